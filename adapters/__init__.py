@@ -1,0 +1,1 @@
+"""The sector systems' side: adapters for municipal, psychiatry and GP systems."""

@@ -1,0 +1,1 @@
+"""The hub: store-and-forward mailboxes, receipts, the shared index, consent, access log."""

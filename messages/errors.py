@@ -1,0 +1,150 @@
+"""The exception tree of Samspil.
+
+Every error Samspil raises on purpose is a :class:`SamspilError`. Each carries a
+machine-readable ``code`` (a MedCom ``RefuseCode`` where one fits, otherwise a short
+kebab-case word) and a human sentence saying what went wrong and what to do::
+
+    SamspilError
+    ├── MessageError                    anything wrong with a message's content or form
+    │   ├── XmlSyntaxError              not well-formed, or hostile (DTD, entities, depth)
+    │   │   └── MessageTooLargeError    over the size limit (10 MiB by default)
+    │   ├── SchemaError                 well-formed but invalid against the MedCom schema
+    │   ├── UnsupportedMessageError     a namespace or letter type Samspil does not carry
+    │   ├── IdentifierError             a CPR, GLN or SOR code that cannot be right
+    │   ├── ReceiptRuleError            a receipt MedCom's rules do not allow
+    │   ├── Hl7Error                    malformed or unsupported HL7 v2
+    │   └── MllpFrameError              a broken or oversize MLLP frame
+    └── (coordinator, adapters and tui add their own subtrees)
+
+Third-party errors (lxml, xmlschema, hl7apy) never leave the module that calls the
+library: they are translated into one of these, ``raise ... from exc``.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class RefuseCode(StrEnum):
+    """MedCom's refuse codes (XCTL01/XCTL02 ``RefuseCode``)."""
+
+    NOT_SPECIFIED = "ikke_specificeret"
+    UNKNOWN_LOCATION_NUMBER = "ukendt_lokationsnummer"
+    RECEIVER_ID_PROBLEM = "problem_med_modtagerID"
+    VERSION_PROBLEM = "problem_med_version"
+    SYNTAX_ERROR = "syntaksfejl"
+
+
+class SamspilError(Exception):
+    """Root of every error Samspil raises on purpose."""
+
+    code: str = "samspil-error"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class MessageError(SamspilError):
+    """A message that cannot be read, built or carried as it is.
+
+    ``line`` is the 1-based line in the document where the problem was found (when known);
+    ``refuse_code`` is what a MedCom receiver answers in an XCTL02 for it.
+    """
+
+    code = RefuseCode.SYNTAX_ERROR.value
+    refuse_code: RefuseCode = RefuseCode.SYNTAX_ERROR
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        line: int | None = None,
+        refuse_code: RefuseCode | None = None,
+        code: str | None = None,
+    ) -> None:
+        if refuse_code is not None:
+            self.refuse_code = refuse_code
+        super().__init__(message, code=code or self.refuse_code.value)
+        self.line = line
+
+    def __str__(self) -> str:
+        where = f"line {self.line}: " if self.line is not None else ""
+        return f"{where}{self.message}"
+
+
+class XmlSyntaxError(MessageError):
+    """The bytes are not a well-formed, safe XML document."""
+
+
+class SchemaError(MessageError):
+    """The document is well-formed but the MedCom schema does not accept it."""
+
+
+class UnsupportedMessageError(MessageError):
+    """A namespace, root element or version code that Samspil does not carry."""
+
+    refuse_code = RefuseCode.VERSION_PROBLEM
+
+
+class IdentifierError(MessageError):
+    """A CPR number, GLN/EAN location number or SOR code that cannot be right."""
+
+    code = "invalid-identifier"
+
+    def __init__(self, message: str, *, kind: str, line: int | None = None) -> None:
+        super().__init__(message, line=line, code=f"invalid-{kind}")
+        self.kind = kind
+
+
+class ReceiptRuleError(MessageError):
+    """A receipt MedCom's rules forbid (e.g. a receipt for a receipt)."""
+
+    code = "receipt-not-allowed"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, code="receipt-not-allowed")
+
+
+class Hl7Error(MessageError):
+    """An HL7 v2 message Samspil cannot read or does not handle.
+
+    ``segment`` names the segment (e.g. ``PID``) where the problem is, when known;
+    ``temporary`` is true when a retry may succeed (HL7 ``AR``) and false for a content
+    error that must not be resent unchanged (``AE``).
+    """
+
+    code = "hl7-error"
+
+    def __init__(
+        self, message: str, *, segment: str | None = None, code: str = "hl7-error"
+    ) -> None:
+        super().__init__(message, code=code)
+        self.segment = segment
+
+    def __str__(self) -> str:
+        where = f"segment {self.segment}: " if self.segment else ""
+        return f"{where}{self.message}"
+
+
+class MllpFrameError(MessageError):
+    """A broken or oversize MLLP frame."""
+
+    code = "mllp-frame"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, code="mllp-frame")
+
+
+class MessageTooLargeError(XmlSyntaxError):
+    """The document is larger than the configured limit."""
+
+    code = "message-too-large"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, code="message-too-large")

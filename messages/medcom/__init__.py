@@ -1,0 +1,1 @@
+"""MedCom OIOXML: XDIS91 correspondence, XCTL receipts, XBIN01 binary letters."""

@@ -1,0 +1,105 @@
+"""Building and reading the parts letters share: envelope, sender/receiver, patient."""
+
+from __future__ import annotations
+
+from lxml import etree
+
+from messages.medcom.model import AckCode, Address, Envelope, Party, Patient
+from messages.medcom.xmlcodec import Builder, Reader
+
+__all__ = [
+    "read_envelope",
+    "read_party",
+    "read_patient",
+    "write_envelope",
+    "write_party",
+    "write_patient",
+]
+
+
+def write_envelope(b: Builder, root: etree._Element, envelope: Envelope) -> None:
+    holder = b.el(root, "Envelope")
+    b.moment(holder, "Sent", envelope.sent)
+    b.el(holder, "Identifier", envelope.identifier)
+    b.el(holder, "AcknowledgementCode", envelope.ack_code.value)
+
+
+def read_envelope(r: Reader) -> Envelope:
+    env = r.child("Envelope")
+    return Envelope(
+        identifier=env.text("Identifier"),
+        sent=env.moment("Sent"),
+        ack_code=AckCode(env.text("AcknowledgementCode")),
+    )
+
+
+def _write_address(b: Builder, parent: etree._Element, address: Address) -> None:
+    b.opt(parent, "StreetName", address.street)
+    b.opt(parent, "SuburbName", address.suburb)
+    b.opt(parent, "DistrictName", address.district)
+    b.opt(parent, "PostCodeIdentifier", address.post_code)
+
+
+def _read_address(r: Reader) -> Address:
+    return Address(
+        street=r.opt("StreetName"),
+        suburb=r.opt("SuburbName"),
+        district=r.opt("DistrictName"),
+        post_code=r.opt("PostCodeIdentifier"),
+    )
+
+
+def write_party(b: Builder, parent: etree._Element, name: str, party: Party) -> None:
+    """``Sender`` or ``Receiver`` with every element the party has."""
+    holder = b.el(parent, name)
+    b.el(holder, "EANIdentifier", party.ean)
+    b.el(holder, "Identifier", party.identifier)
+    b.el(holder, "IdentifierCode", party.identifier_code)
+    b.opt(holder, "OrganisationName", party.organisation_name)
+    b.opt(holder, "DepartmentName", party.department_name)
+    b.opt(holder, "UnitName", party.unit_name)
+    _write_address(b, holder, party.address)
+    b.opt(holder, "TelephoneSubscriberIdentifier", party.telephone)
+    b.opt(holder, "MedicalSpecialityCode", party.medical_speciality)
+
+
+def read_party(r: Reader) -> Party:
+    return Party(
+        ean=r.text("EANIdentifier"),
+        identifier=r.text("Identifier"),
+        identifier_code=r.text("IdentifierCode"),
+        organisation_name=r.opt("OrganisationName"),
+        department_name=r.opt("DepartmentName"),
+        unit_name=r.opt("UnitName"),
+        address=_read_address(r),
+        telephone=r.opt("TelephoneSubscriberIdentifier"),
+        medical_speciality=r.opt("MedicalSpecialityCode"),
+    )
+
+
+def write_patient(b: Builder, parent: etree._Element, patient: Patient, *, full: bool) -> None:
+    """``Patient``; ``full`` writes address, occupancy and episode status (XDIS91), else
+    only the identifier and names (XBIN01)."""
+    holder = b.el(parent, "Patient")
+    if patient.cpr is not None:
+        b.el(holder, "CivilRegistrationNumber", patient.cpr)
+    else:
+        b.el(holder, "AlternativeIdentifier", patient.alternative_identifier or "")
+    b.el(holder, "PersonSurnameName", patient.surname)
+    b.opt(holder, "PersonGivenName", patient.given_name)
+    if full:
+        _write_address(b, holder, patient.address)
+        b.opt(holder, "OccupancyText", patient.occupancy)
+        b.el(holder, "EpisodeOfCareStatusCode", patient.episode_of_care_status)
+
+
+def read_patient(r: Reader) -> Patient:
+    return Patient(
+        cpr=r.opt("CivilRegistrationNumber"),
+        alternative_identifier=r.opt("AlternativeIdentifier"),
+        surname=r.text("PersonSurnameName"),
+        given_name=r.opt("PersonGivenName"),
+        address=_read_address(r),
+        occupancy=r.opt("OccupancyText"),
+        episode_of_care_status=r.opt("EpisodeOfCareStatusCode") or "inaktiv",
+    )

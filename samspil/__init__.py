@@ -1,0 +1,1 @@
+"""Samspil: the command line that composes the layers."""

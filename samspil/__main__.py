@@ -1,0 +1,3 @@
+from samspil.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Terminal UIs for caseworkers and operators; they talk to the hub over HTTP only."""
