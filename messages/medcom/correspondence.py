@@ -35,7 +35,7 @@ from messages.medcom.parts import (
     write_patient,
 )
 from messages.medcom.text import FormattedText, from_plain, read_text, to_plain, write_text
-from messages.medcom.xmlcodec import NS_XDIS91, Builder, Reader, serialize
+from messages.medcom.xmlcodec import NS_XDIS91, Builder, Reader, local_minute, serialize
 
 __all__ = [
     "MAX_TEXT_CHARS",
@@ -106,6 +106,7 @@ def read_correspondence(root: etree._Element) -> Correspondence:
     head = mail.child("Letter")
     info = mail.maybe("AdditionalInformation")
     priority = info.opt("Priority") if info else None
+    subject = info.opt("Subject") if info else None
     return Correspondence(
         envelope=read_envelope(r),
         letter_identifier=head.text("Identifier"),
@@ -117,8 +118,8 @@ def read_correspondence(root: etree._Element) -> Correspondence:
         receiver=read_party(mail.child("Receiver")),
         patient=read_patient(mail.child("Patient")),
         priority=Priority(priority) if priority else None,
-        subject=info.opt("Subject") if info else None,
-        additional_information=info is not None,
+        subject=subject,
+        additional_information=info is not None and priority is None and subject is None,
         clinical_information=tuple(
             read_text(block.child("Text01").element) for block in mail.all("ClinicalInformation")
         ),
@@ -182,7 +183,7 @@ def new_correspondence(
             f"the letter's text is {length:,} characters; MedCom's limit is {MAX_TEXT_CHARS:,}",
             code="letter-too-long",
         )
-    moment = now or datetime.now(UTC)
+    moment = local_minute(now or datetime.now(UTC))
     return Correspondence(
         envelope=Envelope(
             identifier=new_message_id(),

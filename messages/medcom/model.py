@@ -168,7 +168,7 @@ class Correspondence:
     statistical_code: str = "XDIS91"  # Letter/StatisticalCode
     priority: Priority | None = None  # AdditionalInformation/Priority
     subject: str | None = None  # AdditionalInformation/Subject, 1-70 characters
-    additional_information: bool = False  # an empty AdditionalInformation element is present
+    additional_information: bool = False  # an empty AdditionalInformation is present
     clinical_information: tuple[FormattedText, ...] = ()  # ClinicalInformation/Text01, 0-10
     references: tuple[Reference, ...] = ()  # Reference, 0-10
 

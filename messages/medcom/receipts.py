@@ -31,7 +31,7 @@ from messages.medcom.model import (
 )
 from messages.medcom.parts import read_envelope, write_envelope
 from messages.medcom.text import FormattedText, from_plain, read_text, write_text
-from messages.medcom.xmlcodec import NS_XCTL, Builder, Reader, serialize
+from messages.medcom.xmlcodec import NS_XCTL, Builder, Reader, local_minute, serialize
 
 if TYPE_CHECKING:
     from messages.medcom.routing import Routing
@@ -159,9 +159,10 @@ def receipt_for(
         )
     kind = MessageType.XCTL03 if refuse_code is None else MessageType.XCTL02
     text = from_plain(refuse_text) if refuse_text else None
-    moment = now or datetime.now(UTC)
+    moment = local_minute(now or datetime.now(UTC))
     return Receipt(
         type=kind,
+        statistical_code=kind.value,
         envelope=Envelope(identifier=new_message_id(), sent=moment, ack_code=AckCode.NONE),
         letter_identifier=new_message_id(),
         sender_ean=letter.receiver.ean,
@@ -196,7 +197,10 @@ def negative_network_receipt(
         raise ReceiptRuleError("a receipt is never receipted (MedCom rule)")
     receipt = Receipt(
         type=MessageType.XCTL01,
-        envelope=Envelope(identifier=new_message_id(), sent=now, ack_code=AckCode.NONE),
+        statistical_code=MessageType.XCTL01.value,
+        envelope=Envelope(
+            identifier=new_message_id(), sent=local_minute(now), ack_code=AckCode.NONE
+        ),
         letter_identifier=new_message_id(),
         sender_ean=network_id,
         receiver_ean=routing.sender_gln,

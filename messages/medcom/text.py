@@ -13,6 +13,8 @@ from enum import Enum, StrEnum
 
 from lxml import etree
 
+from messages.medcom.xmlcodec import set_text
+
 __all__ = [
     "BREAK",
     "SPACE",
@@ -118,9 +120,9 @@ def write_text(element: etree._Element, text: FormattedText, ns: str) -> None:
     for part in text:
         if isinstance(part, str):
             if last is None:
-                element.text = (element.text or "") + part
+                set_text(element, (element.text or "") + part, "the letter's text")
             else:
-                last.tail = (last.tail or "") + part
+                set_text(last, (last.tail or "") + part, "the letter's text", tail=True)
             continue
         if isinstance(part, Marker):
             last = etree.SubElement(element, f"{{{ns}}}{part.value}")

@@ -8,6 +8,8 @@ from zoneinfo import ZoneInfo
 
 from lxml import etree
 
+from messages.errors import MessageError
+
 __all__ = [
     "COPENHAGEN",
     "NS_XBIN01",
@@ -15,7 +17,9 @@ __all__ = [
     "NS_XDIS91",
     "Builder",
     "Reader",
+    "local_minute",
     "serialize",
+    "set_text",
 ]
 
 NS_XDIS91 = "http://rep.oio.dk/sundcom.dk/medcom.dk/xml/schemas/2006/07/01/"
@@ -33,6 +37,20 @@ def local_minute(moment: datetime) -> datetime:
     return moment.astimezone(COPENHAGEN).replace(second=0, microsecond=0)
 
 
+def set_text(element: etree._Element, text: str, name: str, *, tail: bool = False) -> None:
+    """Set an element's text (or tail), refusing characters XML cannot hold."""
+    try:
+        if tail:
+            element.tail = text
+        else:
+            element.text = text
+    except ValueError as exc:  # control characters, NUL, lone surrogates
+        raise MessageError(
+            f"{name} holds characters that XML cannot carry (control characters or NUL)",
+            code="invalid-characters",
+        ) from exc
+
+
 class Builder:
     """Appends namespaced children to an element, skipping optional values that are None."""
 
@@ -48,7 +66,7 @@ class Builder:
     def el(self, parent: etree._Element, name: str, text: str | None = None) -> etree._Element:
         child = etree.SubElement(parent, f"{{{self.ns}}}{name}")
         if text is not None:
-            child.text = text
+            set_text(child, text, name)
         return child
 
     def opt(self, parent: etree._Element, name: str, text: str | None) -> None:
