@@ -1,0 +1,113 @@
+"""The hub's application factory: ``create_app(settings) -> web.Application``.
+
+Every resource has an owner (one ``cleanup_ctx`` each, in order): the database engine
+(migrated at start-up), the committer task, on PostgreSQL the LISTEN connection, and the
+expiry sweep. They are created at start-up, never on a first request, and torn down in
+reverse order after in-flight requests have finished.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from coordinator import openapi, routes_messages, routes_ops
+from coordinator.auth import VERIFIER, TokenVerifier, auth_middleware
+from coordinator.committer import Committer, running
+from coordinator.db import create_engine, is_postgres, migrate, normalise_url, plain_postgres_dsn
+from coordinator.expiry import sweep_forever
+from coordinator.intake import accept_many
+from coordinator.metrics import METRICS, Metrics, metrics_middleware
+from coordinator.notifier import Notifier, listen
+from coordinator.problems import problem_middleware
+from coordinator.settings import Settings
+from coordinator.state import (
+    COMMITTER,
+    DIRECTORY,
+    ENGINE,
+    LAST_POLL,
+    NOTIFIER,
+    REGISTRY,
+    SETTINGS,
+    STOPPING,
+    Directory,
+)
+from messages.medcom.registry import SchemaRegistry
+
+log = logging.getLogger(__name__)
+
+
+async def _engine(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    engine = create_engine(settings.resolved_database_url)
+    try:
+        if settings.run_migrations:
+            await migrate(engine)
+        app[ENGINE] = engine
+        app[VERIFIER] = TokenVerifier(engine, cache_seconds=settings.token_cache_seconds)
+        app[DIRECTORY] = Directory(engine)
+        yield
+    finally:
+        await engine.dispose()
+
+
+async def _committer(app: web.Application) -> AsyncIterator[None]:
+    committer = Committer(
+        app[ENGINE],
+        notifier=app[NOTIFIER],
+        bulk=accept_many,
+        max_batch=app[SETTINGS].commit_batch,
+    )
+    async with running(committer):
+        app[COMMITTER] = committer
+        yield
+    stats = committer.stats
+    log.info(
+        "committer stopped: %d writes in %d commits (largest group %d)",
+        stats.writes,
+        stats.commits,
+        stats.largest,
+    )
+
+
+async def _listener(app: web.Application) -> AsyncIterator[None]:
+    engine = app[ENGINE]
+    if not is_postgres(engine):
+        yield
+        return
+    dsn = plain_postgres_dsn(normalise_url(app[SETTINGS].resolved_database_url))
+    async with listen(dsn, app[NOTIFIER]):
+        yield
+
+
+async def _expiry(app: web.Application) -> AsyncIterator[None]:
+    task = asyncio.create_task(
+        sweep_forever(app[COMMITTER], app[SETTINGS], app[REGISTRY]), name="samspil-expiry"
+    )
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+def create_app(settings: Settings) -> web.Application:
+    """The hub as an aiohttp application; resources start when the app starts."""
+    app = web.Application(
+        client_max_size=settings.max_body_bytes,
+        middlewares=[metrics_middleware, problem_middleware, auth_middleware],
+    )
+    app[SETTINGS] = settings
+    app[NOTIFIER] = Notifier()
+    app[METRICS] = Metrics()
+    app[REGISTRY] = SchemaRegistry()  # compiled once, now: a broken schema fails start-up
+    app[LAST_POLL] = {}
+    app[STOPPING] = asyncio.Event()
+    app.cleanup_ctx.extend([_engine, _committer, _listener, _expiry])
+    app.add_routes(routes_messages.routes)
+    app.add_routes(routes_ops.routes)
+    app.add_routes(openapi.routes)
+    return app

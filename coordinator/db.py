@@ -1,0 +1,113 @@
+"""The database: one async engine per hub process, on SQLite or PostgreSQL, and migrations.
+
+Durability choice for SQLite: WAL journal with ``synchronous=FULL``. In WAL mode ``NORMAL``
+may lose the last transactions on power loss; the hub answers 202 only after a commit, so a
+202 must survive power loss, hence ``FULL``. Its cost (one fsync per commit) is paid once per
+*group* of messages by :class:`coordinator.committer.Committer`.
+
+PostgreSQL runs through asyncpg; ``postgresql://`` URLs are normalised to
+``postgresql+asyncpg://``. Migrations take an advisory lock, so several hub processes can start
+at once.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import event, text
+from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from coordinator.errors import ConfigError, StoreError
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+_MIGRATION_LOCK = 0x53414D53  # "SAMS": the advisory lock migrations take on PostgreSQL
+
+
+def normalise_url(url: str) -> URL:
+    """An async SQLAlchemy URL: ``postgresql://`` → asyncpg, ``sqlite://`` → aiosqlite."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise ConfigError(f"the database URL cannot be read: {exc}") from exc
+    backend = parsed.get_backend_name()
+    if backend in {"postgresql", "postgres"}:
+        return parsed.set(drivername="postgresql+asyncpg")
+    if backend == "sqlite":
+        return parsed.set(drivername="sqlite+aiosqlite")
+    raise ConfigError(f"Samspil runs on SQLite or PostgreSQL, not {backend!r}")
+
+
+def plain_postgres_dsn(url: URL) -> str:
+    """The libpq-style DSN of a PostgreSQL URL (for asyncpg's own LISTEN connection)."""
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    for pragma in (
+        "PRAGMA journal_mode=WAL",
+        "PRAGMA synchronous=FULL",
+        "PRAGMA busy_timeout=10000",
+        "PRAGMA foreign_keys=ON",
+    ):
+        cursor.execute(pragma)
+    cursor.close()
+
+
+def create_engine(url: str) -> AsyncEngine:
+    """The engine for ``url`` (already resolved by the settings)."""
+    parsed = normalise_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(parsed, pool_size=8, max_overflow=8, pool_timeout=30)
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_async_engine(
+        parsed, pool_size=10, max_overflow=20, pool_timeout=30, pool_pre_ping=True
+    )
+
+
+def is_postgres(engine: AsyncEngine) -> bool:
+    return engine.dialect.name == "postgresql"
+
+
+def _alembic_config(connection: Connection) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("path_separator", "os")
+    config.attributes["connection"] = connection
+    return config
+
+
+def _upgrade(connection: Connection) -> None:
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
+    command.upgrade(_alembic_config(connection), "head")
+
+
+def _current(connection: Connection) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+async def migrate(engine: AsyncEngine) -> str | None:
+    """Upgrade the schema to the newest revision; the revision it is at afterwards."""
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(_upgrade)
+        async with engine.connect() as conn:
+            revision = await conn.run_sync(_current)
+    except SQLAlchemyError as exc:
+        raise StoreError(f"the database could not be migrated: {type(exc).__name__}") from exc
+    log.info("database schema at revision %s", revision)
+    return revision

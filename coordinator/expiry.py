@@ -1,0 +1,190 @@
+"""The sweep: expire letters nobody acknowledged in time, flag overdue receipts.
+
+* A letter (XDIS91/XBIN01) not acknowledged within ``Settings.message_ttl`` becomes
+  ``expired``, leaves the receiver's inbox, and the sender gets an XCTL01 negative network
+  receipt from the hub (``Settings.network_gln``) in its own inbox.
+* A letter whose sender asked for a positive receipt (``pluspositivkvitt``) and has none
+  after ``Settings.receipt_deadline`` (120 minutes) is flagged ``overdue``.
+
+Each change is a conditional update, so several hub processes sweeping the same database
+expire a letter once and send one XCTL01.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from coordinator.committer import Batch, Committer
+from coordinator.errors import CoordinatorError
+from coordinator.settings import Settings
+from coordinator.status import MessageStatus
+from coordinator.tables import MESSAGE
+from messages.errors import MessageError, RefuseCode
+from messages.medcom.model import MessageType
+from messages.medcom.receipts import negative_network_receipt
+from messages.medcom.registry import SchemaRegistry
+from messages.medcom.routing import Routing, read_routing
+
+log = logging.getLogger(__name__)
+M = MESSAGE.c
+
+LETTER_TYPES = (MessageType.XDIS91.value, MessageType.XBIN01.value)
+EXPIRABLE = (MessageStatus.ACCEPTED.value, MessageStatus.DOWNLOADED.value)
+AWAITING_RECEIPT = (*EXPIRABLE, MessageStatus.ACKNOWLEDGED.value)
+
+
+def expire_due(
+    *, ttl: timedelta, network_gln: str, registry: SchemaRegistry, limit: int = 200
+) -> Any:
+    """Op: expire up to ``limit`` overdue letters; how many expired."""
+
+    async def op(conn: AsyncConnection, batch: Batch) -> int:
+        cutoff = batch.now - ttl
+        due = (
+            await conn.execute(
+                select(
+                    M.id,
+                    M.type,
+                    M.sender_gln,
+                    M.receiver_gln,
+                    M.envelope_id,
+                    M.letter_id,
+                    M.ack_requested,
+                    M.episode_id,
+                )
+                .where(
+                    M.in_inbox.is_(True),
+                    M.received_at < cutoff,
+                    M.type.in_(LETTER_TYPES),
+                    M.status.in_(EXPIRABLE),
+                )
+                .order_by(M.received_at)
+                .limit(limit)
+            )
+        ).all()
+        expired = 0
+        for row in due:
+            changed = await conn.execute(
+                update(MESSAGE)
+                .where(M.id == row.id, M.status.in_(EXPIRABLE), M.in_inbox.is_(True))
+                .values(status=MessageStatus.EXPIRED.value, in_inbox=False, updated_at=batch.now)
+            )
+            if changed.rowcount != 1:
+                continue  # acknowledged or expired by another process meanwhile
+            receipt_id = uuid.uuid4()
+            body = _network_receipt(
+                row, network_gln=network_gln, batch=batch, ttl=ttl, registry=registry
+            )
+            await conn.execute(
+                insert(MESSAGE).values(
+                    id=receipt_id,
+                    type=MessageType.XCTL01.value,
+                    sender_gln=network_gln,
+                    receiver_gln=row.sender_gln,
+                    envelope_id=body[1],
+                    letter_id=body[2],
+                    episode_id=None,
+                    ack_requested=False,
+                    is_resend=False,
+                    resend_of=None,
+                    original_id=row.id,
+                    status=MessageStatus.ACCEPTED.value,
+                    in_inbox=True,
+                    body=body[0],
+                    size=len(body[0]),
+                    received_at=batch.now,
+                    updated_at=batch.now,
+                    receipt_id=None,
+                    overdue=False,
+                )
+            )
+            await conn.execute(update(MESSAGE).where(M.id == row.id).values(receipt_id=receipt_id))
+            batch.event(row.id, MessageStatus.EXPIRED)
+            batch.event(receipt_id, MessageStatus.ACCEPTED)
+            batch.wake.add(row.sender_gln)
+            expired += 1
+            log.info("message %s expired; XCTL01 %s sent to %s", row.id, receipt_id, row.sender_gln)
+        return expired
+
+    return op
+
+
+def _network_receipt(
+    row: Any, *, network_gln: str, batch: Batch, ttl: timedelta, registry: SchemaRegistry
+) -> tuple[bytes, str, str]:
+    routing = Routing(
+        type=MessageType(row.type),
+        envelope_identifier=row.envelope_id,
+        letter_identifier=row.letter_id,
+        sender_gln=row.sender_gln,
+        receiver_gln=row.receiver_gln,
+        ack_requested=row.ack_requested,
+        episode_of_care_identifier=row.episode_id,
+        original=None,
+        warnings=(),
+    )
+    hours = ttl.total_seconds() / 3600
+    body = negative_network_receipt(
+        routing,
+        network_id=network_gln,
+        refuse_code=RefuseCode.NOT_SPECIFIED,
+        text=f"Brevet er ikke hentet af modtageren inden for {hours:g} timer og er udløbet.",
+        now=batch.now,
+    )
+    # the builder returns bytes only: read the identifiers it chose back from them
+    made = read_routing(body, registry=registry)
+    return body, made.envelope_identifier, made.letter_identifier
+
+
+def flag_overdue(*, deadline: timedelta) -> Any:
+    """Op: flag letters whose requested positive receipt is overdue; how many."""
+
+    async def op(conn: AsyncConnection, batch: Batch) -> int:
+        result = await conn.execute(
+            update(MESSAGE)
+            .where(
+                M.ack_requested.is_(True),
+                M.overdue.is_(False),
+                M.receipt_id.is_(None),
+                M.type.in_(LETTER_TYPES),
+                M.status.in_(AWAITING_RECEIPT),
+                M.received_at < batch.now - deadline,
+            )
+            .values(overdue=True)
+        )
+        return int(result.rowcount)
+
+    return op
+
+
+async def sweep_once(
+    committer: Committer, settings: Settings, registry: SchemaRegistry
+) -> tuple[int, int]:
+    expired = await committer.call(
+        expire_due(ttl=settings.message_ttl, network_gln=settings.network_gln, registry=registry)
+    )
+    overdue = await committer.call(flag_overdue(deadline=settings.receipt_deadline))
+    return expired, overdue
+
+
+async def sweep_forever(committer: Committer, settings: Settings, registry: SchemaRegistry) -> None:
+    """The expiry task: sweep every ``Settings.expiry_interval`` seconds until cancelled."""
+    while True:
+        await asyncio.sleep(settings.expiry_interval)
+        try:
+            await sweep_once(committer, settings, registry)
+        except (CoordinatorError, MessageError, SQLAlchemyError) as exc:
+            log.warning(
+                "expiry sweep failed (%s); trying again later",
+                exc.code
+                if isinstance(exc, CoordinatorError | MessageError)
+                else type(exc).__name__,
+            )

@@ -1,0 +1,101 @@
+"""Prometheus text exposition: request latency histograms and counters kept in-process,
+message counts and inbox depths read from the store at scrape time."""
+
+from __future__ import annotations
+
+import time
+from bisect import bisect_left
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+from coordinator.problems import Handler
+from coordinator.store import Summary
+
+BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+
+
+@dataclass(slots=True)
+class _Histogram:
+    counts: list[int] = field(default_factory=lambda: [0] * (len(BUCKETS) + 1))
+    total: float = 0.0
+    n: int = 0
+
+    def observe(self, seconds: float) -> None:
+        self.counts[bisect_left(BUCKETS, seconds)] += 1
+        self.total += seconds
+        self.n += 1
+
+
+class Metrics:
+    """What this process has seen since it started."""
+
+    def __init__(self) -> None:
+        self.latency: defaultdict[tuple[str, str], _Histogram] = defaultdict(_Histogram)
+        self.responses: defaultdict[tuple[str, str, int], int] = defaultdict(int)
+        self.errors: defaultdict[str, int] = defaultdict(int)  # problem code -> count
+        self.started = time.time()
+
+    def render(self, summary: Summary, extra: dict[str, float]) -> str:
+        out: list[str] = []
+        out.append("# HELP samspil_messages Messages in the store by status and type.")
+        out.append("# TYPE samspil_messages gauge")
+        for status, kind, n in sorted(summary.by_status_type):
+            out.append(f'samspil_messages{{status="{status}",type="{kind}"}} {n}')
+        out.append("# HELP samspil_inbox_depth Unacknowledged messages per organisation.")
+        out.append("# TYPE samspil_inbox_depth gauge")
+        for gln in sorted(summary.last_poll):
+            out.append(
+                f'samspil_inbox_depth{{organisation="{gln}"}} {summary.inbox_depth.get(gln, 0)}'
+            )
+        out.append("# HELP samspil_overdue_receipts Letters whose positive receipt is overdue.")
+        out.append("# TYPE samspil_overdue_receipts gauge")
+        out.append(f"samspil_overdue_receipts {summary.overdue}")
+        out.append("# HELP samspil_http_request_duration_seconds Request latency by route.")
+        out.append("# TYPE samspil_http_request_duration_seconds histogram")
+        for (method, route), h in sorted(self.latency.items()):
+            labels = f'method="{method}",route="{route}"'
+            running = 0
+            for bound, count in zip(BUCKETS, h.counts, strict=False):
+                running += count
+                out.append(
+                    f'samspil_http_request_duration_seconds_bucket{{{labels},le="{bound}"}} '
+                    f"{running}"
+                )
+            out.append(f'samspil_http_request_duration_seconds_bucket{{{labels},le="+Inf"}} {h.n}')
+            out.append(f"samspil_http_request_duration_seconds_sum{{{labels}}} {h.total:.6f}")
+            out.append(f"samspil_http_request_duration_seconds_count{{{labels}}} {h.n}")
+        out.append("# HELP samspil_http_responses_total Responses by route and status.")
+        out.append("# TYPE samspil_http_responses_total counter")
+        for (method, route, http_status), n in sorted(self.responses.items()):
+            out.append(
+                f'samspil_http_responses_total{{method="{method}",route="{route}",'
+                f'status="{http_status}"}} {n}'
+            )
+        out.append("# HELP samspil_problems_total Error responses by problem code.")
+        out.append("# TYPE samspil_problems_total counter")
+        for code, n in sorted(self.errors.items()):
+            out.append(f'samspil_problems_total{{code="{code}"}} {n}')
+        for name, value in sorted(extra.items()):
+            out.append(f"# TYPE {name} gauge")
+            out.append(f"{name} {value}")
+        return "\n".join(out) + "\n"
+
+
+METRICS = web.AppKey("metrics", Metrics)
+
+
+@web.middleware
+async def metrics_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    started = time.perf_counter()
+    response = await handler(request)
+    resource = request.match_info.route.resource
+    route = resource.canonical if resource is not None else "(unmatched)"
+    metrics = request.app[METRICS]
+    metrics.latency[(request.method, route)].observe(time.perf_counter() - started)
+    metrics.responses[(request.method, route, response.status)] += 1
+    if response.status >= 400 and response.content_type == "application/problem+json":
+        code = response.get("problem_code")
+        metrics.errors[str(code or response.status)] += 1
+    return response

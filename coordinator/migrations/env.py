@@ -1,0 +1,26 @@
+"""Alembic environment: migrations always run on a connection handed over by
+:func:`coordinator.db.migrate` (``config.attributes["connection"]``)."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy.engine import Connection
+
+from coordinator.tables import METADATA
+
+
+def run_on(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=METADATA,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+_connection = context.config.attributes.get("connection")
+if _connection is None:
+    raise RuntimeError("run migrations through coordinator.db.migrate (samspil serve does)")
+run_on(_connection)

@@ -1,0 +1,367 @@
+"""``GET /v1/openapi.json``: the hub's API as OpenAPI 3.1, written by hand.
+
+The functional tests check the implementation against it: every route the app serves is
+described here, and every response status a test sees is one documented for its operation.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+routes = web.RouteTableDef()
+
+_PROBLEM = {"$ref": "#/components/responses/Problem"}
+_ID = {
+    "name": "id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "format": "uuid"},
+}
+
+
+def _json(schema_ref: str, description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema_ref}"}}},
+    }
+
+
+def _errors(*codes: int) -> dict[str, Any]:
+    return {str(code): _PROBLEM for code in codes}
+
+
+_AUTH_ERRORS = (401, 403)
+
+DOCUMENT: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {
+        "title": "Samspil hub",
+        "version": "1",
+        "description": "Store-and-forward mailboxes for MedCom correspondence (XDIS91, XBIN01) "
+        "and receipts (XCTL01/02/03) between PPR, family departments, child psychiatry and GP "
+        "clinics. Errors are application/problem+json with a machine-readable `code`.",
+    },
+    "servers": [{"url": "/"}],
+    "security": [{"bearer": []}],
+    "paths": {
+        "/v1/messages": {
+            "post": {
+                "operationId": "submitMessage",
+                "summary": "Submit an OIOXML Emessage (XDIS91, XBIN01, XCTL02, XCTL03).",
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/xml": {"schema": {"type": "string"}},
+                        "text/xml": {"schema": {"type": "string"}},
+                    },
+                },
+                "responses": {
+                    "202": _json("Accepted", "Accepted and durably committed."),
+                    "200": _json(
+                        "Accepted", "A duplicate: the first one's id; not delivered again."
+                    ),
+                    **_errors(400, *_AUTH_ERRORS, 413, 415, 422, 503),
+                },
+            }
+        },
+        "/v1/inbox": {
+            "get": {
+                "operationId": "inbox",
+                "summary": "Messages for the caller not yet acknowledged, oldest first; "
+                "long-polls up to `wait` seconds when empty.",
+                "parameters": [
+                    {
+                        "name": "wait",
+                        "in": "query",
+                        "schema": {"type": "number", "minimum": 0, "maximum": 60},
+                    },
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 1000},
+                    },
+                ],
+                "responses": {
+                    "200": _json("Inbox", "The inbox."),
+                    **_errors(400, *_AUTH_ERRORS, 503),
+                },
+            }
+        },
+        "/v1/messages/{id}": {
+            "get": {
+                "operationId": "fetchMessage",
+                "summary": "The stored XML byte for byte (sender or receiver only).",
+                "parameters": [_ID],
+                "responses": {
+                    "200": {
+                        "description": "The message as it was submitted.",
+                        "content": {"application/xml": {"schema": {"type": "string"}}},
+                    },
+                    **_errors(*_AUTH_ERRORS, 404, 503),
+                },
+            }
+        },
+        "/v1/messages/{id}/ack": {
+            "post": {
+                "operationId": "acknowledgeMessage",
+                "summary": "The receiver took the message into its system (idempotent).",
+                "parameters": [_ID],
+                "responses": {
+                    "200": _json("StatusChange", "Acknowledged."),
+                    **_errors(*_AUTH_ERRORS, 404, 409, 503),
+                },
+            }
+        },
+        "/v1/messages/{id}/status": {
+            "get": {
+                "operationId": "messageStatus",
+                "summary": "Status and history of a message (sender or receiver only).",
+                "parameters": [_ID],
+                "responses": {
+                    "200": _json("Status", "The status."),
+                    **_errors(*_AUTH_ERRORS, 404, 503),
+                },
+            }
+        },
+        "/v1/outbox": {
+            "get": {
+                "operationId": "outbox",
+                "summary": "The caller's sent messages and their status, newest first.",
+                "parameters": [
+                    {
+                        "name": "status",
+                        "in": "query",
+                        "schema": {"$ref": "#/components/schemas/MessageStatus"},
+                    },
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 1000},
+                    },
+                ],
+                "responses": {
+                    "200": _json("Outbox", "The outbox."),
+                    **_errors(400, *_AUTH_ERRORS, 503),
+                },
+            }
+        },
+        "/v1/operator/summary": {
+            "get": {
+                "operationId": "operatorSummary",
+                "summary": "Counts for operators: by status, inbox depth and last poll per "
+                "organisation, overdue receipts, expired, errors. Never content.",
+                "responses": {
+                    "200": _json("Summary", "The summary."),
+                    **_errors(*_AUTH_ERRORS, 503),
+                },
+            }
+        },
+        "/v1/openapi.json": {
+            "get": {
+                "operationId": "openapi",
+                "security": [],
+                "summary": "This document.",
+                "responses": {
+                    "200": {"description": "OpenAPI 3.1", "content": {"application/json": {}}}
+                },
+            }
+        },
+        "/healthz": {
+            "get": {
+                "operationId": "healthz",
+                "security": [],
+                "summary": "The process is alive.",
+                "responses": {
+                    "200": {"description": "Alive.", "content": {"application/json": {}}}
+                },
+            }
+        },
+        "/readyz": {
+            "get": {
+                "operationId": "readyz",
+                "security": [],
+                "summary": "The database can be reached.",
+                "responses": {
+                    "200": {"description": "Ready.", "content": {"application/json": {}}},
+                    **_errors(503),
+                },
+            }
+        },
+        "/metrics": {
+            "get": {
+                "operationId": "metrics",
+                "security": [],
+                "summary": "Prometheus text: messages by status and type, inbox depth per "
+                "organisation, request latency histograms.",
+                "responses": {
+                    "200": {
+                        "description": "Prometheus text format 0.0.4.",
+                        "content": {"text/plain": {}},
+                    },
+                    **_errors(503),
+                },
+            }
+        },
+    },
+    "components": {
+        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        "responses": {
+            "Problem": {
+                "description": "An error (RFC 9457).",
+                "content": {
+                    "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+                },
+            }
+        },
+        "schemas": {
+            "MessageStatus": {
+                "type": "string",
+                "enum": [
+                    "accepted",
+                    "downloaded",
+                    "acknowledged",
+                    "receipted",
+                    "rejected",
+                    "expired",
+                ],
+            },
+            "MessageType": {
+                "type": "string",
+                "enum": ["XDIS91", "XBIN01", "XCTL01", "XCTL02", "XCTL03"],
+            },
+            "Problem": {
+                "type": "object",
+                "required": ["type", "title", "status", "detail", "code"],
+                "properties": {
+                    "type": {"type": "string"},
+                    "title": {"type": "string"},
+                    "status": {"type": "integer"},
+                    "detail": {"type": "string"},
+                    "code": {
+                        "type": "string",
+                        "description": "MedCom refuse code "
+                        "(syntaksfejl, problem_med_version, ukendt_lokationsnummer, ...) "
+                        "or a hub code (unauthorized, sender-mismatch, not-found, ...).",
+                    },
+                    "line": {"type": "integer", "description": "Line of a message error."},
+                },
+            },
+            "Accepted": {
+                "type": "object",
+                "required": ["id", "status"],
+                "properties": {
+                    "id": {"type": "string", "format": "uuid"},
+                    "status": {"$ref": "#/components/schemas/MessageStatus"},
+                    "duplicate": {"type": "boolean"},
+                    "resend": {"type": "boolean"},
+                },
+            },
+            "InboxEntry": {
+                "type": "object",
+                "required": ["id", "type", "sender", "received_at", "size"],
+                "properties": {
+                    "id": {"type": "string", "format": "uuid"},
+                    "type": {"$ref": "#/components/schemas/MessageType"},
+                    "sender": {"type": "string"},
+                    "received_at": {"type": "string", "format": "date-time"},
+                    "size": {"type": "integer"},
+                    "status": {"$ref": "#/components/schemas/MessageStatus"},
+                },
+            },
+            "Inbox": {
+                "type": "object",
+                "required": ["messages"],
+                "properties": {
+                    "messages": {
+                        "type": "array",
+                        "items": {"$ref": "#/components/schemas/InboxEntry"},
+                    }
+                },
+            },
+            "OutboxEntry": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "string", "format": "uuid"},
+                    "type": {"$ref": "#/components/schemas/MessageType"},
+                    "receiver": {"type": "string"},
+                    "envelope_id": {"type": "string"},
+                    "letter_id": {"type": "string"},
+                    "status": {"$ref": "#/components/schemas/MessageStatus"},
+                    "received_at": {"type": "string", "format": "date-time"},
+                    "updated_at": {"type": "string", "format": "date-time"},
+                    "size": {"type": "integer"},
+                    "resend": {"type": "boolean"},
+                    "overdue": {"type": "boolean"},
+                    "receipt_id": {"type": ["string", "null"], "format": "uuid"},
+                },
+            },
+            "Outbox": {
+                "type": "object",
+                "required": ["messages"],
+                "properties": {
+                    "messages": {
+                        "type": "array",
+                        "items": {"$ref": "#/components/schemas/OutboxEntry"},
+                    }
+                },
+            },
+            "StatusChange": {
+                "type": "object",
+                "required": ["id", "status"],
+                "properties": {
+                    "id": {"type": "string", "format": "uuid"},
+                    "status": {"$ref": "#/components/schemas/MessageStatus"},
+                },
+            },
+            "Status": {
+                "type": "object",
+                "required": ["id", "status", "events", "receipt_id"],
+                "properties": {
+                    "id": {"type": "string", "format": "uuid"},
+                    "type": {"$ref": "#/components/schemas/MessageType"},
+                    "status": {"$ref": "#/components/schemas/MessageStatus"},
+                    "events": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "properties": {
+                                "status": {"$ref": "#/components/schemas/MessageStatus"},
+                                "at": {"type": "string", "format": "date-time"},
+                            },
+                        },
+                    },
+                    "receipt_id": {"type": ["string", "null"], "format": "uuid"},
+                    "resend": {"type": "boolean"},
+                    "overdue": {"type": "boolean"},
+                },
+            },
+            "Summary": {
+                "type": "object",
+                "properties": {
+                    "by_status": {"type": "object", "additionalProperties": {"type": "integer"}},
+                    "organisations": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "properties": {
+                                "gln": {"type": "string"},
+                                "inbox_depth": {"type": "integer"},
+                                "last_poll": {"type": ["string", "null"], "format": "date-time"},
+                            },
+                        },
+                    },
+                    "overdue_receipts": {"type": "integer"},
+                    "expired": {"type": "integer"},
+                    "errors": {"type": "object", "additionalProperties": {"type": "integer"}},
+                },
+            },
+        },
+    },
+}
+
+
+@routes.get("/v1/openapi.json")
+async def openapi_json(request: web.Request) -> web.Response:
+    return web.json_response(DOCUMENT)

@@ -1,0 +1,109 @@
+"""``application/problem+json`` (RFC 9457) responses, and the middleware that makes them.
+
+Every error a client sees has ``type``, ``title``, ``status``, ``detail`` and a
+machine-readable ``code`` (a MedCom refuse code where one fits; ``line`` for a message error).
+Never a traceback, and never a body, CPR number or token: the log gets the code, the route
+and, for unexpected errors, the exception's type and traceback (which hold no request data).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import traceback
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from coordinator.errors import CoordinatorError
+from messages.errors import MessageError, SamspilError
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+
+_TITLES = {
+    400: "Bad request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    413: "Payload too large",
+    415: "Unsupported media type",
+    422: "Unprocessable message",
+    500: "Internal error",
+    503: "Service unavailable",
+}
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def problem(status: int, code: str, detail: str, **extra: Any) -> web.Response:
+    body: dict[str, Any] = {
+        "type": f"https://samspil.dk/problems/{code}",
+        "title": _TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    body.update({k: v for k, v in extra.items() if v is not None})
+    headers = {"WWW-Authenticate": 'Bearer realm="samspil"'} if status == 401 else None
+    response = web.Response(
+        status=status, text=json.dumps(body), content_type=PROBLEM_JSON, headers=headers
+    )
+    response["problem_code"] = code  # for the metrics middleware
+    return response
+
+
+def message_problem(exc: MessageError) -> web.Response:
+    """400 for XML that is not well-formed, 422 for a document MedCom's rules refuse."""
+    from messages.errors import XmlSyntaxError
+
+    status = 400 if isinstance(exc, XmlSyntaxError) else 422
+    return problem(status, exc.code, exc.message, line=exc.line)
+
+
+def from_error(exc: SamspilError) -> web.Response:
+    if isinstance(exc, MessageError):
+        return message_problem(exc)
+    if isinstance(exc, CoordinatorError):
+        return problem(exc.status, exc.code, exc.message)
+    return problem(422, exc.code, exc.message)
+
+
+@web.middleware
+async def problem_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Turn our errors and aiohttp's HTTP errors into problem+json; hide the unexpected."""
+    try:
+        return await handler(request)
+    except SamspilError as exc:
+        response = from_error(exc)
+        if response.status >= 500:
+            log.warning(
+                "%s %s -> %s %s", request.method, _route(request), response.status, exc.code
+            )
+        return response
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        code = {404: "not-found", 405: "method-not-allowed", 413: "too-large"}.get(
+            exc.status, "http-error"
+        )
+        return problem(exc.status, code, exc.reason)
+    except Exception as exc:
+        # the type and the frames only: an exception's text may quote data (SQL parameters)
+        log.error(
+            "unexpected %s in %s %s\n%s",
+            type(exc).__name__,
+            request.method,
+            _route(request),
+            "".join(traceback.format_tb(exc.__traceback__)),
+        )
+        return problem(500, "internal", "the hub could not handle the request; it was logged")
+
+
+def _route(request: web.Request) -> str:
+    info = request.match_info.route.resource
+    return info.canonical if info is not None else "(no route)"

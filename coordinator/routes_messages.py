@@ -1,0 +1,258 @@
+"""``/v1`` mailboxes: submit, inbox (long-poll), fetch, acknowledge, status, outbox."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from datetime import datetime
+from typing import Any
+
+from aiohttp import web
+
+from coordinator.auth import Principal, principal_of
+from coordinator.errors import BadRequest, CoordinatorError, Forbidden, NotFound, UnknownReceiver
+from coordinator.intake import Incoming
+from coordinator.sqltypes import utcnow
+from coordinator.state import (
+    COMMITTER,
+    DIRECTORY,
+    ENGINE,
+    LAST_POLL,
+    NOTIFIER,
+    REGISTRY,
+    SETTINGS,
+    STOPPING,
+)
+from coordinator.status import MessageStatus
+from coordinator.store import (
+    acknowledge,
+    events_of,
+    inbox,
+    mark_downloaded,
+    message_for,
+    outbox,
+    touch_poll,
+)
+from coordinator.tables import Role
+from messages.medcom.model import MessageType
+from messages.medcom.routing import read_routing
+
+log = logging.getLogger(__name__)
+
+routes = web.RouteTableDef()
+
+MAILBOX_ROLES = (Role.SYSTEM, Role.CASEWORKER, Role.ADMIN)
+XML_TYPES = frozenset({"application/xml", "text/xml"})
+OFF_LOOP_BYTES = 64 * 1024  # validate bigger documents in a thread
+POLL_TOUCH_SECONDS = 10.0
+
+
+class UnsupportedMediaType(CoordinatorError):
+    status = 415
+    code = "unsupported-media-type"
+
+
+class NetworkReceiptRefused(CoordinatorError):
+    status = 422
+    code = "network-receipt-not-accepted"
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def _mailbox_user(request: web.Request) -> Principal:
+    principal = principal_of(request)
+    if principal.role not in MAILBOX_ROLES:
+        raise Forbidden("operators see counts, never messages")
+    return principal
+
+
+def _message_id(request: web.Request) -> uuid.UUID:
+    try:
+        return uuid.UUID(request.match_info["id"])
+    except ValueError:
+        raise NotFound("no such message for your organisation") from None
+
+
+def _number(request: web.Request, name: str, default: float, low: float, high: float) -> float:
+    raw = request.query.get(name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise BadRequest(f"{name} must be a number") from None
+    if not low <= value <= high:
+        raise BadRequest(f"{name} must be between {low:g} and {high:g}")
+    return value
+
+
+@routes.post("/v1/messages")
+async def submit(request: web.Request) -> web.Response:
+    principal = _mailbox_user(request)
+    app = request.app
+    if request.content_type not in XML_TYPES:
+        raise UnsupportedMediaType("send the Emessage as Content-Type: application/xml")
+    body = await request.read()
+    registry = app[REGISTRY]
+    limit = app[SETTINGS].max_body_bytes
+    if len(body) > OFF_LOOP_BYTES:
+        routing = await asyncio.to_thread(read_routing, body, registry=registry, max_bytes=limit)
+    else:
+        routing = read_routing(body, registry=registry, max_bytes=limit)
+    if routing.type is MessageType.XCTL01:
+        raise NetworkReceiptRefused("XCTL01 network receipts are made by the hub, not sent to it")
+    if routing.sender_gln != principal.org_gln:
+        raise Forbidden(
+            f"the letter's sender {routing.sender_gln} is not your organisation "
+            f"{principal.org_gln}",
+            code="sender-mismatch",
+        )
+    if not await app[DIRECTORY].known(routing.receiver_gln):
+        raise UnknownReceiver(f"the receiver {routing.receiver_gln} is not registered at the hub")
+    for warning in routing.warnings:
+        log.warning("message from %s: %s", routing.sender_gln, warning)
+    accepted = await app[COMMITTER].bulk(Incoming(routing, body, utcnow()))
+    payload: dict[str, Any] = {"id": str(accepted.id), "status": accepted.status.value}
+    headers = {"Location": f"/v1/messages/{accepted.id}"}
+    if accepted.duplicate:
+        payload["duplicate"] = True
+        return web.json_response(payload, status=200, headers=headers)
+    if accepted.resend:
+        payload["resend"] = True
+    return web.json_response(payload, status=202, headers=headers)
+
+
+@routes.get("/v1/inbox")
+async def get_inbox(request: web.Request) -> web.Response:
+    principal = _mailbox_user(request)
+    app = request.app
+    wait = _number(request, "wait", 0.0, 0.0, app[SETTINGS].max_wait)
+    limit = int(_number(request, "limit", 100, 1, 1000))
+    gln = principal.org_gln
+    await _touch_poll(request, gln)
+    engine, notifier = app[ENGINE], app[NOTIFIER]
+    deadline = time.monotonic() + wait
+    while True:
+        waiter = notifier.waiter(gln)  # before the query: a commit in between still wakes us
+        try:
+            rows = await inbox(engine=engine, gln=gln, limit=limit)
+            remaining = deadline - time.monotonic()
+            if rows or remaining <= 0 or app[STOPPING].is_set():
+                break
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(waiter, timeout=remaining)
+        finally:
+            notifier.discard(gln, waiter)
+    return web.json_response(
+        {
+            "messages": [
+                {
+                    "id": str(r.id),
+                    "type": r.type,
+                    "sender": r.sender_gln,
+                    "received_at": _iso(r.received_at),
+                    "size": r.size,
+                    "status": r.status,
+                }
+                for r in rows
+            ]
+        }
+    )
+
+
+async def _touch_poll(request: web.Request, gln: str) -> None:
+    polls = request.app[LAST_POLL]
+    now = time.monotonic()
+    if now - polls.get(gln, -POLL_TOUCH_SECONDS) >= POLL_TOUCH_SECONDS:
+        polls[gln] = now
+        await request.app[COMMITTER].call(touch_poll(gln, utcnow()))
+
+
+@routes.get("/v1/messages/{id}")
+async def fetch(request: web.Request) -> web.Response:
+    principal = _mailbox_user(request)
+    message_id = _message_id(request)
+    app = request.app
+    row = await message_for(
+        engine=app[ENGINE], message_id=message_id, gln=principal.org_gln, with_body=True
+    )
+    if row.receiver_gln == principal.org_gln and row.status == MessageStatus.ACCEPTED.value:
+        await app[COMMITTER].call(mark_downloaded(message_id))
+    return web.Response(
+        body=bytes(row.body),
+        content_type="application/xml",
+        headers={"X-Samspil-Message-Type": row.type},
+    )
+
+
+@routes.post("/v1/messages/{id}/ack")
+async def ack(request: web.Request) -> web.Response:
+    principal = _mailbox_user(request)
+    message_id = _message_id(request)
+    app = request.app
+    row = await message_for(engine=app[ENGINE], message_id=message_id, gln=principal.org_gln)
+    if row.receiver_gln != principal.org_gln:
+        raise NotFound("no such message in your inbox")
+    status = await app[COMMITTER].call(acknowledge(message_id, principal.org_gln))
+    return web.json_response({"id": str(message_id), "status": status.value})
+
+
+@routes.get("/v1/messages/{id}/status")
+async def status(request: web.Request) -> web.Response:
+    principal = _mailbox_user(request)
+    message_id = _message_id(request)
+    engine = request.app[ENGINE]
+    row = await message_for(engine=engine, message_id=message_id, gln=principal.org_gln)
+    events = await events_of(engine=engine, message_id=message_id)
+    return web.json_response(
+        {
+            "id": str(row.id),
+            "type": row.type,
+            "status": row.status,
+            "events": [{"status": e.status, "at": _iso(e.at)} for e in events],
+            "receipt_id": str(row.receipt_id) if row.receipt_id else None,
+            "resend": row.is_resend,
+            "overdue": row.overdue,
+        }
+    )
+
+
+@routes.get("/v1/outbox")
+async def get_outbox(request: web.Request) -> web.Response:
+    principal = _mailbox_user(request)
+    raw = request.query.get("status")
+    try:
+        wanted = MessageStatus(raw) if raw else None
+    except ValueError:
+        choices = ", ".join(s.value for s in MessageStatus)
+        raise BadRequest(f"status must be one of {choices}") from None
+    limit = int(_number(request, "limit", 100, 1, 1000))
+    rows = await outbox(
+        engine=request.app[ENGINE], gln=principal.org_gln, status=wanted, limit=limit
+    )
+    return web.json_response(
+        {
+            "messages": [
+                {
+                    "id": str(r.id),
+                    "type": r.type,
+                    "receiver": r.receiver_gln,
+                    "envelope_id": r.envelope_id,
+                    "letter_id": r.letter_id,
+                    "status": r.status,
+                    "received_at": _iso(r.received_at),
+                    "updated_at": _iso(r.updated_at),
+                    "size": r.size,
+                    "resend": r.is_resend,
+                    "overdue": r.overdue,
+                    "receipt_id": str(r.receipt_id) if r.receipt_id else None,
+                }
+                for r in rows
+            ]
+        }
+    )

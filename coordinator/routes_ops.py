@@ -1,0 +1,76 @@
+"""Operations: liveness, readiness, Prometheus metrics, the operators' summary."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from coordinator.auth import principal_of
+from coordinator.errors import StoreError
+from coordinator.metrics import METRICS
+from coordinator.problems import problem
+from coordinator.routes_messages import _iso
+from coordinator.state import COMMITTER, ENGINE, NOTIFIER
+from coordinator.status import MessageStatus
+from coordinator.store import ping, summary
+from coordinator.tables import Role
+
+routes = web.RouteTableDef()
+
+
+@routes.get("/healthz")
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+@routes.get("/readyz")
+async def readyz(request: web.Request) -> web.Response:
+    try:
+        await ping(engine=request.app[ENGINE])
+    except StoreError:
+        return problem(503, "store-unavailable", "the database cannot be reached")
+    return web.json_response({"status": "ready"})
+
+
+@routes.get("/metrics")
+async def metrics(request: web.Request) -> web.Response:
+    app = request.app
+    counts = await summary(engine=app[ENGINE])
+    stats = app[COMMITTER].stats
+    extra = {
+        "samspil_commits_total": float(stats.commits),
+        "samspil_committed_writes_total": float(stats.writes),
+        "samspil_commit_failures_total": float(stats.failures),
+        "samspil_longpolls_waiting": float(app[NOTIFIER].waiting),
+    }
+    return web.Response(
+        text=app[METRICS].render(counts, extra),
+        content_type="text/plain",
+        headers={"X-Content-Type-Options": "nosniff"},
+        charset="utf-8",
+    )
+
+
+@routes.get("/v1/operator/summary")
+async def operator_summary(request: web.Request) -> web.Response:
+    principal_of(request).require(Role.OPERATOR, Role.ADMIN)
+    app = request.app
+    counts = await summary(engine=app[ENGINE])
+    by_status: dict[str, int] = {s.value: 0 for s in MessageStatus}
+    for status, _kind, n in counts.by_status_type:
+        by_status[status] = by_status.get(status, 0) + n
+    return web.json_response(
+        {
+            "by_status": by_status,
+            "organisations": [
+                {
+                    "gln": gln,
+                    "inbox_depth": counts.inbox_depth.get(gln, 0),
+                    "last_poll": _iso(at) if at else None,
+                }
+                for gln, at in sorted(counts.last_poll.items())
+            ],
+            "overdue_receipts": counts.overdue,
+            "expired": counts.expired,
+            "errors": dict(sorted(app[METRICS].errors.items())),
+        }
+    )

@@ -1,0 +1,147 @@
+"""The hub's settings: one frozen object, read once from ``SAMSPIL_*`` and passed explicitly.
+
+Every field has a default that suits a developer's machine; :meth:`Settings.from_env` reads
+the environment (``SAMSPIL_<FIELD NAME IN CAPITALS>``) and refuses unsafe values outside
+development (see :meth:`Settings.check`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from coordinator.errors import ConfigError
+
+ENV_PREFIX = "SAMSPIL_"
+
+
+def default_data_dir() -> Path:
+    """Where the embedded database lives unless told otherwise (``./var``)."""
+    return Path.cwd() / "var"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything the hub can be told. Frozen: build a new one with :meth:`replace`."""
+
+    environment: str = field(
+        default="development",
+        metadata={"doc": "development | test | production; production refuses unsafe values"},
+    )
+    data_dir: Path = field(
+        default_factory=default_data_dir,
+        metadata={"doc": "folder for the embedded SQLite database"},
+    )
+    database_url: str = field(
+        default="",
+        metadata={
+            "doc": "SQLAlchemy URL; empty means sqlite+aiosqlite:///<data_dir>/samspil.sqlite; "
+            "postgresql://... is used through asyncpg"
+        },
+    )
+    host: str = field(default="127.0.0.1", metadata={"doc": "address `samspil serve` binds"})
+    port: int = field(default=8080, metadata={"doc": "port `samspil serve` binds"})
+    network_gln: str = field(
+        default="5790000000005",
+        metadata={"doc": "the hub's own location number: sender of its XCTL01 receipts"},
+    )
+    message_ttl: timedelta = field(
+        default=timedelta(days=5),
+        metadata={"doc": "an unacknowledged letter expires after this (seconds in env)"},
+    )
+    receipt_deadline: timedelta = field(
+        default=timedelta(minutes=120),
+        metadata={"doc": "a requested positive receipt is overdue after this (seconds in env)"},
+    )
+    expiry_interval: float = field(
+        default=30.0,
+        metadata={"doc": "seconds between two runs of the expiry and overdue sweep"},
+    )
+    max_body_bytes: int = field(
+        default=2_000_000,
+        metadata={"doc": "largest message body accepted by POST /v1/messages"},
+    )
+    max_wait: float = field(
+        default=60.0, metadata={"doc": "longest long-poll a client may ask for (seconds)"}
+    )
+    shutdown_timeout: float = field(
+        default=10.0,
+        metadata={"doc": "seconds in-flight requests get to finish on SIGTERM/SIGINT"},
+    )
+    commit_batch: int = field(
+        default=256,
+        metadata={"doc": "most writes committed together in one transaction (group commit)"},
+    )
+    token_cache_seconds: float = field(
+        default=5.0,
+        metadata={"doc": "how long a verified token is trusted before it is looked up again"},
+    )
+    run_migrations: bool = field(
+        default=True, metadata={"doc": "upgrade the schema with Alembic at start-up"}
+    )
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL, with the embedded default filled in."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{self.data_dir / 'samspil.sqlite'}"
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with some fields changed."""
+        return replace(self, **changes)
+
+    def check(self) -> Settings:
+        """Refuse values that are unsafe or meaningless; return ``self``."""
+        if self.environment not in {"development", "test", "production"}:
+            raise ConfigError(
+                f"SAMSPIL_ENVIRONMENT must be development, test or production, "
+                f"not {self.environment!r}"
+            )
+        if self.message_ttl <= timedelta(0) or self.receipt_deadline <= timedelta(0):
+            raise ConfigError("SAMSPIL_MESSAGE_TTL and SAMSPIL_RECEIPT_DEADLINE must be positive")
+        if self.environment == "production":
+            if self.host not in {"127.0.0.1", "::1", "localhost"} and not self.database_url:
+                raise ConfigError(
+                    "production on a public address needs an explicit SAMSPIL_DATABASE_URL"
+                )
+            if self.message_ttl < timedelta(hours=1):
+                raise ConfigError("production refuses a SAMSPIL_MESSAGE_TTL under one hour")
+        return self
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Settings from ``SAMSPIL_*`` variables (``env`` defaults to ``os.environ``)."""
+        source = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = source.get(ENV_PREFIX + f.name.upper())
+            if raw is None:
+                continue
+            values[f.name] = _convert(f.name, f.type, raw)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values).check()
+
+
+def _convert(name: str, kind: Any, raw: str) -> Any:
+    text = str(kind)
+    try:
+        if "timedelta" in text:
+            return timedelta(seconds=float(raw))
+        if "Path" in text:
+            return Path(raw)
+        if text == "int":
+            return int(raw)
+        if text == "float":
+            return float(raw)
+        if text == "bool":
+            if raw.lower() not in {"1", "0", "true", "false", "yes", "no"}:
+                raise ValueError(raw)
+            return raw.lower() in {"1", "true", "yes"}
+    except ValueError as exc:
+        raise ConfigError(f"{ENV_PREFIX}{name.upper()} has an invalid value {raw!r}") from exc
+    return raw

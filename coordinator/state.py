@@ -1,0 +1,42 @@
+"""The typed application state (``web.AppKey``) shared by the routes, and the directory of
+registered organisations."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from coordinator.committer import Committer
+from coordinator.notifier import Notifier
+from coordinator.settings import Settings
+from coordinator.store import registered_glns
+from messages.medcom.registry import SchemaRegistry
+
+
+class Directory:
+    """Is a GLN a registered organisation? Organisations are never removed, so a positive
+    answer is cached for the life of the process; a negative one is asked again."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._known: set[str] = set()
+
+    async def known(self, gln: str) -> bool:
+        if gln in self._known:
+            return True
+        if await registered_glns(engine=self._engine, glns=[gln]):
+            self._known.add(gln)
+            return True
+        return False
+
+
+SETTINGS = web.AppKey("settings", Settings)
+ENGINE = web.AppKey("engine", AsyncEngine)
+NOTIFIER = web.AppKey("notifier", Notifier)
+COMMITTER = web.AppKey("committer", Committer)
+REGISTRY = web.AppKey("registry", SchemaRegistry)
+DIRECTORY = web.AppKey("directory", Directory)
+LAST_POLL = web.AppKey("last_poll", dict[str, float])
+STOPPING = web.AppKey("stopping", asyncio.Event)

@@ -1,0 +1,157 @@
+"""The hub's tables, as SQLModel families (``XBase``, ``XCreate``, ``X(table=True)``,
+``XPublic``).
+
+The schema itself is owned by the Alembic migrations in ``coordinator/migrations``; these
+classes describe it for queries and for the check that migrations and models agree. The hot
+path uses the Core tables (``ORGANISATION``, ``CREDENTIAL``, ``MESSAGE``, ``MESSAGE_EVENT``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import cast
+
+from sqlalchemy import Column, Index, LargeBinary, String, Table, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from coordinator.sqltypes import UtcDateTime, utcnow
+from coordinator.status import MessageStatus
+
+
+class Sector(StrEnum):
+    PPR = "ppr"
+    FAMILY = "family"
+    PSYCHIATRY = "psychiatry"
+    GP = "gp"
+
+
+class Role(StrEnum):
+    SYSTEM = "system"  # an organisation's adapter: sends and receives its messages
+    CASEWORKER = "caseworker"
+    OPERATOR = "operator"  # runs the hub: sees counts, never content
+    ADMIN = "admin"
+
+
+# --- organisations -----------------------------------------------------------------------
+
+
+class OrganisationBase(SQLModel):
+    gln: str = Field(max_length=13, unique=True, index=True)
+    name: str = Field(max_length=200)
+    sector: Sector = Field(sa_type=String(16))
+    sor: str | None = Field(default=None, max_length=16)
+    municipality: str | None = Field(default=None, max_length=3)
+
+
+class OrganisationCreate(OrganisationBase):
+    pass
+
+
+class Organisation(OrganisationBase, table=True):
+    __tablename__ = "organisation"
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    last_poll_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class OrganisationPublic(OrganisationBase):
+    id: uuid.UUID
+    created_at: datetime
+
+
+# --- credentials ---------------------------------------------------------------------------
+
+
+class CredentialBase(SQLModel):
+    org_gln: str = Field(max_length=13, foreign_key="organisation.gln", index=True)
+    name: str = Field(max_length=200)
+    role: Role = Field(sa_type=String(16))
+
+
+class CredentialCreate(CredentialBase):
+    pass
+
+
+class Credential(CredentialBase, table=True):
+    """A bearer token, stored only as the SHA-256 of a 256-bit random secret."""
+
+    __tablename__ = "credential"
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    disabled: bool = False
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+
+
+class CredentialPublic(CredentialBase):
+    id: uuid.UUID
+    disabled: bool
+    created_at: datetime
+
+
+# --- messages ------------------------------------------------------------------------------
+
+
+class MessageBase(SQLModel):
+    type: str = Field(max_length=8)
+    sender_gln: str = Field(max_length=20)
+    receiver_gln: str = Field(max_length=20)
+    envelope_id: str = Field(max_length=14)
+    letter_id: str = Field(max_length=14)
+    episode_id: str | None = Field(default=None, max_length=35)
+    ack_requested: bool = False
+
+
+class MessageCreate(MessageBase):
+    body: bytes
+
+
+class Message(MessageBase, table=True):
+    __tablename__ = "message"
+    __table_args__ = (
+        UniqueConstraint("sender_gln", "envelope_id", "letter_id", name="uq_message_identity"),
+        Index("ix_message_inbox", "receiver_gln", "in_inbox", "received_at"),
+        Index("ix_message_outbox", "sender_gln", "received_at"),
+        Index("ix_message_letter", "sender_gln", "letter_id"),
+        Index("ix_message_sweep", "in_inbox", "received_at"),
+    )
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    is_resend: bool = False
+    resend_of: uuid.UUID | None = None
+    original_id: uuid.UUID | None = None  # for a receipt: the letter it answers
+    status: MessageStatus = Field(default=MessageStatus.ACCEPTED, sa_type=String(16))
+    in_inbox: bool = True  # until the receiver acknowledges it, or it expires
+    body: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    size: int
+    received_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    receipt_id: uuid.UUID | None = None  # the receipt (XCTL01/02/03) that answered it
+    overdue: bool = False  # a requested positive receipt did not come in time
+
+
+class MessagePublic(SQLModel):
+    """One entry of an inbox or outbox."""
+
+    id: uuid.UUID
+    type: str
+    sender: str
+    receiver: str
+    status: MessageStatus
+    received_at: datetime
+    size: int
+
+
+class MessageEvent(SQLModel, table=True):
+    __tablename__ = "message_event"
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    message_id: uuid.UUID = Field(foreign_key="message.id", index=True)
+    status: MessageStatus = Field(sa_type=String(16))
+    at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+
+
+ORGANISATION = cast(Table, Organisation.__table__)  # type: ignore[attr-defined]
+CREDENTIAL = cast(Table, Credential.__table__)  # type: ignore[attr-defined]
+MESSAGE = cast(Table, Message.__table__)  # type: ignore[attr-defined]
+MESSAGE_EVENT = cast(Table, MessageEvent.__table__)  # type: ignore[attr-defined]
+METADATA = SQLModel.metadata

@@ -1,0 +1,203 @@
+"""The real hub over real HTTP on a real port, on SQLite and on PostgreSQL.
+
+``hub_db`` is parametrised: a SQLite file in ``tmp_path``, and (marked ``postgres``) a fresh
+PostgreSQL database per test, created on the server of ``postgres_url`` and dropped after.
+``make_hub(**settings)`` starts the app factory's application on ``127.0.0.1:0``;
+``hub.org(...)`` registers an organisation and returns a client holding its token. Every
+response a test sees is checked against ``/v1/openapi.json`` when the test ends.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import asyncpg
+import pytest
+from aiohttp import web
+from sqlalchemy.engine import make_url
+
+from coordinator.app import create_app
+from coordinator.openapi import DOCUMENT
+from coordinator.settings import Settings
+from coordinator.state import ENGINE
+from coordinator.store import create_organisation, create_user
+from coordinator.tables import OrganisationCreate, Role, Sector
+from messages.identifiers import gln_check_digit
+
+
+def gln(n: int) -> str:
+    """A test GLN with a correct GS1 check digit."""
+    first12 = f"579{n:09d}"
+    return first12 + str(gln_check_digit(first12))
+
+
+GP_GLN, PPR_GLN, FAMILY_GLN, BUP_GLN = gln(1001), gln(2001), gln(3001), gln(4001)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def hub_db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """A database URL for one test: a SQLite file, or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'hub.sqlite'}"
+        return
+    server = request.getfixturevalue("postgres_url")
+    name = f"samspil_test_{secrets.token_hex(6)}"
+    admin = await asyncpg.connect(server)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    try:
+        yield make_url(server).set(database=name).render_as_string(hide_password=False)
+    finally:
+        admin = await asyncpg.connect(server)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+
+class Client:
+    """One organisation's (or person's) view of the hub."""
+
+    def __init__(self, session: aiohttp.ClientSession, base: str, token: str, gln: str) -> None:
+        self.session = session
+        self.base = base
+        self.token = token
+        self.gln = gln
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    async def request(
+        self, method: str, path: str, *, body: bytes | None = None, **kwargs: Any
+    ) -> tuple[int, Any, bytes]:
+        headers = dict(self.headers)
+        headers.update(kwargs.pop("headers", {}))
+        if body is not None:
+            headers.setdefault("Content-Type", "application/xml")
+        async with self.session.request(
+            method, self.base + path, data=body, headers=headers, **kwargs
+        ) as response:
+            raw = await response.read()
+            parsed: Any = None
+            if response.content_type in ("application/json", "application/problem+json"):
+                parsed = await response.json(content_type=None)
+            return response.status, parsed, raw
+
+    async def send(self, body: bytes) -> tuple[int, Any]:
+        status, parsed, _ = await self.request("POST", "/v1/messages", body=body)
+        return status, parsed
+
+    async def inbox(self, wait: float = 0) -> list[dict[str, Any]]:
+        status, parsed, _ = await self.request("GET", f"/v1/inbox?wait={wait}")
+        assert status == 200, parsed
+        messages: list[dict[str, Any]] = parsed["messages"]
+        return messages
+
+    async def fetch(self, message_id: str) -> bytes:
+        status, parsed, raw = await self.request("GET", f"/v1/messages/{message_id}")
+        assert status == 200, parsed
+        return raw
+
+    async def ack(self, message_id: str) -> dict[str, Any]:
+        status, parsed, _ = await self.request("POST", f"/v1/messages/{message_id}/ack")
+        assert status == 200, parsed
+        result: dict[str, Any] = parsed
+        return result
+
+    async def status(self, message_id: str) -> dict[str, Any]:
+        status, parsed, _ = await self.request("GET", f"/v1/messages/{message_id}/status")
+        assert status == 200, parsed
+        result: dict[str, Any] = parsed
+        return result
+
+
+class Hub:
+    def __init__(self, app: web.Application, base: str, session: aiohttp.ClientSession) -> None:
+        self.app = app
+        self.base = base
+        self.session = session
+
+    async def org(self, gln: str, sector: Sector = Sector.PPR, name: str = "Org") -> Client:
+        _, token = await create_organisation(
+            engine=self.app[ENGINE],
+            organisation=OrganisationCreate(gln=gln, name=name, sector=sector),
+        )
+        return Client(self.session, self.base, token, gln)
+
+    async def user(self, gln: str, role: Role) -> Client:
+        token = await create_user(engine=self.app[ENGINE], org_gln=gln, name="Test", role=role)
+        return Client(self.session, self.base, token, gln)
+
+    def anonymous(self, token: str = "") -> Client:
+        return Client(self.session, self.base, token, "")
+
+
+Seen = list[tuple[str, str, int]]
+
+
+def _recorder(seen: Seen) -> Any:
+    @web.middleware
+    async def record(request: web.Request, handler: Any) -> web.StreamResponse:
+        response: web.StreamResponse = await handler(request)
+        resource = request.match_info.route.resource
+        if resource is not None:
+            seen.append((request.method, resource.canonical, response.status))
+        return response
+
+    return record
+
+
+def check_against_openapi(seen: Seen) -> None:
+    paths = DOCUMENT["paths"]
+    for method, path, status in seen:
+        assert path in paths, f"{path} is not in /v1/openapi.json"
+        operation = paths[path].get(method.lower())
+        assert operation is not None, f"{method} {path} is not in /v1/openapi.json"
+        assert str(status) in operation["responses"], (
+            f"{method} {path} answered {status}, which /v1/openapi.json does not document"
+        )
+
+
+MakeHub = Callable[..., Awaitable[Hub]]
+
+
+@pytest.fixture
+async def make_hub(hub_db: str, tmp_path: Path) -> AsyncIterator[MakeHub]:
+    runners: list[web.AppRunner] = []
+    sessions: list[aiohttp.ClientSession] = []
+    seen: Seen = []
+
+    async def make(**overrides: Any) -> Hub:
+        settings = Settings(
+            environment="test", data_dir=tmp_path, database_url=hub_db, **overrides
+        ).check()
+        app = create_app(settings)
+        app.middlewares.insert(0, _recorder(seen))
+        runner = web.AppRunner(app, shutdown_timeout=5)
+        await runner.setup()
+        runners.append(runner)
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        host, port = runner.addresses[0][:2]
+        session = aiohttp.ClientSession()
+        sessions.append(session)
+        return Hub(app, f"http://{host}:{port}", session)
+
+    yield make
+    for session in sessions:
+        await session.close()
+    for runner in reversed(runners):
+        await runner.cleanup()
+    check_against_openapi(seen)
+
+
+@pytest.fixture
+async def hub(make_hub: MakeHub) -> Hub:
+    return await make_hub()
