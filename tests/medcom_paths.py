@@ -1,0 +1,55 @@
+"""Where MedCom's official reference files are, for tests that check conformance against them.
+
+The files live in ``shared/medcom/`` beside the repository (``../shared/medcom`` from the
+repository root); see its README. They are reference data, never copied into the project, and
+absent on a user's machine: mark tests that read them with ``@pytest.mark.official`` and
+``@requires_official`` so that they skip with a clear reason there::
+
+    from tests.medcom_paths import official_examples, official_schema, requires_official
+
+    @pytest.mark.official
+    @requires_official
+    def test_something() -> None:
+        schema = official_schema("2006/07/01")
+        ...
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Final
+
+import pytest
+from lxml import etree
+
+__all__ = ["OFFICIAL", "official_examples", "official_schema", "requires_official"]
+
+#: ``<repository>/../shared/medcom`` (this file is ``<repository>/tests/medcom_paths.py``).
+OFFICIAL: Final[Path] = Path(__file__).resolve().parents[1].parent / "shared" / "medcom"
+
+requires_official = pytest.mark.skipif(
+    not (OFFICIAL / "xsd").is_dir(),
+    reason=(
+        f"MedCom's official schemas and examples are not at {OFFICIAL} "
+        "(reference data kept beside the repository, absent outside the project's workspace)"
+    ),
+)
+
+
+@functools.cache
+def official_schema(date: str) -> etree.XMLSchema:
+    """MedCom's official schema of ``date`` ("2006/07/01" or "2006-07-01"), compiled once.
+
+    Loads ``xsd/<date>/EMessage.xsd``, the entry point that includes every letter of that
+    namespace: 2006/07/01 (XDIS91), 2005/08/07 (XCTL01-03 receipts), 2012/03/28 (XBIN01).
+    """
+    entry = OFFICIAL / "xsd" / date.replace("-", "/") / "EMessage.xsd"
+    if not entry.is_file():
+        raise FileNotFoundError(f"no official MedCom schema at {entry}")
+    return etree.XMLSchema(etree.parse(str(entry)))
+
+
+def official_examples() -> list[Path]:
+    """MedCom's official OIOXML example messages, sorted by name (bytes as published)."""
+    return sorted((OFFICIAL / "examples" / "oioxml").glob("*.xml"))
