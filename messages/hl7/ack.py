@@ -1,0 +1,137 @@
+"""Acknowledgements: the ``ACK`` a receiver answers every HL7 message with.
+
+:func:`ack_for` writes an ``ACK`` for a received :class:`~messages.hl7.parse.Hl7Message`
+straight as ER7 text, without hl7apy, because the adapter answers every message on the hot
+path; tests check that hl7apy's strict validation accepts what it writes.
+:func:`messages.hl7.build.build_ack` builds the same with hl7apy.
+
+An ``AE``/``AR`` carries the reason twice: ``MSA-3`` (short, deprecated in v2.5 but read by
+most receivers) and an ``ERR`` segment: ``ERR-2`` the segment at fault, ``ERR-3`` the HL7
+error code (table 0357), ``ERR-4`` severity ``E``, ``ERR-5`` Samspil's own error code
+(:attr:`Hl7Error.code`) and ``ERR-8`` the sentence.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from messages.errors import Hl7Error
+from messages.hl7.er7 import format_ts
+from messages.hl7.model import COPENHAGEN, AckCode
+from messages.hl7.parse import Hl7Message
+from messages.identifiers import new_message_id
+
+__all__ = ["MSA3_MAX", "ack_code_for", "ack_for", "hl7_error_code"]
+
+MSA3_MAX = 80
+"""``MSA-3`` is an 80-character ``ST``; longer reasons are cut there (``ERR-8`` has all)."""
+
+_HL7_ERRORS = {
+    "100": "Segment sequence error",
+    "101": "Required field missing",
+    "102": "Data type error",
+    "103": "Table value not found",
+    "200": "Unsupported message type",
+    "201": "Unsupported event code",
+    "203": "Unsupported version id",
+    "207": "Application internal error",
+}
+_BY_SAMSPIL_CODE = {
+    "missing-segment": "100",
+    "missing-field": "101",
+    "missing-cpr": "101",
+    "unknown-value": "103",
+    "unsupported-message": "200",
+    "unsupported-trigger": "201",
+    "unsupported-version": "203",
+    "unsupported-charset": "203",
+}
+_REJECT_CODES = frozenset(
+    {"unsupported-message", "unsupported-trigger", "unsupported-version", "unsupported-charset"}
+)
+
+
+def hl7_error_code(code: str) -> tuple[str, str]:
+    """HL7 table 0357 ``(code, text)`` for one of Samspil's :attr:`Hl7Error.code` values.
+
+    Content errors in a field (bad CPR, bad time, garbage) are ``102`` data type errors;
+    anything not otherwise known is ``207`` application internal error.
+    """
+    hl7 = _BY_SAMSPIL_CODE.get(code)
+    if hl7 is None:
+        hl7 = "207" if code in ("hl7-error", "internal") else "102"
+    return hl7, _HL7_ERRORS[hl7]
+
+
+def ack_code_for(error: Hl7Error) -> AckCode:
+    """``AR`` for what Samspil does not handle at all (type, trigger, version, charset),
+    ``AE`` for a message it handles but whose content is wrong."""
+    return AckCode.REJECT if error.code in _REJECT_CODES else AckCode.ERROR
+
+
+def ack_for(
+    msg: Hl7Message,
+    code: AckCode,
+    reason: str | Hl7Error | None = None,
+    *,
+    control_id: str | None = None,
+    now: datetime | None = None,
+) -> str:
+    """The ``ACK`` answering ``msg``, as ER7 text (segments separated by ``\\r``).
+
+    The answer is addressed back to the sender (``MSH-3``..``MSH-6`` swapped, copied as they
+    came), uses the message's own delimiters, version and ``MSH-18`` character set, and
+    repeats its control id in ``MSA-2``. ``reason`` (a sentence, or the :class:`Hl7Error`
+    that made the message fail) goes to ``MSA-3`` and, for ``AE``/``AR``, to ``ERR``.
+    ``control_id`` and ``now`` are for tests; by default a fresh id and the current time.
+    Reasons must never carry a CPR number: Hl7Error messages from this package do not.
+    """
+    sep = msg.separators
+    esc = sep.escape_text
+    fs, cs = sep.field, sep.component
+    msh = msg.msh
+    text = reason.message if isinstance(reason, Hl7Error) else (reason or "")
+    header = [
+        "MSH",
+        sep.encoding_characters,
+        msh.raw(5),
+        msh.raw(6),
+        msh.raw(3),
+        msh.raw(4),
+        format_ts(now or datetime.now(COPENHAGEN)),
+        "",
+        f"ACK{cs}{esc(msg.trigger)}{cs}ACK",
+        esc(control_id or new_message_id()),
+        esc(msg.processing_id or "P"),
+        esc(msg.version),
+    ]
+    if msg.charset:
+        header.extend(("", "", "", "", "", msh.raw(18)))
+    segments = [
+        fs.join(header),
+        fs.join(("MSA", code.value, esc(msg.control_id), esc(text[:MSA3_MAX]))).rstrip(fs),
+    ]
+    if code is not AckCode.ACCEPT:
+        segments.append(_err_segment(msg, reason, text))
+    return "\r".join(segments)
+
+
+def _err_segment(msg: Hl7Message, reason: str | Hl7Error | None, text: str) -> str:
+    sep = msg.separators
+    esc = sep.escape_text
+    fs, cs = sep.field, sep.component
+    samspil_code = reason.code if isinstance(reason, Hl7Error) else "internal"
+    where = reason.segment if isinstance(reason, Hl7Error) else None
+    hl7_code, hl7_text = hl7_error_code(samspil_code)
+    fields = [
+        "ERR",
+        "",
+        f"{esc(where)}{cs}1" if where else "",
+        f"{hl7_code}{cs}{hl7_text}{cs}HL70357",
+        "E",
+        esc(samspil_code),
+        "",
+        "",
+        esc(text),
+    ]
+    return fs.join(fields).rstrip(fs)
