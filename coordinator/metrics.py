@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from coordinator.problems import Handler
+from coordinator.problems import PROBLEM_CODE, Handler
 from coordinator.store import Summary
 
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
@@ -96,6 +96,6 @@ async def metrics_middleware(request: web.Request, handler: Handler) -> web.Stre
     metrics.latency[(request.method, route)].observe(time.perf_counter() - started)
     metrics.responses[(request.method, route, response.status)] += 1
     if response.status >= 400 and response.content_type == "application/problem+json":
-        code = response.get("problem_code")
+        code = response.get(PROBLEM_CODE)
         metrics.errors[str(code or response.status)] += 1
     return response

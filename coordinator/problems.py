@@ -37,6 +37,8 @@ _TITLES = {
     503: "Service unavailable",
 }
 
+PROBLEM_CODE = web.ResponseKey("problem_code", str)
+
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -53,7 +55,7 @@ def problem(status: int, code: str, detail: str, **extra: Any) -> web.Response:
     response = web.Response(
         status=status, text=json.dumps(body), content_type=PROBLEM_JSON, headers=headers
     )
-    response["problem_code"] = code  # for the metrics middleware
+    response[PROBLEM_CODE] = code  # for the metrics middleware
     return response
 
 
