@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 
 import pytest
 
@@ -19,11 +18,10 @@ _skipped_postgres: list[str] = []
 
 
 @pytest.fixture(autouse=True)
-def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith("SAMSPIL_") and name != POSTGRES_ENV:
             monkeypatch.delenv(name)
-    yield
 
 
 @pytest.fixture

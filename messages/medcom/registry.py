@@ -111,17 +111,35 @@ class SchemaRegistry:
         raise SchemaError("the Emessage holds no letter", line=_line(root))
 
     def validate(self, root: etree._Element) -> MessageType:
-        """Identify and validate ``root``; the message type, or a MessageError."""
-        kind = self.identify(root)
-        schema = self._compiled()[etree.QName(root).namespace or ""]
-        if not schema.validate(root):
-            errors: list[Any] = list(cast(Any, schema.error_log))
-            first = errors[0] if errors else None
-            message = str(first.message) if first is not None else "the document is not valid"
-            line = int(first.line) if first is not None and first.line else None
-            raise SchemaError(
-                f"the {kind} does not follow MedCom's schema: {message}",
-                line=line,
-                refuse_code=RefuseCode.SYNTAX_ERROR,
-            )
-        return kind
+        """Validate ``root`` and return its message type, or raise a MessageError.
+
+        The valid document is the fast path (one schema run, then its letter element names the
+        type); only an invalid one is diagnosed further, to answer ``problem_med_version``
+        for a letter type or version Samspil does not carry and ``syntaksfejl`` otherwise.
+        """
+        tag = root.tag if isinstance(root.tag, str) else ""
+        namespace = tag[1 : tag.find("}")] if tag.startswith("{") else ""
+        schema = self._compiled().get(namespace)
+        if schema is not None and schema.validate(root):
+            letters = _LETTER_ELEMENTS[namespace]
+            if len(root) > 1:  # the usual shape: Envelope, then the letter
+                kind = letters.get(str(root[1].tag)[len(namespace) + 2 :])
+                if kind is not None:
+                    return kind
+            for child in root:
+                child_tag = child.tag
+                if isinstance(child_tag, str):
+                    kind = letters.get(child_tag[len(namespace) + 2 :])
+                    if kind is not None:
+                        return kind
+        kind = self.identify(root)  # raises for what Samspil does not carry
+        assert schema is not None  # identify() accepted the namespace
+        errors: list[Any] = list(cast(Any, schema.error_log))
+        first = errors[0] if errors else None
+        message = str(first.message) if first is not None else "the document is not valid"
+        line = int(first.line) if first is not None and first.line else None
+        raise SchemaError(
+            f"the {kind} does not follow MedCom's schema: {message}",
+            line=line,
+            refuse_code=RefuseCode.SYNTAX_ERROR,
+        )

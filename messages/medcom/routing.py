@@ -13,7 +13,7 @@ from lxml import etree
 
 from messages.errors import RefuseCode
 from messages.identifiers import cpr_warning, gln_warning
-from messages.medcom.model import AckCode, MessageType
+from messages.medcom.model import MessageType
 from messages.medcom.receipts import ROOT_ELEMENTS
 from messages.medcom.registry import SchemaRegistry
 from messages.medcom.xmlcodec import NS_XBIN01, NS_XCTL, NS_XDIS91
@@ -21,10 +21,59 @@ from messages.xmlsafe import DEFAULT_MAX_BYTES, parse_xml
 
 __all__ = ["OriginalRef", "Routing", "read_routing", "routing_of"]
 
-_BODY = {
-    MessageType.XDIS91: (NS_XDIS91, "ClinicalEmail"),
-    MessageType.XBIN01: (NS_XBIN01, "BinaryLetter"),
-    **{kind: (NS_XCTL, name) for kind, name in ROOT_ELEMENTS.items()},
+
+@dataclass(frozen=True, slots=True)
+class _Tags:
+    """The full ``{namespace}name`` tags routing reads, made once per message type."""
+
+    envelope: str
+    body: str
+    letter: str
+    identifier: str
+    ack: str
+    sender: str
+    receiver: str
+    ean: str
+    episode: str
+    patient: str
+    cpr: str
+    original: str
+    original_envelope: str
+    original_sender: str
+    original_receiver: str
+    original_letter: str
+    original_letter_id: str
+    refuse_code: str
+
+    @classmethod
+    def make(cls, ns: str, body: str) -> _Tags:
+        q = "{" + ns + "}"
+        return cls(
+            envelope=q + "Envelope",
+            body=q + body,
+            letter=q + "Letter",
+            identifier=q + "Identifier",
+            ack=q + "AcknowledgementCode",
+            sender=q + "Sender",
+            receiver=q + "Receiver",
+            ean=q + "EANIdentifier",
+            episode=q + "EpisodeOfCareIdentifier",
+            patient=q + "Patient",
+            cpr=q + "CivilRegistrationNumber",
+            original=q + "OriginalEmessage",
+            original_envelope=q + "OriginalEnvelopeIdentifier",
+            original_sender=q + "OriginalSender",
+            original_receiver=q + "OriginalReceiver",
+            original_letter=q + "OriginalLetter",
+            original_letter_id=q + "OriginalLetterIdentifier",
+            refuse_code=q + "RefuseCode",
+        )
+
+
+_TAGS = {
+    MessageType.XDIS91: _Tags.make(NS_XDIS91, "ClinicalEmail"),
+    MessageType.XBIN01: _Tags.make(NS_XBIN01, "BinaryLetter"),
+    **{kind: _Tags.make(NS_XCTL, name) for kind, name in ROOT_ELEMENTS.items()},
 }
 
 
@@ -67,54 +116,81 @@ def read_routing(
     return routing_of(root, kind)
 
 
-def _text(element: etree._Element | None, path: str) -> str:
+def _first(element: etree._Element | None, tag: str) -> etree._Element | None:
+    """The first child of ``element`` with ``tag`` (a full ``{ns}name``), or None."""
+    if element is not None:
+        for child in element.iterchildren(tag):
+            return child
+    return None
+
+
+def _at(element: etree._Element | None, index: int, tag: str) -> etree._Element | None:
+    """The child with ``tag`` that a schema-valid document has at ``index``.
+
+    Positional access is the fast path; comments or processing instructions (which the
+    schema allows anywhere) shift positions, and then the child is searched for by tag.
+    """
     if element is None:
-        return ""
-    found = element.find(path)
-    return "" if found is None or found.text is None else found.text.strip()
+        return None
+    if index < len(element):
+        child = element[index]
+        if child.tag == tag:
+            return child
+    return _first(element, tag)
+
+
+def _text(element: etree._Element | None) -> str:
+    text = element.text if element is not None else None
+    return text.strip() if text else ""
 
 
 def routing_of(root: etree._Element, kind: MessageType) -> Routing:
     """The routing facts of a validated ``Emessage`` of type ``kind``."""
-    ns, body_name = _BODY[kind]
-    q = "{" + ns + "}"
-    envelope = root.find(q + "Envelope")
-    body = root.find(q + body_name)
+    t = _TAGS[kind]
+    envelope = _at(root, 0, t.envelope)
+    body = _at(root, 1, t.body)
+    letter = _at(body, 0, t.letter)
+    sender = _text(_at(_at(body, 1, t.sender), 0, t.ean))
+    receiver = _text(_at(_at(body, 2, t.receiver), 0, t.ean))
     warnings: list[str] = []
     original: OriginalRef | None = None
-    sender = _text(body, f"{q}Sender/{q}EANIdentifier")
-    receiver = _text(body, f"{q}Receiver/{q}EANIdentifier")
     episode: str | None = None
     if kind.is_receipt:
-        orig = body.find(q + "OriginalEmessage") if body is not None else None
+        orig = _at(body, 3, t.original)
         letters = (
-            tuple(_text(e, q + "OriginalLetterIdentifier") for e in orig.iter(q + "OriginalLetter"))
+            tuple(
+                _text(_at(e, 0, t.original_letter_id)) for e in orig.iterchildren(t.original_letter)
+            )
             if orig is not None
             else ()
         )
-        code = _text(orig, q + "RefuseCode") or _text(orig, f"{q}OriginalLetter/{q}RefuseCode")
+        code = _text(_first(orig, t.refuse_code)) or _text(
+            _first(_first(orig, t.original_letter), t.refuse_code)
+        )
         original = OriginalRef(
-            envelope_identifier=_text(orig, q + "OriginalEnvelopeIdentifier"),
-            sender_gln=_text(orig, f"{q}OriginalSender/{q}EANIdentifier"),
-            receiver_gln=_text(orig, f"{q}OriginalReceiver/{q}EANIdentifier"),
+            envelope_identifier=_text(_at(orig, 0, t.original_envelope)),
+            sender_gln=_text(_at(_at(orig, 1, t.original_sender), 0, t.ean)),
+            receiver_gln=_text(_at(_at(orig, 2, t.original_receiver), 0, t.ean)),
             letter_identifiers=letters,
             refuse_code=RefuseCode(code) if code else None,
         )
     else:
-        episode = _text(body, f"{q}Letter/{q}EpisodeOfCareIdentifier") or None
-        cpr = _text(body, f"{q}Patient/{q}CivilRegistrationNumber")
-        if cpr and cpr_warning(cpr):
-            warnings.append("the patient's CPR number has no real date part (carried as it is)")
-    for role, gln in (("sender", sender), ("receiver", receiver)):
-        if gln and (problem := gln_warning(gln)):
-            warnings.append(f"{role}: {problem}")
+        episode = _text(_at(letter, 6, t.episode)) or None
+        if kind is MessageType.XDIS91 or _first(body, t.patient) is not None:
+            cpr = _text(_at(_at(body, 3, t.patient), 0, t.cpr))
+            if cpr and cpr_warning(cpr):
+                warnings.append("the patient's CPR number has no real date part (carried as it is)")
+    if sender and (problem := gln_warning(sender)):
+        warnings.append(f"sender: {problem}")
+    if receiver and (problem := gln_warning(receiver)):
+        warnings.append(f"receiver: {problem}")
     return Routing(
         type=kind,
-        envelope_identifier=_text(envelope, q + "Identifier"),
-        letter_identifier=_text(body, f"{q}Letter/{q}Identifier"),
+        envelope_identifier=_text(_at(envelope, 1, t.identifier)),
+        letter_identifier=_text(_at(letter, 0, t.identifier)),
         sender_gln=sender,
         receiver_gln=receiver,
-        ack_requested=_text(envelope, q + "AcknowledgementCode") == AckCode.POSITIVE.value,
+        ack_requested=_text(_at(envelope, 2, t.ack)) == "pluspositivkvitt",
         episode_of_care_identifier=episode,
         original=original,
         warnings=tuple(warnings),

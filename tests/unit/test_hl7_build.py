@@ -169,7 +169,8 @@ def test_danish_text_survives_build_and_fast_parse(
 
 
 def test_python_hl7_reads_what_we_build() -> None:
-    hl7 = pytest.importorskip("hl7")
+    import hl7  # python-hl7, a test dependency: an independent reader of what we build
+
     referral = make_referral(reason="Trivsel | søvn ^ skole")
     er7 = build_referral(referral, make_routing(), control_id="REF0002", sent_at=SENT)
     message = hl7.parse(er7)

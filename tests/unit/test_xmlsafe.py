@@ -62,14 +62,15 @@ def test_xxe_network_is_refused_and_nothing_is_fetched(
             root = parse_xml(doc.encode())
         except XmlSyntaxError:
             continue
-        assert "fetched" not in "".join(str(t) for t in root.itertext())  # XInclude is not processed
+        # XInclude is never processed: nothing was fetched into the document
+        assert "fetched" not in "".join(str(t) for t in root.itertext())
     assert hits == []
 
 
 def test_billion_laughs_is_refused() -> None:
     levels = "".join(f'<!ENTITY l{i} "{f"&l{i - 1};" * 10}">' for i in range(1, 10))
     doc = f'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY l0 "lol">{levels}]><r>&l9;</r>'
-    with pytest.raises(XmlSyntaxError, match="DTD"):
+    with pytest.raises(XmlSyntaxError, match=r"DTD|amplification"):
         parse_xml(doc.encode())
 
 

@@ -1,0 +1,149 @@
+"""Message-layer throughput, with baselines measured in the same run.
+
+XML: Samspil's hub path for a ~3 KB XDIS91 (hardened parse + compiled-schema validation +
+routing facts, ``messages.medcom.routing.read_routing``) against bare
+``lxml.etree.fromstring`` + ``XMLSchema.validate`` of the same bytes and schema.
+Target: ratio >= 0.8.
+
+HL7: parsing a ~1.2 KB SIU^S12 into an appointment on the GP adapter's path (Samspil's own
+ER7 reader) against hl7apy's parser. Target: >= 500 msgs/s.
+
+Run: ``make bench`` or ``.venv/bin/python bench/messages.py [--seconds S]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+# Run as a script, this file's folder comes first on sys.path and its name would hide the
+# ``messages`` package.
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+
+from lxml import etree  # noqa: E402
+
+from messages.medcom.correspondence import new_correspondence  # noqa: E402
+from messages.medcom.documents import build_message  # noqa: E402
+from messages.medcom.model import Party, Patient  # noqa: E402
+from messages.medcom.registry import SchemaRegistry, schema_dir  # noqa: E402
+from messages.medcom.routing import read_routing  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def rate(fn: Callable[[], object], seconds: float, rounds: int = 5) -> float:
+    """Calls per second: the median of ``rounds`` timed rounds of about ``seconds`` each."""
+    fn()
+    batch = 1
+    while True:  # size a batch to ~1/20 of a round
+        start = time.perf_counter()
+        for _ in range(batch):
+            fn()
+        if time.perf_counter() - start > seconds / 20:
+            break
+        batch *= 2
+    results = []
+    for _ in range(rounds):
+        count = 0
+        start = time.perf_counter()
+        while time.perf_counter() - start < seconds:
+            for _ in range(batch):
+                fn()
+            count += batch
+        results.append(count / (time.perf_counter() - start))
+    return statistics.median(results)
+
+
+def sample_letter() -> bytes:
+    text = (
+        "Kære PPR\nMads har i en periode haft svært ved at komme i skole. Forældrene har "
+        "givet samtykke til, at vi kontakter jer. Vi beder om en pædagogisk-psykologisk "
+        "vurdering og et fælles møde med skolen og familieafdelingen.\n"
+    ) * 7
+    letter = new_correspondence(
+        sender=Party(
+            ean="5790000120314",
+            identifier="5790000120314",
+            identifier_code="lokationsnummer",
+            organisation_name="Lægehuset Vestbyen",
+            medical_speciality="almen_medicin",
+        ),
+        receiver=Party(
+            ean="5790000121441",
+            identifier="5790000121441",
+            identifier_code="lokationsnummer",
+            organisation_name="PPR Aalborg",
+        ),
+        patient=Patient(cpr="1203164321", surname="Jensen", given_name="Mads"),
+        subject="Henvisning: Mads J.",
+        text=text,
+        ask_for_receipt=True,
+        episode_of_care_identifier="3f2b8c4e0a1b4c5d8e9f00112233aabb",
+        now=datetime(2026, 11, 28, 14, 5, tzinfo=UTC),
+    )
+    return build_message(letter)
+
+
+def bench_xml(seconds: float) -> None:
+    data = sample_letter()
+    registry = SchemaRegistry()
+    schema = etree.XMLSchema(etree.parse(str(schema_dir() / "xdis91.xsd")))
+
+    def bare() -> None:
+        if not schema.validate(etree.fromstring(data)):
+            raise SystemExit("baseline: the sample does not validate")
+
+    def samspil() -> None:
+        read_routing(data, registry=registry)
+
+    base = rate(bare, seconds)
+    ours = rate(samspil, seconds)
+    print(f"XDIS91 {len(data):,} bytes")
+    print(f"  lxml fromstring + XMLSchema.validate   {base:10,.0f} msgs/s  (baseline)")
+    print(f"  Samspil read_routing                   {ours:10,.0f} msgs/s")
+    print(f"  ratio                                  {ours / base:10.2f}   (target >= 0.80)")
+
+
+def bench_hl7(seconds: float) -> None:
+    sample = ROOT / "tests" / "data" / "hl7" / "siu_s12.hl7"
+    if not sample.is_file():
+        print("HL7: tests/data/hl7/siu_s12.hl7 is missing; skipped")
+        return
+    from hl7apy.parser import parse_message as hl7apy_parse
+
+    from messages.hl7.mapping import parse_message, to_domain
+
+    raw = sample.read_bytes()
+    text = raw.decode("latin-1").replace("\r\n", "\r").replace("\n", "\r")
+
+    def ours() -> None:
+        to_domain(parse_message(raw))
+
+    def theirs() -> None:
+        hl7apy_parse(text)
+
+    fast = rate(ours, seconds)
+    slow = rate(theirs, seconds, rounds=3)
+    print(f"SIU^S12 {len(raw):,} bytes")
+    print(f"  hl7apy parse_message                   {slow:10,.0f} msgs/s  (baseline)")
+    print(f"  Samspil parse_message + to_domain      {fast:10,.0f} msgs/s  (target >= 500)")
+    print(f"  ratio                                  {fast / slow:10.1f}x")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=1.0, help="length of one timed round")
+    args = parser.parse_args()
+    print(f"Samspil message-layer benchmark · {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
+    bench_xml(args.seconds)
+    bench_hl7(args.seconds)
+
+
+if __name__ == "__main__":
+    main()
