@@ -299,8 +299,8 @@ def acknowledge(message_id: uuid.UUID, gln: str) -> Any:
             .where(M.id == message_id, M.in_inbox.is_(True), M.status == status.value)
             .values(status=new.value, in_inbox=False, updated_at=batch.now)
         )
-        if result.rowcount != 1:
-            raise Conflict("the message changed while it was acknowledged; try again")
+        if result.rowcount != 1:  # another hub process changed it first: read it again
+            return await op(conn, batch)
         if new is not status:
             batch.event(message_id, new)
         return new
