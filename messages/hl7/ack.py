@@ -46,9 +46,6 @@ _BY_SAMSPIL_CODE = {
     "unsupported-version": "203",
     "unsupported-charset": "203",
 }
-_REJECT_CODES = frozenset(
-    {"unsupported-message", "unsupported-trigger", "unsupported-version", "unsupported-charset"}
-)
 
 
 def hl7_error_code(code: str) -> tuple[str, str]:
@@ -64,9 +61,13 @@ def hl7_error_code(code: str) -> tuple[str, str]:
 
 
 def ack_code_for(error: Hl7Error) -> AckCode:
-    """``AR`` for what Samspil does not handle at all (type, trigger, version, charset),
-    ``AE`` for a message it handles but whose content is wrong."""
-    return AckCode.REJECT if error.code in _REJECT_CODES else AckCode.ERROR
+    """``AE`` for every message error, whether Samspil does not handle the type, trigger,
+    version or character set, or the content is wrong: resending it unchanged cannot help
+    (MedCom's ``fatal-error``). ``AR`` is kept for temporary trouble the sender should retry
+    (MedCom's ``transient-error``: the hub unreachable and the adapter's outbox failing),
+    which only the adapter knows about."""
+    del error  # every message error is final; ERR-3 still names the kind
+    return AckCode.ERROR
 
 
 def ack_for(

@@ -141,7 +141,8 @@ def test_fast_ack_with_a_plain_reason_and_a_long_one() -> None:
 
 
 def test_ack_code_for() -> None:
-    assert ack_code_for(Hl7Error("x", code="unsupported-message")) is AckCode.REJECT
+    # AR means "retry later" (MedCom's transient-error); an unsupported type never gets better
+    assert ack_code_for(Hl7Error("x", code="unsupported-message")) is AckCode.ERROR
     assert ack_code_for(Hl7Error("x", code="invalid-cpr")) is AckCode.ERROR
 
 
@@ -161,7 +162,9 @@ def test_receive_answers_every_readable_message() -> None:
 
     other = receive(SIU_S12.replace("SIU^S12^SIU_S12", "ORU^R01^ORU_R01"))
     assert other.ack is not None
-    assert parse_er7(other.ack).require("MSA").value(1) == "AR"
+    assert (
+        parse_er7(other.ack).require("MSA").value(1) == "AE"
+    )  # never retry an unsupported message
 
     unreadable = receive(b"\x00\x01 not hl7")
     assert unreadable.message is None
