@@ -24,9 +24,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from zoneinfo import ZoneInfo
 
 from messages.identifiers import Cpr
+from messages.timezone import COPENHAGEN
 
 __all__ = [
     "COPENHAGEN",
@@ -44,9 +44,6 @@ __all__ = [
     "ReferringGp",
     "Routing",
 ]
-
-COPENHAGEN = ZoneInfo("Europe/Copenhagen")
-"""The zone of HL7 timestamps that carry no UTC offset."""
 
 
 class AckCode(StrEnum):

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from lxml import etree
 
 from messages.errors import MessageError
+from messages.timezone import COPENHAGEN
 
 __all__ = [
     "COPENHAGEN",
@@ -25,9 +25,6 @@ __all__ = [
 NS_XDIS91 = "http://rep.oio.dk/sundcom.dk/medcom.dk/xml/schemas/2006/07/01/"
 NS_XCTL = "http://rep.oio.dk/sundcom.dk/medcom.dk/xml/schemas/2005/08/07/"
 NS_XBIN01 = "http://rep.oio.dk/medcom.dk/xml/schemas/2012/03/28/"
-
-COPENHAGEN = ZoneInfo("Europe/Copenhagen")
-"""MedCom dates and times are Danish local time, to the minute."""
 
 
 def local_minute(moment: datetime) -> datetime:
