@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, select, tuple_, update
+from sqlalchemy import and_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -94,7 +94,12 @@ async def accept_many(conn: AsyncConnection, batch: Batch, items: list[Any]) -> 
     c = MESSAGE.c
     found = await conn.execute(
         select(c.id, c.sender_gln, c.envelope_id, c.letter_id, c.status, c.received_at)
-        .where(tuple_(c.sender_gln, c.letter_id).in_(list(letters)))
+        # two INs, not a row-value IN: SQLite uses the (sender_gln, letter_id) index for
+        # these and scans the table for the other; extra rows found are harmless
+        .where(
+            c.sender_gln.in_({sender for sender, _ in letters}),
+            c.letter_id.in_({letter for _, letter in letters}),
+        )
         .order_by(c.received_at)
     )
     exact: dict[tuple[str, str, str], tuple[uuid.UUID, MessageStatus]] = {}
