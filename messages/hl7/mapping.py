@@ -165,7 +165,7 @@ class Received:
     """What a receiver makes of one message: the result or the error, and the answer.
 
     ``ack`` is ``AA`` when ``result`` is set (an adapter that then fails to store the result
-    answers with its own :func:`ack_for` ``AR`` instead), ``AE``/``AR`` naming the error
+    answers with its own :func:`ack_for` ``AR`` instead), ``AE`` naming the error
     otherwise, and None when not even the ``MSH`` could be read: without a control id there
     is nothing to acknowledge, and the caller logs the error and closes the connection.
     """
