@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from coordinator import openapi, routes_messages, routes_ops
+from coordinator import openapi, routes_index, routes_messages, routes_ops
 from coordinator.auth import VERIFIER, TokenVerifier, auth_middleware
 from coordinator.committer import Committer, running
 from coordinator.db import create_engine, is_postgres, migrate, normalise_url, plain_postgres_dsn
@@ -24,6 +24,7 @@ from coordinator.intake import accept_many
 from coordinator.metrics import METRICS, Metrics, metrics_middleware
 from coordinator.notifier import Notifier, listen
 from coordinator.problems import problem_middleware
+from coordinator.retention import retention_ctx
 from coordinator.settings import Settings
 from coordinator.state import (
     COMMITTER,
@@ -106,8 +107,9 @@ def create_app(settings: Settings) -> web.Application:
     app[REGISTRY] = SchemaRegistry()  # compiled once, now: a broken schema fails start-up
     app[LAST_POLL] = {}
     app[STOPPING] = asyncio.Event()
-    app.cleanup_ctx.extend([_engine, _committer, _listener, _expiry])
+    app.cleanup_ctx.extend([_engine, _committer, _listener, _expiry, retention_ctx])
     app.add_routes(routes_messages.routes)
     app.add_routes(routes_ops.routes)
+    app.add_routes(routes_index.routes)
     app.add_routes(openapi.routes)
     return app

@@ -10,6 +10,8 @@ from typing import Any
 
 from aiohttp import web
 
+from coordinator import openapi_index
+
 routes = web.RouteTableDef()
 
 _PROBLEM = {"$ref": "#/components/responses/Problem"}
@@ -360,6 +362,10 @@ DOCUMENT: dict[str, Any] = {
         },
     },
 }
+
+
+DOCUMENT["paths"].update(openapi_index.PATHS)
+DOCUMENT["components"]["schemas"].update(openapi_index.SCHEMAS)
 
 
 @routes.get("/v1/openapi.json")

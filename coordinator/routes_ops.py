@@ -8,6 +8,7 @@ from coordinator.auth import principal_of
 from coordinator.errors import StoreError
 from coordinator.metrics import METRICS
 from coordinator.problems import problem
+from coordinator.retention import retention_metrics
 from coordinator.routes_messages import _iso
 from coordinator.state import COMMITTER, ENGINE, NOTIFIER
 from coordinator.status import MessageStatus
@@ -41,6 +42,7 @@ async def metrics(request: web.Request) -> web.Response:
         "samspil_committed_writes_total": float(stats.writes),
         "samspil_commit_failures_total": float(stats.failures),
         "samspil_longpolls_waiting": float(app[NOTIFIER].waiting),
+        **retention_metrics(app),
     }
     return web.Response(
         text=app[METRICS].render(counts, extra),

@@ -83,6 +83,24 @@ class Settings:
     run_migrations: bool = field(
         default=True, metadata={"doc": "upgrade the schema with Alembic at start-up"}
     )
+    index_retention: timedelta = field(
+        default=timedelta(days=730),
+        metadata={
+            "doc": "closed cases and past appointments are deleted this long after they "
+            "closed or ended (seconds in env; default 2 years)"
+        },
+    )
+    index_delete_age: int = field(
+        default=23,
+        metadata={"doc": "everything about a child is deleted on the day they turn this age"},
+    )
+    index_recent: timedelta = field(
+        default=timedelta(days=30),
+        metadata={"doc": "how far back the overview shows other organisations' appointments"},
+    )
+    retention_interval: float = field(
+        default=3600.0, metadata={"doc": "seconds between two runs of the index retention job"}
+    )
 
     @property
     def resolved_database_url(self) -> str:
@@ -104,6 +122,10 @@ class Settings:
             )
         if self.message_ttl <= timedelta(0) or self.receipt_deadline <= timedelta(0):
             raise ConfigError("SAMSPIL_MESSAGE_TTL and SAMSPIL_RECEIPT_DEADLINE must be positive")
+        if self.index_retention <= timedelta(0) or not 18 <= self.index_delete_age <= 120:
+            raise ConfigError(
+                "SAMSPIL_INDEX_RETENTION must be positive and SAMSPIL_INDEX_DELETE_AGE 18-120"
+            )
         if self.environment == "production":
             if self.host not in {"127.0.0.1", "::1", "localhost"} and not self.database_url:
                 raise ConfigError(

@@ -1,0 +1,621 @@
+"""The shared index's persistence: upserts, the overview read with its access-log write,
+consents, the coordinator, the access log and owners' notifications.
+
+Writes are ops for the :class:`~coordinator.committer.Committer` (one writer per process). The
+overview is one too: it reads the child's entries, judges consent and writes the access-log
+entry for whatever it discloses **in the same transaction**, so an answer that disclosed
+another organisation's entries exists only if its log entry was committed. Reads that
+disclose nothing of another organisation (consent lists, the access log, notifications) use
+the engine directly. SQLAlchemy errors become :class:`~coordinator.errors.StoreError` here or
+in the committer; no CPR number is ever put in an error or a log line.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from coordinator.committer import Batch
+from coordinator.consent import ConsentFacts, Missing, age_on, sector_verdicts
+from coordinator.errors import Conflict, CoordinatorError, Forbidden, NotFound, StoreError
+from coordinator.index_tables import (
+    ACCESS_LOG,
+    APPOINTMENT,
+    CASE,
+    CHILD,
+    CONSENT,
+    COORDINATOR,
+    DISCLOSURE,
+    AppointmentCreate,
+    CaseCreate,
+    CaseStatus,
+    ConsentCreate,
+    ConsentRelation,
+    CoordinatorCreate,
+)
+from coordinator.sqltypes import utcnow
+from coordinator.tables import ORGANISATION, Sector
+from messages.identifiers import Cpr
+
+G = ORGANISATION.c  # organisations, by GLN
+C = CASE.c
+A = APPOINTMENT.c
+K = CONSENT.c
+
+
+class NoActiveCase(Forbidden):
+    """The caller's organisation has no active case for the child: no browsing, no search."""
+
+    code = "no-active-case"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "your organisation has no active case for this child; register one first "
+            "(PUT /v1/cases/{ref}) - Samspil shows a child only to those involved"
+        )
+
+
+class InvalidEntry(CoordinatorError):
+    """An entry the index refuses (a field's value, not the request's form)."""
+
+    status = 422
+    code = "invalid-entry"
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """Who asks: the organisation, its sector is read from the store, and the person."""
+
+    org_gln: str
+    person: str
+    credential_id: uuid.UUID
+    on_behalf_of: bool
+
+
+def _store_error(exc: SQLAlchemyError) -> StoreError:
+    return StoreError(f"the index is unavailable ({type(exc).__name__}); try again")
+
+
+def _dialect_insert(conn: AsyncConnection, table: Any) -> Any:
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
+
+
+async def _remember_child(conn: AsyncConnection, cpr: Cpr) -> None:
+    await conn.execute(
+        _dialect_insert(conn, CHILD)
+        .values(id=uuid.uuid4(), cpr=cpr.digits, born_on=cpr.birth_date)
+        .on_conflict_do_nothing(index_elements=["cpr"])
+    )
+
+
+async def _has_active_case(conn: AsyncConnection, org_gln: str, cpr: str) -> bool:
+    found = await conn.scalar(
+        select(C.id)
+        .where(C.cpr == cpr, C.org_gln == org_gln, C.status == CaseStatus.ACTIVE.value)
+        .limit(1)
+    )
+    return found is not None
+
+
+async def _require_active_case(conn: AsyncConnection, org_gln: str, cpr: str) -> None:
+    if not await _has_active_case(conn, org_gln, cpr):
+        raise NoActiveCase()
+
+
+async def _sector_of(conn: AsyncConnection, gln: str) -> Sector:
+    sector = await conn.scalar(select(G.sector).where(G.gln == gln))
+    if sector is None:
+        raise NotFound("your organisation is not registered")
+    return Sector(sector)
+
+
+# --- upserts (ops) -------------------------------------------------------------------------
+
+
+def put_case(*, org_gln: str, ref: str, cpr: Cpr, case: CaseCreate) -> Any:
+    """Op: create or update the caller's own case ``ref``; True when it was created."""
+    values = {
+        "cpr": cpr.digits,
+        "kind": case.kind.value,
+        "status": case.status.value,
+        "opened_on": case.opened_on,
+        "closed_on": case.closed_on,
+        "title": case.title,
+        "contact_name": case.contact.name,
+        "contact_role": case.contact.role,
+        "contact_phone": case.contact.phone,
+        "contact_email": case.contact.email,
+    }
+
+    async def op(conn: AsyncConnection, batch: Batch) -> bool:
+        existing = (
+            await conn.execute(select(C.id, C.cpr).where(C.org_gln == org_gln, C.ref == ref))
+        ).first()
+        await _remember_child(conn, cpr)
+        if existing is None:
+            await conn.execute(
+                insert(CASE).values(
+                    id=uuid.uuid4(),
+                    org_gln=org_gln,
+                    ref=ref,
+                    created_at=batch.now,
+                    updated_at=batch.now,
+                    **values,
+                )
+            )
+            return True
+        if existing.cpr != cpr.digits:
+            raise Conflict(
+                "this case reference belongs to another child; a case cannot change child",
+                code="ref-belongs-to-another-child",
+            )
+        await conn.execute(
+            update(CASE).where(C.id == existing.id).values(updated_at=batch.now, **values)
+        )
+        return False
+
+    return op
+
+
+def put_appointment(*, org_gln: str, ref: str, cpr: Cpr, appointment: AppointmentCreate) -> Any:
+    """Op: create or update the caller's own appointment ``ref``; True when created."""
+    values = {
+        "cpr": cpr.digits,
+        "case_ref": appointment.case_ref,
+        "starts_at": appointment.starts_at,
+        "ends_at": appointment.ends_at,
+        "status": appointment.status.value,
+        "location": appointment.location,
+        "with_name": appointment.with_.name,
+        "with_role": appointment.with_.role,
+    }
+
+    async def op(conn: AsyncConnection, batch: Batch) -> bool:
+        if appointment.case_ref is not None:
+            case_cpr = await conn.scalar(
+                select(C.cpr).where(C.org_gln == org_gln, C.ref == appointment.case_ref)
+            )
+            if case_cpr != cpr.digits:
+                raise InvalidEntry(
+                    "case_ref names none of your organisation's cases for this child",
+                    code="unknown-case-ref",
+                )
+        existing = (
+            await conn.execute(select(A.id, A.cpr).where(A.org_gln == org_gln, A.ref == ref))
+        ).first()
+        await _remember_child(conn, cpr)
+        if existing is None:
+            await conn.execute(
+                insert(APPOINTMENT).values(
+                    id=uuid.uuid4(),
+                    org_gln=org_gln,
+                    ref=ref,
+                    created_at=batch.now,
+                    updated_at=batch.now,
+                    **values,
+                )
+            )
+            return True
+        if existing.cpr != cpr.digits:
+            raise Conflict(
+                "this appointment reference belongs to another child",
+                code="ref-belongs-to-another-child",
+            )
+        await conn.execute(
+            update(APPOINTMENT).where(A.id == existing.id).values(updated_at=batch.now, **values)
+        )
+        return False
+
+    return op
+
+
+# --- consents and the coordinator (ops) ----------------------------------------------------
+
+
+def _facts(row: Any) -> ConsentFacts:
+    return ConsentFacts(
+        relation=ConsentRelation(row.relation),
+        sectors=frozenset(Sector(s) for s in row.sectors.split(",")),
+        valid_from=row.valid_from,
+        valid_until=row.valid_until,
+        revoked_at=row.revoked_at,
+    )
+
+
+def add_consent(*, viewer: Viewer, cpr: Cpr, consent: ConsentCreate) -> Any:
+    """Op: record a consent (the caller must have an active case); its id."""
+
+    async def op(conn: AsyncConnection, batch: Batch) -> uuid.UUID:
+        await _require_active_case(conn, viewer.org_gln, cpr.digits)
+        consent_id = uuid.uuid4()
+        await conn.execute(
+            insert(CONSENT).values(
+                id=consent_id,
+                cpr=cpr.digits,
+                given_by_name=consent.given_by_name,
+                relation=consent.relation.value,
+                form=consent.form.value,
+                valid_from=consent.valid_from,
+                valid_until=consent.valid_until,
+                sectors=",".join(sorted({s.value for s in consent.sectors})),
+                recorded_by_org=viewer.org_gln,
+                recorded_by=viewer.person,
+                recorded_at=batch.now,
+                revoked_at=None,
+                revoked_by_org=None,
+            )
+        )
+        return consent_id
+
+    return op
+
+
+def revoke_consent(*, viewer: Viewer, cpr: Cpr, consent_id: uuid.UUID) -> Any:
+    """Op: revoke a consent now (idempotent: a revoked consent keeps its first revocation)."""
+
+    async def op(conn: AsyncConnection, batch: Batch) -> datetime:
+        await _require_active_case(conn, viewer.org_gln, cpr.digits)
+        row = (
+            await conn.execute(select(K.revoked_at).where(K.id == consent_id, K.cpr == cpr.digits))
+        ).first()
+        if row is None:
+            raise NotFound("no such consent for this child")
+        if row.revoked_at is not None:
+            revoked: datetime = row.revoked_at
+            return revoked
+        await conn.execute(
+            update(CONSENT)
+            .where(K.id == consent_id, K.revoked_at.is_(None))
+            .values(revoked_at=batch.now, revoked_by_org=viewer.org_gln)
+        )
+        return batch.now
+
+    return op
+
+
+def put_coordinator(*, viewer: Viewer, cpr: Cpr, coordinator: CoordinatorCreate) -> Any:
+    """Op: name the child's coordinator (tovholder); replaces the one named before."""
+    values = {
+        "org_gln": coordinator.organisation,
+        "contact_name": coordinator.contact.name,
+        "contact_role": coordinator.contact.role,
+        "contact_phone": coordinator.contact.phone,
+        "contact_email": coordinator.contact.email,
+        "named_by_org": viewer.org_gln,
+    }
+
+    async def op(conn: AsyncConnection, batch: Batch) -> None:
+        await _require_active_case(conn, viewer.org_gln, cpr.digits)
+        known = await conn.scalar(select(G.gln).where(G.gln == coordinator.organisation))
+        if known is None:
+            raise InvalidEntry(
+                "the coordinator's organisation is not registered at the hub",
+                code="unknown-organisation",
+            )
+        await conn.execute(
+            _dialect_insert(conn, COORDINATOR)
+            .values(id=uuid.uuid4(), cpr=cpr.digits, updated_at=batch.now, **values)
+            .on_conflict_do_update(index_elements=["cpr"], set_={"updated_at": batch.now, **values})
+        )
+
+    return op
+
+
+# --- the overview (an op: the read and its access-log entry commit together) --------------
+
+
+@dataclass(slots=True)
+class Overview:
+    """What one overview found and may show; ``disclosed`` lists the other organisations."""
+
+    age: int
+    caller_sector: Sector
+    verdicts: dict[Sector, Missing | None]
+    own_cases: list[Any] = field(default_factory=list)
+    own_appointments: list[Any] = field(default_factory=list)
+    other_cases: list[Any] = field(default_factory=list)
+    other_appointments: list[Any] = field(default_factory=list)
+    coordinator: Any = None
+    disclosed: list[str] = field(default_factory=list)
+
+
+_CASE_COLUMNS = (
+    C.org_gln,
+    C.ref,
+    C.kind,
+    C.status,
+    C.opened_on,
+    C.closed_on,
+    C.title,
+    C.contact_name,
+    C.contact_role,
+    C.contact_phone,
+    C.contact_email,
+    G.name.label("org_name"),
+    G.sector.label("org_sector"),
+)
+_APPOINTMENT_COLUMNS = (
+    A.org_gln,
+    A.ref,
+    A.case_ref,
+    A.starts_at,
+    A.ends_at,
+    A.status,
+    A.location,
+    A.with_name,
+    A.with_role,
+    G.name.label("org_name"),
+    G.sector.label("org_sector"),
+)
+
+
+async def consent_facts(conn: AsyncConnection, cpr: str) -> list[ConsentFacts]:
+    rows = await conn.execute(
+        select(K.relation, K.sectors, K.valid_from, K.valid_until, K.revoked_at).where(K.cpr == cpr)
+    )
+    return [_facts(row) for row in rows]
+
+
+def overview(*, viewer: Viewer, cpr: Cpr, recent: timedelta) -> Any:
+    """Op: the caller's overview of a child, and the access-log entry for what it disclosed."""
+
+    async def op(conn: AsyncConnection, batch: Batch) -> Overview:
+        now = batch.now
+        cases = (
+            await conn.execute(
+                select(*_CASE_COLUMNS)
+                .join(ORGANISATION, G.gln == C.org_gln)
+                .where(C.cpr == cpr.digits)
+                .order_by(C.opened_on, C.ref)
+            )
+        ).all()
+        own_active = [
+            c for c in cases if c.org_gln == viewer.org_gln and c.status == CaseStatus.ACTIVE
+        ]
+        if not own_active:
+            raise NoActiveCase()
+        caller_sector = Sector(own_active[0].org_sector)
+        age = age_on(cpr.birth_date, now.date())
+        verdicts = sector_verdicts(
+            caller=caller_sector,
+            age=age,
+            consents=await consent_facts(conn, cpr.digits),
+            now=now,
+        )
+        result = Overview(age=age, caller_sector=caller_sector, verdicts=verdicts)
+        shown: set[str] = set()
+
+        def may_show(sector: str) -> bool:
+            return verdicts[Sector(sector)] is None
+
+        for c in cases:
+            if c.org_gln == viewer.org_gln:
+                result.own_cases.append(c)
+            elif c.status == CaseStatus.ACTIVE and may_show(c.org_sector):
+                result.other_cases.append(c)
+                shown.add(c.org_gln)
+        appointments = (
+            await conn.execute(
+                select(*_APPOINTMENT_COLUMNS)
+                .join(ORGANISATION, G.gln == A.org_gln)
+                .where(
+                    A.cpr == cpr.digits,
+                    or_(A.org_gln == viewer.org_gln, A.starts_at >= now - recent),
+                )
+                .order_by(A.starts_at, A.ref)
+            )
+        ).all()
+        for a in appointments:
+            if a.org_gln == viewer.org_gln:
+                result.own_appointments.append(a)
+            elif may_show(a.org_sector):
+                result.other_appointments.append(a)
+                shown.add(a.org_gln)
+        coordinator = (
+            await conn.execute(
+                select(
+                    COORDINATOR.c.org_gln,
+                    COORDINATOR.c.contact_name,
+                    COORDINATOR.c.contact_role,
+                    COORDINATOR.c.contact_phone,
+                    COORDINATOR.c.contact_email,
+                    COORDINATOR.c.updated_at,
+                    G.name.label("org_name"),
+                    G.sector.label("org_sector"),
+                )
+                .join(ORGANISATION, G.gln == COORDINATOR.c.org_gln)
+                .where(COORDINATOR.c.cpr == cpr.digits)
+            )
+        ).first()
+        if coordinator is not None and (
+            coordinator.org_gln == viewer.org_gln or may_show(coordinator.org_sector)
+        ):
+            result.coordinator = coordinator
+            if coordinator.org_gln != viewer.org_gln:
+                shown.add(coordinator.org_gln)
+        result.disclosed = sorted(shown)
+        if shown:
+            await _log_access(conn, batch, viewer=viewer, cpr=cpr.digits, owners=result.disclosed)
+        return result
+
+    return op
+
+
+async def _log_access(
+    conn: AsyncConnection, batch: Batch, *, viewer: Viewer, cpr: str, owners: Sequence[str]
+) -> None:
+    access_id = uuid.uuid4()
+    await conn.execute(
+        insert(ACCESS_LOG).values(
+            id=access_id,
+            cpr=cpr,
+            at=batch.now,
+            viewer_org=viewer.org_gln,
+            viewer_person=viewer.person,
+            viewer_credential=viewer.credential_id,
+            on_behalf_of=viewer.on_behalf_of,
+        )
+    )
+    await conn.execute(
+        insert(DISCLOSURE),
+        [
+            {
+                "id": uuid.uuid4(),
+                "access_id": access_id,
+                "owner_org": o,
+                "cpr": cpr,
+                "at": batch.now,
+            }
+            for o in owners
+        ],
+    )
+
+
+# --- reads ---------------------------------------------------------------------------------
+
+
+async def consents_of(*, engine: AsyncEngine, org_gln: str, cpr: Cpr) -> list[Any]:
+    """The child's consents, newest first (the caller must have an active case)."""
+    try:
+        async with engine.connect() as conn:
+            await _require_active_case(conn, org_gln, cpr.digits)
+            rows = await conn.execute(
+                select(CONSENT).where(K.cpr == cpr.digits).order_by(K.recorded_at.desc(), K.id)
+            )
+            return list(rows.all())
+    except SQLAlchemyError as exc:
+        raise _store_error(exc) from exc
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedView:
+    at: datetime
+    viewer_org: str
+    viewer_name: str
+    viewer_person: str
+    on_behalf_of: bool
+    disclosed: list[tuple[str, str]]  # (gln, name)
+
+
+async def access_log(
+    *,
+    engine: AsyncEngine,
+    cpr: Cpr,
+    org_gln: str | None,
+    limit: int,
+) -> list[LoggedView]:
+    """The child's access log, newest first.
+
+    ``org_gln`` None is an operator: everything. An organisation (which must have an active
+    case) sees the views it made, the views that disclosed its own entries, and views by
+    organisations whose entries its consent lets it see; of the organisations a view
+    disclosed it sees only itself and those its consent covers - the log never tells an
+    organisation more about who is involved than the overview would.
+    """
+    a, d = ACCESS_LOG.c, DISCLOSURE.c
+    now = utcnow()
+    try:
+        async with engine.connect() as conn:
+            verdicts: dict[Sector, Missing | None] | None = None
+            if org_gln is not None:
+                await _require_active_case(conn, org_gln, cpr.digits)
+                verdicts = sector_verdicts(
+                    caller=await _sector_of(conn, org_gln),
+                    age=age_on(cpr.birth_date, now.date()),
+                    consents=await consent_facts(conn, cpr.digits),
+                    now=now,
+                )
+            views = (
+                await conn.execute(
+                    select(
+                        a.id,
+                        a.at,
+                        a.viewer_org,
+                        a.viewer_person,
+                        a.on_behalf_of,
+                    )
+                    .where(a.cpr == cpr.digits)
+                    .order_by(a.at.desc(), a.id)
+                    .limit(limit)
+                )
+            ).all()
+            owners: dict[uuid.UUID, list[str]] = {}
+            if views:
+                for row in await conn.execute(
+                    select(d.access_id, d.owner_org)
+                    .where(d.access_id.in_([v.id for v in views]))
+                    .order_by(d.owner_org)
+                ):
+                    owners.setdefault(row.access_id, []).append(row.owner_org)
+            glns = {v.viewer_org for v in views} | {o for os in owners.values() for o in os}
+            orgs = {
+                row.gln: (row.name, Sector(row.sector))
+                for row in await conn.execute(
+                    select(G.gln, G.name, G.sector).where(G.gln.in_(list(glns)))
+                )
+            }
+    except SQLAlchemyError as exc:
+        raise _store_error(exc) from exc
+
+    def visible(gln: str) -> bool:
+        if verdicts is None or gln == org_gln:
+            return True
+        return gln in orgs and verdicts[orgs[gln][1]] is None
+
+    out: list[LoggedView] = []
+    for v in views:
+        disclosed = owners.get(v.id, [])
+        mine = v.viewer_org == org_gln
+        if not (mine or org_gln in disclosed or visible(v.viewer_org)):
+            continue
+        shown = disclosed if mine else [o for o in disclosed if visible(o)]
+        out.append(
+            LoggedView(
+                at=v.at,
+                viewer_org=v.viewer_org,
+                viewer_name=orgs.get(v.viewer_org, ("", Sector.PPR))[0],
+                viewer_person=v.viewer_person,
+                on_behalf_of=v.on_behalf_of,
+                disclosed=[(o, orgs.get(o, ("", Sector.PPR))[0]) for o in shown],
+            )
+        )
+    return out
+
+
+async def access_notifications(
+    *, engine: AsyncEngine, owner: str, since: datetime | None, limit: int
+) -> list[Any]:
+    """Views by other organisations that disclosed ``owner``'s entries, newest first."""
+    a, d = ACCESS_LOG.c, DISCLOSURE.c
+    query = (
+        select(
+            d.at,
+            d.cpr,
+            a.viewer_org,
+            a.viewer_person,
+            a.on_behalf_of,
+            G.name.label("viewer_name"),
+            G.sector.label("viewer_sector"),
+        )
+        .join(ACCESS_LOG, a.id == d.access_id)
+        .join(ORGANISATION, G.gln == a.viewer_org)
+        .where(d.owner_org == owner)
+        .order_by(d.at.desc(), d.id)
+        .limit(limit)
+    )
+    if since is not None:
+        query = query.where(d.at > since)
+    try:
+        async with engine.connect() as conn:
+            return list((await conn.execute(query)).all())
+    except SQLAlchemyError as exc:
+        raise _store_error(exc) from exc

@@ -1,0 +1,293 @@
+"""The shared index's tables: who is involved with a child, never why.
+
+SQLModel families (``XBase``, ``XCreate``, ``X(table=True)``, ``XPublic``) as in
+:mod:`coordinator.tables`; the schema is owned by migration ``0002``. Every table carries the
+child's CPR (10 digits, no dash) under an index, because every read starts from one child:
+
+* ``index_child`` — one row per child the index knows, with the birth date read from the CPR
+  (the retention job deletes everything about a child from the day they turn 23);
+* ``index_case`` — one per organisation and local case reference: kind, status, dates and
+  whom to call. Never a diagnosis, a reason or a note;
+* ``index_appointment`` — one per organisation and local appointment reference;
+* ``index_consent`` — modelled on Digitalt Samtykke: who gave it, which sectors may share
+  among themselves, in what form, valid from/until, revoked at;
+* ``index_coordinator`` — the child's tovholder (at most one);
+* ``index_access_log`` and ``index_disclosure`` — every overview that disclosed another
+  organisation's entries: who looked, when, and whose entries they saw (one disclosure row
+  per owner, so owners can list the views of their entries quickly).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from enum import StrEnum
+from typing import cast
+
+from pydantic import ConfigDict
+from sqlalchemy import Index, String, Table, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from coordinator.sqltypes import UtcDateTime, utcnow
+from coordinator.tables import Sector
+
+
+class CaseKind(StrEnum):
+    PPR_ASSESSMENT = "ppr-assessment"
+    PPR_COUNSELLING = "ppr-counselling"
+    FAMILY_SUPPORT = "family-support"
+    FAMILY_INVESTIGATION = "family-investigation"
+    PSYCHIATRIC_ASSESSMENT = "psychiatric-assessment"
+    PSYCHIATRIC_TREATMENT = "psychiatric-treatment"
+    GP_FOLLOW_UP = "gp-follow-up"
+
+
+class CaseStatus(StrEnum):
+    ACTIVE = "active"
+    CLOSED = "closed"
+
+
+class AppointmentStatus(StrEnum):
+    BOOKED = "booked"
+    CANCELLED = "cancelled"
+    COMPLETED = "completed"
+    NO_SHOW = "no-show"
+
+
+class ConsentRelation(StrEnum):
+    CUSTODIAL_PARENT = "custodial-parent"
+    SELF = "self"
+    GUARDIAN = "guardian"
+
+
+class ConsentForm(StrEnum):
+    WRITTEN = "written"
+    ORAL = "oral"
+    DIGITAL = "digital"
+
+
+CPR_LENGTH = 10
+REF_LENGTH = 64
+STRICT = ConfigDict(extra="forbid")  # a body with a field the index does not hold is refused
+
+
+# --- children ------------------------------------------------------------------------------
+
+
+class Child(SQLModel, table=True):
+    """A child the index knows; the birth date drives the age rule's retention."""
+
+    __tablename__ = "index_child"
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    cpr: str = Field(max_length=CPR_LENGTH, unique=True)
+    born_on: date = Field(index=True)
+
+
+# --- cases ---------------------------------------------------------------------------------
+
+
+class Contact(SQLModel):
+    """Whom to call: a person, their role, a phone number and a secure e-mail address."""
+
+    model_config = STRICT  # type: ignore[assignment]
+
+    name: str = Field(min_length=1, max_length=200)
+    role: str = Field(min_length=1, max_length=100)
+    phone: str | None = Field(default=None, max_length=40)
+    email: str | None = Field(default=None, max_length=200)
+
+
+class CaseBase(SQLModel):
+    kind: CaseKind = Field(sa_type=String(32))
+    status: CaseStatus = Field(sa_type=String(16))
+    opened_on: date
+    closed_on: date | None = None
+    title: str | None = Field(default=None, max_length=200)
+
+
+class CaseCreate(CaseBase):
+    """The body of ``PUT /v1/cases/{ref}``."""
+
+    model_config = STRICT  # type: ignore[assignment]
+
+    child_cpr: str
+    contact: Contact
+
+
+class Case(CaseBase, table=True):
+    __tablename__ = "index_case"
+    __table_args__ = (
+        UniqueConstraint("org_gln", "ref", name="uq_index_case_ref"),
+        Index("ix_index_case_cpr", "cpr", "status"),
+        Index("ix_index_case_retention", "status", "closed_on"),
+    )
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    org_gln: str = Field(max_length=13, foreign_key="organisation.gln")
+    ref: str = Field(max_length=REF_LENGTH)
+    cpr: str = Field(max_length=CPR_LENGTH)
+    contact_name: str = Field(max_length=200)
+    contact_role: str = Field(max_length=100)
+    contact_phone: str | None = Field(default=None, max_length=40)
+    contact_email: str | None = Field(default=None, max_length=200)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+
+
+class CasePublic(CaseBase):
+    """A case as the overview shows it (``ref`` and ``title`` only to the owner)."""
+
+    organisation: str
+    organisation_name: str
+    sector: Sector
+    ref: str | None = None
+    contact: Contact
+
+
+# --- appointments --------------------------------------------------------------------------
+
+
+class Person(SQLModel):
+    """With whom the appointment is."""
+
+    model_config = STRICT  # type: ignore[assignment]
+
+    name: str = Field(min_length=1, max_length=200)
+    role: str = Field(min_length=1, max_length=100)
+
+
+class AppointmentBase(SQLModel):
+    starts_at: datetime = Field(sa_type=UtcDateTime)
+    ends_at: datetime = Field(sa_type=UtcDateTime)
+    status: AppointmentStatus = Field(sa_type=String(16))
+    location: str | None = Field(default=None, max_length=200)
+
+
+class AppointmentCreate(AppointmentBase):
+    """The body of ``PUT /v1/appointments/{ref}``."""
+
+    model_config = STRICT  # type: ignore[assignment]
+
+    child_cpr: str
+    case_ref: str | None = Field(default=None, min_length=1, max_length=REF_LENGTH)
+    with_: Person = Field(alias="with")
+
+
+class Appointment(AppointmentBase, table=True):
+    __tablename__ = "index_appointment"
+    __table_args__ = (
+        UniqueConstraint("org_gln", "ref", name="uq_index_appointment_ref"),
+        Index("ix_index_appointment_cpr", "cpr", "starts_at"),
+        Index("ix_index_appointment_ends", "ends_at"),
+    )
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    org_gln: str = Field(max_length=13, foreign_key="organisation.gln")
+    ref: str = Field(max_length=REF_LENGTH)
+    cpr: str = Field(max_length=CPR_LENGTH)
+    case_ref: str | None = Field(default=None, max_length=REF_LENGTH)
+    with_name: str = Field(max_length=200)
+    with_role: str = Field(max_length=100)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+
+
+# --- consents ------------------------------------------------------------------------------
+
+
+class ConsentBase(SQLModel):
+    given_by_name: str = Field(min_length=1, max_length=200)
+    relation: ConsentRelation = Field(sa_type=String(24))
+    form: ConsentForm = Field(sa_type=String(16))
+    valid_from: datetime = Field(sa_type=UtcDateTime)
+    valid_until: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class ConsentCreate(ConsentBase):
+    """The body of ``POST /v1/children/{cpr}/consents`` (``valid_from`` defaults to now)."""
+
+    model_config = STRICT  # type: ignore[assignment]
+    sectors: list[Sector] = Field(min_length=1, max_length=4)
+    valid_from: datetime | None = None  # type: ignore[assignment]
+
+
+class Consent(ConsentBase, table=True):
+    __tablename__ = "index_consent"
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    cpr: str = Field(max_length=CPR_LENGTH, index=True)
+    sectors: str = Field(max_length=64)  # sorted, comma-separated sector names
+    recorded_by_org: str = Field(max_length=13)
+    recorded_by: str = Field(max_length=200)
+    recorded_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    revoked_by_org: str | None = Field(default=None, max_length=13)
+
+
+class ConsentPublic(ConsentBase):
+    id: uuid.UUID
+    sectors: list[Sector]
+    recorded_by_org: str
+    recorded_at: datetime
+    revoked_at: datetime | None
+    active: bool
+
+
+# --- the coordinator (tovholder) -----------------------------------------------------------
+
+
+class CoordinatorCreate(SQLModel):
+    """The body of ``PUT /v1/children/{cpr}/coordinator``."""
+
+    model_config = STRICT  # type: ignore[assignment]
+
+    organisation: str = Field(min_length=13, max_length=13)
+    contact: Contact
+
+
+class Coordinator(SQLModel, table=True):
+    __tablename__ = "index_coordinator"
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    cpr: str = Field(max_length=CPR_LENGTH, unique=True)
+    org_gln: str = Field(max_length=13, foreign_key="organisation.gln")
+    contact_name: str = Field(max_length=200)
+    contact_role: str = Field(max_length=100)
+    contact_phone: str | None = Field(default=None, max_length=40)
+    contact_email: str | None = Field(default=None, max_length=200)
+    named_by_org: str = Field(max_length=13)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+
+
+# --- the access log ------------------------------------------------------------------------
+
+
+class AccessLogEntry(SQLModel, table=True):
+    """One overview that disclosed other organisations' entries about a child."""
+
+    __tablename__ = "index_access_log"
+    __table_args__ = (Index("ix_index_access_log_cpr", "cpr", "at"),)
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    cpr: str = Field(max_length=CPR_LENGTH)
+    at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    viewer_org: str = Field(max_length=13)
+    viewer_person: str = Field(max_length=200)
+    viewer_credential: uuid.UUID
+    on_behalf_of: bool = False  # the person was named by a system token's X-On-Behalf-Of
+
+
+class AccessDisclosure(SQLModel, table=True):
+    """Whose entries one logged view disclosed: one row per owning organisation."""
+
+    __tablename__ = "index_disclosure"
+    __table_args__ = (Index("ix_index_disclosure_owner", "owner_org", "at"),)
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    access_id: uuid.UUID = Field(foreign_key="index_access_log.id", index=True)
+    owner_org: str = Field(max_length=13)
+    cpr: str = Field(max_length=CPR_LENGTH)
+    at: datetime = Field(sa_type=UtcDateTime)
+
+
+CHILD = cast(Table, Child.__table__)  # type: ignore[attr-defined]
+CASE = cast(Table, Case.__table__)  # type: ignore[attr-defined]
+APPOINTMENT = cast(Table, Appointment.__table__)  # type: ignore[attr-defined]
+CONSENT = cast(Table, Consent.__table__)  # type: ignore[attr-defined]
+COORDINATOR = cast(Table, Coordinator.__table__)  # type: ignore[attr-defined]
+ACCESS_LOG = cast(Table, AccessLogEntry.__table__)  # type: ignore[attr-defined]
+DISCLOSURE = cast(Table, AccessDisclosure.__table__)  # type: ignore[attr-defined]

@@ -1,0 +1,189 @@
+"""The index's retention job: what the index no longer needs, it deletes.
+
+* Closed cases are deleted ``Settings.index_retention`` (default 2 years) after they closed,
+  and appointments that long after they ended.
+* Everything about a child (cases, appointments, consents, the coordinator, the access log)
+  is deleted on the day they turn ``Settings.index_delete_age`` (default 23), read from the
+  birth date of the CPR.
+
+Each run deletes in bounded steps (one committer transaction each) until nothing is due.
+Deletions are counted for ``/metrics`` and logged as counts: never a CPR number.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, fields
+from datetime import date, timedelta
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from coordinator.committer import Batch, Committer
+from coordinator.errors import CoordinatorError
+from coordinator.index_tables import (
+    ACCESS_LOG,
+    APPOINTMENT,
+    CASE,
+    CHILD,
+    CONSENT,
+    COORDINATOR,
+    DISCLOSURE,
+    CaseStatus,
+)
+from coordinator.settings import Settings
+from coordinator.state import COMMITTER, SETTINGS
+
+log = logging.getLogger(__name__)
+
+STEP = 2000  # most rows of one kind, or children, deleted in one transaction
+
+
+@dataclass(slots=True)
+class Deleted:
+    """What was deleted (counts only)."""
+
+    children: int = 0
+    cases: int = 0
+    appointments: int = 0
+    consents: int = 0
+    coordinators: int = 0
+    access_log: int = 0
+
+    def add(self, other: Deleted) -> None:
+        for f in fields(self):
+            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+
+    @property
+    def total(self) -> int:
+        return sum(getattr(self, f.name) for f in fields(self))
+
+    def as_dict(self) -> dict[str, int]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+RETENTION_TOTALS = web.AppKey("retention_totals", Deleted)
+
+
+def born_on_or_before(day: date, years: int) -> date:
+    """The latest birth date of someone who is ``years`` old on ``day``."""
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February in a year that has none
+        return date(day.year - years, 3, 1) - timedelta(days=1)
+
+
+def delete_due(*, retention: timedelta, delete_age: int, step: int = STEP) -> Any:
+    """Op: one bounded step of retention; what it deleted."""
+
+    async def op(conn: AsyncConnection, batch: Batch) -> Deleted:
+        cutoff = batch.now - retention
+        c, a = CASE.c, APPOINTMENT.c
+        closed = select(c.id).where(
+            c.status == CaseStatus.CLOSED.value, c.closed_on < cutoff.date()
+        )
+        cases = await conn.execute(delete(CASE).where(c.id.in_(closed.limit(step))))
+        past = select(a.id).where(a.ends_at < cutoff)
+        appointments = await conn.execute(delete(APPOINTMENT).where(a.id.in_(past.limit(step))))
+        done = Deleted(cases=cases.rowcount, appointments=appointments.rowcount)
+
+        latest_birth = born_on_or_before(batch.now.date(), delete_age)
+        grown = list(
+            await conn.scalars(
+                select(CHILD.c.cpr).where(CHILD.c.born_on <= latest_birth).limit(step // 10)
+            )
+        )
+        if grown:
+            views = select(ACCESS_LOG.c.id).where(ACCESS_LOG.c.cpr.in_(grown))
+            await conn.execute(delete(DISCLOSURE).where(DISCLOSURE.c.access_id.in_(views)))
+            done.add(
+                Deleted(
+                    access_log=(
+                        await conn.execute(delete(ACCESS_LOG).where(ACCESS_LOG.c.cpr.in_(grown)))
+                    ).rowcount,
+                    cases=(await conn.execute(delete(CASE).where(c.cpr.in_(grown)))).rowcount,
+                    appointments=(
+                        await conn.execute(delete(APPOINTMENT).where(a.cpr.in_(grown)))
+                    ).rowcount,
+                    consents=(
+                        await conn.execute(delete(CONSENT).where(CONSENT.c.cpr.in_(grown)))
+                    ).rowcount,
+                    coordinators=(
+                        await conn.execute(delete(COORDINATOR).where(COORDINATOR.c.cpr.in_(grown)))
+                    ).rowcount,
+                    children=(
+                        await conn.execute(delete(CHILD).where(CHILD.c.cpr.in_(grown)))
+                    ).rowcount,
+                )
+            )
+        return done
+
+    return op
+
+
+async def run_retention(
+    committer: Committer, settings: Settings, totals: Deleted | None = None
+) -> Deleted:
+    """Delete everything due, step by step; the counts (logged, never a CPR), also added to
+    ``totals`` (the process's counters for ``/metrics``)."""
+    total = Deleted()
+    while True:
+        step = await committer.call(
+            delete_due(retention=settings.index_retention, delete_age=settings.index_delete_age)
+        )
+        total.add(step)
+        if totals is not None:
+            totals.add(step)
+        if step.cases < STEP and step.appointments < STEP and step.children < STEP // 10:
+            break
+    if total.total:
+        log.info(
+            "index retention deleted %d children, %d cases, %d appointments, %d consents, "
+            "%d coordinators, %d access-log entries",
+            total.children,
+            total.cases,
+            total.appointments,
+            total.consents,
+            total.coordinators,
+            total.access_log,
+        )
+    return total
+
+
+async def retain_forever(committer: Committer, settings: Settings, totals: Deleted) -> None:
+    """The scheduled job: run retention now and every ``Settings.retention_interval``."""
+    while True:
+        try:
+            await run_retention(committer, settings, totals)
+        except CoordinatorError as exc:
+            log.warning("index retention failed (%s); trying again later", exc.code)
+        await asyncio.sleep(settings.retention_interval)
+
+
+async def retention_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The retention job's owner (a ``cleanup_ctx``): started with the hub, cancelled with it."""
+    totals = Deleted()
+    app[RETENTION_TOTALS] = totals
+    task = asyncio.create_task(
+        retain_forever(app[COMMITTER], app[SETTINGS], totals), name="samspil-retention"
+    )
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+def retention_metrics(app: web.Application) -> dict[str, float]:
+    """Deletion counters for ``/metrics`` (since this process started)."""
+    totals = app.get(RETENTION_TOTALS)
+    if totals is None:
+        return {}
+    return {
+        f"samspil_index_retention_deleted_{name}_total": float(n)
+        for name, n in totals.as_dict().items()
+    }

@@ -1,0 +1,521 @@
+"""``/v1`` shared index: cases, appointments, the child overview, consents, the coordinator,
+the access log and owners' access notifications.
+
+Rules (see ``/work/shared/design/domain.md`` and :mod:`coordinator.consent`):
+
+* presence, not content: a body with a field the index does not hold is refused;
+* no browsing: every ``/v1/children/{cpr}/...`` call needs an active case of the caller's own
+  organisation for that child (403 ``no-active-case``), the same answer whether or not the
+  child is known;
+* other organisations' entries only under consent, judged per sector on every call (a
+  revocation counts from the next call); withheld sectors are named whether or not anyone of
+  them is involved;
+* every overview that discloses another organisation's entries is logged with the person
+  (a user credential's name, or ``X-On-Behalf-Of`` from a system token) in the same
+  transaction that produced the answer.
+
+A CPR number is validated with :func:`messages.identifiers.parse_cpr` and never echoed in an
+error or a log line.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from aiohttp import web
+from pydantic import ValidationError
+from sqlmodel import SQLModel
+
+from coordinator.auth import principal_of
+from coordinator.consent import Missing, age_on, age_rule, may_record
+from coordinator.errors import BadRequest, CoordinatorError, Forbidden, NotFound
+from coordinator.index_store import (
+    InvalidEntry,
+    Overview,
+    Viewer,
+    access_log,
+    access_notifications,
+    add_consent,
+    consents_of,
+    overview,
+    put_appointment,
+    put_case,
+    put_coordinator,
+    revoke_consent,
+)
+from coordinator.index_tables import (
+    REF_LENGTH,
+    AppointmentCreate,
+    AppointmentStatus,
+    CaseCreate,
+    CaseStatus,
+    ConsentCreate,
+    ConsentRelation,
+    CoordinatorCreate,
+)
+from coordinator.sqltypes import utcnow
+from coordinator.state import COMMITTER, ENGINE, SETTINGS
+from coordinator.tables import Role
+from messages.errors import IdentifierError
+from messages.identifiers import Cpr, parse_cpr
+
+routes = web.RouteTableDef()
+
+INDEX_ROLES = (Role.SYSTEM, Role.CASEWORKER)
+ON_BEHALF_OF = "X-On-Behalf-Of"
+OVERLAP = timedelta(hours=48)
+_REF = re.compile(rf"[A-Za-z0-9][A-Za-z0-9._:-]{{0,{REF_LENGTH - 1}}}")
+_NAME = re.compile(r"[^\x00-\x1f\x7f]{1,200}")
+
+M = TypeVar("M", bound=SQLModel)
+
+
+class UnsupportedMediaType(CoordinatorError):
+    status = 415
+    code = "unsupported-media-type"
+
+
+# --- request parts -------------------------------------------------------------------------
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def _index_user(request: web.Request) -> Viewer:
+    """The caller as an organisation's system or caseworker, with the person for the log."""
+    principal = principal_of(request)
+    if principal.role not in INDEX_ROLES:
+        raise Forbidden(f"the role {principal.role.value} does not see children's cases")
+    header = request.headers.get(ON_BEHALF_OF)
+    if principal.role is Role.SYSTEM and header is not None:
+        person = header.strip()
+        if not _NAME.fullmatch(person):
+            raise BadRequest(
+                f"{ON_BEHALF_OF} must name the person (1-200 characters)",
+                code="invalid-on-behalf-of",
+            )
+        return Viewer(principal.org_gln, person, uuid.UUID(principal.credential_id), True)
+    return Viewer(principal.org_gln, principal.name, uuid.UUID(principal.credential_id), False)
+
+
+def _person_required(viewer: Viewer, request: web.Request) -> None:
+    if principal_of(request).role is Role.SYSTEM and not viewer.on_behalf_of:
+        raise BadRequest(
+            f"a system token must name the person it asks for in {ON_BEHALF_OF}: "
+            "every disclosure is logged with who looked",
+            code="on-behalf-of-missing",
+        )
+
+
+def _path_cpr(request: web.Request) -> Cpr:
+    try:
+        return parse_cpr(request.match_info["cpr"])
+    except IdentifierError:
+        raise BadRequest(
+            "the path does not hold a valid CPR number (10 digits, DDMMYY and 4 digits, "
+            "a real date)",
+            code="invalid-cpr",
+        ) from None
+
+
+def _body_cpr(value: str) -> Cpr:
+    try:
+        return parse_cpr(value)
+    except IdentifierError:
+        raise InvalidEntry(
+            "child_cpr is not a valid CPR number (10 digits, DDMMYY and 4 digits, a real date)",
+            code="invalid-cpr",
+        ) from None
+
+
+def _ref(request: web.Request) -> str:
+    ref = request.match_info["ref"]
+    if not _REF.fullmatch(ref):
+        raise BadRequest(
+            f"a reference is 1-{REF_LENGTH} letters, digits, '.', '_', ':' or '-'",
+            code="invalid-ref",
+        )
+    return ref
+
+
+async def _body(request: web.Request, model: type[M]) -> M:
+    if request.content_type != "application/json":
+        raise UnsupportedMediaType("send the body as Content-Type: application/json")
+    try:
+        data = json.loads(await request.read())
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest("the body is not JSON", code="invalid-json") from None
+    if not isinstance(data, dict):
+        raise BadRequest("the body must be a JSON object", code="invalid-json")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        # field names and rules only: pydantic's input values could hold a CPR number
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}"
+            for e in exc.errors(include_input=False, include_url=False, include_context=False)
+        )
+        raise InvalidEntry(f"the body is not a valid entry: {problems}") from None
+
+
+def _aware(name: str, value: datetime | None) -> None:
+    if value is not None and value.tzinfo is None:
+        raise InvalidEntry(f"{name} needs a time zone (e.g. ...Z or +01:00)", code="naive-time")
+
+
+def _limit(request: web.Request, default: int = 100, high: int = 1000) -> int:
+    raw = request.query.get("limit")
+    if raw is None:
+        return default
+    if not raw.isdigit() or not 1 <= int(raw) <= high:
+        raise BadRequest(f"limit must be a whole number from 1 to {high}")
+    return int(raw)
+
+
+# --- upserts -------------------------------------------------------------------------------
+
+
+@routes.put("/v1/cases/{ref}")
+async def put_case_route(request: web.Request) -> web.Response:
+    viewer = _index_user(request)
+    ref = _ref(request)
+    case = await _body(request, CaseCreate)
+    cpr = _body_cpr(case.child_cpr)
+    if case.status is CaseStatus.CLOSED and case.closed_on is None:
+        raise InvalidEntry("a closed case needs closed_on", code="closed-without-date")
+    if case.status is CaseStatus.ACTIVE and case.closed_on is not None:
+        raise InvalidEntry("an active case has no closed_on", code="active-with-closed-date")
+    if case.closed_on is not None and case.closed_on < case.opened_on:
+        raise InvalidEntry("closed_on is before opened_on", code="invalid-period")
+    created = await request.app[COMMITTER].call(
+        put_case(org_gln=viewer.org_gln, ref=ref, cpr=cpr, case=case)
+    )
+    return web.json_response(
+        {"ref": ref, "status": case.status.value, "created": created},
+        status=201 if created else 200,
+        headers={"Location": f"/v1/cases/{ref}"},
+    )
+
+
+@routes.put("/v1/appointments/{ref}")
+async def put_appointment_route(request: web.Request) -> web.Response:
+    viewer = _index_user(request)
+    ref = _ref(request)
+    appointment = await _body(request, AppointmentCreate)
+    cpr = _body_cpr(appointment.child_cpr)
+    _aware("starts_at", appointment.starts_at)
+    _aware("ends_at", appointment.ends_at)
+    if appointment.ends_at <= appointment.starts_at:
+        raise InvalidEntry("ends_at must be after starts_at", code="invalid-period")
+    if appointment.case_ref is not None and not _REF.fullmatch(appointment.case_ref):
+        raise InvalidEntry("case_ref is not a valid reference", code="invalid-ref")
+    created = await request.app[COMMITTER].call(
+        put_appointment(org_gln=viewer.org_gln, ref=ref, cpr=cpr, appointment=appointment)
+    )
+    return web.json_response(
+        {"ref": ref, "status": appointment.status.value, "created": created},
+        status=201 if created else 200,
+        headers={"Location": f"/v1/appointments/{ref}"},
+    )
+
+
+# --- the overview --------------------------------------------------------------------------
+
+
+def _contact(name: str, role: str, phone: str | None, email: str | None) -> dict[str, Any]:
+    return {"name": name, "role": role, "phone": phone, "email": email}
+
+
+def _case_json(row: Any, *, own: bool) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "organisation": row.org_gln,
+        "organisation_name": row.org_name,
+        "sector": row.org_sector,
+        "kind": row.kind,
+        "status": row.status,
+        "opened_on": row.opened_on.isoformat(),
+        "closed_on": row.closed_on.isoformat() if row.closed_on else None,
+        "contact": _contact(
+            row.contact_name, row.contact_role, row.contact_phone, row.contact_email
+        ),
+    }
+    if own:  # the local reference and the title stay with the owner
+        body["ref"] = row.ref
+        body["title"] = row.title
+    return body
+
+
+def _appointment_json(row: Any, *, own: bool) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "organisation": row.org_gln,
+        "organisation_name": row.org_name,
+        "sector": row.org_sector,
+        "starts_at": _iso(row.starts_at),
+        "ends_at": _iso(row.ends_at),
+        "status": row.status,
+        "location": row.location,
+        "with": {"name": row.with_name, "role": row.with_role},
+    }
+    if own:
+        body["ref"] = row.ref
+        body["case_ref"] = row.case_ref
+    return body
+
+
+def overlap_hints(appointments: list[Any], window: timedelta = OVERLAP) -> list[dict[str, Any]]:
+    """Booked appointments of two different sectors starting within ``window`` of each other."""
+    booked = sorted(
+        (a for a in appointments if a.status == AppointmentStatus.BOOKED.value),
+        key=lambda a: a.starts_at,
+    )
+    hints: list[dict[str, Any]] = []
+    for i, first in enumerate(booked):
+        for second in booked[i + 1 :]:
+            if second.starts_at - first.starts_at > window:
+                break
+            if first.org_sector == second.org_sector:
+                continue
+            hints.append(
+                {
+                    "code": "appointments-within-48h",
+                    "detail": f"{first.org_sector} and {second.org_sector} have appointments "
+                    "with the child within 48 hours of each other; consider coordinating.",
+                    "sectors": [first.org_sector, second.org_sector],
+                    "appointments": [
+                        {
+                            "organisation": a.org_gln,
+                            "sector": a.org_sector,
+                            "starts_at": _iso(a.starts_at),
+                        }
+                        for a in (first, second)
+                    ],
+                }
+            )
+    return hints
+
+
+def _consent_json(result: Overview) -> dict[str, Any]:
+    withheld = {s.value: v.value for s, v in result.verdicts.items() if v is not None}
+    shared = [s.value for s, v in result.verdicts.items() if v is None]
+    state = "complete" if not withheld else ("missing" if not shared else "partial")
+    body: dict[str, Any] = {
+        "state": state,
+        "age": result.age,
+        "rule": age_rule(result.age),
+        "sectors": {s.value: (v.value if v else "shared") for s, v in result.verdicts.items()},
+    }
+    if withheld:
+        reasons = {
+            Missing.NO_CONSENT: "no active consent covers your sector and theirs",
+            Missing.OWN_CONSENT_NEEDED: "the young person's own consent is needed",
+            Missing.PARENT_CONSENT_NEEDED: "a custodial parent's (or guardian's) consent is needed",
+        }
+        parts = [f"{s}: {reasons[Missing(v)]}" for s, v in sorted(withheld.items())]
+        body["detail"] = (
+            "Other organisations' entries from these sectors are not shown, because consent "
+            "is missing (this says nothing about whether any exist): " + "; ".join(parts) + "."
+        )
+    return body
+
+
+@routes.get("/v1/children/{cpr}/overview")
+async def child_overview(request: web.Request) -> web.Response:
+    viewer = _index_user(request)
+    cpr = _path_cpr(request)
+    _person_required(viewer, request)
+    app = request.app
+    result: Overview = await app[COMMITTER].call(
+        overview(viewer=viewer, cpr=cpr, recent=app[SETTINGS].index_recent)
+    )
+    coordinator = result.coordinator
+    return web.json_response(
+        {
+            "own": {
+                "cases": [_case_json(c, own=True) for c in result.own_cases],
+                "appointments": [_appointment_json(a, own=True) for a in result.own_appointments],
+            },
+            "others": {
+                "cases": [_case_json(c, own=False) for c in result.other_cases],
+                "appointments": [
+                    _appointment_json(a, own=False) for a in result.other_appointments
+                ],
+            },
+            "coordinator": None
+            if coordinator is None
+            else {
+                "organisation": coordinator.org_gln,
+                "organisation_name": coordinator.org_name,
+                "sector": coordinator.org_sector,
+                "contact": _contact(
+                    coordinator.contact_name,
+                    coordinator.contact_role,
+                    coordinator.contact_phone,
+                    coordinator.contact_email,
+                ),
+            },
+            "consent": _consent_json(result),
+            "hints": overlap_hints([*result.own_appointments, *result.other_appointments]),
+            "disclosed": result.disclosed,
+        }
+    )
+
+
+# --- consents and the coordinator ----------------------------------------------------------
+
+
+@routes.post("/v1/children/{cpr}/consents")
+async def post_consent(request: web.Request) -> web.Response:
+    viewer = _index_user(request)
+    cpr = _path_cpr(request)
+    consent = await _body(request, ConsentCreate)
+    now = utcnow()
+    if consent.valid_from is None:
+        consent.valid_from = now
+    _aware("valid_from", consent.valid_from)
+    _aware("valid_until", consent.valid_until)
+    if consent.valid_until is not None and consent.valid_until <= consent.valid_from:
+        raise InvalidEntry("valid_until must be after valid_from", code="invalid-period")
+    age = age_on(cpr.birth_date, now.date())
+    if not may_record(consent.relation, age):
+        who = (
+            "a child under 15 cannot give their own consent: a custodial parent (or guardian) "
+            "consents"
+            if consent.relation is ConsentRelation.SELF
+            else "from 18 only the person's own consent counts"
+        )
+        raise InvalidEntry(who, code="consent-not-valid-for-age")
+    consent_id = await request.app[COMMITTER].call(
+        add_consent(viewer=viewer, cpr=cpr, consent=consent)
+    )
+    return web.json_response(
+        {"id": str(consent_id), "recorded_at": _iso(now)},
+        status=201,
+    )
+
+
+@routes.get("/v1/children/{cpr}/consents")
+async def get_consents(request: web.Request) -> web.Response:
+    viewer = _index_user(request)
+    cpr = _path_cpr(request)
+    rows = await consents_of(engine=request.app[ENGINE], org_gln=viewer.org_gln, cpr=cpr)
+    now = utcnow()
+    return web.json_response(
+        {
+            "consents": [
+                {
+                    "id": str(r.id),
+                    "given_by_name": r.given_by_name,
+                    "relation": r.relation,
+                    "sectors": r.sectors.split(","),
+                    "form": r.form,
+                    "valid_from": _iso(r.valid_from),
+                    "valid_until": _iso(r.valid_until) if r.valid_until else None,
+                    "revoked_at": _iso(r.revoked_at) if r.revoked_at else None,
+                    "recorded_at": _iso(r.recorded_at),
+                    "recorded_by_you": r.recorded_by_org == viewer.org_gln,
+                    "active": r.revoked_at is None
+                    and r.valid_from <= now
+                    and (r.valid_until is None or now < r.valid_until),
+                }
+                for r in rows
+            ]
+        }
+    )
+
+
+@routes.delete("/v1/children/{cpr}/consents/{id}")
+async def delete_consent(request: web.Request) -> web.Response:
+    viewer = _index_user(request)
+    cpr = _path_cpr(request)
+    try:
+        consent_id = uuid.UUID(request.match_info["id"])
+    except ValueError:
+        raise NotFound("no such consent for this child") from None
+    revoked_at = await request.app[COMMITTER].call(
+        revoke_consent(viewer=viewer, cpr=cpr, consent_id=consent_id)
+    )
+    return web.json_response({"id": str(consent_id), "revoked_at": _iso(revoked_at)})
+
+
+@routes.put("/v1/children/{cpr}/coordinator")
+async def put_coordinator_route(request: web.Request) -> web.Response:
+    viewer = _index_user(request)
+    cpr = _path_cpr(request)
+    coordinator = await _body(request, CoordinatorCreate)
+    await request.app[COMMITTER].call(
+        put_coordinator(viewer=viewer, cpr=cpr, coordinator=coordinator)
+    )
+    return web.json_response(
+        {
+            "organisation": coordinator.organisation,
+            "contact": coordinator.contact.model_dump(),
+        }
+    )
+
+
+# --- who looked ----------------------------------------------------------------------------
+
+
+@routes.get("/v1/children/{cpr}/access-log")
+async def get_access_log(request: web.Request) -> web.Response:
+    principal = principal_of(request)
+    org_gln = None if principal.role is Role.OPERATOR else _index_user(request).org_gln
+    cpr = _path_cpr(request)
+    views = await access_log(
+        engine=request.app[ENGINE], cpr=cpr, org_gln=org_gln, limit=_limit(request, 500, 5000)
+    )
+    return web.json_response(
+        {
+            "entries": [
+                {
+                    "at": _iso(v.at),
+                    "organisation": v.viewer_org,
+                    "organisation_name": v.viewer_name,
+                    "person": v.viewer_person,
+                    "on_behalf_of": v.on_behalf_of,
+                    "disclosed": [{"organisation": g, "name": n} for g, n in v.disclosed],
+                }
+                for v in views
+            ]
+        }
+    )
+
+
+@routes.get("/v1/access-notifications")
+async def get_access_notifications(request: web.Request) -> web.Response:
+    viewer = _index_user(request)
+    raw = request.query.get("since")
+    since = None
+    if raw is not None:
+        try:
+            since = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        except ValueError:
+            raise BadRequest("since must be an ISO 8601 time with a time zone") from None
+        if since.tzinfo is None:
+            raise BadRequest("since must be an ISO 8601 time with a time zone")
+    rows = await access_notifications(
+        engine=request.app[ENGINE], owner=viewer.org_gln, since=since, limit=_limit(request)
+    )
+    return web.json_response(
+        {
+            "notifications": [
+                {
+                    "at": _iso(r.at),
+                    "child_cpr": r.cpr,
+                    "viewer": {
+                        "organisation": r.viewer_org,
+                        "name": r.viewer_name,
+                        "sector": r.viewer_sector,
+                        "person": r.viewer_person,
+                        "on_behalf_of": r.on_behalf_of,
+                    },
+                }
+                for r in rows
+            ]
+        }
+    )
