@@ -1,0 +1,396 @@
+"""The adapter base: what every sector adapter does the same way.
+
+Contract
+--------
+An :class:`Adapter` sits beside one organisation's sector system and talks to the hub with
+that organisation's system token.
+
+``await adapter.start()``
+    Opens the adapter's SQLite file (outbox and state), starts its owned tasks — the outbox
+    sender, the inbox poller, the file-drop scanner and the sector side (an MLLP listener, an
+    events folder...) — and returns once the sector side accepts input (a listener is bound:
+    :attr:`mllp_port` is known). Raises :class:`~adapters.errors.OutboxError` when the
+    SQLite file cannot be opened and :class:`~adapters.errors.AdapterError` when the sector
+    side cannot start (a port in use); nothing is left running then. The hub need not be up.
+
+``await adapter.stop(grace)``
+    Stops accepting from the sector system, lets in-flight work finish for up to
+    ``grace`` seconds, cancels the owned tasks, closes the SQLite file and the HTTP
+    session, and logs one summary line. Never raises; calling it twice is harmless. Anything
+    accepted and not yet sent stays in the outbox and goes out on the next start.
+
+``async with adapter:`` does both.
+
+Guarantees
+----------
+* **Outgoing**: whatever the sector system handed over and was acknowledged to it (an HL7
+  ``AA``, a file moved to ``sent/``, an event line processed) is in the durable outbox
+  first; the outbox retries until the hub takes or refuses it (:mod:`adapters.outbox`).
+* **Incoming**: a message is acknowledged to the hub only after :meth:`Adapter.deliver`
+  handed it to the sector system; a message handed over but not yet acknowledged when the
+  adapter stopped is not handed over a second time (the ids are remembered).
+* **Receipts**: when a delivered letter's sender asked for a positive receipt, the adapter
+  sends the XCTL03 itself once the letter is in the system's inbox.
+* **Refusals**: a letter the hub refuses for good (an unknown receiver, say) comes back to
+  the system as an XCTL01 negative network receipt in its inbox, carrying the hub's code.
+* **Logs**: key=value lines without CPR numbers, tokens or letter text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import sqlite3
+import time
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from aiohttp import web
+
+from adapters.config import AdapterConfig
+from adapters.errors import AdapterError, HubRefused, HubUnavailable
+from adapters.filedrop import FileDrop
+from adapters.hubclient import JSON, XML, HubClient, InboxEntry
+from adapters.localdb import LocalDb
+from adapters.outbox import Item, Outbox, Request
+from messages.errors import MessageError, ReceiptRuleError, RefuseCode
+from messages.medcom.documents import MedcomMessage, build_message, parse_message
+from messages.medcom.model import Correspondence
+from messages.medcom.receipts import negative_network_receipt, receipt_for
+from messages.medcom.registry import SchemaRegistry
+from messages.medcom.routing import read_routing
+
+__all__ = ["Adapter"]
+
+log = logging.getLogger(__name__)
+
+
+class Adapter:
+    """Base of the sector adapters; subclasses add their sector side (see the module doc)."""
+
+    kind: ClassVar[str] = "adapter"
+    default_case_kind: ClassVar[str] = ""
+
+    def __init__(self, config: AdapterConfig, *, registry: SchemaRegistry | None = None) -> None:
+        self.config = config
+        self.registry = registry or SchemaRegistry()
+        self.hub = HubClient(config.hub_url, config.token, connections=config.outbox.concurrency)
+        self.db = LocalDb(config.data_dir / "adapter.sqlite")
+        self.outbox = Outbox(
+            self.db,
+            self.hub,
+            config.outbox,
+            on_refused=self._refused,
+            on_sent=self._sent,
+        )
+        self.outbox.prepare = self._prepare
+        assert config.filedrop is not None  # checked by AdapterConfig
+        self.filedrop = FileDrop(
+            config.filedrop, registry=self.registry, own_gln=config.gln, submit=self._submit_file
+        )
+        self.delivered = 0
+        self.delivery_failures = 0
+        self.started_at = 0.0
+        self._tasks: list[asyncio.Task[None]] = []
+        self._status_runner: web.AppRunner | None = None
+        self._stopped = True
+        self._hub_ok = True
+
+    @property
+    def case_kind(self) -> str:
+        return self.config.case_kind or self.default_case_kind
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.config.name!r}, {self.config.gln})"
+
+    # --- lifecycle --------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self.started_at = time.time()
+        await asyncio.to_thread(self.filedrop.ensure_folders)
+        await self.db.open()
+        await self.outbox.open()
+        self._stopped = False
+        try:
+            await self._start_sector()
+            if self.config.status_port is not None:
+                await self._start_status(self.config.status_port)
+        except BaseException:
+            await self.stop()
+            raise
+        self._own(self.outbox.run(), "outbox")
+        self._own(self._poll_inbox(), "inbox")
+        self._own(self.filedrop.run(), "filedrop")
+        log.info("adapter started kind=%s org=%s hub=%s", self.kind, self.config.gln, self.hub)
+
+    async def stop(self, grace: float = 5.0) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        with contextlib.suppress(Exception):
+            await self._stop_sector(grace)
+        with contextlib.suppress(Exception):
+            await self.outbox.drain(min(grace, 2.0))
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        if self._status_runner is not None:
+            await self._status_runner.cleanup()
+            self._status_runner = None
+        await self.outbox.close()
+        await self.hub.close()
+        await self.db.close()
+        stats = self.outbox.stats
+        log.info(
+            "adapter stopped kind=%s org=%s stored=%d sent=%d refused=%d pending=%d delivered=%d",
+            self.kind,
+            self.config.gln,
+            stats.stored,
+            stats.sent,
+            stats.refused,
+            self.outbox.depth,
+            self.delivered,
+        )
+
+    async def __aenter__(self) -> Adapter:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    def _own(self, work: Any, name: str) -> None:
+        task: asyncio.Task[None] = asyncio.create_task(work, name=f"{self.kind}-{name}")
+        task.add_done_callback(self._task_ended)
+        self._tasks.append(task)
+
+    def _task_ended(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            log.error(
+                "adapter task %s ended: %r", task.get_name(), task.exception(), exc_info=False
+            )
+
+    async def _start_sector(self) -> None:
+        """Start the sector side (subclasses)."""
+
+    async def _stop_sector(self, grace: float) -> None:
+        """Stop accepting from the sector side (subclasses)."""
+
+    # --- health ----------------------------------------------------------------------------
+
+    def health(self) -> dict[str, Any]:
+        """State, queue depth and counters: what ``/status`` shows and the simulation prints."""
+        stats = self.outbox.stats
+        return {
+            "kind": self.kind,
+            "organisation": self.config.gln,
+            "status": "degraded" if stats.hub_down_since else "ok",
+            "hub_reachable": stats.hub_down_since is None and self._hub_ok,
+            "outbox_depth": self.outbox.depth,
+            "stored": stats.stored,
+            "sent": stats.sent,
+            "refused": stats.refused,
+            "retries": stats.retries,
+            "duplicates": stats.duplicates,
+            "delivered": self.delivered,
+            "delivery_failures": self.delivery_failures,
+            "files_sent": self.filedrop.sent,
+            "files_rejected": self.filedrop.rejected,
+            "uptime_seconds": round(time.time() - self.started_at, 1),
+        }
+
+    async def _start_status(self, port: int) -> None:
+        async def healthz(request: web.Request) -> web.Response:
+            health = self.health()
+            return web.json_response(
+                {"status": health["status"]}, status=200 if health["status"] == "ok" else 503
+            )
+
+        async def status(request: web.Request) -> web.Response:
+            return web.json_response(self.health())
+
+        app = web.Application()
+        app.router.add_get("/healthz", healthz)
+        app.router.add_get("/status", status)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        self._status_runner = runner
+
+    # --- outgoing ---------------------------------------------------------------------------
+
+    @staticmethod
+    def letter_request(body: bytes, message: MedcomMessage, origin: str) -> Request:
+        """The outbox request for a MedCom message; keyed by envelope and letter ids."""
+        letter_id = message.letter_identifier
+        sender = message.sender.ean if hasattr(message, "sender") else message.sender_ean
+        key = f"msg:{sender}:{message.envelope.identifier}:{letter_id}"
+        return Request(
+            key=key,
+            kind="message",
+            method="POST",
+            path="/v1/messages",
+            body=body,
+            content_type=XML,
+            origin=origin,
+        )
+
+    @staticmethod
+    def json_request(
+        key: str, kind: str, method: str, path: str, payload: Any, *, order_key: str, origin: str
+    ) -> Request:
+        return Request(
+            key=key,
+            kind=kind,
+            method=method,
+            path=path,
+            body=json.dumps(payload, ensure_ascii=False).encode(),
+            content_type=JSON,
+            order_key=order_key,
+            origin=origin,
+        )
+
+    async def _submit_file(self, data: bytes, message: MedcomMessage, origin: str) -> None:
+        await self.outbox.put(self.letter_request(data, message, origin))
+
+    async def _prepare(self, item: Item) -> Item:
+        """Fill in what was not known when the item was stored (subclasses)."""
+        return item
+
+    async def _sent(self, item: Item, result: Any) -> None:
+        """An item the hub took (subclasses may remember what it answered)."""
+
+    async def _refused(self, item: Item, error: HubRefused) -> None:
+        """A letter refused for good goes back to the system as an XCTL01."""
+        if item.kind != "message" or item.body is None:
+            return
+        try:
+            routing = read_routing(item.body, registry=self.registry)
+        except MessageError:
+            return
+        if routing.type.is_receipt:
+            return  # a receipt is never receipted
+        code = (
+            RefuseCode(error.code)
+            if error.code in {c.value for c in RefuseCode}
+            else RefuseCode.NOT_SPECIFIED
+        )
+        receipt = negative_network_receipt(
+            routing,
+            network_id=self.config.network_gln,
+            refuse_code=code,
+            text=f"Samspil kunne ikke aflevere brevet: {error.code}",
+            now=datetime.now(UTC),
+        )
+        name = f"XCTL01_refused_{routing.envelope_identifier}.xml"
+        await self.filedrop.write_inbox(name, receipt)
+        log.info("refusal returned as XCTL01 item=%d code=%s", item.id, error.code)
+
+    # --- incoming ---------------------------------------------------------------------------
+
+    async def deliver(self, entry: InboxEntry, body: bytes) -> None:
+        """Hand one message to the sector system; raise to have it tried again later.
+
+        The default writes it to the file drop's ``inbox/`` (named after the hub's id) and,
+        for a letter whose sender asked for one, stores the XCTL03 in the outbox.
+        """
+        await self.filedrop.write_inbox(f"{entry.type}_{entry.id}.xml", body)
+        await self._positive_receipt(entry, body)
+
+    async def _positive_receipt(self, entry: InboxEntry, body: bytes) -> None:
+        if entry.type != "XDIS91":
+            return
+        try:
+            letter = parse_message(body, registry=self.registry)
+        except MessageError:
+            return
+        if not isinstance(letter, Correspondence) or not letter.envelope.wants_positive_receipt:
+            return
+        try:
+            receipt = receipt_for(letter)
+        except ReceiptRuleError:
+            return
+        request = self.letter_request(build_message(receipt), receipt, f"receipt:{entry.id}")
+        # keyed by the hub's id: a letter handed over twice is receipted once
+        await self.outbox.put(
+            Request(
+                key=f"receipt:{entry.id}",
+                kind=request.kind,
+                method=request.method,
+                path=request.path,
+                body=request.body,
+                content_type=request.content_type,
+                origin=request.origin,
+            )
+        )
+
+    async def _poll_inbox(self) -> None:
+        failures = 0
+        postponed: dict[str, float] = {}
+        while True:
+            try:
+                entries = await self.hub.inbox(wait=self.config.poll_wait, limit=50)
+                failures = 0
+                self._hub_ok = True
+            except HubUnavailable:
+                failures += 1
+                self._hub_ok = False
+                await asyncio.sleep(min(30.0, 0.2 * 2 ** min(failures, 8)))
+                continue
+            except HubRefused as exc:
+                log.error("inbox refused by the hub: %s (%d)", exc.code, exc.status)
+                await asyncio.sleep(30.0)
+                continue
+            now = time.monotonic()
+            ready = [e for e in entries if postponed.get(e.id, 0.0) <= now]
+            for entry in ready:
+                try:
+                    await self._take(entry)
+                    postponed.pop(entry.id, None)
+                except HubUnavailable:
+                    break
+                except HubRefused as exc:
+                    log.warning("inbox message %s: %s", entry.id, exc.code)
+                    postponed[entry.id] = now + 30.0
+                except AdapterError as exc:
+                    self.delivery_failures += 1
+                    log.warning("inbox message %s not handed over: %s", entry.id, exc.code)
+                    postponed[entry.id] = now + 5.0
+                except OSError as exc:
+                    self.delivery_failures += 1
+                    log.warning("inbox message %s not handed over: %s", entry.id, exc.strerror)
+                    postponed[entry.id] = now + 5.0
+            if entries and not ready:
+                await asyncio.sleep(1.0)
+
+    async def _take(self, entry: InboxEntry) -> None:
+        """Fetch, hand over (once), then acknowledge to the hub."""
+        if not await self._was_delivered(entry.id):
+            body = await self.hub.fetch(entry.id)
+            await self.deliver(entry, body)
+            await self._mark(entry.id, acked=False)
+            self.delivered += 1
+        await self.hub.ack(entry.id)
+        await self._mark(entry.id, acked=True)
+
+    async def _was_delivered(self, message_id: str) -> bool:
+        def get(conn: sqlite3.Connection) -> bool:
+            row = conn.execute(
+                "SELECT 1 FROM delivered WHERE message_id = ?", (message_id,)
+            ).fetchone()
+            return row is not None
+
+        return await self.db.run(get)
+
+    async def _mark(self, message_id: str, *, acked: bool) -> None:
+        def put(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT INTO delivered (message_id, at, acked) VALUES (?, ?, ?) "
+                "ON CONFLICT (message_id) DO UPDATE SET acked = excluded.acked",
+                (message_id, time.time(), int(acked)),
+            )
+
+        await self.db.run(put)

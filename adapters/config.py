@@ -1,0 +1,242 @@
+"""An adapter's configuration: one TOML file per adapter (``samspil adapter KIND --config F``).
+
+::
+
+    [hub]
+    url = "http://127.0.0.1:8080"
+    token_file = "gp.token"          # or token = "..." (a file keeps it out of the config)
+
+    [organisation]
+    gln = "5790000120314"            # the organisation the token belongs to
+    name = "Lægehuset Vestbyen"
+
+    [adapter]
+    data_dir = "var/adapters/gp"     # the adapter's SQLite file (outbox, state)
+    status_port = 8181               # optional: GET /healthz and /status (queue depth)
+
+    [contact]                        # whom to call, on the organisation's index entries
+    name = "Jens Hjørring"
+    role = "praktiserende læge"
+    phone = "+45 98 00 00 00"
+
+    [mllp]                           # gp, psychiatry: the HL7 v2 listener
+    host = "127.0.0.1"
+    port = 2575
+    max_frame = 1048576
+    ack_wait = 2.0                   # seconds an ACK waits for the hub's first answer
+
+    [filedrop]                       # gp, psychiatry, municipality: MedCom files
+    root = "var/gp/medcom"           # outbox/, inbox/, sent/, rejected/ below it
+    poll_interval = 0.5
+
+    [events]                         # municipality: the case system's JSON-lines events
+    folder = "var/kommune/events"
+    poll_interval = 0.5
+
+    [outbox]
+    max_pending = 100000
+    base_delay = 0.5
+    max_delay = 60
+
+Relative paths are read relative to the configuration file's folder.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from adapters.errors import AdapterConfigError
+from adapters.outbox import OutboxSettings
+from messages.errors import IdentifierError
+from messages.identifiers import parse_gln
+
+__all__ = [
+    "AdapterConfig",
+    "ContactConfig",
+    "EventsConfig",
+    "FileDropConfig",
+    "MllpConfig",
+    "load_config",
+]
+
+KINDS = ("gp", "psychiatry", "municipality")
+
+
+@dataclass(frozen=True, slots=True)
+class ContactConfig:
+    name: str = "Sekretariatet"
+    role: str = "sekretær"
+    phone: str | None = None
+    email: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"name": self.name, "role": self.role}
+        if self.phone:
+            data["phone"] = self.phone
+        if self.email:
+            data["email"] = self.email
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class MllpConfig:
+    host: str = "127.0.0.1"
+    port: int = 2575
+    max_frame: int = 1024 * 1024
+    ack_wait: float = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class FileDropConfig:
+    root: Path
+    poll_interval: float = 0.5
+
+    @property
+    def outbox(self) -> Path:
+        return self.root / "outbox"
+
+    @property
+    def inbox(self) -> Path:
+        return self.root / "inbox"
+
+    @property
+    def sent(self) -> Path:
+        return self.root / "sent"
+
+    @property
+    def rejected(self) -> Path:
+        return self.root / "rejected"
+
+
+@dataclass(frozen=True, slots=True)
+class EventsConfig:
+    folder: Path
+    poll_interval: float = 0.5
+
+    @property
+    def processed(self) -> Path:
+        return self.folder / "processed"
+
+    @property
+    def rejected(self) -> Path:
+        return self.folder / "rejected"
+
+
+@dataclass(frozen=True, slots=True)
+class AdapterConfig:
+    """Everything one adapter is told."""
+
+    kind: str
+    hub_url: str
+    token: str = field(repr=False)
+    gln: str
+    name: str
+    data_dir: Path
+    contact: ContactConfig = field(default_factory=ContactConfig)
+    mllp: MllpConfig | None = None
+    filedrop: FileDropConfig | None = None
+    events: EventsConfig | None = None
+    outbox: OutboxSettings = field(default_factory=OutboxSettings)
+    status_port: int | None = None
+    poll_wait: float = 20.0
+    """Seconds one inbox long-poll waits at the hub."""
+    network_gln: str = "5790000000005"
+    """The location number the adapter signs XCTL01 network receipts with."""
+    case_kind: str = ""
+    """The index case kind for cases this adapter opens (defaults per adapter kind)."""
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise AdapterConfigError(f"adapter kind must be one of {', '.join(KINDS)}")
+        if not self.hub_url.startswith(("http://", "https://")):
+            raise AdapterConfigError("[hub] url must be an http:// or https:// URL")
+        if not self.token:
+            raise AdapterConfigError("[hub] needs a token or a token_file")
+        try:
+            parse_gln(self.gln)
+        except IdentifierError as exc:
+            raise AdapterConfigError(f"[organisation] gln: {exc.message}") from None
+        if self.kind in ("gp", "psychiatry") and self.mllp is None:
+            raise AdapterConfigError(f"a {self.kind} adapter needs an [mllp] section")
+        if self.kind == "municipality" and self.events is None:
+            raise AdapterConfigError("a municipality adapter needs an [events] section")
+        if self.filedrop is None:
+            raise AdapterConfigError("every adapter needs a [filedrop] section for letters")
+
+
+def _section(data: dict[str, Any], name: str) -> dict[str, Any] | None:
+    value = data.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise AdapterConfigError(f"[{name}] must be a table")
+    return value
+
+
+def _path(base: Path, raw: Any, what: str) -> Path:
+    if not isinstance(raw, str) or not raw:
+        raise AdapterConfigError(f"{what} must be a path")
+    path = Path(raw).expanduser()
+    return path if path.is_absolute() else base / path
+
+
+def _build(kind: str, data: dict[str, Any], base: Path) -> AdapterConfig:
+    hub = _section(data, "hub") or {}
+    org = _section(data, "organisation") or {}
+    adapter = _section(data, "adapter") or {}
+    token = hub.get("token", "")
+    if not token and "token_file" in hub:
+        token_path = _path(base, hub["token_file"], "[hub] token_file")
+        try:
+            token = token_path.read_text().strip()
+        except OSError as exc:
+            raise AdapterConfigError(f"[hub] token_file cannot be read: {exc.strerror}") from None
+    contact = _section(data, "contact")
+    mllp = _section(data, "mllp")
+    filedrop = _section(data, "filedrop")
+    events = _section(data, "events")
+    outbox = _section(data, "outbox") or {}
+    return AdapterConfig(
+        kind=kind,
+        hub_url=str(hub.get("url", "")),
+        token=str(token),
+        gln=str(org.get("gln", "")),
+        name=str(org.get("name", "")),
+        data_dir=_path(base, adapter.get("data_dir", f"var/adapters/{kind}"), "data_dir"),
+        status_port=adapter.get("status_port"),
+        poll_wait=float(adapter.get("poll_wait", 20.0)),
+        network_gln=str(adapter.get("network_gln", "5790000000005")),
+        case_kind=str(adapter.get("case_kind", "")),
+        contact=ContactConfig(**contact) if contact else ContactConfig(),
+        mllp=MllpConfig(**mllp) if mllp is not None else None,
+        filedrop=FileDropConfig(
+            root=_path(base, filedrop.get("root"), "[filedrop] root"),
+            poll_interval=float(filedrop.get("poll_interval", 0.5)),
+        )
+        if filedrop is not None
+        else None,
+        events=EventsConfig(
+            folder=_path(base, events.get("folder"), "[events] folder"),
+            poll_interval=float(events.get("poll_interval", 0.5)),
+        )
+        if events is not None
+        else None,
+        outbox=OutboxSettings(**outbox),
+    )
+
+
+def load_config(kind: str, path: Path) -> AdapterConfig:
+    """Read and check an adapter's TOML file. Raises AdapterConfigError."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise AdapterConfigError(f"{path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise AdapterConfigError(f"{path}: not valid TOML: {exc}") from None
+    try:
+        return _build(kind, data, path.parent)
+    except TypeError as exc:  # an unknown key in a section
+        raise AdapterConfigError(f"{path}: {exc}") from None

@@ -1,0 +1,153 @@
+"""The MedCom file drop: how a sector system that writes and reads OIOXML files talks to Samspil.
+
+Below the configured root:
+
+* ``outbox/`` — the system writes XDIS91 letters and XCTL receipts here (as ``*.xml``; write
+  to another name first and rename, so a half-written file is never picked up). Each file
+  is validated against Samspil's MedCom schemas, stored in the adapter's durable outbox,
+  then moved to ``sent/``. A file that cannot be sent — not well-formed, invalid, a letter
+  type Samspil does not carry, another organisation's sender — is moved to ``rejected/``
+  beside a ``<name>.reason.txt`` with the machine-readable code, the sentence and the line.
+* ``inbox/`` — letters and receipts for the system, each written atomically (a hidden temp
+  file, flushed and fsynced, then renamed) and named after the hub's message id, so a
+  message handed over twice is the same file, not a second one.
+
+No file's content is ever logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from adapters.config import FileDropConfig
+from adapters.errors import OutboxError
+from messages.errors import MessageError
+from messages.medcom.documents import MedcomMessage, parse_message
+from messages.medcom.registry import SchemaRegistry
+
+__all__ = ["FileDrop", "write_atomically"]
+
+log = logging.getLogger(__name__)
+
+Submit = Callable[[bytes, MedcomMessage, str], Awaitable[None]]
+"""Store one validated file's bytes in the durable outbox (raises OutboxError if it cannot)."""
+
+
+def write_atomically(folder: Path, name: str, data: bytes) -> Path:
+    """Write ``data`` to ``folder/name`` so that a reader sees all of it or nothing."""
+    final = folder / name
+    temp = folder / f".{name}.tmp"
+    with open(temp, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temp, final)
+    return final
+
+
+class FileDrop:
+    """One organisation's MedCom folders. :meth:`run` scans ``outbox/`` until cancelled."""
+
+    def __init__(
+        self,
+        config: FileDropConfig,
+        *,
+        registry: SchemaRegistry,
+        own_gln: str,
+        submit: Submit,
+    ) -> None:
+        self.config = config
+        self.registry = registry
+        self.own_gln = own_gln
+        self._submit = submit
+        self.sent = 0
+        self.rejected = 0
+        self.written = 0
+
+    def ensure_folders(self) -> None:
+        for folder in (self.config.outbox, self.config.inbox, self.config.sent):
+            folder.mkdir(parents=True, exist_ok=True)
+        self.config.rejected.mkdir(parents=True, exist_ok=True)
+
+    async def write_inbox(self, name: str, data: bytes) -> Path:
+        """Hand a message to the system: ``inbox/name``, atomically."""
+        path = await asyncio.to_thread(write_atomically, self.config.inbox, name, data)
+        self.written += 1
+        return path
+
+    async def run(self) -> None:
+        while True:
+            await self.scan_once()
+            await asyncio.sleep(self.config.poll_interval)
+
+    async def scan_once(self) -> int:
+        """Send (or reject) every file waiting in ``outbox/``; how many were handled."""
+        paths = await asyncio.to_thread(self._waiting)
+        handled = 0
+        for path in paths:
+            try:
+                data = await asyncio.to_thread(path.read_bytes)
+            except OSError:
+                continue  # gone or unreadable for now: the next scan sees it again
+            try:
+                message = parse_message(data, registry=self.registry)
+            except MessageError as exc:
+                await asyncio.to_thread(self._reject, path, exc.code, str(exc))
+                handled += 1
+                continue
+            sender = message.sender.ean if hasattr(message, "sender") else message.sender_ean
+            if sender != self.own_gln:
+                await asyncio.to_thread(
+                    self._reject,
+                    path,
+                    "sender-mismatch",
+                    f"the letter's sender {sender} is not this organisation ({self.own_gln})",
+                )
+                handled += 1
+                continue
+            try:
+                await self._submit(data, message, f"file:{path.name}")
+            except OutboxError as exc:
+                log.warning("filedrop: %s stays in outbox/: %s", path.name, exc.code)
+                break  # the outbox cannot take more now; keep the files for the next scan
+            await asyncio.to_thread(self._move, path, self.config.sent)
+            self.sent += 1
+            handled += 1
+        return handled
+
+    def _waiting(self) -> list[Path]:
+        try:
+            entries = [
+                p
+                for p in self.config.outbox.iterdir()
+                if p.suffix.lower() == ".xml" and not p.name.startswith(".") and p.is_file()
+            ]
+        except FileNotFoundError:
+            return []
+        return sorted(entries, key=lambda p: (p.stat().st_mtime, p.name))
+
+    def _move(self, path: Path, folder: Path) -> Path:
+        target = folder / path.name
+        if target.exists():
+            target = folder / f"{path.stem}.{time.time_ns()}{path.suffix}"
+        with contextlib.suppress(FileNotFoundError):
+            os.replace(path, target)
+        return target
+
+    def _reject(self, path: Path, code: str, sentence: str) -> None:
+        target = self._move(path, self.config.rejected)
+        reason = (
+            f"code: {code}\n"
+            f"reason: {sentence}\n"
+            f"file: {path.name}\n"
+            f"at: {time.strftime('%Y-%m-%dT%H:%M:%S%z')}\n"
+        )
+        write_atomically(self.config.rejected, f"{target.name}.reason.txt", reason.encode())
+        self.rejected += 1
+        log.warning("filedrop: rejected %s: %s", path.name, code)

@@ -1,0 +1,333 @@
+"""The municipal adapter: PPR and family departments' case systems.
+
+The case system publishes events as **JSON lines in a folder** (``[events] folder``): it
+writes ``*.jsonl`` files (under another name first, then renamed), one event per line. The
+adapter stores each event's requests in the durable outbox, then moves the file to
+``processed/``. Lines it cannot use go to ``rejected/<file>`` with a
+``<file>.reason.txt`` naming each line and why; the good lines of the same file are still
+processed. Letters for the department arrive as files in the file drop's ``inbox/``
+(:mod:`adapters.filedrop`), which is also where the case system may drop its own XDIS91.
+
+Every event has an ``id`` (unique in the case system; an event seen again is not sent
+again) and a ``type``:
+
+``case``             ``ref, child_cpr, kind, status, opened_on[, closed_on, title, contact]``
+                     → ``PUT /v1/cases/{ref}`` (the contact defaults to ``[contact]``)
+``appointment``      ``ref, child_cpr, starts_at, ends_at, status, with{name, role}
+                     [, location, case_ref]`` → ``PUT /v1/appointments/{ref}``
+``letter``           ``receiver_gln, child_cpr, child_name{family, given}, subject, text
+                     [, ask_for_receipt, episode]`` → an XDIS91 through the hub
+``consent``          ``ref, child_cpr, given_by_name, relation, form, sectors, valid_from
+                     [, valid_until]`` → ``POST /v1/children/{cpr}/consents``
+``consent-revoked``  ``ref, child_cpr`` → ``DELETE`` of the consent the hub made for ``ref``
+``coordinator``      ``child_cpr, organisation, contact`` → ``PUT .../coordinator``
+
+Events about the same case, appointment or consent reach the hub in the order written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, ClassVar
+from urllib.parse import quote
+
+from adapters.base import Adapter
+from adapters.errors import HubRefused, OutboxError
+from adapters.filedrop import write_atomically
+from adapters.outbox import Item, Request
+from messages.errors import IdentifierError, MessageError
+from messages.identifiers import parse_cpr, parse_gln
+from messages.medcom.correspondence import new_correspondence
+from messages.medcom.documents import build_message
+from messages.medcom.model import Party, Patient
+
+__all__ = ["EventError", "MunicipalityAdapter"]
+
+log = logging.getLogger(__name__)
+
+_REQUIRED = {
+    "case": ("ref", "child_cpr", "kind", "status", "opened_on"),
+    "appointment": ("ref", "child_cpr", "starts_at", "ends_at", "status", "with"),
+    "letter": ("receiver_gln", "child_cpr", "child_name", "subject", "text"),
+    "consent": (
+        "ref",
+        "child_cpr",
+        "given_by_name",
+        "relation",
+        "form",
+        "sectors",
+        "valid_from",
+    ),
+    "consent-revoked": ("ref", "child_cpr"),
+    "coordinator": ("child_cpr", "organisation", "contact"),
+}
+_CONSENT_FIELDS = ("given_by_name", "relation", "form", "sectors", "valid_from", "valid_until")
+
+
+class EventError(ValueError):
+    """One event line the adapter cannot use; ``code`` says why."""
+
+    def __init__(self, code: str, sentence: str) -> None:
+        super().__init__(sentence)
+        self.code = code
+
+
+class MunicipalityAdapter(Adapter):
+    kind: ClassVar[str] = "municipality"
+    default_case_kind: ClassVar[str] = "ppr-assessment"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        assert self.config.events is not None  # checked by AdapterConfig
+        self.events = self.config.events
+        self.events_processed = 0
+        self.events_rejected = 0
+
+    async def _start_sector(self) -> None:
+        for folder in (self.events.folder, self.events.processed, self.events.rejected):
+            await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
+        self._own(self._watch_events(), "events")
+
+    def health(self) -> dict[str, Any]:
+        health = super().health()
+        health.update(events=self.events_processed, events_rejected=self.events_rejected)
+        return health
+
+    # --- the folder -------------------------------------------------------------------------
+
+    async def _watch_events(self) -> None:
+        while True:
+            await self.scan_events()
+            await asyncio.sleep(self.events.poll_interval)
+
+    async def scan_events(self) -> int:
+        """Process every waiting ``*.jsonl`` file; how many files were handled."""
+        files = await asyncio.to_thread(self._waiting)
+        handled = 0
+        for path in files:
+            try:
+                text = await asyncio.to_thread(path.read_text, "utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                await asyncio.to_thread(
+                    self._reject_file, path, [(0, "unreadable", f"cannot read it: {exc}")]
+                )
+                continue
+            try:
+                rejected = await self._process(path.name, text)
+            except OutboxError as exc:
+                log.warning("events: %s waits: %s", path.name, exc.code)
+                break
+            if rejected:
+                bad = {n for n, _, _ in rejected}
+                lines = text.splitlines()
+                await asyncio.to_thread(
+                    self._write_rejected, path.name, [lines[n - 1] for n in sorted(bad)], rejected
+                )
+            await asyncio.to_thread(os.replace, path, self.events.processed / path.name)
+            handled += 1
+        return handled
+
+    def _waiting(self) -> list[Path]:
+        try:
+            paths = [
+                p
+                for p in self.events.folder.iterdir()
+                if p.suffix == ".jsonl" and not p.name.startswith(".") and p.is_file()
+            ]
+        except FileNotFoundError:
+            return []
+        return sorted(paths, key=lambda p: (p.stat().st_mtime, p.name))
+
+    async def _process(self, name: str, text: str) -> list[tuple[int, str, str]]:
+        requests: list[Request] = []
+        rejected: list[tuple[int, str, str]] = []
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                event = json.loads(line)
+                if not isinstance(event, dict):
+                    raise EventError("not-an-object", "an event is a JSON object")
+                requests.extend(self.requests_for(event, origin=f"events:{name}:{number}"))
+            except ValueError as exc:
+                code = exc.code if isinstance(exc, EventError) else "invalid-json"
+                rejected.append((number, code, str(exc) if code != "invalid-json" else "not JSON"))
+        if requests:
+            await self.outbox.put_many(requests)
+        self.events_processed += len(requests)
+        self.events_rejected += len(rejected)
+        for number, code, _ in rejected:
+            log.warning("events: %s line %d rejected: %s", name, number, code)
+        return rejected
+
+    def _write_rejected(
+        self, name: str, lines: list[str], reasons: list[tuple[int, str, str]]
+    ) -> None:
+        folder = self.events.rejected
+        write_atomically(folder, name, ("\n".join(lines) + "\n").encode())
+        self._write_reason(name, reasons)
+
+    def _write_reason(self, name: str, reasons: list[tuple[int, str, str]]) -> None:
+        text = "".join(f"line {n}: {code}: {sentence}\n" for n, code, sentence in reasons)
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+        write_atomically(
+            self.events.rejected,
+            f"{name}.reason.txt",
+            f"file: {name}\nat: {stamp}\n{text}".encode(),
+        )
+
+    def _reject_file(self, path: Path, reasons: list[tuple[int, str, str]]) -> None:
+        os.replace(path, self.events.rejected / path.name)
+        self._write_reason(path.name, reasons)
+        self.events_rejected += 1
+
+    # --- one event --------------------------------------------------------------------------
+
+    def requests_for(self, event: dict[str, Any], *, origin: str) -> list[Request]:
+        """The outbox requests for one event. Raises EventError."""
+        event_id, kind = event.get("id"), event.get("type")
+        if not isinstance(event_id, str) or not event_id:
+            raise EventError("missing-id", "an event needs an id")
+        if kind not in _REQUIRED:
+            raise EventError("unknown-type", f"unknown event type (one of {', '.join(_REQUIRED)})")
+        missing = [f for f in _REQUIRED[kind] if event.get(f) in (None, "")]
+        if missing:
+            raise EventError("missing-field", f"a {kind} event needs {', '.join(missing)}")
+        try:
+            cpr = parse_cpr(str(event["child_cpr"])).digits
+        except IdentifierError:
+            raise EventError("invalid-cpr", "child_cpr is not a valid CPR number") from None
+        key = f"event:{event_id}"
+        if kind == "case":
+            payload = {
+                "child_cpr": cpr,
+                "kind": event["kind"],
+                "status": event["status"],
+                "opened_on": event["opened_on"],
+                "closed_on": event.get("closed_on"),
+                "contact": event.get("contact") or self.config.contact.as_json(),
+            }
+            if event.get("title"):
+                payload["title"] = event["title"]
+            ref = str(event["ref"])
+            return [self._put(key, "case", f"/v1/cases/{_q(ref)}", payload, f"case:{ref}", origin)]
+        if kind == "appointment":
+            payload = {
+                "child_cpr": cpr,
+                "starts_at": event["starts_at"],
+                "ends_at": event["ends_at"],
+                "status": event["status"],
+                "location": event.get("location"),
+                "case_ref": event.get("case_ref"),
+                "with": event["with"],
+            }
+            ref = str(event["ref"])
+            path = f"/v1/appointments/{_q(ref)}"
+            return [self._put(key, "appointment", path, payload, f"appointment:{ref}", origin)]
+        if kind == "letter":
+            return [self._letter(key, cpr, event, origin)]
+        if kind == "consent":
+            payload = {f: event[f] for f in _CONSENT_FIELDS if event.get(f) is not None}
+            ref = str(event["ref"])
+            return [
+                self.json_request(
+                    key,
+                    "consent",
+                    "POST",
+                    f"/v1/children/{cpr}/consents",
+                    payload,
+                    order_key=f"consent:{ref}",
+                    origin=f"{origin}:{ref}",
+                )
+            ]
+        if kind == "consent-revoked":
+            ref = str(event["ref"])
+            return [
+                Request(
+                    key=key,
+                    kind="consent-revoke",
+                    method="DELETE",
+                    path=f"/v1/children/{cpr}/consents/",  # + the hub's id, at send time
+                    order_key=f"consent:{ref}",
+                    origin=f"{origin}:{ref}",
+                )
+            ]
+        payload = {"organisation": event["organisation"], "contact": event["contact"]}
+        path = f"/v1/children/{cpr}/coordinator"
+        return [self._put(key, "coordinator", path, payload, f"coordinator:{cpr}", origin)]
+
+    def _put(
+        self, key: str, kind: str, path: str, payload: Any, order_key: str, origin: str
+    ) -> Request:
+        return self.json_request(
+            key, kind, "PUT", path, payload, order_key=order_key, origin=origin
+        )
+
+    def _letter(self, key: str, cpr: str, event: dict[str, Any], origin: str) -> Request:
+        try:
+            receiver = parse_gln(str(event["receiver_gln"]))
+        except IdentifierError:
+            raise EventError("invalid-gln", "receiver_gln is not a valid GLN") from None
+        name = event["child_name"] if isinstance(event["child_name"], dict) else {}
+        try:
+            letter = new_correspondence(
+                sender=Party(
+                    ean=self.config.gln,
+                    identifier=self.config.gln,
+                    identifier_code="lokationsnummer",
+                    organisation_name=self.config.name,
+                ),
+                receiver=Party(
+                    ean=receiver, identifier=receiver, identifier_code="lokationsnummer"
+                ),
+                patient=Patient(
+                    surname=str(name.get("family") or "Ukendt"),
+                    given_name=str(name.get("given")) if name.get("given") else None,
+                    cpr=cpr,
+                ),
+                subject=str(event["subject"]),
+                text=str(event["text"]),
+                ask_for_receipt=bool(event.get("ask_for_receipt", True)),
+                episode_of_care_identifier=event.get("episode"),
+            )
+        except MessageError as exc:
+            raise EventError(exc.code, exc.message) from None
+        request = self.letter_request(build_message(letter), letter, origin)
+        return Request(
+            key=key,
+            kind=request.kind,
+            method=request.method,
+            path=request.path,
+            body=request.body,
+            content_type=request.content_type,
+            origin=origin,
+        )
+
+    # --- consent ids ------------------------------------------------------------------------
+
+    async def _sent(self, item: Item, result: Any) -> None:
+        if item.kind == "consent" and isinstance(result, dict) and result.get("id"):
+            ref = item.origin.rsplit(":", 1)[-1]
+            await self.db.remember(f"consent:{ref}", str(result["id"]))
+
+    async def _prepare(self, item: Item) -> Item:
+        if item.kind != "consent-revoke" or not item.path.endswith("/"):
+            return item
+        ref = item.origin.rsplit(":", 1)[-1]
+        hub_id = await self.db.recall(f"consent:{ref}")
+        if hub_id is None:
+            raise HubRefused(
+                "the hub never recorded this consent, so it cannot be revoked there",
+                code="unknown-consent",
+            )
+        return replace(item, path=item.path + hub_id)
+
+
+def _q(ref: str) -> str:
+    return quote(ref, safe="")

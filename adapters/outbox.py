@@ -1,0 +1,620 @@
+"""The durable outbox: nothing an adapter accepted from its sector system is lost.
+
+Every message and index update goes to the hub in two steps:
+
+1. :meth:`Outbox.put` writes it to the adapter's SQLite file and returns once it is committed
+   (concurrent puts share one transaction: one fsync for many). Its **identifiers are fixed
+   here, before the first try** — an XDIS91's envelope and letter ids are in the stored body,
+   an index update's reference is in its path — so every retry is the same request and the
+   hub answers a repeat as a duplicate. The ``key`` makes the put itself idempotent: a sector
+   system that sends the same thing twice (say, an HL7 resend after a lost ACK) gets the
+   first item back, not a second one.
+2. The sender task (:meth:`Outbox.run`) sends pending items, oldest first; items with the same
+   ``order_key`` (one case, one appointment) strictly in order, others concurrently.
+
+Outcomes of one attempt:
+
+* **sent** — a 2xx answer; the body is emptied (no letter lingers in the adapter) and the
+  row is kept as the key's memory until ``keep_sent`` has passed;
+* **refused** — a 4xx problem: resending cannot help. The item stops, keeps its code and
+  detail, and ``on_refused`` is told (the adapter turns it into an XCTL01 to the clinic,
+  a line in a reason file...);
+* **retrying** — no answer, a 5xx or a 429: tried again after an exponential backoff
+  (``base_delay`` doubling up to ``max_delay``, ±20 % jitter). When the hub cannot be reached
+  at all the whole outbox pauses with the same backoff instead of hammering it per item.
+
+:meth:`Outbox.first_attempt` lets a caller wait (briefly) for an item's first outcome: the
+MLLP listener answers ``AE`` when the hub refuses a referral outright.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import json
+import logging
+import random
+import sqlite3
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol
+
+from adapters.errors import HubRefused, HubUnavailable, OutboxError, OutboxFull
+from adapters.hubclient import HubClient
+from adapters.localdb import LocalDb
+
+__all__ = ["Attempt", "Item", "ItemState", "Outbox", "OutboxSettings", "Request"]
+
+log = logging.getLogger(__name__)
+
+
+class ItemState(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    REFUSED = "refused"
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """What to send: an HTTP request to the hub, and how to tell it apart from others.
+
+    ``key`` is the idempotency key (stored once); ``order_key`` groups items that must
+    reach the hub in the order they were put (defaults to ``key``).
+    """
+
+    key: str
+    kind: str
+    method: str
+    path: str
+    body: bytes | None = None
+    content_type: str | None = None
+    order_key: str = ""
+    origin: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """A stored request with its outbox state."""
+
+    id: int
+    key: str
+    order_key: str
+    kind: str
+    origin: str
+    method: str
+    path: str
+    content_type: str | None
+    body: bytes | None
+    state: ItemState
+    attempts: int
+    next_try: float
+    code: str | None = None
+    detail: str | None = None
+    result: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """The outcome of an item's (first) attempt."""
+
+    state: ItemState
+    retrying: bool = False
+    code: str | None = None
+    detail: str | None = None
+    result: Any = None
+
+
+class RefusedHandler(Protocol):
+    """Told about an item the hub refused for good (a 4xx answer)."""
+
+    def __call__(self, item: Item, error: HubRefused) -> Awaitable[None]: ...
+
+
+class SentHandler(Protocol):
+    """Told about an item the hub took, with its JSON answer."""
+
+    def __call__(self, item: Item, result: Any) -> Awaitable[None]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxSettings:
+    max_pending: int = 100_000
+    """Most unsent items held; beyond it :meth:`Outbox.put` raises OutboxFull."""
+    concurrency: int = 32
+    """Most requests in flight to the hub at once."""
+    base_delay: float = 0.5
+    max_delay: float = 60.0
+    keep_sent: float = 7 * 24 * 3600.0
+    """Seconds a sent item's key is remembered (duplicates within it are recognised)."""
+    window: int = 512
+    """Pending items considered per scheduling round."""
+
+
+@dataclass(slots=True)
+class OutboxStats:
+    stored: int = 0
+    duplicates: int = 0
+    sent: int = 0
+    refused: int = 0
+    retries: int = 0
+    hub_down_since: float | None = None
+    last_error: str | None = None
+
+
+_COLUMNS = (
+    "id, key, order_key, kind, origin, method, path, content_type, body, state, attempts, "
+    "next_try, code, detail, result"
+)
+
+
+def _item(row: tuple[Any, ...]) -> Item:
+    return Item(
+        id=row[0],
+        key=row[1],
+        order_key=row[2],
+        kind=row[3],
+        origin=row[4],
+        method=row[5],
+        path=row[6],
+        content_type=row[7],
+        body=row[8],
+        state=ItemState(row[9]),
+        attempts=row[10],
+        next_try=row[11],
+        code=row[12],
+        detail=row[13],
+        result=json.loads(row[14]) if row[14] else None,
+    )
+
+
+@dataclass(slots=True)
+class _Put:
+    requests: list[Request]
+    done: asyncio.Future[list[tuple[int, bool]]]
+
+
+@dataclass(slots=True)
+class _Settle:
+    item_id: int
+    state: ItemState
+    attempts: int
+    next_try: float
+    code: str | None
+    detail: str | None
+    result: str | None
+
+
+@dataclass(slots=True)
+class _Waiters:
+    futures: dict[int, list[asyncio.Future[Attempt]]] = field(default_factory=dict)
+
+    def add(self, item_id: int) -> asyncio.Future[Attempt]:
+        future: asyncio.Future[Attempt] = asyncio.get_running_loop().create_future()
+        self.futures.setdefault(item_id, []).append(future)
+        return future
+
+    def resolve(self, item_id: int, attempt: Attempt) -> None:
+        for future in self.futures.pop(item_id, []):
+            if not future.done():
+                future.set_result(attempt)
+
+
+class Outbox:
+    """The durable outbox of one adapter. :meth:`open`, then run :meth:`run` as a task."""
+
+    def __init__(
+        self,
+        db: LocalDb,
+        hub: HubClient,
+        settings: OutboxSettings | None = None,
+        *,
+        on_refused: RefusedHandler | None = None,
+        on_sent: SentHandler | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.db = db
+        self.hub = hub
+        self.settings = settings or OutboxSettings()
+        self.stats = OutboxStats()
+        self._on_refused = on_refused
+        self._on_sent = on_sent
+        self._clock = clock
+        self._pending = 0
+        self._puts: asyncio.Queue[_Put] = asyncio.Queue()
+        self._settles: list[_Settle] = []
+        self._wake = asyncio.Event()
+        self._waiters = _Waiters()
+        self._in_flight: dict[int, str] = {}  # item id -> order key
+        self._unsynced: set[int] = set()  # settled in memory, not yet committed
+        self._hub_pause_until = 0.0
+        self._hub_failures = 0
+        self._writer: asyncio.Task[None] | None = None
+        self.prepare: Callable[[Item], Awaitable[Item]] | None = None
+        """Called just before an item is sent, to fill in what was unknown when it was
+        stored (a hub id from an earlier answer); raising HubRefused refuses the item."""
+
+    # --- storing --------------------------------------------------------------------------
+
+    async def open(self) -> Outbox:
+        def count(conn: sqlite3.Connection) -> int:
+            row = conn.execute("SELECT count(*) FROM outbox WHERE state = 'pending'").fetchone()
+            return int(row[0])
+
+        self._pending = await self.db.run(count)
+        self._writer = asyncio.create_task(self._write_forever(), name="outbox-writer")
+        return self
+
+    async def close(self) -> None:
+        if self._writer is not None:
+            self._writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._writer
+            self._writer = None
+
+    @property
+    def hub_reachable(self) -> bool:
+        """False from a failed connection to the hub until the next request it answers."""
+        return self.stats.hub_down_since is None
+
+    @property
+    def depth(self) -> int:
+        """Items not yet sent (nor refused)."""
+        return self._pending
+
+    async def put(self, request: Request) -> tuple[int, bool]:
+        """Store one request durably: ``(item id, newly stored)``. Raises OutboxFull /
+        OutboxError when it cannot be stored."""
+        return (await self.put_many([request]))[0]
+
+    async def put_many(self, requests: list[Request]) -> list[tuple[int, bool]]:
+        """Store several requests in one transaction (all or none)."""
+        if self._writer is None:
+            raise OutboxError("the outbox is not open")
+        if self._pending + len(requests) > self.settings.max_pending:
+            raise OutboxFull(
+                f"the outbox already holds {self._pending} unsent items "
+                f"(limit {self.settings.max_pending})"
+            )
+        done: asyncio.Future[list[tuple[int, bool]]] = asyncio.get_running_loop().create_future()
+        await self._puts.put(_Put(requests, done))
+        return await done
+
+    async def _write_forever(self) -> None:
+        """Group commit: everything queued is written in one transaction."""
+        while True:
+            batch = [await self._puts.get()]
+            while not self._puts.empty():
+                batch.append(self._puts.get_nowait())
+            settles, self._settles = self._settles, []
+            now = self._clock()
+            try:
+                results = await self.db.run(
+                    functools.partial(_write, batch=batch, settles=settles, now=now)
+                )
+            except OutboxError as exc:
+                self.stats.last_error = exc.message
+                log.error("outbox: cannot write to %s: %s", self.db.path.name, exc.message)
+                for put in batch:
+                    if put.done.done():
+                        continue
+                    if put.requests:
+                        put.done.set_exception(exc)
+                    else:
+                        put.done.set_result([])
+                self._settles = settles + self._settles
+                await asyncio.sleep(0.1)
+                continue
+            self._unsynced.difference_update(s.item_id for s in settles)
+            if settles:
+                self._wake.set()
+            fresh = 0
+            for put, result in zip(batch, results, strict=True):
+                fresh += sum(1 for _, new in result if new)
+                self.stats.duplicates += sum(1 for _, new in result if not new)
+                if not put.done.done():
+                    put.done.set_result(result)
+            self._pending += fresh
+            self.stats.stored += fresh
+            if fresh:
+                self._wake.set()
+
+    def _queue_settle(self, settle: _Settle) -> None:
+        """State changes ride on the next group commit (a settle alone triggers one)."""
+        self._settles.append(settle)
+        self._unsynced.add(settle.item_id)
+        if self._puts.empty():
+            self._puts.put_nowait(_Put([], asyncio.get_running_loop().create_future()))
+
+    # --- reading --------------------------------------------------------------------------
+
+    async def item(self, item_id: int) -> Item | None:
+        def get(conn: sqlite3.Connection) -> Item | None:
+            row = conn.execute(f"SELECT {_COLUMNS} FROM outbox WHERE id = ?", (item_id,)).fetchone()  # noqa: S608
+            return None if row is None else _item(row)
+
+        return await self.db.run(get)
+
+    async def state_of(self, key: str) -> ItemState | None:
+        """The state of the item stored under ``key`` (None: no such item)."""
+
+        def get(conn: sqlite3.Connection) -> ItemState | None:
+            row = conn.execute("SELECT state FROM outbox WHERE key = ?", (key,)).fetchone()
+            return None if row is None else ItemState(row[0])
+
+        return await self.db.run(get)
+
+    async def items(self, state: ItemState | None = None, limit: int = 1000) -> list[Item]:
+        def get(conn: sqlite3.Connection) -> list[Item]:
+            if state is None:
+                rows = conn.execute(
+                    f"SELECT {_COLUMNS} FROM outbox ORDER BY id LIMIT ?",  # noqa: S608
+                    (limit,),
+                ).fetchall()
+            else:
+                rows = conn.execute(
+                    f"SELECT {_COLUMNS} FROM outbox WHERE state = ? ORDER BY id LIMIT ?",  # noqa: S608
+                    (state.value, limit),
+                ).fetchall()
+            return [_item(r) for r in rows]
+
+        return await self.db.run(get)
+
+    async def first_attempt(self, item_id: int, within: float) -> Attempt | None:
+        """The outcome of the item's first attempt (or its settled state, if it has one),
+        or None when none came within ``within`` seconds."""
+        future = self._waiters.add(item_id)
+        current = await self.item(item_id)
+        if current is not None and (current.state is not ItemState.PENDING or current.attempts):
+            self._waiters.resolve(item_id, _attempt_of(current))
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), within)
+        except TimeoutError:
+            return None
+
+    # --- sending --------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Send forever (cancel to stop; in-flight requests are cancelled and retried on the
+        next start — the hub recognises a repeat)."""
+        tasks: set[asyncio.Task[None]] = set()
+        try:
+            while True:
+                delay = await self._dispatch(tasks)
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), delay)
+        finally:
+            for task in tasks:
+                task.cancel()
+            if tasks:
+                await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def drain(self, within: float) -> bool:
+        """Wait until nothing is pending (True) or ``within`` seconds pass (False)."""
+        deadline = time.monotonic() + within
+        while self._pending or self._in_flight or self._unsynced:
+            if time.monotonic() > deadline:
+                return False
+            await asyncio.sleep(0.02)
+        return True
+
+    async def _dispatch(self, tasks: set[asyncio.Task[None]]) -> float:
+        """Start what may be sent now; return how long to sleep before looking again."""
+        now = self._clock()
+        if now < self._hub_pause_until:
+            return self._hub_pause_until - now
+        free = self.settings.concurrency - len(self._in_flight)
+        if free <= 0 or not self._pending:
+            return 1.0
+        rows = await self.db.run(
+            lambda conn: conn.execute(
+                "SELECT id, order_key, next_try FROM outbox WHERE state = 'pending' "
+                "ORDER BY id LIMIT ?",
+                (self.settings.window,),
+            ).fetchall()
+        )
+        busy_keys = set(self._in_flight.values())
+        seen: set[str] = set()
+        chosen: list[int] = []
+        soonest = 1.0
+        for item_id, order_key, next_try in rows:
+            first_of_key = order_key not in seen
+            seen.add(order_key)
+            if not first_of_key or order_key in busy_keys or item_id in self._in_flight:
+                continue
+            if item_id in self._unsynced:
+                busy_keys.add(order_key)
+                continue
+            if next_try > now:
+                soonest = min(soonest, next_try - now)
+                continue
+            chosen.append(item_id)
+            busy_keys.add(order_key)
+            self._in_flight[item_id] = order_key
+            if len(chosen) >= free:
+                break
+        if not chosen:
+            return soonest
+        items = await self.db.run(lambda conn: _load(conn, chosen))
+        for item in items:
+            task = asyncio.create_task(self._send(item))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+        return soonest
+
+    async def _send(self, item: Item) -> None:
+        try:
+            if self.prepare is not None:
+                item = await self.prepare(item)
+            _, parsed, _ = await self.hub.call(
+                item.method, item.path, body=item.body, content_type=item.content_type
+            )
+        except HubRefused as exc:
+            await self._settle_refused(item, exc)
+        except HubUnavailable as exc:
+            self._settle_retry(item, exc)
+        except Exception as exc:  # a bug must not stop the outbox: retry, and say so
+            log.exception("outbox item %d (%s): unexpected error", item.id, item.kind)
+            self._settle_retry(item, HubUnavailable(f"unexpected {type(exc).__name__}"))
+        else:
+            await self._settle_sent(item, parsed)
+        finally:
+            self._in_flight.pop(item.id, None)
+            self._wake.set()
+
+    async def _settle_sent(self, item: Item, parsed: Any) -> None:
+        self._hub_failures = 0
+        self._hub_pause_until = 0.0
+        self.stats.hub_down_since = None
+        self.stats.sent += 1
+        self._pending -= 1
+        result = json.dumps(parsed) if parsed is not None else None
+        self._queue_settle(
+            _Settle(item.id, ItemState.SENT, item.attempts + 1, 0, None, None, result)
+        )
+        if self._on_sent is not None:
+            try:
+                await self._on_sent(item, parsed)
+            except Exception:
+                log.exception("outbox item %d (%s): on_sent failed", item.id, item.kind)
+        self._waiters.resolve(item.id, Attempt(ItemState.SENT, result=parsed))
+
+    async def _settle_refused(self, item: Item, exc: HubRefused) -> None:
+        self._hub_failures = 0
+        self.stats.refused += 1
+        self._pending -= 1
+        log.warning(
+            "outbox item %d (%s from %s) refused by the hub: %s (%s)",
+            item.id,
+            item.kind,
+            item.origin or "-",
+            exc.code,
+            exc.status,
+        )
+        self._queue_settle(
+            _Settle(item.id, ItemState.REFUSED, item.attempts + 1, 0, exc.code, exc.message, None)
+        )
+        if self._on_refused is not None:
+            try:
+                await self._on_refused(item, exc)
+            except Exception:
+                log.exception("outbox item %d (%s): on_refused failed", item.id, item.kind)
+        self._waiters.resolve(
+            item.id, Attempt(ItemState.REFUSED, code=exc.code, detail=exc.message)
+        )
+
+    def _settle_retry(self, item: Item, exc: HubUnavailable) -> None:
+        now = self._clock()
+        attempts = item.attempts + 1
+        self.stats.retries += 1
+        self.stats.last_error = exc.message
+        delay = self._backoff(attempts)
+        if exc.status == 0:  # the hub cannot be reached at all: pause everything
+            self._hub_failures += 1
+            if self.stats.hub_down_since is None:
+                self.stats.hub_down_since = now
+                log.warning("hub unreachable; outbox holds %d items and retries", self._pending)
+            self._hub_pause_until = max(
+                self._hub_pause_until, now + self._backoff(self._hub_failures)
+            )
+        self._queue_settle(
+            _Settle(item.id, ItemState.PENDING, attempts, now + delay, exc.code, exc.message, None)
+        )
+        self._waiters.resolve(
+            item.id,
+            Attempt(ItemState.PENDING, retrying=True, code=exc.code, detail=exc.message),
+        )
+
+    def _backoff(self, attempts: int) -> float:
+        s = self.settings
+        delay = min(s.max_delay, s.base_delay * 2 ** min(attempts - 1, 30))
+        return float(delay * random.uniform(0.8, 1.2))
+
+    async def prune(self) -> int:
+        """Forget sent and refused items older than ``keep_sent``; how many were removed."""
+        horizon = self._clock() - self.settings.keep_sent
+
+        def delete(conn: sqlite3.Connection) -> int:
+            cursor = conn.execute(
+                "DELETE FROM outbox WHERE state != 'pending' AND settled_at < ?", (horizon,)
+            )
+            return cursor.rowcount
+
+        return await self.db.run(delete)
+
+
+def _attempt_of(item: Item) -> Attempt:
+    return Attempt(
+        item.state,
+        retrying=item.state is ItemState.PENDING,
+        code=item.code,
+        detail=item.detail,
+        result=item.result,
+    )
+
+
+def _load(conn: sqlite3.Connection, ids: list[int]) -> list[Item]:
+    marks = ",".join("?" * len(ids))
+    rows = conn.execute(
+        f"SELECT {_COLUMNS} FROM outbox WHERE id IN ({marks}) ORDER BY id",  # noqa: S608
+        ids,
+    ).fetchall()
+    return [_item(r) for r in rows]
+
+
+def _write(
+    conn: sqlite3.Connection, *, batch: list[_Put], settles: list[_Settle], now: float
+) -> list[list[tuple[int, bool]]]:
+    results: list[list[tuple[int, bool]]] = []
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for settle in settles:
+            conn.execute(
+                "UPDATE outbox SET state = ?, attempts = ?, next_try = ?, code = ?, detail = ?, "
+                "result = ?, settled_at = CASE WHEN ? = 'pending' THEN NULL ELSE ? END, "
+                "body = CASE WHEN ? = 'sent' THEN NULL ELSE body END WHERE id = ?",
+                (
+                    settle.state.value,
+                    settle.attempts,
+                    settle.next_try,
+                    settle.code,
+                    settle.detail,
+                    settle.result,
+                    settle.state.value,
+                    now,
+                    settle.state.value,
+                    settle.item_id,
+                ),
+            )
+        for put in batch:
+            stored: list[tuple[int, bool]] = []
+            for r in put.requests:
+                cursor = conn.execute(
+                    "INSERT OR IGNORE INTO outbox (key, order_key, kind, origin, method, path, "
+                    "content_type, body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        r.key,
+                        r.order_key or r.key,
+                        r.kind,
+                        r.origin,
+                        r.method,
+                        r.path,
+                        r.content_type,
+                        r.body,
+                        now,
+                    ),
+                )
+                if cursor.rowcount == 1:
+                    stored.append((int(cursor.lastrowid or 0), True))
+                else:
+                    row = conn.execute("SELECT id FROM outbox WHERE key = ?", (r.key,)).fetchone()
+                    stored.append((int(row[0]), False))
+            results.append(stored)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return results

@@ -1,0 +1,188 @@
+"""Real adapters against a real hub over real HTTP (SQLite), and the sector systems' side.
+
+* ``hub`` — a :class:`RestartableHub`: the app factory's application on a fixed port of
+  127.0.0.1, which a test may :meth:`~RestartableHub.stop` and :meth:`~RestartableHub.start`
+  again on the same database (the outage test);
+* ``make_adapter(kind, gln, **overrides)`` — registers the organisation, writes nothing to
+  disk but its folders, starts a real adapter (MLLP on a free port) and stops it afterwards;
+* ``mllp_send(port, er7)`` — python-hl7's asyncio MLLP client, an independent implementation,
+  sends one message and returns the ACK it got (as python-hl7 parsed it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import hl7
+import pytest
+from aiohttp import web
+from hl7.mllp import open_hl7_connection
+
+from adapters.base import Adapter
+from adapters.config import AdapterConfig, EventsConfig, FileDropConfig, MllpConfig
+from adapters.gp import GpAdapter
+from adapters.municipality import MunicipalityAdapter
+from adapters.outbox import OutboxSettings
+from adapters.psychiatry import PsychiatryAdapter
+from coordinator.app import create_app
+from coordinator.settings import Settings
+from coordinator.state import ENGINE
+from coordinator.store import create_organisation, create_user
+from coordinator.tables import OrganisationCreate, Role, Sector
+from messages.hl7.samples import GP_GLN, PPR_GLN
+from messages.identifiers import gln_check_digit
+
+
+def gln(n: int) -> str:
+    first12 = f"579{n:09d}"
+    return first12 + str(gln_check_digit(first12))
+
+
+BUP_GLN = gln(4_001)
+FAMILY_GLN = gln(3_001)
+OTHER_GP_GLN = gln(1_002)
+
+ADAPTERS: dict[str, type[Adapter]] = {
+    "gp": GpAdapter,
+    "psychiatry": PsychiatryAdapter,
+    "municipality": MunicipalityAdapter,
+}
+SECTORS = {"gp": Sector.GP, "psychiatry": Sector.PSYCHIATRY, "municipality": Sector.PPR}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+class RestartableHub:
+    """The real hub on a fixed port; stop and start it again on the same database."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.settings = Settings(
+            environment="test",
+            data_dir=data_dir,
+            database_url=f"sqlite+aiosqlite:///{data_dir / 'hub.sqlite'}",
+        ).check()
+        self.app: web.Application | None = None
+        self._runner: web.AppRunner | None = None
+        self.tokens: dict[str, str] = {}
+
+    async def start(self) -> None:
+        self.app = create_app(self.settings)
+        self._runner = web.AppRunner(self.app, shutdown_timeout=2, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", self.port, reuse_address=True).start()
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+            self.app = None
+
+    async def org(self, gln: str, sector: Sector, name: str = "Org") -> str:
+        assert self.app is not None
+        if gln not in self.tokens:
+            _, token = await create_organisation(
+                engine=self.app[ENGINE],
+                organisation=OrganisationCreate(gln=gln, name=name, sector=sector),
+            )
+            self.tokens[gln] = token
+        return self.tokens[gln]
+
+    async def user(self, gln: str, role: Role = Role.CASEWORKER) -> str:
+        assert self.app is not None
+        return await create_user(engine=self.app[ENGINE], org_gln=gln, name="Test", role=role)
+
+
+@pytest.fixture
+async def hub(tmp_path: Path) -> AsyncIterator[RestartableHub]:
+    (tmp_path / "hub").mkdir()
+    running = RestartableHub(tmp_path / "hub")
+    await running.start()
+    yield running
+    await running.stop()
+
+
+MakeAdapter = Callable[..., Awaitable[Any]]
+
+
+@pytest.fixture
+async def make_adapter(hub: RestartableHub, tmp_path: Path) -> AsyncIterator[MakeAdapter]:
+    started: list[Adapter] = []
+
+    async def make(
+        kind: str, org_gln: str, *, sector: Sector | None = None, start: bool = True, **over: Any
+    ) -> Adapter:
+        token = await hub.org(org_gln, sector or SECTORS[kind], name=f"{kind} {org_gln}")
+        root = tmp_path / f"{kind}-{org_gln}"
+        values: dict[str, Any] = {
+            "kind": kind,
+            "hub_url": hub.url,
+            "token": token,
+            "gln": org_gln,
+            "name": f"{kind} {org_gln}",
+            "data_dir": root / "state",
+            "filedrop": FileDropConfig(root=root / "medcom", poll_interval=0.05),
+            "outbox": OutboxSettings(base_delay=0.05, max_delay=0.3),
+            "poll_wait": 1.0,
+        }
+        if kind in ("gp", "psychiatry"):
+            values["mllp"] = MllpConfig(port=0)
+        if kind == "municipality":
+            values["events"] = EventsConfig(folder=root / "events", poll_interval=0.05)
+        values.update(over)
+        adapter = ADAPTERS[kind](AdapterConfig(**values))
+        if start:
+            await adapter.start()
+            started.append(adapter)
+        return adapter
+
+    yield make
+    for adapter in reversed(started):
+        await adapter.stop(grace=1.0)
+
+
+async def mllp_send(port: int, er7: str | bytes, *, within: float = 10.0) -> Any:
+    """Send one message with python-hl7's asyncio MLLP client; the parsed ACK."""
+    reader, writer = await open_hl7_connection("127.0.0.1", port, encoding="utf-8")
+    try:
+        data = er7.encode("utf-8") if isinstance(er7, str) else er7
+        writer.writeblock(data)
+        await writer.drain()
+        block = await asyncio.wait_for(reader.readblock(), within)
+        return hl7.parse(block.decode("utf-8"))
+    finally:
+        writer.close()
+        await writer.wait_closed()
+
+
+async def eventually(check: Callable[[], Awaitable[Any]], *, within: float = 10.0) -> Any:
+    """Poll ``check`` until it returns something truthy (then return it) or time runs out."""
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        result = await check()
+        if result:
+            return result
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("the condition did not come true in time")
+        await asyncio.sleep(0.05)
+
+
+__all__ = [
+    "BUP_GLN",
+    "FAMILY_GLN",
+    "GP_GLN",
+    "PPR_GLN",
+    "RestartableHub",
+    "eventually",
+    "mllp_send",
+]
