@@ -338,7 +338,8 @@ class Adapter:
             except HubUnavailable:
                 failures += 1
                 self._hub_ok = False
-                await asyncio.sleep(min(30.0, 0.2 * 2 ** min(failures, 8)))
+                ceiling = self.config.outbox.max_delay
+                await asyncio.sleep(min(ceiling, 0.2 * 2 ** min(failures, 8)))
                 continue
             except HubRefused as exc:
                 log.error("inbox refused by the hub: %s (%d)", exc.code, exc.status)

@@ -114,6 +114,7 @@ class HubClient:
         body: bytes | None = None,
         content_type: str | None = None,
         seconds: float | None = None,
+        on_behalf_of: str | None = None,
     ) -> tuple[int, Any, bytes]:
         """One request: ``(status, parsed JSON or None, raw body)`` for a 2xx answer.
 
@@ -122,6 +123,8 @@ class HubClient:
         headers = dict(self._headers)
         if content_type:
             headers["Content-Type"] = content_type
+        if on_behalf_of:
+            headers["X-On-Behalf-Of"] = on_behalf_of
         extra: dict[str, Any] = {}
         if seconds is not None:
             extra["timeout"] = aiohttp.ClientTimeout(total=seconds)
@@ -229,9 +232,16 @@ class HubClient:
         result: dict[str, Any] = await self._json("PUT", path, appointment)
         return result
 
-    async def overview(self, cpr: str) -> dict[str, Any]:
-        """``GET /v1/children/{cpr}/overview`` (403 ``no-active-case`` without an own case)."""
-        result: dict[str, Any] = await self._json("GET", f"/v1/children/{cpr}/overview")
+    async def overview(self, cpr: str, *, on_behalf_of: str | None = None) -> dict[str, Any]:
+        """``GET /v1/children/{cpr}/overview`` (403 ``no-active-case`` without an own case).
+
+        A system token must name the person who looks (``X-On-Behalf-Of``): every
+        disclosure is logged with who looked.
+        """
+        _, parsed, _ = await self.call(
+            "GET", f"/v1/children/{cpr}/overview", on_behalf_of=on_behalf_of
+        )
+        result: dict[str, Any] = parsed
         return result
 
     async def add_consent(self, cpr: str, consent: dict[str, Any]) -> dict[str, Any]:

@@ -73,7 +73,7 @@ async def test_referral_over_mllp_reaches_ppr_as_a_file_and_the_receipt_comes_ba
 
     # both sides acknowledged what they took: nothing left in either inbox
     async def both_empty() -> bool:
-        return await gp.hub.inbox() == [] and await ppr.hub.inbox() == []
+        return bool(await gp.hub.inbox() == [] and await ppr.hub.inbox() == [])
 
     await eventually(both_empty)
 
