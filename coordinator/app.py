@@ -15,7 +15,14 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from coordinator import openapi, routes_index, routes_messages, routes_ops
+from coordinator import (
+    openapi,
+    routes_directory,
+    routes_index,
+    routes_messages,
+    routes_operator,
+    routes_ops,
+)
 from coordinator.auth import VERIFIER, TokenVerifier, auth_middleware
 from coordinator.committer import Committer, running
 from coordinator.db import create_engine, is_postgres, migrate, normalise_url, plain_postgres_dsn
@@ -111,5 +118,7 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(routes_messages.routes)
     app.add_routes(routes_ops.routes)
     app.add_routes(routes_index.routes)
+    app.add_routes(routes_operator.routes)
+    app.add_routes(routes_directory.routes)
     app.add_routes(openapi.routes)
     return app

@@ -10,7 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
-from coordinator import openapi_index
+from coordinator import openapi_index, openapi_operator
 
 routes = web.RouteTableDef()
 
@@ -366,6 +366,8 @@ DOCUMENT: dict[str, Any] = {
 
 DOCUMENT["paths"].update(openapi_index.PATHS)
 DOCUMENT["components"]["schemas"].update(openapi_index.SCHEMAS)
+DOCUMENT["paths"].update(openapi_operator.PATHS)
+DOCUMENT["components"]["schemas"].update(openapi_operator.SCHEMAS)
 
 
 @routes.get("/v1/openapi.json")

@@ -1,0 +1,53 @@
+"""The operators' audit trail: every action an operator takes on the hub, one row each.
+
+An operator may re-deliver an expired letter, send a sender its status report again, and
+disable or enable an organisation's system token (``coordinator.routes_operator``). Each of
+these is written here in the same transaction as the change itself, with who did it, when,
+what it was done to and what came of it. The table holds identifiers only, never a body or a
+CPR number. The schema is owned by migration ``0003``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import cast
+
+from sqlalchemy import Index, String, Table
+from sqlmodel import Field, SQLModel
+
+from coordinator.sqltypes import UtcDateTime, utcnow
+
+
+class AuditAction(StrEnum):
+    REDELIVER = "redeliver"
+    STATUS_REPORT = "status-report"
+    DISABLE_TOKEN = "disable-token"  # noqa: S105 - an action's name, not a secret
+    ENABLE_TOKEN = "enable-token"  # noqa: S105 - an action's name, not a secret
+
+
+class OperatorAuditBase(SQLModel):
+    action: AuditAction = Field(sa_type=String(24))
+    target: str = Field(max_length=64)  # a message id or an organisation's GLN
+    result: str | None = Field(default=None, max_length=200)  # e.g. the new message's id
+
+
+class OperatorAudit(OperatorAuditBase, table=True):
+    __tablename__ = "operator_audit"
+    __table_args__ = (Index("ix_operator_audit_at", "at"),)
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    actor_credential: uuid.UUID
+    actor_name: str = Field(max_length=200)
+    actor_org: str = Field(max_length=13)
+
+
+class OperatorAuditPublic(OperatorAuditBase):
+    id: uuid.UUID
+    at: datetime
+    actor_name: str
+    actor_org: str
+
+
+OPERATOR_AUDIT = cast(Table, OperatorAudit.__table__)  # type: ignore[attr-defined]

@@ -1,0 +1,53 @@
+"""``/v1/whoami`` and ``/v1/organisations``: who the caller is, and the directory of
+organisations a letter can be addressed to (GLN, name, sector — nothing about their mail).
+
+Any valid token may read both: the terminal UIs show the caller's organisation and person,
+and a caseworker picks a letter's receiver from the directory.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from coordinator.auth import principal_of
+from coordinator.state import ENGINE
+from coordinator.store import list_organisations
+
+routes = web.RouteTableDef()
+
+
+@routes.get("/v1/whoami")
+async def whoami(request: web.Request) -> web.Response:
+    principal = principal_of(request)
+    organisations = await list_organisations(engine=request.app[ENGINE])
+    own = next((o for o in organisations if o.gln == principal.org_gln), None)
+    return web.json_response(
+        {
+            "name": principal.name,
+            "role": principal.role.value,
+            "organisation": {
+                "gln": principal.org_gln,
+                "name": own.name if own else principal.org_gln,
+                "sector": own.sector.value if own else None,
+            },
+        }
+    )
+
+
+@routes.get("/v1/organisations")
+async def directory(request: web.Request) -> web.Response:
+    principal_of(request)
+    organisations = await list_organisations(engine=request.app[ENGINE])
+    return web.json_response(
+        {
+            "organisations": [
+                {
+                    "gln": o.gln,
+                    "name": o.name,
+                    "sector": o.sector.value,
+                    "municipality": o.municipality,
+                }
+                for o in organisations
+            ]
+        }
+    )

@@ -1,0 +1,268 @@
+"""``/v1/operator/...``: what the operator monitor reads and the actions it takes.
+
+Operator and admin roles only. Operators see metadata — types, organisations, statuses and
+times — never a body or a CPR number. Every action (re-deliver an expired letter, send a
+sender its status report again, disable or enable an organisation's system token) is written
+to the audit trail (:mod:`coordinator.audit_tables`) in the same transaction as the change.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+import uuid
+from datetime import datetime
+from typing import Any
+
+from aiohttp import web
+
+from coordinator.auth import Principal, principal_of
+from coordinator.errors import BadRequest, NotFound, StoreError
+from coordinator.metrics import BUCKETS, METRICS
+from coordinator.operator_store import (
+    Actor,
+    audit_entries,
+    message_meta,
+    organisations,
+    queue,
+    redeliver,
+    set_token,
+    status_report,
+    throughput,
+    trail,
+)
+from coordinator.sqltypes import utcnow
+from coordinator.state import COMMITTER, ENGINE, SETTINGS
+from coordinator.store import ping
+from coordinator.tables import Role
+from messages.errors import IdentifierError
+from messages.identifiers import parse_gln
+
+routes = web.RouteTableDef()
+
+OPERATOR_ROLES = (Role.OPERATOR, Role.ADMIN)
+SUBMIT_ROUTE = ("POST", "/v1/messages")
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat().replace("+00:00", "Z")
+
+
+def _operator(request: web.Request) -> Principal:
+    principal = principal_of(request)
+    principal.require(*OPERATOR_ROLES)
+    return principal
+
+
+def _actor(principal: Principal) -> Actor:
+    return Actor(uuid.UUID(principal.credential_id), principal.name, principal.org_gln)
+
+
+def _message_id(request: web.Request) -> uuid.UUID:
+    try:
+        return uuid.UUID(request.match_info["id"])
+    except ValueError:
+        raise NotFound("no such message") from None
+
+
+def _gln(request: web.Request) -> str:
+    try:
+        return parse_gln(request.match_info["gln"])
+    except IdentifierError:
+        raise BadRequest("the path does not hold a valid GLN", code="invalid-gln") from None
+
+
+def _int(request: web.Request, name: str, default: int, low: int, high: int) -> int:
+    raw = request.query.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise BadRequest(f"{name} must be a whole number from {low} to {high}")
+    return int(raw)
+
+
+def _meta(row: Any) -> dict[str, Any]:
+    return {
+        "id": str(row.id),
+        "type": row.type,
+        "sender": row.sender_gln,
+        "receiver": row.receiver_gln,
+        "envelope_id": row.envelope_id,
+        "letter_id": row.letter_id,
+        "episode_id": row.episode_id,
+        "ack_requested": row.ack_requested,
+        "status": row.status,
+        "in_inbox": row.in_inbox,
+        "resend": row.is_resend,
+        "resend_of": str(row.resend_of) if row.resend_of else None,
+        "original_id": str(row.original_id) if row.original_id else None,
+        "receipt_id": str(row.receipt_id) if row.receipt_id else None,
+        "overdue": row.overdue,
+        "size": row.size,
+        "received_at": _iso(row.received_at),
+        "updated_at": _iso(row.updated_at),
+    }
+
+
+@routes.get("/v1/operator/throughput")
+async def get_throughput(request: web.Request) -> web.Response:
+    _operator(request)
+    minutes = _int(request, "minutes", 60, 1, 24 * 60)
+    now = utcnow()
+    series = await throughput(engine=request.app[ENGINE], now=now, minutes=minutes)
+    total = [sum(column) for column in zip(*series.values(), strict=True)] or [0] * minutes
+    return web.json_response(
+        {"until": _iso(now), "minutes": minutes, "by_type": series, "total": total}
+    )
+
+
+def _p99_ms(request: web.Request) -> float | None:
+    histogram = request.app[METRICS].latency.get(SUBMIT_ROUTE)
+    if histogram is None or histogram.n == 0:
+        return None
+    wanted = histogram.n * 0.99
+    running = 0
+    for bound, count in zip((*BUCKETS, float("inf")), histogram.counts, strict=True):
+        running += count
+        if running >= wanted:
+            return bound * 1000 if bound != float("inf") else None
+    return None
+
+
+@routes.get("/v1/operator/health")
+async def get_health(request: web.Request) -> web.Response:
+    _operator(request)
+    app = request.app
+    started = time.perf_counter()
+    try:
+        await ping(engine=app[ENGINE])
+        database: dict[str, Any] = {
+            "ok": True,
+            "latency_ms": round((time.perf_counter() - started) * 1000, 2),
+        }
+    except StoreError:
+        database = {"ok": False, "latency_ms": None}
+    try:
+        usage = shutil.disk_usage(app[SETTINGS].data_dir)
+        disk_percent: float | None = round(usage.used / usage.total * 100, 1)
+    except OSError:
+        disk_percent = None
+    metrics = app[METRICS]
+    responses = sum(metrics.responses.values())
+    failures = sum(n for (_m, _r, status), n in metrics.responses.items() if status >= 500)
+    return web.json_response(
+        {
+            "database": database,
+            "disk_used_percent": disk_percent,
+            "uptime_seconds": round(time.time() - metrics.started, 1),
+            "submit_p99_ms": _p99_ms(request),
+            "responses": responses,
+            "server_errors": failures,
+            "error_rate_percent": round(failures / responses * 100, 2) if responses else 0.0,
+        }
+    )
+
+
+@routes.get("/v1/operator/organisations")
+async def get_organisations(request: web.Request) -> web.Response:
+    _operator(request)
+    states = await organisations(engine=request.app[ENGINE])
+    return web.json_response(
+        {
+            "organisations": [
+                {
+                    "gln": s.gln,
+                    "name": s.name,
+                    "sector": s.sector,
+                    "inbox_depth": s.inbox_depth,
+                    "oldest_waiting": _iso(s.oldest_waiting),
+                    "last_poll": _iso(s.last_poll),
+                    "token_disabled": s.token_disabled,
+                }
+                for s in states
+            ]
+        }
+    )
+
+
+@routes.get("/v1/operator/organisations/{gln}/queue")
+async def get_queue(request: web.Request) -> web.Response:
+    _operator(request)
+    gln = _gln(request)
+    rows = await queue(
+        engine=request.app[ENGINE], gln=gln, limit=_int(request, "limit", 100, 1, 1000)
+    )
+    return web.json_response({"organisation": gln, "messages": [_meta(r) for r in rows]})
+
+
+@routes.get("/v1/operator/messages/{id}")
+async def get_trail(request: web.Request) -> web.Response:
+    _operator(request)
+    message_id = _message_id(request)
+    engine = request.app[ENGINE]
+    row = await message_meta(engine=engine, message_id=message_id)
+    events = await trail(engine=engine, message_id=message_id)
+    return web.json_response(
+        {**_meta(row), "events": [{"status": e.status, "at": _iso(e.at)} for e in events]}
+    )
+
+
+@routes.post("/v1/operator/messages/{id}/redeliver")
+async def post_redeliver(request: web.Request) -> web.Response:
+    actor = _actor(_operator(request))
+    message_id = _message_id(request)
+    new_id = await request.app[COMMITTER].call(redeliver(message_id, actor))
+    return web.json_response(
+        {"id": str(new_id), "status": "accepted", "redelivery_of": str(message_id)}, status=201
+    )
+
+
+@routes.post("/v1/operator/messages/{id}/status-report")
+async def post_status_report(request: web.Request) -> web.Response:
+    actor = _actor(_operator(request))
+    message_id = _message_id(request)
+    new_id = await request.app[COMMITTER].call(status_report(message_id, actor))
+    return web.json_response(
+        {"id": str(new_id), "status": "accepted", "report_for": str(message_id)}, status=201
+    )
+
+
+async def _token(request: web.Request, *, disabled: bool) -> web.Response:
+    actor = _actor(_operator(request))
+    gln = _gln(request)
+    changed = await request.app[COMMITTER].call(set_token(gln, disabled=disabled, actor=actor))
+    return web.json_response({"organisation": gln, "token_disabled": disabled, "changed": changed})
+
+
+@routes.post("/v1/operator/organisations/{gln}/disable")
+async def post_disable(request: web.Request) -> web.Response:
+    return await _token(request, disabled=True)
+
+
+@routes.post("/v1/operator/organisations/{gln}/enable")
+async def post_enable(request: web.Request) -> web.Response:
+    return await _token(request, disabled=False)
+
+
+@routes.get("/v1/operator/audit")
+async def get_audit(request: web.Request) -> web.Response:
+    _operator(request)
+    rows = await audit_entries(
+        engine=request.app[ENGINE], limit=_int(request, "limit", 100, 1, 1000)
+    )
+    return web.json_response(
+        {
+            "entries": [
+                {
+                    "id": str(r.id),
+                    "at": _iso(r.at),
+                    "action": r.action,
+                    "target": r.target,
+                    "result": r.result,
+                    "actor": r.actor_name,
+                    "actor_organisation": r.actor_org,
+                }
+                for r in rows
+            ]
+        }
+    )
