@@ -66,6 +66,8 @@ def create_engine(url: str) -> AsyncEngine:
     """The engine for ``url`` (already resolved by the settings)."""
     parsed = normalise_url(url)
     if parsed.get_backend_name() == "sqlite":
+        # aiosqlite logs every statement with its parameters (CPR numbers, letters) at DEBUG
+        logging.getLogger("aiosqlite").setLevel(logging.INFO)
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(parsed, pool_size=8, max_overflow=8, pool_timeout=30)
