@@ -62,7 +62,10 @@ from messages.medcom.receipts import negative_network_receipt, receipt_for
 from messages.medcom.registry import SchemaRegistry
 from messages.medcom.routing import read_routing
 
-__all__ = ["Adapter"]
+__all__ = ["NAME_MAX", "Adapter"]
+
+NAME_MAX = 35
+"""MedCom's limit on an organisation name in a letter (``Text1to35``)."""
 
 log = logging.getLogger(__name__)
 

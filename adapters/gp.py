@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import ClassVar
 
+from adapters.base import NAME_MAX
 from adapters.errors import HubRefused
 from adapters.hl7feed import Hl7Adapter, local_date
 from adapters.outbox import Item, ItemState, Request
@@ -69,13 +70,13 @@ class GpAdapter(Hl7Adapter):
                     ean=self.config.gln,
                     identifier=gp.provider_number,
                     identifier_code="ydernummer",
-                    organisation_name=self.config.name,
+                    organisation_name=self.config.name[:NAME_MAX],
                 ),
                 receiver=Party(
                     ean=referral.receiver.gln,
                     identifier=referral.receiver.gln,
                     identifier_code="lokationsnummer",
-                    organisation_name=referral.receiver.name or None,
+                    organisation_name=referral.receiver.name[:NAME_MAX] or None,
                 ),
                 patient=Patient(
                     surname=referral.child_name.family or "Ukendt",

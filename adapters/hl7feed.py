@@ -21,7 +21,9 @@ The ACK (``MSA-1``):
 * ``AR`` — temporarily unable: the outbox cannot store the message **and** the hub cannot
   take it directly. The sender should send it again later, unchanged.
 
-Each stored request is keyed by the sending facility and ``MSH-10``: a message sent again
+Updates about the same child reach the hub in the order the messages came (an episode's
+start before its appointments and its end); other children's go in parallel. Each stored
+request is keyed by the sending facility and ``MSH-10``: a message sent again
 after a lost ACK is recognised and answered as the first time, not stored twice.
 """
 
@@ -223,7 +225,7 @@ class Hl7Adapter(Adapter):
             "PUT",
             f"/v1/appointments/{_quote(ref)}",
             payload,
-            order_key=f"appointment:{ref}",
+            order_key=f"child:{appointment.child_cpr.digits}",
             origin=f"hl7:{msg.event}",
         )
 
@@ -275,7 +277,7 @@ class Hl7Adapter(Adapter):
             "PUT",
             f"/v1/cases/{_quote(ref)}",
             payload,
-            order_key=f"case:{ref}",
+            order_key=f"child:{cpr}",
             origin=origin,
         )
 

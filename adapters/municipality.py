@@ -22,7 +22,8 @@ again) and a ``type``:
 ``consent-revoked``  ``ref, child_cpr`` → ``DELETE`` of the consent the hub made for ``ref``
 ``coordinator``      ``child_cpr, organisation, contact`` → ``PUT .../coordinator``
 
-Events about the same case, appointment or consent reach the hub in the order written.
+Events about the same child reach the hub in the order written (a consent after the
+case that allows recording it, a closing after the opening); other children's in parallel.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import quote
 
-from adapters.base import Adapter
+from adapters.base import NAME_MAX, Adapter
 from adapters.errors import HubRefused, OutboxError
 from adapters.filedrop import write_atomically
 from adapters.outbox import Item, Request
@@ -216,7 +217,7 @@ class MunicipalityAdapter(Adapter):
             if event.get("title"):
                 payload["title"] = event["title"]
             ref = str(event["ref"])
-            return [self._put(key, "case", f"/v1/cases/{_q(ref)}", payload, f"case:{ref}", origin)]
+            return [self._put(key, "case", f"/v1/cases/{_q(ref)}", payload, f"child:{cpr}", origin)]
         if kind == "appointment":
             payload = {
                 "child_cpr": cpr,
@@ -229,7 +230,7 @@ class MunicipalityAdapter(Adapter):
             }
             ref = str(event["ref"])
             path = f"/v1/appointments/{_q(ref)}"
-            return [self._put(key, "appointment", path, payload, f"appointment:{ref}", origin)]
+            return [self._put(key, "appointment", path, payload, f"child:{cpr}", origin)]
         if kind == "letter":
             return [self._letter(key, cpr, event, origin)]
         if kind == "consent":
@@ -242,7 +243,7 @@ class MunicipalityAdapter(Adapter):
                     "POST",
                     f"/v1/children/{cpr}/consents",
                     payload,
-                    order_key=f"consent:{ref}",
+                    order_key=f"child:{cpr}",
                     origin=f"{origin}:{ref}",
                 )
             ]
@@ -254,13 +255,13 @@ class MunicipalityAdapter(Adapter):
                     kind="consent-revoke",
                     method="DELETE",
                     path=f"/v1/children/{cpr}/consents/",  # + the hub's id, at send time
-                    order_key=f"consent:{ref}",
+                    order_key=f"child:{cpr}",
                     origin=f"{origin}:{ref}",
                 )
             ]
         payload = {"organisation": event["organisation"], "contact": event["contact"]}
         path = f"/v1/children/{cpr}/coordinator"
-        return [self._put(key, "coordinator", path, payload, f"coordinator:{cpr}", origin)]
+        return [self._put(key, "coordinator", path, payload, f"child:{cpr}", origin)]
 
     def _put(
         self, key: str, kind: str, path: str, payload: Any, order_key: str, origin: str
@@ -281,7 +282,7 @@ class MunicipalityAdapter(Adapter):
                     ean=self.config.gln,
                     identifier=self.config.gln,
                     identifier_code="lokationsnummer",
-                    organisation_name=self.config.name,
+                    organisation_name=self.config.name[:NAME_MAX],
                 ),
                 receiver=Party(
                     ean=receiver, identifier=receiver, identifier_code="lokationsnummer"

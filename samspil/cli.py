@@ -11,8 +11,12 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from adapters import cli as adapters_cli
 from coordinator import cli as coordinator_cli
 from messages import cli as messages_cli
+from tui import cli as tui_cli
+from samspil import demo
+from samspil.simulate import embedded_hub
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,33 +27,10 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     messages_cli.register(commands)
     coordinator_cli.register(commands)
-    demo = commands.add_parser(
-        "demo", help="a hub on embedded SQLite with partners exchanging letters and receipts"
-    )
-    demo.add_argument("--rounds", type=int, default=6, help="letters to exchange; 0 = forever")
-    demo.add_argument(
-        "--port", type=int, default=8080, help="port for the hub (next free if taken)"
-    )
-    demo.add_argument("--seed", type=int, default=2026, help="seed for the choice of letters")
-    stay = demo.add_mutually_exclusive_group()
-    stay.add_argument(
-        "--keep-running",
-        dest="keep_running",
-        action="store_true",
-        default=None,
-        help="keep the hub running afterwards (default when a terminal is attached)",
-    )
-    stay.add_argument("--exit", dest="keep_running", action="store_false", help="stop at the end")
-    demo.set_defaults(handler=_demo)
+    tui_cli.register(commands)
+    adapters_cli.register(commands, hub_provider=embedded_hub)
+    demo.register(commands)
     return parser
-
-
-def _demo(args: argparse.Namespace) -> int:
-    from samspil.demo import main as demo_main
-
-    return demo_main(
-        rounds=args.rounds, port=args.port, keep_running=args.keep_running, seed=args.seed
-    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,29 +1,38 @@
-"""``samspil demo`` runs end to end on a fresh machine: a real hub, real HTTP, real SQLite."""
+"""``samspil demo`` runs end to end on a fresh machine: a real hub on real SQLite, the
+simulated pilot region with its real adapters, a progress line, and the way to the TUI."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
+from adapters.simulation.region import children
 
-def test_demo_exchanges_letters_and_receipts(tmp_path: Path) -> None:
+
+def test_demo_runs_the_simulated_region(tmp_path: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "samspil", "demo", "--rounds", "2", "--port", "0", "--exit"],
+        [sys.executable, "-m", "samspil", "demo", "--children", "4", "--speed", "30",
+         "--port", "0", "--exit"],
         cwd=tmp_path,
         capture_output=True,
         text=True,
         timeout=90,
         check=False,
-    )
+    )  # fmt: skip
     assert done.returncode == 0, done.stderr
     out = done.stdout
-    assert out.count("accepted (202)") == 2
-    assert out.count("same id: True") == 2
-    assert out.count("→ receipted") == 2
+    assert "Samspil hub on embedded SQLite at http://127.0.0.1:" in out
+    assert "26 organisations" in out
+    assert "Done: 4 of 4 pathways finished; 4 referrals, 4 arrived as letters" in out
+    assert " 0 refused, 0 still queued." in out
+    assert "| hub ok" in out
+    assert "samspil tui --hub http://127.0.0.1:" in out
     assert "Traceback" not in done.stderr
     tokens = tmp_path / "var" / "demo" / "tokens.txt"
     assert tokens.stat().st_mode & 0o077 == 0  # tokens are for the user alone
     for line in tokens.read_text().splitlines():
         assert line.split("\t")[1] not in out + done.stderr  # never printed
-    assert "1203164321" not in out + done.stderr
+    for child in children(4, 2026, today=date.today()):
+        assert child.cpr not in out + done.stderr
