@@ -27,10 +27,10 @@ from coordinator.auth import VERIFIER, TokenVerifier, auth_middleware
 from coordinator.committer import Committer, running
 from coordinator.db import create_engine, is_postgres, migrate, normalise_url, plain_postgres_dsn
 from coordinator.expiry import sweep_forever
-from coordinator.intake import accept_many
 from coordinator.metrics import METRICS, Metrics, metrics_middleware
 from coordinator.notifier import Notifier, listen
 from coordinator.problems import problem_middleware
+from coordinator.reader import Reader
 from coordinator.retention import retention_ctx
 from coordinator.settings import Settings
 from coordinator.state import (
@@ -39,6 +39,7 @@ from coordinator.state import (
     ENGINE,
     LAST_POLL,
     NOTIFIER,
+    READER,
     REGISTRY,
     SETTINGS,
     STOPPING,
@@ -58,8 +59,11 @@ async def _engine(app: web.Application) -> AsyncIterator[None]:
         app[ENGINE] = engine
         app[VERIFIER] = TokenVerifier(engine, cache_seconds=settings.token_cache_seconds)
         app[DIRECTORY] = Directory(engine)
+        app[READER] = Reader(engine)
         yield
     finally:
+        if READER in app:
+            app[READER].close()
         await engine.dispose()
 
 
@@ -67,7 +71,6 @@ async def _committer(app: web.Application) -> AsyncIterator[None]:
     committer = Committer(
         app[ENGINE],
         notifier=app[NOTIFIER],
-        bulk=accept_many,
         max_batch=app[SETTINGS].commit_batch,
     )
     async with running(committer):

@@ -1,9 +1,11 @@
 """Group commit: every write of the hub goes through one :class:`Committer` per process.
 
-Requests put their write (an :class:`Op`) on a queue and wait. The committer takes everything
-queued, runs it in **one** transaction, commits (one fsync for the whole group), then answers
-each request and wakes the long-polls of the organisations that got mail. A request is
-therefore answered only after its own write is durable, and many writes share one commit.
+Requests put their write (an :class:`Op`, a :class:`SyncOp`, or an item of a :class:`BulkOp`,
+which does a group's writes of one kind with a statement or two) on a queue and wait. The
+committer takes everything queued, runs it in **one** transaction, commits (one fsync for
+the whole group), then answers each request and wakes the long-polls of the organisations
+that got mail. A request is therefore answered only after its own write is durable, and
+many writes share one commit.
 
 If a group fails, each of its writes is retried alone, so one bad write fails only its own
 request. On SQLite this also means one writer per process: no "database is locked" between
@@ -18,14 +20,17 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import insert, text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from coordinator.db import sqlite_sync_engine
 from coordinator.errors import CoordinatorError, StoreError
 from coordinator.notifier import CHANNEL, Notifier, notify_payloads
 from coordinator.sqltypes import utcnow
@@ -35,6 +40,9 @@ from coordinator.tables import MESSAGE_EVENT
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+LOCK_WAIT_SECONDS = 10.0
+"""How long a SQLite write waits for another process (``samspil org add``) to let go."""
 
 
 @dataclass(slots=True)
@@ -59,14 +67,21 @@ class Batch:
 
 
 Op = Callable[[AsyncConnection, Batch], Awaitable[T]]
-BulkOp = Callable[[AsyncConnection, Batch, list[Any]], Awaitable[list[Any]]]
-"""Writes of one kind done together: items in, one result per item out (in order)."""
+"""An asynchronous write: awaits its statements on the group's :class:`AsyncConnection`."""
+SyncOp = Callable[[Connection, Batch], T]
+"""A synchronous write (the hot path): its statements on the group's :class:`Connection`."""
+BulkOp = Callable[[Connection, Batch, list[Any]], list[Any]]
+"""Writes of one kind done together: items in, one result per item out (in order). A bulk
+write must not raise for one item's sake (that would fail the group): it returns that
+item's error as its result, and :meth:`Committer.bulk` raises it for that request only."""
 
 
 @dataclass(slots=True)
 class _Pending:
-    op: Op[Any] | None  # None: an item for the bulk write
     future: asyncio.Future[Any]
+    op: Op[Any] | None = None  # an asynchronous write
+    sync: SyncOp[Any] | None = None  # a synchronous write
+    kind: BulkOp | None = None  # with item: one item of a bulk write
     item: Any = None
 
 
@@ -80,35 +95,57 @@ class CommitStats:
 
 
 class Committer:
-    """The one writer of a hub process."""
+    """The one writer of a hub process.
+
+    On SQLite the hot-path writes (synchronous ops and bulk writes) run on a ``pysqlite``
+    connection of the committer's own, on the event loop: with the write lock taken by
+    ``BEGIN IMMEDIATE`` (retried without blocking while another process holds it) the
+    statements neither wait for a lock nor touch the disk. Only ``COMMIT``, the fsync, runs
+    in the committer's thread, and the loop serves requests meanwhile. The
+    asynchronous ops run in a transaction of their own on the async engine. On PostgreSQL
+    everything of a group runs in one asyncpg transaction.
+    """
 
     def __init__(
         self,
         engine: AsyncEngine,
         *,
         notifier: Notifier,
-        bulk: BulkOp,
         max_batch: int = 256,
     ) -> None:
         self._engine = engine
-        self._bulk = bulk
         self._notifier = notifier
         self._max_batch = max_batch
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self._postgres = engine.dialect.name == "postgresql"
+        self._sync = sqlite_sync_engine(engine)
+        self._writer: Connection | None = None
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="samspil-commit")
         self.stats = CommitStats()
 
     async def call(self, op: Op[T]) -> T:
         """Run ``op`` in the next group's transaction; its result once that has committed."""
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait(_Pending(op, future))
+        self._queue.put_nowait(_Pending(future, op=op))
         return await future
 
-    async def bulk(self, item: Any) -> Any:
-        """Add ``item`` to the next group's bulk write (message intake); its result."""
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait(_Pending(None, future, item))
+    async def write(self, op: SyncOp[T]) -> T:
+        """Run the synchronous ``op`` in the next group's transaction; its result, committed."""
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait(_Pending(future, sync=op))
         return await future
+
+    async def bulk(self, kind: BulkOp, item: Any) -> Any:
+        """Add ``item`` to the next group's bulk write ``kind``; its result, committed.
+
+        A result that is an exception is raised here, for this request alone.
+        """
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait(_Pending(future, kind=kind, item=item))
+        result = await future
+        if isinstance(result, Exception):
+            raise result
+        return result
 
     async def run(self) -> None:
         """The committer's task: take what is queued, commit it, answer; until cancelled."""
@@ -117,12 +154,30 @@ class Committer:
                 group = [await self._queue.get()]
                 while len(group) < self._max_batch and not self._queue.empty():
                     group.append(self._queue.get_nowait())
-                await self._commit(group)
+                if self._sync is None:
+                    await self._commit(group)
+                    continue
+                # SQLite: the hot-path writes on the writer connection, the rest on the engine
+                fast = [p for p in group if p.op is None]
+                slow = [p for p in group if p.op is not None]
+                if fast:
+                    await self._commit(fast)
+                if slow:
+                    await self._commit(slow)
         finally:
             while not self._queue.empty():
                 pending = self._queue.get_nowait()
                 if not pending.future.done():
                     pending.future.set_exception(StoreError("the hub is shutting down"))
+
+    def close(self) -> None:
+        """Close the writer connection and stop the thread (after :meth:`run` has ended)."""
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        if self._sync is not None:
+            self._sync.dispose()
+        self._thread.shutdown(wait=True)
 
     async def _commit(self, group: list[_Pending]) -> None:
         started = time.perf_counter()
@@ -130,7 +185,10 @@ class Committer:
         if not live:
             return
         try:
-            batch, results = await self._transaction(live)
+            if self._sync is not None and live[0].op is None:
+                batch, results = await self._sqlite_transaction(live)
+            else:
+                batch, results = await self._transaction(live)
         except Exception as exc:  # the group failed: retry each write alone
             if len(live) > 1:
                 for pending in live:
@@ -149,14 +207,82 @@ class Committer:
         if batch.wake:
             self._notifier.notify(batch.wake)
 
+    @staticmethod
+    def _run_sync(conn: Connection, batch: Batch, group: list[_Pending]) -> list[Any]:
+        """The synchronous writes of a group, in order of first appearance of each kind."""
+        results: list[Any] = [None] * len(group)
+        kinds: dict[BulkOp, list[int]] = {}
+        for i, pending in enumerate(group):
+            if pending.kind is not None:
+                kinds.setdefault(pending.kind, []).append(i)
+        for kind, positions in kinds.items():
+            done = kind(conn, batch, [group[i].item for i in positions])
+            for i, result in zip(positions, done, strict=True):
+                results[i] = result
+        for i, pending in enumerate(group):
+            if pending.sync is not None:
+                results[i] = pending.sync(conn, batch)
+        return results
+
+    async def _in_thread(self, fn: Callable[[], Any]) -> None:
+        """``fn()`` in the committer's thread; waits for it even when cancelled."""
+        future = asyncio.get_running_loop().run_in_executor(self._thread, fn)
+        try:
+            await asyncio.shield(future)
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                await future
+            raise
+
+    @staticmethod
+    async def _begin(conn: Connection) -> None:
+        """``BEGIN IMMEDIATE``: the write lock, at once in the usual case (the hub's writes all
+        come through here); while another process holds it, the loop is given back and the
+        lock asked for again, for up to :data:`LOCK_WAIT_SECONDS`."""
+        waited = 0.0
+        while True:
+            try:
+                conn.begin()
+                return
+            except OperationalError as exc:
+                conn.rollback()
+                if "locked" not in str(exc.orig) and "busy" not in str(exc.orig):
+                    raise
+                if waited >= LOCK_WAIT_SECONDS:
+                    raise
+            pause = min(0.001 + waited / 10, 0.05)
+            await asyncio.sleep(pause)
+            waited += pause
+
+    async def _sqlite_transaction(self, group: list[_Pending]) -> tuple[Batch, list[Any]]:
+        assert self._sync is not None
+        if self._writer is None:
+            self._writer = self._sync.connect()
+            self._writer.info["begin"] = "BEGIN IMMEDIATE"
+            self._writer.exec_driver_sql("PRAGMA busy_timeout=0")  # never wait on the loop
+            self._writer.commit()
+        conn = self._writer
+        await self._begin(conn)
+        try:
+            batch = Batch()
+            results = self._run_sync(conn, batch, group)
+            if batch.events:
+                conn.execute(insert(MESSAGE_EVENT), batch.events)
+            await self._in_thread(conn.commit)  # the fsync, off the loop
+        except BaseException:
+            with contextlib.suppress(Exception):
+                conn.rollback()
+            raise
+        return batch, results
+
     async def _transaction(self, group: list[_Pending]) -> tuple[Batch, list[Any]]:
         batch = Batch()
         results: list[Any] = [None] * len(group)
-        bulk = [i for i, p in enumerate(group) if p.op is None]
+        fast = [i for i, p in enumerate(group) if p.op is None]
         async with self._engine.begin() as conn:
-            if bulk:
-                done = await self._bulk(conn, batch, [group[i].item for i in bulk])
-                for i, result in zip(bulk, done, strict=True):
+            if fast:
+                done = await conn.run_sync(self._run_sync, batch, [group[i] for i in fast])
+                for i, result in zip(fast, done, strict=True):
                     results[i] = result
             for i, pending in enumerate(group):
                 if pending.op is not None:
@@ -185,7 +311,7 @@ def _translate(exc: Exception) -> Exception:
 
 @contextlib.asynccontextmanager
 async def running(committer: Committer) -> Any:
-    """Run ``committer`` as a task owned by the caller's context."""
+    """Run ``committer`` as a task owned by the caller's context; close it after."""
     task = asyncio.create_task(committer.run(), name="samspil-committer")
     try:
         yield committer
@@ -193,3 +319,4 @@ async def running(committer: Committer) -> Any:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+        committer.close()

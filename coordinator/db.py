@@ -18,8 +18,9 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy import event, text
-from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -76,6 +77,41 @@ def create_engine(url: str) -> AsyncEngine:
     return create_async_engine(
         parsed, pool_size=10, max_overflow=20, pool_timeout=30, pool_pre_ping=True
     )
+
+
+def sqlite_sync_engine(engine: AsyncEngine) -> Engine | None:
+    """A synchronous (``pysqlite``) engine on ``engine``'s SQLite file, or None (PostgreSQL,
+    or an in-memory database, which another engine could not see).
+
+    The hub's hot path uses it for what aiosqlite makes slow: aiosqlite hands every call
+    (execute, fetch, close, rollback) to its thread and back, a round trip through a busy
+    event loop each. Connections from this engine run in SQLite's autocommit mode; the
+    ``BEGIN`` they emit is the one in ``connection.info["begin"]`` (``BEGIN IMMEDIATE`` for
+    the committer's writer, which takes the write lock up front; none for the hot-path
+    reader, whose statements each read in a snapshot of their own). Callers own the engine.
+    """
+    url = engine.url
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    sync = create_sync_engine(
+        url.set(drivername="sqlite+pysqlite"),
+        pool_size=2,
+        max_overflow=2,
+        connect_args={"check_same_thread": False},
+    )
+
+    def connect(dbapi_connection: Any, record: Any) -> None:
+        dbapi_connection.isolation_level = None  # no implicit BEGIN: ours, below
+        _sqlite_pragmas(dbapi_connection, record)
+
+    def begin(conn: Connection) -> None:
+        statement = conn.info.get("begin", "BEGIN")
+        if statement:
+            conn.exec_driver_sql(statement)
+
+    event.listen(sync, "connect", connect)
+    event.listen(sync, "begin", begin)
+    return sync
 
 
 def is_postgres(engine: AsyncEngine) -> bool:

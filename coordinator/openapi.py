@@ -64,7 +64,8 @@ DOCUMENT: dict[str, Any] = {
                     "200": _json(
                         "Accepted", "A duplicate: the first one's id; not delivered again."
                     ),
-                    **_errors(400, *_AUTH_ERRORS, 413, 415, 422, 503),
+                    # 409 resend-limit: a letter resent more than MedCom's 3 times
+                    **_errors(400, *_AUTH_ERRORS, 409, 413, 415, 422, 503),
                 },
             }
         },
@@ -72,12 +73,19 @@ DOCUMENT: dict[str, Any] = {
             "get": {
                 "operationId": "inbox",
                 "summary": "Messages for the caller not yet acknowledged, oldest first; "
-                "long-polls up to `wait` seconds when empty.",
+                "long-polls up to `wait` seconds when empty. With `lease`, competing consumers "
+                "of one organisation: only messages no other consumer holds, each hidden from "
+                "the others for `lease` seconds or until acknowledged.",
                 "parameters": [
                     {
                         "name": "wait",
                         "in": "query",
                         "schema": {"type": "number", "minimum": 0, "maximum": 60},
+                    },
+                    {
+                        "name": "lease",
+                        "in": "query",
+                        "schema": {"type": "number", "minimum": 0, "maximum": 3600},
                     },
                     {
                         "name": "limit",

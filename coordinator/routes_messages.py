@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 import uuid
@@ -14,7 +15,7 @@ from aiohttp import web
 
 from coordinator.auth import Principal, principal_of
 from coordinator.errors import BadRequest, CoordinatorError, Forbidden, NotFound, UnknownReceiver
-from coordinator.intake import Incoming
+from coordinator.intake import Incoming, accept_many
 from coordinator.sqltypes import utcnow
 from coordinator.state import (
     COMMITTER,
@@ -22,6 +23,7 @@ from coordinator.state import (
     ENGINE,
     LAST_POLL,
     NOTIFIER,
+    READER,
     REGISTRY,
     SETTINGS,
     STOPPING,
@@ -29,13 +31,14 @@ from coordinator.state import (
 from coordinator.status import MessageStatus
 from coordinator.store import (
     acknowledge,
-    events_of,
     inbox,
     mark_downloaded,
     message_for,
+    message_with_events,
     outbox,
     touch_poll,
 )
+from coordinator.store import lease as store_lease
 from coordinator.tables import Role
 from messages.medcom.model import MessageType
 from messages.medcom.routing import read_routing
@@ -48,6 +51,7 @@ MAILBOX_ROLES = (Role.SYSTEM, Role.CASEWORKER, Role.ADMIN)
 XML_TYPES = frozenset({"application/xml", "text/xml"})
 OFF_LOOP_BYTES = 64 * 1024  # validate bigger documents in a thread
 POLL_TOUCH_SECONDS = 10.0
+MAX_LEASE_SECONDS = 3600.0
 
 
 class UnsupportedMediaType(CoordinatorError):
@@ -116,15 +120,37 @@ async def submit(request: web.Request) -> web.Response:
         raise UnknownReceiver(f"the receiver {routing.receiver_gln} is not registered at the hub")
     for warning in routing.warnings:
         log.warning("message from %s: %s", routing.sender_gln, warning)
-    accepted = await app[COMMITTER].bulk(Incoming(routing, body, utcnow()))
+    accepted = await app[COMMITTER].bulk(accept_many, Incoming(routing, body, utcnow()))
     payload: dict[str, Any] = {"id": str(accepted.id), "status": accepted.status.value}
     headers = {"Location": f"/v1/messages/{accepted.id}"}
     if accepted.duplicate:
         payload["duplicate"] = True
-        return web.json_response(payload, status=200, headers=headers)
+        return _json(payload, status=200, headers=headers)
     if accepted.resend:
         payload["resend"] = True
-    return web.json_response(payload, status=202, headers=headers)
+    return _json(payload, status=202, headers=headers)
+
+
+def _json(
+    payload: Any, *, status: int = 200, headers: dict[str, str] | None = None
+) -> web.Response:
+    return web.Response(
+        body=json.dumps(payload, separators=(",", ":")).encode(),
+        status=status,
+        headers=headers,
+        content_type="application/json",
+    )
+
+
+def _entry(row: Any) -> dict[str, Any]:
+    return {
+        "id": str(row.id),
+        "type": row.type,
+        "sender": row.sender_gln,
+        "received_at": _iso(row.received_at),
+        "size": row.size,
+        "status": row.status,
+    }
 
 
 @routes.get("/v1/inbox")
@@ -133,36 +159,30 @@ async def get_inbox(request: web.Request) -> web.Response:
     app = request.app
     wait = _number(request, "wait", 0.0, 0.0, app[SETTINGS].max_wait)
     limit = int(_number(request, "limit", 100, 1, 1000))
+    lease = _number(request, "lease", 0.0, 0.0, MAX_LEASE_SECONDS)
     gln = principal.org_gln
     await _touch_poll(request, gln)
-    engine, notifier = app[ENGINE], app[NOTIFIER]
+    reader, notifier, committer = app[READER], app[NOTIFIER], app[COMMITTER]
     deadline = time.monotonic() + wait
     while True:
         waiter = notifier.waiter(gln)  # before the query: a commit in between still wakes us
         try:
-            rows = await inbox(engine=engine, gln=gln, limit=limit)
             remaining = deadline - time.monotonic()
-            if rows or remaining <= 0 or app[STOPPING].is_set():
+            if lease:
+                leased = await committer.write(store_lease(gln, limit, lease))
+                rows = leased.rows
+                if leased.next_release is not None:  # another consumer's lease may run out
+                    until = (leased.next_release - utcnow()).total_seconds()
+                    remaining = min(remaining, max(until, 0.0) + 0.01)
+            else:
+                rows = await inbox(reader=reader, gln=gln, limit=limit)
+            if rows or deadline - time.monotonic() <= 0 or app[STOPPING].is_set():
                 break
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(waiter, timeout=remaining)
         finally:
             notifier.discard(gln, waiter)
-    return web.json_response(
-        {
-            "messages": [
-                {
-                    "id": str(r.id),
-                    "type": r.type,
-                    "sender": r.sender_gln,
-                    "received_at": _iso(r.received_at),
-                    "size": r.size,
-                    "status": r.status,
-                }
-                for r in rows
-            ]
-        }
-    )
+    return _json({"messages": [_entry(r) for r in rows]})
 
 
 async def _touch_poll(request: web.Request, gln: str) -> None:
@@ -170,7 +190,7 @@ async def _touch_poll(request: web.Request, gln: str) -> None:
     now = time.monotonic()
     if now - polls.get(gln, -POLL_TOUCH_SECONDS) >= POLL_TOUCH_SECONDS:
         polls[gln] = now
-        await request.app[COMMITTER].call(touch_poll(gln, utcnow()))
+        await request.app[COMMITTER].write(touch_poll(gln, utcnow()))
 
 
 @routes.get("/v1/messages/{id}")
@@ -179,10 +199,10 @@ async def fetch(request: web.Request) -> web.Response:
     message_id = _message_id(request)
     app = request.app
     row = await message_for(
-        engine=app[ENGINE], message_id=message_id, gln=principal.org_gln, with_body=True
+        reader=app[READER], message_id=message_id, gln=principal.org_gln, with_body=True
     )
     if row.receiver_gln == principal.org_gln and row.status == MessageStatus.ACCEPTED.value:
-        await app[COMMITTER].call(mark_downloaded(message_id))
+        await app[COMMITTER].bulk(mark_downloaded, message_id)
     return web.Response(
         body=bytes(row.body),
         content_type="application/xml",
@@ -194,22 +214,18 @@ async def fetch(request: web.Request) -> web.Response:
 async def ack(request: web.Request) -> web.Response:
     principal = _mailbox_user(request)
     message_id = _message_id(request)
-    app = request.app
-    row = await message_for(engine=app[ENGINE], message_id=message_id, gln=principal.org_gln)
-    if row.receiver_gln != principal.org_gln:
-        raise NotFound("no such message in your inbox")
-    status = await app[COMMITTER].call(acknowledge(message_id, principal.org_gln))
-    return web.json_response({"id": str(message_id), "status": status.value})
+    status = await request.app[COMMITTER].bulk(acknowledge, (message_id, principal.org_gln))
+    return _json({"id": str(message_id), "status": status.value})
 
 
 @routes.get("/v1/messages/{id}/status")
 async def status(request: web.Request) -> web.Response:
     principal = _mailbox_user(request)
     message_id = _message_id(request)
-    engine = request.app[ENGINE]
-    row = await message_for(engine=engine, message_id=message_id, gln=principal.org_gln)
-    events = await events_of(engine=engine, message_id=message_id)
-    return web.json_response(
+    row, events = await message_with_events(
+        reader=request.app[READER], message_id=message_id, gln=principal.org_gln
+    )
+    return _json(
         {
             "id": str(row.id),
             "type": row.type,
@@ -235,7 +251,7 @@ async def get_outbox(request: web.Request) -> web.Response:
     rows = await outbox(
         engine=request.app[ENGINE], gln=principal.org_gln, status=wanted, limit=limit
     )
-    return web.json_response(
+    return _json(
         {
             "messages": [
                 {

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from coordinator.committer import Committer
 from coordinator.notifier import Notifier
+from coordinator.reader import Reader
 from coordinator.settings import Settings
 from coordinator.store import registered_glns
 from messages.medcom.registry import SchemaRegistry
@@ -34,6 +35,7 @@ class Directory:
 
 SETTINGS = web.AppKey("settings", Settings)
 ENGINE = web.AppKey("engine", AsyncEngine)
+READER = web.AppKey("reader", Reader)
 NOTIFIER = web.AppKey("notifier", Notifier)
 COMMITTER = web.AppKey("committer", Committer)
 REGISTRY = web.AppKey("registry", SchemaRegistry)

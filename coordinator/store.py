@@ -1,8 +1,9 @@
 """Reading the store, registering organisations and users, and the delivery writes.
 
-Persistence functions are keyword-only and async. Reads use the engine directly; writes are
-ops run by the :class:`~coordinator.committer.Committer` (their first two arguments are the
-committer's connection and batch). SQLAlchemy errors are translated to
+Persistence functions are keyword-only and async. The mailbox reads run through the
+:class:`~coordinator.reader.Reader` with statements built once; the others use the engine.
+Writes are bulk writes and ops run by the :class:`~coordinator.committer.Committer` (their
+first two arguments are the committer's connection and batch). SQLAlchemy errors are translated to
 :class:`~coordinator.errors.StoreError` here and in the committer, never further out.
 """
 
@@ -13,15 +14,17 @@ import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, or_, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from coordinator.committer import Batch
+from coordinator.committer import Batch, SyncOp
 from coordinator.errors import Conflict, NotFound, OrganisationExists, StoreError
+from coordinator.reader import Reader
 from coordinator.sqltypes import utcnow
 from coordinator.status import MessageStatus
 from coordinator.tables import (
@@ -163,22 +166,43 @@ async def find_credential(*, engine: AsyncEngine, hashed: str) -> CredentialRow 
     return CredentialRow(row.id, row.org_gln, row.name, Role(row.role), row.disabled)
 
 
-# --- mailboxes -----------------------------------------------------------------------------
+# --- mailboxes (the hot path: statements built once, run through the Reader) ---------------
+
+_INBOX_COLUMNS = (M.id, M.type, M.sender_gln, M.received_at, M.size, M.status)
+_INBOX = (
+    select(*_INBOX_COLUMNS)
+    .where(M.receiver_gln == bindparam("gln"), M.in_inbox.is_(True))
+    .order_by(M.received_at, M.id)
+    .limit(bindparam("limit"))
+)
+_MESSAGE_COLUMNS = (
+    M.id,
+    M.type,
+    M.sender_gln,
+    M.receiver_gln,
+    M.status,
+    M.in_inbox,
+    M.receipt_id,
+    M.overdue,
+    M.is_resend,
+    M.received_at,
+)
+_MESSAGE = select(*_MESSAGE_COLUMNS).where(M.id == bindparam("id"))
+_MESSAGE_BODY = select(*_MESSAGE_COLUMNS, M.body).where(M.id == bindparam("id"))
+_EVENTS = (
+    select(MESSAGE_EVENT.c.status, MESSAGE_EVENT.c.at)
+    .where(MESSAGE_EVENT.c.message_id == bindparam("id"))
+    .order_by(MESSAGE_EVENT.c.at, MESSAGE_EVENT.c.id)
+)
 
 
-async def inbox(*, engine: AsyncEngine, gln: str, limit: int) -> list[Any]:
-    """Messages for ``gln`` not yet acknowledged, oldest first."""
-    try:
-        async with engine.connect() as conn:
-            result = await conn.execute(
-                select(M.id, M.type, M.sender_gln, M.received_at, M.size, M.status)
-                .where(M.receiver_gln == gln, M.in_inbox.is_(True))
-                .order_by(M.received_at, M.id)
-                .limit(limit)
-            )
-            return list(result.all())
-    except SQLAlchemyError as exc:
-        raise _store_error(exc) from exc
+def _inbox(conn: Connection, gln: str, limit: int) -> list[Any]:
+    return list(conn.execute(_INBOX, {"gln": gln, "limit": limit}))
+
+
+async def inbox(*, reader: Reader, gln: str, limit: int) -> list[Any]:
+    """Messages for ``gln`` not yet acknowledged, oldest first (leased ones too)."""
+    return await reader(_inbox, gln, limit)
 
 
 async def outbox(
@@ -213,108 +237,176 @@ async def outbox(
         raise _store_error(exc) from exc
 
 
-async def message_for(
-    *, engine: AsyncEngine, message_id: uuid.UUID, gln: str, with_body: bool = False
-) -> Any:
-    """A message that ``gln`` sent or receives; NotFound for any other (no existence leak)."""
-    columns = [
-        M.id,
-        M.type,
-        M.sender_gln,
-        M.receiver_gln,
-        M.status,
-        M.in_inbox,
-        M.receipt_id,
-        M.overdue,
-        M.is_resend,
-        M.received_at,
-    ]
-    if with_body:
-        columns.append(M.body)
-    try:
-        async with engine.connect() as conn:
-            row = (await conn.execute(select(*columns).where(M.id == message_id))).first()
-    except SQLAlchemyError as exc:
-        raise _store_error(exc) from exc
+def _visible(row: Any, gln: str) -> Any:
     if row is None or gln not in (row.sender_gln, row.receiver_gln):
         raise NotFound("no such message for your organisation")
     return row
 
 
-async def events_of(*, engine: AsyncEngine, message_id: uuid.UUID) -> list[Any]:
-    e = MESSAGE_EVENT.c
-    try:
-        async with engine.connect() as conn:
-            result = await conn.execute(
-                select(e.status, e.at).where(e.message_id == message_id).order_by(e.at, e.id)
-            )
-            return list(result.all())
-    except SQLAlchemyError as exc:
-        raise _store_error(exc) from exc
+def _message(conn: Connection, message_id: uuid.UUID, with_body: bool) -> Any:
+    return conn.execute(_MESSAGE_BODY if with_body else _MESSAGE, {"id": message_id}).first()
 
 
-# --- delivery writes (ops for the committer) -------------------------------------------------
+async def message_for(
+    *, reader: Reader, message_id: uuid.UUID, gln: str, with_body: bool = False
+) -> Any:
+    """A message that ``gln`` sent or receives; NotFound for any other (no existence leak)."""
+    return _visible(await reader(_message, message_id, with_body), gln)
 
 
-def mark_downloaded(message_id: uuid.UUID) -> Any:
-    """Op: the receiver fetched the message for the first time."""
+def _with_events(conn: Connection, message_id: uuid.UUID) -> tuple[Any, list[Any]]:
+    row = conn.execute(_MESSAGE, {"id": message_id}).first()
+    if row is None:
+        return None, []
+    return row, list(conn.execute(_EVENTS, {"id": message_id}))
 
-    async def op(conn: AsyncConnection, batch: Batch) -> bool:
-        result = await conn.execute(
-            update(MESSAGE)
-            .where(M.id == message_id, M.status == MessageStatus.ACCEPTED.value)
-            .values(status=MessageStatus.DOWNLOADED.value, updated_at=batch.now)
-        )
-        if result.rowcount == 1:
+
+async def message_with_events(
+    *, reader: Reader, message_id: uuid.UUID, gln: str
+) -> tuple[Any, list[Any]]:
+    """A message ``gln`` sent or receives and its status history, read together."""
+    row, events = await reader(_with_events, message_id)
+    return _visible(row, gln), events
+
+
+# --- delivery writes (bulk writes and ops for the committer) ----------------------------------
+
+_LOCK = select(M.id, M.status, M.in_inbox, M.receiver_gln).where(
+    M.id.in_(bindparam("ids", expanding=True))
+)
+_LOCK_PG = _LOCK.order_by(M.id).with_for_update()  # one lock order for every process
+_DOWNLOADED = (
+    update(MESSAGE)
+    .where(M.id.in_(bindparam("ids", expanding=True)), M.status == MessageStatus.ACCEPTED.value)
+    .values(status=MessageStatus.DOWNLOADED.value, updated_at=bindparam("now"))
+)
+_ACKNOWLEDGE = (
+    update(MESSAGE)
+    .where(M.id.in_(bindparam("ids", expanding=True)), M.status == bindparam("old"))
+    .values(status=bindparam("new"), in_inbox=False, leased_until=None, updated_at=bindparam("now"))
+)
+
+
+def _locked(conn: Connection, ids: list[uuid.UUID]) -> dict[uuid.UUID, Any]:
+    """The rows of ``ids`` as they are now, locked until the group commits (PostgreSQL
+    ``FOR UPDATE``; on SQLite the committer holds the write lock)."""
+    query = _LOCK_PG if conn.dialect.name == "postgresql" else _LOCK
+    return {row.id: row for row in conn.execute(query, {"ids": sorted(set(ids))})}
+
+
+def mark_downloaded(conn: Connection, batch: Batch, items: list[Any]) -> list[Any]:
+    """Bulk write: the receiver fetched these messages (``uuid.UUID`` each) for the first
+    time; per item whether its status changed. One UPDATE for the group."""
+    ids: list[uuid.UUID] = items
+    rows = _locked(conn, ids)
+    changing = {i for i, row in rows.items() if row.status == MessageStatus.ACCEPTED.value}
+    if changing:
+        conn.execute(_DOWNLOADED, {"ids": sorted(changing), "now": batch.now})
+    results: list[Any] = []
+    for message_id in ids:
+        first = message_id in changing
+        if first:
             batch.event(message_id, MessageStatus.DOWNLOADED)
-            return True
-        return False
+            changing.discard(message_id)
+        results.append(first)
+    return results
 
-    return op
 
-
-def acknowledge(message_id: uuid.UUID, gln: str) -> Any:
-    """Op: the receiver took the message into its own system (idempotent)."""
-
-    async def op(conn: AsyncConnection, batch: Batch) -> MessageStatus:
-        row = (
-            await conn.execute(
-                select(M.status, M.in_inbox, M.receiver_gln).where(M.id == message_id)
-            )
-        ).first()
+def acknowledge(conn: Connection, batch: Batch, items: list[Any]) -> list[Any]:
+    """Bulk write: receivers took these messages (``(id, receiver GLN)`` each) into their own
+    systems (idempotent); per item the status after, or the error for that request. One
+    UPDATE per status the messages had."""
+    asked: list[tuple[uuid.UUID, str]] = items
+    rows = _locked(conn, [message_id for message_id, _ in asked])
+    status = {i: MessageStatus(row.status) for i, row in rows.items()}
+    inbox = {i for i, row in rows.items() if row.in_inbox}
+    changes: dict[tuple[MessageStatus, MessageStatus], list[uuid.UUID]] = {}
+    results: list[Any] = []
+    for message_id, gln in asked:
+        row = rows.get(message_id)
         if row is None or row.receiver_gln != gln:
-            raise NotFound("no such message in your inbox")
-        status = MessageStatus(row.status)
-        if not row.in_inbox:
-            if status is MessageStatus.EXPIRED:
-                raise Conflict("the message expired before it was acknowledged")
-            return status
+            results.append(NotFound("no such message in your inbox"))
+            continue
+        current = status[message_id]
+        if message_id not in inbox:
+            if current is MessageStatus.EXPIRED:
+                results.append(Conflict("the message expired before it was acknowledged"))
+            else:
+                results.append(current)
+            continue
         new = (
-            status.to(MessageStatus.ACKNOWLEDGED)
-            if status in (MessageStatus.ACCEPTED, MessageStatus.DOWNLOADED)
-            else status
+            current.to(MessageStatus.ACKNOWLEDGED)
+            if current in (MessageStatus.ACCEPTED, MessageStatus.DOWNLOADED)
+            else current
         )
-        result = await conn.execute(
-            update(MESSAGE)
-            .where(M.id == message_id, M.in_inbox.is_(True), M.status == status.value)
-            .values(status=new.value, in_inbox=False, updated_at=batch.now)
-        )
-        if result.rowcount != 1:  # another hub process changed it first: read it again
-            return await op(conn, batch)
-        if new is not status:
+        changes.setdefault((current, new), []).append(message_id)
+        if new is not current:
             batch.event(message_id, new)
-        return new
+        status[message_id] = new
+        inbox.discard(message_id)
+        results.append(new)
+    for (old, new), ids in changes.items():
+        conn.execute(
+            _ACKNOWLEDGE, {"ids": ids, "old": old.value, "new": new.value, "now": batch.now}
+        )
+    return results
+
+
+_LEASABLE = (
+    select(*_INBOX_COLUMNS)
+    .where(
+        M.receiver_gln == bindparam("gln"),
+        M.in_inbox.is_(True),
+        or_(M.leased_until.is_(None), M.leased_until <= bindparam("now")),
+    )
+    .order_by(M.received_at, M.id)
+    .limit(bindparam("limit"))
+)
+_LEASABLE_PG = _LEASABLE.with_for_update(skip_locked=True)
+_LEASE = (
+    update(MESSAGE)
+    .where(M.id.in_(bindparam("ids", expanding=True)))
+    .values(leased_until=bindparam("until"))
+)
+_NEXT_LEASE_END = select(func.min(M.leased_until)).where(
+    M.receiver_gln == bindparam("gln"), M.in_inbox.is_(True), M.leased_until > bindparam("now")
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Leased:
+    """Messages handed to one consumer, and when the next lease held by another one ends."""
+
+    rows: list[Any]
+    next_release: datetime | None
+
+
+def lease(gln: str, limit: int, seconds: float) -> SyncOp[Leased]:
+    """Op: hand up to ``limit`` of ``gln``'s unacknowledged messages that no other consumer
+    holds to this one, hidden from the others for ``seconds`` (competing consumers). A lease
+    that runs out before the message is acknowledged makes it visible again: none is lost.
+
+    PostgreSQL skips rows another transaction is leasing (``FOR UPDATE SKIP LOCKED``); on
+    SQLite the committer's single writer serialises the leases.
+    """
+
+    def op(conn: Connection, batch: Batch) -> Leased:
+        query = _LEASABLE_PG if conn.dialect.name == "postgresql" else _LEASABLE
+        rows = list(conn.execute(query, {"gln": gln, "now": batch.now, "limit": limit}))
+        if rows:
+            until = batch.now + timedelta(seconds=seconds)
+            conn.execute(_LEASE, {"ids": [row.id for row in rows], "until": until})
+        next_release = conn.execute(_NEXT_LEASE_END, {"gln": gln, "now": batch.now}).scalar()
+        return Leased(rows, next_release)
 
     return op
 
 
-def touch_poll(gln: str, at: datetime) -> Any:
+def touch_poll(gln: str, at: datetime) -> SyncOp[None]:
     """Op: remember when an organisation last polled its inbox (for operators)."""
 
-    async def op(conn: AsyncConnection, batch: Batch) -> None:
-        await conn.execute(
-            update(ORGANISATION).where(ORGANISATION.c.gln == gln).values(last_poll_at=at)
-        )
+    def op(conn: Connection, batch: Batch) -> None:
+        conn.execute(update(ORGANISATION).where(ORGANISATION.c.gln == gln).values(last_poll_at=at))
 
     return op
 

@@ -128,6 +128,8 @@ class Message(MessageBase, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
     receipt_id: uuid.UUID | None = None  # the receipt (XCTL01/02/03) that answered it
     overdue: bool = False  # a requested positive receipt did not come in time
+    # handed to one of several consumers of the receiver: hidden from the others until then
+    leased_until: datetime | None = Field(default=None, sa_type=UtcDateTime)
 
 
 class MessagePublic(SQLModel):

@@ -128,6 +128,27 @@ async def test_resend_with_new_envelope_is_accepted_and_flagged(hub: Hub) -> Non
     assert {m["id"] for m in await ppr.inbox()} == {first["id"], resent["id"]}
 
 
+async def test_a_letter_is_resent_at_most_three_times(hub: Hub) -> None:
+    gp = await hub.org(GP_GLN, Sector.GP)
+    ppr = await hub.org(PPR_GLN, Sector.PPR)
+    letter = new_id("B")
+    sent = []
+    for _ in range(4):  # the letter and MedCom's three resends
+        status, answer = await gp.send(xdis91(sender=GP_GLN, receiver=PPR_GLN, letter_id=letter))
+        assert status == 202
+        sent.append(answer["id"])
+    fourth = xdis91(sender=GP_GLN, receiver=PPR_GLN, letter_id=letter)
+    status, problem = await gp.send(fourth)
+    assert status == 409
+    assert problem["code"] == "resend-limit"
+    assert letter in problem["detail"]
+    status, problem = await gp.send(fourth)  # and stays refused: nothing was stored
+    assert (status, problem["code"]) == (409, "resend-limit")
+    status, again = await gp.send(xdis91(sender=GP_GLN, receiver=PPR_GLN))  # a new letter
+    assert status == 202
+    assert {m["id"] for m in await ppr.inbox()} == {*sent, again["id"]}
+
+
 async def test_concurrent_identical_submissions_make_one_message(hub: Hub) -> None:
     import asyncio
 

@@ -1,0 +1,85 @@
+"""Reads on the hub's hot path: one call per request, whatever the database.
+
+A read is a synchronous function of a SQLAlchemy :class:`~sqlalchemy.engine.Connection`
+(``fn(conn, *args)``):
+
+* on **SQLite** it runs on the event loop, on a connection of its own. A read of the hub's
+  tables is an index lookup that takes microseconds: less than handing it to a thread and
+  back, and far less than aiosqlite's round trip per call. WAL readers do not wait for the
+  writer; should SQLite still answer "busy" (a checkpoint resetting the log, another process
+  recovering it), the read gives the loop back and is tried again, so it never blocks the loop.
+  The connection runs in autocommit mode, each statement its own snapshot: a read of several
+  statements may see a commit land between two of them (harmless for the hub's reads);
+* on **PostgreSQL** it runs through asyncpg with ``AsyncConnection.run_sync``.
+
+SQLAlchemy's errors are translated to :class:`~coordinator.errors.StoreError` here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from coordinator.db import sqlite_sync_engine
+from coordinator.errors import StoreError
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+BUSY_RETRIES = 50
+
+
+def _busy(exc: OperationalError) -> bool:
+    text = str(exc.orig).lower()
+    return "locked" in text or "busy" in text
+
+
+class Reader:
+    """Runs reads; owns the SQLite read connection (:meth:`close` at shutdown)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._sync = sqlite_sync_engine(engine)
+        self._conn: Connection | None = None
+        if self._sync is not None:
+            self._conn = self._sync.connect()
+            self._conn.info["begin"] = None  # autocommit: each SELECT reads the newest commit
+            self._conn.exec_driver_sql("PRAGMA busy_timeout=0")  # never wait on the loop
+            self._conn.rollback()
+
+    async def __call__(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(conn, *args)``; its result."""
+        try:
+            if self._conn is None:
+                async with self._engine.connect() as conn:
+                    return await conn.run_sync(fn, *args)
+            for attempt in range(BUSY_RETRIES):
+                try:
+                    try:
+                        return fn(self._conn, *args)
+                    finally:
+                        self._conn.rollback()  # SQLAlchemy's bookkeeping: no BEGIN was sent
+                except OperationalError as exc:
+                    if not _busy(exc):
+                        raise
+                    await asyncio.sleep(0.001 * (attempt + 1))
+            raise StoreError("the message store stayed busy; try again")
+        except SQLAlchemyError as exc:
+            log.error("a read failed in the database: %s", type(exc).__name__)
+            raise StoreError(
+                f"the message store is unavailable ({type(exc).__name__}); try again"
+            ) from exc
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+        if self._sync is not None:
+            self._sync.dispose()
