@@ -93,7 +93,17 @@ PATHS: dict[str, Any] = {
         "Queue",
         400,
         404,
-        parameters=[_GLN, _LIMIT],
+        parameters=[
+            _GLN,
+            _LIMIT,
+            {
+                "name": "status",
+                "in": "query",
+                "description": "Instead of the waiting queue: messages to the organisation in "
+                "this status, newest first (e.g. expired, to re-deliver).",
+                "schema": {"type": "string", "enum": [s.value for s in MessageStatus]},
+            },
+        ],
     ),
     "/v1/operator/messages/{id}": _get(
         "operatorTrail",

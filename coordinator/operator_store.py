@@ -109,19 +109,22 @@ async def trail(*, engine: AsyncEngine, message_id: uuid.UUID) -> list[Any]:
         raise _store_error(exc) from exc
 
 
-async def queue(*, engine: AsyncEngine, gln: str, limit: int) -> list[Any]:
-    """What waits in ``gln``'s inbox, oldest first (metadata only)."""
+async def queue(
+    *, engine: AsyncEngine, gln: str, limit: int, status: MessageStatus | None = None
+) -> list[Any]:
+    """What waits in ``gln``'s inbox, oldest first (metadata only); with ``status``, the
+    messages to ``gln`` in that status instead, newest first (e.g. expired, to re-deliver)."""
     try:
         async with engine.connect() as conn:
             known = await conn.scalar(select(ORGANISATION.c.gln).where(ORGANISATION.c.gln == gln))
             if known is None:
                 raise NotFound(f"no organisation with GLN {gln} is registered")
-            result = await conn.execute(
-                select(*META_COLUMNS)
-                .where(M.receiver_gln == gln, M.in_inbox.is_(True))
-                .order_by(M.received_at, M.id)
-                .limit(limit)
-            )
+            query = select(*META_COLUMNS).where(M.receiver_gln == gln).limit(limit)
+            if status is None:
+                query = query.where(M.in_inbox.is_(True)).order_by(M.received_at, M.id)
+            else:
+                query = query.where(M.status == status.value).order_by(M.received_at.desc(), M.id)
+            result = await conn.execute(query)
             return list(result.all())
     except SQLAlchemyError as exc:
         raise _store_error(exc) from exc

@@ -33,6 +33,7 @@ from coordinator.operator_store import (
 )
 from coordinator.sqltypes import utcnow
 from coordinator.state import COMMITTER, ENGINE, SETTINGS
+from coordinator.status import MessageStatus
 from coordinator.store import ping
 from coordinator.tables import Role
 from messages.errors import IdentifierError
@@ -189,8 +190,18 @@ async def get_organisations(request: web.Request) -> web.Response:
 async def get_queue(request: web.Request) -> web.Response:
     _operator(request)
     gln = _gln(request)
+    raw = request.query.get("status")
+    try:
+        wanted = MessageStatus(raw) if raw else None
+    except ValueError:
+        raise BadRequest(
+            f"status must be one of {', '.join(s.value for s in MessageStatus)}"
+        ) from None
     rows = await queue(
-        engine=request.app[ENGINE], gln=gln, limit=_int(request, "limit", 100, 1, 1000)
+        engine=request.app[ENGINE],
+        gln=gln,
+        limit=_int(request, "limit", 100, 1, 1000),
+        status=wanted,
     )
     return web.json_response({"organisation": gln, "messages": [_meta(r) for r in rows]})
 

@@ -14,9 +14,9 @@ from collections.abc import Sequence
 from adapters import cli as adapters_cli
 from coordinator import cli as coordinator_cli
 from messages import cli as messages_cli
-from tui import cli as tui_cli
 from samspil import demo
 from samspil.simulate import embedded_hub
+from tui import cli as tui_cli
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -89,6 +89,10 @@ async def test_redeliver_an_expired_letter_and_send_the_status_report(make_hub: 
     assert again["id"] == report["id"]
     assert await gp.fetch(again["id"]) == await gp.fetch(network_receipt["id"])
 
+    code, expired, _ = await operator.request(
+        "GET", f"/v1/operator/organisations/{PPR_GLN}/queue?status=expired"
+    )
+    assert [m["id"] for m in expired["messages"]] == [sent["id"]]
     code, redelivered, _ = await operator.request(
         "POST", f"/v1/operator/messages/{sent['id']}/redeliver"
     )

@@ -1,0 +1,155 @@
+"""The caseworker app against a real hub: the child overview with and without consent,
+recording and revoking a consent, reading a letter and replying, a status reaching
+``receipted``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.widgets import Input, TextArea
+
+from tests.tui.conftest import CHILD, GP, OTHER_CHILD, PPR, TuiHub, screen_text, until
+from tui.caseworker_app import CaseworkerApp
+from tui.i18n import Texts
+from tui.screens.child import ChildScreen
+from tui.screens.consent_form import ConsentForm
+from tui.screens.consents import ConsentsScreen
+from tui.screens.inbox import InboxScreen
+from tui.screens.letter import LetterScreen
+
+
+def app_for(hub: TuiHub, who: str = "pia", lang: str = "da") -> CaseworkerApp:
+    return CaseworkerApp(hub.client(who), texts=Texts(lang), refresh_seconds=0.3)
+
+
+async def look_up(pilot: Any, app: CaseworkerApp, cpr: str) -> None:
+    await until(pilot, lambda: isinstance(app.screen, ChildScreen) and bool(app.org_name))
+    cpr_input = app.screen.query_one("#cpr", Input)
+    cpr_input.value = ""
+    cpr_input.focus()
+    await pilot.press(*cpr, "enter")
+
+
+async def test_child_overview_with_and_without_consent(tui_hub: TuiHub) -> None:
+    app = app_for(tui_hub)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await look_up(pilot, app, OTHER_CHILD)
+        await until(pilot, lambda: "Ingen aktiv sag" in screen_text(app))
+        assert "opret sagen i jeres fagsystem" in screen_text(app)
+
+        await look_up(pilot, app, CHILD)
+        await until(pilot, lambda: "Forløb" in screen_text(app))
+        text = screen_text(app)
+        assert "PPR Aalborg" in text
+        assert "Samtykke mangler for deling mellem PPR og familie, almen praksis, psykiatri" in text
+        assert "Børne- og Ungdomspsyk." not in text  # withheld without consent
+
+        # record a consent: s, n, the parent's name, ctrl+s
+        await pilot.press("s")
+        await until(pilot, lambda: isinstance(app.screen, ConsentsScreen))
+        assert "Under 15 år" in screen_text(app)
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, ConsentForm))
+        await pilot.press(*"Mette Jensen", "ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, ConsentsScreen))
+        await until(pilot, lambda: "Mette Jensen" in screen_text(app))
+        assert "✔ aktivt" in screen_text(app)
+
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, ChildScreen))
+        app.screen.reload()  # type: ignore[attr-defined]
+        await until(pilot, lambda: "Bo Overlæge" in screen_text(app))
+        assert "Samtykke ✔" in screen_text(app)
+        assert "samtale, overlæge" in screen_text(app)
+
+        # revoke it: s, r, j — and the other sector's entries are gone on the next look
+        await pilot.press("s")
+        await until(pilot, lambda: "Mette Jensen" in screen_text(app))
+        await pilot.press("r")
+        await pilot.pause()
+        await pilot.press("j")
+        await until(pilot, lambda: "tilbagekaldt" in screen_text(app))
+        await pilot.press("escape")
+        app.screen.reload()  # type: ignore[attr-defined]
+        await until(pilot, lambda: "Bo Overlæge" not in screen_text(app))
+        assert "Samtykke mangler" in screen_text(app)
+
+
+async def test_cpr_is_checked_as_it_is_typed(tui_hub: TuiHub) -> None:
+    app = app_for(tui_hub, lang="en")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, ChildScreen))
+        app.screen.query_one("#cpr", Input).focus()
+        await pilot.press(*"320116")  # no 32nd of January: said before the last four digits
+        await until(pilot, lambda: "Invalid CPR number" in screen_text(app))
+        assert "not a real date" in screen_text(app)
+
+
+async def test_read_a_letter_reply_and_watch_it_get_receipted(tui_hub: TuiHub) -> None:
+    from messages.medcom.correspondence import new_correspondence
+    from messages.medcom.documents import build_message, parse_message
+    from messages.medcom.model import Party, Patient
+    from messages.medcom.receipts import receipt_for
+    from messages.medcom.registry import SchemaRegistry
+
+    letter = new_correspondence(
+        sender=Party(GP, GP, "lokationsnummer", organisation_name="Lægehuset Vestbyen"),
+        receiver=Party(PPR, PPR, "lokationsnummer", organisation_name="PPR Aalborg"),
+        patient=Patient(cpr=CHILD, surname="Jensen", given_name="Mads"),
+        subject="Henvisning: Mads J.",
+        text="Kære PPR\nMads har i en periode haft det svært i skolen.",
+        ask_for_receipt=True,
+        episode_of_care_identifier="3f2b8c4e9d0a4b1c8e7f6a5b4c3d2e1f",
+    )
+    sent = await tui_hub.call(
+        "gp",
+        "POST",
+        "/v1/messages",
+        data=build_message(letter),
+        headers={"Content-Type": "application/xml"},
+    )
+    app = app_for(tui_hub)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: bool(app.org_name))
+        await pilot.press("i")
+        await until(pilot, lambda: isinstance(app.screen, InboxScreen))
+        await until(pilot, lambda: "Lægehuset Vestbyen" in screen_text(app))
+        assert "1 ulæste" in screen_text(app)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, LetterScreen))
+        await until(pilot, lambda: "Henvisning: Mads J." in screen_text(app), within=20)
+        text = screen_text(app)
+        assert "Mads har i en periode haft det svært i skolen." in text
+        assert "kvittering ønsket" in text
+
+        await pilot.press("k")  # the positive receipt the GP asked for
+        await until(pilot, lambda: "Positiv kvittering sendt" in screen_text(app))
+        status = await tui_hub.call("gp", "GET", f"/v1/messages/{sent['id']}/status")
+        assert status["status"] == "receipted"
+
+        await pilot.press("r")
+        await until(pilot, lambda: bool(app.screen.query("#text")))
+        app.screen.query_one("#text", TextArea).insert("Vi indkalder til møde.")
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, LetterScreen))
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, InboxScreen))
+        await until(pilot, lambda: "accepteret" in screen_text(app))
+
+        # the GP's system takes the reply and answers it with a positive receipt
+        waiting = (await tui_hub.call("gp", "GET", "/v1/inbox"))["messages"]
+        assert sorted(m["type"] for m in waiting) == ["XCTL03", "XDIS91"]
+        [reply] = [m for m in waiting if m["type"] == "XDIS91"]
+        body = await tui_hub.call("gp", "GET", f"/v1/messages/{reply['id']}")
+        answer = parse_message(body, registry=SchemaRegistry())
+        assert answer.subject == "Sv: Henvisning: Mads J."  # type: ignore[union-attr]
+        assert answer.episode_of_care_identifier == letter.episode_of_care_identifier  # type: ignore[union-attr]
+        await tui_hub.call("gp", "POST", f"/v1/messages/{reply['id']}/ack")
+        await tui_hub.call(
+            "gp",
+            "POST",
+            "/v1/messages",
+            data=build_message(receipt_for(answer)),
+            headers={"Content-Type": "application/xml"},
+        )
+        await until(pilot, lambda: "✔ kvitteret" in screen_text(app))

@@ -1,0 +1,147 @@
+"""What both apps share: the hub client, the words, the clock, and staying connected.
+
+Network calls run in Textual workers (``run_worker`` on async methods), so the screen never
+waits for the hub. :meth:`HubApp.hub` wraps every call: when the hub cannot be reached the
+banner is shown and a timer tries ``/healthz`` every few seconds; when it answers again the
+banner goes and the current screen reloads (``reload()`` on screens that have it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from textual.app import App
+from textual.dom import DOMNode
+from textual.timer import Timer
+
+from messages.timezone import COPENHAGEN
+from tui.client import HubClient, HubUnavailable
+from tui.i18n import Texts
+from tui.widgets.connection_banner import ConnectionBanner
+from tui.widgets.top_bar import TopBar
+
+T = TypeVar("T")
+Clock = Callable[[], datetime]
+RETRY_SECONDS = 3.0
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+class HubApp(App[None]):
+    """An app that talks to one hub through one :class:`HubClient`."""
+
+    def __init__(
+        self,
+        client: HubClient,
+        *,
+        texts: Texts | None = None,
+        clock: Clock = system_clock,
+        refresh_seconds: float = 2.0,
+        retry_seconds: float = RETRY_SECONDS,
+    ) -> None:
+        super().__init__()
+        self.client = client
+        self.texts = texts or Texts()
+        self.clock = clock
+        self.refresh_seconds = refresh_seconds
+        self.retry_seconds = retry_seconds
+        self.connected = True
+        self.me: dict[str, Any] = {}
+        self._retry: Timer | None = None
+        self._loads_running: set[tuple[int, str]] = set()
+        self._loads_again: dict[tuple[int, str], Callable[[], Awaitable[None]]] = {}
+
+    # --- time ------------------------------------------------------------------------------
+
+    def local(self, moment: datetime | str | None, fmt: str = "%H:%M") -> str:
+        if moment is None:
+            return ""
+        if isinstance(moment, str):
+            moment = parse_time(moment)
+        return moment.astimezone(COPENHAGEN).strftime(fmt)
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    # --- the hub ---------------------------------------------------------------------------
+
+    async def hub(self, call: Callable[[], Awaitable[T]]) -> T | None:
+        """``await call()``; None (and the banner) when the hub cannot be reached."""
+        try:
+            result = await call()
+        except HubUnavailable:
+            self.lost()
+            return None
+        if not self.connected:
+            self.found()
+        return result
+
+    def start(self, node: DOMNode, group: str, load: Callable[[], Awaitable[None]]) -> None:
+        """Run ``load()`` in a worker of ``node``; while one of the same group runs, the newest
+        request waits and runs after it (a refresh never piles up, a new lookup is not lost,
+        and no coroutine is made that is never awaited)."""
+        key = (id(node), group)
+        if key in self._loads_running:
+            self._loads_again[key] = load
+            return
+        self._loads_running.add(key)
+
+        async def run() -> None:
+            current: Callable[[], Awaitable[None]] | None = load
+            try:
+                while current is not None:
+                    await current()
+                    current = self._loads_again.pop(key, None)
+            finally:
+                self._loads_running.discard(key)
+                self._loads_again.pop(key, None)
+
+        node.run_worker(run(), group=group)
+
+    def lost(self) -> None:
+        if self.connected:
+            self.connected = False
+            self.update_chrome()
+        if self._retry is None:
+            self._retry = self.set_interval(self.retry_seconds, self._try_again)
+
+    def found(self) -> None:
+        self.connected = True
+        if self._retry is not None:
+            self._retry.stop()
+            self._retry = None
+        self.update_chrome()
+        reload = getattr(self.screen, "reload", None)
+        if callable(reload):
+            reload()
+
+    async def _try_again(self) -> None:
+        try:
+            await self.client.healthz()
+        except HubUnavailable:
+            return
+        self.found()
+
+    async def on_unmount(self) -> None:
+        await self.client.close()
+
+    # --- the top line and the banner on every screen ---------------------------------------
+
+    def title_line(self) -> str:
+        return "Samspil"
+
+    def update_chrome(self) -> None:
+        hub = self.texts("hub.ok" if self.connected else "hub.lost")
+        for bar in self.screen.query(TopBar):
+            bar.show(self.title_line(), self.local(self.now()), hub, connected=self.connected)
+        for banner in self.screen.query(ConnectionBanner):
+            banner.update(self.texts("banner.lost", seconds=f"{self.retry_seconds:g}"))
+            banner.display = not self.connected
+
+
+def parse_time(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))

@@ -1,0 +1,104 @@
+"""``samspil tui``: the caseworker app — child overview, consent, inbox and letters.
+
+Starts on the child overview. Who the caller is (``/v1/whoami``) and the organisation
+directory are loaded in a worker at start-up; MedCom schemas are compiled once, off the event
+loop, the first time a letter is read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, ClassVar
+
+from textual.binding import Binding, BindingType
+
+from messages.medcom.model import Correspondence
+from messages.medcom.registry import SchemaRegistry
+from tui.base import HubApp
+from tui.screens.child import ChildScreen
+from tui.screens.help import HelpScreen
+
+
+class CaseworkerApp(HubApp):
+    CSS_PATH = "caseworker.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+q", "quit", show=False)]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.directory: list[dict[str, Any]] = []
+        self.letters: dict[str, Correspondence] = {}  # read this session, for threads
+        self._schemas: SchemaRegistry | None = None
+        self._schemas_lock = asyncio.Lock()
+
+    @property
+    def org_gln(self) -> str:
+        return str(self.me.get("organisation", {}).get("gln", ""))
+
+    @property
+    def org_name(self) -> str:
+        return str(self.me.get("organisation", {}).get("name", ""))
+
+    @property
+    def org_sector(self) -> str:
+        return str(self.me.get("organisation", {}).get("sector", ""))
+
+    def org_label(self, gln: str) -> str:
+        for o in self.directory:
+            if o["gln"] == gln:
+                return str(o["name"])
+        return gln
+
+    def title_line(self) -> str:
+        parts = ["Samspil", self.org_name, str(self.me.get("name", ""))]
+        return " · ".join(p for p in parts if p)
+
+    async def registry(self) -> SchemaRegistry:
+        async with self._schemas_lock:
+            if self._schemas is None:
+                self._schemas = await asyncio.to_thread(SchemaRegistry)
+            return self._schemas
+
+    def on_mount(self) -> None:
+        self.push_screen(ChildScreen())
+        self.run_worker(self._who(), group="who")
+        self.set_interval(15, self.update_chrome)
+
+    async def _who(self) -> None:
+        me = await self.hub(self.client.whoami)
+        directory = await self.hub(self.client.organisations)
+        if me is not None:
+            self.me = me
+        if directory is not None:
+            self.directory = directory
+        self.update_chrome()
+
+    # --- app-wide keys ---------------------------------------------------------------------
+
+    def action_inbox(self) -> None:
+        from tui.screens.inbox import InboxScreen
+
+        self.push_screen(InboxScreen())
+
+    def action_compose(self) -> None:
+        from tui.screens.compose import ComposeScreen
+
+        cpr = getattr(self.screen, "cpr", None)
+        self.push_screen(ComposeScreen(cpr=cpr if isinstance(cpr, str) else None))
+
+    def action_help(self) -> None:
+        t = self.texts
+        keys = [
+            ("/", t("key.child")),
+            ("i", t("key.inbox")),
+            ("n", t("key.new")),
+            ("s", t("key.consent")),
+            ("l", t("key.log")),
+            ("enter", t("key.open")),
+            ("r", t("key.reply")),
+            ("k", t("key.receipt")),
+            ("a", t("key.ack")),
+            ("ctrl+s", t("compose.send")),
+            ("esc", t("key.back")),
+            ("q", t("key.quit")),
+        ]
+        self.push_screen(HelpScreen(t("help.title"), keys, t("help.close")))

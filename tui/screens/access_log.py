@@ -1,0 +1,84 @@
+"""Who looked at this child's data, and others' views of my organisation's entries."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Static
+
+from tui.client import HubRefused
+from tui.screens.child import show_cpr
+from tui.widgets.connection_banner import ConnectionBanner
+from tui.widgets.key_bar import KeyBar
+from tui.widgets.notice import Notice
+from tui.widgets.top_bar import TopBar
+
+if TYPE_CHECKING:
+    from tui.caseworker_app import CaseworkerApp
+
+
+class AccessLogScreen(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "app.pop_screen", show=False)]
+
+    def __init__(self, cpr: str) -> None:
+        super().__init__()
+        self.cpr = cpr
+
+    @property
+    def hub_app(self) -> CaseworkerApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        yield TopBar()
+        yield ConnectionBanner()
+        with VerticalScroll(id="body"):
+            yield Static(id="log")
+        yield Notice(id="notice")
+        yield KeyBar()
+
+    def on_mount(self) -> None:
+        self.query_one(KeyBar).show([("esc", self.hub_app.texts("key.back"))])
+        self.hub_app.update_chrome()
+        self.reload()
+
+    def reload(self) -> None:
+        self.hub_app.start(self, "log", self._load)
+
+    async def _load(self) -> None:
+        app = self.hub_app
+        t = app.texts
+        try:
+            views = await app.hub(lambda: app.client.access_log(self.cpr))
+            notes = await app.hub(app.client.access_notifications)
+        except HubRefused as exc:
+            self.query_one(Notice).tell(t("error", detail=exc.detail), error=True)
+            return
+        if views is None or notes is None:
+            return
+        out = Text()
+        out.append(t("log.title", cpr=show_cpr(self.cpr)) + "\n\n", style="bold")
+        out.append(t("log.views") + "\n", style="bold")
+        for v in views:
+            orgs = ", ".join(d["name"] for d in v.get("disclosed", []))
+            out.append(
+                f" {app.local(v['at'], '%d.%m.%Y %H:%M')}  {v['organisation_name']:<24} "
+                f"{v['person']:<20} {t('log.saw', orgs=orgs)}\n"
+            )
+        if not views:
+            out.append(t("log.none") + "\n")
+        out.append("\n" + t("log.notifications", org=app.org_name) + "\n", style="bold")
+        mine = [n for n in notes if n.get("child_cpr") == self.cpr]
+        for n in mine:
+            viewer = n["viewer"]
+            out.append(
+                f" {app.local(n['at'], '%d.%m.%Y %H:%M')}  {viewer['name']:<24} "
+                f"{viewer['person']}\n"
+            )
+        if not mine:
+            out.append(t("log.none") + "\n")
+        self.query_one("#log", Static).update(out)

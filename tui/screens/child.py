@@ -1,0 +1,260 @@
+"""The child overview: cases, appointments, whom to call, the coordinator and consent.
+
+Enter a CPR number (checked as it is typed); the overview comes from
+``GET /v1/children/{cpr}/overview`` in a worker. When nothing may be shown the screen says
+why and what to do, in one line each.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import partial
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Input, Static
+
+from messages.errors import IdentifierError
+from messages.identifiers import parse_cpr
+from tui.base import parse_time
+from tui.client import HubRefused
+from tui.widgets.connection_banner import ConnectionBanner
+from tui.widgets.key_bar import KeyBar
+from tui.widgets.notice import Notice
+from tui.widgets.top_bar import TopBar
+
+if TYPE_CHECKING:
+    from tui.caseworker_app import CaseworkerApp
+
+RULE = "─"
+
+
+def cpr_problem(value: str) -> str | None:
+    """Why ``value`` is not (yet) a CPR number, or None when it is one."""
+    try:
+        parse_cpr(value)
+    except IdentifierError as exc:
+        return exc.message
+    return None
+
+
+def show_cpr(cpr: str) -> str:
+    digits = cpr.replace("-", "")
+    return f"{digits[:6]}-{digits[6:]}" if len(digits) == 10 else cpr
+
+
+class ChildScreen(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("slash", "focus_cpr", show=False),
+        Binding("i", "app.inbox", show=False),
+        Binding("n", "app.compose", show=False),
+        Binding("s", "consents", show=False),
+        Binding("l", "access_log", show=False),
+        Binding("question_mark", "app.help", show=False),
+        Binding("q", "app.quit", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cpr: str | None = None
+        self.overview: dict[str, Any] | None = None
+
+    @property
+    def hub_app(self) -> CaseworkerApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        t = self.hub_app.texts
+        yield TopBar()
+        yield ConnectionBanner()
+        yield Input(placeholder=t("child.prompt"), id="cpr", max_length=11)
+        with VerticalScroll(id="body"):
+            yield Static(t("child.start"), id="overview")
+        yield Notice(id="notice")
+        yield KeyBar()
+
+    def on_mount(self) -> None:
+        t = self.hub_app.texts
+        self.query_one(KeyBar).show(
+            [
+                ("/", t("key.child")),
+                ("i", t("key.inbox")),
+                ("n", t("key.new")),
+                ("s", t("key.consent")),
+                ("l", t("key.log")),
+                ("?", t("key.help")),
+            ]
+        )
+        self.hub_app.update_chrome()
+        self.query_one("#body").focus()  # letters are keys here; "/" goes to the CPR field
+
+    # --- input -----------------------------------------------------------------------------
+
+    def action_focus_cpr(self) -> None:
+        self.query_one("#cpr", Input).focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        value = event.value.strip()
+        notice = self.query_one(Notice)
+        digits = value.replace("-", "")
+        if len(digits) >= 10:
+            problem = cpr_problem(value)
+        elif len(digits) >= 6 or not digits.isdigit():
+            problem = cpr_problem(digits[:6].ljust(6, "0") + "0000") if digits.isdigit() else None
+            problem = problem or (None if digits.isdigit() else cpr_problem(digits))
+        else:
+            problem = None
+        if problem:
+            notice.tell(self.hub_app.texts("child.invalid", reason=problem), error=True)
+            return
+        notice.tell("")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        value = event.value.strip()
+        problem = cpr_problem(value)
+        if problem:
+            self.query_one(Notice).tell(
+                self.hub_app.texts("child.invalid", reason=problem), error=True
+            )
+            return
+        self.cpr = value.replace("-", "")
+        self.query_one("#body").focus()
+        self.reload()
+
+    def reload(self) -> None:
+        if self.cpr:
+            self.hub_app.start(self, "overview", partial(self._load, self.cpr))
+
+    async def _load(self, cpr: str) -> None:
+        app = self.hub_app
+        notice = self.query_one(Notice)
+        try:
+            overview = await app.hub(lambda: app.client.overview(cpr))
+        except HubRefused as exc:
+            self.overview = None
+            if exc.code == "no-active-case":
+                text = app.texts("child.no_case", org=app.org_name)
+            else:
+                text = app.texts("error", detail=exc.detail)
+            self.query_one("#overview", Static).update(Text(text))
+            notice.tell("")
+            return
+        if overview is None:
+            return
+        views = await app.hub(lambda: app.client.access_log(cpr))
+        seen = sum(1 for v in views or [] if v.get("organisation") != app.org_gln)
+        self.overview = overview
+        self.query_one("#overview", Static).update(self.render_overview(cpr, overview, seen))
+        notice.tell("")
+
+    # --- drawing ---------------------------------------------------------------------------
+
+    def render_overview(self, cpr: str, overview: dict[str, Any], seen: int) -> Text:
+        app = self.hub_app
+        t = app.texts
+        consent = overview["consent"]
+        out = Text()
+        head = t("child.head", cpr=show_cpr(cpr), age=consent.get("age", "?"))
+        state = t(f"consent.state.{consent.get('state', 'missing')}")
+        out.append(head, style="bold")
+        out.append("   ")
+        out.append(
+            state, style={"complete": "green", "partial": "yellow"}.get(consent["state"], "red")
+        )
+        out.append("\n")
+        withheld = [
+            t(f"sector.{sector}")
+            for sector, verdict in sorted(consent.get("sectors", {}).items())
+            if verdict != "shared" and sector != app.org_sector
+        ]
+        if withheld:
+            out.append(
+                t(
+                    "child.consent_missing",
+                    own=t(f"sector.{app.org_sector}"),
+                    others=", ".join(withheld),
+                )
+                + "\n",
+                style="yellow",
+            )
+        out.append(_section(t("child.cases")))
+        cases = [*overview["own"]["cases"], *overview["others"]["cases"]]
+        if not cases:
+            out.append(t("child.none") + "\n")
+        for case in cases:
+            active = case["status"] == "active"
+            when = (
+                t("child.active_from", date=_day(case["opened_on"]))
+                if active
+                else t("child.closed", date=_day(case.get("closed_on") or case["opened_on"]))
+            )
+            out.append(" ● " if active else " ○ ", style="green" if active else "dim")
+            out.append(f"{_fit(case['organisation_name'], 22)} ")
+            out.append(f"{_fit(t('kind.' + case['kind']), 20)} ")
+            out.append(f"{_fit(when, 19)} ")
+            contact = case.get("contact") or {}
+            out.append(str(contact.get("name", "")) + "\n")
+            if active and contact.get("phone"):
+                out.append(" " * 66 + str(contact["phone"]) + "\n", style="dim")
+        out.append(_section(t("child.appointments")))
+        appointments = sorted(
+            [*overview["own"]["appointments"], *overview["others"]["appointments"]],
+            key=lambda a: (parse_time(a["starts_at"]) < app.now(), parse_time(a["starts_at"])),
+        )
+        if not appointments:
+            out.append(t("child.none") + "\n")
+        for appointment in appointments:
+            out.append(f" {app.local(appointment['starts_at'], '%d.%m %H:%M')}  ")
+            out.append(f"{_fit(appointment['organisation_name'], 22)} ")
+            person = appointment.get("with") or {}
+            out.append(f"{_fit(person.get('role', ''), 24)} ")
+            out.append(t(f"appt.{appointment['status']}") + "\n")
+        for hint in overview.get("hints", []):
+            sectors = " + ".join(t(f"sector.{s}") for s in hint.get("sectors", []))
+            out.append("   " + t("child.hint", sectors=sectors) + "\n", style="bold yellow")
+        coordinator = overview.get("coordinator")
+        if coordinator:
+            line = t(
+                "child.coordinator",
+                org=coordinator["organisation_name"],
+                name=coordinator["contact"]["name"],
+            )
+        else:
+            line = t("child.no_coordinator")
+        out.append(_section(""))
+        out.append(f" {line}   {t('child.seen', n=seen)}\n")
+        return out
+
+    # --- elsewhere -------------------------------------------------------------------------
+
+    def action_consents(self) -> None:
+        if self.cpr and self.overview is not None:
+            from tui.screens.consents import ConsentsScreen
+
+            self.app.push_screen(ConsentsScreen(self.cpr, int(self.overview["consent"]["age"])))
+
+    def action_access_log(self) -> None:
+        if self.cpr and self.overview is not None:
+            from tui.screens.access_log import AccessLogScreen
+
+            self.app.push_screen(AccessLogScreen(self.cpr))
+
+
+def _section(title: str) -> Text:
+    line = Text()
+    line.append(f" {title} " if title else " ", style="bold")
+    line.append(RULE * 60 + "\n", style="dim")
+    return line
+
+
+def _fit(value: str, width: int) -> str:
+    value = value or ""
+    return value[: width - 1] + "…" if len(value) > width else value.ljust(width)
+
+
+def _day(iso: str) -> str:
+    return date.fromisoformat(iso[:10]).strftime("%d.%m.%y")

@@ -1,0 +1,108 @@
+"""Record a consent: who gave it, their relation, which sectors may share, form, validity."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from functools import partial
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Checkbox, Input, Select, Static
+
+from messages.timezone import COPENHAGEN
+from tui.client import HubRefused
+from tui.screens.consents import age_rule_key
+from tui.widgets.notice import Notice
+
+if TYPE_CHECKING:
+    from tui.caseworker_app import CaseworkerApp
+
+SECTORS = ("ppr", "family", "psychiatry", "gp")
+RELATIONS = ("custodial-parent", "self", "guardian")
+FORMS = ("written", "oral", "digital")
+
+
+class ConsentForm(ModalScreen[bool]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+s", "save", show=False),
+        Binding("escape", "cancel", show=False),
+    ]
+
+    def __init__(self, cpr: str, age: int) -> None:
+        super().__init__()
+        self.cpr = cpr
+        self.age = age
+
+    @property
+    def hub_app(self) -> CaseworkerApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        t = self.hub_app.texts
+        relation = "self" if self.age >= 15 else "custodial-parent"
+        with VerticalScroll(id="dialog"):
+            yield Static(t("form.title"), classes="heading")
+            yield Static(t(age_rule_key(self.age)), classes="rule")
+            yield Input(placeholder=t("form.name"), id="given-by")
+            with Horizontal(classes="row"):
+                yield Select(
+                    [(t(f"relation.{r}"), r) for r in RELATIONS],
+                    value=relation,
+                    allow_blank=False,
+                    id="relation",
+                )
+                yield Select(
+                    [(t(f"form.{f}"), f) for f in FORMS],
+                    value="written",
+                    allow_blank=False,
+                    id="form",
+                )
+            with Horizontal(classes="row"):
+                for sector in SECTORS:
+                    yield Checkbox(t(f"sector.{sector}"), value=True, id=f"sector-{sector}")
+            yield Input(placeholder=t("form.until"), id="until")
+            yield Notice(id="form-notice")
+            yield Static(f"{t('form.save')}   {t('form.cancel')}", classes="keys")
+
+    def on_mount(self) -> None:
+        self.query_one("#given-by", Input).focus()
+
+    def action_cancel(self) -> None:
+        self.dismiss(False)
+
+    def action_save(self) -> None:
+        notice = self.query_one("#form-notice", Notice)
+        name = self.query_one("#given-by", Input).value.strip()
+        if not name:
+            notice.tell("✖ " + self.hub_app.texts("form.name"), error=True)
+            return
+        body: dict[str, Any] = {
+            "given_by_name": name,
+            "relation": self.query_one("#relation", Select).value,
+            "form": self.query_one("#form", Select).value,
+            "sectors": [s for s in SECTORS if self.query_one(f"#sector-{s}", Checkbox).value],
+        }
+        until = self.query_one("#until", Input).value.strip()
+        if until:
+            try:
+                day = date.fromisoformat(until)
+            except ValueError:
+                notice.tell("✖ " + self.hub_app.texts("form.until"), error=True)
+                return
+            body["valid_until"] = datetime.combine(day, time(23, 59), COPENHAGEN).isoformat()
+        self.hub_app.start(self, "consent-form", partial(self._save, body))
+
+    async def _save(self, body: dict[str, Any]) -> None:
+        app = self.hub_app
+        try:
+            done = await app.hub(lambda: app.client.add_consent(self.cpr, body))
+        except HubRefused as exc:
+            self.query_one("#form-notice", Notice).tell(
+                app.texts("error", detail=exc.detail), error=True
+            )
+            return
+        if done is not None:
+            self.dismiss(True)

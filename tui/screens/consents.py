@@ -1,0 +1,149 @@
+"""A child's consents: see all, record one, revoke one — with the age rule spelt out."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.widgets import DataTable, Static
+
+from tui.client import HubRefused
+from tui.screens.child import show_cpr
+from tui.screens.confirm import ConfirmScreen
+from tui.widgets.connection_banner import ConnectionBanner
+from tui.widgets.key_bar import KeyBar
+from tui.widgets.notice import Notice
+from tui.widgets.top_bar import TopBar
+
+if TYPE_CHECKING:
+    from tui.caseworker_app import CaseworkerApp
+
+
+def age_rule_key(age: int) -> str:
+    if age < 15:
+        return "consents.rule.under15"
+    if age < 18:
+        return "consents.rule.from15"
+    return "consents.rule.adult"
+
+
+class ConsentsScreen(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("n", "record", show=False),
+        Binding("r", "revoke", show=False),
+        Binding("escape", "app.pop_screen", show=False),
+        Binding("question_mark", "app.help", show=False),
+    ]
+
+    def __init__(self, cpr: str, age: int) -> None:
+        super().__init__()
+        self.cpr = cpr
+        self.age = age
+        self.consents: list[dict[str, Any]] = []
+
+    @property
+    def hub_app(self) -> CaseworkerApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        t = self.hub_app.texts
+        yield TopBar()
+        yield ConnectionBanner()
+        yield Static(t("consents.title", cpr=show_cpr(self.cpr), age=self.age), classes="heading")
+        yield Static(t(age_rule_key(self.age)), id="rule")
+        table: DataTable[str] = DataTable(id="consents", cursor_type="row", zebra_stripes=True)
+        table.add_columns(
+            t("consents.given_by"),
+            t("consents.relation"),
+            t("consents.sectors"),
+            t("consents.form"),
+            t("consents.until"),
+            t("consents.state"),
+        )
+        yield table
+        yield Notice(id="notice")
+        yield KeyBar()
+
+    def on_mount(self) -> None:
+        t = self.hub_app.texts
+        self.query_one(KeyBar).show(
+            [("n", t("key.record")), ("r", t("key.revoke")), ("esc", t("key.back"))]
+        )
+        self.hub_app.update_chrome()
+        self.reload()
+
+    def reload(self) -> None:
+        self.hub_app.start(self, "consents", self._load)
+
+    async def _load(self) -> None:
+        app = self.hub_app
+        t = app.texts
+        rows = await app.hub(lambda: app.client.consents(self.cpr))
+        if rows is None:
+            return
+        self.consents = rows
+        table = self.query_one(DataTable)
+        table.clear()
+        for c in rows:
+            if c.get("revoked_at"):
+                state = t("consents.revoked", date=app.local(c["revoked_at"], "%d.%m.%Y"))
+            elif c.get("active"):
+                state = t("consents.active")
+            else:
+                state = t("consents.expired")
+            table.add_row(
+                c["given_by_name"],
+                t(f"relation.{c['relation']}"),
+                ", ".join(t(f"sector.{s}") for s in c["sectors"]),
+                t(f"form.{c['form']}"),
+                app.local(c.get("valid_until"), "%m.%Y") or "—",
+                state,
+                key=c["id"],
+            )
+        if not rows:
+            self.query_one(Notice).tell(t("consents.none"))
+
+    def action_record(self) -> None:
+        from tui.screens.consent_form import ConsentForm
+
+        def recorded(done: bool | None) -> None:
+            if done:
+                self.query_one(Notice).tell(self.hub_app.texts("consents.recorded_ok"))
+                self.reload()
+
+        self.app.push_screen(ConsentForm(self.cpr, self.age), recorded)
+
+    def action_revoke(self) -> None:
+        table = self.query_one(DataTable)
+        if not self.consents or table.cursor_row < 0:
+            return
+        chosen = self.consents[table.cursor_row]
+        if chosen.get("revoked_at"):
+            return
+        t = self.hub_app.texts
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self.run_worker(self._revoke(chosen["id"]), group="consents")
+
+        self.app.push_screen(
+            ConfirmScreen(
+                t("consents.revoke_q", name=chosen["given_by_name"]),
+                t("confirm.yes"),
+                t("confirm.no"),
+            ),
+            answer,
+        )
+
+    async def _revoke(self, consent_id: str) -> None:
+        app = self.hub_app
+        try:
+            done = await app.hub(lambda: app.client.revoke_consent(self.cpr, consent_id))
+        except HubRefused as exc:
+            self.query_one(Notice).tell(app.texts("error", detail=exc.detail), error=True)
+            return
+        if done is not None:
+            self.query_one(Notice).tell(app.texts("consents.revoked_ok"))
+            await self._load()

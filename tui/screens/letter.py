@@ -1,0 +1,179 @@
+"""One letter: its header, its formatted text, its thread; reply, receipt, archive.
+
+The XML is fetched (the hub marks a received letter ``downloaded``) and parsed by the message
+layer off the event loop. Sent letters show their journey with every status event's time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Static
+
+from messages.errors import MessageError
+from messages.medcom.documents import build_message, parse_message
+from messages.medcom.model import Correspondence, Receipt
+from messages.medcom.receipts import receipt_for
+from messages.medcom.text import to_plain
+from tui.client import HubRefused
+from tui.screens.child import show_cpr
+from tui.widgets.connection_banner import ConnectionBanner
+from tui.widgets.key_bar import KeyBar
+from tui.widgets.notice import Notice
+from tui.widgets.top_bar import TopBar
+
+if TYPE_CHECKING:
+    from tui.caseworker_app import CaseworkerApp
+
+
+class LetterScreen(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("r", "reply", show=False),
+        Binding("k", "receipt", show=False),
+        Binding("a", "archive", show=False),
+        Binding("escape", "app.pop_screen", show=False),
+        Binding("question_mark", "app.help", show=False),
+    ]
+
+    def __init__(self, message_id: str, *, incoming: bool) -> None:
+        super().__init__()
+        self.message_id = message_id
+        self.incoming = incoming
+        self.letter: Any = None
+
+    @property
+    def hub_app(self) -> CaseworkerApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        yield TopBar()
+        yield ConnectionBanner()
+        with VerticalScroll(id="body"):
+            yield Static(id="letter")
+        yield Notice(id="notice")
+        yield KeyBar()
+
+    def on_mount(self) -> None:
+        t = self.hub_app.texts
+        keys = [("r", t("key.reply")), ("k", t("key.receipt")), ("a", t("key.ack"))]
+        self.query_one(KeyBar).show([*(keys if self.incoming else []), ("esc", t("key.back"))])
+        self.hub_app.update_chrome()
+        self.reload()
+
+    def reload(self) -> None:
+        self.hub_app.start(self, "letter", self._load)
+
+    async def _load(self) -> None:
+        app = self.hub_app
+        data = await app.hub(lambda: app.client.fetch(self.message_id))
+        status = await app.hub(lambda: app.client.status(self.message_id))
+        if data is None:
+            return
+        registry = await app.registry()
+        try:
+            letter = await asyncio.to_thread(parse_message, data, registry=registry)
+        except MessageError as exc:
+            self.query_one(Notice).tell(app.texts("error", detail=exc.message), error=True)
+            return
+        self.letter = letter
+        if isinstance(letter, Correspondence):
+            app.letters[self.message_id] = letter
+        self.query_one("#letter", Static).update(self.render_letter(letter, status or {}))
+
+    def render_letter(self, letter: Any, status: dict[str, Any]) -> Text:
+        app = self.hub_app
+        t = app.texts
+        out = Text()
+        if isinstance(letter, Receipt):
+            out.append(
+                t("letter.receipt", kind=letter.type.value, letter=_first_letter(letter)) + "\n",
+                style="bold",
+            )
+            if letter.refuse_text:
+                out.append(to_plain(letter.refuse_text) + "\n")
+            return out
+        if not isinstance(letter, Correspondence):
+            out.append(letter.type.value + "\n")
+            return out
+        out.append(t("letter.subject", subject=letter.subject or "") + "\n", style="bold")
+        name = letter.sender.organisation_name or app.org_label(letter.sender.ean)
+        out.append(t("letter.from", name=name, gln=letter.sender.ean) + "\n")
+        child = " ".join(p for p in (letter.patient.given_name, letter.patient.surname) if p)
+        out.append(t("letter.child", cpr=show_cpr(letter.patient.cpr or ""), name=child) + "  ")
+        episode = (letter.episode_of_care_identifier or "—")[:8]
+        out.append(t("letter.episode", episode=episode + "…") + "  ")
+        priority = t(f"priority.{(letter.priority.value if letter.priority else 'rutine')}")
+        out.append(t("letter.priority", priority=priority))
+        if letter.envelope.wants_positive_receipt:
+            out.append("  ✉ " + t("letter.receipt_wanted"), style="yellow")
+        out.append("\n\n")
+        for block in letter.clinical_information:
+            out.append(to_plain(block) + "\n")
+        thread = [
+            other
+            for other_id, other in app.letters.items()
+            if other_id != self.message_id
+            and letter.episode_of_care_identifier
+            and other.episode_of_care_identifier == letter.episode_of_care_identifier
+        ]
+        if thread:
+            out.append("\n" + t("letter.thread", n=len(thread)) + "\n", style="dim")
+            for other in thread:
+                out.append(f"  {app.local(other.authorised, '%d.%m %H:%M')}  {other.subject}\n")
+        events = status.get("events") or []
+        if events:
+            out.append("\n")
+            journey = [f"{t('status.' + e['status'])} {app.local(e['at'])}" for e in events]
+            out.append(" → ".join(journey) + "\n", style="bold")
+        return out
+
+    # --- actions ---------------------------------------------------------------------------
+
+    def action_reply(self) -> None:
+        if self.incoming and isinstance(self.letter, Correspondence):
+            from tui.screens.compose import ComposeScreen
+
+            self.app.push_screen(ComposeScreen(reply_to=self.letter))
+
+    def action_receipt(self) -> None:
+        if self.incoming and isinstance(self.letter, Correspondence):
+            self.run_worker(self._send_receipt(self.letter), group="letter-action")
+
+    async def _send_receipt(self, letter: Correspondence) -> None:
+        app = self.hub_app
+        notice = self.query_one(Notice)
+        try:
+            document = build_message(receipt_for(letter))
+            done = await app.hub(lambda: app.client.submit(document))
+        except MessageError as exc:
+            notice.tell(app.texts("error", detail=exc.message), error=True)
+            return
+        except HubRefused as exc:
+            notice.tell(app.texts("error", detail=exc.detail), error=True)
+            return
+        if done is not None:
+            notice.tell(app.texts("letter.receipt_sent"))
+
+    def action_archive(self) -> None:
+        if self.incoming:
+            self.run_worker(self._archive(), group="letter-action")
+
+    async def _archive(self) -> None:
+        app = self.hub_app
+        try:
+            done = await app.hub(lambda: app.client.ack(self.message_id))
+        except HubRefused as exc:
+            self.query_one(Notice).tell(app.texts("error", detail=exc.detail), error=True)
+            return
+        if done is not None:
+            self.query_one(Notice).tell(app.texts("letter.acked"))
+
+
+def _first_letter(receipt: Receipt) -> str:
+    return receipt.original_letters[0].identifier if receipt.original_letters else "?"

@@ -1,0 +1,339 @@
+"""The operator monitor: throughput, status counts, health, organisations and one queue.
+
+Refreshes every few seconds in a worker (input never waits for it). Operators see metadata
+only. Enter on a queued message opens its trail; actions are confirmed and audited by the hub.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import DataTable, Sparkline, Static
+
+from tui.base import parse_time
+from tui.screens.confirm import ConfirmScreen
+from tui.widgets.connection_banner import ConnectionBanner
+from tui.widgets.key_bar import KeyBar
+from tui.widgets.notice import Notice
+from tui.widgets.top_bar import TopBar
+
+if TYPE_CHECKING:
+    from tui.monitor_app import MonitorApp
+
+STALE_POLL_SECONDS = 15 * 60  # a partner that has not polled for this long is highlighted
+
+
+def age(seconds: float) -> str:
+    seconds = max(int(seconds), 0)
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes = seconds // 60
+    if minutes < 60:
+        return f"{minutes} m"
+    return f"{minutes // 60} t {minutes % 60} m"
+
+
+def number(n: int) -> str:
+    return f"{n:,}".replace(",", ".")
+
+
+class MonitorScreen(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "trail", show=False),
+        Binding("r", "redeliver", show=False),
+        Binding("s", "report", show=False),
+        Binding("d", "token", show=False),
+        Binding("x", "expired", show=False),
+        Binding("tab", "switch", show=False),
+        Binding("question_mark", "app.help", show=False),
+        Binding("q", "app.quit", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.organisations: list[dict[str, Any]] = []
+        self.queue: list[dict[str, Any]] = []
+        self.selected: str | None = None
+        self.show_expired = False
+
+    @property
+    def hub_app(self) -> MonitorApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        t = self.hub_app.texts
+        yield TopBar()
+        yield ConnectionBanner()
+        with Horizontal(id="rate"):
+            yield Static(t("mon.rate") + " ", id="rate-label")
+            yield Sparkline([0], id="spark")
+            yield Static(id="rate-counts")
+        yield Static(id="line2")
+        yield Static(t("mon.orgs"), classes="heading")
+        orgs: DataTable[Text | str] = DataTable(id="orgs", cursor_type="row")
+        orgs.add_column(t("mon.gln"), key="gln", width=13)
+        orgs.add_column(t("mon.name"), key="name", width=24)
+        orgs.add_column(t("mon.sector"), key="sector", width=13)
+        orgs.add_column(t("mon.depth"), key="depth", width=8)
+        orgs.add_column(t("mon.last_poll"), key="poll", width=14)
+        yield orgs
+        yield Static(id="queue-head", classes="heading")
+        queue: DataTable[Text | str] = DataTable(id="queue", cursor_type="row")
+        queue.add_column("id", key="id", width=5)
+        queue.add_column(t("inbox.type"), key="type", width=6)
+        queue.add_column(t("inbox.from"), key="from", width=20)
+        queue.add_column(t("inbox.time"), key="time", width=5)
+        queue.add_column(t("inbox.status"), key="status", width=12)
+        queue.add_column("", key="note", width=24)
+        yield queue
+        yield Notice(id="notice")
+        yield KeyBar()
+
+    def on_mount(self) -> None:
+        t = self.hub_app.texts
+        self.query_one(KeyBar).show(
+            [
+                ("enter", t("key.trail")),
+                ("r", t("key.redeliver")),
+                ("s", t("key.report")),
+                ("d", t("key.token")),
+                ("x", t("status.expired")),
+                ("?", t("key.help")),
+                ("q", t("key.quit")),
+            ]
+        )
+        self.hub_app.update_chrome()
+        self.query_one("#orgs", DataTable).focus()
+        self.reload()
+        self.set_interval(self.hub_app.refresh_seconds, self.reload)
+
+    def reload(self) -> None:
+        self.hub_app.start(self, "monitor", self._load)
+
+    async def _load(self) -> None:
+        app = self.hub_app
+        client = app.client
+        summary = await app.hub(client.summary)
+        flow = await app.hub(lambda: client.throughput(60))
+        health = await app.hub(client.health)
+        organisations = await app.hub(client.operator_organisations)
+        if summary is None or flow is None or health is None or organisations is None:
+            return
+        self.organisations = organisations
+        if self.selected is None and organisations:
+            busiest = max(organisations, key=lambda o: (o["inbox_depth"], o["gln"]))
+            self.selected = busiest["gln"]
+        queue: list[dict[str, Any]] = []
+        if self.selected:
+            gln = self.selected
+            wanted = "expired" if self.show_expired else None
+            queue = await app.hub(lambda: client.queue(gln, status=wanted)) or []
+        self.queue = queue
+        self._draw(summary, flow, health)
+        app.update_chrome()
+
+    # --- drawing ---------------------------------------------------------------------------
+
+    def _draw(self, summary: dict[str, Any], flow: dict[str, Any], health: dict[str, Any]) -> None:
+        app = self.hub_app
+        t = app.texts
+        now = app.now()
+        total = list(flow.get("total") or [0])
+        self.query_one("#spark", Sparkline).data = total
+        by = summary.get("by_status", {})
+        p99 = health.get("submit_p99_ms")
+        counts = Text(f" {total[-1]:>4}  ")
+        counts.append(
+            t(
+                "mon.counts",
+                accepted=number(sum(by.values())),
+                receipted=number(by.get("receipted", 0)),
+            )
+        )
+        counts.append("  " + t("mon.p99", ms=f"{p99:g} ms" if p99 is not None else "–"))
+        self.query_one("#rate-counts", Static).update(counts)
+        db_ok = bool(health.get("database", {}).get("ok"))
+        line2 = Text(
+            t(
+                "mon.line2",
+                overdue=summary.get("overdue_receipts", 0),
+                expired=summary.get("expired", 0),
+                rejected=by.get("rejected", 0),
+                errors=f"{health.get('error_rate_percent', 0):g}".replace(".", ","),
+            )
+        )
+        line2.append(
+            "   " + t("mon.db", state="●" if db_ok else "✖"), style="green" if db_ok else "bold red"
+        )
+        disk = health.get("disk_used_percent")
+        if disk is not None:
+            line2.append("  " + t("mon.disk", percent=f"{disk:.0f}"))
+        self.query_one("#line2", Static).update(line2)
+
+        orgs = self.query_one("#orgs", DataTable)
+        row = orgs.cursor_row
+        orgs.clear()
+        for o in self.organisations:
+            poll = o.get("last_poll")
+            if poll is None:
+                since = Text(t("mon.never"), style="dim")
+            else:
+                seconds = (now - parse_time(poll)).total_seconds()
+                stale = seconds > STALE_POLL_SECONDS
+                since = Text(
+                    ("⚠ " if stale else "") + age(seconds), style="bold yellow" if stale else ""
+                )
+            name = Text(o["name"])
+            if o.get("token_disabled"):
+                name = Text(f"⛔ {o['name']}", style="bold red")
+            orgs.add_row(
+                o["gln"],
+                name,
+                t(f"sector.{o['sector']}"),
+                Text(str(o["inbox_depth"]), justify="right"),
+                since,
+                key=o["gln"],
+            )
+        glns = [o["gln"] for o in self.organisations]
+        if self.selected in glns:
+            orgs.move_cursor(row=glns.index(self.selected))
+        elif glns:
+            orgs.move_cursor(row=min(max(row, 0), len(glns) - 1))
+
+        selected = next((o for o in self.organisations if o["gln"] == self.selected), None)
+        label = selected["name"] if selected else "—"
+        head = t("mon.queue", org=label) + (
+            f"  ({t('status.expired')})" if self.show_expired else ""
+        )
+        self.query_one("#queue-head", Static).update(head)
+        queue = self.query_one("#queue", DataTable)
+        row = queue.cursor_row
+        queue.clear()
+        for m in self.queue:
+            note = ""
+            if m.get("ack_requested") and not m.get("receipt_id") and m["status"] != "expired":
+                waited = (now - parse_time(m["received_at"])).total_seconds()
+                if m.get("overdue") or waited > 120 * 60:
+                    note = t("mon.no_receipt", age=age(waited))
+            queue.add_row(
+                m["id"][:4] + "…",
+                m["type"],
+                self.hub_app.org_label(m["sender"]),
+                app.local(m["received_at"]),
+                t(f"status.{m['status']}"),
+                Text(note, style="yellow"),
+                key=m["id"],
+            )
+        if self.queue:
+            queue.move_cursor(row=min(max(row, 0), len(self.queue) - 1))
+
+    # --- moving around ---------------------------------------------------------------------
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        table = event.data_table
+        if table.id == "orgs" and table.has_focus and event.row_key.value != self.selected:
+            self.selected = event.row_key.value
+            self.reload()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        if event.data_table.id == "orgs":
+            self.query_one("#queue", DataTable).focus()
+        else:
+            self.action_trail()
+
+    def action_switch(self) -> None:
+        orgs, queue = self.query_one("#orgs", DataTable), self.query_one("#queue", DataTable)
+        (queue if orgs.has_focus else orgs).focus()
+
+    def action_expired(self) -> None:
+        self.show_expired = not self.show_expired
+        self.reload()
+
+    def _current_message(self) -> dict[str, Any] | None:
+        queue = self.query_one("#queue", DataTable)
+        if not self.queue or queue.cursor_row < 0:
+            return None
+        return self.queue[min(queue.cursor_row, len(self.queue) - 1)]
+
+    def action_trail(self) -> None:
+        message = self._current_message()
+        if message is not None:
+            from tui.screens.trail import TrailScreen
+
+            self.app.push_screen(TrailScreen(message["id"]))
+
+    # --- actions, each confirmed -----------------------------------------------------------
+
+    def _confirm(self, question: str, then: Any) -> None:
+        t = self.hub_app.texts
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self.run_worker(then(), group="monitor-action")
+
+        self.app.push_screen(ConfirmScreen(question, t("confirm.yes"), t("confirm.no")), answer)
+
+    def action_redeliver(self) -> None:
+        message = self._current_message()
+        if message is None:
+            return
+        app = self.hub_app
+        question = app.texts(
+            "mon.redeliver_q", id=message["id"][:8], org=app.org_label(message["receiver"])
+        )
+        self._confirm(
+            question, lambda: self._act(app.client.redeliver, message["id"], "mon.redelivered")
+        )
+
+    def action_report(self) -> None:
+        message = self._current_message()
+        if message is None:
+            return
+        app = self.hub_app
+        question = app.texts("mon.report_q", id=message["id"][:8])
+        self._confirm(
+            question, lambda: self._act(app.client.status_report, message["id"], "mon.reported")
+        )
+
+    def action_token(self) -> None:
+        selected = next((o for o in self.organisations if o["gln"] == self.selected), None)
+        if selected is None:
+            return
+        app = self.hub_app
+        disable = not selected.get("token_disabled")
+        question = app.texts("mon.disable_q" if disable else "mon.enable_q", org=selected["name"])
+
+        async def change(gln: str) -> dict[str, Any]:
+            return await app.client.set_token(gln, disabled=disable)
+
+        self._confirm(
+            question,
+            lambda: self._act(
+                change, selected["gln"], "mon.disabled" if disable else "mon.enabled"
+            ),
+        )
+
+    async def _act(self, call: Any, target: str, done_key: str) -> None:
+        from tui.client import HubRefused
+
+        app = self.hub_app
+        notice = self.query_one(Notice)
+        try:
+            result = await app.hub(lambda: call(target))
+        except HubRefused as exc:
+            notice.tell(app.texts("error", detail=exc.detail), error=True)
+            return
+        if result is not None:
+            new_id = str(result.get("id", ""))[:8]
+            notice.tell(app.texts(done_key, id=new_id))
+            await self._load()
+
+
+def parse(moment: str) -> datetime:
+    return parse_time(moment)
