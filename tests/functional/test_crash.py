@@ -3,6 +3,11 @@
 Every message that got a 202/200 is stored once and delivered once, and nothing else is.
 Messages whose answer was lost in the crash are resubmitted unchanged after the restart (as
 a sender's system would); MedCom's duplicate rule makes that safe.
+
+The senders keep requests in flight all the time, so each kill lands mid-request: the test
+asserts that every round lost answers (otherwise it would prove less than it says), and
+counts those whose message had been committed before the kill (the resubmission is then a
+duplicate, answered 200 with the first id).
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from tests.functional.samples import new_id, xdis91
 from tests.functional.test_cli import free_port
 
 ROUNDS = 3
-SENDERS = 8
+SENDERS = 16
 
 
 def _env(db: str) -> dict[str, str]:
@@ -85,17 +90,23 @@ async def test_kill_9_loses_and_doubles_nothing(hub_db: str) -> None:
     base = f"http://127.0.0.1:{port}"
     confirmed: dict[str, str] = {}  # letter id -> message id (answered 202/200)
     unconfirmed: dict[str, bytes] = {}  # letter id -> body (answer lost)
+    lost_per_round: list[int] = []  # answers lost to each kill
+    committed_unanswered = 0  # of those, messages the hub had committed before it died
     gp_headers = {"Authorization": f"Bearer {gp_token}", "Content-Type": "application/xml"}
 
     async def submit(session: aiohttp.ClientSession, letter: str, body: bytes) -> bool:
+        nonlocal committed_unanswered
         try:
             async with session.post(f"{base}/v1/messages", data=body, headers=gp_headers) as r:
                 if r.status in (200, 202):
                     confirmed[letter] = (await r.json())["id"]
-                    unconfirmed.pop(letter, None)
+                    if unconfirmed.pop(letter, None) is not None and r.status == 200:
+                        committed_unanswered += 1
                     return True
         except (TimeoutError, aiohttp.ClientError):
             pass
+        if letter not in unconfirmed:
+            lost_per_round[-1] += 1
         unconfirmed[letter] = body
         return False
 
@@ -107,6 +118,7 @@ async def test_kill_9_loses_and_doubles_nothing(hub_db: str) -> None:
     async with aiohttp.ClientSession() as session:
         for _ in range(ROUNDS):
             process = await _start(hub_db, port, session)
+            lost_per_round.append(0)
             for letter, body in list(unconfirmed.items()):  # resubmit what was lost
                 await submit(session, letter, body)
             stop = asyncio.Event()
@@ -123,6 +135,11 @@ async def test_kill_9_loses_and_doubles_nothing(hub_db: str) -> None:
                 assert await submit(session, letter, body)
             assert not unconfirmed
             assert len(confirmed) > 20
+            # every kill cut requests off mid-way: answers were really lost, and resubmitted
+            assert all(lost >= 1 for lost in lost_per_round), (
+                f"answers lost per kill: {lost_per_round} "
+                f"(of them committed before the kill: {committed_unanswered})"
+            )
             ppr_headers = {"Authorization": f"Bearer {ppr_token}"}
             delivered: list[str] = []
 
