@@ -289,7 +289,7 @@ class Adapter:
             now=datetime.now(UTC),
         )
         name = f"XCTL01_refused_{routing.envelope_identifier}.xml"
-        await self.filedrop.write_inbox(name, receipt)
+        await self.filedrop.write_inbox(name, build_message(receipt))
         log.info("refusal returned as XCTL01 item=%d code=%s", item.id, error.code)
 
     # --- incoming ---------------------------------------------------------------------------

@@ -97,7 +97,7 @@ async def _listener(app: web.Application) -> AsyncIterator[None]:
 
 async def _expiry(app: web.Application) -> AsyncIterator[None]:
     task = asyncio.create_task(
-        sweep_forever(app[COMMITTER], app[SETTINGS], app[REGISTRY]), name="samspil-expiry"
+        sweep_forever(app[COMMITTER], app[SETTINGS]), name="samspil-expiry"
     )
     yield
     task.cancel()

@@ -28,10 +28,10 @@ from coordinator.settings import Settings
 from coordinator.status import MessageStatus
 from coordinator.tables import MESSAGE
 from messages.errors import MessageError, RefuseCode
+from messages.medcom.documents import build_message
 from messages.medcom.model import MessageType
 from messages.medcom.receipts import negative_network_receipt
-from messages.medcom.registry import SchemaRegistry
-from messages.medcom.routing import Routing, read_routing
+from messages.medcom.routing import Routing
 
 log = logging.getLogger(__name__)
 M = MESSAGE.c
@@ -41,9 +41,7 @@ EXPIRABLE = (MessageStatus.ACCEPTED.value, MessageStatus.DOWNLOADED.value)
 AWAITING_RECEIPT = (*EXPIRABLE, MessageStatus.ACKNOWLEDGED.value)
 
 
-def expire_due(
-    *, ttl: timedelta, network_gln: str, registry: SchemaRegistry, limit: int = 200
-) -> Any:
+def expire_due(*, ttl: timedelta, network_gln: str, limit: int = 200) -> Any:
     """Op: expire up to ``limit`` overdue letters; how many expired."""
 
     async def op(conn: AsyncConnection, batch: Batch) -> int:
@@ -80,9 +78,7 @@ def expire_due(
             if changed.rowcount != 1:
                 continue  # acknowledged or expired by another process meanwhile
             receipt_id = uuid.uuid4()
-            body = _network_receipt(
-                row, network_gln=network_gln, batch=batch, ttl=ttl, registry=registry
-            )
+            body = _network_receipt(row, network_gln=network_gln, batch=batch, ttl=ttl)
             await conn.execute(
                 insert(MESSAGE).values(
                     id=receipt_id,
@@ -118,7 +114,7 @@ def expire_due(
 
 
 def _network_receipt(
-    row: Any, *, network_gln: str, batch: Batch, ttl: timedelta, registry: SchemaRegistry
+    row: Any, *, network_gln: str, batch: Batch, ttl: timedelta
 ) -> tuple[bytes, str, str]:
     routing = Routing(
         type=MessageType(row.type),
@@ -132,16 +128,14 @@ def _network_receipt(
         warnings=(),
     )
     hours = ttl.total_seconds() / 3600
-    body = negative_network_receipt(
+    receipt = negative_network_receipt(
         routing,
         network_id=network_gln,
         refuse_code=RefuseCode.NOT_SPECIFIED,
         text=f"Brevet er ikke hentet af modtageren inden for {hours:g} timer og er udløbet.",
         now=batch.now,
     )
-    # the builder returns bytes only: read the identifiers it chose back from them
-    made = read_routing(body, registry=registry)
-    return body, made.envelope_identifier, made.letter_identifier
+    return build_message(receipt), receipt.envelope.identifier, receipt.letter_identifier
 
 
 def flag_overdue(*, deadline: timedelta) -> Any:
@@ -165,22 +159,20 @@ def flag_overdue(*, deadline: timedelta) -> Any:
     return op
 
 
-async def sweep_once(
-    committer: Committer, settings: Settings, registry: SchemaRegistry
-) -> tuple[int, int]:
+async def sweep_once(committer: Committer, settings: Settings) -> tuple[int, int]:
     expired = await committer.call(
-        expire_due(ttl=settings.message_ttl, network_gln=settings.network_gln, registry=registry)
+        expire_due(ttl=settings.message_ttl, network_gln=settings.network_gln)
     )
     overdue = await committer.call(flag_overdue(deadline=settings.receipt_deadline))
     return expired, overdue
 
 
-async def sweep_forever(committer: Committer, settings: Settings, registry: SchemaRegistry) -> None:
+async def sweep_forever(committer: Committer, settings: Settings) -> None:
     """The expiry task: sweep every ``Settings.expiry_interval`` seconds until cancelled."""
     while True:
         await asyncio.sleep(settings.expiry_interval)
         try:
-            await sweep_once(committer, settings, registry)
+            await sweep_once(committer, settings)
         except (CoordinatorError, MessageError, SQLAlchemyError) as exc:
             log.warning(
                 "expiry sweep failed (%s); trying again later",

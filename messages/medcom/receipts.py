@@ -188,14 +188,14 @@ def negative_network_receipt(
     refuse_code: RefuseCode,
     text: str,
     now: datetime,
-    encoding: str = "ISO-8859-1",
-) -> bytes:
+) -> Receipt:
     """The XCTL01 a network (the hub) sends a letter's sender when it could not deliver it,
     e.g. because the receiver never took it (expiry). ``network_id`` is the hub's
-    identifier in the receipt's ``Sender/EANIdentifier``."""
+    identifier in the receipt's ``Sender/EANIdentifier``. The model: its identifiers are at
+    hand, and :func:`~messages.medcom.documents.build_message` makes the bytes."""
     if routing.type.is_receipt:
         raise ReceiptRuleError("a receipt is never receipted (MedCom rule)")
-    receipt = Receipt(
+    return Receipt(
         type=MessageType.XCTL01,
         statistical_code=MessageType.XCTL01.value,
         envelope=Envelope(
@@ -215,4 +215,3 @@ def negative_network_receipt(
             ),
         ),
     )
-    return build_receipt(receipt, encoding=encoding)

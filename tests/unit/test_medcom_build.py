@@ -368,16 +368,17 @@ def test_network_negative_receipt_for_an_expired_letter() -> None:
     letter = new_correspondence(sender=GP, receiver=PPR, patient=CHILD, subject="S", text="T")
     routing = read_routing(build_message(letter), registry=REGISTRY)
     now = datetime.now(UTC) + timedelta(days=5)
-    data = negative_network_receipt(
+    receipt = negative_network_receipt(
         routing,
         network_id="SAMSPIL-HUB",
         refuse_code=RefuseCode.NOT_SPECIFIED,
         text="Brevet blev ikke hentet inden for 5 dage.",
         now=now,
     )
-    receipt = parse_message(data, registry=REGISTRY)
-    assert isinstance(receipt, Receipt)
     assert receipt.type is MessageType.XCTL01
+    assert (receipt.sender_ean, receipt.refuse_code) == ("SAMSPIL-HUB", RefuseCode.NOT_SPECIFIED)
+    data = build_message(receipt)
+    assert parse_message(data, registry=REGISTRY) == receipt  # the model is what is sent
     assert receipt.receiver_ean == GP.ean
     assert receipt.original_letters[0].identifier == letter.letter_identifier
     with pytest.raises(ReceiptRuleError):
