@@ -193,13 +193,13 @@ class ChildScreen(Screen[None]):
                 else t("child.closed", date=_day(case.get("closed_on") or case["opened_on"]))
             )
             out.append(" ● " if active else " ○ ", style="green" if active else "dim")
-            out.append(f"{_fit(case['organisation_name'], 22)} ")
-            out.append(f"{_fit(t('kind.' + case['kind']), 20)} ")
-            out.append(f"{_fit(when, 19)} ")
+            out.append(f"{_fit(case['organisation_name'], 20)} ")
+            out.append(f"{_fit(t('kind.' + case['kind']), 17)} ")
+            out.append(f"{_fit(when, 16)} ")
             contact = case.get("contact") or {}
-            out.append(str(contact.get("name", "")) + "\n")
+            out.append(_fit(str(contact.get("name", "")), 15).rstrip() + "\n")
             if active and contact.get("phone"):
-                out.append(" " * 66 + str(contact["phone"]) + "\n", style="dim")
+                out.append(" " * 58 + str(contact["phone"]) + "\n", style="dim")
         out.append(_section(t("child.appointments")))
         appointments = sorted(
             [*overview["own"]["appointments"], *overview["others"]["appointments"]],
@@ -209,9 +209,9 @@ class ChildScreen(Screen[None]):
             out.append(t("child.none") + "\n")
         for appointment in appointments:
             out.append(f" {app.local(appointment['starts_at'], '%d.%m %H:%M')}  ")
-            out.append(f"{_fit(appointment['organisation_name'], 22)} ")
+            out.append(f"{_fit(appointment['organisation_name'], 20)} ")
             person = appointment.get("with") or {}
-            out.append(f"{_fit(person.get('role', ''), 24)} ")
+            out.append(f"{_fit(person.get('role', ''), 20)} ")
             out.append(t(f"appt.{appointment['status']}") + "\n")
         for hint in overview.get("hints", []):
             sectors = " + ".join(t(f"sector.{s}") for s in hint.get("sectors", []))
@@ -257,4 +257,4 @@ def _fit(value: str, width: int) -> str:
 
 
 def _day(iso: str) -> str:
-    return date.fromisoformat(iso[:10]).strftime("%d.%m.%y")
+    return date.fromisoformat(iso[:10]).strftime("%d.%m")

@@ -11,12 +11,17 @@ from textual.widgets import Static
 class TopBar(Horizontal):
     """``Samspil · PPR Aalborg · Pia Psykolog            14:32  hub ●``"""
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._title = Static(id="top-title")
+        self._state = Static(id="top-state")
+
     def compose(self) -> ComposeResult:
-        yield Static(id="top-title")
-        yield Static(id="top-state")
+        yield self._title
+        yield self._state
 
     def show(self, title: str, clock: str, hub: str, *, connected: bool) -> None:
-        self.query_one("#top-title", Static).update(Text(" " + title, style="bold"))
+        self._title.update(Text(" " + title, style="bold"))
         state = Text(clock + "  ")
         state.append(hub, style="bold green" if connected else "bold red")
-        self.query_one("#top-state", Static).update(state)
+        self._state.update(state)

@@ -1,0 +1,301 @@
+"""Fixed hub answers for the SVG snapshots: shaped exactly as the real endpoints answer (the
+behaviour tests check the real ones), with fixed ids and times around ``FIXED_NOW``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.tui.conftest import BUP, CHILD, GP, PPR
+
+ME = {
+    "name": "Pia Psykolog",
+    "role": "caseworker",
+    "organisation": {"gln": PPR, "name": "PPR Aalborg", "sector": "ppr"},
+}
+OPERATOR = {
+    "name": "Ole Operatør",
+    "role": "operator",
+    "organisation": {"gln": "5790000000005", "name": "Region Nordjylland", "sector": None},
+}
+DIRECTORY = [
+    {"gln": GP, "name": "Lægehuset Vestbyen", "sector": "gp", "municipality": None},
+    {"gln": PPR, "name": "PPR Aalborg", "sector": "ppr", "municipality": "851"},
+    {"gln": BUP, "name": "Børne- og Ungdomspsyk.", "sector": "psychiatry", "municipality": None},
+]
+
+
+def _case(org: str, name: str, sector: str, kind: str, status: str, person: str, phone: str) -> Any:
+    return {
+        "organisation": org,
+        "organisation_name": name,
+        "sector": sector,
+        "kind": kind,
+        "status": status,
+        "opened_on": "2026-09-01" if status == "active" else "2026-05-02",
+        "closed_on": None if status == "active" else "2026-08-12",
+        "contact": {"name": person, "role": "behandler", "phone": phone, "email": None},
+    }
+
+
+def _appointment(org: str, name: str, sector: str, starts: str, role: str) -> Any:
+    return {
+        "organisation": org,
+        "organisation_name": name,
+        "sector": sector,
+        "starts_at": starts,
+        "ends_at": starts.replace(":00:00", ":45:00"),
+        "status": "booked",
+        "location": None,
+        "with": {"name": "—", "role": role},
+    }
+
+
+OVERVIEW = {
+    "own": {
+        "cases": [
+            _case(
+                PPR, "PPR Aalborg", "ppr", "ppr-assessment", "active", "Pia Psykolog", "99 99 99 99"
+            )
+        ],
+        "appointments": [
+            _appointment(PPR, "PPR Aalborg", "ppr", "2026-12-04T12:00:00Z", "testning")
+        ],
+    },
+    "others": {
+        "cases": [
+            _case(
+                BUP,
+                "Børne- og Ungdomspsyk.",
+                "psychiatry",
+                "psychiatric-assessment",
+                "active",
+                "Bo Overlæge",
+                "88 88 88 88",
+            ),
+            _case(GP, "Lægehuset Vestbyen", "gp", "gp-follow-up", "closed", "Lise Læge", ""),
+        ],
+        "appointments": [
+            _appointment(
+                BUP,
+                "Børne- og Ungdomspsyk.",
+                "psychiatry",
+                "2026-12-03T08:00:00Z",
+                "samtale, overlæge",
+            )
+        ],
+    },
+    "coordinator": {
+        "organisation": PPR,
+        "organisation_name": "PPR Aalborg",
+        "sector": "ppr",
+        "contact": {"name": "Pia Psykolog", "role": "psykolog", "phone": None, "email": None},
+    },
+    "consent": {
+        "state": "partial",
+        "age": 10,
+        "rule": "under-15",
+        "sectors": {"psychiatry": "shared", "gp": "shared", "family": "no-consent"},
+    },
+    "hints": [{"code": "appointments-within-48h", "sectors": ["psychiatry", "ppr"]}],
+    "disclosed": [BUP, GP],
+}
+ACCESS_LOG = [
+    {
+        "at": f"2026-12-0{d}T10:00:00Z",
+        "organisation": BUP,
+        "organisation_name": "Børne- og Ungdomspsyk.",
+        "person": "Bo Overlæge",
+        "on_behalf_of": False,
+        "disclosed": [{"organisation": PPR, "name": "PPR Aalborg"}],
+    }
+    for d in (1, 2)
+] + [
+    {
+        "at": "2026-12-02T09:00:00Z",
+        "organisation": GP,
+        "organisation_name": "Lægehuset Vestbyen",
+        "person": "Lise Læge",
+        "on_behalf_of": True,
+        "disclosed": [{"organisation": PPR, "name": "PPR Aalborg"}],
+    }
+]
+INBOX = [
+    {
+        "id": "7f3a0000-0000-4000-8000-000000000001",
+        "type": "XDIS91",
+        "sender": GP,
+        "received_at": "2026-12-02T13:05:00Z",
+        "size": 3120,
+        "status": "accepted",
+    },
+    {
+        "id": "7f3a0000-0000-4000-8000-000000000002",
+        "type": "XDIS91",
+        "sender": BUP,
+        "received_at": "2026-12-02T12:40:00Z",
+        "size": 2870,
+        "status": "accepted",
+    },
+    {
+        "id": "7f3a0000-0000-4000-8000-000000000003",
+        "type": "XCTL03",
+        "sender": GP,
+        "received_at": "2026-12-02T10:02:00Z",
+        "size": 1210,
+        "status": "downloaded",
+    },
+]
+
+
+def _sent(n: int, receiver: str, status: str, at: str, overdue: bool = False) -> Any:
+    return {
+        "id": f"9b1c0000-0000-4000-8000-00000000000{n}",
+        "type": "XDIS91",
+        "receiver": receiver,
+        "envelope_id": f"E{n}",
+        "letter_id": f"L{n}",
+        "status": status,
+        "received_at": at,
+        "updated_at": at,
+        "size": 3000,
+        "resend": False,
+        "overdue": overdue,
+        "receipt_id": None,
+    }
+
+
+OUTBOX = [
+    _sent(1, BUP, "downloaded", "2026-12-02T13:20:00Z"),
+    _sent(2, GP, "receipted", "2026-12-02T09:10:00Z"),
+    _sent(3, GP, "accepted", "2026-12-02T09:00:00Z", overdue=True),
+    _sent(4, BUP, "rejected", "2026-12-01T15:00:00Z"),
+]
+
+
+def caseworker_routes() -> dict[tuple[str, str], Any]:
+    return {
+        ("GET", "/healthz"): {"status": "ok"},
+        ("GET", "/v1/whoami"): ME,
+        ("GET", "/v1/organisations"): {"organisations": DIRECTORY},
+        ("GET", f"/v1/children/{CHILD}/overview"): OVERVIEW,
+        ("GET", f"/v1/children/{CHILD}/access-log"): {"entries": ACCESS_LOG},
+        ("GET", "/v1/inbox"): {"messages": INBOX},
+        ("GET", "/v1/outbox"): {"messages": OUTBOX},
+    }
+
+
+THROUGHPUT = [3, 5, 8, 12, 20, 31, 40, 44, 38, 30, 22, 14, 9, 7, 9, 13, 21, 30, 37, 41]
+
+
+def monitor_routes() -> dict[tuple[str, str], Any]:
+    total = (THROUGHPUT * 3)[:60]
+    return {
+        ("GET", "/healthz"): {"status": "ok"},
+        ("GET", "/v1/whoami"): OPERATOR,
+        ("GET", "/v1/organisations"): {"organisations": DIRECTORY},
+        ("GET", "/v1/operator/summary"): {
+            "by_status": {
+                "accepted": 361,
+                "downloaded": 40,
+                "acknowledged": 12,
+                "receipted": 9870,
+                "rejected": 12,
+                "expired": 0,
+            },
+            "organisations": [],
+            "overdue_receipts": 3,
+            "expired": 0,
+            "errors": {},
+        },
+        ("GET", "/v1/operator/throughput"): {
+            "until": "2026-12-02T13:32:00Z",
+            "minutes": 60,
+            "by_type": {"XDIS91": total},
+            "total": total,
+        },
+        ("GET", "/v1/operator/health"): {
+            "database": {"ok": True, "latency_ms": 0.4},
+            "disk_used_percent": 41.0,
+            "uptime_seconds": 86400.0,
+            "submit_p99_ms": 10.0,
+            "responses": 1000,
+            "server_errors": 1,
+            "error_rate_percent": 0.1,
+        },
+        ("GET", "/v1/operator/organisations"): {
+            "organisations": [
+                {
+                    "gln": PPR,
+                    "name": "PPR Aalborg",
+                    "sector": "ppr",
+                    "inbox_depth": 2,
+                    "oldest_waiting": "2026-12-02T13:20:00Z",
+                    "last_poll": "2026-12-02T13:31:56Z",
+                    "token_disabled": False,
+                },
+                {
+                    "gln": BUP,
+                    "name": "Børne- og Ungdomspsyk.",
+                    "sector": "psychiatry",
+                    "inbox_depth": 0,
+                    "oldest_waiting": None,
+                    "last_poll": "2026-12-02T13:31:58Z",
+                    "token_disabled": False,
+                },
+                {
+                    "gln": GP,
+                    "name": "Lægehuset Vestbyen",
+                    "sector": "gp",
+                    "inbox_depth": 14,
+                    "oldest_waiting": "2026-12-02T10:20:00Z",
+                    "last_poll": "2026-12-02T10:20:00Z",
+                    "token_disabled": False,
+                },
+            ]
+        },
+        ("GET", f"/v1/operator/organisations/{GP}/queue"): {
+            "organisation": GP,
+            "messages": [
+                {
+                    "id": "7f3a5c1e-0000-4000-8000-000000000001",
+                    "type": "XDIS91",
+                    "sender": PPR,
+                    "receiver": GP,
+                    "envelope_id": "E1",
+                    "letter_id": "L1",
+                    "episode_id": None,
+                    "ack_requested": True,
+                    "status": "accepted",
+                    "in_inbox": True,
+                    "resend": False,
+                    "resend_of": None,
+                    "original_id": None,
+                    "receipt_id": None,
+                    "overdue": True,
+                    "size": 3000,
+                    "received_at": "2026-12-02T12:02:00Z",
+                    "updated_at": "2026-12-02T12:02:00Z",
+                },
+                {
+                    "id": "81d0aa00-0000-4000-8000-000000000002",
+                    "type": "XDIS91",
+                    "sender": BUP,
+                    "receiver": GP,
+                    "envelope_id": "E2",
+                    "letter_id": "L2",
+                    "episode_id": None,
+                    "ack_requested": False,
+                    "status": "accepted",
+                    "in_inbox": True,
+                    "resend": False,
+                    "resend_of": None,
+                    "original_id": None,
+                    "receipt_id": None,
+                    "overdue": False,
+                    "size": 2100,
+                    "received_at": "2026-12-02T12:40:00Z",
+                    "updated_at": "2026-12-02T12:40:00Z",
+                },
+            ],
+        },
+    }

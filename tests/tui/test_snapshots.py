@@ -1,0 +1,75 @@
+"""SVG snapshots of the main screens at 80×24 and 120×40, from fixed answers and a fixed
+clock (no live data, no generated ids). Update with ``pytest --snapshot-update``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.tui.conftest import CHILD, FixedHub, fixed_clock
+from tests.tui.fixed_answers import caseworker_routes, monitor_routes
+from tui.caseworker_app import CaseworkerApp
+from tui.i18n import Texts
+from tui.monitor_app import MonitorApp
+
+SIZES = [(80, 24), (120, 40)]
+SLOW = 3600.0  # no refresh during a snapshot
+
+
+def caseworker() -> CaseworkerApp:
+    return CaseworkerApp(
+        FixedHub(caseworker_routes()), texts=Texts("da"), clock=fixed_clock, refresh_seconds=SLOW
+    )
+
+
+async def settle(pilot: Any) -> None:
+    for _ in range(3):
+        await pilot.pause(0.1)
+        await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_child_overview(snap_compare: Any, size: tuple[int, int]) -> None:
+    async def look_up(pilot: Any) -> None:
+        await settle(pilot)
+        await pilot.press("slash", *CHILD, "enter")
+        await settle(pilot)
+
+    assert snap_compare(caseworker(), terminal_size=size, run_before=look_up)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_inbox(snap_compare: Any, size: tuple[int, int]) -> None:
+    async def open_inbox(pilot: Any) -> None:
+        await settle(pilot)
+        await pilot.press("i")
+        await settle(pilot)
+
+    assert snap_compare(caseworker(), terminal_size=size, run_before=open_inbox)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_monitor(snap_compare: Any, size: tuple[int, int]) -> None:
+    app = MonitorApp(
+        FixedHub(monitor_routes()), texts=Texts("da"), clock=fixed_clock, refresh_seconds=SLOW
+    )
+
+    async def wait(pilot: Any) -> None:
+        await settle(pilot)
+        await pilot.press("down", "down")  # the GP clinic, with its queue
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=size, run_before=wait)
+
+
+def test_lost_connection_banner(snap_compare: Any) -> None:
+    app = CaseworkerApp(
+        FixedHub(caseworker_routes(), down=True),
+        texts=Texts("en"),
+        clock=fixed_clock,
+        refresh_seconds=SLOW,
+        retry_seconds=SLOW,
+    )
+    assert snap_compare(app, terminal_size=(80, 24), run_before=settle)
