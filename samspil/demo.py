@@ -81,7 +81,10 @@ async def run_demo(args: argparse.Namespace, keep_running: bool) -> int:
             del orgs, workdir  # registered above, in the demo's own folder
             yield hub
 
-        progress, health = await simulate(settings, running, report=_say)
+        if keep_running and sys.stdout.isatty():
+            progress, health = await _with_monitor(hub.url, hub.token_file, settings, running)
+        else:
+            progress, health = await simulate(settings, running, report=_say)
         refused = sum(h["refused"] for h in health)
         print(
             f"\nDone: {progress.completed} of {progress.started} pathways finished; "
@@ -93,6 +96,24 @@ async def run_demo(args: argparse.Namespace, keep_running: bool) -> int:
             print(f"\nThe hub keeps running at {hub.url} — Ctrl-C stops it.")
             await asyncio.Event().wait()
     return 0 if progress.errors == 0 else 1
+
+
+async def _with_monitor(
+    url: str, token_file: Path | None, settings: Any, running: Any
+) -> tuple[Any, list[dict[str, Any]]]:
+    """On a terminal the operator monitor shows the region at work (q leaves it, and the
+    simulation finishes without it)."""
+    from tui.client import HubClient
+    from tui.monitor_app import MonitorApp
+
+    assert token_file is not None  # the embedded hub always writes one
+    lines = await asyncio.to_thread(token_file.read_text, encoding="utf-8")
+    token = next(
+        line.split("\t")[1] for line in lines.splitlines() if line.startswith("operator\t")
+    )
+    work = asyncio.create_task(simulate(settings, running, report=None))
+    await MonitorApp(HubClient(url, token)).run_async()
+    return await work
 
 
 def main(args: argparse.Namespace) -> int:
