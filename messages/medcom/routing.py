@@ -140,8 +140,10 @@ def _at(element: etree._Element | None, index: int, tag: str) -> etree._Element 
 
 
 def _text(element: etree._Element | None) -> str:
+    """The element's text exactly as carried (``xs:string`` preserves whitespace, and an
+    identifier is compared as the sender wrote it)."""
     text = element.text if element is not None else None
-    return text.strip() if text else ""
+    return text or ""
 
 
 def routing_of(root: etree._Element, kind: MessageType) -> Routing:
