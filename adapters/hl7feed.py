@@ -13,9 +13,10 @@ What becomes what (the fields each object is read from are documented in
 
 The ACK (``MSA-1``):
 
-* ``AA`` — stored in the durable outbox, and not refused by the hub within ``ack_wait``
-  seconds (when the hub is reachable the adapter waits that long for its first answer;
-  when it is not, the ACK does not wait: the outbox delivers later);
+* ``AA`` — stored in the durable outbox, and its primary request (a referral's letter, any
+  other message's one update) not refused by the hub within ``ack_wait`` seconds. When
+  the hub is reachable the ACK waits that long for its first answer, so an ``AA`` normally
+  means the hub has it; when it is not, the ACK does not wait: the outbox delivers later;
 * ``AE`` — the message is wrong (unreadable field, an invalid CPR, an unsupported type), or
   the hub refused what it carried (an unknown receiver, say); ``ERR-5`` holds the code;
 * ``AR`` — temporarily unable: the outbox cannot store the message **and** the hub cannot
@@ -30,7 +31,6 @@ after a lost ACK is recognised and answered as the first time, not stored twice.
 from __future__ import annotations
 
 import logging
-import time
 from datetime import datetime
 from typing import Any, ClassVar
 from urllib.parse import quote
@@ -152,17 +152,12 @@ class Hl7Adapter(Adapter):
         assert mllp is not None
         if not hub_up or mllp.ack_wait <= 0:
             return AckCode.ACCEPT, None
-        deadline = time.monotonic() + mllp.ack_wait
-        for item_id, _new in stored:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                break
-            attempt = await self.outbox.first_attempt(item_id, left)
-            if attempt is not None and attempt.state is ItemState.REFUSED:
-                code = attempt.code or "hub-refused"
-                return AckCode.ERROR, Hl7Error(
-                    f"the hub refused it: {code}", code=code, segment=None
-                )
+        # the message's primary request (the letter of a referral, the one update of any
+        # other message) decides; what follows it (a referral's case entry) goes on its own
+        attempt = await self.outbox.first_attempt(stored[0][0], mllp.ack_wait)
+        if attempt is not None and attempt.state is ItemState.REFUSED:
+            code = attempt.code or "hub-refused"
+            return AckCode.ERROR, Hl7Error(f"the hub refused it: {code}", code=code, segment=None)
         return AckCode.ACCEPT, None
 
     async def _direct(self, requests: list[Request]) -> tuple[AckCode, str | Hl7Error | None]:

@@ -32,13 +32,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import itertools
 import json
 import logging
 import random
 import sqlite3
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -131,6 +132,8 @@ class OutboxSettings:
     """Seconds a sent item's key is remembered (duplicates within it are recognised)."""
     window: int = 512
     """Pending items considered per scheduling round."""
+    memory_items: int = 10_000
+    """Pending items (with their bodies) kept in memory for sending; more wait on disk."""
 
 
 @dataclass(slots=True)
@@ -229,6 +232,9 @@ class Outbox:
         self._waiters = _Waiters()
         self._in_flight: dict[int, str] = {}  # item id -> order key
         self._unsynced: set[int] = set()  # settled in memory, not yet committed
+        self._mem: dict[int, Item] = {}  # pending items to send, in id order
+        self._loaded_upto = 0  # highest id ever taken into memory
+        self._overflow = False  # pending items on disk that are not in memory
         self._hub_pause_until = 0.0
         self._hub_failures = 0
         self._writer: asyncio.Task[None] | None = None
@@ -244,8 +250,47 @@ class Outbox:
             return int(row[0])
 
         self._pending = await self.db.run(count)
+        await self._load_more()
         self._writer = asyncio.create_task(self._write_forever(), name="outbox-writer")
         return self
+
+    async def _load_more(self) -> None:
+        """Take pending items from disk into memory (at start-up, and after an overflow)."""
+        room = self.settings.memory_items - len(self._mem)
+        upto = self._loaded_upto
+
+        def load(conn: sqlite3.Connection) -> list[Item]:
+            rows = conn.execute(
+                f"SELECT {_COLUMNS} FROM outbox WHERE state = 'pending' AND id > ? "  # noqa: S608
+                "ORDER BY id LIMIT ?",
+                (upto, room),
+            ).fetchall()
+            return [_item(r) for r in rows]
+
+        for item in await self.db.run(load):
+            self._mem[item.id] = item
+            self._loaded_upto = max(self._loaded_upto, item.id)
+        self._overflow = self._pending > len(self._mem) + len(self._in_flight)
+
+    def _remember(self, request: Request, item_id: int) -> None:
+        if self._overflow or len(self._mem) >= self.settings.memory_items:
+            self._overflow = True
+            return
+        self._mem[item_id] = Item(
+            id=item_id,
+            key=request.key,
+            order_key=request.order_key or request.key,
+            kind=request.kind,
+            origin=request.origin,
+            method=request.method,
+            path=request.path,
+            content_type=request.content_type,
+            body=request.body,
+            state=ItemState.PENDING,
+            attempts=0,
+            next_try=0.0,
+        )
+        self._loaded_upto = max(self._loaded_upto, item_id)
 
     async def close(self) -> None:
         if self._writer is not None:
@@ -312,6 +357,9 @@ class Outbox:
                 self._wake.set()
             fresh = 0
             for put, result in zip(batch, results, strict=True):
+                for request, (item_id, new) in zip(put.requests, result, strict=True):
+                    if new:
+                        self._remember(request, item_id)
                 fresh += sum(1 for _, new in result if new)
                 self.stats.duplicates += sum(1 for _, new in result if not new)
                 if not put.done.done():
@@ -366,7 +414,9 @@ class Outbox:
         """The outcome of the item's first attempt (or its settled state, if it has one),
         or None when none came within ``within`` seconds."""
         future = self._waiters.add(item_id)
-        current = await self.item(item_id)
+        current = self._mem.get(item_id)
+        if current is None:  # settled already, or waiting on disk
+            current = await self.item(item_id)
         if current is not None and (current.state is not ItemState.PENDING or current.attempts):
             self._waiters.resolve(item_id, _attempt_of(current))
         try:
@@ -409,37 +459,27 @@ class Outbox:
         free = self.settings.concurrency - len(self._in_flight)
         if free <= 0 or not self._pending:
             return 1.0
-        rows = await self.db.run(
-            lambda conn: conn.execute(
-                "SELECT id, order_key, next_try FROM outbox WHERE state = 'pending' "
-                "ORDER BY id LIMIT ?",
-                (self.settings.window,),
-            ).fetchall()
-        )
+        if self._overflow and len(self._mem) < self.settings.memory_items // 2:
+            await self._load_more()
         busy_keys = set(self._in_flight.values())
         seen: set[str] = set()
-        chosen: list[int] = []
+        chosen: list[Item] = []
         soonest = 1.0
-        for item_id, order_key, next_try in rows:
+        for item in itertools.islice(self._mem.values(), self.settings.window):
+            order_key = item.order_key
             first_of_key = order_key not in seen
             seen.add(order_key)
-            if not first_of_key or order_key in busy_keys or item_id in self._in_flight:
+            if not first_of_key or order_key in busy_keys or item.id in self._in_flight:
                 continue
-            if item_id in self._unsynced:
-                busy_keys.add(order_key)
+            if item.next_try > now:
+                soonest = min(soonest, item.next_try - now)
                 continue
-            if next_try > now:
-                soonest = min(soonest, next_try - now)
-                continue
-            chosen.append(item_id)
+            chosen.append(item)
             busy_keys.add(order_key)
-            self._in_flight[item_id] = order_key
+            self._in_flight[item.id] = order_key
             if len(chosen) >= free:
                 break
-        if not chosen:
-            return soonest
-        items = await self.db.run(lambda conn: _load(conn, chosen))
-        for item in items:
+        for item in chosen:
             task = asyncio.create_task(self._send(item))
             tasks.add(task)
             task.add_done_callback(tasks.discard)
@@ -471,6 +511,7 @@ class Outbox:
         self.stats.hub_down_since = None
         self.stats.sent += 1
         self._pending -= 1
+        self._mem.pop(item.id, None)
         result = json.dumps(parsed) if parsed is not None else None
         self._queue_settle(
             _Settle(item.id, ItemState.SENT, item.attempts + 1, 0, None, None, result)
@@ -486,6 +527,7 @@ class Outbox:
         self._hub_failures = 0
         self.stats.refused += 1
         self._pending -= 1
+        self._mem.pop(item.id, None)
         log.warning(
             "outbox item %d (%s from %s) refused by the hub: %s (%s)",
             item.id,
@@ -523,6 +565,14 @@ class Outbox:
         self._queue_settle(
             _Settle(item.id, ItemState.PENDING, attempts, now + delay, exc.code, exc.message, None)
         )
+        if item.id in self._mem:
+            self._mem[item.id] = replace(
+                self._mem[item.id],
+                attempts=attempts,
+                next_try=now + delay,
+                code=exc.code,
+                detail=exc.message,
+            )
         self._waiters.resolve(
             item.id,
             Attempt(ItemState.PENDING, retrying=True, code=exc.code, detail=exc.message),
@@ -554,15 +604,6 @@ def _attempt_of(item: Item) -> Attempt:
         detail=item.detail,
         result=item.result,
     )
-
-
-def _load(conn: sqlite3.Connection, ids: list[int]) -> list[Item]:
-    marks = ",".join("?" * len(ids))
-    rows = conn.execute(
-        f"SELECT {_COLUMNS} FROM outbox WHERE id IN ({marks}) ORDER BY id",  # noqa: S608
-        ids,
-    ).fetchall()
-    return [_item(r) for r in rows]
 
 
 def _write(
