@@ -33,6 +33,7 @@ fmt: install
 
 bench: install
 	$(BIN)/python bench/messages.py
+	$(BIN)/python bench/hub.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
