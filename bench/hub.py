@@ -371,7 +371,12 @@ async def run(seconds: float, concurrency: int) -> bool:
             tokens = await register(db, concurrency)
             port = free_port()
             env = {k: v for k, v in os.environ.items() if not k.startswith("SAMSPIL_")}
-            env.update(SAMSPIL_DATABASE_URL=db, SAMSPIL_ENVIRONMENT="test")
+            # capacity is measured, not the per-credential request limit (one sender in (b))
+            env.update(
+                SAMSPIL_DATABASE_URL=db,
+                SAMSPIL_ENVIRONMENT="test",
+                SAMSPIL_RATE_LIMIT_PER_SECOND="0",
+            )
             hub = subprocess.Popen(  # noqa: S603, ASYNC220 - our own command, started once
                 [sys.executable, "-m", "samspil", "serve", "--port", str(port)],
                 env=env,
