@@ -126,6 +126,7 @@ class Adapter:
         self._own(self.outbox.run(), "outbox")
         self._own(self._poll_inbox(), "inbox")
         self._own(self.filedrop.run(), "filedrop")
+        self._own(self._housekeeping(), "housekeeping")
         log.info("adapter started kind=%s org=%s hub=%s", self.kind, self.config.gln, self.hub)
 
     async def stop(self, grace: float = 5.0) -> None:
@@ -175,6 +176,14 @@ class Adapter:
             log.error(
                 "adapter task %s ended: %r", task.get_name(), task.exception(), exc_info=False
             )
+
+    async def _housekeeping(self, every: float = 3600.0) -> None:
+        """Forget sent items whose keys are past ``keep_sent``, once an hour."""
+        while True:
+            await asyncio.sleep(every)
+            removed = await self.outbox.prune()
+            if removed:
+                log.info("outbox pruned items=%d", removed)
 
     async def _start_sector(self) -> None:
         """Start the sector side (subclasses)."""

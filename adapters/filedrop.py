@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import re
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -31,12 +32,21 @@ from messages.errors import MessageError
 from messages.medcom.documents import MedcomMessage, parse_message
 from messages.medcom.registry import SchemaRegistry
 
-__all__ = ["FileDrop", "write_atomically"]
+__all__ = ["FileDrop", "safe_name", "write_atomically"]
 
 log = logging.getLogger(__name__)
 
 Submit = Callable[[bytes, MedcomMessage, str], Awaitable[None]]
 """Store one validated file's bytes in the durable outbox (raises OutboxError if it cannot)."""
+
+
+_CPR_LIKE = re.compile(r"(?<!\d)\d{6}-?\d{4}(?!\d)")
+
+
+def safe_name(name: str) -> str:
+    """A file name fit for a log line: anything shaped like a CPR number masked (systems
+    sometimes name files after the patient)."""
+    return _CPR_LIKE.sub("xxxxxx-xxxx", name)
 
 
 def write_atomically(folder: Path, name: str, data: bytes) -> Path:
@@ -112,9 +122,9 @@ class FileDrop:
                 handled += 1
                 continue
             try:
-                await self._submit(data, message, f"file:{path.name}")
+                await self._submit(data, message, f"file:{safe_name(path.name)}")
             except OutboxError as exc:
-                log.warning("filedrop: %s stays in outbox/: %s", path.name, exc.code)
+                log.warning("filedrop: %s stays in outbox/: %s", safe_name(path.name), exc.code)
                 break  # the outbox cannot take more now; keep the files for the next scan
             await asyncio.to_thread(self._move, path, self.config.sent)
             self.sent += 1
@@ -150,4 +160,4 @@ class FileDrop:
         )
         write_atomically(self.config.rejected, f"{target.name}.reason.txt", reason.encode())
         self.rejected += 1
-        log.warning("filedrop: rejected %s: %s", path.name, code)
+        log.warning("filedrop: rejected %s: %s", safe_name(path.name), code)

@@ -40,7 +40,7 @@ from urllib.parse import quote
 
 from adapters.base import NAME_MAX, Adapter
 from adapters.errors import HubRefused, OutboxError
-from adapters.filedrop import write_atomically
+from adapters.filedrop import safe_name, write_atomically
 from adapters.outbox import Item, Request
 from messages.errors import IdentifierError, MessageError
 from messages.identifiers import parse_cpr, parse_gln
@@ -122,7 +122,7 @@ class MunicipalityAdapter(Adapter):
             try:
                 rejected = await self._process(path.name, text)
             except OutboxError as exc:
-                log.warning("events: %s waits: %s", path.name, exc.code)
+                log.warning("events: %s waits: %s", safe_name(path.name), exc.code)
                 break
             if rejected:
                 bad = {n for n, _, _ in rejected}
@@ -155,7 +155,9 @@ class MunicipalityAdapter(Adapter):
                 event = json.loads(line)
                 if not isinstance(event, dict):
                     raise EventError("not-an-object", "an event is a JSON object")
-                requests.extend(self.requests_for(event, origin=f"events:{name}:{number}"))
+                requests.extend(
+                    self.requests_for(event, origin=f"events:{safe_name(name)}:{number}")
+                )
             except ValueError as exc:
                 code = exc.code if isinstance(exc, EventError) else "invalid-json"
                 rejected.append((number, code, str(exc) if code != "invalid-json" else "not JSON"))
@@ -164,7 +166,7 @@ class MunicipalityAdapter(Adapter):
         self.events_processed += len(requests)
         self.events_rejected += len(rejected)
         for number, code, _ in rejected:
-            log.warning("events: %s line %d rejected: %s", name, number, code)
+            log.warning("events: %s line %d rejected: %s", safe_name(name), number, code)
         return rejected
 
     def _write_rejected(

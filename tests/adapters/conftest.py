@@ -12,6 +12,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
+import re
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -33,8 +36,9 @@ from coordinator.settings import Settings
 from coordinator.state import ENGINE
 from coordinator.store import create_organisation, create_user
 from coordinator.tables import OrganisationCreate, Role, Sector
+from messages.errors import IdentifierError
 from messages.hl7.samples import GP_GLN, PPR_GLN
-from messages.identifiers import gln_check_digit
+from messages.identifiers import gln_check_digit, parse_cpr
 
 
 def gln(n: int) -> str:
@@ -103,13 +107,31 @@ class RestartableHub:
         return await create_user(engine=self.app[ENGINE], org_gln=gln, name="Test", role=role)
 
 
+_TEN_DIGITS = re.compile(r"(?<![\d-])\d{6}-?\d{4}(?![\d-])")
+
+
+def assert_clean_logs(records: list[logging.LogRecord], secrets: list[str]) -> None:
+    """No log line holds a valid CPR number or one of ``secrets`` (tokens)."""
+    for record in records:
+        text = record.getMessage() + (record.exc_text or "")
+        for secret in secrets:
+            assert secret not in text, f"a token in a log line from {record.name}"
+        for match in _TEN_DIGITS.findall(text):
+            with contextlib.suppress(IdentifierError):
+                parse_cpr(match)
+                raise AssertionError(f"a CPR number in a log line from {record.name}")
+
+
 @pytest.fixture
-async def hub(tmp_path: Path) -> AsyncIterator[RestartableHub]:
+async def hub(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> AsyncIterator[RestartableHub]:
+    caplog.set_level(logging.INFO)
     (tmp_path / "hub").mkdir()
     running = RestartableHub(tmp_path / "hub")
     await running.start()
     yield running
     await running.stop()
+    records = caplog.get_records("setup") + caplog.get_records("call")
+    assert_clean_logs(records, list(running.tokens.values()))
 
 
 MakeAdapter = Callable[..., Awaitable[Any]]
