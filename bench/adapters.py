@@ -10,8 +10,10 @@ In one run:
   (validated and committed by the hub) and the GP's case entry.
 
 The ACK waits for the hub's answer (``[mllp] ack_wait``), so msgs/s counts messages that
-reached the hub. ``concurrency`` clinic connections send one message at a time each, as MLLP
-senders do. Target: >= 500 msgs/s. Prints the ratio to the echo baseline.
+reached the hub. For scale, the same run also sends the appointment upserts straight to the
+hub (no adapter) with the same concurrency: the hub's own ceiling for them. ``connections``
+clinic connections send one message at a time each, as MLLP senders do. Target: >= 500
+msgs/s. Prints the ratios to the echo baseline and to the hub's ceiling.
 
 Run: ``.venv/bin/python bench/adapters.py [--messages N] [--connections C]``.
 """
@@ -20,12 +22,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 # Run as a script, this file's folder comes first on sys.path and its name would hide the
@@ -37,6 +40,7 @@ from aiohttp import web  # noqa: E402
 
 from adapters.config import AdapterConfig, FileDropConfig, MllpConfig  # noqa: E402
 from adapters.gp import GpAdapter  # noqa: E402
+from adapters.hubclient import HubClient  # noqa: E402
 from adapters.outbox import OutboxSettings  # noqa: E402
 from adapters.simulation.region import children  # noqa: E402
 from coordinator.app import create_app  # noqa: E402
@@ -85,7 +89,7 @@ async def drive(port: int, payloads: list[bytes], connections: int) -> tuple[flo
                 await write_frame(writer, queue.pop())
                 answer = await read_frame(reader, decoder)
                 assert answer is not None
-                code = answer.split(b"MSA|", 1)[1][:2].decode()
+                code = answer.split(b"\rMSA|", 1)[1][:2].decode()
                 codes[code] = codes.get(code, 0) + 1
         finally:
             writer.close()
@@ -97,7 +101,7 @@ async def drive(port: int, payloads: list[bytes], connections: int) -> tuple[flo
 
 def appointments(count: int) -> list[bytes]:
     routing = make_routing()
-    kids = children(max(1, count // 4), 99, today=__import__("datetime").date(2026, 1, 1))
+    kids = children(max(1, count // 4), 99, today=date(2026, 1, 1))
     out = []
     for n in range(count):
         kid = kids[n % len(kids)]
@@ -123,6 +127,37 @@ def referrals(count: int) -> list[bytes]:
         )
         for n in range(count)
     ]
+
+
+async def hub_direct(hub: HubClient, count: int, connections: int) -> tuple[float, dict[str, int]]:
+    """The same appointment upserts sent straight to the hub: its own ceiling."""
+    kids = children(max(1, count // 4), 98, today=date(2026, 1, 1))
+    queue = list(range(count))
+    codes = {"2xx": 0}
+
+    async def client() -> None:
+        while queue:
+            n = queue.pop()
+            body = {
+                "child_cpr": kids[n % len(kids)].cpr,
+                "starts_at": "2026-03-02T09:00:00+01:00",
+                "ends_at": "2026-03-02T10:00:00+01:00",
+                "status": "booked",
+                "location": "Børne- og ungeteamet",
+                "case_ref": None,
+                "with": {"name": "Hanne Østergaard", "role": "psykolog"},
+            }
+            await hub.call(
+                "PUT",
+                f"/v1/appointments/DIRECT-{n}",
+                body=json.dumps(body).encode(),
+                content_type="application/json",
+            )
+            codes["2xx"] += 1
+
+    start = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(connections)))
+    return time.perf_counter() - start, codes
 
 
 async def measure(
@@ -186,7 +221,14 @@ async def bench(count: int, connections: int) -> None:
                 len(ref),
             )
             await adapter.outbox.drain(30)
-            print(f"  ratio SIU to baseline {ours / base:31.3f}")
+            async with HubClient(f"http://{host}:{port}", tokens[GP_GLN]) as direct:
+                ceiling = await measure(
+                    "hub PUT /v1/appointments directly (ceiling)",
+                    lambda: hub_direct(direct, count, connections),
+                    count,
+                )
+            print(f"  ratio SIU to the bare MLLP echo {ours / base:21.3f}")
+            print(f"  ratio SIU to the hub's own ceiling {ours / ceiling:18.2f}")
             print(f"  target >= 500 msgs/s: SIU {'met' if ours >= 500 else 'NOT met'}, "
                   f"REF {'met' if letters >= 500 else 'NOT met'}")  # fmt: skip
             print(f"  outbox after the run: {adapter.outbox.depth} pending, "
