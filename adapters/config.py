@@ -24,6 +24,10 @@
     port = 2575
     max_frame = 1048576
     ack_wait = 2.0                   # seconds an ACK waits for the hub's first answer
+    idle_timeout = 300.0             # close a connection silent this long
+    frame_timeout = 30.0             # ... or one whose frame is unfinished this long after it began
+    write_timeout = 30.0             # ... or one that has not read its ACK this long
+    max_connections = 256            # at the cap, the connection idle longest makes room
 
     [filedrop]                       # gp, psychiatry, municipality: MedCom files
     root = "var/gp/medcom"           # outbox/, inbox/, sent/, rejected/ below it
@@ -87,6 +91,14 @@ class MllpConfig:
     port: int = 2575
     max_frame: int = 1024 * 1024
     ack_wait: float = 2.0
+    idle_timeout: float = 300.0
+    """Seconds without a byte before a connection is closed."""
+    frame_timeout: float = 30.0
+    """Seconds a begun frame may take to complete (a sender trickling bytes is cut off)."""
+    write_timeout: float = 30.0
+    """Seconds an ACK may wait for the peer to read it (a peer that never reads is cut off)."""
+    max_connections: int = 256
+    """Open connections at most; a new one then replaces the connection idle longest."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -90,9 +90,9 @@ class GpAdapter(Hl7Adapter):
                 else Priority.HIGH,
                 ask_for_receipt=True,
             )
+            body = build_message(letter)  # refuses what XML cannot carry (NUL in RF1-6...)
         except MessageError as exc:
             raise Hl7Error(f"cannot write the letter: {exc.message}", code=exc.code) from None
-        body = build_message(letter)
         letter_request = self.letter_request(body, letter, f"hl7:{msg.event}")
         requests = [
             Request(

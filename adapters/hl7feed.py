@@ -78,6 +78,10 @@ class Hl7Adapter(Adapter):
             port=mllp.port,
             max_frame=mllp.max_frame,
             name=f"{self.kind}-mllp",
+            idle_timeout=mllp.idle_timeout,
+            frame_timeout=mllp.frame_timeout,
+            write_timeout=mllp.write_timeout,
+            max_connections=mllp.max_connections,
         )
         self.acks: dict[str, int] = {"AA": 0, "AE": 0, "AR": 0}
 
@@ -107,6 +111,12 @@ class Hl7Adapter(Adapter):
             acks=dict(self.acks),
             oversize_frames=stats.oversize_frames,
             unreadable=stats.unreadable,
+            mllp_open_connections=stats.open_connections,
+            mllp_closed_for_timeouts=stats.idle_timeouts
+            + stats.frame_timeouts
+            + stats.write_timeouts,
+            mllp_evicted=stats.evicted,
+            mllp_refused=stats.refused,
         )
         return health
 
