@@ -38,8 +38,8 @@ def _new_parser() -> etree.XMLParser:
         load_dtd=False,
         dtd_validation=False,
         huge_tree=False,
-        remove_comments=False,
-        remove_pis=False,
+        remove_comments=True,  # comments and PIs carry nothing Samspil reads; without them
+        remove_pis=True,  # a schema-valid document's elements sit at fixed positions
         collect_ids=False,
     )
 

@@ -8,10 +8,12 @@ original bytes untouched and routes on the :class:`Routing` it gets back.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import islice
+from typing import NamedTuple
 
 from lxml import etree
 
-from messages.errors import RefuseCode
+from messages.errors import RefuseCode, SchemaError
 from messages.identifiers import cpr_warning, gln_warning
 from messages.medcom.model import MessageType
 from messages.medcom.receipts import ROOT_ELEMENTS
@@ -77,8 +79,7 @@ _TAGS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class OriginalRef:
+class OriginalRef(NamedTuple):
     """What a receipt refers to."""
 
     envelope_identifier: str
@@ -88,8 +89,7 @@ class OriginalRef:
     refuse_code: RefuseCode | None
 
 
-@dataclass(frozen=True, slots=True)
-class Routing:
+class Routing(NamedTuple):
     """The routing facts of one MedCom message. Holds no CPR and no letter text."""
 
     type: MessageType
@@ -116,29 +116,6 @@ def read_routing(
     return routing_of(root, kind)
 
 
-def _first(element: etree._Element | None, tag: str) -> etree._Element | None:
-    """The first child of ``element`` with ``tag`` (a full ``{ns}name``), or None."""
-    if element is not None:
-        for child in element.iterchildren(tag):
-            return child
-    return None
-
-
-def _at(element: etree._Element | None, index: int, tag: str) -> etree._Element | None:
-    """The child with ``tag`` that a schema-valid document has at ``index``.
-
-    Positional access is the fast path; comments or processing instructions (which the
-    schema allows anywhere) shift positions, and then the child is searched for by tag.
-    """
-    if element is None:
-        return None
-    if index < len(element):
-        child = element[index]
-        if child.tag == tag:
-            return child
-    return _first(element, tag)
-
-
 def _text(element: etree._Element | None) -> str:
     """The element's text exactly as carried (``xs:string`` preserves whitespace, and an
     identifier is compared as the sender wrote it)."""
@@ -147,39 +124,56 @@ def _text(element: etree._Element | None) -> str:
 
 
 def routing_of(root: etree._Element, kind: MessageType) -> Routing:
-    """The routing facts of a validated ``Emessage`` of type ``kind``."""
+    """The routing facts of an ``Emessage`` that :meth:`SchemaRegistry.validate` accepted
+    as ``kind``.
+
+    The schema fixes where each fact sits, and :func:`~messages.xmlsafe.parse_xml` drops
+    comments and processing instructions, so the facts are read by position: the hub's
+    hot path does no searching. A tree that was not validated is refused, not misread.
+    """
+    try:
+        return _read_routing_facts(root, kind)
+    except (IndexError, KeyError, ValueError) as exc:
+        raise SchemaError(
+            f"the {kind} does not have the structure MedCom's schema gives it"
+        ) from exc
+
+
+def _read_routing_facts(root: etree._Element, kind: MessageType) -> Routing:
     t = _TAGS[kind]
-    envelope = _at(root, 0, t.envelope)
-    body = _at(root, 1, t.body)
-    letter = _at(body, 0, t.letter)
-    sender = _text(_at(_at(body, 1, t.sender), 0, t.ean))
-    receiver = _text(_at(_at(body, 2, t.receiver), 0, t.ean))
+    envelope, body = root[0], root[1]
+    if envelope.tag != t.envelope or body.tag != t.body:
+        raise KeyError("Envelope/letter")
+    letter = body[0]
+    sender = _text(body[1][0])
+    receiver = _text(body[2][0])
     warnings: list[str] = []
     original: OriginalRef | None = None
     episode: str | None = None
     if kind.is_receipt:
-        orig = _at(body, 3, t.original)
-        letters = (
-            tuple(
-                _text(_at(e, 0, t.original_letter_id)) for e in orig.iterchildren(t.original_letter)
-            )
-            if orig is not None
-            else ()
-        )
-        code = _text(_first(orig, t.refuse_code)) or _text(
-            _first(_first(orig, t.original_letter), t.refuse_code)
-        )
+        orig = body[3]
+        letters: list[str] = []
+        code = ""
+        for child in islice(orig, 3, None):
+            if child.tag == t.original_letter:
+                letters.append(_text(child[0]))
+                if not code and len(child) > 2 and child[2].tag == t.refuse_code:
+                    code = _text(child[2])
+            elif child.tag == t.refuse_code:
+                code = _text(child)
         original = OriginalRef(
-            envelope_identifier=_text(_at(orig, 0, t.original_envelope)),
-            sender_gln=_text(_at(_at(orig, 1, t.original_sender), 0, t.ean)),
-            receiver_gln=_text(_at(_at(orig, 2, t.original_receiver), 0, t.ean)),
-            letter_identifiers=letters,
+            envelope_identifier=_text(orig[0]),
+            sender_gln=_text(orig[1][0]),
+            receiver_gln=_text(orig[2][0]),
+            letter_identifiers=tuple(letters),
             refuse_code=RefuseCode(code) if code else None,
         )
     else:
-        episode = _text(_at(letter, 6, t.episode)) or None
-        if kind is MessageType.XDIS91 or _first(body, t.patient) is not None:
-            cpr = _text(_at(_at(body, 3, t.patient), 0, t.cpr))
+        if len(letter) > 6:
+            episode = _text(letter[6]) or None
+        patient = body[3]
+        if patient.tag == t.patient and patient[0].tag == t.cpr:
+            cpr = _text(patient[0])
             if cpr and cpr_warning(cpr):
                 warnings.append("the patient's CPR number has no real date part (carried as it is)")
     if sender and (problem := gln_warning(sender)):
@@ -188,11 +182,11 @@ def routing_of(root: etree._Element, kind: MessageType) -> Routing:
         warnings.append(f"receiver: {problem}")
     return Routing(
         type=kind,
-        envelope_identifier=_text(_at(envelope, 1, t.identifier)),
-        letter_identifier=_text(_at(letter, 0, t.identifier)),
+        envelope_identifier=_text(envelope[1]),
+        letter_identifier=_text(letter[0]),
         sender_gln=sender,
         receiver_gln=receiver,
-        ack_requested=_text(_at(envelope, 2, t.ack)) == "pluspositivkvitt",
+        ack_requested=envelope[2].text == "pluspositivkvitt",
         episode_of_care_identifier=episode,
         original=original,
         warnings=tuple(warnings),
