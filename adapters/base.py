@@ -79,7 +79,14 @@ class Adapter:
     def __init__(self, config: AdapterConfig, *, registry: SchemaRegistry | None = None) -> None:
         self.config = config
         self.registry = registry or SchemaRegistry()
-        self.hub = HubClient(config.hub_url, config.token, connections=config.outbox.concurrency)
+        self.hub = HubClient(
+            config.hub_url,
+            config.token,
+            connections=config.outbox.concurrency,
+            ca_file=config.ca_file,
+            client_cert=config.client_cert,
+            client_key=config.client_key,
+        )
         self.db = LocalDb(config.data_dir / "adapter.sqlite")
         self.outbox = Outbox(
             self.db,

@@ -5,6 +5,9 @@
     [hub]
     url = "http://127.0.0.1:8080"
     token_file = "gp.token"          # or token = "..." (a file keeps it out of the config)
+    ca_file = "hub-ca.pem"           # optional: the CA of an https:// hub's certificate
+    client_cert = "gp.pem"           # optional: mutual TLS, subject CN or serialNumber
+    client_key = "gp.key"            #   'GLN:<13 digits>' (then the token may be left out)
 
     [organisation]
     gln = "5790000120314"            # the organisation the token belongs to
@@ -159,14 +162,20 @@ class AdapterConfig:
     """The location number the adapter signs XCTL01 network receipts with."""
     case_kind: str = ""
     """The index case kind for cases this adapter opens (defaults per adapter kind)."""
+    ca_file: Path | None = None
+    """CA bundle that signed an https:// hub's certificate (default: the system's CAs)."""
+    client_cert: Path | None = None
+    """Client certificate (PEM) for mutual TLS; authenticates the organisation."""
+    client_key: Path | None = None
+    """Its private key, unless the certificate's PEM holds it."""
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise AdapterConfigError(f"adapter kind must be one of {', '.join(KINDS)}")
         if not self.hub_url.startswith(("http://", "https://")):
             raise AdapterConfigError("[hub] url must be an http:// or https:// URL")
-        if not self.token:
-            raise AdapterConfigError("[hub] needs a token or a token_file")
+        if not self.token and self.client_cert is None:
+            raise AdapterConfigError("[hub] needs a token, a token_file or a client_cert")
         try:
             parse_gln(self.gln)
         except IdentifierError as exc:
@@ -222,6 +231,13 @@ def _build(kind: str, data: dict[str, Any], base: Path) -> AdapterConfig:
         poll_wait=float(adapter.get("poll_wait", 20.0)),
         network_gln=str(adapter.get("network_gln", "5790000000005")),
         case_kind=str(adapter.get("case_kind", "")),
+        ca_file=_path(base, hub["ca_file"], "[hub] ca_file") if "ca_file" in hub else None,
+        client_cert=_path(base, hub["client_cert"], "[hub] client_cert")
+        if "client_cert" in hub
+        else None,
+        client_key=_path(base, hub["client_key"], "[hub] client_key")
+        if "client_key" in hub
+        else None,
         contact=ContactConfig(**contact) if contact else ContactConfig(),
         mllp=MllpConfig(**mllp) if mllp is not None else None,
         filedrop=FileDropConfig(

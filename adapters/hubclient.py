@@ -3,6 +3,11 @@
 One :class:`HubClient` per organisation token; it owns its ``aiohttp.ClientSession`` (use it
 as ``async with HubClient(url, token) as hub: ...`` or call :meth:`HubClient.close`).
 
+Over HTTPS the hub's certificate is checked against ``ca_file`` (else the system's CAs).
+With ``client_cert`` (and ``client_key`` unless the PEM holds both) the client presents a
+certificate for mutual TLS; its subject names the organisation (``GLN:<13 digits>``) and
+the token may then be empty.
+
 Every method either returns the hub's answer or raises:
 
 * :class:`~adapters.errors.HubUnavailable` — no connection, a timeout, a 5xx or a 429: the
@@ -19,7 +24,9 @@ a CPR number or the token.
 from __future__ import annotations
 
 import json
+import ssl
 from dataclasses import dataclass
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 from urllib.parse import quote
@@ -67,9 +74,13 @@ class HubClient:
         timeout: float = 10.0,
         connections: int = 32,
         on_behalf_of: str | None = None,
+        ca_file: Path | str | None = None,
+        client_cert: Path | str | None = None,
+        client_key: Path | str | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
-        self._headers = {"Authorization": f"Bearer {token}"}
+        self._headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._ssl = tls_context(ca_file, client_cert, client_key)
         if on_behalf_of:
             self._headers["X-On-Behalf-Of"] = on_behalf_of
         self._timeout = timeout
@@ -83,7 +94,9 @@ class HubClient:
     def session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._connections),
+                connector=aiohttp.TCPConnector(
+                    limit=self._connections, ssl=self._ssl if self._ssl is not None else True
+                ),
                 timeout=aiohttp.ClientTimeout(total=self._timeout),
             )
         return self._session
@@ -264,6 +277,18 @@ class HubClient:
         path = f"/v1/children/{cpr}/coordinator"
         result: dict[str, Any] = await self._json("PUT", path, coordinator)
         return result
+
+
+def tls_context(
+    ca_file: Path | str | None, client_cert: Path | str | None, client_key: Path | str | None
+) -> ssl.SSLContext | None:
+    """A TLS context trusting ``ca_file`` and presenting ``client_cert``; None for defaults."""
+    if ca_file is None and client_cert is None:
+        return None
+    context = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
+    if client_cert is not None:
+        context.load_cert_chain(str(client_cert), str(client_key) if client_key else None)
+    return context
 
 
 def _ref(ref: str) -> str:

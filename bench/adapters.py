@@ -173,7 +173,9 @@ async def bench(count: int, connections: int) -> None:
     logging.basicConfig(level=logging.ERROR)
     with tempfile.TemporaryDirectory(prefix="samspil-bench-") as tmp:
         root = Path(tmp)
-        settings = Settings(environment="test", data_dir=root / "hub").check()
+        settings = Settings(  # a benchmark: no per-credential rate limit
+            environment="test", data_dir=root / "hub", rate_limit_per_second=0
+        ).check()
         (root / "hub").mkdir()
         app = create_app(settings)
         runner = web.AppRunner(app, access_log=None)

@@ -1,9 +1,10 @@
 """The hub's application factory: ``create_app(settings) -> web.Application``.
 
 Every resource has an owner (one ``cleanup_ctx`` each, in order): the database engine
-(migrated at start-up), the committer task, on PostgreSQL the LISTEN connection, and the
-expiry sweep. They are created at start-up, never on a first request, and torn down in
-reverse order after in-flight requests have finished.
+(migrated at start-up), the committer task, on PostgreSQL the LISTEN connections (inbox
+wake-ups and credential revocations), and the expiry sweep. They are created at start-up,
+never on a first request, and torn down in reverse order after in-flight requests have
+finished.
 """
 
 from __future__ import annotations
@@ -16,14 +17,23 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from coordinator import (
+    limits,
     openapi,
+    revocation,
     routes_directory,
     routes_index,
     routes_messages,
     routes_operator,
     routes_ops,
 )
-from coordinator.auth import VERIFIER, TokenVerifier, auth_middleware
+from coordinator.auth import (
+    FAILURES,
+    MUTUAL_TLS,
+    VERIFIER,
+    FailureLimiter,
+    TokenVerifier,
+    auth_middleware,
+)
 from coordinator.committer import Committer, running
 from coordinator.db import create_engine, is_postgres, migrate, normalise_url, plain_postgres_dsn
 from coordinator.expiry import sweep_forever
@@ -57,9 +67,9 @@ async def _engine(app: web.Application) -> AsyncIterator[None]:
         if settings.run_migrations:
             await migrate(engine)
         app[ENGINE] = engine
-        app[VERIFIER] = TokenVerifier(engine, cache_seconds=settings.token_cache_seconds)
         app[DIRECTORY] = Directory(engine)
         app[READER] = Reader(engine)
+        app[VERIFIER] = TokenVerifier(app[READER], cache_seconds=settings.token_cache_seconds)
         yield
     finally:
         if READER in app:
@@ -91,14 +101,12 @@ async def _listener(app: web.Application) -> AsyncIterator[None]:
         yield
         return
     dsn = plain_postgres_dsn(normalise_url(app[SETTINGS].resolved_database_url))
-    async with listen(dsn, app[NOTIFIER]):
+    async with listen(dsn, app[NOTIFIER]), revocation.listen(dsn, app[VERIFIER]):
         yield
 
 
 async def _expiry(app: web.Application) -> AsyncIterator[None]:
-    task = asyncio.create_task(
-        sweep_forever(app[COMMITTER], app[SETTINGS]), name="samspil-expiry"
-    )
+    task = asyncio.create_task(sweep_forever(app[COMMITTER], app[SETTINGS]), name="samspil-expiry")
     yield
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
@@ -109,9 +117,17 @@ def create_app(settings: Settings) -> web.Application:
     """The hub as an aiohttp application; resources start when the app starts."""
     app = web.Application(
         client_max_size=settings.max_body_bytes,
-        middlewares=[metrics_middleware, problem_middleware, auth_middleware],
+        middlewares=[
+            metrics_middleware,
+            problem_middleware,
+            auth_middleware,
+            limits.limits_middleware,
+        ],
     )
     app[SETTINGS] = settings
+    app[FAILURES] = FailureLimiter(settings.login_failures_per_minute)
+    app[MUTUAL_TLS] = settings.tls_client_ca is not None
+    limits.install(app, settings)
     app[NOTIFIER] = Notifier()
     app[METRICS] = Metrics()
     app[REGISTRY] = SchemaRegistry()  # compiled once, now: a broken schema fails start-up

@@ -1,10 +1,14 @@
-"""The operators' audit trail: every action an operator takes on the hub, one row each.
+"""The audit trail of administrative actions on the hub, one row each.
 
 An operator may re-deliver an expired letter, send a sender its status report again, and
-disable or enable an organisation's system token (``coordinator.routes_operator``). Each of
-these is written here in the same transaction as the change itself, with who did it, when,
-what it was done to and what came of it. The table holds identifiers only, never a body or a
-CPR number. The schema is owned by migration ``0003``.
+disable or enable an organisation's system token (``coordinator.routes_operator``); an
+administrator at the hub's machine registers organisations, creates users and rotates,
+disables or enables tokens (``samspil org ...``, ``samspil user add``;
+:mod:`coordinator.credentials`). Each of these is written here in the same transaction as
+the change itself, with who did it, when, what it was done to and what came of it. For the
+command line, who is the local OS user (``actor_name`` ``<user>@<host> (cli)``,
+``actor_org`` ``local``). The table holds identifiers only, never a body, a CPR number or a
+token. The schema is owned by migration ``0003``.
 """
 
 from __future__ import annotations
@@ -25,6 +29,9 @@ class AuditAction(StrEnum):
     STATUS_REPORT = "status-report"
     DISABLE_TOKEN = "disable-token"  # noqa: S105 - an action's name, not a secret
     ENABLE_TOKEN = "enable-token"  # noqa: S105 - an action's name, not a secret
+    ADD_ORGANISATION = "add-organisation"
+    ADD_USER = "add-user"
+    ROTATE_TOKEN = "rotate-token"  # noqa: S105 - an action's name, not a secret
 
 
 class OperatorAuditBase(SQLModel):

@@ -1,25 +1,53 @@
-"""Bearer-token authentication for ``/v1``.
+"""Who is calling ``/v1``: a bearer token, or a client certificate (mutual TLS).
 
-A token is 256 random bits; the store holds only its SHA-256, and a token is found by looking
-its hash up (an index lookup, so comparing is not a timing oracle on the secret). A verified
-token is trusted for ``Settings.token_cache_seconds`` before it is looked up again, so
-disabling a credential takes effect within that time.
+**Bearer tokens.** A token is 256 random bits; the store holds only its SHA-256. A token is
+found by looking its hash up (an index lookup on the hash, not on the secret) and the stored
+hash is then compared with :func:`hmac.compare_digest`, so no comparison is a timing oracle.
+A token may carry an expiry (``credential.expires_at``) and is refused after it.
+
+**Revocation is effective on the next request.** On SQLite every request looks its token up
+(the hot-path :class:`~coordinator.reader.Reader`: microseconds on the event loop), so a token
+disabled by an operator or by ``samspil org token`` in another process is refused at once. On
+PostgreSQL a verified token is cached for ``Settings.token_cache_seconds``, but every change
+that revokes a credential sends ``NOTIFY samspil_credentials`` in its transaction and each hub
+process empties its cache when it arrives (:mod:`coordinator.revocation`); while that LISTEN
+connection is down nothing is cached.
+
+**Mutual TLS.** With ``Settings.tls_client_ca``, a client may present a certificate issued
+by that CA instead of a token: its subject's ``serialNumber`` (or else its ``CN``) reads
+``GLN:<13 digits>`` and the request runs as that organisation's system credential, which must
+exist and not be disabled. A certificate from another CA fails the TLS handshake; one naming
+an unknown GLN, or an organisation whose system token is disabled, gets 401.
+
+**Failed logins** are counted per source address: after
+``Settings.login_failures_per_minute`` failures within a minute the address gets
+429 ``too-many-failures`` (with ``Retry-After``) until the oldest failure is a minute old.
 """
 
 from __future__ import annotations
 
+import hmac
 import time
+from collections import deque
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from aiohttp import web
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import bindparam, select
+from sqlalchemy.engine import Connection
 
-from coordinator.errors import Forbidden, Unauthorized
+from coordinator.errors import Forbidden, TooManyRequests, Unauthorized
 from coordinator.problems import Handler
-from coordinator.store import find_credential, token_hash
-from coordinator.tables import Role
+from coordinator.reader import Reader
+from coordinator.sqltypes import utcnow
+from coordinator.store import token_hash
+from coordinator.tables import CREDENTIAL, Role
+from coordinator.tls import gln_from_peercert
 
 PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/v1/openapi.json"})
+FAILURE_WINDOW = 60.0
+MAX_CACHED = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,32 +64,140 @@ class Principal:
             raise Forbidden(f"the role {self.role.value} may not do this")
 
 
-class TokenVerifier:
-    """Token → principal, with a short positive cache."""
+_C = CREDENTIAL.c
+_COLUMNS = (_C.id, _C.org_gln, _C.name, _C.role, _C.disabled, _C.expires_at, _C.token_hash)
+_BY_HASH = select(*_COLUMNS).where(_C.token_hash == bindparam("hashed"))
+_SYSTEM_OF = (
+    select(*_COLUMNS)
+    .where(
+        _C.org_gln == bindparam("gln"),
+        _C.role == Role.SYSTEM.value,
+        _C.disabled.is_(False),
+    )
+    .order_by(_C.created_at.desc())
+    .limit(1)
+)
 
-    def __init__(self, engine: AsyncEngine, *, cache_seconds: float) -> None:
-        self._engine = engine
+
+def _by_hash(conn: Connection, hashed: str) -> Any:
+    return conn.execute(_BY_HASH, {"hashed": hashed}).first()
+
+
+def _system_of(conn: Connection, gln: str) -> Any:
+    return conn.execute(_SYSTEM_OF, {"gln": gln}).first()
+
+
+def _principal(row: Any) -> Principal:
+    return Principal(str(row.id), row.org_gln, Role(row.role), row.name)
+
+
+class TokenVerifier:
+    """Token (or certificate GLN) → principal. Caches only where told it may
+    (:attr:`cache_allowed`, set by the revocation listener on PostgreSQL)."""
+
+    def __init__(self, reader: Reader, *, cache_seconds: float) -> None:
+        self._reader = reader
         self._ttl = cache_seconds
-        self._cache: dict[str, tuple[Principal, float]] = {}
+        self._cache: dict[str, tuple[Principal, float, datetime | None]] = {}
+        self.cache_allowed = False
+
+    def forget(self) -> None:
+        """Empty the cache: a credential was revoked somewhere."""
+        self._cache.clear()
+
+    def _cached(self, key: str) -> Principal | None:
+        if not self.cache_allowed:
+            return None
+        hit = self._cache.get(key)
+        if hit is None or hit[1] <= time.monotonic():
+            return None
+        if hit[2] is not None and hit[2] <= utcnow():
+            return None
+        return hit[0]
+
+    def _remember(self, key: str, principal: Principal, expires_at: datetime | None) -> None:
+        if not self.cache_allowed or self._ttl <= 0:
+            return
+        if len(self._cache) >= MAX_CACHED:
+            self._cache.clear()
+        self._cache[key] = (principal, time.monotonic() + self._ttl, expires_at)
 
     async def verify(self, token: str) -> Principal:
         hashed = token_hash(token)
-        now = time.monotonic()
-        cached = self._cache.get(hashed)
-        if cached is not None and cached[1] > now:
-            return cached[0]
-        row = await find_credential(engine=self._engine, hashed=hashed)
-        if row is None or row.disabled:
-            self._cache.pop(hashed, None)
+        cached = self._cached(hashed)
+        if cached is not None:
+            return cached
+        row = await self._reader(_by_hash, hashed)
+        if row is None or not hmac.compare_digest(row.token_hash, hashed) or row.disabled:
             raise Unauthorized("the bearer token is unknown or disabled")
-        principal = Principal(str(row.id), row.org_gln, row.role, row.name)
-        if len(self._cache) > 10_000:
-            self._cache.clear()
-        self._cache[hashed] = (principal, now + self._ttl)
+        if row.expires_at is not None and row.expires_at <= utcnow():
+            raise Unauthorized("the bearer token has expired", code="token-expired")
+        principal = _principal(row)
+        self._remember(hashed, principal, row.expires_at)
+        return principal
+
+    async def verify_certificate(self, gln: str) -> Principal:
+        """The system credential of the organisation a client certificate names."""
+        key = "gln:" + gln
+        cached = self._cached(key)
+        if cached is not None:
+            return cached
+        row = await self._reader(_system_of, gln)
+        if row is None:
+            raise Unauthorized(
+                f"the client certificate names GLN {gln}, which has no active system "
+                "credential at the hub",
+                code="unknown-certificate",
+            )
+        principal = _principal(row)
+        self._remember(key, principal, None)
         return principal
 
 
+class FailureLimiter:
+    """Failed authentications per source address within the last minute."""
+
+    def __init__(self, per_minute: int) -> None:
+        self._limit = per_minute
+        self._failures: dict[str, deque[float]] = {}
+
+    def _recent(self, source: str, now: float) -> deque[float] | None:
+        failures = self._failures.get(source)
+        if failures is None:
+            return None
+        while failures and failures[0] <= now - FAILURE_WINDOW:
+            failures.popleft()
+        if not failures:
+            del self._failures[source]
+            return None
+        return failures
+
+    def check(self, source: str) -> None:
+        """429 when ``source`` has failed too often in the last minute."""
+        now = time.monotonic()
+        failures = self._recent(source, now)
+        if failures is not None and len(failures) >= self._limit:
+            wait = int(failures[0] + FAILURE_WINDOW - now) + 1
+            raise TooManyRequests(
+                f"too many failed logins from your address; try again in {wait} s",
+                code="too-many-failures",
+                retry_after=wait,
+            )
+
+    def record(self, source: str) -> None:
+        now = time.monotonic()
+        if len(self._failures) >= 100_000:  # a flood of sources: forget the quiet ones
+            for address in list(self._failures):
+                self._recent(address, now)
+        failures = self._recent(source, now) or self._failures.setdefault(source, deque())
+        failures.append(now)
+        if len(failures) > self._limit:
+            failures.popleft()
+
+
 VERIFIER = web.AppKey("verifier", TokenVerifier)
+FAILURES = web.AppKey("login_failures", FailureLimiter)
+MUTUAL_TLS = web.AppKey("mutual_tls", bool)
 PRINCIPAL = web.RequestKey("principal", Principal)
 
 
@@ -69,13 +205,45 @@ def principal_of(request: web.Request) -> Principal:
     return request[PRINCIPAL]
 
 
+def _peer_gln(request: web.Request) -> str | None:
+    if not request.app[MUTUAL_TLS] or request.transport is None:
+        return None
+    cert = request.transport.get_extra_info("peercert")
+    if not cert:
+        return None
+    gln = gln_from_peercert(cert)
+    if gln is None:
+        raise Unauthorized(
+            "the client certificate's subject has no serialNumber or CN 'GLN:<13 digits>'",
+            code="unknown-certificate",
+        )
+    return gln
+
+
+async def _authenticate(request: web.Request) -> Principal:
+    verifier = request.app[VERIFIER]
+    header = request.headers.get("Authorization", "")
+    if header:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthorized("send Authorization: Bearer <token>")
+        return await verifier.verify(token.strip())
+    gln = _peer_gln(request)
+    if gln is not None:
+        return await verifier.verify_certificate(gln)
+    raise Unauthorized("send Authorization: Bearer <token> (or a client certificate)")
+
+
 @web.middleware
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     if request.path in PUBLIC_PATHS or not request.path.startswith("/v1/"):
         return await handler(request)
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthorized("send Authorization: Bearer <token>")
-    request[PRINCIPAL] = await request.app[VERIFIER].verify(token.strip())
+    failures = request.app[FAILURES]
+    source = request.remote or "unknown"
+    failures.check(source)
+    try:
+        request[PRINCIPAL] = await _authenticate(request)
+    except Unauthorized:
+        failures.record(source)
+        raise
     return await handler(request)

@@ -1,7 +1,10 @@
-"""The hub's subcommands: ``serve``, ``org add|list``, ``user add``.
+"""The hub's subcommands: ``serve``, ``org add|list|token|disable|enable``, ``user add``.
 
-``org add`` and ``user add`` print **only** the new token on stdout (so a script can capture
-it); everything else goes to stderr. Tokens are stored hashed and cannot be shown again.
+``org add``, ``org token`` and ``user add`` print **only** the new token on stdout (so a
+script can capture it); everything else goes to stderr. Tokens are stored hashed and cannot
+be shown again. Every change is written to the audit trail with the local OS user as who
+(:mod:`coordinator.credentials`). ``--expires-in`` takes ``90d``, ``12h``, ``30m`` or
+seconds.
 """
 
 from __future__ import annotations
@@ -9,16 +12,27 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import re
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from coordinator.credentials import (
+    add_user,
+    local_actor,
+    register_organisation,
+    rotate_system_token,
+    set_system_token,
+)
 from coordinator.db import create_engine, migrate
-from coordinator.errors import CoordinatorError
+from coordinator.errors import ConfigError, CoordinatorError
 from coordinator.settings import Settings
-from coordinator.store import create_organisation, create_user, list_organisations
+from coordinator.sqltypes import utcnow
+from coordinator.store import list_organisations
 from coordinator.tables import OrganisationCreate, Role, Sector
 from messages.errors import SamspilError
 from messages.identifiers import parse_gln, parse_sor
@@ -31,6 +45,14 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
     serve = commands.add_parser("serve", help="run the hub (HTTP API on SQLite or PostgreSQL)")
     serve.add_argument("--host", help="address to bind (SAMSPIL_HOST, default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to bind (SAMSPIL_PORT, default 8080)")
+    serve.add_argument("--tls-cert", type=Path, help="PEM certificate chain: serve HTTPS")
+    serve.add_argument("--tls-key", type=Path, help="PEM private key of --tls-cert")
+    serve.add_argument(
+        "--tls-client-ca",
+        type=Path,
+        help="PEM CA for mutual TLS: a client certificate with subject serialNumber or CN "
+        "'GLN:<13 digits>' authenticates that organisation's system credential",
+    )
     _db_option(serve)
     serve.set_defaults(handler=_serve)
 
@@ -44,8 +66,26 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
     add.add_argument("--sector", required=True, choices=[s.value for s in Sector])
     add.add_argument("--sor", help="SOR code (15-16 digits)")
     add.add_argument("--municipality", help="municipality code (3 digits)")
+    _expiry_option(add)
     _db_option(add)
     add.set_defaults(handler=_org_add)
+    token = org_commands.add_parser(
+        "token",
+        help="rotate an organisation's system token: prints the new one on stdout; the old "
+        "one is refused from its next request",
+    )
+    token.add_argument("--gln", required=True, help="the organisation's GLN")
+    _expiry_option(token)
+    _db_option(token)
+    token.set_defaults(handler=_org_token)
+    for action, help_text in (
+        ("disable", "disable an organisation's system token (refused from its next request)"),
+        ("enable", "enable an organisation's newest system token again"),
+    ):
+        switch = org_commands.add_parser(action, help=help_text)
+        switch.add_argument("--gln", required=True, help="the organisation's GLN")
+        _db_option(switch)
+        switch.set_defaults(handler=_org_switch, disabled=action == "disable")
     listing = org_commands.add_parser("list", help="list registered organisations")
     _db_option(listing)
     listing.set_defaults(handler=_org_list)
@@ -56,6 +96,7 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
     user_add.add_argument("--org", required=True, help="the organisation's GLN")
     user_add.add_argument("--name", required=True)
     user_add.add_argument("--role", required=True, choices=USER_ROLES)
+    _expiry_option(user_add)
     _db_option(user_add)
     user_add.set_defaults(handler=_user_add)
 
@@ -64,6 +105,34 @@ def _db_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--db", help="database URL (SAMSPIL_DATABASE_URL; default the embedded SQLite file)"
     )
+
+
+def _expiry_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--expires-in",
+        metavar="DURATION",
+        help="the token is refused after this long: 90d, 12h, 30m or seconds (default: never)",
+    )
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([dhms]?)\s*$")
+_UNITS = {"d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0, "": 1.0}
+
+
+def parse_duration(raw: str) -> timedelta:
+    """``90d``, ``12h``, ``30m``, ``45s`` or plain seconds, as a positive timedelta."""
+    match = _DURATION.match(raw.lower())
+    if match is None or float(match.group(1)) <= 0:
+        raise ConfigError(
+            f"--expires-in {raw!r}: give a positive duration such as 90d, 12h, 30m or 3600",
+            code="invalid-duration",
+        )
+    return timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
+
+
+def _expires_at(args: argparse.Namespace) -> datetime | None:
+    raw = getattr(args, "expires_in", None)
+    return utcnow() + parse_duration(raw) if raw else None
 
 
 def _settings(args: argparse.Namespace, **extra: Any) -> Settings:
@@ -97,7 +166,14 @@ def _serve(args: argparse.Namespace) -> int:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     try:
-        settings = _settings(args, host=args.host, port=args.port)
+        settings = _settings(
+            args,
+            host=args.host,
+            port=args.port,
+            tls_cert=args.tls_cert,
+            tls_key=args.tls_key,
+            tls_client_ca=args.tls_client_ca,
+        )
         asyncio.run(serve(settings))
     except SamspilError as exc:
         return _fail(exc)
@@ -113,6 +189,7 @@ def _org_add(args: argparse.Namespace) -> int:
             raise CoordinatorError(
                 "a municipality code is three digits", code="invalid-municipality"
             )
+        expires_at = _expires_at(args)
         settings = _settings(args)
     except SamspilError as exc:
         return _fail(exc)
@@ -121,7 +198,9 @@ def _org_add(args: argparse.Namespace) -> int:
     )
 
     async def work(engine: AsyncEngine) -> int:
-        created, token = await create_organisation(engine=engine, organisation=organisation)
+        created, token = await register_organisation(
+            engine=engine, organisation=organisation, actor=local_actor(), expires_at=expires_at
+        )
         print(
             f"registered {created.name} ({created.gln}, {created.sector.value})",
             file=sys.stderr,
@@ -134,16 +213,59 @@ def _org_add(args: argparse.Namespace) -> int:
 
 def _user_add(args: argparse.Namespace) -> int:
     try:
+        expires_at = _expires_at(args)
         settings = _settings(args)
     except SamspilError as exc:
         return _fail(exc)
 
     async def work(engine: AsyncEngine) -> int:
-        token = await create_user(
-            engine=engine, org_gln=args.org, name=args.name, role=Role(args.role)
+        token = await add_user(
+            engine=engine,
+            org_gln=args.org,
+            name=args.name,
+            role=Role(args.role),
+            actor=local_actor(),
+            expires_at=expires_at,
         )
         print(f"created {args.role} {args.name} for {args.org}", file=sys.stderr)
         print(token)
+        return 0
+
+    return _with_engine(settings, work)
+
+
+def _org_token(args: argparse.Namespace) -> int:
+    try:
+        gln = parse_gln(args.gln)
+        expires_at = _expires_at(args)
+        settings = _settings(args)
+    except SamspilError as exc:
+        return _fail(exc)
+
+    async def work(engine: AsyncEngine) -> int:
+        token = await rotate_system_token(
+            engine=engine, gln=gln, actor=local_actor(), expires_at=expires_at
+        )
+        print(f"new system token for {gln}; the old one is revoked", file=sys.stderr)
+        print(token)
+        return 0
+
+    return _with_engine(settings, work)
+
+
+def _org_switch(args: argparse.Namespace) -> int:
+    try:
+        gln = parse_gln(args.gln)
+        settings = _settings(args)
+    except SamspilError as exc:
+        return _fail(exc)
+
+    async def work(engine: AsyncEngine) -> int:
+        changed = await set_system_token(
+            engine=engine, gln=gln, disabled=args.disabled, actor=local_actor()
+        )
+        state = "disabled" if args.disabled else "enabled"
+        print(f"{gln}: {changed} system token(s) {state}", file=sys.stderr)
         return 0
 
     return _with_engine(settings, work)

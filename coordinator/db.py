@@ -16,10 +16,12 @@ import logging
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy import event, text
+from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_dbapi
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -75,8 +77,26 @@ def create_engine(url: str) -> AsyncEngine:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(
-        parsed, pool_size=10, max_overflow=20, pool_timeout=30, pool_pre_ping=True
+        parsed,
+        pool_size=10,
+        max_overflow=20,
+        pool_timeout=30,
+        pool_pre_ping=True,
+        connect_args={"async_creator_fn": _connect_postgres},
     )
+
+
+async def _connect_postgres(*args: Any, **kwargs: Any) -> Any:
+    """asyncpg's connect, with a refused or reset socket made a DBAPI error: SQLAlchemy
+    wraps only those (as ``OperationalError``), and every store module translates
+    SQLAlchemy's errors into ``StoreError`` (503 ``database-unavailable``). Without this a
+    connection attempt while PostgreSQL restarts escaped as a bare ``OSError`` (a 500)."""
+    try:
+        return await asyncpg.connect(*args, **kwargs)
+    except (OSError, TimeoutError) as exc:
+        raise AsyncAdapt_asyncpg_dbapi.OperationalError(  # type: ignore[no-untyped-call]
+            f"cannot connect to PostgreSQL: {type(exc).__name__}"
+        ) from exc
 
 
 def sqlite_sync_engine(engine: AsyncEngine) -> Engine | None:

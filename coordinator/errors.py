@@ -11,10 +11,12 @@ turns them into ``application/problem+json``::
         ├── NotFound                     (404) no such thing, or not the caller's
         ├── BadRequest                   (400) a malformed request (not a message problem)
         ├── PayloadTooLarge              (413) a body over the limit
+        ├── TooManyRequests              (429) a limit was reached; ``retry_after`` seconds
         ├── UnknownReceiver              (422) receiver GLN not registered
         ├── Conflict                     (409) a request the current state refuses
         │   └── IllegalTransition        a message status change the state machine refuses
         ├── StoreError                   (503) the database could not be reached or used
+        │                                      (``database-unavailable``, with Retry-After)
         └── OrganisationExists           (409) a GLN registered twice
 """
 
@@ -58,7 +60,19 @@ class BadRequest(CoordinatorError):
 
 class PayloadTooLarge(CoordinatorError):
     status = 413
-    code = "too-large"
+    code = "payload-too-large"
+
+
+class TooManyRequests(CoordinatorError):
+    """A limit was reached (``rate-limited``, ``too-many-long-polls``,
+    ``too-many-failures``); the client may try again after ``retry_after`` seconds."""
+
+    status = 429
+    code = "rate-limited"
+
+    def __init__(self, message: str, *, code: str | None = None, retry_after: int = 1) -> None:
+        super().__init__(message, code=code)
+        self.retry_after = max(1, retry_after)
 
 
 class UnknownReceiver(CoordinatorError):
@@ -84,7 +98,8 @@ class IllegalTransition(Conflict):
 
 class StoreError(CoordinatorError):
     status = 503
-    code = "store-unavailable"
+    code = "database-unavailable"
+    retry_after = 2
 
 
 class OrganisationExists(Conflict):

@@ -10,7 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
-from coordinator import openapi_index, openapi_operator
+from coordinator import openapi_index, openapi_limits, openapi_operator
 
 routes = web.RouteTableDef()
 
@@ -376,6 +376,7 @@ DOCUMENT["paths"].update(openapi_index.PATHS)
 DOCUMENT["components"]["schemas"].update(openapi_index.SCHEMAS)
 DOCUMENT["paths"].update(openapi_operator.PATHS)
 DOCUMENT["components"]["schemas"].update(openapi_operator.SCHEMAS)
+openapi_limits.apply(DOCUMENT)
 
 
 @routes.get("/v1/openapi.json")

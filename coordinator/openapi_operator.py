@@ -20,7 +20,11 @@ _GLN = {
     "required": True,
     "schema": {"type": "string", "pattern": "^[0-9]{13}$"},
 }
-_LIMIT = {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1}}
+_LIMIT = {
+    "name": "limit",
+    "in": "query",
+    "schema": {"type": "integer", "minimum": 1, "maximum": 1000},
+}
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -74,7 +78,11 @@ PATHS: dict[str, Any] = {
         "Throughput",
         400,
         parameters=[
-            {"name": "minutes", "in": "query", "schema": {"type": "integer", "minimum": 1}}
+            {
+                "name": "minutes",
+                "in": "query",
+                "schema": {"type": "integer", "minimum": 1, "maximum": 1440},
+            }
         ],
     ),
     "/v1/operator/health": _get(

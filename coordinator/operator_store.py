@@ -18,6 +18,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from coordinator import revocation
 from coordinator.audit_tables import OPERATOR_AUDIT, AuditAction
 from coordinator.committer import Batch
 from coordinator.errors import Conflict, NotFound, StoreError
@@ -160,9 +161,9 @@ async def organisations(*, engine: AsyncEngine) -> list[OrganisationState]:
                     )
                 ).all()
             }
-            disabled = set(
+            active = set(  # a rotation leaves old tokens disabled: "disabled" is none active
                 await conn.scalars(
-                    select(c.org_gln).where(c.role == Role.SYSTEM.value, c.disabled.is_(True))
+                    select(c.org_gln).where(c.role == Role.SYSTEM.value, c.disabled.is_(False))
                 )
             )
     except SQLAlchemyError as exc:
@@ -172,7 +173,7 @@ async def organisations(*, engine: AsyncEngine) -> list[OrganisationState]:
         n, oldest = depth.get(gln, (0, None))
         if isinstance(oldest, str):  # SQLite's MIN() bypasses the column type
             oldest = datetime.fromisoformat(oldest + "+00:00")
-        states.append(OrganisationState(gln, name, sector, n, oldest, last_poll, gln in disabled))
+        states.append(OrganisationState(gln, name, sector, n, oldest, last_poll, gln not in active))
     return states
 
 
@@ -291,12 +292,19 @@ def set_token(gln: str, *, disabled: bool, actor: Actor) -> Any:
         if known is None:
             raise NotFound(f"no organisation with GLN {gln} is registered")
         c = CREDENTIAL.c
-        result = await conn.execute(
-            update(CREDENTIAL)
-            .where(c.org_gln == gln, c.role == Role.SYSTEM.value, c.disabled.is_(not disabled))
-            .values(disabled=disabled)
-        )
+        which = [c.org_gln == gln, c.role == Role.SYSTEM.value, c.disabled.is_(not disabled)]
+        if not disabled:  # only the newest: a token revoked by a rotation stays revoked
+            newest = await conn.scalar(
+                select(c.id)
+                .where(c.org_gln == gln, c.role == Role.SYSTEM.value)
+                .order_by(c.created_at.desc())
+                .limit(1)
+            )
+            which.append(c.id == newest)
+        result = await conn.execute(update(CREDENTIAL).where(*which).values(disabled=disabled))
         changed = int(result.rowcount)
+        if disabled:
+            await revocation.announce(conn)  # every hub process forgets the token at once
         action = AuditAction.DISABLE_TOKEN if disabled else AuditAction.ENABLE_TOKEN
         await _audit(conn, batch, actor, action, gln, f"{changed} token(s) changed")
         return changed

@@ -33,6 +33,7 @@ _TITLES = {
     413: "Payload too large",
     415: "Unsupported media type",
     422: "Unprocessable message",
+    429: "Too many requests",
     500: "Internal error",
     503: "Service unavailable",
 }
@@ -42,7 +43,10 @@ PROBLEM_CODE = web.ResponseKey("problem_code", str)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def problem(status: int, code: str, detail: str, **extra: Any) -> web.Response:
+def problem(
+    status: int, code: str, detail: str, *, retry_after: int | None = None, **extra: Any
+) -> web.Response:
+    """A problem+json response; 429 and 503 always carry ``Retry-After`` (seconds)."""
     body: dict[str, Any] = {
         "type": f"https://samspil.dk/problems/{code}",
         "title": _TITLES.get(status, "Error"),
@@ -51,7 +55,11 @@ def problem(status: int, code: str, detail: str, **extra: Any) -> web.Response:
         "code": code,
     }
     body.update({k: v for k, v in extra.items() if v is not None})
-    headers = {"WWW-Authenticate": 'Bearer realm="samspil"'} if status == 401 else None
+    headers: dict[str, str] = {}
+    if status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="samspil"'
+    if status in (429, 503):
+        headers["Retry-After"] = str(retry_after or 1)
     response = web.Response(
         status=status, text=json.dumps(body), content_type=PROBLEM_JSON, headers=headers
     )
@@ -71,7 +79,8 @@ def from_error(exc: SamspilError) -> web.Response:
     if isinstance(exc, MessageError):
         return message_problem(exc)
     if isinstance(exc, CoordinatorError):
-        return problem(exc.status, exc.code, exc.message)
+        retry_after = getattr(exc, "retry_after", None)
+        return problem(exc.status, exc.code, exc.message, retry_after=retry_after)
     return problem(422, exc.code, exc.message)
 
 
@@ -90,10 +99,13 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        code = {404: "not-found", 405: "method-not-allowed", 413: "too-large"}.get(
+        code = {404: "not-found", 405: "method-not-allowed", 413: "payload-too-large"}.get(
             exc.status, "http-error"
         )
-        return problem(exc.status, code, exc.reason)
+        response = problem(exc.status, code, exc.reason)
+        if "Allow" in exc.headers:  # RFC 9110: a 405 says which methods there are
+            response.headers["Allow"] = exc.headers["Allow"]
+        return response
     except Exception as exc:
         # the type and the frames only: an exception's text may quote data (SQL parameters)
         log.error(

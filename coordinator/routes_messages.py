@@ -243,7 +243,7 @@ async def get_outbox(request: web.Request) -> web.Response:
     principal = _mailbox_user(request)
     raw = request.query.get("status")
     try:
-        wanted = MessageStatus(raw) if raw else None
+        wanted = MessageStatus(raw) if raw is not None else None  # "" is no status
     except ValueError:
         choices = ", ".join(s.value for s in MessageStatus)
         raise BadRequest(f"status must be one of {choices}") from None

@@ -16,7 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
-from coordinator.auth import Principal, principal_of
+from coordinator.auth import VERIFIER, Principal, principal_of
 from coordinator.errors import BadRequest, NotFound, StoreError
 from coordinator.metrics import BUCKETS, METRICS
 from coordinator.operator_store import (
@@ -192,7 +192,7 @@ async def get_queue(request: web.Request) -> web.Response:
     gln = _gln(request)
     raw = request.query.get("status")
     try:
-        wanted = MessageStatus(raw) if raw else None
+        wanted = MessageStatus(raw) if raw is not None else None  # "" is no status
     except ValueError:
         raise BadRequest(
             f"status must be one of {', '.join(s.value for s in MessageStatus)}"
@@ -242,6 +242,8 @@ async def _token(request: web.Request, *, disabled: bool) -> web.Response:
     actor = _actor(_operator(request))
     gln = _gln(request)
     changed = await request.app[COMMITTER].call(set_token(gln, disabled=disabled, actor=actor))
+    if disabled:
+        request.app[VERIFIER].forget()  # this process at once; the others by NOTIFY
     return web.json_response({"organisation": gln, "token_disabled": disabled, "changed": changed})
 
 

@@ -18,6 +18,7 @@ from coordinator.app import create_app
 from coordinator.metrics import METRICS
 from coordinator.settings import Settings
 from coordinator.state import COMMITTER, NOTIFIER, STOPPING
+from coordinator.tls import server_context
 
 log = logging.getLogger("samspil.hub")
 
@@ -28,11 +29,14 @@ async def serve(settings: Settings) -> None:
         app, shutdown_timeout=settings.shutdown_timeout, handle_signals=False, access_log=None
     )
     await runner.setup()  # start-up: engine, migrations, committer, listener, expiry
-    site = web.TCPSite(runner, settings.host, settings.port, reuse_address=True)
+    tls = server_context(settings)
+    site = web.TCPSite(runner, settings.host, settings.port, reuse_address=True, ssl_context=tls)
     await site.start()
+    scheme = "https" if tls is not None else "http"
+    mutual = " (mutual TLS accepted)" if settings.tls_client_ca is not None else ""
     for address in runner.addresses:
         host, port = address[0], address[1]
-        log.info("Samspil hub listening on http://%s:%s", host, port)
+        log.info("Samspil hub listening on %s://%s:%s%s", scheme, host, port, mutual)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):

@@ -78,7 +78,47 @@ class Settings:
     )
     token_cache_seconds: float = field(
         default=5.0,
-        metadata={"doc": "how long a verified token is trusted before it is looked up again"},
+        metadata={
+            "doc": "PostgreSQL only: how long a verified token is trusted before it is looked "
+            "up again; every revocation empties the cache of every hub process at once "
+            "(NOTIFY), and nothing is cached while that channel is down. SQLite looks a token "
+            "up on every request (microseconds)"
+        },
+    )
+    tls_cert: Path | None = field(
+        default=None,
+        metadata={"doc": "PEM certificate chain: serve HTTPS instead of HTTP (with tls_key)"},
+    )
+    tls_key: Path | None = field(default=None, metadata={"doc": "PEM private key of tls_cert"})
+    tls_client_ca: Path | None = field(
+        default=None,
+        metadata={
+            "doc": "PEM CA bundle for mutual TLS: a client certificate it issued whose subject "
+            "serialNumber or CN is 'GLN:<13 digits>' authenticates that organisation's system "
+            "credential (bearer tokens keep working)"
+        },
+    )
+    rate_limit_per_second: float = field(
+        default=1000.0,
+        metadata={
+            "doc": "requests per second one credential may make, sustained (0: no limit); "
+            "more get 429 rate-limited with Retry-After. An adapter draining a backlog "
+            "stays under it; benchmarks and load tests set it to 0"
+        },
+    )
+    rate_limit_burst: int = field(
+        default=2000, metadata={"doc": "requests one credential may make at once above the rate"}
+    )
+    max_long_polls: int = field(
+        default=32,
+        metadata={"doc": "concurrent waiting GET /v1/inbox?wait=... per organisation (429 above)"},
+    )
+    login_failures_per_minute: int = field(
+        default=20,
+        metadata={
+            "doc": "failed authentications one source address may make in a minute before it "
+            "gets 429 too-many-failures for the rest of that minute"
+        },
     )
     run_migrations: bool = field(
         default=True, metadata={"doc": "upgrade the schema with Alembic at start-up"}
@@ -126,7 +166,21 @@ class Settings:
             raise ConfigError(
                 "SAMSPIL_INDEX_RETENTION must be positive and SAMSPIL_INDEX_DELETE_AGE 18-120"
             )
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ConfigError("SAMSPIL_TLS_CERT and SAMSPIL_TLS_KEY go together")
+        if self.tls_client_ca is not None and self.tls_cert is None:
+            raise ConfigError("SAMSPIL_TLS_CLIENT_CA (mutual TLS) needs SAMSPIL_TLS_CERT")
+        if self.rate_limit_per_second < 0 or self.rate_limit_burst < 1:
+            raise ConfigError("SAMSPIL_RATE_LIMIT_PER_SECOND >= 0, SAMSPIL_RATE_LIMIT_BURST >= 1")
+        if self.max_long_polls < 1 or self.login_failures_per_minute < 1:
+            raise ConfigError(
+                "SAMSPIL_MAX_LONG_POLLS and SAMSPIL_LOGIN_FAILURES_PER_MINUTE must be >= 1"
+            )
         if self.environment == "production":
+            if self.host not in {"127.0.0.1", "::1", "localhost"} and self.tls_cert is None:
+                raise ConfigError(
+                    "production on a public address needs TLS (SAMSPIL_TLS_CERT, SAMSPIL_TLS_KEY)"
+                )
             if self.host not in {"127.0.0.1", "::1", "localhost"} and not self.database_url:
                 raise ConfigError(
                     "production on a public address needs an explicit SAMSPIL_DATABASE_URL"
@@ -154,7 +208,7 @@ def _convert(name: str, kind: Any, raw: str) -> Any:
     try:
         if "timedelta" in text:
             return timedelta(seconds=float(raw))
-        if "Path" in text:
+        if "Path" in text:  # Path or Path | None
             return Path(raw)
         if text == "int":
             return int(raw)

@@ -82,12 +82,14 @@ class Credential(CredentialBase, table=True):
     token_hash: str = Field(max_length=64, unique=True)
     disabled: bool = False
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    expires_at: datetime | None = Field(default=None, sa_type=UtcDateTime)  # None: never
 
 
 class CredentialPublic(CredentialBase):
     id: uuid.UUID
     disabled: bool
     created_at: datetime
+    expires_at: datetime | None
 
 
 # --- messages ------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from urllib.parse import quote
 
 import aiohttp
 
+from adapters.hubclient import tls_context
 from messages.errors import SamspilError
 
 Json = dict[str, Any]
@@ -46,9 +47,21 @@ class HubRefused(TuiError):
 class HubClient:
     """One token's view of one hub. Owns its session (``await client.close()``)."""
 
-    def __init__(self, base_url: str, token: str, *, timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        *,
+        timeout: float = 10.0,
+        ca_file: str | None = None,
+        client_cert: str | None = None,
+        client_key: str | None = None,
+    ) -> None:
+        """``ca_file``: the CA of an https:// hub; ``client_cert``/``client_key``: a
+        certificate to present when the hub asks for mutual TLS."""
         self.base_url = base_url.rstrip("/")
         self._token = token
+        self._ssl = tls_context(ca_file, client_cert, client_key)
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._session: aiohttp.ClientSession | None = None
 
@@ -71,7 +84,8 @@ class HubClient:
     ) -> Any:
         """One request: the parsed JSON answer (bytes for XML), or an error above."""
         if self._session is None:
-            self._session = aiohttp.ClientSession(timeout=self._timeout)
+            connector = aiohttp.TCPConnector(ssl=self._ssl if self._ssl is not None else True)
+            self._session = aiohttp.ClientSession(timeout=self._timeout, connector=connector)
         sent = {"Authorization": f"Bearer {self._token}", **(headers or {})}
         if body is not None:
             sent["Content-Type"] = "application/xml"

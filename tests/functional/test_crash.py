@@ -32,6 +32,7 @@ SENDERS = 16
 def _env(db: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SAMSPIL_")}
     env["SAMSPIL_DATABASE_URL"] = db
+    env["SAMSPIL_RATE_LIMIT_PER_SECOND"] = "0"  # a load test: no per-credential limit
     return env
 
 

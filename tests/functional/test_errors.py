@@ -102,7 +102,7 @@ async def test_body_over_the_limit_is_413(make_hub: Any) -> None:
     gp = await hub.org(GP_GLN, Sector.GP)
     await hub.org(PPR_GLN, Sector.PPR)
     status, body = await gp.send(xdis91(sender=GP_GLN, receiver=PPR_GLN, padding=8000))
-    _assert_problem(status, body, 413, "too-large")
+    _assert_problem(status, body, 413, "payload-too-large")
 
 
 async def test_bad_query_parameters_are_400(hub: Hub) -> None:

@@ -1,0 +1,227 @@
+"""Administering organisations and credentials from the hub's machine, audited.
+
+``samspil org add``, ``samspil user add``, ``samspil org token`` (rotate), ``samspil org
+disable|enable`` each run one transaction that makes the change **and** writes its
+:mod:`coordinator.audit_tables` row (who: the local OS user). A change that takes a
+credential away announces it to every hub process (:func:`coordinator.revocation.announce`),
+so a rotated or disabled token is refused on its next request. Tokens are returned once and
+stored only as their SHA-256.
+"""
+
+from __future__ import annotations
+
+import getpass
+import socket
+import uuid
+from datetime import datetime
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from coordinator import revocation
+from coordinator.audit_tables import OPERATOR_AUDIT, AuditAction
+from coordinator.errors import NotFound, OrganisationExists, StoreError
+from coordinator.operator_store import Actor
+from coordinator.sqltypes import utcnow
+from coordinator.store import new_token, token_hash
+from coordinator.tables import (
+    CREDENTIAL,
+    ORGANISATION,
+    OrganisationCreate,
+    OrganisationPublic,
+    Role,
+)
+
+LOCAL_ORG = "local"
+_CLI_NAMESPACE = uuid.UUID("6f0d7c1e-5a53-4c1b-9a52-73616d737069")
+
+
+def local_actor() -> Actor:
+    """Who runs the command line: the OS user on this machine."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    name = f"{user}@{socket.gethostname()} (cli)"[:200]
+    return Actor(uuid.uuid5(_CLI_NAMESPACE, name), name, LOCAL_ORG)
+
+
+def _store_error(exc: SQLAlchemyError) -> StoreError:
+    return StoreError(f"the hub's database is unavailable ({type(exc).__name__}); try again")
+
+
+async def _audit(
+    conn: AsyncConnection, actor: Actor, action: AuditAction, target: str, result: str | None
+) -> None:
+    await conn.execute(
+        insert(OPERATOR_AUDIT).values(
+            id=uuid.uuid4(),
+            at=utcnow(),
+            actor_credential=actor.credential_id,
+            actor_name=actor.name,
+            actor_org=actor.org_gln,
+            action=action.value,
+            target=target,
+            result=result,
+        )
+    )
+
+
+async def _credential(
+    conn: AsyncConnection, *, gln: str, name: str, role: Role, expires_at: datetime | None
+) -> tuple[uuid.UUID, str]:
+    token = new_token()
+    credential_id = uuid.uuid4()
+    await conn.execute(
+        insert(CREDENTIAL).values(
+            id=credential_id,
+            org_gln=gln,
+            name=name,
+            role=role.value,
+            token_hash=token_hash(token),
+            disabled=False,
+            created_at=utcnow(),
+            expires_at=expires_at,
+        )
+    )
+    return credential_id, token
+
+
+async def _known(conn: AsyncConnection, gln: str) -> None:
+    found = await conn.scalar(select(ORGANISATION.c.gln).where(ORGANISATION.c.gln == gln))
+    if found is None:
+        raise NotFound(f"no organisation with GLN {gln} is registered")
+
+
+def _expiry(expires_at: datetime | None) -> str:
+    return f", expires {expires_at.isoformat(timespec='seconds')}" if expires_at else ""
+
+
+async def register_organisation(
+    *,
+    engine: AsyncEngine,
+    organisation: OrganisationCreate,
+    actor: Actor,
+    expires_at: datetime | None = None,
+) -> tuple[OrganisationPublic, str]:
+    """Register an organisation with a system token (audited); the organisation and token."""
+    now = utcnow()
+    org_id = uuid.uuid4()
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(
+                insert(ORGANISATION).values(
+                    id=org_id, created_at=now, last_poll_at=None, **organisation.model_dump()
+                )
+            )
+            credential_id, token = await _credential(
+                conn,
+                gln=organisation.gln,
+                name=f"{organisation.name} system",
+                role=Role.SYSTEM,
+                expires_at=expires_at,
+            )
+            await _audit(
+                conn,
+                actor,
+                AuditAction.ADD_ORGANISATION,
+                organisation.gln,
+                f"system credential {credential_id}{_expiry(expires_at)}",
+            )
+    except IntegrityError as exc:
+        raise OrganisationExists(f"an organisation with GLN {organisation.gln} exists") from exc
+    except SQLAlchemyError as exc:
+        raise _store_error(exc) from exc
+    return OrganisationPublic(id=org_id, created_at=now, **organisation.model_dump()), token
+
+
+async def add_user(
+    *,
+    engine: AsyncEngine,
+    org_gln: str,
+    name: str,
+    role: Role,
+    actor: Actor,
+    expires_at: datetime | None = None,
+) -> str:
+    """A credential for a person of an organisation (audited); its token."""
+    try:
+        async with engine.begin() as conn:
+            await _known(conn, org_gln)
+            credential_id, token = await _credential(
+                conn, gln=org_gln, name=name, role=role, expires_at=expires_at
+            )
+            await _audit(
+                conn,
+                actor,
+                AuditAction.ADD_USER,
+                org_gln,
+                f"{role.value} credential {credential_id}{_expiry(expires_at)}",
+            )
+    except SQLAlchemyError as exc:
+        raise _store_error(exc) from exc
+    return token
+
+
+async def rotate_system_token(
+    *, engine: AsyncEngine, gln: str, actor: Actor, expires_at: datetime | None = None
+) -> str:
+    """A new system token for ``gln``; every earlier one is disabled at once (audited)."""
+    c = CREDENTIAL.c
+    try:
+        async with engine.begin() as conn:
+            await _known(conn, gln)
+            name = await conn.scalar(select(ORGANISATION.c.name).where(ORGANISATION.c.gln == gln))
+            revoked = await conn.execute(
+                update(CREDENTIAL)
+                .where(c.org_gln == gln, c.role == Role.SYSTEM.value, c.disabled.is_(False))
+                .values(disabled=True)
+            )
+            credential_id, token = await _credential(
+                conn, gln=gln, name=f"{name} system", role=Role.SYSTEM, expires_at=expires_at
+            )
+            await revocation.announce(conn)
+            await _audit(
+                conn,
+                actor,
+                AuditAction.ROTATE_TOKEN,
+                gln,
+                f"new credential {credential_id}, {int(revoked.rowcount)} revoked"
+                f"{_expiry(expires_at)}",
+            )
+    except SQLAlchemyError as exc:
+        raise _store_error(exc) from exc
+    return token
+
+
+async def set_system_token(*, engine: AsyncEngine, gln: str, disabled: bool, actor: Actor) -> int:
+    """Disable or enable ``gln``'s newest system token (audited); how many changed.
+
+    Enabling turns on only the newest one, so a token revoked by a rotation stays revoked.
+    """
+    c = CREDENTIAL.c
+    try:
+        async with engine.begin() as conn:
+            await _known(conn, gln)
+            system = (c.org_gln == gln, c.role == Role.SYSTEM.value)
+            if disabled:
+                result = await conn.execute(
+                    update(CREDENTIAL).where(*system, c.disabled.is_(False)).values(disabled=True)
+                )
+                await revocation.announce(conn)
+            else:
+                newest = await conn.scalar(
+                    select(c.id).where(*system).order_by(c.created_at.desc()).limit(1)
+                )
+                result = await conn.execute(
+                    update(CREDENTIAL)
+                    .where(c.id == newest, c.disabled.is_(True))
+                    .values(disabled=False)
+                )
+            changed = int(result.rowcount)
+            action = AuditAction.DISABLE_TOKEN if disabled else AuditAction.ENABLE_TOKEN
+            await _audit(conn, actor, action, gln, f"{changed} token(s) changed")
+    except SQLAlchemyError as exc:
+        raise _store_error(exc) from exc
+    return changed

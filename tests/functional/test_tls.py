@@ -1,0 +1,311 @@
+"""TLS and mutual TLS: the real hub on a real port with certificates made for the test.
+
+A throw-away CA (``trustme``) issues the hub's certificate and the organisations' client
+certificates (subject ``CN=GLN:<13 digits>``); a second CA stands for anyone else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import ssl
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+import trustme
+from aiohttp import web
+
+from adapters.hubclient import HubClient as AdapterClient
+from coordinator.app import create_app
+from coordinator.settings import Settings
+from coordinator.state import COMMITTER, ENGINE
+from coordinator.store import create_organisation
+from coordinator.tables import OrganisationCreate, Role, Sector
+from coordinator.tls import gln_from_peercert, server_context
+from tests.functional.conftest import (
+    GP_GLN,
+    PPR_GLN,
+    Seen,
+    _recorder,
+    check_against_openapi,
+    gln,
+)
+from tests.functional.samples import xdis91
+from tests.functional.test_cli import free_port
+from tui.client import HubClient as TuiClient
+
+UNKNOWN_GLN = gln(9999)
+
+
+@dataclass
+class Pki:
+    ca: trustme.CA
+    ca_file: Path
+    server_cert: Path
+    server_key: Path
+    root: Path
+
+    def client(self, name: str, common_name: str, ca: trustme.CA | None = None) -> Path:
+        """A client certificate (key and chain in one PEM)."""
+        leaf = (ca or self.ca).issue_cert(f"{name}.example", common_name=common_name)
+        path = self.root / f"{name}.pem"
+        leaf.private_key_and_cert_chain_pem.write_to_path(str(path))
+        return path
+
+    def context(self, client_pem: Path | None = None) -> ssl.SSLContext:
+        context = ssl.create_default_context(cafile=str(self.ca_file))
+        if client_pem is not None:
+            context.load_cert_chain(str(client_pem))
+        return context
+
+
+@pytest.fixture
+def pki(tmp_path: Path) -> Pki:
+    ca = trustme.CA()
+    server = ca.issue_cert("127.0.0.1", "localhost")
+    ca_file, cert, key = tmp_path / "ca.pem", tmp_path / "hub.pem", tmp_path / "hub.key"
+    ca.cert_pem.write_to_path(str(ca_file))
+    server.cert_chain_pems[0].write_to_path(str(cert))
+    for extra in server.cert_chain_pems[1:]:
+        extra.write_to_path(str(cert), append=True)
+    server.private_key_pem.write_to_path(str(key))
+    return Pki(ca, ca_file, cert, key, tmp_path)
+
+
+@dataclass
+class TlsHub:
+    app: web.Application
+    base: str
+    port: int
+
+    async def org(self, gln: str, sector: Sector = Sector.PPR) -> str:
+        _, token = await create_organisation(
+            engine=self.app[ENGINE],
+            organisation=OrganisationCreate(gln=gln, name=f"Org {gln}", sector=sector),
+        )
+        return token
+
+
+MakeTlsHub = Callable[..., Awaitable[TlsHub]]
+
+
+@pytest.fixture
+async def make_tls_hub(pki: Pki, tmp_path: Path) -> AsyncIterator[MakeTlsHub]:
+    runners: list[web.AppRunner] = []
+    seen: Seen = []
+
+    async def make(mutual: bool = True) -> TlsHub:
+        settings = Settings(
+            environment="test",
+            data_dir=tmp_path,
+            database_url=f"sqlite+aiosqlite:///{tmp_path / 'hub.sqlite'}",
+            tls_cert=pki.server_cert,
+            tls_key=pki.server_key,
+            tls_client_ca=pki.ca_file if mutual else None,
+        ).check()
+        app = create_app(settings)
+        app.middlewares.insert(0, _recorder(seen))
+        runner = web.AppRunner(app, shutdown_timeout=5)
+        await runner.setup()
+        runners.append(runner)
+        site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=server_context(settings))
+        await site.start()
+        port = runner.addresses[0][1]
+        return TlsHub(app, f"https://127.0.0.1:{port}", port)
+
+    yield make
+    for runner in reversed(runners):
+        await runner.cleanup()
+    check_against_openapi(seen)
+
+
+async def _get(
+    url: str, context: ssl.SSLContext, headers: dict[str, str] | None = None
+) -> tuple[int, Any]:
+    connector = aiohttp.TCPConnector(ssl=context)
+    async with (
+        aiohttp.ClientSession(connector=connector) as session,
+        session.get(url, headers=headers) as response,
+    ):
+        return response.status, await response.json(content_type=None)
+
+
+async def test_https_serves_the_api_and_bearer_tokens_still_work(
+    make_tls_hub: MakeTlsHub, pki: Pki
+) -> None:
+    hub = await make_tls_hub(mutual=False)
+    token = await hub.org(PPR_GLN)
+    status, body = await _get(
+        hub.base + "/v1/whoami", pki.context(), {"Authorization": f"Bearer {token}"}
+    )
+    assert status == 200, body
+    assert body["organisation"]["gln"] == PPR_GLN
+    status, body = await _get(hub.base + "/v1/whoami", pki.context())
+    assert status == 401
+    assert body["code"] == "unauthorized"
+
+
+async def test_plain_http_to_the_tls_port_is_refused(make_tls_hub: MakeTlsHub) -> None:
+    hub = await make_tls_hub()
+    async with aiohttp.ClientSession() as session:
+        with pytest.raises(aiohttp.ClientError):
+            async with session.get(f"http://127.0.0.1:{hub.port}/healthz") as response:
+                await response.read()
+    # nor does a client that does not trust the hub's CA get through
+    async with aiohttp.ClientSession() as session:
+        with pytest.raises(aiohttp.ClientConnectorCertificateError):
+            async with session.get(hub.base + "/healthz") as response:
+                await response.read()
+
+
+async def test_client_certificate_authenticates_its_organisation(
+    make_tls_hub: MakeTlsHub, pki: Pki
+) -> None:
+    hub = await make_tls_hub()
+    await hub.org(GP_GLN, Sector.GP)
+    await hub.org(PPR_GLN)
+    gp_pem = pki.client("gp", f"GLN:{GP_GLN}")
+    status, body = await _get(hub.base + "/v1/whoami", pki.context(gp_pem))
+    assert status == 200, body
+    assert body["organisation"]["gln"] == GP_GLN
+    assert body["role"] == Role.SYSTEM.value
+    # a letter sent with the certificate alone, through the adapters' client
+    async with (
+        AdapterClient(hub.base, "", ca_file=pki.ca_file, client_cert=gp_pem) as gp,
+    ):
+        sent = await gp.send_message(xdis91(sender=GP_GLN, receiver=PPR_GLN))
+        assert sent.status == "accepted"
+        assert (await gp.outbox())[0]["id"] == sent.id
+
+
+async def test_certificate_for_an_unknown_gln_is_refused(
+    make_tls_hub: MakeTlsHub, pki: Pki
+) -> None:
+    hub = await make_tls_hub()
+    await hub.org(GP_GLN, Sector.GP)
+    for common_name in (f"GLN:{UNKNOWN_GLN}", "GLN:5790000000000", "gp.example"):
+        pem = pki.client("stranger", common_name)
+        status, body = await _get(hub.base + "/v1/whoami", pki.context(pem))
+        assert status == 401, (common_name, body)
+        assert body["code"] == "unknown-certificate"
+
+
+async def test_certificate_from_another_ca_is_refused(make_tls_hub: MakeTlsHub, pki: Pki) -> None:
+    hub = await make_tls_hub()
+    await hub.org(GP_GLN, Sector.GP)
+    forged = pki.client("forged", f"GLN:{GP_GLN}", ca=trustme.CA())
+    with pytest.raises(aiohttp.ClientError):
+        await _get(hub.base + "/v1/whoami", pki.context(forged))
+
+
+async def test_disabled_organisation_certificate_is_refused(
+    make_tls_hub: MakeTlsHub, pki: Pki
+) -> None:
+    from coordinator.operator_store import Actor, set_token
+
+    hub = await make_tls_hub()
+    await hub.org(GP_GLN, Sector.GP)
+    pem = pki.client("gp", f"GLN:{GP_GLN}")
+    assert (await _get(hub.base + "/v1/whoami", pki.context(pem)))[0] == 200
+    actor = Actor(__import__("uuid").uuid4(), "Test operator", PPR_GLN)
+    await hub.app[COMMITTER].call(set_token(GP_GLN, disabled=True, actor=actor))
+    status, body = await _get(hub.base + "/v1/whoami", pki.context(pem))
+    assert status == 401
+    assert body["code"] == "unknown-certificate"
+    await hub.app[COMMITTER].call(set_token(GP_GLN, disabled=False, actor=actor))
+    assert (await _get(hub.base + "/v1/whoami", pki.context(pem)))[0] == 200
+
+
+async def test_tui_client_over_mutual_tls(make_tls_hub: MakeTlsHub, pki: Pki) -> None:
+    hub = await make_tls_hub()
+    token = await hub.org(PPR_GLN)
+    pem = pki.client("ppr", f"GLN:{PPR_GLN}")
+    client = TuiClient(hub.base, token, ca_file=str(pki.ca_file), client_cert=str(pem))
+    try:
+        assert (await client.whoami())["organisation"]["gln"] == PPR_GLN
+    finally:
+        await client.close()
+
+
+def test_gln_is_read_from_serial_number_before_common_name() -> None:
+    cert = {
+        "subject": (
+            (("commonName", f"GLN:{PPR_GLN}"),),
+            (("serialNumber", f"GLN:{GP_GLN}"),),
+        )
+    }
+    assert gln_from_peercert(cert) == GP_GLN
+    assert gln_from_peercert({"subject": ((("commonName", f"GLN:{PPR_GLN}"),),)}) == PPR_GLN
+    assert gln_from_peercert({"subject": ((("commonName", "GLN:123"),),)}) is None
+    assert gln_from_peercert({"subject": ((("commonName", "hub.example"),),)}) is None
+
+
+async def test_samspil_serve_with_tls_flags(pki: Pki, tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SAMSPIL_")}
+    env["SAMSPIL_DATA_DIR"] = str(tmp_path / "served")
+    port = free_port()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "samspil",
+        "serve",
+        "--port",
+        str(port),
+        "--tls-cert",
+        str(pki.server_cert),
+        "--tls-key",
+        str(pki.server_key),
+        "--tls-client-ca",
+        str(pki.ca_file),
+        env=env,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        for _ in range(200):
+            try:
+                status, _ = await _get(f"https://127.0.0.1:{port}/readyz", pki.context())
+                break
+            except aiohttp.ClientError:
+                await asyncio.sleep(0.05)
+        else:
+            pytest.fail("samspil serve --tls-cert did not come up")
+        assert status == 200
+    finally:
+        process.terminate()
+        _, err = await process.communicate()
+    assert f"listening on https://127.0.0.1:{port} (mutual TLS accepted)" in err.decode()
+
+
+def test_adapter_configuration_names_the_tls_files(pki: Pki, tmp_path: Path) -> None:
+    from adapters.config import load_config
+
+    pem = pki.client("gp", f"GLN:{GP_GLN}")
+    config_file = tmp_path / "gp.toml"
+    config_file.write_text(
+        f"""
+[hub]
+url = "https://127.0.0.1:8443"
+ca_file = "{pki.ca_file.name}"
+client_cert = "{pem.name}"
+
+[organisation]
+gln = "{GP_GLN}"
+name = "Lægehuset"
+
+[mllp]
+port = 2575
+
+[filedrop]
+root = "drop"
+""",
+        encoding="utf-8",
+    )
+    config = load_config("gp", config_file)
+    assert config.token == ""  # the certificate authenticates the organisation
+    assert (config.ca_file, config.client_cert, config.client_key) == (pki.ca_file, pem, None)
