@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test check lint fmt bench clean
+.PHONY: install demo test check lint fmt bench soak fuzz-messages clean
 
 install: $(STAMP)
 
@@ -34,6 +34,15 @@ fmt: install
 bench: install
 	$(BIN)/python bench/messages.py
 	$(BIN)/python bench/hub.py
+
+# the simulated region at half its measured maximum; SOAK_SECONDS (default 600) to change
+soak: install
+	$(BIN)/python bench/soak.py
+
+# many more mutated messages through the full path than the suite's run (not derandomized)
+fuzz-messages: install
+	SAMSPIL_FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-1000} $(BIN)/python -m pytest -q -o timeout=3600 \
+		tests/adapters/test_fuzz_full_path.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -206,7 +206,12 @@ class MllpListener:
                         "%s: a message without a readable MSH from %s; closing", self.name, peer
                     )
                     return
-                writer.write(frame(answer))
+                try:
+                    writer.write(frame(answer))
+                except MllpFrameError:  # an ACK echoing framing bytes cannot be sent
+                    self.stats.handler_failures += 1
+                    log.error("%s: an ACK that cannot be framed; closing", self.name)
+                    return
                 try:
                     async with asyncio.timeout(self.write_timeout):
                         await writer.drain()

@@ -206,3 +206,30 @@ async def test_at_the_cap_with_every_connection_mid_frame_a_new_one_is_refused(
     clinic = WellBehaved(gp.mllp_port)
     await clinic.send(1)
     assert clinic.codes == ["AA"]
+
+
+async def test_a_failing_handler_closes_only_that_connection() -> None:
+    from adapters.mllp_listener import MllpListener
+
+    async def handler(payload: bytes) -> bytes | None:
+        if payload.startswith(b"BOOM"):
+            raise RuntimeError("a bug in the handler")
+        return b"MSH|^~\\&|ACK\rMSA|AA|" + payload[:8]
+
+    listener = MllpListener(handler, host="127.0.0.1", port=0, max_frame=4096)
+    await listener.start()
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", listener.port)
+        writer.write(b"\x0bBOOM\x1c\x0d")
+        await writer.drain()
+        assert await asyncio.wait_for(reader.read(), 5) == b""
+        writer.close()
+        reader, writer = await asyncio.open_connection("127.0.0.1", listener.port)
+        writer.write(b"\x0bHELLO\x1c\x0d")
+        await writer.drain()
+        answer = await asyncio.wait_for(reader.readuntil(b"\x1c\x0d"), 5)
+        assert answer.endswith(b"MSA|AA|HELLO\x1c\x0d")
+        writer.close()
+        assert listener.stats.handler_failures == 1
+    finally:
+        await listener.stop(1.0)

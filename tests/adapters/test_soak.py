@@ -1,0 +1,43 @@
+"""The soak's short version: ``bench/soak.py`` for half a minute (``make soak`` runs ten).
+
+The simulated region at half its measured maximum; passes when no error occurred and
+resident memory grew less than 10 % after the warm-up.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parents[2] / "bench" / "soak.py"
+
+
+def test_a_short_soak_passes(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(BENCH),
+            "--seconds",
+            "30",
+            "--probe",
+            "5",
+            "--report-every",
+            "10",
+            "--warmup",
+            "0.3",
+            "--workdir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=110,
+        check=False,
+    )
+    lines = done.stdout.splitlines()
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert lines[-1] == "soak: PASS"
+    assert any(line.startswith("soak: maximum ") for line in lines)
+    reports = [line for line in lines if line.startswith("t=")]
+    assert len(reports) >= 2
+    assert all("errors 0" in line for line in reports)
