@@ -69,7 +69,12 @@ async def _engine(app: web.Application) -> AsyncIterator[None]:
         app[ENGINE] = engine
         app[DIRECTORY] = Directory(engine)
         app[READER] = Reader(engine)
-        app[VERIFIER] = TokenVerifier(app[READER], cache_seconds=settings.token_cache_seconds)
+        marker = revocation.marker_path(engine)
+        app[VERIFIER] = TokenVerifier(
+            app[READER],
+            cache_seconds=settings.token_cache_seconds,
+            revoked=revocation.Marker(marker).changed if marker is not None else None,
+        )
         yield
     finally:
         if READER in app:

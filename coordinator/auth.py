@@ -5,13 +5,12 @@ found by looking its hash up (an index lookup on the hash, not on the secret) an
 hash is then compared with :func:`hmac.compare_digest`, so no comparison is a timing oracle.
 A token may carry an expiry (``credential.expires_at``) and is refused after it.
 
-**Revocation is effective on the next request.** On SQLite every request looks its token up
-(the hot-path :class:`~coordinator.reader.Reader`: microseconds on the event loop), so a token
-disabled by an operator or by ``samspil org token`` in another process is refused at once. On
-PostgreSQL a verified token is cached for ``Settings.token_cache_seconds``, but every change
-that revokes a credential sends ``NOTIFY samspil_credentials`` in its transaction and each hub
-process empties its cache when it arrives (:mod:`coordinator.revocation`); while that LISTEN
-connection is down nothing is cached.
+**Revocation is effective on the next request.** A verified token is cached for
+``Settings.token_cache_seconds``, but every change that revokes a credential — in this
+process, another hub process or ``samspil org token`` — empties the cache of every hub
+process before their next request (:mod:`coordinator.revocation`: ``NOTIFY`` on PostgreSQL,
+a marker file checked with one ``stat`` per request on SQLite); where that signal is not
+available nothing is cached.
 
 **Mutual TLS.** With ``Settings.tls_client_ca``, a client may present a certificate issued
 by that CA instead of a token: its subject's ``serialNumber`` (or else its ``CN``) reads
@@ -29,6 +28,7 @@ from __future__ import annotations
 import hmac
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -95,18 +95,32 @@ class TokenVerifier:
     """Token (or certificate GLN) → principal. Caches only where told it may
     (:attr:`cache_allowed`, set by the revocation listener on PostgreSQL)."""
 
-    def __init__(self, reader: Reader, *, cache_seconds: float) -> None:
+    def __init__(
+        self,
+        reader: Reader,
+        *,
+        cache_seconds: float,
+        revoked: Callable[[], bool] | None = None,
+    ) -> None:
+        """``revoked()``, asked on every request, says a credential was revoked since it
+        was last asked (SQLite's marker); with it the cache is allowed from the start."""
         self._reader = reader
         self._ttl = cache_seconds
         self._cache: dict[str, tuple[Principal, float, datetime | None]] = {}
-        self.cache_allowed = False
+        self._revoked = revoked
+        self._generation = 0  # a lookup that began before a revocation is not cached
+        self.cache_allowed = revoked is not None
 
     def forget(self) -> None:
         """Empty the cache: a credential was revoked somewhere."""
+        self._generation += 1
         self._cache.clear()
 
     def _cached(self, key: str) -> Principal | None:
         if not self.cache_allowed:
+            return None
+        if self._revoked is not None and self._revoked():
+            self.forget()
             return None
         hit = self._cache.get(key)
         if hit is None or hit[1] <= time.monotonic():
@@ -115,8 +129,10 @@ class TokenVerifier:
             return None
         return hit[0]
 
-    def _remember(self, key: str, principal: Principal, expires_at: datetime | None) -> None:
-        if not self.cache_allowed or self._ttl <= 0:
+    def _remember(
+        self, key: str, principal: Principal, expires_at: datetime | None, generation: int
+    ) -> None:
+        if not self.cache_allowed or self._ttl <= 0 or generation != self._generation:
             return
         if len(self._cache) >= MAX_CACHED:
             self._cache.clear()
@@ -127,13 +143,14 @@ class TokenVerifier:
         cached = self._cached(hashed)
         if cached is not None:
             return cached
+        generation = self._generation
         row = await self._reader(_by_hash, hashed)
         if row is None or not hmac.compare_digest(row.token_hash, hashed) or row.disabled:
             raise Unauthorized("the bearer token is unknown or disabled")
         if row.expires_at is not None and row.expires_at <= utcnow():
             raise Unauthorized("the bearer token has expired", code="token-expired")
         principal = _principal(row)
-        self._remember(hashed, principal, row.expires_at)
+        self._remember(hashed, principal, row.expires_at, generation)
         return principal
 
     async def verify_certificate(self, gln: str) -> Principal:
@@ -142,6 +159,7 @@ class TokenVerifier:
         cached = self._cached(key)
         if cached is not None:
             return cached
+        generation = self._generation
         row = await self._reader(_system_of, gln)
         if row is None:
             raise Unauthorized(
@@ -150,7 +168,7 @@ class TokenVerifier:
                 code="unknown-certificate",
             )
         principal = _principal(row)
-        self._remember(key, principal, None)
+        self._remember(key, principal, None, generation)
         return principal
 
 

@@ -192,6 +192,7 @@ async def rotate_system_token(
             )
     except SQLAlchemyError as exc:
         raise _store_error(exc) from exc
+    revocation.mark(engine)  # committed: running hubs on this SQLite file forget the old one
     return token
 
 
@@ -224,4 +225,6 @@ async def set_system_token(*, engine: AsyncEngine, gln: str, disabled: bool, act
             await _audit(conn, actor, action, gln, f"{changed} token(s) changed")
     except SQLAlchemyError as exc:
         raise _store_error(exc) from exc
+    if disabled:
+        revocation.mark(engine)
     return changed

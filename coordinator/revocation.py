@@ -1,12 +1,17 @@
-"""Revocation across hub processes on PostgreSQL: ``NOTIFY samspil_credentials``.
+"""Revocation across processes: a revoked token is refused on its next request.
 
-Every change that takes a credential away (an operator disabling a system token, ``samspil
-org token`` rotating one, ``samspil org disable``) calls :func:`announce` inside its own
-transaction, so the notification is delivered when the change commits. :func:`listen` keeps
-one LISTEN connection per hub process and empties the process's token cache on every
-notification; while that connection is down the verifier caches nothing (every request is
-looked up), so a revocation can never be missed. SQLite needs none of this: there every
-request looks its token up.
+The hub caches verified tokens (``Settings.token_cache_seconds``); every change that takes a
+credential away (an operator disabling a system token, ``samspil org token`` rotating one,
+``samspil org disable``) makes every hub process empty that cache:
+
+* **PostgreSQL**: the change calls :func:`announce` inside its transaction, so ``NOTIFY
+  samspil_credentials`` is delivered when it commits; :func:`listen` keeps one LISTEN
+  connection per hub process and empties the cache on every notification. While that
+  connection is down the verifier caches nothing, so a revocation is never missed.
+* **SQLite**: after the change has committed, :func:`mark` appends a byte to a marker file
+  beside the database (``<database>-revocations``); each request compares the file's size
+  and modification time with what it saw last (one ``stat``, about a microsecond, where a
+  lookup would cost some 35) and empties the cache when they changed (:class:`Marker`).
 """
 
 from __future__ import annotations
@@ -14,12 +19,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import asyncpg
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from coordinator.auth import TokenVerifier
 
@@ -27,6 +34,53 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "samspil_credentials"
 _NOTIFY = text(f"NOTIFY {CHANNEL}")
+
+
+def marker_path(engine: AsyncEngine) -> Path | None:
+    """The revocation marker beside a SQLite database file (None for PostgreSQL, memory)."""
+    url = engine.url
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    return Path(f"{url.database}-revocations")
+
+
+def mark(engine: AsyncEngine) -> None:
+    """After a revocation has committed on SQLite: tell every hub process on that file."""
+    path = marker_path(engine)
+    if path is None:
+        return
+    try:
+        with path.open("ab") as marker:
+            marker.write(b".")
+    except OSError as exc:
+        log.warning(
+            "the revocation marker %s cannot be written (%s): a running hub may accept the "
+            "revoked token until its cache entry runs out",
+            path,
+            exc.strerror,
+        )
+
+
+class Marker:
+    """Has the SQLite revocation marker changed since :meth:`changed` last looked?"""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._seen = self._stamp()
+
+    def _stamp(self) -> tuple[int, int] | None:
+        try:
+            st = os.stat(self._path)
+        except OSError:
+            return None
+        return st.st_size, st.st_mtime_ns
+
+    def changed(self) -> bool:
+        stamp = self._stamp()
+        if stamp == self._seen:
+            return False
+        self._seen = stamp
+        return True
 
 
 async def announce(conn: AsyncConnection) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
+from coordinator import revocation
 from coordinator.auth import VERIFIER, Principal, principal_of
 from coordinator.errors import BadRequest, NotFound, StoreError
 from coordinator.metrics import BUCKETS, METRICS
@@ -243,7 +244,8 @@ async def _token(request: web.Request, *, disabled: bool) -> web.Response:
     gln = _gln(request)
     changed = await request.app[COMMITTER].call(set_token(gln, disabled=disabled, actor=actor))
     if disabled:
-        request.app[VERIFIER].forget()  # this process at once; the others by NOTIFY
+        request.app[VERIFIER].forget()  # this process at once
+        revocation.mark(request.app[ENGINE])  # other processes on SQLite (PostgreSQL: NOTIFY)
     return web.json_response({"organisation": gln, "token_disabled": disabled, "changed": changed})
 
 

@@ -79,10 +79,9 @@ class Settings:
     token_cache_seconds: float = field(
         default=5.0,
         metadata={
-            "doc": "PostgreSQL only: how long a verified token is trusted before it is looked "
-            "up again; every revocation empties the cache of every hub process at once "
-            "(NOTIFY), and nothing is cached while that channel is down. SQLite looks a token "
-            "up on every request (microseconds)"
+            "doc": "how long a verified token is trusted before it is looked up again; every "
+            "revocation empties the cache of every hub process before its next request "
+            "(PostgreSQL NOTIFY, a marker file beside a SQLite database)"
         },
     )
     tls_cert: Path | None = field(

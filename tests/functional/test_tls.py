@@ -24,8 +24,8 @@ from aiohttp import web
 from adapters.hubclient import HubClient as AdapterClient
 from coordinator.app import create_app
 from coordinator.settings import Settings
-from coordinator.state import COMMITTER, ENGINE
-from coordinator.store import create_organisation
+from coordinator.state import ENGINE
+from coordinator.store import create_organisation, create_user
 from coordinator.tables import OrganisationCreate, Role, Sector
 from coordinator.tls import gln_from_peercert, server_context
 from tests.functional.conftest import (
@@ -136,6 +136,15 @@ async def _get(
         return response.status, await response.json(content_type=None)
 
 
+async def _post(url: str, context: ssl.SSLContext, headers: dict[str, str]) -> tuple[int, Any]:
+    connector = aiohttp.TCPConnector(ssl=context)
+    async with (
+        aiohttp.ClientSession(connector=connector) as session,
+        session.post(url, headers=headers) as response,
+    ):
+        return response.status, await response.json(content_type=None)
+
+
 async def test_https_serves_the_api_and_bearer_tokens_still_work(
     make_tls_hub: MakeTlsHub, pki: Pki
 ) -> None:
@@ -207,18 +216,24 @@ async def test_certificate_from_another_ca_is_refused(make_tls_hub: MakeTlsHub, 
 async def test_disabled_organisation_certificate_is_refused(
     make_tls_hub: MakeTlsHub, pki: Pki
 ) -> None:
-    from coordinator.operator_store import Actor, set_token
-
     hub = await make_tls_hub()
     await hub.org(GP_GLN, Sector.GP)
+    await hub.org(PPR_GLN)
+    operator = {
+        "Authorization": "Bearer "
+        + await create_user(
+            engine=hub.app[ENGINE], org_gln=PPR_GLN, name="Drift", role=Role.OPERATOR
+        )
+    }
     pem = pki.client("gp", f"GLN:{GP_GLN}")
     assert (await _get(hub.base + "/v1/whoami", pki.context(pem)))[0] == 200
-    actor = Actor(__import__("uuid").uuid4(), "Test operator", PPR_GLN)
-    await hub.app[COMMITTER].call(set_token(GP_GLN, disabled=True, actor=actor))
+    disable = f"{hub.base}/v1/operator/organisations/{GP_GLN}/disable"
+    assert (await _post(disable, pki.context(), operator))[0] == 200
     status, body = await _get(hub.base + "/v1/whoami", pki.context(pem))
     assert status == 401
     assert body["code"] == "unknown-certificate"
-    await hub.app[COMMITTER].call(set_token(GP_GLN, disabled=False, actor=actor))
+    enable = f"{hub.base}/v1/operator/organisations/{GP_GLN}/enable"
+    assert (await _post(enable, pki.context(), operator))[0] == 200
     assert (await _get(hub.base + "/v1/whoami", pki.context(pem)))[0] == 200
 
 
