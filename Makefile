@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test check lint fmt bench soak fuzz-messages clean
+.PHONY: install demo test check lint fmt bench soak fuzz-messages fuzz clean
 
 install: $(STAMP)
 
@@ -43,6 +43,10 @@ soak: install
 fuzz-messages: install
 	SAMSPIL_FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-1000} $(BIN)/python -m pytest -q -o timeout=3600 \
 		tests/adapters/test_fuzz_full_path.py
+
+# schemathesis against /v1/openapi.json on a live hub; FUZZ_MINUTES (default 5) to change
+fuzz: install
+	$(BIN)/python -m tests.functional.api_fuzz --minutes $${FUZZ_MINUTES:-5}
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
