@@ -220,6 +220,9 @@ class MllpListener:
                     return
                 conn.busy = False
                 conn.last_active = loop.time()
+                # a sender pipelining many frames must not starve the other connections:
+                # buffered frames and a non-blocking drain would never yield to the loop
+                await asyncio.sleep(0)
         except (ConnectionError, asyncio.IncompleteReadError):
             return
         finally:

@@ -21,6 +21,8 @@ counts are modest (the suite's budget); ``make fuzz-messages`` runs many more.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import io
 import itertools
 import json
 import os
@@ -278,8 +280,8 @@ async def test_mutated_medcom_through_the_api(hub: RestartableHub) -> None:
             seed = xdis91_seed() if kind == "XDIS91" else await xctl03_seed(receiver.client)
             body = mutate(seed, ops)
             async with asyncio.timeout(20):
-                async with session.post(
-                    f"{hub.url}/v1/messages", data=body, headers=headers
+                async with session.post(  # a stream: aiohttp warns about large raw bodies
+                    f"{hub.url}/v1/messages", data=io.BytesIO(body), headers=headers
                 ) as response:
                     status, raw = response.status, await response.read()
                     content_type = response.content_type
@@ -396,13 +398,23 @@ async def _exchange(port: int, payload: bytes) -> bytes | None:
     try:
         writer.write(b"\x0b" + payload + b"\x1c\x0d")
         await writer.drain()
-        try:
-            return await read_frame(reader, MllpDecoder())
-        except MessageError:
-            return None
+        return await read_frame(reader, MllpDecoder())
+    except (MessageError, ConnectionError):  # closed mid-frame, or while we still wrote
+        return None
     finally:
         writer.close()
-        await writer.wait_closed()
+        with contextlib.suppress(ConnectionError):
+            await writer.wait_closed()
+
+
+def _first_frame(payload: bytes) -> bytes:
+    """The payload as the listener frames it: an injected 0x1C 0x0D ends the frame early,
+    an injected 0x0B starts a new one."""
+    try:
+        frames = MllpDecoder(max_frame=64 * 1024 * 1024).feed(b"\x0b" + payload + b"\x1c\x0d")
+    except MessageError:
+        return payload
+    return frames[0] if frames else b""
 
 
 async def test_mutated_hl7_through_the_mllp_listener(
@@ -427,22 +439,29 @@ async def test_mutated_hl7_through_the_mllp_listener(
         payload = mutate(hl7_seed(kind), ops)
         async with asyncio.timeout(20):
             answer = await _exchange(gp.mllp_port, payload)
-        reading = receive(payload)
+        reading = receive(_first_frame(payload))  # what the listener read, framing bytes and all
         if answer is None:
-            # nothing to acknowledge: no readable MSH, or the framing itself was broken
-            assert reading.message is None or b"\x0b" in payload or b"\x1c\x0d" in payload
+            # nothing to acknowledge: no readable MSH, broken framing, or an oversize frame
+            assert (
+                reading.message is None
+                or b"\x0b" in payload
+                or b"\x1c\x0d" in payload
+                or len(payload) > gp.config.mllp.max_frame
+            )
+            await _new_items(gp, seen)
             return f"{kind} closed"
         ack = hl7.parse(answer.decode("latin-1"))
         code = str(ack.segment("MSA")[1])
         assert code in ("AA", "AE"), code  # AR only when the outbox and the hub both fail
         if code == "AE":
             assert str(ack.segment("ERR")[5]), "an AE names its reason in ERR-5"
+            await _new_items(gp, seen)  # what it stored before the hub refused it
             return f"{kind} AE {ack.segment('ERR')[5]}"
         assert reading.result is not None
         items = await _new_items(gp, seen)
         if not items:  # its control id matched an earlier message's: a resend, answered again
             return f"{kind} AA-resend"
-        primary = items[0]
+        primary = next(i for i in items if i.kind in ("message", "appointment"))
         if kind == "REF":
             assert isinstance(reading.result, Referral)
             assert primary.kind == "message", primary
@@ -455,7 +474,9 @@ async def test_mutated_hl7_through_the_mllp_listener(
             assert letter.subject == f"Henvisning {reading.result.referral_id}"[:70]
         else:
             assert primary.kind == "appointment", primary
-            assert primary.state is ItemState.SENT, primary
+            # AA means "not refused within ack_wait": when the first attempt queued behind
+            # the same child's earlier updates for longer, the refusal comes after the AA
+            assert primary.state in (ItemState.SENT, ItemState.REFUSED), primary
         return f"{kind} AA"
 
     outcomes = await examples(one, kind=st.sampled_from(["REF", "SIU"]), ops=mutations())

@@ -155,6 +155,8 @@ async def test_the_listener_serves_a_clinic_through_an_attack_and_frees_everythi
     assert clinic.codes.count("AA") == len(clinic.codes) == 60
     # responsive: the clinic's ACKs are not held up by the attackers
     assert during < max(0.5, 5 * baseline), (baseline, during)
+    # and none waits long: a client pipelining thousands of frames must not starve others
+    assert max(clinic.latencies[-40:]) < 0.5, clinic.latencies[-40:]
     stats = gp.listener.stats
     assert results[-1] == b""  # the oversize frame: connection closed, nothing acknowledged
     assert stats.oversize_frames >= 1
