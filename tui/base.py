@@ -21,6 +21,7 @@ from tui.client import HubClient, HubUnavailable
 from tui.i18n import Texts
 from tui.widgets.connection_banner import ConnectionBanner
 from tui.widgets.top_bar import TopBar
+from tui.workers import in_worker
 
 T = TypeVar("T")
 Clock = Callable[[], datetime]
@@ -100,7 +101,7 @@ class HubApp(App[None]):
                 self._loads_running.discard(key)
                 self._loads_again.pop(key, None)
 
-        node.run_worker(run(), group=group)
+        in_worker(node, run, group)  # the function: no coroutine exists until it runs
 
     def lost(self) -> None:
         if self.connected:

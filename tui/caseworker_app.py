@@ -17,6 +17,7 @@ from messages.medcom.registry import SchemaRegistry
 from tui.base import HubApp
 from tui.screens.child import ChildScreen
 from tui.screens.help import HelpScreen
+from tui.workers import in_worker
 
 
 class CaseworkerApp(HubApp):
@@ -60,7 +61,7 @@ class CaseworkerApp(HubApp):
 
     def on_mount(self) -> None:
         self.push_screen(ChildScreen())
-        self.run_worker(self._who(), group="who")
+        in_worker(self, self._who, "who")
         self.set_interval(15, self.update_chrome)
 
     async def _who(self) -> None:

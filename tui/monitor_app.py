@@ -9,6 +9,7 @@ from textual.binding import Binding, BindingType
 from tui.base import HubApp
 from tui.screens.help import HelpScreen
 from tui.screens.monitor import MonitorScreen
+from tui.workers import in_worker
 
 
 class MonitorApp(HubApp):
@@ -29,7 +30,7 @@ class MonitorApp(HubApp):
 
     def on_mount(self) -> None:
         self.push_screen(MonitorScreen())
-        self.run_worker(self._who(), group="who")
+        in_worker(self, self._who, "who")
 
     async def _who(self) -> None:
         me = await self.hub(self.client.whoami)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.app import ComposeResult
@@ -16,6 +17,7 @@ from tui.widgets.connection_banner import ConnectionBanner
 from tui.widgets.key_bar import KeyBar
 from tui.widgets.notice import Notice
 from tui.widgets.top_bar import TopBar
+from tui.workers import in_worker
 
 if TYPE_CHECKING:
     from tui.caseworker_app import CaseworkerApp
@@ -126,7 +128,7 @@ class ConsentsScreen(Screen[None]):
 
         def answer(yes: bool | None) -> None:
             if yes:
-                self.run_worker(self._revoke(chosen["id"]), group="consents")
+                in_worker(self, partial(self._revoke, chosen["id"]), "consents")
 
         self.app.push_screen(
             ConfirmScreen(

@@ -7,6 +7,7 @@ layer off the event loop. Sent letters show their journey with every status even
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
@@ -27,6 +28,7 @@ from tui.widgets.connection_banner import ConnectionBanner
 from tui.widgets.key_bar import KeyBar
 from tui.widgets.notice import Notice
 from tui.widgets.top_bar import TopBar
+from tui.workers import in_worker
 
 if TYPE_CHECKING:
     from tui.caseworker_app import CaseworkerApp
@@ -143,7 +145,7 @@ class LetterScreen(Screen[None]):
 
     def action_receipt(self) -> None:
         if self.incoming and isinstance(self.letter, Correspondence):
-            self.run_worker(self._send_receipt(self.letter), group="letter-action")
+            in_worker(self, partial(self._send_receipt, self.letter), "letter-action")
 
     async def _send_receipt(self, letter: Correspondence) -> None:
         app = self.hub_app
@@ -162,7 +164,7 @@ class LetterScreen(Screen[None]):
 
     def action_archive(self) -> None:
         if self.incoming:
-            self.run_worker(self._archive(), group="letter-action")
+            in_worker(self, self._archive, "letter-action")
 
     async def _archive(self) -> None:
         app = self.hub_app

@@ -22,6 +22,7 @@ from tui.widgets.connection_banner import ConnectionBanner
 from tui.widgets.key_bar import KeyBar
 from tui.widgets.notice import Notice
 from tui.widgets.top_bar import TopBar
+from tui.workers import in_worker
 
 if TYPE_CHECKING:
     from tui.monitor_app import MonitorApp
@@ -275,7 +276,7 @@ class MonitorScreen(Screen[None]):
 
         def answer(yes: bool | None) -> None:
             if yes:
-                self.run_worker(then(), group="monitor-action")
+                in_worker(self, then, "monitor-action")
 
         self.app.push_screen(ConfirmScreen(question, t("confirm.yes"), t("confirm.no")), answer)
 
