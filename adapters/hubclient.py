@@ -128,6 +128,7 @@ class HubClient:
         content_type: str | None = None,
         seconds: float | None = None,
         on_behalf_of: str | None = None,
+        idempotency_key: str | None = None,
     ) -> tuple[int, Any, bytes]:
         """One request: ``(status, parsed JSON or None, raw body)`` for a 2xx answer.
 
@@ -138,6 +139,8 @@ class HubClient:
             headers["Content-Type"] = content_type
         if on_behalf_of:
             headers["X-On-Behalf-Of"] = on_behalf_of
+        if idempotency_key:
+            headers["Idempotency-Key"] = idempotency_key
         extra: dict[str, Any] = {}
         if seconds is not None:
             extra["timeout"] = aiohttp.ClientTimeout(total=seconds)

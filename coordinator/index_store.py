@@ -231,11 +231,35 @@ def _facts(row: Any) -> ConsentFacts:
     )
 
 
-def add_consent(*, viewer: Viewer, cpr: Cpr, consent: ConsentCreate) -> Any:
-    """Op: record a consent (the caller must have an active case); its id."""
+def add_consent(
+    *, viewer: Viewer, cpr: Cpr, consent: ConsentCreate, idempotency_key: str | None = None
+) -> Any:
+    """Op: record a consent (the caller must have an active case): ``(id, created)``.
 
-    async def op(conn: AsyncConnection, batch: Batch) -> uuid.UUID:
+    With an ``idempotency_key`` the organisation's earlier consent under that key is the
+    answer (``created`` false) — a retry whose first answer was lost records nothing twice.
+    The same key for another child is a conflict, not a silent match.
+    """
+
+    async def op(conn: AsyncConnection, batch: Batch) -> tuple[uuid.UUID, bool]:
         await _require_active_case(conn, viewer.org_gln, cpr.digits)
+        if idempotency_key is not None:
+            earlier = (
+                await conn.execute(
+                    select(CONSENT.c.id, CONSENT.c.cpr).where(
+                        CONSENT.c.recorded_by_org == viewer.org_gln,
+                        CONSENT.c.idempotency_key == idempotency_key,
+                    )
+                )
+            ).first()
+            if earlier is not None:
+                if earlier.cpr != cpr.digits:
+                    raise Conflict(
+                        "this Idempotency-Key already recorded a consent for another child; "
+                        "use a new key for a new consent",
+                        code="idempotency-key-reused",
+                    )
+                return earlier.id, False
         consent_id = uuid.uuid4()
         await conn.execute(
             insert(CONSENT).values(
@@ -252,9 +276,10 @@ def add_consent(*, viewer: Viewer, cpr: Cpr, consent: ConsentCreate) -> Any:
                 recorded_at=batch.now,
                 revoked_at=None,
                 revoked_by_org=None,
+                idempotency_key=idempotency_key,
             )
         )
-        return consent_id
+        return consent_id, True
 
     return op
 

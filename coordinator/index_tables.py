@@ -68,6 +68,7 @@ class ConsentForm(StrEnum):
 
 CPR_LENGTH = 10
 REF_LENGTH = 64
+IDEMPOTENCY_KEY_LENGTH = 128
 STRICT = ConfigDict(extra="forbid")  # a body with a field the index does not hold is refused
 
 
@@ -211,7 +212,13 @@ class ConsentCreate(ConsentBase):
 
 class Consent(ConsentBase, table=True):
     __tablename__ = "index_consent"
+    __table_args__ = (
+        # a recording organisation's Idempotency-Key names one consent: a retried POST whose
+        # answer was lost finds the consent it made instead of recording it twice
+        UniqueConstraint("recorded_by_org", "idempotency_key", name="uq_index_consent_key"),
+    )
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    idempotency_key: str | None = Field(default=None, max_length=IDEMPOTENCY_KEY_LENGTH)
     cpr: str = Field(max_length=CPR_LENGTH, index=True)
     sectors: str = Field(max_length=64)  # sorted, comma-separated sector names
     recorded_by_org: str = Field(max_length=13)

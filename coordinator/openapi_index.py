@@ -59,6 +59,13 @@ _ON_BEHALF_OF = {
     "overview; written to the access log).",
     "schema": {"type": "string", "maxLength": 200},
 }
+_IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "description": "The caller's name for this consent; a repeat with the same key records "
+    "nothing new.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 128, "pattern": "^[ -~]+$"},
+}
 _LIMIT = {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1}}
 _DATE = {"type": "string", "format": "date"}
 _TIME = {"type": "string", "format": "date-time"}
@@ -113,11 +120,14 @@ PATHS: dict[str, Any] = {
         "post": {
             "operationId": "recordConsent",
             "summary": "Record a consent (needs an own active case).",
-            "parameters": [_CPR, _ON_BEHALF_OF],
+            "description": "With an Idempotency-Key, a repeat of the request (e.g. a retry "
+            "whose answer was lost) answers 200 with the consent the key first recorded.",
+            "parameters": [_CPR, _ON_BEHALF_OF, _IDEMPOTENCY_KEY],
             "requestBody": _body("ConsentIn"),
             "responses": {
                 "201": _json("ConsentRecorded", "Recorded."),
-                **_errors(400, 401, 403, 415, 422, 503),
+                "200": _json("ConsentRecorded", "Recorded before under this Idempotency-Key."),
+                **_errors(400, 401, 403, 409, 415, 422, 503),
             },
         },
         "get": {
@@ -355,8 +365,12 @@ SCHEMAS: dict[str, Any] = {
     },
     "ConsentRecorded": {
         "type": "object",
-        "required": ["id", "recorded_at"],
-        "properties": {"id": {"type": "string", "format": "uuid"}, "recorded_at": _TIME},
+        "required": ["id", "recorded_at", "created"],
+        "properties": {
+            "id": {"type": "string", "format": "uuid"},
+            "recorded_at": _TIME,
+            "created": {"type": "boolean"},
+        },
     },
     "ConsentRevoked": {
         "type": "object",

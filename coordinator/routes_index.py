@@ -48,6 +48,7 @@ from coordinator.index_store import (
     revoke_consent,
 )
 from coordinator.index_tables import (
+    IDEMPOTENCY_KEY_LENGTH,
     REF_LENGTH,
     AppointmentCreate,
     AppointmentStatus,
@@ -389,13 +390,28 @@ async def post_consent(request: web.Request) -> web.Response:
             else "from 18 only the person's own consent counts"
         )
         raise InvalidEntry(who, code="consent-not-valid-for-age")
-    consent_id = await request.app[COMMITTER].call(
-        add_consent(viewer=viewer, cpr=cpr, consent=consent)
+    consent_id, created = await request.app[COMMITTER].call(
+        add_consent(
+            viewer=viewer, cpr=cpr, consent=consent, idempotency_key=_idempotency_key(request)
+        )
     )
     return web.json_response(
-        {"id": str(consent_id), "recorded_at": _iso(now)},
-        status=201,
+        {"id": str(consent_id), "recorded_at": _iso(now), "created": created},
+        status=201 if created else 200,
     )
+
+
+def _idempotency_key(request: web.Request) -> str | None:
+    """The ``Idempotency-Key`` header: 1-128 visible ASCII characters, or absent."""
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None
+    if not 1 <= len(key) <= IDEMPOTENCY_KEY_LENGTH or not (key.isascii() and key.isprintable()):
+        raise BadRequest(
+            f"Idempotency-Key is 1 to {IDEMPOTENCY_KEY_LENGTH} visible ASCII characters",
+            code="invalid-idempotency-key",
+        )
+    return key
 
 
 @routes.get("/v1/children/{cpr}/consents")
