@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import Table, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -137,33 +137,53 @@ def put_case(*, org_gln: str, ref: str, cpr: Cpr, case: CaseCreate) -> Any:
     }
 
     async def op(conn: AsyncConnection, batch: Batch) -> bool:
-        existing = (
-            await conn.execute(select(C.id, C.cpr).where(C.org_gln == org_gln, C.ref == ref))
-        ).first()
-        await _remember_child(conn, cpr)
-        if existing is None:
-            await conn.execute(
-                insert(CASE).values(
-                    id=uuid.uuid4(),
-                    org_gln=org_gln,
-                    ref=ref,
-                    created_at=batch.now,
-                    updated_at=batch.now,
-                    **values,
-                )
-            )
-            return True
-        if existing.cpr != cpr.digits:
-            raise Conflict(
-                "this case reference belongs to another child; a case cannot change child",
-                code="ref-belongs-to-another-child",
-            )
-        await conn.execute(
-            update(CASE).where(C.id == existing.id).values(updated_at=batch.now, **values)
-        )
-        return False
+        return await _upsert_own(conn, batch, CASE, org_gln, ref, cpr, values, "case")
 
     return op
+
+
+async def _upsert_own(
+    conn: AsyncConnection,
+    batch: Batch,
+    table: Table,
+    org_gln: str,
+    ref: str,
+    cpr: Cpr,
+    values: dict[str, Any],
+    what: str,
+) -> bool:
+    """Create or update the organisation's own entry ``ref`` in ``table``; True when created.
+
+    A reference names one entry about one child for good: the same reference for another
+    child is a conflict, never a move.
+    """
+    existing = (
+        await conn.execute(
+            select(table.c.id, table.c.cpr).where(table.c.org_gln == org_gln, table.c.ref == ref)
+        )
+    ).first()
+    await _remember_child(conn, cpr)
+    if existing is None:
+        await conn.execute(
+            insert(table).values(
+                id=uuid.uuid4(),
+                org_gln=org_gln,
+                ref=ref,
+                created_at=batch.now,
+                updated_at=batch.now,
+                **values,
+            )
+        )
+        return True
+    if existing.cpr != cpr.digits:
+        raise Conflict(
+            f"this {what} reference belongs to another child; an entry cannot change child",
+            code="ref-belongs-to-another-child",
+        )
+    await conn.execute(
+        update(table).where(table.c.id == existing.id).values(updated_at=batch.now, **values)
+    )
+    return False
 
 
 def put_appointment(*, org_gln: str, ref: str, cpr: Cpr, appointment: AppointmentCreate) -> Any:
@@ -189,31 +209,7 @@ def put_appointment(*, org_gln: str, ref: str, cpr: Cpr, appointment: Appointmen
                     "case_ref names none of your organisation's cases for this child",
                     code="unknown-case-ref",
                 )
-        existing = (
-            await conn.execute(select(A.id, A.cpr).where(A.org_gln == org_gln, A.ref == ref))
-        ).first()
-        await _remember_child(conn, cpr)
-        if existing is None:
-            await conn.execute(
-                insert(APPOINTMENT).values(
-                    id=uuid.uuid4(),
-                    org_gln=org_gln,
-                    ref=ref,
-                    created_at=batch.now,
-                    updated_at=batch.now,
-                    **values,
-                )
-            )
-            return True
-        if existing.cpr != cpr.digits:
-            raise Conflict(
-                "this appointment reference belongs to another child",
-                code="ref-belongs-to-another-child",
-            )
-        await conn.execute(
-            update(APPOINTMENT).where(A.id == existing.id).values(updated_at=batch.now, **values)
-        )
-        return False
+        return await _upsert_own(conn, batch, APPOINTMENT, org_gln, ref, cpr, values, "appointment")
 
     return op
 
