@@ -54,6 +54,7 @@ from adapters.errors import AdapterError, HubRefused, HubUnavailable
 from adapters.filedrop import FileDrop
 from adapters.hubclient import JSON, XML, HubClient, InboxEntry
 from adapters.localdb import LocalDb
+from adapters.logsafe import where
 from adapters.outbox import Item, Outbox, Request
 from messages.errors import MessageError, ReceiptRuleError, RefuseCode
 from messages.medcom.documents import MedcomMessage, build_message, parse_message
@@ -179,10 +180,9 @@ class Adapter:
         self._tasks.append(task)
 
     def _task_ended(self, task: asyncio.Task[None]) -> None:
-        if not task.cancelled() and task.exception() is not None:
-            log.error(
-                "adapter task %s ended: %r", task.get_name(), task.exception(), exc_info=False
-            )
+        error = None if task.cancelled() else task.exception()
+        if error is not None:
+            log.error("adapter task %s ended: %s", task.get_name(), where(error))
 
     async def _housekeeping(self, every: float = 3600.0) -> None:
         """Forget sent items whose keys are past ``keep_sent``, once an hour."""

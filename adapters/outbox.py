@@ -47,6 +47,7 @@ from typing import Any, Protocol
 from adapters.errors import HubRefused, HubUnavailable, OutboxError, OutboxFull
 from adapters.hubclient import HubClient
 from adapters.localdb import LocalDb
+from adapters.logsafe import where
 
 __all__ = ["Attempt", "Item", "ItemState", "Outbox", "OutboxSettings", "Request"]
 
@@ -502,7 +503,7 @@ class Outbox:
         except HubUnavailable as exc:
             self._settle_retry(item, exc)
         except Exception as exc:  # a bug must not stop the outbox: retry, and say so
-            log.exception("outbox item %d (%s): unexpected error", item.id, item.kind)
+            log.error("outbox item %d (%s): unexpected %s", item.id, item.kind, where(exc))
             self._settle_retry(item, HubUnavailable(f"unexpected {type(exc).__name__}"))
         else:
             await self._settle_sent(item, parsed)
@@ -524,8 +525,10 @@ class Outbox:
         if self._on_sent is not None:
             try:
                 await self._on_sent(item, parsed)
-            except Exception:
-                log.exception("outbox item %d (%s): on_sent failed", item.id, item.kind)
+            except Exception as failure:
+                log.error(
+                    "outbox item %d (%s): on_sent failed: %s", item.id, item.kind, where(failure)
+                )
         self._waiters.resolve(item.id, Attempt(ItemState.SENT, result=parsed))
 
     async def _settle_refused(self, item: Item, exc: HubRefused) -> None:
@@ -547,8 +550,13 @@ class Outbox:
         if self._on_refused is not None:
             try:
                 await self._on_refused(item, exc)
-            except Exception:
-                log.exception("outbox item %d (%s): on_refused failed", item.id, item.kind)
+            except Exception as failure:
+                log.error(
+                    "outbox item %d (%s): on_refused failed: %s",
+                    item.id,
+                    item.kind,
+                    where(failure),
+                )
         self._waiters.resolve(
             item.id, Attempt(ItemState.REFUSED, code=exc.code, detail=exc.message)
         )

@@ -45,6 +45,7 @@ from adapters.config import (
 from adapters.errors import HubError
 from adapters.gp import GpAdapter
 from adapters.hl7feed import Hl7Adapter
+from adapters.logsafe import where
 from adapters.municipality import MunicipalityAdapter
 from adapters.outbox import OutboxSettings
 from adapters.psychiatry import PsychiatryAdapter
@@ -311,9 +312,9 @@ class Region:
             self.progress.completed += 1
         except asyncio.CancelledError:
             raise
-        except Exception:
+        except Exception as exc:
             self.progress.errors += 1
-            log.exception("simulated pathway %d failed", n)
+            log.error("simulated pathway %d failed: %s", n, where(exc))
 
 
 class _Pathway:
