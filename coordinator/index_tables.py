@@ -265,8 +265,17 @@ class Coordinator(SQLModel, table=True):
 # --- the access log ------------------------------------------------------------------------
 
 
+class ViewKind(StrEnum):
+    """Which read of a child's data a logged view was."""
+
+    OVERVIEW = "overview"
+    CONSENTS = "consents"
+    ACCESS_LOG = "access-log"
+
+
 class AccessLogEntry(SQLModel, table=True):
-    """One overview that disclosed other organisations' entries about a child."""
+    """One read that disclosed other organisations' data about a child (an overview, a
+    consent list or the access log), or an operator's read of the access log."""
 
     __tablename__ = "index_access_log"
     __table_args__ = (Index("ix_index_access_log_cpr", "cpr", "at"),)
@@ -277,6 +286,10 @@ class AccessLogEntry(SQLModel, table=True):
     viewer_person: str = Field(max_length=200)
     viewer_credential: uuid.UUID
     on_behalf_of: bool = False  # the person was named by a system token's X-On-Behalf-Of
+    # which read disclosed: "overview", "consents" or "access-log" (see ViewKind)
+    kind: str = Field(
+        default="overview", max_length=16, sa_column_kwargs={"server_default": "overview"}
+    )
 
 
 class AccessDisclosure(SQLModel, table=True):

@@ -132,6 +132,10 @@ class Message(MessageBase, table=True):
     overdue: bool = False  # a requested positive receipt did not come in time
     # handed to one of several consumers of the receiver: hidden from the others until then
     leased_until: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    # an XDIS91's child (a real CPR only): the inbox offers a receiver with no active case
+    # for the child to register one. Never shown in an inbox entry, never logged
+    patient_cpr: str | None = Field(default=None, max_length=10)
+    subject: str | None = Field(default=None, max_length=70)  # an XDIS91's Subject
 
 
 class MessagePublic(SQLModel):
