@@ -32,7 +32,7 @@ from coordinator.errors import Conflict
 from coordinator.status import MessageStatus, sources_of
 from coordinator.tables import MESSAGE
 from messages.medcom.model import MessageType
-from messages.medcom.routing import Routing
+from messages.medcom.routing import NO_LETTER_FACTS, LetterFacts, Routing
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +56,7 @@ class Incoming:
     routing: Routing
     body: bytes
     received_at: datetime
+    letter: LetterFacts = NO_LETTER_FACTS  # an XDIS91's child and subject, for the inbox
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +92,8 @@ def _row(incoming: Incoming, message_id: uuid.UUID, resend_of: uuid.UUID | None)
         "receipt_id": None,
         "overdue": False,
         "leased_until": None,
+        "patient_cpr": incoming.letter.patient_cpr,
+        "subject": incoming.letter.subject,
     }
 
 

@@ -270,7 +270,17 @@ DOCUMENT: dict[str, Any] = {
             },
             "InboxEntry": {
                 "type": "object",
-                "required": ["id", "type", "sender", "received_at", "size"],
+                "required": [
+                    "id",
+                    "type",
+                    "sender",
+                    "received_at",
+                    "size",
+                    "letter_id",
+                    "episode_id",
+                    "subject",
+                    "suggested_case",
+                ],
                 "properties": {
                     "id": {"type": "string", "format": "uuid"},
                     "type": {"$ref": "#/components/schemas/MessageType"},
@@ -278,6 +288,24 @@ DOCUMENT: dict[str, Any] = {
                     "received_at": {"type": "string", "format": "date-time"},
                     "size": {"type": "integer"},
                     "status": {"$ref": "#/components/schemas/MessageStatus"},
+                    "letter_id": {
+                        "type": "string",
+                        "description": "The letter's identifier (Letter/Identifier).",
+                    },
+                    "episode_id": {
+                        "type": ["string", "null"],
+                        "description": "Letter/EpisodeOfCareIdentifier: the thread it belongs to.",
+                    },
+                    "subject": {
+                        "type": ["string", "null"],
+                        "description": "An XDIS91's AdditionalInformation/Subject, if it has one.",
+                    },
+                    "suggested_case": {
+                        "type": "boolean",
+                        "description": "An XDIS91 about a child for whom your organisation has "
+                        "no active case: you may register one (PUT /v1/cases/{ref}); never forced. "
+                        "False for receipts. The child's CPR is in the letter, not here.",
+                    },
                 },
             },
             "Inbox": {

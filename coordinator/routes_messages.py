@@ -41,7 +41,7 @@ from coordinator.store import (
 from coordinator.store import lease as store_lease
 from coordinator.tables import Role
 from messages.medcom.model import MessageType
-from messages.medcom.routing import read_routing
+from messages.medcom.routing import read_letter
 
 log = logging.getLogger(__name__)
 
@@ -105,9 +105,11 @@ async def submit(request: web.Request) -> web.Response:
     registry = app[REGISTRY]
     limit = app[SETTINGS].max_body_bytes
     if len(body) > OFF_LOOP_BYTES:
-        routing = await asyncio.to_thread(read_routing, body, registry=registry, max_bytes=limit)
+        routing, letter = await asyncio.to_thread(
+            read_letter, body, registry=registry, max_bytes=limit
+        )
     else:
-        routing = read_routing(body, registry=registry, max_bytes=limit)
+        routing, letter = read_letter(body, registry=registry, max_bytes=limit)
     if routing.type is MessageType.XCTL01:
         raise NetworkReceiptRefused("XCTL01 network receipts are made by the hub, not sent to it")
     if routing.sender_gln != principal.org_gln:
@@ -120,7 +122,7 @@ async def submit(request: web.Request) -> web.Response:
         raise UnknownReceiver(f"the receiver {routing.receiver_gln} is not registered at the hub")
     for warning in routing.warnings:
         log.warning("message from %s: %s", routing.sender_gln, warning)
-    accepted = await app[COMMITTER].bulk(accept_many, Incoming(routing, body, utcnow()))
+    accepted = await app[COMMITTER].bulk(accept_many, Incoming(routing, body, utcnow(), letter))
     payload: dict[str, Any] = {"id": str(accepted.id), "status": accepted.status.value}
     headers = {"Location": f"/v1/messages/{accepted.id}"}
     if accepted.duplicate:
@@ -143,6 +145,7 @@ def _json(
 
 
 def _entry(row: Any) -> dict[str, Any]:
+    """One inbox entry: never the child's CPR, only whether to offer registering a case."""
     return {
         "id": str(row.id),
         "type": row.type,
@@ -150,6 +153,10 @@ def _entry(row: Any) -> dict[str, Any]:
         "received_at": _iso(row.received_at),
         "size": row.size,
         "status": row.status,
+        "letter_id": row.letter_id,
+        "episode_id": row.episode_id,
+        "subject": row.subject,
+        "suggested_case": bool(row.suggested_case),
     }
 
 

@@ -17,13 +17,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, exists, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from coordinator.committer import Batch, SyncOp
 from coordinator.errors import Conflict, NotFound, OrganisationExists, StoreError
+from coordinator.index_tables import CASE, CaseStatus
 from coordinator.reader import Reader
 from coordinator.sqltypes import utcnow
 from coordinator.status import MessageStatus
@@ -36,6 +37,7 @@ from coordinator.tables import (
     OrganisationPublic,
     Role,
 )
+from messages.medcom.model import MessageType
 
 TOKEN_PREFIX = "smp_"  # noqa: S105 - a visible prefix for secret scanners, not a secret
 M = MESSAGE.c
@@ -168,7 +170,30 @@ async def find_credential(*, engine: AsyncEngine, hashed: str) -> CredentialRow 
 
 # --- mailboxes (the hot path: statements built once, run through the Reader) ---------------
 
-_INBOX_COLUMNS = (M.id, M.type, M.sender_gln, M.received_at, M.size, M.status)
+_SUGGESTED_CASE = and_(
+    M.type == MessageType.XDIS91.value,
+    M.patient_cpr.is_not(None),
+    ~exists().where(  # an index probe per entry (ix_index_case_cpr): no extra round trip
+        CASE.c.cpr == M.patient_cpr,
+        CASE.c.org_gln == M.receiver_gln,
+        CASE.c.status == CaseStatus.ACTIVE.value,
+    ),
+).label("suggested_case")
+"""An XDIS91 about a child for whom the receiver has no active case: the inbox offers
+(never forces) registering one, and stops as soon as the receiver has one. Receipts and
+letters without a real CPR never suggest a case. The CPR itself is never selected."""
+_INBOX_COLUMNS = (
+    M.id,
+    M.type,
+    M.sender_gln,
+    M.received_at,
+    M.size,
+    M.status,
+    M.letter_id,
+    M.episode_id,
+    M.subject,
+    _SUGGESTED_CASE,
+)
 _INBOX = (
     select(*_INBOX_COLUMNS)
     .where(M.receiver_gln == bindparam("gln"), M.in_inbox.is_(True))

@@ -3,11 +3,15 @@
 :func:`read_routing` is the hub's hot path: one hardened parse, one compiled-schema
 validation, then a handful of ``find`` calls — no full model is built. The hub stores the
 original bytes untouched and routes on the :class:`Routing` it gets back.
+
+:func:`read_letter` is the same read plus the :class:`LetterFacts` the hub keeps beside a
+letter for the receiver's inbox: the subject, and whom it is about (the child's CPR). They
+are kept apart from :class:`Routing`, which holds no CPR and whose fields are logged.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import islice
 from typing import NamedTuple
 
@@ -21,7 +25,16 @@ from messages.medcom.registry import SchemaRegistry
 from messages.medcom.xmlcodec import NS_XBIN01, NS_XCTL, NS_XDIS91
 from messages.xmlsafe import DEFAULT_MAX_BYTES, parse_xml
 
-__all__ = ["OriginalRef", "Routing", "read_routing", "routing_of"]
+__all__ = [
+    "NO_LETTER_FACTS",
+    "LetterFacts",
+    "OriginalRef",
+    "Routing",
+    "letter_facts_of",
+    "read_letter",
+    "read_routing",
+    "routing_of",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +52,8 @@ class _Tags:
     episode: str
     patient: str
     cpr: str
+    additional: str
+    subject: str
     original: str
     original_envelope: str
     original_sender: str
@@ -62,6 +77,8 @@ class _Tags:
             episode=q + "EpisodeOfCareIdentifier",
             patient=q + "Patient",
             cpr=q + "CivilRegistrationNumber",
+            additional=q + "AdditionalInformation",
+            subject=q + "Subject",
             original=q + "OriginalEmessage",
             original_envelope=q + "OriginalEnvelopeIdentifier",
             original_sender=q + "OriginalSender",
@@ -103,6 +120,23 @@ class Routing(NamedTuple):
     warnings: tuple[str, ...]  # oddities worth logging that do not stop transport
 
 
+@dataclass(frozen=True, slots=True)
+class LetterFacts:
+    """What the receiver's inbox shows of an XDIS91 beyond its routing, and whom it is about.
+
+    ``patient_cpr`` is set only for a real CPR number (not an ``AlternativeIdentifier``, not a
+    carried CPR without a real date): the index can hold a case for it. Neither field is in
+    ``repr``, so no traceback or log line can carry the CPR or the subject.
+    """
+
+    patient_cpr: str | None = field(default=None, repr=False)
+    subject: str | None = field(default=None, repr=False)  # AdditionalInformation/Subject
+
+
+NO_LETTER_FACTS = LetterFacts()
+"""The facts of a receipt or an XBIN01: none."""
+
+
 def read_routing(
     data: bytes, *, registry: SchemaRegistry, max_bytes: int = DEFAULT_MAX_BYTES
 ) -> Routing:
@@ -114,6 +148,47 @@ def read_routing(
     root = parse_xml(data, max_bytes=max_bytes)
     kind = registry.validate(root)
     return routing_of(root, kind)
+
+
+def read_letter(
+    data: bytes, *, registry: SchemaRegistry, max_bytes: int = DEFAULT_MAX_BYTES
+) -> tuple[Routing, LetterFacts]:
+    """:func:`read_routing` and :func:`letter_facts_of` from one parse and one validation."""
+    root = parse_xml(data, max_bytes=max_bytes)
+    kind = registry.validate(root)
+    return routing_of(root, kind), letter_facts_of(root, kind)
+
+
+def letter_facts_of(root: etree._Element, kind: MessageType) -> LetterFacts:
+    """The :class:`LetterFacts` of an ``Emessage`` that :meth:`SchemaRegistry.validate`
+    accepted as ``kind`` (:data:`NO_LETTER_FACTS` for anything but an XDIS91), read by
+    position as :func:`routing_of` reads its facts."""
+    if kind is not MessageType.XDIS91:
+        return NO_LETTER_FACTS
+    try:
+        return _read_letter_facts(root, _TAGS[kind])
+    except (IndexError, KeyError, ValueError) as exc:
+        raise SchemaError(
+            f"the {kind} does not have the structure MedCom's schema gives it"
+        ) from exc
+
+
+def _read_letter_facts(root: etree._Element, t: _Tags) -> LetterFacts:
+    body = root[1]
+    patient = body[3]
+    if body.tag != t.body or patient.tag != t.patient:
+        raise KeyError("ClinicalEmail/Patient")
+    cpr: str | None = None
+    if patient[0].tag == t.cpr:  # else an AlternativeIdentifier: no CPR to offer a case for
+        cpr = _text(patient[0])
+        if not cpr or cpr_warning(cpr) is not None:
+            cpr = None
+    subject: str | None = None
+    if len(body) > 4 and body[4].tag == t.additional and len(body[4]):
+        last = body[4][-1]  # Subject follows the optional Priority
+        if last.tag == t.subject:
+            subject = _text(last) or None
+    return LetterFacts(patient_cpr=cpr, subject=subject)
 
 
 def _text(element: etree._Element | None) -> str:
