@@ -18,13 +18,15 @@ consent writes its access-log entry, as in production):
 Targets: p99 <= 5 ms, RSS <= 300 MB.
 
 Run: ``.venv/bin/python bench/index.py [--scale S] [--db sqlite|postgres|both]
-[--postgres-url URL] [--lookups N] [--seconds S] [--concurrency C]``.
+[--postgres-url URL] [--lookups N] [--seconds S] [--concurrency C] [--keep DIR]``; with
+``--keep`` the index is built once and reused by later runs (to compare changes on one index).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import random
 import signal
@@ -113,6 +115,7 @@ class Plan:
     """Which organisations are involved with which child (deterministic by seed)."""
 
     def __init__(self, scale: float, seed: int = 2026) -> None:
+        self.scale = scale
         self.children = max(100, int(CHILDREN * scale))
         self.cases = max(200, int(CASES * scale))
         self.appointments = max(500, int(APPOINTMENTS * scale))
@@ -420,26 +423,52 @@ async def measure(
     }
 
 
+def _kept(keep: Path, kind: str, scale: float) -> Path:
+    return keep / f"{kind}-{scale:g}.json"
+
+
+async def _built(kind: str, url: str, plan: Plan, keep: Path | None) -> dict[str, str]:
+    """Build the index, or with ``--keep`` reuse the one an earlier run left there."""
+    saved = _kept(keep, kind, plan.scale) if keep is not None else None
+    if saved is not None and saved.exists():
+        state = json.loads(saved.read_text())
+        plan.pairs = [(p[0], p[1], p[2]) for p in state["pairs"]]
+        print(f"[{kind}] reusing the index kept in {keep}")
+        return dict(state["tokens"])
+    started = time.monotonic()
+    tokens = await build(url, plan)
+    print(
+        f"[{kind}] built {plan.children:,} children, {plan.cases:,} cases, "
+        f"{plan.appointments:,} appointments in {time.monotonic() - started:.0f} s"
+    )
+    if saved is not None:
+        saved.write_text(json.dumps({"tokens": tokens, "pairs": plan.pairs}))
+    return tokens
+
+
 async def one_database(kind: str, args: argparse.Namespace) -> None:
     plan = Plan(args.scale)
+    keep: Path | None = args.keep
     with tempfile.TemporaryDirectory(dir=args.tmp) as tmp:
         if kind == "sqlite":
-            url = f"sqlite+aiosqlite:///{tmp}/index.sqlite"
+            folder = keep if keep is not None else Path(tmp)
+            url = f"sqlite+aiosqlite:///{folder}/index-{args.scale:g}.sqlite"
+            if keep is None or not _kept(keep, kind, args.scale).exists():
+                for stale in folder.glob(f"index-{args.scale:g}.sqlite*"):
+                    stale.unlink()
             dbname = None
         else:
             dbname = f"samspil_bench_{uuid.uuid4().hex[:8]}"
+            if keep is not None:
+                dbname = f"samspil_bench_kept_{str(args.scale).replace('.', '_')}"
             admin = await asyncpg.connect(args.postgres_url)
-            await admin.execute(f'CREATE DATABASE "{dbname}"')
+            if keep is None or not _kept(keep, kind, args.scale).exists():
+                await admin.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+                await admin.execute(f'CREATE DATABASE "{dbname}"')
             await admin.close()
             url = make_url(args.postgres_url).set(database=dbname).render_as_string(False)
         try:
-            started = time.monotonic()
-            tokens = await build(url, plan)
-            built = time.monotonic() - started
-            print(
-                f"[{kind}] built {plan.children:,} children, {plan.cases:,} cases, "
-                f"{plan.appointments:,} appointments in {built:.0f} s"
-            )
+            tokens = await _built(kind, url, plan, keep)
             r = await measure(
                 url,
                 plan,
@@ -461,7 +490,7 @@ async def one_database(kind: str, args: argparse.Namespace) -> None:
                 f"(peak {r['hwm_mib']:.0f} MiB; target <= 300 MB)"
             )
         finally:
-            if dbname is not None:
+            if dbname is not None and keep is None:
                 admin = await asyncpg.connect(args.postgres_url)
                 await admin.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
                 await admin.close()
@@ -483,7 +512,16 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="length of the loaded run")
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--tmp", default=None, help="folder for the SQLite file")
+    parser.add_argument(
+        "--keep",
+        default=None,
+        help="folder to keep the built index in and reuse it from on the next run "
+        "(PostgreSQL: a database named after the scale); compare changes on one index",
+    )
     args = parser.parse_args()
+    if args.keep is not None:
+        args.keep = Path(args.keep).resolve()
+        args.keep.mkdir(parents=True, exist_ok=True)
     print(f"{os.cpu_count()} CPUs; scale {args.scale}")
     for kind in ("sqlite", "postgres") if args.db == "both" else (args.db,):
         asyncio.run(one_database(kind, args))

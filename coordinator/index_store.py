@@ -18,12 +18,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, insert, or_, select, update
+from sqlalchemy import Table, bindparam, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from coordinator.committer import Batch
+from coordinator.committer import Batch, Committer
 from coordinator.consent import ConsentFacts, Missing, age_on, sector_verdicts
 from coordinator.errors import Conflict, CoordinatorError, Forbidden, NotFound, StoreError
 from coordinator.index_tables import (
@@ -41,6 +42,7 @@ from coordinator.index_tables import (
     ConsentRelation,
     CoordinatorCreate,
 )
+from coordinator.reader import Reader
 from coordinator.sqltypes import utcnow
 from coordinator.tables import ORGANISATION, Sector
 from messages.identifiers import Cpr
@@ -89,14 +91,6 @@ def _dialect_insert(conn: AsyncConnection, table: Any) -> Any:
     return dialect.insert(table)
 
 
-async def _remember_child(conn: AsyncConnection, cpr: Cpr) -> None:
-    await conn.execute(
-        _dialect_insert(conn, CHILD)
-        .values(id=uuid.uuid4(), cpr=cpr.digits, born_on=cpr.birth_date)
-        .on_conflict_do_nothing(index_elements=["cpr"])
-    )
-
-
 async def _has_active_case(conn: AsyncConnection, org_gln: str, cpr: str) -> bool:
     found = await conn.scalar(
         select(C.id)
@@ -118,11 +112,25 @@ async def _sector_of(conn: AsyncConnection, gln: str) -> Sector:
     return Sector(sector)
 
 
-# --- upserts (ops) -------------------------------------------------------------------------
+# --- upserts (a bulk write: a group's upserts together, on the committer's hot path) ------
 
 
-def put_case(*, org_gln: str, ref: str, cpr: Cpr, case: CaseCreate) -> Any:
-    """Op: create or update the caller's own case ``ref``; True when it was created."""
+@dataclass(frozen=True, slots=True)
+class Upsert:
+    """One organisation's own entry ``ref`` in ``table``, for :func:`upsert_entries`."""
+
+    table: Table
+    org_gln: str
+    ref: str
+    cpr: Cpr
+    values: dict[str, Any]
+    what: str  # "case" or "appointment", for the conflict's sentence
+    case_ref: str | None = None  # an appointment's case, which must be the caller's, same child
+
+
+def put_case(*, org_gln: str, ref: str, cpr: Cpr, case: CaseCreate) -> Upsert:
+    """Create or update the caller's own case ``ref`` (``Committer.bulk(upsert_entries, _)``:
+    True when it was created)."""
     values = {
         "cpr": cpr.digits,
         "kind": case.kind.value,
@@ -135,59 +143,12 @@ def put_case(*, org_gln: str, ref: str, cpr: Cpr, case: CaseCreate) -> Any:
         "contact_phone": case.contact.phone,
         "contact_email": case.contact.email,
     }
-
-    async def op(conn: AsyncConnection, batch: Batch) -> bool:
-        return await _upsert_own(conn, batch, CASE, org_gln, ref, cpr, values, "case")
-
-    return op
+    return Upsert(CASE, org_gln, ref, cpr, values, "case")
 
 
-async def _upsert_own(
-    conn: AsyncConnection,
-    batch: Batch,
-    table: Table,
-    org_gln: str,
-    ref: str,
-    cpr: Cpr,
-    values: dict[str, Any],
-    what: str,
-) -> bool:
-    """Create or update the organisation's own entry ``ref`` in ``table``; True when created.
-
-    A reference names one entry about one child for good: the same reference for another
-    child is a conflict, never a move.
-    """
-    existing = (
-        await conn.execute(
-            select(table.c.id, table.c.cpr).where(table.c.org_gln == org_gln, table.c.ref == ref)
-        )
-    ).first()
-    await _remember_child(conn, cpr)
-    if existing is None:
-        await conn.execute(
-            insert(table).values(
-                id=uuid.uuid4(),
-                org_gln=org_gln,
-                ref=ref,
-                created_at=batch.now,
-                updated_at=batch.now,
-                **values,
-            )
-        )
-        return True
-    if existing.cpr != cpr.digits:
-        raise Conflict(
-            f"this {what} reference belongs to another child; an entry cannot change child",
-            code="ref-belongs-to-another-child",
-        )
-    await conn.execute(
-        update(table).where(table.c.id == existing.id).values(updated_at=batch.now, **values)
-    )
-    return False
-
-
-def put_appointment(*, org_gln: str, ref: str, cpr: Cpr, appointment: AppointmentCreate) -> Any:
-    """Op: create or update the caller's own appointment ``ref``; True when created."""
+def put_appointment(*, org_gln: str, ref: str, cpr: Cpr, appointment: AppointmentCreate) -> Upsert:
+    """Create or update the caller's own appointment ``ref`` (``Committer.bulk(upsert_entries,
+    _)``: True when it was created)."""
     values = {
         "cpr": cpr.digits,
         "case_ref": appointment.case_ref,
@@ -198,20 +159,89 @@ def put_appointment(*, org_gln: str, ref: str, cpr: Cpr, appointment: Appointmen
         "with_name": appointment.with_.name,
         "with_role": appointment.with_.role,
     }
+    return Upsert(APPOINTMENT, org_gln, ref, cpr, values, "appointment", appointment.case_ref)
 
-    async def op(conn: AsyncConnection, batch: Batch) -> bool:
-        if appointment.case_ref is not None:
-            case_cpr = await conn.scalar(
-                select(C.cpr).where(C.org_gln == org_gln, C.ref == appointment.case_ref)
-            )
-            if case_cpr != cpr.digits:
-                raise InvalidEntry(
-                    "case_ref names none of your organisation's cases for this child",
-                    code="unknown-case-ref",
+
+def _existing(table: Table) -> Any:
+    return select(table.c.id, table.c.cpr).where(
+        table.c.org_gln == bindparam("org_gln"), table.c.ref == bindparam("ref")
+    )
+
+
+def _update(table: Table) -> Any:
+    return update(table).where(table.c.id == bindparam("_id"))
+
+
+_EXISTING = {CASE.name: _existing(CASE), APPOINTMENT.name: _existing(APPOINTMENT)}
+_UPDATE = {CASE.name: _update(CASE), APPOINTMENT.name: _update(APPOINTMENT)}
+_INSERT = {CASE.name: insert(CASE), APPOINTMENT.name: insert(APPOINTMENT)}
+_CASE_CPR = select(C.cpr).where(C.org_gln == bindparam("org_gln"), C.ref == bindparam("ref"))
+_CHILD = {
+    "sqlite": sqlite.insert(CHILD).on_conflict_do_nothing(index_elements=["cpr"]),
+    "postgresql": postgresql.insert(CHILD).on_conflict_do_nothing(index_elements=["cpr"]),
+}
+
+
+def upsert_entries(conn: Connection, batch: Batch, items: list[Upsert]) -> list[Any]:
+    """Bulk write: each :class:`Upsert` in order (a later one sees an earlier one of the same
+    group); True when created, False when updated, or the item's error.
+
+    A reference names one entry about one child for good: the same reference for another
+    child is a conflict, never a move. Every check comes before an item's first write, so a
+    refused item leaves nothing behind and fails only its own request.
+    """
+    results: list[Any] = []
+    children: dict[str, dict[str, Any]] = {}
+    for item in items:
+        name = item.table.name
+        if item.case_ref is not None:
+            case_cpr = conn.execute(
+                _CASE_CPR, {"org_gln": item.org_gln, "ref": item.case_ref}
+            ).scalar()
+            if case_cpr != item.cpr.digits:
+                results.append(
+                    InvalidEntry(
+                        "case_ref names none of your organisation's cases for this child",
+                        code="unknown-case-ref",
+                    )
                 )
-        return await _upsert_own(conn, batch, APPOINTMENT, org_gln, ref, cpr, values, "appointment")
-
-    return op
+                continue
+        existing = conn.execute(_EXISTING[name], {"org_gln": item.org_gln, "ref": item.ref}).first()
+        if existing is None:
+            conn.execute(
+                _INSERT[name],
+                {
+                    "id": uuid.uuid4(),
+                    "org_gln": item.org_gln,
+                    "ref": item.ref,
+                    "created_at": batch.now,
+                    "updated_at": batch.now,
+                    **item.values,
+                },
+            )
+            results.append(True)
+        elif existing.cpr != item.cpr.digits:
+            results.append(
+                Conflict(
+                    f"this {item.what} reference belongs to another child; an entry cannot "
+                    "change child",
+                    code="ref-belongs-to-another-child",
+                )
+            )
+            continue
+        else:
+            conn.execute(
+                _UPDATE[name], {"_id": existing.id, "updated_at": batch.now, **item.values}
+            )
+            results.append(False)
+        children[item.cpr.digits] = {
+            "id": uuid.uuid4(),
+            "cpr": item.cpr.digits,
+            "born_on": item.cpr.birth_date,
+        }
+    if children:
+        conn.execute(_CHILD[conn.dialect.name], list(children.values()))
+    return results
 
 
 # --- consents and the coordinator (ops) ----------------------------------------------------
@@ -331,7 +361,7 @@ def put_coordinator(*, viewer: Viewer, cpr: Cpr, coordinator: CoordinatorCreate)
     return op
 
 
-# --- the overview (an op: the read and its access-log entry commit together) --------------
+# --- the overview (reads on the read path, its access-log entry committed before it answers)
 
 
 @dataclass(slots=True)
@@ -377,128 +407,164 @@ _APPOINTMENT_COLUMNS = (
     G.name.label("org_name"),
     G.sector.label("org_sector"),
 )
+_CONSENTS = select(K.relation, K.sectors, K.valid_from, K.valid_until, K.revoked_at).where(
+    K.cpr == bindparam("cpr")
+)
+# statements built once: an overview runs them with its child's CPR (and the caller)
+_CASES_OF = (
+    select(*_CASE_COLUMNS)
+    .join(ORGANISATION, G.gln == C.org_gln)
+    .where(C.cpr == bindparam("cpr"))
+    .order_by(C.opened_on, C.ref)
+)
+_APPOINTMENTS_OF = (
+    select(*_APPOINTMENT_COLUMNS)
+    .join(ORGANISATION, G.gln == A.org_gln)
+    .where(
+        A.cpr == bindparam("cpr"),
+        or_(A.org_gln == bindparam("org_gln"), A.starts_at >= bindparam("since")),
+    )
+    .order_by(A.starts_at, A.ref)
+)
+_COORDINATOR_OF = (
+    select(
+        COORDINATOR.c.org_gln,
+        COORDINATOR.c.contact_name,
+        COORDINATOR.c.contact_role,
+        COORDINATOR.c.contact_phone,
+        COORDINATOR.c.contact_email,
+        COORDINATOR.c.updated_at,
+        G.name.label("org_name"),
+        G.sector.label("org_sector"),
+    )
+    .join(ORGANISATION, G.gln == COORDINATOR.c.org_gln)
+    .where(COORDINATOR.c.cpr == bindparam("cpr"))
+)
 
 
 async def consent_facts(conn: AsyncConnection, cpr: str) -> list[ConsentFacts]:
-    rows = await conn.execute(
-        select(K.relation, K.sectors, K.valid_from, K.valid_until, K.revoked_at).where(K.cpr == cpr)
-    )
+    rows = await conn.execute(_CONSENTS, {"cpr": cpr})
     return [_facts(row) for row in rows]
 
 
-def overview(*, viewer: Viewer, cpr: Cpr, recent: timedelta) -> Any:
-    """Op: the caller's overview of a child, and the access-log entry for what it disclosed."""
-
-    async def op(conn: AsyncConnection, batch: Batch) -> Overview:
-        now = batch.now
-        cases = (
-            await conn.execute(
-                select(*_CASE_COLUMNS)
-                .join(ORGANISATION, G.gln == C.org_gln)
-                .where(C.cpr == cpr.digits)
-                .order_by(C.opened_on, C.ref)
-            )
-        ).all()
-        own_active = [
-            c for c in cases if c.org_gln == viewer.org_gln and c.status == CaseStatus.ACTIVE
-        ]
-        if not own_active:
-            raise NoActiveCase()
-        caller_sector = Sector(own_active[0].org_sector)
-        age = age_on(cpr.birth_date, now.date())
-        verdicts = sector_verdicts(
-            caller=caller_sector,
-            age=age,
-            consents=await consent_facts(conn, cpr.digits),
-            now=now,
-        )
-        result = Overview(age=age, caller_sector=caller_sector, verdicts=verdicts)
-        shown: set[str] = set()
-
-        def may_show(sector: str) -> bool:
-            return verdicts[Sector(sector)] is None
-
-        for c in cases:
-            if c.org_gln == viewer.org_gln:
-                result.own_cases.append(c)
-            elif c.status == CaseStatus.ACTIVE and may_show(c.org_sector):
-                result.other_cases.append(c)
-                shown.add(c.org_gln)
-        appointments = (
-            await conn.execute(
-                select(*_APPOINTMENT_COLUMNS)
-                .join(ORGANISATION, G.gln == A.org_gln)
-                .where(
-                    A.cpr == cpr.digits,
-                    or_(A.org_gln == viewer.org_gln, A.starts_at >= now - recent),
-                )
-                .order_by(A.starts_at, A.ref)
-            )
-        ).all()
-        for a in appointments:
-            if a.org_gln == viewer.org_gln:
-                result.own_appointments.append(a)
-            elif may_show(a.org_sector):
-                result.other_appointments.append(a)
-                shown.add(a.org_gln)
-        coordinator = (
-            await conn.execute(
-                select(
-                    COORDINATOR.c.org_gln,
-                    COORDINATOR.c.contact_name,
-                    COORDINATOR.c.contact_role,
-                    COORDINATOR.c.contact_phone,
-                    COORDINATOR.c.contact_email,
-                    COORDINATOR.c.updated_at,
-                    G.name.label("org_name"),
-                    G.sector.label("org_sector"),
-                )
-                .join(ORGANISATION, G.gln == COORDINATOR.c.org_gln)
-                .where(COORDINATOR.c.cpr == cpr.digits)
-            )
-        ).first()
-        if coordinator is not None and (
-            coordinator.org_gln == viewer.org_gln or may_show(coordinator.org_sector)
-        ):
-            result.coordinator = coordinator
-            if coordinator.org_gln != viewer.org_gln:
-                shown.add(coordinator.org_gln)
-        result.disclosed = sorted(shown)
-        if shown:
-            await _log_access(conn, batch, viewer=viewer, cpr=cpr.digits, owners=result.disclosed)
-        return result
-
-    return op
+@dataclass(slots=True)
+class _Found:
+    cases: Sequence[Any]
+    consents: Sequence[Any] = ()
+    appointments: Sequence[Any] = ()
+    coordinator: Any = None
 
 
-async def _log_access(
-    conn: AsyncConnection, batch: Batch, *, viewer: Viewer, cpr: str, owners: Sequence[str]
-) -> None:
-    access_id = uuid.uuid4()
-    await conn.execute(
-        insert(ACCESS_LOG).values(
-            id=access_id,
-            cpr=cpr,
-            at=batch.now,
-            viewer_org=viewer.org_gln,
-            viewer_person=viewer.person,
-            viewer_credential=viewer.credential_id,
-            on_behalf_of=viewer.on_behalf_of,
-        )
+def _read_overview(conn: Connection, cpr: str, org_gln: str, since: datetime) -> _Found:
+    """Everything an overview may show, or only the cases when the caller has no active one."""
+    cases = conn.execute(_CASES_OF, {"cpr": cpr}).all()
+    if not any(c.org_gln == org_gln and c.status == CaseStatus.ACTIVE for c in cases):
+        return _Found(cases)
+    return _Found(
+        cases,
+        conn.execute(_CONSENTS, {"cpr": cpr}).all(),
+        conn.execute(_APPOINTMENTS_OF, {"cpr": cpr, "org_gln": org_gln, "since": since}).all(),
+        conn.execute(_COORDINATOR_OF, {"cpr": cpr}).first(),
     )
-    await conn.execute(
-        insert(DISCLOSURE),
-        [
+
+
+async def overview(
+    *, reader: Reader, committer: Committer, viewer: Viewer, cpr: Cpr, recent: timedelta
+) -> Overview:
+    """The caller's overview of a child; returned only once the access-log entry for what it
+    discloses has been committed (an answer that disclosed another organisation's entries
+    exists only if its log entry does).
+
+    The reads run on the read path (no writer is held for them); only the log entry goes
+    through the committer, grouped with the other writes of the moment.
+    """
+    now = utcnow()
+    found = await reader(_read_overview, cpr.digits, viewer.org_gln, now - recent)
+    own_active = [
+        c for c in found.cases if c.org_gln == viewer.org_gln and c.status == CaseStatus.ACTIVE
+    ]
+    if not own_active:
+        raise NoActiveCase()
+    caller_sector = Sector(own_active[0].org_sector)
+    age = age_on(cpr.birth_date, now.date())
+    verdicts = sector_verdicts(
+        caller=caller_sector,
+        age=age,
+        consents=[_facts(row) for row in found.consents],
+        now=now,
+    )
+    result = Overview(age=age, caller_sector=caller_sector, verdicts=verdicts)
+    shown: set[str] = set()
+
+    def may_show(sector: str) -> bool:
+        return verdicts[Sector(sector)] is None
+
+    for c in found.cases:
+        if c.org_gln == viewer.org_gln:
+            result.own_cases.append(c)
+        elif c.status == CaseStatus.ACTIVE and may_show(c.org_sector):
+            result.other_cases.append(c)
+            shown.add(c.org_gln)
+    for a in found.appointments:
+        if a.org_gln == viewer.org_gln:
+            result.own_appointments.append(a)
+        elif may_show(a.org_sector):
+            result.other_appointments.append(a)
+            shown.add(a.org_gln)
+    coordinator = found.coordinator
+    if coordinator is not None and (
+        coordinator.org_gln == viewer.org_gln or may_show(coordinator.org_sector)
+    ):
+        result.coordinator = coordinator
+        if coordinator.org_gln != viewer.org_gln:
+            shown.add(coordinator.org_gln)
+    result.disclosed = sorted(shown)
+    if shown:
+        await committer.bulk(
+            log_accesses, Access(viewer=viewer, cpr=cpr.digits, owners=tuple(result.disclosed))
+        )
+    return result
+
+
+@dataclass(frozen=True, slots=True)
+class Access:
+    """One disclosure for the access log: who looked at which child, whose entries it showed."""
+
+    viewer: Viewer
+    cpr: str
+    owners: tuple[str, ...]
+
+
+def log_accesses(conn: Connection, batch: Batch, items: list[Access]) -> list[None]:
+    """Bulk write: a group's access-log entries and their disclosures, two statements."""
+    views: list[dict[str, Any]] = []
+    disclosures: list[dict[str, Any]] = []
+    for item in items:
+        access_id = uuid.uuid4()
+        views.append(
             {
-                "id": uuid.uuid4(),
-                "access_id": access_id,
-                "owner_org": o,
-                "cpr": cpr,
+                "id": access_id,
+                "cpr": item.cpr,
                 "at": batch.now,
+                "viewer_org": item.viewer.org_gln,
+                "viewer_person": item.viewer.person,
+                "viewer_credential": item.viewer.credential_id,
+                "on_behalf_of": item.viewer.on_behalf_of,
             }
-            for o in owners
-        ],
-    )
+        )
+        disclosures.extend(
+            {"id": uuid.uuid4(), "access_id": access_id, "owner_org": o, "cpr": item.cpr,
+             "at": batch.now}
+            for o in item.owners
+        )  # fmt: skip
+    conn.execute(_LOG_ACCESS, views)
+    if disclosures:
+        conn.execute(_DISCLOSE, disclosures)
+    return [None] * len(items)
+
+
+_LOG_ACCESS = insert(ACCESS_LOG)
+_DISCLOSE = insert(DISCLOSURE)
 
 
 # --- reads ---------------------------------------------------------------------------------

@@ -46,6 +46,7 @@ from coordinator.index_store import (
     put_case,
     put_coordinator,
     revoke_consent,
+    upsert_entries,
 )
 from coordinator.index_tables import (
     IDEMPOTENCY_KEY_LENGTH,
@@ -59,7 +60,7 @@ from coordinator.index_tables import (
     CoordinatorCreate,
 )
 from coordinator.sqltypes import utcnow
-from coordinator.state import COMMITTER, ENGINE, SETTINGS
+from coordinator.state import COMMITTER, ENGINE, READER, SETTINGS
 from coordinator.tables import Role
 from messages.errors import IdentifierError
 from messages.identifiers import Cpr, parse_cpr
@@ -193,8 +194,8 @@ async def put_case_route(request: web.Request) -> web.Response:
         raise InvalidEntry("an active case has no closed_on", code="active-with-closed-date")
     if case.closed_on is not None and case.closed_on < case.opened_on:
         raise InvalidEntry("closed_on is before opened_on", code="invalid-period")
-    created = await request.app[COMMITTER].call(
-        put_case(org_gln=viewer.org_gln, ref=ref, cpr=cpr, case=case)
+    created = await request.app[COMMITTER].bulk(
+        upsert_entries, put_case(org_gln=viewer.org_gln, ref=ref, cpr=cpr, case=case)
     )
     return web.json_response(
         {"ref": ref, "status": case.status.value, "created": created},
@@ -215,8 +216,9 @@ async def put_appointment_route(request: web.Request) -> web.Response:
         raise InvalidEntry("ends_at must be after starts_at", code="invalid-period")
     if appointment.case_ref is not None and not _REF.fullmatch(appointment.case_ref):
         raise InvalidEntry("case_ref is not a valid reference", code="invalid-ref")
-    created = await request.app[COMMITTER].call(
-        put_appointment(org_gln=viewer.org_gln, ref=ref, cpr=cpr, appointment=appointment)
+    created = await request.app[COMMITTER].bulk(
+        upsert_entries,
+        put_appointment(org_gln=viewer.org_gln, ref=ref, cpr=cpr, appointment=appointment),
     )
     return web.json_response(
         {"ref": ref, "status": appointment.status.value, "created": created},
@@ -330,8 +332,12 @@ async def child_overview(request: web.Request) -> web.Response:
     cpr = _path_cpr(request)
     _person_required(viewer, request)
     app = request.app
-    result: Overview = await app[COMMITTER].call(
-        overview(viewer=viewer, cpr=cpr, recent=app[SETTINGS].index_recent)
+    result = await overview(
+        reader=app[READER],
+        committer=app[COMMITTER],
+        viewer=viewer,
+        cpr=cpr,
+        recent=app[SETTINGS].index_recent,
     )
     coordinator = result.coordinator
     return web.json_response(
