@@ -77,6 +77,7 @@ def ack_for(
     *,
     control_id: str | None = None,
     now: datetime | None = None,
+    charset: str | None = None,
 ) -> str:
     """The ``ACK`` answering ``msg``, as ER7 text (segments separated by ``\\r``).
 
@@ -84,7 +85,9 @@ def ack_for(
     came), uses the message's own delimiters, version and ``MSH-18`` character set, and
     repeats its control id in ``MSA-2``. ``reason`` (a sentence, or the :class:`Hl7Error`
     that made the message fail) goes to ``MSA-3`` and, for ``AE``/``AR``, to ``ERR``.
-    ``control_id`` and ``now`` are for tests; by default a fresh id and the current time.
+    ``charset`` replaces the ``MSH-18`` written (for a message whose bytes did not match
+    its own). ``control_id`` and ``now`` are for tests; by default a fresh id and the
+    current time.
     Reasons must never carry a CPR number: Hl7Error messages from this package do not.
     """
     sep = msg.separators
@@ -106,7 +109,9 @@ def ack_for(
         esc(msg.processing_id or "P"),
         esc(msg.version),
     ]
-    if msg.charset:
+    if charset is not None:
+        header.extend(("", "", "", "", "", esc(charset)))
+    elif msg.charset:
         header.extend(("", "", "", "", "", msh.raw(18)))
     segments = [
         fs.join(header),

@@ -176,17 +176,44 @@ class Received:
     ack: str | None
 
 
+FALLBACK_CHARSET = "8859/1"
+"""How the bytes of a message that cannot be decoded as it declares are read to answer it."""
+
+
 def receive(er7: str | bytes) -> Received:
-    """Parse, map and answer one received message; never raises for bad input."""
+    """Parse, map and answer one received message; never raises for bad input.
+
+    Bytes that are not valid in the character set ``MSH-18`` declares (or a character set
+    Samspil does not read) are answered ``AE`` naming the mismatch, not dropped: the header
+    is read from the bytes taken as ISO-8859-1, which every byte is, and the ``ACK`` is
+    written in ISO-8859-1 (``MSH-18`` ``8859/1``), so ``MSA-2`` repeats the sender's control
+    id byte for byte.
+    """
     try:
         msg = parse_er7(decode(er7) if isinstance(er7, bytes) else er7)
     except Hl7Error as exc:
+        if isinstance(er7, bytes) and exc.code in ("undecodable", "unsupported-charset"):
+            return _undecodable(er7, exc)
         return Received(None, None, exc, None)
     try:
         result = to_domain(msg)
     except Hl7Error as exc:
         return Received(msg, None, exc, ack_for(msg, ack_code_for(exc), exc))
     return Received(msg, result, None, ack_for(msg, AckCode.ACCEPT))
+
+
+def _undecodable(data: bytes, error: Hl7Error) -> Received:
+    try:
+        msg = parse_er7(data.removeprefix(b"\xef\xbb\xbf").decode("latin-1"))
+    except Hl7Error:
+        return Received(None, None, error, None)
+    declared = msg.charset.strip().upper()
+    sentence = error.message
+    if error.code == "undecodable" and declared in _CODECS:  # never a sender's stray data
+        sentence = f"the bytes are not valid {declared}, the character set MSH-18 declares"
+    reason = Hl7Error(sentence, segment="MSH", code=error.code)
+    ack = ack_for(msg, ack_code_for(reason), reason, charset=FALLBACK_CHARSET)
+    return Received(msg, None, reason, ack)
 
 
 def _missing(segment: str, field: str) -> Hl7Error:
