@@ -34,6 +34,9 @@ Guarantees
 * **Refusals**: a letter the hub refuses for good (an unknown receiver, say) comes back to
   the system as an XCTL01 negative network receipt in its inbox, carrying the hub's code.
 * **Logs**: key=value lines without CPR numbers, tokens or letter text.
+* **Health**: with ``[adapter] status_port`` the adapter serves ``GET /healthz`` (200 or 503),
+  ``GET /status`` (:meth:`Adapter.health` as JSON: queue depth and counters) and
+  ``GET /metrics`` (Prometheus text, :mod:`adapters.metrics`) on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -55,6 +58,7 @@ from adapters.filedrop import FileDrop
 from adapters.hubclient import JSON, XML, HubClient, InboxEntry
 from adapters.localdb import LocalDb
 from adapters.logsafe import where
+from adapters.metrics import AdapterCounters, render
 from adapters.outbox import Item, Outbox, Request
 from messages.errors import MessageError, ReceiptRuleError, RefuseCode
 from messages.medcom.documents import MedcomMessage, build_message, parse_message
@@ -93,19 +97,22 @@ class Adapter:
             self.db,
             self.hub,
             config.outbox,
-            on_refused=self._refused,
-            on_sent=self._sent,
+            on_refused=self._counted_refusal,
+            on_sent=self._counted_sending,
         )
         self.outbox.prepare = self._prepare
         assert config.filedrop is not None  # checked by AdapterConfig
         self.filedrop = FileDrop(
             config.filedrop, registry=self.registry, own_gln=config.gln, submit=self._submit_file
         )
+        self.counters = AdapterCounters()
         self.delivered = 0
         self.delivery_failures = 0
         self.started_at = 0.0
         self._tasks: list[asyncio.Task[None]] = []
         self._status_runner: web.AppRunner | None = None
+        self.status_port: int | None = None
+        """The port ``/healthz``, ``/status`` and ``/metrics`` are served on, once started."""
         self._stopped = True
         self._hub_ok = True
 
@@ -221,6 +228,10 @@ class Adapter:
             "uptime_seconds": round(time.time() - self.started_at, 1),
         }
 
+    def metrics(self) -> str:
+        """Prometheus text: what ``GET /metrics`` serves (:mod:`adapters.metrics`)."""
+        return render(self.health(), self.counters)
+
     async def _start_status(self, port: int) -> None:
         async def healthz(request: web.Request) -> web.Response:
             health = self.health()
@@ -231,13 +242,23 @@ class Adapter:
         async def status(request: web.Request) -> web.Response:
             return web.json_response(self.health())
 
+        async def metrics(request: web.Request) -> web.Response:
+            return web.Response(
+                text=self.metrics(),
+                content_type="text/plain",
+                charset="utf-8",
+                headers={"X-Content-Type-Options": "nosniff"},
+            )
+
         app = web.Application()
         app.router.add_get("/healthz", healthz)
         app.router.add_get("/status", status)
+        app.router.add_get("/metrics", metrics)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", port).start()
         self._status_runner = runner
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        self.status_port = int(runner.addresses[0][1])
 
     # --- outgoing ---------------------------------------------------------------------------
 
@@ -278,6 +299,17 @@ class Adapter:
     async def _prepare(self, item: Item) -> Item:
         """Fill in what was not known when the item was stored (subclasses)."""
         return item
+
+    async def _counted_sending(self, item: Item, result: Any) -> None:
+        self.counters.sent[item.kind] += 1
+        self.counters.hub_answered()
+        await self._sent(item, result)
+
+    async def _counted_refusal(self, item: Item, error: HubRefused) -> None:
+        self.counters.refused[item.kind] += 1
+        if error.status:  # the hub answered (a refusal before sending has no status)
+            self.counters.hub_answered()
+        await self._refused(item, error)
 
     async def _sent(self, item: Item, result: Any) -> None:
         """An item the hub took (subclasses may remember what it answered)."""
@@ -354,6 +386,7 @@ class Adapter:
                 entries = await self.hub.inbox(wait=self.config.poll_wait, limit=50)
                 failures = 0
                 self._hub_ok = True
+                self.counters.hub_answered()
             except HubUnavailable:
                 failures += 1
                 self._hub_ok = False
@@ -393,6 +426,7 @@ class Adapter:
             await self.deliver(entry, body)
             await self._mark(entry.id, acked=False)
             self.delivered += 1
+            self.counters.delivered[entry.type] += 1
         await self.hub.ack(entry.id)
         await self._mark(entry.id, acked=True)
 

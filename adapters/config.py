@@ -15,7 +15,7 @@
 
     [adapter]
     data_dir = "var/adapters/gp"     # the adapter's SQLite file (outbox, state)
-    status_port = 8181               # optional: GET /healthz and /status (queue depth)
+    status_port = 8181               # optional: GET /healthz, /status, /metrics (0: any port)
 
     [contact]                        # whom to call, on the organisation's index entries
     name = "Jens Hjørring"
@@ -39,6 +39,12 @@
     [events]                         # municipality: the case system's JSON-lines events
     folder = "var/kommune/events"
     poll_interval = 0.5
+
+    [webhook]                        # municipality, optional: POST /events (JSON lines)
+    host = "127.0.0.1"
+    port = 8182
+    token_file = "webhook.token"     # or token = "...": the case system's bearer secret
+    max_body = 1048576               # bytes; a larger body is refused with 413
 
     [outbox]
     max_pending = 100000
@@ -66,6 +72,7 @@ __all__ = [
     "EventsConfig",
     "FileDropConfig",
     "MllpConfig",
+    "WebhookConfig",
     "load_config",
 ]
 
@@ -141,6 +148,25 @@ class EventsConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class WebhookConfig:
+    """The municipal adapter's HTTP door for the case system's events (``POST /events``)."""
+
+    token: str = field(repr=False)
+    """The shared secret the case system sends as ``Authorization: Bearer ...``."""
+    host: str = "127.0.0.1"
+    port: int = 8182
+    """0: any free port (:attr:`MunicipalityAdapter.webhook_port` tells which)."""
+    max_body: int = 1024 * 1024
+    """Largest request body in bytes; a larger one is refused with 413."""
+
+    def __post_init__(self) -> None:
+        if len(self.token) < 16:
+            raise AdapterConfigError("[webhook] needs a token (or token_file) of 16+ characters")
+        if self.max_body < 1:
+            raise AdapterConfigError("[webhook] max_body must be a positive number of bytes")
+
+
+@dataclass(frozen=True, slots=True)
 class AdapterConfig:
     """Everything one adapter is told."""
 
@@ -154,6 +180,8 @@ class AdapterConfig:
     mllp: MllpConfig | None = None
     filedrop: FileDropConfig | None = None
     events: EventsConfig | None = None
+    webhook: WebhookConfig | None = None
+    """Municipality only: serve ``POST /events`` beside the events folder."""
     outbox: OutboxSettings = field(default_factory=OutboxSettings)
     status_port: int | None = None
     poll_wait: float = 20.0
@@ -186,6 +214,8 @@ class AdapterConfig:
             raise AdapterConfigError("a municipality adapter needs an [events] section")
         if self.filedrop is None:
             raise AdapterConfigError("every adapter needs a [filedrop] section for letters")
+        if self.webhook is not None and self.kind != "municipality":
+            raise AdapterConfigError("only a municipality adapter serves a [webhook]")
 
 
 def _section(data: dict[str, Any], name: str) -> dict[str, Any] | None:
@@ -204,17 +234,32 @@ def _path(base: Path, raw: Any, what: str) -> Path:
     return path if path.is_absolute() else base / path
 
 
+def _secret(section: dict[str, Any], base: Path, name: str) -> str:
+    """``token``, or the stripped content of ``token_file``, of a section ("" if neither)."""
+    token = section.get("token", "")
+    if not token and "token_file" in section:
+        token_path = _path(base, section["token_file"], f"[{name}] token_file")
+        try:
+            token = token_path.read_text().strip()
+        except OSError as exc:
+            raise AdapterConfigError(
+                f"[{name}] token_file cannot be read: {exc.strerror}"
+            ) from None
+    return str(token)
+
+
+def _webhook(section: dict[str, Any] | None, base: Path) -> WebhookConfig | None:
+    if section is None:
+        return None
+    values = {k: v for k, v in section.items() if k not in ("token", "token_file")}
+    return WebhookConfig(token=_secret(section, base, "webhook"), **values)
+
+
 def _build(kind: str, data: dict[str, Any], base: Path) -> AdapterConfig:
     hub = _section(data, "hub") or {}
     org = _section(data, "organisation") or {}
     adapter = _section(data, "adapter") or {}
-    token = hub.get("token", "")
-    if not token and "token_file" in hub:
-        token_path = _path(base, hub["token_file"], "[hub] token_file")
-        try:
-            token = token_path.read_text().strip()
-        except OSError as exc:
-            raise AdapterConfigError(f"[hub] token_file cannot be read: {exc.strerror}") from None
+    token = _secret(hub, base, "hub")
     contact = _section(data, "contact")
     mllp = _section(data, "mllp")
     filedrop = _section(data, "filedrop")
@@ -252,6 +297,7 @@ def _build(kind: str, data: dict[str, Any], base: Path) -> AdapterConfig:
         )
         if events is not None
         else None,
+        webhook=_webhook(_section(data, "webhook"), base),
         outbox=OutboxSettings(**outbox),
     )
 

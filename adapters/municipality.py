@@ -5,8 +5,11 @@ writes ``*.jsonl`` files (under another name first, then renamed), one event per
 adapter stores each event's requests in the durable outbox, then moves the file to
 ``processed/``. Lines it cannot use go to ``rejected/<file>`` with a
 ``<file>.reason.txt`` naming each line and why; the good lines of the same file are still
-processed. Letters for the department arrive as files in the file drop's ``inbox/``
-(:mod:`adapters.filedrop`), which is also where the case system may drop its own XDIS91.
+processed. Or the case system **posts the same lines to the adapter's webhook**
+(``[webhook]``, :mod:`adapters.webhook`), which answers per line. Both go through
+:meth:`MunicipalityAdapter.take_lines`: one way for events to flow. Letters for the
+department arrive as files in the file drop's ``inbox/`` (:mod:`adapters.filedrop`), which
+is also where the case system may drop its own XDIS91.
 
 Every event has an ``id`` (unique in the case system; an event seen again is not sent
 again) and a ``type``:
@@ -24,6 +27,8 @@ again) and a ``type``:
 
 Events about the same child reach the hub in the order written (a consent after the
 case that allows recording it, a closing after the opening); other children's in parallel.
+An event whose ``id`` was taken before (from the folder or the webhook) is a duplicate:
+nothing new is sent, whatever the line holds now.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ import json
 import logging
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
@@ -41,7 +47,9 @@ from urllib.parse import quote
 from adapters.base import NAME_MAX, Adapter
 from adapters.errors import HubRefused, OutboxError
 from adapters.filedrop import safe_name, write_atomically
+from adapters.logsafe import where
 from adapters.outbox import Item, Request
+from adapters.webhook import EventWebhook, LineResult
 from messages.errors import IdentifierError, MessageError
 from messages.identifiers import parse_cpr, parse_gln
 from messages.medcom.correspondence import new_correspondence
@@ -89,15 +97,43 @@ class MunicipalityAdapter(Adapter):
         self.events = self.config.events
         self.events_processed = 0
         self.events_rejected = 0
+        self.webhook: EventWebhook | None = None
+        if self.config.webhook is not None:
+            self.webhook = EventWebhook(
+                self.config.webhook, self.take_lines, count=self._count_webhook
+            )
 
     async def _start_sector(self) -> None:
         for folder in (self.events.folder, self.events.processed, self.events.rejected):
             await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
+        if self.webhook is not None:
+            await self.webhook.start()
         self._own(self._watch_events(), "events")
+
+    async def _stop_sector(self, grace: float) -> None:
+        if self.webhook is not None:
+            await self.webhook.stop()
+
+    @property
+    def webhook_port(self) -> int | None:
+        """The port ``POST /events`` is served on (None: no webhook configured)."""
+        return self.webhook.port if self.webhook is not None else None
+
+    def _count_webhook(self, status: int) -> None:
+        self.counters.webhook[status] += 1
 
     def health(self) -> dict[str, Any]:
         health = super().health()
-        health.update(events=self.events_processed, events_rejected=self.events_rejected)
+        health.update(
+            events=self.events_processed,
+            events_rejected=self.events_rejected,
+            events_duplicate=self.counters.events["duplicate"],
+        )
+        if self.webhook is not None:
+            health.update(
+                webhook_port=self.webhook.port,
+                webhook_requests=sum(self.counters.webhook.values()),
+            )
         return health
 
     # --- the folder -------------------------------------------------------------------------
@@ -146,28 +182,67 @@ class MunicipalityAdapter(Adapter):
         return sorted(paths, key=lambda p: (p.stat().st_mtime, p.name))
 
     async def _process(self, name: str, text: str) -> list[tuple[int, str, str]]:
-        requests: list[Request] = []
-        rejected: list[tuple[int, str, str]] = []
-        for number, line in enumerate(text.splitlines(), start=1):
+        results = await self.take_lines(text.splitlines(), f"events:{safe_name(name)}")
+        rejected = [(r.line, r.code or "", r.detail or "") for r in results if r.code]
+        for number, code, _ in rejected:
+            log.warning("events: %s line %d rejected: %s", safe_name(name), number, code)
+        return rejected
+
+    # --- lines, from the folder or the webhook ----------------------------------------------
+
+    async def take_lines(self, lines: Sequence[bytes | str], origin: str) -> list[LineResult]:
+        """Judge each line (the same mapping whichever way it came) and store the good ones'
+        requests in the outbox in one transaction; one result per non-blank line, numbered
+        from 1. Raises OutboxError (and stores nothing) when the outbox cannot take them."""
+        judged = await asyncio.to_thread(self._judge, lines, origin)
+        requests = [r for _, _, found in judged if isinstance(found, list) for r in found]
+        stored = iter(await self.outbox.put_many(requests) if requests else [])
+        results: list[LineResult] = []
+        for number, event_id, found in judged:
+            if isinstance(found, EventError):
+                results.append(LineResult(number, "rejected", event_id, found.code, str(found)))
+                continue
+            fresh = [next(stored)[1] for _ in found]
+            status = "accepted" if any(fresh) or not fresh else "duplicate"
+            results.append(LineResult(number, status, event_id))
+        for result in results:
+            self.counters.events[result.status] += 1
+        self.events_processed += sum(1 for r in results if r.status == "accepted")
+        self.events_rejected += sum(1 for r in results if r.status == "rejected")
+        return results
+
+    def _judge(
+        self, lines: Sequence[bytes | str], origin: str
+    ) -> list[tuple[int, str | None, list[Request] | EventError]]:
+        judged: list[tuple[int, str | None, list[Request] | EventError]] = []
+        for number, raw in enumerate(lines, start=1):
+            try:
+                line = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+            except UnicodeDecodeError:
+                judged.append((number, None, EventError("invalid-encoding", "not UTF-8")))
+                continue
             if not line.strip():
                 continue
+            event_id: str | None = None
             try:
                 event = json.loads(line)
                 if not isinstance(event, dict):
                     raise EventError("not-an-object", "an event is a JSON object")
-                requests.extend(
-                    self.requests_for(event, origin=f"events:{safe_name(name)}:{number}")
+                if isinstance(event.get("id"), str) and event["id"]:
+                    event_id = event["id"]
+                judged.append(
+                    (number, event_id, self.requests_for(event, origin=f"{origin}:{number}"))
                 )
-            except ValueError as exc:
-                code = exc.code if isinstance(exc, EventError) else "invalid-json"
-                rejected.append((number, code, str(exc) if code != "invalid-json" else "not JSON"))
-        if requests:
-            await self.outbox.put_many(requests)
-        self.events_processed += len(requests)
-        self.events_rejected += len(rejected)
-        for number, code, _ in rejected:
-            log.warning("events: %s line %d rejected: %s", safe_name(name), number, code)
-        return rejected
+            except EventError as exc:
+                judged.append((number, event_id, exc))
+            except (ValueError, RecursionError):  # not JSON, or nested beyond the parser
+                judged.append((number, event_id, EventError("invalid-json", "not JSON")))
+            except Exception as exc:  # a field of a shape the mapping did not foresee
+                log.warning("events: line %d unusable: %s", number, where(exc))
+                judged.append(
+                    (number, event_id, EventError("invalid-event", "a field has the wrong shape"))
+                )
+        return judged
 
     def _write_rejected(
         self, name: str, lines: list[str], reasons: list[tuple[int, str, str]]
