@@ -1,4 +1,5 @@
-"""The hub's subcommands: ``serve``, ``org add|list|token|disable|enable``, ``user add``.
+"""The hub's subcommands: ``serve``, ``org add|list|token|disable|enable``, ``user add``,
+``backup`` (:mod:`coordinator.backup`).
 
 ``org add``, ``org token`` and ``user add`` print **only** the new token on stdout (so a
 script can capture it); everything else goes to stderr. Tokens are stored hashed and cannot
@@ -99,6 +100,15 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
     _expiry_option(user_add)
     _db_option(user_add)
     user_add.set_defaults(handler=_user_add)
+
+    backup = commands.add_parser(
+        "backup",
+        help="copy the live database to a file (SQLite's online backup, or pg_dump); the "
+        "hub keeps serving",
+    )
+    backup.add_argument("--to", required=True, type=Path, help="the backup file to write")
+    _db_option(backup)
+    backup.set_defaults(handler=_backup)
 
 
 def _db_option(parser: argparse.ArgumentParser) -> None:
@@ -286,3 +296,14 @@ def _org_list(args: argparse.Namespace) -> int:
         return 0
 
     return _with_engine(settings, work)
+
+
+def _backup(args: argparse.Namespace) -> int:
+    from coordinator.backup import backup
+
+    try:
+        made = backup(_settings(args).resolved_database_url, args.to)
+    except SamspilError as exc:
+        return _fail(exc)
+    print(f"backed up the {made.kind} database to {made.path} ({made.size} bytes)", file=sys.stderr)
+    return 0
