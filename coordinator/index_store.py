@@ -1,13 +1,14 @@
 """The shared index's persistence: upserts, the overview read with its access-log write,
-consents, the coordinator, the access log and owners' notifications.
+consents and the coordinator (the access log's other reads and writes, and owners'
+notifications, are in :mod:`coordinator.access_log`).
 
 Writes are ops for the :class:`~coordinator.committer.Committer` (one writer per process). The
 overview is one too: it reads the child's entries, judges consent and writes the access-log
 entry for whatever it discloses **in the same transaction**, so an answer that disclosed
-another organisation's entries exists only if its log entry was committed. Reads that
-disclose nothing of another organisation (consent lists, the access log, notifications) use
-the engine directly. SQLAlchemy errors become :class:`~coordinator.errors.StoreError` here or
-in the committer; no CPR number is ever put in an error or a log line.
+another organisation's entries exists only if its log entry was committed. Other reads
+(a consent list) use the engine directly; the route logs what they disclose. SQLAlchemy
+errors become :class:`~coordinator.errors.StoreError` here or in the committer; no CPR
+number is ever put in an error or a log line.
 """
 
 from __future__ import annotations
@@ -579,130 +580,5 @@ async def consents_of(*, engine: AsyncEngine, org_gln: str, cpr: Cpr) -> list[An
                 select(CONSENT).where(K.cpr == cpr.digits).order_by(K.recorded_at.desc(), K.id)
             )
             return list(rows.all())
-    except SQLAlchemyError as exc:
-        raise _store_error(exc) from exc
-
-
-@dataclass(frozen=True, slots=True)
-class LoggedView:
-    at: datetime
-    viewer_org: str
-    viewer_name: str
-    viewer_person: str
-    on_behalf_of: bool
-    disclosed: list[tuple[str, str]]  # (gln, name)
-
-
-async def access_log(
-    *,
-    engine: AsyncEngine,
-    cpr: Cpr,
-    org_gln: str | None,
-    limit: int,
-) -> list[LoggedView]:
-    """The child's access log, newest first.
-
-    ``org_gln`` None is an operator: everything. An organisation (which must have an active
-    case) sees the views it made, the views that disclosed its own entries, and views by
-    organisations whose entries its consent lets it see; of the organisations a view
-    disclosed it sees only itself and those its consent covers - the log never tells an
-    organisation more about who is involved than the overview would.
-    """
-    a, d = ACCESS_LOG.c, DISCLOSURE.c
-    now = utcnow()
-    try:
-        async with engine.connect() as conn:
-            verdicts: dict[Sector, Missing | None] | None = None
-            if org_gln is not None:
-                await _require_active_case(conn, org_gln, cpr.digits)
-                verdicts = sector_verdicts(
-                    caller=await _sector_of(conn, org_gln),
-                    age=age_on(cpr.birth_date, now.date()),
-                    consents=await consent_facts(conn, cpr.digits),
-                    now=now,
-                )
-            views = (
-                await conn.execute(
-                    select(
-                        a.id,
-                        a.at,
-                        a.viewer_org,
-                        a.viewer_person,
-                        a.on_behalf_of,
-                    )
-                    .where(a.cpr == cpr.digits)
-                    .order_by(a.at.desc(), a.id)
-                    .limit(limit)
-                )
-            ).all()
-            owners: dict[uuid.UUID, list[str]] = {}
-            if views:
-                for row in await conn.execute(
-                    select(d.access_id, d.owner_org)
-                    .where(d.access_id.in_([v.id for v in views]))
-                    .order_by(d.owner_org)
-                ):
-                    owners.setdefault(row.access_id, []).append(row.owner_org)
-            glns = {v.viewer_org for v in views} | {o for os in owners.values() for o in os}
-            orgs = {
-                row.gln: (row.name, Sector(row.sector))
-                for row in await conn.execute(
-                    select(G.gln, G.name, G.sector).where(G.gln.in_(list(glns)))
-                )
-            }
-    except SQLAlchemyError as exc:
-        raise _store_error(exc) from exc
-
-    def visible(gln: str) -> bool:
-        if verdicts is None or gln == org_gln:
-            return True
-        return gln in orgs and verdicts[orgs[gln][1]] is None
-
-    out: list[LoggedView] = []
-    for v in views:
-        disclosed = owners.get(v.id, [])
-        mine = v.viewer_org == org_gln
-        if not (mine or org_gln in disclosed or visible(v.viewer_org)):
-            continue
-        shown = disclosed if mine else [o for o in disclosed if visible(o)]
-        out.append(
-            LoggedView(
-                at=v.at,
-                viewer_org=v.viewer_org,
-                viewer_name=orgs.get(v.viewer_org, ("", Sector.PPR))[0],
-                viewer_person=v.viewer_person,
-                on_behalf_of=v.on_behalf_of,
-                disclosed=[(o, orgs.get(o, ("", Sector.PPR))[0]) for o in shown],
-            )
-        )
-    return out
-
-
-async def access_notifications(
-    *, engine: AsyncEngine, owner: str, since: datetime | None, limit: int
-) -> list[Any]:
-    """Views by other organisations that disclosed ``owner``'s entries, newest first."""
-    a, d = ACCESS_LOG.c, DISCLOSURE.c
-    query = (
-        select(
-            d.at,
-            d.cpr,
-            a.viewer_org,
-            a.viewer_person,
-            a.on_behalf_of,
-            G.name.label("viewer_name"),
-            G.sector.label("viewer_sector"),
-        )
-        .join(ACCESS_LOG, a.id == d.access_id)
-        .join(ORGANISATION, G.gln == a.viewer_org)
-        .where(d.owner_org == owner)
-        .order_by(d.at.desc(), d.id)
-        .limit(limit)
-    )
-    if since is not None:
-        query = query.where(d.at > since)
-    try:
-        async with engine.connect() as conn:
-            return list((await conn.execute(query)).all())
     except SQLAlchemyError as exc:
         raise _store_error(exc) from exc

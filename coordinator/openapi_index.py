@@ -196,6 +196,13 @@ PATHS: dict[str, Any] = {
     },
 }
 
+_VIEW_KIND = {
+    "type": "string",
+    "enum": ["overview", "consents", "access-log"],
+    "description": "Which read disclosed the data: a child's overview, its consent list "
+    "(consents other organisations recorded) or its access log.",
+}
+
 _CONTACT = {
     "type": "object",
     "additionalProperties": False,
@@ -421,6 +428,11 @@ SCHEMAS: dict[str, Any] = {
                     "type": "object",
                     "properties": {
                         "at": _TIME,
+                        "kind": _VIEW_KIND,
+                        "operator": {
+                            "type": "boolean",
+                            "description": "Read by the hub's operator (always logged).",
+                        },
                         "organisation": {"type": "string"},
                         "organisation_name": {"type": "string"},
                         "person": {"type": "string"},
@@ -451,6 +463,7 @@ SCHEMAS: dict[str, Any] = {
                     "properties": {
                         "at": _TIME,
                         "child_cpr": {"type": "string"},
+                        "kind": _VIEW_KIND,
                         "viewer": {
                             "type": "object",
                             "properties": {
@@ -458,6 +471,7 @@ SCHEMAS: dict[str, Any] = {
                                 "name": {"type": "string"},
                                 "person": {"type": "string"},
                                 "on_behalf_of": {"type": "boolean"},
+                                "operator": {"type": "boolean"},
                             },
                         },
                     },

@@ -10,9 +10,11 @@ Rules (see ``/work/shared/design/domain.md`` and :mod:`coordinator.consent`):
 * other organisations' entries only under consent, judged per sector on every call (a
   revocation counts from the next call); withheld sectors are named whether or not anyone of
   them is involved;
-* every overview that discloses another organisation's entries is logged with the person
-  (a user credential's name, or ``X-On-Behalf-Of`` from a system token) in the same
-  transaction that produced the answer.
+* every read that discloses another organisation's data is logged with the person (a user
+  credential's name, or ``X-On-Behalf-Of`` from a system token) and its kind before it is
+  answered: an overview showing other organisations' entries, a consent list showing
+  consents others recorded, an access log showing others' views; an operator's read of a
+  child's access log is logged always (:mod:`coordinator.access_log`).
 
 A CPR number is validated with :func:`messages.identifiers.parse_cpr` and never echoed in an
 error or a log line.
@@ -30,6 +32,7 @@ from aiohttp import web
 from pydantic import ValidationError
 from sqlmodel import SQLModel
 
+from coordinator.access_log import View, access_log, access_notifications, log_views, shown_others
 from coordinator.auth import principal_of
 from coordinator.consent import Missing, age_on, age_rule, may_record
 from coordinator.errors import BadRequest, CoordinatorError, Forbidden, NotFound
@@ -37,8 +40,6 @@ from coordinator.index_store import (
     InvalidEntry,
     Overview,
     Viewer,
-    access_log,
-    access_notifications,
     add_consent,
     consents_of,
     overview,
@@ -58,6 +59,7 @@ from coordinator.index_tables import (
     ConsentCreate,
     ConsentRelation,
     CoordinatorCreate,
+    ViewKind,
 )
 from coordinator.sqltypes import utcnow
 from coordinator.state import COMMITTER, ENGINE, READER, SETTINGS
@@ -425,6 +427,11 @@ async def get_consents(request: web.Request) -> web.Response:
     viewer = _index_user(request)
     cpr = _path_cpr(request)
     rows = await consents_of(engine=request.app[ENGINE], org_gln=viewer.org_gln, cpr=cpr)
+    recorders = tuple(sorted({r.recorded_by_org for r in rows} - {viewer.org_gln}))
+    if recorders:  # consents other organisations recorded: logged before they are shown
+        await request.app[COMMITTER].bulk(
+            log_views, View(viewer, cpr, ViewKind.CONSENTS, recorders)
+        )
     now = utcnow()
     return web.json_response(
         {
@@ -486,16 +493,30 @@ async def put_coordinator_route(request: web.Request) -> web.Response:
 @routes.get("/v1/children/{cpr}/access-log")
 async def get_access_log(request: web.Request) -> web.Response:
     principal = principal_of(request)
-    org_gln = None if principal.role is Role.OPERATOR else _index_user(request).org_gln
+    operator = principal.role is Role.OPERATOR
+    if operator:
+        viewer = Viewer(
+            principal.org_gln, principal.name, uuid.UUID(principal.credential_id), False
+        )
+    else:
+        viewer = _index_user(request)
     cpr = _path_cpr(request)
     views = await access_log(
-        engine=request.app[ENGINE], cpr=cpr, org_gln=org_gln, limit=_limit(request, 500, 5000)
+        engine=request.app[ENGINE],
+        cpr=cpr,
+        org_gln=None if operator else viewer.org_gln,
+        limit=_limit(request, 500, 5000),
     )
+    others = shown_others(views, viewer.org_gln)
+    if operator or others:  # an operator's read is always logged: the family sees it
+        await request.app[COMMITTER].bulk(log_views, View(viewer, cpr, ViewKind.ACCESS_LOG, others))
     return web.json_response(
         {
             "entries": [
                 {
                     "at": _iso(v.at),
+                    "kind": v.kind,
+                    "operator": v.by_operator,
                     "organisation": v.viewer_org,
                     "organisation_name": v.viewer_name,
                     "person": v.viewer_person,
@@ -529,12 +550,14 @@ async def get_access_notifications(request: web.Request) -> web.Response:
                 {
                     "at": _iso(r.at),
                     "child_cpr": r.cpr,
+                    "kind": r.kind,
                     "viewer": {
                         "organisation": r.viewer_org,
                         "name": r.viewer_name,
                         "sector": r.viewer_sector,
                         "person": r.viewer_person,
                         "on_behalf_of": r.on_behalf_of,
+                        "operator": r.viewer_role == Role.OPERATOR.value,
                     },
                 }
                 for r in rows

@@ -1,0 +1,295 @@
+"""The shared index's access log: who read a child's data, what they read, whose it was.
+
+Every read that discloses another organisation's data about a child is logged before it is
+answered: an overview that shows other organisations' entries, a consent list that shows
+consents other organisations recorded, an organisation's read of the access log that shows
+other organisations' views, and **every** operator's read of a child's access log (an
+operator runs the hub, so the family sees when one looked, even at an empty log). Each
+logged view names its :class:`~coordinator.index_tables.ViewKind` and, in one disclosure row
+each, the organisations whose data it showed, so owners can list the views of their data
+(``GET /v1/access-notifications``).
+
+:func:`log_views` is a bulk write for the :class:`~coordinator.committer.Committer`; the
+reads use the engine. SQLAlchemy errors become :class:`~coordinator.errors.StoreError`; no
+CPR number is ever put in an error or a log line.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from coordinator.committer import Batch
+from coordinator.consent import Missing, age_on, sector_verdicts
+from coordinator.errors import NotFound, StoreError
+from coordinator.index_store import NoActiveCase, Viewer, consent_facts
+from coordinator.index_tables import (
+    ACCESS_LOG,
+    CASE,
+    CHILD,
+    DISCLOSURE,
+    CaseStatus,
+    ViewKind,
+)
+from coordinator.sqltypes import utcnow
+from coordinator.tables import CREDENTIAL, ORGANISATION, Role, Sector
+from messages.identifiers import Cpr
+
+G = ORGANISATION.c
+L = ACCESS_LOG.c
+D = DISCLOSURE.c
+
+__all__ = [
+    "LoggedView",
+    "View",
+    "access_log",
+    "access_notifications",
+    "log_views",
+    "shown_others",
+]
+
+
+def _store_error(exc: SQLAlchemyError) -> StoreError:
+    return StoreError(f"the index is unavailable ({type(exc).__name__}); try again")
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    """One read of a child's data to log: who, which child, what kind, whose data it showed."""
+
+    viewer: Viewer
+    cpr: Cpr
+    kind: ViewKind
+    owners: tuple[str, ...]  # the other organisations whose data it disclosed, sorted
+
+
+_CHILD = {
+    "sqlite": sqlite.insert(CHILD).on_conflict_do_nothing(index_elements=["cpr"]),
+    "postgresql": postgresql.insert(CHILD).on_conflict_do_nothing(index_elements=["cpr"]),
+}
+_LOG = insert(ACCESS_LOG)
+_DISCLOSE = insert(DISCLOSURE)
+
+
+def log_views(conn: Connection, batch: Batch, items: list[View]) -> list[Any]:
+    """Bulk write: a group's logged views and their disclosures (three statements).
+
+    The child is remembered too (an operator may read the log of a child the index does not
+    know yet): the retention job deletes a child's log with everything else about the child
+    when they turn 23, and it finds the child by that row.
+    """
+    children: dict[str, dict[str, Any]] = {}
+    views: list[dict[str, Any]] = []
+    disclosures: list[dict[str, Any]] = []
+    for item in items:
+        access_id = uuid.uuid4()
+        children[item.cpr.digits] = {
+            "id": uuid.uuid4(),
+            "cpr": item.cpr.digits,
+            "born_on": item.cpr.birth_date,
+        }
+        views.append(
+            {
+                "id": access_id,
+                "cpr": item.cpr.digits,
+                "at": batch.now,
+                "viewer_org": item.viewer.org_gln,
+                "viewer_person": item.viewer.person,
+                "viewer_credential": item.viewer.credential_id,
+                "on_behalf_of": item.viewer.on_behalf_of,
+                "kind": item.kind.value,
+            }
+        )
+        disclosures.extend(
+            {
+                "id": uuid.uuid4(),
+                "access_id": access_id,
+                "owner_org": owner,
+                "cpr": item.cpr.digits,
+                "at": batch.now,
+            }
+            for owner in item.owners
+        )
+    conn.execute(_CHILD[conn.dialect.name], list(children.values()))
+    conn.execute(_LOG, views)
+    if disclosures:
+        conn.execute(_DISCLOSE, disclosures)
+    return [None] * len(items)
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedView:
+    at: datetime
+    kind: str  # a ViewKind value
+    viewer_org: str
+    viewer_name: str
+    viewer_person: str
+    on_behalf_of: bool
+    by_operator: bool  # read by the hub's operator, not by the organisation's caseworkers
+    disclosed: list[tuple[str, str]]  # (gln, name)
+
+
+def shown_others(views: Iterable[LoggedView], org_gln: str) -> tuple[str, ...]:
+    """The organisations other than ``org_gln`` that an answer of ``views`` names as involved
+    with the child (viewers and the organisations they saw; an operator is not involved)."""
+    found = {gln for v in views for gln, _ in v.disclosed}
+    found |= {v.viewer_org for v in views if not v.by_operator}
+    found.discard(org_gln)
+    return tuple(sorted(found))
+
+
+async def _require_active_case(conn: AsyncConnection, org_gln: str, cpr: str) -> None:
+    found = await conn.scalar(
+        select(CASE.c.id)
+        .where(
+            CASE.c.cpr == cpr, CASE.c.org_gln == org_gln, CASE.c.status == CaseStatus.ACTIVE.value
+        )
+        .limit(1)
+    )
+    if found is None:
+        raise NoActiveCase()
+
+
+async def _sector_of(conn: AsyncConnection, gln: str) -> Sector:
+    sector = await conn.scalar(select(G.sector).where(G.gln == gln))
+    if sector is None:
+        raise NotFound("your organisation is not registered")
+    return Sector(sector)
+
+
+_VIEWS = (
+    select(
+        L.id,
+        L.at,
+        L.kind,
+        L.viewer_org,
+        L.viewer_person,
+        L.on_behalf_of,
+        CREDENTIAL.c.role.label("viewer_role"),
+    )
+    .outerjoin(CREDENTIAL, CREDENTIAL.c.id == L.viewer_credential)
+    .order_by(L.at.desc(), L.id)
+)
+
+
+async def access_log(
+    *,
+    engine: AsyncEngine,
+    cpr: Cpr,
+    org_gln: str | None,
+    limit: int,
+) -> list[LoggedView]:
+    """The child's access log, newest first.
+
+    ``org_gln`` None is an operator: everything. An organisation (which must have an active
+    case) sees the views it made, the views that disclosed its own data, views by
+    organisations whose entries its consent lets it see, and every operator's view; of the
+    organisations a view disclosed it sees only itself and those its consent covers (all of
+    them for its own views) - the log never tells an organisation more about who is involved
+    than the overview would.
+    """
+    now = utcnow()
+    try:
+        async with engine.connect() as conn:
+            verdicts: dict[Sector, Missing | None] | None = None
+            if org_gln is not None:
+                await _require_active_case(conn, org_gln, cpr.digits)
+                verdicts = sector_verdicts(
+                    caller=await _sector_of(conn, org_gln),
+                    age=age_on(cpr.birth_date, now.date()),
+                    consents=await consent_facts(conn, cpr.digits),
+                    now=now,
+                )
+            views = (await conn.execute(_VIEWS.where(L.cpr == cpr.digits).limit(limit))).all()
+            owners: dict[uuid.UUID, list[str]] = {}
+            if views:
+                for row in await conn.execute(
+                    select(D.access_id, D.owner_org)
+                    .where(D.access_id.in_([v.id for v in views]))
+                    .order_by(D.owner_org)
+                ):
+                    owners.setdefault(row.access_id, []).append(row.owner_org)
+            glns = {v.viewer_org for v in views} | {o for os in owners.values() for o in os}
+            orgs = {
+                row.gln: (row.name, Sector(row.sector))
+                for row in await conn.execute(
+                    select(G.gln, G.name, G.sector).where(G.gln.in_(sorted(glns)))
+                )
+            }
+    except SQLAlchemyError as exc:
+        raise _store_error(exc) from exc
+
+    def visible(gln: str) -> bool:
+        if verdicts is None or gln == org_gln:
+            return True
+        return gln in orgs and verdicts[orgs[gln][1]] is None
+
+    out: list[LoggedView] = []
+    for v in views:
+        disclosed = owners.get(v.id, [])
+        by_operator = v.viewer_role == Role.OPERATOR.value
+        mine = v.viewer_org == org_gln and not by_operator
+        if not (mine or by_operator or org_gln in disclosed or visible(v.viewer_org)):
+            continue
+        shown = disclosed if mine else [o for o in disclosed if visible(o)]
+        out.append(
+            LoggedView(
+                at=v.at,
+                kind=v.kind,
+                viewer_org=v.viewer_org,
+                viewer_name=orgs.get(v.viewer_org, ("", Sector.PPR))[0],
+                viewer_person=v.viewer_person,
+                on_behalf_of=v.on_behalf_of,
+                by_operator=by_operator,
+                disclosed=[(o, orgs.get(o, ("", Sector.PPR))[0]) for o in shown],
+            )
+        )
+    return out
+
+
+async def access_notifications(
+    *, engine: AsyncEngine, owner: str, since: datetime | None, limit: int
+) -> list[Any]:
+    """Views by other organisations (or by operators) that disclosed ``owner``'s data,
+    newest first."""
+    query = (
+        select(
+            D.at,
+            D.cpr,
+            L.kind,
+            L.viewer_org,
+            L.viewer_person,
+            L.on_behalf_of,
+            CREDENTIAL.c.role.label("viewer_role"),
+            G.name.label("viewer_name"),
+            G.sector.label("viewer_sector"),
+        )
+        .join(ACCESS_LOG, L.id == D.access_id)
+        .join(ORGANISATION, G.gln == L.viewer_org)
+        .outerjoin(CREDENTIAL, CREDENTIAL.c.id == L.viewer_credential)
+        .where(D.owner_org == owner)
+        .order_by(D.at.desc(), D.id)
+        .limit(limit)
+    )
+    if since is not None:
+        query = query.where(D.at > since)
+    try:
+        async with engine.connect() as conn:
+            return list((await conn.execute(query)).all())
+    except SQLAlchemyError as exc:
+        raise _store_error(exc) from exc
