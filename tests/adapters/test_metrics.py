@@ -92,7 +92,7 @@ async def test_adapters_expose_what_they_did_as_prometheus_text(
         _, gp_now = await scrape(gp.status_port or 0)
         done = (
             value(gp_now, "files_rejected_total") == 1
-            and value(gp_now, "delivered_total", type="XCTL03") == 1
+            and value(gp_now, "delivered_total", 0, type="XCTL03") == 1
             and value(gp_now, "outbox_depth") == 0
         )
         return gp_now if done else None
