@@ -169,6 +169,12 @@ class HubClient:
         )
         return result
 
+    async def set_coordinator(self, cpr: str, coordinator: Json) -> Json:
+        """Name the child's coordinator (tovholder): ``{"organisation": gln, "contact": {...}}``."""
+        path = f"/v1/children/{_seg(cpr)}/coordinator"
+        result: Json = await self.call("PUT", path, json=coordinator)
+        return result
+
     async def access_log(self, cpr: str) -> list[Json]:
         return list((await self.call("GET", f"/v1/children/{_seg(cpr)}/access-log"))["entries"])
 

@@ -6,20 +6,37 @@ from __future__ import annotations
 
 from typing import Any
 
-from textual.widgets import Input, TextArea
+from textual.widgets import Input, Select, TextArea
 
-from tests.tui.conftest import CHILD, GP, OTHER_CHILD, PPR, TuiHub, screen_text, until
+from messages.medcom.correspondence import new_correspondence
+from messages.medcom.model import Correspondence, Party, Patient
+from messages.medcom.text import to_plain
+from tests.tui.conftest import BUP, CHILD, GP, OTHER_CHILD, PPR, TuiHub, screen_text, until
 from tui.caseworker_app import CaseworkerApp
 from tui.i18n import Texts
 from tui.screens.child import ChildScreen
+from tui.screens.compose import ComposeScreen
 from tui.screens.consent_form import ConsentForm
 from tui.screens.consents import ConsentsScreen
+from tui.screens.coordinator_form import CoordinatorForm
 from tui.screens.inbox import InboxScreen
 from tui.screens.letter import LetterScreen
 
 
 def app_for(hub: TuiHub, who: str = "pia", lang: str = "da") -> CaseworkerApp:
     return CaseworkerApp(hub.client(who), texts=Texts(lang), refresh_seconds=0.3)
+
+
+def _letter_to_ppr() -> Correspondence:
+    return new_correspondence(
+        sender=Party(GP, GP, "lokationsnummer", organisation_name="Lægehuset Vestbyen"),
+        receiver=Party(PPR, PPR, "lokationsnummer", organisation_name="PPR Aalborg"),
+        patient=Patient(cpr=CHILD, surname="Jensen", given_name="Mads"),
+        subject="Henvisning: Mads J.",
+        text="Kære PPR\nMads har i en periode haft det svært i skolen.",
+        ask_for_receipt=True,
+        episode_of_care_identifier="3f2b8c4e9d0a4b1c8e7f6a5b4c3d2e1f",
+    )
 
 
 async def look_up(pilot: Any, app: CaseworkerApp, cpr: str) -> None:
@@ -86,21 +103,11 @@ async def test_cpr_is_checked_as_it_is_typed(tui_hub: TuiHub) -> None:
 
 
 async def test_read_a_letter_reply_and_watch_it_get_receipted(tui_hub: TuiHub) -> None:
-    from messages.medcom.correspondence import new_correspondence
     from messages.medcom.documents import build_message, parse_message
-    from messages.medcom.model import Party, Patient
     from messages.medcom.receipts import receipt_for
     from messages.medcom.registry import SchemaRegistry
 
-    letter = new_correspondence(
-        sender=Party(GP, GP, "lokationsnummer", organisation_name="Lægehuset Vestbyen"),
-        receiver=Party(PPR, PPR, "lokationsnummer", organisation_name="PPR Aalborg"),
-        patient=Patient(cpr=CHILD, surname="Jensen", given_name="Mads"),
-        subject="Henvisning: Mads J.",
-        text="Kære PPR\nMads har i en periode haft det svært i skolen.",
-        ask_for_receipt=True,
-        episode_of_care_identifier="3f2b8c4e9d0a4b1c8e7f6a5b4c3d2e1f",
-    )
+    letter = _letter_to_ppr()
     sent = await tui_hub.call(
         "gp",
         "POST",
@@ -153,3 +160,111 @@ async def test_read_a_letter_reply_and_watch_it_get_receipted(tui_hub: TuiHub) -
             headers={"Content-Type": "application/xml"},
         )
         await until(pilot, lambda: "✔ kvitteret" in screen_text(app))
+
+
+async def test_name_the_coordinator_from_the_child_overview(tui_hub: TuiHub) -> None:
+    app = app_for(tui_hub)
+    async with app.run_test(size=(80, 24)) as pilot:
+        # no own case for this child: the overview says so and t opens nothing
+        await look_up(pilot, app, OTHER_CHILD)
+        await until(pilot, lambda: "Ingen aktiv sag" in screen_text(app))
+        await pilot.press("t")
+        await pilot.pause()
+        assert isinstance(app.screen, ChildScreen)
+
+        await look_up(pilot, app, CHILD)
+        # without consent a coordinator in another sector would be withheld: said so
+        await until(pilot, lambda: "Tovholder: ingen vist" in screen_text(app))
+        await pilot.press("t")
+        await until(pilot, lambda: isinstance(app.screen, CoordinatorForm))
+        assert "Kræver en aktiv sag hos jer" in screen_text(app)
+        # the organisation by keyboard: open the list, type part of the name, take it
+        await pilot.press("enter", *"Børne", "enter")
+        await until(pilot, lambda: app.screen.query_one("#organisation", Select).value == BUP)
+        await pilot.press("tab")  # to the contact's name, prefilled with mine
+        assert app.screen.query_one("#contact-name", Input).value == "Pia Psykolog"
+        app.screen.query_one("#contact-name", Input).value = ""
+        await pilot.press(*"Bo Overlæge", "ctrl+s")
+        await until(pilot, lambda: "✖ Rolle" in screen_text(app))  # the role is required
+        assert isinstance(app.screen, CoordinatorForm)
+        await pilot.press("tab", *"overlæge", "tab", *"88 88 88 88", "ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, ChildScreen))
+        await until(pilot, lambda: "Tovholderen er udpeget." in screen_text(app))
+        assert "Tovholder: ingen vist" in screen_text(app)  # PPR may not see psychiatry's
+
+        # the child psychiatry sees itself named, with the contact as typed
+        overview = await tui_hub.call(
+            "bup",
+            "GET",
+            f"/v1/children/{CHILD}/overview",
+            headers={"X-On-Behalf-Of": "Bo Overlæge"},
+        )
+        assert overview["coordinator"]["organisation"] == BUP
+        assert overview["coordinator"]["contact"] == {
+            "name": "Bo Overlæge",
+            "role": "overlæge",
+            "phone": "88 88 88 88",
+            "email": None,
+        }
+
+        # naming my own organisation replaces it, and the overview shows it at once
+        await pilot.press("t")
+        await until(pilot, lambda: isinstance(app.screen, CoordinatorForm))
+        assert app.screen.query_one("#organisation", Select).value == PPR
+        await pilot.press("tab", "tab", *"psykolog", "ctrl+s")
+        await until(pilot, lambda: "Tovholder: PPR Aalborg (Pia Psykolog)" in screen_text(app))
+    overview = await tui_hub.call("pia", "GET", f"/v1/children/{CHILD}/overview")
+    assert overview["coordinator"]["organisation"] == PPR
+    assert overview["coordinator"]["contact"]["role"] == "psykolog"
+
+
+async def test_forward_a_letter_to_a_receiver_from_the_directory(tui_hub: TuiHub) -> None:
+    from messages.medcom.documents import build_message, parse_message
+    from messages.medcom.registry import SchemaRegistry
+
+    letter = _letter_to_ppr()
+    await tui_hub.call(
+        "gp",
+        "POST",
+        "/v1/messages",
+        data=build_message(letter),
+        headers={"Content-Type": "application/xml"},
+    )
+    app = app_for(tui_hub)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: bool(app.org_name) and bool(app.directory))
+        await pilot.press("i")
+        await until(pilot, lambda: "Lægehuset Vestbyen" in screen_text(app))
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, LetterScreen))
+        await until(pilot, lambda: "Henvisning: Mads J." in screen_text(app), within=20)
+        await pilot.press("f")
+        await until(pilot, lambda: isinstance(app.screen, ComposeScreen))
+        screen = app.screen
+        assert screen.query_one("#subject", Input).value == "Vs: Henvisning: Mads J."
+        assert screen.query_one("#cpr", Input).value == CHILD
+        text = screen.query_one("#text", TextArea).text
+        assert "Fra: Lægehuset Vestbyen" in text
+        assert "> Mads har i en periode haft det svært i skolen." in text
+        await pilot.press("ctrl+s")  # no receiver picked yet: refused, nothing sent
+        await until(pilot, lambda: "✖ Modtager" in screen_text(app))
+        assert screen.query_one("#receiver", Select).value is Select.NULL
+        screen.query_one("#receiver", Select).focus()
+        await pilot.press("enter", *"Børne", "enter")
+        await until(pilot, lambda: screen.query_one("#receiver", Select).value == BUP)
+        screen.query_one("#text", TextArea).focus()
+        await pilot.press(*"Til orientering.")
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, LetterScreen))
+
+    [forwarded] = (await tui_hub.call("bup", "GET", "/v1/inbox"))["messages"]
+    body = await tui_hub.call("bup", "GET", f"/v1/messages/{forwarded['id']}")
+    copy = parse_message(body, registry=SchemaRegistry())
+    assert isinstance(copy, Correspondence)
+    assert copy.subject == "Vs: Henvisning: Mads J."
+    assert copy.sender.ean == PPR
+    assert copy.patient.cpr == CHILD
+    assert copy.episode_of_care_identifier == letter.episode_of_care_identifier
+    plain = "\n".join(to_plain(block) for block in copy.clinical_information)
+    assert plain.startswith("Til orientering.")
+    assert "> Kære PPR\n> Mads har i en periode haft det svært i skolen." in plain

@@ -53,6 +53,7 @@ class ChildScreen(Screen[None]):
         Binding("i", "app.inbox", show=False),
         Binding("n", "app.compose", show=False),
         Binding("s", "consents", show=False),
+        Binding("t", "coordinator", show=False),
         Binding("l", "access_log", show=False),
         Binding("question_mark", "app.help", show=False),
         Binding("q", "app.quit", show=False),
@@ -62,6 +63,7 @@ class ChildScreen(Screen[None]):
         super().__init__()
         self.cpr: str | None = None
         self.overview: dict[str, Any] | None = None
+        self.outcome = ""  # said under the overview once it has been drawn again
 
     @property
     def hub_app(self) -> CaseworkerApp:
@@ -85,6 +87,7 @@ class ChildScreen(Screen[None]):
                 ("i", t("key.inbox")),
                 ("n", t("key.new")),
                 ("s", t("key.consent")),
+                ("t", t("key.coordinator")),
                 ("l", t("key.log")),
                 ("?", t("key.help")),
             ]
@@ -141,7 +144,7 @@ class ChildScreen(Screen[None]):
             else:
                 text = app.texts("error", detail=exc.detail)
             self.query_one("#overview", Static).update(Text(text))
-            notice.tell("")
+            notice.tell(self.outcome)
             return
         if overview is None:
             return
@@ -149,7 +152,8 @@ class ChildScreen(Screen[None]):
         seen = sum(1 for v in views or [] if v.get("organisation") != app.org_gln)
         self.overview = overview
         self.query_one("#overview", Static).update(self.render_overview(cpr, overview, seen))
-        notice.tell("")
+        notice.tell(self.outcome)
+        self.outcome = ""
 
     # --- drawing ---------------------------------------------------------------------------
 
@@ -223,6 +227,8 @@ class ChildScreen(Screen[None]):
                 org=coordinator["organisation_name"],
                 name=coordinator["contact"]["name"],
             )
+        elif withheld:  # one may be named in a sector whose entries are withheld
+            line = t("child.coordinator_hidden")
         else:
             line = t("child.no_coordinator")
         out.append(_section(""))
@@ -236,6 +242,18 @@ class ChildScreen(Screen[None]):
             from tui.screens.consents import ConsentsScreen
 
             self.app.push_screen(ConsentsScreen(self.cpr, int(self.overview["consent"]["age"])))
+
+    def action_coordinator(self) -> None:
+        if self.cpr and self.overview is not None:
+            from tui.screens.coordinator_form import CoordinatorForm
+
+            def named(done: bool | None) -> None:
+                if done:
+                    self.outcome = self.hub_app.texts("coord.named")
+                    self.reload()
+
+            current = self.overview.get("coordinator")
+            self.app.push_screen(CoordinatorForm(self.cpr, current), named)
 
     def action_access_log(self) -> None:
         if self.cpr and self.overview is not None:

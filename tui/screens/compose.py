@@ -1,10 +1,16 @@
-"""Write a letter (XDIS91) or a reply: receiver from the directory, the child, subject,
-priority, text and whether to ask for a receipt. Built and checked by the message layer."""
+"""Write a letter (XDIS91), a reply or a forward: receiver from the directory, the child,
+subject, priority, text and whether to ask for a receipt. Built and checked by the message
+layer.
+
+A reply goes to the original's sender with ``Sv:``, the same episode of care and a reference
+to the letter it answers. A forward goes to a receiver picked from the directory with ``Vs:``,
+the same episode of care (so it stays in the thread) and the original quoted below a header.
+"""
 
 from __future__ import annotations
 
 from functools import partial
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -17,6 +23,7 @@ from messages.identifiers import new_episode_id
 from messages.medcom.correspondence import new_correspondence, reply_reference
 from messages.medcom.documents import build_message
 from messages.medcom.model import Correspondence, Party, Patient, Priority
+from messages.medcom.text import to_plain
 from tui.client import HubRefused
 from tui.screens.child import cpr_problem
 from tui.widgets.connection_banner import ConnectionBanner
@@ -26,6 +33,19 @@ from tui.widgets.top_bar import TopBar
 
 if TYPE_CHECKING:
     from tui.caseworker_app import CaseworkerApp
+
+
+def quoted(texts: Any, letter: Correspondence, sender: str, when: str) -> str:
+    """The original below a short header, every line quoted with ``> ``."""
+    body = "\n".join(to_plain(block) for block in letter.clinical_information)
+    head = [
+        texts("forward.header"),
+        texts("forward.from", name=sender),
+        texts("forward.date", date=when),
+        texts("forward.subject", subject=letter.subject or ""),
+    ]
+    lines = [*head, "", *(f"> {line}" if line else ">" for line in body.splitlines())]
+    return "\n\n" + "\n".join(lines)
 
 
 def _party(gln: str, name: str) -> Party:
@@ -40,9 +60,16 @@ class ComposeScreen(Screen[None]):
         Binding("escape", "app.pop_screen", show=False),
     ]
 
-    def __init__(self, *, reply_to: Correspondence | None = None, cpr: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        reply_to: Correspondence | None = None,
+        forward_of: Correspondence | None = None,
+        cpr: str | None = None,
+    ) -> None:
         super().__init__()
         self.reply_to = reply_to
+        self.forward_of = forward_of
         self.cpr = cpr
 
     @property
@@ -52,8 +79,14 @@ class ComposeScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         app = self.hub_app
         t = app.texts
-        reply = self.reply_to
-        title = t("compose.reply_title", subject=reply.subject) if reply else t("compose.title")
+        reply, forward = self.reply_to, self.forward_of
+        original = reply or forward
+        if reply:
+            title = t("compose.reply_title", subject=reply.subject)
+        elif forward:
+            title = t("compose.forward_title", subject=forward.subject)
+        else:
+            title = t("compose.title")
         receivers = [
             (f"{o['name']} ({o['gln']})", o["gln"])
             for o in app.directory
@@ -66,21 +99,23 @@ class ComposeScreen(Screen[None]):
             yield Select(
                 receivers,
                 prompt=t("compose.to"),
-                value=reply.sender.ean if reply else Select.BLANK,
+                value=reply.sender.ean if reply else Select.NULL,
                 id="receiver",
             )
             with Horizontal(classes="row"):
                 yield Input(
-                    value=(reply.patient.cpr or "") if reply else (self.cpr or ""),
+                    value=(original.patient.cpr or "") if original else (self.cpr or ""),
                     placeholder=t("compose.cpr"),
                     id="cpr",
                 )
                 yield Input(
-                    value=reply.patient.surname if reply else "",
+                    value=original.patient.surname if original else "",
                     placeholder=t("compose.surname"),
                     id="surname",
                 )
-            subject = f"Sv: {reply.subject}"[:70] if reply and reply.subject else ""
+            subject = ""
+            if original and original.subject:
+                subject = f"{'Sv' if reply else 'Vs'}: {original.subject}"[:70]
             yield Input(
                 value=subject, placeholder=t("compose.subject"), max_length=70, id="subject"
             )
@@ -92,7 +127,11 @@ class ComposeScreen(Screen[None]):
                     id="priority",
                 )
                 yield Checkbox(t("compose.ack"), value=True, id="ack")
-            yield TextArea(id="text")
+            text = ""
+            if forward:
+                sender = forward.sender.organisation_name or app.org_label(forward.sender.ean)
+                text = quoted(t, forward, sender, app.local(forward.authorised, "%d.%m.%Y %H:%M"))
+            yield TextArea(text, id="text")
         yield Notice(id="notice")
         yield KeyBar()
 
@@ -101,6 +140,8 @@ class ComposeScreen(Screen[None]):
         self.query_one(KeyBar).show([("ctrl+s", t("compose.send")), ("esc", t("key.back"))])
         self.hub_app.update_chrome()
         self.query_one("#text" if self.reply_to else "#receiver").focus()
+        if self.forward_of:
+            self.query_one("#text", TextArea).move_cursor((0, 0))  # write above the quote
 
     def action_send(self) -> None:
         app = self.hub_app
@@ -114,6 +155,7 @@ class ComposeScreen(Screen[None]):
             notice.tell(app.texts("child.invalid", reason=problem), error=True)
             return
         reply = self.reply_to
+        original = reply or self.forward_of
         names = {o["gln"]: o["name"] for o in app.directory}
         try:
             letter = new_correspondence(
@@ -126,7 +168,9 @@ class ComposeScreen(Screen[None]):
                 text=self.query_one("#text", TextArea).text,
                 priority=Priority(str(self.query_one("#priority", Select).value)),
                 ask_for_receipt=self.query_one("#ack", Checkbox).value,
-                episode_of_care_identifier=(reply.episode_of_care_identifier if reply else None)
+                episode_of_care_identifier=(
+                    original.episode_of_care_identifier if original else None
+                )
                 or new_episode_id(),
                 references=(reply_reference(reply.letter_identifier),) if reply else (),
             )

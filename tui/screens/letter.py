@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 class LetterScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("r", "reply", show=False),
+        Binding("f", "forward", show=False),
         Binding("k", "receipt", show=False),
         Binding("a", "archive", show=False),
         Binding("escape", "app.pop_screen", show=False),
@@ -64,7 +65,9 @@ class LetterScreen(Screen[None]):
     def on_mount(self) -> None:
         t = self.hub_app.texts
         keys = [("r", t("key.reply")), ("k", t("key.receipt")), ("a", t("key.ack"))]
-        self.query_one(KeyBar).show([*(keys if self.incoming else []), ("esc", t("key.back"))])
+        self.query_one(KeyBar).show(
+            [*(keys if self.incoming else []), ("f", t("key.forward")), ("esc", t("key.back"))]
+        )
         self.hub_app.update_chrome()
         self.reload()
 
@@ -142,6 +145,12 @@ class LetterScreen(Screen[None]):
             from tui.screens.compose import ComposeScreen
 
             self.app.push_screen(ComposeScreen(reply_to=self.letter))
+
+    def action_forward(self) -> None:
+        if isinstance(self.letter, Correspondence):
+            from tui.screens.compose import ComposeScreen
+
+            self.app.push_screen(ComposeScreen(forward_of=self.letter))
 
     def action_receipt(self) -> None:
         if self.incoming and isinstance(self.letter, Correspondence):
