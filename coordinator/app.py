@@ -20,6 +20,7 @@ from coordinator import (
     limits,
     openapi,
     revocation,
+    routes_admin,
     routes_directory,
     routes_index,
     routes_messages,
@@ -144,5 +145,6 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(routes_index.routes)
     app.add_routes(routes_operator.routes)
     app.add_routes(routes_directory.routes)
+    app.add_routes(routes_admin.routes)
     app.add_routes(openapi.routes)
     return app

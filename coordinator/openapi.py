@@ -10,7 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
-from coordinator import openapi_index, openapi_limits, openapi_operator
+from coordinator import openapi_admin, openapi_index, openapi_limits, openapi_operator
 
 routes = web.RouteTableDef()
 
@@ -404,6 +404,8 @@ DOCUMENT["paths"].update(openapi_index.PATHS)
 DOCUMENT["components"]["schemas"].update(openapi_index.SCHEMAS)
 DOCUMENT["paths"].update(openapi_operator.PATHS)
 DOCUMENT["components"]["schemas"].update(openapi_operator.SCHEMAS)
+DOCUMENT["paths"].update(openapi_admin.PATHS)
+DOCUMENT["components"]["schemas"].update(openapi_admin.SCHEMAS)
 openapi_limits.apply(DOCUMENT)
 
 

@@ -9,7 +9,7 @@ import re
 from typing import Any
 
 from coordinator.tables import Role, Sector
-from tests.functional.conftest import FAMILY_GLN, GP_GLN, PPR_GLN, Client, MakeHub
+from tests.functional.conftest import FAMILY_GLN, GP_GLN, PPR_GLN, Client, MakeHub, gln
 from tests.functional.index_samples import appointment, case, consent, cpr_aged, ok
 from tests.functional.samples import xdis91
 
@@ -106,6 +106,9 @@ async def test_every_v1_endpoint_by_every_kind_of_caller(make_hub: MakeHub) -> N
         ("GET", f"/v1/children/{child}/access-log", None, expect(OK, {403}, OK, OK, {403})),
         ("GET", "/v1/access-notifications", None, expect(OK, OK, OK, {403}, {403})),
         ("GET", "/v1/openapi.json", None, expect(OK, OK, OK, OK, OK) | {BOGUS: OK, NONE: OK}),
+        ("POST", "/v1/admin/organisations",
+         {"gln": gln(5002), "name": "PPR Matrix", "sector": "ppr"},
+         expect({403}, {403}, {403}, {403}, {201})),
     ]  # fmt: skip
 
     covered = set()

@@ -1,0 +1,162 @@
+"""``/v1/admin/...``: administering the hub over HTTP (admin role only), audited.
+
+``POST /v1/admin/organisations`` registers an organisation and issues its system token —
+what ``samspil org add`` does at the hub's machine, for an administrator elsewhere (or
+``samspil simulate --hub URL`` setting up the simulated region on a running hub). The token
+is in the 201 answer and nowhere else: it is stored only as its SHA-256, is never logged,
+and the answer carries ``Cache-Control: no-store``. A GLN already registered is 409
+``organisation-exists`` (its token is not shown again; rotate it with ``samspil org
+token``). The registration and its :mod:`coordinator.audit_tables` row (who: the admin's
+credential, name and organisation) are one committer write, so neither exists without the
+other.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from coordinator.audit_tables import OPERATOR_AUDIT, AuditAction
+from coordinator.auth import principal_of
+from coordinator.committer import Batch
+from coordinator.errors import BadRequest, CoordinatorError, OrganisationExists
+from coordinator.operator_store import Actor
+from coordinator.state import COMMITTER
+from coordinator.store import new_token, token_hash
+from coordinator.tables import CREDENTIAL, ORGANISATION, OrganisationCreate, Role, Sector
+from messages.errors import IdentifierError
+from messages.identifiers import parse_gln, parse_sor
+
+routes = web.RouteTableDef()
+
+NAME_MAX = 200
+_MUNICIPALITY = re.compile(r"^[0-9]{3}$")
+_FIELDS = {"gln", "name", "sector", "sor", "municipality"}
+
+
+class UnsupportedMediaType(CoordinatorError):
+    status = 415
+    code = "unsupported-media-type"
+
+
+class InvalidOrganisation(CoordinatorError):
+    """A field of the organisation that cannot be used (``code`` names which)."""
+
+    status = 422
+    code = "invalid-organisation"
+
+
+def _organisation(data: Any) -> OrganisationCreate:
+    if not isinstance(data, dict):
+        raise BadRequest("the body must be a JSON object", code="invalid-json")
+    unknown = sorted(set(data) - _FIELDS)
+    if unknown:
+        raise InvalidOrganisation(f"unknown fields: {', '.join(unknown)}")
+    try:
+        raw_gln = data.get("gln")
+        gln = parse_gln(raw_gln if isinstance(raw_gln, str) else "")
+    except IdentifierError:
+        raise InvalidOrganisation(
+            "gln must be a 13-digit location number with a correct check digit",
+            code="invalid-gln",
+        ) from None
+    name = data.get("name")
+    if not isinstance(name, str) or not name.strip() or len(name) > NAME_MAX:
+        raise InvalidOrganisation(f"name must be 1-{NAME_MAX} characters", code="invalid-name")
+    try:
+        sector = Sector(str(data.get("sector")))
+    except ValueError:
+        raise InvalidOrganisation(
+            f"sector must be one of {', '.join(s.value for s in Sector)}", code="invalid-sector"
+        ) from None
+    sor = data.get("sor")
+    if sor is not None:
+        try:
+            sor = parse_sor(sor)
+        except IdentifierError:
+            raise InvalidOrganisation("a SOR code is 15 or 16 digits", code="invalid-sor") from None
+    municipality = data.get("municipality")
+    if municipality is not None and (
+        not isinstance(municipality, str) or not _MUNICIPALITY.match(municipality)
+    ):
+        raise InvalidOrganisation(
+            "a municipality code is three digits", code="invalid-municipality"
+        )
+    return OrganisationCreate(
+        gln=gln, name=name.strip(), sector=sector, sor=sor, municipality=municipality
+    )
+
+
+def register(organisation: OrganisationCreate, actor: Actor) -> Any:
+    """Op: the organisation, its system credential and the audit row; ``(org id, token)``."""
+
+    async def op(conn: AsyncConnection, batch: Batch) -> tuple[uuid.UUID, str]:
+        gln = organisation.gln
+        taken = await conn.scalar(select(ORGANISATION.c.gln).where(ORGANISATION.c.gln == gln))
+        if taken is not None:
+            raise OrganisationExists(
+                f"an organisation with GLN {gln} is registered; its token is not shown again "
+                "(rotate it with 'samspil org token')"
+            )
+        org_id, credential_id, token = uuid.uuid4(), uuid.uuid4(), new_token()
+        await conn.execute(
+            insert(ORGANISATION).values(
+                id=org_id, created_at=batch.now, last_poll_at=None, **organisation.model_dump()
+            )
+        )
+        await conn.execute(
+            insert(CREDENTIAL).values(
+                id=credential_id,
+                org_gln=gln,
+                name=f"{organisation.name} system"[:NAME_MAX],
+                role=Role.SYSTEM.value,
+                token_hash=token_hash(token),
+                disabled=False,
+                created_at=batch.now,
+                expires_at=None,
+            )
+        )
+        await conn.execute(
+            insert(OPERATOR_AUDIT).values(
+                id=uuid.uuid4(),
+                at=batch.now,
+                actor_credential=actor.credential_id,
+                actor_name=actor.name,
+                actor_org=actor.org_gln,
+                action=AuditAction.ADD_ORGANISATION.value,
+                target=gln,
+                result=f"system credential {credential_id}",
+            )
+        )
+        return org_id, token
+
+    return op
+
+
+@routes.post("/v1/admin/organisations")
+async def post_organisation(request: web.Request) -> web.Response:
+    principal = principal_of(request)
+    principal.require(Role.ADMIN)
+    if request.content_type != "application/json":
+        raise UnsupportedMediaType("send the organisation as Content-Type: application/json")
+    try:
+        data = json.loads(await request.read())
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise BadRequest("the body is not JSON", code="invalid-json") from None
+    organisation = _organisation(data)
+    actor = Actor(uuid.UUID(principal.credential_id), principal.name, principal.org_gln)
+    org_id, token = await request.app[COMMITTER].call(register(organisation, actor))
+    return web.json_response(
+        {
+            "organisation": {"id": str(org_id), **organisation.model_dump(mode="json")},
+            "token": token,
+        },
+        status=201,
+        headers={"Cache-Control": "no-store"},
+    )
