@@ -12,9 +12,10 @@ child's CPR (10 digits, no dash) under an index, because every read starts from 
 * ``index_consent`` — modelled on Digitalt Samtykke: who gave it, which sectors may share
   among themselves, in what form, valid from/until, revoked at;
 * ``index_coordinator`` — the child's tovholder (at most one);
-* ``index_access_log`` and ``index_disclosure`` — every overview that disclosed another
-  organisation's entries: who looked, when, and whose entries they saw (one disclosure row
-  per owner, so owners can list the views of their entries quickly).
+* ``index_access_log`` and ``index_disclosure`` — every read that disclosed another
+  organisation's data (an overview, a consent list, the access log; and every operator's
+  read of the access log): who looked, when, what kind of read, and whose data they saw
+  (one disclosure row per owner, so owners can list the views of their data quickly).
 """
 
 from __future__ import annotations
