@@ -149,7 +149,7 @@ class MunicipalityAdapter(Adapter):
         handled = 0
         for path in files:
             try:
-                text = await asyncio.to_thread(path.read_text, "utf-8")
+                text = await asyncio.to_thread(path.read_text, "utf-8-sig")  # BOM or not
             except (OSError, UnicodeDecodeError) as exc:
                 await asyncio.to_thread(
                     self._reject_file, path, [(0, "unreadable", f"cannot read it: {exc}")]
@@ -162,7 +162,7 @@ class MunicipalityAdapter(Adapter):
                 break
             if rejected:
                 bad = {n for n, _, _ in rejected}
-                lines = text.splitlines()
+                lines = _lines(text)
                 await asyncio.to_thread(
                     self._write_rejected, path.name, [lines[n - 1] for n in sorted(bad)], rejected
                 )
@@ -182,7 +182,7 @@ class MunicipalityAdapter(Adapter):
         return sorted(paths, key=lambda p: (p.stat().st_mtime, p.name))
 
     async def _process(self, name: str, text: str) -> list[tuple[int, str, str]]:
-        results = await self.take_lines(text.splitlines(), f"events:{safe_name(name)}")
+        results = await self.take_lines(_lines(text), f"events:{safe_name(name)}")
         rejected = [(r.line, r.code or "", r.detail or "") for r in results if r.code]
         for number, code, _ in rejected:
             log.warning("events: %s line %d rejected: %s", safe_name(name), number, code)
@@ -228,6 +228,7 @@ class MunicipalityAdapter(Adapter):
                 event = json.loads(line)
                 if not isinstance(event, dict):
                     raise EventError("not-an-object", "an event is a JSON object")
+                _check_text(event)
                 if isinstance(event.get("id"), str) and event["id"]:
                     event_id = event["id"]
                 judged.append(
@@ -405,6 +406,24 @@ class MunicipalityAdapter(Adapter):
                 code="unknown-consent",
             )
         return replace(item, path=item.path + hub_id)
+
+
+def _lines(text: str) -> list[str]:
+    """JSON lines end at a line feed (a carriage return before it is dropped) and nowhere
+    else: JSON strings may hold U+2028, NEL and the like unescaped, which ``str.splitlines``
+    would cut."""
+    return [line.removesuffix("\r") for line in text.split("\n")]
+
+
+def _check_text(event: dict[str, Any]) -> None:
+    """Refuse strings that are not text: a JSON escape may stand for an unpaired surrogate
+    (U+D800..U+DFFF), which no UTF-8 request body or database row can hold."""
+    try:
+        json.dumps(event, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise EventError(
+            "invalid-text", "a string holds an unpaired surrogate (U+D800..U+DFFF): not text"
+        ) from None
 
 
 def _q(ref: str) -> str:
