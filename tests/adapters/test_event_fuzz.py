@@ -354,7 +354,8 @@ async def test_an_unpaired_surrogate_is_refused_and_the_events_go_on(
         assert b"\\ud800" in body
         name = f"surrogate-{field}.jsonl"
         await asyncio.to_thread(write_atomically, events.folder, name, body)
-        await eventually(lambda n=name: asyncio.to_thread((events.processed / n).exists))
+        done = events.processed / name
+        await eventually(lambda: asyncio.to_thread(done.exists))  # noqa: B023 - awaited here
         reason = (events.rejected / f"{name}.reason.txt").read_text("utf-8")
         assert "line 1: invalid-text: " in reason
         assert "line 2" not in reason
