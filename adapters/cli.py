@@ -7,6 +7,9 @@ work finishes; what is not yet sent stays in its outbox for the next start).
 ``simulate`` runs the simulated pilot region. It needs a hub with the region's
 organisations registered; the composing layer passes the function that starts one
 (``register(commands, hub_provider=...)``), because starting a hub is not the adapters' job.
+With ``--hub URL`` and an administrator's token (``--admin-token`` or
+``SAMSPIL_ADMIN_TOKEN``) it runs against that running hub instead, registering the
+organisations over HTTP (:mod:`adapters.simulation.external`).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
@@ -26,6 +30,7 @@ from adapters.errors import AdapterError
 from adapters.gp import GpAdapter
 from adapters.municipality import MunicipalityAdapter
 from adapters.psychiatry import PsychiatryAdapter
+from adapters.simulation.external import ExternalHub
 from adapters.simulation.run import HubProvider, SimulationSettings, simulate
 
 __all__ = ["register"]
@@ -49,12 +54,26 @@ def register(
     if hub_provider is None:
         return
     sim = commands.add_parser(
-        "simulate", help="run the simulated pilot region against a fresh embedded hub"
+        "simulate",
+        help="run the simulated pilot region against a fresh embedded hub (or a running "
+        "one: --hub)",
     )
     add_simulation_options(sim, children=40, speed=1.0)
     sim.add_argument(
         "--workdir", type=Path, default=Path("var/simulation"), help="folders and databases"
     )
+    sim.add_argument(
+        "--hub",
+        metavar="URL",
+        help="run against this running hub; the organisations are registered over HTTP and "
+        "their tokens kept in WORKDIR/tokens.txt",
+    )
+    sim.add_argument(
+        "--admin-token",
+        default=os.environ.get("SAMSPIL_ADMIN_TOKEN"),
+        help="an administrator's token for --hub (default: SAMSPIL_ADMIN_TOKEN)",
+    )
+    sim.add_argument("--ca-file", type=Path, help="CA of an https:// --hub's certificate")
     sim.set_defaults(handler=lambda args: _simulate(args, hub_provider))
 
 
@@ -109,12 +128,25 @@ def settings_from(args: argparse.Namespace, workdir: Path, **extra: Any) -> Simu
 def _simulate(args: argparse.Namespace, provider: HubProvider) -> int:
     logging.basicConfig(level=logging.WARNING, format=LOG_FORMAT)
     settings = settings_from(args, args.workdir)
+    if args.hub:
+        if not args.hub.startswith(("http://", "https://")):
+            raise SystemExit("samspil simulate: --hub must be an http:// or https:// URL")
+        if not args.admin_token:
+            raise SystemExit(
+                "samspil simulate: --hub needs an administrator's token "
+                "(--admin-token or SAMSPIL_ADMIN_TOKEN)"
+            )
+        provider = ExternalHub(args.hub, args.admin_token, ca_file=args.ca_file)
 
     def say(line: str) -> None:
         print(line, flush=True)
 
     with contextlib.suppress(KeyboardInterrupt):
-        progress, _ = asyncio.run(simulate(settings, provider, report=say))
+        try:
+            progress, _ = asyncio.run(simulate(settings, provider, report=say))
+        except AdapterError as exc:  # the hub unreachable, a registration refused
+            print(f"samspil simulate: {exc} ({exc.code})", file=sys.stderr)
+            return 2
         print(
             f"simulation finished: {progress.completed} of {progress.started} pathways done, "
             f"{progress.errors} errors",
