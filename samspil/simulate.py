@@ -3,7 +3,9 @@
 Composes the layers: the hub (``coordinator``) on a fresh embedded SQLite file, the pilot's
 organisations registered in it with a system token each, a caseworker at PPR Aalborg for
 the caseworker TUI, and an operator; then the region's adapters (``adapters.simulation``)
-talk to it over real HTTP like any sector system's adapter would.
+talk to it over real HTTP like any sector system's adapter would. ``samspil simulate --hub
+URL`` uses a running hub instead (:class:`adapters.simulation.external.ExternalHub`), where
+an administrator's token registers the organisations over HTTP.
 """
 
 from __future__ import annotations
