@@ -8,7 +8,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import signal
 import sqlite3
+import sys
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -21,9 +23,10 @@ from adapters.config import WebhookConfig, load_config
 from adapters.errors import AdapterConfigError
 from adapters.municipality import MunicipalityAdapter
 from adapters.outbox import ItemState, OutboxSettings
+from coordinator.tables import Sector
 from messages.hl7.model import COPENHAGEN
 from messages.hl7.samples import CHILD_CPR, PPR_GLN
-from tests.adapters.conftest import MakeAdapter, eventually
+from tests.adapters.conftest import MakeAdapter, RestartableHub, eventually, free_port
 
 SECRET = "kommunens-delte-hemmelighed-0123456789"  # noqa: S105 - a test secret
 NDJSON = "application/x-ndjson"
@@ -308,3 +311,74 @@ async def test_logs_hold_no_event_content(
     await eventually(lambda: all_sent(ppr))
     assert "secret-event-id" not in caplog.text
     assert "lines=2 accepted=1 duplicates=0 rejected=1" in caplog.text
+
+
+async def test_the_municipality_adapter_process_serves_its_webhook_from_its_toml(
+    hub: RestartableHub, tmp_path: Path, session: aiohttp.ClientSession
+) -> None:
+    token = await hub.org(PPR_GLN, Sector.PPR)
+    (tmp_path / "hub.token").write_text(token)
+    (tmp_path / "webhook.token").write_text(SECRET)
+    status_port, webhook_port = free_port(), free_port()
+    config = tmp_path / "kommune.toml"
+    config.write_text(
+        f"""
+[hub]
+url = "{hub.url}"
+token_file = "hub.token"
+[organisation]
+gln = "{PPR_GLN}"
+name = "PPR Aalborg"
+[adapter]
+data_dir = "state"
+status_port = {status_port}
+poll_wait = 1
+[filedrop]
+root = "medcom"
+[events]
+folder = "events"
+[webhook]
+port = {webhook_port}
+token_file = "webhook.token"
+""",
+        encoding="utf-8",
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "samspil", "adapter", "municipality", "--config", str(config),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{webhook_port}/events"
+    try:
+        answer: tuple[int, Any] = (0, None)
+        for _ in range(100):
+            try:
+                async with session.post(
+                    base,
+                    data=lines(case_event("p-1")),
+                    headers={"Content-Type": NDJSON, "Authorization": f"Bearer {SECRET}"},
+                ) as response:
+                    answer = (response.status, await response.json(content_type=None))
+                break
+            except aiohttp.ClientConnectionError:
+                await asyncio.sleep(0.1)
+        assert answer[0] == 202, answer
+        assert answer[1]["accepted"] == 1
+
+        async def sent() -> bool:
+            async with session.get(f"http://127.0.0.1:{status_port}/status") as response:
+                health = await response.json()
+            return bool(health["sent"] == 1 and health["outbox_depth"] == 0)
+
+        await eventually(sent)
+        async with session.get(f"http://127.0.0.1:{status_port}/metrics") as response:
+            metrics = await response.text()
+        assert 'outcome="accepted"} 1' in metrics
+        assert 'samspil_adapter_items_sent_total{adapter="municipality"' in metrics
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, raw = await asyncio.wait_for(process.communicate(), 20)
+    err = raw.decode()
+    assert process.returncode == 0, err
+    assert "events webhook listening" in err
+    assert SECRET not in err
+    assert token not in err
