@@ -13,7 +13,9 @@ The ACK waits for the hub's answer (``[mllp] ack_wait``), so msgs/s counts messa
 reached the hub. For scale, the same run also sends the appointment upserts straight to the
 hub (no adapter) with the same concurrency: the hub's own ceiling for them. ``connections``
 clinic connections send one message at a time each, as MLLP senders do. Target: >= 500
-msgs/s. Prints the ratios to the echo baseline and to the hub's ceiling.
+msgs/s. Prints the ratios to the echo baseline and to the hub's ceiling, and the CPU time
+per message of this process (adapter, hub and clients all run in it): on a shared machine the
+rate follows the load of the moment, the CPU time much less so.
 
 Run: ``.venv/bin/python bench/adapters.py [--messages N] [--connections C]``.
 """
@@ -163,9 +165,14 @@ async def hub_direct(hub: HubClient, count: int, connections: int) -> tuple[floa
 async def measure(
     label: str, run: Callable[[], Awaitable[tuple[float, dict[str, int]]]], count: int
 ) -> float:
+    cpu = time.process_time()
     seconds, codes = await run()
+    cpu_us = (time.process_time() - cpu) / count * 1e6
     rate = count / seconds
-    print(f"  {label:<44} {rate:10,.0f} msgs/s  ({count} in {seconds:.2f} s, ACKs {codes})")
+    print(
+        f"  {label:<44} {rate:10,.0f} msgs/s  ({count} in {seconds:.2f} s, "
+        f"{cpu_us:,.0f} µs CPU each, ACKs {codes})"
+    )
     return rate
 
 

@@ -15,6 +15,8 @@ client (:mod:`bench.httpclient`); for (d) the probes that measure latency run in
 process, apart from the load. Everything is
 fixed: message size (3,039 bytes), identifiers (sequential per load process), concurrency,
 duration and the number of probes; only the machine varies, so run it two or three times.
+Beside each rate, the server process's CPU time per request (or cycle): on a shared machine
+the rates follow the load of the moment, the CPU time much less so.
 
 Targets (2 cores, SQLite): (b) >= 2,000 msgs/s and (b)/(a) >= 0.2, (c) >= 600 cycles/s,
 (d) p99 <= 20 ms.
@@ -322,6 +324,26 @@ async def wait_ready(session: aiohttp.ClientSession, url: str) -> None:
     raise RuntimeError(f"{url} did not come up")
 
 
+def cpu_seconds(pid: int) -> float:
+    """The CPU time (user + system) a process has used so far: per request it depends on the
+    hub's work much more than on how busy the shared machine is."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class Cpu:
+    """A server process's CPU time over one part, per request (or cycle)."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.started = cpu_seconds(pid)
+
+    def per(self, rate: float, seconds: float) -> str:
+        used = cpu_seconds(self.pid) - self.started
+        self.started = cpu_seconds(self.pid)
+        return f"{used / max(1.0, rate * seconds) * 1e6:,.0f} µs CPU each"
+
+
 def stop(process: subprocess.Popen[bytes]) -> None:
     process.send_signal(signal.SIGTERM)
     process.wait(timeout=60)
@@ -359,12 +381,14 @@ async def run(seconds: float, concurrency: int) -> bool:
         try:
             base = f"http://127.0.0.1:{port}"
             await wait_ready(session, f"{base}/readyz")
+            cpu = Cpu(bare.pid)
             rate_a = await load_result(
                 *run_load("a", port, {}, seconds=seconds, concurrency=concurrency)
             )
+            cpu_a = cpu.per(rate_a, seconds)
         finally:
             stop(bare)
-        print(f"(a) bare aiohttp, 3 KB body -> 202: {rate_a:8.0f} req/s")
+        print(f"(a) bare aiohttp, 3 KB body -> 202: {rate_a:8.0f} req/s   ({cpu_a})")
 
         with tempfile.TemporaryDirectory() as tmp:
             db = f"sqlite+aiosqlite:///{tmp}/bench.sqlite"
@@ -385,6 +409,7 @@ async def run(seconds: float, concurrency: int) -> bool:
             base = f"http://127.0.0.1:{port}"
             try:
                 await wait_ready(session, f"{base}/readyz")
+                cpu = Cpu(hub.pid)
                 rate_b = await load_result(
                     *run_load("b", port, tokens, seconds=seconds, concurrency=concurrency)
                 )
@@ -393,7 +418,9 @@ async def run(seconds: float, concurrency: int) -> bool:
                 print(
                     f"(b) POST /v1/messages (3 KB):     {rate_b:8.0f} msgs/s  "
                     f"ratio (b)/(a) {ratio:.2f}   [target >= 2000, >= 0.2: {verdict(ok_b)}]"
+                    f"   ({cpu.per(rate_b, seconds)})"
                 )
+                cpu = Cpu(hub.pid)
                 rate_c = await load_result(
                     *run_load("c", port, tokens, seconds=seconds, concurrency=concurrency)
                 )
@@ -401,6 +428,7 @@ async def run(seconds: float, concurrency: int) -> bool:
                 print(
                     f"(c) full cycle with receipt:      {rate_c:8.0f} cycles/s"
                     f"               [target >= 600: {verdict(ok_c)}]"
+                    f"   ({cpu.per(rate_c, seconds)})"
                 )
                 half = rate_b / 2
                 load = run_load("d", port, tokens, seconds=seconds + 30, rate=half)
