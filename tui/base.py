@@ -135,8 +135,12 @@ class HubApp(App[None]):
     def title_line(self) -> str:
         return "Samspil"
 
+    def hub_state(self) -> str:
+        """The top line's right-hand words about the hub."""
+        return self.texts("hub.ok" if self.connected else "hub.lost")
+
     def update_chrome(self) -> None:
-        hub = self.texts("hub.ok" if self.connected else "hub.lost")
+        hub = self.hub_state()
         for bar in self.screen.query(TopBar):
             bar.show(self.title_line(), self.local(self.now()), hub, connected=self.connected)
         for banner in self.screen.query(ConnectionBanner):

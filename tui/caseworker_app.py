@@ -100,7 +100,7 @@ class CaseworkerApp(HubApp):
             ("f", t("key.forward")),
             ("k", t("key.receipt")),
             ("a", t("key.ack")),
-            ("ctrl+s", t("compose.send")),
+            ("ctrl+s", t("key.send")),
             ("esc", t("key.back")),
             ("q", t("key.quit")),
         ]

@@ -5,7 +5,8 @@ the token from ``--token`` or ``SAMSPIL_TOKEN`` (a token on the command line is 
 other users of the machine: prefer the variable). Language: ``SAMSPIL_LANG=en`` for English.
 For an https:// hub: ``--ca`` (``SAMSPIL_HUB_CA``) names the CA of its certificate, and
 ``--cert``/``--key`` (``SAMSPIL_CLIENT_CERT``/``SAMSPIL_CLIENT_KEY``) a client certificate
-when the hub asks for mutual TLS.
+when the hub asks for mutual TLS. ``samspil monitor --stale-after MINUTES``
+(``SAMSPIL_STALE_AFTER``, default 15) sets when a partner that has not polled is highlighted.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     from tui.client import HubClient
 
 DEFAULT_HUB = "http://127.0.0.1:8080"
+DEFAULT_STALE_MINUTES = 15.0
 
 
 def register(commands: argparse._SubParsersAction[Any]) -> None:
@@ -33,7 +35,39 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
         command.add_argument("--ca", help="CA bundle of an https:// hub (SAMSPIL_HUB_CA)")
         command.add_argument("--cert", help="client certificate, PEM (SAMSPIL_CLIENT_CERT)")
         command.add_argument("--key", help="its private key, PEM (SAMSPIL_CLIENT_KEY)")
+        if name == "monitor":
+            command.add_argument(
+                "--stale-after",
+                type=_minutes,
+                metavar="MINUTES",
+                help="highlight partners that have not polled for this long "
+                f"(SAMSPIL_STALE_AFTER, default {DEFAULT_STALE_MINUTES:g})",
+            )
         command.set_defaults(handler=handler)
+
+
+def _minutes(value: str) -> float:
+    try:
+        minutes = float(value.replace(",", "."))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of minutes: {value!r}") from None
+    if not 0 < minutes <= 7 * 24 * 60:
+        raise argparse.ArgumentTypeError("minutes must be above 0 and at most a week (10080)")
+    return minutes
+
+
+def stale_after_seconds(args: argparse.Namespace) -> float | None:
+    """``--stale-after``, else ``SAMSPIL_STALE_AFTER``, else the default; in seconds. None
+    (after saying why) when the variable holds no valid number of minutes."""
+    minutes = getattr(args, "stale_after", None)
+    if minutes is None:
+        raw = os.environ.get("SAMSPIL_STALE_AFTER", "").strip()
+        try:
+            minutes = _minutes(raw) if raw else DEFAULT_STALE_MINUTES
+        except argparse.ArgumentTypeError as exc:
+            print(f"samspil: SAMSPIL_STALE_AFTER: {exc}", file=sys.stderr)
+            return None
+    return float(minutes) * 60
 
 
 def _connection(args: argparse.Namespace) -> HubClient | None:
@@ -68,8 +102,11 @@ def _monitor(args: argparse.Namespace) -> int:
     from tui.i18n import Texts, language_from_env
     from tui.monitor_app import MonitorApp
 
+    stale_after = stale_after_seconds(args)
+    if stale_after is None:
+        return 2
     client = _connection(args)
     if client is None:
         return 2
-    MonitorApp(client, texts=Texts(language_from_env())).run()
+    MonitorApp(client, texts=Texts(language_from_env()), stale_after=stale_after).run()
     return 0

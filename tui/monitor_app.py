@@ -1,4 +1,8 @@
-"""``samspil monitor``: the operator monitor (operator or admin role)."""
+"""``samspil monitor``: the operator monitor (operator or admin role).
+
+``stale_after``: seconds without a poll after which a partner is highlighted (the command
+line's ``--stale-after`` minutes, default 15).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from textual.binding import Binding, BindingType
 
 from tui.base import HubApp
 from tui.screens.help import HelpScreen
-from tui.screens.monitor import MonitorScreen
+from tui.screens.monitor import STALE_POLL_SECONDS, MonitorScreen, age
 from tui.workers import in_worker
 
 
@@ -16,9 +20,17 @@ class MonitorApp(HubApp):
     CSS_PATH = "monitor.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+q", "quit", show=False)]
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, stale_after: float = STALE_POLL_SECONDS, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.names: dict[str, str] = {}
+        self.stale_after = stale_after
+        self.uptime: float | None = None  # of the hub process that answered last
+
+    def hub_state(self) -> str:
+        state = super().hub_state()
+        if self.connected and self.uptime is not None:
+            state = self.texts("mon.up", age=age(self.uptime)) + "  " + state
+        return state
 
     def title_line(self) -> str:
         org = self.me.get("organisation", {}).get("name")
@@ -49,7 +61,7 @@ class MonitorApp(HubApp):
             ("r", t("key.redeliver")),
             ("s", t("key.report")),
             ("d", t("key.token")),
-            ("x", t("status.expired")),
+            ("x", t("key.expired")),
             ("q", t("key.quit")),
         ]
         self.push_screen(HelpScreen(t("help.title"), keys, t("help.close")))

@@ -3,8 +3,13 @@ behaviour tests check the real ones), with fixed ids and times around ``FIXED_NO
 
 from __future__ import annotations
 
+from datetime import datetime
+from functools import cache
 from typing import Any
 
+from messages.medcom.correspondence import new_correspondence
+from messages.medcom.documents import build_message
+from messages.medcom.model import Party, Patient
 from tests.tui.conftest import BUP, CHILD, GP, PPR
 
 ME = {
@@ -172,8 +177,107 @@ OUTBOX = [
 ]
 
 
+CONSENTS = [
+    {
+        "id": "c0000000-0000-4000-8000-000000000001",
+        "given_by_name": "Mette Jensen",
+        "relation": "custodial-parent",
+        "sectors": ["ppr", "psychiatry", "gp"],
+        "form": "written",
+        "valid_from": "2026-11-03T09:00:00Z",
+        "valid_until": "2027-05-31T21:59:00Z",
+        "revoked_at": None,
+        "recorded_at": "2026-11-03T09:00:00Z",
+        "recorded_by_you": True,
+        "active": True,
+    },
+    {
+        "id": "c0000000-0000-4000-8000-000000000002",
+        "given_by_name": "Henrik Jensen",
+        "relation": "custodial-parent",
+        "sectors": ["ppr", "family"],
+        "form": "oral",
+        "valid_from": "2026-06-10T09:00:00Z",
+        "valid_until": None,
+        "revoked_at": "2026-10-01T08:15:00Z",
+        "recorded_at": "2026-06-10T09:00:00Z",
+        "recorded_by_you": True,
+        "active": False,
+    },
+]
+NOTIFICATIONS = [
+    {
+        "at": "2026-12-02T10:00:00Z",
+        "child_cpr": CHILD,
+        "kind": "overview",
+        "viewer": {
+            "organisation": BUP,
+            "name": "Børne- og Ungdomspsyk.",
+            "sector": "psychiatry",
+            "person": "Bo Overlæge",
+            "on_behalf_of": False,
+            "operator": False,
+        },
+    },
+    {
+        "at": "2026-12-02T09:00:00Z",
+        "child_cpr": CHILD,
+        "kind": "overview",
+        "viewer": {
+            "organisation": GP,
+            "name": "Lægehuset Vestbyen",
+            "sector": "gp",
+            "person": "Lise Læge",
+            "on_behalf_of": True,
+            "operator": False,
+        },
+    },
+]
+LETTER_ID = INBOX[0]["id"]
+EPISODE = "3f2b8c4e9d0a4b1c8e7f6a5b4c3d2e1f"
+
+
+@cache
+def letter_xml() -> bytes:
+    """The GP's referral in the inbox (its envelope ids vary; the screen shows none)."""
+    letter = new_correspondence(
+        sender=Party(GP, GP, "lokationsnummer", organisation_name="Lægehuset Vestbyen"),
+        receiver=Party(PPR, PPR, "lokationsnummer", organisation_name="PPR Aalborg"),
+        patient=Patient(cpr=CHILD, surname="Jensen", given_name="Mads"),
+        subject="Henvisning: Mads J.",
+        text=(
+            "Kære PPR\n"
+            "Mads har i en periode haft det svært i skolen og sover dårligt.\n"
+            "Forældrene ønsker en PPR-vurdering; samtykke er givet.\n\n"
+            "Venlig hilsen\nLise Læge"
+        ),
+        ask_for_receipt=True,
+        episode_of_care_identifier=EPISODE,
+        now=datetime.fromisoformat("2026-12-02T13:04:00+00:00"),
+    )
+    return build_message(letter)
+
+
+LETTER_STATUS = {
+    "id": LETTER_ID,
+    "type": "XDIS91",
+    "status": "downloaded",
+    "events": [
+        {"status": "accepted", "at": "2026-12-02T13:05:00Z"},
+        {"status": "downloaded", "at": "2026-12-02T13:31:00Z"},
+    ],
+    "receipt_id": None,
+    "resend": False,
+    "overdue": False,
+}
+
+
 def caseworker_routes() -> dict[tuple[str, str], Any]:
     return {
+        ("GET", f"/v1/children/{CHILD}/consents"): {"consents": CONSENTS},
+        ("GET", "/v1/access-notifications"): {"notifications": NOTIFICATIONS},
+        ("GET", f"/v1/messages/{LETTER_ID}"): letter_xml(),
+        ("GET", f"/v1/messages/{LETTER_ID}/status"): LETTER_STATUS,
         ("GET", "/healthz"): {"status": "ok"},
         ("GET", "/v1/whoami"): ME,
         ("GET", "/v1/organisations"): {"organisations": DIRECTORY},
@@ -184,6 +288,29 @@ def caseworker_routes() -> dict[tuple[str, str], Any]:
     }
 
 
+TRAIL = {
+    "id": "7f3a5c1e-0000-4000-8000-000000000001",
+    "type": "XDIS91",
+    "sender": PPR,
+    "receiver": GP,
+    "envelope_id": "E1",
+    "letter_id": "L1",
+    "episode_id": None,
+    "ack_requested": True,
+    "status": "accepted",
+    "in_inbox": True,
+    "resend": False,
+    "resend_of": None,
+    "original_id": None,
+    "receipt_id": None,
+    "overdue": True,
+    "size": 3000,
+    "received_at": "2026-12-02T12:02:00Z",
+    "updated_at": "2026-12-02T12:02:00Z",
+    "events": [
+        {"status": "accepted", "at": "2026-12-02T12:02:00.412Z"},
+    ],
+}
 THROUGHPUT = [3, 5, 8, 12, 20, 31, 40, 44, 38, 30, 22, 14, 9, 7, 9, 13, 21, 30, 37, 41]
 
 
@@ -253,6 +380,7 @@ def monitor_routes() -> dict[tuple[str, str], Any]:
                 },
             ]
         },
+        ("GET", f"/v1/operator/messages/{TRAIL['id']}"): TRAIL,
         ("GET", f"/v1/operator/organisations/{GP}/queue"): {
             "organisation": GP,
             "messages": [

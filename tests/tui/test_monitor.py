@@ -3,14 +3,19 @@ re-delivery of an expired letter (confirmed), and a lost connection's banner."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import socket
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+from textual.widgets import DataTable
+
 from tests.functional.samples import xdis91
-from tests.tui.conftest import GP, PPR, MakeTuiHub, screen_text, start_hub, until
+from tests.tui.conftest import BUP, GP, PPR, MakeTuiHub, TuiHub, screen_text, start_hub, until
 from tui.caseworker_app import CaseworkerApp
+from tui.cli import register, stale_after_seconds
 from tui.client import HubClient
 from tui.i18n import Texts
 from tui.monitor_app import MonitorApp
@@ -87,3 +92,45 @@ async def test_lost_connection_shows_a_banner_and_reconnects(tmp_path: Path) -> 
         finally:
             await runner.cleanup()
     await client.close()
+
+
+async def test_partners_silent_longer_than_the_threshold_are_highlighted(
+    tui_hub: TuiHub,
+) -> None:
+    await tui_hub.call("gp", "GET", "/v1/inbox")  # the GP's system polls once, then is silent
+    app = MonitorApp(
+        tui_hub.client("operator"), texts=Texts("da"), refresh_seconds=0.3, stale_after=4.0
+    )
+
+    def last_poll(gln: str) -> str:
+        return str(app.screen.query_one("#orgs", DataTable).get_row(gln)[4])
+
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: "Lægehuset Vestbyen" in screen_text(app))
+        assert "⚠ = ikke hentet i over 4 s" in screen_text(app)
+        assert last_poll(BUP) == "aldrig"
+        assert "⚠" not in last_poll(GP)
+        assert "oppe " in screen_text(app)  # the answering hub process's uptime
+        await until(pilot, lambda: last_poll(GP).startswith("⚠ "))
+
+
+def monitor_args(*argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers())
+    return parser.parse_args(["monitor", *argv])
+
+
+def test_stale_after_from_the_command_line_or_the_environment(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("SAMSPIL_STALE_AFTER", raising=False)
+    assert stale_after_seconds(monitor_args()) == 15 * 60
+    monkeypatch.setenv("SAMSPIL_STALE_AFTER", "30")
+    assert stale_after_seconds(monitor_args()) == 30 * 60
+    assert stale_after_seconds(monitor_args("--stale-after", "2,5")) == 150  # the flag wins
+    monkeypatch.setenv("SAMSPIL_STALE_AFTER", "soon")
+    assert stale_after_seconds(monitor_args()) is None
+    assert "SAMSPIL_STALE_AFTER: not a number of minutes" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        monitor_args("--stale-after", "0")
+    assert "minutes must be above 0" in capsys.readouterr().err

@@ -1,5 +1,7 @@
 """SVG snapshots of the main screens at 80×24 and 120×40, from fixed answers and a fixed
-clock (no live data, no generated ids). Update with ``pytest --snapshot-update``."""
+clock (no live data, no generated ids). Update with ``pytest --snapshot-update``.
+
+Each screen is reached the way a person reaches it: by keys from the app's first screen."""
 
 from __future__ import annotations
 
@@ -48,6 +50,81 @@ def test_inbox(snap_compare: Any, size: tuple[int, int]) -> None:
         await settle(pilot)
 
     assert snap_compare(caseworker(), terminal_size=size, run_before=open_inbox)
+
+
+def by_keys(*steps: tuple[str, ...]) -> Any:
+    """Settle, then press each step's keys and settle again."""
+
+    async def run(pilot: Any) -> None:
+        await settle(pilot)
+        for keys in steps:
+            await pilot.press(*keys)
+            await settle(pilot)
+
+    return run
+
+
+CHILD_KEYS = ("slash", *CHILD, "enter")
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_consents(snap_compare: Any, size: tuple[int, int]) -> None:
+    keys = by_keys(CHILD_KEYS, ("s",))
+    assert snap_compare(caseworker(), terminal_size=size, run_before=keys)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_consent_form(snap_compare: Any, size: tuple[int, int]) -> None:
+    keys = by_keys(CHILD_KEYS, ("s",), ("n",))
+    assert snap_compare(caseworker(), terminal_size=size, run_before=keys)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_coordinator_form(snap_compare: Any, size: tuple[int, int]) -> None:
+    keys = by_keys(CHILD_KEYS, ("t",))
+    assert snap_compare(caseworker(), terminal_size=size, run_before=keys)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_access_log(snap_compare: Any, size: tuple[int, int]) -> None:
+    keys = by_keys(CHILD_KEYS, ("l",))
+    assert snap_compare(caseworker(), terminal_size=size, run_before=keys)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_letter(snap_compare: Any, size: tuple[int, int]) -> None:
+    keys = by_keys(("i",), ("enter",))
+    assert snap_compare(caseworker(), terminal_size=size, run_before=keys)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_reply(snap_compare: Any, size: tuple[int, int]) -> None:
+    keys = by_keys(("i",), ("enter",), ("r",), tuple("Vi indkalder til møde."))
+    assert snap_compare(caseworker(), terminal_size=size, run_before=keys)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_forward(snap_compare: Any, size: tuple[int, int]) -> None:
+    keys = by_keys(("i",), ("enter",), ("f",))
+    assert snap_compare(caseworker(), terminal_size=size, run_before=keys)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_help(snap_compare: Any, size: tuple[int, int]) -> None:
+    keys = by_keys(("question_mark",))
+    assert snap_compare(caseworker(), terminal_size=size, run_before=keys)
+
+
+def monitor() -> MonitorApp:
+    return MonitorApp(
+        FixedHub(monitor_routes()), texts=Texts("da"), clock=fixed_clock, refresh_seconds=SLOW
+    )
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_trail(snap_compare: Any, size: tuple[int, int]) -> None:
+    keys = by_keys(("down", "down"), ("tab", "enter"))
+    assert snap_compare(monitor(), terminal_size=size, run_before=keys)
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")

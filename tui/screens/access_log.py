@@ -12,7 +12,7 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from tui.client import HubRefused
-from tui.screens.child import show_cpr
+from tui.screens.child import fit, show_cpr
 from tui.widgets.connection_banner import ConnectionBanner
 from tui.widgets.key_bar import KeyBar
 from tui.widgets.notice import Notice
@@ -65,10 +65,13 @@ class AccessLogScreen(Screen[None]):
         out.append(t("log.views") + "\n", style="bold")
         for v in views:
             orgs = ", ".join(d["name"] for d in v.get("disclosed", []))
+            person = v["person"] + (" *" if v.get("on_behalf_of") else "")
             out.append(
-                f" {app.local(v['at'], '%d.%m.%Y %H:%M')}  {v['organisation_name']:<24} "
-                f"{v['person']:<20} {t('log.saw', orgs=orgs)}\n"
+                f" {app.local(v['at'], '%d.%m %H:%M')}  {fit(v['organisation_name'], 22)} "
+                f"{fit(person, 16)} {t('log.saw', orgs=orgs)}\n"
             )
+        if any(v.get("on_behalf_of") for v in views):
+            out.append(" * " + t("log.on_behalf") + "\n", style="dim")
         if not views:
             out.append(t("log.none") + "\n")
         out.append("\n" + t("log.notifications", org=app.org_name) + "\n", style="bold")
@@ -76,7 +79,7 @@ class AccessLogScreen(Screen[None]):
         for n in mine:
             viewer = n["viewer"]
             out.append(
-                f" {app.local(n['at'], '%d.%m.%Y %H:%M')}  {viewer['name']:<24} "
+                f" {app.local(n['at'], '%d.%m %H:%M')}  {fit(viewer['name'], 22)} "
                 f"{viewer['person']}\n"
             )
         if not mine:

@@ -197,11 +197,11 @@ class ChildScreen(Screen[None]):
                 else t("child.closed", date=_day(case.get("closed_on") or case["opened_on"]))
             )
             out.append(" ● " if active else " ○ ", style="green" if active else "dim")
-            out.append(f"{_fit(case['organisation_name'], 20)} ")
-            out.append(f"{_fit(t('kind.' + case['kind']), 17)} ")
-            out.append(f"{_fit(when, 16)} ")
+            out.append(f"{fit(case['organisation_name'], 20)} ")
+            out.append(f"{fit(t('kind.' + case['kind']), 17)} ")
+            out.append(f"{fit(when, 16)} ")
             contact = case.get("contact") or {}
-            out.append(_fit(str(contact.get("name", "")), 15).rstrip() + "\n")
+            out.append(fit(str(contact.get("name", "")), 15).rstrip() + "\n")
             if active and contact.get("phone"):
                 out.append(" " * 58 + str(contact["phone"]) + "\n", style="dim")
         out.append(_section(t("child.appointments")))
@@ -213,9 +213,9 @@ class ChildScreen(Screen[None]):
             out.append(t("child.none") + "\n")
         for appointment in appointments:
             out.append(f" {app.local(appointment['starts_at'], '%d.%m %H:%M')}  ")
-            out.append(f"{_fit(appointment['organisation_name'], 20)} ")
+            out.append(f"{fit(appointment['organisation_name'], 20)} ")
             person = appointment.get("with") or {}
-            out.append(f"{_fit(person.get('role', ''), 20)} ")
+            out.append(f"{fit(person.get('role', ''), 20)} ")
             out.append(t(f"appt.{appointment['status']}") + "\n")
         for hint in overview.get("hints", []):
             sectors = " + ".join(t(f"sector.{s}") for s in hint.get("sectors", []))
@@ -269,7 +269,7 @@ def _section(title: str) -> Text:
     return line
 
 
-def _fit(value: str, width: int) -> str:
+def fit(value: str, width: int) -> str:
     value = value or ""
     return value[: width - 1] + "…" if len(value) > width else value.ljust(width)
 

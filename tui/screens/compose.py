@@ -137,7 +137,7 @@ class ComposeScreen(Screen[None]):
 
     def on_mount(self) -> None:
         t = self.hub_app.texts
-        self.query_one(KeyBar).show([("ctrl+s", t("compose.send")), ("esc", t("key.back"))])
+        self.query_one(KeyBar).show([("ctrl+s", t("key.send")), ("esc", t("key.back"))])
         self.hub_app.update_chrome()
         self.query_one("#text" if self.reply_to else "#receiver").focus()
         if self.forward_of:

@@ -56,13 +56,14 @@ class ConsentsScreen(Screen[None]):
         yield Static(t("consents.title", cpr=show_cpr(self.cpr), age=self.age), classes="heading")
         yield Static(t(age_rule_key(self.age)), id="rule")
         table: DataTable[str] = DataTable(id="consents", cursor_type="row", zebra_stripes=True)
+        # most important first: at 80 columns the last ones may need a sideways scroll
         table.add_columns(
-            t("consents.given_by"),
-            t("consents.relation"),
-            t("consents.sectors"),
-            t("consents.form"),
-            t("consents.until"),
             t("consents.state"),
+            t("consents.given_by"),
+            t("consents.sectors"),
+            t("consents.until"),
+            t("consents.relation"),
+            t("consents.form"),
         )
         yield table
         yield Notice(id="notice")
@@ -90,18 +91,18 @@ class ConsentsScreen(Screen[None]):
         table.clear()
         for c in rows:
             if c.get("revoked_at"):
-                state = t("consents.revoked", date=app.local(c["revoked_at"], "%d.%m.%Y"))
+                state = t("consents.revoked", date=app.local(c["revoked_at"], "%d.%m.%y"))
             elif c.get("active"):
                 state = t("consents.active")
             else:
                 state = t("consents.expired")
             table.add_row(
-                c["given_by_name"],
-                t(f"relation.{c['relation']}"),
-                ", ".join(t(f"sector.{s}") for s in c["sectors"]),
-                t(f"form.{c['form']}"),
-                app.local(c.get("valid_until"), "%m.%Y") or "—",
                 state,
+                c["given_by_name"],
+                ", ".join(t(f"sector_short.{s}") for s in c["sectors"]),
+                app.local(c.get("valid_until"), "%m.%Y") or "—",
+                t(f"relation.{c['relation']}"),
+                t(f"form.{c['form']}"),
                 key=c["id"],
             )
         if not rows:

@@ -116,7 +116,7 @@ class LetterScreen(Screen[None]):
         priority = t(f"priority.{(letter.priority.value if letter.priority else 'rutine')}")
         out.append(t("letter.priority", priority=priority))
         if letter.envelope.wants_positive_receipt:
-            out.append("  ✉ " + t("letter.receipt_wanted"), style="yellow")
+            out.append("\n✉ " + t("letter.receipt_wanted"), style="yellow")
         out.append("\n\n")
         for block in letter.clinical_information:
             out.append(to_plain(block) + "\n")

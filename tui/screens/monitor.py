@@ -27,7 +27,7 @@ from tui.workers import in_worker
 if TYPE_CHECKING:
     from tui.monitor_app import MonitorApp
 
-STALE_POLL_SECONDS = 15 * 60  # a partner that has not polled for this long is highlighted
+STALE_POLL_SECONDS = 15 * 60.0  # default: a partner silent this long is highlighted
 
 
 def age(seconds: float) -> str:
@@ -76,10 +76,10 @@ class MonitorScreen(Screen[None]):
             yield Sparkline([0], id="spark")
             yield Static(id="rate-counts")
         yield Static(id="line2")
-        yield Static(t("mon.orgs"), classes="heading")
+        yield Static(t("mon.orgs"), id="orgs-head", classes="heading")
         orgs: DataTable[Text | str] = DataTable(id="orgs", cursor_type="row")
         orgs.add_column(t("mon.gln"), key="gln", width=13)
-        orgs.add_column(t("mon.name"), key="name", width=24)
+        orgs.add_column(t("mon.name"), key="name", width=22)
         orgs.add_column(t("mon.sector"), key="sector", width=13)
         orgs.add_column(t("mon.depth"), key="depth", width=8)
         orgs.add_column(t("mon.last_poll"), key="poll", width=14)
@@ -88,9 +88,9 @@ class MonitorScreen(Screen[None]):
         queue: DataTable[Text | str] = DataTable(id="queue", cursor_type="row")
         queue.add_column("id", key="id", width=5)
         queue.add_column(t("inbox.type"), key="type", width=6)
-        queue.add_column(t("inbox.from"), key="from", width=20)
+        queue.add_column(t("inbox.from"), key="from", width=16)
         queue.add_column(t("inbox.time"), key="time", width=5)
-        queue.add_column(t("inbox.status"), key="status", width=12)
+        queue.add_column(t("inbox.status"), key="status", width=11)
         queue.add_column("", key="note", width=24)
         yield queue
         yield Notice(id="notice")
@@ -104,7 +104,7 @@ class MonitorScreen(Screen[None]):
                 ("r", t("key.redeliver")),
                 ("s", t("key.report")),
                 ("d", t("key.token")),
-                ("x", t("status.expired")),
+                ("x", t("key.expired")),
                 ("?", t("key.help")),
                 ("q", t("key.quit")),
             ]
@@ -170,13 +170,20 @@ class MonitorScreen(Screen[None]):
             )
         )
         line2.append(
-            "   " + t("mon.db", state="●" if db_ok else "✖"), style="green" if db_ok else "bold red"
+            "  " + t("mon.db", state="●" if db_ok else "✖"), style="green" if db_ok else "bold red"
         )
         disk = health.get("disk_used_percent")
         if disk is not None:
             line2.append("  " + t("mon.disk", percent=f"{disk:.0f}"))
         self.query_one("#line2", Static).update(line2)
+        uptime = health.get("uptime_seconds")
+        app.uptime = float(uptime) if isinstance(uptime, int | float) else None
 
+        self.query_one("#orgs-head", Static).update(
+            Text(t("mon.orgs"), style="bold").append(
+                "   " + t("mon.stale", age=age(app.stale_after)), style="dim"
+            )
+        )
         orgs = self.query_one("#orgs", DataTable)
         row = orgs.cursor_row
         orgs.clear()
@@ -186,7 +193,7 @@ class MonitorScreen(Screen[None]):
                 since = Text(t("mon.never"), style="dim")
             else:
                 seconds = (now - parse_time(poll)).total_seconds()
-                stale = seconds > STALE_POLL_SECONDS
+                stale = seconds > app.stale_after
                 since = Text(
                     ("⚠ " if stale else "") + age(seconds), style="bold yellow" if stale else ""
                 )
