@@ -17,6 +17,9 @@ gauges need no client library. What is exposed, all prefixed ``samspil_adapter_`
 ``files_sent_total``                counter  file-drop files stored and moved to ``sent/``
 ``files_rejected_total``            counter  file-drop files moved to ``rejected/``
 ``mllp_messages_total{ack}``        counter  HL7 messages answered, by ACK code (gp, psychiatry)
+``mllp_unreadable_total``           counter  frames without a readable MSH (no ACK possible)
+``mllp_oversize_frames_total``      counter  frames over ``max_frame``
+``mllp_open_connections``           gauge    MLLP connections open now
 ``events_total{outcome}``           counter  event lines accepted, duplicate or rejected
                                              (municipality)
 ``webhook_requests_total{status}``  counter  ``POST /events`` answers by HTTP status
@@ -143,6 +146,24 @@ def render(health: dict[str, Any], counters: AdapterCounters) -> str:
             "counter",
             "HL7 messages answered over MLLP, by ACK code.",
             _by("ack", health["acks"], ("AA", "AE", "AR")),
+        )
+        out.one(
+            "mllp_unreadable_total",
+            "counter",
+            "MLLP frames with no readable MSH (closed, not acknowledged).",
+            health["unreadable"],
+        )
+        out.one(
+            "mllp_oversize_frames_total",
+            "counter",
+            "MLLP frames over the size limit.",
+            health["oversize_frames"],
+        )
+        out.one(
+            "mllp_open_connections",
+            "gauge",
+            "Open MLLP connections.",
+            health["mllp_open_connections"],
         )
     if health["kind"] == "municipality":
         out.family(

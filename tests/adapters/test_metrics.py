@@ -101,6 +101,8 @@ async def test_adapters_expose_what_they_did_as_prometheus_text(
     assert value(gp_now, "mllp_messages_total", ack="AA") == 1
     assert value(gp_now, "mllp_messages_total", ack="AE") == 2
     assert value(gp_now, "mllp_messages_total", ack="AR") == 0
+    assert value(gp_now, "mllp_unreadable_total") == 0
+    assert value(gp_now, "mllp_open_connections") >= 0  # present; its value is a moment's
     assert value(gp_now, "items_sent_total", kind="message") == 1
     assert value(gp_now, "items_refused_total", kind="message") == 1
     assert value(gp_now, "hub_reachable") == 1
