@@ -11,6 +11,7 @@ from typing import Any
 import aiohttp
 
 from adapters.filedrop import write_atomically
+from adapters.metrics import AdapterCounters, render
 from messages.hl7.build import build_episode_event, build_referral
 from messages.hl7.model import Organisation
 from messages.hl7.samples import (
@@ -140,3 +141,31 @@ async def test_adapters_expose_what_they_did_as_prometheus_text(
     _, after = await scrape(gp.status_port)
     assert value(after, "items_sent_total", kind="case") == cases_before + 1
     assert value(after, "last_hub_contact_seconds") >= value(gp_now, "last_hub_contact_seconds")
+
+
+def test_label_values_are_escaped_and_every_family_is_declared() -> None:
+    counters = AdapterCounters()
+    counters.sent['odd"kind\\with\nnewline'] += 2
+    health = {
+        "kind": "municipality",
+        "organisation": PPR_GLN,
+        "outbox_depth": 3,
+        "stored": 5,
+        "retries": 1,
+        "duplicates": 0,
+        "hub_reachable": False,
+        "delivery_failures": 0,
+        "files_sent": 0,
+        "files_rejected": 0,
+        "uptime_seconds": 1.5,
+    }
+    text = render(health, counters)
+    assert 'kind="odd\\"kind\\\\with\\nnewline"} 2' in text
+    assert (
+        f'samspil_adapter_hub_reachable{{adapter="municipality",organisation="{PPR_GLN}"}} 0'
+        in text
+    )
+    assert "mllp" not in text  # a municipality has no MLLP listener
+    declared = {line.split()[2] for line in text.splitlines() if line.startswith("# TYPE")}
+    used = {line.split("{")[0] for line in text.splitlines() if not line.startswith("#")}
+    assert used <= declared
