@@ -45,6 +45,8 @@
     port = 8182
     token_file = "webhook.token"     # or token = "...": the case system's bearer secret
     max_body = 1048576               # bytes; a larger body is refused with 413
+    tls_cert = "webhook.pem"         # optional: serve HTTPS (certificate chain, PEM)
+    tls_key = "webhook.key"          #   and its private key (unless the PEM holds it)
 
     [outbox]
     max_pending = 100000
@@ -158,12 +160,18 @@ class WebhookConfig:
     """0: any free port (:attr:`MunicipalityAdapter.webhook_port` tells which)."""
     max_body: int = 1024 * 1024
     """Largest request body in bytes; a larger one is refused with 413."""
+    tls_cert: Path | None = None
+    """Certificate chain (PEM): serve HTTPS instead of plain HTTP."""
+    tls_key: Path | None = None
+    """Its private key, unless the certificate's PEM holds it."""
 
     def __post_init__(self) -> None:
         if len(self.token) < 16:
             raise AdapterConfigError("[webhook] needs a token (or token_file) of 16+ characters")
         if self.max_body < 1:
             raise AdapterConfigError("[webhook] max_body must be a positive number of bytes")
+        if self.tls_key is not None and self.tls_cert is None:
+            raise AdapterConfigError("[webhook] tls_key needs a tls_cert")
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,6 +260,9 @@ def _webhook(section: dict[str, Any] | None, base: Path) -> WebhookConfig | None
     if section is None:
         return None
     values = {k: v for k, v in section.items() if k not in ("token", "token_file")}
+    for name in ("tls_cert", "tls_key"):
+        if name in values:
+            values[name] = _path(base, values[name], f"[webhook] {name}")
     return WebhookConfig(token=_secret(section, base, "webhook"), **values)
 
 

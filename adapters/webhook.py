@@ -31,7 +31,9 @@ Answers (JSON; errors as ``application/problem+json`` with a ``code``):
   **415** ``unsupported-media-type``, **503** ``outbox-full`` / ``outbox-failed`` with
   ``Retry-After`` — then nothing of the batch was stored; send it again.
 
-No line, event id or secret is ever logged: only counts, line numbers and codes.
+With ``tls_cert`` (and ``tls_key``) the webhook serves HTTPS; without, plain HTTP, to be
+bound to the case system's network only. No line, event id or secret is ever logged: only
+counts, line numbers and codes.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import ssl
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -105,14 +108,32 @@ class EventWebhook:
         self._runner: web.AppRunner | None = None
         self.port = config.port
 
+    def _tls(self) -> ssl.SSLContext | None:
+        if self.config.tls_cert is None:
+            return None
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        try:
+            context.load_cert_chain(
+                self.config.tls_cert, self.config.tls_key if self.config.tls_key else None
+            )
+        except (OSError, ssl.SSLError) as exc:
+            raise AdapterError(
+                f"the events webhook cannot load its certificate: {type(exc).__name__}",
+                code="webhook-tls",
+            ) from None
+        return context
+
     async def start(self) -> None:
-        """Bind the port. Raises AdapterError (``webhook-bind``) when it cannot."""
+        """Bind the port. Raises AdapterError (``webhook-bind``, ``webhook-tls``) when it
+        cannot."""
+        tls = self._tls()
         app = web.Application(client_max_size=self.config.max_body)
         app.router.add_post("/events", self._post)
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=5.0)
         await runner.setup()
         try:
-            await web.TCPSite(runner, self.config.host, self.config.port).start()
+            await web.TCPSite(runner, self.config.host, self.config.port, ssl_context=tls).start()
         except OSError as exc:
             await runner.cleanup()
             raise AdapterError(
@@ -122,7 +143,8 @@ class EventWebhook:
             ) from None
         self._runner = runner
         self.port = int(runner.addresses[0][1])
-        log.info("events webhook listening on %s:%d", self.config.host, self.port)
+        scheme = "https" if tls is not None else "http"
+        log.info("events webhook listening on %s://%s:%d", scheme, self.config.host, self.port)
 
     async def stop(self) -> None:
         """Stop accepting; requests in flight get up to 5 s to finish (their lines are stored

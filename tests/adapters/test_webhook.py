@@ -10,6 +10,7 @@ import json
 import logging
 import signal
 import sqlite3
+import ssl
 import sys
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
@@ -18,9 +19,10 @@ from typing import Any
 
 import aiohttp
 import pytest
+import trustme
 
 from adapters.config import WebhookConfig, load_config
-from adapters.errors import AdapterConfigError
+from adapters.errors import AdapterConfigError, AdapterError
 from adapters.municipality import MunicipalityAdapter
 from adapters.outbox import ItemState, OutboxSettings
 from coordinator.tables import Sector
@@ -382,3 +384,39 @@ token_file = "webhook.token"
     assert "events webhook listening" in err
     assert SECRET not in err
     assert token not in err
+
+
+async def test_the_webhook_serves_https_with_a_certificate(
+    make_adapter: MakeAdapter, tmp_path: Path
+) -> None:
+    ca = trustme.CA()
+    issued = ca.issue_cert("127.0.0.1")
+    cert, key = tmp_path / "webhook.pem", tmp_path / "webhook.key"
+    issued.cert_chain_pems[0].write_to_path(str(cert))
+    issued.private_key_pem.write_to_path(str(key))
+    ppr = await municipality(make_adapter, tls_cert=cert, tls_key=key)
+    trusting = ssl.create_default_context()
+    ca.configure_trust(trusting)
+    url = f"https://127.0.0.1:{ppr.webhook_port}/events"
+    headers = {"Content-Type": NDJSON, "Authorization": f"Bearer {SECRET}"}
+    async with (
+        aiohttp.ClientSession() as client,
+        client.post(url, data=lines(case_event("t-1")), headers=headers, ssl=trusting) as answer,
+    ):
+        assert answer.status == 202
+        assert (await answer.json())["accepted"] == 1
+    async with aiohttp.ClientSession() as client:  # a client that does not trust the CA
+        with pytest.raises(aiohttp.ClientConnectorCertificateError):
+            await client.post(url, data=b"{}\n", headers=headers)
+        with pytest.raises(aiohttp.ClientError):  # plain HTTP to the TLS port
+            await client.post(url.replace("https", "http"), data=b"{}\n", headers=headers)
+    assert await asyncio.to_thread(committed_keys, ppr) == ["event:t-1"]
+
+
+async def test_a_webhook_certificate_that_cannot_be_loaded_stops_the_start(
+    make_adapter: MakeAdapter, tmp_path: Path
+) -> None:
+    (tmp_path / "broken.pem").write_text("not a certificate")
+    with pytest.raises(AdapterError) as failed:
+        await municipality(make_adapter, tls_cert=tmp_path / "broken.pem")
+    assert failed.value.code == "webhook-tls"
