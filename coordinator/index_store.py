@@ -25,17 +25,15 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from coordinator.committer import Batch, Committer
+from coordinator.committer import Batch
 from coordinator.consent import ConsentFacts, Missing, age_on, sector_verdicts
 from coordinator.errors import Conflict, CoordinatorError, Forbidden, NotFound, StoreError
 from coordinator.index_tables import (
-    ACCESS_LOG,
     APPOINTMENT,
     CASE,
     CHILD,
     CONSENT,
     COORDINATOR,
-    DISCLOSURE,
     AppointmentCreate,
     CaseCreate,
     CaseStatus,
@@ -164,8 +162,10 @@ def put_appointment(*, org_gln: str, ref: str, cpr: Cpr, appointment: Appointmen
 
 
 def _existing(table: Table) -> Any:
-    return select(table.c.id, table.c.cpr).where(
-        table.c.org_gln == bindparam("org_gln"), table.c.ref == bindparam("ref")
+    # two INs, not a row-value IN: both databases use the (org_gln, ref) unique index
+    return select(table.c.id, table.c.org_gln, table.c.ref, table.c.cpr).where(
+        table.c.org_gln.in_(bindparam("orgs", expanding=True)),
+        table.c.ref.in_(bindparam("refs", expanding=True)),
     )
 
 
@@ -176,30 +176,51 @@ def _update(table: Table) -> Any:
 _EXISTING = {CASE.name: _existing(CASE), APPOINTMENT.name: _existing(APPOINTMENT)}
 _UPDATE = {CASE.name: _update(CASE), APPOINTMENT.name: _update(APPOINTMENT)}
 _INSERT = {CASE.name: insert(CASE), APPOINTMENT.name: insert(APPOINTMENT)}
-_CASE_CPR = select(C.cpr).where(C.org_gln == bindparam("org_gln"), C.ref == bindparam("ref"))
 _CHILD = {
     "sqlite": sqlite.insert(CHILD).on_conflict_do_nothing(index_elements=["cpr"]),
     "postgresql": postgresql.insert(CHILD).on_conflict_do_nothing(index_elements=["cpr"]),
 }
 
 
+def _known(
+    conn: Connection, table: Table, keys: set[tuple[str, str]]
+) -> dict[tuple[str, str], tuple[uuid.UUID, str]]:
+    """The stored entries of ``table`` among ``keys`` (org, ref): id and CPR of each."""
+    if not keys:
+        return {}
+    rows = conn.execute(
+        _EXISTING[table.name],
+        {"orgs": sorted({k[0] for k in keys}), "refs": sorted({k[1] for k in keys})},
+    )
+    return {(r.org_gln, r.ref): (r.id, r.cpr) for r in rows if (r.org_gln, r.ref) in keys}
+
+
 def upsert_entries(conn: Connection, batch: Batch, items: list[Upsert]) -> list[Any]:
-    """Bulk write: each :class:`Upsert` in order (a later one sees an earlier one of the same
-    group); True when created, False when updated, or the item's error.
+    """Bulk write: a group's upserts, as if one after the other in order (a later one sees an
+    earlier one of the same group); True when created, False when updated, or the item's
+    error. A statement or two per table, not per item: one read of the entries the group
+    names, then its inserts and its updates (in that order, so an entry created and updated
+    in one group ends as the update left it).
 
     A reference names one entry about one child for good: the same reference for another
-    child is a conflict, never a move. Every check comes before an item's first write, so a
-    refused item leaves nothing behind and fails only its own request.
+    child is a conflict, never a move. A refused item writes nothing and fails only its own
+    request.
     """
-    results: list[Any] = []
-    children: dict[str, dict[str, Any]] = {}
+    wanted: dict[str, set[tuple[str, str]]] = {CASE.name: set(), APPOINTMENT.name: set()}
     for item in items:
-        name = item.table.name
+        wanted[item.table.name].add((item.org_gln, item.ref))
         if item.case_ref is not None:
-            case_cpr = conn.execute(
-                _CASE_CPR, {"org_gln": item.org_gln, "ref": item.case_ref}
-            ).scalar()
-            if case_cpr != item.cpr.digits:
+            wanted[CASE.name].add((item.org_gln, item.case_ref))
+    known = {name: _known(conn, table, wanted[name]) for name, table in _TABLES.items()}
+    inserts: dict[str, list[dict[str, Any]]] = {name: [] for name in _TABLES}
+    updates: dict[str, list[dict[str, Any]]] = {name: [] for name in _TABLES}
+    children: dict[str, dict[str, Any]] = {}
+    results: list[Any] = []
+    for item in items:
+        name, key = item.table.name, (item.org_gln, item.ref)
+        if item.case_ref is not None:
+            case = known[CASE.name].get((item.org_gln, item.case_ref))
+            if case is None or case[1] != item.cpr.digits:
                 results.append(
                     InvalidEntry(
                         "case_ref names none of your organisation's cases for this child",
@@ -207,21 +228,22 @@ def upsert_entries(conn: Connection, batch: Batch, items: list[Upsert]) -> list[
                     )
                 )
                 continue
-        existing = conn.execute(_EXISTING[name], {"org_gln": item.org_gln, "ref": item.ref}).first()
+        existing = known[name].get(key)
         if existing is None:
-            conn.execute(
-                _INSERT[name],
+            entry_id = uuid.uuid4()
+            inserts[name].append(
                 {
-                    "id": uuid.uuid4(),
+                    "id": entry_id,
                     "org_gln": item.org_gln,
                     "ref": item.ref,
                     "created_at": batch.now,
                     "updated_at": batch.now,
                     **item.values,
-                },
+                }
             )
+            known[name][key] = (entry_id, item.cpr.digits)
             results.append(True)
-        elif existing.cpr != item.cpr.digits:
+        elif existing[1] != item.cpr.digits:
             results.append(
                 Conflict(
                     f"this {item.what} reference belongs to another child; an entry cannot "
@@ -231,18 +253,24 @@ def upsert_entries(conn: Connection, batch: Batch, items: list[Upsert]) -> list[
             )
             continue
         else:
-            conn.execute(
-                _UPDATE[name], {"_id": existing.id, "updated_at": batch.now, **item.values}
-            )
+            updates[name].append({"_id": existing[0], "updated_at": batch.now, **item.values})
             results.append(False)
         children[item.cpr.digits] = {
             "id": uuid.uuid4(),
             "cpr": item.cpr.digits,
             "born_on": item.cpr.birth_date,
         }
+    for name in _TABLES:  # cases first: an appointment may name a case of the same group
+        if inserts[name]:
+            conn.execute(_INSERT[name], inserts[name])
+        if updates[name]:
+            conn.execute(_UPDATE[name], updates[name])
     if children:
         conn.execute(_CHILD[conn.dialect.name], list(children.values()))
     return results
+
+
+_TABLES = {CASE.name: CASE, APPOINTMENT.name: APPOINTMENT}
 
 
 # --- consents and the coordinator (ops) ----------------------------------------------------
@@ -469,15 +497,14 @@ def _read_overview(conn: Connection, cpr: str, org_gln: str, since: datetime) ->
     )
 
 
-async def overview(
-    *, reader: Reader, committer: Committer, viewer: Viewer, cpr: Cpr, recent: timedelta
-) -> Overview:
-    """The caller's overview of a child; returned only once the access-log entry for what it
-    discloses has been committed (an answer that disclosed another organisation's entries
-    exists only if its log entry does).
+async def overview(*, reader: Reader, viewer: Viewer, cpr: Cpr, recent: timedelta) -> Overview:
+    """The caller's overview of a child, judged: what it may show and ``disclosed``, the other
+    organisations whose entries it shows. The caller logs that view
+    (:func:`coordinator.access_log.log_views`, through the committer, grouped with the other
+    writes of the moment) and answers only once the entry has been committed: an answer that
+    disclosed another organisation's entries exists only if its log entry does.
 
-    The reads run on the read path (no writer is held for them); only the log entry goes
-    through the committer, grouped with the other writes of the moment.
+    The reads run on the read path (no writer is held for them, nothing waits for a commit).
     """
     now = utcnow()
     found = await reader(_read_overview, cpr.digits, viewer.org_gln, now - recent)
@@ -520,52 +547,7 @@ async def overview(
         if coordinator.org_gln != viewer.org_gln:
             shown.add(coordinator.org_gln)
     result.disclosed = sorted(shown)
-    if shown:
-        await committer.bulk(
-            log_accesses, Access(viewer=viewer, cpr=cpr.digits, owners=tuple(result.disclosed))
-        )
     return result
-
-
-@dataclass(frozen=True, slots=True)
-class Access:
-    """One disclosure for the access log: who looked at which child, whose entries it showed."""
-
-    viewer: Viewer
-    cpr: str
-    owners: tuple[str, ...]
-
-
-def log_accesses(conn: Connection, batch: Batch, items: list[Access]) -> list[None]:
-    """Bulk write: a group's access-log entries and their disclosures, two statements."""
-    views: list[dict[str, Any]] = []
-    disclosures: list[dict[str, Any]] = []
-    for item in items:
-        access_id = uuid.uuid4()
-        views.append(
-            {
-                "id": access_id,
-                "cpr": item.cpr,
-                "at": batch.now,
-                "viewer_org": item.viewer.org_gln,
-                "viewer_person": item.viewer.person,
-                "viewer_credential": item.viewer.credential_id,
-                "on_behalf_of": item.viewer.on_behalf_of,
-            }
-        )
-        disclosures.extend(
-            {"id": uuid.uuid4(), "access_id": access_id, "owner_org": o, "cpr": item.cpr,
-             "at": batch.now}
-            for o in item.owners
-        )  # fmt: skip
-    conn.execute(_LOG_ACCESS, views)
-    if disclosures:
-        conn.execute(_DISCLOSE, disclosures)
-    return [None] * len(items)
-
-
-_LOG_ACCESS = insert(ACCESS_LOG)
-_DISCLOSE = insert(DISCLOSURE)
 
 
 # --- reads ---------------------------------------------------------------------------------

@@ -335,12 +335,12 @@ async def child_overview(request: web.Request) -> web.Response:
     _person_required(viewer, request)
     app = request.app
     result = await overview(
-        reader=app[READER],
-        committer=app[COMMITTER],
-        viewer=viewer,
-        cpr=cpr,
-        recent=app[SETTINGS].index_recent,
+        reader=app[READER], viewer=viewer, cpr=cpr, recent=app[SETTINGS].index_recent
     )
+    if result.disclosed:  # logged and committed before it is answered
+        await app[COMMITTER].bulk(
+            log_views, View(viewer, cpr, ViewKind.OVERVIEW, tuple(result.disclosed))
+        )
     coordinator = result.coordinator
     return web.json_response(
         {
