@@ -80,7 +80,7 @@ class ExternalHub:
             for org in orgs:
                 tokens[org.gln] = await self._register(admin, org, saved, token_file)
                 await asyncio.to_thread(_write_tokens, token_file, {**saved, **tokens}, names)
-        yield HubAccess(url=self.url, tokens=tokens, token_file=token_file)
+        yield HubAccess(url=self.url, tokens=tokens, token_file=token_file, ca_file=self.ca_file)
 
     async def _register(
         self, admin: HubClient, org: Org, saved: dict[str, str], token_file: Path

@@ -86,6 +86,8 @@ class HubAccess:
     tokens: dict[str, str] = field(repr=False)
     caseworker_token: str = field(default="", repr=False)
     token_file: Path | None = None
+    ca_file: Path | None = None
+    """The CA of an https:// hub's certificate (None: the system's CAs)."""
 
 
 class HubProvider(Protocol):
@@ -206,6 +208,7 @@ class Region:
             kind=org.kind.adapter,
             hub_url=self.hub.url,
             token=self.hub.tokens[org.gln],
+            ca_file=self.hub.ca_file,
             gln=org.gln,
             name=org.name,
             data_dir=root / "adapter",

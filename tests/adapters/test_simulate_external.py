@@ -5,6 +5,7 @@ run that cannot get a token stops with a clear error, not a traceback."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -17,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import trustme
 
 from adapters.simulation.external import read_tokens
 from adapters.simulation.region import pilot_region
@@ -61,8 +63,9 @@ class Served:
             return json.loads(answer.read())
 
 
-@pytest.fixture
-def served_hub(tmp_path: Path) -> Iterator[Served]:
+@contextlib.contextmanager
+def serving(tmp_path: Path, *serve_args: str) -> Iterator[Served]:
+    """``samspil serve`` in its own process, with an admin registered beforehand."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SAMSPIL_")}
     port = free_port()
     env.update(SAMSPIL_DATA_DIR=str(tmp_path / "hub"), SAMSPIL_PORT=str(port))
@@ -75,7 +78,7 @@ def served_hub(tmp_path: Path) -> Iterator[Served]:
     )
     assert user.returncode == 0, user.stderr
     server = subprocess.Popen(
-        [sys.executable, "-m", "samspil", "serve"],
+        [sys.executable, "-m", "samspil", "serve", *serve_args],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -84,8 +87,8 @@ def served_hub(tmp_path: Path) -> Iterator[Served]:
     try:
         for _ in range(200):
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
-                    break
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
             except OSError:
                 time.sleep(0.1)
         else:
@@ -95,6 +98,12 @@ def served_hub(tmp_path: Path) -> Iterator[Served]:
         server.terminate()
         _, err = server.communicate(timeout=30)
         assert user.stdout.strip() not in err
+
+
+@pytest.fixture
+def served_hub(tmp_path: Path) -> Iterator[Served]:
+    with serving(tmp_path) as served:
+        yield served
 
 
 def test_simulate_registers_the_region_over_http_on_a_running_hub(
@@ -155,3 +164,27 @@ def test_simulate_against_a_hub_needs_an_administrators_token(
     assert away.returncode == 2
     assert "(hub-unavailable)" in away.stderr
     assert "Traceback" not in away.stderr
+
+
+def test_simulate_against_a_hub_over_https(tmp_path: Path) -> None:
+    ca = trustme.CA()
+    issued = ca.issue_cert("127.0.0.1")
+    cert, key, ca_file = tmp_path / "hub.pem", tmp_path / "hub.key", tmp_path / "ca.pem"
+    issued.cert_chain_pems[0].write_to_path(str(cert))
+    issued.private_key_pem.write_to_path(str(key))
+    ca.cert_pem.write_to_path(str(ca_file))
+    with serving(tmp_path, "--tls-cert", str(cert), "--tls-key", str(key)) as hub:
+        url = hub.url.replace("http://", "https://")
+        run = samspil(
+            "simulate", "--hub", url, "--admin-token", hub.admin, "--ca-file", str(ca_file),
+            "--children", "2", "--speed", "40", "--workdir", str(tmp_path / "sim"),
+            env=hub.env, timeout=240,
+        )  # fmt: skip
+        assert run.returncode == 0, run.stderr[-2000:]
+        assert "simulation finished: 2 of 2 pathways done, 0 errors" in run.stdout
+        untrusted = samspil(
+            "simulate", "--hub", url, "--admin-token", hub.admin,
+            "--workdir", str(tmp_path / "other"), env=hub.env,
+        )  # fmt: skip
+        assert untrusted.returncode == 2
+        assert "(hub-unavailable)" in untrusted.stderr
