@@ -10,6 +10,8 @@ Character sets (``MSH-18``, HL7 table 0211): ``ASCII``, ``8859/1``..``8859/9``, 
 and ``UNICODE UTF-8``. When ``MSH-18`` is empty the standard's default is ISO-8859-1, but
 many Danish systems send UTF-8 without saying so: bytes that are valid UTF-8 are read as
 UTF-8 (ISO-8859-1 Danish text is practically never valid UTF-8), anything else as ISO-8859-1.
+Bytes that are not valid in the declared set, or a set not in the table, are answered ``AE``
+(``undecodable``, ``unsupported-charset``) by :func:`receive`, not dropped.
 
 Every failure is an :class:`~messages.errors.Hl7Error` with a ``code`` and, where known, the
 ``segment``. None of their messages quotes a field value, so none can carry a CPR number.
