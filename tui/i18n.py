@@ -112,6 +112,14 @@ DA: dict[str, str] = {
     "inbox.counts": "{unread} ulæste  {pending} ventende kvitteringer",
     "inbox.sent": "Sendte breve",
     "inbox.empty": "Indbakken er tom.",
+    "inbox.suggested": (
+        "Ingen sag her for dette barn — registrér en? (opret sagen i jeres fagsystem)"
+    ),
+    "inbox.suggested_count": "✚ {n} uden sag her",
+    "inbox.kind.XCTL03": "✔ positiv kvittering",
+    "inbox.kind.XCTL02": "✖ negativ kvittering",
+    "inbox.kind.XCTL01": "✖ netværkskvittering",
+    "inbox.kind.XBIN01": "bilag",
     "inbox.from": "Fra",
     "inbox.to": "Til",
     "inbox.time": "Tid",
@@ -311,6 +319,14 @@ EN: dict[str, str] = {
     "inbox.counts": "{unread} unread  {pending} receipts pending",
     "inbox.sent": "Sent letters",
     "inbox.empty": "The inbox is empty.",
+    "inbox.suggested": (
+        "No case here for this child — register one? (open the case in your own system)"
+    ),
+    "inbox.suggested_count": "✚ {n} without a case here",
+    "inbox.kind.XCTL03": "✔ positive receipt",
+    "inbox.kind.XCTL02": "✖ negative receipt",
+    "inbox.kind.XCTL01": "✖ network receipt",
+    "inbox.kind.XBIN01": "attachment",
     "inbox.from": "From",
     "inbox.to": "To",
     "inbox.time": "Time",

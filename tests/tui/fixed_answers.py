@@ -124,31 +124,49 @@ ACCESS_LOG = [
         "disclosed": [{"organisation": PPR, "name": "PPR Aalborg"}],
     }
 ]
-INBOX = [
-    {
-        "id": "7f3a0000-0000-4000-8000-000000000001",
-        "type": "XDIS91",
-        "sender": GP,
-        "received_at": "2026-12-02T13:05:00Z",
+EPISODE = "3f2b8c4e9d0a4b1c8e7f6a5b4c3d2e1f"
+
+
+def _received(
+    n: int,
+    sender: str,
+    at: str,
+    subject: str | None,
+    *,
+    kind: str = "XDIS91",
+    episode: str | None = None,
+    unread: bool = True,
+    suggested: bool = False,
+) -> Any:
+    return {
+        "id": f"7f3a0000-0000-4000-8000-00000000000{n}",
+        "type": kind,
+        "sender": sender,
+        "received_at": at,
         "size": 3120,
-        "status": "accepted",
-    },
-    {
-        "id": "7f3a0000-0000-4000-8000-000000000002",
-        "type": "XDIS91",
-        "sender": BUP,
-        "received_at": "2026-12-02T12:40:00Z",
-        "size": 2870,
-        "status": "accepted",
-    },
-    {
-        "id": "7f3a0000-0000-4000-8000-000000000003",
-        "type": "XCTL03",
-        "sender": GP,
-        "received_at": "2026-12-02T10:02:00Z",
-        "size": 1210,
-        "status": "downloaded",
-    },
+        "status": "accepted" if unread else "downloaded",
+        "letter_id": f"R{n}",
+        "episode_id": episode,
+        "subject": subject,
+        "suggested_case": suggested,
+    }
+
+
+INBOX = [
+    _received(1, GP, "2026-12-02T13:05:00Z", "Henvisning: Mads J.", episode=EPISODE),
+    _received(2, BUP, "2026-12-02T12:40:00Z", "Svar på status", episode="9" * 32),
+    _received(3, GP, "2026-12-02T10:02:00Z", None, kind="XCTL03", unread=False),
+    _received(
+        4,
+        GP,
+        "2026-12-01T08:15:00Z",
+        "Forhåndsorientering: Mads J.",
+        episode=EPISODE,
+        unread=False,
+    ),
+    _received(
+        5, GP, "2026-12-02T11:30:00Z", "Henvisning: Sofie L.", episode="5" * 32, suggested=True
+    ),
 ]
 
 
@@ -234,7 +252,6 @@ NOTIFICATIONS = [
     },
 ]
 LETTER_ID = INBOX[0]["id"]
-EPISODE = "3f2b8c4e9d0a4b1c8e7f6a5b4c3d2e1f"
 
 
 @cache

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from textual.widgets import Input, Select, TextArea
+from textual.widgets import DataTable, Input, Select, TextArea
 
 from messages.medcom.correspondence import new_correspondence
 from messages.medcom.model import Correspondence, Party, Patient
@@ -268,3 +268,87 @@ async def test_forward_a_letter_to_a_receiver_from_the_directory(tui_hub: TuiHub
     plain = "\n".join(to_plain(block) for block in copy.clinical_information)
     assert plain.startswith("Til orientering.")
     assert "> Kære PPR\n> Mads har i en periode haft det svært i skolen." in plain
+
+
+async def test_inbox_threads_by_episode_and_marks_letters_without_a_case_here(
+    tui_hub: TuiHub,
+) -> None:
+    from messages.medcom.documents import build_message
+
+    async def send(subject: str, cpr: str, episode: str) -> str:
+        letter = new_correspondence(
+            sender=Party(GP, GP, "lokationsnummer", organisation_name="Lægehuset Vestbyen"),
+            receiver=Party(PPR, PPR, "lokationsnummer", organisation_name="PPR Aalborg"),
+            patient=Patient(cpr=cpr, surname="Jensen"),
+            subject=subject,
+            text="Se venligst vedlagte.",
+            episode_of_care_identifier=episode,
+        )
+        sent = await tui_hub.call(
+            "gp",
+            "POST",
+            "/v1/messages",
+            data=build_message(letter),
+            headers={"Content-Type": "application/xml"},
+        )
+        return str(sent["id"])
+
+    first = await send("Henvisning: Mads J.", CHILD, "a" * 32)
+    other = await send("Henvisning: Sofie J.", OTHER_CHILD, "b" * 32)  # no PPR case for her
+    follow_up = await send("Supplerende: Mads J.", CHILD, "a" * 32)
+
+    app = app_for(tui_hub)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: bool(app.org_name))
+        await pilot.press("i")
+        await until(pilot, lambda: isinstance(app.screen, InboxScreen))
+        screen = app.screen
+        assert isinstance(screen, InboxScreen)
+        await until(pilot, lambda: len(screen.inbox) == 3)
+        table = screen.query_one("#inbox", DataTable)
+
+        def row(message_id: str) -> list[str]:
+            return [str(cell) for cell in table.get_row(message_id)]
+
+        # Mads's two letters are one thread, newest first, the earlier one marked ↳
+        assert [e["id"] for e in screen.inbox] == [follow_up, first, other]
+        assert row(follow_up)[3] == "Supplerende: Mads J."
+        assert row(first)[3] == "↳ Henvisning: Mads J."
+        assert row(other)[3] == "Henvisning: Sofie J."
+        assert row(other)[0] == "●✚"
+        assert row(first)[0] == "● "
+        assert "✚ 1 uden sag her" in screen_text(app)
+        assert "Ingen sag her for dette barn" not in screen_text(app)
+        await pilot.press("down", "down")  # to Sofie's letter: the hint says what to do
+        await until(
+            pilot, lambda: "Ingen sag her for dette barn — registrér en?" in screen_text(app)
+        )
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, LetterScreen))
+        await until(pilot, lambda: "Henvisning: Sofie J." in screen_text(app), within=20)
+        assert "✚ Ingen sag her for dette barn" in screen_text(app)
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, InboxScreen))
+
+        await pilot.press("up", "up", "enter")  # the follow-up shows its thread
+        await until(pilot, lambda: "Supplerende: Mads J." in screen_text(app), within=20)
+        text = screen_text(app)
+        assert "── tråd: 1 tidligere breve ──" in text
+        assert "Lægehuset Vestbyen  Henvisning: Mads J." in text
+        await pilot.press("escape")
+
+        # once PPR has a case for Sofie, the hub stops suggesting one
+        await tui_hub.call(
+            "pia",
+            "PUT",
+            "/v1/cases/ppr-2",
+            json={
+                "child_cpr": OTHER_CHILD,
+                "kind": "ppr-assessment",
+                "status": "active",
+                "opened_on": "2026-11-01",
+                "contact": {"name": "Pia Psykolog", "role": "psykolog"},
+            },
+        )
+        await until(pilot, lambda: "✚" not in row(other)[0])
+        assert "uden sag her" not in screen_text(app)

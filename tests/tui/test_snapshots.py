@@ -48,6 +48,8 @@ def test_inbox(snap_compare: Any, size: tuple[int, int]) -> None:
         await settle(pilot)
         await pilot.press("i")
         await settle(pilot)
+        await pilot.press("down", "down", "down")  # a letter about a child with no case here
+        await settle(pilot)
 
     assert snap_compare(caseworker(), terminal_size=size, run_before=open_inbox)
 

@@ -1,18 +1,24 @@
-"""The organisation's inbox (unread first) and its sent letters with their journey.
+"""The organisation's inbox in threads (unread first) and its sent letters with their journey.
 
-Refreshes every few seconds in a worker, so a sent letter's status is seen changing
-(``accepteret → hentet → modtaget → ✔ kvitteret``) without a key press.
+Entries are grouped by :func:`tui.threads.threads` (episode of care, else letter linkage);
+a thread's later letters are marked ``↳``. An XDIS91 about a child this organisation has no
+active case for is marked ``✚`` with a hint to register one (``suggested_case``; the hub
+never says which child). Refreshes every few seconds in a worker, so a sent letter's status
+is seen changing (``accepteret → hentet → modtaget → ✔ kvitteret``) without a key press.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
+from tui.screens.child import fit
+from tui.threads import threads
 from tui.widgets.connection_banner import ConnectionBanner
 from tui.widgets.key_bar import KeyBar
 from tui.widgets.notice import Notice
@@ -40,7 +46,8 @@ class InboxScreen(Screen[None]):
 
     def __init__(self) -> None:
         super().__init__()
-        self.inbox: list[dict[str, Any]] = []
+        self.inbox: list[dict[str, Any]] = []  # in thread order, as shown
+        self.thread_of: dict[str, list[dict[str, Any]]] = {}  # message id -> its thread
         self.sent: list[dict[str, Any]] = []
 
     @property
@@ -53,11 +60,11 @@ class InboxScreen(Screen[None]):
         yield ConnectionBanner()
         yield Static(id="inbox-head", classes="heading")
         inbox: DataTable[str] = DataTable(id="inbox", cursor_type="row")
-        inbox.add_column(" ", key="mark", width=1)
+        inbox.add_column(" ", key="mark", width=2)
         inbox.add_column(t("inbox.time"), key="time", width=11)
-        inbox.add_column(t("inbox.from"), key="from", width=24)
-        inbox.add_column(t("compose.subject").split(" (")[0], key="subject", width=24)
-        inbox.add_column(t("inbox.type"), key="type", width=7)
+        inbox.add_column(t("inbox.from"), key="from", width=20)
+        inbox.add_column(t("compose.subject").split(" (")[0], key="subject", width=27)
+        inbox.add_column(t("inbox.type"), key="type", width=6)
         yield inbox
         yield Static(t("inbox.sent"), classes="heading")
         sent: DataTable[str] = DataTable(id="sent", cursor_type="row")
@@ -100,10 +107,11 @@ class InboxScreen(Screen[None]):
         sent = await app.hub(app.client.outbox)
         if inbox is None or sent is None:
             return
-        # unread (never fetched) first, then by time, newest first
-        inbox.sort(key=lambda m: m["received_at"], reverse=True)
-        inbox.sort(key=lambda m: m.get("status") != "accepted")
-        self.inbox, self.sent = inbox, sent
+        # threads with something unread (never fetched) first, then the newest
+        grouped = threads(inbox, app.answers)
+        self.inbox = [entry for thread in grouped for entry in thread]
+        self.thread_of = {str(e["id"]): thread for thread in grouped for e in thread}
+        self.sent = sent
         self._draw()
 
     def _draw(self) -> None:
@@ -111,21 +119,23 @@ class InboxScreen(Screen[None]):
         t = app.texts
         unread = sum(1 for m in self.inbox if m.get("status") == "accepted")
         pending = sum(1 for m in self.sent if m["type"] == "XDIS91" and m["status"] not in _FINAL)
-        self.query_one("#inbox-head", Static).update(
-            t("inbox.title", org=app.org_name)
-            + "   "
-            + t("inbox.counts", unread=unread, pending=pending)
-        )
+        head = Text(t("inbox.title", org=app.org_name), style="bold")
+        head.append("   " + t("inbox.counts", unread=unread, pending=pending))
+        if without := sum(1 for m in self.inbox if m.get("suggested_case")):
+            head.append("   " + t("inbox.suggested_count", n=without), style="yellow")
+        self.query_one("#inbox-head", Static).update(head)
         inbox = self.query_one("#inbox", DataTable)
         row = inbox.cursor_row
         inbox.clear()
         for m in self.inbox:
-            letter = app.letters.get(m["id"])
+            first = self.thread_of[str(m["id"])][0] is m
+            subject = m.get("subject") or _subject_read(app, m) or _what(t, m)
             inbox.add_row(
-                "●" if m.get("status") == "accepted" else " ",
+                ("●" if m.get("status") == "accepted" else " ")
+                + ("✚" if m.get("suggested_case") else " "),
                 app.local(m["received_at"], "%d.%m %H:%M"),
-                app.org_label(m["sender"]),
-                letter.subject if letter else "",
+                fit(app.org_label(m["sender"]), 20).rstrip(),
+                fit(subject if first else "↳ " + subject, 27).rstrip(),
                 m["type"],
                 key=m["id"],
             )
@@ -144,10 +154,29 @@ class InboxScreen(Screen[None]):
             )
         if self.sent:
             sent.move_cursor(row=min(max(row, 0), len(self.sent) - 1))
+        self._hint()
+
+    def _highlighted(self) -> dict[str, Any] | None:
+        inbox = self.query_one("#inbox", DataTable)
+        if not self.inbox or inbox.cursor_row < 0:
+            return None
+        return self.inbox[min(inbox.cursor_row, len(self.inbox) - 1)]
+
+    def _hint(self) -> None:
+        """Under the lists: the inbox is empty, or the highlighted letter's child has no case
+        here, or nothing."""
+        t = self.hub_app.texts
+        entry = self._highlighted()
         if not self.inbox:
             self.query_one(Notice).tell(t("inbox.empty"))
+        elif entry is not None and entry.get("suggested_case"):
+            self.query_one(Notice).tell("✚ " + t("inbox.suggested"))
         else:
             self.query_one(Notice).tell("")
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.data_table.id == "inbox":
+            self._hint()
 
     def action_switch(self) -> None:
         inbox, sent = self.query_one("#inbox", DataTable), self.query_one("#sent", DataTable)
@@ -159,7 +188,15 @@ class InboxScreen(Screen[None]):
         inbox = self.query_one("#inbox", DataTable)
         if inbox.has_focus and self.inbox and inbox.cursor_row >= 0:
             entry = self.inbox[inbox.cursor_row]
-            self.app.push_screen(LetterScreen(entry["id"], incoming=True))
+            thread = [e for e in self.thread_of.get(str(entry["id"]), []) if e is not entry]
+            self.app.push_screen(
+                LetterScreen(
+                    entry["id"],
+                    incoming=True,
+                    thread=thread,
+                    suggested_case=bool(entry.get("suggested_case")),
+                )
+            )
             return
         sent = self.query_one("#sent", DataTable)
         if sent.has_focus and self.sent and sent.cursor_row >= 0:
@@ -170,3 +207,13 @@ class InboxScreen(Screen[None]):
 
 
 _FINAL = ("receipted", "rejected", "expired")
+
+
+def _subject_read(app: CaseworkerApp, entry: dict[str, Any]) -> str:
+    letter = app.letters.get(str(entry["id"]))
+    return str(letter.subject or "") if letter is not None else ""
+
+
+def _what(texts: Any, entry: dict[str, Any]) -> str:
+    """A subject for an entry that has none: what kind of message it is."""
+    return str(texts(f"inbox.kind.{entry['type']}")) if entry["type"] != "XDIS91" else ""

@@ -18,6 +18,7 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from messages.errors import MessageError
+from messages.medcom.correspondence import replied_to
 from messages.medcom.documents import build_message, parse_message
 from messages.medcom.model import Correspondence, Receipt
 from messages.medcom.receipts import receipt_for
@@ -44,10 +45,21 @@ class LetterScreen(Screen[None]):
         Binding("question_mark", "app.help", show=False),
     ]
 
-    def __init__(self, message_id: str, *, incoming: bool) -> None:
+    def __init__(
+        self,
+        message_id: str,
+        *,
+        incoming: bool,
+        thread: list[dict[str, Any]] | None = None,
+        suggested_case: bool = False,
+    ) -> None:
+        """``thread``: the other inbox entries of its thread; ``suggested_case``: the hub says
+        this organisation has no active case for the letter's child."""
         super().__init__()
         self.message_id = message_id
         self.incoming = incoming
+        self.thread = thread or []
+        self.suggested_case = suggested_case
         self.letter: Any = None
 
     @property
@@ -89,6 +101,10 @@ class LetterScreen(Screen[None]):
         self.letter = letter
         if isinstance(letter, Correspondence):
             app.letters[self.message_id] = letter
+            if answered := replied_to(letter):
+                app.answers[self.message_id] = answered
+        elif isinstance(letter, Receipt) and letter.original_letters:
+            app.answers[self.message_id] = letter.original_letters[0].identifier
         self.query_one("#letter", Static).update(self.render_letter(letter, status or {}))
 
     def render_letter(self, letter: Any, status: dict[str, Any]) -> Text:
@@ -106,6 +122,8 @@ class LetterScreen(Screen[None]):
         if not isinstance(letter, Correspondence):
             out.append(letter.type.value + "\n")
             return out
+        if self.suggested_case:
+            out.append("✚ " + t("inbox.suggested") + "\n", style="bold yellow")
         out.append(t("letter.subject", subject=letter.subject or "") + "\n", style="bold")
         name = letter.sender.organisation_name or app.org_label(letter.sender.ean)
         out.append(t("letter.from", name=name, gln=letter.sender.ean) + "\n")
@@ -120,17 +138,33 @@ class LetterScreen(Screen[None]):
         out.append("\n\n")
         for block in letter.clinical_information:
             out.append(to_plain(block) + "\n")
-        thread = [
-            other
+        # the thread: the other inbox entries with it, and letters read before in its episode
+        listed = {str(e.get("letter_id")) for e in self.thread}
+        lines = [
+            (
+                str(e["received_at"]),
+                f"{app.local(e['received_at'], '%d.%m %H:%M')}  "
+                f"{app.org_label(e['sender'])}  {e.get('subject') or e['type']}",
+            )
+            for e in self.thread
+        ]
+        lines += [
+            (
+                other.authorised.isoformat(),
+                f"{app.local(other.authorised, '%d.%m %H:%M')}  "
+                f"{other.sender.organisation_name or app.org_label(other.sender.ean)}  "
+                f"{other.subject}",
+            )
             for other_id, other in app.letters.items()
             if other_id != self.message_id
+            and other.letter_identifier not in listed
             and letter.episode_of_care_identifier
             and other.episode_of_care_identifier == letter.episode_of_care_identifier
         ]
-        if thread:
-            out.append("\n" + t("letter.thread", n=len(thread)) + "\n", style="dim")
-            for other in thread:
-                out.append(f"  {app.local(other.authorised, '%d.%m %H:%M')}  {other.subject}\n")
+        if lines:
+            out.append("\n" + t("letter.thread", n=len(lines)) + "\n", style="dim")
+            for _, line in sorted(lines, reverse=True):
+                out.append(f"  {line}\n")
         events = status.get("events") or []
         if events:
             out.append("\n")
