@@ -76,12 +76,16 @@ def create_engine(url: str) -> AsyncEngine:
         engine = create_async_engine(parsed, pool_size=8, max_overflow=8, pool_timeout=30)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
+    # No pool_pre_ping: on asyncpg it costs up to three round trips on every checkout (BEGIN,
+    # ping, ROLLBACK). A connection that died with the server fails its first statement
+    # instead; SQLAlchemy then drops every pooled connection older than that, the Reader
+    # tries a read once more on a fresh one, and the Committer retries a failed group's
+    # writes one by one (each idempotent).
     return create_async_engine(
         parsed,
         pool_size=10,
         max_overflow=20,
         pool_timeout=30,
-        pool_pre_ping=True,
         connect_args={"async_creator_fn": _connect_postgres},
     )
 

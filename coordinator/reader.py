@@ -10,7 +10,9 @@ A read is a synchronous function of a SQLAlchemy :class:`~sqlalchemy.engine.Conn
   recovering it), the read gives the loop back and is tried again, so it never blocks the loop.
   The connection runs in autocommit mode, each statement its own snapshot: a read of several
   statements may see a commit land between two of them (harmless for the hub's reads);
-* on **PostgreSQL** it runs through asyncpg with ``AsyncConnection.run_sync``.
+* on **PostgreSQL** it runs through asyncpg with ``AsyncConnection.run_sync``, on a pooled
+  connection in autocommit mode: no ``BEGIN`` and ``ROLLBACK`` round trips around a read
+  (under PostgreSQL's READ COMMITTED each statement reads a snapshot of its own anyway).
 
 SQLAlchemy's errors are translated to :class:`~coordinator.errors.StoreError` here.
 """
@@ -23,7 +25,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from coordinator.db import sqlite_sync_engine
@@ -45,7 +47,7 @@ class Reader:
     """Runs reads; owns the SQLite read connection (:meth:`close` at shutdown)."""
 
     def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
+        self._engine = engine.execution_options(isolation_level="AUTOCOMMIT")
         self._sync = sqlite_sync_engine(engine)
         self._conn: Connection | None = None
         if self._sync is not None:
@@ -58,8 +60,7 @@ class Reader:
         """``fn(conn, *args)``; its result."""
         try:
             if self._conn is None:
-                async with self._engine.connect() as conn:
-                    return await conn.run_sync(fn, *args)
+                return await self._pooled(fn, *args)
             for attempt in range(BUSY_RETRIES):
                 try:
                     try:
@@ -76,6 +77,18 @@ class Reader:
             raise StoreError(
                 f"the message store is unavailable ({type(exc).__name__}); try again"
             ) from exc
+
+    async def _pooled(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn`` on a pooled connection; once more on a fresh one when the first had died
+        (the server restarted since it was last used: the pool does not ping)."""
+        try:
+            async with self._engine.connect() as conn:
+                return await conn.run_sync(fn, *args)
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+        async with self._engine.connect() as conn:
+            return await conn.run_sync(fn, *args)
 
     def close(self) -> None:
         if self._conn is not None:
