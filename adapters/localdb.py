@@ -22,6 +22,9 @@ __all__ = ["LocalDb"]
 
 T = TypeVar("T")
 
+CACHE_KIB = 256
+"""The connection's page cache (KiB)."""
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -73,6 +76,10 @@ class LocalDb:
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
+        # the outbox's working set is its newest pages; SQLite's default 2 MiB page cache
+        # only fills as the file grows (sent items stay until the hourly pruning), which
+        # looked like a leak in a process running the region's 26 adapters
+        conn.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
         try:
             conn.executescript(SCHEMA)
         except sqlite3.Error as exc:
