@@ -313,6 +313,7 @@ EN: dict[str, str] = {
     "sector.family": "family",
     "sector.psychiatry": "psychiatry",
     "sector.gp": "general practice",
+    "sector_short.family": "family",
     "sector_short.psychiatry": "psych.",
     "sector_short.gp": "GP",
     "inbox.title": "Inbox · {org}",

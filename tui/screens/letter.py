@@ -23,6 +23,7 @@ from messages.medcom.documents import build_message, parse_message
 from messages.medcom.model import Correspondence, Receipt
 from messages.medcom.receipts import receipt_for
 from messages.medcom.text import to_plain
+from tui.base import parse_time
 from tui.client import HubRefused
 from tui.screens.child import show_cpr
 from tui.widgets.connection_banner import ConnectionBanner
@@ -142,7 +143,7 @@ class LetterScreen(Screen[None]):
         listed = {str(e.get("letter_id")) for e in self.thread}
         lines = [
             (
-                str(e["received_at"]),
+                parse_time(str(e["received_at"])),
                 f"{app.local(e['received_at'], '%d.%m %H:%M')}  "
                 f"{app.org_label(e['sender'])}  {e.get('subject') or e['type']}",
             )
@@ -150,7 +151,7 @@ class LetterScreen(Screen[None]):
         ]
         lines += [
             (
-                other.authorised.isoformat(),
+                other.authorised,
                 f"{app.local(other.authorised, '%d.%m %H:%M')}  "
                 f"{other.sender.organisation_name or app.org_label(other.sender.ean)}  "
                 f"{other.subject}",
@@ -163,7 +164,7 @@ class LetterScreen(Screen[None]):
         ]
         if lines:
             out.append("\n" + t("letter.thread", n=len(lines)) + "\n", style="dim")
-            for _, line in sorted(lines, reverse=True):
+            for _, line in sorted(lines, key=lambda pair: pair[0], reverse=True):
                 out.append(f"  {line}\n")
         events = status.get("events") or []
         if events:
