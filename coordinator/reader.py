@@ -9,7 +9,11 @@ A read is a synchronous function of a SQLAlchemy :class:`~sqlalchemy.engine.Conn
   writer; should SQLite still answer "busy" (a checkpoint resetting the log, another process
   recovering it), the read gives the loop back and is tried again, so it never blocks the loop.
   The connection runs in autocommit mode, each statement its own snapshot: a read of several
-  statements may see a commit land between two of them (harmless for the hub's reads);
+  statements may see a commit land between two of them (harmless for the hub's reads). No
+  ``BEGIN`` is ever sent on it, so SQLAlchemy's transaction on it is bookkeeping only: begun
+  by the first read and never ended (ending it after every read cost a third of a read). A
+  read must consume what it selects (``.all()``, ``.first()``, ``.scalar()``): an open
+  cursor would hold its snapshot;
 * on **PostgreSQL** it runs through asyncpg with ``AsyncConnection.run_sync``, on a pooled
   connection in autocommit mode: no ``BEGIN`` and ``ROLLBACK`` round trips around a read
   (under PostgreSQL's READ COMMITTED each statement reads a snapshot of its own anyway).
@@ -63,10 +67,7 @@ class Reader:
                 return await self._pooled(fn, *args)
             for attempt in range(BUSY_RETRIES):
                 try:
-                    try:
-                        return fn(self._conn, *args)
-                    finally:
-                        self._conn.rollback()  # SQLAlchemy's bookkeeping: no BEGIN was sent
+                    return fn(self._conn, *args)
                 except OperationalError as exc:
                     if not _busy(exc):
                         raise
