@@ -352,3 +352,36 @@ async def test_inbox_threads_by_episode_and_marks_letters_without_a_case_here(
         )
         await until(pilot, lambda: "✚" not in row(other)[0])
         assert "uden sag her" not in screen_text(app)
+
+
+async def test_access_log_shows_who_looked_at_the_child(tui_hub: TuiHub) -> None:
+    await tui_hub.call(
+        "pia",
+        "POST",
+        f"/v1/children/{CHILD}/consents",
+        json={
+            "given_by_name": "Mette Jensen",
+            "relation": "custodial-parent",
+            "sectors": ["ppr", "psychiatry"],
+            "form": "written",
+        },
+    )
+    await tui_hub.call(  # the child psychiatry's system looks, on Bo Overlæge's behalf
+        "bup",
+        "GET",
+        f"/v1/children/{CHILD}/overview",
+        headers={"X-On-Behalf-Of": "Bo Overlæge"},
+    )
+    app = app_for(tui_hub)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await look_up(pilot, app, CHILD)
+        await until(pilot, lambda: "Set af andre: 1 gange" in screen_text(app))
+        await pilot.press("l")
+        await until(pilot, lambda: "Hvem har set barnets data" in screen_text(app))
+        await until(pilot, lambda: "Bo Overlæge *" in screen_text(app))
+        text = screen_text(app)
+        views, notifications = text.split("Andres opslag i PPR Aalborgs oplysninger")
+        assert "Børne- og Ungdomspsyk.  Bo Overlæge *" in views
+        assert "så PPR Aalborg" in views
+        assert "Børne- og Ungdomspsyk.  Bo Overlæge" in notifications
+        assert "slået op af organisationens system på personens vegne" in text

@@ -67,8 +67,8 @@ class AccessLogScreen(Screen[None]):
             orgs = ", ".join(d["name"] for d in v.get("disclosed", []))
             person = v["person"] + (" *" if v.get("on_behalf_of") else "")
             out.append(
-                f" {app.local(v['at'], '%d.%m %H:%M')}  {fit(v['organisation_name'], 22)} "
-                f"{fit(person, 16)} {t('log.saw', orgs=orgs)}\n"
+                f" {app.local(v['at'], '%d.%m %H:%M')}  {fit(v['organisation_name'], 22)}  "
+                f"{fit(person, 16)}  {t('log.saw', orgs=orgs)}\n"
             )
         if any(v.get("on_behalf_of") for v in views):
             out.append(" * " + t("log.on_behalf") + "\n", style="dim")
@@ -79,7 +79,7 @@ class AccessLogScreen(Screen[None]):
         for n in mine:
             viewer = n["viewer"]
             out.append(
-                f" {app.local(n['at'], '%d.%m %H:%M')}  {fit(viewer['name'], 22)} "
+                f" {app.local(n['at'], '%d.%m %H:%M')}  {fit(viewer['name'], 22)}  "
                 f"{viewer['person']}\n"
             )
         if not mine:
