@@ -130,6 +130,12 @@ def test_trail(snap_compare: Any, size: tuple[int, int]) -> None:
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_monitor_help(snap_compare: Any, size: tuple[int, int]) -> None:
+    keys = by_keys(("question_mark",))
+    assert snap_compare(monitor(), terminal_size=size, run_before=keys)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_monitor(snap_compare: Any, size: tuple[int, int]) -> None:
     app = MonitorApp(
         FixedHub(monitor_routes()), texts=Texts("da"), clock=fixed_clock, refresh_seconds=SLOW
