@@ -98,7 +98,7 @@ async def test_adapters_expose_what_they_did_as_prometheus_text(
         )
         return gp_now if done else None
 
-    gp_now: Samples = await eventually(settled)
+    gp_now: Samples = await eventually(settled, within=30.0)
     assert value(gp_now, "mllp_messages_total", ack="AA") == 1
     assert value(gp_now, "mllp_messages_total", ack="AE") == 2
     assert value(gp_now, "mllp_messages_total", ack="AR") == 0
@@ -129,7 +129,7 @@ async def test_adapters_expose_what_they_did_as_prometheus_text(
         away = value(now, "hub_reachable") == 0 and value(now, "retries_total") > 0
         return now if away and value(now, "outbox_depth") == 1 else None
 
-    away: Samples = await eventually(waiting)
+    away: Samples = await eventually(waiting, within=30.0)
     assert value(away, "mllp_messages_total", ack="AA") == 2
     await hub.start()
 
@@ -137,7 +137,7 @@ async def test_adapters_expose_what_they_did_as_prometheus_text(
         _, now = await scrape(gp.status_port or 0)
         return value(now, "outbox_depth") == 0 and value(now, "hub_reachable") == 1
 
-    await eventually(back, within=20.0)
+    await eventually(back, within=30.0)
     _, after = await scrape(gp.status_port)
     assert value(after, "items_sent_total", kind="case") == cases_before + 1
     assert value(after, "last_hub_contact_seconds") >= value(gp_now, "last_hub_contact_seconds")

@@ -85,7 +85,7 @@ def serving(tmp_path: Path, *serve_args: str) -> Iterator[Served]:
         text=True,
     )
     try:
-        for _ in range(200):
+        for _ in range(600):
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=1).close()
                 break

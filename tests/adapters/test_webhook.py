@@ -136,7 +136,7 @@ async def test_posted_events_reach_the_hubs_index_and_a_repeat_sends_nothing_twi
     ]
     # a 202 means committed: another connection to the adapter's file sees both
     assert await asyncio.to_thread(committed_keys, ppr) == ["event:w-1", "event:w-2"]
-    await eventually(lambda: all_sent(ppr))
+    await eventually(lambda: all_sent(ppr), within=30.0)
     overview = await ppr.hub.overview(CHILD_CPR, on_behalf_of=CASEWORKER)
     assert [c["ref"] for c in overview["own"]["cases"]] == ["PPR-W1"]
     assert [a["ref"] for a in overview["own"]["appointments"]] == ["PPR-W1-A1"]
@@ -155,7 +155,9 @@ async def test_posted_events_reach_the_hubs_index_and_a_repeat_sends_nothing_twi
     closing = case_event("w-3", status="closed")
     (ppr.events.folder / ".w3.tmp").write_text(json.dumps(closing) + "\n")
     (ppr.events.folder / ".w3.tmp").rename(ppr.events.folder / "w3.jsonl")
-    await eventually(lambda: asyncio.to_thread((ppr.events.processed / "w3.jsonl").exists))
+    await eventually(
+        lambda: asyncio.to_thread((ppr.events.processed / "w3.jsonl").exists), within=30.0
+    )
     status, answer = await post(session, ppr, lines(closing))
     assert (status, answer["lines"][0]["status"]) == (202, "duplicate")
     assert ppr.health()["webhook_requests"] == 3
@@ -205,7 +207,7 @@ async def test_each_bad_line_gets_its_code_and_the_good_lines_still_go(
     assert "3113164321" not in json.dumps(answer)
     assert (answer["accepted"], answer["duplicates"], answer["rejected"]) == (2, 1, 8)
     assert await asyncio.to_thread(committed_keys, ppr) == ["event:ok-1", "event:ok-2"]
-    await eventually(lambda: all_sent(ppr))
+    await eventually(lambda: all_sent(ppr), within=30.0)
 
     metrics = ppr.metrics()
     assert 'samspil_adapter_events_total{adapter="municipality",' in metrics
@@ -310,7 +312,7 @@ async def test_logs_hold_no_event_content(
     ppr = await municipality(make_adapter)
     status, _ = await post(session, ppr, lines(case_event("secret-event-id"), "{bad"))
     assert status == 202
-    await eventually(lambda: all_sent(ppr))
+    await eventually(lambda: all_sent(ppr), within=30.0)
     assert "secret-event-id" not in caplog.text
     assert "lines=2 accepted=1 duplicates=0 rejected=1" in caplog.text
 
@@ -352,7 +354,7 @@ token_file = "webhook.token"
     base = f"http://127.0.0.1:{webhook_port}/events"
     try:
         answer: tuple[int, Any] = (0, None)
-        for _ in range(100):
+        for _ in range(300):
             try:
                 async with session.post(
                     base,
@@ -371,7 +373,7 @@ token_file = "webhook.token"
                 health = await response.json()
             return bool(health["sent"] == 1 and health["outbox_depth"] == 0)
 
-        await eventually(sent)
+        await eventually(sent, within=30.0)
         async with session.get(f"http://127.0.0.1:{status_port}/metrics") as response:
             metrics = await response.text()
         assert 'outcome="accepted"} 1' in metrics
