@@ -25,6 +25,7 @@ from adapters.simulation.region import pilot_region
 from tests.adapters.conftest import gln
 
 OPERATIONS_GLN = gln(8_001)  # the hub's own operations desk, not in the pilot region
+pytestmark = pytest.mark.timeout(300)  # whole simulation runs in subprocesses, several per test
 
 
 def samspil(
