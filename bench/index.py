@@ -349,6 +349,12 @@ def rss_kib(pid: int) -> tuple[int, int]:
     return values.get("VmRSS", 0), values.get("VmHWM", 0)
 
 
+def cpu_seconds(pid: int) -> float:
+    """The CPU time (user + system) a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -405,7 +411,9 @@ async def measure(
                 await lookup()
             logged.clear()
             unlogged.clear()
+            cpu = cpu_seconds(hub.pid)
             single = [await lookup() for _ in range(lookups)]
+            cpu_each = (cpu_seconds(hub.pid) - cpu) / lookups
             split = (list(logged), list(unlogged))
             loaded: list[float] = []
             stop = time.monotonic() + seconds
@@ -422,6 +430,7 @@ async def measure(
         hub.send_signal(signal.SIGTERM)
         hub.wait(timeout=60)
     return {
+        "cpu_us": cpu_each * 1e6,
         "logged_share": len(split[0]) / len(single),
         "logged_p99_ms": percentile(split[0] or [0.0], 0.99) * 1000,
         "unlogged_p99_ms": percentile(split[1] or [0.0], 0.99) * 1000,
@@ -496,7 +505,7 @@ async def one_database(kind: str, args: argparse.Namespace) -> None:
             print(
                 f"[{kind}]   {r['logged_share']:.0%} disclosed others' entries and waited for "
                 f"their access-log commit: p99 {r['logged_p99_ms']:.2f} ms; the others "
-                f"p99 {r['unlogged_p99_ms']:.2f} ms"
+                f"p99 {r['unlogged_p99_ms']:.2f} ms; the hub's CPU time {r['cpu_us']:,.0f} µs each"
             )
             print(
                 f"[{kind}] overview, {args.concurrency} clients: {r['rate']:,.0f} lookups/s  "

@@ -41,7 +41,7 @@ from coordinator.index_tables import (
     ConsentRelation,
     CoordinatorCreate,
 )
-from coordinator.reader import Reader
+from coordinator.reader import Query, Reader
 from coordinator.sqltypes import utcnow
 from coordinator.tables import ORGANISATION, Sector
 from messages.identifiers import Cpr
@@ -484,16 +484,22 @@ class _Found:
     coordinator: Any = None
 
 
+_OVERVIEW_CASES = Query(_CASES_OF)
+_OVERVIEW_CONSENTS = Query(_CONSENTS)
+_OVERVIEW_APPOINTMENTS = Query(_APPOINTMENTS_OF)
+_OVERVIEW_COORDINATOR = Query(_COORDINATOR_OF)
+
+
 def _read_overview(conn: Connection, cpr: str, org_gln: str, since: datetime) -> _Found:
     """Everything an overview may show, or only the cases when the caller has no active one."""
-    cases = conn.execute(_CASES_OF, {"cpr": cpr}).all()
+    cases = _OVERVIEW_CASES.rows(conn, {"cpr": cpr})
     if not any(c.org_gln == org_gln and c.status == CaseStatus.ACTIVE for c in cases):
         return _Found(cases)
     return _Found(
         cases,
-        conn.execute(_CONSENTS, {"cpr": cpr}).all(),
-        conn.execute(_APPOINTMENTS_OF, {"cpr": cpr, "org_gln": org_gln, "since": since}).all(),
-        conn.execute(_COORDINATOR_OF, {"cpr": cpr}).first(),
+        _OVERVIEW_CONSENTS.rows(conn, {"cpr": cpr}),
+        _OVERVIEW_APPOINTMENTS.rows(conn, {"cpr": cpr, "org_gln": org_gln, "since": since}),
+        _OVERVIEW_COORDINATOR.first(conn, {"cpr": cpr}),
     )
 
 
