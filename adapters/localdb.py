@@ -22,7 +22,7 @@ __all__ = ["LocalDb"]
 
 T = TypeVar("T")
 
-CACHE_KIB = 256
+CACHE_KIB = 128
 """The connection's page cache (KiB)."""
 
 SCHEMA = """

@@ -14,10 +14,15 @@ systems, all in this process, then:
 3. prints, every ``--report-every`` seconds (default 60): referrals per second, p50/p99 of
    the time from the clinic's send to the letter in the receiver's system, p99 of the ACK,
    in flight, the adapters' outbox depth, and this process's resident memory (hub and
-   adapters together);
+   adapters together) split by what holds it (:func:`memory_parts`: Python's live blocks,
+   SQLite's heap and page caches, glibc's heap, anonymous and file-backed RSS);
 4. **passes** (exit 0) when no error occurred (every ACK ``AA``, every letter arrived
    within 30 s, nothing left in an outbox) and resident memory grew less than 10 % from
    the end of the warm-up (``--warmup``, a fraction of the run, default 0.2) to the end.
+
+``--tracemalloc N`` traces Python allocations with ``N`` frames each, snapshots them at the
+end of the warm-up and at the end of the run, and prints the tracebacks whose memory grew
+most in between (the way to find what a growing RSS is made of; it slows the run down).
 
 The referrals are synthetic (the simulation's fictitious children).
 """
@@ -27,12 +32,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import ctypes
 import os
 import resource
 import statistics
 import sys
 import tempfile
 import time
+import tracemalloc
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,6 +81,66 @@ def rss_mib() -> float:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # the peak, not now
+
+
+def memory_parts() -> dict[str, float]:
+    """Resident memory by kind (MiB): ``anon`` (heaps: Python's, SQLite's page caches,
+    libxml2's...), ``file`` (mapped files: code, SQLite's shared WAL index) and ``shmem``;
+    and ``blocks``, the Python allocator's live blocks (thousands), which grow when Python
+    objects leak and not when C libraries' caches fill."""
+    parts = {"blocks": sys.getallocatedblocks() / 1000}
+    parts.update(_c_heaps())
+    with (
+        contextlib.suppress(OSError),
+        open(f"/proc/{os.getpid()}/status", encoding="ascii") as status,
+    ):
+        for line in status:
+            key, _, value = line.partition(":")
+            if key in ("RssAnon", "RssFile", "RssShmem"):
+                parts[key.removeprefix("Rss").lower()] = int(value.split()[0]) / 1024
+    return parts
+
+
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [
+        (name, ctypes.c_size_t)
+        for name in (
+            "arena",
+            "ordblks",
+            "smblks",
+            "hblks",
+            "hblkhd",
+            "usmblks",
+            "fsmblks",
+            "uordblks",
+            "fordblks",
+            "keepcost",
+        )
+    ]
+
+
+def _c_heaps() -> dict[str, float]:
+    """``sqlite``: SQLite's own heap (MiB) in this process, ``pages`` the page caches in it;
+    ``malloc``/``free``: glibc's heap in use and held free. Empty where unavailable."""
+    parts: dict[str, float] = {}
+    with contextlib.suppress(OSError, AttributeError, ImportError):
+        import _sqlite3
+
+        lib = ctypes.CDLL(_sqlite3.__file__)
+        lib.sqlite3_memory_used.restype = ctypes.c_int64
+        parts["sqlite"] = lib.sqlite3_memory_used() / 2**20
+        current, highest = ctypes.c_int64(), ctypes.c_int64()
+        # SQLITE_STATUS_PAGECACHE_OVERFLOW: page cache taken from the heap (all of it, as
+        # no page-cache buffer is configured); the rest is statements, schemas, WAL indexes
+        if lib.sqlite3_status64(2, ctypes.byref(current), ctypes.byref(highest), 0) == 0:
+            parts["pages"] = current.value / 2**20
+    with contextlib.suppress(OSError, AttributeError):
+        mallinfo2 = ctypes.CDLL("libc.so.6").mallinfo2
+        mallinfo2.restype = _MallInfo2
+        info = mallinfo2()
+        parts["malloc"] = (info.uordblks + info.hblkhd) / 2**20
+        parts["free"] = info.fordblks / 2**20
+    return parts
 
 
 def p(values: list[float], q: float) -> float:
@@ -238,12 +305,21 @@ class Report:
     in_flight: int
     outbox: int
     rss: float
+    parts: dict[str, float] = field(default_factory=dict)
 
 
 async def steady(
-    load: Load, rate: float, seconds: float, every: float, say: Callable[[str], None]
+    load: Load,
+    rate: float,
+    seconds: float,
+    every: float,
+    say: Callable[[str], None],
+    *,
+    warm_at: float = 0.0,
+    on_warm: Callable[[], None] | None = None,
 ) -> list[Report]:
-    """``rate`` referrals per second for ``seconds``; a report every ``every`` seconds."""
+    """``rate`` referrals per second for ``seconds``; a report every ``every`` seconds
+    (``on_warm`` is called once with the first report at or after ``warm_at`` seconds)."""
     reports: list[Report] = []
     tasks: set[asyncio.Task[None]] = set()
     began = time.monotonic()
@@ -272,15 +348,21 @@ async def steady(
                 in_flight=load.in_flight,
                 outbox=sum(a.outbox.depth for a in load.region.adapters.values()),
                 rss=rss_mib(),
+                parts=memory_parts(),
             )
             reports.append(report)
             say(
                 f"t={report.at:6.0f}s  {report.rate:6.1f} referrals/s  delivered p50"
                 f" {report.p50 * 1000:6.1f} ms p99 {report.p99 * 1000:6.1f} ms  ACK p99"
                 f" {report.ack_p99 * 1000:6.1f} ms  in flight {report.in_flight:3d}  outbox"
-                f" {report.outbox:3d}  RSS {report.rss:7.1f} MiB  errors {len(load.errors)}"
+                f" {report.outbox:3d}  RSS {report.rss:7.1f} MiB ("
+                + " ".join(f"{k} {v:.1f}" for k, v in report.parts.items())
+                + f")  errors {len(load.errors)}"
             )
             window_began, next_report = now, next_report + every
+            if on_warm is not None and report.at >= warm_at:
+                on_warm()
+                on_warm = None
         await asyncio.sleep(0.005)
     if tasks:
         await asyncio.wait(tasks, timeout=DELIVERY_TIMEOUT + 5)
@@ -295,7 +377,16 @@ async def soak(
     warmup: float,
     workdir: Path,
     say: Callable[[str], None],
+    trace_frames: int = 0,
 ) -> bool:
+    snapshots: list[tracemalloc.Snapshot] = []
+
+    def snapshot() -> None:
+        if trace_frames:
+            snapshots.append(tracemalloc.take_snapshot())
+
+    if trace_frames:
+        tracemalloc.start(trace_frames)
     settings = SimulationSettings(children=1, workdir=workdir, progress_every=0)
     async with (
         embedded_hub(pilot_region(), workdir) as hub,
@@ -312,7 +403,10 @@ async def soak(
                 f" {seconds:g}s"
             )
             probe_errors = list(load.errors)
-            reports = await steady(load, rate, seconds, every, say)
+            reports = await steady(
+                load, rate, seconds, every, say, warm_at=warmup * seconds, on_warm=snapshot
+            )
+            snapshot()
             drained = await region.drain(30.0)
         finally:
             await load.close()
@@ -331,9 +425,32 @@ async def soak(
     )
     for error in errors[:10]:
         say(f"soak: error: {error}")
+    if len(snapshots) == 2:
+        report_growth(snapshots[0], snapshots[1], say)
     ok = not errors and growth < MAX_GROWTH
     say(f"soak: {'PASS' if ok else 'FAIL'}")
     return ok
+
+
+def report_growth(
+    before: tracemalloc.Snapshot, after: tracemalloc.Snapshot, say: Callable[[str], None]
+) -> None:
+    """The tracebacks whose traced memory grew most between the snapshots."""
+    ignore = (
+        tracemalloc.Filter(inclusive=False, filename_pattern=tracemalloc.__file__),
+        tracemalloc.Filter(inclusive=False, filename_pattern="<frozen importlib._bootstrap>"),
+    )
+    before, after = before.filter_traces(ignore), after.filter_traces(ignore)
+    total = sum(s.size for s in after.statistics("filename")) - sum(
+        s.size for s in before.statistics("filename")
+    )
+    say(f"soak: traced Python memory {total / 1024:+.1f} KiB after warm-up; growing most:")
+    for diff in after.compare_to(before, "traceback")[:15]:
+        if diff.size_diff <= 0:
+            break
+        say(f"soak:   {diff.size_diff / 1024:+9.1f} KiB {diff.count_diff:+7d} blocks")
+        for line in diff.traceback.format(limit=8, most_recent_first=True):
+            say(f"soak:       {line.strip()}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -348,6 +465,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--report-every", type=float, default=60.0, help="seconds between lines")
     parser.add_argument("--warmup", type=float, default=0.2, help="fraction of the run")
     parser.add_argument("--workdir", type=Path, default=None, help="default: a temporary folder")
+    parser.add_argument(
+        "--tracemalloc",
+        type=int,
+        default=0,
+        metavar="FRAMES",
+        help="trace allocations with FRAMES frames and print what grew after the warm-up",
+    )
     args = parser.parse_args(argv)
 
     def say(line: str) -> None:
@@ -362,6 +486,7 @@ def main(argv: list[str] | None = None) -> int:
                 warmup=args.warmup,
                 workdir=args.workdir or Path(temp),
                 say=say,
+                trace_frames=args.tracemalloc,
             )
         )
     return 0 if ok else 1

@@ -41,3 +41,26 @@ def test_a_short_soak_passes(tmp_path: Path) -> None:
     reports = [line for line in lines if line.startswith("t=")]
     assert len(reports) >= 2
     assert all("errors 0" in line for line in reports)
+
+
+async def test_sqlite_page_caches_are_bounded(tmp_path: Path) -> None:
+    """The soak's steady growth was SQLite's page caches (2 MiB a connection by default)
+    filling as the files grew; the hub's and the adapters' connections set their own."""
+    from sqlalchemy import text
+
+    from adapters.localdb import CACHE_KIB, LocalDb
+    from coordinator.db import SQLITE_CACHE_KIB, create_engine
+
+    db = await LocalDb(tmp_path / "adapter.sqlite").open()
+    try:
+        size = await db.run(lambda conn: conn.execute("PRAGMA cache_size").fetchone()[0])
+    finally:
+        await db.close()
+    assert size == -CACHE_KIB
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'hub.sqlite'}")
+    try:
+        async with engine.connect() as conn:
+            hub_size = (await conn.execute(text("PRAGMA cache_size"))).scalar_one()
+    finally:
+        await engine.dispose()
+    assert hub_size == -SQLITE_CACHE_KIB
