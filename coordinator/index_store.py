@@ -14,12 +14,27 @@ number is ever put in an error or a log line.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections import namedtuple
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, or_, select, update
+from sqlalchemy import (
+    Date,
+    Integer,
+    Select,
+    String,
+    Table,
+    bindparam,
+    cast,
+    insert,
+    literal_column,
+    null,
+    or_,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
@@ -42,7 +57,7 @@ from coordinator.index_tables import (
     CoordinatorCreate,
 )
 from coordinator.reader import Query, Reader
-from coordinator.sqltypes import utcnow
+from coordinator.sqltypes import UtcDateTime, utcnow
 from coordinator.tables import ORGANISATION, Sector
 from messages.identifiers import Cpr
 
@@ -478,29 +493,79 @@ async def consent_facts(conn: AsyncConnection, cpr: str) -> list[ConsentFacts]:
 
 @dataclass(slots=True)
 class _Found:
-    cases: Sequence[Any]
-    consents: Sequence[Any] = ()
-    appointments: Sequence[Any] = ()
+    cases: list[Any] = field(default_factory=list)
+    consents: list[Any] = field(default_factory=list)
+    appointments: list[Any] = field(default_factory=list)
     coordinator: Any = None
 
 
-_OVERVIEW_CASES = Query(_CASES_OF)
-_OVERVIEW_CONSENTS = Query(_CONSENTS)
-_OVERVIEW_APPOINTMENTS = Query(_APPOINTMENTS_OF)
-_OVERVIEW_COORDINATOR = Query(_COORDINATOR_OF)
+class _OneRead:
+    """The overview's four reads (cases, consents, appointments, the coordinator) as one
+    ``UNION ALL`` statement: one round trip on PostgreSQL, one statement on SQLite.
+
+    Each part's columns go into typed slots of one wide row (text, date and time slots; a
+    part's unused slots are typed NULLs, so both databases agree on every column's type)
+    with the part's number first; the rows come back ordered as the separate reads ordered
+    them, and :meth:`read` turns them back into each part's own named rows.
+    """
+
+    def __init__(self, parts: list[Select[Any]]) -> None:
+        kinds: list[list[str]] = []  # per part, the slot of each of its columns
+        counts = {"s": 0, "d": 0, "t": 0}
+        for part in parts:
+            used = {"s": 0, "d": 0, "t": 0}
+            slots = []
+            for column in part.selected_columns:
+                kind = self._kind(column.type)
+                slots.append(f"{kind}{used[kind]}")
+                used[kind] += 1
+            kinds.append(slots)
+            counts = {k: max(counts[k], used[k]) for k in counts}
+        names = [f"{k}{i}" for k in ("s", "d", "t") for i in range(counts[k])]
+        empty: dict[str, Any] = {"s": String(), "d": Date(), "t": UtcDateTime()}
+        branches = []
+        for number, (part, slots) in enumerate(zip(parts, kinds, strict=True)):
+            own = dict(zip(slots, part.selected_columns, strict=True))
+            columns = [literal_column(str(number), Integer).label("part")]
+            columns += [
+                (own[name] if name in own else cast(null(), empty[name[0]])).label(name)
+                for name in names
+            ]
+            branches.append(part.with_only_columns(*columns).order_by(None))
+        self._slots = kinds
+        self._rows = [
+            namedtuple(f"Part{n}", part.selected_columns.keys()) for n, part in enumerate(parts)
+        ]
+        order: list[Any] = [literal_column("part")]
+        order += [literal_column(name) for name in ("d0", "t0", "s1") if name in names]
+        self.query = Query(union_all(*branches).order_by(*order))  # type: ignore[arg-type]
+
+    @staticmethod
+    def _kind(column_type: Any) -> str:
+        if isinstance(column_type, UtcDateTime):
+            return "t"
+        if isinstance(column_type, Date):
+            return "d"
+        return "s"
+
+    def read(self, conn: Connection, params: dict[str, Any]) -> list[list[Any]]:
+        """Each part's rows, in the order of its own ``ORDER BY``."""
+        parts: list[list[Any]] = [[] for _ in self._slots]
+        for row in self.query.rows(conn, params):
+            part = row.part
+            parts[part].append(self._rows[part]._make(getattr(row, s) for s in self._slots[part]))
+        return parts
+
+
+_OVERVIEW = _OneRead([_CASES_OF, _CONSENTS, _APPOINTMENTS_OF, _COORDINATOR_OF])
 
 
 def _read_overview(conn: Connection, cpr: str, org_gln: str, since: datetime) -> _Found:
-    """Everything an overview may show, or only the cases when the caller has no active one."""
-    cases = _OVERVIEW_CASES.rows(conn, {"cpr": cpr})
-    if not any(c.org_gln == org_gln and c.status == CaseStatus.ACTIVE for c in cases):
-        return _Found(cases)
-    return _Found(
-        cases,
-        _OVERVIEW_CONSENTS.rows(conn, {"cpr": cpr}),
-        _OVERVIEW_APPOINTMENTS.rows(conn, {"cpr": cpr, "org_gln": org_gln, "since": since}),
-        _OVERVIEW_COORDINATOR.first(conn, {"cpr": cpr}),
+    """Everything an overview may show, in one statement."""
+    cases, consents, appointments, coordinator = _OVERVIEW.read(
+        conn, {"cpr": cpr, "org_gln": org_gln, "since": since}
     )
+    return _Found(cases, consents, appointments, coordinator[0] if coordinator else None)
 
 
 async def overview(*, reader: Reader, viewer: Viewer, cpr: Cpr, recent: timedelta) -> Overview:
