@@ -102,7 +102,7 @@ def _backup_sqlite(source: Path, target: Path) -> None:
     if source.resolve() == target:
         raise BackupError("the backup cannot replace the database itself", code="invalid-target")
     partial = _partial(target)
-    partial.unlink(missing_ok=True)
+    _private_empty(partial)
     try:
         # mode=rw: never create an empty database where the hub's should be
         live = sqlite3.connect(f"file:{source}?mode=rw", uri=True, timeout=30.0)
@@ -110,6 +110,8 @@ def _backup_sqlite(source: Path, target: Path) -> None:
             copy = sqlite3.connect(partial)
             try:
                 live.backup(copy)  # all pages in one step: the database as of one moment
+                # one self-contained file (the hub turns WAL on again when it opens it)
+                copy.execute("PRAGMA journal_mode=DELETE")
             finally:
                 copy.close()
         finally:
@@ -126,7 +128,17 @@ def _backup_sqlite(source: Path, target: Path) -> None:
             f"SQLite could not copy the database ({type(exc).__name__})", code="backup-failed"
         ) from exc
     finally:
-        partial.unlink(missing_ok=True)
+        for leftover in (partial, *(partial.with_name(partial.name + x) for x in _SIDECARS)):
+            leftover.unlink(missing_ok=True)
+
+
+_SIDECARS = ("-wal", "-shm", "-journal")
+
+
+def _private_empty(path: Path) -> None:
+    """An empty file only its owner may read, before anything of the database is in it."""
+    path.unlink(missing_ok=True)
+    os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
 
 
 def _backup_postgres(database_url: str, target: Path) -> None:
@@ -146,7 +158,7 @@ def _backup_postgres(database_url: str, target: Path) -> None:
         env["PGPASSWORD"] = str(url.password)
     plain = url.set(drivername="postgresql", password=None).render_as_string(hide_password=False)
     partial = _partial(target)
-    partial.unlink(missing_ok=True)
+    _private_empty(partial)  # pg_dump truncates it and keeps the mode
     try:
         try:
             done = subprocess.run(  # noqa: S603 - pg_dump found on PATH, arguments as a list

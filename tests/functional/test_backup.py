@@ -167,7 +167,7 @@ async def sqlite_drill(make_hub: MakeHub, hub_db: str, tmp_path: Path, fresh_hub
 
     assert integrity_check(file) == ["ok"]
     assert stat.S_IMODE(file.stat().st_mode) == 0o600
-    assert not list(backups.glob(".*partial"))  # only the finished backup is left
+    assert [p.name for p in backups.iterdir()] == ["samspil.sqlite"]  # nothing else left
 
     # restore the documented way: the file where a fresh hub's database goes
     restored_dir = tmp_path / "restored"
