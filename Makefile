@@ -39,10 +39,11 @@ bench: install
 soak: install
 	$(BIN)/python bench/soak.py
 
-# many more mutated messages through the full path than the suite's run (not derandomized)
+# many more mutated messages and event files through the full path than the suite's run
+# (not derandomized)
 fuzz-messages: install
 	SAMSPIL_FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-1000} $(BIN)/python -m pytest -q -o timeout=3600 \
-		tests/adapters/test_fuzz_full_path.py
+		tests/adapters/test_fuzz_full_path.py tests/adapters/test_event_fuzz.py
 
 # schemathesis against /v1/openapi.json on a live hub; FUZZ_MINUTES (default 5) to change
 fuzz: install
