@@ -84,9 +84,10 @@ def create_engine(url: str) -> AsyncEngine:
         return engine
     # No pool_pre_ping: on asyncpg it costs up to three round trips on every checkout (BEGIN,
     # ping, ROLLBACK). A connection that died with the server fails its first statement
-    # instead; SQLAlchemy then drops every pooled connection older than that, the Reader
-    # tries a read once more on a fresh one, and the Committer retries a failed group's
-    # writes one by one (each idempotent).
+    # instead, and SQLAlchemy then drops every pooled connection older than that: the Reader
+    # tries a read once more on a fresh one, the Committer retries a failed group's writes
+    # one by one, and a lone write that met the dead connection is answered 503
+    # database-unavailable with Retry-After (once per process and restart).
     return create_async_engine(
         parsed,
         pool_size=10,
