@@ -245,7 +245,7 @@ class Committer:
         waited = 0.0
         while True:
             try:
-                conn.begin()
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
                 return
             except OperationalError as exc:
                 conn.rollback()
@@ -261,7 +261,6 @@ class Committer:
         assert self._sync is not None
         if self._writer is None:
             self._writer = self._sync.connect()
-            self._writer.info["begin"] = "BEGIN IMMEDIATE"
             self._writer.exec_driver_sql("PRAGMA busy_timeout=0")  # never wait on the loop
             self._writer.exec_driver_sql("PRAGMA wal_autocheckpoint=0")  # the Checkpointer's
             self._writer.commit()
@@ -336,7 +335,6 @@ class Checkpointer:
         try:
             if self._conn is None:
                 self._conn = self._engine.connect()
-                self._conn.info["begin"] = None
             self._conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
             self._conn.rollback()
         except SQLAlchemyError as exc:  # the next one will try again

@@ -116,10 +116,12 @@ def sqlite_sync_engine(engine: AsyncEngine) -> Engine | None:
 
     The hub's hot path uses it for what aiosqlite makes slow: aiosqlite hands every call
     (execute, fetch, close, rollback) to its thread and back, a round trip through a busy
-    event loop each. Connections from this engine run in SQLite's autocommit mode; the
-    ``BEGIN`` they emit is the one in ``connection.info["begin"]`` (``BEGIN IMMEDIATE`` for
-    the committer's writer, which takes the write lock up front; none for the hot-path
-    reader, whose statements each read in a snapshot of their own). Callers own the engine.
+    event loop each. Connections from this engine run in SQLite's autocommit mode and never
+    send a ``BEGIN`` of their own: a caller that wants a transaction sends it
+    (``BEGIN IMMEDIATE`` for the committer's writer, which takes the write lock up front; the
+    hot-path reader sends none, so its statements each read in a snapshot of their own). No
+    engine-level event is listened for: with one, SQLAlchemy dispatches its execution events
+    on every statement. Callers own the engine.
     """
     url = engine.url
     if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
@@ -132,16 +134,10 @@ def sqlite_sync_engine(engine: AsyncEngine) -> Engine | None:
     )
 
     def connect(dbapi_connection: Any, record: Any) -> None:
-        dbapi_connection.isolation_level = None  # no implicit BEGIN: ours, below
+        dbapi_connection.isolation_level = None  # no implicit BEGIN: the caller's own
         _sqlite_pragmas(dbapi_connection, record)
 
-    def begin(conn: Connection) -> None:
-        statement = conn.info.get("begin", "BEGIN")
-        if statement:
-            conn.exec_driver_sql(statement)
-
-    event.listen(sync, "connect", connect)
-    event.listen(sync, "begin", begin)
+    event.listen(sync.pool, "connect", connect)  # a pool event: no execution events
     return sync
 
 

@@ -158,7 +158,6 @@ class Reader:
         self._conn: Connection | None = None
         if self._sync is not None:
             self._conn = self._sync.connect()
-            self._conn.info["begin"] = None  # autocommit: each SELECT reads the newest commit
             self._conn.exec_driver_sql("PRAGMA busy_timeout=0")  # never wait on the loop
             self._conn.rollback()
 
