@@ -423,6 +423,15 @@ class Overview:
     disclosed: list[str] = field(default_factory=list)
 
 
+def _organisation_of(gln: Any) -> tuple[Any, Any]:
+    """The owner's name and sector, looked up per row by its GLN (a unique-index probe each):
+    as a join, PostgreSQL's planner may hash the whole organisation table for a few rows."""
+    return (
+        select(G.name).where(G.gln == gln).scalar_subquery().label("org_name"),
+        select(G.sector).where(G.gln == gln).scalar_subquery().label("org_sector"),
+    )
+
+
 _CASE_COLUMNS = (
     C.org_gln,
     C.ref,
@@ -435,8 +444,7 @@ _CASE_COLUMNS = (
     C.contact_role,
     C.contact_phone,
     C.contact_email,
-    G.name.label("org_name"),
-    G.sector.label("org_sector"),
+    *_organisation_of(C.org_gln),
 )
 _APPOINTMENT_COLUMNS = (
     A.org_gln,
@@ -448,22 +456,15 @@ _APPOINTMENT_COLUMNS = (
     A.location,
     A.with_name,
     A.with_role,
-    G.name.label("org_name"),
-    G.sector.label("org_sector"),
+    *_organisation_of(A.org_gln),
 )
 _CONSENTS = select(K.relation, K.sectors, K.valid_from, K.valid_until, K.revoked_at).where(
     K.cpr == bindparam("cpr")
 )
 # statements built once: an overview runs them with its child's CPR (and the caller)
-_CASES_OF = (
-    select(*_CASE_COLUMNS)
-    .join(ORGANISATION, G.gln == C.org_gln)
-    .where(C.cpr == bindparam("cpr"))
-    .order_by(C.opened_on, C.ref)
-)
+_CASES_OF = select(*_CASE_COLUMNS).where(C.cpr == bindparam("cpr")).order_by(C.opened_on, C.ref)
 _APPOINTMENTS_OF = (
     select(*_APPOINTMENT_COLUMNS)
-    .join(ORGANISATION, G.gln == A.org_gln)
     .where(
         A.cpr == bindparam("cpr"),
         or_(A.org_gln == bindparam("org_gln"), A.starts_at >= bindparam("since")),
