@@ -19,7 +19,7 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -103,7 +103,8 @@ class Committer:
     statements neither wait for a lock nor touch the disk. Only ``COMMIT``, the fsync, runs
     in the committer's thread, and the loop serves requests meanwhile. The
     asynchronous ops run in a transaction of their own on the async engine. On PostgreSQL
-    everything of a group runs in one asyncpg transaction.
+    everything of a group runs in one asyncpg transaction, on a connection the committer
+    keeps between groups.
     """
 
     def __init__(
@@ -120,6 +121,7 @@ class Committer:
         self._postgres = engine.dialect.name == "postgresql"
         self._sync = sqlite_sync_engine(engine)
         self._writer: Connection | None = None
+        self._pg: AsyncConnection | None = None
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="samspil-commit")
         self._checkpointer = Checkpointer(self._sync) if self._sync is not None else None
         self.stats = CommitStats()
@@ -170,6 +172,10 @@ class Committer:
                 pending = self._queue.get_nowait()
                 if not pending.future.done():
                     pending.future.set_exception(StoreError("the hub is shutting down"))
+            if self._pg is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(self._pg.close())
+                self._pg = None
 
     def close(self) -> None:
         """Close the connections and stop the threads (after :meth:`run` has ended)."""
@@ -280,11 +286,34 @@ class Committer:
             raise
         return batch, results
 
+    @contextlib.asynccontextmanager
+    async def _connection(self) -> AsyncIterator[AsyncConnection]:
+        """PostgreSQL: the committer's own connection, kept between groups (no pool checkout
+        and return per group); dropped after a failure that left it unusable, and opened
+        again for the next group. SQLite's asynchronous ops: a pooled one each time."""
+        if not self._postgres:
+            async with self._engine.connect() as conn:
+                yield conn
+            return
+        if self._pg is None or self._pg.closed or self._pg.invalidated:
+            if self._pg is not None:
+                with contextlib.suppress(Exception):
+                    await self._pg.close()
+            self._pg = await self._engine.connect()
+        try:
+            yield self._pg
+        except BaseException:
+            if self._pg.invalidated or self._pg.in_transaction():
+                with contextlib.suppress(Exception):
+                    await self._pg.close()
+                self._pg = None
+            raise
+
     async def _transaction(self, group: list[_Pending]) -> tuple[Batch, list[Any]]:
         batch = Batch()
         results: list[Any] = [None] * len(group)
         fast = [i for i, p in enumerate(group) if p.op is None]
-        async with self._engine.begin() as conn:
+        async with self._connection() as conn, conn.begin():
             if fast:
                 done = await conn.run_sync(self._run_sync, batch, [group[i] for i in fast])
                 for i, result in zip(fast, done, strict=True):
