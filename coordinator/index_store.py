@@ -17,6 +17,7 @@ import uuid
 from collections import namedtuple
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import (
@@ -533,7 +534,8 @@ class _OneRead:
                 for name in names
             ]
             branches.append(part.with_only_columns(*columns).order_by(None))
-        self._slots = kinds
+        position = {name: i + 1 for i, name in enumerate(names)}  # "part" is column 0
+        self._pick = [itemgetter(*(position[slot] for slot in slots)) for slots in kinds]
         self._rows = [
             namedtuple(f"Part{n}", part.selected_columns.keys()) for n, part in enumerate(parts)
         ]
@@ -551,10 +553,10 @@ class _OneRead:
 
     def read(self, conn: Connection, params: dict[str, Any]) -> list[list[Any]]:
         """Each part's rows, in the order of its own ``ORDER BY``."""
-        parts: list[list[Any]] = [[] for _ in self._slots]
+        parts: list[list[Any]] = [[] for _ in self._pick]
         for row in self.query.rows(conn, params):
-            part = row.part
-            parts[part].append(self._rows[part]._make(getattr(row, s) for s in self._slots[part]))
+            part = row[0]
+            parts[part].append(self._rows[part]._make(self._pick[part](row)))
         return parts
 
 
