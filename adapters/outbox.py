@@ -39,7 +39,7 @@ import logging
 import random
 import sqlite3
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any, Protocol
@@ -337,6 +337,7 @@ class Outbox:
                 batch.append(self._puts.get_nowait())
             settles, self._settles = self._settles, []
             now = self._clock()
+            results: Sequence[list[tuple[int, bool]] | None]
             try:
                 results = await self.db.run(
                     functools.partial(_write, batch=batch, settles=settles, now=now)
@@ -354,11 +355,24 @@ class Outbox:
                 self._settles = settles + self._settles
                 await asyncio.sleep(0.1)
                 continue
+            except Exception as exc:  # one request the database cannot take
+                log.error(
+                    "outbox: a group could not be written (%s); writing it put by put", where(exc)
+                )
+                try:
+                    results = await self._write_apart(batch, settles, now)
+                except OutboxError as failure:
+                    self.stats.last_error = failure.message
+                    self._settles = settles + self._settles
+                    await asyncio.sleep(0.1)
+                    continue
             self._unsynced.difference_update(s.item_id for s in settles)
             if settles:
                 self._wake.set()
             fresh = 0
             for put, result in zip(batch, results, strict=True):
+                if result is None:  # refused on its own: its caller has the error
+                    continue
                 for request, (item_id, new) in zip(put.requests, result, strict=True):
                     if new:
                         self._remember(request, item_id)
@@ -370,6 +384,35 @@ class Outbox:
             self.stats.stored += fresh
             if fresh:
                 self._wake.set()
+
+    async def _write_apart(
+        self, batch: list[_Put], settles: list[_Settle], now: float
+    ) -> list[list[tuple[int, bool]] | None]:
+        """Write a group that failed as a whole one put at a time, so that one request the
+        database cannot store (text it cannot encode, say) fails alone and the writer lives
+        on. Raises :class:`OutboxError` when even the settles alone cannot be written."""
+        try:
+            await self.db.run(functools.partial(_write, batch=[], settles=settles, now=now))
+        except OutboxError:
+            raise
+        except Exception as exc:
+            raise OutboxError(f"the outbox cannot record progress ({where(exc)})") from None
+        results: list[list[tuple[int, bool]] | None] = []
+        for put in batch:
+            try:
+                done = await self.db.run(
+                    functools.partial(_write, batch=[put], settles=[], now=now)
+                )
+            except Exception as exc:  # this put alone is refused
+                refusal = OutboxError(
+                    f"the outbox cannot store this item ({where(exc)})", code="outbox-unstorable"
+                )
+                if not put.done.done():
+                    put.done.set_exception(refusal)
+                results.append(None)
+                continue
+            results.append(done[0])
+        return results
 
     def _queue_settle(self, settle: _Settle) -> None:
         """State changes ride on the next group commit (a settle alone triggers one)."""
