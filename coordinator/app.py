@@ -2,7 +2,8 @@
 
 Every resource has an owner (one ``cleanup_ctx`` each, in order): the database engine
 (migrated at start-up), the committer task, on PostgreSQL the LISTEN connections (inbox
-wake-ups and credential revocations), and the expiry sweep. They are created at start-up,
+wake-ups and credential revocations), the expiry sweep and the process's heartbeat
+(:mod:`coordinator.heartbeat`). They are created at start-up,
 never on a first request, and torn down in reverse order after in-flight requests have
 finished.
 """
@@ -38,6 +39,7 @@ from coordinator.auth import (
 from coordinator.committer import Committer, running
 from coordinator.db import create_engine, is_postgres, migrate, normalise_url, plain_postgres_dsn
 from coordinator.expiry import sweep_forever
+from coordinator.heartbeat import heartbeat_ctx
 from coordinator.metrics import METRICS, Metrics, metrics_middleware
 from coordinator.notifier import Notifier, listen
 from coordinator.problems import problem_middleware
@@ -139,7 +141,7 @@ def create_app(settings: Settings) -> web.Application:
     app[REGISTRY] = SchemaRegistry()  # compiled once, now: a broken schema fails start-up
     app[LAST_POLL] = {}
     app[STOPPING] = asyncio.Event()
-    app.cleanup_ctx.extend([_engine, _committer, _listener, _expiry, retention_ctx])
+    app.cleanup_ctx.extend([_engine, _committer, _listener, _expiry, retention_ctx, heartbeat_ctx])
     app.add_routes(routes_messages.routes)
     app.add_routes(routes_ops.routes)
     app.add_routes(routes_index.routes)

@@ -56,7 +56,7 @@ class Incoming:
     routing: Routing
     body: bytes
     received_at: datetime
-    letter: LetterFacts = NO_LETTER_FACTS  # an XDIS91's child and subject, for the inbox
+    letter: LetterFacts = NO_LETTER_FACTS  # an XDIS91's child, subject and the letter it answers
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +94,7 @@ def _row(incoming: Incoming, message_id: uuid.UUID, resend_of: uuid.UUID | None)
         "leased_until": None,
         "patient_cpr": incoming.letter.patient_cpr,
         "subject": incoming.letter.subject,
+        "in_reply_to": incoming.letter.in_reply_to,
     }
 
 

@@ -161,7 +161,8 @@ DOCUMENT: dict[str, Any] = {
             "get": {
                 "operationId": "operatorSummary",
                 "summary": "Counts for operators: by status, inbox depth and last poll per "
-                "organisation, overdue receipts, expired, errors. Never content.",
+                "organisation, overdue receipts, expired, errors, and the hub processes on "
+                "this database. Never content.",
                 "responses": {
                     "200": _json("Summary", "The summary."),
                     **_errors(*_AUTH_ERRORS, 503),
@@ -279,6 +280,7 @@ DOCUMENT: dict[str, Any] = {
                     "letter_id",
                     "episode_id",
                     "subject",
+                    "in_reply_to",
                     "suggested_case",
                 ],
                 "properties": {
@@ -299,6 +301,12 @@ DOCUMENT: dict[str, Any] = {
                     "subject": {
                         "type": ["string", "null"],
                         "description": "An XDIS91's AdditionalInformation/Subject, if it has one.",
+                    },
+                    "in_reply_to": {
+                        "type": ["string", "null"],
+                        "description": "The letter identifier this letter answers: a Samspil "
+                        "reply's Reference URL urn:samspil:letter:<id>; null for a first letter "
+                        "and for receipts.",
                     },
                     "suggested_case": {
                         "type": "boolean",
@@ -393,6 +401,17 @@ DOCUMENT: dict[str, Any] = {
                     "overdue_receipts": {"type": "integer"},
                     "expired": {"type": "integer"},
                     "errors": {"type": "object", "additionalProperties": {"type": "integer"}},
+                    "processes": {
+                        "type": "array",
+                        "description": "The hub processes sharing this database, oldest start "
+                        "first.",
+                        "items": {"$ref": "#/components/schemas/HubProcess"},
+                    },
+                    "stale_processes": {
+                        "type": "integer",
+                        "description": "Processes whose heartbeat stopped without a graceful "
+                        "stop (not seen for 30 seconds; forgotten after an hour): alert on > 0.",
+                    },
                 },
             },
         },

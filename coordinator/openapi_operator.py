@@ -228,6 +228,19 @@ SCHEMAS: dict[str, Any] = {
             "total": {"type": "array", "items": {"type": "integer"}},
         },
     },
+    "HubProcess": {
+        "type": "object",
+        "description": "A samspil serve process on this database whose heartbeat was seen in "
+        "the last 30 seconds (it refreshes seen_at every 10 seconds).",
+        "required": ["host", "pid", "version", "started_at", "seen_at"],
+        "properties": {
+            "host": {"type": "string"},
+            "pid": {"type": "integer"},
+            "version": {"type": "string"},
+            "started_at": _TIME,
+            "seen_at": _TIME,
+        },
+    },
     "Health": {
         "type": "object",
         "properties": {

@@ -22,8 +22,9 @@ from coordinator import revocation
 from coordinator.audit_tables import OPERATOR_AUDIT, AuditAction
 from coordinator.committer import Batch
 from coordinator.errors import Conflict, NotFound, StoreError
+from coordinator.heartbeat import ALIVE_WITHIN
 from coordinator.status import MessageStatus
-from coordinator.tables import CREDENTIAL, MESSAGE, MESSAGE_EVENT, ORGANISATION, Role
+from coordinator.tables import CREDENTIAL, HUB_PROCESS, MESSAGE, MESSAGE_EVENT, ORGANISATION, Role
 from messages.identifiers import new_message_id
 from messages.medcom.model import MessageType
 
@@ -175,6 +176,34 @@ async def organisations(*, engine: AsyncEngine) -> list[OrganisationState]:
             oldest = datetime.fromisoformat(oldest + "+00:00")
         states.append(OrganisationState(gln, name, sector, n, oldest, last_poll, gln not in active))
     return states
+
+
+@dataclass(frozen=True, slots=True)
+class Processes:
+    """The hub processes on this database: those seen within
+    :data:`~coordinator.heartbeat.ALIVE_WITHIN` (oldest start first), and how many others
+    have stopped heartbeating without a graceful stop."""
+
+    alive: list[Any]
+    stale: int
+
+
+async def processes(*, engine: AsyncEngine, now: datetime) -> Processes:
+    p = HUB_PROCESS.c
+    try:
+        async with engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    select(p.id, p.host, p.pid, p.version, p.started_at, p.seen_at).order_by(
+                        p.started_at, p.id
+                    )
+                )
+            ).all()
+    except SQLAlchemyError as exc:
+        raise _store_error(exc) from exc
+    since = now - ALIVE_WITHIN
+    alive = [row for row in rows if row.seen_at >= since]
+    return Processes(alive=alive, stale=len(rows) - len(alive))
 
 
 async def audit_entries(*, engine: AsyncEngine, limit: int) -> list[Any]:

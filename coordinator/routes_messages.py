@@ -156,6 +156,7 @@ def _entry(row: Any) -> dict[str, Any]:
         "letter_id": row.letter_id,
         "episode_id": row.episode_id,
         "subject": row.subject,
+        "in_reply_to": row.in_reply_to,
         "suggested_case": bool(row.suggested_case),
     }
 

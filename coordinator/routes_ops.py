@@ -7,9 +7,11 @@ from aiohttp import web
 from coordinator.auth import principal_of
 from coordinator.errors import StoreError
 from coordinator.metrics import METRICS
+from coordinator.operator_store import processes
 from coordinator.problems import problem
 from coordinator.retention import retention_metrics
 from coordinator.routes_messages import _iso
+from coordinator.sqltypes import utcnow
 from coordinator.state import COMMITTER, ENGINE, NOTIFIER
 from coordinator.status import MessageStatus
 from coordinator.store import ping, summary
@@ -60,6 +62,7 @@ async def operator_summary(request: web.Request) -> web.Response:
     by_status: dict[str, int] = {s.value: 0 for s in MessageStatus}
     for status, _kind, n in counts.by_status_type:
         by_status[status] = by_status.get(status, 0) + n
+    hubs = await processes(engine=app[ENGINE], now=utcnow())
     return web.json_response(
         {
             "by_status": by_status,
@@ -74,5 +77,16 @@ async def operator_summary(request: web.Request) -> web.Response:
             "overdue_receipts": counts.overdue,
             "expired": counts.expired,
             "errors": dict(sorted(app[METRICS].errors.items())),
+            "processes": [
+                {
+                    "host": p.host,
+                    "pid": p.pid,
+                    "version": p.version,
+                    "started_at": _iso(p.started_at),
+                    "seen_at": _iso(p.seen_at),
+                }
+                for p in hubs.alive
+            ],
+            "stale_processes": hubs.stale,
         }
     )

@@ -192,6 +192,7 @@ _INBOX_COLUMNS = (
     M.letter_id,
     M.episode_id,
     M.subject,
+    M.in_reply_to,
     _SUGGESTED_CASE,
 )
 _INBOX = (

@@ -136,6 +136,8 @@ class Message(MessageBase, table=True):
     # for the child to register one. Never shown in an inbox entry, never logged
     patient_cpr: str | None = Field(default=None, max_length=10)
     subject: str | None = Field(default=None, max_length=70)  # an XDIS91's Subject
+    # the letter identifier a Samspil reply answers (its urn:samspil:letter:<id> reference)
+    in_reply_to: str | None = Field(default=None, max_length=14)
 
 
 class MessagePublic(SQLModel):
@@ -158,8 +160,26 @@ class MessageEvent(SQLModel, table=True):
     at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
 
 
+# --- hub processes ---------------------------------------------------------------------------
+
+
+class HubProcess(SQLModel, table=True):
+    """A running ``samspil serve`` process: inserted at start-up, ``seen_at`` refreshed by
+    its heartbeat (:mod:`coordinator.heartbeat`), deleted on a graceful stop. A row that is
+    no longer refreshed is a process that stopped without saying so."""
+
+    __tablename__ = "hub_process"
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)  # new per start
+    host: str = Field(max_length=255)
+    pid: int
+    version: str = Field(max_length=32)
+    started_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    seen_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+
+
 ORGANISATION = cast(Table, Organisation.__table__)  # type: ignore[attr-defined]
 CREDENTIAL = cast(Table, Credential.__table__)  # type: ignore[attr-defined]
 MESSAGE = cast(Table, Message.__table__)  # type: ignore[attr-defined]
 MESSAGE_EVENT = cast(Table, MessageEvent.__table__)  # type: ignore[attr-defined]
+HUB_PROCESS = cast(Table, HubProcess.__table__)  # type: ignore[attr-defined]
 METADATA = SQLModel.metadata

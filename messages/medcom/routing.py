@@ -19,6 +19,7 @@ from lxml import etree
 
 from messages.errors import RefuseCode, SchemaError
 from messages.identifiers import cpr_warning, gln_warning
+from messages.medcom.correspondence import REPLY_URN
 from messages.medcom.model import MessageType
 from messages.medcom.receipts import ROOT_ELEMENTS
 from messages.medcom.registry import SchemaRegistry
@@ -54,6 +55,8 @@ class _Tags:
     cpr: str
     additional: str
     subject: str
+    reference: str
+    url: str
     original: str
     original_envelope: str
     original_sender: str
@@ -79,6 +82,8 @@ class _Tags:
             cpr=q + "CivilRegistrationNumber",
             additional=q + "AdditionalInformation",
             subject=q + "Subject",
+            reference=q + "Reference",
+            url=q + "URL",
             original=q + "OriginalEmessage",
             original_envelope=q + "OriginalEnvelopeIdentifier",
             original_sender=q + "OriginalSender",
@@ -125,12 +130,16 @@ class LetterFacts:
     """What the receiver's inbox shows of an XDIS91 beyond its routing, and whom it is about.
 
     ``patient_cpr`` is set only for a real CPR number (not an ``AlternativeIdentifier``, not a
-    carried CPR without a real date): the index can hold a case for it. Neither field is in
-    ``repr``, so no traceback or log line can carry the CPR or the subject.
+    carried CPR without a real date): the index can hold a case for it. Neither it nor the
+    subject is in ``repr``, so no traceback or log line can carry the CPR or the subject.
+    ``in_reply_to`` is the letter identifier a Samspil reply answers (the first ``Reference``
+    whose ``URL`` is ``urn:samspil:letter:<id>``, with an identifier of 1-14 characters, as
+    ``Letter/Identifier`` has), for threading the inbox.
     """
 
     patient_cpr: str | None = field(default=None, repr=False)
     subject: str | None = field(default=None, repr=False)  # AdditionalInformation/Subject
+    in_reply_to: str | None = None
 
 
 NO_LETTER_FACTS = LetterFacts()
@@ -188,7 +197,27 @@ def _read_letter_facts(root: etree._Element, t: _Tags) -> LetterFacts:
         last = body[4][-1]  # Subject follows the optional Priority
         if last.tag == t.subject:
             subject = _text(last) or None
-    return LetterFacts(patient_cpr=cpr, subject=subject)
+    return LetterFacts(patient_cpr=cpr, subject=subject, in_reply_to=_replied_to(body, t))
+
+
+MAX_LETTER_IDENTIFIER = 14
+"""``Letter/Identifier`` is 1-14 characters (``Text1to14``)."""
+
+
+def _replied_to(body: etree._Element, t: _Tags) -> str | None:
+    """The letter identifier of the first Samspil reply reference. The ``Reference``
+    elements close the ``ClinicalEmail``, so they are read from its end."""
+    answered: str | None = None
+    for child in reversed(body):
+        if child.tag != t.reference:
+            break
+        url = child[1]  # after RefDescription: URL, SUP or BIN
+        if url.tag != t.url:
+            continue
+        text = _text(url)
+        if text.startswith(REPLY_URN) and 0 < len(text) - len(REPLY_URN) <= MAX_LETTER_IDENTIFIER:
+            answered = text[len(REPLY_URN) :]
+    return answered
 
 
 def _text(element: etree._Element | None) -> str:
