@@ -20,7 +20,6 @@ from coordinator.sqltypes import utcnow
 from coordinator.state import (
     COMMITTER,
     DIRECTORY,
-    ENGINE,
     LAST_POLL,
     NOTIFIER,
     READER,
@@ -257,7 +256,7 @@ async def get_outbox(request: web.Request) -> web.Response:
         raise BadRequest(f"status must be one of {choices}") from None
     limit = int(_number(request, "limit", 100, 1, 1000))
     rows = await outbox(
-        engine=request.app[ENGINE], gln=principal.org_gln, status=wanted, limit=limit
+        reader=request.app[READER], gln=principal.org_gln, status=wanted, limit=limit
     )
     return _json(
         {

@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from coordinator.committer import Batch, SyncOp
 from coordinator.errors import Conflict, NotFound, OrganisationExists, StoreError
 from coordinator.index_tables import CASE, CaseStatus
-from coordinator.reader import Reader
+from coordinator.reader import Query, Reader
 from coordinator.sqltypes import utcnow
 from coordinator.status import MessageStatus
 from coordinator.tables import (
@@ -195,7 +195,7 @@ _INBOX_COLUMNS = (
     M.in_reply_to,
     _SUGGESTED_CASE,
 )
-_INBOX = (
+_INBOX = Query(
     select(*_INBOX_COLUMNS)
     .where(M.receiver_gln == bindparam("gln"), M.in_inbox.is_(True))
     .order_by(M.received_at, M.id)
@@ -213,17 +213,41 @@ _MESSAGE_COLUMNS = (
     M.is_resend,
     M.received_at,
 )
-_MESSAGE = select(*_MESSAGE_COLUMNS).where(M.id == bindparam("id"))
-_MESSAGE_BODY = select(*_MESSAGE_COLUMNS, M.body).where(M.id == bindparam("id"))
-_EVENTS = (
+_MESSAGE = Query(select(*_MESSAGE_COLUMNS).where(M.id == bindparam("id")))
+_MESSAGE_BODY = Query(select(*_MESSAGE_COLUMNS, M.body).where(M.id == bindparam("id")))
+_EVENTS = Query(
     select(MESSAGE_EVENT.c.status, MESSAGE_EVENT.c.at)
     .where(MESSAGE_EVENT.c.message_id == bindparam("id"))
     .order_by(MESSAGE_EVENT.c.at, MESSAGE_EVENT.c.id)
 )
+_OUTBOX_COLUMNS = (
+    M.id,
+    M.type,
+    M.receiver_gln,
+    M.envelope_id,
+    M.letter_id,
+    M.status,
+    M.received_at,
+    M.updated_at,
+    M.size,
+    M.is_resend,
+    M.overdue,
+    M.receipt_id,
+)
+_OUTBOX_ALL = (
+    select(*_OUTBOX_COLUMNS)
+    .where(M.sender_gln == bindparam("gln"))
+    .order_by(M.received_at.desc(), M.id)
+    .limit(bindparam("limit"))
+)
+_OUTBOX = {
+    None: Query(_OUTBOX_ALL),
+    "status": Query(_OUTBOX_ALL.where(M.status == bindparam("status"))),
+}
 
 
 def _inbox(conn: Connection, gln: str, limit: int) -> list[Any]:
-    return list(conn.execute(_INBOX, {"gln": gln, "limit": limit}))
+    return _INBOX.rows(conn, {"gln": gln, "limit": limit})
 
 
 async def inbox(*, reader: Reader, gln: str, limit: int) -> list[Any]:
@@ -231,36 +255,17 @@ async def inbox(*, reader: Reader, gln: str, limit: int) -> list[Any]:
     return await reader(_inbox, gln, limit)
 
 
+def _outbox(conn: Connection, gln: str, status: MessageStatus | None, limit: int) -> list[Any]:
+    if status is None:
+        return _OUTBOX[None].rows(conn, {"gln": gln, "limit": limit})
+    return _OUTBOX["status"].rows(conn, {"gln": gln, "status": status.value, "limit": limit})
+
+
 async def outbox(
-    *, engine: AsyncEngine, gln: str, status: MessageStatus | None, limit: int
+    *, reader: Reader, gln: str, status: MessageStatus | None, limit: int
 ) -> list[Any]:
     """Messages ``gln`` sent, newest first."""
-    query = (
-        select(
-            M.id,
-            M.type,
-            M.receiver_gln,
-            M.envelope_id,
-            M.letter_id,
-            M.status,
-            M.received_at,
-            M.updated_at,
-            M.size,
-            M.is_resend,
-            M.overdue,
-            M.receipt_id,
-        )
-        .where(M.sender_gln == gln)
-        .order_by(M.received_at.desc(), M.id)
-        .limit(limit)
-    )
-    if status is not None:
-        query = query.where(M.status == status.value)
-    try:
-        async with engine.connect() as conn:
-            return list((await conn.execute(query)).all())
-    except SQLAlchemyError as exc:
-        raise _store_error(exc) from exc
+    return await reader(_outbox, gln, status, limit)
 
 
 def _visible(row: Any, gln: str) -> Any:
@@ -270,7 +275,7 @@ def _visible(row: Any, gln: str) -> Any:
 
 
 def _message(conn: Connection, message_id: uuid.UUID, with_body: bool) -> Any:
-    return conn.execute(_MESSAGE_BODY if with_body else _MESSAGE, {"id": message_id}).first()
+    return (_MESSAGE_BODY if with_body else _MESSAGE).first(conn, {"id": message_id})
 
 
 async def message_for(
@@ -281,10 +286,10 @@ async def message_for(
 
 
 def _with_events(conn: Connection, message_id: uuid.UUID) -> tuple[Any, list[Any]]:
-    row = conn.execute(_MESSAGE, {"id": message_id}).first()
+    row = _MESSAGE.first(conn, {"id": message_id})
     if row is None:
         return None, []
-    return row, list(conn.execute(_EVENTS, {"id": message_id}))
+    return row, _EVENTS.rows(conn, {"id": message_id})
 
 
 async def message_with_events(
