@@ -129,6 +129,9 @@ class HubClient:
     # --- mail ----------------------------------------------------------------------------
 
     async def inbox(self, limit: int = 200) -> list[Json]:
+        """The organisation's inbox entries: ``id``, ``type``, ``sender``, ``received_at``,
+        ``status``, and for threads ``letter_id``, ``episode_id``, ``in_reply_to`` (the letter
+        a reply answers, or ``None``) and ``subject``."""
         return list((await self.call("GET", f"/v1/inbox?limit={limit}"))["messages"])
 
     async def outbox(self, limit: int = 200) -> list[Json]:

@@ -1,12 +1,13 @@
 """Inbox entries grouped into threads: by episode of care, else by the letters they answer.
 
-An inbox entry carries ``letter_id``, ``episode_id`` and ``subject`` (``GET /v1/inbox``).
-Letters in one episode of care (``Letter/EpisodeOfCareIdentifier``) are one thread. An entry
-without an episode falls back to letter linkage: ``answers`` maps a message id to the letter
-identifier it answers (a Samspil reply's reference, or the first original letter of a
-receipt), learnt when the letter is read; it joins the thread of the entry with that letter
-identifier, or else of the other entries answering the same letter. Alone, an entry is a
-thread of its own. Pure functions: no Textual, no network.
+An inbox entry carries ``letter_id``, ``episode_id``, ``in_reply_to`` and ``subject``
+(``GET /v1/inbox``). Letters in one episode of care (``Letter/EpisodeOfCareIdentifier``) are
+one thread. An entry without an episode falls back to letter linkage: the letter identifier
+it answers is its ``in_reply_to`` (a Samspil reply's reference, read by the hub at intake),
+else ``answers[id]``, learnt when the letter is read (e.g. the first original letter of a
+receipt); it joins the thread of the entry with that letter identifier, or else of the other
+entries answering the same letter. Alone, an entry is a thread of its own. Pure functions:
+no Textual, no network.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ def thread_key(entry: Entry, by_letter: Mapping[str, Entry], answers: Mapping[st
     while True:
         if current.get("episode_id"):
             return f"episode:{current['episode_id']}"
-        answered = answers.get(str(current["id"]))
+        answered = current.get("in_reply_to") or answers.get(str(current["id"]))
         if answered is None:
             return f"letter:{current.get('letter_id') or current['id']}"
         if answered in seen:  # letters answering each other in a loop: one thread

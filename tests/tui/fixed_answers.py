@@ -137,6 +137,7 @@ def _received(
     episode: str | None = None,
     unread: bool = True,
     suggested: bool = False,
+    in_reply_to: str | None = None,
 ) -> Any:
     return {
         "id": f"7f3a0000-0000-4000-8000-00000000000{n}",
@@ -148,13 +149,14 @@ def _received(
         "letter_id": f"R{n}",
         "episode_id": episode,
         "subject": subject,
+        "in_reply_to": in_reply_to,
         "suggested_case": suggested,
     }
 
 
 INBOX = [
     _received(1, GP, "2026-12-02T13:05:00Z", "Henvisning: Mads J.", episode=EPISODE),
-    _received(2, BUP, "2026-12-02T12:40:00Z", "Svar på status", episode="9" * 32),
+    _received(2, BUP, "2026-12-02T12:40:00Z", "Svar på status", episode="9" * 32, in_reply_to="L4"),
     _received(3, GP, "2026-12-02T10:02:00Z", None, kind="XCTL03", unread=False),
     _received(
         4,
@@ -350,6 +352,23 @@ def monitor_routes() -> dict[tuple[str, str], Any]:
             "overdue_receipts": 3,
             "expired": 0,
             "errors": {},
+            "processes": [
+                {
+                    "host": "samspil-1",
+                    "pid": 4711,
+                    "version": "0.1.0",
+                    "started_at": "2026-12-01T13:32:00Z",
+                    "seen_at": "2026-12-02T13:31:55Z",
+                },
+                {
+                    "host": "samspil-2",
+                    "pid": 5222,
+                    "version": "0.1.0",
+                    "started_at": "2026-12-01T13:33:10Z",
+                    "seen_at": "2026-12-02T13:31:58Z",
+                },
+            ],
+            "stale_processes": 0,
         },
         ("GET", "/v1/operator/throughput"): {
             "until": "2026-12-02T13:32:00Z",

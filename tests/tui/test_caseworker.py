@@ -8,7 +8,7 @@ from typing import Any
 
 from textual.widgets import DataTable, Input, Select, TextArea
 
-from messages.medcom.correspondence import new_correspondence
+from messages.medcom.correspondence import new_correspondence, reply_reference
 from messages.medcom.model import Correspondence, Party, Patient
 from messages.medcom.text import to_plain
 from tests.tui.conftest import BUP, CHILD, GP, OTHER_CHILD, PPR, TuiHub, screen_text, until
@@ -352,6 +352,50 @@ async def test_inbox_threads_by_episode_and_marks_letters_without_a_case_here(
         )
         await until(pilot, lambda: "✚" not in row(other)[0])
         assert "uden sag her" not in screen_text(app)
+
+
+async def test_a_reply_without_an_episode_joins_its_thread_before_it_is_opened(
+    tui_hub: TuiHub,
+) -> None:
+    from messages.medcom.documents import build_message
+
+    async def send(subject: str, answers: str | None = None) -> tuple[str, str]:
+        letter = new_correspondence(
+            sender=Party(GP, GP, "lokationsnummer", organisation_name="Lægehuset Vestbyen"),
+            receiver=Party(PPR, PPR, "lokationsnummer", organisation_name="PPR Aalborg"),
+            patient=Patient(cpr=CHILD, surname="Jensen"),
+            subject=subject,
+            text="Se venligst vedlagte.",
+            references=(reply_reference(answers),) if answers else (),
+        )
+        sent = await tui_hub.call(
+            "gp",
+            "POST",
+            "/v1/messages",
+            data=build_message(letter),
+            headers={"Content-Type": "application/xml"},
+        )
+        return str(sent["id"]), letter.letter_identifier
+
+    first, first_letter = await send("Henvisning: Mads J.")
+    other, _ = await send("Henvisning: Sofie J.")
+    follow_up, _ = await send("Tilføjelse: Mads J.", answers=first_letter)
+
+    app = app_for(tui_hub)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: bool(app.org_name))
+        await pilot.press("i")
+        await until(pilot, lambda: isinstance(app.screen, InboxScreen))
+        screen = app.screen
+        assert isinstance(screen, InboxScreen)
+        await until(pilot, lambda: len(screen.inbox) == 3)
+        table = screen.query_one("#inbox", DataTable)
+        # nothing opened: the follow-up's in_reply_to puts it with the letter it answers
+        assert not app.answers
+        assert [e["id"] for e in screen.inbox] == [follow_up, first, other]
+        assert str(table.get_row(follow_up)[3]) == "Tilføjelse: Mads J."
+        assert str(table.get_row(first)[3]) == "↳ Henvisning: Mads J."
+        assert str(table.get_row(other)[3]) == "Henvisning: Sofie J."
 
 
 async def test_access_log_shows_who_looked_at_the_child(tui_hub: TuiHub) -> None:

@@ -1,16 +1,18 @@
 """The operator monitor against a real hub: live counts, drill-down to a message's trail,
-re-delivery of an expired letter (confirmed), and a lost connection's banner."""
+re-delivery of an expired letter (confirmed), the hub processes, and a lost connection's
+banner."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import socket
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Static
 
 from tests.functional.samples import xdis91
 from tests.tui.conftest import BUP, GP, PPR, MakeTuiHub, TuiHub, screen_text, start_hub, until
@@ -20,7 +22,7 @@ from tui.client import HubClient
 from tui.i18n import Texts
 from tui.monitor_app import MonitorApp
 from tui.screens.confirm import ConfirmScreen
-from tui.screens.monitor import MonitorScreen
+from tui.screens.monitor import MonitorScreen, processes_line
 from tui.screens.trail import TrailScreen
 from tui.widgets.connection_banner import ConnectionBanner
 
@@ -134,3 +136,23 @@ def test_stale_after_from_the_command_line_or_the_environment(
     with pytest.raises(SystemExit):
         monitor_args("--stale-after", "0")
     assert "minutes must be above 0" in capsys.readouterr().err
+
+
+async def test_the_hub_processes_are_shown_with_host_and_pid(tui_hub: TuiHub) -> None:
+    app = MonitorApp(tui_hub.client("operator"), texts=Texts("da"), refresh_seconds=0.3)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: "Hubprocesser:" in screen_text(app))
+        line = str(app.screen.query_one("#procs", Static).render())
+        assert line == f"Hubprocesser: 1  {socket.gethostname()}/{os.getpid()}"
+
+
+def test_a_process_that_stopped_heartbeating_is_warned_of_before_the_list() -> None:
+    summary = {
+        "processes": [{"host": "samspil-1", "pid": 4711}, {"host": "samspil-2", "pid": 5222}],
+        "stale_processes": 1,
+    }
+    line = processes_line(Texts("en"), summary)
+    assert line.plain == (
+        "Hub processes: 2  ⚠ 1 stopped heartbeating  samspil-1/4711  samspil-2/5222"
+    )
+    assert processes_line(Texts("en"), {"by_status": {}}).plain == ""  # a hub without them

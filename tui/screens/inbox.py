@@ -1,7 +1,8 @@
 """The organisation's inbox in threads (unread first) and its sent letters with their journey.
 
-Entries are grouped by :func:`tui.threads.threads` (episode of care, else letter linkage);
-a thread's later letters are marked ``↳``. An XDIS91 about a child this organisation has no
+Entries are grouped by :func:`tui.threads.threads` (episode of care, else letter linkage:
+the hub's ``in_reply_to``, or what reading a letter taught); a thread's later letters are
+marked ``↳``. An XDIS91 about a child this organisation has no
 active case for is marked ``✚`` with a hint to register one (``suggested_case``; the hub
 never says which child). Refreshes every few seconds in a worker, so a sent letter's status
 is seen changing (``accepteret → hentet → modtaget → ✔ kvitteret``) without a key press.

@@ -1,4 +1,5 @@
-"""The operator monitor: throughput, status counts, health, organisations and one queue.
+"""The operator monitor: throughput, status counts, health, hub processes, organisations and
+one queue.
 
 Refreshes every few seconds in a worker (input never waits for it). Operators see metadata
 only. Enter on a queued message opens its trail; actions are confirmed and audited by the hub.
@@ -44,6 +45,20 @@ def number(n: int) -> str:
     return f"{n:,}".replace(",", ".")
 
 
+def processes_line(texts: Any, summary: dict[str, Any]) -> Text:
+    """The hub processes on the database (host/pid), those that stopped heartbeating first:
+    the line is cut at the screen's edge, the warning must not be."""
+    if "processes" not in summary:  # a hub from before the heartbeat
+        return Text()
+    processes = summary["processes"]
+    line = Text(texts("mon.procs", n=len(processes)))
+    if stale := summary.get("stale_processes", 0):
+        line.append("  " + texts("mon.procs_stale", n=stale), style="bold yellow")
+    for p in processes:
+        line.append(f"  {p['host']}/{p['pid']}", style="dim")
+    return line
+
+
 class MonitorScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "trail", show=False),
@@ -76,6 +91,7 @@ class MonitorScreen(Screen[None]):
             yield Sparkline([0], id="spark")
             yield Static(id="rate-counts")
         yield Static(id="line2")
+        yield Static(id="procs")
         yield Static(t("mon.orgs"), id="orgs-head", classes="heading")
         orgs: DataTable[Text | str] = DataTable(id="orgs", cursor_type="row")
         orgs.add_column(t("mon.gln"), key="gln", width=13)
@@ -176,6 +192,7 @@ class MonitorScreen(Screen[None]):
         if disk is not None:
             line2.append("  " + t("mon.disk", percent=f"{disk:.0f}"))
         self.query_one("#line2", Static).update(line2)
+        self.query_one("#procs", Static).update(processes_line(t, summary))
         uptime = health.get("uptime_seconds")
         app.uptime = float(uptime) if isinstance(uptime, int | float) else None
 
