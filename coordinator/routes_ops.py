@@ -38,8 +38,11 @@ async def readyz(request: web.Request) -> web.Response:
 async def metrics(request: web.Request) -> web.Response:
     app = request.app
     counts = await summary(engine=app[ENGINE])
+    hubs = await processes(engine=app[ENGINE], now=utcnow())
     stats = app[COMMITTER].stats
     extra = {
+        "samspil_hub_processes": float(len(hubs.alive)),
+        "samspil_hub_processes_stale": float(hubs.stale),
         "samspil_commits_total": float(stats.commits),
         "samspil_committed_writes_total": float(stats.writes),
         "samspil_commit_failures_total": float(stats.failures),

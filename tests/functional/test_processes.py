@@ -44,6 +44,10 @@ async def test_the_summary_lists_the_serving_process(hub: Any) -> None:
     assert me["seen_at"] >= me["started_at"]
     assert me["version"]
     assert got["stale_processes"] == 0
+    async with hub.session.get(f"{hub.base}/metrics") as response:
+        scraped = (await response.text()).splitlines()
+    assert "samspil_hub_processes 1.0" in scraped
+    assert "samspil_hub_processes_stale 0.0" in scraped
 
 
 async def test_a_silent_process_is_stale_then_forgotten_and_a_graceful_stop_leaves(
