@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from coordinator.db import sqlite_sync_engine
 from coordinator.errors import CoordinatorError, StoreError
 from coordinator.notifier import CHANNEL, Notifier, notify_payloads
+from coordinator.reader import Write
 from coordinator.sqltypes import utcnow
 from coordinator.status import MessageStatus
 from coordinator.tables import MESSAGE_EVENT
@@ -40,6 +41,8 @@ from coordinator.tables import MESSAGE_EVENT
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+_EVENT_INSERT = Write(insert(MESSAGE_EVENT), ["id", "message_id", "status", "at"])
 
 LOCK_WAIT_SECONDS = 10.0
 """How long a SQLite write waits for another process (``samspil org add``) to let go."""
@@ -276,7 +279,7 @@ class Committer:
             batch = Batch()
             results = self._run_sync(conn, batch, group)
             if batch.events:
-                conn.execute(insert(MESSAGE_EVENT), batch.events)
+                _EVENT_INSERT.many(conn, batch.events)
             await self._in_thread(conn.commit)  # the fsync, off the loop
             if self._checkpointer is not None:
                 self._checkpointer.maybe_start()

@@ -90,6 +90,39 @@ class Query:
         return found[0] if found else None
 
 
+class Write:
+    """An INSERT or UPDATE built once and run lean on SQLite, the writes' :class:`Query`.
+
+    On SQLite :meth:`many` runs the compiled SQL with ``executemany`` on the DBAPI cursor,
+    binding each row through the column types' own processing; on PostgreSQL it is an
+    ordinary ``conn.execute``. ``columns`` names the values an INSERT without ``.values()``
+    takes. Expanding (``IN``) parameters and ``RETURNING`` are not supported.
+    """
+
+    __slots__ = ("_columns", "_plan", "statement")
+
+    def __init__(self, statement: Any, columns: list[str] | None = None) -> None:
+        self.statement = statement
+        self._columns = columns
+        self._plan: _Plan | None = None
+
+    def many(self, conn: Connection, rows: list[dict[str, Any]]) -> int:
+        """The statement once per row of ``rows``; how many rows it changed in all."""
+        if conn.dialect.name != "sqlite":
+            return int(conn.execute(self.statement, rows).rowcount)
+        plan = self._plan
+        if plan is None:
+            plan = self._plan = _Plan.of(self.statement, conn.dialect, self._columns)
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.executemany(plan.sql, [plan.binds(row) for row in rows])
+            return int(cursor.rowcount)
+        except plan.dbapi_errors as exc:  # as conn.execute would raise it
+            raise DBAPIError.instance(plan.sql, None, exc, plan.dbapi_error) from exc
+        finally:
+            cursor.close()
+
+
 class _Plan:
     """A :class:`Query` compiled for SQLite: its SQL, how to bind, how to read a row."""
 
@@ -113,17 +146,18 @@ class _Plan:
         self.dbapi_errors: tuple[type[Exception], ...] = (dbapi_error,)
 
     @classmethod
-    def of(cls, statement: Select[Any], dialect: Any) -> _Plan:
-        compiled = statement.compile(dialect=dialect)
+    def of(cls, statement: Any, dialect: Any, columns: list[str] | None = None) -> _Plan:
+        compiled = statement.compile(dialect=dialect, column_keys=columns)
         names = list(compiled.positiontup or [])
         if any(b.expanding for b in compiled.binds.values()):
             raise TypeError("a Query cannot expand IN parameters; use conn.execute")
         fixed = {name: b.effective_value for name, b in compiled.binds.items() if not b.required}
-        result = [
-            column.type._cached_result_processor(dialect, None)
-            for column in statement.selected_columns
-        ]
-        keys = list(statement.selected_columns.keys())
+        result: list[Any] = []
+        keys = ["rowcount"]  # an INSERT or UPDATE: no rows come back
+        if not statement.is_dml:
+            selected = statement.selected_columns
+            result = [column.type._cached_result_processor(dialect, None) for column in selected]
+            keys = list(selected.keys())
         return cls(
             compiled.string,
             names,

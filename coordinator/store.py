@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from coordinator.committer import Batch, SyncOp
 from coordinator.errors import Conflict, NotFound, OrganisationExists, StoreError
 from coordinator.index_tables import CASE, CaseStatus
-from coordinator.reader import Query, Reader
+from coordinator.reader import Query, Reader, Write
 from coordinator.sqltypes import utcnow
 from coordinator.status import MessageStatus
 from coordinator.tables import (
@@ -302,10 +302,14 @@ async def message_with_events(
 
 # --- delivery writes (bulk writes and ops for the committer) ----------------------------------
 
-_LOCK = select(M.id, M.status, M.in_inbox, M.receiver_gln).where(
-    M.id.in_(bindparam("ids", expanding=True))
+_LOCK_COLUMNS = (M.id, M.status, M.in_inbox, M.receiver_gln)
+_LOCK_PG = (  # one lock order for every process
+    select(*_LOCK_COLUMNS)
+    .where(M.id.in_(bindparam("ids", expanding=True)))
+    .order_by(M.id)
+    .with_for_update()
 )
-_LOCK_PG = _LOCK.order_by(M.id).with_for_update()  # one lock order for every process
+_LOCK_ONE = Query(select(*_LOCK_COLUMNS).where(M.id == bindparam("id")))
 _DOWNLOADED = (
     update(MESSAGE)
     .where(M.id.in_(bindparam("ids", expanding=True)), M.status == MessageStatus.ACCEPTED.value)
@@ -316,13 +320,31 @@ _ACKNOWLEDGE = (
     .where(M.id.in_(bindparam("ids", expanding=True)), M.status == bindparam("old"))
     .values(status=bindparam("new"), in_inbox=False, leased_until=None, updated_at=bindparam("now"))
 )
+# SQLite: the same writes a row at a time, with executemany (an index probe each; no
+# statement to render per group as an expanding IN needs)
+_DOWNLOADED_ONE = Write(
+    update(MESSAGE)
+    .where(M.id == bindparam("b_id"), M.status == MessageStatus.ACCEPTED.value)
+    .values(status=MessageStatus.DOWNLOADED.value, updated_at=bindparam("now"))
+)
+_ACKNOWLEDGE_ONE = Write(
+    update(MESSAGE)
+    .where(M.id == bindparam("b_id"), M.status == bindparam("old"))
+    .values(status=bindparam("new"), in_inbox=False, leased_until=None, updated_at=bindparam("now"))
+)
 
 
 def _locked(conn: Connection, ids: list[uuid.UUID]) -> dict[uuid.UUID, Any]:
     """The rows of ``ids`` as they are now, locked until the group commits (PostgreSQL
     ``FOR UPDATE``; on SQLite the committer holds the write lock)."""
-    query = _LOCK_PG if conn.dialect.name == "postgresql" else _LOCK
-    return {row.id: row for row in conn.execute(query, {"ids": sorted(set(ids))})}
+    if conn.dialect.name == "postgresql":
+        return {row.id: row for row in conn.execute(_LOCK_PG, {"ids": sorted(set(ids))})}
+    rows = {}
+    for message_id in set(ids):
+        row = _LOCK_ONE.first(conn, {"id": message_id})
+        if row is not None:
+            rows[row.id] = row
+    return rows
 
 
 def mark_downloaded(conn: Connection, batch: Batch, items: list[Any]) -> list[Any]:
@@ -331,7 +353,9 @@ def mark_downloaded(conn: Connection, batch: Batch, items: list[Any]) -> list[An
     ids: list[uuid.UUID] = items
     rows = _locked(conn, ids)
     changing = {i for i, row in rows.items() if row.status == MessageStatus.ACCEPTED.value}
-    if changing:
+    if changing and conn.dialect.name == "sqlite":
+        _DOWNLOADED_ONE.many(conn, [{"b_id": i, "now": batch.now} for i in sorted(changing)])
+    elif changing:
         conn.execute(_DOWNLOADED, {"ids": sorted(changing), "now": batch.now})
     results: list[Any] = []
     for message_id in ids:
@@ -376,6 +400,15 @@ def acknowledge(conn: Connection, batch: Batch, items: list[Any]) -> list[Any]:
         status[message_id] = new
         inbox.discard(message_id)
         results.append(new)
+    if conn.dialect.name == "sqlite":
+        writes = [
+            {"b_id": i, "old": old.value, "new": new.value, "now": batch.now}
+            for (old, new), ids in changes.items()
+            for i in ids
+        ]
+        if writes:
+            _ACKNOWLEDGE_ONE.many(conn, writes)
+        return results
     for (old, new), ids in changes.items():
         conn.execute(
             _ACKNOWLEDGE, {"ids": ids, "old": old.value, "new": new.value, "now": batch.now}
