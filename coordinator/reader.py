@@ -107,7 +107,8 @@ class Write:
         self._plan: _Plan | None = None
 
     def many(self, conn: Connection, rows: list[dict[str, Any]]) -> int:
-        """The statement once per row of ``rows``; how many rows it changed in all."""
+        """The statement once per row of ``rows``; how many rows it changed in all (on
+        PostgreSQL -1 when the driver does not say, as asyncpg does not for several rows)."""
         if conn.dialect.name != "sqlite":
             return int(conn.execute(self.statement, rows).rowcount)
         plan = self._plan
