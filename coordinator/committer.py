@@ -213,11 +213,17 @@ class Committer:
         self.stats.writes += len(live)
         self.stats.largest = max(self.stats.largest, len(live))
         self.stats.seconds += time.perf_counter() - started
+        self._answer(live, batch, results)
+
+    def _answer(self, live: list[_Pending], batch: Batch, results: list[Any]) -> None:
+        """Answer the group's requests and wake the long-polls of whoever got mail (once:
+        on SQLite as soon as the commit returns, before the committer's task resumes)."""
         for pending, result in zip(live, results, strict=True):
             if not pending.future.done():
                 pending.future.set_result(result)
         if batch.wake:
             self._notifier.notify(batch.wake)
+            batch.wake = set()
 
     @staticmethod
     def _run_sync(conn: Connection, batch: Batch, group: list[_Pending]) -> list[Any]:
@@ -236,14 +242,43 @@ class Committer:
                 results[i] = pending.sync(conn, batch)
         return results
 
-    async def _in_thread(self, fn: Callable[[], Any]) -> None:
-        """``fn()`` in the committer's thread; waits for it even when cancelled."""
-        future = asyncio.get_running_loop().run_in_executor(self._thread, fn)
+    async def _in_thread(
+        self, fn: Callable[[], Any], then: Callable[[], None] | None = None
+    ) -> None:
+        """``fn()`` in the committer's thread; waits for it even when cancelled.
+
+        ``then()``, if given, runs on the loop in the very callback that learns ``fn``
+        returned: one hop from the thread, not the three of a future chained to the
+        executor's, shielded, and the task resumed (each hop waits for everything the loop
+        has queued, a millisecond or more under load).
+        """
+        loop = asyncio.get_running_loop()
+        finished: asyncio.Future[None] = loop.create_future()
+
+        def settle(error: BaseException | None) -> None:
+            if error is None and then is not None:
+                then()
+            if finished.done():
+                return
+            if error is None:
+                finished.set_result(None)
+            else:
+                finished.set_exception(error)
+
+        def work() -> None:
+            try:
+                fn()
+            except BaseException as exc:  # handed to the loop, raised there
+                loop.call_soon_threadsafe(settle, exc)
+            else:
+                loop.call_soon_threadsafe(settle, None)
+
+        self._thread.submit(work)
         try:
-            await asyncio.shield(future)
+            await asyncio.shield(finished)
         except asyncio.CancelledError:
             with contextlib.suppress(Exception):
-                await future
+                await finished
             raise
 
     @staticmethod
@@ -280,7 +315,8 @@ class Committer:
             results = self._run_sync(conn, batch, group)
             if batch.events:
                 _EVENT_INSERT.many(conn, batch.events)
-            await self._in_thread(conn.commit)  # the fsync, off the loop
+            # the fsync, off the loop; the requests are answered as soon as it returns
+            await self._in_thread(conn.commit, lambda: self._answer(group, batch, results))
             if self._checkpointer is not None:
                 self._checkpointer.maybe_start()
         except BaseException:

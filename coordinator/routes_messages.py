@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import time
@@ -185,11 +184,21 @@ async def get_inbox(request: web.Request) -> web.Response:
                 rows = await inbox(reader=reader, gln=gln, limit=limit)
             if rows or deadline - time.monotonic() <= 0 or app[STOPPING].is_set():
                 break
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(waiter, timeout=remaining)
+            # the waiter itself, woken by a commit or by the timer: one hop back to this
+            # handler where asyncio.wait_for takes two (each a full turn of a busy loop)
+            timer = asyncio.get_running_loop().call_later(remaining, _wake, waiter)
+            try:
+                await waiter
+            finally:
+                timer.cancel()
         finally:
             notifier.discard(gln, waiter)
     return _json({"messages": [_entry(r) for r in rows]})
+
+
+def _wake(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 async def _touch_poll(request: web.Request, gln: str) -> None:
