@@ -49,6 +49,9 @@ def _busy(exc: OperationalError) -> bool:
     return "locked" in text or "busy" in text
 
 
+_REQUIRED = object()  # a parameter without a fixed value: the caller gives it
+
+
 class Query:
     """A SELECT built once and run lean on SQLite.
 
@@ -138,10 +141,11 @@ class _Plan:
         dbapi_error: type[Exception],
     ) -> None:
         self.sql = sql
-        self._names = names
-        self._fixed = fixed
-        self._bind = bind
-        self._result = result
+        # per parameter: its name, its type's processing, its fixed value (or _REQUIRED)
+        self._steps = [(name, bind.get(name), fixed.get(name, _REQUIRED)) for name in names]
+        # only the columns whose type converts the value (UUIDs, times, booleans)
+        self._processed = [(i, process) for i, process in enumerate(result) if process]
+        self._width = len(result)
         self._tuple: Any = namedtuple("Row", keys, rename=True)  # type: ignore[misc]
         self.dbapi_error = dbapi_error
         self.dbapi_errors: tuple[type[Exception], ...] = (dbapi_error,)
@@ -171,17 +175,22 @@ class _Plan:
 
     def binds(self, params: dict[str, Any]) -> list[Any]:
         out = []
-        for name in self._names:
-            value = params[name] if name in params else self._fixed[name]
-            process = self._bind.get(name)
+        for name, process, fixed in self._steps:
+            value = params[name] if fixed is _REQUIRED else params.get(name, fixed)
             out.append(process(value) if process is not None and value is not None else value)
         return out
 
     def row(self, raw: tuple[Any, ...]) -> Any:
-        return self._tuple._make(
-            value if process is None or value is None else process(value)
-            for process, value in zip(self._result, raw, strict=True)
-        )
+        if len(raw) != self._width:
+            raise ValueError(f"a row of {len(raw)} values for {self._width} columns")
+        if not self._processed:
+            return self._tuple._make(raw)
+        values = list(raw)
+        for i, process in self._processed:
+            value = values[i]
+            if value is not None:
+                values[i] = process(value)
+        return self._tuple._make(values)
 
 
 class Reader:
