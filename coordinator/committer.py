@@ -216,14 +216,15 @@ class Committer:
         self._answer(live, batch, results)
 
     def _answer(self, live: list[_Pending], batch: Batch, results: list[Any]) -> None:
-        """Answer the group's requests and wake the long-polls of whoever got mail (once:
-        on SQLite as soon as the commit returns, before the committer's task resumes)."""
-        for pending, result in zip(live, results, strict=True):
-            if not pending.future.done():
-                pending.future.set_result(result)
+        """Wake the long-polls of whoever got mail and answer the group's requests (once:
+        on SQLite as soon as the commit returns, before the committer's task resumes). The
+        long-polls first: their handlers then run before the group's many others."""
         if batch.wake:
             self._notifier.notify(batch.wake)
             batch.wake = set()
+        for pending, result in zip(live, results, strict=True):
+            if not pending.future.done():
+                pending.future.set_result(result)
 
     @staticmethod
     def _run_sync(conn: Connection, batch: Batch, group: list[_Pending]) -> list[Any]:
