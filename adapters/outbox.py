@@ -465,7 +465,8 @@ class Outbox:
         if current is not None and (current.state is not ItemState.PENDING or current.attempts):
             self._waiters.resolve(item_id, _attempt_of(current))
         try:
-            return await asyncio.wait_for(asyncio.shield(future), within)
+            async with asyncio.timeout(within):
+                return await asyncio.shield(future)
         except TimeoutError:
             return None
 
@@ -479,8 +480,11 @@ class Outbox:
             while True:
                 delay = await self._dispatch(tasks)
                 self._wake.clear()
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a
+                # cancellation that arrives as the wake-up does, and stop() would wait forever
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), delay)
+                    async with asyncio.timeout(delay):
+                        await self._wake.wait()
         finally:
             for task in tasks:
                 task.cancel()
