@@ -108,7 +108,7 @@ async def test_a_charset_mismatch_is_answered_ae_and_the_connection_stays(
     health = gp.health()
     assert health["unreadable"] == 0
     assert health["acks"]["AE"] == 1
-    await gp.outbox.drain(5.0)
+    assert await gp.outbox.drain(5.0)
     letters = [i for i in await gp.outbox.items() if i.kind == "message"]
     assert len(letters) == 1  # only the good referral went to the hub
 

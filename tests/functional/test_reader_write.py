@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
-from sqlalchemy.dialects import sqlite
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from coordinator.committer import Batch
@@ -61,6 +61,8 @@ async def test_a_write_stores_what_execute_stores(hub: Hub) -> None:
     if hub.app[ENGINE].dialect.name == "sqlite":
         assert counts == (3, 1, 0)
     else:  # asyncpg does not count the rows of several
+        assert counts[0] in (3, -1)
+        assert counts[1] in (1, -1)
         assert counts[2] in (0, -1)
 
     def read(conn: Connection, _batch: Batch) -> list[Any]:
@@ -84,13 +86,19 @@ async def test_a_write_stores_what_execute_stores(hub: Hub) -> None:
 async def test_an_insert_that_conflicts_changes_no_row(hub: Hub) -> None:
     at = datetime(2026, 3, 1, tzinfo=UTC)
     first, clash = _org(1, at), _org(1, at)  # the same GLN
+    on_sqlite = hub.app[ENGINE].dialect.name == "sqlite"
+    dialect: Any = sqlite if on_sqlite else postgresql
     ignoring = Write(
-        sqlite.insert(ORGANISATION).on_conflict_do_nothing(index_elements=["gln"]), COLUMNS
+        dialect.insert(ORGANISATION).on_conflict_do_nothing(index_elements=["gln"]), COLUMNS
     )
 
     def write(conn: Connection, _batch: Batch) -> int:
-        if conn.dialect.name != "sqlite":
-            return 1  # the SQLite statement; PostgreSQL's own insert is used there
         return ignoring.many(conn, [first, clash])
 
-    assert await hub.app[COMMITTER].write(write) == 1
+    # one row changed (asyncpg does not count the rows of several: -1)
+    assert await hub.app[COMMITTER].write(write) in ((1,) if on_sqlite else (1, -1))
+
+    def read(conn: Connection, _batch: Batch) -> list[Any]:
+        return list(conn.execute(select(G.id).where(G.gln == first["gln"])).all())
+
+    assert [tuple(r) for r in await hub.app[COMMITTER].write(read)] == [(first["id"],)]
