@@ -53,9 +53,8 @@ from typing import Any, ClassVar
 from aiohttp import web
 
 from adapters.config import AdapterConfig
-from adapters.errors import AdapterError, HubRefused, HubUnavailable
+from adapters.errors import AdapterError
 from adapters.filedrop import FileDrop
-from adapters.hubclient import JSON, XML, HubClient, InboxEntry
 from adapters.localdb import LocalDb
 from adapters.logsafe import where
 from adapters.metrics import AdapterCounters, render
@@ -66,6 +65,8 @@ from messages.medcom.model import Correspondence
 from messages.medcom.receipts import negative_network_receipt, receipt_for
 from messages.medcom.registry import SchemaRegistry
 from messages.medcom.routing import read_routing
+from wire.client import JSON, XML, HubClient, Json
+from wire.errors import HubRefused, HubUnavailable
 
 __all__ = ["NAME_MAX", "Adapter"]
 
@@ -342,17 +343,17 @@ class Adapter:
 
     # --- incoming ---------------------------------------------------------------------------
 
-    async def deliver(self, entry: InboxEntry, body: bytes) -> None:
+    async def deliver(self, entry: Json, body: bytes) -> None:
         """Hand one message to the sector system; raise to have it tried again later.
 
         The default writes it to the file drop's ``inbox/`` (named after the hub's id) and,
         for a letter whose sender asked for one, stores the XCTL03 in the outbox.
         """
-        await self.filedrop.write_inbox(f"{entry.type}_{entry.id}.xml", body)
+        await self.filedrop.write_inbox(f"{entry['type']}_{entry['id']}.xml", body)
         await self._positive_receipt(entry, body)
 
-    async def _positive_receipt(self, entry: InboxEntry, body: bytes) -> None:
-        if entry.type != "XDIS91":
+    async def _positive_receipt(self, entry: Json, body: bytes) -> None:
+        if entry["type"] != "XDIS91":
             return
         try:
             letter = parse_message(body, registry=self.registry)
@@ -364,11 +365,11 @@ class Adapter:
             receipt = receipt_for(letter)
         except ReceiptRuleError:
             return
-        request = self.letter_request(build_message(receipt), receipt, f"receipt:{entry.id}")
+        request = self.letter_request(build_message(receipt), receipt, f"receipt:{entry['id']}")
         # keyed by the hub's id: a letter handed over twice is receipted once
         await self.outbox.put(
             Request(
-                key=f"receipt:{entry.id}",
+                key=f"receipt:{entry['id']}",
                 kind=request.kind,
                 method=request.method,
                 path=request.path,
@@ -398,37 +399,37 @@ class Adapter:
                 await asyncio.sleep(30.0)
                 continue
             now = time.monotonic()
-            ready = [e for e in entries if postponed.get(e.id, 0.0) <= now]
+            ready = [e for e in entries if postponed.get(e["id"], 0.0) <= now]
             for entry in ready:
                 try:
                     await self._take(entry)
-                    postponed.pop(entry.id, None)
+                    postponed.pop(entry["id"], None)
                 except HubUnavailable:
                     break
                 except HubRefused as exc:
-                    log.warning("inbox message %s: %s", entry.id, exc.code)
-                    postponed[entry.id] = now + 30.0
+                    log.warning("inbox message %s: %s", entry["id"], exc.code)
+                    postponed[entry["id"]] = now + 30.0
                 except AdapterError as exc:
                     self.delivery_failures += 1
-                    log.warning("inbox message %s not handed over: %s", entry.id, exc.code)
-                    postponed[entry.id] = now + 5.0
+                    log.warning("inbox message %s not handed over: %s", entry["id"], exc.code)
+                    postponed[entry["id"]] = now + 5.0
                 except OSError as exc:
                     self.delivery_failures += 1
-                    log.warning("inbox message %s not handed over: %s", entry.id, exc.strerror)
-                    postponed[entry.id] = now + 5.0
+                    log.warning("inbox message %s not handed over: %s", entry["id"], exc.strerror)
+                    postponed[entry["id"]] = now + 5.0
             if entries and not ready:
                 await asyncio.sleep(1.0)
 
-    async def _take(self, entry: InboxEntry) -> None:
+    async def _take(self, entry: Json) -> None:
         """Fetch, hand over (once), then acknowledge to the hub."""
-        if not await self._was_delivered(entry.id):
-            body = await self.hub.fetch(entry.id)
+        if not await self._was_delivered(entry["id"]):
+            body = await self.hub.fetch(entry["id"])
             await self.deliver(entry, body)
-            await self._mark(entry.id, acked=False)
+            await self._mark(entry["id"], acked=False)
             self.delivered += 1
-            self.counters.delivered[entry.type] += 1
-        await self.hub.ack(entry.id)
-        await self._mark(entry.id, acked=True)
+            self.counters.delivered[entry["type"]] += 1
+        await self.hub.ack(entry["id"])
+        await self._mark(entry["id"], acked=True)
 
     async def _was_delivered(self, message_id: str) -> bool:
         def get(conn: sqlite3.Connection) -> bool:

@@ -32,6 +32,7 @@ from adapters.municipality import MunicipalityAdapter
 from adapters.psychiatry import PsychiatryAdapter
 from adapters.simulation.external import ExternalHub
 from adapters.simulation.run import HubProvider, SimulationSettings, simulate
+from wire.errors import HubError
 
 __all__ = ["register"]
 
@@ -96,7 +97,7 @@ def _adapter(args: argparse.Namespace) -> int:
     adapter = ADAPTERS[args.kind](config)
     try:
         asyncio.run(_run_until_signal(adapter))
-    except AdapterError as exc:
+    except (AdapterError, HubError) as exc:
         print(f"samspil adapter: {exc} ({exc.code})", file=sys.stderr)
         return 1
     return 0
@@ -144,7 +145,7 @@ def _simulate(args: argparse.Namespace, provider: HubProvider) -> int:
     with contextlib.suppress(KeyboardInterrupt):
         try:
             progress, _ = asyncio.run(simulate(settings, provider, report=say))
-        except AdapterError as exc:  # the hub unreachable, a registration refused
+        except (AdapterError, HubError) as exc:  # the hub unreachable, a registration refused
             print(f"samspil simulate: {exc} ({exc.code})", file=sys.stderr)
             return 2
         print(

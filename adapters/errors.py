@@ -3,13 +3,12 @@
     SamspilError
     └── AdapterError                     (adapter-error)
         ├── AdapterConfigError           a configuration file that cannot be used
-        ├── HubError                     anything the hub said or did not say
-        │   ├── HubUnavailable           no answer, a 5xx or 429: retry later (transient)
-        │   └── HubRefused               a 4xx problem+json: resending cannot help (permanent)
         └── OutboxError                  the adapter's own durable outbox cannot take more
             └── OutboxFull               the outbox holds its configured maximum
 
-aiohttp and sqlite3 errors never leave the module that calls them.
+What the hub says or does not say is :mod:`wire.errors`' (``HubError``: ``HubUnavailable``,
+``HubRefused``, ``CredentialRefused``). aiohttp and sqlite3 errors never leave the module
+that calls them.
 """
 
 from __future__ import annotations
@@ -19,9 +18,6 @@ from messages.errors import SamspilError
 __all__ = [
     "AdapterConfigError",
     "AdapterError",
-    "HubError",
-    "HubRefused",
-    "HubUnavailable",
     "OutboxError",
     "OutboxFull",
 ]
@@ -37,29 +33,6 @@ class AdapterConfigError(AdapterError):
     """A configuration file or value that cannot be used."""
 
     code = "adapter-config"
-
-
-class HubError(AdapterError):
-    """The hub answered with an error, or not at all. ``status`` is the HTTP status (0: none)."""
-
-    code = "hub-error"
-
-    def __init__(self, message: str, *, status: int = 0, code: str | None = None) -> None:
-        super().__init__(message, code=code)
-        self.status = status
-
-
-class HubUnavailable(HubError):
-    """No answer, a 5xx or a 429: the request may succeed later, unchanged."""
-
-    code = "hub-unavailable"
-
-
-class HubRefused(HubError):
-    """A 4xx answer (``code`` is the problem's code, e.g. ``ukendt_lokationsnummer``):
-    sending the same request again cannot help."""
-
-    code = "hub-refused"
 
 
 class OutboxError(AdapterError):

@@ -17,7 +17,6 @@ from dataclasses import replace
 from typing import ClassVar
 
 from adapters.base import NAME_MAX
-from adapters.errors import HubRefused
 from adapters.hl7feed import Hl7Adapter, local_date
 from adapters.outbox import Item, ItemState, Request
 from messages.errors import Hl7Error, MessageError
@@ -26,6 +25,7 @@ from messages.hl7.parse import Hl7Message
 from messages.medcom.correspondence import new_correspondence
 from messages.medcom.documents import build_message
 from messages.medcom.model import Party, Patient, Priority
+from wire.errors import HubRefused
 
 __all__ = ["GpAdapter"]
 

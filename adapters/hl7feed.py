@@ -36,7 +36,7 @@ from typing import Any, ClassVar
 from urllib.parse import quote
 
 from adapters.base import Adapter
-from adapters.errors import AdapterError, HubRefused, HubUnavailable, OutboxError
+from adapters.errors import AdapterError, OutboxError
 from adapters.mllp_listener import MllpListener
 from adapters.outbox import ItemState, Request
 from messages.errors import Hl7Error
@@ -52,6 +52,7 @@ from messages.hl7.model import (
     Referral,
 )
 from messages.hl7.parse import Hl7Message
+from wire.errors import HubRefused, HubUnavailable
 
 __all__ = ["Hl7Adapter"]
 

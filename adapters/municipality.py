@@ -45,7 +45,7 @@ from typing import Any, ClassVar
 from urllib.parse import quote
 
 from adapters.base import NAME_MAX, Adapter
-from adapters.errors import HubRefused, OutboxError
+from adapters.errors import OutboxError
 from adapters.filedrop import safe_name, write_atomically
 from adapters.logsafe import where
 from adapters.outbox import Item, Request
@@ -55,6 +55,7 @@ from messages.identifiers import parse_cpr, parse_gln
 from messages.medcom.correspondence import new_correspondence
 from messages.medcom.documents import build_message
 from messages.medcom.model import Party, Patient
+from wire.errors import HubRefused
 
 __all__ = ["EventError", "MunicipalityAdapter"]
 

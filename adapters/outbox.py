@@ -44,10 +44,11 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any, Protocol
 
-from adapters.errors import HubRefused, HubUnavailable, OutboxError, OutboxFull
-from adapters.hubclient import HubClient
+from adapters.errors import OutboxError, OutboxFull
 from adapters.localdb import LocalDb
 from adapters.logsafe import where
+from wire.client import HubClient
+from wire.errors import HubRefused, HubUnavailable
 
 __all__ = ["Attempt", "Item", "ItemState", "Outbox", "OutboxSettings", "Request"]
 

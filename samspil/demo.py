@@ -103,8 +103,8 @@ async def _with_monitor(
 ) -> tuple[Any, list[dict[str, Any]]]:
     """On a terminal the operator monitor shows the region at work (q leaves it, and the
     simulation finishes without it)."""
-    from tui.client import HubClient
     from tui.monitor_app import MonitorApp
+    from wire.client import HubClient
 
     assert token_file is not None  # the embedded hub always writes one
     lines = await asyncio.to_thread(token_file.read_text, encoding="utf-8")

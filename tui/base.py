@@ -17,11 +17,12 @@ from textual.dom import DOMNode
 from textual.timer import Timer
 
 from messages.timezone import COPENHAGEN
-from tui.client import HubClient, HubUnavailable
 from tui.i18n import Texts
 from tui.widgets.connection_banner import ConnectionBanner
 from tui.widgets.top_bar import TopBar
 from tui.workers import in_worker
+from wire.client import HubClient
+from wire.errors import HubUnavailable
 
 T = TypeVar("T")
 Clock = Callable[[], datetime]

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from adapters.errors import OutboxError
-from adapters.hubclient import HubClient
 from adapters.localdb import LocalDb
 from adapters.outbox import Outbox, Request
+from wire.client import HubClient
 
 
 def _request(key: str) -> Request:

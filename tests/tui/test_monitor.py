@@ -18,13 +18,13 @@ from tests.functional.samples import xdis91
 from tests.tui.conftest import BUP, GP, PPR, MakeTuiHub, TuiHub, screen_text, start_hub, until
 from tui.caseworker_app import CaseworkerApp
 from tui.cli import register, stale_after_seconds
-from tui.client import HubClient
 from tui.i18n import Texts
 from tui.monitor_app import MonitorApp
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.monitor import MonitorScreen, processes_line
 from tui.screens.trail import TrailScreen
 from tui.widgets.connection_banner import ConnectionBanner
+from wire.client import HubClient
 
 
 async def test_drill_down_and_redeliver_an_expired_letter(make_tui_hub: MakeTuiHub) -> None:

@@ -11,12 +11,12 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Static
 
-from tui.client import HubRefused
 from tui.screens.child import fit, show_cpr
 from tui.widgets.connection_banner import ConnectionBanner
 from tui.widgets.key_bar import KeyBar
 from tui.widgets.notice import Notice
 from tui.widgets.top_bar import TopBar
+from wire.errors import HubRefused
 
 if TYPE_CHECKING:
     from tui.caseworker_app import CaseworkerApp

@@ -21,11 +21,11 @@ from textual.widgets import Input, Static
 from messages.errors import IdentifierError
 from messages.identifiers import parse_cpr
 from tui.base import parse_time
-from tui.client import HubRefused
 from tui.widgets.connection_banner import ConnectionBanner
 from tui.widgets.key_bar import KeyBar
 from tui.widgets.notice import Notice
 from tui.widgets.top_bar import TopBar
+from wire.errors import HubRefused
 
 if TYPE_CHECKING:
     from tui.caseworker_app import CaseworkerApp

@@ -24,12 +24,12 @@ from messages.medcom.correspondence import new_correspondence, reply_reference
 from messages.medcom.documents import build_message
 from messages.medcom.model import Correspondence, Party, Patient, Priority
 from messages.medcom.text import to_plain
-from tui.client import HubRefused
 from tui.screens.child import cpr_problem
 from tui.widgets.connection_banner import ConnectionBanner
 from tui.widgets.key_bar import KeyBar
 from tui.widgets.notice import Notice
 from tui.widgets.top_bar import TopBar
+from wire.errors import HubRefused
 
 if TYPE_CHECKING:
     from tui.caseworker_app import CaseworkerApp

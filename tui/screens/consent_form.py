@@ -13,9 +13,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Checkbox, Input, Select, Static
 
 from messages.timezone import COPENHAGEN
-from tui.client import HubRefused
 from tui.screens.consents import age_rule_key
 from tui.widgets.notice import Notice
+from wire.errors import HubRefused
 
 if TYPE_CHECKING:
     from tui.caseworker_app import CaseworkerApp

@@ -10,7 +10,6 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
-from tui.client import HubRefused
 from tui.screens.child import show_cpr
 from tui.screens.confirm import ConfirmScreen
 from tui.widgets.connection_banner import ConnectionBanner
@@ -18,6 +17,7 @@ from tui.widgets.key_bar import KeyBar
 from tui.widgets.notice import Notice
 from tui.widgets.top_bar import TopBar
 from tui.workers import in_worker
+from wire.errors import HubRefused
 
 if TYPE_CHECKING:
     from tui.caseworker_app import CaseworkerApp

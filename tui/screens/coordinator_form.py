@@ -16,8 +16,8 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Input, Select, Static
 
-from tui.client import HubRefused
 from tui.widgets.notice import Notice
+from wire.errors import HubRefused
 
 if TYPE_CHECKING:
     from tui.caseworker_app import CaseworkerApp

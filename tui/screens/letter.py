@@ -24,13 +24,13 @@ from messages.medcom.model import Correspondence, Receipt
 from messages.medcom.receipts import receipt_for
 from messages.medcom.text import to_plain
 from tui.base import parse_time
-from tui.client import HubRefused
 from tui.screens.child import show_cpr
 from tui.widgets.connection_banner import ConnectionBanner
 from tui.widgets.key_bar import KeyBar
 from tui.widgets.notice import Notice
 from tui.widgets.top_bar import TopBar
 from tui.workers import in_worker
+from wire.errors import HubRefused
 
 if TYPE_CHECKING:
     from tui.caseworker_app import CaseworkerApp

@@ -345,7 +345,7 @@ class MonitorScreen(Screen[None]):
         )
 
     async def _act(self, call: Any, target: str, done_key: str) -> None:
-        from tui.client import HubRefused
+        from wire.errors import HubRefused
 
         app = self.hub_app
         notice = self.query_one(Notice)
