@@ -1,7 +1,7 @@
 """``/v1`` shared index: cases, appointments, the child overview, consents, the coordinator,
 the access log and owners' access notifications.
 
-Rules (see ``/work/shared/design/domain.md`` and :mod:`coordinator.consent`):
+Rules (see :mod:`coordinator.consent` and the README's "The shared index"):
 
 * presence, not content: a body with a field the index does not hold is refused;
 * no browsing: every ``/v1/children/{cpr}/...`` call needs an active case of the caller's own

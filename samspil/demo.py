@@ -6,8 +6,8 @@ child and adolescent psychiatry and 15 GP clinics — is registered in the hub a
 real adapter; simulated clinic systems, the hospital EHR and the municipal case systems
 drive them with HL7 over MLLP, MedCom files and JSON-lines events, and synthetic children
 move through their pathways (see :mod:`adapters.simulation.run`). A plain-text progress
-line is printed every few seconds (the operator monitor of the TUI issue takes its place on
-a terminal once it exists), then a summary. With a terminal attached the hub keeps running
+line is printed every few seconds (on a terminal the operator monitor takes its place),
+then a summary. With a terminal attached the hub keeps running
 afterwards for the caseworker TUI; the tokens are in ``var/demo/tokens.txt`` (yours only)
 and never printed.
 """

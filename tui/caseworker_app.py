@@ -27,7 +27,7 @@ class CaseworkerApp(HubApp):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.directory: list[dict[str, Any]] = []
-        self.letters: dict[str, Correspondence] = {}  # read this session, for threads
+        self.letters: dict[str, Correspondence] = {}  # read since the app started, for threads
         self.answers: dict[str, str] = {}  # message id -> letter id it answers (read ones)
         self._schemas: SchemaRegistry | None = None
         self._schemas_lock = asyncio.Lock()
