@@ -7,6 +7,7 @@ with its code, no connection at all is unavailable with status 0."""
 from __future__ import annotations
 
 import json
+import socket
 from typing import Any
 
 import pytest
@@ -180,3 +181,15 @@ async def test_a_certificate_alone_sends_no_authorization_and_ids_are_one_segmen
     assert "Authorization" not in seen[0].headers
     assert seen[0].path == "/v1/messages/..%2Fadmin"
     assert "secret" not in repr(hub)
+
+
+async def test_the_real_transport_to_a_port_nobody_listens_on_is_unavailable() -> None:
+    with socket.socket() as probe:  # a port that was free a moment ago, and is closed again
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    async with HubClient(f"http://127.0.0.1:{port}", "smp_secret", timeout=5.0) as hub:
+        with pytest.raises(HubUnavailable) as caught:
+            await hub.whoami()
+    assert caught.value.status == 0
+    assert "ClientConnectorError" in str(caught.value)
+    assert "smp_secret" not in str(caught.value)
