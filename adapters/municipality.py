@@ -25,6 +25,17 @@ again) and a ``type``:
 ``consent-revoked``  ``ref, child_cpr`` → ``DELETE`` of the consent the hub made for ``ref``
 ``coordinator``      ``child_cpr, organisation, contact`` → ``PUT .../coordinator``
 
+A case or appointment event is judged with the hub's own entry model and rules
+(:mod:`wire.entries`) before its line is answered, so ``accepted`` means the hub will take
+it: ``kind`` is one of the hub's case kinds (``ppr-assessment``, ``ppr-counselling``,
+``family-support``, ``family-investigation``, ...), ``status`` ``active`` or ``closed``;
+dates are ISO 8601 (``2026-03-01``); a ``closed`` case needs ``closed_on`` and an
+``active`` one has none (``closed-without-date``, ``active-with-closed-date``), and
+``closed_on`` is not before ``opened_on`` (``invalid-period``); appointment times carry a
+zone (``naive-time``) and end after they start; ``ref`` and ``case_ref`` are 1-64 letters,
+digits, ``.``, ``_``, ``:`` or ``-`` (``invalid-ref``). A field of the wrong type or value
+is ``invalid-entry``, naming the field.
+
 Events about the same child reach the hub in the order written (a consent after the
 case that allows recording it, a closing after the opening); other children's in parallel.
 An event whose ``id`` was taken before (from the folder or the webhook) is a duplicate:
@@ -38,11 +49,13 @@ import json
 import logging
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 from urllib.parse import quote
+
+from pydantic import BaseModel, ValidationError
 
 from adapters.base import NAME_MAX, Adapter
 from adapters.errors import OutboxError
@@ -55,11 +68,23 @@ from messages.identifiers import parse_cpr, parse_gln
 from messages.medcom.correspondence import new_correspondence
 from messages.medcom.documents import build_message
 from messages.medcom.model import Party, Patient
+from wire.entries import (
+    REF_LENGTH,
+    REF_PATTERN,
+    AppointmentEntry,
+    CaseEntry,
+    EntryRefused,
+    check_appointment,
+    check_case,
+    entry_problems,
+)
 from wire.errors import HubRefused
 
 __all__ = ["EventError", "MunicipalityAdapter"]
 
 log = logging.getLogger(__name__)
+
+E = TypeVar("E", bound=BaseModel)
 
 _REQUIRED = {
     "case": ("ref", "child_cpr", "kind", "status", "opened_on"),
@@ -295,7 +320,8 @@ class MunicipalityAdapter(Adapter):
             }
             if event.get("title"):
                 payload["title"] = event["title"]
-            ref = str(event["ref"])
+            ref = _checked_ref(event["ref"])
+            _judge_entry(CaseEntry, check_case, payload)
             return [self._put(key, "case", f"/v1/cases/{_q(ref)}", payload, f"child:{cpr}", origin)]
         if kind == "appointment":
             payload = {
@@ -307,7 +333,8 @@ class MunicipalityAdapter(Adapter):
                 "case_ref": event.get("case_ref"),
                 "with": event["with"],
             }
-            ref = str(event["ref"])
+            ref = _checked_ref(event["ref"])
+            _judge_entry(AppointmentEntry, check_appointment, payload)
             path = f"/v1/appointments/{_q(ref)}"
             return [self._put(key, "appointment", path, payload, f"child:{cpr}", origin)]
         if kind == "letter":
@@ -425,6 +452,27 @@ def _check_text(event: dict[str, Any]) -> None:
         raise EventError(
             "invalid-text", "a string holds an unpaired surrogate (U+D800..U+DFFF): not text"
         ) from None
+
+
+def _checked_ref(value: Any) -> str:
+    ref = str(value)
+    if not REF_PATTERN.fullmatch(ref):
+        raise EventError(
+            "invalid-ref", f"ref is 1-{REF_LENGTH} letters, digits, '.', '_', ':' or '-'"
+        )
+    return ref
+
+
+def _judge_entry(model: type[E], rule: Callable[[E], None], payload: dict[str, Any]) -> None:
+    """Judge an index entry with the hub's own model and rules (:mod:`wire.entries`), so the
+    case system hears of an entry the hub would refuse on the event's own line, with the
+    hub's code, instead of an ``accepted`` that the hub then refuses for good."""
+    try:
+        rule(model.model_validate(payload))
+    except ValidationError as exc:
+        raise EventError("invalid-entry", f"not a valid entry: {entry_problems(exc)}") from None
+    except EntryRefused as exc:
+        raise EventError(exc.code, exc.message) from None
 
 
 def _q(ref: str) -> str:

@@ -31,28 +31,13 @@ from sqlmodel import Field, SQLModel
 
 from coordinator.sqltypes import UtcDateTime, utcnow
 from coordinator.tables import Sector
-
-
-class CaseKind(StrEnum):
-    PPR_ASSESSMENT = "ppr-assessment"
-    PPR_COUNSELLING = "ppr-counselling"
-    FAMILY_SUPPORT = "family-support"
-    FAMILY_INVESTIGATION = "family-investigation"
-    PSYCHIATRIC_ASSESSMENT = "psychiatric-assessment"
-    PSYCHIATRIC_TREATMENT = "psychiatric-treatment"
-    GP_FOLLOW_UP = "gp-follow-up"
-
-
-class CaseStatus(StrEnum):
-    ACTIVE = "active"
-    CLOSED = "closed"
-
-
-class AppointmentStatus(StrEnum):
-    BOOKED = "booked"
-    CANCELLED = "cancelled"
-    COMPLETED = "completed"
-    NO_SHOW = "no-show"
+from wire.entries import (
+    REF_LENGTH,
+    AppointmentStatus,
+    CaseKind,
+    CaseStatus,
+    Contact,
+)
 
 
 class ConsentRelation(StrEnum):
@@ -68,7 +53,6 @@ class ConsentForm(StrEnum):
 
 
 CPR_LENGTH = 10
-REF_LENGTH = 64
 IDEMPOTENCY_KEY_LENGTH = 128
 STRICT = ConfigDict(extra="forbid")  # a body with a field the index does not hold is refused
 
@@ -88,32 +72,12 @@ class Child(SQLModel, table=True):
 # --- cases ---------------------------------------------------------------------------------
 
 
-class Contact(SQLModel):
-    """Whom to call: a person, their role, a phone number and a secure e-mail address."""
-
-    model_config = STRICT  # type: ignore[assignment]
-
-    name: str = Field(min_length=1, max_length=200)
-    role: str = Field(min_length=1, max_length=100)
-    phone: str | None = Field(default=None, max_length=40)
-    email: str | None = Field(default=None, max_length=200)
-
-
 class CaseBase(SQLModel):
     kind: CaseKind = Field(sa_type=String(32))
     status: CaseStatus = Field(sa_type=String(16))
     opened_on: date
     closed_on: date | None = None
     title: str | None = Field(default=None, max_length=200)
-
-
-class CaseCreate(CaseBase):
-    """The body of ``PUT /v1/cases/{ref}``."""
-
-    model_config = STRICT  # type: ignore[assignment]
-
-    child_cpr: str
-    contact: Contact
 
 
 class Case(CaseBase, table=True):
@@ -148,30 +112,11 @@ class CasePublic(CaseBase):
 # --- appointments --------------------------------------------------------------------------
 
 
-class Person(SQLModel):
-    """With whom the appointment is."""
-
-    model_config = STRICT  # type: ignore[assignment]
-
-    name: str = Field(min_length=1, max_length=200)
-    role: str = Field(min_length=1, max_length=100)
-
-
 class AppointmentBase(SQLModel):
     starts_at: datetime = Field(sa_type=UtcDateTime)
     ends_at: datetime = Field(sa_type=UtcDateTime)
     status: AppointmentStatus = Field(sa_type=String(16))
     location: str | None = Field(default=None, max_length=200)
-
-
-class AppointmentCreate(AppointmentBase):
-    """The body of ``PUT /v1/appointments/{ref}``."""
-
-    model_config = STRICT  # type: ignore[assignment]
-
-    child_cpr: str
-    case_ref: str | None = Field(default=None, min_length=1, max_length=REF_LENGTH)
-    with_: Person = Field(alias="with")
 
 
 class Appointment(AppointmentBase, table=True):

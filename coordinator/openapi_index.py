@@ -5,14 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from coordinator.index_tables import (
-    AppointmentStatus,
-    CaseKind,
-    CaseStatus,
-    ConsentForm,
-    ConsentRelation,
-)
+from coordinator.index_tables import ConsentForm, ConsentRelation
 from coordinator.tables import Sector
+from wire.entries import AppointmentStatus, CaseKind, CaseStatus
 
 _PROBLEM = {"$ref": "#/components/responses/Problem"}
 

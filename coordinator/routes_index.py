@@ -25,12 +25,12 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from aiohttp import web
-from pydantic import ValidationError
-from sqlmodel import SQLModel
+from pydantic import BaseModel, ValidationError
 
 from coordinator.access_log import View, access_log, access_notifications, log_views, shown_others
 from coordinator.auth import principal_of
@@ -51,11 +51,6 @@ from coordinator.index_store import (
 )
 from coordinator.index_tables import (
     IDEMPOTENCY_KEY_LENGTH,
-    REF_LENGTH,
-    AppointmentCreate,
-    AppointmentStatus,
-    CaseCreate,
-    CaseStatus,
     ConsentCreate,
     ConsentRelation,
     CoordinatorCreate,
@@ -66,16 +61,27 @@ from coordinator.state import COMMITTER, ENGINE, READER, SETTINGS
 from coordinator.tables import Role
 from messages.errors import IdentifierError
 from messages.identifiers import Cpr, parse_cpr
+from wire.entries import (
+    REF_LENGTH,
+    REF_PATTERN,
+    AppointmentEntry,
+    AppointmentStatus,
+    CaseEntry,
+    EntryRefused,
+    check_appointment,
+    check_case,
+    entry_problems,
+)
 
 routes = web.RouteTableDef()
 
 INDEX_ROLES = (Role.SYSTEM, Role.CASEWORKER)
 ON_BEHALF_OF = "X-On-Behalf-Of"
 OVERLAP = timedelta(hours=48)
-_REF = re.compile(rf"[A-Za-z0-9][A-Za-z0-9._:-]{{0,{REF_LENGTH - 1}}}")
 _NAME = re.compile(r"[^\x00-\x1f\x7f]{1,200}")
 
-M = TypeVar("M", bound=SQLModel)
+M = TypeVar("M", bound=BaseModel)
+E = TypeVar("E")
 
 
 class UnsupportedMediaType(CoordinatorError):
@@ -139,7 +145,7 @@ def _body_cpr(value: str) -> Cpr:
 
 def _ref(request: web.Request) -> str:
     ref = request.match_info["ref"]
-    if not _REF.fullmatch(ref):
+    if not REF_PATTERN.fullmatch(ref):
         raise BadRequest(
             f"a reference is 1-{REF_LENGTH} letters, digits, '.', '_', ':' or '-'",
             code="invalid-ref",
@@ -159,12 +165,14 @@ async def _body(request: web.Request, model: type[M]) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        # field names and rules only: pydantic's input values could hold a CPR number
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}"
-            for e in exc.errors(include_input=False, include_url=False, include_context=False)
-        )
-        raise InvalidEntry(f"the body is not a valid entry: {problems}") from None
+        raise InvalidEntry(f"the body is not a valid entry: {entry_problems(exc)}") from None
+
+
+def _checked(rule: Callable[[E], None], entry: E) -> None:
+    try:
+        rule(entry)
+    except EntryRefused as exc:
+        raise InvalidEntry(exc.message, code=exc.code) from None
 
 
 def _aware(name: str, value: datetime | None) -> None:
@@ -188,14 +196,9 @@ def _limit(request: web.Request, default: int = 100, high: int = 1000) -> int:
 async def put_case_route(request: web.Request) -> web.Response:
     viewer = _index_user(request)
     ref = _ref(request)
-    case = await _body(request, CaseCreate)
+    case = await _body(request, CaseEntry)
     cpr = _body_cpr(case.child_cpr)
-    if case.status is CaseStatus.CLOSED and case.closed_on is None:
-        raise InvalidEntry("a closed case needs closed_on", code="closed-without-date")
-    if case.status is CaseStatus.ACTIVE and case.closed_on is not None:
-        raise InvalidEntry("an active case has no closed_on", code="active-with-closed-date")
-    if case.closed_on is not None and case.closed_on < case.opened_on:
-        raise InvalidEntry("closed_on is before opened_on", code="invalid-period")
+    _checked(check_case, case)
     created = await request.app[COMMITTER].bulk(
         upsert_entries, put_case(org_gln=viewer.org_gln, ref=ref, cpr=cpr, case=case)
     )
@@ -210,14 +213,9 @@ async def put_case_route(request: web.Request) -> web.Response:
 async def put_appointment_route(request: web.Request) -> web.Response:
     viewer = _index_user(request)
     ref = _ref(request)
-    appointment = await _body(request, AppointmentCreate)
+    appointment = await _body(request, AppointmentEntry)
     cpr = _body_cpr(appointment.child_cpr)
-    _aware("starts_at", appointment.starts_at)
-    _aware("ends_at", appointment.ends_at)
-    if appointment.ends_at <= appointment.starts_at:
-        raise InvalidEntry("ends_at must be after starts_at", code="invalid-period")
-    if appointment.case_ref is not None and not _REF.fullmatch(appointment.case_ref):
-        raise InvalidEntry("case_ref is not a valid reference", code="invalid-ref")
+    _checked(check_appointment, appointment)
     created = await request.app[COMMITTER].bulk(
         upsert_entries,
         put_appointment(org_gln=viewer.org_gln, ref=ref, cpr=cpr, appointment=appointment),

@@ -5,7 +5,9 @@ hub's reachability while it is away and after it is back."""
 
 from __future__ import annotations
 
+import asyncio
 import re
+import time
 from typing import Any
 
 import aiohttp
@@ -67,6 +69,7 @@ def value(samples: Samples, name: str, default: float | None = None, **labels: s
 async def test_adapters_expose_what_they_did_as_prometheus_text(
     make_adapter: MakeAdapter, hub: RestartableHub
 ) -> None:
+    started = time.time()
     gp = await make_adapter("gp", GP_GLN, status_port=0)
     ppr = await make_adapter("municipality", PPR_GLN, status_port=0)
     assert gp.status_port
@@ -74,7 +77,9 @@ async def test_adapters_expose_what_they_did_as_prometheus_text(
 
     _, fresh = await scrape(gp.status_port)
     assert value(fresh, "mllp_messages_total", ack="AA") == 0
-    assert value(fresh, "last_hub_contact_seconds") >= 0  # 0 until the first long-poll returns
+    # 0 until the first answer from the hub, then the Unix time of the latest one
+    first_contact = value(fresh, "last_hub_contact_seconds")
+    assert first_contact == 0 or started <= first_contact <= time.time()
     assert value(fresh, "outbox_depth", adapter="gp", organisation=GP_GLN) == 0
 
     ack = await mllp_send(gp.mllp_port, build_referral(make_referral(), make_routing()))
@@ -103,11 +108,24 @@ async def test_adapters_expose_what_they_did_as_prometheus_text(
     assert value(gp_now, "mllp_messages_total", ack="AE") == 2
     assert value(gp_now, "mllp_messages_total", ack="AR") == 0
     assert value(gp_now, "mllp_unreadable_total") == 0
-    assert value(gp_now, "mllp_open_connections") >= 0  # present; its value is a moment's
+
+    # every sender above closed its connection; one left open is counted
+    async def open_connections(n: int) -> bool:
+        _, now = await scrape(gp.status_port or 0)
+        return value(now, "mllp_open_connections") == n
+
+    await eventually(lambda: open_connections(0))
+    _, held = await asyncio.open_connection("127.0.0.1", gp.mllp_port)
+    try:
+        await eventually(lambda: open_connections(1))
+    finally:
+        held.close()
+        await held.wait_closed()
+    await eventually(lambda: open_connections(0))
     assert value(gp_now, "items_sent_total", kind="message") == 1
     assert value(gp_now, "items_refused_total", kind="message") == 1
     assert value(gp_now, "hub_reachable") == 1
-    assert value(gp_now, "last_hub_contact_seconds") > 0
+    assert started <= value(gp_now, "last_hub_contact_seconds") <= time.time()
     ppr_text, ppr_now = await scrape(ppr.status_port)
     assert value(ppr_now, "delivered_total", type="XDIS91") == 1
     assert value(ppr_now, "items_sent_total", kind="message") == 1  # its XCTL03 receipt
