@@ -49,6 +49,7 @@ import sqlite3
 import time
 from datetime import UTC, datetime
 from typing import Any, ClassVar
+from urllib.parse import quote
 
 from aiohttp import web
 
@@ -59,7 +60,7 @@ from adapters.hubclient import JSON, XML, HubClient, InboxEntry
 from adapters.localdb import LocalDb
 from adapters.logsafe import where
 from adapters.metrics import AdapterCounters, render
-from adapters.outbox import Item, Outbox, Request
+from adapters.outbox import Item, ItemKind, Outbox, Request
 from messages.errors import MessageError, ReceiptRuleError, RefuseCode
 from messages.medcom.documents import MedcomMessage, build_message, parse_message
 from messages.medcom.model import Correspondence
@@ -67,12 +68,17 @@ from messages.medcom.receipts import negative_network_receipt, receipt_for
 from messages.medcom.registry import SchemaRegistry
 from messages.medcom.routing import read_routing
 
-__all__ = ["NAME_MAX", "Adapter"]
+__all__ = ["NAME_MAX", "Adapter", "path_segment"]
 
 NAME_MAX = 35
 """MedCom's limit on an organisation name in a letter (``Text1to35``)."""
 
 log = logging.getLogger(__name__)
+
+
+def path_segment(ref: str) -> str:
+    """A sector system's reference as one segment of a hub path (``/``, ``?``... escaped)."""
+    return quote(ref, safe="")
 
 
 class Adapter:
@@ -97,10 +103,10 @@ class Adapter:
             self.db,
             self.hub,
             config.outbox,
+            prepare=self._prepare,
             on_refused=self._counted_refusal,
             on_sent=self._counted_sending,
         )
-        self.outbox.prepare = self._prepare
         assert config.filedrop is not None  # checked by AdapterConfig
         self.filedrop = FileDrop(
             config.filedrop, registry=self.registry, own_gln=config.gln, submit=self._submit_file
@@ -270,7 +276,7 @@ class Adapter:
         key = f"msg:{sender}:{message.envelope.identifier}:{letter_id}"
         return Request(
             key=key,
-            kind="message",
+            kind=ItemKind.MESSAGE,
             method="POST",
             path="/v1/messages",
             body=body,
@@ -280,7 +286,15 @@ class Adapter:
 
     @staticmethod
     def json_request(
-        key: str, kind: str, method: str, path: str, payload: Any, *, order_key: str, origin: str
+        key: str,
+        kind: ItemKind,
+        method: str,
+        path: str,
+        payload: Any,
+        *,
+        order_key: str,
+        origin: str,
+        ref: str | None = None,
     ) -> Request:
         return Request(
             key=key,
@@ -291,6 +305,7 @@ class Adapter:
             content_type=JSON,
             order_key=order_key,
             origin=origin,
+            ref=ref,
         )
 
     async def _submit_file(self, data: bytes, message: MedcomMessage, origin: str) -> None:
@@ -316,7 +331,7 @@ class Adapter:
 
     async def _refused(self, item: Item, error: HubRefused) -> None:
         """A letter refused for good goes back to the system as an XCTL01."""
-        if item.kind != "message" or item.body is None:
+        if item.kind is not ItemKind.MESSAGE or item.body is None:
             return
         try:
             routing = read_routing(item.body, registry=self.registry)

@@ -42,13 +42,12 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
-from urllib.parse import quote
 
-from adapters.base import NAME_MAX, Adapter
+from adapters.base import NAME_MAX, Adapter, path_segment
 from adapters.errors import HubRefused, OutboxError
 from adapters.filedrop import safe_name, write_atomically
 from adapters.logsafe import where
-from adapters.outbox import Item, Request
+from adapters.outbox import Item, ItemKind, Request
 from adapters.webhook import EventWebhook, LineResult
 from messages.errors import IdentifierError, MessageError
 from messages.identifiers import parse_cpr, parse_gln
@@ -295,7 +294,8 @@ class MunicipalityAdapter(Adapter):
             if event.get("title"):
                 payload["title"] = event["title"]
             ref = str(event["ref"])
-            return [self._put(key, "case", f"/v1/cases/{_q(ref)}", payload, f"child:{cpr}", origin)]
+            path = f"/v1/cases/{path_segment(ref)}"
+            return [self._put(key, ItemKind.CASE, path, payload, f"child:{cpr}", origin)]
         if kind == "appointment":
             payload = {
                 "child_cpr": cpr,
@@ -307,8 +307,8 @@ class MunicipalityAdapter(Adapter):
                 "with": event["with"],
             }
             ref = str(event["ref"])
-            path = f"/v1/appointments/{_q(ref)}"
-            return [self._put(key, "appointment", path, payload, f"child:{cpr}", origin)]
+            path = f"/v1/appointments/{path_segment(ref)}"
+            return [self._put(key, ItemKind.APPOINTMENT, path, payload, f"child:{cpr}", origin)]
         if kind == "letter":
             return [self._letter(key, cpr, event, origin)]
         if kind == "consent":
@@ -317,12 +317,13 @@ class MunicipalityAdapter(Adapter):
             return [
                 self.json_request(
                     key,
-                    "consent",
+                    ItemKind.CONSENT,
                     "POST",
                     f"/v1/children/{cpr}/consents",
                     payload,
                     order_key=f"child:{cpr}",
-                    origin=f"{origin}:{ref}",
+                    origin=origin,
+                    ref=ref,
                 )
             ]
         if kind == "consent-revoked":
@@ -330,19 +331,20 @@ class MunicipalityAdapter(Adapter):
             return [
                 Request(
                     key=key,
-                    kind="consent-revoke",
+                    kind=ItemKind.CONSENT_REVOKE,
                     method="DELETE",
-                    path=f"/v1/children/{cpr}/consents/",  # + the hub's id, at send time
+                    path=f"/v1/children/{cpr}/consents",  # + / the hub's id for ref, when sent
                     order_key=f"child:{cpr}",
-                    origin=f"{origin}:{ref}",
+                    origin=origin,
+                    ref=ref,
                 )
             ]
         payload = {"organisation": event["organisation"], "contact": event["contact"]}
         path = f"/v1/children/{cpr}/coordinator"
-        return [self._put(key, "coordinator", path, payload, f"child:{cpr}", origin)]
+        return [self._put(key, ItemKind.COORDINATOR, path, payload, f"child:{cpr}", origin)]
 
     def _put(
-        self, key: str, kind: str, path: str, payload: Any, order_key: str, origin: str
+        self, key: str, kind: ItemKind, path: str, payload: Any, order_key: str, origin: str
     ) -> Request:
         return self.json_request(
             key, kind, "PUT", path, payload, order_key=order_key, origin=origin
@@ -391,21 +393,24 @@ class MunicipalityAdapter(Adapter):
     # --- consent ids ------------------------------------------------------------------------
 
     async def _sent(self, item: Item, result: Any) -> None:
-        if item.kind == "consent" and isinstance(result, dict) and result.get("id"):
-            ref = item.origin.rsplit(":", 1)[-1]
-            await self.db.remember(f"consent:{ref}", str(result["id"]))
+        if (
+            item.kind is ItemKind.CONSENT
+            and item.ref is not None
+            and isinstance(result, dict)
+            and result.get("id")
+        ):
+            await self.db.remember(f"consent:{item.ref}", str(result["id"]))
 
     async def _prepare(self, item: Item) -> Item:
-        if item.kind != "consent-revoke" or not item.path.endswith("/"):
+        if item.kind is not ItemKind.CONSENT_REVOKE or item.ref is None:
             return item
-        ref = item.origin.rsplit(":", 1)[-1]
-        hub_id = await self.db.recall(f"consent:{ref}")
+        hub_id = await self.db.recall(f"consent:{item.ref}")
         if hub_id is None:
             raise HubRefused(
                 "the hub never recorded this consent, so it cannot be revoked there",
                 code="unknown-consent",
             )
-        return replace(item, path=item.path + hub_id)
+        return replace(item, path=f"{item.path}/{hub_id}")
 
 
 def _lines(text: str) -> list[str]:
@@ -424,7 +429,3 @@ def _check_text(event: dict[str, Any]) -> None:
         raise EventError(
             "invalid-text", "a string holds an unpaired surrogate (U+D800..U+DFFF): not text"
         ) from None
-
-
-def _q(ref: str) -> str:
-    return quote(ref, safe="")
