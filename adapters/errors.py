@@ -3,13 +3,19 @@
     SamspilError
     └── AdapterError                     (adapter-error)
         ├── AdapterConfigError           a configuration file that cannot be used
+        ├── EventError                   a municipal event line that cannot be used (its
+        │                                code says why: invalid-json, missing-field...)
         ├── HubError                     anything the hub said or did not say
         │   ├── HubUnavailable           no answer, a 5xx or 429: retry later (transient)
         │   └── HubRefused               a 4xx problem+json: resending cannot help (permanent)
-        └── OutboxError                  the adapter's own durable outbox cannot take more
+        └── OutboxError                  the adapter's SQLite file (its durable outbox) failed:
+            │                            cannot be opened, written (outbox-unstorable), or is
+            │                            from a newer adapter (outbox-schema-newer)
             └── OutboxFull               the outbox holds its configured maximum
 
-aiohttp and sqlite3 errors never leave the module that calls them.
+aiohttp and sqlite3 errors never leave the module that calls them. Every exception an adapter
+raises on purpose is defined here; :meth:`adapters.base.Adapter.stop` logs a failed step by
+its ``code`` and type, never by its message.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from messages.errors import SamspilError
 __all__ = [
     "AdapterConfigError",
     "AdapterError",
+    "EventError",
     "HubError",
     "HubRefused",
     "HubUnavailable",
@@ -37,6 +44,14 @@ class AdapterConfigError(AdapterError):
     """A configuration file or value that cannot be used."""
 
     code = "adapter-config"
+
+
+class EventError(AdapterError):
+    """One event line from a municipal case system that the adapter cannot use: the line is
+    rejected (a reason file, a webhook answer) with ``code`` and the sentence, the others go
+    on. The sentence names fields, never their values."""
+
+    code = "invalid-event"
 
 
 class HubError(AdapterError):
@@ -63,7 +78,8 @@ class HubRefused(HubError):
 
 
 class OutboxError(AdapterError):
-    """The durable outbox could not store an item."""
+    """The adapter's SQLite file could not be opened or the durable outbox could not store
+    an item."""
 
     code = "outbox-failed"
 

@@ -163,10 +163,12 @@ class LocalDb:
         def shut(conn: sqlite3.Connection) -> None:
             conn.close()
 
-        if self._conn is not None:
-            await self.run(shut)
+        try:
+            if self._conn is not None:
+                await self.run(shut)
+        finally:
             self._conn = None
-        self._executor.shutdown(wait=True)
+            self._executor.shutdown(wait=True)
 
     async def schema_version(self) -> int:
         """The file's schema version (:data:`SCHEMA_VERSION` once open)."""

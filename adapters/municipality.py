@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from adapters.base import NAME_MAX, Adapter, path_segment
-from adapters.errors import HubRefused, OutboxError
+from adapters.errors import EventError, HubRefused, OutboxError
 from adapters.filedrop import safe_name, write_atomically
 from adapters.logsafe import where
 from adapters.outbox import Item, ItemKind, Request
@@ -55,7 +55,7 @@ from messages.medcom.correspondence import new_correspondence
 from messages.medcom.documents import build_message
 from messages.medcom.model import Party, Patient
 
-__all__ = ["EventError", "MunicipalityAdapter"]
+__all__ = ["MunicipalityAdapter"]
 
 log = logging.getLogger(__name__)
 
@@ -76,14 +76,6 @@ _REQUIRED = {
     "coordinator": ("child_cpr", "organisation", "contact"),
 }
 _CONSENT_FIELDS = ("given_by_name", "relation", "form", "sectors", "valid_from", "valid_until")
-
-
-class EventError(ValueError):
-    """One event line the adapter cannot use; ``code`` says why."""
-
-    def __init__(self, code: str, sentence: str) -> None:
-        super().__init__(sentence)
-        self.code = code
 
 
 class MunicipalityAdapter(Adapter):
@@ -218,7 +210,7 @@ class MunicipalityAdapter(Adapter):
             try:
                 line = raw.decode("utf-8") if isinstance(raw, bytes) else raw
             except UnicodeDecodeError:
-                judged.append((number, None, EventError("invalid-encoding", "not UTF-8")))
+                judged.append((number, None, EventError("not UTF-8", code="invalid-encoding")))
                 continue
             if not line.strip():
                 continue
@@ -226,7 +218,7 @@ class MunicipalityAdapter(Adapter):
             try:
                 event = json.loads(line)
                 if not isinstance(event, dict):
-                    raise EventError("not-an-object", "an event is a JSON object")
+                    raise EventError("an event is a JSON object", code="not-an-object")
                 _check_text(event)
                 if isinstance(event.get("id"), str) and event["id"]:
                     event_id = event["id"]
@@ -236,11 +228,15 @@ class MunicipalityAdapter(Adapter):
             except EventError as exc:
                 judged.append((number, event_id, exc))
             except (ValueError, RecursionError):  # not JSON, or nested beyond the parser
-                judged.append((number, event_id, EventError("invalid-json", "not JSON")))
+                judged.append((number, event_id, EventError("not JSON", code="invalid-json")))
             except Exception as exc:  # a field of a shape the mapping did not foresee
                 log.warning("events: line %d unusable: %s", number, where(exc))
                 judged.append(
-                    (number, event_id, EventError("invalid-event", "a field has the wrong shape"))
+                    (
+                        number,
+                        event_id,
+                        EventError("a field has the wrong shape", code="invalid-event"),
+                    )
                 )
         return judged
 
@@ -271,16 +267,18 @@ class MunicipalityAdapter(Adapter):
         """The outbox requests for one event. Raises EventError."""
         event_id, kind = event.get("id"), event.get("type")
         if not isinstance(event_id, str) or not event_id:
-            raise EventError("missing-id", "an event needs an id")
+            raise EventError("an event needs an id", code="missing-id")
         if kind not in _REQUIRED:
-            raise EventError("unknown-type", f"unknown event type (one of {', '.join(_REQUIRED)})")
+            raise EventError(
+                f"unknown event type (one of {', '.join(_REQUIRED)})", code="unknown-type"
+            )
         missing = [f for f in _REQUIRED[kind] if event.get(f) in (None, "")]
         if missing:
-            raise EventError("missing-field", f"a {kind} event needs {', '.join(missing)}")
+            raise EventError(f"a {kind} event needs {', '.join(missing)}", code="missing-field")
         try:
             cpr = parse_cpr(str(event["child_cpr"])).digits
         except IdentifierError:
-            raise EventError("invalid-cpr", "child_cpr is not a valid CPR number") from None
+            raise EventError("child_cpr is not a valid CPR number", code="invalid-cpr") from None
         key = f"event:{event_id}"
         if kind == "case":
             payload = {
@@ -354,7 +352,7 @@ class MunicipalityAdapter(Adapter):
         try:
             receiver = parse_gln(str(event["receiver_gln"]))
         except IdentifierError:
-            raise EventError("invalid-gln", "receiver_gln is not a valid GLN") from None
+            raise EventError("receiver_gln is not a valid GLN", code="invalid-gln") from None
         name = event["child_name"] if isinstance(event["child_name"], dict) else {}
         try:
             letter = new_correspondence(
@@ -378,7 +376,7 @@ class MunicipalityAdapter(Adapter):
                 episode_of_care_identifier=event.get("episode"),
             )
         except MessageError as exc:
-            raise EventError(exc.code, exc.message) from None
+            raise EventError(exc.message, code=exc.code) from None
         request = self.letter_request(build_message(letter), letter, origin)
         return Request(
             key=key,
@@ -427,5 +425,5 @@ def _check_text(event: dict[str, Any]) -> None:
         json.dumps(event, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError:
         raise EventError(
-            "invalid-text", "a string holds an unpaired surrogate (U+D800..U+DFFF): not text"
+            "a string holds an unpaired surrogate (U+D800..U+DFFF): not text", code="invalid-text"
         ) from None
