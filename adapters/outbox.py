@@ -207,11 +207,18 @@ _COLUMNS = (
 
 
 def _item(row: tuple[Any, ...]) -> Item:
+    try:
+        kind = ItemKind(row[3])
+    except ValueError:
+        raise OutboxError(
+            f"outbox item {row[0]} has a kind this adapter does not know",
+            code="outbox-unknown-kind",
+        ) from None
     return Item(
         id=row[0],
         key=row[1],
         order_key=row[2],
-        kind=ItemKind(row[3]),
+        kind=kind,
         origin=row[4],
         method=row[5],
         path=row[6],

@@ -22,9 +22,10 @@ import pytest
 
 from adapters.errors import OutboxError
 from adapters.gp import GpAdapter
+from adapters.hubclient import HubClient
 from adapters.localdb import SCHEMA_VERSION, LocalDb
 from adapters.municipality import MunicipalityAdapter
-from adapters.outbox import ItemKind, ItemState, Request
+from adapters.outbox import ItemKind, ItemState, Outbox, Request
 from messages.hl7.build import build_referral
 from messages.hl7.mapping import receive
 from messages.hl7.model import COPENHAGEN, Organisation, Referral
@@ -234,3 +235,23 @@ async def test_a_new_file_is_stamped_and_a_file_from_a_newer_adapter_is_refused(
     with pytest.raises(OutboxError) as newer:
         await LocalDb(tmp_path / "new.sqlite").open()
     assert newer.value.code == "outbox-schema-newer"
+
+
+async def test_an_item_of_a_kind_this_adapter_does_not_know_is_an_outbox_error(
+    tmp_path: Path,
+) -> None:
+    case = Request(key="k1", kind=ItemKind.CASE, method="PUT", path="/v1/cases/x", body=b"{}")
+    write_version_0(tmp_path / "adapter.sqlite", [case])
+    conn = sqlite3.connect(tmp_path / "adapter.sqlite")
+    conn.execute("UPDATE outbox SET kind = 'gossip'")
+    conn.commit()
+    conn.close()
+    db = await LocalDb(tmp_path / "adapter.sqlite").open()
+    hub = HubClient("http://127.0.0.1:9", "unused")  # never contacted
+    try:
+        with pytest.raises(OutboxError) as unknown:
+            await Outbox(db, hub).open()
+        assert unknown.value.code == "outbox-unknown-kind"
+    finally:
+        await hub.close()
+        await db.close()
