@@ -403,6 +403,10 @@ class MunicipalityAdapter(Adapter):
         if item.kind is not ItemKind.CONSENT_REVOKE or item.ref is None:
             return item
         hub_id = await self.db.recall(f"consent:{item.ref}")
+        if hub_id is None and ":" in item.ref:
+            # a consent sent before the ref had a column was remembered under the part of
+            # its ref after the last colon (schema version 0, adapters/localdb.py)
+            hub_id = await self.db.recall(f"consent:{item.ref.rsplit(':', 1)[-1]}")
         if hub_id is None:
             raise HubRefused(
                 "the hub never recorded this consent, so it cannot be revoked there",

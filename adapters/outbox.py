@@ -12,6 +12,12 @@ Every message and index update goes to the hub in two steps:
 2. The sender task (:meth:`Outbox.run`) sends pending items, oldest first; items with the same
    ``order_key`` (one case, one appointment) strictly in order, others concurrently.
 
+Each item has a kind (:class:`ItemKind`) and, in columns of its own, what it depends on: the
+key of an earlier item it follows (``depends_on``) and the sector system's reference it
+records (``ref``); see :class:`Request`. Just before an item is sent the adapter's
+:class:`Preparer`, given at construction, completes it from them (the hub's id of a consent
+to revoke) or refuses it (a referral's case whose letter was refused).
+
 Outcomes of one attempt:
 
 * **sent** — a 2xx answer; the body is emptied (no letter lingers in the adapter) and the

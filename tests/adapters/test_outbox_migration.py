@@ -25,7 +25,7 @@ from adapters.gp import GpAdapter
 from adapters.hubclient import HubClient
 from adapters.localdb import SCHEMA_VERSION, LocalDb
 from adapters.municipality import MunicipalityAdapter
-from adapters.outbox import ItemKind, ItemState, Outbox, Request
+from adapters.outbox import Item, ItemKind, ItemState, Outbox, Request
 from messages.hl7.build import build_referral
 from messages.hl7.mapping import receive
 from messages.hl7.model import COPENHAGEN, Organisation, Referral
@@ -255,3 +255,42 @@ async def test_an_item_of_a_kind_this_adapter_does_not_know_is_an_outbox_error(
     finally:
         await hub.close()
         await db.close()
+
+
+async def test_a_consent_remembered_by_version_0_can_still_be_revoked(
+    make_adapter: MakeAdapter,
+) -> None:
+    """Version 0 remembered a consent's hub id under the part of its ref after the last
+    colon; a revocation stored after the upgrade names the whole ref and still finds it."""
+    ppr = await make_adapter("municipality", PPR_GLN, start=False)
+    assert isinstance(ppr, MunicipalityAdapter)
+    write_version_0(ppr.config.data_dir / "adapter.sqlite", [])
+    await ppr.db.open()
+    try:
+        await ppr.db.remember("consent:1", "hub-consent-7")  # as version 0 did for "SAG:1"
+        [revoke] = ppr.requests_for(
+            {"id": "e9", "type": "consent-revoked", "ref": "SAG:1", "child_cpr": CHILD_CPR},
+            origin="events:009.jsonl:1",
+        )
+        item = Item(
+            id=1,
+            key=revoke.key,
+            order_key=revoke.order_key,
+            kind=revoke.kind,
+            origin=revoke.origin,
+            method=revoke.method,
+            path=revoke.path,
+            content_type=None,
+            body=None,
+            state=ItemState.PENDING,
+            attempts=0,
+            next_try=0.0,
+            ref=revoke.ref,
+        )
+        prepared = await ppr._prepare(item)
+        assert prepared.path == f"/v1/children/{CHILD_CPR}/consents/hub-consent-7"
+        await ppr.db.remember("consent:SAG:1", "hub-consent-8")  # remembered by this version
+        prepared = await ppr._prepare(item)
+        assert prepared.path == f"/v1/children/{CHILD_CPR}/consents/hub-consent-8"
+    finally:
+        await ppr.db.close()
