@@ -16,8 +16,10 @@ that organisation's system token.
 ``await adapter.stop(grace)``
     Stops accepting from the sector system, lets in-flight work finish for up to
     ``grace`` seconds, cancels the owned tasks, closes the SQLite file and the HTTP
-    session, and logs one summary line. Never raises; calling it twice is harmless. Anything
-    accepted and not yet sent stays in the outbox and goes out on the next start.
+    session, and logs one summary line. Never raises: a step that fails is logged (which
+    step, the error's code and type, never its message) and the other steps still run.
+    Calling it twice is harmless. Anything accepted and not yet sent stays in the outbox
+    and goes out on the next start.
 
 ``async with adapter:`` does both.
 
@@ -42,13 +44,14 @@ Guarantees
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import sqlite3
 import time
+from collections.abc import Awaitable
 from datetime import UTC, datetime
 from typing import Any, ClassVar
+from urllib.parse import quote
 
 from aiohttp import web
 
@@ -58,8 +61,8 @@ from adapters.filedrop import FileDrop
 from adapters.localdb import LocalDb
 from adapters.logsafe import where
 from adapters.metrics import AdapterCounters, render
-from adapters.outbox import Item, Outbox, Request
-from messages.errors import MessageError, ReceiptRuleError, RefuseCode
+from adapters.outbox import Item, ItemKind, Outbox, Request
+from messages.errors import MessageError, ReceiptRuleError, RefuseCode, SamspilError
 from messages.medcom.documents import MedcomMessage, build_message, parse_message
 from messages.medcom.model import Correspondence
 from messages.medcom.receipts import negative_network_receipt, receipt_for
@@ -68,12 +71,17 @@ from messages.medcom.routing import read_routing
 from wire.client import JSON, XML, HubClient, Json
 from wire.errors import HubRefused, HubUnavailable
 
-__all__ = ["NAME_MAX", "Adapter"]
+__all__ = ["NAME_MAX", "Adapter", "path_segment"]
 
 NAME_MAX = 35
 """MedCom's limit on an organisation name in a letter (``Text1to35``)."""
 
 log = logging.getLogger(__name__)
+
+
+def path_segment(ref: str) -> str:
+    """A sector system's reference as one segment of a hub path (``/``, ``?``... escaped)."""
+    return quote(ref, safe="")
 
 
 class Adapter:
@@ -98,10 +106,10 @@ class Adapter:
             self.db,
             self.hub,
             config.outbox,
+            prepare=self._prepare,
             on_refused=self._counted_refusal,
             on_sent=self._counted_sending,
         )
-        self.outbox.prepare = self._prepare
         assert config.filedrop is not None  # checked by AdapterConfig
         self.filedrop = FileDrop(
             config.filedrop, registry=self.registry, own_gln=config.gln, submit=self._submit_file
@@ -149,20 +157,18 @@ class Adapter:
         if self._stopped:
             return
         self._stopped = True
-        with contextlib.suppress(Exception):
-            await self._stop_sector(grace)
-        with contextlib.suppress(Exception):
-            await self.outbox.drain(min(grace, 2.0))
+        await self._stop_step("sector", self._stop_sector(grace))
+        await self._stop_step("drain", self.outbox.drain(min(grace, 2.0)))
         for task in self._tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*self._tasks, return_exceptions=True)  # _task_ended logged them
         self._tasks.clear()
         if self._status_runner is not None:
-            await self._status_runner.cleanup()
+            await self._stop_step("status", self._status_runner.cleanup())
             self._status_runner = None
-        await self.outbox.close()
-        await self.hub.close()
-        await self.db.close()
+        await self._stop_step("outbox", self.outbox.close())
+        await self._stop_step("hub", self.hub.close())
+        await self._stop_step("database", self.db.close())
         stats = self.outbox.stats
         log.info(
             "adapter stopped kind=%s org=%s stored=%d sent=%d refused=%d pending=%d delivered=%d",
@@ -174,6 +180,21 @@ class Adapter:
             self.outbox.depth,
             self.delivered,
         )
+
+    async def _stop_step(self, step: str, work: Awaitable[object]) -> None:
+        """One step of :meth:`stop`: a failure is logged (the error's code and where it was
+        raised, never its message) and the next step still runs."""
+        try:
+            await work
+        except Exception as exc:
+            log.error(
+                "adapter stop step=%s failed kind=%s org=%s code=%s error=%s",
+                step,
+                self.kind,
+                self.config.gln,
+                exc.code if isinstance(exc, SamspilError) else "-",
+                where(exc),
+            )
 
     async def __aenter__(self) -> Adapter:
         await self.start()
@@ -271,7 +292,7 @@ class Adapter:
         key = f"msg:{sender}:{message.envelope.identifier}:{letter_id}"
         return Request(
             key=key,
-            kind="message",
+            kind=ItemKind.MESSAGE,
             method="POST",
             path="/v1/messages",
             body=body,
@@ -281,7 +302,15 @@ class Adapter:
 
     @staticmethod
     def json_request(
-        key: str, kind: str, method: str, path: str, payload: Any, *, order_key: str, origin: str
+        key: str,
+        kind: ItemKind,
+        method: str,
+        path: str,
+        payload: Any,
+        *,
+        order_key: str,
+        origin: str,
+        ref: str | None = None,
     ) -> Request:
         return Request(
             key=key,
@@ -292,6 +321,7 @@ class Adapter:
             content_type=JSON,
             order_key=order_key,
             origin=origin,
+            ref=ref,
         )
 
     async def _submit_file(self, data: bytes, message: MedcomMessage, origin: str) -> None:
@@ -317,7 +347,7 @@ class Adapter:
 
     async def _refused(self, item: Item, error: HubRefused) -> None:
         """A letter refused for good goes back to the system as an XCTL01."""
-        if item.kind != "message" or item.body is None:
+        if item.kind is not ItemKind.MESSAGE or item.body is None:
             return
         try:
             routing = read_routing(item.body, registry=self.registry)

@@ -3,12 +3,18 @@
     SamspilError
     └── AdapterError                     (adapter-error)
         ├── AdapterConfigError           a configuration file that cannot be used
-        └── OutboxError                  the adapter's own durable outbox cannot take more
+        ├── EventError                   a municipal event line that cannot be used (its
+        │                                code says why: invalid-json, missing-field...)
+        └── OutboxError                  the adapter's SQLite file (its durable outbox) failed:
+            │                            cannot be opened, written (outbox-unstorable), or is
+            │                            from a newer adapter (outbox-schema-newer)
             └── OutboxFull               the outbox holds its configured maximum
 
 What the hub says or does not say is :mod:`wire.errors`' (``HubError``: ``HubUnavailable``,
 ``HubRefused``, ``CredentialRefused``). aiohttp and sqlite3 errors never leave the module
-that calls them.
+that calls them. Every exception an adapter raises on purpose is defined here;
+:meth:`adapters.base.Adapter.stop` logs a failed step by its ``code`` and type, never by its
+message.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from messages.errors import SamspilError
 __all__ = [
     "AdapterConfigError",
     "AdapterError",
+    "EventError",
     "OutboxError",
     "OutboxFull",
 ]
@@ -35,8 +42,17 @@ class AdapterConfigError(AdapterError):
     code = "adapter-config"
 
 
+class EventError(AdapterError):
+    """One event line from a municipal case system that the adapter cannot use: the line is
+    rejected (a reason file, a webhook answer) with ``code`` and the sentence, the others go
+    on. The sentence names fields, never their values."""
+
+    code = "invalid-event"
+
+
 class OutboxError(AdapterError):
-    """The durable outbox could not store an item."""
+    """The adapter's SQLite file could not be opened or the durable outbox could not store
+    an item."""
 
     code = "outbox-failed"
 

@@ -33,12 +33,11 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 from typing import Any, ClassVar
-from urllib.parse import quote
 
-from adapters.base import Adapter
+from adapters.base import Adapter, path_segment
 from adapters.errors import AdapterError, OutboxError
 from adapters.mllp_listener import MllpListener
-from adapters.outbox import ItemState, Request
+from adapters.outbox import ItemKind, ItemState, Request
 from messages.errors import Hl7Error
 from messages.hl7.ack import ack_for
 from messages.hl7.mapping import DomainObject, encode, receive
@@ -227,9 +226,9 @@ class Hl7Adapter(Adapter):
         ref = appointment.appointment_id
         return self.json_request(
             self._key(msg, "appointment"),
-            "appointment",
+            ItemKind.APPOINTMENT,
             "PUT",
-            f"/v1/appointments/{_quote(ref)}",
+            f"/v1/appointments/{path_segment(ref)}",
             payload,
             order_key=f"child:{appointment.child_cpr.digits}",
             origin=f"hl7:{msg.event}",
@@ -279,14 +278,10 @@ class Hl7Adapter(Adapter):
             payload["title"] = title
         return self.json_request(
             key,
-            "case",
+            ItemKind.CASE,
             "PUT",
-            f"/v1/cases/{_quote(ref)}",
+            f"/v1/cases/{path_segment(ref)}",
             payload,
             order_key=f"child:{cpr}",
             origin=origin,
         )
-
-
-def _quote(ref: str) -> str:
-    return quote(ref, safe="")

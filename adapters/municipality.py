@@ -53,15 +53,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
-from urllib.parse import quote
 
 from pydantic import BaseModel, ValidationError
 
-from adapters.base import NAME_MAX, Adapter
-from adapters.errors import OutboxError
+from adapters.base import NAME_MAX, Adapter, path_segment
+from adapters.errors import EventError, OutboxError
 from adapters.filedrop import safe_name, write_atomically
 from adapters.logsafe import where
-from adapters.outbox import Item, Request
+from adapters.outbox import Item, ItemKind, Request
 from adapters.webhook import EventWebhook, LineResult
 from messages.errors import IdentifierError, MessageError
 from messages.identifiers import parse_cpr, parse_gln
@@ -80,7 +79,7 @@ from wire.entries import (
 )
 from wire.errors import HubRefused
 
-__all__ = ["EventError", "MunicipalityAdapter"]
+__all__ = ["MunicipalityAdapter"]
 
 log = logging.getLogger(__name__)
 
@@ -103,14 +102,6 @@ _REQUIRED = {
     "coordinator": ("child_cpr", "organisation", "contact"),
 }
 _CONSENT_FIELDS = ("given_by_name", "relation", "form", "sectors", "valid_from", "valid_until")
-
-
-class EventError(ValueError):
-    """One event line the adapter cannot use; ``code`` says why."""
-
-    def __init__(self, code: str, sentence: str) -> None:
-        super().__init__(sentence)
-        self.code = code
 
 
 class MunicipalityAdapter(Adapter):
@@ -245,7 +236,7 @@ class MunicipalityAdapter(Adapter):
             try:
                 line = raw.decode("utf-8") if isinstance(raw, bytes) else raw
             except UnicodeDecodeError:
-                judged.append((number, None, EventError("invalid-encoding", "not UTF-8")))
+                judged.append((number, None, EventError("not UTF-8", code="invalid-encoding")))
                 continue
             if not line.strip():
                 continue
@@ -253,7 +244,7 @@ class MunicipalityAdapter(Adapter):
             try:
                 event = json.loads(line)
                 if not isinstance(event, dict):
-                    raise EventError("not-an-object", "an event is a JSON object")
+                    raise EventError("an event is a JSON object", code="not-an-object")
                 _check_text(event)
                 if isinstance(event.get("id"), str) and event["id"]:
                     event_id = event["id"]
@@ -263,11 +254,15 @@ class MunicipalityAdapter(Adapter):
             except EventError as exc:
                 judged.append((number, event_id, exc))
             except (ValueError, RecursionError):  # not JSON, or nested beyond the parser
-                judged.append((number, event_id, EventError("invalid-json", "not JSON")))
+                judged.append((number, event_id, EventError("not JSON", code="invalid-json")))
             except Exception as exc:  # a field of a shape the mapping did not foresee
                 log.warning("events: line %d unusable: %s", number, where(exc))
                 judged.append(
-                    (number, event_id, EventError("invalid-event", "a field has the wrong shape"))
+                    (
+                        number,
+                        event_id,
+                        EventError("a field has the wrong shape", code="invalid-event"),
+                    )
                 )
         return judged
 
@@ -298,16 +293,18 @@ class MunicipalityAdapter(Adapter):
         """The outbox requests for one event. Raises EventError."""
         event_id, kind = event.get("id"), event.get("type")
         if not isinstance(event_id, str) or not event_id:
-            raise EventError("missing-id", "an event needs an id")
+            raise EventError("an event needs an id", code="missing-id")
         if kind not in _REQUIRED:
-            raise EventError("unknown-type", f"unknown event type (one of {', '.join(_REQUIRED)})")
+            raise EventError(
+                f"unknown event type (one of {', '.join(_REQUIRED)})", code="unknown-type"
+            )
         missing = [f for f in _REQUIRED[kind] if event.get(f) in (None, "")]
         if missing:
-            raise EventError("missing-field", f"a {kind} event needs {', '.join(missing)}")
+            raise EventError(f"a {kind} event needs {', '.join(missing)}", code="missing-field")
         try:
             cpr = parse_cpr(str(event["child_cpr"])).digits
         except IdentifierError:
-            raise EventError("invalid-cpr", "child_cpr is not a valid CPR number") from None
+            raise EventError("child_cpr is not a valid CPR number", code="invalid-cpr") from None
         key = f"event:{event_id}"
         if kind == "case":
             payload = {
@@ -322,7 +319,8 @@ class MunicipalityAdapter(Adapter):
                 payload["title"] = event["title"]
             ref = _checked_ref(event["ref"])
             _judge_entry(CaseEntry, check_case, payload)
-            return [self._put(key, "case", f"/v1/cases/{_q(ref)}", payload, f"child:{cpr}", origin)]
+            path = f"/v1/cases/{path_segment(ref)}"
+            return [self._put(key, ItemKind.CASE, path, payload, f"child:{cpr}", origin)]
         if kind == "appointment":
             payload = {
                 "child_cpr": cpr,
@@ -335,8 +333,8 @@ class MunicipalityAdapter(Adapter):
             }
             ref = _checked_ref(event["ref"])
             _judge_entry(AppointmentEntry, check_appointment, payload)
-            path = f"/v1/appointments/{_q(ref)}"
-            return [self._put(key, "appointment", path, payload, f"child:{cpr}", origin)]
+            path = f"/v1/appointments/{path_segment(ref)}"
+            return [self._put(key, ItemKind.APPOINTMENT, path, payload, f"child:{cpr}", origin)]
         if kind == "letter":
             return [self._letter(key, cpr, event, origin)]
         if kind == "consent":
@@ -345,12 +343,13 @@ class MunicipalityAdapter(Adapter):
             return [
                 self.json_request(
                     key,
-                    "consent",
+                    ItemKind.CONSENT,
                     "POST",
                     f"/v1/children/{cpr}/consents",
                     payload,
                     order_key=f"child:{cpr}",
-                    origin=f"{origin}:{ref}",
+                    origin=origin,
+                    ref=ref,
                 )
             ]
         if kind == "consent-revoked":
@@ -358,19 +357,20 @@ class MunicipalityAdapter(Adapter):
             return [
                 Request(
                     key=key,
-                    kind="consent-revoke",
+                    kind=ItemKind.CONSENT_REVOKE,
                     method="DELETE",
-                    path=f"/v1/children/{cpr}/consents/",  # + the hub's id, at send time
+                    path=f"/v1/children/{cpr}/consents",  # + / the hub's id for ref, when sent
                     order_key=f"child:{cpr}",
-                    origin=f"{origin}:{ref}",
+                    origin=origin,
+                    ref=ref,
                 )
             ]
         payload = {"organisation": event["organisation"], "contact": event["contact"]}
         path = f"/v1/children/{cpr}/coordinator"
-        return [self._put(key, "coordinator", path, payload, f"child:{cpr}", origin)]
+        return [self._put(key, ItemKind.COORDINATOR, path, payload, f"child:{cpr}", origin)]
 
     def _put(
-        self, key: str, kind: str, path: str, payload: Any, order_key: str, origin: str
+        self, key: str, kind: ItemKind, path: str, payload: Any, order_key: str, origin: str
     ) -> Request:
         return self.json_request(
             key, kind, "PUT", path, payload, order_key=order_key, origin=origin
@@ -380,7 +380,7 @@ class MunicipalityAdapter(Adapter):
         try:
             receiver = parse_gln(str(event["receiver_gln"]))
         except IdentifierError:
-            raise EventError("invalid-gln", "receiver_gln is not a valid GLN") from None
+            raise EventError("receiver_gln is not a valid GLN", code="invalid-gln") from None
         name = event["child_name"] if isinstance(event["child_name"], dict) else {}
         try:
             letter = new_correspondence(
@@ -404,7 +404,7 @@ class MunicipalityAdapter(Adapter):
                 episode_of_care_identifier=event.get("episode"),
             )
         except MessageError as exc:
-            raise EventError(exc.code, exc.message) from None
+            raise EventError(exc.message, code=exc.code) from None
         request = self.letter_request(build_message(letter), letter, origin)
         return Request(
             key=key,
@@ -419,21 +419,28 @@ class MunicipalityAdapter(Adapter):
     # --- consent ids ------------------------------------------------------------------------
 
     async def _sent(self, item: Item, result: Any) -> None:
-        if item.kind == "consent" and isinstance(result, dict) and result.get("id"):
-            ref = item.origin.rsplit(":", 1)[-1]
-            await self.db.remember(f"consent:{ref}", str(result["id"]))
+        if (
+            item.kind is ItemKind.CONSENT
+            and item.ref is not None
+            and isinstance(result, dict)
+            and result.get("id")
+        ):
+            await self.db.remember(f"consent:{item.ref}", str(result["id"]))
 
     async def _prepare(self, item: Item) -> Item:
-        if item.kind != "consent-revoke" or not item.path.endswith("/"):
+        if item.kind is not ItemKind.CONSENT_REVOKE or item.ref is None:
             return item
-        ref = item.origin.rsplit(":", 1)[-1]
-        hub_id = await self.db.recall(f"consent:{ref}")
+        hub_id = await self.db.recall(f"consent:{item.ref}")
+        if hub_id is None and ":" in item.ref:
+            # a consent sent before the ref had a column was remembered under the part of
+            # its ref after the last colon (schema version 0, adapters/localdb.py)
+            hub_id = await self.db.recall(f"consent:{item.ref.rsplit(':', 1)[-1]}")
         if hub_id is None:
             raise HubRefused(
                 "the hub never recorded this consent, so it cannot be revoked there",
                 code="unknown-consent",
             )
-        return replace(item, path=item.path + hub_id)
+        return replace(item, path=f"{item.path}/{hub_id}")
 
 
 def _lines(text: str) -> list[str]:
@@ -450,7 +457,7 @@ def _check_text(event: dict[str, Any]) -> None:
         json.dumps(event, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError:
         raise EventError(
-            "invalid-text", "a string holds an unpaired surrogate (U+D800..U+DFFF): not text"
+            "a string holds an unpaired surrogate (U+D800..U+DFFF): not text", code="invalid-text"
         ) from None
 
 
@@ -458,7 +465,7 @@ def _checked_ref(value: Any) -> str:
     ref = str(value)
     if not REF_PATTERN.fullmatch(ref):
         raise EventError(
-            "invalid-ref", f"ref is 1-{REF_LENGTH} letters, digits, '.', '_', ':' or '-'"
+            f"ref is 1-{REF_LENGTH} letters, digits, '.', '_', ':' or '-'", code="invalid-ref"
         )
     return ref
 
@@ -470,10 +477,8 @@ def _judge_entry(model: type[E], rule: Callable[[E], None], payload: dict[str, A
     try:
         rule(model.model_validate(payload))
     except ValidationError as exc:
-        raise EventError("invalid-entry", f"not a valid entry: {entry_problems(exc)}") from None
+        raise EventError(
+            f"not a valid entry: {entry_problems(exc)}", code="invalid-entry"
+        ) from None
     except EntryRefused as exc:
-        raise EventError(exc.code, exc.message) from None
-
-
-def _q(ref: str) -> str:
-    return quote(ref, safe="")
+        raise EventError(exc.message, code=exc.code) from None

@@ -12,6 +12,12 @@ Every message and index update goes to the hub in two steps:
 2. The sender task (:meth:`Outbox.run`) sends pending items, oldest first; items with the same
    ``order_key`` (one case, one appointment) strictly in order, others concurrently.
 
+Each item has a kind (:class:`ItemKind`) and, in columns of its own, what it depends on: the
+key of an earlier item it follows (``depends_on``) and the sector system's reference it
+records (``ref``); see :class:`Request`. Just before an item is sent the adapter's
+:class:`Preparer`, given at construction, completes it from them (the hub's id of a consent
+to revoke) or refuses it (a referral's case whose letter was refused).
+
 Outcomes of one attempt:
 
 * **sent** — a 2xx answer; the body is emptied (no letter lingers in the adapter) and the
@@ -50,7 +56,18 @@ from adapters.logsafe import where
 from wire.client import HubClient
 from wire.errors import HubRefused, HubUnavailable
 
-__all__ = ["Attempt", "Item", "ItemState", "Outbox", "OutboxSettings", "Request"]
+__all__ = [
+    "Attempt",
+    "Item",
+    "ItemKind",
+    "ItemState",
+    "Outbox",
+    "OutboxSettings",
+    "Preparer",
+    "RefusedHandler",
+    "Request",
+    "SentHandler",
+]
 
 log = logging.getLogger(__name__)
 
@@ -61,22 +78,53 @@ class ItemState(StrEnum):
     REFUSED = "refused"
 
 
+class ItemKind(StrEnum):
+    """What an item records at the hub (stored as its value; the metrics count by it)."""
+
+    MESSAGE = "message"
+    """A MedCom letter or receipt: ``POST /v1/messages``."""
+    CASE = "case"
+    """A case in the index: ``PUT /v1/cases/{ref}``."""
+    APPOINTMENT = "appointment"
+    """An appointment in the index: ``PUT /v1/appointments/{ref}``."""
+    CONSENT = "consent"
+    """A consent given: ``POST /v1/children/{cpr}/consents``; the hub answers its id, which
+    the adapter remembers under the item's ``ref``."""
+    CONSENT_REVOKE = "consent-revoke"
+    """A consent revoked: ``DELETE`` of the path completed at send time with the hub's id of
+    the consent named by the item's ``ref``."""
+    COORDINATOR = "coordinator"
+    """A child's coordinator: ``PUT /v1/children/{cpr}/coordinator``."""
+
+
 @dataclass(frozen=True, slots=True)
 class Request:
     """What to send: an HTTP request to the hub, and how to tell it apart from others.
 
     ``key`` is the idempotency key (stored once); ``order_key`` groups items that must
-    reach the hub in the order they were put (defaults to ``key``).
+    reach the hub in the order they were put (defaults to ``key``); ``origin`` says where it
+    came from (for the logs only). What an item depends on is in columns of its own:
+
+    ``depends_on``
+        The key of an earlier item with the same ``order_key`` that this one follows: a
+        referral's case after its letter. When that item was refused, this one is refused
+        too, unsent (the adapter's :class:`Preparer` decides).
+    ``ref``
+        The sector system's reference of what the item records (a consent's ``ref``): the
+        hub's id answered for a consent is remembered under it, and a revocation is sent to
+        the id remembered for it.
     """
 
     key: str
-    kind: str
+    kind: ItemKind
     method: str
     path: str
     body: bytes | None = None
     content_type: str | None = None
     order_key: str = ""
     origin: str = ""
+    depends_on: str | None = None
+    ref: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +134,7 @@ class Item:
     id: int
     key: str
     order_key: str
-    kind: str
+    kind: ItemKind
     origin: str
     method: str
     path: str
@@ -98,6 +146,8 @@ class Item:
     code: str | None = None
     detail: str | None = None
     result: Any = None
+    depends_on: str | None = None
+    ref: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +159,13 @@ class Attempt:
     code: str | None = None
     detail: str | None = None
     result: Any = None
+
+
+class Preparer(Protocol):
+    """Called just before an item is sent, to fill in what was unknown when it was stored
+    (a hub id from an earlier answer); raising :class:`HubRefused` refuses the item unsent."""
+
+    def __call__(self, item: Item) -> Awaitable[Item]: ...
 
 
 class RefusedHandler(Protocol):
@@ -152,16 +209,23 @@ class OutboxStats:
 
 _COLUMNS = (
     "id, key, order_key, kind, origin, method, path, content_type, body, state, attempts, "
-    "next_try, code, detail, result"
+    "next_try, code, detail, result, depends_on, ref"
 )
 
 
 def _item(row: tuple[Any, ...]) -> Item:
+    try:
+        kind = ItemKind(row[3])
+    except ValueError:
+        raise OutboxError(
+            f"outbox item {row[0]} has a kind this adapter does not know",
+            code="outbox-unknown-kind",
+        ) from None
     return Item(
         id=row[0],
         key=row[1],
         order_key=row[2],
-        kind=row[3],
+        kind=kind,
         origin=row[4],
         method=row[5],
         path=row[6],
@@ -173,6 +237,8 @@ def _item(row: tuple[Any, ...]) -> Item:
         code=row[12],
         detail=row[13],
         result=json.loads(row[14]) if row[14] else None,
+        depends_on=row[15],
+        ref=row[16],
     )
 
 
@@ -217,6 +283,7 @@ class Outbox:
         hub: HubClient,
         settings: OutboxSettings | None = None,
         *,
+        prepare: Preparer | None = None,
         on_refused: RefusedHandler | None = None,
         on_sent: SentHandler | None = None,
         clock: Callable[[], float] = time.time,
@@ -225,6 +292,7 @@ class Outbox:
         self.hub = hub
         self.settings = settings or OutboxSettings()
         self.stats = OutboxStats()
+        self._prepare = prepare
         self._on_refused = on_refused
         self._on_sent = on_sent
         self._clock = clock
@@ -241,9 +309,6 @@ class Outbox:
         self._hub_pause_until = 0.0
         self._hub_failures = 0
         self._writer: asyncio.Task[None] | None = None
-        self.prepare: Callable[[Item], Awaitable[Item]] | None = None
-        """Called just before an item is sent, to fill in what was unknown when it was
-        stored (a hub id from an earlier answer); raising HubRefused refuses the item."""
 
     # --- storing --------------------------------------------------------------------------
 
@@ -292,6 +357,8 @@ class Outbox:
             state=ItemState.PENDING,
             attempts=0,
             next_try=0.0,
+            depends_on=request.depends_on,
+            ref=request.ref,
         )
         self._loaded_upto = max(self._loaded_upto, item_id)
 
@@ -537,8 +604,8 @@ class Outbox:
 
     async def _send(self, item: Item) -> None:
         try:
-            if self.prepare is not None:
-                item = await self.prepare(item)
+            if self._prepare is not None:
+                item = await self._prepare(item)
             _, parsed, _ = await self.hub.call(
                 item.method,
                 item.path,
@@ -696,17 +763,20 @@ def _write(
             for r in put.requests:
                 cursor = conn.execute(
                     "INSERT OR IGNORE INTO outbox (key, order_key, kind, origin, method, path, "
-                    "content_type, body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "content_type, body, created_at, depends_on, ref) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         r.key,
                         r.order_key or r.key,
-                        r.kind,
+                        r.kind.value,
                         r.origin,
                         r.method,
                         r.path,
                         r.content_type,
                         r.body,
                         now,
+                        r.depends_on,
+                        r.ref,
                     ),
                 )
                 if cursor.rowcount == 1:

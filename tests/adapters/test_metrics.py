@@ -14,6 +14,7 @@ import aiohttp
 
 from adapters.filedrop import write_atomically
 from adapters.metrics import AdapterCounters, render
+from adapters.outbox import ItemKind
 from messages.hl7.build import build_episode_event, build_referral
 from messages.hl7.model import Organisation
 from messages.hl7.samples import (
@@ -161,10 +162,8 @@ async def test_adapters_expose_what_they_did_as_prometheus_text(
     assert value(after, "last_hub_contact_seconds") >= value(gp_now, "last_hub_contact_seconds")
 
 
-def test_label_values_are_escaped_and_every_family_is_declared() -> None:
-    counters = AdapterCounters()
-    counters.sent['odd"kind\\with\nnewline'] += 2
-    health = {
+def _health() -> dict[str, Any]:
+    return {
         "kind": "municipality",
         "organisation": PPR_GLN,
         "outbox_depth": 3,
@@ -177,8 +176,13 @@ def test_label_values_are_escaped_and_every_family_is_declared() -> None:
         "files_rejected": 0,
         "uptime_seconds": 1.5,
     }
-    text = render(health, counters)
-    assert 'kind="odd\\"kind\\\\with\\nnewline"} 2' in text
+
+
+def test_label_values_are_escaped_and_every_family_is_declared() -> None:
+    counters = AdapterCounters()
+    counters.delivered['odd"type\\with\nnewline'] += 2
+    text = render(_health(), counters)
+    assert 'type="odd\\"type\\\\with\\nnewline"} 2' in text
     assert (
         f'samspil_adapter_hub_reachable{{adapter="municipality",organisation="{PPR_GLN}"}} 0'
         in text
@@ -187,3 +191,19 @@ def test_label_values_are_escaped_and_every_family_is_declared() -> None:
     declared = {line.split()[2] for line in text.splitlines() if line.startswith("# TYPE")}
     used = {line.split("{")[0] for line in text.splitlines() if not line.startswith("#")}
     assert used <= declared
+
+
+def test_every_item_kind_is_exposed_and_families_follow_what_health_holds() -> None:
+    counters = AdapterCounters()
+    counters.sent[ItemKind.CONSENT] += 3
+    counters.refused[ItemKind.CONSENT_REVOKE] += 1
+    base = f'adapter="municipality",organisation="{PPR_GLN}"'
+    text = render(_health(), counters)
+    for kind in ItemKind:
+        sent = 3 if kind is ItemKind.CONSENT else 0
+        refused = 1 if kind is ItemKind.CONSENT_REVOKE else 0
+        assert f'samspil_adapter_items_sent_total{{{base},kind="{kind}"}} {sent}' in text
+        assert f'samspil_adapter_items_refused_total{{{base},kind="{kind}"}} {refused}' in text
+    assert "events_total" not in text  # no event feed in this health: no family for it
+    with_events = render({**_health(), "events": 0}, counters)
+    assert f'samspil_adapter_events_total{{{base},outcome="rejected"}} 0' in with_events
