@@ -24,10 +24,10 @@ from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from adapters.cli import LOG_FORMAT, add_simulation_options, settings_from
+from adapters.cli import LOG_FORMAT
 from adapters.simulation.region import Org, pilot_region
 from adapters.simulation.run import HubAccess, simulate
-from samspil.simulate import embedded_hub
+from samspil.simulate import add_simulation_options, embedded_hub, settings_from
 
 __all__ = ["main", "register", "run_demo"]
 

@@ -24,8 +24,9 @@ from textual.widgets import Input, Select, Static, TextArea
 from tests.tui.conftest import BUP, CHILD, TuiHub, until
 from tui.caseworker_app import CaseworkerApp
 from tui.i18n import Texts
-from tui.screens.child import ChildScreen, cpr_problem
+from tui.screens.child import ChildScreen
 from tui.screens.compose import ComposeScreen
+from tui.screens.formatting import cpr_problem
 from tui.widgets.notice import Notice
 
 EXAMPLES = int(os.environ.get("SAMSPIL_FUZZ_EXAMPLES", "25"))
