@@ -43,6 +43,7 @@ from coordinator.heartbeat import heartbeat_ctx
 from coordinator.metrics import METRICS, Metrics, metrics_middleware
 from coordinator.notifier import Notifier, listen
 from coordinator.problems import problem_middleware
+from coordinator.protocol import HANDLER_ARGS
 from coordinator.reader import Reader
 from coordinator.retention import retention_ctx
 from coordinator.settings import Settings
@@ -125,6 +126,7 @@ def create_app(settings: Settings) -> web.Application:
     """The hub as an aiohttp application; resources start when the app starts."""
     app = web.Application(
         client_max_size=settings.max_body_bytes,
+        handler_args=HANDLER_ARGS,  # aiohttp's own log without request text, no access log
         middlewares=[
             metrics_middleware,
             problem_middleware,

@@ -243,9 +243,12 @@ async def _authenticate(request: web.Request) -> Principal:
     header = request.headers.get("Authorization", "")
     if header:
         scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
             raise Unauthorized("send Authorization: Bearer <token>")
-        return await verifier.verify(token.strip())
+        if not (token.isascii() and token.isprintable()):  # no token the hub made
+            raise Unauthorized("the bearer token is unknown or disabled")
+        return await verifier.verify(token)
     gln = _peer_gln(request)
     if gln is not None:
         return await verifier.verify_certificate(gln)

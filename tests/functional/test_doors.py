@@ -1,0 +1,255 @@
+"""The hub's HTTP door holds against what clients really send, on SQLite and PostgreSQL:
+
+* a request aiohttp cannot parse (a control byte in the path or a header, a space in the
+  path, a line too long) is a problem+json 400, and neither the CPR nor the token it held is
+  in any log record;
+* a number in the query string is ASCII digits in its documented range, else a 400 naming
+  the parameter (``²`` and fullwidth digits included), never a 500;
+* a person's name in ``X-On-Behalf-Of`` sent as ISO-8859-1 or UTF-8 bytes is stored as
+  written; control characters and over-long names are a 400, never a 5xx;
+* the failed-login limit never refuses a valid credential, and keys on the client's address
+  from ``X-Forwarded-For`` only when the peer is a trusted proxy.
+
+Malformed requests and non-UTF-8 headers go over a raw socket, byte for byte.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+from sqlalchemy import select
+
+from coordinator.index_tables import Consent
+from coordinator.state import ENGINE
+from coordinator.tables import Role, Sector
+from tests.functional.conftest import FAMILY_GLN, PPR_GLN, Client, Hub, MakeHub
+from tests.functional.index_samples import case, consent, cpr_aged, ok
+
+Reply = tuple[int, dict[str, str], Any]
+
+
+async def raw(hub: Hub, request: bytes) -> Reply:
+    """Send ``request`` as it is on a new connection; the status, headers and parsed body."""
+    host, port = hub.base.removeprefix("http://").rsplit(":", 1)
+    reader, writer = await asyncio.open_connection(host, int(port))
+    try:
+        writer.write(request)
+        await writer.drain()
+        data = await asyncio.wait_for(reader.read(), timeout=30)  # the hub closes
+    finally:
+        writer.close()
+    head, _, body = data.partition(b"\r\n\r\n")
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    headers = {}
+    for line in lines:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    parsed = json.loads(body) if "json" in headers.get("content-type", "") else body
+    return int(status_line.split()[1]), headers, parsed
+
+
+def http(
+    method: str, target: bytes, headers: Sequence[tuple[bytes, bytes]] = (), body: bytes = b""
+) -> bytes:
+    """A request as bytes: the request line, ``Host``, ``headers`` as given, the body."""
+    lines = [method.encode() + b" " + target + b" HTTP/1.1", b"Host: hub"]
+    lines += [name + b": " + value for name, value in headers]
+    lines += [b"Connection: close", b"Content-Length: " + str(len(body)).encode()]
+    return b"\r\n".join(lines) + b"\r\n\r\n" + body
+
+
+def bearer(client: Client) -> tuple[bytes, bytes]:
+    return b"Authorization", b"Bearer " + client.token.encode()
+
+
+def _problem(reply: Reply, status: int, code: str) -> dict[str, Any]:
+    got, headers, body = reply
+    assert got == status, body
+    assert headers["content-type"].startswith("application/problem+json")
+    assert (body["status"], body["code"]) == (status, code)
+    assert body["detail"]
+    problem: dict[str, Any] = body
+    return problem
+
+
+def _logged(caplog: pytest.LogCaptureFixture) -> str:
+    """Every record as a handler would write it: message, exception and stack."""
+    formatter = logging.Formatter()
+    out = []
+    for record in caplog.records:
+        text = f"{record.name} {record.levelname} {record.getMessage()}"
+        if record.exc_info:
+            text += "\n" + formatter.formatException(record.exc_info)
+        if record.exc_text:
+            text += "\n" + record.exc_text
+        if record.stack_info:
+            text += "\n" + record.stack_info
+        out.append(text)
+    return "\n".join(out)
+
+
+# --- 1. requests aiohttp cannot parse --------------------------------------------------------
+
+
+async def test_a_malformed_request_is_a_400_problem_and_nothing_it_held_is_logged(
+    make_hub: MakeHub, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    hub = await make_hub()
+    ppr = await hub.org(PPR_GLN)
+    cpr = cpr_aged(10)
+    token = ppr.token.encode()
+    overview = f"/v1/children/{cpr}/overview".encode()
+    requests = [
+        http("GET", overview.replace(b"/overview", b"\x01/overview"), [bearer(ppr)]),
+        http("GET", overview.replace(cpr[4:].encode(), b" " + cpr[4:].encode()), [bearer(ppr)]),
+        http("GET", b"/v1/inbox", [(b"Authorization", b"Bearer " + token + b"\x01")]),
+        http("GET", overview, [bearer(ppr), (b"X-On-Behalf-Of", b"Bo\x00Laege")]),
+        http("GET", overview + b"?pad=" + b"x" * 9000, [bearer(ppr)]),
+        http("GET", b"/v1/inbox", [(b"X-Note", cpr.encode() + b"\x7f"), bearer(ppr)]),
+    ]
+    for request in requests:
+        reply = await raw(hub, request)
+        _problem(reply, 400, "malformed-request")
+        assert cpr not in json.dumps(reply[2])
+        assert ppr.token not in json.dumps(reply[2])
+    assert (await ppr.request("GET", "/v1/inbox"))[0] == 200  # the door still opens
+
+    logged = _logged(caplog)
+    assert logged.count("malformed-request") == len(requests)  # the capture saw them
+    assert cpr not in logged
+    assert ppr.token not in logged
+    assert cpr[4:] not in logged  # not even half of it
+
+
+# --- 2. numbers in the query string ----------------------------------------------------------
+
+NOT_NUMBERS = (
+    "²",
+    "１２",
+    "٣",
+    "1_0",
+    "+5",
+    " 5",
+    "5 ",
+    "",
+    "-1",
+    "0x10",
+    "1e2",
+    "5.0",
+    "9" * 5000,
+)
+
+
+async def test_a_query_number_is_ascii_digits_in_its_range_or_a_400_naming_it(
+    make_hub: MakeHub,
+) -> None:
+    hub = await make_hub()
+    ppr = await hub.org(PPR_GLN)
+    operator = await hub.user(PPR_GLN, Role.OPERATOR)
+    cpr = cpr_aged(10)
+    await ok(ppr, "PUT", "/v1/cases/C-1", case(cpr))
+    person = {"X-On-Behalf-Of": "Dorte Hansen"}
+    routes: list[tuple[Client, str, str, int]] = [
+        (ppr, "/v1/access-notifications", "limit", 1000),
+        (ppr, f"/v1/children/{cpr}/access-log", "limit", 5000),
+        (operator, "/v1/operator/audit", "limit", 1000),
+        (operator, "/v1/operator/throughput", "minutes", 1440),
+        (operator, f"/v1/operator/organisations/{PPR_GLN}/queue", "limit", 1000),
+        (ppr, "/v1/inbox", "limit", 1000),
+        (ppr, "/v1/outbox", "limit", 1000),
+    ]
+    for client, path, name, high in routes:
+        for bad in (*NOT_NUMBERS, "0", str(high + 1), "0" * 30 + str(high + 1)):
+            status, body, _ = await client.request(
+                "GET", f"{path}?{name}={quote(bad)}", headers=person
+            )
+            assert (status, body["code"]) == (400, "bad-request"), (path, bad, body)
+            assert f"{name} must be a whole number from 1 to {high}" in body["detail"]
+        for good in ("1", "007", str(high)):
+            status, body, _ = await client.request("GET", f"{path}?{name}={good}", headers=person)
+            assert status == 200, (path, good, body)
+
+
+async def test_a_query_duration_is_an_ascii_decimal_in_its_range(make_hub: MakeHub) -> None:
+    hub = await make_hub()
+    ppr = await hub.org(PPR_GLN)
+    for name in ("wait", "lease"):
+        for bad in ("²", "１", "٣", "1_0", "nan", "inf", "-inf", " 1", "", "0x1", "1e999"):
+            status, body, _ = await ppr.request("GET", f"/v1/inbox?{name}={quote(bad)}")
+            assert (status, body["code"]) == (400, "bad-request"), (name, bad, body)
+            assert body["detail"].startswith(f"{name} must be")
+        for good in ("0", "0.01", "1e-3", ".01"):
+            status, body, _ = await ppr.request("GET", f"/v1/inbox?{name}={good}")
+            assert status == 200, (name, good, body)
+
+
+# --- 3. a person's name in a header ----------------------------------------------------------
+
+
+async def test_a_danish_name_in_iso_8859_1_or_utf_8_is_stored_as_written(
+    make_hub: MakeHub,
+) -> None:
+    hub = await make_hub()
+    ppr = await hub.org(PPR_GLN, Sector.PPR, "PPR Aalborg")
+    family = await hub.org(FAMILY_GLN, Sector.FAMILY, "Familieafdelingen")
+    cpr = cpr_aged(10)
+    await ok(ppr, "PUT", "/v1/cases/C-1", case(cpr))
+    await ok(family, "PUT", "/v1/cases/F-1", case(cpr, kind="family-support"))
+    children = f"/v1/children/{cpr}".encode()
+    latin1 = (b"X-On-Behalf-Of", "Bo Læge".encode("latin-1"))
+    utf8 = (b"X-On-Behalf-Of", "Åse Ørum-Bæk".encode())
+
+    body = json.dumps(consent(["ppr", "family"])).encode()
+    json_type = (b"Content-Type", b"application/json")
+    status, _, recorded = await raw(
+        hub, http("POST", children + b"/consents", [bearer(ppr), latin1, json_type], body)
+    )
+    assert status == 201, recorded
+    status, _, shown = await raw(hub, http("GET", children + b"/overview", [bearer(family), utf8]))
+    assert status == 200, shown
+    assert shown["others"]["cases"]  # PPR's case was disclosed, so the view was logged
+    status, _, log = await raw(hub, http("GET", children + b"/access-log", [bearer(ppr), latin1]))
+    assert status == 200, log
+    assert [(e["organisation"], e["person"]) for e in log["entries"]] == [
+        (FAMILY_GLN, "Åse Ørum-Bæk")
+    ]
+    status, _, log = await raw(hub, http("GET", children + b"/access-log", [bearer(family)]))
+    assert status == 200, log
+    assert [(e["organisation"], e["person"]) for e in log["entries"]] == [
+        (PPR_GLN, "Bo Læge"),  # PPR's read of the log showed the family department's view
+        (FAMILY_GLN, "Åse Ørum-Bæk"),
+    ]
+    async with hub.app[ENGINE].connect() as conn:
+        stored = (await conn.execute(select(Consent.recorded_by))).scalars().all()  # type: ignore[call-overload]
+    assert stored == ["Bo Læge"]
+
+
+async def test_a_name_with_control_characters_or_too_long_is_a_400(make_hub: MakeHub) -> None:
+    hub = await make_hub()
+    ppr = await hub.org(PPR_GLN)
+    cpr = cpr_aged(10)
+    await ok(ppr, "PUT", "/v1/cases/C-1", case(cpr))
+    overview = f"/v1/children/{cpr}/overview".encode()
+    for name in (
+        b"Bo\x85L\xe6ge",  # a C1 control (NEL) read as ISO-8859-1
+        "Bo\u0085Læge".encode(),  # the same in UTF-8
+        b"Bo\tL\xe6ge",  # a tab is a control character too
+        "Bo \u202eegæL".encode(),  # a right-to-left override
+        "Bo\u2028Læge".encode(),  # a line separator
+        b"\xed\xa0\x80",  # an encoded surrogate: not UTF-8; as ISO-8859-1 it ends in a C1
+        "æ".encode("latin-1") * 201,
+        "æ".encode() * 201,
+        b"   ",
+    ):
+        reply = await raw(hub, http("GET", overview, [bearer(ppr), (b"X-On-Behalf-Of", name)]))
+        _problem(reply, 400, "invalid-on-behalf-of")
+    for name in ("æ".encode("latin-1") * 200, "æ".encode() * 200, b"  Bo L\xe6ge  "):
+        reply = await raw(hub, http("GET", overview, [bearer(ppr), (b"X-On-Behalf-Of", name)]))
+        assert reply[0] == 200, reply
