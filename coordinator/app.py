@@ -31,9 +31,11 @@ from coordinator import (
 from coordinator.auth import (
     FAILURES,
     MUTUAL_TLS,
+    PROXIES,
     VERIFIER,
     FailureLimiter,
     TokenVerifier,
+    TrustedProxies,
     auth_middleware,
 )
 from coordinator.committer import Committer, running
@@ -136,6 +138,7 @@ def create_app(settings: Settings) -> web.Application:
     )
     app[SETTINGS] = settings
     app[FAILURES] = FailureLimiter(settings.login_failures_per_minute)
+    app[PROXIES] = TrustedProxies(settings.trusted_proxy_networks)
     app[MUTUAL_TLS] = settings.tls_client_ca is not None
     limits.install(app, settings)
     app[NOTIFIER] = Notifier()

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import secrets
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
@@ -25,7 +26,10 @@ from urllib.parse import quote
 import pytest
 from sqlalchemy import select
 
+from coordinator.auth import FAILURES
+from coordinator.errors import ConfigError
 from coordinator.index_tables import Consent
+from coordinator.settings import Settings
 from coordinator.state import ENGINE
 from coordinator.tables import Role, Sector
 from tests.functional.conftest import FAMILY_GLN, PPR_GLN, Client, Hub, MakeHub
@@ -253,3 +257,79 @@ async def test_a_name_with_control_characters_or_too_long_is_a_400(make_hub: Mak
     for name in ("æ".encode("latin-1") * 200, "æ".encode() * 200, b"  Bo L\xe6ge  "):
         reply = await raw(hub, http("GET", overview, [bearer(ppr), (b"X-On-Behalf-Of", name)]))
         assert reply[0] == 200, reply
+
+
+# --- 4. the failed-login limit ---------------------------------------------------------------
+
+
+async def _guess(hub: Hub, forwarded: str | None = None) -> tuple[int, str]:
+    headers = {"X-Forwarded-For": forwarded} if forwarded is not None else {}
+    guess = hub.anonymous(f"smp_{secrets.token_urlsafe(32)}")
+    status, body, _ = await guess.request("GET", "/v1/whoami", headers=headers)
+    return status, body["code"]
+
+
+async def test_a_valid_token_is_never_refused_by_the_failed_login_limit(
+    make_hub: MakeHub,
+) -> None:
+    hub = await make_hub(login_failures_per_minute=20)
+    now = [1000.0]
+    hub.app[FAILURES].clock = lambda: now[0]  # the limit's minute, without waiting for it
+    ppr = await hub.org(PPR_GLN)
+    for attempt in range(20):
+        assert await _guess(hub) == (401, "unauthorized"), attempt
+        now[0] += 1
+    assert await _guess(hub) == (429, "too-many-failures")
+    for _ in range(3):
+        assert (await ppr.request("GET", "/v1/whoami"))[0] == 200  # the careless one's partner
+        assert await _guess(hub) == (429, "too-many-failures")
+    now[0] += 40  # the first failure is a minute old: one more may fail before the limit
+    assert await _guess(hub) == (401, "unauthorized")
+    assert await _guess(hub) == (429, "too-many-failures")
+    now[0] += 61  # all of them are
+    assert await _guess(hub) == (401, "unauthorized")
+
+
+async def test_behind_a_trusted_proxy_the_limit_keys_on_the_forwarded_client(
+    make_hub: MakeHub,
+) -> None:
+    hub = await make_hub(login_failures_per_minute=3, trusted_proxies=("127.0.0.1", "10.0.0.0/8"))
+    hub.app[FAILURES].clock = lambda: 1000.0
+    ppr = await hub.org(PPR_GLN)
+    careless, partner = "203.0.113.7", "198.51.100.9"
+    for _ in range(3):
+        assert await _guess(hub, careless) == (401, "unauthorized")
+    assert await _guess(hub, careless) == (429, "too-many-failures")
+    assert await _guess(hub, partner) == (401, "unauthorized")  # not locked out with it
+    for forwarded in (
+        f"{partner}, {careless}",  # the left entry is the client's word: ignored
+        f"{careless}, 10.1.2.3",  # an inner trusted proxy is skipped
+        f"{careless}:51234",
+        f"not-an-address, {careless}",
+    ):
+        assert await _guess(hub, forwarded) == (429, "too-many-failures"), forwarded
+    status, _, _ = await ppr.request("GET", "/v1/whoami", headers={"X-Forwarded-For": careless})
+    assert status == 200
+    # a garbled header ends the walk at the proxy: it counts for the proxy, not for a client
+    for _ in range(3):
+        assert await _guess(hub, f"{careless}, garbage") == (401, "unauthorized")
+    assert await _guess(hub, "garbage") == (429, "too-many-failures")
+    assert await _guess(hub, "192.0.2.99") == (401, "unauthorized")
+
+
+async def test_x_forwarded_for_from_an_untrusted_peer_is_ignored(make_hub: MakeHub) -> None:
+    hub = await make_hub(login_failures_per_minute=3)  # no trusted proxies: the peer counts
+    hub.app[FAILURES].clock = lambda: 1000.0
+    for n in range(3):
+        assert await _guess(hub, f"192.0.2.{n}") == (401, "unauthorized")
+    assert await _guess(hub, "192.0.2.200") == (429, "too-many-failures")  # a new "address"
+    assert await _guess(hub) == (429, "too-many-failures")
+
+
+def test_trusted_proxies_are_read_from_the_environment() -> None:
+    settings = Settings.from_env({"SAMSPIL_TRUSTED_PROXIES": " 10.0.0.0/8, 192.0.2.10 ,::1"})
+    assert settings.trusted_proxies == ("10.0.0.0/8", "192.0.2.10", "::1")
+    assert Settings.from_env({}).trusted_proxies == ()
+    for bad in ("lb.internal", "10.0.0.0/33", "10.0.0.1 10.0.0.2"):
+        with pytest.raises(ConfigError, match="SAMSPIL_TRUSTED_PROXIES"):
+            Settings.from_env({"SAMSPIL_TRUSTED_PROXIES": bad})
