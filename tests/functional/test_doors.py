@@ -259,6 +259,14 @@ async def test_a_name_with_control_characters_or_too_long_is_a_400(make_hub: Mak
         assert reply[0] == 200, reply
 
 
+async def test_a_token_that_is_not_ascii_is_a_401_not_a_500(make_hub: MakeHub) -> None:
+    hub = await make_hub()
+    await hub.org(PPR_GLN)
+    for token in (b"smp_\xe6\xff", "smp_æ".encode(), b"smp_\xed\xa0\x80"):
+        authorization = (b"Authorization", b"Bearer " + token)
+        _problem(await raw(hub, http("GET", b"/v1/whoami", [authorization])), 401, "unauthorized")
+
+
 # --- 4. the failed-login limit ---------------------------------------------------------------
 
 
