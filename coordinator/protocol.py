@@ -8,8 +8,8 @@ CPR number (``GET /v1/children/<cpr>\\x01/overview``) or a token (``Authorizatio
 
 * :class:`HubRunner` (what ``samspil serve`` runs) serves every connection with
   :class:`HubRequestHandler`, which answers such a request with a problem+json 400
-  (``malformed-request``) like every other refusal and logs one line: the status, the code and
-  the parser's exception type;
+  (``malformed-request``) like every other refusal, counts it in ``samspil_problems_total``
+  and logs one line: the status, the code and the parser's exception type;
 * :data:`HANDLER_ARGS`, which :func:`coordinator.app.create_app` gives the application, so that
   it holds under any runner: aiohttp's own error log goes through :class:`WithheldText`
   (an exception's type and frames, never its text), and there is no access log (its request
@@ -21,11 +21,13 @@ from __future__ import annotations
 import logging
 import sys
 import traceback
+from collections.abc import MutableMapping
 from typing import Any
 
 from aiohttp import http_exceptions, web
 from aiohttp.web_protocol import RequestHandler
 
+from coordinator.metrics import METRICS
 from coordinator.problems import problem
 
 log = logging.getLogger(__name__)
@@ -72,7 +74,10 @@ def _malformed(exc: BaseException | None) -> str:
 
 
 class HubRequestHandler(RequestHandler):
-    """aiohttp's connection handler, answering its own errors as problem+json."""
+    """aiohttp's connection handler, answering its own errors as problem+json and counting
+    them in ``problems`` (the application's ``samspil_problems_total``) when given."""
+
+    problems: MutableMapping[str, int] | None = None
 
     def handle_error(
         self,
@@ -95,14 +100,20 @@ class HubRequestHandler(RequestHandler):
             log.error("unhandled error outside the application: %d %s\n%s", status, code, reason)
         if request.writer.output_size > 0:
             raise ConnectionError("the response has begun; no problem can follow it")
+        if self.problems is not None:
+            self.problems[code] = self.problems.get(code, 0) + 1
         response = problem(status, code, detail)
         response.force_close()
         return response
 
 
 class _HubServer(web.Server):
+    problems: MutableMapping[str, int] | None = None
+
     def __call__(self) -> RequestHandler:
-        return HubRequestHandler(self, loop=self._loop, **self._kwargs)
+        handler = HubRequestHandler(self, loop=self._loop, **self._kwargs)
+        handler.problems = self.problems
+        return handler
 
 
 class HubRunner(web.AppRunner):
@@ -112,10 +123,13 @@ class HubRunner(web.AppRunner):
         server = await super()._make_server()  # starts the application
         # the same server, but making HubRequestHandlers: the arguments the application
         # computed (its handler_args, debug, the access log class) are carried over
-        return _HubServer(
+        hub_server = _HubServer(
             server.request_handler,
             request_factory=server.request_factory,
             handler_cancellation=server.handler_cancellation,
             loop=server._loop,
             **server._kwargs,
         )
+        if METRICS in self.app:
+            hub_server.problems = self.app[METRICS].errors
+        return hub_server

@@ -124,6 +124,9 @@ async def test_a_malformed_request_is_a_400_problem_and_nothing_it_held_is_logge
         assert cpr not in json.dumps(reply[2])
         assert ppr.token not in json.dumps(reply[2])
     assert (await ppr.request("GET", "/v1/inbox"))[0] == 200  # the door still opens
+    async with hub.session.get(hub.base + "/metrics") as response:
+        metrics = await response.text()
+    assert f'samspil_problems_total{{code="malformed-request"}} {len(requests)}' in metrics
 
     logged = _logged(caplog)
     assert logged.count("malformed-request") == len(requests)  # the capture saw them
