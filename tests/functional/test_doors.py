@@ -20,12 +20,15 @@ import json
 import logging
 import secrets
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import pytest
+from aiohttp import web
 from sqlalchemy import select
 
+from coordinator.app import create_app
 from coordinator.auth import FAILURES
 from coordinator.errors import ConfigError
 from coordinator.index_tables import Consent
@@ -133,6 +136,31 @@ async def test_a_malformed_request_is_a_400_problem_and_nothing_it_held_is_logge
     assert cpr not in logged
     assert ppr.token not in logged
     assert cpr[4:] not in logged  # not even half of it
+
+
+async def test_under_a_plain_runner_aiohttp_logs_no_request_text(
+    hub_db: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The tests' and tools' hubs run ``create_app`` under aiohttp's own runner: its error
+    log withholds the exception's text, and there is no access log."""
+    caplog.set_level(logging.DEBUG)
+    settings = Settings(environment="test", data_dir=tmp_path, database_url=hub_db).check()
+    runner = web.AppRunner(create_app(settings))  # access log on, as aiohttp defaults
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        host, port = runner.addresses[0][:2]
+        hub = Hub(runner.app, f"http://{host}:{port}", None)  # type: ignore[arg-type]
+        cpr = cpr_aged(10)
+        status, _, _ = await raw(hub, http("GET", f"/v1/children/{cpr}\x01/x".encode()))
+        assert status == 400
+        status, _, _ = await raw(hub, http("GET", f"/v1/children/{cpr}/overview".encode()))
+        assert status == 401
+    finally:
+        await runner.cleanup()
+    logged = _logged(caplog)
+    assert "InvalidURLError (its text withheld)" in logged  # the capture saw it
+    assert cpr not in logged
 
 
 # --- 2. numbers in the query string ----------------------------------------------------------
