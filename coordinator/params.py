@@ -6,7 +6,8 @@ One parser each, so that every route refuses the same things with the same answe
   range. ``str.isdigit()`` takes ``²`` and ``int()`` takes ``１２`` (fullwidth) or ``1_0``;
   neither is a number a client meant, so both are a 400 naming the parameter.
 * :func:`seconds` — ``?wait=``, ``?lease=``: an ASCII decimal number (``0.5``, ``1e-3``),
-  finite, within its range. ``nan``, ``inf``, ``１`` and ``1_0`` are refused.
+  finite, within its range. ``nan``, ``inf``, ``１`` and ``1_0`` are refused
+  (:func:`decimal` is also how :mod:`coordinator.limits` tells a long-poll).
 * :func:`header_text` — a header that holds a person's name (``X-On-Behalf-Of``). HTTP
   headers are bytes; aiohttp hands them over decoded as UTF-8 with the bytes UTF-8 refuses
   kept as lone surrogates, which no database stores. Many clients (Python's urllib, Java's
@@ -54,16 +55,22 @@ def whole_number(request: web.Request, name: str, *, default: int, low: int, hig
     return int(digits)
 
 
+def decimal(raw: str) -> float | None:
+    """``raw`` as a finite number written in ASCII (``0.5``, ``1e-3``), else ``None``."""
+    value = math.nan
+    if raw and len(raw) <= 64 and _DECIMAL.issuperset(raw):
+        with contextlib.suppress(ValueError):
+            value = float(raw)
+    return value if math.isfinite(value) else None
+
+
 def seconds(request: web.Request, name: str, *, default: float, low: float, high: float) -> float:
     """The query parameter ``name`` as a decimal number from ``low`` to ``high``."""
     raw = request.query.get(name)
     if raw is None:
         return default
-    value = math.nan
-    if raw and len(raw) <= 64 and _DECIMAL.issuperset(raw):
-        with contextlib.suppress(ValueError):
-            value = float(raw)
-    if not math.isfinite(value):
+    value = decimal(raw)
+    if value is None:
         raise BadRequest(f"{name} must be a number")
     if not low <= value <= high:
         raise BadRequest(f"{name} must be between {low:g} and {high:g}")
