@@ -88,9 +88,9 @@ class HubRequestHandler(RequestHandler):
     ) -> web.StreamResponse:
         """The answer to a request the application never saw (unparseable: 400) or that
         escaped every middleware (500, 504); ``message`` quotes the request and is dropped."""
-        if status == 400:
+        if status < 500:
             code, detail = "malformed-request", _malformed(exc)
-            log.info("refused a malformed request: 400 %s (%s)", code, type(exc).__name__)
+            log.info("refused a malformed request: %d %s (%s)", status, code, type(exc).__name__)
         elif status == 504:
             code, detail = "timeout", "the hub did not answer in time"
             log.warning("a request timed out: 504 %s", code)

@@ -32,6 +32,7 @@ from coordinator.app import create_app
 from coordinator.auth import FAILURES
 from coordinator.errors import ConfigError
 from coordinator.index_tables import Consent
+from coordinator.protocol import HubRunner
 from coordinator.settings import Settings
 from coordinator.state import ENGINE
 from coordinator.tables import Role, Sector
@@ -160,6 +161,36 @@ async def test_under_a_plain_runner_aiohttp_logs_no_request_text(
         await runner.cleanup()
     logged = _logged(caplog)
     assert "InvalidURLError (its text withheld)" in logged  # the capture saw it
+    assert cpr not in logged
+
+
+async def test_an_error_outside_the_application_is_a_500_problem_without_its_text(
+    hub_db: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An exception no middleware turned into a problem (one raised before the problem
+    middleware runs) reaches aiohttp's handler: a problem+json 500, its text not logged."""
+    caplog.set_level(logging.DEBUG)
+    cpr = cpr_aged(10)
+
+    @web.middleware
+    async def failing(request: web.Request, handler: Any) -> web.StreamResponse:
+        raise RuntimeError(f"a message quoting {request.path}")
+
+    settings = Settings(environment="test", data_dir=tmp_path, database_url=hub_db).check()
+    app = create_app(settings)
+    app.middlewares.insert(0, failing)
+    runner = HubRunner(app)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        host, port = runner.addresses[0][:2]
+        hub = Hub(runner.app, f"http://{host}:{port}", None)  # type: ignore[arg-type]
+        reply = await raw(hub, http("GET", f"/v1/children/{cpr}/overview".encode()))
+        _problem(reply, 500, "internal")
+    finally:
+        await runner.cleanup()
+    logged = _logged(caplog)
+    assert "RuntimeError (its text withheld)" in logged  # the capture saw it
     assert cpr not in logged
 
 
