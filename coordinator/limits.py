@@ -22,6 +22,7 @@ from aiohttp import web
 
 from coordinator.auth import PRINCIPAL
 from coordinator.errors import PayloadTooLarge, TooManyRequests
+from coordinator.params import decimal
 from coordinator.problems import Handler
 from coordinator.settings import Settings
 from coordinator.state import SETTINGS
@@ -93,10 +94,8 @@ def _long_poll(request: web.Request) -> bool:
     if request.method != "GET" or request.path != "/v1/inbox":
         return False
     raw = request.query.get("wait")
-    try:
-        return raw is not None and float(raw) > 0
-    except ValueError:
-        return False  # the handler answers 400
+    wait = decimal(raw) if raw is not None else None
+    return wait is not None and wait > 0  # not a number: the handler answers 400
 
 
 @web.middleware

@@ -51,8 +51,10 @@ _ON_BEHALF_OF = {
     "name": "X-On-Behalf-Of",
     "in": "header",
     "description": "The person a system token asks for (required for system tokens on the "
-    "overview; written to the access log).",
-    "schema": {"type": "string", "maxLength": 200},
+    "overview; written to the access log): 1-200 characters, sent as UTF-8 or ISO-8859-1 "
+    "bytes; control characters, bidirectional overrides and line separators are refused "
+    "(400 invalid-on-behalf-of).",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 200},
 }
 _IDEMPOTENCY_KEY = {
     "name": "Idempotency-Key",
@@ -61,7 +63,17 @@ _IDEMPOTENCY_KEY = {
     "nothing new.",
     "schema": {"type": "string", "minLength": 1, "maxLength": 128, "pattern": "^[ -~]+$"},
 }
-_LIMIT = {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1}}
+
+
+def _limit(high: int) -> dict[str, Any]:
+    """``?limit=``: ASCII digits from 1 to ``high``; anything else is a 400."""
+    return {
+        "name": "limit",
+        "in": "query",
+        "schema": {"type": "integer", "minimum": 1, "maximum": high},
+    }
+
+
 _DATE = {"type": "string", "format": "date"}
 _TIME = {"type": "string", "format": "date-time"}
 _NULLABLE_DATE = {"type": ["string", "null"], "format": "date"}
@@ -168,7 +180,7 @@ PATHS: dict[str, Any] = {
             "summary": "Who looked at the child's entries: when, which organisation, which "
             "person, whose entries. Operators see all; an organisation with an active case "
             "sees what its consent covers, its own views and the views of its own entries.",
-            "parameters": [_CPR, _LIMIT],
+            "parameters": [_CPR, _ON_BEHALF_OF, _limit(5000)],
             "responses": {
                 "200": _json("AccessLog", "The access log, newest first."),
                 **_errors(400, 401, 403, 503),
@@ -181,7 +193,8 @@ PATHS: dict[str, Any] = {
             "summary": "Views by other organisations that disclosed the caller's entries.",
             "parameters": [
                 {"name": "since", "in": "query", "schema": _TIME},
-                _LIMIT,
+                _ON_BEHALF_OF,
+                _limit(1000),
             ],
             "responses": {
                 "200": _json("AccessNotifications", "Newest first."),

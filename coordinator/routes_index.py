@@ -23,7 +23,6 @@ error or a log line.
 from __future__ import annotations
 
 import json
-import re
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -56,6 +55,7 @@ from coordinator.index_tables import (
     CoordinatorCreate,
     ViewKind,
 )
+from coordinator.params import header_text, whole_number
 from coordinator.sqltypes import utcnow
 from coordinator.state import COMMITTER, ENGINE, READER, SETTINGS
 from coordinator.tables import Role
@@ -78,7 +78,6 @@ routes = web.RouteTableDef()
 INDEX_ROLES = (Role.SYSTEM, Role.CASEWORKER)
 ON_BEHALF_OF = "X-On-Behalf-Of"
 OVERLAP = timedelta(hours=48)
-_NAME = re.compile(r"[^\x00-\x1f\x7f]{1,200}")
 
 M = TypeVar("M", bound=BaseModel)
 E = TypeVar("E")
@@ -101,15 +100,10 @@ def _index_user(request: web.Request) -> Viewer:
     principal = principal_of(request)
     if principal.role not in INDEX_ROLES:
         raise Forbidden(f"the role {principal.role.value} does not see children's cases")
-    header = request.headers.get(ON_BEHALF_OF)
-    if principal.role is Role.SYSTEM and header is not None:
-        person = header.strip()
-        if not _NAME.fullmatch(person):
-            raise BadRequest(
-                f"{ON_BEHALF_OF} must name the person (1-200 characters)",
-                code="invalid-on-behalf-of",
-            )
-        return Viewer(principal.org_gln, person, uuid.UUID(principal.credential_id), True)
+    if principal.role is Role.SYSTEM:  # a user token names itself; the header is ignored
+        person = header_text(request, ON_BEHALF_OF, max_length=200, code="invalid-on-behalf-of")
+        if person is not None:
+            return Viewer(principal.org_gln, person, uuid.UUID(principal.credential_id), True)
     return Viewer(principal.org_gln, principal.name, uuid.UUID(principal.credential_id), False)
 
 
@@ -178,15 +172,6 @@ def _checked(rule: Callable[[E], None], entry: E) -> None:
 def _aware(name: str, value: datetime | None) -> None:
     if value is not None and value.tzinfo is None:
         raise InvalidEntry(f"{name} needs a time zone (e.g. ...Z or +01:00)", code="naive-time")
-
-
-def _limit(request: web.Request, default: int = 100, high: int = 1000) -> int:
-    raw = request.query.get("limit")
-    if raw is None:
-        return default
-    if not raw.isdigit() or not 1 <= int(raw) <= high:
-        raise BadRequest(f"limit must be a whole number from 1 to {high}")
-    return int(raw)
 
 
 # --- upserts -------------------------------------------------------------------------------
@@ -503,7 +488,7 @@ async def get_access_log(request: web.Request) -> web.Response:
         engine=request.app[ENGINE],
         cpr=cpr,
         org_gln=None if operator else viewer.org_gln,
-        limit=_limit(request, 500, 5000),
+        limit=whole_number(request, "limit", default=500, low=1, high=5000),
     )
     others = shown_others(views, viewer.org_gln)
     if operator or others:  # an operator's read is always logged: the family sees it
@@ -540,7 +525,10 @@ async def get_access_notifications(request: web.Request) -> web.Response:
         if since.tzinfo is None:
             raise BadRequest("since must be an ISO 8601 time with a time zone")
     rows = await access_notifications(
-        engine=request.app[ENGINE], owner=viewer.org_gln, since=since, limit=_limit(request)
+        engine=request.app[ENGINE],
+        owner=viewer.org_gln,
+        since=since,
+        limit=whole_number(request, "limit", default=100, low=1, high=1000),
     )
     return web.json_response(
         {

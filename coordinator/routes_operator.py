@@ -32,6 +32,7 @@ from coordinator.operator_store import (
     throughput,
     trail,
 )
+from coordinator.params import whole_number
 from coordinator.sqltypes import utcnow
 from coordinator.state import COMMITTER, ENGINE, SETTINGS
 from coordinator.status import MessageStatus
@@ -74,15 +75,6 @@ def _gln(request: web.Request) -> str:
         raise BadRequest("the path does not hold a valid GLN", code="invalid-gln") from None
 
 
-def _int(request: web.Request, name: str, default: int, low: int, high: int) -> int:
-    raw = request.query.get(name)
-    if raw is None:
-        return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
-        raise BadRequest(f"{name} must be a whole number from {low} to {high}")
-    return int(raw)
-
-
 def _meta(row: Any) -> dict[str, Any]:
     return {
         "id": str(row.id),
@@ -109,7 +101,7 @@ def _meta(row: Any) -> dict[str, Any]:
 @routes.get("/v1/operator/throughput")
 async def get_throughput(request: web.Request) -> web.Response:
     _operator(request)
-    minutes = _int(request, "minutes", 60, 1, 24 * 60)
+    minutes = whole_number(request, "minutes", default=60, low=1, high=24 * 60)
     now = utcnow()
     series = await throughput(engine=request.app[ENGINE], now=now, minutes=minutes)
     total = [sum(column) for column in zip(*series.values(), strict=True)] or [0] * minutes
@@ -201,7 +193,7 @@ async def get_queue(request: web.Request) -> web.Response:
     rows = await queue(
         engine=request.app[ENGINE],
         gln=gln,
-        limit=_int(request, "limit", 100, 1, 1000),
+        limit=whole_number(request, "limit", default=100, low=1, high=1000),
         status=wanted,
     )
     return web.json_response({"organisation": gln, "messages": [_meta(r) for r in rows]})
@@ -263,7 +255,8 @@ async def post_enable(request: web.Request) -> web.Response:
 async def get_audit(request: web.Request) -> web.Response:
     _operator(request)
     rows = await audit_entries(
-        engine=request.app[ENGINE], limit=_int(request, "limit", 100, 1, 1000)
+        engine=request.app[ENGINE],
+        limit=whole_number(request, "limit", default=100, low=1, high=1000),
     )
     return web.json_response(
         {

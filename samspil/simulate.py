@@ -31,6 +31,7 @@ from adapters.simulation.region import Org, OrgKind
 from adapters.simulation.run import HubAccess, HubProvider, SimulationSettings, simulate
 from coordinator.app import create_app
 from coordinator.db import create_engine, migrate
+from coordinator.protocol import HubRunner
 from coordinator.settings import Settings
 from coordinator.store import create_organisation, create_user
 from coordinator.tables import OrganisationCreate, Role, Sector
@@ -103,7 +104,7 @@ async def embedded_hub(
         encoding="utf-8",
     )
     app = create_app(settings)
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=3)
+    runner = HubRunner(app, access_log=None, shutdown_timeout=3)  # as `samspil serve` runs it
     await runner.setup()
     try:
         await web.TCPSite(runner, "127.0.0.1", settings.port).start()
