@@ -69,14 +69,17 @@ from messages.medcom.receipts import negative_network_receipt, receipt_for
 from messages.medcom.registry import SchemaRegistry
 from messages.medcom.routing import read_routing
 from wire.client import JSON, XML, HubClient, Json
-from wire.errors import HubRefused, HubUnavailable
+from wire.errors import CredentialRefused, HubRefused, HubUnavailable
 
-__all__ = ["NAME_MAX", "Adapter", "path_segment"]
+__all__ = ["CREDENTIAL_REFUSED", "NAME_MAX", "Adapter", "path_segment"]
 
 NAME_MAX = 35
 """MedCom's limit on an organisation name in a letter (``Text1to35``)."""
 
 log = logging.getLogger(__name__)
+
+#: What ``/status`` says while the hub refuses the organisation's token or certificate.
+CREDENTIAL_REFUSED = "hub refuses our credential"
 
 
 def path_segment(ref: str) -> str:
@@ -232,11 +235,14 @@ class Adapter:
     def health(self) -> dict[str, Any]:
         """State, queue depth and counters: what ``/status`` shows and the simulation prints."""
         stats = self.outbox.stats
+        refused = self.outbox.credential_refused
         return {
             "kind": self.kind,
             "organisation": self.config.gln,
-            "status": "degraded" if stats.hub_down_since else "ok",
+            "status": "degraded" if stats.hub_down_since or refused else "ok",
+            "problem": CREDENTIAL_REFUSED if refused else None,
             "hub_reachable": stats.hub_down_since is None and self._hub_ok,
+            "credential_refused": refused,
             "outbox_depth": self.outbox.depth,
             "stored": stats.stored,
             "sent": stats.sent,
@@ -418,6 +424,13 @@ class Adapter:
                 failures = 0
                 self._hub_ok = True
                 self.counters.hub_answered()
+                self.outbox.note_credential_accepted()
+            except CredentialRefused as exc:  # paused, never dropped: see Outbox
+                failures += 1
+                self._hub_ok = True  # the hub answered; it refuses who we are
+                self.outbox.note_credential_refused(exc)
+                await asyncio.sleep(min(self.config.outbox.max_delay, 0.2 * 2 ** min(failures, 8)))
+                continue
             except HubUnavailable:
                 failures += 1
                 self._hub_ok = False
@@ -434,6 +447,9 @@ class Adapter:
                 try:
                     await self._take(entry)
                     postponed.pop(entry["id"], None)
+                except CredentialRefused as exc:
+                    self.outbox.note_credential_refused(exc)
+                    break
                 except HubUnavailable:
                     break
                 except HubRefused as exc:

@@ -19,8 +19,11 @@ The ACK (``MSA-1``):
   means the hub has it; when it is not, the ACK does not wait: the outbox delivers later;
 * ``AE`` — the message is wrong (unreadable field, an invalid CPR, an unsupported type), or
   the hub refused what it carried (an unknown receiver, say); ``ERR-5`` holds the code;
-* ``AR`` — temporarily unable: the outbox cannot store the message **and** the hub cannot
-  take it directly. The sender should send it again later, unchanged.
+* ``AR`` — temporarily unable, nothing stored: the outbox cannot store the message **and**
+  the hub cannot take it directly, or the hub refuses the organisation's credential
+  (``ERR-3`` 207, ``ERR-5`` ``credential-refused``: a token rotated, expired or disabled; what
+  the outbox holds waits, nothing is dropped). The sender should send it again later,
+  unchanged.
 
 Updates about the same child reach the hub in the order the messages came (an episode's
 start before its appointments and its end); other children's go in parallel. Each stored
@@ -152,6 +155,13 @@ class Hl7Adapter(Adapter):
         return encode(er7)
 
     async def _store(self, requests: list[Request]) -> tuple[AckCode, str | Hl7Error | None]:
+        if self.outbox.credential_refused:  # nothing stored: the sender keeps it and resends
+            return AckCode.REJECT, Hl7Error(
+                "the hub refuses this system's credential; nothing was stored: "
+                "send the message again later",
+                code="credential-refused",
+                segment=None,
+            )
         hub_up = self.outbox.hub_reachable
         try:
             stored = await self.outbox.put_many(requests)

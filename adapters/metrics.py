@@ -11,6 +11,7 @@ gauges need no client library. What is exposed, all prefixed ``samspil_adapter_`
 ``retries_total``                   counter  attempts that will be tried again
 ``duplicates_total``                counter  hand-overs recognised as already stored
 ``hub_reachable``                   gauge    1 while the hub answers, 0 from a failed call
+``credential_refused``              gauge    1 while the hub refuses our credential (paused)
 ``last_hub_contact_seconds``        gauge    Unix time of the last answer from the hub
 ``delivered_total{type}``           counter  inbound messages handed to the sector system
 ``delivery_failures_total``         counter  hand-overs that failed (tried again later)
@@ -123,6 +124,12 @@ def render(health: dict[str, Any], counters: AdapterCounters) -> str:
         "gauge",
         "1 while the hub answers, 0 after a failed call.",
         int(bool(health["hub_reachable"])),
+    )
+    out.one(
+        "credential_refused",
+        "gauge",
+        "1 while the hub refuses our credential (401/403): sending paused, nothing dropped.",
+        int(bool(health["credential_refused"])),
     )
     out.one(
         "last_hub_contact_seconds",

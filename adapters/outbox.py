@@ -27,7 +27,13 @@ Outcomes of one attempt:
   a line in a reason file...);
 * **retrying** — no answer, a 5xx or a 429: tried again after an exponential backoff
   (``base_delay`` doubling up to ``max_delay``, ±20 % jitter). When the hub cannot be reached
-  at all the whole outbox pauses with the same backoff instead of hammering it per item.
+  at all the whole outbox pauses with the same backoff instead of hammering it per item;
+* **held** — the hub refuses our credential (a 401, a 403 ``forbidden``, or 429
+  ``too-many-failures`` after such refusals): not the item's fault, so nothing is refused.
+  The item stays pending, the whole outbox pauses with the same backoff, and
+  :attr:`Outbox.credential_refused` is true (``/status`` says so) until the hub takes a
+  request again — after an operator re-enables the token, or the adapter is restarted
+  with a rotated one. Only content refusals are final.
 
 :meth:`Outbox.first_attempt` lets a caller wait (briefly) for an item's first outcome: the
 MLLP listener answers ``AE`` when the hub refuses a referral outright.
@@ -54,7 +60,7 @@ from adapters.errors import OutboxError, OutboxFull
 from adapters.localdb import LocalDb
 from adapters.logsafe import where
 from wire.client import HubClient
-from wire.errors import HubRefused, HubUnavailable
+from wire.errors import CredentialRefused, HubError, HubRefused, HubUnavailable
 
 __all__ = [
     "Attempt",
@@ -70,6 +76,10 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+#: The hub's 429 for an address that sent too many refused credentials: a credential
+#: problem, not a busy hub (:mod:`coordinator.limits`).
+FAILED_LOGINS = "too-many-failures"
 
 
 class ItemState(StrEnum):
@@ -205,6 +215,8 @@ class OutboxStats:
     retries: int = 0
     hub_down_since: float | None = None
     last_error: str | None = None
+    credential_refused_since: float | None = None
+    credential_code: str | None = None
 
 
 _COLUMNS = (
@@ -373,6 +385,36 @@ class Outbox:
     def hub_reachable(self) -> bool:
         """False from a failed connection to the hub until the next request it answers."""
         return self.stats.hub_down_since is None
+
+    @property
+    def credential_refused(self) -> bool:
+        """True from the hub's refusal of our token or certificate (401/403) until the hub
+        takes a request again: nothing is sent meanwhile, nothing is dropped."""
+        return self.stats.credential_refused_since is not None
+
+    def note_credential_refused(self, exc: HubError) -> None:
+        """The hub refused our credential (here, or on another of the adapter's calls)."""
+        if self.stats.credential_refused_since is None:
+            self.stats.credential_refused_since = self._clock()
+            log.error(
+                "hub refuses our credential (%s, %d): sending paused, %d items held; "
+                "rotate or enable the organisation's token (samspil org token|enable)",
+                exc.code,
+                exc.status,
+                self._pending,
+            )
+        self.stats.credential_code = exc.code
+        self.stats.hub_down_since = None  # the hub answered: it is reachable
+
+    def note_credential_accepted(self) -> None:
+        """The hub took a request made with our credential."""
+        if self.stats.credential_refused_since is not None:
+            self.stats.credential_refused_since = None
+            self.stats.credential_code = None
+            self._hub_failures = 0
+            self._hub_pause_until = 0.0
+            log.warning("hub accepts our credential again: sending resumed")
+            self._wake.set()
 
     @property
     def depth(self) -> int:
@@ -613,10 +655,15 @@ class Outbox:
                 content_type=item.content_type,
                 idempotency_key=_idempotency_key(item) if item.method == "POST" else None,
             )
+        except CredentialRefused as exc:  # not the item's fault: hold everything
+            self._settle_credential(item, exc)
         except HubRefused as exc:
             await self._settle_refused(item, exc)
         except HubUnavailable as exc:
-            self._settle_retry(item, exc)
+            if exc.code == FAILED_LOGINS:
+                self._settle_credential(item, exc)
+            else:
+                self._settle_retry(item, exc)
         except Exception as exc:  # a bug must not stop the outbox: retry, and say so
             log.error("outbox item %d (%s): unexpected %s", item.id, item.kind, where(exc))
             self._settle_retry(item, HubUnavailable(f"unexpected {type(exc).__name__}"))
@@ -627,6 +674,7 @@ class Outbox:
             self._wake.set()
 
     async def _settle_sent(self, item: Item, parsed: Any) -> None:
+        self.note_credential_accepted()
         self._hub_failures = 0
         self._hub_pause_until = 0.0
         self.stats.hub_down_since = None
@@ -647,6 +695,7 @@ class Outbox:
         self._waiters.resolve(item.id, Attempt(ItemState.SENT, result=parsed))
 
     async def _settle_refused(self, item: Item, exc: HubRefused) -> None:
+        self.note_credential_accepted()  # a refusal of the content: the credential passed
         self._hub_failures = 0
         self.stats.refused += 1
         self._pending -= 1
@@ -674,6 +723,28 @@ class Outbox:
                 )
         self._waiters.resolve(
             item.id, Attempt(ItemState.REFUSED, code=exc.code, detail=exc.message)
+        )
+
+    def _settle_credential(self, item: Item, exc: HubError) -> None:
+        """The hub refused our credential: the item stays pending, and the whole outbox
+        pauses (backing off up to ``max_delay``) until a request gets through again."""
+        self.note_credential_refused(exc)
+        now = self._clock()
+        self._hub_failures += 1
+        self._hub_pause_until = max(self._hub_pause_until, now + self._backoff(self._hub_failures))
+        self.stats.retries += 1
+        self.stats.last_error = exc.message
+        attempts = item.attempts + 1
+        self._queue_settle(
+            _Settle(item.id, ItemState.PENDING, attempts, now, exc.code, exc.message, None)
+        )
+        if item.id in self._mem:
+            self._mem[item.id] = replace(
+                self._mem[item.id], attempts=attempts, code=exc.code, detail=exc.message
+            )
+        self._waiters.resolve(
+            item.id,
+            Attempt(ItemState.PENDING, retrying=True, code=exc.code, detail=exc.message),
         )
 
     def _settle_retry(self, item: Item, exc: HubUnavailable) -> None:
