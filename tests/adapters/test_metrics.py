@@ -171,6 +171,7 @@ def _health() -> dict[str, Any]:
         "retries": 1,
         "duplicates": 0,
         "hub_reachable": False,
+        "credential_refused": False,
         "delivery_failures": 0,
         "files_sent": 0,
         "files_rejected": 0,
