@@ -109,8 +109,11 @@ class TokenVerifier:
         revoked: Callable[[], bool] | None = None,
     ) -> None:
         """``revoked()``, asked on every request, says a credential was revoked since it
-        was last asked (SQLite's marker); with it the cache is allowed from the start."""
+        was last asked (SQLite's marker); with it the cache is allowed from the start.
+        ``now`` (aware UTC) is what a token's expiry is compared with; tests turn it
+        forward instead of waiting."""
         self._reader = reader
+        self.now: Callable[[], datetime] = utcnow
         self._ttl = cache_seconds
         self._cache: dict[str, tuple[Principal, float, datetime | None]] = {}
         self._revoked = revoked
@@ -131,7 +134,7 @@ class TokenVerifier:
         hit = self._cache.get(key)
         if hit is None or hit[1] <= time.monotonic():
             return None
-        if hit[2] is not None and hit[2] <= utcnow():
+        if hit[2] is not None and hit[2] <= self.now():
             return None
         return hit[0]
 
@@ -153,7 +156,7 @@ class TokenVerifier:
         row = await self._reader(_by_hash, hashed)
         if row is None or not hmac.compare_digest(row.token_hash, hashed) or row.disabled:
             raise Unauthorized("the bearer token is unknown or disabled")
-        if row.expires_at is not None and row.expires_at <= utcnow():
+        if row.expires_at is not None and row.expires_at <= self.now():
             raise Unauthorized("the bearer token has expired", code="token-expired")
         principal = _principal(row)
         self._remember(hashed, principal, row.expires_at, generation)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 import time
 from collections import defaultdict
+from collections.abc import Callable
 
 from aiohttp import web
 
@@ -31,9 +32,13 @@ MAX_BUCKETS = 100_000
 
 
 class RateLimiter:
-    """A token bucket per credential."""
+    """A token bucket per credential. ``clock`` (seconds, monotonic) is what tests turn
+    forward instead of waiting for the bucket to refill."""
 
-    def __init__(self, per_second: float, burst: int) -> None:
+    def __init__(
+        self, per_second: float, burst: int, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.clock = clock
         self._rate = per_second
         self._burst = float(burst)
         self._buckets: dict[str, tuple[float, float]] = {}  # credential -> (tokens, at)
@@ -41,7 +46,7 @@ class RateLimiter:
     def take(self, credential: str) -> None:
         if self._rate <= 0:
             return
-        now = time.monotonic()
+        now = self.clock()
         tokens, at = self._buckets.get(credential, (self._burst, now))
         tokens = min(self._burst, tokens + (now - at) * self._rate)
         if tokens < 1.0:
