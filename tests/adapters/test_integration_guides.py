@@ -58,6 +58,7 @@ SECRET = "guide-webhook-secret-0123456789"  # noqa: S105 - a test secret
 
 GUIDES = {
     "gp-hl7.md": ("gp", GP_GLN),
+    "psychiatry.md": ("psychiatry", BUP_GLN),
 }
 """Each guide's adapter kind and the organisation its samples are written for."""
 
