@@ -59,6 +59,7 @@ SECRET = "guide-webhook-secret-0123456789"  # noqa: S105 - a test secret
 GUIDES = {
     "gp-hl7.md": ("gp", GP_GLN),
     "psychiatry.md": ("psychiatry", BUP_GLN),
+    "municipality.md": ("municipality", PPR_GLN),
 }
 """Each guide's adapter kind and the organisation its samples are written for."""
 
@@ -199,7 +200,7 @@ def test_every_sample_says_what_must_come_of_it(guide: str) -> None:
         if "sample" in block.info:
             assert block.language in RUN_LANGUAGES, f"{block.where}: cannot run a {block.language}"
             assert block.info.get("expect"), f"{block.where}: the sample has no expect="
-        for key in ("ack-of", "response-of"):
+        for key in ("ack-of", "response-of", "reason-of"):
             if key in block.info:
                 assert block.info[key] in names, f"{block.where}: {key} names no sample"
 
@@ -251,6 +252,7 @@ class Runner:
         self.session = session
         self.acks: dict[str, str] = {}
         self.responses: dict[str, Any] = {}
+        self.reasons: dict[str, str] = {}
         self.refused_before: set[int] = set()
 
     async def run(self, block: Block) -> None:
@@ -261,8 +263,9 @@ class Runner:
             await self.jsonl(block, expect.split(","))
         elif block.language == "xml":
             await self.xml(block, expect)
-        good = expect in ("AA", "sent") or (block.language == "jsonl" and "rejected" not in expect)
-        await self.settled(block, good=good)
+        # only an HL7 AE may stand for a hub refusal: a rejected line or file stores nothing,
+        # so whatever a sample stored must be taken by the hub
+        await self.settled(block, good=block.language != "hl7" or expect == "AA")
 
     async def settled(self, block: Block, *, good: bool) -> None:
         """What the sample stored reaches the hub; a good sample's items are not refused."""
@@ -344,10 +347,13 @@ class Runner:
             assert not reason.exists(), block.where
             return
         lines = [line for line in block.text.split("\n") if line.strip()]
-        got = dict(
-            (int(m.group(1)), m.group(2))
-            for m in re.finditer(r"^line (\d+): ([a-z_-]+): ", reason.read_text(), re.MULTILINE)
-        )
+        self.reasons[block.info["sample"]] = reason.read_text(encoding="utf-8")
+        got = {
+            int(m.group(1)): m.group(2)
+            for m in re.finditer(
+                r"^line (\d+): ([a-z_-]+): ", self.reasons[block.info["sample"]], re.M
+            )
+        }
         assert got == wanted, block.where
         kept = (events.rejected / name).read_text(encoding="utf-8").splitlines()
         assert kept == [lines[n - 1] for n in sorted(wanted)], block.where
@@ -386,6 +392,11 @@ def same_ack(shown: str, real: str) -> bool:
     return ours == theirs
 
 
+def without_time(reason: str) -> list[str]:
+    """A reason file's lines but its ``at:`` time."""
+    return [line for line in reason.splitlines() if line and not line.startswith("at: ")]
+
+
 @pytest.mark.parametrize("guide", sorted(GUIDES))
 async def test_every_sample_does_what_the_guide_says(
     guide: str, hub: RestartableHub, make_adapter: MakeAdapter
@@ -411,6 +422,11 @@ async def test_every_sample_does_what_the_guide_says(
         if "ack-of" in block.info:
             real = runner.acks[block.info["ack-of"]]
             assert same_ack(block.text, real), f"{block.where}: the ACK is\n{real}"
+        if "reason-of" in block.info:
+            real_reason = runner.reasons[block.info["reason-of"]]
+            assert without_time(block.text) == without_time(real_reason), (
+                f"{block.where}: the reason file is\n{real_reason}"
+            )
         if "response-of" in block.info:
             real_body = runner.responses[block.info["response-of"]]
             assert json.loads(block.text) == real_body, f"{block.where}: {real_body}"
