@@ -141,7 +141,6 @@ _HL7_MORE = {
     "invalid-entry",  # the hub: a field too long for the index (wire/entries.py)
     "invalid-period",  # the hub: an appointment that ends when it starts (wire/entries.py)
     *(code.value for code in RefuseCode),  # a file in rejected/: MedCom's refuse codes
-    "invalid-cpr",  # a file in rejected/: messages/identifiers.py IdentifierError
 }
 _GP_SOURCES = ("adapters/gp.py",)  # AE: sender-mismatch, invalid-receiver; referral-refused
 _GP_MORE = {
