@@ -27,8 +27,9 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import tomllib
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -36,11 +37,11 @@ import aiohttp
 import pytest
 
 from adapters.base import Adapter
-from adapters.config import MllpConfig, WebhookConfig, load_config
+from adapters.config import ContactConfig, MllpConfig, WebhookConfig, load_config
 from adapters.filedrop import write_atomically
 from adapters.hl7feed import Hl7Adapter
 from adapters.municipality import MunicipalityAdapter
-from adapters.outbox import ItemState
+from adapters.outbox import ItemState, OutboxSettings
 from coordinator.tables import Sector
 from messages.errors import RefuseCode
 from messages.hl7.samples import GP_GLN, PPR_GLN
@@ -216,8 +217,61 @@ def config_samples() -> list[Any]:
     ]
 
 
+_READ = re.compile(r'\b(hub|org|adapter|filedrop|events)(?:\.get\(|\[)"([a-z_]+)"')
+_SECTION_OF = {"hub": "hub", "org": "organisation", "adapter": "adapter"}
+
+
+def config_keys() -> dict[str, set[str]]:
+    """Per TOML section, every key ``adapters/config.py`` reads: the keys ``_build`` picks
+    by name, and the fields of the dataclasses a section is unpacked into."""
+    source = (ROOT / "adapters" / "config.py").read_text(encoding="utf-8")
+    keys: dict[str, set[str]] = {}
+    for variable, key in _READ.findall(source):
+        keys.setdefault(_SECTION_OF.get(variable, variable), set()).add(key)
+    keys["hub"] |= {"token", "token_file"}  # _secret(hub, ...)
+    for section, model in (
+        ("contact", ContactConfig),
+        ("mllp", MllpConfig),
+        ("webhook", WebhookConfig),
+        ("outbox", OutboxSettings),
+    ):
+        keys[section] = {f.name for f in fields(model)}
+    keys["webhook"] |= {"token_file"}  # _secret(section, ...)
+    return keys
+
+
+SECTIONS = {
+    "gp": ("hub", "organisation", "adapter", "contact", "mllp", "filedrop", "outbox"),
+    "psychiatry": ("hub", "organisation", "adapter", "contact", "mllp", "filedrop", "outbox"),
+    "municipality": (
+        *("hub", "organisation", "adapter", "contact", "events", "webhook", "filedrop"),
+        "outbox",
+    ),
+}
+"""The TOML sections each adapter kind reads."""
+
+
+@pytest.mark.parametrize("guide", sorted(GUIDES))
+def test_the_guide_names_every_configuration_key(guide: str) -> None:
+    text = (GUIDES_DIR / guide).read_text(encoding="utf-8")
+    named = set(re.findall(r"`([^`\s]+)`", text))
+    known = config_keys()
+    assert len(known["adapter"]) >= 5, "the key search found too little: has config.py moved?"
+    kind = GUIDES[guide][0]
+    for section in SECTIONS[kind]:
+        assert f"[{section}]" in named, f"{guide} does not name the section [{section}]"
+        missing = sorted(known[section] - named)
+        assert not missing, f"{guide} does not name these keys of [{section}]: {missing}"
+
+
 @pytest.mark.parametrize("block", config_samples())
 def test_the_configuration_samples_load(block: Block, tmp_path: Path) -> None:
+    # a key the adapter does not read is a typo in the guide, even where the loader ignores it
+    known = config_keys()
+    for section, values in tomllib.loads(block.text).items():
+        assert section in SECTIONS[block.info["kind"]], f"{block.where}: [{section}]"
+        unknown = sorted(set(values) - known[section])
+        assert not unknown, f"{block.where}: [{section}] has keys nobody reads: {unknown}"
     assert block.info["expect"] == "loads", block.where
     path = tmp_path / "adapter.toml"
     path.write_text(block.text, encoding="utf-8")
