@@ -20,7 +20,14 @@ The ACK (``MSA-1``):
 * ``AE`` — the message is wrong (unreadable field, an invalid CPR, an unsupported type), or
   the hub refused what it carried (an unknown receiver, say); ``ERR-5`` holds the code;
 * ``AR`` — temporarily unable: the outbox cannot store the message **and** the hub cannot
-  take it directly. The sender should send it again later, unchanged.
+  take it directly. The sender should send it again later, unchanged. ``AR`` also rejects
+  what cannot be processed at all (HL7 v2.5 §2.9.2): an ``MSH-12`` version that is not 2.x
+  (``unsupported-version``), and a frame without a readable ``MSH`` (``MSA-2`` empty:
+  there is no control id to repeat).
+
+Every frame is answered and the connection stays open: garbage after a readable ``MSH``
+(``bad-segment``) or two messages in one frame (``multiple-messages``) get an ``AE`` built
+from the ``MSH`` alone, ``MSA-2`` its control id (:func:`messages.hl7.mapping.receive`).
 
 Updates about the same child reach the hub in the order the messages came (an episode's
 start before its appointments and its end); other children's go in parallel. Each stored
@@ -40,7 +47,7 @@ from adapters.errors import AdapterError, HubRefused, HubUnavailable, OutboxErro
 from adapters.mllp_listener import MllpListener
 from adapters.outbox import ItemState, Request
 from messages.errors import Hl7Error
-from messages.hl7.ack import ack_for
+from messages.hl7.ack import ack_code_for, ack_for
 from messages.hl7.mapping import DomainObject, encode, receive
 from messages.hl7.model import (
     COPENHAGEN,
@@ -123,21 +130,23 @@ class Hl7Adapter(Adapter):
     # --- one message ------------------------------------------------------------------------
 
     async def handle_hl7(self, payload: bytes) -> bytes | None:
-        """The ACK for one received HL7 message (None when its MSH cannot be read)."""
+        """The ACK for one received frame; every frame gets one (see the module docstring)."""
         received = receive(payload)
         msg = received.message
         if msg is None:
             code = received.error.code if received.error else "unreadable"
-            log.warning("hl7 unreadable code=%s", code)
-            return None
+            self.listener.stats.unreadable += 1
+            log.warning("hl7 unreadable ack=AR code=%s", code)
+            return self._answer(received.ack, AckCode.REJECT)
         if received.error is not None or received.result is None:
-            assert received.ack is not None
+            answer = ack_code_for(received.error) if received.error else AckCode.ERROR
             log.warning(
-                "hl7 refused event=%s ack=AE code=%s",
+                "hl7 refused event=%s ack=%s code=%s",
                 msg.event,
+                answer.value,
                 received.error.code if received.error else "-",
             )
-            return self._answer(received.ack, AckCode.ERROR)
+            return self._answer(received.ack, answer)
         try:
             requests = await self.requests_for(received.result, msg)
         except Hl7Error as exc:

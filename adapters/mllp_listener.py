@@ -6,12 +6,16 @@ sender waits for the ACK of a message before it sends the next one on that conne
 
 What a sender sees:
 
-* a readable message — the handler's ACK (``AA``, ``AE`` or ``AR``);
+* every complete frame — the handler's ACK (``AA``, ``AE`` or ``AR``), and the connection
+  stays open for the next one. The HL7 adapters' handler answers garbage too (an ``AR``
+  with an empty ``MSA-2`` when not even the ``MSH`` can be read, see
+  :func:`messages.hl7.mapping.receive`): a sender in original mode that got no ACK would
+  resend the same frame forever, its whole queue stuck behind it;
 * a frame longer than ``max_frame`` — nothing can be acknowledged (its ``MSH`` was dropped
   with the rest), so the connection is closed; the sender's HL7 engine reports the message
   as undeliverable and the listener goes on serving every other connection;
-* bytes whose ``MSH`` cannot be read (no control id to acknowledge) — the handler returns
-  None and the connection is closed the same way; so is a handler that fails outright.
+* a handler that returns None or fails outright (a bug) — the connection is closed the
+  same way.
 
 What a hostile or broken client cannot do (each limit is a setting in the adapter's
 ``[mllp]`` section, :class:`adapters.config.MllpConfig`):
@@ -202,9 +206,7 @@ class MllpListener:
                     return
                 if answer is None:
                     self.stats.unreadable += 1
-                    log.warning(
-                        "%s: a message without a readable MSH from %s; closing", self.name, peer
-                    )
+                    log.warning("%s: no answer for a frame from %s; closing", self.name, peer)
                     return
                 try:
                     writer.write(frame(answer))

@@ -42,6 +42,7 @@ __all__ = [
     "Segment",
     "check_structure",
     "parse_er7",
+    "read_header",
 ]
 
 MAX_MESSAGE_CHARS = 1024 * 1024
@@ -297,6 +298,38 @@ def _header(segments: list[Segment], sep: Separators) -> Hl7Message:
         routing=Routing(_hd(msh, 3), _hd(msh, 4), _hd(msh, 5), _hd(msh, 6)),
         separators=sep,
         segments=tuple(segments),
+    )
+
+
+def read_header(text: str) -> Hl7Message:
+    """Only the ``MSH`` of a message that :func:`parse_er7` refused, to answer it.
+
+    Reads the first segment alone and checks only its delimiters: a message whose later
+    segments are garbage, which holds a second ``MSH``, or whose ``MSH-9``, ``MSH-10`` or
+    ``MSH-12`` is empty or unsupported still has a sender and (maybe) a control id that an
+    ``ACK`` can name. The result's ``segments`` hold the ``MSH`` alone; an empty control id
+    stays empty. Raises Hl7Error (``empty``, ``no-msh``, ``bad-separators``) when even the
+    delimiters cannot be read.
+    """
+    text = text.lstrip("\ufeff \t\r\n")
+    if not text or not text.startswith("MSH"):
+        raise Hl7Error("the message does not start with an MSH segment", code="no-msh")
+    end = min((i for i in (text.find("\r"), text.find("\n")) if i >= 0), default=len(text))
+    line = text[:end]
+    sep = _separators(line)
+    parts = line.split(sep.field)
+    msh = Segment("MSH", ("MSH", sep.field, *parts[1:]), sep)
+    return Hl7Message(
+        message_type=msh.value(9, 1),
+        trigger=msh.value(9, 2),
+        structure=msh.value(9, 3),
+        control_id=msh.value(10),
+        version=msh.value(12, 1),
+        processing_id=msh.value(11, 1),
+        charset=msh.value(18),
+        routing=Routing(_hd(msh, 3), _hd(msh, 4), _hd(msh, 5), _hd(msh, 6)),
+        separators=sep,
+        segments=(msh,),
     )
 
 

@@ -1,0 +1,131 @@
+"""The GP and psychiatry adapters' MLLP door, through real sockets against a real hub.
+
+Driven by python-hl7's blocking client (:class:`hl7.client.MLLPClient`, an independent
+implementation, run on a thread so the adapter keeps the event loop) and by raw sockets.
+
+* every frame is answered and the connection stays open: bad input gets ``AE``/``AR``
+  naming its control id (or an empty ``MSA-2`` when no ``MSH`` can be read), so a clinic
+  engine in original mode is never left resending one frame forever;
+* a control id reused for different content is refused, never silently dropped;
+* an appointment whose ``PV1-19`` names a visit number the hub does not know is accepted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import hl7
+import pytest
+from hl7.client import MLLPClient
+
+from adapters.base import Adapter
+from messages.hl7.build import build_episode_event
+from messages.hl7.samples import CHILD_CPR, GP_GLN, make_episode_event, make_routing
+from tests.adapters.conftest import BUP_GLN, MakeAdapter
+
+DOORS = [("gp", GP_GLN), ("psychiatry", BUP_GLN)]
+
+
+class Clinic:
+    """One MLLP connection from python-hl7's client, used from a worker thread."""
+
+    def __init__(self, port: int) -> None:
+        self.client = MLLPClient("127.0.0.1", port, encoding="utf-8")
+        self.client.socket.settimeout(10)
+
+    async def send(self, message: str | bytes) -> Any:
+        """One message out, the ACK it got back (parsed by python-hl7)."""
+        answer: bytes = await asyncio.to_thread(self.client.send_message, message)
+        assert answer.startswith(b"\x0b"), answer[:20]
+        assert answer.endswith(b"\x1c\r"), answer[-20:]
+        return hl7.parse(answer[1:-2].decode("utf-8"))
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def msa(ack: Any) -> tuple[str, str]:
+    segment = ack.segment("MSA")
+    return str(segment[1]), str(segment[2]) if len(segment) > 2 else ""
+
+
+def err5(ack: Any) -> str:
+    return str(ack.segment("ERR")[5])
+
+
+def episode(control_id: str, case_ref: str = "V-1") -> str:
+    event = make_episode_event(case_ref=case_ref)
+    return build_episode_event(event, make_routing(), control_id=control_id)
+
+
+@pytest.fixture(params=DOORS, ids=[kind for kind, _ in DOORS])
+async def door(request: pytest.FixtureRequest, make_adapter: MakeAdapter) -> Adapter:
+    kind, org = request.param
+    adapter: Adapter = await make_adapter(kind, org)
+    return adapter
+
+
+async def test_bad_frames_are_answered_and_the_connection_stays_open(
+    door: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    good = episode("GOOD-1")
+    clinic = Clinic(door.mllp_port)
+    try:
+        ack = await clinic.send(b"\x00\x7f garbage, no MSH at all \xff")
+        assert msa(ack) == ("AR", "")
+        assert err5(ack) == "no-msh"
+
+        ack = await clinic.send(good.replace("GOOD-1", "SEG-1") + "\r\x01\x02%%not a segment")
+        assert msa(ack) == ("AE", "SEG-1")
+        assert err5(ack) == "bad-segment"
+
+        two = good.replace("GOOD-1", "TWO-1") + "\r" + good.replace("GOOD-1", "TWO-2")
+        ack = await clinic.send(two)
+        assert msa(ack) == ("AE", "TWO-1")
+        assert err5(ack) == "multiple-messages"
+
+        ack = await clinic.send(good.replace("GOOD-1", "V3-1").replace("|2.5|", "|3.0|", 1))
+        assert msa(ack) == ("AR", "V3-1")  # HL7 v2.5 §2.9.2: an unsupported version is AR
+        assert err5(ack) == "unsupported-version"
+        assert str(ack.segment("ERR")[3][0][0]) == "203"
+
+        # the same connection goes on: the clinic's queue is not stuck behind the bad frames
+        ack = await clinic.send(good)
+        assert msa(ack) == ("AA", "GOOD-1")
+    finally:
+        clinic.close()
+    health = door.health()
+    assert health["acks"] == {"AA": 1, "AE": 2, "AR": 2}
+    assert health["unreadable"] == 1
+    assert door.listener.stats.open_connections <= 1
+    text = "\n".join(r.getMessage() for r in caplog.records)
+    for code in ("no-msh", "bad-segment", "multiple-messages", "unsupported-version"):
+        assert f"code={code}" in text, code
+    assert "ack=AR code=unsupported-version" in text
+    assert CHILD_CPR not in text
+    assert "MSH|" not in text
+
+
+async def test_a_raw_socket_gets_an_answer_for_every_frame_it_pipelines(door: Any) -> None:
+    """Three frames written at once (two bad, one good): three ACKs, in order."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", door.mllp_port)
+    try:
+        frames = [
+            b"NOT HL7",
+            b"MSH|^~\\&|A|B|C|D|20240312||ADT^A04|X-1|P|9.9",
+            episode("RAW-1").encode("utf-8"),
+        ]
+        writer.write(b"".join(b"\x0b" + f + b"\x1c\r" for f in frames))
+        await writer.drain()
+        answers = []
+        for _ in frames:
+            block = await asyncio.wait_for(reader.readuntil(b"\x1c\r"), 10)
+            answers.append(msa(hl7.parse(block[1:-2].decode("utf-8"))))
+        assert answers == [("AR", ""), ("AR", "X-1"), ("AA", "RAW-1")]
+        assert not reader.at_eof()
+    finally:
+        writer.close()
+        await writer.wait_closed()
