@@ -33,11 +33,23 @@ Updates about the same child reach the hub in the order the messages came (an ep
 start before its appointments and its end); other children's go in parallel. Each stored
 request is keyed by the sending facility and ``MSH-10``: a message sent again
 after a lost ACK is recognised and answered as the first time, not stored twice.
+
+A control id is the message's identity, so the adapter also keeps a digest of the content
+it carried (:func:`messages.hl7.parse.content_digest`: every segment and field except
+``MSH-7``, the date/time an engine may restamp on a resend). The same sending facility and
+control id with the same content is a resend (``AA`` again, nothing stored twice); with
+different content it is answered ``AE`` ``control-id-reused`` and nothing is sent: the
+second message would otherwise be lost without a word behind the first one's key. Only
+messages that get as far as being stored claim their control id (one refused for its
+content may be corrected and sent again under the same id), and the digests are forgotten
+with the outbox's memory of the keys (``keep_sent``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from datetime import datetime
 from typing import Any, ClassVar
 from urllib.parse import quote
@@ -58,7 +70,7 @@ from messages.hl7.model import (
     EpisodeEventKind,
     Referral,
 )
-from messages.hl7.parse import Hl7Message
+from messages.hl7.parse import Hl7Message, content_digest
 
 __all__ = ["Hl7Adapter"]
 
@@ -105,6 +117,7 @@ class Hl7Adapter(Adapter):
                 f"{exc.strerror}",
                 code="mllp-bind",
             ) from None
+        self._own(self._forget_control_ids(), "control-ids")
 
     async def _stop_sector(self, grace: float) -> None:
         await self.listener.stop(grace)
@@ -152,9 +165,48 @@ class Hl7Adapter(Adapter):
         except Hl7Error as exc:
             log.warning("hl7 refused event=%s ack=AE code=%s", msg.event, exc.code)
             return self._answer(ack_for(msg, AckCode.ERROR, exc), AckCode.ERROR)
+        if await self._control_id_reused(msg):
+            log.warning("hl7 refused event=%s ack=AE code=control-id-reused", msg.event)
+            reused = Hl7Error(
+                "MSH-10 (message control id) was used before by this sending facility for a "
+                "different message; send a new message with a new control id",
+                segment="MSH",
+                code="control-id-reused",
+            )
+            return self._answer(ack_for(msg, AckCode.ERROR, reused), AckCode.ERROR)
         code, reason = await self._store(requests)
         log.info("hl7 event=%s ack=%s", msg.event, code.value)
         return self._answer(ack_for(msg, code, reason), code)
+
+    async def _control_id_reused(self, msg: Hl7Message) -> bool:
+        """Whether the sending facility used ``MSH-10`` before for different content.
+
+        The first message with a control id records its digest (:func:`content_digest`,
+        ``MSH-7`` left out); the same content again is a resend (answered as the first
+        time), different content is refused. When the database cannot answer, the message
+        goes on to :meth:`_store`, which answers for the database's trouble.
+        """
+        key = f"hl7:{msg.routing.sending_facility}:{msg.control_id}"
+        digest = content_digest(msg)
+        try:
+            before = await self.db.claim_control_id(key, digest, now=time.time())
+        except OutboxError as exc:
+            log.error("control id not checked: %s", exc.code)
+            return False
+        return before is not None and before != digest
+
+    async def _forget_control_ids(self, every: float = 3600.0) -> None:
+        """Forget control ids once the outbox forgets the keys they guard (``keep_sent``)."""
+        while True:
+            await asyncio.sleep(every)
+            horizon = time.time() - self.config.outbox.keep_sent
+            try:
+                removed = await self.db.forget_control_ids(before=horizon)
+            except OutboxError as exc:
+                log.error("control ids not pruned: %s", exc.code)
+                continue
+            if removed:
+                log.info("hl7 control ids pruned count=%d", removed)
 
     def _answer(self, er7: str, code: AckCode) -> bytes:
         self.acks[code.value] += 1

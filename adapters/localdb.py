@@ -5,6 +5,20 @@ outbox (:mod:`adapters.outbox`), the ids of incoming messages already handed to 
 system, and small facts it must remember between messages (when a case was opened, which
 hub consent id a local consent reference got). :class:`LocalDb` runs every statement on a
 single thread, so the event loop never blocks on the disk and SQLite never sees two threads.
+
+The file's schema has a version (SQLite's ``user_version``). Opening a file runs every step
+of :data:`MIGRATIONS` past its version, each in one transaction, so a file an older adapter
+wrote is upgraded in place; each step is also safe on a file that already has what it adds.
+A file from a newer adapter is refused rather than misread.
+
+=======  ====================================================================================
+version  what changed
+=======  ====================================================================================
+0        the first outbox, ``delivered`` and ``memo``
+1        ``hl7_control_ids``: per sending facility and ``MSH-10``, a digest of the HL7
+         message's content, to tell a resend from a reused control id
+         (:mod:`adapters.hl7feed`)
+=======  ====================================================================================
 """
 
 from __future__ import annotations
@@ -56,6 +70,30 @@ CREATE TABLE IF NOT EXISTS memo (
     value TEXT NOT NULL
 );
 """
+"""The tables of a version-0 file; :data:`MIGRATIONS` add the rest."""
+
+HL7_CONTROL_IDS = """
+CREATE TABLE IF NOT EXISTS hl7_control_ids (
+    key TEXT PRIMARY KEY,               -- hl7:<sending facility>:<MSH-10>
+    digest TEXT NOT NULL,               -- SHA-256 of the message's content, MSH-7 left out
+    at REAL NOT NULL                    -- when it was first seen (pruned with the outbox)
+);
+CREATE INDEX IF NOT EXISTS ix_hl7_control_ids_at ON hl7_control_ids (at);
+"""
+
+
+def _hl7_control_ids(conn: sqlite3.Connection) -> None:
+    """A digest per HL7 control id (table ``hl7_control_ids``). Messages stored before the
+    upgrade have none: the first message with such a control id records its own."""
+    for statement in HL7_CONTROL_IDS.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+
+
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_hl7_control_ids,)
+"""Step ``n`` (from 0) upgrades a file of version ``n`` to version ``n + 1``."""
+
+SCHEMA_VERSION = len(MIGRATIONS)
 
 
 class LocalDb:
@@ -82,9 +120,13 @@ class LocalDb:
         conn.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
         try:
             conn.executescript(SCHEMA)
+            _upgrade(conn)
         except sqlite3.Error as exc:
             conn.close()
             raise OutboxError(f"the adapter's database cannot be opened: {exc}") from exc
+        except OutboxError:
+            conn.close()
+            raise
         self._conn = conn
 
     async def run(self, work: Callable[[sqlite3.Connection], T]) -> T:
@@ -124,3 +166,63 @@ class LocalDb:
             return None if row is None else str(row[0])
 
         return await self.run(get)
+
+    async def schema_version(self) -> int:
+        """The file's schema version (:data:`SCHEMA_VERSION` once open)."""
+
+        def get(conn: sqlite3.Connection) -> int:
+            return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+        return await self.run(get)
+
+    # --- HL7 control ids --------------------------------------------------------------------
+
+    async def claim_control_id(self, key: str, digest: str, *, now: float) -> str | None:
+        """Record ``digest`` for ``key`` (sending facility and ``MSH-10``) unless one is
+        already recorded; the digest recorded before, or None when ``key`` is new."""
+
+        def claim(conn: sqlite3.Connection) -> str | None:
+            row = conn.execute(
+                "SELECT digest FROM hl7_control_ids WHERE key = ?", (key,)
+            ).fetchone()
+            if row is not None:
+                return str(row[0])
+            conn.execute(
+                "INSERT INTO hl7_control_ids (key, digest, at) VALUES (?, ?, ?)",
+                (key, digest, now),
+            )
+            return None
+
+        return await self.run(claim)
+
+    async def forget_control_ids(self, *, before: float) -> int:
+        """Forget the control ids first seen before ``before``; how many were removed."""
+
+        def delete(conn: sqlite3.Connection) -> int:
+            return conn.execute("DELETE FROM hl7_control_ids WHERE at < ?", (before,)).rowcount
+
+        return await self.run(delete)
+
+
+def _upgrade(conn: sqlite3.Connection) -> None:
+    """Bring the file to :data:`SCHEMA_VERSION`, step by step (each step one transaction).
+    Raises OutboxError for a file of a newer version."""
+    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    if version > SCHEMA_VERSION:
+        raise OutboxError(
+            f"the adapter's database has schema version {version}; this adapter knows "
+            f"{SCHEMA_VERSION} at most (was it opened by a newer adapter?)",
+            code="outbox-schema-newer",
+        )
+    for step in range(version, SCHEMA_VERSION):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if int(conn.execute("PRAGMA user_version").fetchone()[0]) != step:
+                conn.execute("ROLLBACK")  # another connection took this step meanwhile
+                continue
+            MIGRATIONS[step](conn)
+            conn.execute(f"PRAGMA user_version = {step + 1}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise

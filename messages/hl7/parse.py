@@ -27,6 +27,7 @@ value ``""`` reads as an empty string.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 
@@ -41,6 +42,7 @@ __all__ = [
     "Hl7Message",
     "Segment",
     "check_structure",
+    "content_digest",
     "parse_er7",
     "read_header",
 ]
@@ -354,3 +356,21 @@ def check_structure(msg: Hl7Message) -> None:
                     segment=name,
                     code="missing-field",
                 )
+
+
+def content_digest(msg: Hl7Message) -> str:
+    """A SHA-256 (hex) of what a message says, to tell a resend from a reused control id.
+
+    Every segment and field as received (segment terminators normalised, blank lines
+    dropped), except ``MSH-7``: a sender's engine may restamp the date/time of a message it
+    sends again after a lost ACK, and that resend must still be recognised. Everything
+    else, ``MSH-10`` included, must match byte for byte.
+    """
+    sha = hashlib.sha256()
+    for seg in msg.segments:
+        fields = seg.fields
+        if seg.name == "MSH":
+            fields = (*fields[:7], "", *fields[8:]) if len(fields) > 7 else fields
+        sha.update("\x1f".join(fields).encode("utf-8", "surrogatepass"))
+        sha.update(b"\x1e")
+    return sha.hexdigest()

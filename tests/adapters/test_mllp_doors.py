@@ -21,9 +21,16 @@ import pytest
 from hl7.client import MLLPClient
 
 from adapters.base import Adapter
-from messages.hl7.build import build_episode_event
-from messages.hl7.samples import CHILD_CPR, GP_GLN, make_episode_event, make_routing
-from tests.adapters.conftest import BUP_GLN, MakeAdapter
+from messages.hl7.build import build_episode_event, build_referral
+from messages.hl7.samples import (
+    CHILD_CPR,
+    GP_GLN,
+    PPR_GLN,
+    make_episode_event,
+    make_referral,
+    make_routing,
+)
+from tests.adapters.conftest import BUP_GLN, OTHER_GP_GLN, MakeAdapter, eventually
 
 DOORS = [("gp", GP_GLN), ("psychiatry", BUP_GLN)]
 
@@ -129,3 +136,71 @@ async def test_a_raw_socket_gets_an_answer_for_every_frame_it_pipelines(door: An
     finally:
         writer.close()
         await writer.wait_closed()
+
+
+# --- 2. a control id is the message's identity --------------------------------------------
+
+
+def restamped(er7: str, when: str = "20991231235959+0100") -> str:
+    """The same message with another MSH-7, as an engine may resend it."""
+    msh, rest = er7.split("\r", 1)
+    fields = msh.split("|")
+    fields[6] = when
+    return "|".join(fields) + "\r" + rest
+
+
+async def test_a_reused_control_id_with_other_content_is_refused_not_lost(
+    make_adapter: MakeAdapter, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    gp = await make_adapter("gp", GP_GLN)
+    ppr = await make_adapter("municipality", PPR_GLN)
+    first = build_referral(make_referral(reason="reason-alpha"), make_routing(), control_id="X0001")
+    other = build_referral(make_referral(reason="reason-bravo"), make_routing(), control_id="X0001")
+    clinic = Clinic(gp.mllp_port)
+    try:
+        assert msa(await clinic.send(first)) == ("AA", "X0001")
+        ack = await clinic.send(other)
+        assert msa(ack) == ("AE", "X0001")
+        assert err5(ack) == "control-id-reused"
+        assert str(ack.segment("ERR")[3][0][0]) == "205"
+        # the first message resent, its MSH-7 restamped by the clinic's engine: a resend
+        assert msa(await clinic.send(restamped(first))) == ("AA", "X0001")
+        # another facility may use the same control id
+        elsewhere = build_referral(
+            make_referral(reason="reason-charlie", referral_id="HEN-2"),
+            make_routing(sending_facility=OTHER_GP_GLN),
+            control_id="X0001",
+        )
+        assert msa(await clinic.send(elsewhere)) == ("AA", "X0001")
+    finally:
+        clinic.close()
+    assert await gp.outbox.drain(10.0)
+    inbox = ppr.filedrop.config.inbox
+
+    async def two_letters() -> list[bytes]:
+        found = await asyncio.to_thread(lambda: sorted(inbox.glob("XDIS91_*.xml")))
+        return [p.read_bytes() for p in found] if len(found) >= 2 else []
+
+    bodies = await eventually(two_letters)
+    assert len(bodies) == 2  # A, and the other facility's; never B
+    assert [b"reason-alpha" in body for body in bodies].count(True) == 1
+    assert [b"reason-charlie" in body for body in bodies].count(True) == 1
+    assert not [body for body in bodies if b"reason-bravo" in body]
+    letters = [i for i in await gp.outbox.items() if i.kind == "message"]
+    assert len([i for i in letters if i.key.startswith(f"hl7:{GP_GLN}:X0001:")]) == 1
+    assert "code=control-id-reused" in "\n".join(r.getMessage() for r in caplog.records)
+
+
+async def test_both_doors_refuse_a_reused_control_id(door: Any) -> None:
+    clinic = Clinic(door.mllp_port)
+    try:
+        assert msa(await clinic.send(episode("E-1", case_ref="V-10"))) == ("AA", "E-1")
+        ack = await clinic.send(episode("E-1", case_ref="V-11"))
+        assert (msa(ack), err5(ack)) == (("AE", "E-1"), "control-id-reused")
+        assert msa(await clinic.send(episode("E-1", case_ref="V-10"))) == ("AA", "E-1")
+    finally:
+        clinic.close()
+    assert await door.outbox.drain(10.0)
+    cases = [i.path for i in await door.outbox.items() if i.kind == "case"]
+    assert cases == ["/v1/cases/V-10"]
