@@ -5,11 +5,21 @@ What becomes what (the fields each object is read from are documented in
 :mod:`messages.hl7.model`):
 
 =====================  ==================================================================
-``SIU^S12``..``S15``   ``PUT /v1/appointments/{SCH-2}``: booked, or cancelled for ``S15``
+``SIU^S12``..``S15``   ``PUT /v1/appointments/{SCH-2}``: booked, or cancelled for ``S15``;
+                       linked to the case ``PV1-19`` names when the adapter knows it (below)
 ``ADT^A04``            ``PUT /v1/cases/{PV1-19}``: the organisation's case, ``active``
 ``ADT^A03``            the same case, ``closed`` (opened on the date its A04 said)
 ``REF^I12``            GP only (:mod:`adapters.gp`)
 =====================  ==================================================================
+
+Appointments and visit numbers: ``PV1-19`` links an appointment to the case an ``A04`` or
+``A03`` registered under that number (the adapter remembers which it registered). Most clinic
+systems put their own visit number in ``PV1-19``, often one no case was registered for, so
+such an appointment is not refused: it is sent **without** a case, and the adapter keeps a
+note of it; when an ``A04``/``A03`` later registers that case for the same child (within the
+outbox's ``keep_sent``), the appointment's latest state is sent again linked to it, after
+the case. A visit number that names another child's case is still the hub's
+``unknown-case-ref`` (``AE``): that is a conflict, not a missing case.
 
 The ACK (``MSA-1``):
 
@@ -48,8 +58,10 @@ with the outbox's memory of the keys (``keep_sent``).
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, ClassVar
 from urllib.parse import quote
@@ -175,6 +187,8 @@ class Hl7Adapter(Adapter):
             )
             return self._answer(ack_for(msg, AckCode.ERROR, reused), AckCode.ERROR)
         code, reason = await self._store(requests)
+        if code is AckCode.ACCEPT:
+            await self._linked(requests)
         log.info("hl7 event=%s ack=%s", msg.event, code.value)
         return self._answer(ack_for(msg, code, reason), code)
 
@@ -195,6 +209,12 @@ class Hl7Adapter(Adapter):
             return False
         return before is not None and before != digest
 
+    async def _forget_unlinked(self, horizon: float) -> None:
+        """Appointments still waiting for their case after ``keep_sent`` stay unlinked."""
+        for name, value in (await self.db.recall_prefix("unlinked:")).items():
+            if json.loads(value).get("at", 0) < horizon:
+                await self.db.forget(name)
+
     async def _forget_control_ids(self, every: float = 3600.0) -> None:
         """Forget control ids once the outbox forgets the keys they guard (``keep_sent``)."""
         while True:
@@ -202,6 +222,7 @@ class Hl7Adapter(Adapter):
             horizon = time.time() - self.config.outbox.keep_sent
             try:
                 removed = await self.db.forget_control_ids(before=horizon)
+                await self._forget_unlinked(horizon)
             except OutboxError as exc:
                 log.error("control ids not pruned: %s", exc.code)
                 continue
@@ -258,9 +279,10 @@ class Hl7Adapter(Adapter):
     async def requests_for(self, result: DomainObject, msg: Hl7Message) -> list[Request]:
         """The outbox requests one message becomes. Raises Hl7Error for what cannot be sent."""
         if isinstance(result, Appointment):
-            return [self.appointment_request(result, msg)]
+            return [await self.appointment_request(result, msg)]
         if isinstance(result, CareEpisodeEvent):
-            return [await self.case_request(result, msg)]
+            case = await self.case_request(result, msg)
+            return [case, *await self._links(result, case.key)]
         return await self.referral_requests(result, msg)
 
     async def referral_requests(self, referral: Referral, msg: Hl7Message) -> list[Request]:
@@ -270,7 +292,58 @@ class Hl7Adapter(Adapter):
             code="unsupported-message",
         )
 
-    def appointment_request(self, appointment: Appointment, msg: Hl7Message) -> Request:
+    async def appointment_request(self, appointment: Appointment, msg: Hl7Message) -> Request:
+        """The appointment's ``PUT``, linked to its case when the adapter knows the case.
+
+        ``PV1-19`` links an appointment to the case an ``ADT^A04``/``A03`` registered under
+        that visit number. A visit number the adapter has registered no case for (most
+        clinic systems put their own visit number there) does not refuse the appointment:
+        it goes to the hub without a case, and the adapter remembers it (for ``keep_sent``)
+        so that an ``A04``/``A03`` registering that case for the same child later links it.
+        """
+        case_ref = appointment.case_ref
+        if case_ref is not None and await self.db.recall(_opened(case_ref)) is None:
+            appointment = replace(appointment, case_ref=None)
+        request = self._appointment_put(appointment, self._key(msg, "appointment"), msg.event)
+        if case_ref is not None and appointment.case_ref is None:
+            payload = json.loads(request.body or b"{}")
+            payload["case_ref"] = case_ref
+            pending = {"at": time.time(), "payload": payload, "event": msg.event}
+            await self.db.remember(_unlinked(case_ref, request.path), json.dumps(pending))
+            log.info("hl7 appointment without a known case event=%s", msg.event)
+        return request
+
+    async def _links(self, event: CareEpisodeEvent, case_key: str) -> list[Request]:
+        """The appointments that named this case before it was registered, linked now
+        (sent after the case: same order key). Only the same child's."""
+        links = []
+        prefix = _unlinked(event.case_ref, "")
+        for name, value in (await self.db.recall_prefix(prefix)).items():
+            pending = json.loads(value)
+            payload = pending["payload"]
+            if payload.get("child_cpr") != event.child_cpr.digits:
+                continue
+            links.append(
+                self.json_request(
+                    f"{case_key}:link:{name}",
+                    "appointment",
+                    "PUT",
+                    name.removeprefix(prefix),
+                    payload,
+                    order_key=f"child:{event.child_cpr.digits}",
+                    origin=f"hl7:{pending.get('event', '')}",
+                )
+            )
+        return links
+
+    async def _linked(self, requests: list[Request]) -> None:
+        """Stored: the appointments they link are no longer waiting for their case."""
+        for request in requests:
+            _, found, name = request.key.partition(":link:")
+            if found:
+                await self.db.forget(name)
+
+    def _appointment_put(self, appointment: Appointment, key: str, event: str) -> Request:
         cancelled = appointment.status is AppointmentStatus.CANCELLED
         payload: dict[str, Any] = {
             "child_cpr": appointment.child_cpr.digits,
@@ -286,23 +359,26 @@ class Hl7Adapter(Adapter):
         }
         ref = appointment.appointment_id
         return self.json_request(
-            self._key(msg, "appointment"),
+            key,
             "appointment",
             "PUT",
             f"/v1/appointments/{_quote(ref)}",
             payload,
             order_key=f"child:{appointment.child_cpr.digits}",
-            origin=f"hl7:{msg.event}",
+            origin=f"hl7:{event}",
         )
 
     async def case_request(self, event: CareEpisodeEvent, msg: Hl7Message) -> Request:
         day = local_date(event.occurred_at)
-        memo = f"case-opened:{event.case_ref}"
+        memo = _opened(event.case_ref)
         if event.kind is EpisodeEventKind.START:
             await self.db.remember(memo, day)
             opened, closed, status = day, None, "active"
         else:
-            opened = await self.db.recall(memo) or day
+            known = await self.db.recall(memo)
+            opened = known or day
+            if known is None:  # the case is known from now on (appointments link to it)
+                await self.db.remember(memo, opened)
             closed, status = max(day, opened), "closed"
         return self.case_upsert(
             key=self._key(msg, "case"),
@@ -346,6 +422,16 @@ class Hl7Adapter(Adapter):
             order_key=f"child:{cpr}",
             origin=origin,
         )
+
+
+def _opened(case_ref: str) -> str:
+    """The memo of a case this adapter registered: the day it was opened."""
+    return f"case-opened:{case_ref}"
+
+
+def _unlinked(case_ref: str, path: str) -> str:
+    """The memo of an appointment that named ``case_ref`` before the case was registered."""
+    return f"unlinked:{case_ref}\x1f{path}"
 
 
 def _quote(ref: str) -> str:

@@ -167,6 +167,24 @@ class LocalDb:
 
         return await self.run(get)
 
+    async def recall_prefix(self, prefix: str) -> dict[str, str]:
+        """Every fact whose name starts with ``prefix``."""
+
+        def get(conn: sqlite3.Connection) -> dict[str, str]:
+            rows = conn.execute(  # a range on the primary key: every name after the prefix
+                "SELECT name, value FROM memo WHERE name >= ? AND name < ?",
+                (prefix, prefix + "\U0010ffff"),
+            )
+            return {str(name): str(value) for name, value in rows}
+
+        return await self.run(get)
+
+    async def forget(self, name: str) -> None:
+        def delete(conn: sqlite3.Connection) -> None:
+            conn.execute("DELETE FROM memo WHERE name = ?", (name,))
+
+        await self.run(delete)
+
     async def schema_version(self) -> int:
         """The file's schema version (:data:`SCHEMA_VERSION` once open)."""
 

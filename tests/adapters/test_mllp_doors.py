@@ -19,18 +19,29 @@ from typing import Any
 import hl7
 import pytest
 from hl7.client import MLLPClient
+from sqlalchemy import select
 
 from adapters.base import Adapter
-from messages.hl7.build import build_episode_event, build_referral
+from adapters.outbox import ItemState
+from coordinator.index_tables import Appointment as HubAppointment
+from coordinator.state import ENGINE
+from messages.hl7.build import build_appointment, build_episode_event, build_referral
 from messages.hl7.samples import (
     CHILD_CPR,
     GP_GLN,
     PPR_GLN,
+    make_appointment,
     make_episode_event,
     make_referral,
     make_routing,
 )
-from tests.adapters.conftest import BUP_GLN, OTHER_GP_GLN, MakeAdapter, eventually
+from tests.adapters.conftest import (
+    BUP_GLN,
+    OTHER_GP_GLN,
+    MakeAdapter,
+    RestartableHub,
+    eventually,
+)
 
 DOORS = [("gp", GP_GLN), ("psychiatry", BUP_GLN)]
 
@@ -204,3 +215,62 @@ async def test_both_doors_refuse_a_reused_control_id(door: Any) -> None:
     assert await door.outbox.drain(10.0)
     cases = [i.path for i in await door.outbox.items() if i.kind == "case"]
     assert cases == ["/v1/cases/V-10"]
+
+
+# --- 3. an appointment names the clinic's own visit number --------------------------------
+
+
+def appointment(control_id: str, case_ref: str, appointment_id: str = "AFT-1") -> str:
+    booked = make_appointment(case_ref=case_ref, appointment_id=appointment_id)
+    return build_appointment(booked, make_routing(), control_id=control_id)
+
+
+async def _sent(adapter: Any, key_part: str) -> Any:
+    async def settled() -> Any:
+        for item in await adapter.outbox.items():
+            if key_part in item.key and item.state is not ItemState.PENDING:
+                return item
+        return None
+
+    return await eventually(settled)
+
+
+async def _hub_case_ref(hub: RestartableHub, org: str, ref: str) -> str | None:
+    """The case the hub's index links an appointment to, read from the hub's database."""
+    assert hub.app is not None
+    table = HubAppointment.__table__  # type: ignore[attr-defined]  # SQLModel's table
+    query = select(table.c.case_ref).where(table.c.org_gln == org, table.c.ref == ref)
+    async with hub.app[ENGINE].connect() as conn:
+        found: str | None = (await conn.execute(query)).scalar_one()
+    return found
+
+
+async def test_an_unknown_visit_number_is_an_unlinked_appointment_linked_when_the_case_comes(
+    door: Any, hub: RestartableHub
+) -> None:
+    org = door.config.gln
+    clinic = Clinic(door.mllp_port)
+    try:
+        ack = await clinic.send(appointment("S12-1", case_ref="KLINIK-BESOG-77"))
+        assert msa(ack) == ("AA", "S12-1")  # not refused whole for a visit number
+        first = await _sent(door, ":S12-1:appointment")
+        assert first.state is ItemState.SENT, (first.code, first.detail)
+        assert await _hub_case_ref(hub, org, "AFT-1") is None
+
+        # the case is registered later under that visit number: the appointment is linked
+        assert msa(await clinic.send(episode("A04-1", case_ref="KLINIK-BESOG-77")))[0] == "AA"
+        link = await _sent(door, ":A04-1:case:link:")
+        assert link.state is ItemState.SENT, (link.code, link.detail)
+        assert link.path == "/v1/appointments/AFT-1"
+        assert await _hub_case_ref(hub, org, "AFT-1") == "KLINIK-BESOG-77"
+
+        # from now on the visit number is a case the adapter knows: linked at once
+        ack = await clinic.send(appointment("S12-2", "KLINIK-BESOG-77", appointment_id="AFT-2"))
+        assert msa(ack) == ("AA", "S12-2")
+        second = await _sent(door, ":S12-2:appointment")
+        assert second.state is ItemState.SENT, (second.code, second.detail)
+        assert await _hub_case_ref(hub, org, "AFT-2") == "KLINIK-BESOG-77"
+        # and nothing is left waiting for a case
+        assert await door.db.recall_prefix("unlinked:") == {}
+    finally:
+        clinic.close()
