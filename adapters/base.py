@@ -115,6 +115,9 @@ class Adapter:
         """The port ``/healthz``, ``/status`` and ``/metrics`` are served on, once started."""
         self._stopped = True
         self._hub_ok = True
+        self.auth_refused: str | None = None
+        """Set while the hub refuses the adapter's credentials (401/403): shown on
+        ``/status`` (``warnings``), ``/healthz`` answers 503, and logged at every refusal."""
 
     @property
     def case_kind(self) -> str:
@@ -210,10 +213,16 @@ class Adapter:
     def health(self) -> dict[str, Any]:
         """State, queue depth and counters: what ``/status`` shows and the simulation prints."""
         stats = self.outbox.stats
+        warnings = [self.auth_refused] if self.auth_refused else []
+        if self.auth_refused:
+            state = "unauthorized"
+        else:
+            state = "degraded" if stats.hub_down_since else "ok"
         return {
             "kind": self.kind,
             "organisation": self.config.gln,
-            "status": "degraded" if stats.hub_down_since else "ok",
+            "status": state,
+            "warnings": warnings,
             "hub_reachable": stats.hub_down_since is None and self._hub_ok,
             "outbox_depth": self.outbox.depth,
             "stored": stats.stored,
@@ -259,6 +268,7 @@ class Adapter:
         self._status_runner = runner
         await web.TCPSite(runner, "127.0.0.1", port).start()
         self.status_port = int(runner.addresses[0][1])
+        log.info("status served on 127.0.0.1:%d (/healthz, /status, /metrics)", self.status_port)
 
     # --- outgoing ---------------------------------------------------------------------------
 
@@ -305,7 +315,18 @@ class Adapter:
         self.counters.hub_answered()
         await self._sent(item, result)
 
+    def _hub_refused(self, error: HubRefused) -> None:
+        """A 401/403 means the token (or certificate) is wrong: say so loudly, every time."""
+        if error.status not in (401, 403):
+            return
+        self.auth_refused = (
+            f"the hub refuses this adapter's credentials ({error.status} {error.code}): "
+            "check [hub] token / token_file / client_cert and [organisation] gln"
+        )
+        log.error("hub refuses the adapter's credentials: %s (%d)", error.code, error.status)
+
     async def _counted_refusal(self, item: Item, error: HubRefused) -> None:
+        self._hub_refused(error)
         self.counters.refused[item.kind] += 1
         if error.status:  # the hub answered (a refusal before sending has no status)
             self.counters.hub_answered()
@@ -386,6 +407,7 @@ class Adapter:
                 entries = await self.hub.inbox(wait=self.config.poll_wait, limit=50)
                 failures = 0
                 self._hub_ok = True
+                self.auth_refused = None
                 self.counters.hub_answered()
             except HubUnavailable:
                 failures += 1
@@ -394,6 +416,7 @@ class Adapter:
                 await asyncio.sleep(min(ceiling, 0.2 * 2 ** min(failures, 8)))
                 continue
             except HubRefused as exc:
+                self._hub_refused(exc)
                 log.error("inbox refused by the hub: %s (%d)", exc.code, exc.status)
                 await asyncio.sleep(30.0)
                 continue
