@@ -78,6 +78,7 @@ class _Connection:
     decoder: MllpDecoder
     busy: bool = False  # a message is being handled or its ACK written
     closed_by_us: bool = field(default=False)
+    waiting_for_reader: bool = False  # its ACK is written; the peer has not taken it yet
 
     @property
     def idle(self) -> bool:
@@ -142,6 +143,24 @@ class MllpListener:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self._server.wait_closed(), grace)
         self._server = None
+
+    def connection_states(self) -> dict[str, int]:
+        """How many open connections are in each state: ``idle`` (between frames),
+        ``mid-frame`` (a frame begun, not complete), ``handling`` (a message being handled)
+        and ``waiting-for-reader`` (an ACK written that the peer has not taken)."""
+        states = dict.fromkeys(("idle", "mid-frame", "handling", "waiting-for-reader"), 0)
+        for conn in self._connections.values():
+            if conn.closed_by_us:
+                continue
+            if conn.waiting_for_reader:
+                states["waiting-for-reader"] += 1
+            elif conn.busy:
+                states["handling"] += 1
+            elif conn.decoder.in_frame:
+                states["mid-frame"] += 1
+            else:
+                states["idle"] += 1
+        return states
 
     def _make_room(self) -> bool:
         """At the cap: close the connection idle longest. False when none is idle."""
@@ -214,12 +233,14 @@ class MllpListener:
                     self.stats.handler_failures += 1
                     log.error("%s: an ACK that cannot be framed; closing", self.name)
                     return
+                conn.waiting_for_reader = True
                 try:
                     async with asyncio.timeout(self.write_timeout):
                         await writer.drain()
                 except TimeoutError:
                     self._timed_out("write", peer)
                     return
+                conn.waiting_for_reader = False
                 conn.busy = False
                 conn.last_active = loop.time()
                 # a sender pipelining many frames must not starve the other connections:
