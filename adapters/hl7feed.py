@@ -63,6 +63,7 @@ import logging
 import time
 from dataclasses import replace
 from datetime import datetime
+from enum import Enum
 from typing import Any, ClassVar
 from urllib.parse import quote
 
@@ -172,12 +173,10 @@ class Hl7Adapter(Adapter):
                 received.error.code if received.error else "-",
             )
             return self._answer(received.ack, answer)
-        try:
-            requests = await self.requests_for(received.result, msg)
-        except Hl7Error as exc:
-            log.warning("hl7 refused event=%s ack=AE code=%s", msg.event, exc.code)
-            return self._answer(ack_for(msg, AckCode.ERROR, exc), AckCode.ERROR)
-        if await self._control_id_reused(msg):
+        # the control id first: what the message is mapped to may leave notes behind (a
+        # case's opening day, an appointment waiting for its case), never for a reused one
+        claim = await self._claim_control_id(msg)
+        if claim is _Claim.REUSED:
             log.warning("hl7 refused event=%s ack=AE code=control-id-reused", msg.event)
             reused = Hl7Error(
                 "MSH-10 (message control id) was used before by this sending facility for a "
@@ -186,28 +185,43 @@ class Hl7Adapter(Adapter):
                 code="control-id-reused",
             )
             return self._answer(ack_for(msg, AckCode.ERROR, reused), AckCode.ERROR)
+        try:
+            requests = await self.requests_for(received.result, msg)
+        except Hl7Error as exc:
+            if claim is _Claim.NEW:  # refused for its content: it may come back corrected
+                await self._release_control_id(msg)
+            log.warning("hl7 refused event=%s ack=AE code=%s", msg.event, exc.code)
+            return self._answer(ack_for(msg, AckCode.ERROR, exc), AckCode.ERROR)
         code, reason = await self._store(requests)
         if code is AckCode.ACCEPT:
             await self._linked(requests)
         log.info("hl7 event=%s ack=%s", msg.event, code.value)
         return self._answer(ack_for(msg, code, reason), code)
 
-    async def _control_id_reused(self, msg: Hl7Message) -> bool:
-        """Whether the sending facility used ``MSH-10`` before for different content.
+    async def _claim_control_id(self, msg: Hl7Message) -> _Claim:
+        """Whether the sending facility used ``MSH-10`` before, and for what.
 
         The first message with a control id records its digest (:func:`content_digest`,
-        ``MSH-7`` left out); the same content again is a resend (answered as the first
-        time), different content is refused. When the database cannot answer, the message
-        goes on to :meth:`_store`, which answers for the database's trouble.
+        ``MSH-7`` left out): :attr:`_Claim.NEW`. The same content again is a resend
+        (:attr:`_Claim.RESEND`, answered as the first time), different content is refused
+        (:attr:`_Claim.REUSED`). When the database cannot answer, the message goes on
+        (:attr:`_Claim.UNKNOWN`) to :meth:`_store`, which answers for the database's trouble.
         """
-        key = f"hl7:{msg.routing.sending_facility}:{msg.control_id}"
         digest = content_digest(msg)
         try:
-            before = await self.db.claim_control_id(key, digest, now=time.time())
+            before = await self.db.claim_control_id(_control_key(msg), digest, now=time.time())
         except OutboxError as exc:
             log.error("control id not checked: %s", exc.code)
-            return False
-        return before is not None and before != digest
+            return _Claim.UNKNOWN
+        if before is None:
+            return _Claim.NEW
+        return _Claim.RESEND if before == digest else _Claim.REUSED
+
+    async def _release_control_id(self, msg: Hl7Message) -> None:
+        try:
+            await self.db.release_control_id(_control_key(msg), content_digest(msg))
+        except OutboxError as exc:
+            log.error("control id not released: %s", exc.code)
 
     async def _forget_unlinked(self, horizon: float) -> None:
         """Appointments still waiting for their case after ``keep_sent`` stay unlinked."""
@@ -422,6 +436,18 @@ class Hl7Adapter(Adapter):
             order_key=f"child:{cpr}",
             origin=origin,
         )
+
+
+class _Claim(Enum):
+    NEW = "new"
+    RESEND = "resend"
+    REUSED = "reused"
+    UNKNOWN = "unknown"
+
+
+def _control_key(msg: Hl7Message) -> str:
+    """What a control id is unique within: the sending facility (``MSH-4``)."""
+    return f"hl7:{msg.routing.sending_facility}:{msg.control_id}"
 
 
 def _opened(case_ref: str) -> str:

@@ -213,6 +213,14 @@ class LocalDb:
 
         return await self.run(claim)
 
+    async def release_control_id(self, key: str, digest: str) -> None:
+        """Forget ``key``'s digest if it is still ``digest`` (a message refused after all)."""
+
+        def delete(conn: sqlite3.Connection) -> None:
+            conn.execute("DELETE FROM hl7_control_ids WHERE key = ? AND digest = ?", (key, digest))
+
+        await self.run(delete)
+
     async def forget_control_ids(self, *, before: float) -> int:
         """Forget the control ids first seen before ``before``; how many were removed."""
 

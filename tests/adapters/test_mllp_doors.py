@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 from typing import Any
 
 import hl7
@@ -272,5 +273,27 @@ async def test_an_unknown_visit_number_is_an_unlinked_appointment_linked_when_th
         assert await _hub_case_ref(hub, org, "AFT-2") == "KLINIK-BESOG-77"
         # and nothing is left waiting for a case
         assert await door.db.recall_prefix("unlinked:") == {}
+    finally:
+        clinic.close()
+
+
+async def test_a_message_refused_for_its_content_may_come_back_corrected_under_its_id(
+    make_adapter: MakeAdapter,
+) -> None:
+    gp = await make_adapter("gp", GP_GLN)
+    await make_adapter("municipality", PPR_GLN)
+    good = make_referral()
+    wrong_gp = replace(good, referring_gp=replace(good.referring_gp, gln=OTHER_GP_GLN))
+    clinic = Clinic(gp.mllp_port)
+    try:
+        ack = await clinic.send(build_referral(wrong_gp, make_routing(), control_id="FIX-1"))
+        assert (msa(ack), err5(ack)) == (("AE", "FIX-1"), "sender-mismatch")
+        bad_cpr = build_referral(good, make_routing(), control_id="FIX-1").replace(
+            CHILD_CPR, "3113164321"
+        )
+        ack = await clinic.send(bad_cpr)
+        assert (msa(ack), err5(ack)) == (("AE", "FIX-1"), "invalid-cpr")
+        ack = await clinic.send(build_referral(good, make_routing(), control_id="FIX-1"))
+        assert msa(ack) == ("AA", "FIX-1")
     finally:
         clinic.close()
