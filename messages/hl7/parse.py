@@ -310,8 +310,8 @@ def read_header(text: str) -> Hl7Message:
     segments are garbage, which holds a second ``MSH``, or whose ``MSH-9``, ``MSH-10`` or
     ``MSH-12`` is empty or unsupported still has a sender and (maybe) a control id that an
     ``ACK`` can name. The result's ``segments`` hold the ``MSH`` alone; an empty control id
-    stays empty. Raises Hl7Error (``empty``, ``no-msh``, ``bad-separators``) when even the
-    delimiters cannot be read.
+    stays empty. Raises Hl7Error (``no-msh``, ``bad-separators``, ``field-too-long``) when
+    even the delimiters cannot be read, or a field is too long to repeat in an ``ACK``.
     """
     text = text.lstrip("\ufeff \t\r\n")
     if not text or not text.startswith("MSH"):
@@ -320,6 +320,12 @@ def read_header(text: str) -> Hl7Message:
     line = text[:end]
     sep = _separators(line)
     parts = line.split(sep.field)
+    if any(len(part) > MAX_FIELD_CHARS for part in parts):  # an ACK repeats some of them
+        raise Hl7Error(
+            f"a field is longer than {MAX_FIELD_CHARS} characters",
+            segment="MSH",
+            code="field-too-long",
+        )
     msh = Segment("MSH", ("MSH", sep.field, *parts[1:]), sep)
     return Hl7Message(
         message_type=msh.value(9, 1),

@@ -176,6 +176,13 @@ def test_receive_answers_every_readable_message() -> None:
     assert answer.require("MSA").value(2) == ""  # no control id could be read
     assert answer.require("ERR").value(5) == "no-msh"
 
+    # an MSH field too long to repeat in the ACK's header: the MSH is not readable
+    giant = receive(SIU_S12.replace("|SAMSPIL|", "|" + "S" * 70_000 + "|", 1))
+    assert giant.message is None
+    assert len(giant.ack) < 1000
+    answer = parse_er7(giant.ack)
+    assert (answer.require("MSA").value(1), answer.require("MSA").value(2)) == ("AR", "")
+
 
 @pytest.mark.parametrize(
     ("frame", "code", "ack"),
