@@ -53,7 +53,7 @@ from typing import Any, ClassVar
 from aiohttp import web
 
 from adapters.config import AdapterConfig
-from adapters.errors import AdapterError, HubRefused, HubUnavailable
+from adapters.errors import AdapterCredentialsRefused, AdapterError, HubRefused, HubUnavailable
 from adapters.filedrop import FileDrop
 from adapters.hubclient import JSON, XML, HubClient, InboxEntry
 from adapters.localdb import LocalDb
@@ -135,6 +135,7 @@ class Adapter:
         await self.outbox.open()
         self._stopped = False
         try:
+            await self._check_credentials()
             await self._start_sector()
             if self.config.status_port is not None:
                 await self._start_status(self.config.status_port)
@@ -314,6 +315,24 @@ class Adapter:
         self.counters.sent[item.kind] += 1
         self.counters.hub_answered()
         await self._sent(item, result)
+
+    async def _check_credentials(self, within: float = 5.0) -> None:
+        """A hub that refuses the adapter's credentials is a start-up error (the sector
+        system's messages would all be refused); a hub that does not answer is not: the
+        outbox keeps what comes until it does, and ``/status`` warns if it then refuses."""
+        try:
+            async with asyncio.timeout(within):
+                await self.hub.inbox(wait=0, limit=1)
+        except HubRefused as exc:
+            if exc.status in (401, 403):
+                raise AdapterCredentialsRefused(
+                    f"the hub at {self.config.hub_url} refuses this adapter's credentials "
+                    f"({exc.status} {exc.code}): check [hub] token / token_file / client_cert "
+                    "and [organisation] gln"
+                ) from None
+            log.warning("credentials not checked at start-up: the hub said %s", exc.code)
+        except (HubUnavailable, TimeoutError):
+            log.warning("hub not reachable at start-up; credentials checked once it answers")
 
     def _hub_refused(self, error: HubRefused) -> None:
         """A 401/403 means the token (or certificate) is wrong: say so loudly, every time."""

@@ -18,6 +18,7 @@ from messages.errors import SamspilError
 
 __all__ = [
     "AdapterConfigError",
+    "AdapterCredentialsRefused",
     "AdapterError",
     "HubError",
     "HubRefused",
@@ -72,3 +73,11 @@ class OutboxFull(OutboxError):
     """The outbox already holds its configured maximum of unsent items."""
 
     code = "outbox-full"
+
+
+class AdapterCredentialsRefused(AdapterError):
+    """At start-up, the hub answered 401/403: the adapter's token or certificate is wrong.
+
+    A direct child of :class:`AdapterError` (``hub-credentials``)."""
+
+    code = "hub-credentials"

@@ -7,14 +7,15 @@ import logging
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
 
 from adapters.config import load_config
-from adapters.errors import AdapterConfigError
+from adapters.errors import AdapterConfigError, AdapterCredentialsRefused
 from messages.hl7.samples import GP_GLN
-from tests.adapters.conftest import MakeAdapter, eventually
+from tests.adapters.conftest import MakeAdapter, RestartableHub, eventually
 
 GOOD = f"""
 [hub]
@@ -119,15 +120,36 @@ async def _get(url: str) -> tuple[int, dict[str, object]]:
         return answer.status, await answer.json()
 
 
-async def test_a_wrong_token_is_a_loud_warning_on_status(
-    make_adapter: MakeAdapter, caplog: pytest.LogCaptureFixture
+async def test_a_wrong_token_is_a_start_up_error(make_adapter: MakeAdapter) -> None:
+    gp = await make_adapter("gp", GP_GLN, start=False, token="wrong-token-" + "x" * 20)
+    with pytest.raises(AdapterCredentialsRefused) as caught:
+        await gp.start()
+    assert caught.value.code == "hub-credentials"
+    assert "refuses this adapter's credentials (401" in caught.value.message
+    assert "wrong-token" not in caught.value.message
+    assert gp.listener.port == 0  # never listened: the clinic's engine keeps its queue
+
+
+async def test_a_wrong_token_the_hub_refuses_later_is_a_loud_warning_on_status(
+    hub: RestartableHub, make_adapter: MakeAdapter, caplog: pytest.LogCaptureFixture
 ) -> None:
-    gp = await make_adapter("gp", GP_GLN, status_port=0, token="wrong-token-" + "x" * 20)
+    wrong = "wrong-token-" + "x" * 20
+    gp = await make_adapter("gp", GP_GLN, start=False, status_port=0, token=wrong)
+    await hub.stop()  # not reachable at start-up: the adapter starts, credentials unchecked
+    await gp.start()
+    try:
+        await hub.start()
+        await _loud_while_refused(gp, caplog)
+    finally:
+        await gp.stop(grace=1.0)
+
+
+async def _loud_while_refused(gp: Any, caplog: pytest.LogCaptureFixture) -> None:
 
     async def refused() -> bool:
         return bool(gp.health()["status"] == "unauthorized")
 
-    await eventually(refused)
+    await eventually(refused, within=60)
     code, status = await _get(f"http://127.0.0.1:{gp.status_port}/status")
     assert code == 200
     assert status["status"] == "unauthorized"
