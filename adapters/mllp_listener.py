@@ -31,7 +31,9 @@ What a hostile or broken client cannot do (each limit is a setting in the adapte
 * **exhaust memory** — a connection buffers at most one frame (``max_frame``) plus one read.
 
 Log lines name the peer's address and what happened, never a message's content.
-Counters (:class:`ListenerStats`) feed the adapter's health report.
+Counters (:class:`ListenerStats`) feed the adapter's health report;
+:meth:`MllpListener.connection_states` says where the open connections stand (idle,
+mid-frame, handling, waiting for the peer to read its ACK).
 """
 
 from __future__ import annotations
