@@ -192,6 +192,16 @@ class Hl7Adapter(Adapter):
                 await self._release_control_id(msg)
             log.warning("hl7 refused event=%s ack=AE code=%s", msg.event, exc.code)
             return self._answer(ack_for(msg, AckCode.ERROR, exc), AckCode.ERROR)
+        except OutboxError as exc:  # the adapter's database: temporary, send it again
+            if claim is _Claim.NEW:
+                await self._release_control_id(msg)
+            log.error("hl7 not stored event=%s ack=AR code=%s", msg.event, exc.code)
+            busy = "temporarily unable to store the message; send it again later"
+            return self._answer(ack_for(msg, AckCode.REJECT, busy), AckCode.REJECT)
+        except Exception as exc:  # a bug must not leave the sender without an answer
+            log.error("hl7 mapping failed event=%s ack=AE error=%s", msg.event, type(exc).__name__)
+            internal = Hl7Error("the message could not be processed here", code="internal")
+            return self._answer(ack_for(msg, AckCode.ERROR, internal), AckCode.ERROR)
         code, reason = await self._store(requests)
         if code is AckCode.ACCEPT:
             await self._linked(requests)

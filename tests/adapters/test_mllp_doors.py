@@ -297,3 +297,22 @@ async def test_a_message_refused_for_its_content_may_come_back_corrected_under_i
         assert msa(ack) == ("AA", "FIX-1")
     finally:
         clinic.close()
+
+
+async def test_a_failure_while_mapping_is_answered_and_the_connection_stays_open(
+    door: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def broken(*args: Any) -> Any:
+        raise RuntimeError("a bug, with " + CHILD_CPR)
+
+    monkeypatch.setattr(door, "requests_for", broken)
+    clinic = Clinic(door.mllp_port)
+    try:
+        ack = await clinic.send(episode("BUG-1"))
+        assert (msa(ack), err5(ack)) == (("AE", "BUG-1"), "internal")
+        assert str(ack.segment("ERR")[3][0][0]) == "207"
+        monkeypatch.undo()
+        assert msa(await clinic.send(episode("BUG-2"))) == ("AA", "BUG-2")  # same connection
+    finally:
+        clinic.close()
+    assert "error=RuntimeError" in "\n".join(r.getMessage() for r in caplog.records)
