@@ -364,8 +364,12 @@ class Hl7Adapter(Adapter):
         """Stored: the appointments they link are no longer waiting for their case."""
         for request in requests:
             _, found, name = request.key.partition(":link:")
-            if found:
+            if not found:
+                continue
+            try:
                 await self.db.forget(name)
+            except OutboxError as exc:  # linked again at the next A04/A03: harmless
+                log.error("appointment note not forgotten: %s", exc.code)
 
     def _appointment_put(self, appointment: Appointment, key: str, event: str) -> Request:
         cancelled = appointment.status is AppointmentStatus.CANCELLED
