@@ -63,7 +63,7 @@ import logging
 import time
 from dataclasses import replace
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 from typing import Any, ClassVar
 from urllib.parse import quote
 
@@ -329,22 +329,27 @@ class Hl7Adapter(Adapter):
         if case_ref is not None and await self.db.recall(_opened(case_ref)) is None:
             appointment = replace(appointment, case_ref=None)
         request = self._appointment_put(appointment, self._key(msg, "appointment"), msg.event)
+        note = _unlinked(request.path)
         if case_ref is not None and appointment.case_ref is None:
             payload = json.loads(request.body or b"{}")
             payload["case_ref"] = case_ref
             pending = {"at": time.time(), "payload": payload, "event": msg.event}
-            await self.db.remember(_unlinked(case_ref, request.path), json.dumps(pending))
+            await self.db.remember(note, json.dumps(pending))  # the appointment's latest
             log.info("hl7 appointment without a known case event=%s", msg.event)
+        elif await self.db.recall(note) is not None:  # newer news: the old note is stale
+            await self.db.forget(note)
         return request
 
     async def _links(self, event: CareEpisodeEvent, case_key: str) -> list[Request]:
         """The appointments that named this case before it was registered, linked now
         (sent after the case: same order key). Only the same child's."""
         links = []
-        prefix = _unlinked(event.case_ref, "")
+        prefix = _unlinked("")
         for name, value in (await self.db.recall_prefix(prefix)).items():
             pending = json.loads(value)
             payload = pending["payload"]
+            if payload.get("case_ref") != event.case_ref:
+                continue
             if payload.get("child_cpr") != event.child_cpr.digits:
                 continue
             links.append(
@@ -452,7 +457,7 @@ class Hl7Adapter(Adapter):
         )
 
 
-class _Claim(Enum):
+class _Claim(StrEnum):
     NEW = "new"
     RESEND = "resend"
     REUSED = "reused"
@@ -469,9 +474,9 @@ def _opened(case_ref: str) -> str:
     return f"case-opened:{case_ref}"
 
 
-def _unlinked(case_ref: str, path: str) -> str:
-    """The memo of an appointment that named ``case_ref`` before the case was registered."""
-    return f"unlinked:{case_ref}\x1f{path}"
+def _unlinked(path: str) -> str:
+    """The memo of an appointment (its hub path) that named a case not yet registered."""
+    return f"unlinked:{path}"
 
 
 def _quote(ref: str) -> str:

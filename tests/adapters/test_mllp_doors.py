@@ -316,3 +316,19 @@ async def test_a_failure_while_mapping_is_answered_and_the_connection_stays_open
     finally:
         clinic.close()
     assert "error=RuntimeError" in "\n".join(r.getMessage() for r in caplog.records)
+
+
+async def test_newer_news_about_an_appointment_drops_its_wait_for_a_case(door: Any) -> None:
+    clinic = Clinic(door.mllp_port)
+    try:
+        assert msa(await clinic.send(appointment("S12-9", "BESOG-X")))[0] == "AA"
+        assert list(await door.db.recall_prefix("unlinked:")) == ["unlinked:/v1/appointments/AFT-1"]
+        assert msa(await clinic.send(episode("A04-Y", case_ref="SAG-Y")))[0] == "AA"
+        # moved to a case the adapter knows: sent linked, and no longer waiting for BESOG-X
+        assert msa(await clinic.send(appointment("S13-9", "SAG-Y")))[0] == "AA"
+        assert await door.db.recall_prefix("unlinked:") == {}
+        assert msa(await clinic.send(episode("A04-X", case_ref="BESOG-X")))[0] == "AA"
+    finally:
+        clinic.close()
+    assert await door.outbox.drain(10.0)
+    assert not [i for i in await door.outbox.items() if ":link:" in i.key]  # nothing stale
