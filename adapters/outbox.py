@@ -392,18 +392,25 @@ class Outbox:
         takes a request again: nothing is sent meanwhile, nothing is dropped."""
         return self.stats.credential_refused_since is not None
 
+    @property
+    def credential_warning(self) -> str:
+        """What ``/status`` says while the hub refuses our credential."""
+        return (
+            f"hub refuses our credential ({self.stats.credential_code}): sending paused, "
+            f"{self._pending} items held; rotate or enable the organisation's token "
+            "(samspil org token|enable), or check [hub] token / token_file / client_cert "
+            "and [organisation] gln"
+        )
+
     def note_credential_refused(self, exc: HubError) -> None:
-        """The hub refused our credential (here, or on another of the adapter's calls)."""
+        """The hub refused our credential (here, or on another of the adapter's calls):
+        logged every time, loudly the first."""
+        self.stats.credential_code = f"{exc.status} {exc.code}"
         if self.stats.credential_refused_since is None:
             self.stats.credential_refused_since = self._clock()
-            log.error(
-                "hub refuses our credential (%s, %d): sending paused, %d items held; "
-                "rotate or enable the organisation's token (samspil org token|enable)",
-                exc.code,
-                exc.status,
-                self._pending,
-            )
-        self.stats.credential_code = exc.code
+            log.error("%s", self.credential_warning)
+        else:
+            log.warning("hub still refuses our credential (%s)", self.stats.credential_code)
         self.stats.hub_down_since = None  # the hub answered: it is reachable
 
     def note_credential_accepted(self) -> None:
