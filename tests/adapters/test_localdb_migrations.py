@@ -8,13 +8,14 @@ from pathlib import Path
 import pytest
 
 from adapters.errors import OutboxError
-from adapters.localdb import SCHEMA, SCHEMA_VERSION, LocalDb
+from adapters.localdb import SCHEMA_VERSION, LocalDb
+from tests.adapters.test_outbox_migration import VERSION_0_SCHEMA
 
 
 def _version_0(path: Path) -> None:
     """A file as the first adapters wrote it: the base tables, one pending item, version 0."""
     conn = sqlite3.connect(path)
-    conn.executescript(SCHEMA)
+    conn.executescript(VERSION_0_SCHEMA)
     conn.execute(
         "INSERT INTO outbox (key, order_key, kind, method, path, created_at) "
         "VALUES ('hl7:F:X1:letter', 'k', 'message', 'POST', '/v1/messages', 0)"
@@ -30,7 +31,7 @@ async def test_a_version_0_file_gets_the_control_id_table_and_keeps_its_items(
     _version_0(path)
     db = await LocalDb(path).open()
     try:
-        assert await db.schema_version() == SCHEMA_VERSION >= 1
+        assert await db.schema_version() == SCHEMA_VERSION >= 2
         assert await db.claim_control_id("hl7:F:X1", "a" * 64, now=10.0) is None
         assert await db.claim_control_id("hl7:F:X1", "b" * 64, now=11.0) == "a" * 64
         assert await db.forget_control_ids(before=10.5) == 1
