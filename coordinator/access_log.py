@@ -30,8 +30,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from coordinator.committer import Batch
 from coordinator.consent import Missing, age_on, sector_verdicts
-from coordinator.errors import NotFound, StoreError
-from coordinator.index_store import NoActiveCase, Viewer, consent_facts
+from coordinator.errors import NoActiveCase, NotFound, store_error
+from coordinator.index_store import Viewer, consent_facts
 from coordinator.index_tables import (
     ACCESS_LOG,
     CASE,
@@ -56,10 +56,6 @@ __all__ = [
     "log_views",
     "shown_others",
 ]
-
-
-def _store_error(exc: SQLAlchemyError) -> StoreError:
-    return StoreError(f"the index is unavailable ({type(exc).__name__}); try again")
 
 
 # --- writing ---------------------------------------------------------------------------------
@@ -232,7 +228,7 @@ async def access_log(
                 )
             }
     except SQLAlchemyError as exc:
-        raise _store_error(exc) from exc
+        raise store_error(exc, "the index") from exc
 
     def visible(gln: str) -> bool:
         if verdicts is None or gln == org_gln:
@@ -292,4 +288,4 @@ async def access_notifications(
         async with engine.connect() as conn:
             return list((await conn.execute(query)).all())
     except SQLAlchemyError as exc:
-        raise _store_error(exc) from exc
+        raise store_error(exc, "the index") from exc

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from coordinator import revocation
 from coordinator.audit_tables import OPERATOR_AUDIT, AuditAction
-from coordinator.errors import NotFound, OrganisationExists, StoreError
+from coordinator.errors import NotFound, OrganisationExists, store_error
 from coordinator.operator_store import Actor
 from coordinator.sqltypes import utcnow
 from coordinator.store import new_token, token_hash
@@ -45,10 +45,6 @@ def local_actor() -> Actor:
         user = "unknown"
     name = f"{user}@{socket.gethostname()} (cli)"[:200]
     return Actor(uuid.uuid5(_CLI_NAMESPACE, name), name, LOCAL_ORG)
-
-
-def _store_error(exc: SQLAlchemyError) -> StoreError:
-    return StoreError(f"the hub's database is unavailable ({type(exc).__name__}); try again")
 
 
 async def _audit(
@@ -132,7 +128,7 @@ async def register_organisation(
     except IntegrityError as exc:
         raise OrganisationExists(f"an organisation with GLN {organisation.gln} exists") from exc
     except SQLAlchemyError as exc:
-        raise _store_error(exc) from exc
+        raise store_error(exc, "the hub's database") from exc
     return OrganisationPublic(id=org_id, created_at=now, **organisation.model_dump()), token
 
 
@@ -160,7 +156,7 @@ async def add_user(
                 f"{role.value} credential {credential_id}{_expiry(expires_at)}",
             )
     except SQLAlchemyError as exc:
-        raise _store_error(exc) from exc
+        raise store_error(exc, "the hub's database") from exc
     return token
 
 
@@ -191,7 +187,7 @@ async def rotate_system_token(
                 f"{_expiry(expires_at)}",
             )
     except SQLAlchemyError as exc:
-        raise _store_error(exc) from exc
+        raise store_error(exc, "the hub's database") from exc
     revocation.mark(engine)  # committed: running hubs on this SQLite file forget the old one
     return token
 
@@ -224,7 +220,7 @@ async def set_system_token(*, engine: AsyncEngine, gln: str, disabled: bool, act
             action = AuditAction.DISABLE_TOKEN if disabled else AuditAction.ENABLE_TOKEN
             await _audit(conn, actor, action, gln, f"{changed} token(s) changed")
     except SQLAlchemyError as exc:
-        raise _store_error(exc) from exc
+        raise store_error(exc, "the hub's database") from exc
     if disabled:
         revocation.mark(engine)
     return changed

@@ -43,7 +43,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from coordinator.committer import Batch
 from coordinator.consent import ConsentFacts, Missing, age_on, sector_verdicts
-from coordinator.errors import Conflict, CoordinatorError, Forbidden, NotFound, StoreError
+from coordinator.errors import (
+    Conflict,
+    InvalidEntry,
+    NoActiveCase,
+    NotFound,
+    store_error,
+)
 from coordinator.index_tables import (
     APPOINTMENT,
     CASE,
@@ -68,25 +74,6 @@ A = APPOINTMENT.c
 K = CONSENT.c
 
 
-class NoActiveCase(Forbidden):
-    """The caller's organisation has no active case for the child: no browsing, no search."""
-
-    code = "no-active-case"
-
-    def __init__(self) -> None:
-        super().__init__(
-            "your organisation has no active case for this child; register one first "
-            "(PUT /v1/cases/{ref}) - Samspil shows a child only to those involved"
-        )
-
-
-class InvalidEntry(CoordinatorError):
-    """An entry the index refuses (a field's value, not the request's form)."""
-
-    status = 422
-    code = "invalid-entry"
-
-
 @dataclass(frozen=True, slots=True)
 class Viewer:
     """Who asks: the organisation, its sector is read from the store, and the person."""
@@ -95,10 +82,6 @@ class Viewer:
     person: str
     credential_id: uuid.UUID
     on_behalf_of: bool
-
-
-def _store_error(exc: SQLAlchemyError) -> StoreError:
-    return StoreError(f"the index is unavailable ({type(exc).__name__}); try again")
 
 
 def _dialect_insert(conn: AsyncConnection, table: Any) -> Any:
@@ -637,4 +620,4 @@ async def consents_of(*, engine: AsyncEngine, org_gln: str, cpr: Cpr) -> list[An
             )
             return list(rows.all())
     except SQLAlchemyError as exc:
-        raise _store_error(exc) from exc
+        raise store_error(exc, "the index") from exc

@@ -28,7 +28,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from coordinator.committer import Batch
-from coordinator.errors import Conflict
+from coordinator.errors import ResendLimit
 from coordinator.reader import Query, Write
 from coordinator.status import MessageStatus, sources_of
 from coordinator.tables import MESSAGE
@@ -42,12 +42,6 @@ MAX_RESENDS = 3
 """MedCom: a letter may be sent again (same letter identifier, new envelope) at most 3 times."""
 
 c = MESSAGE.c
-
-
-class ResendLimit(Conflict):
-    """A letter sent again more often than MedCom allows."""
-
-    code = "resend-limit"
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from coordinator import revocation
 from coordinator.audit_tables import OPERATOR_AUDIT, AuditAction
 from coordinator.committer import Batch
-from coordinator.errors import Conflict, NotFound, StoreError
+from coordinator.errors import Conflict, NotFound, store_error
 from coordinator.heartbeat import ALIVE_WITHIN
 from coordinator.status import MessageStatus
 from coordinator.tables import CREDENTIAL, HUB_PROCESS, MESSAGE, MESSAGE_EVENT, ORGANISATION, Role
@@ -62,10 +62,6 @@ class Actor:
     org_gln: str
 
 
-def _store_error(exc: SQLAlchemyError) -> StoreError:
-    return StoreError(f"the message store is unavailable ({type(exc).__name__}); try again")
-
-
 # --- reads -----------------------------------------------------------------------------------
 
 
@@ -78,7 +74,7 @@ async def throughput(*, engine: AsyncEngine, now: datetime, minutes: int) -> dic
                 await conn.execute(select(M.type, M.received_at).where(M.received_at >= start))
             ).all()
     except SQLAlchemyError as exc:
-        raise _store_error(exc) from exc
+        raise store_error(exc) from exc
     series: dict[str, list[int]] = {}
     for kind, at in rows:
         slot = int((at - start).total_seconds() // 60)
@@ -93,7 +89,7 @@ async def message_meta(*, engine: AsyncEngine, message_id: uuid.UUID) -> Any:
         async with engine.connect() as conn:
             row = (await conn.execute(select(*META_COLUMNS).where(M.id == message_id))).first()
     except SQLAlchemyError as exc:
-        raise _store_error(exc) from exc
+        raise store_error(exc) from exc
     if row is None:
         raise NotFound("no such message")
     return row
@@ -108,7 +104,7 @@ async def trail(*, engine: AsyncEngine, message_id: uuid.UUID) -> list[Any]:
             )
             return list(result.all())
     except SQLAlchemyError as exc:
-        raise _store_error(exc) from exc
+        raise store_error(exc) from exc
 
 
 async def queue(
@@ -129,7 +125,7 @@ async def queue(
             result = await conn.execute(query)
             return list(result.all())
     except SQLAlchemyError as exc:
-        raise _store_error(exc) from exc
+        raise store_error(exc) from exc
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,7 +164,7 @@ async def organisations(*, engine: AsyncEngine) -> list[OrganisationState]:
                 )
             )
     except SQLAlchemyError as exc:
-        raise _store_error(exc) from exc
+        raise store_error(exc) from exc
     states = []
     for gln, name, sector, last_poll in orgs:
         n, oldest = depth.get(gln, (0, None))
@@ -200,7 +196,7 @@ async def processes(*, engine: AsyncEngine, now: datetime) -> Processes:
                 )
             ).all()
     except SQLAlchemyError as exc:
-        raise _store_error(exc) from exc
+        raise store_error(exc) from exc
     since = now - ALIVE_WITHIN
     alive = [row for row in rows if row.seen_at >= since]
     return Processes(alive=alive, stale=len(rows) - len(alive))
@@ -217,7 +213,7 @@ async def audit_entries(*, engine: AsyncEngine, limit: int) -> list[Any]:
             )
             return list(result.all())
     except SQLAlchemyError as exc:
-        raise _store_error(exc) from exc
+        raise store_error(exc) from exc
 
 
 # --- actions (committer ops, each audited in its own transaction) ---------------------------

@@ -25,7 +25,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from coordinator.audit_tables import OPERATOR_AUDIT, AuditAction
 from coordinator.auth import principal_of
 from coordinator.committer import Batch
-from coordinator.errors import BadRequest, CoordinatorError, OrganisationExists
+from coordinator.errors import (
+    BadRequest,
+    InvalidOrganisation,
+    OrganisationExists,
+    UnsupportedMediaType,
+)
 from coordinator.operator_store import Actor
 from coordinator.state import COMMITTER
 from coordinator.store import new_token, token_hash
@@ -38,18 +43,6 @@ routes = web.RouteTableDef()
 NAME_MAX = 200
 _MUNICIPALITY = re.compile(r"^[0-9]{3}$")
 _FIELDS = {"gln", "name", "sector", "sor", "municipality"}
-
-
-class UnsupportedMediaType(CoordinatorError):
-    status = 415
-    code = "unsupported-media-type"
-
-
-class InvalidOrganisation(CoordinatorError):
-    """A field of the organisation that cannot be used (``code`` names which)."""
-
-    status = 422
-    code = "invalid-organisation"
 
 
 def _organisation(data: Any) -> OrganisationCreate:

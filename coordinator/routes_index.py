@@ -35,9 +35,14 @@ from sqlmodel import SQLModel
 from coordinator.access_log import View, access_log, access_notifications, log_views, shown_others
 from coordinator.auth import principal_of
 from coordinator.consent import Missing, age_on, age_rule, may_record
-from coordinator.errors import BadRequest, CoordinatorError, Forbidden, NotFound
-from coordinator.index_store import (
+from coordinator.errors import (
+    BadRequest,
+    Forbidden,
     InvalidEntry,
+    NotFound,
+    UnsupportedMediaType,
+)
+from coordinator.index_store import (
     Overview,
     Viewer,
     add_consent,
@@ -76,11 +81,6 @@ _REF = re.compile(rf"[A-Za-z0-9][A-Za-z0-9._:-]{{0,{REF_LENGTH - 1}}}")
 _NAME = re.compile(r"[^\x00-\x1f\x7f]{1,200}")
 
 M = TypeVar("M", bound=SQLModel)
-
-
-class UnsupportedMediaType(CoordinatorError):
-    status = 415
-    code = "unsupported-media-type"
 
 
 # --- request parts -------------------------------------------------------------------------

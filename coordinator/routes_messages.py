@@ -13,7 +13,14 @@ from typing import Any
 from aiohttp import web
 
 from coordinator.auth import Principal, principal_of
-from coordinator.errors import BadRequest, CoordinatorError, Forbidden, NotFound, UnknownReceiver
+from coordinator.errors import (
+    BadRequest,
+    Forbidden,
+    NetworkReceiptRefused,
+    NotFound,
+    UnknownReceiver,
+    UnsupportedMediaType,
+)
 from coordinator.intake import Incoming, accept_many
 from coordinator.sqltypes import utcnow
 from coordinator.state import (
@@ -50,16 +57,6 @@ XML_TYPES = frozenset({"application/xml", "text/xml"})
 OFF_LOOP_BYTES = 64 * 1024  # validate bigger documents in a thread
 POLL_TOUCH_SECONDS = 10.0
 MAX_LEASE_SECONDS = 3600.0
-
-
-class UnsupportedMediaType(CoordinatorError):
-    status = 415
-    code = "unsupported-media-type"
-
-
-class NetworkReceiptRefused(CoordinatorError):
-    status = 422
-    code = "network-receipt-not-accepted"
 
 
 def _iso(moment: datetime) -> str:

@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from coordinator.committer import Batch, SyncOp
-from coordinator.errors import Conflict, NotFound, OrganisationExists, StoreError
+from coordinator.errors import Conflict, NotFound, OrganisationExists, store_error
 from coordinator.index_tables import CASE, CaseStatus
 from coordinator.reader import Query, Reader, Write
 from coordinator.sqltypes import utcnow
@@ -61,10 +61,6 @@ class CredentialRow:
     disabled: bool
 
 
-def _store_error(exc: SQLAlchemyError) -> StoreError:
-    return StoreError(f"the message store is unavailable ({type(exc).__name__}); try again")
-
-
 # --- organisations and credentials -------------------------------------------------------
 
 
@@ -96,7 +92,7 @@ async def create_organisation(
     except IntegrityError as exc:
         raise OrganisationExists(f"an organisation with GLN {organisation.gln} exists") from exc
     except SQLAlchemyError as exc:
-        raise _store_error(exc) from exc
+        raise store_error(exc) from exc
     public = OrganisationPublic(id=org_id, created_at=now, **organisation.model_dump())
     return public, token
 
@@ -123,7 +119,7 @@ async def create_user(*, engine: AsyncEngine, org_gln: str, name: str, role: Rol
                 )
             )
     except SQLAlchemyError as exc:
-        raise _store_error(exc) from exc
+        raise store_error(exc) from exc
     return token
 
 
@@ -133,7 +129,7 @@ async def list_organisations(*, engine: AsyncEngine) -> list[OrganisationPublic]
         async with engine.connect() as conn:
             rows = (await conn.execute(select(ORGANISATION).order_by(o.gln))).all()
     except SQLAlchemyError as exc:
-        raise _store_error(exc) from exc
+        raise store_error(exc) from exc
     return [OrganisationPublic.model_validate(dict(row._mapping)) for row in rows]
 
 
@@ -146,7 +142,7 @@ async def registered_glns(*, engine: AsyncEngine, glns: Sequence[str]) -> set[st
             )
             return set(found)
     except SQLAlchemyError as exc:
-        raise _store_error(exc) from exc
+        raise store_error(exc) from exc
 
 
 async def find_credential(*, engine: AsyncEngine, hashed: str) -> CredentialRow | None:
@@ -162,7 +158,7 @@ async def find_credential(*, engine: AsyncEngine, hashed: str) -> CredentialRow 
                 )
             ).first()
     except SQLAlchemyError as exc:
-        raise _store_error(exc) from exc
+        raise store_error(exc) from exc
     if row is None:
         return None
     return CredentialRow(row.id, row.org_gln, row.name, Role(row.role), row.disabled)
@@ -509,7 +505,7 @@ async def summary(*, engine: AsyncEngine) -> Summary:
                 select(func.count()).select_from(MESSAGE).where(M.overdue.is_(True))
             )
     except SQLAlchemyError as exc:
-        raise _store_error(exc) from exc
+        raise store_error(exc) from exc
     counts = [(str(s), str(t), int(n)) for s, t, n in by]
     return Summary(
         by_status_type=counts,
@@ -525,4 +521,4 @@ async def ping(*, engine: AsyncEngine) -> None:
         async with engine.connect() as conn:
             await conn.scalar(select(1))
     except SQLAlchemyError as exc:
-        raise _store_error(exc) from exc
+        raise store_error(exc) from exc
