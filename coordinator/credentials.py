@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from coordinator import revocation
 from coordinator.audit_tables import OPERATOR_AUDIT, AuditAction
+from coordinator.committer import Batch, Op
 from coordinator.errors import NotFound, OrganisationExists, store_error
 from coordinator.operator_store import Actor
 from coordinator.sqltypes import utcnow
@@ -94,6 +95,53 @@ def _expiry(expires_at: datetime | None) -> str:
     return f", expires {expires_at.isoformat(timespec='seconds')}" if expires_at else ""
 
 
+NAME_MAX = 200
+"""The longest name of an organisation or a credential (the tables' ``name`` columns)."""
+
+
+async def _add_organisation(
+    conn: AsyncConnection,
+    *,
+    organisation: OrganisationCreate,
+    actor: Actor,
+    now: datetime,
+    expires_at: datetime | None,
+) -> tuple[OrganisationPublic, str]:
+    """The organisation, its system credential and the audit row, in ``conn``'s transaction."""
+    gln = organisation.gln
+    taken = await conn.scalar(select(ORGANISATION.c.gln).where(ORGANISATION.c.gln == gln))
+    if taken is not None:
+        raise _exists(gln)
+    org_id = uuid.uuid4()
+    await conn.execute(
+        insert(ORGANISATION).values(
+            id=org_id, created_at=now, last_poll_at=None, **organisation.model_dump()
+        )
+    )
+    credential_id, token = await _credential(
+        conn,
+        gln=gln,
+        name=f"{organisation.name} system"[:NAME_MAX],
+        role=Role.SYSTEM,
+        expires_at=expires_at,
+    )
+    await _audit(
+        conn,
+        actor,
+        AuditAction.ADD_ORGANISATION,
+        gln,
+        f"system credential {credential_id}{_expiry(expires_at)}",
+    )
+    return OrganisationPublic(id=org_id, created_at=now, **organisation.model_dump()), token
+
+
+def _exists(gln: str) -> OrganisationExists:
+    return OrganisationExists(
+        f"an organisation with GLN {gln} is registered; its token is not shown again "
+        "(rotate it with 'samspil org token')"
+    )
+
+
 async def register_organisation(
     *,
     engine: AsyncEngine,
@@ -101,35 +149,33 @@ async def register_organisation(
     actor: Actor,
     expires_at: datetime | None = None,
 ) -> tuple[OrganisationPublic, str]:
-    """Register an organisation with a system token (audited); the organisation and token."""
-    now = utcnow()
-    org_id = uuid.uuid4()
+    """Register an organisation with a system token (audited); the organisation and token.
+
+    The one registration: ``samspil org add``, the tests and the simulation call this; the
+    admin route runs the same write through the committer (:func:`registration`).
+    """
     try:
         async with engine.begin() as conn:
-            await conn.execute(
-                insert(ORGANISATION).values(
-                    id=org_id, created_at=now, last_poll_at=None, **organisation.model_dump()
-                )
+            return await _add_organisation(
+                conn, organisation=organisation, actor=actor, now=utcnow(), expires_at=expires_at
             )
-            credential_id, token = await _credential(
-                conn,
-                gln=organisation.gln,
-                name=f"{organisation.name} system",
-                role=Role.SYSTEM,
-                expires_at=expires_at,
-            )
-            await _audit(
-                conn,
-                actor,
-                AuditAction.ADD_ORGANISATION,
-                organisation.gln,
-                f"system credential {credential_id}{_expiry(expires_at)}",
-            )
-    except IntegrityError as exc:
-        raise OrganisationExists(f"an organisation with GLN {organisation.gln} exists") from exc
+    except IntegrityError as exc:  # registered by another process since the check
+        raise _exists(organisation.gln) from exc
     except SQLAlchemyError as exc:
         raise store_error(exc, "the hub's database") from exc
-    return OrganisationPublic(id=org_id, created_at=now, **organisation.model_dump()), token
+
+
+def registration(
+    organisation: OrganisationCreate, actor: Actor, expires_at: datetime | None = None
+) -> Op[tuple[OrganisationPublic, str]]:
+    """:func:`register_organisation` as a committer op (``Committer.call``), for the hub."""
+
+    async def op(conn: AsyncConnection, batch: Batch) -> tuple[OrganisationPublic, str]:
+        return await _add_organisation(
+            conn, organisation=organisation, actor=actor, now=batch.now, expires_at=expires_at
+        )
+
+    return op
 
 
 async def add_user(

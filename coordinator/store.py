@@ -1,4 +1,7 @@
-"""Reading the store, registering organisations and users, and the delivery writes.
+"""Reading the store, registering users, and the delivery writes.
+
+Organisations are registered (audited) by
+:func:`coordinator.credentials.register_organisation`.
 
 Persistence functions are keyword-only and async. The mailbox reads run through the
 :class:`~coordinator.reader.Reader` with statements built once; the others use the engine.
@@ -19,11 +22,11 @@ from typing import Any
 
 from sqlalchemy import and_, bindparam, exists, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from coordinator.committer import Batch, SyncOp
-from coordinator.errors import Conflict, NotFound, OrganisationExists, store_error
+from coordinator.errors import Conflict, NotFound, store_error
 from coordinator.index_tables import CASE, CaseStatus
 from coordinator.reader import Query, Reader, Write
 from coordinator.sqltypes import utcnow
@@ -33,7 +36,6 @@ from coordinator.tables import (
     MESSAGE,
     MESSAGE_EVENT,
     ORGANISATION,
-    OrganisationCreate,
     OrganisationPublic,
     Role,
 )
@@ -62,39 +64,6 @@ class CredentialRow:
 
 
 # --- organisations and credentials -------------------------------------------------------
-
-
-async def create_organisation(
-    *, engine: AsyncEngine, organisation: OrganisationCreate
-) -> tuple[OrganisationPublic, str]:
-    """Register an organisation with a system token; the organisation and the token."""
-    now = utcnow()
-    org_id = uuid.uuid4()
-    token = new_token()
-    try:
-        async with engine.begin() as conn:
-            await conn.execute(
-                insert(ORGANISATION).values(
-                    id=org_id, created_at=now, last_poll_at=None, **organisation.model_dump()
-                )
-            )
-            await conn.execute(
-                insert(CREDENTIAL).values(
-                    id=uuid.uuid4(),
-                    org_gln=organisation.gln,
-                    name=f"{organisation.name} system",
-                    role=Role.SYSTEM.value,
-                    token_hash=token_hash(token),
-                    disabled=False,
-                    created_at=now,
-                )
-            )
-    except IntegrityError as exc:
-        raise OrganisationExists(f"an organisation with GLN {organisation.gln} exists") from exc
-    except SQLAlchemyError as exc:
-        raise store_error(exc) from exc
-    public = OrganisationPublic(id=org_id, created_at=now, **organisation.model_dump())
-    return public, token
 
 
 async def create_user(*, engine: AsyncEngine, org_gln: str, name: str, role: Role) -> str:

@@ -20,9 +20,10 @@ from aiohttp import web
 from adapters.simulation.region import Org, OrgKind
 from adapters.simulation.run import HubAccess
 from coordinator.app import create_app
+from coordinator.credentials import local_actor, register_organisation
 from coordinator.db import create_engine, migrate
 from coordinator.settings import Settings
-from coordinator.store import create_organisation, create_user
+from coordinator.store import create_user
 from coordinator.tables import OrganisationCreate, Role, Sector
 
 __all__ = ["embedded_hub", "free_port"]
@@ -48,7 +49,8 @@ async def _register(settings: Settings, orgs: Sequence[Org]) -> tuple[dict[str, 
     try:
         await migrate(engine)
         for org in orgs:
-            _, token = await create_organisation(
+            _, token = await register_organisation(
+                actor=local_actor(),
                 engine=engine,
                 organisation=OrganisationCreate(
                     gln=org.gln,

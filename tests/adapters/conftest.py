@@ -32,9 +32,10 @@ from adapters.municipality import MunicipalityAdapter
 from adapters.outbox import OutboxSettings
 from adapters.psychiatry import PsychiatryAdapter
 from coordinator.app import create_app
+from coordinator.credentials import local_actor, register_organisation
 from coordinator.settings import Settings
 from coordinator.state import ENGINE
-from coordinator.store import create_organisation, create_user
+from coordinator.store import create_user
 from coordinator.tables import OrganisationCreate, Role, Sector
 from messages.errors import IdentifierError
 from messages.hl7.samples import GP_GLN, PPR_GLN
@@ -95,7 +96,8 @@ class RestartableHub:
     async def org(self, gln: str, sector: Sector, name: str = "Org") -> str:
         assert self.app is not None
         if gln not in self.tokens:
-            _, token = await create_organisation(
+            _, token = await register_organisation(
+                actor=local_actor(),
                 engine=self.app[ENGINE],
                 organisation=OrganisationCreate(gln=gln, name=name, sector=sector),
             )

@@ -21,10 +21,11 @@ from aiohttp import web
 from sqlalchemy.engine import make_url
 
 from coordinator.app import create_app
+from coordinator.credentials import local_actor, register_organisation
 from coordinator.openapi import DOCUMENT
 from coordinator.settings import Settings
 from coordinator.state import ENGINE
-from coordinator.store import create_organisation, create_user
+from coordinator.store import create_user
 from coordinator.tables import OrganisationCreate, Role, Sector
 from messages.identifiers import gln_check_digit
 
@@ -125,7 +126,8 @@ class Hub:
         self.session = session
 
     async def org(self, gln: str, sector: Sector = Sector.PPR, name: str = "Org") -> Client:
-        _, token = await create_organisation(
+        _, token = await register_organisation(
+            actor=local_actor(),
             engine=self.app[ENGINE],
             organisation=OrganisationCreate(gln=gln, name=name, sector=sector),
         )

@@ -15,10 +15,11 @@ from aiohttp import web
 
 from coordinator import server
 from coordinator.app import create_app
+from coordinator.credentials import local_actor, register_organisation
 from coordinator.retention import run_retention
 from coordinator.settings import Settings
 from coordinator.state import COMMITTER, ENGINE, SETTINGS
-from coordinator.store import create_organisation, create_user
+from coordinator.store import create_user
 from coordinator.tables import OrganisationCreate, Role, Sector
 from tests.functional.conftest import BUP_GLN, GP_GLN, PPR_GLN, Client, Hub
 from tests.functional.index_samples import (
@@ -81,8 +82,10 @@ async def test_no_cpr_token_or_body_in_any_log_line(logged_hub: tuple[Hub, Captu
     tokens: list[str] = []
 
     async def org(gln: str, sector: Sector) -> Client:
-        _, token = await create_organisation(
-            engine=engine, organisation=OrganisationCreate(gln=gln, name=gln, sector=sector)
+        _, token = await register_organisation(
+            actor=local_actor(),
+            engine=engine,
+            organisation=OrganisationCreate(gln=gln, name=gln, sector=sector),
         )
         tokens.append(token)
         return Client(hub.session, hub.base, token, gln)

@@ -23,9 +23,10 @@ from aiohttp import web
 
 from adapters.hubclient import HubClient as AdapterClient
 from coordinator.app import create_app
+from coordinator.credentials import local_actor, register_organisation
 from coordinator.settings import Settings
 from coordinator.state import ENGINE
-from coordinator.store import create_organisation, create_user
+from coordinator.store import create_user
 from coordinator.tables import OrganisationCreate, Role, Sector
 from coordinator.tls import gln_from_peercert, server_context
 from tests.functional.conftest import (
@@ -85,7 +86,8 @@ class TlsHub:
     port: int
 
     async def org(self, gln: str, sector: Sector = Sector.PPR) -> str:
-        _, token = await create_organisation(
+        _, token = await register_organisation(
+            actor=local_actor(),
             engine=self.app[ENGINE],
             organisation=OrganisationCreate(gln=gln, name=f"Org {gln}", sector=sector),
         )

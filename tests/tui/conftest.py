@@ -22,9 +22,10 @@ import pytest
 from aiohttp import web
 
 from coordinator.app import create_app
+from coordinator.credentials import local_actor, register_organisation
 from coordinator.settings import Settings
 from coordinator.state import ENGINE
-from coordinator.store import create_organisation, create_user
+from coordinator.store import create_user
 from coordinator.tables import OrganisationCreate, Role, Sector
 from messages.identifiers import gln_check_digit
 from tui.base import HubApp
@@ -87,8 +88,10 @@ async def seed(hub: TuiHub) -> None:
         ("ppr", PPR, "PPR Aalborg", Sector.PPR),
         ("bup", BUP, "Børne- og Ungdomspsyk.", Sector.PSYCHIATRY),
     ):
-        _, hub.tokens[key] = await create_organisation(
-            engine=engine, organisation=OrganisationCreate(gln=number, name=name, sector=sector)
+        _, hub.tokens[key] = await register_organisation(
+            actor=local_actor(),
+            engine=engine,
+            organisation=OrganisationCreate(gln=number, name=name, sector=sector),
         )
     hub.tokens["pia"] = await create_user(
         engine=engine, org_gln=PPR, name="Pia Psykolog", role=Role.CASEWORKER
