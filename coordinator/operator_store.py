@@ -24,13 +24,19 @@ from coordinator.committer import Batch
 from coordinator.errors import Conflict, NotFound, store_error
 from coordinator.heartbeat import ALIVE_WITHIN
 from coordinator.status import MessageStatus
-from coordinator.tables import CREDENTIAL, HUB_PROCESS, MESSAGE, MESSAGE_EVENT, ORGANISATION, Role
+from coordinator.tables import (
+    CREDENTIAL,
+    HUB_PROCESS,
+    MESSAGE,
+    MESSAGE_EVENT,
+    ORGANISATION,
+    Role,
+    new_message_row,
+)
 from messages.identifiers import new_message_id
 from messages.medcom.model import MessageType
 
 M = MESSAGE.c
-LETTER_TYPES = (MessageType.XDIS91.value, MessageType.XBIN01.value)
-RECEIPT_TYPES = (MessageType.XCTL01.value, MessageType.XCTL02.value, MessageType.XCTL03.value)
 META_COLUMNS = (
     M.id,
     M.type,
@@ -242,24 +248,34 @@ async def _audit(
 
 
 async def _copy(
-    conn: AsyncConnection, batch: Batch, source: uuid.UUID, **changes: Any
+    conn: AsyncConnection,
+    batch: Batch,
+    source: uuid.UUID,
+    *,
+    resend_of: uuid.UUID | None = None,
+    original_id: uuid.UUID | None = None,
 ) -> uuid.UUID:
     """A new inbox entry with ``source``'s body (byte for byte) and a hub-made envelope id, so
     the store's identity rule (sender, envelope, letter) holds; receipts still link by letter."""
-    row = (await conn.execute(select(MESSAGE).where(M.id == source))).mappings().one()
+    row = (await conn.execute(select(MESSAGE).where(M.id == source))).one()
     new_id = uuid.uuid4()
-    values = dict(row)
-    values.update(
+    values = new_message_row(
         id=new_id,
+        type=row.type,
+        sender_gln=row.sender_gln,
+        receiver_gln=row.receiver_gln,
         envelope_id=new_message_id(),
-        status=MessageStatus.ACCEPTED.value,
-        in_inbox=True,
+        letter_id=row.letter_id,
+        body=row.body,
         received_at=batch.now,
-        updated_at=batch.now,
-        receipt_id=None,
-        overdue=False,
+        episode_id=row.episode_id,
+        ack_requested=row.ack_requested,
+        resend_of=resend_of or row.resend_of,
+        original_id=original_id or row.original_id,
+        patient_cpr=row.patient_cpr,
+        subject=row.subject,
+        in_reply_to=row.in_reply_to,
     )
-    values.update(changes)
     await conn.execute(insert(MESSAGE).values(**values))
     batch.event(new_id, MessageStatus.ACCEPTED)
     batch.wake.add(str(values["receiver_gln"]))
@@ -273,12 +289,12 @@ def redeliver(message_id: uuid.UUID, actor: Actor) -> Any:
         row = (await conn.execute(select(M.type, M.status).where(M.id == message_id))).first()
         if row is None:
             raise NotFound("no such message")
-        if row.type not in LETTER_TYPES or row.status != MessageStatus.EXPIRED.value:
+        if not MessageType(row.type).is_letter or row.status != MessageStatus.EXPIRED.value:
             raise Conflict(
                 f"only an expired letter is re-delivered; this {row.type} is {row.status}",
                 code="not-expired",
             )
-        new_id = await _copy(conn, batch, message_id, is_resend=True, resend_of=message_id)
+        new_id = await _copy(conn, batch, message_id, resend_of=message_id)
         await _audit(conn, batch, actor, AuditAction.REDELIVER, str(message_id), str(new_id))
         return new_id
 
@@ -292,7 +308,7 @@ def status_report(message_id: uuid.UUID, actor: Actor) -> Any:
         row = (await conn.execute(select(M.type, M.receipt_id).where(M.id == message_id))).first()
         if row is None:
             raise NotFound("no such message")
-        if row.type not in LETTER_TYPES:
+        if not MessageType(row.type).is_letter:
             raise Conflict(
                 "a status report is sent for a letter, not a receipt", code="not-a-letter"
             )

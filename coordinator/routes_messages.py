@@ -214,7 +214,8 @@ async def fetch(request: web.Request) -> web.Response:
     row = await message_for(
         reader=app[READER], message_id=message_id, gln=principal.org_gln, with_body=True
     )
-    if row.receiver_gln == principal.org_gln and row.status == MessageStatus.ACCEPTED.value:
+    first = MessageStatus(row.status).can_become(MessageStatus.DOWNLOADED)
+    if row.receiver_gln == principal.org_gln and first:
         await app[COMMITTER].bulk(mark_downloaded, message_id)
     return web.Response(
         body=bytes(row.body),

@@ -317,7 +317,11 @@ def mark_downloaded(conn: Connection, batch: Batch, items: list[Any]) -> list[An
     time; per item whether its status changed. One UPDATE for the group."""
     ids: list[uuid.UUID] = items
     rows = _locked(conn, ids)
-    changing = {i for i, row in rows.items() if row.status == MessageStatus.ACCEPTED.value}
+    changing = {
+        i
+        for i, row in rows.items()
+        if MessageStatus(row.status).can_become(MessageStatus.DOWNLOADED)
+    }
     if changing and conn.dialect.name == "sqlite":
         _DOWNLOADED_ONE.many(conn, [{"b_id": i, "now": batch.now} for i in sorted(changing)])
     elif changing:
@@ -354,11 +358,8 @@ def acknowledge(conn: Connection, batch: Batch, items: list[Any]) -> list[Any]:
             else:
                 results.append(current)
             continue
-        new = (
-            current.to(MessageStatus.ACKNOWLEDGED)
-            if current in (MessageStatus.ACCEPTED, MessageStatus.DOWNLOADED)
-            else current
-        )
+        acknowledged = current.can_become(MessageStatus.ACKNOWLEDGED)
+        new = current.to(MessageStatus.ACKNOWLEDGED) if acknowledged else current
         changes.setdefault((current, new), []).append(message_id)
         if new is not current:
             batch.event(message_id, new)
