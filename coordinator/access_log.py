@@ -10,7 +10,9 @@ each, the organisations whose data it showed, so owners can list the views of th
 (``GET /v1/access-notifications``).
 
 :func:`log_views` is a bulk write for the :class:`~coordinator.committer.Committer`; the
-reads use the engine. SQLAlchemy errors become :class:`~coordinator.errors.StoreError`; no
+reads use the engine and are private (``_access_log``, ``_access_notifications``): the routes
+reach them only through :mod:`coordinator.disclosure`, which logs each read that must be
+logged before it returns. SQLAlchemy errors become :class:`~coordinator.errors.StoreError`; no
 CPR number is ever put in an error or a log line.
 """
 
@@ -51,8 +53,6 @@ D = DISCLOSURE.c
 __all__ = [
     "LoggedView",
     "View",
-    "access_log",
-    "access_notifications",
     "log_views",
     "shown_others",
 ]
@@ -183,7 +183,7 @@ _VIEWS = (
 )
 
 
-async def access_log(
+async def _access_log(
     *,
     engine: AsyncEngine,
     cpr: Cpr,
@@ -258,7 +258,7 @@ async def access_log(
     return out
 
 
-async def access_notifications(
+async def _access_notifications(
     *, engine: AsyncEngine, owner: str, since: datetime | None, limit: int
 ) -> list[Any]:
     """Views by other organisations (or by operators) that disclosed ``owner``'s data,

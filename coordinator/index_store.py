@@ -1,14 +1,17 @@
-"""The shared index's persistence: upserts, the overview read with its access-log write,
-consents and the coordinator (the access log's other reads and writes, and owners'
-notifications, are in :mod:`coordinator.access_log`).
+"""The shared index's persistence: upserts, the overview's reads, consents and the coordinator
+(the access log's reads and writes, and owners' notifications, are in
+:mod:`coordinator.access_log`).
 
 Writes are ops for the :class:`~coordinator.committer.Committer` (one writer per process). The
-overview is one too: it reads the child's entries, judges consent and writes the access-log
-entry for whatever it discloses **in the same transaction**, so an answer that disclosed
-another organisation's entries exists only if its log entry was committed. Other reads
-(a consent list) use the engine directly; the route logs what they disclose. SQLAlchemy
-errors become :class:`~coordinator.errors.StoreError` here or in the committer; no CPR
-number is ever put in an error or a log line.
+overview reads on the read path (:class:`~coordinator.reader.Reader`, no writer held) and
+writes nothing: its access-log entry is a separate committer write, made by
+:func:`coordinator.disclosure.disclose_overview`, which answers only once that entry has been
+committed. The consent list reads on the engine; its entry is made the same way
+(:func:`coordinator.disclosure.disclose_consents`). Those reads are private here
+(``_overview``, ``_consents_of``): the routes reach them only through
+:mod:`coordinator.disclosure`. SQLAlchemy errors become
+:class:`~coordinator.errors.StoreError` here or in the committer; no CPR number is ever put in
+an error or a log line.
 """
 
 from __future__ import annotations
@@ -554,12 +557,11 @@ def _read_overview(conn: Connection, cpr: str, org_gln: str, since: datetime) ->
     return _Found(cases, consents, appointments, coordinator[0] if coordinator else None)
 
 
-async def overview(*, reader: Reader, viewer: Viewer, cpr: Cpr, recent: timedelta) -> Overview:
+async def _overview(*, reader: Reader, viewer: Viewer, cpr: Cpr, recent: timedelta) -> Overview:
     """The caller's overview of a child, judged: what it may show and ``disclosed``, the other
-    organisations whose entries it shows. The caller logs that view
-    (:func:`coordinator.access_log.log_views`, through the committer, grouped with the other
-    writes of the moment) and answers only once the entry has been committed: an answer that
-    disclosed another organisation's entries exists only if its log entry does.
+    organisations whose entries it shows. Private: read through
+    :func:`coordinator.disclosure.disclose_overview`, which logs that view and returns only
+    once its entry has been committed.
 
     The reads run on the read path (no writer is held for them, nothing waits for a commit).
     """
@@ -610,8 +612,9 @@ async def overview(*, reader: Reader, viewer: Viewer, cpr: Cpr, recent: timedelt
 # --- reads ---------------------------------------------------------------------------------
 
 
-async def consents_of(*, engine: AsyncEngine, org_gln: str, cpr: Cpr) -> list[Any]:
-    """The child's consents, newest first (the caller must have an active case)."""
+async def _consents_of(*, engine: AsyncEngine, org_gln: str, cpr: Cpr) -> list[Any]:
+    """The child's consents, newest first (the caller must have an active case). Private:
+    read through :func:`coordinator.disclosure.disclose_consents`."""
     try:
         async with engine.connect() as conn:
             await _require_active_case(conn, org_gln, cpr.digits)
