@@ -20,10 +20,9 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from coordinator import revocation
-from coordinator.audit_tables import OPERATOR_AUDIT, AuditAction
+from coordinator.audit_tables import Actor, AuditAction, write_audit
 from coordinator.committer import Batch, Op
 from coordinator.errors import NotFound, OrganisationExists, store_error
-from coordinator.operator_store import Actor
 from coordinator.sqltypes import utcnow
 from coordinator.store import new_token, token_hash
 from coordinator.tables import (
@@ -46,23 +45,6 @@ def local_actor() -> Actor:
         user = "unknown"
     name = f"{user}@{socket.gethostname()} (cli)"[:200]
     return Actor(uuid.uuid5(_CLI_NAMESPACE, name), name, LOCAL_ORG)
-
-
-async def _audit(
-    conn: AsyncConnection, actor: Actor, action: AuditAction, target: str, result: str | None
-) -> None:
-    await conn.execute(
-        insert(OPERATOR_AUDIT).values(
-            id=uuid.uuid4(),
-            at=utcnow(),
-            actor_credential=actor.credential_id,
-            actor_name=actor.name,
-            actor_org=actor.org_gln,
-            action=action.value,
-            target=target,
-            result=result,
-        )
-    )
 
 
 async def _credential(
@@ -125,12 +107,13 @@ async def _add_organisation(
         role=Role.SYSTEM,
         expires_at=expires_at,
     )
-    await _audit(
+    await write_audit(
         conn,
-        actor,
-        AuditAction.ADD_ORGANISATION,
-        gln,
-        f"system credential {credential_id}{_expiry(expires_at)}",
+        at=now,
+        actor=actor,
+        action=AuditAction.ADD_ORGANISATION,
+        target=gln,
+        result=f"system credential {credential_id}{_expiry(expires_at)}",
     )
     return OrganisationPublic(id=org_id, created_at=now, **organisation.model_dump()), token
 
@@ -194,12 +177,13 @@ async def add_user(
             credential_id, token = await _credential(
                 conn, gln=org_gln, name=name, role=role, expires_at=expires_at
             )
-            await _audit(
+            await write_audit(
                 conn,
-                actor,
-                AuditAction.ADD_USER,
-                org_gln,
-                f"{role.value} credential {credential_id}{_expiry(expires_at)}",
+                at=utcnow(),
+                actor=actor,
+                action=AuditAction.ADD_USER,
+                target=org_gln,
+                result=f"{role.value} credential {credential_id}{_expiry(expires_at)}",
             )
     except SQLAlchemyError as exc:
         raise store_error(exc, "the hub's database") from exc
@@ -224,12 +208,13 @@ async def rotate_system_token(
                 conn, gln=gln, name=f"{name} system", role=Role.SYSTEM, expires_at=expires_at
             )
             await revocation.announce(conn)
-            await _audit(
+            await write_audit(
                 conn,
-                actor,
-                AuditAction.ROTATE_TOKEN,
-                gln,
-                f"new credential {credential_id}, {int(revoked.rowcount)} revoked"
+                at=utcnow(),
+                actor=actor,
+                action=AuditAction.ROTATE_TOKEN,
+                target=gln,
+                result=f"new credential {credential_id}, {int(revoked.rowcount)} revoked"
                 f"{_expiry(expires_at)}",
             )
     except SQLAlchemyError as exc:
@@ -238,35 +223,65 @@ async def rotate_system_token(
     return token
 
 
+async def _switch_system_token(
+    conn: AsyncConnection, *, gln: str, disabled: bool, actor: Actor, at: datetime
+) -> int:
+    """Disable or enable ``gln``'s system token in ``conn``'s transaction (audited); how many
+    changed. Enabling turns on only the newest one, so a token revoked by a rotation stays
+    revoked; disabling announces it to every hub process."""
+    c = CREDENTIAL.c
+    await _known(conn, gln)
+    system = (c.org_gln == gln, c.role == Role.SYSTEM.value)
+    if disabled:
+        result = await conn.execute(
+            update(CREDENTIAL).where(*system, c.disabled.is_(False)).values(disabled=True)
+        )
+        await revocation.announce(conn)
+    else:
+        newest = await conn.scalar(
+            select(c.id).where(*system).order_by(c.created_at.desc()).limit(1)
+        )
+        result = await conn.execute(
+            update(CREDENTIAL).where(c.id == newest, c.disabled.is_(True)).values(disabled=False)
+        )
+    changed = int(result.rowcount)
+    await write_audit(
+        conn,
+        at=at,
+        actor=actor,
+        action=AuditAction.DISABLE_TOKEN if disabled else AuditAction.ENABLE_TOKEN,
+        target=gln,
+        result=f"{changed} token(s) changed",
+    )
+    return changed
+
+
 async def set_system_token(*, engine: AsyncEngine, gln: str, disabled: bool, actor: Actor) -> int:
     """Disable or enable ``gln``'s newest system token (audited); how many changed.
 
     Enabling turns on only the newest one, so a token revoked by a rotation stays revoked.
+    ``samspil org disable|enable`` calls this; an operator's route runs the same change
+    through the committer (:func:`token_switch`).
     """
-    c = CREDENTIAL.c
     try:
         async with engine.begin() as conn:
-            await _known(conn, gln)
-            system = (c.org_gln == gln, c.role == Role.SYSTEM.value)
-            if disabled:
-                result = await conn.execute(
-                    update(CREDENTIAL).where(*system, c.disabled.is_(False)).values(disabled=True)
-                )
-                await revocation.announce(conn)
-            else:
-                newest = await conn.scalar(
-                    select(c.id).where(*system).order_by(c.created_at.desc()).limit(1)
-                )
-                result = await conn.execute(
-                    update(CREDENTIAL)
-                    .where(c.id == newest, c.disabled.is_(True))
-                    .values(disabled=False)
-                )
-            changed = int(result.rowcount)
-            action = AuditAction.DISABLE_TOKEN if disabled else AuditAction.ENABLE_TOKEN
-            await _audit(conn, actor, action, gln, f"{changed} token(s) changed")
+            changed = await _switch_system_token(
+                conn, gln=gln, disabled=disabled, actor=actor, at=utcnow()
+            )
     except SQLAlchemyError as exc:
         raise store_error(exc, "the hub's database") from exc
     if disabled:
         revocation.mark(engine)
     return changed
+
+
+def token_switch(gln: str, *, disabled: bool, actor: Actor) -> Op[int]:
+    """:func:`set_system_token` as a committer op, for an operator's route (which makes the
+    running hub processes forget the token once it has committed)."""
+
+    async def op(conn: AsyncConnection, batch: Batch) -> int:
+        return await _switch_system_token(
+            conn, gln=gln, disabled=disabled, actor=actor, at=batch.now
+        )
+
+    return op

@@ -14,12 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from coordinator import revocation
-from coordinator.audit_tables import OPERATOR_AUDIT, AuditAction
+from coordinator.audit_tables import OPERATOR_AUDIT, Actor, AuditAction, write_audit
 from coordinator.committer import Batch
 from coordinator.errors import Conflict, NotFound, store_error
 from coordinator.heartbeat import ALIVE_WITHIN
@@ -57,15 +56,6 @@ META_COLUMNS = (
     M.received_at,
     M.updated_at,
 )
-
-
-@dataclass(frozen=True, slots=True)
-class Actor:
-    """The operator doing something, for the audit trail."""
-
-    credential_id: uuid.UUID
-    name: str
-    org_gln: str
 
 
 # --- reads -----------------------------------------------------------------------------------
@@ -225,28 +215,6 @@ async def audit_entries(*, engine: AsyncEngine, limit: int) -> list[Any]:
 # --- actions (committer ops, each audited in its own transaction) ---------------------------
 
 
-async def _audit(
-    conn: AsyncConnection,
-    batch: Batch,
-    actor: Actor,
-    action: AuditAction,
-    target: str,
-    result: str | None,
-) -> None:
-    await conn.execute(
-        insert(OPERATOR_AUDIT).values(
-            id=uuid.uuid4(),
-            at=batch.now,
-            actor_credential=actor.credential_id,
-            actor_name=actor.name,
-            actor_org=actor.org_gln,
-            action=action.value,
-            target=target,
-            result=result,
-        )
-    )
-
-
 async def _copy(
     conn: AsyncConnection,
     batch: Batch,
@@ -295,7 +263,14 @@ def redeliver(message_id: uuid.UUID, actor: Actor) -> Any:
                 code="not-expired",
             )
         new_id = await _copy(conn, batch, message_id, resend_of=message_id)
-        await _audit(conn, batch, actor, AuditAction.REDELIVER, str(message_id), str(new_id))
+        await write_audit(
+            conn,
+            at=batch.now,
+            actor=actor,
+            action=AuditAction.REDELIVER,
+            target=str(message_id),
+            result=str(new_id),
+        )
         return new_id
 
     return op
@@ -319,35 +294,14 @@ def status_report(message_id: uuid.UUID, actor: Actor) -> Any:
                 code="no-receipt-yet",
             )
         new_id = await _copy(conn, batch, row.receipt_id, original_id=message_id)
-        await _audit(conn, batch, actor, AuditAction.STATUS_REPORT, str(message_id), str(new_id))
+        await write_audit(
+            conn,
+            at=batch.now,
+            actor=actor,
+            action=AuditAction.STATUS_REPORT,
+            target=str(message_id),
+            result=str(new_id),
+        )
         return new_id
-
-    return op
-
-
-def set_token(gln: str, *, disabled: bool, actor: Actor) -> Any:
-    """Op: disable or enable an organisation's system token(s); how many changed."""
-
-    async def op(conn: AsyncConnection, batch: Batch) -> int:
-        known = await conn.scalar(select(ORGANISATION.c.gln).where(ORGANISATION.c.gln == gln))
-        if known is None:
-            raise NotFound(f"no organisation with GLN {gln} is registered")
-        c = CREDENTIAL.c
-        which = [c.org_gln == gln, c.role == Role.SYSTEM.value, c.disabled.is_(not disabled)]
-        if not disabled:  # only the newest: a token revoked by a rotation stays revoked
-            newest = await conn.scalar(
-                select(c.id)
-                .where(c.org_gln == gln, c.role == Role.SYSTEM.value)
-                .order_by(c.created_at.desc())
-                .limit(1)
-            )
-            which.append(c.id == newest)
-        result = await conn.execute(update(CREDENTIAL).where(*which).values(disabled=disabled))
-        changed = int(result.rowcount)
-        if disabled:
-            await revocation.announce(conn)  # every hub process forgets the token at once
-        action = AuditAction.DISABLE_TOKEN if disabled else AuditAction.ENABLE_TOKEN
-        await _audit(conn, batch, actor, action, gln, f"{changed} token(s) changed")
-        return changed
 
     return op

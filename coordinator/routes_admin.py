@@ -21,10 +21,10 @@ from typing import Any
 
 from aiohttp import web
 
+from coordinator.audit_tables import Actor
 from coordinator.auth import principal_of
 from coordinator.credentials import NAME_MAX, registration
 from coordinator.errors import BadRequest, InvalidOrganisation, UnsupportedMediaType
-from coordinator.operator_store import Actor
 from coordinator.state import COMMITTER
 from coordinator.tables import OrganisationCreate, Role, Sector
 from messages.errors import IdentifierError
