@@ -1,7 +1,6 @@
-"""Reading the store, registering users, and the delivery writes.
+"""Reading the store and the delivery writes.
 
-Organisations are registered (audited) by
-:func:`coordinator.credentials.register_organisation`.
+Organisations and users are registered (audited) by :mod:`coordinator.credentials`.
 
 Persistence functions are keyword-only and async. The mailbox reads run through the
 :class:`~coordinator.reader.Reader` with statements built once; the others use the engine.
@@ -20,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, exists, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -29,7 +28,6 @@ from coordinator.committer import Batch, SyncOp
 from coordinator.errors import Conflict, NotFound, store_error
 from coordinator.index_tables import CASE, CaseStatus
 from coordinator.reader import Query, Reader, Write
-from coordinator.sqltypes import utcnow
 from coordinator.status import MessageStatus
 from coordinator.tables import (
     CREDENTIAL,
@@ -64,32 +62,6 @@ class CredentialRow:
 
 
 # --- organisations and credentials -------------------------------------------------------
-
-
-async def create_user(*, engine: AsyncEngine, org_gln: str, name: str, role: Role) -> str:
-    """A credential for a person of an organisation; its token."""
-    token = new_token()
-    try:
-        async with engine.begin() as conn:
-            known = await conn.scalar(
-                select(ORGANISATION.c.gln).where(ORGANISATION.c.gln == org_gln)
-            )
-            if known is None:
-                raise NotFound(f"no organisation with GLN {org_gln} is registered")
-            await conn.execute(
-                insert(CREDENTIAL).values(
-                    id=uuid.uuid4(),
-                    org_gln=org_gln,
-                    name=name,
-                    role=role.value,
-                    token_hash=token_hash(token),
-                    disabled=False,
-                    created_at=utcnow(),
-                )
-            )
-    except SQLAlchemyError as exc:
-        raise store_error(exc) from exc
-    return token
 
 
 async def list_organisations(*, engine: AsyncEngine) -> list[OrganisationPublic]:

@@ -20,10 +20,9 @@ from aiohttp import web
 from adapters.simulation.region import Org, OrgKind
 from adapters.simulation.run import HubAccess
 from coordinator.app import create_app
-from coordinator.credentials import local_actor, register_organisation
+from coordinator.credentials import add_user, local_actor, register_organisation
 from coordinator.db import create_engine, migrate
 from coordinator.settings import Settings
-from coordinator.store import create_user
 from coordinator.tables import OrganisationCreate, Role, Sector
 
 __all__ = ["embedded_hub", "free_port"]
@@ -61,11 +60,15 @@ async def _register(settings: Settings, orgs: Sequence[Org]) -> tuple[dict[str, 
             )
             tokens[org.gln] = token
         ppr = next(o for o in orgs if o.kind is OrgKind.PPR and o.municipality == "851")
-        caseworker = await create_user(
-            engine=engine, org_gln=ppr.gln, name="Hanne Østergaard", role=Role.CASEWORKER
+        caseworker = await add_user(
+            actor=local_actor(),
+            engine=engine,
+            org_gln=ppr.gln,
+            name="Hanne Østergaard",
+            role=Role.CASEWORKER,
         )
-        operator = await create_user(
-            engine=engine, org_gln=ppr.gln, name="Driften", role=Role.OPERATOR
+        operator = await add_user(
+            actor=local_actor(), engine=engine, org_gln=ppr.gln, name="Driften", role=Role.OPERATOR
         )
     finally:
         await engine.dispose()

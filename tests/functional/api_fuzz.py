@@ -32,10 +32,9 @@ from pathlib import Path
 from aiohttp import web
 
 from coordinator.app import create_app
-from coordinator.credentials import local_actor, register_organisation
+from coordinator.credentials import add_user, local_actor, register_organisation
 from coordinator.settings import Settings
 from coordinator.state import ENGINE
-from coordinator.store import create_user
 from coordinator.tables import OrganisationCreate, Role, Sector
 from messages.identifiers import gln_check_digit
 
@@ -130,7 +129,9 @@ async def fuzz(folder: Path, seconds_per_pass: float, seed: int | None = None) -
             engine=engine,
             organisation=OrganisationCreate(gln=PPR, name="PPR", sector=Sector.PPR),
         )
-        admin = await create_user(engine=engine, org_gln=PPR, name="Fuzz", role=Role.ADMIN)
+        admin = await add_user(
+            actor=local_actor(), engine=engine, org_gln=PPR, name="Fuzz", role=Role.ADMIN
+        )
         import aiohttp
 
         async with aiohttp.ClientSession() as session:
