@@ -28,18 +28,16 @@ from sqlalchemy import insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from coordinator.committer import Batch
 from coordinator.consent import Missing, age_on, sector_verdicts
-from coordinator.errors import NoActiveCase, NotFound, store_error
-from coordinator.index_store import Viewer, consent_facts
+from coordinator.errors import store_error
+from coordinator.index_store import Viewer, _require_active_case, _sector_of, consent_facts
 from coordinator.index_tables import (
     ACCESS_LOG,
-    CASE,
     CHILD,
     DISCLOSURE,
-    CaseStatus,
     ViewKind,
 )
 from coordinator.sqltypes import utcnow
@@ -147,25 +145,6 @@ def shown_others(views: Iterable[LoggedView], org_gln: str) -> tuple[str, ...]:
     found |= {v.viewer_org for v in views if not v.by_operator}
     found.discard(org_gln)
     return tuple(sorted(found))
-
-
-async def _require_active_case(conn: AsyncConnection, org_gln: str, cpr: str) -> None:
-    found = await conn.scalar(
-        select(CASE.c.id)
-        .where(
-            CASE.c.cpr == cpr, CASE.c.org_gln == org_gln, CASE.c.status == CaseStatus.ACTIVE.value
-        )
-        .limit(1)
-    )
-    if found is None:
-        raise NoActiveCase()
-
-
-async def _sector_of(conn: AsyncConnection, gln: str) -> Sector:
-    sector = await conn.scalar(select(G.sector).where(G.gln == gln))
-    if sector is None:
-        raise NotFound("your organisation is not registered")
-    return Sector(sector)
 
 
 _VIEWS = (
