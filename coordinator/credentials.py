@@ -1,8 +1,11 @@
-"""Administering organisations and credentials from the hub's machine, audited.
+"""Administering organisations and credentials, audited: the one place they are made.
 
 ``samspil org add``, ``samspil user add``, ``samspil org token`` (rotate), ``samspil org
 disable|enable`` each run one transaction that makes the change **and** writes its
-:mod:`coordinator.audit_tables` row (who: the local OS user). A change that takes a
+:mod:`coordinator.audit_tables` row (who: the local OS user). The hub's routes make the same
+changes as committer ops (:func:`registration` for ``POST /v1/admin/organisations``,
+:func:`token_switch` for an operator's disable/enable; who: the caller's credential); the
+simulation and the tests register through these functions too. A change that takes a
 credential away announces it to every hub process (:func:`coordinator.revocation.announce`),
 so a rotated or disabled token is refused on its next request. Tokens are returned once and
 stored only as their SHA-256.

@@ -51,6 +51,7 @@ def expire_due(*, ttl: timedelta, network_gln: str, limit: int = 200) -> Any:
             await conn.execute(
                 select(
                     M.id,
+                    M.status,
                     M.type,
                     M.sender_gln,
                     M.receiver_gln,
@@ -71,10 +72,11 @@ def expire_due(*, ttl: timedelta, network_gln: str, limit: int = 200) -> Any:
         ).all()
         expired = 0
         for row in due:
+            new = MessageStatus(row.status).to(MessageStatus.EXPIRED)  # the state machine's word
             changed = await conn.execute(
                 update(MESSAGE)
                 .where(M.id == row.id, M.status.in_(EXPIRABLE), M.in_inbox.is_(True))
-                .values(status=MessageStatus.EXPIRED.value, in_inbox=False, updated_at=batch.now)
+                .values(status=new.value, in_inbox=False, updated_at=batch.now)
             )
             if changed.rowcount != 1:
                 continue  # acknowledged or expired by another process meanwhile
@@ -98,7 +100,7 @@ def expire_due(*, ttl: timedelta, network_gln: str, limit: int = 200) -> Any:
                 )
             )
             await conn.execute(update(MESSAGE).where(M.id == row.id).values(receipt_id=receipt_id))
-            batch.event(row.id, MessageStatus.EXPIRED)
+            batch.event(row.id, new)
             batch.event(receipt_id, MessageStatus.ACCEPTED)
             batch.wake.add(row.sender_gln)
             expired += 1
