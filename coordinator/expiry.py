@@ -25,8 +25,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from coordinator.committer import Batch, Committer
 from coordinator.errors import CoordinatorError
 from coordinator.settings import Settings
-from coordinator.status import MessageStatus
-from coordinator.tables import MESSAGE
+from coordinator.status import MessageStatus, sources_of
+from coordinator.tables import MESSAGE, new_message_row
 from messages.errors import MessageError, RefuseCode
 from messages.medcom.documents import build_message
 from messages.medcom.model import MessageType
@@ -36,9 +36,10 @@ from messages.medcom.routing import Routing
 log = logging.getLogger(__name__)
 M = MESSAGE.c
 
-LETTER_TYPES = (MessageType.XDIS91.value, MessageType.XBIN01.value)
-EXPIRABLE = (MessageStatus.ACCEPTED.value, MessageStatus.DOWNLOADED.value)
-AWAITING_RECEIPT = (*EXPIRABLE, MessageStatus.ACKNOWLEDGED.value)
+EXPIRABLE = sorted(s.value for s in sources_of(MessageStatus.EXPIRED))
+"""The statuses a letter expires from (the state machine's word, for the query)."""
+AWAITING_RECEIPT = sorted(s.value for s in sources_of(MessageStatus.RECEIPTED))
+"""The statuses of a letter a receipt may still answer."""
 
 
 def expire_due(*, ttl: timedelta, network_gln: str, limit: int = 200) -> Any:
@@ -50,6 +51,7 @@ def expire_due(*, ttl: timedelta, network_gln: str, limit: int = 200) -> Any:
             await conn.execute(
                 select(
                     M.id,
+                    M.status,
                     M.type,
                     M.sender_gln,
                     M.receiver_gln,
@@ -61,7 +63,7 @@ def expire_due(*, ttl: timedelta, network_gln: str, limit: int = 200) -> Any:
                 .where(
                     M.in_inbox.is_(True),
                     M.received_at < cutoff,
-                    M.type.in_(LETTER_TYPES),
+                    M.type.in_(MessageType.codes(receipts=False)),
                     M.status.in_(EXPIRABLE),
                 )
                 .order_by(M.received_at)
@@ -70,40 +72,35 @@ def expire_due(*, ttl: timedelta, network_gln: str, limit: int = 200) -> Any:
         ).all()
         expired = 0
         for row in due:
+            new = MessageStatus(row.status).to(MessageStatus.EXPIRED)  # the state machine's word
             changed = await conn.execute(
                 update(MESSAGE)
                 .where(M.id == row.id, M.status.in_(EXPIRABLE), M.in_inbox.is_(True))
-                .values(status=MessageStatus.EXPIRED.value, in_inbox=False, updated_at=batch.now)
+                .values(status=new.value, in_inbox=False, updated_at=batch.now)
             )
             if changed.rowcount != 1:
                 continue  # acknowledged or expired by another process meanwhile
             receipt_id = uuid.uuid4()
-            body = _network_receipt(row, network_gln=network_gln, batch=batch, ttl=ttl)
+            body, envelope_id, letter_id = _network_receipt(
+                row, network_gln=network_gln, batch=batch, ttl=ttl
+            )
             await conn.execute(
                 insert(MESSAGE).values(
-                    id=receipt_id,
-                    type=MessageType.XCTL01.value,
-                    sender_gln=network_gln,
-                    receiver_gln=row.sender_gln,
-                    envelope_id=body[1],
-                    letter_id=body[2],
-                    episode_id=None,
-                    ack_requested=False,
-                    is_resend=False,
-                    resend_of=None,
-                    original_id=row.id,
-                    status=MessageStatus.ACCEPTED.value,
-                    in_inbox=True,
-                    body=body[0],
-                    size=len(body[0]),
-                    received_at=batch.now,
-                    updated_at=batch.now,
-                    receipt_id=None,
-                    overdue=False,
+                    new_message_row(
+                        id=receipt_id,
+                        type=MessageType.XCTL01.value,
+                        sender_gln=network_gln,
+                        receiver_gln=row.sender_gln,
+                        envelope_id=envelope_id,
+                        letter_id=letter_id,
+                        body=body,
+                        received_at=batch.now,
+                        original_id=row.id,
+                    )
                 )
             )
             await conn.execute(update(MESSAGE).where(M.id == row.id).values(receipt_id=receipt_id))
-            batch.event(row.id, MessageStatus.EXPIRED)
+            batch.event(row.id, new)
             batch.event(receipt_id, MessageStatus.ACCEPTED)
             batch.wake.add(row.sender_gln)
             expired += 1
@@ -148,7 +145,7 @@ def flag_overdue(*, deadline: timedelta) -> Any:
                 M.ack_requested.is_(True),
                 M.overdue.is_(False),
                 M.receipt_id.is_(None),
-                M.type.in_(LETTER_TYPES),
+                M.type.in_(MessageType.codes(receipts=False)),
                 M.status.in_(AWAITING_RECEIPT),
                 M.received_at < batch.now - deadline,
             )

@@ -28,26 +28,19 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from coordinator.committer import Batch
-from coordinator.errors import Conflict
+from coordinator.errors import ResendLimit
 from coordinator.reader import Query, Write
 from coordinator.status import MessageStatus, sources_of
-from coordinator.tables import MESSAGE
+from coordinator.tables import MESSAGE, new_message_row
 from messages.medcom.model import MessageType
 from messages.medcom.routing import NO_LETTER_FACTS, LetterFacts, Routing
 
 log = logging.getLogger(__name__)
 
-RECEIPT_TYPES = (MessageType.XCTL01.value, MessageType.XCTL02.value, MessageType.XCTL03.value)
 MAX_RESENDS = 3
 """MedCom: a letter may be sent again (same letter identifier, new envelope) at most 3 times."""
 
 c = MESSAGE.c
-
-
-class ResendLimit(Conflict):
-    """A letter sent again more often than MedCom allows."""
-
-    code = "resend-limit"
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,31 +65,22 @@ class Accepted:
 
 def _row(incoming: Incoming, message_id: uuid.UUID, resend_of: uuid.UUID | None) -> dict[str, Any]:
     r = incoming.routing
-    return {
-        "id": message_id,
-        "type": r.type.value,
-        "sender_gln": r.sender_gln,
-        "receiver_gln": r.receiver_gln,
-        "envelope_id": r.envelope_identifier,
-        "letter_id": r.letter_identifier,
-        "episode_id": r.episode_of_care_identifier,
-        "ack_requested": r.ack_requested and not r.type.is_receipt,
-        "is_resend": resend_of is not None,
-        "resend_of": resend_of,
-        "original_id": None,
-        "status": MessageStatus.ACCEPTED.value,
-        "in_inbox": True,
-        "body": incoming.body,
-        "size": len(incoming.body),
-        "received_at": incoming.received_at,
-        "updated_at": incoming.received_at,
-        "receipt_id": None,
-        "overdue": False,
-        "leased_until": None,
-        "patient_cpr": incoming.letter.patient_cpr,
-        "subject": incoming.letter.subject,
-        "in_reply_to": incoming.letter.in_reply_to,
-    }
+    return new_message_row(
+        id=message_id,
+        type=r.type.value,
+        sender_gln=r.sender_gln,
+        receiver_gln=r.receiver_gln,
+        envelope_id=r.envelope_identifier,
+        letter_id=r.letter_identifier,
+        body=incoming.body,
+        received_at=incoming.received_at,
+        episode_id=r.episode_of_care_identifier,
+        ack_requested=r.ack_requested and not r.type.is_receipt,
+        resend_of=resend_of,
+        patient_cpr=incoming.letter.patient_cpr,
+        subject=incoming.letter.subject,
+        in_reply_to=incoming.letter.in_reply_to,
+    )
 
 
 _INSERTS = {
@@ -261,7 +245,7 @@ _LETTERS = (
     .where(
         c.sender_gln.in_(bindparam("senders", expanding=True)),
         c.letter_id.in_(bindparam("letters", expanding=True)),
-        c.type.not_in(RECEIPT_TYPES),
+        c.type.not_in(MessageType.codes(receipts=True)),
     )
     .order_by(c.id)  # rows locked in one order by every process: no deadlock
 )
@@ -324,7 +308,7 @@ def link_receipts(conn: Connection, batch: Batch, receipts: list[tuple[uuid.UUID
                 row
                 for sender, letter in pairs
                 for row in _LETTER_ONE.rows(conn, {"sender": sender, "letter": letter})
-                if row.type not in RECEIPT_TYPES
+                if not MessageType(row.type).is_receipt
             ),
             key=lambda row: row.id,
         )

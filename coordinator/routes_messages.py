@@ -13,7 +13,14 @@ from typing import Any
 from aiohttp import web
 
 from coordinator.auth import Principal, principal_of
-from coordinator.errors import BadRequest, CoordinatorError, Forbidden, NotFound, UnknownReceiver
+from coordinator.errors import (
+    BadRequest,
+    Forbidden,
+    NetworkReceiptRefused,
+    NotFound,
+    UnknownReceiver,
+    UnsupportedMediaType,
+)
 from coordinator.intake import Incoming, accept_many
 from coordinator.params import seconds, whole_number
 from coordinator.sqltypes import utcnow
@@ -51,16 +58,6 @@ XML_TYPES = frozenset({"application/xml", "text/xml"})
 OFF_LOOP_BYTES = 64 * 1024  # validate bigger documents in a thread
 POLL_TOUCH_SECONDS = 10.0
 MAX_LEASE_SECONDS = 3600.0
-
-
-class UnsupportedMediaType(CoordinatorError):
-    status = 415
-    code = "unsupported-media-type"
-
-
-class NetworkReceiptRefused(CoordinatorError):
-    status = 422
-    code = "network-receipt-not-accepted"
 
 
 def _iso(moment: datetime) -> str:
@@ -205,7 +202,8 @@ async def fetch(request: web.Request) -> web.Response:
     row = await message_for(
         reader=app[READER], message_id=message_id, gln=principal.org_gln, with_body=True
     )
-    if row.receiver_gln == principal.org_gln and row.status == MessageStatus.ACCEPTED.value:
+    first = MessageStatus(row.status).can_become(MessageStatus.DOWNLOADED)
+    if row.receiver_gln == principal.org_gln and first:
         await app[COMMITTER].bulk(mark_downloaded, message_id)
     return web.Response(
         body=bytes(row.body),

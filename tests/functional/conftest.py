@@ -21,11 +21,11 @@ from aiohttp import web
 from sqlalchemy.engine import make_url
 
 from coordinator.app import create_app
+from coordinator.credentials import add_user, local_actor, register_organisation
 from coordinator.openapi import DOCUMENT
 from coordinator.protocol import HubRunner
 from coordinator.settings import Settings
 from coordinator.state import ENGINE
-from coordinator.store import create_organisation, create_user
 from coordinator.tables import OrganisationCreate, Role, Sector
 from messages.identifiers import gln_check_digit
 
@@ -126,14 +126,17 @@ class Hub:
         self.session = session
 
     async def org(self, gln: str, sector: Sector = Sector.PPR, name: str = "Org") -> Client:
-        _, token = await create_organisation(
+        _, token = await register_organisation(
+            actor=local_actor(),
             engine=self.app[ENGINE],
             organisation=OrganisationCreate(gln=gln, name=name, sector=sector),
         )
         return Client(self.session, self.base, token, gln)
 
     async def user(self, gln: str, role: Role) -> Client:
-        token = await create_user(engine=self.app[ENGINE], org_gln=gln, name="Test", role=role)
+        token = await add_user(
+            actor=local_actor(), engine=self.app[ENGINE], org_gln=gln, name="Test", role=role
+        )
         return Client(self.session, self.base, token, gln)
 
     def anonymous(self, token: str = "") -> Client:
