@@ -46,7 +46,9 @@ from coordinator.problems import problem_middleware
 from coordinator.reader import Reader
 from coordinator.retention import retention_ctx
 from coordinator.settings import Settings
+from coordinator.sqltypes import utcnow
 from coordinator.state import (
+    CLOCK,
     COMMITTER,
     DIRECTORY,
     ENGINE,
@@ -114,7 +116,9 @@ async def _listener(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _expiry(app: web.Application) -> AsyncIterator[None]:
-    task = asyncio.create_task(sweep_forever(app[COMMITTER], app[SETTINGS]), name="samspil-expiry")
+    task = asyncio.create_task(
+        sweep_forever(app[COMMITTER], app[SETTINGS], app[CLOCK]), name="samspil-expiry"
+    )
     yield
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
@@ -140,6 +144,7 @@ def create_app(settings: Settings) -> web.Application:
     app[METRICS] = Metrics()
     app[REGISTRY] = SchemaRegistry()  # compiled once, now: a broken schema fails start-up
     app[LAST_POLL] = {}
+    app[CLOCK] = utcnow
     app[STOPPING] = asyncio.Event()
     app.cleanup_ctx.extend([_engine, _committer, _listener, _expiry, retention_ctx, heartbeat_ctx])
     app.add_routes(routes_messages.routes)

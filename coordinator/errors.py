@@ -9,6 +9,8 @@ turns them into ``application/problem+json``::
         ├── Unauthorized                 (401) no or an unknown/disabled token
         ├── Forbidden                    (403) the token may not do this
         ├── NotFound                     (404) no such thing, or not the caller's
+        ├── Expired                      (410) a letter that expired before the receiver
+        │                                      acknowledged it (the sender got an XCTL01)
         ├── BadRequest                   (400) a malformed request (not a message problem)
         ├── PayloadTooLarge              (413) a body over the limit
         ├── TooManyRequests              (429) a limit was reached; ``retry_after`` seconds
@@ -51,6 +53,14 @@ class Forbidden(CoordinatorError):
 class NotFound(CoordinatorError):
     status = 404
     code = "not-found"
+
+
+class Expired(CoordinatorError):
+    """A letter the receiver may no longer read: it expired unacknowledged, and its sender
+    was told by an XCTL01 that it was not delivered."""
+
+    status = 410
+    code = "expired"
 
 
 class BadRequest(CoordinatorError):
