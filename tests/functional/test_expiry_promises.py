@@ -7,17 +7,24 @@ The sweep runs on a clock the test turns forward: no test waits for a deadline t
 from __future__ import annotations
 
 import asyncio
+import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
+from alembic import command
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from coordinator.db import _alembic_config, migrate, normalise_url
 from coordinator.sqltypes import utcnow
-from coordinator.tables import Role, Sector
+from coordinator.status import MessageStatus
+from coordinator.tables import MESSAGE, Role, Sector
 from messages.medcom.documents import parse_message
 from messages.medcom.model import Receipt
 from messages.medcom.registry import SchemaRegistry
 from messages.medcom.text import to_plain
 from tests.functional.conftest import GP_GLN, PPR_GLN, Client, Hub
-from tests.functional.samples import xdis91
+from tests.functional.samples import new_id, xdis91
 
 TTL = timedelta(hours=5)
 DEADLINE = timedelta(hours=2)
@@ -144,3 +151,51 @@ async def test_nothing_expires_before_its_time(make_hub: Any) -> None:
     assert (await gp.status(early["id"]))["status"] == "expired"
     assert (await gp.status(late["id"]))["status"] == "accepted"
     assert [entry["id"] for entry in await ppr.inbox()] == [late["id"]]
+
+
+async def test_the_migration_clears_the_flag_letters_expired_before_kept(hub_db: str) -> None:
+    engine = create_async_engine(normalise_url(hub_db))
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(
+                lambda sync: command.upgrade(_alembic_config(sync), "0008")  # before the fix
+            )
+            await conn.execute(
+                insert(MESSAGE),
+                [_stored_letter(MessageStatus.EXPIRED), _stored_letter(MessageStatus.ACKNOWLEDGED)],
+            )
+        assert await migrate(engine) == "0009"
+        async with engine.connect() as conn:
+            flags = dict((await conn.execute(select(MESSAGE.c.status, MESSAGE.c.overdue))).all())
+    finally:
+        await engine.dispose()
+    assert flags == {"expired": False, "acknowledged": True}  # a real overdue one stays
+
+
+def _stored_letter(status: MessageStatus) -> dict[str, Any]:
+    at = utcnow() - timedelta(days=6)
+    return {
+        "id": uuid.uuid4(),
+        "type": "XDIS91",
+        "sender_gln": GP_GLN,
+        "receiver_gln": PPR_GLN,
+        "envelope_id": new_id("K"),
+        "letter_id": new_id("B"),
+        "episode_id": None,
+        "ack_requested": True,
+        "is_resend": False,
+        "resend_of": None,
+        "original_id": None,
+        "status": status.value,
+        "in_inbox": False,
+        "body": b"<Emessage/>",
+        "size": 11,
+        "received_at": at,
+        "updated_at": at,
+        "receipt_id": None,
+        "overdue": True,
+        "leased_until": None,
+        "patient_cpr": None,
+        "subject": None,
+        "in_reply_to": None,
+    }
