@@ -89,7 +89,12 @@ class LetterScreen(Screen[None]):
 
     async def _load(self) -> None:
         app = self.hub_app
-        data = await app.hub(lambda: app.client.fetch(self.message_id))
+        try:
+            data = await app.hub(lambda: app.client.fetch(self.message_id))
+        except HubRefused as exc:  # e.g. 410 expired: the sender was told it was not delivered
+            key = "letter.expired" if exc.code == "expired" else "error"
+            self.query_one(Notice).tell(app.texts(key, detail=exc.detail), error=True)
+            return
         status = await app.hub(lambda: app.client.status(self.message_id))
         if data is None:
             return
