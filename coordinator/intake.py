@@ -398,9 +398,12 @@ def link_receipts(
         if not letters:
             log.info("receipt %s answers no letter in the store", receipt_id)
             continue
-        if new is MessageStatus.RECEIPTED and all(
-            status[row.id] is MessageStatus.RECEIPTED for row in letters
-        ):
+        now_of = [status[row.id] for row in letters]
+        if (
+            new is MessageStatus.RECEIPTED
+            and MessageStatus.RECEIPTED in now_of
+            and not sources_of(new).intersection(now_of)
+        ):  # receipted already, and no copy (a resend, a re-delivery) waits for one
             log.info("receipt %s refused: its letter already has a positive receipt", receipt_id)
             second.add(receipt_id)
             continue

@@ -4,10 +4,13 @@ and the first stays (an adapter and the system behind it may both receipt a lett
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
+from typing import Any
 
-from coordinator.tables import Sector
+from coordinator.tables import Role, Sector
 from tests.functional.conftest import GP_GLN, PPR_GLN, Client, Hub
 from tests.functional.samples import new_id, receipt, xdis91
+from tests.functional.test_expiry_promises import TurnedClock
 
 
 async def _delivered_letter(gp: Client, ppr: Client) -> tuple[str, str, str]:
@@ -84,3 +87,29 @@ async def test_a_negative_receipt_after_a_positive_one_is_not_refused(hub: Hub) 
     )
     assert status == 202  # only a second positive receipt is refused
     assert (await gp.status(letter_id))["status"] == "receipted"
+
+
+async def test_a_redelivered_letter_is_receipted_once(make_hub: Any) -> None:
+    clock = TurnedClock()
+    hub = await make_hub(clock=clock, message_ttl=timedelta(hours=5), expiry_interval=0.05)
+    gp = await hub.org(GP_GLN, Sector.GP)
+    ppr = await hub.org(PPR_GLN, Sector.PPR)
+    operator = await hub.user(PPR_GLN, Role.OPERATOR)
+    envelope, letter = new_id("K"), new_id("B")
+    _, sent = await gp.send(
+        xdis91(sender=GP_GLN, receiver=PPR_GLN, envelope_id=envelope, letter_id=letter, ack=True)
+    )
+    clock.turn(timedelta(hours=6))
+    [network_receipt] = await gp.inbox(wait=10)
+    assert network_receipt["type"] == "XCTL01"
+    clock.turn(-timedelta(hours=6))  # the copy must not expire at once
+    code, copy, _ = await operator.request("POST", f"/v1/operator/messages/{sent['id']}/redeliver")
+    assert code == 201
+
+    status, first = await ppr.send(_xctl03(envelope, letter))  # answers the copy
+    assert status == 202
+    assert (await gp.status(copy["id"]))["status"] == "receipted"
+    assert (await gp.status(sent["id"]))["status"] == "expired"
+    status, problem = await ppr.send(_xctl03(envelope, letter))
+    assert (status, problem["code"]) == (409, "already-receipted")
+    assert (await gp.status(copy["id"]))["receipt_id"] == first["id"]
