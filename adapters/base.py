@@ -32,7 +32,10 @@ Guarantees
   handed it to the sector system; a message handed over but not yet acknowledged when the
   adapter stopped is not handed over a second time (the ids are remembered).
 * **Receipts**: when a delivered letter's sender asked for a positive receipt, the adapter
-  sends the XCTL03 itself once the letter is in the system's inbox.
+  sends the XCTL03 itself once the letter is in the system's inbox — unless
+  ``[filedrop] receipts = "system"``: then the system behind the file drop writes its own
+  (:class:`~adapters.config.ReceiptsBy`). One receipt per letter: a second one is refused by
+  the hub (``already-receipted``), which the adapter takes as final and quietly.
 * **Refusals**: a letter the hub refuses for good (an unknown receiver, say) comes back to
   the system as an XCTL01 negative network receipt in its inbox, carrying the hub's code.
 * **Logs**: key=value lines without CPR numbers, tokens or letter text.
@@ -55,13 +58,13 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from adapters.config import AdapterConfig
+from adapters.config import AdapterConfig, ReceiptsBy
 from adapters.errors import AdapterCredentialsRefused, AdapterError
 from adapters.filedrop import FileDrop
 from adapters.localdb import LocalDb
 from adapters.logsafe import where
 from adapters.metrics import AdapterCounters, render
-from adapters.outbox import Item, ItemKind, Outbox, Request
+from adapters.outbox import SETTLED, Item, ItemKind, Outbox, Request
 from messages.errors import MessageError, ReceiptRuleError, RefuseCode, SamspilError
 from messages.medcom.documents import MedcomMessage, build_message, parse_message
 from messages.medcom.model import Correspondence
@@ -364,6 +367,11 @@ class Adapter:
             log.warning("hub not reachable at start-up; credentials checked once it answers")
 
     async def _counted_refusal(self, item: Item, error: HubRefused) -> None:
+        if error.code in SETTLED:
+            # the letter has its receipt (the system's or ours): nothing was lost
+            log.info("receipt item=%d not needed: the letter already has one", item.id)
+            self.counters.hub_answered()
+            return
         self.counters.refused[item.kind] += 1
         if error.status:  # the hub answered (a refusal before sending has no status)
             self.counters.hub_answered()
@@ -410,7 +418,7 @@ class Adapter:
         await self._positive_receipt(entry, body)
 
     async def _positive_receipt(self, entry: Json, body: bytes) -> None:
-        if entry["type"] != "XDIS91":
+        if entry["type"] != "XDIS91" or self.filedrop.config.receipts is ReceiptsBy.SYSTEM:
             return
         try:
             letter = parse_message(body, registry=self.registry)

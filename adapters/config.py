@@ -35,6 +35,8 @@
     [filedrop]                       # gp, psychiatry, municipality: MedCom files
     root = "var/gp/medcom"           # outbox/, inbox/, sent/, rejected/ below it
     poll_interval = 0.5
+    receipts = "adapter"             # who sends the XCTL03 a delivered letter asks for:
+                                     #   "adapter" (default) or "system" (see ReceiptsBy)
 
     [events]                         # municipality: the case system's JSON-lines events
     folder = "var/kommune/events"
@@ -62,6 +64,7 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass, field, fields
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +79,7 @@ __all__ = [
     "EventsConfig",
     "FileDropConfig",
     "MllpConfig",
+    "ReceiptsBy",
     "WebhookConfig",
     "load_config",
     "unknown_keys",
@@ -116,10 +120,30 @@ class MllpConfig:
     """Open connections at most; a new one then replaces the connection idle longest."""
 
 
+class ReceiptsBy(StrEnum):
+    """Who sends the positive receipt (XCTL03) a letter delivered into the file drop asks
+    for. One receipt per letter: the hub refuses a second one (409 ``already-receipted``)."""
+
+    ADAPTER = "adapter"
+    """The adapter, once the letter is in the drop's ``inbox/`` (a system without MedCom
+    receipts of its own)."""
+    SYSTEM = "system"
+    """The system behind the drop (a MedCom-capable EHR writes its own XCTL03 to
+    ``outbox/``); the adapter sends none."""
+
+
 @dataclass(frozen=True, slots=True)
 class FileDropConfig:
     root: Path
     poll_interval: float = 0.5
+    receipts: ReceiptsBy = ReceiptsBy.ADAPTER
+    """Who receipts the letters delivered into ``inbox/`` (:class:`ReceiptsBy`)."""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.receipts, ReceiptsBy):
+            raise AdapterConfigError(
+                f"[filedrop] receipts must be {_choices(ReceiptsBy)}, not {self.receipts!r}"
+            )
 
     @property
     def outbox(self) -> Path:
@@ -267,6 +291,22 @@ def unknown_keys(data: dict[str, Any]) -> list[str]:
     return problems
 
 
+def _choices(kind: type[StrEnum]) -> str:
+    names = [f'"{member.value}"' for member in kind]
+    return ", ".join(names[:-1]) + " or " + names[-1]
+
+
+def _receipts(raw: Any) -> ReceiptsBy:
+    try:
+        return ReceiptsBy(raw)
+    except ValueError:
+        raise AdapterConfigError(
+            f"[filedrop] receipts must be {_choices(ReceiptsBy)} (who sends the XCTL03 a "
+            f"delivered letter asks for: this adapter, or the system behind the file drop), "
+            f"not {raw!r}"
+        ) from None
+
+
 def _section(data: dict[str, Any], name: str) -> dict[str, Any] | None:
     value = data.get(name)
     if value is None:
@@ -348,6 +388,7 @@ def _build(kind: str, data: dict[str, Any], base: Path) -> AdapterConfig:
         filedrop=FileDropConfig(
             root=_path(base, filedrop.get("root"), "[filedrop] root"),
             poll_interval=float(filedrop.get("poll_interval", 0.5)),
+            receipts=_receipts(filedrop.get("receipts", ReceiptsBy.ADAPTER.value)),
         )
         if filedrop is not None
         else None,

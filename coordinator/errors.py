@@ -11,6 +11,8 @@ turns them into ``application/problem+json``::
         ├── Forbidden                    (403) the token may not do this
         │   └── NoActiveCase             no active case of the caller's for the child
         ├── NotFound                     (404) no such thing, or not the caller's
+        ├── Expired                      (410) a letter that expired before the receiver
+        │                                      acknowledged it (the sender got an XCTL01)
         ├── BadRequest                   (400) a malformed request (not a message problem)
         ├── PayloadTooLarge              (413) a body over the limit
         ├── UnsupportedMediaType         (415) a body of a Content-Type the route does not take
@@ -22,6 +24,7 @@ turns them into ``application/problem+json``::
         ├── Conflict                     (409) a request the current state refuses
         │   ├── IllegalTransition        a message status change the state machine refuses
         │   ├── ResendLimit              a letter sent again more often than MedCom allows
+        │   ├── AlreadyReceipted         a second positive receipt for one letter
         │   └── OrganisationExists       a GLN registered twice
         └── StoreError                   (503) the database could not be reached or used
                                                (``database-unavailable``, with Retry-After)
@@ -81,6 +84,14 @@ class NoActiveCase(Forbidden):
 class NotFound(CoordinatorError):
     status = 404
     code = "not-found"
+
+
+class Expired(CoordinatorError):
+    """A letter the receiver may no longer read: it expired unacknowledged, and its sender
+    was told by an XCTL01 that it was not delivered."""
+
+    status = 410
+    code = "expired"
 
 
 class BadRequest(CoordinatorError):
@@ -154,6 +165,12 @@ class ResendLimit(Conflict):
     """A letter sent again more often than MedCom allows."""
 
     code = "resend-limit"
+
+
+class AlreadyReceipted(Conflict):
+    """A positive receipt for a letter that already has one (one receipt per letter)."""
+
+    code = "already-receipted"
 
 
 class OrganisationExists(Conflict):

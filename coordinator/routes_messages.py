@@ -15,6 +15,7 @@ from aiohttp import web
 from coordinator.auth import Principal, principal_of
 from coordinator.errors import (
     BadRequest,
+    Expired,
     Forbidden,
     NetworkReceiptRefused,
     NotFound,
@@ -25,6 +26,7 @@ from coordinator.intake import Incoming, accept_many
 from coordinator.params import seconds, whole_number
 from coordinator.sqltypes import utcnow
 from coordinator.state import (
+    CLOCK,
     COMMITTER,
     DIRECTORY,
     LAST_POLL,
@@ -105,7 +107,7 @@ async def submit(request: web.Request) -> web.Response:
         raise UnknownReceiver(f"the receiver {routing.receiver_gln} is not registered at the hub")
     for warning in routing.warnings:
         log.warning("message from %s: %s", routing.sender_gln, warning)
-    accepted = await app[COMMITTER].bulk(accept_many, Incoming(routing, body, utcnow(), letter))
+    accepted = await app[COMMITTER].bulk(accept_many, Incoming(routing, body, app[CLOCK](), letter))
     payload: dict[str, Any] = {"id": str(accepted.id), "status": accepted.status.value}
     headers = {"Location": f"/v1/messages/{accepted.id}"}
     if accepted.duplicate:
@@ -202,6 +204,11 @@ async def fetch(request: web.Request) -> web.Response:
     row = await message_for(
         reader=app[READER], message_id=message_id, gln=principal.org_gln, with_body=True
     )
+    if row.receiver_gln == principal.org_gln and row.status == MessageStatus.EXPIRED.value:
+        raise Expired(
+            "this letter expired before your system acknowledged it and its sender was told "
+            "it was not delivered; ask the sender to send it again"
+        )
     first = MessageStatus(row.status).can_become(MessageStatus.DOWNLOADED)
     if row.receiver_gln == principal.org_gln and first:
         await app[COMMITTER].bulk(mark_downloaded, message_id)

@@ -26,7 +26,7 @@ from aiohttp import web
 from coordinator.app import create_app
 from coordinator.credentials import add_user, local_actor, register_organisation
 from coordinator.settings import Settings
-from coordinator.state import ENGINE
+from coordinator.state import CLOCK, ENGINE, Clock
 from coordinator.tables import OrganisationCreate, Role, Sector
 from messages.identifiers import gln_check_digit
 from tui.base import HubApp
@@ -70,14 +70,19 @@ class TuiHub:
             return await response.read()
 
 
-async def start_hub(tmp_path: Path, port: int = 0, **overrides: Any) -> web.AppRunner:
+async def start_hub(
+    tmp_path: Path, port: int = 0, *, clock: Clock | None = None, **overrides: Any
+) -> web.AppRunner:
     settings = Settings(
         environment="test",
         data_dir=tmp_path,
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'hub.sqlite'}",
         **overrides,
     ).check()
-    runner = web.AppRunner(create_app(settings), shutdown_timeout=2)
+    app = create_app(settings)
+    if clock is not None:  # the expiry sweep's clock, turned forward by the test
+        app[CLOCK] = clock
+    runner = web.AppRunner(app, shutdown_timeout=2)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     return runner
