@@ -263,7 +263,7 @@ KNOWN_KEYS: dict[str, frozenset[str]] = {
     "adapter": frozenset({"data_dir", "status_port", "poll_wait", "network_gln", "case_kind"}),
     "contact": _names(ContactConfig),
     "mllp": _names(MllpConfig),
-    "filedrop": frozenset({"root", "poll_interval"}),
+    "filedrop": frozenset({"root", "poll_interval", "receipts"}),
     "events": frozenset({"folder", "poll_interval"}),
     "webhook": _names(WebhookConfig) | {"token_file"},
     "outbox": _names(OutboxSettings),
