@@ -21,14 +21,25 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from coordinator import revocation
 from coordinator.audit_tables import OPERATOR_AUDIT, AuditAction
 from coordinator.committer import Batch
-from coordinator.errors import Conflict, NotFound, StoreError
+from coordinator.errors import Conflict, NotFound, OrganisationExists, StoreError
 from coordinator.heartbeat import ALIVE_WITHIN
 from coordinator.status import MessageStatus
-from coordinator.tables import CREDENTIAL, HUB_PROCESS, MESSAGE, MESSAGE_EVENT, ORGANISATION, Role
+from coordinator.store import new_token, token_hash
+from coordinator.tables import (
+    CREDENTIAL,
+    HUB_PROCESS,
+    MESSAGE,
+    MESSAGE_EVENT,
+    ORGANISATION,
+    OrganisationCreate,
+    Role,
+)
 from messages.identifiers import new_message_id
 from messages.medcom.model import MessageType
 
 M = MESSAGE.c
+NAME_MAX = 200
+"""The longest organisation or credential name the hub stores."""
 LETTER_TYPES = (MessageType.XDIS91.value, MessageType.XBIN01.value)
 RECEIPT_TYPES = (MessageType.XCTL01.value, MessageType.XCTL02.value, MessageType.XCTL03.value)
 META_COLUMNS = (
@@ -337,5 +348,51 @@ def set_token(gln: str, *, disabled: bool, actor: Actor) -> Any:
         action = AuditAction.DISABLE_TOKEN if disabled else AuditAction.ENABLE_TOKEN
         await _audit(conn, batch, actor, action, gln, f"{changed} token(s) changed")
         return changed
+
+    return op
+
+
+def add_organisation(organisation: OrganisationCreate, actor: Actor) -> Any:
+    """Op: the organisation, its system credential and the audit row; ``(org id, token)``."""
+
+    async def op(conn: AsyncConnection, batch: Batch) -> tuple[uuid.UUID, str]:
+        gln = organisation.gln
+        taken = await conn.scalar(select(ORGANISATION.c.gln).where(ORGANISATION.c.gln == gln))
+        if taken is not None:
+            raise OrganisationExists(
+                f"an organisation with GLN {gln} is registered; its token is not shown again "
+                "(rotate it with 'samspil org token')"
+            )
+        org_id, credential_id, token = uuid.uuid4(), uuid.uuid4(), new_token()
+        await conn.execute(
+            insert(ORGANISATION).values(
+                id=org_id, created_at=batch.now, last_poll_at=None, **organisation.model_dump()
+            )
+        )
+        await conn.execute(
+            insert(CREDENTIAL).values(
+                id=credential_id,
+                org_gln=gln,
+                name=f"{organisation.name} system"[:NAME_MAX],
+                role=Role.SYSTEM.value,
+                token_hash=token_hash(token),
+                disabled=False,
+                created_at=batch.now,
+                expires_at=None,
+            )
+        )
+        await conn.execute(
+            insert(OPERATOR_AUDIT).values(
+                id=uuid.uuid4(),
+                at=batch.now,
+                actor_credential=actor.credential_id,
+                actor_name=actor.name,
+                actor_org=actor.org_gln,
+                action=AuditAction.ADD_ORGANISATION.value,
+                target=gln,
+                result=f"system credential {credential_id}",
+            )
+        )
+        return org_id, token
 
     return op
