@@ -50,7 +50,7 @@ import aiohttp  # noqa: E402
 from aiohttp import web  # noqa: E402
 
 from bench.httpclient import Connection  # noqa: E402
-from coordinator.db import create_engine, migrate  # noqa: E402
+from coordinator.database.engine import create_engine, migrate  # noqa: E402
 from coordinator.store import create_organisation  # noqa: E402
 from coordinator.tables import OrganisationCreate, Sector  # noqa: E402
 from messages.identifiers import gln_check_digit  # noqa: E402

@@ -37,9 +37,9 @@ from aiohttp import web
 from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Connection
 
+from coordinator.database.reader import Reader
 from coordinator.errors import Forbidden, TooManyRequests, Unauthorized
 from coordinator.problems import Handler
-from coordinator.reader import Reader
 from coordinator.sqltypes import utcnow
 from coordinator.store import token_hash
 from coordinator.tables import CREDENTIAL, Role

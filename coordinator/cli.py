@@ -29,7 +29,7 @@ from coordinator.credentials import (
     rotate_system_token,
     set_system_token,
 )
-from coordinator.db import create_engine, migrate
+from coordinator.database.engine import create_engine, migrate
 from coordinator.errors import ConfigError, CoordinatorError
 from coordinator.settings import Settings
 from coordinator.sqltypes import utcnow

@@ -19,21 +19,21 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import insert, text
+from sqlalchemy import insert
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from coordinator.db import sqlite_sync_engine
+from coordinator.database.backend import Backend
+from coordinator.database.statements import Write
 from coordinator.errors import CoordinatorError, StoreError
 from coordinator.notifier import CHANNEL, Notifier, notify_payloads
-from coordinator.reader import Write
 from coordinator.sqltypes import utcnow
 from coordinator.status import MessageStatus
 from coordinator.tables import MESSAGE_EVENT
@@ -100,31 +100,31 @@ class CommitStats:
 class Committer:
     """The one writer of a hub process.
 
-    On SQLite the hot-path writes (synchronous ops and bulk writes) run on a ``pysqlite``
-    connection of the committer's own, on the event loop: with the write lock taken by
+    Where the backend has a lean engine (a SQLite file: :meth:`Backend.lean_engine`) the
+    hot-path writes (synchronous ops and bulk writes) run on a ``pysqlite`` connection of the
+    committer's own, on the event loop: with the write lock taken by
     ``BEGIN IMMEDIATE`` (retried without blocking while another process holds it) the
     statements neither wait for a lock nor touch the disk. Only ``COMMIT``, the fsync, runs
     in the committer's thread, and the loop serves requests meanwhile. The
-    asynchronous ops run in a transaction of their own on the async engine. On PostgreSQL
-    everything of a group runs in one asyncpg transaction, on a connection the committer
-    keeps between groups.
+    asynchronous ops run in a transaction of their own on the async engine. Otherwise
+    (PostgreSQL) everything of a group runs in one transaction, on a connection from
+    :meth:`Backend.write_connections` (on PostgreSQL one the committer keeps between groups).
     """
 
     def __init__(
         self,
-        engine: AsyncEngine,
+        backend: Backend,
         *,
         notifier: Notifier,
         max_batch: int = 256,
     ) -> None:
-        self._engine = engine
         self._notifier = notifier
         self._max_batch = max_batch
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
-        self._postgres = engine.dialect.name == "postgresql"
-        self._sync = sqlite_sync_engine(engine)
+        self._notify = backend.notify
+        self._sync = backend.lean_engine()
+        self._connections = backend.write_connections()
         self._writer: Connection | None = None
-        self._pg: AsyncConnection | None = None
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="samspil-commit")
         self._checkpointer = Checkpointer(self._sync) if self._sync is not None else None
         self.stats = CommitStats()
@@ -163,7 +163,7 @@ class Committer:
                 if self._sync is None:
                     await self._commit(group)
                     continue
-                # SQLite: the hot-path writes on the writer connection, the rest on the engine
+                # the hot-path writes on the lean writer connection, the rest on the engine
                 fast = [p for p in group if p.op is None]
                 slow = [p for p in group if p.op is not None]
                 if fast:
@@ -175,10 +175,8 @@ class Committer:
                 pending = self._queue.get_nowait()
                 if not pending.future.done():
                     pending.future.set_exception(StoreError("the hub is shutting down"))
-            if self._pg is not None:
-                with contextlib.suppress(Exception):
-                    await asyncio.shield(self._pg.close())
-                self._pg = None
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self._connections.close())
 
     def close(self) -> None:
         """Close the connections and stop the threads (after :meth:`run` has ended)."""
@@ -198,7 +196,7 @@ class Committer:
             return
         try:
             if self._sync is not None and live[0].op is None:
-                batch, results = await self._sqlite_transaction(live)
+                batch, results = await self._lean_transaction(live)
             else:
                 batch, results = await self._transaction(live)
         except Exception as exc:  # the group failed: retry each write alone
@@ -302,7 +300,7 @@ class Committer:
             await asyncio.sleep(pause)
             waited += pause
 
-    async def _sqlite_transaction(self, group: list[_Pending]) -> tuple[Batch, list[Any]]:
+    async def _lean_transaction(self, group: list[_Pending]) -> tuple[Batch, list[Any]]:
         assert self._sync is not None
         if self._writer is None:
             self._writer = self._sync.connect()
@@ -326,34 +324,11 @@ class Committer:
             raise
         return batch, results
 
-    @contextlib.asynccontextmanager
-    async def _connection(self) -> AsyncIterator[AsyncConnection]:
-        """PostgreSQL: the committer's own connection, kept between groups (no pool checkout
-        and return per group); dropped after a failure that left it unusable, and opened
-        again for the next group. SQLite's asynchronous ops: a pooled one each time."""
-        if not self._postgres:
-            async with self._engine.connect() as conn:
-                yield conn
-            return
-        if self._pg is None or self._pg.closed or self._pg.invalidated:
-            if self._pg is not None:
-                with contextlib.suppress(Exception):
-                    await self._pg.close()
-            self._pg = await self._engine.connect()
-        try:
-            yield self._pg
-        except BaseException:
-            if self._pg.invalidated or self._pg.in_transaction():
-                with contextlib.suppress(Exception):
-                    await self._pg.close()
-                self._pg = None
-            raise
-
     async def _transaction(self, group: list[_Pending]) -> tuple[Batch, list[Any]]:
         batch = Batch()
         results: list[Any] = [None] * len(group)
         fast = [i for i, p in enumerate(group) if p.op is None]
-        async with self._connection() as conn, conn.begin():
+        async with self._connections.connection() as conn, conn.begin():
             if fast:
                 done = await conn.run_sync(self._run_sync, batch, [group[i] for i in fast])
                 for i, result in zip(fast, done, strict=True):
@@ -363,12 +338,8 @@ class Committer:
                     results[i] = await pending.op(conn, batch)
             if batch.events:
                 await conn.execute(insert(MESSAGE_EVENT), batch.events)
-            if self._postgres and batch.wake:
-                for payload in notify_payloads(batch.wake):
-                    await conn.execute(
-                        text("SELECT pg_notify(:channel, :payload)"),
-                        {"channel": CHANNEL, "payload": payload},
-                    )
+            if batch.wake:  # other processes' long-polls, where the backend has others
+                await self._notify(conn, CHANNEL, notify_payloads(batch.wake))
         return batch, results
 
 

@@ -20,7 +20,7 @@ from aiohttp import web
 from adapters.simulation.region import Org, OrgKind
 from adapters.simulation.run import HubAccess
 from coordinator.app import create_app
-from coordinator.db import create_engine, migrate
+from coordinator.database.engine import create_engine, migrate
 from coordinator.settings import Settings
 from coordinator.store import create_organisation, create_user
 from coordinator.tables import OrganisationCreate, Role, Sector

@@ -1,5 +1,6 @@
-"""The SQLAlchemy internals the lean SQLite path (:class:`coordinator.reader.Query` and
-:class:`~coordinator.reader.Write`) is built on are still there and still mean the same.
+"""The SQLAlchemy internals the lean SQLite path
+(:class:`~coordinator.database.statements.Query` and ``Write``) is built on are still there
+and still mean the same.
 
 ``pyproject.toml`` pins SQLAlchemy to the minor release this was tested on; a new release
 that renames or drops one of these fails here, loudly, before any hub runs on it. The full
@@ -18,7 +19,7 @@ from sqlalchemy import bindparam, create_engine, insert, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.sqltypes import TypeEngine
 
-from coordinator.reader import Query, Write
+from coordinator.database.statements import Query, Write
 from coordinator.tables import ORGANISATION, Sector
 
 G = ORGANISATION.c
