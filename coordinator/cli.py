@@ -1,5 +1,5 @@
 """The hub's subcommands: ``serve``, ``org add|list|token|disable|enable``, ``user add``,
-``backup`` (:mod:`coordinator.backup`).
+``backup`` (:mod:`coordinator.database.backup`).
 
 ``org add``, ``org token`` and ``user add`` print **only** the new token on stdout (so a
 script can capture it); everything else goes to stderr. Tokens are stored hashed and cannot
@@ -299,7 +299,7 @@ def _org_list(args: argparse.Namespace) -> int:
 
 
 def _backup(args: argparse.Namespace) -> int:
-    from coordinator.backup import backup
+    from coordinator.database.backup import backup
 
     try:
         made = backup(_settings(args).resolved_database_url, args.to)

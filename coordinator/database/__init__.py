@@ -5,7 +5,9 @@ written.
 * :mod:`~coordinator.database.backend`: :class:`~coordinator.database.backend.Backend`, one
   implementation per engine kind; the only place that knows which engine runs;
 * :mod:`~coordinator.database.reader`: the read path;
-* :mod:`~coordinator.database.statements`: statements built once, run per engine.
+* :mod:`~coordinator.database.writer`: the committer's lean writer on a SQLite file;
+* :mod:`~coordinator.database.statements`: statements built once, run per engine;
+* :mod:`~coordinator.database.backup`: online backups of either engine (``samspil backup``).
 
 The rule for SQL (docs/sql.md):
 

@@ -13,8 +13,8 @@ notify (on commit)     nothing: one process wakes its own       ``pg_notify`` in
                        long-polls; revocations by marker file   transaction; :meth:`listen`
 reads                  :class:`~.reader.LoopReader` on the      :class:`~.reader.PooledReader`
                        event loop (a file; in memory: pooled)   (asyncpg, autocommit)
-the committer's        a ``pysqlite`` engine (:meth:`lean_       none: every write on one
-hot-path writes        engine`); its async ops on a pooled      asyncpg connection the
+the committer's        a ``pysqlite`` writer (:meth:`lean_       none: every write on one
+hot-path writes        writer`); its async ops on a pooled      asyncpg connection the
                        aiosqlite connection                     committer keeps (:class:`Kept`)
 =====================  =======================================  ==============================
 
@@ -31,11 +31,12 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 from sqlalchemy import Select, Table, text
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from coordinator.database.engine import create_engine, plain_postgres_dsn, sqlite_sync_engine
 from coordinator.database.reader import LoopReader, PooledReader, Reader
+from coordinator.database.writer import LeanWriter
 
 if TYPE_CHECKING:
     from coordinator.auth import TokenVerifier
@@ -88,9 +89,8 @@ class Backend(Protocol):
         """The read path (the caller owns it: :meth:`Reader.close`)."""
         ...
 
-    def lean_engine(self) -> Engine | None:
-        """A synchronous engine on the same database for the committer's hot path, or None
-        (the caller owns it)."""
+    def lean_writer(self) -> LeanWriter | None:
+        """The committer's hot-path writer on the loop, or None (the caller closes it)."""
         ...
 
     def write_connections(self) -> Connections:
@@ -182,8 +182,9 @@ class SqliteBackend:
         sync = sqlite_sync_engine(self.engine)
         return LoopReader(sync) if sync is not None else PooledReader(self.engine)
 
-    def lean_engine(self) -> Engine | None:
-        return sqlite_sync_engine(self.engine)
+    def lean_writer(self) -> LeanWriter | None:
+        sync = sqlite_sync_engine(self.engine)
+        return LeanWriter(sync) if sync is not None else None
 
     def write_connections(self) -> Connections:
         return Pooled(self.engine)
@@ -227,7 +228,7 @@ class PostgresBackend:
     def reader(self) -> Reader:
         return PooledReader(self.engine)
 
-    def lean_engine(self) -> Engine | None:
+    def lean_writer(self) -> LeanWriter | None:
         return None
 
     def write_connections(self) -> Connections:
