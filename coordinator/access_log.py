@@ -25,7 +25,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -33,10 +32,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from coordinator.committer import Batch
 from coordinator.consent import Missing, age_on, sector_verdicts
 from coordinator.errors import store_error
-from coordinator.index_store import Viewer, _require_active_case, _sector_of, consent_facts
+from coordinator.index_store import (
+    CHILDREN,
+    Viewer,
+    _require_active_case,
+    _sector_of,
+    consent_facts,
+)
 from coordinator.index_tables import (
     ACCESS_LOG,
-    CHILD,
     DISCLOSURE,
     ViewKind,
 )
@@ -69,10 +73,6 @@ class View:
     owners: tuple[str, ...]  # the other organisations whose data it disclosed, sorted
 
 
-_CHILD = {
-    "sqlite": sqlite.insert(CHILD).on_conflict_do_nothing(index_elements=["cpr"]),
-    "postgresql": postgresql.insert(CHILD).on_conflict_do_nothing(index_elements=["cpr"]),
-}
 _LOG = insert(ACCESS_LOG)
 _DISCLOSE = insert(DISCLOSURE)
 
@@ -116,7 +116,7 @@ def log_views(conn: Connection, batch: Batch, items: list[View]) -> list[Any]:
             }
             for owner in item.owners
         )
-    conn.execute(_CHILD[conn.dialect.name], list(children.values()))
+    CHILDREN.many(conn, list(children.values()))
     conn.execute(_LOG, views)
     if disclosures:
         conn.execute(_DISCLOSE, disclosures)

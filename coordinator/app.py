@@ -1,8 +1,9 @@
 """The hub's application factory: ``create_app(settings) -> web.Application``.
 
 Every resource has an owner (one ``cleanup_ctx`` each, in order): the database engine
-(migrated at start-up), the committer task, on PostgreSQL the LISTEN connections (inbox
-wake-ups and credential revocations), the expiry sweep and the process's heartbeat
+(migrated at start-up) and its backend (:mod:`coordinator.database.backend`), the committer
+task, the backend's LISTEN connections (on PostgreSQL: inbox wake-ups and credential
+revocations), the expiry sweep and the process's heartbeat
 (:mod:`coordinator.heartbeat`). They are created at start-up,
 never on a first request, and torn down in reverse order after in-flight requests have
 finished.
@@ -39,18 +40,19 @@ from coordinator.auth import (
     auth_middleware,
 )
 from coordinator.committer import Committer, running
-from coordinator.db import create_engine, is_postgres, migrate, normalise_url, plain_postgres_dsn
+from coordinator.database.backend import create_backend
+from coordinator.database.engine import migrate
 from coordinator.expiry import sweep_forever
 from coordinator.heartbeat import heartbeat_ctx
 from coordinator.metrics import METRICS, Metrics, metrics_middleware
-from coordinator.notifier import Notifier, listen
+from coordinator.notifier import Notifier
 from coordinator.problems import problem_middleware
 from coordinator.protocol import HANDLER_ARGS
-from coordinator.reader import Reader
 from coordinator.retention import retention_ctx
 from coordinator.settings import Settings
 from coordinator.sqltypes import utcnow
 from coordinator.state import (
+    BACKEND,
     CLOCK,
     COMMITTER,
     DIRECTORY,
@@ -70,13 +72,15 @@ log = logging.getLogger(__name__)
 
 async def _engine(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    engine = create_engine(settings.resolved_database_url)
+    backend = create_backend(settings.resolved_database_url)
+    engine = backend.engine
     try:
         if settings.run_migrations:
             await migrate(engine)
+        app[BACKEND] = backend
         app[ENGINE] = engine
         app[DIRECTORY] = Directory(engine)
-        app[READER] = Reader(engine)
+        app[READER] = backend.reader()
         marker = revocation.marker_path(engine)
         app[VERIFIER] = TokenVerifier(
             app[READER],
@@ -87,12 +91,12 @@ async def _engine(app: web.Application) -> AsyncIterator[None]:
     finally:
         if READER in app:
             app[READER].close()
-        await engine.dispose()
+        await backend.dispose()
 
 
 async def _committer(app: web.Application) -> AsyncIterator[None]:
     committer = Committer(
-        app[ENGINE],
+        app[BACKEND],
         notifier=app[NOTIFIER],
         max_batch=app[SETTINGS].commit_batch,
     )
@@ -109,12 +113,7 @@ async def _committer(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _listener(app: web.Application) -> AsyncIterator[None]:
-    engine = app[ENGINE]
-    if not is_postgres(engine):
-        yield
-        return
-    dsn = plain_postgres_dsn(normalise_url(app[SETTINGS].resolved_database_url))
-    async with listen(dsn, app[NOTIFIER]), revocation.listen(dsn, app[VERIFIER]):
+    async with app[BACKEND].listen(app[NOTIFIER], app[VERIFIER]):
         yield
 
 

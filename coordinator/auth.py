@@ -42,9 +42,9 @@ from aiohttp import web
 from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Connection
 
+from coordinator.database.reader import Reader
 from coordinator.errors import Forbidden, TooManyRequests, Unauthorized
 from coordinator.problems import Handler
-from coordinator.reader import Reader
 from coordinator.settings import IPNetwork
 from coordinator.sqltypes import utcnow
 from coordinator.store import token_hash

@@ -1,5 +1,5 @@
 """The hub's subcommands: ``serve``, ``org add|list|token|disable|enable``, ``user add``,
-``backup`` (:mod:`coordinator.backup`).
+``backup`` (:mod:`coordinator.database.backup`).
 
 ``org add``, ``org token`` and ``user add`` print **only** the new token on stdout (so a
 script can capture it); everything else goes to stderr. Tokens are stored hashed and cannot
@@ -29,7 +29,7 @@ from coordinator.credentials import (
     rotate_system_token,
     set_system_token,
 )
-from coordinator.db import create_engine, migrate
+from coordinator.database.engine import create_engine, migrate
 from coordinator.errors import ConfigError, CoordinatorError
 from coordinator.settings import Settings
 from coordinator.sqltypes import utcnow
@@ -301,7 +301,7 @@ def _org_list(args: argparse.Namespace) -> int:
 
 
 def _backup(args: argparse.Namespace) -> int:
-    from coordinator.backup import backup
+    from coordinator.database.backup import backup
 
     try:
         made = backup(_settings(args).resolved_database_url, args.to)

@@ -19,21 +19,20 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import insert, text
-from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy import insert
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from coordinator.db import sqlite_sync_engine
+from coordinator.database.backend import Backend
+from coordinator.database.statements import Write
 from coordinator.errors import CoordinatorError, StoreError
 from coordinator.notifier import CHANNEL, Notifier, notify_payloads
-from coordinator.reader import Write
 from coordinator.sqltypes import utcnow
 from coordinator.status import MessageStatus
 from coordinator.tables import MESSAGE_EVENT
@@ -43,9 +42,6 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 _EVENT_INSERT = Write(insert(MESSAGE_EVENT), ["id", "message_id", "status", "at"])
-
-LOCK_WAIT_SECONDS = 10.0
-"""How long a SQLite write waits for another process (``samspil org add``) to let go."""
 
 
 @dataclass(slots=True)
@@ -100,33 +96,27 @@ class CommitStats:
 class Committer:
     """The one writer of a hub process.
 
-    On SQLite the hot-path writes (synchronous ops and bulk writes) run on a ``pysqlite``
-    connection of the committer's own, on the event loop: with the write lock taken by
-    ``BEGIN IMMEDIATE`` (retried without blocking while another process holds it) the
-    statements neither wait for a lock nor touch the disk. Only ``COMMIT``, the fsync, runs
-    in the committer's thread, and the loop serves requests meanwhile. The
-    asynchronous ops run in a transaction of their own on the async engine. On PostgreSQL
-    everything of a group runs in one asyncpg transaction, on a connection the committer
-    keeps between groups.
+    Where the backend has a lean writer (a SQLite file: :meth:`Backend.lean_writer`,
+    :mod:`coordinator.database.writer`) the hot-path writes (synchronous ops and bulk
+    writes) run on it, on the event loop, with only the commit's fsync in a thread; the
+    asynchronous ops run in a transaction of their own on the async engine. Otherwise
+    (PostgreSQL) everything of a group runs in one transaction, on a connection from
+    :meth:`Backend.write_connections` (on PostgreSQL one the committer keeps between groups).
     """
 
     def __init__(
         self,
-        engine: AsyncEngine,
+        backend: Backend,
         *,
         notifier: Notifier,
         max_batch: int = 256,
     ) -> None:
-        self._engine = engine
         self._notifier = notifier
         self._max_batch = max_batch
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
-        self._postgres = engine.dialect.name == "postgresql"
-        self._sync = sqlite_sync_engine(engine)
-        self._writer: Connection | None = None
-        self._pg: AsyncConnection | None = None
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="samspil-commit")
-        self._checkpointer = Checkpointer(self._sync) if self._sync is not None else None
+        self._notify = backend.notify
+        self._lean = backend.lean_writer()
+        self._connections = backend.write_connections()
         self.stats = CommitStats()
 
     async def call(self, op: Op[T]) -> T:
@@ -160,10 +150,10 @@ class Committer:
                 group = [await self._queue.get()]
                 while len(group) < self._max_batch and not self._queue.empty():
                     group.append(self._queue.get_nowait())
-                if self._sync is None:
+                if self._lean is None:
                     await self._commit(group)
                     continue
-                # SQLite: the hot-path writes on the writer connection, the rest on the engine
+                # the hot-path writes on the lean writer connection, the rest on the engine
                 fast = [p for p in group if p.op is None]
                 slow = [p for p in group if p.op is not None]
                 if fast:
@@ -175,21 +165,13 @@ class Committer:
                 pending = self._queue.get_nowait()
                 if not pending.future.done():
                     pending.future.set_exception(StoreError("the hub is shutting down"))
-            if self._pg is not None:
-                with contextlib.suppress(Exception):
-                    await asyncio.shield(self._pg.close())
-                self._pg = None
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self._connections.close())
 
     def close(self) -> None:
-        """Close the connections and stop the threads (after :meth:`run` has ended)."""
-        self._thread.shutdown(wait=True)
-        if self._checkpointer is not None:
-            self._checkpointer.close()
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None
-        if self._sync is not None:
-            self._sync.dispose()
+        """Close the lean writer (after :meth:`run` has ended)."""
+        if self._lean is not None:
+            self._lean.close()
 
     async def _commit(self, group: list[_Pending]) -> None:
         started = time.perf_counter()
@@ -197,8 +179,8 @@ class Committer:
         if not live:
             return
         try:
-            if self._sync is not None and live[0].op is None:
-                batch, results = await self._sqlite_transaction(live)
+            if self._lean is not None and live[0].op is None:
+                batch, results = await self._lean_transaction(live)
             else:
                 batch, results = await self._transaction(live)
         except Exception as exc:  # the group failed: retry each write alone
@@ -243,117 +225,24 @@ class Committer:
                 results[i] = pending.sync(conn, batch)
         return results
 
-    async def _in_thread(
-        self, fn: Callable[[], Any], then: Callable[[], None] | None = None
-    ) -> None:
-        """``fn()`` in the committer's thread; waits for it even when cancelled.
+    async def _lean_transaction(self, group: list[_Pending]) -> tuple[Batch, list[Any]]:
+        assert self._lean is not None
 
-        ``then()``, if given, runs on the loop in the very callback that learns ``fn``
-        returned: one hop from the thread, not the three of a future chained to the
-        executor's, shielded, and the task resumed (each hop waits for everything the loop
-        has queued, a millisecond or more under load).
-        """
-        loop = asyncio.get_running_loop()
-        finished: asyncio.Future[None] = loop.create_future()
-
-        def settle(error: BaseException | None) -> None:
-            if error is None and then is not None:
-                then()
-            if finished.done():
-                return
-            if error is None:
-                finished.set_result(None)
-            else:
-                finished.set_exception(error)
-
-        def work() -> None:
-            try:
-                fn()
-            except BaseException as exc:  # handed to the loop, raised there
-                loop.call_soon_threadsafe(settle, exc)
-            else:
-                loop.call_soon_threadsafe(settle, None)
-
-        self._thread.submit(work)
-        try:
-            await asyncio.shield(finished)
-        except asyncio.CancelledError:
-            with contextlib.suppress(Exception):
-                await finished
-            raise
-
-    @staticmethod
-    async def _begin(conn: Connection) -> None:
-        """``BEGIN IMMEDIATE``: the write lock, at once in the usual case (the hub's writes all
-        come through here); while another process holds it, the loop is given back and the
-        lock asked for again, for up to :data:`LOCK_WAIT_SECONDS`."""
-        waited = 0.0
-        while True:
-            try:
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
-                return
-            except OperationalError as exc:
-                conn.rollback()
-                if "locked" not in str(exc.orig) and "busy" not in str(exc.orig):
-                    raise
-                if waited >= LOCK_WAIT_SECONDS:
-                    raise
-            pause = min(0.001 + waited / 10, 0.05)
-            await asyncio.sleep(pause)
-            waited += pause
-
-    async def _sqlite_transaction(self, group: list[_Pending]) -> tuple[Batch, list[Any]]:
-        assert self._sync is not None
-        if self._writer is None:
-            self._writer = self._sync.connect()
-            self._writer.exec_driver_sql("PRAGMA busy_timeout=0")  # never wait on the loop
-            self._writer.exec_driver_sql("PRAGMA wal_autocheckpoint=0")  # the Checkpointer's
-            self._writer.commit()
-        conn = self._writer
-        await self._begin(conn)
-        try:
+        def work(conn: Connection) -> tuple[Batch, list[Any]]:
             batch = Batch()
             results = self._run_sync(conn, batch, group)
             if batch.events:
                 _EVENT_INSERT.many(conn, batch.events)
-            # the fsync, off the loop; the requests are answered as soon as it returns
-            await self._in_thread(conn.commit, lambda: self._answer(group, batch, results))
-            if self._checkpointer is not None:
-                self._checkpointer.maybe_start()
-        except BaseException:
-            with contextlib.suppress(Exception):
-                conn.rollback()
-            raise
-        return batch, results
+            return batch, results
 
-    @contextlib.asynccontextmanager
-    async def _connection(self) -> AsyncIterator[AsyncConnection]:
-        """PostgreSQL: the committer's own connection, kept between groups (no pool checkout
-        and return per group); dropped after a failure that left it unusable, and opened
-        again for the next group. SQLite's asynchronous ops: a pooled one each time."""
-        if not self._postgres:
-            async with self._engine.connect() as conn:
-                yield conn
-            return
-        if self._pg is None or self._pg.closed or self._pg.invalidated:
-            if self._pg is not None:
-                with contextlib.suppress(Exception):
-                    await self._pg.close()
-            self._pg = await self._engine.connect()
-        try:
-            yield self._pg
-        except BaseException:
-            if self._pg.invalidated or self._pg.in_transaction():
-                with contextlib.suppress(Exception):
-                    await self._pg.close()
-                self._pg = None
-            raise
+        # the requests are answered as soon as the commit (the fsync) returns
+        return await self._lean.transaction(work, lambda done: self._answer(group, *done))
 
     async def _transaction(self, group: list[_Pending]) -> tuple[Batch, list[Any]]:
         batch = Batch()
         results: list[Any] = [None] * len(group)
         fast = [i for i, p in enumerate(group) if p.op is None]
-        async with self._connection() as conn, conn.begin():
+        async with self._connections.connection() as conn, conn.begin():
             if fast:
                 done = await conn.run_sync(self._run_sync, batch, [group[i] for i in fast])
                 for i, result in zip(fast, done, strict=True):
@@ -363,63 +252,9 @@ class Committer:
                     results[i] = await pending.op(conn, batch)
             if batch.events:
                 await conn.execute(insert(MESSAGE_EVENT), batch.events)
-            if self._postgres and batch.wake:
-                for payload in notify_payloads(batch.wake):
-                    await conn.execute(
-                        text("SELECT pg_notify(:channel, :payload)"),
-                        {"channel": CHANNEL, "payload": payload},
-                    )
+            if batch.wake:  # other processes' long-polls, where the backend has others
+                await self._notify(conn, CHANNEL, notify_payloads(batch.wake))
         return batch, results
-
-
-class Checkpointer:
-    """Copies SQLite's write-ahead log back into the database, beside the commits.
-
-    SQLite checkpoints on the committing connection by default: every thousand pages or so a
-    commit also writes those pages into the database file and fsyncs it, and the requests of
-    that group wait tens of milliseconds longer. The committer's writer turns that off; this
-    runs ``PRAGMA wal_checkpoint(PASSIVE)`` (which never blocks the writer or a reader) on a
-    connection and thread of its own, at most every :attr:`INTERVAL` seconds while the hub
-    writes, so the log stays short.
-    """
-
-    INTERVAL = 2.0
-    """Each checkpoint's fsync of the database file slows the commits that meet it (on a
-    shared disk up to ~15 ms): fewer of them, each copying more, keep the long-polls' p99
-    down (submit -> waiting long-poll at 2,200 msgs/s, back to back: every 0.5 s p99
-    13-45 ms, every 2 s 8-30 ms). The log then holds up to ~2 s of writes."""
-
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-        self._conn: Connection | None = None
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="samspil-checkpoint")
-        self._running = False
-        self._last = time.monotonic()
-
-    def maybe_start(self) -> None:
-        now = time.monotonic()
-        if self._running or now - self._last < self.INTERVAL:
-            return
-        self._running = True
-        self._last = now
-        self._thread.submit(self._checkpoint)
-
-    def _checkpoint(self) -> None:
-        try:
-            if self._conn is None:
-                self._conn = self._engine.connect()
-            self._conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
-            self._conn.rollback()
-        except SQLAlchemyError as exc:  # the next one will try again
-            log.warning("WAL checkpoint failed: %s", type(exc).__name__)
-        finally:
-            self._running = False
-
-    def close(self) -> None:
-        self._thread.shutdown(wait=True)
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
 
 
 def _translate(exc: Exception) -> Exception:

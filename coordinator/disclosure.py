@@ -39,9 +39,9 @@ from coordinator.access_log import (
     shown_others,
 )
 from coordinator.committer import Committer
+from coordinator.database.reader import Reader
 from coordinator.index_store import Overview, Viewer, _consents_of, _overview
 from coordinator.index_tables import ViewKind
-from coordinator.reader import Reader
 from messages.identifiers import Cpr
 
 __all__ = [

@@ -3,7 +3,7 @@
 :mod:`coordinator.access_log`).
 
 Writes are ops for the :class:`~coordinator.committer.Committer` (one writer per process). The
-overview reads on the read path (:class:`~coordinator.reader.Reader`, no writer held) and
+overview reads on the read path (:class:`~coordinator.database.reader.Reader`, no writer held) and
 writes nothing: its access-log entry is a separate committer write, made by
 :func:`coordinator.disclosure.disclose_overview`, which answers only once that entry has been
 committed. The consent list reads on the engine; its entry is made the same way
@@ -39,13 +39,15 @@ from sqlalchemy import (
     union_all,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from coordinator.committer import Batch
 from coordinator.consent import ConsentFacts, Missing, age_on, sector_verdicts
+from coordinator.database.backend import kind_of
+from coordinator.database.reader import Reader
+from coordinator.database.statements import InsertIgnore, Query
 from coordinator.errors import (
     Conflict,
     InvalidEntry,
@@ -63,7 +65,6 @@ from coordinator.index_tables import (
     ConsentRelation,
     CoordinatorCreate,
 )
-from coordinator.reader import Query, Reader
 from coordinator.sqltypes import UtcDateTime, utcnow
 from coordinator.tables import ORGANISATION, Sector
 from messages.identifiers import Cpr
@@ -83,11 +84,6 @@ class Viewer:
     person: str
     credential_id: uuid.UUID
     on_behalf_of: bool
-
-
-def _dialect_insert(conn: AsyncConnection, table: Any) -> Any:
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table)
 
 
 async def _has_active_case(conn: AsyncConnection, org_gln: str, cpr: str) -> bool:
@@ -176,10 +172,9 @@ def _update(table: Table) -> Any:
 _EXISTING = {CASE.name: _existing(CASE), APPOINTMENT.name: _existing(APPOINTMENT)}
 _UPDATE = {CASE.name: _update(CASE), APPOINTMENT.name: _update(APPOINTMENT)}
 _INSERT = {CASE.name: insert(CASE), APPOINTMENT.name: insert(APPOINTMENT)}
-_CHILD = {
-    "sqlite": sqlite.insert(CHILD).on_conflict_do_nothing(index_elements=["cpr"]),
-    "postgresql": postgresql.insert(CHILD).on_conflict_do_nothing(index_elements=["cpr"]),
-}
+CHILDREN = InsertIgnore(CHILD, ["cpr"])
+"""Remember children (``id``, ``cpr``, ``born_on``) the index does not know yet: the
+retention job finds a child's entries and access log by that row."""
 
 
 def _known(
@@ -266,7 +261,7 @@ def upsert_entries(conn: Connection, batch: Batch, items: list[Upsert]) -> list[
         if updates[name]:
             conn.execute(_UPDATE[name], updates[name])
     if children:
-        conn.execute(_CHILD[conn.dialect.name], list(children.values()))
+        CHILDREN.many(conn, list(children.values()))
     return results
 
 
@@ -382,7 +377,8 @@ def put_coordinator(*, viewer: Viewer, cpr: Cpr, coordinator: CoordinatorCreate)
                 code="unknown-organisation",
             )
         await conn.execute(
-            _dialect_insert(conn, COORDINATOR)
+            kind_of(conn)
+            .insert(COORDINATOR)
             .values(id=uuid.uuid4(), cpr=cpr.digits, updated_at=batch.now, **values)
             .on_conflict_do_update(index_elements=["cpr"], set_={"updated_at": batch.now, **values})
         )

@@ -27,12 +27,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, bindparam, delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from coordinator.committer import Batch
+from coordinator.database.statements import InsertIgnore, Lookup, Write
 from coordinator.errors import AlreadyReceipted, Conflict, ResendLimit
-from coordinator.reader import Query, Write
 from coordinator.status import MessageStatus, sources_of
 from coordinator.tables import MESSAGE, new_message_row
 from messages.medcom.model import MessageType
@@ -86,35 +85,15 @@ def _row(incoming: Incoming, message_id: uuid.UUID, resend_of: uuid.UUID | None)
     )
 
 
-_INSERTS = {
-    name: dialect.insert(MESSAGE)
-    .on_conflict_do_nothing(index_elements=["sender_gln", "envelope_id", "letter_id"])
-    .returning(c.id)
-    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
-}
-_KNOWN = select(c.id, c.sender_gln, c.envelope_id, c.letter_id, c.status, c.received_at).where(
-    # two INs, not a row-value IN: SQLite uses the (sender_gln, letter_id) index for these
-    # and scans the table for the other; extra rows found are harmless. No ORDER BY: sorting
-    # by received_at makes SQLite walk the sender's whole outbox index instead (24 ms at
-    # 20,000 messages, against 0.1 ms), so the rows are sorted here
-    c.sender_gln.in_(bindparam("senders", expanding=True)),
-    c.letter_id.in_(bindparam("letters", expanding=True)),
+_KNOWN = Lookup(
+    # two keys, not a row value: SQLite probes the (sender_gln, letter_id) index per letter
+    # and PostgreSQL uses it for two INs (extra rows found are harmless). No ORDER BY:
+    # sorting by received_at makes SQLite walk the sender's whole outbox index instead
+    # (24 ms at 20,000 messages, against 0.1 ms), so the rows are sorted here
+    select(c.id, c.sender_gln, c.envelope_id, c.letter_id, c.status, c.received_at),
+    [c.sender_gln, c.letter_id],
 )
-# SQLite, where the committer holds the write lock: a probe of the (sender_gln, letter_id)
-# index per letter and one executemany, each through a statement compiled once
-_KNOWN_ONE = Query(
-    select(c.id, c.sender_gln, c.envelope_id, c.letter_id, c.status, c.received_at).where(
-        c.sender_gln == bindparam("sender"), c.letter_id == bindparam("letter")
-    )
-)
-_COLUMNS = [column.key for column in MESSAGE.columns]
-_INSERT_MANY = Write(
-    sqlite.insert(MESSAGE).on_conflict_do_nothing(
-        index_elements=["sender_gln", "envelope_id", "letter_id"]
-    ),
-    _COLUMNS,
-)
-_STORED = Query(select(c.id).where(c.id == bindparam("id")))
+_INSERT = InsertIgnore(MESSAGE, ["sender_gln", "envelope_id", "letter_id"])
 _WINNER = select(c.id, c.status).where(
     and_(
         c.sender_gln == bindparam("sender"),
@@ -129,24 +108,7 @@ def accept_many(conn: Connection, batch: Batch, items: list[Any]) -> list[Any]:
     :class:`ResendLimit` (the committer raises it for that request alone), in order."""
     incoming: list[Incoming] = items
     letters = {(i.routing.sender_gln, i.routing.letter_identifier) for i in incoming}
-    on_sqlite = conn.dialect.name == "sqlite"
-    if on_sqlite:
-        known = [
-            row
-            for sender, letter in letters
-            for row in _KNOWN_ONE.rows(conn, {"sender": sender, "letter": letter})
-        ]
-    else:
-        known = list(
-            conn.execute(
-                _KNOWN,
-                {
-                    "senders": sorted({s for s, _ in letters}),
-                    "letters": sorted({x for _, x in letters}),
-                },
-            )
-        )
-    found = sorted(known, key=lambda row: row.received_at)
+    found = sorted(_KNOWN.rows(conn, letters), key=lambda row: row.received_at)
     exact: dict[tuple[str, str, str], tuple[uuid.UUID, MessageStatus]] = {}
     first_of_letter: dict[tuple[str, str], uuid.UUID] = {}
     sent: Counter[tuple[str, str]] = Counter()  # envelopes per letter (first send + resends)
@@ -194,7 +156,8 @@ def accept_many(conn: Connection, batch: Batch, items: list[Any]) -> list[Any]:
         results.append(None)
 
     if rows:
-        inserted = _insert(conn, rows, on_sqlite)
+        # where no message has their sender, envelope and letter
+        inserted = _INSERT.inserted(conn, rows)
         receipts: list[tuple[uuid.UUID, Routing]] = []
         for new in rows:
             if new["id"] not in inserted:  # another hub process stored the same message first
@@ -256,30 +219,12 @@ def _refuse_second_receipts(
     }
 
 
-def _insert(conn: Connection, rows: list[dict[str, Any]], on_sqlite: bool) -> set[uuid.UUID]:
-    """Insert ``rows`` where no message has their sender, envelope and letter; the ids of
-    those inserted."""
-    if not on_sqlite:
-        return {got.id for got in conn.execute(_INSERTS[conn.dialect.name], rows)}
-    if _INSERT_MANY.many(conn, rows) == len(rows):
-        return {row["id"] for row in rows}
-    return {row["id"] for row in rows if _STORED.first(conn, {"id": row["id"]}) is not None}
-
-
-_LETTERS = (
-    select(c.id, c.status, c.envelope_id, c.sender_gln, c.receiver_gln, c.letter_id)
-    .where(
-        c.sender_gln.in_(bindparam("senders", expanding=True)),
-        c.letter_id.in_(bindparam("letters", expanding=True)),
-        c.type.not_in(MessageType.codes(receipts=True)),
-    )
-    .order_by(c.id)  # rows locked in one order by every process: no deadlock
-)
-_LETTERS_LOCKED = _LETTERS.with_for_update()
-_LETTER_ONE = Query(  # SQLite: a probe of the (sender_gln, letter_id) index per letter
-    select(c.id, c.status, c.envelope_id, c.sender_gln, c.receiver_gln, c.letter_id, c.type).where(
-        c.sender_gln == bindparam("sender"), c.letter_id == bindparam("letter")
-    )
+_LETTERS = Lookup(  # PostgreSQL: rows locked in one order by every process, no deadlock
+    select(c.id, c.status, c.envelope_id, c.sender_gln, c.receiver_gln, c.letter_id).where(
+        *(c.type != kind for kind in MessageType.codes(receipts=True))  # no list to expand
+    ),
+    [c.sender_gln, c.letter_id],
+    lock_order=c.id,
 )
 _LINK = Write(
     update(MESSAGE)
@@ -326,39 +271,13 @@ def link_receipts(
         wanted.append((receipt_id, routing, new))
     if not wanted:
         return set()
-    if conn.dialect.name == "sqlite":
-        pairs = {
-            (r.receiver_gln, x)
-            for _, r, _ in wanted
-            if r.original
-            for x in r.original.letter_identifiers
-        }
-        found = sorted(
-            (
-                row
-                for sender, letter in pairs
-                for row in _LETTER_ONE.rows(conn, {"sender": sender, "letter": letter})
-                if not MessageType(row.type).is_receipt
-            ),
-            key=lambda row: row.id,
-        )
-    else:
-        found = list(
-            conn.execute(
-                _LETTERS_LOCKED,
-                {
-                    "senders": sorted({r.receiver_gln for _, r, _ in wanted}),
-                    "letters": sorted(
-                        {
-                            x
-                            for _, r, _ in wanted
-                            if r.original
-                            for x in r.original.letter_identifiers
-                        }
-                    ),
-                },
-            ).all()
-        )
+    pairs = {
+        (r.receiver_gln, x)
+        for _, r, _ in wanted
+        if r.original
+        for x in r.original.letter_identifiers
+    }
+    found = sorted(_LETTERS.rows(conn, pairs), key=lambda row: row.id)
     status = {row.id: MessageStatus(row.status) for row in found}
     links: list[dict[str, Any]] = []
     answers: list[dict[str, Any]] = []

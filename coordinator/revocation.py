@@ -25,23 +25,21 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from coordinator.auth import TokenVerifier
+from coordinator.database.backend import kind_of
+from coordinator.database.engine import sqlite_file
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "samspil_credentials"
-_NOTIFY = text(f"NOTIFY {CHANNEL}")
 
 
 def marker_path(engine: AsyncEngine) -> Path | None:
     """The revocation marker beside a SQLite database file (None for PostgreSQL, memory)."""
-    url = engine.url
-    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
-        return None
-    return Path(f"{url.database}-revocations")
+    database = sqlite_file(engine.url)
+    return None if database is None else Path(f"{database}-revocations")
 
 
 def mark(engine: AsyncEngine) -> None:
@@ -84,9 +82,9 @@ class Marker:
 
 
 async def announce(conn: AsyncConnection) -> None:
-    """Tell every hub process, on commit, that a credential was revoked (PostgreSQL)."""
-    if conn.dialect.name == "postgresql":
-        await conn.execute(_NOTIFY)
+    """Tell every hub process, on commit, that a credential was revoked (PostgreSQL's
+    NOTIFY; the backend of a SQLite file has none: :func:`mark` after the commit)."""
+    await kind_of(conn).notify(conn, CHANNEL, ("",))
 
 
 @contextlib.asynccontextmanager

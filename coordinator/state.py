@@ -11,8 +11,9 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from coordinator.committer import Committer
+from coordinator.database.backend import Backend
+from coordinator.database.reader import Reader
 from coordinator.notifier import Notifier
-from coordinator.reader import Reader
 from coordinator.settings import Settings
 from coordinator.store import registered_glns
 from messages.medcom.registry import SchemaRegistry
@@ -36,6 +37,9 @@ class Directory:
 
 
 SETTINGS = web.AppKey("settings", Settings)
+BACKEND: web.AppKey[Backend] = web.AppKey("backend")
+"""The database seam, built once at start-up
+(:func:`coordinator.database.backend.create_backend`)."""
 ENGINE = web.AppKey("engine", AsyncEngine)
 READER = web.AppKey("reader", Reader)
 NOTIFIER = web.AppKey("notifier", Notifier)

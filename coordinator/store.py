@@ -3,7 +3,7 @@
 Organisations and users are registered (audited) by :mod:`coordinator.credentials`.
 
 Persistence functions are keyword-only and async. The mailbox reads run through the
-:class:`~coordinator.reader.Reader` with statements built once; the others use the engine.
+:class:`~coordinator.database.reader.Reader` with statements built once; the others use the engine.
 Writes are bulk writes and ops run by the :class:`~coordinator.committer.Committer` (their
 first two arguments are the committer's connection and batch). SQLAlchemy errors are translated to
 :class:`~coordinator.errors.StoreError` here and in the committer, never further out.
@@ -25,9 +25,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from coordinator.committer import Batch, SyncOp
+from coordinator.database.reader import Reader
+from coordinator.database.statements import ForEngine, Lookup, Query, UpdateEach
 from coordinator.errors import Conflict, NotFound, store_error
 from coordinator.index_tables import CASE
-from coordinator.reader import Query, Reader, Write
 from coordinator.status import MessageStatus
 from coordinator.tables import (
     CREDENTIAL,
@@ -240,49 +241,29 @@ async def message_with_events(
 
 # --- delivery writes (bulk writes and ops for the committer) ----------------------------------
 
-_LOCK_COLUMNS = (M.id, M.status, M.in_inbox, M.receiver_gln)
-_LOCK_PG = (  # one lock order for every process
-    select(*_LOCK_COLUMNS)
-    .where(M.id.in_(bindparam("ids", expanding=True)))
-    .order_by(M.id)
-    .with_for_update()
+_LOCKED = Lookup(  # PostgreSQL: one lock order for every process
+    select(M.id, M.status, M.in_inbox, M.receiver_gln), [M.id], lock_order=M.id
 )
-_LOCK_ONE = Query(select(*_LOCK_COLUMNS).where(M.id == bindparam("id")))
-_DOWNLOADED = (
+_DOWNLOADED = UpdateEach(
     update(MESSAGE)
-    .where(M.id.in_(bindparam("ids", expanding=True)), M.status == MessageStatus.ACCEPTED.value)
-    .values(status=MessageStatus.DOWNLOADED.value, updated_at=bindparam("now"))
+    .where(M.status == MessageStatus.ACCEPTED.value)
+    .values(status=MessageStatus.DOWNLOADED.value, updated_at=bindparam("now")),
+    M.id,
 )
-_ACKNOWLEDGE = (
+_ACKNOWLEDGE = UpdateEach(
     update(MESSAGE)
-    .where(M.id.in_(bindparam("ids", expanding=True)), M.status == bindparam("old"))
-    .values(status=bindparam("new"), in_inbox=False, leased_until=None, updated_at=bindparam("now"))
-)
-# SQLite: the same writes a row at a time, with executemany (an index probe each; no
-# statement to render per group as an expanding IN needs)
-_DOWNLOADED_ONE = Write(
-    update(MESSAGE)
-    .where(M.id == bindparam("b_id"), M.status == MessageStatus.ACCEPTED.value)
-    .values(status=MessageStatus.DOWNLOADED.value, updated_at=bindparam("now"))
-)
-_ACKNOWLEDGE_ONE = Write(
-    update(MESSAGE)
-    .where(M.id == bindparam("b_id"), M.status == bindparam("old"))
-    .values(status=bindparam("new"), in_inbox=False, leased_until=None, updated_at=bindparam("now"))
+    .where(M.status == bindparam("old"))
+    .values(
+        status=bindparam("new"), in_inbox=False, leased_until=None, updated_at=bindparam("now")
+    ),
+    M.id,
 )
 
 
 def _locked(conn: Connection, ids: list[uuid.UUID]) -> dict[uuid.UUID, Any]:
     """The rows of ``ids`` as they are now, locked until the group commits (PostgreSQL
     ``FOR UPDATE``; on SQLite the committer holds the write lock)."""
-    if conn.dialect.name == "postgresql":
-        return {row.id: row for row in conn.execute(_LOCK_PG, {"ids": sorted(set(ids))})}
-    rows = {}
-    for message_id in set(ids):
-        row = _LOCK_ONE.first(conn, {"id": message_id})
-        if row is not None:
-            rows[row.id] = row
-    return rows
+    return {row.id: row for row in _LOCKED.rows(conn, ((i,) for i in ids))}
 
 
 def mark_downloaded(conn: Connection, batch: Batch, items: list[Any]) -> list[Any]:
@@ -295,10 +276,8 @@ def mark_downloaded(conn: Connection, batch: Batch, items: list[Any]) -> list[An
         for i, row in rows.items()
         if MessageStatus(row.status).can_become(MessageStatus.DOWNLOADED)
     }
-    if changing and conn.dialect.name == "sqlite":
-        _DOWNLOADED_ONE.many(conn, [{"b_id": i, "now": batch.now} for i in sorted(changing)])
-    elif changing:
-        conn.execute(_DOWNLOADED, {"ids": sorted(changing), "now": batch.now})
+    if changing:
+        _DOWNLOADED.run(conn, [(sorted(changing), {"now": batch.now})])
     results: list[Any] = []
     for message_id in ids:
         first = message_id in changing
@@ -339,23 +318,17 @@ def acknowledge(conn: Connection, batch: Batch, items: list[Any]) -> list[Any]:
         status[message_id] = new
         inbox.discard(message_id)
         results.append(new)
-    if conn.dialect.name == "sqlite":
-        writes = [
-            {"b_id": i, "old": old.value, "new": new.value, "now": batch.now}
+    _ACKNOWLEDGE.run(
+        conn,
+        [
+            (ids, {"old": old.value, "new": new.value, "now": batch.now})
             for (old, new), ids in changes.items()
-            for i in ids
-        ]
-        if writes:
-            _ACKNOWLEDGE_ONE.many(conn, writes)
-        return results
-    for (old, new), ids in changes.items():
-        conn.execute(
-            _ACKNOWLEDGE, {"ids": ids, "old": old.value, "new": new.value, "now": batch.now}
-        )
+        ],
+    )
     return results
 
 
-_LEASABLE = (
+_LEASABLE_ROWS = (
     select(*_INBOX_COLUMNS)
     .where(
         M.receiver_gln == bindparam("gln"),
@@ -365,7 +338,7 @@ _LEASABLE = (
     .order_by(M.received_at, M.id)
     .limit(bindparam("limit"))
 )
-_LEASABLE_PG = _LEASABLE.with_for_update(skip_locked=True)
+_LEASABLE = ForEngine(lambda kind: kind.lock(_LEASABLE_ROWS, skip_locked=True))
 _LEASE = (
     update(MESSAGE)
     .where(M.id.in_(bindparam("ids", expanding=True)))
@@ -394,8 +367,9 @@ def lease(gln: str, limit: int, seconds: float) -> SyncOp[Leased]:
     """
 
     def op(conn: Connection, batch: Batch) -> Leased:
-        query = _LEASABLE_PG if conn.dialect.name == "postgresql" else _LEASABLE
-        rows = list(conn.execute(query, {"gln": gln, "now": batch.now, "limit": limit}))
+        rows = list(
+            conn.execute(_LEASABLE.of(conn), {"gln": gln, "now": batch.now, "limit": limit})
+        )
         if rows:
             until = batch.now + timedelta(seconds=seconds)
             conn.execute(_LEASE, {"ids": [row.id for row in rows], "until": until})

@@ -31,7 +31,7 @@ from adapters.simulation.region import Org, OrgKind
 from adapters.simulation.run import HubAccess, HubProvider, SimulationSettings, simulate
 from coordinator.app import create_app
 from coordinator.credentials import add_user, local_actor, register_organisation
-from coordinator.db import create_engine, migrate
+from coordinator.database.engine import create_engine, migrate
 from coordinator.protocol import HubRunner
 from coordinator.settings import Settings
 from coordinator.tables import OrganisationCreate, Role, Sector

@@ -1,5 +1,5 @@
 """Alembic environment: migrations always run on a connection handed over by
-:func:`coordinator.db.migrate` (``config.attributes["connection"]``)."""
+:func:`coordinator.database.engine.migrate` (``config.attributes["connection"]``)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from sqlalchemy.engine import Connection
 
 import coordinator.audit_tables  # the operators' audit trail belongs to METADATA too
 import coordinator.index_tables  # noqa: F401 - the index's tables belong to METADATA too
+from coordinator.database.backend import kind_of
 from coordinator.tables import METADATA
 
 
@@ -15,7 +16,7 @@ def run_on(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=METADATA,
-        render_as_batch=connection.dialect.name == "sqlite",
+        render_as_batch=kind_of(connection).alters_by_copy,
         compare_type=True,
     )
     with context.begin_transaction():
@@ -24,5 +25,7 @@ def run_on(connection: Connection) -> None:
 
 _connection = context.config.attributes.get("connection")
 if _connection is None:
-    raise RuntimeError("run migrations through coordinator.db.migrate (samspil serve does)")
+    raise RuntimeError(
+        "run migrations through coordinator.database.engine.migrate (samspil serve does)"
+    )
 run_on(_connection)

@@ -49,7 +49,7 @@ async def test_sqlite_page_caches_are_bounded(tmp_path: Path) -> None:
     from sqlalchemy import text
 
     from adapters.localdb import CACHE_KIB, LocalDb
-    from coordinator.db import SQLITE_CACHE_KIB, create_engine
+    from coordinator.database.engine import SQLITE_CACHE_KIB, create_engine
 
     db = await LocalDb(tmp_path / "adapter.sqlite").open()
     try:

@@ -25,7 +25,7 @@ from aiohttp import web
 from sqlalchemy.engine import make_url
 
 from coordinator.app import create_app
-from coordinator.backup import BackupError, backup, integrity_check
+from coordinator.database.backup import BackupError, backup, integrity_check
 from coordinator.settings import Settings
 from coordinator.tables import Sector
 from tests.functional.conftest import GP_GLN, PPR_GLN, Client, MakeHub

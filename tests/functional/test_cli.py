@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from coordinator.db import migrate, normalise_url
+from coordinator.database.engine import migrate, normalise_url
 from coordinator.tables import METADATA
 from tests.functional.conftest import GP_GLN, PPR_GLN
 

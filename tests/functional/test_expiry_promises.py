@@ -15,7 +15,7 @@ from alembic import command
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from coordinator.db import _alembic_config, migrate, normalise_url
+from coordinator.database.engine import _alembic_config, migrate, normalise_url
 from coordinator.sqltypes import utcnow
 from coordinator.status import MessageStatus
 from coordinator.tables import MESSAGE, Role, Sector

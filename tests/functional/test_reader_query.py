@@ -1,4 +1,5 @@
-"""A :class:`~coordinator.reader.Query` reads what ``conn.execute`` reads: the same rows with
+"""A :class:`~coordinator.database.statements.Query` reads what ``conn.execute`` reads:
+the same rows with
 the same Python values (UUIDs, aware UTC times, dates, booleans, labels), on SQLite (its own
 lean path) and PostgreSQL (``conn.execute``), through the hub's :class:`Reader`."""
 
@@ -12,8 +13,8 @@ import pytest
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.engine import Connection
 
+from coordinator.database.statements import Query
 from coordinator.index_tables import APPOINTMENT, CASE
-from coordinator.reader import Query
 from coordinator.state import ENGINE, READER
 from coordinator.tables import CREDENTIAL, ORGANISATION, Sector
 from tests.functional.conftest import PPR_GLN, Hub

@@ -1,4 +1,5 @@
-"""A :class:`~coordinator.reader.Write` stores what ``conn.execute`` stores: the same values
+"""A :class:`~coordinator.database.statements.Write` stores what ``conn.execute`` stores:
+the same values
 (UUIDs, aware UTC times, NULLs, fixed values among the binds), on SQLite (``executemany`` on
 its cursor, which also counts the rows changed) and PostgreSQL (``conn.execute``), in the
 committer's transaction."""
@@ -14,7 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from coordinator.committer import Batch
-from coordinator.reader import Write
+from coordinator.database.statements import Write
 from coordinator.state import COMMITTER, ENGINE
 from coordinator.tables import ORGANISATION
 from tests.functional.conftest import Hub

@@ -1,4 +1,4 @@
-"""The database: one async engine per hub process, on SQLite or PostgreSQL, and migrations.
+"""The engines: one async engine per hub process, on SQLite or PostgreSQL, and migrations.
 
 Durability choice for SQLite: WAL journal with ``synchronous=FULL``. In WAL mode ``NORMAL``
 may lose the last transactions on power loss; the hub answers 202 only after a commit, so a
@@ -30,7 +30,7 @@ from coordinator.errors import ConfigError, StoreError
 
 log = logging.getLogger(__name__)
 
-MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 _MIGRATION_LOCK = 0x53414D53  # "SAMS": the advisory lock migrations take on PostgreSQL
 SQLITE_CACHE_KIB = 512
 """Each SQLite connection's page cache (KiB; SQLite's default is 2 MiB). A hub process holds
@@ -110,6 +110,14 @@ async def _connect_postgres(*args: Any, **kwargs: Any) -> Any:
         ) from exc
 
 
+def sqlite_file(url: str | URL) -> Path | None:
+    """The database file of a SQLite URL; None for PostgreSQL or an in-memory database."""
+    parsed = make_url(url) if isinstance(url, str) else url
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
 def sqlite_sync_engine(engine: AsyncEngine) -> Engine | None:
     """A synchronous (``pysqlite``) engine on ``engine``'s SQLite file, or None (PostgreSQL,
     or an in-memory database, which another engine could not see).
@@ -124,7 +132,7 @@ def sqlite_sync_engine(engine: AsyncEngine) -> Engine | None:
     on every statement. Callers own the engine.
     """
     url = engine.url
-    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+    if sqlite_file(url) is None:
         return None
     sync = create_sync_engine(
         url.set(drivername="sqlite+pysqlite"),
@@ -139,10 +147,6 @@ def sqlite_sync_engine(engine: AsyncEngine) -> Engine | None:
 
     event.listen(sync.pool, "connect", connect)  # a pool event: no execution events
     return sync
-
-
-def is_postgres(engine: AsyncEngine) -> bool:
-    return engine.dialect.name == "postgresql"
 
 
 def _alembic_config(connection: Connection) -> Config:
