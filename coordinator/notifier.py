@@ -12,10 +12,9 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
-from collections.abc import AsyncIterator, Iterable
-from typing import Any
+from collections.abc import Iterable
 
-import asyncpg
+from coordinator.database.listen import listen_channel
 
 log = logging.getLogger(__name__)
 
@@ -69,39 +68,13 @@ def notify_payloads(glns: Iterable[str], limit: int = 7000) -> list[str]:
     return payloads
 
 
-@contextlib.asynccontextmanager
-async def listen(dsn: str, notifier: Notifier) -> AsyncIterator[None]:
-    """Relay PostgreSQL notifications into ``notifier`` until the context ends; reconnects."""
-    ready = asyncio.Event()
-
-    def relay(_conn: Any, _pid: int, _channel: str, payload: str) -> None:
-        notifier.notify(payload.split(","))
-
-    async def supervise() -> None:
-        while True:
-            closed = asyncio.Event()
-            try:
-                conn = await asyncpg.connect(dsn)
-            except (OSError, asyncpg.PostgresError) as exc:
-                log.warning("LISTEN connection failed (%s); retrying", type(exc).__name__)
-                await asyncio.sleep(1.0)
-                continue
-            try:
-                conn.add_termination_listener(lambda _c, ev=closed: ev.set())
-                await conn.add_listener(CHANNEL, relay)
-                ready.set()
-                notifier.notify_all()  # anything missed while reconnecting: re-query
-                await closed.wait()
-                log.warning("LISTEN connection lost; reconnecting")
-            finally:
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(conn.close(), timeout=2.0)
-
-    task = asyncio.create_task(supervise(), name="samspil-listen")
-    try:
-        await asyncio.wait_for(ready.wait(), timeout=10.0)
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+def listen(dsn: str, notifier: Notifier) -> contextlib.AbstractAsyncContextManager[None]:
+    """Relay PostgreSQL notifications into ``notifier`` until the context ends; reconnects,
+    and wakes every long-poll to re-read after each (re)connection."""
+    return listen_channel(
+        dsn,
+        CHANNEL,
+        relay=lambda payload: notifier.notify(payload.split(",")),
+        on_connect=notifier.notify_all,
+        wait_until_listening=True,
+    )

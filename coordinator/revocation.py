@@ -16,20 +16,18 @@ credential away (an operator disabling a system token, ``samspil org token`` rot
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
-import asyncpg
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from coordinator.auth import TokenVerifier
 from coordinator.database.backend import kind_of
 from coordinator.database.engine import sqlite_file
+from coordinator.database.listen import listen_channel
 
 log = logging.getLogger(__name__)
 
@@ -89,38 +87,26 @@ async def announce(conn: AsyncConnection) -> None:
 
 @contextlib.asynccontextmanager
 async def listen(dsn: str, verifier: TokenVerifier) -> AsyncIterator[None]:
-    """Empty ``verifier``'s cache on every revocation until the context ends; reconnects."""
+    """Empty ``verifier``'s cache on every revocation until the context ends; reconnects.
+    The cache is allowed only while the LISTEN connection is up (a revocation is never
+    missed)."""
 
-    def relay(_conn: Any, _pid: int, _channel: str, _payload: str) -> None:
+    def connected() -> None:
+        verifier.forget()  # whatever was revoked while we were away
+        verifier.cache_allowed = True
+
+    def lost() -> None:
+        verifier.cache_allowed = False
         verifier.forget()
 
-    async def supervise() -> None:
-        while True:
-            closed = asyncio.Event()
-            try:
-                conn = await asyncpg.connect(dsn)
-            except (OSError, asyncpg.PostgresError) as exc:
-                log.warning("revocation LISTEN failed (%s); retrying", type(exc).__name__)
-                await asyncio.sleep(1.0)
-                continue
-            try:
-                conn.add_termination_listener(lambda _c, ev=closed: ev.set())
-                await conn.add_listener(CHANNEL, relay)
-                verifier.forget()  # whatever was revoked while we were away
-                verifier.cache_allowed = True
-                await closed.wait()
-                log.warning("revocation LISTEN connection lost; reconnecting")
-            finally:
-                verifier.cache_allowed = False
-                verifier.forget()
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(conn.close(), timeout=2.0)
-
-    task = asyncio.create_task(supervise(), name="samspil-revocation")
     try:
-        yield
+        async with listen_channel(
+            dsn,
+            CHANNEL,
+            relay=lambda _payload: verifier.forget(),
+            on_connect=connected,
+            on_lost=lost,
+        ):
+            yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
         verifier.cache_allowed = False
