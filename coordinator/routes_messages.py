@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 import uuid
@@ -15,6 +14,7 @@ from aiohttp import web
 from coordinator.auth import Principal, principal_of
 from coordinator.errors import BadRequest, CoordinatorError, Forbidden, NotFound, UnknownReceiver
 from coordinator.intake import Incoming, accept_many
+from coordinator.responses import json_response
 from coordinator.sqltypes import utcnow
 from coordinator.state import (
     COMMITTER,
@@ -40,6 +40,16 @@ from coordinator.store import lease as store_lease
 from coordinator.tables import Role
 from messages.medcom.model import MessageType
 from messages.medcom.routing import read_letter
+from wire.mailbox import (
+    Accepted,
+    Inbox,
+    InboxEntry,
+    Outbox,
+    OutboxEntry,
+    Status,
+    StatusChange,
+    StatusEvent,
+)
 
 log = logging.getLogger(__name__)
 
@@ -121,42 +131,32 @@ async def submit(request: web.Request) -> web.Response:
     for warning in routing.warnings:
         log.warning("message from %s: %s", routing.sender_gln, warning)
     accepted = await app[COMMITTER].bulk(accept_many, Incoming(routing, body, utcnow(), letter))
-    payload: dict[str, Any] = {"id": str(accepted.id), "status": accepted.status.value}
     headers = {"Location": f"/v1/messages/{accepted.id}"}
-    if accepted.duplicate:
-        payload["duplicate"] = True
-        return _json(payload, status=200, headers=headers)
-    if accepted.resend:
-        payload["resend"] = True
-    return _json(payload, status=202, headers=headers)
-
-
-def _json(
-    payload: Any, *, status: int = 200, headers: dict[str, str] | None = None
-) -> web.Response:
-    return web.Response(
-        body=json.dumps(payload, separators=(",", ":")).encode(),
-        status=status,
-        headers=headers,
-        content_type="application/json",
+    answer = Accepted.model_construct(
+        id=accepted.id,
+        status=accepted.status,
+        duplicate=accepted.duplicate,
+        resend=accepted.resend and not accepted.duplicate,
     )
+    status = 200 if accepted.duplicate else 202
+    return json_response(answer, status=status, headers=headers, exclude_defaults=True)
 
 
-def _entry(row: Any) -> dict[str, Any]:
+def _entry(row: Any) -> InboxEntry:
     """One inbox entry: never the child's CPR, only whether to offer registering a case."""
-    return {
-        "id": str(row.id),
-        "type": row.type,
-        "sender": row.sender_gln,
-        "received_at": _iso(row.received_at),
-        "size": row.size,
-        "status": row.status,
-        "letter_id": row.letter_id,
-        "episode_id": row.episode_id,
-        "subject": row.subject,
-        "in_reply_to": row.in_reply_to,
-        "suggested_case": bool(row.suggested_case),
-    }
+    return InboxEntry.model_construct(
+        id=row.id,
+        type=MessageType(row.type),
+        sender=row.sender_gln,
+        received_at=row.received_at,
+        size=row.size,
+        status=MessageStatus(row.status),
+        letter_id=row.letter_id,
+        episode_id=row.episode_id,
+        subject=row.subject,
+        in_reply_to=row.in_reply_to,
+        suggested_case=bool(row.suggested_case),
+    )
 
 
 @routes.get("/v1/inbox")
@@ -193,7 +193,7 @@ async def get_inbox(request: web.Request) -> web.Response:
                 timer.cancel()
         finally:
             notifier.discard(gln, waiter)
-    return _json({"messages": [_entry(r) for r in rows]})
+    return json_response(Inbox.model_construct(messages=[_entry(r) for r in rows]))
 
 
 def _wake(waiter: asyncio.Future[None]) -> None:
@@ -231,7 +231,7 @@ async def ack(request: web.Request) -> web.Response:
     principal = _mailbox_user(request)
     message_id = _message_id(request)
     status = await request.app[COMMITTER].bulk(acknowledge, (message_id, principal.org_gln))
-    return _json({"id": str(message_id), "status": status.value})
+    return json_response(StatusChange(id=message_id, status=status))
 
 
 @routes.get("/v1/messages/{id}/status")
@@ -241,16 +241,16 @@ async def status(request: web.Request) -> web.Response:
     row, events = await message_with_events(
         reader=request.app[READER], message_id=message_id, gln=principal.org_gln
     )
-    return _json(
-        {
-            "id": str(row.id),
-            "type": row.type,
-            "status": row.status,
-            "events": [{"status": e.status, "at": _iso(e.at)} for e in events],
-            "receipt_id": str(row.receipt_id) if row.receipt_id else None,
-            "resend": row.is_resend,
-            "overdue": row.overdue,
-        }
+    return json_response(
+        Status(
+            id=row.id,
+            type=MessageType(row.type),
+            status=MessageStatus(row.status),
+            events=[StatusEvent(status=MessageStatus(e.status), at=e.at) for e in events],
+            receipt_id=row.receipt_id,
+            resend=row.is_resend,
+            overdue=row.overdue,
+        )
     )
 
 
@@ -267,24 +267,24 @@ async def get_outbox(request: web.Request) -> web.Response:
     rows = await outbox(
         reader=request.app[READER], gln=principal.org_gln, status=wanted, limit=limit
     )
-    return _json(
-        {
-            "messages": [
-                {
-                    "id": str(r.id),
-                    "type": r.type,
-                    "receiver": r.receiver_gln,
-                    "envelope_id": r.envelope_id,
-                    "letter_id": r.letter_id,
-                    "status": r.status,
-                    "received_at": _iso(r.received_at),
-                    "updated_at": _iso(r.updated_at),
-                    "size": r.size,
-                    "resend": r.is_resend,
-                    "overdue": r.overdue,
-                    "receipt_id": str(r.receipt_id) if r.receipt_id else None,
-                }
+    return json_response(
+        Outbox(
+            messages=[
+                OutboxEntry(
+                    id=r.id,
+                    type=MessageType(r.type),
+                    receiver=r.receiver_gln,
+                    envelope_id=r.envelope_id,
+                    letter_id=r.letter_id,
+                    status=MessageStatus(r.status),
+                    received_at=r.received_at,
+                    updated_at=r.updated_at,
+                    size=r.size,
+                    resend=r.is_resend,
+                    overdue=r.overdue,
+                    receipt_id=r.receipt_id,
+                )
                 for r in rows
             ]
-        }
+        )
     )

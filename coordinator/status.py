@@ -5,36 +5,16 @@
     accepted ──► downloaded ──► acknowledged ──► receipted | rejected
         │  └──────────┴──────────────┘ (a receipt may come before the ack)
         └──► expired  (from accepted or downloaded: not acknowledged in time)
+
+The statuses themselves are the wire contract's (:class:`wire.mailbox.MessageStatus`).
 """
 
 from __future__ import annotations
 
-from enum import StrEnum
-
 from coordinator.errors import IllegalTransition
+from wire.mailbox import MessageStatus
 
-
-class MessageStatus(StrEnum):
-    ACCEPTED = "accepted"
-    DOWNLOADED = "downloaded"
-    ACKNOWLEDGED = "acknowledged"
-    RECEIPTED = "receipted"
-    REJECTED = "rejected"
-    EXPIRED = "expired"
-
-    @property
-    def final(self) -> bool:
-        return not TRANSITIONS[self]
-
-    def can_become(self, new: MessageStatus) -> bool:
-        return new in TRANSITIONS[self]
-
-    def to(self, new: MessageStatus) -> MessageStatus:
-        """``new`` when the transition is allowed, else :class:`IllegalTransition`."""
-        if not self.can_become(new):
-            raise IllegalTransition(self.value, new.value)
-        return new
-
+__all__ = ["TRANSITIONS", "MessageStatus", "can_become", "is_final", "sources_of", "transition"]
 
 S = MessageStatus
 TRANSITIONS: dict[MessageStatus, frozenset[MessageStatus]] = {
@@ -45,6 +25,21 @@ TRANSITIONS: dict[MessageStatus, frozenset[MessageStatus]] = {
     S.REJECTED: frozenset(),
     S.EXPIRED: frozenset(),
 }
+
+
+def is_final(status: MessageStatus) -> bool:
+    return not TRANSITIONS[status]
+
+
+def can_become(status: MessageStatus, new: MessageStatus) -> bool:
+    return new in TRANSITIONS[status]
+
+
+def transition(status: MessageStatus, new: MessageStatus) -> MessageStatus:
+    """``new`` when the transition is allowed, else :class:`IllegalTransition`."""
+    if not can_become(status, new):
+        raise IllegalTransition(status.value, new.value)
+    return new
 
 
 def sources_of(new: MessageStatus) -> frozenset[MessageStatus]:

@@ -27,7 +27,7 @@ from coordinator.errors import Conflict, NotFound, OrganisationExists, StoreErro
 from coordinator.index_tables import CASE, CaseStatus
 from coordinator.reader import Query, Reader, Write
 from coordinator.sqltypes import utcnow
-from coordinator.status import MessageStatus
+from coordinator.status import MessageStatus, transition
 from coordinator.tables import (
     CREDENTIAL,
     MESSAGE,
@@ -390,7 +390,7 @@ def acknowledge(conn: Connection, batch: Batch, items: list[Any]) -> list[Any]:
                 results.append(current)
             continue
         new = (
-            current.to(MessageStatus.ACKNOWLEDGED)
+            transition(current, MessageStatus.ACKNOWLEDGED)
             if current in (MessageStatus.ACCEPTED, MessageStatus.DOWNLOADED)
             else current
         )
