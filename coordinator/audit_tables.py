@@ -15,23 +15,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from enum import StrEnum
 from typing import cast
 
 from sqlalchemy import Index, String, Table
 from sqlmodel import Field, SQLModel
 
 from coordinator.sqltypes import UtcDateTime, utcnow
-
-
-class AuditAction(StrEnum):
-    REDELIVER = "redeliver"
-    STATUS_REPORT = "status-report"
-    DISABLE_TOKEN = "disable-token"  # noqa: S105 - an action's name, not a secret
-    ENABLE_TOKEN = "enable-token"  # noqa: S105 - an action's name, not a secret
-    ADD_ORGANISATION = "add-organisation"
-    ADD_USER = "add-user"
-    ROTATE_TOKEN = "rotate-token"  # noqa: S105 - an action's name, not a secret
+from wire.operator import AuditAction as AuditAction
 
 
 class OperatorAuditBase(SQLModel):

@@ -188,9 +188,7 @@ DOCUMENT: dict[str, Any] = {
                 "operationId": "healthz",
                 "security": [],
                 "summary": "The process is alive.",
-                "responses": {
-                    "200": {"description": "Alive.", "content": {"application/json": {}}}
-                },
+                "responses": {"200": _json("Probe", "Alive.")},
             }
         },
         "/readyz": {
@@ -199,7 +197,7 @@ DOCUMENT: dict[str, Any] = {
                 "security": [],
                 "summary": "The database can be reached.",
                 "responses": {
-                    "200": {"description": "Ready.", "content": {"application/json": {}}},
+                    "200": _json("Probe", "Ready."),
                     **_errors(503),
                 },
             }
@@ -230,52 +228,19 @@ DOCUMENT: dict[str, Any] = {
                 },
             }
         },
-        "schemas": {
-            "Summary": {
-                "type": "object",
-                "properties": {
-                    "by_status": {"type": "object", "additionalProperties": {"type": "integer"}},
-                    "organisations": {
-                        "type": "array",
-                        "items": {
-                            "type": "object",
-                            "properties": {
-                                "gln": {"type": "string"},
-                                "inbox_depth": {"type": "integer"},
-                                "last_poll": {"type": ["string", "null"], "format": "date-time"},
-                            },
-                        },
-                    },
-                    "overdue_receipts": {"type": "integer"},
-                    "expired": {"type": "integer"},
-                    "errors": {"type": "object", "additionalProperties": {"type": "integer"}},
-                    "processes": {
-                        "type": "array",
-                        "description": "The hub processes sharing this database, oldest start "
-                        "first.",
-                        "items": {"$ref": "#/components/schemas/HubProcess"},
-                    },
-                    "stale_processes": {
-                        "type": "integer",
-                        "description": "Processes whose heartbeat stopped without a graceful "
-                        "stop (not seen for 30 seconds; forgotten after an hour): alert on > 0.",
-                    },
-                },
-            },
-        },
+        "schemas": component_schemas(
+            [
+                *(Problem, Accepted, Inbox, Outbox, StatusChange, Status),
+                *(MessageStatus, MessageType),
+                *openapi_operator.MODELS,
+            ]
+        ),
     },
 }
 
-
-DOCUMENT["components"]["schemas"].update(
-    component_schemas(
-        [Problem, Accepted, Inbox, Outbox, StatusChange, Status, MessageStatus, MessageType]
-    )
-)
 DOCUMENT["paths"].update(openapi_index.PATHS)
 DOCUMENT["components"]["schemas"].update(openapi_index.SCHEMAS)
 DOCUMENT["paths"].update(openapi_operator.PATHS)
-DOCUMENT["components"]["schemas"].update(openapi_operator.SCHEMAS)
 DOCUMENT["paths"].update(openapi_admin.PATHS)
 DOCUMENT["components"]["schemas"].update(openapi_admin.SCHEMAS)
 openapi_limits.apply(DOCUMENT)

@@ -6,7 +6,6 @@ import asyncio
 import logging
 import time
 import uuid
-from datetime import datetime
 from typing import Any
 
 from aiohttp import web
@@ -70,10 +69,6 @@ class UnsupportedMediaType(CoordinatorError):
 class NetworkReceiptRefused(CoordinatorError):
     status = 422
     code = "network-receipt-not-accepted"
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
 
 
 def _mailbox_user(request: web.Request) -> Principal:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from enum import StrEnum
 from typing import cast
 
 from sqlalchemy import Column, Index, LargeBinary, String, Table, UniqueConstraint
@@ -18,21 +17,8 @@ from sqlmodel import Field, SQLModel
 
 from coordinator.sqltypes import UtcDateTime, utcnow
 from coordinator.status import MessageStatus
-
-
-class Sector(StrEnum):
-    PPR = "ppr"
-    FAMILY = "family"
-    PSYCHIATRY = "psychiatry"
-    GP = "gp"
-
-
-class Role(StrEnum):
-    SYSTEM = "system"  # an organisation's adapter: sends and receives its messages
-    CASEWORKER = "caseworker"
-    OPERATOR = "operator"  # runs the hub: sees counts, never content
-    ADMIN = "admin"
-
+from wire.directory import Role as Role
+from wire.directory import Sector as Sector
 
 # --- organisations -----------------------------------------------------------------------
 
