@@ -22,55 +22,26 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from enum import StrEnum
 from typing import cast
 
-from pydantic import ConfigDict
 from sqlalchemy import Index, String, Table, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from coordinator.sqltypes import UtcDateTime, utcnow
 from coordinator.tables import Sector
-
-
-class CaseKind(StrEnum):
-    PPR_ASSESSMENT = "ppr-assessment"
-    PPR_COUNSELLING = "ppr-counselling"
-    FAMILY_SUPPORT = "family-support"
-    FAMILY_INVESTIGATION = "family-investigation"
-    PSYCHIATRIC_ASSESSMENT = "psychiatric-assessment"
-    PSYCHIATRIC_TREATMENT = "psychiatric-treatment"
-    GP_FOLLOW_UP = "gp-follow-up"
-
-
-class CaseStatus(StrEnum):
-    ACTIVE = "active"
-    CLOSED = "closed"
-
-
-class AppointmentStatus(StrEnum):
-    BOOKED = "booked"
-    CANCELLED = "cancelled"
-    COMPLETED = "completed"
-    NO_SHOW = "no-show"
-
-
-class ConsentRelation(StrEnum):
-    CUSTODIAL_PARENT = "custodial-parent"
-    SELF = "self"
-    GUARDIAN = "guardian"
-
-
-class ConsentForm(StrEnum):
-    WRITTEN = "written"
-    ORAL = "oral"
-    DIGITAL = "digital"
-
+from wire.index import STRICT as STRICT
+from wire.index import AppointmentStatus as AppointmentStatus
+from wire.index import CaseKind as CaseKind
+from wire.index import CaseStatus as CaseStatus
+from wire.index import ConsentForm as ConsentForm
+from wire.index import ConsentRelation as ConsentRelation
+from wire.index import Contact as Contact
+from wire.index import Person as Person
+from wire.index import ViewKind as ViewKind
 
 CPR_LENGTH = 10
 REF_LENGTH = 64
 IDEMPOTENCY_KEY_LENGTH = 128
-STRICT = ConfigDict(extra="forbid")  # a body with a field the index does not hold is refused
 
 
 # --- children ------------------------------------------------------------------------------
@@ -86,17 +57,6 @@ class Child(SQLModel, table=True):
 
 
 # --- cases ---------------------------------------------------------------------------------
-
-
-class Contact(SQLModel):
-    """Whom to call: a person, their role, a phone number and a secure e-mail address."""
-
-    model_config = STRICT  # type: ignore[assignment]
-
-    name: str = Field(min_length=1, max_length=200)
-    role: str = Field(min_length=1, max_length=100)
-    phone: str | None = Field(default=None, max_length=40)
-    email: str | None = Field(default=None, max_length=200)
 
 
 class CaseBase(SQLModel):
@@ -135,26 +95,7 @@ class Case(CaseBase, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
 
 
-class CasePublic(CaseBase):
-    """A case as the overview shows it (``ref`` and ``title`` only to the owner)."""
-
-    organisation: str
-    organisation_name: str
-    sector: Sector
-    ref: str | None = None
-    contact: Contact
-
-
 # --- appointments --------------------------------------------------------------------------
-
-
-class Person(SQLModel):
-    """With whom the appointment is."""
-
-    model_config = STRICT  # type: ignore[assignment]
-
-    name: str = Field(min_length=1, max_length=200)
-    role: str = Field(min_length=1, max_length=100)
 
 
 class AppointmentBase(SQLModel):
@@ -229,15 +170,6 @@ class Consent(ConsentBase, table=True):
     revoked_by_org: str | None = Field(default=None, max_length=13)
 
 
-class ConsentPublic(ConsentBase):
-    id: uuid.UUID
-    sectors: list[Sector]
-    recorded_by_org: str
-    recorded_at: datetime
-    revoked_at: datetime | None
-    active: bool
-
-
 # --- the coordinator (tovholder) -----------------------------------------------------------
 
 
@@ -264,14 +196,6 @@ class Coordinator(SQLModel, table=True):
 
 
 # --- the access log ------------------------------------------------------------------------
-
-
-class ViewKind(StrEnum):
-    """Which read of a child's data a logged view was."""
-
-    OVERVIEW = "overview"
-    CONSENTS = "consents"
-    ACCESS_LOG = "access-log"
 
 
 class AccessLogEntry(SQLModel, table=True):

@@ -232,6 +232,7 @@ DOCUMENT: dict[str, Any] = {
             [
                 *(Problem, Accepted, Inbox, Outbox, StatusChange, Status),
                 *(MessageStatus, MessageType),
+                *openapi_index.MODELS,
                 *openapi_operator.MODELS,
             ]
         ),

@@ -13,11 +13,15 @@ def json_response(
     headers: dict[str, str] | None = None,
     exclude_defaults: bool = False,
     exclude_none: bool = False,
+    exclude_unset: bool = False,
 ) -> web.Response:
     """``model`` as ``application/json``: serialised by pydantic's core straight to bytes
     (routes build their models with ``model_construct`` from values of the right types)."""
     body = model.__pydantic_serializer__.to_json(
-        model, exclude_defaults=exclude_defaults, exclude_none=exclude_none
+        model,
+        exclude_defaults=exclude_defaults,
+        exclude_none=exclude_none,
+        exclude_unset=exclude_unset,
     )
     return web.Response(
         body=body,

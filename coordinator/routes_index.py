@@ -61,11 +61,38 @@ from coordinator.index_tables import (
     CoordinatorCreate,
     ViewKind,
 )
+from coordinator.responses import json_response
 from coordinator.sqltypes import utcnow
 from coordinator.state import COMMITTER, ENGINE, READER, SETTINGS
 from coordinator.tables import Role
 from messages.errors import IdentifierError
 from messages.identifiers import Cpr, parse_cpr
+from wire.directory import Sector
+from wire.index import (
+    AccessLog,
+    AccessLogEntry,
+    AccessNotification,
+    AccessNotifications,
+    AccessViewer,
+    AppointmentEntry,
+    CaseEntry,
+    CaseKind,
+    ConsentEntry,
+    ConsentRecorded,
+    ConsentRevoked,
+    Consents,
+    ConsentState,
+    Contact,
+    CoordinatorNamed,
+    Disclosed,
+    Entries,
+    Hint,
+    HintAppointment,
+    NamedCoordinator,
+    Person,
+    Upserted,
+)
+from wire.index import Overview as OverviewAnswer
 
 routes = web.RouteTableDef()
 
@@ -84,10 +111,6 @@ class UnsupportedMediaType(CoordinatorError):
 
 
 # --- request parts -------------------------------------------------------------------------
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
 
 
 def _index_user(request: web.Request) -> Viewer:
@@ -199,8 +222,8 @@ async def put_case_route(request: web.Request) -> web.Response:
     created = await request.app[COMMITTER].bulk(
         upsert_entries, put_case(org_gln=viewer.org_gln, ref=ref, cpr=cpr, case=case)
     )
-    return web.json_response(
-        {"ref": ref, "status": case.status.value, "created": created},
+    return json_response(
+        Upserted(ref=ref, status=case.status.value, created=created),
         status=201 if created else 200,
         headers={"Location": f"/v1/cases/{ref}"},
     )
@@ -222,8 +245,8 @@ async def put_appointment_route(request: web.Request) -> web.Response:
         upsert_entries,
         put_appointment(org_gln=viewer.org_gln, ref=ref, cpr=cpr, appointment=appointment),
     )
-    return web.json_response(
-        {"ref": ref, "status": appointment.status.value, "created": created},
+    return json_response(
+        Upserted(ref=ref, status=appointment.status.value, created=created),
         status=201 if created else 200,
         headers={"Location": f"/v1/appointments/{ref}"},
     )
@@ -232,53 +255,51 @@ async def put_appointment_route(request: web.Request) -> web.Response:
 # --- the overview --------------------------------------------------------------------------
 
 
-def _contact(name: str, role: str, phone: str | None, email: str | None) -> dict[str, Any]:
-    return {"name": name, "role": role, "phone": phone, "email": email}
+def _contact(name: str, role: str, phone: str | None, email: str | None) -> Contact:
+    return Contact.model_construct(name=name, role=role, phone=phone, email=email)
 
 
-def _case_json(row: Any, *, own: bool) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "organisation": row.org_gln,
-        "organisation_name": row.org_name,
-        "sector": row.org_sector,
-        "kind": row.kind,
-        "status": row.status,
-        "opened_on": row.opened_on.isoformat(),
-        "closed_on": row.closed_on.isoformat() if row.closed_on else None,
-        "contact": _contact(
-            row.contact_name, row.contact_role, row.contact_phone, row.contact_email
-        ),
-    }
+def _case_entry(row: Any, *, own: bool) -> CaseEntry:
+    fields: dict[str, Any] = {}
     if own:  # the local reference and the title stay with the owner
-        body["ref"] = row.ref
-        body["title"] = row.title
-    return body
+        fields = {"ref": row.ref, "title": row.title}
+    return CaseEntry.model_construct(
+        organisation=row.org_gln,
+        organisation_name=row.org_name,
+        sector=Sector(row.org_sector),
+        kind=CaseKind(row.kind),
+        status=CaseStatus(row.status),
+        opened_on=row.opened_on,
+        closed_on=row.closed_on,
+        contact=_contact(row.contact_name, row.contact_role, row.contact_phone, row.contact_email),
+        **fields,
+    )
 
 
-def _appointment_json(row: Any, *, own: bool) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "organisation": row.org_gln,
-        "organisation_name": row.org_name,
-        "sector": row.org_sector,
-        "starts_at": _iso(row.starts_at),
-        "ends_at": _iso(row.ends_at),
-        "status": row.status,
-        "location": row.location,
-        "with": {"name": row.with_name, "role": row.with_role},
-    }
+def _appointment_entry(row: Any, *, own: bool) -> AppointmentEntry:
+    fields: dict[str, Any] = {}
     if own:
-        body["ref"] = row.ref
-        body["case_ref"] = row.case_ref
-    return body
+        fields = {"ref": row.ref, "case_ref": row.case_ref}
+    return AppointmentEntry.model_construct(
+        organisation=row.org_gln,
+        organisation_name=row.org_name,
+        sector=Sector(row.org_sector),
+        starts_at=row.starts_at,
+        ends_at=row.ends_at,
+        status=AppointmentStatus(row.status),
+        location=row.location,
+        with_=Person.model_construct(name=row.with_name, role=row.with_role),
+        **fields,
+    )
 
 
-def overlap_hints(appointments: list[Any], window: timedelta = OVERLAP) -> list[dict[str, Any]]:
+def overlap_hints(appointments: list[Any], window: timedelta = OVERLAP) -> list[Hint]:
     """Booked appointments of two different sectors starting within ``window`` of each other."""
     booked = sorted(
         (a for a in appointments if a.status == AppointmentStatus.BOOKED.value),
         key=lambda a: a.starts_at,
     )
-    hints: list[dict[str, Any]] = []
+    hints: list[Hint] = []
     for i, first in enumerate(booked):
         for second in booked[i + 1 :]:
             if second.starts_at - first.starts_at > window:
@@ -286,34 +307,29 @@ def overlap_hints(appointments: list[Any], window: timedelta = OVERLAP) -> list[
             if first.org_sector == second.org_sector:
                 continue
             hints.append(
-                {
-                    "code": "appointments-within-48h",
-                    "detail": f"{first.org_sector} and {second.org_sector} have appointments "
+                Hint.model_construct(
+                    code="appointments-within-48h",
+                    detail=f"{first.org_sector} and {second.org_sector} have appointments "
                     "with the child within 48 hours of each other; consider coordinating.",
-                    "sectors": [first.org_sector, second.org_sector],
-                    "appointments": [
-                        {
-                            "organisation": a.org_gln,
-                            "sector": a.org_sector,
-                            "starts_at": _iso(a.starts_at),
-                        }
+                    sectors=[Sector(first.org_sector), Sector(second.org_sector)],
+                    appointments=[
+                        HintAppointment.model_construct(
+                            organisation=a.org_gln,
+                            sector=Sector(a.org_sector),
+                            starts_at=a.starts_at,
+                        )
                         for a in (first, second)
                     ],
-                }
+                )
             )
     return hints
 
 
-def _consent_json(result: Overview) -> dict[str, Any]:
+def _consent_state(result: Overview) -> ConsentState:
     withheld = {s.value: v.value for s, v in result.verdicts.items() if v is not None}
     shared = [s.value for s, v in result.verdicts.items() if v is None]
     state = "complete" if not withheld else ("missing" if not shared else "partial")
-    body: dict[str, Any] = {
-        "state": state,
-        "age": result.age,
-        "rule": age_rule(result.age),
-        "sectors": {s.value: (v.value if v else "shared") for s, v in result.verdicts.items()},
-    }
+    fields: dict[str, Any] = {}
     if withheld:
         reasons = {
             Missing.NO_CONSENT: "no active consent covers your sector and theirs",
@@ -321,11 +337,17 @@ def _consent_json(result: Overview) -> dict[str, Any]:
             Missing.PARENT_CONSENT_NEEDED: "a custodial parent's (or guardian's) consent is needed",
         }
         parts = [f"{s}: {reasons[Missing(v)]}" for s, v in sorted(withheld.items())]
-        body["detail"] = (
+        fields["detail"] = (
             "Other organisations' entries from these sectors are not shown, because consent "
             "is missing (this says nothing about whether any exist): " + "; ".join(parts) + "."
         )
-    return body
+    return ConsentState.model_construct(
+        state=state,
+        age=result.age,
+        rule=age_rule(result.age),
+        sectors={s.value: (v.value if v else "shared") for s, v in result.verdicts.items()},
+        **fields,
+    )
 
 
 @routes.get("/v1/children/{cpr}/overview")
@@ -342,35 +364,34 @@ async def child_overview(request: web.Request) -> web.Response:
             log_views, View(viewer, cpr, ViewKind.OVERVIEW, tuple(result.disclosed))
         )
     coordinator = result.coordinator
-    return web.json_response(
-        {
-            "own": {
-                "cases": [_case_json(c, own=True) for c in result.own_cases],
-                "appointments": [_appointment_json(a, own=True) for a in result.own_appointments],
-            },
-            "others": {
-                "cases": [_case_json(c, own=False) for c in result.other_cases],
-                "appointments": [
-                    _appointment_json(a, own=False) for a in result.other_appointments
-                ],
-            },
-            "coordinator": None
+    return json_response(
+        OverviewAnswer.model_construct(
+            own=Entries.model_construct(
+                cases=[_case_entry(c, own=True) for c in result.own_cases],
+                appointments=[_appointment_entry(a, own=True) for a in result.own_appointments],
+            ),
+            others=Entries.model_construct(
+                cases=[_case_entry(c, own=False) for c in result.other_cases],
+                appointments=[_appointment_entry(a, own=False) for a in result.other_appointments],
+            ),
+            coordinator=None
             if coordinator is None
-            else {
-                "organisation": coordinator.org_gln,
-                "organisation_name": coordinator.org_name,
-                "sector": coordinator.org_sector,
-                "contact": _contact(
+            else NamedCoordinator.model_construct(
+                organisation=coordinator.org_gln,
+                organisation_name=coordinator.org_name,
+                sector=Sector(coordinator.org_sector),
+                contact=_contact(
                     coordinator.contact_name,
                     coordinator.contact_role,
                     coordinator.contact_phone,
                     coordinator.contact_email,
                 ),
-            },
-            "consent": _consent_json(result),
-            "hints": overlap_hints([*result.own_appointments, *result.other_appointments]),
-            "disclosed": result.disclosed,
-        }
+            ),
+            consent=_consent_state(result),
+            hints=overlap_hints([*result.own_appointments, *result.other_appointments]),
+            disclosed=result.disclosed,
+        ),
+        exclude_unset=True,
     )
 
 
@@ -403,8 +424,8 @@ async def post_consent(request: web.Request) -> web.Response:
             viewer=viewer, cpr=cpr, consent=consent, idempotency_key=_idempotency_key(request)
         )
     )
-    return web.json_response(
-        {"id": str(consent_id), "recorded_at": _iso(now), "created": created},
+    return json_response(
+        ConsentRecorded(id=consent_id, recorded_at=now, created=created),
         status=201 if created else 200,
     )
 
@@ -433,27 +454,27 @@ async def get_consents(request: web.Request) -> web.Response:
             log_views, View(viewer, cpr, ViewKind.CONSENTS, recorders)
         )
     now = utcnow()
-    return web.json_response(
-        {
-            "consents": [
-                {
-                    "id": str(r.id),
-                    "given_by_name": r.given_by_name,
-                    "relation": r.relation,
-                    "sectors": r.sectors.split(","),
-                    "form": r.form,
-                    "valid_from": _iso(r.valid_from),
-                    "valid_until": _iso(r.valid_until) if r.valid_until else None,
-                    "revoked_at": _iso(r.revoked_at) if r.revoked_at else None,
-                    "recorded_at": _iso(r.recorded_at),
-                    "recorded_by_you": r.recorded_by_org == viewer.org_gln,
-                    "active": r.revoked_at is None
+    return json_response(
+        Consents(
+            consents=[
+                ConsentEntry(
+                    id=r.id,
+                    given_by_name=r.given_by_name,
+                    relation=r.relation,
+                    sectors=r.sectors.split(","),
+                    form=r.form,
+                    valid_from=r.valid_from,
+                    valid_until=r.valid_until,
+                    revoked_at=r.revoked_at,
+                    recorded_at=r.recorded_at,
+                    recorded_by_you=r.recorded_by_org == viewer.org_gln,
+                    active=r.revoked_at is None
                     and r.valid_from <= now
                     and (r.valid_until is None or now < r.valid_until),
-                }
+                )
                 for r in rows
             ]
-        }
+        )
     )
 
 
@@ -468,7 +489,7 @@ async def delete_consent(request: web.Request) -> web.Response:
     revoked_at = await request.app[COMMITTER].call(
         revoke_consent(viewer=viewer, cpr=cpr, consent_id=consent_id)
     )
-    return web.json_response({"id": str(consent_id), "revoked_at": _iso(revoked_at)})
+    return json_response(ConsentRevoked(id=consent_id, revoked_at=revoked_at))
 
 
 @routes.put("/v1/children/{cpr}/coordinator")
@@ -479,11 +500,8 @@ async def put_coordinator_route(request: web.Request) -> web.Response:
     await request.app[COMMITTER].call(
         put_coordinator(viewer=viewer, cpr=cpr, coordinator=coordinator)
     )
-    return web.json_response(
-        {
-            "organisation": coordinator.organisation,
-            "contact": coordinator.contact.model_dump(),
-        }
+    return json_response(
+        CoordinatorNamed(organisation=coordinator.organisation, contact=coordinator.contact)
     )
 
 
@@ -510,22 +528,22 @@ async def get_access_log(request: web.Request) -> web.Response:
     others = shown_others(views, viewer.org_gln)
     if operator or others:  # an operator's read is always logged: the family sees it
         await request.app[COMMITTER].bulk(log_views, View(viewer, cpr, ViewKind.ACCESS_LOG, others))
-    return web.json_response(
-        {
-            "entries": [
-                {
-                    "at": _iso(v.at),
-                    "kind": v.kind,
-                    "operator": v.by_operator,
-                    "organisation": v.viewer_org,
-                    "organisation_name": v.viewer_name,
-                    "person": v.viewer_person,
-                    "on_behalf_of": v.on_behalf_of,
-                    "disclosed": [{"organisation": g, "name": n} for g, n in v.disclosed],
-                }
+    return json_response(
+        AccessLog(
+            entries=[
+                AccessLogEntry(
+                    at=v.at,
+                    kind=ViewKind(v.kind),
+                    operator=v.by_operator,
+                    organisation=v.viewer_org,
+                    organisation_name=v.viewer_name,
+                    person=v.viewer_person,
+                    on_behalf_of=v.on_behalf_of,
+                    disclosed=[Disclosed(organisation=g, name=n) for g, n in v.disclosed],
+                )
                 for v in views
             ]
-        }
+        )
     )
 
 
@@ -544,23 +562,23 @@ async def get_access_notifications(request: web.Request) -> web.Response:
     rows = await access_notifications(
         engine=request.app[ENGINE], owner=viewer.org_gln, since=since, limit=_limit(request)
     )
-    return web.json_response(
-        {
-            "notifications": [
-                {
-                    "at": _iso(r.at),
-                    "child_cpr": r.cpr,
-                    "kind": r.kind,
-                    "viewer": {
-                        "organisation": r.viewer_org,
-                        "name": r.viewer_name,
-                        "sector": r.viewer_sector,
-                        "person": r.viewer_person,
-                        "on_behalf_of": r.on_behalf_of,
-                        "operator": r.viewer_role == Role.OPERATOR.value,
-                    },
-                }
+    return json_response(
+        AccessNotifications(
+            notifications=[
+                AccessNotification(
+                    at=r.at,
+                    child_cpr=r.cpr,
+                    kind=r.kind,
+                    viewer=AccessViewer(
+                        organisation=r.viewer_org,
+                        name=r.viewer_name,
+                        sector=r.viewer_sector,
+                        person=r.viewer_person,
+                        on_behalf_of=r.on_behalf_of,
+                        operator=r.viewer_role == Role.OPERATOR.value,
+                    ),
+                )
                 for r in rows
             ]
-        }
+        )
     )

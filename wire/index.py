@@ -1,0 +1,264 @@
+"""The shared index: who is involved with a child, never why (``/v1/cases``,
+``/v1/appointments``, ``/v1/children/{cpr}/...``, ``/v1/access-notifications``).
+
+An entry's local reference (``ref``, ``case_ref``) and a case's title reach only the
+organisation that owns the entry; other organisations' entries are shown only where consent
+covers both sectors, and every such disclosure is logged.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from wire.directory import Sector
+
+STRICT = ConfigDict(extra="forbid")  # a body with a field the index does not hold is refused
+
+
+class CaseKind(StrEnum):
+    PPR_ASSESSMENT = "ppr-assessment"
+    PPR_COUNSELLING = "ppr-counselling"
+    FAMILY_SUPPORT = "family-support"
+    FAMILY_INVESTIGATION = "family-investigation"
+    PSYCHIATRIC_ASSESSMENT = "psychiatric-assessment"
+    PSYCHIATRIC_TREATMENT = "psychiatric-treatment"
+    GP_FOLLOW_UP = "gp-follow-up"
+
+
+class CaseStatus(StrEnum):
+    ACTIVE = "active"
+    CLOSED = "closed"
+
+
+class AppointmentStatus(StrEnum):
+    BOOKED = "booked"
+    CANCELLED = "cancelled"
+    COMPLETED = "completed"
+    NO_SHOW = "no-show"
+
+
+class ConsentRelation(StrEnum):
+    CUSTODIAL_PARENT = "custodial-parent"
+    SELF = "self"
+    GUARDIAN = "guardian"
+
+
+class ConsentForm(StrEnum):
+    WRITTEN = "written"
+    ORAL = "oral"
+    DIGITAL = "digital"
+
+
+class ViewKind(StrEnum):
+    """Which read disclosed the data: a child's overview, its consent list (consents other
+    organisations recorded) or its access log."""
+
+    OVERVIEW = "overview"
+    CONSENTS = "consents"
+    ACCESS_LOG = "access-log"
+
+
+class Contact(BaseModel):
+    """Whom to call: a person, their role, a phone number and a secure e-mail address."""
+
+    model_config = STRICT
+
+    name: str = Field(min_length=1, max_length=200)
+    role: str = Field(min_length=1, max_length=100)
+    phone: str | None = Field(default=None, max_length=40)
+    email: str | None = Field(default=None, max_length=200)
+
+
+class Person(BaseModel):
+    """With whom the appointment is."""
+
+    model_config = STRICT
+
+    name: str = Field(min_length=1, max_length=200)
+    role: str = Field(min_length=1, max_length=100)
+
+
+# --- answers -------------------------------------------------------------------------------
+
+
+class Upserted(BaseModel):
+    """A case or appointment stored (created, or updated or unchanged)."""
+
+    ref: str
+    status: str
+    created: bool
+
+
+class CaseEntry(BaseModel):
+    """A case in an overview; ref and title only on the caller's own cases."""
+
+    organisation: str
+    organisation_name: str
+    sector: Sector
+    kind: CaseKind
+    status: CaseStatus
+    opened_on: date
+    closed_on: date | None
+    contact: Contact
+    ref: str | None = None
+    title: str | None = None
+
+
+class AppointmentEntry(BaseModel):
+    """An appointment in an overview; ref and case_ref only on the caller's own."""
+
+    model_config = ConfigDict(serialize_by_alias=True, validate_by_name=True)
+
+    organisation: str
+    organisation_name: str
+    sector: Sector
+    starts_at: datetime
+    ends_at: datetime
+    status: AppointmentStatus
+    location: str | None
+    with_: Person = Field(alias="with")
+    ref: str | None = None
+    case_ref: str | None = None
+
+
+class Entries(BaseModel):
+    cases: list[CaseEntry]
+    appointments: list[AppointmentEntry]
+
+
+class NamedCoordinator(BaseModel):
+    """The child's coordinator (tovholder): the organisation and whom to call there."""
+
+    organisation: str
+    organisation_name: str
+    sector: Sector
+    contact: Contact
+
+
+class ConsentState(BaseModel):
+    state: Literal["complete", "partial", "missing"]
+    age: int
+    rule: str
+    sectors: dict[str, str] = Field(
+        description="Per sector: shared, no-consent, own-consent-needed or "
+        "parent-consent-needed; every sector is listed whether or not anyone of it is involved."
+    )
+    detail: str | None = Field(
+        default=None, description="Why entries are withheld; only when some are."
+    )
+
+
+class HintAppointment(BaseModel):
+    organisation: str
+    sector: Sector
+    starts_at: datetime
+
+
+class Hint(BaseModel):
+    """Booked appointments of two sectors within 48 hours of each other."""
+
+    code: Literal["appointments-within-48h"]
+    detail: str
+    sectors: list[Sector]
+    appointments: list[HintAppointment]
+
+
+class Overview(BaseModel):
+    """The caller's overview of a child."""
+
+    own: Entries
+    others: Entries
+    coordinator: NamedCoordinator | None
+    consent: ConsentState
+    hints: list[Hint]
+    disclosed: list[str] = Field(
+        description="The other organisations whose entries this answer disclosed (each "
+        "disclosure is in the access log)."
+    )
+
+
+class ConsentRecorded(BaseModel):
+    id: uuid.UUID
+    recorded_at: datetime
+    created: bool
+
+
+class ConsentRevoked(BaseModel):
+    id: uuid.UUID
+    revoked_at: datetime
+
+
+class ConsentEntry(BaseModel):
+    id: uuid.UUID
+    given_by_name: str
+    relation: ConsentRelation
+    sectors: list[Sector]
+    form: ConsentForm
+    valid_from: datetime
+    valid_until: datetime | None
+    revoked_at: datetime | None
+    recorded_at: datetime
+    recorded_by_you: bool
+    active: bool
+
+
+class Consents(BaseModel):
+    """A child's consents, newest first."""
+
+    consents: list[ConsentEntry]
+
+
+class CoordinatorNamed(BaseModel):
+    """The coordinator now named."""
+
+    organisation: str
+    contact: Contact
+
+
+class Disclosed(BaseModel):
+    organisation: str
+    name: str
+
+
+class AccessLogEntry(BaseModel):
+    at: datetime
+    kind: ViewKind
+    operator: bool = Field(description="Read by the hub's operator (always logged).")
+    organisation: str
+    organisation_name: str
+    person: str
+    on_behalf_of: bool
+    disclosed: list[Disclosed]
+
+
+class AccessLog(BaseModel):
+    """Who looked at the child's entries, newest first."""
+
+    entries: list[AccessLogEntry]
+
+
+class AccessViewer(BaseModel):
+    organisation: str
+    name: str
+    sector: Sector
+    person: str
+    on_behalf_of: bool
+    operator: bool
+
+
+class AccessNotification(BaseModel):
+    at: datetime
+    child_cpr: str
+    kind: ViewKind
+    viewer: AccessViewer
+
+
+class AccessNotifications(BaseModel):
+    """Views by other organisations that disclosed the caller's entries, newest first."""
+
+    notifications: list[AccessNotification]
