@@ -234,6 +234,7 @@ DOCUMENT: dict[str, Any] = {
                 *(MessageStatus, MessageType),
                 *openapi_index.MODELS,
                 *openapi_operator.MODELS,
+                *openapi_admin.MODELS,
             ]
         ),
     },
@@ -243,7 +244,6 @@ DOCUMENT["paths"].update(openapi_index.PATHS)
 DOCUMENT["components"]["schemas"].update(openapi_index.SCHEMAS)
 DOCUMENT["paths"].update(openapi_operator.PATHS)
 DOCUMENT["paths"].update(openapi_admin.PATHS)
-DOCUMENT["components"]["schemas"].update(openapi_admin.SCHEMAS)
 openapi_limits.apply(DOCUMENT)
 
 

@@ -27,11 +27,13 @@ from coordinator.auth import principal_of
 from coordinator.committer import Batch
 from coordinator.errors import BadRequest, CoordinatorError, OrganisationExists
 from coordinator.operator_store import Actor
+from coordinator.responses import json_response
 from coordinator.state import COMMITTER
 from coordinator.store import new_token, token_hash
 from coordinator.tables import CREDENTIAL, ORGANISATION, OrganisationCreate, Role, Sector
 from messages.errors import IdentifierError
 from messages.identifiers import parse_gln, parse_sor
+from wire.admin import OrganisationRegistered, RegisteredOrganisation
 
 routes = web.RouteTableDef()
 
@@ -152,11 +154,10 @@ async def post_organisation(request: web.Request) -> web.Response:
     organisation = _organisation(data)
     actor = Actor(uuid.UUID(principal.credential_id), principal.name, principal.org_gln)
     org_id, token = await request.app[COMMITTER].call(register(organisation, actor))
-    return web.json_response(
-        {
-            "organisation": {"id": str(org_id), **organisation.model_dump(mode="json")},
-            "token": token,
-        },
-        status=201,
-        headers={"Cache-Control": "no-store"},
+    # committed: built without validation, so nothing can fail between the commit and the
+    # one answer that carries the token
+    answer = OrganisationRegistered.model_construct(
+        organisation=RegisteredOrganisation.model_construct(id=org_id, **organisation.model_dump()),
+        token=token,
     )
+    return json_response(answer, status=201, headers={"Cache-Control": "no-store"})
