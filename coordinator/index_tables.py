@@ -1,8 +1,9 @@
 """The shared index's tables: who is involved with a child, never why.
 
-SQLModel families (``XBase``, ``XCreate``, ``X(table=True)``, ``XPublic``) as in
-:mod:`coordinator.tables`; the schema is owned by migration ``0002``. Every table carries the
-child's CPR (10 digits, no dash) under an index, because every read starts from one child:
+SQLModel families (``XBase``, ``X(table=True)``) as in :mod:`coordinator.tables`, with the
+request bodies (``XCreate``) being the wire contract's models (:mod:`wire.index`); the schema
+is owned by migration ``0002``. Every table carries the child's CPR (10 digits, no dash) under
+an index, because every read starts from one child:
 
 * ``index_child`` — one row per child the index knows, with the birth date read from the CPR
   (the retention job deletes everything about a child from the day they turn 23);
@@ -28,8 +29,8 @@ from sqlalchemy import Index, String, Table, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from coordinator.sqltypes import UtcDateTime, utcnow
-from coordinator.tables import Sector
-from wire.index import STRICT as STRICT
+from wire.index import REF_LENGTH as REF_LENGTH
+from wire.index import AppointmentIn, CaseIn, ConsentIn, CoordinatorIn
 from wire.index import AppointmentStatus as AppointmentStatus
 from wire.index import CaseKind as CaseKind
 from wire.index import CaseStatus as CaseStatus
@@ -40,8 +41,13 @@ from wire.index import Person as Person
 from wire.index import ViewKind as ViewKind
 
 CPR_LENGTH = 10
-REF_LENGTH = 64
 IDEMPOTENCY_KEY_LENGTH = 128
+
+# the request bodies are the wire contract's models (validated by the routes as they come)
+CaseCreate = CaseIn
+AppointmentCreate = AppointmentIn
+ConsentCreate = ConsentIn
+CoordinatorCreate = CoordinatorIn
 
 
 # --- children ------------------------------------------------------------------------------
@@ -65,15 +71,6 @@ class CaseBase(SQLModel):
     opened_on: date
     closed_on: date | None = None
     title: str | None = Field(default=None, max_length=200)
-
-
-class CaseCreate(CaseBase):
-    """The body of ``PUT /v1/cases/{ref}``."""
-
-    model_config = STRICT  # type: ignore[assignment]
-
-    child_cpr: str
-    contact: Contact
 
 
 class Case(CaseBase, table=True):
@@ -105,16 +102,6 @@ class AppointmentBase(SQLModel):
     location: str | None = Field(default=None, max_length=200)
 
 
-class AppointmentCreate(AppointmentBase):
-    """The body of ``PUT /v1/appointments/{ref}``."""
-
-    model_config = STRICT  # type: ignore[assignment]
-
-    child_cpr: str
-    case_ref: str | None = Field(default=None, min_length=1, max_length=REF_LENGTH)
-    with_: Person = Field(alias="with")
-
-
 class Appointment(AppointmentBase, table=True):
     __tablename__ = "index_appointment"
     __table_args__ = (
@@ -144,14 +131,6 @@ class ConsentBase(SQLModel):
     valid_until: datetime | None = Field(default=None, sa_type=UtcDateTime)
 
 
-class ConsentCreate(ConsentBase):
-    """The body of ``POST /v1/children/{cpr}/consents`` (``valid_from`` defaults to now)."""
-
-    model_config = STRICT  # type: ignore[assignment]
-    sectors: list[Sector] = Field(min_length=1, max_length=4)
-    valid_from: datetime | None = None  # type: ignore[assignment]
-
-
 class Consent(ConsentBase, table=True):
     __tablename__ = "index_consent"
     __table_args__ = (
@@ -171,15 +150,6 @@ class Consent(ConsentBase, table=True):
 
 
 # --- the coordinator (tovholder) -----------------------------------------------------------
-
-
-class CoordinatorCreate(SQLModel):
-    """The body of ``PUT /v1/children/{cpr}/coordinator``."""
-
-    model_config = STRICT  # type: ignore[assignment]
-
-    organisation: str = Field(min_length=13, max_length=13)
-    contact: Contact
 
 
 class Coordinator(SQLModel, table=True):

@@ -235,13 +235,13 @@ DOCUMENT: dict[str, Any] = {
                 *openapi_index.MODELS,
                 *openapi_operator.MODELS,
                 *openapi_admin.MODELS,
-            ]
+            ],
+            requests=openapi_index.REQUESTS,
         ),
     },
 }
 
 DOCUMENT["paths"].update(openapi_index.PATHS)
-DOCUMENT["components"]["schemas"].update(openapi_index.SCHEMAS)
 DOCUMENT["paths"].update(openapi_operator.PATHS)
 DOCUMENT["paths"].update(openapi_admin.PATHS)
 openapi_limits.apply(DOCUMENT)

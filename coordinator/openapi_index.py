@@ -8,9 +8,13 @@ from typing import Any
 from wire.index import (
     AccessLog,
     AccessNotifications,
+    AppointmentIn,
+    CaseIn,
+    ConsentIn,
     ConsentRecorded,
     ConsentRevoked,
     Consents,
+    CoordinatorIn,
     CoordinatorNamed,
     Overview,
     Upserted,
@@ -209,61 +213,4 @@ MODELS: list[type[Any]] = [
     AccessNotifications,
 ]
 
-# the request bodies (the hub validates them with coordinator.index_tables' *Create models)
-SCHEMAS: dict[str, Any] = {
-    "CaseIn": {
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["child_cpr", "kind", "status", "opened_on", "contact"],
-        "properties": {
-            "child_cpr": {"type": "string"},
-            "kind": _ref("CaseKind"),
-            "status": _ref("CaseStatus"),
-            "opened_on": _DATE,
-            "closed_on": _NULLABLE_DATE,
-            "title": {**_TEXT, "maxLength": 200},
-            "contact": _ref("Contact"),
-        },
-    },
-    "AppointmentIn": {
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["child_cpr", "starts_at", "ends_at", "status", "with"],
-        "properties": {
-            "child_cpr": {"type": "string"},
-            "case_ref": _TEXT,
-            "starts_at": _TIME,
-            "ends_at": _TIME,
-            "status": _ref("AppointmentStatus"),
-            "location": {**_TEXT, "maxLength": 200},
-            "with": {
-                "type": "object",
-                "additionalProperties": False,
-                "required": ["name", "role"],
-                "properties": {"name": {"type": "string"}, "role": {"type": "string"}},
-            },
-        },
-    },
-    "ConsentIn": {
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["given_by_name", "relation", "form", "sectors"],
-        "properties": {
-            "given_by_name": {"type": "string", "minLength": 1, "maxLength": 200},
-            "relation": _ref("ConsentRelation"),
-            "form": _ref("ConsentForm"),
-            "sectors": {"type": "array", "items": _ref("Sector"), "minItems": 1},
-            "valid_from": _NULLABLE_TIME,
-            "valid_until": _NULLABLE_TIME,
-        },
-    },
-    "CoordinatorIn": {
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["organisation", "contact"],
-        "properties": {
-            "organisation": {"type": "string", "minLength": 13, "maxLength": 13},
-            "contact": _ref("Contact"),
-        },
-    },
-}
+REQUESTS: list[type[Any]] = [CaseIn, AppointmentIn, ConsentIn, CoordinatorIn]

@@ -29,8 +29,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from aiohttp import web
-from pydantic import ValidationError
-from sqlmodel import SQLModel
+from pydantic import BaseModel, ValidationError
 
 from coordinator.access_log import View, access_log, access_notifications, log_views, shown_others
 from coordinator.auth import principal_of
@@ -102,7 +101,7 @@ OVERLAP = timedelta(hours=48)
 _REF = re.compile(rf"[A-Za-z0-9][A-Za-z0-9._:-]{{0,{REF_LENGTH - 1}}}")
 _NAME = re.compile(r"[^\x00-\x1f\x7f]{1,200}")
 
-M = TypeVar("M", bound=SQLModel)
+M = TypeVar("M", bound=BaseModel)
 
 
 class UnsupportedMediaType(CoordinatorError):

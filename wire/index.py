@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from wire.directory import Sector
 
 STRICT = ConfigDict(extra="forbid")  # a body with a field the index does not hold is refused
+REF_LENGTH = 64  # an organisation's own reference for an entry
 
 
 class CaseKind(StrEnum):
@@ -81,6 +82,60 @@ class Person(BaseModel):
 
     name: str = Field(min_length=1, max_length=200)
     role: str = Field(min_length=1, max_length=100)
+
+
+# --- requests ------------------------------------------------------------------------------
+
+
+class CaseIn(BaseModel):
+    """The body of PUT /v1/cases/{ref}: presence, not content (unknown fields are refused)."""
+
+    model_config = STRICT
+
+    kind: CaseKind
+    status: CaseStatus
+    opened_on: date
+    closed_on: date | None = None
+    title: str | None = Field(default=None, max_length=200)
+    child_cpr: str
+    contact: Contact
+
+
+class AppointmentIn(BaseModel):
+    """The body of PUT /v1/appointments/{ref}."""
+
+    model_config = STRICT
+
+    starts_at: datetime
+    ends_at: datetime
+    status: AppointmentStatus
+    location: str | None = Field(default=None, max_length=200)
+    child_cpr: str
+    case_ref: str | None = Field(default=None, min_length=1, max_length=REF_LENGTH)
+    with_: Person = Field(alias="with")
+
+
+class ConsentIn(BaseModel):
+    """The body of POST /v1/children/{cpr}/consents (valid_from defaults to now)."""
+
+    model_config = STRICT
+
+    given_by_name: str = Field(min_length=1, max_length=200)
+    relation: ConsentRelation
+    form: ConsentForm
+    valid_from: datetime | None = None
+    valid_until: datetime | None = None
+    sectors: list[Sector] = Field(min_length=1, max_length=4)
+
+
+class CoordinatorIn(BaseModel):
+    """The body of PUT /v1/children/{cpr}/coordinator: the organisation's GLN and whom to
+    call there."""
+
+    model_config = STRICT
+
+    organisation: str = Field(min_length=13, max_length=13)
+    contact: Contact
 
 
 # --- answers -------------------------------------------------------------------------------

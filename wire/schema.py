@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from pydantic import TypeAdapter
-from pydantic.json_schema import GenerateJsonSchema
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode
 
 REF_TEMPLATE = "#/components/schemas/{model}"
 
@@ -19,10 +19,16 @@ class _Components(GenerateJsonSchema):
         return False
 
 
-def component_schemas(types: Iterable[type[Any]]) -> dict[str, Any]:
+def component_schemas(
+    answers: Iterable[type[Any]], requests: Iterable[type[Any]] = ()
+) -> dict[str, Any]:
     """``components.schemas`` for models and enums, and every model or enum they use, by
-    name (the schema of what the hub sends: serialisation mode)."""
+    name: ``answers`` as the hub sends them, ``requests`` as it takes them (a model whose two
+    schemas differ gets both, as ``Name-Output`` and ``Name-Input``)."""
     generator = _Components(ref_template=REF_TEMPLATE)
-    inputs = [(t.__name__, "serialization", TypeAdapter(t).core_schema) for t in types]
-    _, definitions = generator.generate_definitions(inputs)  # type: ignore[arg-type]
+    inputs: list[tuple[str, JsonSchemaMode, Any]] = [
+        *((t.__name__, "serialization", TypeAdapter(t).core_schema) for t in answers),
+        *((t.__name__, "validation", TypeAdapter(t).core_schema) for t in requests),
+    ]
+    _, definitions = generator.generate_definitions(inputs)
     return {str(name): schema for name, schema in definitions.items()}
