@@ -40,11 +40,4 @@ class OperatorAudit(OperatorAuditBase, table=True):
     actor_org: str = Field(max_length=13)
 
 
-class OperatorAuditPublic(OperatorAuditBase):
-    id: uuid.UUID
-    at: datetime
-    actor_name: str
-    actor_org: str
-
-
 OPERATOR_AUDIT = cast(Table, OperatorAudit.__table__)  # type: ignore[attr-defined]

@@ -1,7 +1,10 @@
-"""``GET /v1/openapi.json``: the hub's API as OpenAPI 3.1, written by hand.
+"""``GET /v1/openapi.json``: the hub's API as OpenAPI 3.1.
 
-The functional tests check the implementation against it: every route the app serves is
-described here, and every response status a test sees is one documented for its operation.
+The paths and operations are written by hand; every schema under ``components.schemas`` is
+generated from the wire models (:mod:`wire`) that the routes answer with and take, so the
+document cannot drift from the answers. The functional tests check the implementation against
+it: every route the app serves is described here, and every response status a test sees is
+one documented for its operation (schemathesis checks the bodies against the schemas).
 """
 
 from __future__ import annotations

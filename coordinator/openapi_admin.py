@@ -1,5 +1,6 @@
-"""The administrators' part of ``/v1/openapi.json`` (:mod:`coordinator.routes_admin`): paths
-and schemas merged into :data:`coordinator.openapi.DOCUMENT`."""
+"""The administrators' part of ``/v1/openapi.json`` (:mod:`coordinator.routes_admin`): its
+paths, and the wire models (:mod:`wire.admin`) whose schemas :mod:`coordinator.openapi`
+generates."""
 
 from __future__ import annotations
 

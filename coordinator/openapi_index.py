@@ -1,5 +1,5 @@
-"""The shared index's part of ``/v1/openapi.json``: paths and schemas merged into
-:data:`coordinator.openapi.DOCUMENT`."""
+"""The shared index's part of ``/v1/openapi.json``: its paths, and the wire models
+(:mod:`wire.index`) whose schemas :mod:`coordinator.openapi` generates."""
 
 from __future__ import annotations
 
@@ -39,10 +39,6 @@ def _body(name: str) -> dict[str, Any]:
     return {"required": True, "content": {"application/json": {"schema": _ref(name)}}}
 
 
-def _enum(values: Any) -> dict[str, Any]:
-    return {"type": "string", "enum": [v.value for v in values]}
-
-
 _CPR = {
     "name": "cpr",
     "in": "path",
@@ -73,11 +69,7 @@ _IDEMPOTENCY_KEY = {
     "schema": {"type": "string", "minLength": 1, "maxLength": 128, "pattern": "^[ -~]+$"},
 }
 _LIMIT = {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1}}
-_DATE = {"type": "string", "format": "date"}
 _TIME = {"type": "string", "format": "date-time"}
-_NULLABLE_DATE = {"type": ["string", "null"], "format": "date"}
-_NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
-_TEXT = {"type": ["string", "null"]}
 
 PATHS: dict[str, Any] = {
     "/v1/cases/{ref}": {

@@ -1,5 +1,6 @@
-"""The operator monitor's and the directory's part of ``/v1/openapi.json``: paths and schemas
-merged into :data:`coordinator.openapi.DOCUMENT`."""
+"""The operator monitor's and the directory's part of ``/v1/openapi.json``: its paths, and the
+wire models (:mod:`wire.operator`, :mod:`wire.directory`) whose schemas
+:mod:`coordinator.openapi` generates."""
 
 from __future__ import annotations
 

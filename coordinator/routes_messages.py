@@ -42,7 +42,6 @@ from messages.medcom.routing import read_letter
 from wire.mailbox import (
     Accepted,
     Inbox,
-    InboxEntry,
     Outbox,
     OutboxEntry,
     Status,
@@ -127,7 +126,7 @@ async def submit(request: web.Request) -> web.Response:
         log.warning("message from %s: %s", routing.sender_gln, warning)
     accepted = await app[COMMITTER].bulk(accept_many, Incoming(routing, body, utcnow(), letter))
     headers = {"Location": f"/v1/messages/{accepted.id}"}
-    answer = Accepted.model_construct(
+    answer = Accepted(
         id=accepted.id,
         status=accepted.status,
         duplicate=accepted.duplicate,
@@ -137,21 +136,22 @@ async def submit(request: web.Request) -> web.Response:
     return json_response(answer, status=status, headers=headers, exclude_defaults=True)
 
 
-def _entry(row: Any) -> InboxEntry:
-    """One inbox entry: never the child's CPR, only whether to offer registering a case."""
-    return InboxEntry.model_construct(
-        id=row.id,
-        type=MessageType(row.type),
-        sender=row.sender_gln,
-        received_at=row.received_at,
-        size=row.size,
-        status=MessageStatus(row.status),
-        letter_id=row.letter_id,
-        episode_id=row.episode_id,
-        subject=row.subject,
-        in_reply_to=row.in_reply_to,
-        suggested_case=bool(row.suggested_case),
-    )
+def _entry(row: Any) -> dict[str, Any]:
+    """One :class:`~wire.mailbox.InboxEntry`'s fields: never the child's CPR, only whether to
+    offer registering a case."""
+    return {
+        "id": row.id,
+        "type": row.type,
+        "sender": row.sender_gln,
+        "received_at": row.received_at,
+        "size": row.size,
+        "status": row.status,
+        "letter_id": row.letter_id,
+        "episode_id": row.episode_id,
+        "subject": row.subject,
+        "in_reply_to": row.in_reply_to,
+        "suggested_case": bool(row.suggested_case),
+    }
 
 
 @routes.get("/v1/inbox")
@@ -188,7 +188,8 @@ async def get_inbox(request: web.Request) -> web.Response:
                 timer.cancel()
         finally:
             notifier.discard(gln, waiter)
-    return json_response(Inbox.model_construct(messages=[_entry(r) for r in rows]))
+    # validated in one call of pydantic's core: faster than building the models one by one
+    return json_response(Inbox.model_validate({"messages": [_entry(r) for r in rows]}))
 
 
 def _wake(waiter: asyncio.Future[None]) -> None:
@@ -239,9 +240,9 @@ async def status(request: web.Request) -> web.Response:
     return json_response(
         Status(
             id=row.id,
-            type=MessageType(row.type),
-            status=MessageStatus(row.status),
-            events=[StatusEvent(status=MessageStatus(e.status), at=e.at) for e in events],
+            type=row.type,
+            status=row.status,
+            events=[StatusEvent(status=e.status, at=e.at) for e in events],
             receipt_id=row.receipt_id,
             resend=row.is_resend,
             overdue=row.overdue,
@@ -267,11 +268,11 @@ async def get_outbox(request: web.Request) -> web.Response:
             messages=[
                 OutboxEntry(
                     id=r.id,
-                    type=MessageType(r.type),
+                    type=r.type,
                     receiver=r.receiver_gln,
                     envelope_id=r.envelope_id,
                     letter_id=r.letter_id,
-                    status=MessageStatus(r.status),
+                    status=r.status,
                     received_at=r.received_at,
                     updated_at=r.updated_at,
                     size=r.size,
