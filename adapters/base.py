@@ -16,8 +16,10 @@ that organisation's system token.
 ``await adapter.stop(grace)``
     Stops accepting from the sector system, lets in-flight work finish for up to
     ``grace`` seconds, cancels the owned tasks, closes the SQLite file and the HTTP
-    session, and logs one summary line. Never raises; calling it twice is harmless. Anything
-    accepted and not yet sent stays in the outbox and goes out on the next start.
+    session, and logs one summary line. Never raises: a step that fails is logged (which
+    step, the error's code and type, never its message) and the other steps still run.
+    Calling it twice is harmless. Anything accepted and not yet sent stays in the outbox
+    and goes out on the next start.
 
 ``async with adapter:`` does both.
 
@@ -42,37 +44,47 @@ Guarantees
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import sqlite3
 import time
+from collections.abc import Awaitable
 from datetime import UTC, datetime
 from typing import Any, ClassVar
+from urllib.parse import quote
 
 from aiohttp import web
 
 from adapters.config import AdapterConfig
-from adapters.errors import AdapterError, HubRefused, HubUnavailable
+from adapters.errors import AdapterError
 from adapters.filedrop import FileDrop
-from adapters.hubclient import JSON, XML, HubClient, InboxEntry
 from adapters.localdb import LocalDb
 from adapters.logsafe import where
 from adapters.metrics import AdapterCounters, render
-from adapters.outbox import Item, Outbox, Request
-from messages.errors import MessageError, ReceiptRuleError, RefuseCode
+from adapters.outbox import Item, ItemKind, Outbox, Request
+from messages.errors import MessageError, ReceiptRuleError, RefuseCode, SamspilError
 from messages.medcom.documents import MedcomMessage, build_message, parse_message
 from messages.medcom.model import Correspondence
 from messages.medcom.receipts import negative_network_receipt, receipt_for
 from messages.medcom.registry import SchemaRegistry
 from messages.medcom.routing import read_routing
+from wire.client import JSON, XML, HubClient, Json
+from wire.errors import CredentialRefused, HubRefused, HubUnavailable
 
-__all__ = ["NAME_MAX", "Adapter"]
+__all__ = ["CREDENTIAL_REFUSED", "NAME_MAX", "Adapter", "path_segment"]
 
 NAME_MAX = 35
 """MedCom's limit on an organisation name in a letter (``Text1to35``)."""
 
 log = logging.getLogger(__name__)
+
+#: What ``/status`` says while the hub refuses the organisation's token or certificate.
+CREDENTIAL_REFUSED = "hub refuses our credential"
+
+
+def path_segment(ref: str) -> str:
+    """A sector system's reference as one segment of a hub path (``/``, ``?``... escaped)."""
+    return quote(ref, safe="")
 
 
 class Adapter:
@@ -97,10 +109,10 @@ class Adapter:
             self.db,
             self.hub,
             config.outbox,
+            prepare=self._prepare,
             on_refused=self._counted_refusal,
             on_sent=self._counted_sending,
         )
-        self.outbox.prepare = self._prepare
         assert config.filedrop is not None  # checked by AdapterConfig
         self.filedrop = FileDrop(
             config.filedrop, registry=self.registry, own_gln=config.gln, submit=self._submit_file
@@ -148,20 +160,18 @@ class Adapter:
         if self._stopped:
             return
         self._stopped = True
-        with contextlib.suppress(Exception):
-            await self._stop_sector(grace)
-        with contextlib.suppress(Exception):
-            await self.outbox.drain(min(grace, 2.0))
+        await self._stop_step("sector", self._stop_sector(grace))
+        await self._stop_step("drain", self.outbox.drain(min(grace, 2.0)))
         for task in self._tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*self._tasks, return_exceptions=True)  # _task_ended logged them
         self._tasks.clear()
         if self._status_runner is not None:
-            await self._status_runner.cleanup()
+            await self._stop_step("status", self._status_runner.cleanup())
             self._status_runner = None
-        await self.outbox.close()
-        await self.hub.close()
-        await self.db.close()
+        await self._stop_step("outbox", self.outbox.close())
+        await self._stop_step("hub", self.hub.close())
+        await self._stop_step("database", self.db.close())
         stats = self.outbox.stats
         log.info(
             "adapter stopped kind=%s org=%s stored=%d sent=%d refused=%d pending=%d delivered=%d",
@@ -173,6 +183,21 @@ class Adapter:
             self.outbox.depth,
             self.delivered,
         )
+
+    async def _stop_step(self, step: str, work: Awaitable[object]) -> None:
+        """One step of :meth:`stop`: a failure is logged (the error's code and where it was
+        raised, never its message) and the next step still runs."""
+        try:
+            await work
+        except Exception as exc:
+            log.error(
+                "adapter stop step=%s failed kind=%s org=%s code=%s error=%s",
+                step,
+                self.kind,
+                self.config.gln,
+                exc.code if isinstance(exc, SamspilError) else "-",
+                where(exc),
+            )
 
     async def __aenter__(self) -> Adapter:
         await self.start()
@@ -210,11 +235,14 @@ class Adapter:
     def health(self) -> dict[str, Any]:
         """State, queue depth and counters: what ``/status`` shows and the simulation prints."""
         stats = self.outbox.stats
+        refused = self.outbox.credential_refused
         return {
             "kind": self.kind,
             "organisation": self.config.gln,
-            "status": "degraded" if stats.hub_down_since else "ok",
+            "status": "degraded" if stats.hub_down_since or refused else "ok",
+            "problem": CREDENTIAL_REFUSED if refused else None,
             "hub_reachable": stats.hub_down_since is None and self._hub_ok,
+            "credential_refused": refused,
             "outbox_depth": self.outbox.depth,
             "stored": stats.stored,
             "sent": stats.sent,
@@ -270,7 +298,7 @@ class Adapter:
         key = f"msg:{sender}:{message.envelope.identifier}:{letter_id}"
         return Request(
             key=key,
-            kind="message",
+            kind=ItemKind.MESSAGE,
             method="POST",
             path="/v1/messages",
             body=body,
@@ -280,7 +308,15 @@ class Adapter:
 
     @staticmethod
     def json_request(
-        key: str, kind: str, method: str, path: str, payload: Any, *, order_key: str, origin: str
+        key: str,
+        kind: ItemKind,
+        method: str,
+        path: str,
+        payload: Any,
+        *,
+        order_key: str,
+        origin: str,
+        ref: str | None = None,
     ) -> Request:
         return Request(
             key=key,
@@ -291,6 +327,7 @@ class Adapter:
             content_type=JSON,
             order_key=order_key,
             origin=origin,
+            ref=ref,
         )
 
     async def _submit_file(self, data: bytes, message: MedcomMessage, origin: str) -> None:
@@ -316,7 +353,7 @@ class Adapter:
 
     async def _refused(self, item: Item, error: HubRefused) -> None:
         """A letter refused for good goes back to the system as an XCTL01."""
-        if item.kind != "message" or item.body is None:
+        if item.kind is not ItemKind.MESSAGE or item.body is None:
             return
         try:
             routing = read_routing(item.body, registry=self.registry)
@@ -342,17 +379,17 @@ class Adapter:
 
     # --- incoming ---------------------------------------------------------------------------
 
-    async def deliver(self, entry: InboxEntry, body: bytes) -> None:
+    async def deliver(self, entry: Json, body: bytes) -> None:
         """Hand one message to the sector system; raise to have it tried again later.
 
         The default writes it to the file drop's ``inbox/`` (named after the hub's id) and,
         for a letter whose sender asked for one, stores the XCTL03 in the outbox.
         """
-        await self.filedrop.write_inbox(f"{entry.type}_{entry.id}.xml", body)
+        await self.filedrop.write_inbox(f"{entry['type']}_{entry['id']}.xml", body)
         await self._positive_receipt(entry, body)
 
-    async def _positive_receipt(self, entry: InboxEntry, body: bytes) -> None:
-        if entry.type != "XDIS91":
+    async def _positive_receipt(self, entry: Json, body: bytes) -> None:
+        if entry["type"] != "XDIS91":
             return
         try:
             letter = parse_message(body, registry=self.registry)
@@ -364,11 +401,11 @@ class Adapter:
             receipt = receipt_for(letter)
         except ReceiptRuleError:
             return
-        request = self.letter_request(build_message(receipt), receipt, f"receipt:{entry.id}")
+        request = self.letter_request(build_message(receipt), receipt, f"receipt:{entry['id']}")
         # keyed by the hub's id: a letter handed over twice is receipted once
         await self.outbox.put(
             Request(
-                key=f"receipt:{entry.id}",
+                key=f"receipt:{entry['id']}",
                 kind=request.kind,
                 method=request.method,
                 path=request.path,
@@ -387,6 +424,13 @@ class Adapter:
                 failures = 0
                 self._hub_ok = True
                 self.counters.hub_answered()
+                self.outbox.note_credential_accepted()
+            except CredentialRefused as exc:  # paused, never dropped: see Outbox
+                failures += 1
+                self._hub_ok = True  # the hub answered; it refuses who we are
+                self.outbox.note_credential_refused(exc)
+                await asyncio.sleep(min(self.config.outbox.max_delay, 0.2 * 2 ** min(failures, 8)))
+                continue
             except HubUnavailable:
                 failures += 1
                 self._hub_ok = False
@@ -398,37 +442,40 @@ class Adapter:
                 await asyncio.sleep(30.0)
                 continue
             now = time.monotonic()
-            ready = [e for e in entries if postponed.get(e.id, 0.0) <= now]
+            ready = [e for e in entries if postponed.get(e["id"], 0.0) <= now]
             for entry in ready:
                 try:
                     await self._take(entry)
-                    postponed.pop(entry.id, None)
+                    postponed.pop(entry["id"], None)
+                except CredentialRefused as exc:
+                    self.outbox.note_credential_refused(exc)
+                    break
                 except HubUnavailable:
                     break
                 except HubRefused as exc:
-                    log.warning("inbox message %s: %s", entry.id, exc.code)
-                    postponed[entry.id] = now + 30.0
+                    log.warning("inbox message %s: %s", entry["id"], exc.code)
+                    postponed[entry["id"]] = now + 30.0
                 except AdapterError as exc:
                     self.delivery_failures += 1
-                    log.warning("inbox message %s not handed over: %s", entry.id, exc.code)
-                    postponed[entry.id] = now + 5.0
+                    log.warning("inbox message %s not handed over: %s", entry["id"], exc.code)
+                    postponed[entry["id"]] = now + 5.0
                 except OSError as exc:
                     self.delivery_failures += 1
-                    log.warning("inbox message %s not handed over: %s", entry.id, exc.strerror)
-                    postponed[entry.id] = now + 5.0
+                    log.warning("inbox message %s not handed over: %s", entry["id"], exc.strerror)
+                    postponed[entry["id"]] = now + 5.0
             if entries and not ready:
                 await asyncio.sleep(1.0)
 
-    async def _take(self, entry: InboxEntry) -> None:
+    async def _take(self, entry: Json) -> None:
         """Fetch, hand over (once), then acknowledge to the hub."""
-        if not await self._was_delivered(entry.id):
-            body = await self.hub.fetch(entry.id)
+        if not await self._was_delivered(entry["id"]):
+            body = await self.hub.fetch(entry["id"])
             await self.deliver(entry, body)
-            await self._mark(entry.id, acked=False)
+            await self._mark(entry["id"], acked=False)
             self.delivered += 1
-            self.counters.delivered[entry.type] += 1
-        await self.hub.ack(entry.id)
-        await self._mark(entry.id, acked=True)
+            self.counters.delivered[entry["type"]] += 1
+        await self.hub.ack(entry["id"])
+        await self._mark(entry["id"], acked=True)
 
     async def _was_delivered(self, message_id: str) -> bool:
         def get(conn: sqlite3.Connection) -> bool:

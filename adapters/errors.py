@@ -3,13 +3,18 @@
     SamspilError
     └── AdapterError                     (adapter-error)
         ├── AdapterConfigError           a configuration file that cannot be used
-        ├── HubError                     anything the hub said or did not say
-        │   ├── HubUnavailable           no answer, a 5xx or 429: retry later (transient)
-        │   └── HubRefused               a 4xx problem+json: resending cannot help (permanent)
-        └── OutboxError                  the adapter's own durable outbox cannot take more
+        ├── EventError                   a municipal event line that cannot be used (its
+        │                                code says why: invalid-json, missing-field...)
+        └── OutboxError                  the adapter's SQLite file (its durable outbox) failed:
+            │                            cannot be opened, written (outbox-unstorable), or is
+            │                            from a newer adapter (outbox-schema-newer)
             └── OutboxFull               the outbox holds its configured maximum
 
-aiohttp and sqlite3 errors never leave the module that calls them.
+What the hub says or does not say is :mod:`wire.errors`' (``HubError``: ``HubUnavailable``,
+``HubRefused``, ``CredentialRefused``). aiohttp and sqlite3 errors never leave the module
+that calls them. Every exception an adapter raises on purpose is defined here;
+:meth:`adapters.base.Adapter.stop` logs a failed step by its ``code`` and type, never by its
+message.
 """
 
 from __future__ import annotations
@@ -19,9 +24,7 @@ from messages.errors import SamspilError
 __all__ = [
     "AdapterConfigError",
     "AdapterError",
-    "HubError",
-    "HubRefused",
-    "HubUnavailable",
+    "EventError",
     "OutboxError",
     "OutboxFull",
 ]
@@ -39,31 +42,17 @@ class AdapterConfigError(AdapterError):
     code = "adapter-config"
 
 
-class HubError(AdapterError):
-    """The hub answered with an error, or not at all. ``status`` is the HTTP status (0: none)."""
+class EventError(AdapterError):
+    """One event line from a municipal case system that the adapter cannot use: the line is
+    rejected (a reason file, a webhook answer) with ``code`` and the sentence, the others go
+    on. The sentence names fields, never their values."""
 
-    code = "hub-error"
-
-    def __init__(self, message: str, *, status: int = 0, code: str | None = None) -> None:
-        super().__init__(message, code=code)
-        self.status = status
-
-
-class HubUnavailable(HubError):
-    """No answer, a 5xx or a 429: the request may succeed later, unchanged."""
-
-    code = "hub-unavailable"
-
-
-class HubRefused(HubError):
-    """A 4xx answer (``code`` is the problem's code, e.g. ``ukendt_lokationsnummer``):
-    sending the same request again cannot help."""
-
-    code = "hub-refused"
+    code = "invalid-event"
 
 
 class OutboxError(AdapterError):
-    """The durable outbox could not store an item."""
+    """The adapter's SQLite file could not be opened or the durable outbox could not store
+    an item."""
 
     code = "outbox-failed"
 

@@ -17,15 +17,15 @@ from dataclasses import replace
 from typing import ClassVar
 
 from adapters.base import NAME_MAX
-from adapters.errors import HubRefused
 from adapters.hl7feed import Hl7Adapter, local_date
-from adapters.outbox import Item, ItemState, Request
+from adapters.outbox import Item, ItemKind, ItemState, Request
 from messages.errors import Hl7Error, MessageError
 from messages.hl7.model import Referral, ReferralPriority
 from messages.hl7.parse import Hl7Message
 from messages.medcom.correspondence import new_correspondence
 from messages.medcom.documents import build_message
 from messages.medcom.model import Party, Patient, Priority
+from wire.errors import HubRefused
 
 __all__ = ["GpAdapter"]
 
@@ -97,7 +97,7 @@ class GpAdapter(Hl7Adapter):
         requests = [
             Request(
                 key=self._key(msg, "letter"),
-                kind="message",
+                kind=ItemKind.MESSAGE,
                 method="POST",
                 path="/v1/messages",
                 body=body,
@@ -120,17 +120,19 @@ class GpAdapter(Hl7Adapter):
                         title="Henvisning",
                     ),
                     order_key=requests[0].key,
-                    origin=f"referral:{requests[0].key}",
+                    depends_on=requests[0].key,
                 )
             )
         return requests
 
     async def _prepare(self, item: Item) -> Item:
-        if item.kind == "case" and item.origin.startswith("referral:"):
-            letter = item.origin.removeprefix("referral:")
-            if await self.outbox.state_of(letter) is ItemState.REFUSED:
-                raise HubRefused(
-                    "the referral's letter was refused, so no case is registered for it",
-                    code="referral-refused",
-                )
+        if (
+            item.kind is ItemKind.CASE
+            and item.depends_on is not None
+            and await self.outbox.state_of(item.depends_on) is ItemState.REFUSED
+        ):
+            raise HubRefused(
+                "the referral's letter was refused, so no case is registered for it",
+                code="referral-refused",
+            )
         return item

@@ -19,8 +19,11 @@ The ACK (``MSA-1``):
   means the hub has it; when it is not, the ACK does not wait: the outbox delivers later;
 * ``AE`` — the message is wrong (unreadable field, an invalid CPR, an unsupported type), or
   the hub refused what it carried (an unknown receiver, say); ``ERR-5`` holds the code;
-* ``AR`` — temporarily unable: the outbox cannot store the message **and** the hub cannot
-  take it directly. The sender should send it again later, unchanged.
+* ``AR`` — temporarily unable, nothing stored: the outbox cannot store the message **and**
+  the hub cannot take it directly, or the hub refuses the organisation's credential
+  (``ERR-3`` 207, ``ERR-5`` ``credential-refused``: a token rotated, expired or disabled; what
+  the outbox holds waits, nothing is dropped). The sender should send it again later,
+  unchanged.
 
 Updates about the same child reach the hub in the order the messages came (an episode's
 start before its appointments and its end); other children's go in parallel. Each stored
@@ -33,12 +36,11 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 from typing import Any, ClassVar
-from urllib.parse import quote
 
-from adapters.base import Adapter
-from adapters.errors import AdapterError, HubRefused, HubUnavailable, OutboxError
+from adapters.base import Adapter, path_segment
+from adapters.errors import AdapterError, OutboxError
 from adapters.mllp_listener import MllpListener
-from adapters.outbox import ItemState, Request
+from adapters.outbox import ItemKind, ItemState, Request
 from messages.errors import Hl7Error
 from messages.hl7.ack import ack_for
 from messages.hl7.mapping import DomainObject, encode, receive
@@ -52,6 +54,7 @@ from messages.hl7.model import (
     Referral,
 )
 from messages.hl7.parse import Hl7Message
+from wire.errors import HubRefused, HubUnavailable
 
 __all__ = ["Hl7Adapter"]
 
@@ -152,6 +155,13 @@ class Hl7Adapter(Adapter):
         return encode(er7)
 
     async def _store(self, requests: list[Request]) -> tuple[AckCode, str | Hl7Error | None]:
+        if self.outbox.credential_refused:  # nothing stored: the sender keeps it and resends
+            return AckCode.REJECT, Hl7Error(
+                "the hub refuses this system's credential; nothing was stored: "
+                "send the message again later",
+                code="credential-refused",
+                segment=None,
+            )
         hub_up = self.outbox.hub_reachable
         try:
             stored = await self.outbox.put_many(requests)
@@ -226,9 +236,9 @@ class Hl7Adapter(Adapter):
         ref = appointment.appointment_id
         return self.json_request(
             self._key(msg, "appointment"),
-            "appointment",
+            ItemKind.APPOINTMENT,
             "PUT",
-            f"/v1/appointments/{_quote(ref)}",
+            f"/v1/appointments/{path_segment(ref)}",
             payload,
             order_key=f"child:{appointment.child_cpr.digits}",
             origin=f"hl7:{msg.event}",
@@ -278,14 +288,10 @@ class Hl7Adapter(Adapter):
             payload["title"] = title
         return self.json_request(
             key,
-            "case",
+            ItemKind.CASE,
             "PUT",
-            f"/v1/cases/{_quote(ref)}",
+            f"/v1/cases/{path_segment(ref)}",
             payload,
             order_key=f"child:{cpr}",
             origin=origin,
         )
-
-
-def _quote(ref: str) -> str:
-    return quote(ref, safe="")

@@ -5,6 +5,20 @@ outbox (:mod:`adapters.outbox`), the ids of incoming messages already handed to 
 system, and small facts it must remember between messages (when a case was opened, which
 hub consent id a local consent reference got). :class:`LocalDb` runs every statement on a
 single thread, so the event loop never blocks on the disk and SQLite never sees two threads.
+
+The file's schema has a version (SQLite's ``user_version``). A new file gets the current
+:data:`SCHEMA`; a file an older adapter wrote is upgraded in place on opening, one step of
+:data:`MIGRATIONS` per version, each in one transaction (a step that fails leaves the file as
+it was). A file from a newer adapter is refused rather than misread.
+
+=======  ====================================================================================
+version  what changed
+=======  ====================================================================================
+0        the first outbox: an item's dependencies written into its ``origin``
+1        ``outbox.depends_on`` and ``outbox.ref``: what an item depends on, in columns of its
+         own (see :class:`adapters.outbox.Request`); a consent revocation's ``path`` no
+         longer ends with the ``/`` that meant "the hub's id goes here"
+=======  ====================================================================================
 """
 
 from __future__ import annotations
@@ -30,7 +44,7 @@ CREATE TABLE IF NOT EXISTS outbox (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     key TEXT NOT NULL UNIQUE,           -- idempotency key: the same key is stored once
     order_key TEXT NOT NULL,            -- items with the same order key are sent in order
-    kind TEXT NOT NULL,                 -- message | case | appointment | consent | ...
+    kind TEXT NOT NULL,                 -- adapters.outbox.ItemKind: message | case | ...
     origin TEXT NOT NULL DEFAULT '',    -- where it came from (mllp, file name, event id)
     method TEXT NOT NULL,
     path TEXT NOT NULL,
@@ -43,7 +57,9 @@ CREATE TABLE IF NOT EXISTS outbox (
     settled_at REAL,
     code TEXT,                          -- the hub's problem code when refused / last failure
     detail TEXT,
-    result TEXT                         -- the hub's JSON answer when sent
+    result TEXT,                        -- the hub's JSON answer when sent
+    depends_on TEXT,                    -- key of the earlier item this one follows
+    ref TEXT                            -- the sector system's ref (a consent's), for hub ids
 );
 CREATE INDEX IF NOT EXISTS ix_outbox_state ON outbox (state, id);
 CREATE TABLE IF NOT EXISTS delivered (
@@ -56,6 +72,44 @@ CREATE TABLE IF NOT EXISTS memo (
     value TEXT NOT NULL
 );
 """
+"""The current schema, for a new file (and the tables an upgraded file may lack)."""
+
+
+def _dependency_columns(conn: sqlite3.Connection) -> None:
+    """Version 1: the dependencies that version 0 wrote into ``origin`` get columns.
+
+    * a referral's case (``origin`` ``referral:<letter key>``) → ``depends_on`` = the key;
+    * a consent and a consent revocation (``origin`` ending ``:<ref>``) → ``ref``, read as
+      version 0 read it (after the last colon); a revocation's ``path`` loses its trailing
+      ``/`` (version 0 appended the hub's id to it; version 1 appends ``/`` and the id).
+    """
+    conn.execute("ALTER TABLE outbox ADD COLUMN depends_on TEXT")
+    conn.execute("ALTER TABLE outbox ADD COLUMN ref TEXT")
+    rows = conn.execute(
+        "SELECT id, kind, origin, path FROM outbox "
+        "WHERE kind IN ('case', 'consent', 'consent-revoke')"
+    ).fetchall()
+    for item_id, kind, origin, path in rows:
+        if kind == "case" and origin.startswith("referral:"):
+            conn.execute(
+                "UPDATE outbox SET depends_on = ? WHERE id = ?",
+                (origin.removeprefix("referral:"), item_id),
+            )
+        elif kind == "consent":
+            conn.execute(
+                "UPDATE outbox SET ref = ? WHERE id = ?", (origin.rsplit(":", 1)[-1], item_id)
+            )
+        elif kind == "consent-revoke" and path.endswith("/"):
+            conn.execute(
+                "UPDATE outbox SET ref = ?, path = ? WHERE id = ?",
+                (origin.rsplit(":", 1)[-1], path.removesuffix("/"), item_id),
+            )
+
+
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_dependency_columns,)
+"""Step ``n`` (from 0) upgrades a file of version ``n`` to version ``n + 1``."""
+
+SCHEMA_VERSION = len(MIGRATIONS)
 
 
 class LocalDb:
@@ -81,10 +135,14 @@ class LocalDb:
         # looked like a leak in a process running the region's 26 adapters
         conn.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
         try:
+            _upgrade(conn)
             conn.executescript(SCHEMA)
         except sqlite3.Error as exc:
             conn.close()
             raise OutboxError(f"the adapter's database cannot be opened: {exc}") from exc
+        except OutboxError:
+            conn.close()
+            raise
         self._conn = conn
 
     async def run(self, work: Callable[[sqlite3.Connection], T]) -> T:
@@ -105,10 +163,20 @@ class LocalDb:
         def shut(conn: sqlite3.Connection) -> None:
             conn.close()
 
-        if self._conn is not None:
-            await self.run(shut)
+        try:
+            if self._conn is not None:
+                await self.run(shut)
+        finally:
             self._conn = None
-        self._executor.shutdown(wait=True)
+            self._executor.shutdown(wait=True)
+
+    async def schema_version(self) -> int:
+        """The file's schema version (:data:`SCHEMA_VERSION` once open)."""
+
+        def get(conn: sqlite3.Connection) -> int:
+            return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+        return await self.run(get)
 
     # --- small facts ------------------------------------------------------------------------
 
@@ -124,3 +192,35 @@ class LocalDb:
             return None if row is None else str(row[0])
 
         return await self.run(get)
+
+
+def _upgrade(conn: sqlite3.Connection) -> None:
+    """Bring the file to :data:`SCHEMA_VERSION`: a new file is stamped with it, an older one
+    migrated step by step (each step one transaction). Raises OutboxError for a newer one."""
+    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    if version > SCHEMA_VERSION:
+        raise OutboxError(
+            f"the adapter's database has schema version {version}; this adapter knows "
+            f"{SCHEMA_VERSION} at most (was it opened by a newer adapter?)",
+            code="outbox-schema-newer",
+        )
+    existing = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'outbox'"
+    ).fetchone()
+    if existing is None:  # a new file: the current schema, stamped, in one transaction
+        conn.executescript(
+            f"BEGIN IMMEDIATE; {SCHEMA}; PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+        )
+        return
+    for step in range(version, SCHEMA_VERSION):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if int(conn.execute("PRAGMA user_version").fetchone()[0]) != step:
+                conn.execute("ROLLBACK")  # another connection took this step meanwhile
+                continue
+            MIGRATIONS[step](conn)
+            conn.execute(f"PRAGMA user_version = {step + 1}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise

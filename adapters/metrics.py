@@ -6,11 +6,12 @@ gauges need no client library. What is exposed, all prefixed ``samspil_adapter_`
 ==================================  =======  ==============================================
 ``outbox_depth``                    gauge    items not yet sent (nor refused)
 ``items_stored_total``              counter  items the sector system handed over, stored
-``items_sent_total{kind}``          counter  items the hub took, by kind (case, message...)
+``items_sent_total{kind}``          counter  items the hub took, by kind (every ItemKind)
 ``items_refused_total{kind}``       counter  items the hub refused for good, by kind
 ``retries_total``                   counter  attempts that will be tried again
 ``duplicates_total``                counter  hand-overs recognised as already stored
 ``hub_reachable``                   gauge    1 while the hub answers, 0 from a failed call
+``credential_refused``              gauge    1 while the hub refuses our credential (paused)
 ``last_hub_contact_seconds``        gauge    Unix time of the last answer from the hub
 ``delivered_total{type}``           counter  inbound messages handed to the sector system
 ``delivery_failures_total``         counter  hand-overs that failed (tried again later)
@@ -26,8 +27,11 @@ gauges need no client library. What is exposed, all prefixed ``samspil_adapter_`
 ``uptime_seconds``                  gauge    seconds since the adapter started
 ==================================  =======  ==============================================
 
-Every sample carries the labels ``adapter`` (its kind) and ``organisation`` (its GLN). Label
-values are escaped; nothing here holds a CPR number, a token or a message body.
+Every sample carries the labels ``adapter`` (its kind) and ``organisation`` (its GLN). The
+``kind`` label takes every value of :class:`adapters.outbox.ItemKind`, zero until counted;
+which optional families appear follows from what :meth:`Adapter.health` holds (``acks``: an
+MLLP listener; ``events``: an event feed), not from the adapter's kind. Label values are
+escaped; nothing here holds a CPR number, a token or a message body.
 """
 
 from __future__ import annotations
@@ -38,6 +42,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from adapters.outbox import ItemKind
+
 __all__ = ["AdapterCounters", "render"]
 
 PREFIX = "samspil_adapter_"
@@ -47,8 +53,8 @@ PREFIX = "samspil_adapter_"
 class AdapterCounters:
     """What the adapter counts beyond its outbox's own statistics."""
 
-    sent: Counter[str] = field(default_factory=Counter)
-    refused: Counter[str] = field(default_factory=Counter)
+    sent: Counter[ItemKind] = field(default_factory=Counter)
+    refused: Counter[ItemKind] = field(default_factory=Counter)
     delivered: Counter[str] = field(default_factory=Counter)
     events: Counter[str] = field(default_factory=Counter)
     webhook: Counter[int] = field(default_factory=Counter)
@@ -98,14 +104,18 @@ def render(health: dict[str, Any], counters: AdapterCounters) -> str:
     out = _Writer({"adapter": str(health["kind"]), "organisation": str(health["organisation"])})
     out.one("outbox_depth", "gauge", "Items not yet sent to the hub.", health["outbox_depth"])
     out.one("items_stored_total", "counter", "Items stored in the outbox.", health["stored"])
+    kinds = [kind.value for kind in ItemKind]
     out.family(
-        "items_sent_total", "counter", "Items the hub took, by kind.", _by("kind", counters.sent)
+        "items_sent_total",
+        "counter",
+        "Items the hub took, by kind.",
+        _by("kind", counters.sent, kinds),
     )
     out.family(
         "items_refused_total",
         "counter",
         "Items the hub refused for good, by kind.",
-        _by("kind", counters.refused),
+        _by("kind", counters.refused, kinds),
     )
     out.one("retries_total", "counter", "Attempts to be tried again.", health["retries"])
     out.one("duplicates_total", "counter", "Hand-overs already stored.", health["duplicates"])
@@ -114,6 +124,12 @@ def render(health: dict[str, Any], counters: AdapterCounters) -> str:
         "gauge",
         "1 while the hub answers, 0 after a failed call.",
         int(bool(health["hub_reachable"])),
+    )
+    out.one(
+        "credential_refused",
+        "gauge",
+        "1 while the hub refuses our credential (401/403): sending paused, nothing dropped.",
+        int(bool(health["credential_refused"])),
     )
     out.one(
         "last_hub_contact_seconds",
@@ -165,7 +181,7 @@ def render(health: dict[str, Any], counters: AdapterCounters) -> str:
             "Open MLLP connections.",
             health["mllp_open_connections"],
         )
-    if health["kind"] == "municipality":
+    if "events" in health:
         out.family(
             "events_total",
             "counter",

@@ -25,6 +25,17 @@ again) and a ``type``:
 ``consent-revoked``  ``ref, child_cpr`` → ``DELETE`` of the consent the hub made for ``ref``
 ``coordinator``      ``child_cpr, organisation, contact`` → ``PUT .../coordinator``
 
+A case or appointment event is judged with the hub's own entry model and rules
+(:mod:`wire.entries`) before its line is answered, so ``accepted`` means the hub will take
+it: ``kind`` is one of the hub's case kinds (``ppr-assessment``, ``ppr-counselling``,
+``family-support``, ``family-investigation``, ...), ``status`` ``active`` or ``closed``;
+dates are ISO 8601 (``2026-03-01``); a ``closed`` case needs ``closed_on`` and an
+``active`` one has none (``closed-without-date``, ``active-with-closed-date``), and
+``closed_on`` is not before ``opened_on`` (``invalid-period``); appointment times carry a
+zone (``naive-time``) and end after they start; ``ref`` and ``case_ref`` are 1-64 letters,
+digits, ``.``, ``_``, ``:`` or ``-`` (``invalid-ref``). A field of the wrong type or value
+is ``invalid-entry``, naming the field.
+
 Events about the same child reach the hub in the order written (a consent after the
 case that allows recording it, a closing after the opening); other children's in parallel.
 An event whose ``id`` was taken before (from the folder or the webhook) is a duplicate:
@@ -38,27 +49,41 @@ import json
 import logging
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, ClassVar
-from urllib.parse import quote
+from typing import Any, ClassVar, TypeVar
 
-from adapters.base import NAME_MAX, Adapter
-from adapters.errors import HubRefused, OutboxError
+from pydantic import BaseModel, ValidationError
+
+from adapters.base import NAME_MAX, Adapter, path_segment
+from adapters.errors import EventError, OutboxError
 from adapters.filedrop import safe_name, write_atomically
 from adapters.logsafe import where
-from adapters.outbox import Item, Request
+from adapters.outbox import Item, ItemKind, Request
 from adapters.webhook import EventWebhook, LineResult
 from messages.errors import IdentifierError, MessageError
 from messages.identifiers import parse_cpr, parse_gln
 from messages.medcom.correspondence import new_correspondence
 from messages.medcom.documents import build_message
 from messages.medcom.model import Party, Patient
+from wire.entries import (
+    REF_LENGTH,
+    REF_PATTERN,
+    AppointmentEntry,
+    CaseEntry,
+    EntryRefused,
+    check_appointment,
+    check_case,
+    entry_problems,
+)
+from wire.errors import HubRefused
 
-__all__ = ["EventError", "MunicipalityAdapter"]
+__all__ = ["MunicipalityAdapter"]
 
 log = logging.getLogger(__name__)
+
+E = TypeVar("E", bound=BaseModel)
 
 _REQUIRED = {
     "case": ("ref", "child_cpr", "kind", "status", "opened_on"),
@@ -77,14 +102,6 @@ _REQUIRED = {
     "coordinator": ("child_cpr", "organisation", "contact"),
 }
 _CONSENT_FIELDS = ("given_by_name", "relation", "form", "sectors", "valid_from", "valid_until")
-
-
-class EventError(ValueError):
-    """One event line the adapter cannot use; ``code`` says why."""
-
-    def __init__(self, code: str, sentence: str) -> None:
-        super().__init__(sentence)
-        self.code = code
 
 
 class MunicipalityAdapter(Adapter):
@@ -219,7 +236,7 @@ class MunicipalityAdapter(Adapter):
             try:
                 line = raw.decode("utf-8") if isinstance(raw, bytes) else raw
             except UnicodeDecodeError:
-                judged.append((number, None, EventError("invalid-encoding", "not UTF-8")))
+                judged.append((number, None, EventError("not UTF-8", code="invalid-encoding")))
                 continue
             if not line.strip():
                 continue
@@ -227,7 +244,7 @@ class MunicipalityAdapter(Adapter):
             try:
                 event = json.loads(line)
                 if not isinstance(event, dict):
-                    raise EventError("not-an-object", "an event is a JSON object")
+                    raise EventError("an event is a JSON object", code="not-an-object")
                 _check_text(event)
                 if isinstance(event.get("id"), str) and event["id"]:
                     event_id = event["id"]
@@ -237,11 +254,15 @@ class MunicipalityAdapter(Adapter):
             except EventError as exc:
                 judged.append((number, event_id, exc))
             except (ValueError, RecursionError):  # not JSON, or nested beyond the parser
-                judged.append((number, event_id, EventError("invalid-json", "not JSON")))
+                judged.append((number, event_id, EventError("not JSON", code="invalid-json")))
             except Exception as exc:  # a field of a shape the mapping did not foresee
                 log.warning("events: line %d unusable: %s", number, where(exc))
                 judged.append(
-                    (number, event_id, EventError("invalid-event", "a field has the wrong shape"))
+                    (
+                        number,
+                        event_id,
+                        EventError("a field has the wrong shape", code="invalid-event"),
+                    )
                 )
         return judged
 
@@ -272,16 +293,18 @@ class MunicipalityAdapter(Adapter):
         """The outbox requests for one event. Raises EventError."""
         event_id, kind = event.get("id"), event.get("type")
         if not isinstance(event_id, str) or not event_id:
-            raise EventError("missing-id", "an event needs an id")
+            raise EventError("an event needs an id", code="missing-id")
         if kind not in _REQUIRED:
-            raise EventError("unknown-type", f"unknown event type (one of {', '.join(_REQUIRED)})")
+            raise EventError(
+                f"unknown event type (one of {', '.join(_REQUIRED)})", code="unknown-type"
+            )
         missing = [f for f in _REQUIRED[kind] if event.get(f) in (None, "")]
         if missing:
-            raise EventError("missing-field", f"a {kind} event needs {', '.join(missing)}")
+            raise EventError(f"a {kind} event needs {', '.join(missing)}", code="missing-field")
         try:
             cpr = parse_cpr(str(event["child_cpr"])).digits
         except IdentifierError:
-            raise EventError("invalid-cpr", "child_cpr is not a valid CPR number") from None
+            raise EventError("child_cpr is not a valid CPR number", code="invalid-cpr") from None
         key = f"event:{event_id}"
         if kind == "case":
             payload = {
@@ -294,8 +317,10 @@ class MunicipalityAdapter(Adapter):
             }
             if event.get("title"):
                 payload["title"] = event["title"]
-            ref = str(event["ref"])
-            return [self._put(key, "case", f"/v1/cases/{_q(ref)}", payload, f"child:{cpr}", origin)]
+            ref = _checked_ref(event["ref"])
+            _judge_entry(CaseEntry, check_case, payload)
+            path = f"/v1/cases/{path_segment(ref)}"
+            return [self._put(key, ItemKind.CASE, path, payload, f"child:{cpr}", origin)]
         if kind == "appointment":
             payload = {
                 "child_cpr": cpr,
@@ -306,9 +331,10 @@ class MunicipalityAdapter(Adapter):
                 "case_ref": event.get("case_ref"),
                 "with": event["with"],
             }
-            ref = str(event["ref"])
-            path = f"/v1/appointments/{_q(ref)}"
-            return [self._put(key, "appointment", path, payload, f"child:{cpr}", origin)]
+            ref = _checked_ref(event["ref"])
+            _judge_entry(AppointmentEntry, check_appointment, payload)
+            path = f"/v1/appointments/{path_segment(ref)}"
+            return [self._put(key, ItemKind.APPOINTMENT, path, payload, f"child:{cpr}", origin)]
         if kind == "letter":
             return [self._letter(key, cpr, event, origin)]
         if kind == "consent":
@@ -317,12 +343,13 @@ class MunicipalityAdapter(Adapter):
             return [
                 self.json_request(
                     key,
-                    "consent",
+                    ItemKind.CONSENT,
                     "POST",
                     f"/v1/children/{cpr}/consents",
                     payload,
                     order_key=f"child:{cpr}",
-                    origin=f"{origin}:{ref}",
+                    origin=origin,
+                    ref=ref,
                 )
             ]
         if kind == "consent-revoked":
@@ -330,19 +357,20 @@ class MunicipalityAdapter(Adapter):
             return [
                 Request(
                     key=key,
-                    kind="consent-revoke",
+                    kind=ItemKind.CONSENT_REVOKE,
                     method="DELETE",
-                    path=f"/v1/children/{cpr}/consents/",  # + the hub's id, at send time
+                    path=f"/v1/children/{cpr}/consents",  # + / the hub's id for ref, when sent
                     order_key=f"child:{cpr}",
-                    origin=f"{origin}:{ref}",
+                    origin=origin,
+                    ref=ref,
                 )
             ]
         payload = {"organisation": event["organisation"], "contact": event["contact"]}
         path = f"/v1/children/{cpr}/coordinator"
-        return [self._put(key, "coordinator", path, payload, f"child:{cpr}", origin)]
+        return [self._put(key, ItemKind.COORDINATOR, path, payload, f"child:{cpr}", origin)]
 
     def _put(
-        self, key: str, kind: str, path: str, payload: Any, order_key: str, origin: str
+        self, key: str, kind: ItemKind, path: str, payload: Any, order_key: str, origin: str
     ) -> Request:
         return self.json_request(
             key, kind, "PUT", path, payload, order_key=order_key, origin=origin
@@ -352,7 +380,7 @@ class MunicipalityAdapter(Adapter):
         try:
             receiver = parse_gln(str(event["receiver_gln"]))
         except IdentifierError:
-            raise EventError("invalid-gln", "receiver_gln is not a valid GLN") from None
+            raise EventError("receiver_gln is not a valid GLN", code="invalid-gln") from None
         name = event["child_name"] if isinstance(event["child_name"], dict) else {}
         try:
             letter = new_correspondence(
@@ -376,7 +404,7 @@ class MunicipalityAdapter(Adapter):
                 episode_of_care_identifier=event.get("episode"),
             )
         except MessageError as exc:
-            raise EventError(exc.code, exc.message) from None
+            raise EventError(exc.message, code=exc.code) from None
         request = self.letter_request(build_message(letter), letter, origin)
         return Request(
             key=key,
@@ -391,21 +419,28 @@ class MunicipalityAdapter(Adapter):
     # --- consent ids ------------------------------------------------------------------------
 
     async def _sent(self, item: Item, result: Any) -> None:
-        if item.kind == "consent" and isinstance(result, dict) and result.get("id"):
-            ref = item.origin.rsplit(":", 1)[-1]
-            await self.db.remember(f"consent:{ref}", str(result["id"]))
+        if (
+            item.kind is ItemKind.CONSENT
+            and item.ref is not None
+            and isinstance(result, dict)
+            and result.get("id")
+        ):
+            await self.db.remember(f"consent:{item.ref}", str(result["id"]))
 
     async def _prepare(self, item: Item) -> Item:
-        if item.kind != "consent-revoke" or not item.path.endswith("/"):
+        if item.kind is not ItemKind.CONSENT_REVOKE or item.ref is None:
             return item
-        ref = item.origin.rsplit(":", 1)[-1]
-        hub_id = await self.db.recall(f"consent:{ref}")
+        hub_id = await self.db.recall(f"consent:{item.ref}")
+        if hub_id is None and ":" in item.ref:
+            # a consent sent before the ref had a column was remembered under the part of
+            # its ref after the last colon (schema version 0, adapters/localdb.py)
+            hub_id = await self.db.recall(f"consent:{item.ref.rsplit(':', 1)[-1]}")
         if hub_id is None:
             raise HubRefused(
                 "the hub never recorded this consent, so it cannot be revoked there",
                 code="unknown-consent",
             )
-        return replace(item, path=item.path + hub_id)
+        return replace(item, path=f"{item.path}/{hub_id}")
 
 
 def _lines(text: str) -> list[str]:
@@ -422,9 +457,28 @@ def _check_text(event: dict[str, Any]) -> None:
         json.dumps(event, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError:
         raise EventError(
-            "invalid-text", "a string holds an unpaired surrogate (U+D800..U+DFFF): not text"
+            "a string holds an unpaired surrogate (U+D800..U+DFFF): not text", code="invalid-text"
         ) from None
 
 
-def _q(ref: str) -> str:
-    return quote(ref, safe="")
+def _checked_ref(value: Any) -> str:
+    ref = str(value)
+    if not REF_PATTERN.fullmatch(ref):
+        raise EventError(
+            f"ref is 1-{REF_LENGTH} letters, digits, '.', '_', ':' or '-'", code="invalid-ref"
+        )
+    return ref
+
+
+def _judge_entry(model: type[E], rule: Callable[[E], None], payload: dict[str, Any]) -> None:
+    """Judge an index entry with the hub's own model and rules (:mod:`wire.entries`), so the
+    case system hears of an entry the hub would refuse on the event's own line, with the
+    hub's code, instead of an ``accepted`` that the hub then refuses for good."""
+    try:
+        rule(model.model_validate(payload))
+    except ValidationError as exc:
+        raise EventError(
+            f"not a valid entry: {entry_problems(exc)}", code="invalid-entry"
+        ) from None
+    except EntryRefused as exc:
+        raise EventError(exc.message, code=exc.code) from None

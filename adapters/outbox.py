@@ -12,6 +12,12 @@ Every message and index update goes to the hub in two steps:
 2. The sender task (:meth:`Outbox.run`) sends pending items, oldest first; items with the same
    ``order_key`` (one case, one appointment) strictly in order, others concurrently.
 
+Each item has a kind (:class:`ItemKind`) and, in columns of its own, what it depends on: the
+key of an earlier item it follows (``depends_on``) and the sector system's reference it
+records (``ref``); see :class:`Request`. Just before an item is sent the adapter's
+:class:`Preparer`, given at construction, completes it from them (the hub's id of a consent
+to revoke) or refuses it (a referral's case whose letter was refused).
+
 Outcomes of one attempt:
 
 * **sent** — a 2xx answer; the body is emptied (no letter lingers in the adapter) and the
@@ -21,7 +27,13 @@ Outcomes of one attempt:
   a line in a reason file...);
 * **retrying** — no answer, a 5xx or a 429: tried again after an exponential backoff
   (``base_delay`` doubling up to ``max_delay``, ±20 % jitter). When the hub cannot be reached
-  at all the whole outbox pauses with the same backoff instead of hammering it per item.
+  at all the whole outbox pauses with the same backoff instead of hammering it per item;
+* **held** — the hub refuses our credential (a 401, a 403 ``forbidden``, or 429
+  ``too-many-failures`` after such refusals): not the item's fault, so nothing is refused.
+  The item stays pending, the whole outbox pauses with the same backoff, and
+  :attr:`Outbox.credential_refused` is true (``/status`` says so) until the hub takes a
+  request again — after an operator re-enables the token, or the adapter is restarted
+  with a rotated one. Only content refusals are final.
 
 :meth:`Outbox.first_attempt` lets a caller wait (briefly) for an item's first outcome: the
 MLLP listener answers ``AE`` when the hub refuses a referral outright.
@@ -44,14 +56,30 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any, Protocol
 
-from adapters.errors import HubRefused, HubUnavailable, OutboxError, OutboxFull
-from adapters.hubclient import HubClient
+from adapters.errors import OutboxError, OutboxFull
 from adapters.localdb import LocalDb
 from adapters.logsafe import where
+from wire.client import HubClient
+from wire.errors import CredentialRefused, HubError, HubRefused, HubUnavailable
 
-__all__ = ["Attempt", "Item", "ItemState", "Outbox", "OutboxSettings", "Request"]
+__all__ = [
+    "Attempt",
+    "Item",
+    "ItemKind",
+    "ItemState",
+    "Outbox",
+    "OutboxSettings",
+    "Preparer",
+    "RefusedHandler",
+    "Request",
+    "SentHandler",
+]
 
 log = logging.getLogger(__name__)
+
+#: The hub's 429 for an address that sent too many refused credentials: a credential
+#: problem, not a busy hub (:mod:`coordinator.limits`).
+FAILED_LOGINS = "too-many-failures"
 
 
 class ItemState(StrEnum):
@@ -60,22 +88,53 @@ class ItemState(StrEnum):
     REFUSED = "refused"
 
 
+class ItemKind(StrEnum):
+    """What an item records at the hub (stored as its value; the metrics count by it)."""
+
+    MESSAGE = "message"
+    """A MedCom letter or receipt: ``POST /v1/messages``."""
+    CASE = "case"
+    """A case in the index: ``PUT /v1/cases/{ref}``."""
+    APPOINTMENT = "appointment"
+    """An appointment in the index: ``PUT /v1/appointments/{ref}``."""
+    CONSENT = "consent"
+    """A consent given: ``POST /v1/children/{cpr}/consents``; the hub answers its id, which
+    the adapter remembers under the item's ``ref``."""
+    CONSENT_REVOKE = "consent-revoke"
+    """A consent revoked: ``DELETE`` of the path completed at send time with the hub's id of
+    the consent named by the item's ``ref``."""
+    COORDINATOR = "coordinator"
+    """A child's coordinator: ``PUT /v1/children/{cpr}/coordinator``."""
+
+
 @dataclass(frozen=True, slots=True)
 class Request:
     """What to send: an HTTP request to the hub, and how to tell it apart from others.
 
     ``key`` is the idempotency key (stored once); ``order_key`` groups items that must
-    reach the hub in the order they were put (defaults to ``key``).
+    reach the hub in the order they were put (defaults to ``key``); ``origin`` says where it
+    came from (for the logs only). What an item depends on is in columns of its own:
+
+    ``depends_on``
+        The key of an earlier item with the same ``order_key`` that this one follows: a
+        referral's case after its letter. When that item was refused, this one is refused
+        too, unsent (the adapter's :class:`Preparer` decides).
+    ``ref``
+        The sector system's reference of what the item records (a consent's ``ref``): the
+        hub's id answered for a consent is remembered under it, and a revocation is sent to
+        the id remembered for it.
     """
 
     key: str
-    kind: str
+    kind: ItemKind
     method: str
     path: str
     body: bytes | None = None
     content_type: str | None = None
     order_key: str = ""
     origin: str = ""
+    depends_on: str | None = None
+    ref: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +144,7 @@ class Item:
     id: int
     key: str
     order_key: str
-    kind: str
+    kind: ItemKind
     origin: str
     method: str
     path: str
@@ -97,6 +156,8 @@ class Item:
     code: str | None = None
     detail: str | None = None
     result: Any = None
+    depends_on: str | None = None
+    ref: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +169,13 @@ class Attempt:
     code: str | None = None
     detail: str | None = None
     result: Any = None
+
+
+class Preparer(Protocol):
+    """Called just before an item is sent, to fill in what was unknown when it was stored
+    (a hub id from an earlier answer); raising :class:`HubRefused` refuses the item unsent."""
+
+    def __call__(self, item: Item) -> Awaitable[Item]: ...
 
 
 class RefusedHandler(Protocol):
@@ -147,20 +215,29 @@ class OutboxStats:
     retries: int = 0
     hub_down_since: float | None = None
     last_error: str | None = None
+    credential_refused_since: float | None = None
+    credential_code: str | None = None
 
 
 _COLUMNS = (
     "id, key, order_key, kind, origin, method, path, content_type, body, state, attempts, "
-    "next_try, code, detail, result"
+    "next_try, code, detail, result, depends_on, ref"
 )
 
 
 def _item(row: tuple[Any, ...]) -> Item:
+    try:
+        kind = ItemKind(row[3])
+    except ValueError:
+        raise OutboxError(
+            f"outbox item {row[0]} has a kind this adapter does not know",
+            code="outbox-unknown-kind",
+        ) from None
     return Item(
         id=row[0],
         key=row[1],
         order_key=row[2],
-        kind=row[3],
+        kind=kind,
         origin=row[4],
         method=row[5],
         path=row[6],
@@ -172,6 +249,8 @@ def _item(row: tuple[Any, ...]) -> Item:
         code=row[12],
         detail=row[13],
         result=json.loads(row[14]) if row[14] else None,
+        depends_on=row[15],
+        ref=row[16],
     )
 
 
@@ -216,6 +295,7 @@ class Outbox:
         hub: HubClient,
         settings: OutboxSettings | None = None,
         *,
+        prepare: Preparer | None = None,
         on_refused: RefusedHandler | None = None,
         on_sent: SentHandler | None = None,
         clock: Callable[[], float] = time.time,
@@ -224,6 +304,7 @@ class Outbox:
         self.hub = hub
         self.settings = settings or OutboxSettings()
         self.stats = OutboxStats()
+        self._prepare = prepare
         self._on_refused = on_refused
         self._on_sent = on_sent
         self._clock = clock
@@ -240,9 +321,6 @@ class Outbox:
         self._hub_pause_until = 0.0
         self._hub_failures = 0
         self._writer: asyncio.Task[None] | None = None
-        self.prepare: Callable[[Item], Awaitable[Item]] | None = None
-        """Called just before an item is sent, to fill in what was unknown when it was
-        stored (a hub id from an earlier answer); raising HubRefused refuses the item."""
 
     # --- storing --------------------------------------------------------------------------
 
@@ -291,6 +369,8 @@ class Outbox:
             state=ItemState.PENDING,
             attempts=0,
             next_try=0.0,
+            depends_on=request.depends_on,
+            ref=request.ref,
         )
         self._loaded_upto = max(self._loaded_upto, item_id)
 
@@ -305,6 +385,36 @@ class Outbox:
     def hub_reachable(self) -> bool:
         """False from a failed connection to the hub until the next request it answers."""
         return self.stats.hub_down_since is None
+
+    @property
+    def credential_refused(self) -> bool:
+        """True from the hub's refusal of our token or certificate (401/403) until the hub
+        takes a request again: nothing is sent meanwhile, nothing is dropped."""
+        return self.stats.credential_refused_since is not None
+
+    def note_credential_refused(self, exc: HubError) -> None:
+        """The hub refused our credential (here, or on another of the adapter's calls)."""
+        if self.stats.credential_refused_since is None:
+            self.stats.credential_refused_since = self._clock()
+            log.error(
+                "hub refuses our credential (%s, %d): sending paused, %d items held; "
+                "rotate or enable the organisation's token (samspil org token|enable)",
+                exc.code,
+                exc.status,
+                self._pending,
+            )
+        self.stats.credential_code = exc.code
+        self.stats.hub_down_since = None  # the hub answered: it is reachable
+
+    def note_credential_accepted(self) -> None:
+        """The hub took a request made with our credential."""
+        if self.stats.credential_refused_since is not None:
+            self.stats.credential_refused_since = None
+            self.stats.credential_code = None
+            self._hub_failures = 0
+            self._hub_pause_until = 0.0
+            log.warning("hub accepts our credential again: sending resumed")
+            self._wake.set()
 
     @property
     def depth(self) -> int:
@@ -536,8 +646,8 @@ class Outbox:
 
     async def _send(self, item: Item) -> None:
         try:
-            if self.prepare is not None:
-                item = await self.prepare(item)
+            if self._prepare is not None:
+                item = await self._prepare(item)
             _, parsed, _ = await self.hub.call(
                 item.method,
                 item.path,
@@ -545,10 +655,15 @@ class Outbox:
                 content_type=item.content_type,
                 idempotency_key=_idempotency_key(item) if item.method == "POST" else None,
             )
+        except CredentialRefused as exc:  # not the item's fault: hold everything
+            self._settle_credential(item, exc)
         except HubRefused as exc:
             await self._settle_refused(item, exc)
         except HubUnavailable as exc:
-            self._settle_retry(item, exc)
+            if exc.code == FAILED_LOGINS:
+                self._settle_credential(item, exc)
+            else:
+                self._settle_retry(item, exc)
         except Exception as exc:  # a bug must not stop the outbox: retry, and say so
             log.error("outbox item %d (%s): unexpected %s", item.id, item.kind, where(exc))
             self._settle_retry(item, HubUnavailable(f"unexpected {type(exc).__name__}"))
@@ -559,6 +674,7 @@ class Outbox:
             self._wake.set()
 
     async def _settle_sent(self, item: Item, parsed: Any) -> None:
+        self.note_credential_accepted()
         self._hub_failures = 0
         self._hub_pause_until = 0.0
         self.stats.hub_down_since = None
@@ -579,6 +695,7 @@ class Outbox:
         self._waiters.resolve(item.id, Attempt(ItemState.SENT, result=parsed))
 
     async def _settle_refused(self, item: Item, exc: HubRefused) -> None:
+        self.note_credential_accepted()  # a refusal of the content: the credential passed
         self._hub_failures = 0
         self.stats.refused += 1
         self._pending -= 1
@@ -606,6 +723,28 @@ class Outbox:
                 )
         self._waiters.resolve(
             item.id, Attempt(ItemState.REFUSED, code=exc.code, detail=exc.message)
+        )
+
+    def _settle_credential(self, item: Item, exc: HubError) -> None:
+        """The hub refused our credential: the item stays pending, and the whole outbox
+        pauses (backing off up to ``max_delay``) until a request gets through again."""
+        self.note_credential_refused(exc)
+        now = self._clock()
+        self._hub_failures += 1
+        self._hub_pause_until = max(self._hub_pause_until, now + self._backoff(self._hub_failures))
+        self.stats.retries += 1
+        self.stats.last_error = exc.message
+        attempts = item.attempts + 1
+        self._queue_settle(
+            _Settle(item.id, ItemState.PENDING, attempts, now, exc.code, exc.message, None)
+        )
+        if item.id in self._mem:
+            self._mem[item.id] = replace(
+                self._mem[item.id], attempts=attempts, code=exc.code, detail=exc.message
+            )
+        self._waiters.resolve(
+            item.id,
+            Attempt(ItemState.PENDING, retrying=True, code=exc.code, detail=exc.message),
         )
 
     def _settle_retry(self, item: Item, exc: HubUnavailable) -> None:
@@ -695,17 +834,20 @@ def _write(
             for r in put.requests:
                 cursor = conn.execute(
                     "INSERT OR IGNORE INTO outbox (key, order_key, kind, origin, method, path, "
-                    "content_type, body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "content_type, body, created_at, depends_on, ref) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         r.key,
                         r.order_key or r.key,
-                        r.kind,
+                        r.kind.value,
                         r.origin,
                         r.method,
                         r.path,
                         r.content_type,
                         r.body,
                         now,
+                        r.depends_on,
+                        r.ref,
                     ),
                 )
                 if cursor.rowcount == 1:

@@ -38,6 +38,7 @@ counts, line numbers and codes.
 
 from __future__ import annotations
 
+import codecs
 import hmac
 import json
 import logging
@@ -183,6 +184,8 @@ class EventWebhook:
             body = await request.read()
         except web.HTTPRequestEntityTooLarge:
             return _problem(413, "payload-too-large", too_large)
+        # a UTF-8 byte order mark before the first line, as the folder reads its files
+        body = body.removeprefix(codecs.BOM_UTF8)
         lines: list[bytes | str] = [line.rstrip(b"\r") for line in body.split(b"\n")]
         if not any(line.strip() for line in lines):
             return _problem(400, "no-events", "the body holds no event lines")

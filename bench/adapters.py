@@ -42,7 +42,6 @@ from aiohttp import web  # noqa: E402
 
 from adapters.config import AdapterConfig, FileDropConfig, MllpConfig  # noqa: E402
 from adapters.gp import GpAdapter  # noqa: E402
-from adapters.hubclient import HubClient  # noqa: E402
 from adapters.outbox import OutboxSettings  # noqa: E402
 from adapters.simulation.region import children  # noqa: E402
 from coordinator.app import create_app  # noqa: E402
@@ -61,6 +60,7 @@ from messages.hl7.samples import (  # noqa: E402
     make_routing,
 )
 from messages.identifiers import parse_cpr  # noqa: E402
+from wire.client import HubClient  # noqa: E402
 
 ECHO_ACK = encode("MSH|^~\\&|SAMSPIL|HUB|X|Y|20260101120000||ACK^S12^ACK|1|P|2.5\rMSA|AA|1")
 

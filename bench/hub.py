@@ -2,7 +2,7 @@
 
 (a) a bare aiohttp endpoint that reads a 3 KB body and answers 202;
 (b) ``POST /v1/messages`` with a 3 KB XDIS91 (validated, committed) on SQLite;
-(c) the full cycle as issue 3 lists it: submit → the receiver's long-poll → fetch → ack →
+(c) a letter's full cycle: submit → the receiver's long-poll → fetch → ack →
     XCTL03 receipt → the sender sees ``receipted`` (``GET .../status``): six requests, four
     of them commits;
 (d) p50/p99 from submit to a waiting long-poll returning, under an open-loop load of half

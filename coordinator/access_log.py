@@ -32,17 +32,11 @@ from coordinator.committer import Batch
 from coordinator.consent import Missing, age_on, sector_verdicts
 from coordinator.errors import NotFound, StoreError
 from coordinator.index_store import NoActiveCase, Viewer, consent_facts
-from coordinator.index_tables import (
-    ACCESS_LOG,
-    CASE,
-    CHILD,
-    DISCLOSURE,
-    CaseStatus,
-    ViewKind,
-)
+from coordinator.index_tables import ACCESS_LOG, CASE, CHILD, DISCLOSURE, ViewKind
 from coordinator.sqltypes import utcnow
 from coordinator.tables import CREDENTIAL, ORGANISATION, Role, Sector
 from messages.identifiers import Cpr
+from wire.entries import CaseStatus
 
 G = ORGANISATION.c
 L = ACCESS_LOG.c

@@ -31,9 +31,11 @@ from coordinator import (
 from coordinator.auth import (
     FAILURES,
     MUTUAL_TLS,
+    PROXIES,
     VERIFIER,
     FailureLimiter,
     TokenVerifier,
+    TrustedProxies,
     auth_middleware,
 )
 from coordinator.committer import Committer, running
@@ -43,6 +45,7 @@ from coordinator.heartbeat import heartbeat_ctx
 from coordinator.metrics import METRICS, Metrics, metrics_middleware
 from coordinator.notifier import Notifier, listen
 from coordinator.problems import problem_middleware
+from coordinator.protocol import HANDLER_ARGS
 from coordinator.reader import Reader
 from coordinator.retention import retention_ctx
 from coordinator.settings import Settings
@@ -125,6 +128,7 @@ def create_app(settings: Settings) -> web.Application:
     """The hub as an aiohttp application; resources start when the app starts."""
     app = web.Application(
         client_max_size=settings.max_body_bytes,
+        handler_args=HANDLER_ARGS,  # aiohttp's own log without request text, no access log
         middlewares=[
             metrics_middleware,
             problem_middleware,
@@ -134,6 +138,7 @@ def create_app(settings: Settings) -> web.Application:
     )
     app[SETTINGS] = settings
     app[FAILURES] = FailureLimiter(settings.login_failures_per_minute)
+    app[PROXIES] = TrustedProxies(settings.trusted_proxy_networks)
     app[MUTUAL_TLS] = settings.tls_client_ca is not None
     limits.install(app, settings)
     app[NOTIFIER] = Notifier()

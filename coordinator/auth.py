@@ -19,16 +19,21 @@ exist and not be disabled. A certificate from another CA fails the TLS handshake
 an unknown GLN, or an organisation whose system token is disabled, gets 401.
 
 **Failed logins** are counted per source address: after
-``Settings.login_failures_per_minute`` failures within a minute the address gets
-429 ``too-many-failures`` (with ``Retry-After``) until the oldest failure is a minute old.
+``Settings.login_failures_per_minute`` failures within a minute, a failed authentication from
+the address gets 429 ``too-many-failures`` (with ``Retry-After``) instead of 401 until the
+oldest failure is a minute old. A valid credential is never refused by this limit: one
+careless client must not lock out the partners sharing its address. The source address is
+the TCP peer's, or — when the peer is one of ``Settings.trusted_proxies`` — the client's,
+read from ``X-Forwarded-For`` (:class:`TrustedProxies`).
 """
 
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -40,6 +45,7 @@ from sqlalchemy.engine import Connection
 from coordinator.errors import Forbidden, TooManyRequests, Unauthorized
 from coordinator.problems import Handler
 from coordinator.reader import Reader
+from coordinator.settings import IPNetwork
 from coordinator.sqltypes import utcnow
 from coordinator.store import token_hash
 from coordinator.tables import CREDENTIAL, Role
@@ -103,8 +109,11 @@ class TokenVerifier:
         revoked: Callable[[], bool] | None = None,
     ) -> None:
         """``revoked()``, asked on every request, says a credential was revoked since it
-        was last asked (SQLite's marker); with it the cache is allowed from the start."""
+        was last asked (SQLite's marker); with it the cache is allowed from the start.
+        ``now`` (aware UTC) is what a token's expiry is compared with; tests turn it
+        forward instead of waiting."""
         self._reader = reader
+        self.now: Callable[[], datetime] = utcnow
         self._ttl = cache_seconds
         self._cache: dict[str, tuple[Principal, float, datetime | None]] = {}
         self._revoked = revoked
@@ -125,7 +134,7 @@ class TokenVerifier:
         hit = self._cache.get(key)
         if hit is None or hit[1] <= time.monotonic():
             return None
-        if hit[2] is not None and hit[2] <= utcnow():
+        if hit[2] is not None and hit[2] <= self.now():
             return None
         return hit[0]
 
@@ -147,7 +156,7 @@ class TokenVerifier:
         row = await self._reader(_by_hash, hashed)
         if row is None or not hmac.compare_digest(row.token_hash, hashed) or row.disabled:
             raise Unauthorized("the bearer token is unknown or disabled")
-        if row.expires_at is not None and row.expires_at <= utcnow():
+        if row.expires_at is not None and row.expires_at <= self.now():
             raise Unauthorized("the bearer token has expired", code="token-expired")
         principal = _principal(row)
         self._remember(hashed, principal, row.expires_at, generation)
@@ -172,12 +181,56 @@ class TokenVerifier:
         return principal
 
 
-class FailureLimiter:
-    """Failed authentications per source address within the last minute."""
+class TrustedProxies:
+    """Which peers may say, in ``X-Forwarded-For``, whose request they forward."""
 
-    def __init__(self, per_minute: int) -> None:
+    def __init__(self, networks: Iterable[IPNetwork] = ()) -> None:
+        self._networks = tuple(networks)
+
+    def trusts(self, address: str) -> bool:
+        ip = _ip(address)
+        return ip is not None and any(ip in network for network in self._networks)
+
+    def client(self, peer: str, forwarded: Iterable[str]) -> str:
+        """The client's address: ``peer`` itself unless it is a trusted proxy; then the
+        right-most ``X-Forwarded-For`` entry that is not a trusted proxy (entries left of it
+        were written by the client and prove nothing). An entry that is not an address
+        ends the walk at the last trusted hop."""
+        if not self._networks or not self.trusts(peer):
+            return peer
+        hops = [hop.strip() for value in forwarded for hop in value.split(",")]
+        client = peer
+        for hop in reversed(hops):
+            ip = _ip(hop)
+            if ip is None:
+                break
+            client = str(ip)
+            if not any(ip in network for network in self._networks):
+                break
+        return client
+
+
+def _ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """An address as a proxy writes it: ``192.0.2.1``, ``192.0.2.1:443``, ``[2001:db8::1]``."""
+    text = text.strip()
+    if text.startswith("["):
+        text = text[1:].partition("]")[0]
+    elif text.count(":") == 1:
+        text = text.partition(":")[0]
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return None
+
+
+class FailureLimiter:
+    """Failed authentications per source address within the last minute; ``clock`` (seconds,
+    monotonic) is what tests turn forward."""
+
+    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
         self._limit = per_minute
         self._failures: dict[str, deque[float]] = {}
+        self.clock = clock
 
     def _recent(self, source: str, now: float) -> deque[float] | None:
         failures = self._failures.get(source)
@@ -192,7 +245,7 @@ class FailureLimiter:
 
     def check(self, source: str) -> None:
         """429 when ``source`` has failed too often in the last minute."""
-        now = time.monotonic()
+        now = self.clock()
         failures = self._recent(source, now)
         if failures is not None and len(failures) >= self._limit:
             wait = int(failures[0] + FAILURE_WINDOW - now) + 1
@@ -203,7 +256,7 @@ class FailureLimiter:
             )
 
     def record(self, source: str) -> None:
-        now = time.monotonic()
+        now = self.clock()
         if len(self._failures) >= 100_000:  # a flood of sources: forget the quiet ones
             for address in list(self._failures):
                 self._recent(address, now)
@@ -215,6 +268,7 @@ class FailureLimiter:
 
 VERIFIER = web.AppKey("verifier", TokenVerifier)
 FAILURES = web.AppKey("login_failures", FailureLimiter)
+PROXIES = web.AppKey("trusted_proxies", TrustedProxies)
 MUTUAL_TLS = web.AppKey("mutual_tls", bool)
 PRINCIPAL = web.RequestKey("principal", Principal)
 
@@ -243,9 +297,12 @@ async def _authenticate(request: web.Request) -> Principal:
     header = request.headers.get("Authorization", "")
     if header:
         scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
             raise Unauthorized("send Authorization: Bearer <token>")
-        return await verifier.verify(token.strip())
+        if not (token.isascii() and token.isprintable()):  # no token the hub made
+            raise Unauthorized("the bearer token is unknown or disabled")
+        return await verifier.verify(token)
     gln = _peer_gln(request)
     if gln is not None:
         return await verifier.verify_certificate(gln)
@@ -256,12 +313,13 @@ async def _authenticate(request: web.Request) -> Principal:
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     if request.path in PUBLIC_PATHS or not request.path.startswith("/v1/"):
         return await handler(request)
-    failures = request.app[FAILURES]
-    source = request.remote or "unknown"
-    failures.check(source)
     try:
         request[PRINCIPAL] = await _authenticate(request)
     except Unauthorized:
-        failures.record(source)
+        app = request.app
+        forwarded = request.headers.getall("X-Forwarded-For", ())
+        source = app[PROXIES].client(request.remote or "unknown", forwarded)
+        app[FAILURES].check(source)  # too many already: 429, and this one is not counted
+        app[FAILURES].record(source)
         raise
     return await handler(request)

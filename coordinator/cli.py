@@ -195,7 +195,9 @@ def _org_add(args: argparse.Namespace) -> int:
         gln = parse_gln(args.gln)
         sor = parse_sor(args.sor) if args.sor else None
         municipality = args.municipality
-        if municipality is not None and not (len(municipality) == 3 and municipality.isdigit()):
+        if municipality is not None and not (
+            len(municipality) == 3 and municipality.isascii() and municipality.isdigit()
+        ):
             raise CoordinatorError(
                 "a municipality code is three digits", code="invalid-municipality"
             )

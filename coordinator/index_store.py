@@ -50,9 +50,6 @@ from coordinator.index_tables import (
     CHILD,
     CONSENT,
     COORDINATOR,
-    AppointmentCreate,
-    CaseCreate,
-    CaseStatus,
     ConsentCreate,
     ConsentRelation,
     CoordinatorCreate,
@@ -61,6 +58,7 @@ from coordinator.reader import Query, Reader
 from coordinator.sqltypes import UtcDateTime, utcnow
 from coordinator.tables import ORGANISATION, Sector
 from messages.identifiers import Cpr
+from wire.entries import AppointmentEntry, CaseEntry, CaseStatus
 
 G = ORGANISATION.c  # organisations, by GLN
 C = CASE.c
@@ -143,7 +141,7 @@ class Upsert:
     case_ref: str | None = None  # an appointment's case, which must be the caller's, same child
 
 
-def put_case(*, org_gln: str, ref: str, cpr: Cpr, case: CaseCreate) -> Upsert:
+def put_case(*, org_gln: str, ref: str, cpr: Cpr, case: CaseEntry) -> Upsert:
     """Create or update the caller's own case ``ref`` (``Committer.bulk(upsert_entries, _)``:
     True when it was created)."""
     values = {
@@ -161,7 +159,7 @@ def put_case(*, org_gln: str, ref: str, cpr: Cpr, case: CaseCreate) -> Upsert:
     return Upsert(CASE, org_gln, ref, cpr, values, "case")
 
 
-def put_appointment(*, org_gln: str, ref: str, cpr: Cpr, appointment: AppointmentCreate) -> Upsert:
+def put_appointment(*, org_gln: str, ref: str, cpr: Cpr, appointment: AppointmentEntry) -> Upsert:
     """Create or update the caller's own appointment ``ref`` (``Committer.bulk(upsert_entries,
     _)``: True when it was created)."""
     values = {

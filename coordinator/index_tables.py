@@ -1,9 +1,9 @@
 """The shared index's tables: who is involved with a child, never why.
 
 SQLModel families (``XBase``, ``X(table=True)``) as in :mod:`coordinator.tables`, with the
-request bodies (``XCreate``) being the wire contract's models (:mod:`wire.index`); the schema
-is owned by migration ``0002``. Every table carries the child's CPR (10 digits, no dash) under
-an index, because every read starts from one child:
+request bodies being the wire contract's models (:mod:`wire.entries`, :mod:`wire.index`); the
+schema is owned by migration ``0002``. Every table carries the child's CPR (10 digits, no
+dash) under an index, because every read starts from one child:
 
 * ``index_child`` — one row per child the index knows, with the birth date read from the CPR
   (the retention job deletes everything about a child from the day they turn 23);
@@ -29,23 +29,21 @@ from sqlalchemy import Index, String, Table, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from coordinator.sqltypes import UtcDateTime, utcnow
-from wire.index import REF_LENGTH as REF_LENGTH
-from wire.index import AppointmentIn, CaseIn, ConsentIn, CoordinatorIn
-from wire.index import AppointmentStatus as AppointmentStatus
-from wire.index import CaseKind as CaseKind
-from wire.index import CaseStatus as CaseStatus
+from wire.entries import REF_LENGTH as REF_LENGTH
+from wire.entries import AppointmentStatus as AppointmentStatus
+from wire.entries import CaseKind as CaseKind
+from wire.entries import CaseStatus as CaseStatus
+from wire.entries import Contact as Contact
 from wire.index import ConsentForm as ConsentForm
+from wire.index import ConsentIn, CoordinatorIn
 from wire.index import ConsentRelation as ConsentRelation
-from wire.index import Contact as Contact
-from wire.index import Person as Person
 from wire.index import ViewKind as ViewKind
 
 CPR_LENGTH = 10
 IDEMPOTENCY_KEY_LENGTH = 128
 
-# the request bodies are the wire contract's models (validated by the routes as they come)
-CaseCreate = CaseIn
-AppointmentCreate = AppointmentIn
+# the consent and coordinator bodies are the wire contract's models (the entries' bodies are
+# wire.entries.CaseEntry and AppointmentEntry)
 ConsentCreate = ConsentIn
 CoordinatorCreate = CoordinatorIn
 

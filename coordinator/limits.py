@@ -17,11 +17,13 @@ from __future__ import annotations
 import math
 import time
 from collections import defaultdict
+from collections.abc import Callable
 
 from aiohttp import web
 
 from coordinator.auth import PRINCIPAL
 from coordinator.errors import PayloadTooLarge, TooManyRequests
+from coordinator.params import decimal
 from coordinator.problems import Handler
 from coordinator.settings import Settings
 from coordinator.state import SETTINGS
@@ -30,9 +32,13 @@ MAX_BUCKETS = 100_000
 
 
 class RateLimiter:
-    """A token bucket per credential."""
+    """A token bucket per credential. ``clock`` (seconds, monotonic) is what tests turn
+    forward instead of waiting for the bucket to refill."""
 
-    def __init__(self, per_second: float, burst: int) -> None:
+    def __init__(
+        self, per_second: float, burst: int, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.clock = clock
         self._rate = per_second
         self._burst = float(burst)
         self._buckets: dict[str, tuple[float, float]] = {}  # credential -> (tokens, at)
@@ -40,7 +46,7 @@ class RateLimiter:
     def take(self, credential: str) -> None:
         if self._rate <= 0:
             return
-        now = time.monotonic()
+        now = self.clock()
         tokens, at = self._buckets.get(credential, (self._burst, now))
         tokens = min(self._burst, tokens + (now - at) * self._rate)
         if tokens < 1.0:
@@ -93,10 +99,8 @@ def _long_poll(request: web.Request) -> bool:
     if request.method != "GET" or request.path != "/v1/inbox":
         return False
     raw = request.query.get("wait")
-    try:
-        return raw is not None and float(raw) > 0
-    except ValueError:
-        return False  # the handler answers 400
+    wait = decimal(raw) if raw is not None else None
+    return wait is not None and wait > 0  # not a number: the handler answers 400
 
 
 @web.middleware

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from wire.entries import AppointmentEntry, CaseEntry
 from wire.index import (
     AccessLog,
     AccessNotifications,
-    AppointmentIn,
-    CaseIn,
     ConsentIn,
     ConsentRecorded,
     ConsentRevoked,
@@ -58,8 +57,10 @@ _ON_BEHALF_OF = {
     "name": "X-On-Behalf-Of",
     "in": "header",
     "description": "The person a system token asks for (required for system tokens on the "
-    "overview; written to the access log).",
-    "schema": {"type": "string", "maxLength": 200},
+    "overview; written to the access log): 1-200 characters, sent as UTF-8 or ISO-8859-1 "
+    "bytes; control characters, bidirectional overrides and line separators are refused "
+    "(400 invalid-on-behalf-of).",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 200},
 }
 _IDEMPOTENCY_KEY = {
     "name": "Idempotency-Key",
@@ -68,7 +69,17 @@ _IDEMPOTENCY_KEY = {
     "nothing new.",
     "schema": {"type": "string", "minLength": 1, "maxLength": 128, "pattern": "^[ -~]+$"},
 }
-_LIMIT = {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1}}
+
+
+def _limit(high: int) -> dict[str, Any]:
+    """``?limit=``: ASCII digits from 1 to ``high``; anything else is a 400."""
+    return {
+        "name": "limit",
+        "in": "query",
+        "schema": {"type": "integer", "minimum": 1, "maximum": high},
+    }
+
+
 _TIME = {"type": "string", "format": "date-time"}
 
 PATHS: dict[str, Any] = {
@@ -78,7 +89,7 @@ PATHS: dict[str, Any] = {
             "summary": "Create or update one of the caller organisation's own cases "
             "(idempotent). Presence, not content: unknown fields are refused.",
             "parameters": [_REF, _ON_BEHALF_OF],
-            "requestBody": _body("CaseIn"),
+            "requestBody": _body("CaseEntry"),
             "responses": {
                 "201": _json("Upserted", "Created."),
                 "200": _json("Upserted", "Updated (or unchanged)."),
@@ -92,7 +103,7 @@ PATHS: dict[str, Any] = {
             "summary": "Create or update one of the caller organisation's own appointments "
             "(idempotent).",
             "parameters": [_REF, _ON_BEHALF_OF],
-            "requestBody": _body("AppointmentIn"),
+            "requestBody": _body("AppointmentEntry"),
             "responses": {
                 "201": _json("Upserted", "Created."),
                 "200": _json("Upserted", "Updated (or unchanged)."),
@@ -171,7 +182,7 @@ PATHS: dict[str, Any] = {
             "summary": "Who looked at the child's entries: when, which organisation, which "
             "person, whose entries. Operators see all; an organisation with an active case "
             "sees what its consent covers, its own views and the views of its own entries.",
-            "parameters": [_CPR, _LIMIT],
+            "parameters": [_CPR, _ON_BEHALF_OF, _limit(5000)],
             "responses": {
                 "200": _json("AccessLog", "The access log, newest first."),
                 **_errors(400, 401, 403, 503),
@@ -184,7 +195,8 @@ PATHS: dict[str, Any] = {
             "summary": "Views by other organisations that disclosed the caller's entries.",
             "parameters": [
                 {"name": "since", "in": "query", "schema": _TIME},
-                _LIMIT,
+                _ON_BEHALF_OF,
+                _limit(1000),
             ],
             "responses": {
                 "200": _json("AccessNotifications", "Newest first."),
@@ -205,4 +217,4 @@ MODELS: list[type[Any]] = [
     AccessNotifications,
 ]
 
-REQUESTS: list[type[Any]] = [CaseIn, AppointmentIn, ConsentIn, CoordinatorIn]
+REQUESTS: list[type[Any]] = [CaseEntry, AppointmentEntry, ConsentIn, CoordinatorIn]

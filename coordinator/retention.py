@@ -34,10 +34,10 @@ from coordinator.index_tables import (
     CONSENT,
     COORDINATOR,
     DISCLOSURE,
-    CaseStatus,
 )
 from coordinator.settings import Settings
 from coordinator.state import COMMITTER, SETTINGS
+from wire.entries import CaseStatus
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """``/v1`` shared index: cases, appointments, the child overview, consents, the coordinator,
 the access log and owners' access notifications.
 
-Rules (see ``/work/shared/design/domain.md`` and :mod:`coordinator.consent`):
+Rules (see :mod:`coordinator.consent` and the README's "The shared index"):
 
 * presence, not content: a body with a field the index does not hold is refused;
 * no browsing: every ``/v1/children/{cpr}/...`` call needs an active case of the caller's own
@@ -23,8 +23,8 @@ error or a log line.
 from __future__ import annotations
 
 import json
-import re
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -50,22 +50,29 @@ from coordinator.index_store import (
 )
 from coordinator.index_tables import (
     IDEMPOTENCY_KEY_LENGTH,
-    REF_LENGTH,
-    AppointmentCreate,
-    AppointmentStatus,
-    CaseCreate,
-    CaseStatus,
     ConsentCreate,
     ConsentRelation,
     CoordinatorCreate,
     ViewKind,
 )
+from coordinator.params import header_text, whole_number
 from coordinator.responses import json_response
 from coordinator.sqltypes import utcnow
 from coordinator.state import COMMITTER, ENGINE, READER, SETTINGS
 from coordinator.tables import Role
 from messages.errors import IdentifierError
 from messages.identifiers import Cpr, parse_cpr
+from wire.entries import (
+    REF_LENGTH,
+    REF_PATTERN,
+    AppointmentEntry,
+    AppointmentStatus,
+    CaseEntry,
+    EntryRefused,
+    check_appointment,
+    check_case,
+    entry_problems,
+)
 from wire.index import (
     AccessLog,
     AccessLogEntry,
@@ -87,10 +94,9 @@ routes = web.RouteTableDef()
 INDEX_ROLES = (Role.SYSTEM, Role.CASEWORKER)
 ON_BEHALF_OF = "X-On-Behalf-Of"
 OVERLAP = timedelta(hours=48)
-_REF = re.compile(rf"[A-Za-z0-9][A-Za-z0-9._:-]{{0,{REF_LENGTH - 1}}}")
-_NAME = re.compile(r"[^\x00-\x1f\x7f]{1,200}")
 
 M = TypeVar("M", bound=BaseModel)
+E = TypeVar("E")
 
 
 class UnsupportedMediaType(CoordinatorError):
@@ -106,15 +112,10 @@ def _index_user(request: web.Request) -> Viewer:
     principal = principal_of(request)
     if principal.role not in INDEX_ROLES:
         raise Forbidden(f"the role {principal.role.value} does not see children's cases")
-    header = request.headers.get(ON_BEHALF_OF)
-    if principal.role is Role.SYSTEM and header is not None:
-        person = header.strip()
-        if not _NAME.fullmatch(person):
-            raise BadRequest(
-                f"{ON_BEHALF_OF} must name the person (1-200 characters)",
-                code="invalid-on-behalf-of",
-            )
-        return Viewer(principal.org_gln, person, uuid.UUID(principal.credential_id), True)
+    if principal.role is Role.SYSTEM:  # a user token names itself; the header is ignored
+        person = header_text(request, ON_BEHALF_OF, max_length=200, code="invalid-on-behalf-of")
+        if person is not None:
+            return Viewer(principal.org_gln, person, uuid.UUID(principal.credential_id), True)
     return Viewer(principal.org_gln, principal.name, uuid.UUID(principal.credential_id), False)
 
 
@@ -150,7 +151,7 @@ def _body_cpr(value: str) -> Cpr:
 
 def _ref(request: web.Request) -> str:
     ref = request.match_info["ref"]
-    if not _REF.fullmatch(ref):
+    if not REF_PATTERN.fullmatch(ref):
         raise BadRequest(
             f"a reference is 1-{REF_LENGTH} letters, digits, '.', '_', ':' or '-'",
             code="invalid-ref",
@@ -170,26 +171,19 @@ async def _body(request: web.Request, model: type[M]) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        # field names and rules only: pydantic's input values could hold a CPR number
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}"
-            for e in exc.errors(include_input=False, include_url=False, include_context=False)
-        )
-        raise InvalidEntry(f"the body is not a valid entry: {problems}") from None
+        raise InvalidEntry(f"the body is not a valid entry: {entry_problems(exc)}") from None
+
+
+def _checked(rule: Callable[[E], None], entry: E) -> None:
+    try:
+        rule(entry)
+    except EntryRefused as exc:
+        raise InvalidEntry(exc.message, code=exc.code) from None
 
 
 def _aware(name: str, value: datetime | None) -> None:
     if value is not None and value.tzinfo is None:
         raise InvalidEntry(f"{name} needs a time zone (e.g. ...Z or +01:00)", code="naive-time")
-
-
-def _limit(request: web.Request, default: int = 100, high: int = 1000) -> int:
-    raw = request.query.get("limit")
-    if raw is None:
-        return default
-    if not raw.isdigit() or not 1 <= int(raw) <= high:
-        raise BadRequest(f"limit must be a whole number from 1 to {high}")
-    return int(raw)
 
 
 # --- upserts -------------------------------------------------------------------------------
@@ -199,14 +193,9 @@ def _limit(request: web.Request, default: int = 100, high: int = 1000) -> int:
 async def put_case_route(request: web.Request) -> web.Response:
     viewer = _index_user(request)
     ref = _ref(request)
-    case = await _body(request, CaseCreate)
+    case = await _body(request, CaseEntry)
     cpr = _body_cpr(case.child_cpr)
-    if case.status is CaseStatus.CLOSED and case.closed_on is None:
-        raise InvalidEntry("a closed case needs closed_on", code="closed-without-date")
-    if case.status is CaseStatus.ACTIVE and case.closed_on is not None:
-        raise InvalidEntry("an active case has no closed_on", code="active-with-closed-date")
-    if case.closed_on is not None and case.closed_on < case.opened_on:
-        raise InvalidEntry("closed_on is before opened_on", code="invalid-period")
+    _checked(check_case, case)
     created = await request.app[COMMITTER].bulk(
         upsert_entries, put_case(org_gln=viewer.org_gln, ref=ref, cpr=cpr, case=case)
     )
@@ -221,14 +210,9 @@ async def put_case_route(request: web.Request) -> web.Response:
 async def put_appointment_route(request: web.Request) -> web.Response:
     viewer = _index_user(request)
     ref = _ref(request)
-    appointment = await _body(request, AppointmentCreate)
+    appointment = await _body(request, AppointmentEntry)
     cpr = _body_cpr(appointment.child_cpr)
-    _aware("starts_at", appointment.starts_at)
-    _aware("ends_at", appointment.ends_at)
-    if appointment.ends_at <= appointment.starts_at:
-        raise InvalidEntry("ends_at must be after starts_at", code="invalid-period")
-    if appointment.case_ref is not None and not _REF.fullmatch(appointment.case_ref):
-        raise InvalidEntry("case_ref is not a valid reference", code="invalid-ref")
+    _checked(check_appointment, appointment)
     created = await request.app[COMMITTER].bulk(
         upsert_entries,
         put_appointment(org_gln=viewer.org_gln, ref=ref, cpr=cpr, appointment=appointment),
@@ -517,7 +501,7 @@ async def get_access_log(request: web.Request) -> web.Response:
         engine=request.app[ENGINE],
         cpr=cpr,
         org_gln=None if operator else viewer.org_gln,
-        limit=_limit(request, 500, 5000),
+        limit=whole_number(request, "limit", default=500, low=1, high=5000),
     )
     others = shown_others(views, viewer.org_gln)
     if operator or others:  # an operator's read is always logged: the family sees it
@@ -554,7 +538,10 @@ async def get_access_notifications(request: web.Request) -> web.Response:
         if since.tzinfo is None:
             raise BadRequest("since must be an ISO 8601 time with a time zone")
     rows = await access_notifications(
-        engine=request.app[ENGINE], owner=viewer.org_gln, since=since, limit=_limit(request)
+        engine=request.app[ENGINE],
+        owner=viewer.org_gln,
+        since=since,
+        limit=whole_number(request, "limit", default=100, low=1, high=1000),
     )
     return json_response(
         AccessNotifications(

@@ -13,6 +13,7 @@ from aiohttp import web
 from coordinator.auth import Principal, principal_of
 from coordinator.errors import BadRequest, CoordinatorError, Forbidden, NotFound, UnknownReceiver
 from coordinator.intake import Incoming, accept_many
+from coordinator.params import seconds, whole_number
 from coordinator.responses import json_response
 from coordinator.sqltypes import utcnow
 from coordinator.state import (
@@ -84,19 +85,6 @@ def _message_id(request: web.Request) -> uuid.UUID:
         raise NotFound("no such message for your organisation") from None
 
 
-def _number(request: web.Request, name: str, default: float, low: float, high: float) -> float:
-    raw = request.query.get(name)
-    if raw is None:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise BadRequest(f"{name} must be a number") from None
-    if not low <= value <= high:
-        raise BadRequest(f"{name} must be between {low:g} and {high:g}")
-    return value
-
-
 @routes.post("/v1/messages")
 async def submit(request: web.Request) -> web.Response:
     principal = _mailbox_user(request)
@@ -158,9 +146,9 @@ def _entry(row: Any) -> dict[str, Any]:
 async def get_inbox(request: web.Request) -> web.Response:
     principal = _mailbox_user(request)
     app = request.app
-    wait = _number(request, "wait", 0.0, 0.0, app[SETTINGS].max_wait)
-    limit = int(_number(request, "limit", 100, 1, 1000))
-    lease = _number(request, "lease", 0.0, 0.0, MAX_LEASE_SECONDS)
+    wait = seconds(request, "wait", default=0.0, low=0.0, high=app[SETTINGS].max_wait)
+    limit = whole_number(request, "limit", default=100, low=1, high=1000)
+    lease = seconds(request, "lease", default=0.0, low=0.0, high=MAX_LEASE_SECONDS)
     gln = principal.org_gln
     await _touch_poll(request, gln)
     reader, notifier, committer = app[READER], app[NOTIFIER], app[COMMITTER]
@@ -259,7 +247,7 @@ async def get_outbox(request: web.Request) -> web.Response:
     except ValueError:
         choices = ", ".join(s.value for s in MessageStatus)
         raise BadRequest(f"status must be one of {choices}") from None
-    limit = int(_number(request, "limit", 100, 1, 1000))
+    limit = whole_number(request, "limit", default=100, low=1, high=1000)
     rows = await outbox(
         reader=request.app[READER], gln=principal.org_gln, status=wanted, limit=limit
     )

@@ -31,6 +31,7 @@ from coordinator.operator_store import (
     throughput,
     trail,
 )
+from coordinator.params import whole_number
 from coordinator.responses import json_response
 from coordinator.sqltypes import utcnow
 from coordinator.state import COMMITTER, ENGINE, SETTINGS
@@ -86,15 +87,6 @@ def _gln(request: web.Request) -> str:
         raise BadRequest("the path does not hold a valid GLN", code="invalid-gln") from None
 
 
-def _int(request: web.Request, name: str, default: int, low: int, high: int) -> int:
-    raw = request.query.get(name)
-    if raw is None:
-        return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
-        raise BadRequest(f"{name} must be a whole number from {low} to {high}")
-    return int(raw)
-
-
 def _meta(row: Any) -> dict[str, Any]:
     """A message's metadata as :class:`wire.operator.MessageMeta`'s fields."""
     return {
@@ -122,7 +114,7 @@ def _meta(row: Any) -> dict[str, Any]:
 @routes.get("/v1/operator/throughput")
 async def get_throughput(request: web.Request) -> web.Response:
     _operator(request)
-    minutes = _int(request, "minutes", 60, 1, 24 * 60)
+    minutes = whole_number(request, "minutes", default=60, low=1, high=24 * 60)
     now = utcnow()
     series = await throughput(engine=request.app[ENGINE], now=now, minutes=minutes)
     total = [sum(column) for column in zip(*series.values(), strict=True)] or [0] * minutes
@@ -211,7 +203,7 @@ async def get_queue(request: web.Request) -> web.Response:
     rows = await queue(
         engine=request.app[ENGINE],
         gln=gln,
-        limit=_int(request, "limit", 100, 1, 1000),
+        limit=whole_number(request, "limit", default=100, low=1, high=1000),
         status=wanted,
     )
     messages = [MessageMeta.model_validate(_meta(r)) for r in rows]
@@ -274,7 +266,8 @@ async def post_enable(request: web.Request) -> web.Response:
 async def get_audit(request: web.Request) -> web.Response:
     _operator(request)
     rows = await audit_entries(
-        engine=request.app[ENGINE], limit=_int(request, "limit", 100, 1, 1000)
+        engine=request.app[ENGINE],
+        limit=whole_number(request, "limit", default=100, low=1, high=1000),
     )
     return json_response(
         Audit(

@@ -16,6 +16,7 @@ from aiohttp import web
 
 from coordinator.app import create_app
 from coordinator.metrics import METRICS
+from coordinator.protocol import HubRunner
 from coordinator.settings import Settings
 from coordinator.state import COMMITTER, NOTIFIER, STOPPING
 from coordinator.tls import server_context
@@ -25,7 +26,7 @@ log = logging.getLogger("samspil.hub")
 
 async def serve(settings: Settings) -> None:
     app = create_app(settings)
-    runner = web.AppRunner(
+    runner = HubRunner(
         app, shutdown_timeout=settings.shutdown_timeout, handle_signals=False, access_log=None
     )
     await runner.setup()  # start-up: engine, migrations, committer, listener, expiry

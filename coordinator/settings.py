@@ -7,6 +7,7 @@ development (see :meth:`Settings.check`).
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -17,6 +18,8 @@ from typing import Any
 from coordinator.errors import ConfigError
 
 ENV_PREFIX = "SAMSPIL_"
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 def default_data_dir() -> Path:
@@ -119,6 +122,16 @@ class Settings:
             "gets 429 too-many-failures for the rest of that minute"
         },
     )
+    trusted_proxies: tuple[str, ...] = field(
+        default=(),
+        metadata={
+            "doc": "addresses or networks of the load balancers or reverse proxies in front of "
+            "the hub (env: comma-separated, e.g. '10.0.0.0/8, 192.0.2.10'). Only a request "
+            "from one of them has its client's address read from X-Forwarded-For (the "
+            "right-most entry that is not itself a trusted proxy), for the failed-login limit; "
+            "from any other peer the header is ignored, so a client cannot choose its address"
+        },
+    )
     run_migrations: bool = field(
         default=True, metadata={"doc": "upgrade the schema with Alembic at start-up"}
     )
@@ -140,6 +153,11 @@ class Settings:
     retention_interval: float = field(
         default=3600.0, metadata={"doc": "seconds between two runs of the index retention job"}
     )
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[IPNetwork, ...]:
+        """:attr:`trusted_proxies` as networks (an address is a network of one)."""
+        return tuple(ipaddress.ip_network(entry, strict=False) for entry in self.trusted_proxies)
 
     @property
     def resolved_database_url(self) -> str:
@@ -175,6 +193,13 @@ class Settings:
             raise ConfigError(
                 "SAMSPIL_MAX_LONG_POLLS and SAMSPIL_LOGIN_FAILURES_PER_MINUTE must be >= 1"
             )
+        try:
+            self.trusted_proxy_networks  # noqa: B018 - parsed to be checked
+        except ValueError as exc:
+            raise ConfigError(
+                "SAMSPIL_TRUSTED_PROXIES must be IP addresses or networks (10.0.0.0/8), "
+                "separated by commas"
+            ) from exc
         if self.environment == "production":
             if self.host not in {"127.0.0.1", "::1", "localhost"} and self.tls_cert is None:
                 raise ConfigError(
@@ -207,6 +232,8 @@ def _convert(name: str, kind: Any, raw: str) -> Any:
     try:
         if "timedelta" in text:
             return timedelta(seconds=float(raw))
+        if "tuple" in text:  # a comma-separated list
+            return tuple(part.strip() for part in raw.split(",") if part.strip())
         if "Path" in text:  # Path or Path | None
             return Path(raw)
         if text == "int":

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from coordinator.committer import Batch, SyncOp
 from coordinator.errors import Conflict, NotFound, OrganisationExists, StoreError
-from coordinator.index_tables import CASE, CaseStatus
+from coordinator.index_tables import CASE
 from coordinator.reader import Query, Reader, Write
 from coordinator.sqltypes import utcnow
 from coordinator.status import MessageStatus, transition
@@ -38,6 +38,7 @@ from coordinator.tables import (
     Role,
 )
 from messages.medcom.model import MessageType
+from wire.entries import CaseStatus
 
 TOKEN_PREFIX = "smp_"  # noqa: S105 - a visible prefix for secret scanners, not a secret
 M = MESSAGE.c

@@ -14,7 +14,7 @@ kebab-case word) and a human sentence saying what went wrong and what to do::
     │   ├── ReceiptRuleError            a receipt MedCom's rules do not allow
     │   ├── Hl7Error                    malformed or unsupported HL7 v2
     │   └── MllpFrameError              a broken or oversize MLLP frame
-    └── (coordinator, adapters and tui add their own subtrees)
+    └── (coordinator, wire and adapters add their own subtrees)
 
 Third-party errors (lxml, xmlschema, hl7apy) never leave the module that calls the
 library: they are translated into one of these, ``raise ... from exc``.

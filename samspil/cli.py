@@ -14,8 +14,7 @@ from collections.abc import Sequence
 from adapters import cli as adapters_cli
 from coordinator import cli as coordinator_cli
 from messages import cli as messages_cli
-from samspil import demo
-from samspil.simulate import embedded_hub
+from samspil import demo, simulate
 from tui import cli as tui_cli
 
 
@@ -28,7 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
     messages_cli.register(commands)
     coordinator_cli.register(commands)
     tui_cli.register(commands)
-    adapters_cli.register(commands, hub_provider=embedded_hub)
+    adapters_cli.register(commands)
+    simulate.register(commands)
     demo.register(commands)
     return parser
 

@@ -6,8 +6,8 @@ child and adolescent psychiatry and 15 GP clinics — is registered in the hub a
 real adapter; simulated clinic systems, the hospital EHR and the municipal case systems
 drive them with HL7 over MLLP, MedCom files and JSON-lines events, and synthetic children
 move through their pathways (see :mod:`adapters.simulation.run`). A plain-text progress
-line is printed every few seconds (the operator monitor of the TUI issue takes its place on
-a terminal once it exists), then a summary. With a terminal attached the hub keeps running
+line is printed every few seconds (on a terminal the operator monitor takes its place),
+then a summary. With a terminal attached the hub keeps running
 afterwards for the caseworker TUI; the tokens are in ``var/demo/tokens.txt`` (yours only)
 and never printed.
 """
@@ -24,10 +24,10 @@ from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from adapters.cli import LOG_FORMAT, add_simulation_options, settings_from
+from adapters.cli import LOG_FORMAT
 from adapters.simulation.region import Org, pilot_region
 from adapters.simulation.run import HubAccess, simulate
-from samspil.simulate import embedded_hub
+from samspil.simulate import add_simulation_options, embedded_hub, settings_from
 
 __all__ = ["main", "register", "run_demo"]
 
@@ -103,8 +103,8 @@ async def _with_monitor(
 ) -> tuple[Any, list[dict[str, Any]]]:
     """On a terminal the operator monitor shows the region at work (q leaves it, and the
     simulation finishes without it)."""
-    from tui.client import HubClient
     from tui.monitor_app import MonitorApp
+    from wire.client import HubClient
 
     assert token_file is not None  # the embedded hub always writes one
     lines = await asyncio.to_thread(token_file.read_text, encoding="utf-8")

@@ -1,4 +1,5 @@
-"""The embedded hub the simulated region runs against (``samspil simulate``, ``samspil demo``).
+"""``samspil simulate``: the simulated pilot region, on the embedded hub it runs against
+(also ``samspil demo``'s) or on a running one.
 
 Composes the layers: the hub (``coordinator``) on a fresh embedded SQLite file, the pilot's
 organisations registered in it with a system token each, a caseworker at PPR Aalborg for
@@ -10,22 +11,33 @@ an administrator's token registers the organisations over HTTP.
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import contextlib
+import logging
+import os
 import socket
+import sys
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
+from adapters.cli import LOG_FORMAT
+from adapters.errors import AdapterError
+from adapters.simulation.external import ExternalHub
 from adapters.simulation.region import Org, OrgKind
-from adapters.simulation.run import HubAccess
+from adapters.simulation.run import HubAccess, HubProvider, SimulationSettings, simulate
 from coordinator.app import create_app
 from coordinator.db import create_engine, migrate
+from coordinator.protocol import HubRunner
 from coordinator.settings import Settings
 from coordinator.store import create_organisation, create_user
 from coordinator.tables import OrganisationCreate, Role, Sector
+from wire.errors import HubError
 
-__all__ = ["embedded_hub", "free_port"]
+__all__ = ["add_simulation_options", "embedded_hub", "free_port", "register", "settings_from"]
 
 
 def free_port(preferred: int) -> int:
@@ -92,7 +104,7 @@ async def embedded_hub(
         encoding="utf-8",
     )
     app = create_app(settings)
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=3)
+    runner = HubRunner(app, access_log=None, shutdown_timeout=3)  # as `samspil serve` runs it
     await runner.setup()
     try:
         await web.TCPSite(runner, "127.0.0.1", settings.port).start()
@@ -104,3 +116,86 @@ async def embedded_hub(
         )
     finally:
         await runner.cleanup()
+
+
+# --- the command ---------------------------------------------------------------------------
+
+
+def register(commands: argparse._SubParsersAction[Any]) -> None:
+    """Add ``simulate`` to ``samspil``."""
+    sim = commands.add_parser(
+        "simulate",
+        help="run the simulated pilot region against a fresh embedded hub (or a running "
+        "one: --hub)",
+    )
+    add_simulation_options(sim, children=40, speed=1.0)
+    sim.add_argument(
+        "--workdir", type=Path, default=Path("var/simulation"), help="folders and databases"
+    )
+    sim.add_argument(
+        "--hub",
+        metavar="URL",
+        help="run against this running hub; the organisations are registered over HTTP and "
+        "their tokens kept in WORKDIR/tokens.txt",
+    )
+    sim.add_argument(
+        "--admin-token",
+        default=os.environ.get("SAMSPIL_ADMIN_TOKEN"),
+        help="an administrator's token for --hub (default: SAMSPIL_ADMIN_TOKEN)",
+    )
+    sim.add_argument("--ca-file", type=Path, help="CA of an https:// --hub's certificate")
+    sim.set_defaults(handler=_simulate)
+
+
+def add_simulation_options(parser: argparse.ArgumentParser, *, children: int, speed: float) -> None:
+    parser.add_argument("--children", type=int, default=children, help="synthetic children")
+    parser.add_argument("--speed", type=float, default=speed, help="simulated days per real second")
+    parser.add_argument(
+        "--duration", type=float, default=0.0, help="real seconds to run (0: until done)"
+    )
+    parser.add_argument("--seed", type=int, default=2026, help="the same seed, the same run")
+
+
+def settings_from(args: argparse.Namespace, workdir: Path, **extra: Any) -> SimulationSettings:
+    if args.children < 1 or args.speed <= 0 or args.duration < 0:
+        raise SystemExit("samspil: --children >= 1, --speed > 0 and --duration >= 0, please")
+    return SimulationSettings(
+        children=args.children,
+        speed=args.speed,
+        duration=args.duration,
+        seed=args.seed,
+        workdir=workdir,
+        **extra,
+    )
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.WARNING, format=LOG_FORMAT)
+    settings = settings_from(args, args.workdir)
+    provider: HubProvider = embedded_hub
+    if args.hub:
+        if not args.hub.startswith(("http://", "https://")):
+            raise SystemExit("samspil simulate: --hub must be an http:// or https:// URL")
+        if not args.admin_token:
+            raise SystemExit(
+                "samspil simulate: --hub needs an administrator's token "
+                "(--admin-token or SAMSPIL_ADMIN_TOKEN)"
+            )
+        provider = ExternalHub(args.hub, args.admin_token, ca_file=args.ca_file)
+
+    def say(line: str) -> None:
+        print(line, flush=True)
+
+    with contextlib.suppress(KeyboardInterrupt):
+        try:
+            progress, _ = asyncio.run(simulate(settings, provider, report=say))
+        except (AdapterError, HubError) as exc:  # the hub unreachable, a registration refused
+            print(f"samspil simulate: {exc} ({exc.code})", file=sys.stderr)
+            return 2
+        print(
+            f"simulation finished: {progress.completed} of {progress.started} pathways done, "
+            f"{progress.errors} errors",
+            flush=True,
+        )
+        return 0 if progress.errors == 0 else 1
+    return 0

@@ -5,6 +5,10 @@
 * PostgreSQL: tests marked ``postgres`` use the server named by ``SAMSPIL_TEST_POSTGRES_URL``.
   Without it they are skipped; **with it, a skipped PostgreSQL test fails the run** (CI sets it,
   so the PostgreSQL half of the suite can never silently stop running).
+* Skips are summed up once at the end, by reason: how many need PostgreSQL, how many need
+  MedCom's reference files in ``../shared/medcom``, and any other reason.
+* The log guard (:mod:`tests.logguard`): any CPR number, token or letter text in any log
+  record of the run fails the run.
 """
 
 from __future__ import annotations
@@ -13,8 +17,15 @@ import os
 
 import pytest
 
+from tests import logguard
+
 POSTGRES_ENV = "SAMSPIL_TEST_POSTGRES_URL"
 _skipped_postgres: list[str] = []
+_skipped_by_reason: dict[str, int] = {}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    logguard.install()
 
 
 @pytest.fixture(autouse=True)
@@ -34,11 +45,34 @@ def postgres_url() -> str:
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    if report.skipped and "postgres" in report.keywords:
+    if not report.skipped:
+        return
+    if "postgres" in report.keywords:
         _skipped_postgres.append(report.nodeid)
+        reason = f"need PostgreSQL ({POSTGRES_ENV} is not set)"
+    elif "official" in report.keywords:
+        reason = "need MedCom's reference files in ../shared/medcom (not found)"
+    else:
+        longrepr = report.longrepr
+        reason = str(longrepr[2]) if isinstance(longrepr, tuple) else str(longrepr)
+    _skipped_by_reason[reason] = _skipped_by_reason.get(reason, 0) + 1
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    for reason, count in sorted(_skipped_by_reason.items(), key=lambda kv: -kv[1]):
+        terminalreporter.write_line(f"skipped: {count} test(s) {reason}")
+    found = logguard.verdict()
+    if found:
+        terminalreporter.write_line(
+            "FAILED: secrets in the log (CPR numbers, tokens or letter text):", red=True
+        )
+        for line in found:
+            terminalreporter.write_line(f"  {line}", red=True)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if logguard.verdict():
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
     if os.environ.get(POSTGRES_ENV) and _skipped_postgres:
         names = "\n  ".join(_skipped_postgres[:20])
         print(  # noqa: T201 - the run's verdict belongs on the terminal

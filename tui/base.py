@@ -1,35 +1,32 @@
 """What both apps share: the hub client, the words, the clock, and staying connected.
 
 Network calls run in Textual workers (``run_worker`` on async methods), so the screen never
-waits for the hub. :meth:`HubApp.hub` wraps every call: when the hub cannot be reached the
-banner is shown and a timer tries ``/healthz`` every few seconds; when it answers again the
-banner goes and the current screen reloads (``reload()`` on screens that have it).
+waits for the hub. Every call goes through :func:`tui.screens.base.through_hub`, which tells
+the app by message whether the hub answered: when it cannot be reached the banner is shown
+and a timer tries ``/healthz`` every few seconds; when it answers again the banner goes and
+the current screen reloads (:meth:`tui.screens.base.HubRoom.reload`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypeVar
 
 from textual.app import App
-from textual.dom import DOMNode
 from textual.timer import Timer
 
 from messages.timezone import COPENHAGEN
-from tui.client import HubClient, HubUnavailable
+from tui.clock import Clock, parse_time, system_clock
 from tui.i18n import Texts
+from tui.screens.base import HubAnswered, HubLost, HubRoom, ScreenReady, through_hub
 from tui.widgets.connection_banner import ConnectionBanner
 from tui.widgets.top_bar import TopBar
-from tui.workers import in_worker
+from wire.client import HubClient
+from wire.errors import HubUnavailable
 
 T = TypeVar("T")
-Clock = Callable[[], datetime]
 RETRY_SECONDS = 3.0
-
-
-def system_clock() -> datetime:
-    return datetime.now(UTC)
 
 
 class HubApp(App[None]):
@@ -53,8 +50,6 @@ class HubApp(App[None]):
         self.connected = True
         self.me: dict[str, Any] = {}
         self._retry: Timer | None = None
-        self._loads_running: set[tuple[int, str]] = set()
-        self._loads_again: dict[tuple[int, str], Callable[[], Awaitable[None]]] = {}
 
     # --- time ------------------------------------------------------------------------------
 
@@ -72,36 +67,17 @@ class HubApp(App[None]):
 
     async def hub(self, call: Callable[[], Awaitable[T]]) -> T | None:
         """``await call()``; None (and the banner) when the hub cannot be reached."""
-        try:
-            result = await call()
-        except HubUnavailable:
-            self.lost()
-            return None
+        return await through_hub(self, call)
+
+    def on_hub_lost(self, _: HubLost) -> None:
+        self.lost()
+
+    def on_hub_answered(self, _: HubAnswered) -> None:
         if not self.connected:
             self.found()
-        return result
 
-    def start(self, node: DOMNode, group: str, load: Callable[[], Awaitable[None]]) -> None:
-        """Run ``load()`` in a worker of ``node``; while one of the same group runs, the newest
-        request waits and runs after it (a refresh never piles up, a new lookup is not lost,
-        and no coroutine is made that is never awaited)."""
-        key = (id(node), group)
-        if key in self._loads_running:
-            self._loads_again[key] = load
-            return
-        self._loads_running.add(key)
-
-        async def run() -> None:
-            current: Callable[[], Awaitable[None]] | None = load
-            try:
-                while current is not None:
-                    await current()
-                    current = self._loads_again.pop(key, None)
-            finally:
-                self._loads_running.discard(key)
-                self._loads_again.pop(key, None)
-
-        in_worker(node, run, group)  # the function: no coroutine exists until it runs
+    def on_screen_ready(self, _: ScreenReady) -> None:
+        self.update_chrome()
 
     def lost(self) -> None:
         if self.connected:
@@ -116,9 +92,8 @@ class HubApp(App[None]):
             self._retry.stop()
             self._retry = None
         self.update_chrome()
-        reload = getattr(self.screen, "reload", None)
-        if callable(reload):
-            reload()
+        if isinstance(self.screen, HubRoom):
+            self.screen.reload()
 
     async def _try_again(self) -> None:
         try:
@@ -146,7 +121,3 @@ class HubApp(App[None]):
         for banner in self.screen.query(ConnectionBanner):
             banner.update(self.texts("banner.lost", seconds=f"{self.retry_seconds:g}"))
             banner.display = not self.connected
-
-
-def parse_time(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))

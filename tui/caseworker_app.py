@@ -15,8 +15,11 @@ from textual.binding import Binding, BindingType
 from messages.medcom.model import Correspondence
 from messages.medcom.registry import SchemaRegistry
 from tui.base import HubApp
+from tui.screens.base import LetterRead
 from tui.screens.child import ChildScreen
+from tui.screens.compose import ComposeScreen
 from tui.screens.help import HelpScreen
+from tui.screens.inbox import InboxScreen
 from tui.workers import in_worker
 
 
@@ -27,7 +30,7 @@ class CaseworkerApp(HubApp):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.directory: list[dict[str, Any]] = []
-        self.letters: dict[str, Correspondence] = {}  # read this session, for threads
+        self.letters: dict[str, Correspondence] = {}  # read since the app started, for threads
         self.answers: dict[str, str] = {}  # message id -> letter id it answers (read ones)
         self._schemas: SchemaRegistry | None = None
         self._schemas_lock = asyncio.Lock()
@@ -74,16 +77,18 @@ class CaseworkerApp(HubApp):
             self.directory = directory
         self.update_chrome()
 
+    def on_letter_read(self, event: LetterRead) -> None:
+        if event.letter is not None:
+            self.letters[event.message_id] = event.letter
+        if event.answers is not None:
+            self.answers[event.message_id] = event.answers
+
     # --- app-wide keys ---------------------------------------------------------------------
 
     def action_inbox(self) -> None:
-        from tui.screens.inbox import InboxScreen
-
         self.push_screen(InboxScreen())
 
     def action_compose(self) -> None:
-        from tui.screens.compose import ComposeScreen
-
         cpr = getattr(self.screen, "cpr", None)
         self.push_screen(ComposeScreen(cpr=cpr if isinstance(cpr, str) else None))
 

@@ -17,7 +17,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from tui.client import HubClient
+    from wire.client import HubClient
 
 DEFAULT_HUB = "http://127.0.0.1:8080"
 DEFAULT_STALE_MINUTES = 15.0
@@ -71,7 +71,7 @@ def stale_after_seconds(args: argparse.Namespace) -> float | None:
 
 
 def _connection(args: argparse.Namespace) -> HubClient | None:
-    from tui.client import HubClient
+    from wire.client import HubClient
 
     hub = args.hub or os.environ.get("SAMSPIL_HUB") or DEFAULT_HUB
     token = args.token or os.environ.get("SAMSPIL_TOKEN")

@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 from textual.binding import Binding, BindingType
 
 from tui.base import HubApp
+from tui.screens.base import HubUptime
 from tui.screens.help import HelpScreen
 from tui.screens.monitor import STALE_POLL_SECONDS, MonitorScreen, age
 from tui.workers import in_worker
@@ -51,6 +52,10 @@ class MonitorApp(HubApp):
             self.me = me
         if directory is not None:
             self.names = {o["gln"]: o["name"] for o in directory}
+        self.update_chrome()
+
+    def on_hub_uptime(self, event: HubUptime) -> None:
+        self.uptime = event.seconds
         self.update_chrome()
 
     def action_help(self) -> None:

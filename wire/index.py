@@ -1,5 +1,6 @@
-"""The shared index: who is involved with a child, never why (``/v1/cases``,
-``/v1/appointments``, ``/v1/children/{cpr}/...``, ``/v1/access-notifications``).
+"""The shared index: who is involved with a child, never why (``/v1/children/{cpr}/...``,
+``/v1/access-notifications``, and the answers to ``/v1/cases`` and ``/v1/appointments``, whose
+bodies are in :mod:`wire.entries`).
 
 An entry's local reference (``ref``, ``case_ref``) and a case's title reach only the
 organisation that owns the entry; other organisations' entries are shown only where consent
@@ -16,31 +17,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from wire.directory import Sector
-
-STRICT = ConfigDict(extra="forbid")  # a body with a field the index does not hold is refused
-REF_LENGTH = 64  # an organisation's own reference for an entry
-
-
-class CaseKind(StrEnum):
-    PPR_ASSESSMENT = "ppr-assessment"
-    PPR_COUNSELLING = "ppr-counselling"
-    FAMILY_SUPPORT = "family-support"
-    FAMILY_INVESTIGATION = "family-investigation"
-    PSYCHIATRIC_ASSESSMENT = "psychiatric-assessment"
-    PSYCHIATRIC_TREATMENT = "psychiatric-treatment"
-    GP_FOLLOW_UP = "gp-follow-up"
-
-
-class CaseStatus(StrEnum):
-    ACTIVE = "active"
-    CLOSED = "closed"
-
-
-class AppointmentStatus(StrEnum):
-    BOOKED = "booked"
-    CANCELLED = "cancelled"
-    COMPLETED = "completed"
-    NO_SHOW = "no-show"
+from wire.entries import STRICT, AppointmentStatus, CaseKind, CaseStatus, Contact, Person
 
 
 class ConsentRelation(StrEnum):
@@ -64,55 +41,7 @@ class ViewKind(StrEnum):
     ACCESS_LOG = "access-log"
 
 
-class Contact(BaseModel):
-    """Whom to call: a person, their role, a phone number and a secure e-mail address."""
-
-    model_config = STRICT
-
-    name: str = Field(min_length=1, max_length=200)
-    role: str = Field(min_length=1, max_length=100)
-    phone: str | None = Field(default=None, max_length=40)
-    email: str | None = Field(default=None, max_length=200)
-
-
-class Person(BaseModel):
-    """With whom the appointment is."""
-
-    model_config = STRICT
-
-    name: str = Field(min_length=1, max_length=200)
-    role: str = Field(min_length=1, max_length=100)
-
-
 # --- requests ------------------------------------------------------------------------------
-
-
-class CaseIn(BaseModel):
-    """The body of PUT /v1/cases/{ref}: presence, not content (unknown fields are refused)."""
-
-    model_config = STRICT
-
-    kind: CaseKind
-    status: CaseStatus
-    opened_on: date
-    closed_on: date | None = None
-    title: str | None = Field(default=None, max_length=200)
-    child_cpr: str
-    contact: Contact
-
-
-class AppointmentIn(BaseModel):
-    """The body of PUT /v1/appointments/{ref}."""
-
-    model_config = STRICT
-
-    starts_at: datetime
-    ends_at: datetime
-    status: AppointmentStatus
-    location: str | None = Field(default=None, max_length=200)
-    child_cpr: str
-    case_ref: str | None = Field(default=None, min_length=1, max_length=REF_LENGTH)
-    with_: Person = Field(alias="with")
 
 
 class ConsentIn(BaseModel):
@@ -149,7 +78,7 @@ class Upserted(BaseModel):
     created: bool
 
 
-class CaseEntry(BaseModel):
+class OverviewCase(BaseModel):
     """A case in an overview; ref and title only on the caller's own cases."""
 
     organisation: str
@@ -164,7 +93,7 @@ class CaseEntry(BaseModel):
     title: str | None = None
 
 
-class AppointmentEntry(BaseModel):
+class OverviewAppointment(BaseModel):
     """An appointment in an overview; ref and case_ref only on the caller's own."""
 
     model_config = ConfigDict(serialize_by_alias=True, validate_by_name=True)
@@ -182,8 +111,8 @@ class AppointmentEntry(BaseModel):
 
 
 class Entries(BaseModel):
-    cases: list[CaseEntry]
-    appointments: list[AppointmentEntry]
+    cases: list[OverviewCase]
+    appointments: list[OverviewAppointment]
 
 
 class NamedCoordinator(BaseModel):

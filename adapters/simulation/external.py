@@ -20,10 +20,11 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from adapters.errors import AdapterError, HubRefused
-from adapters.hubclient import JSON, HubClient
+from adapters.errors import AdapterError
 from adapters.simulation.region import Org, OrgKind
 from adapters.simulation.run import HubAccess
+from wire.client import JSON, HubClient
+from wire.errors import HubRefused
 
 __all__ = ["ExternalHub", "read_tokens"]
 

@@ -42,7 +42,6 @@ from adapters.config import (
     FileDropConfig,
     MllpConfig,
 )
-from adapters.errors import HubError
 from adapters.gp import GpAdapter
 from adapters.hl7feed import Hl7Adapter
 from adapters.logsafe import where
@@ -72,6 +71,7 @@ from messages.medcom.correspondence import new_correspondence
 from messages.medcom.documents import build_message
 from messages.medcom.model import Party, Patient
 from messages.medcom.registry import SchemaRegistry
+from wire.errors import HubError
 
 __all__ = ["HubAccess", "HubProvider", "Progress", "Region", "SimulationSettings", "simulate"]
 

@@ -45,6 +45,7 @@ _BY_SAMSPIL_CODE = {
     "unsupported-trigger": "201",
     "unsupported-version": "203",
     "unsupported-charset": "203",
+    "credential-refused": "207",  # not the message's fault: the hub refuses who we are
 }
 
 

@@ -25,7 +25,6 @@ from pathlib import Path
 from hl7.mllp import open_hl7_connection
 
 from adapters.filedrop import write_atomically
-from adapters.hubclient import HubClient
 from coordinator.tables import Sector
 from messages.hl7.build import build_referral
 from messages.hl7.samples import GP_GLN, PPR_GLN, make_referral, make_routing
@@ -34,6 +33,7 @@ from messages.medcom.model import Correspondence
 from messages.medcom.registry import SchemaRegistry
 from tests.adapters.conftest import RestartableHub, free_port
 from tests.adapters.test_filedrop import letter_bytes
+from wire.client import HubClient
 
 REGISTRY = SchemaRegistry()
 ROUNDS = 3
@@ -206,14 +206,14 @@ async def test_kill_9_the_gp_adapter_mid_batch_loses_and_doubles_nothing(
             while True:  # the receiver drains its inbox: fetch, read, acknowledge
                 entries = await receiver.inbox(limit=200)
                 for entry in entries:
-                    letter = parse_message(await receiver.fetch(entry.id), registry=REGISTRY)
+                    letter = parse_message(await receiver.fetch(entry["id"]), registry=REGISTRY)
                     assert isinstance(letter, Correspondence)
                     subject = letter.subject or ""
                     if subject.startswith("Henvisning "):
                         letters[subject.removeprefix("Henvisning ")] += 1
                     else:
                         letters[letter.letter_identifier] += 1
-                    await receiver.ack(entry.id)
+                    await receiver.ack(entry["id"])
                 if not entries and sum(letters.values()) >= expected:
                     break
                 assert time.monotonic() < deadline, (sum(letters.values()), expected)

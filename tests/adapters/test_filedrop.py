@@ -102,20 +102,21 @@ async def test_inbox_files_appear_whole_and_the_letter_is_handed_over_once(
     gp = await make_adapter("gp", GP_GLN)
     ppr = await make_adapter("municipality", PPR_GLN)
     body = letter_bytes(PPR_GLN, GP_GLN, ask=False)
-    (status,) = [await ppr.hub.send_message(body)]
-    target = gp.filedrop.config.inbox / f"XDIS91_{status.id}.xml"
+    (status,) = [await ppr.hub.submit(body)]
+    target = gp.filedrop.config.inbox / f"XDIS91_{status['id']}.xml"
     await eventually(exists(target))
     assert target.read_bytes() == body  # byte for byte
     assert not [p for p in gp.filedrop.config.inbox.iterdir() if p.name.startswith(".")]
 
     async def acked() -> bool:
-        state = await ppr.hub.status(status.id)
+        state = await ppr.hub.status(status["id"])
         return bool(state["status"] == "acknowledged")
 
     await eventually(acked)
-    again = await ppr.hub.send_message(body)  # the same letter again: a duplicate at the hub
-    assert again.duplicate
-    await asyncio.sleep(0.3)
+    again = await ppr.hub.submit(body)  # the same letter again: a duplicate at the hub
+    assert again["duplicate"]
+    assert again["id"] == status["id"]  # no new message: nothing more can reach the GP
+    assert (await ppr.hub.status(status["id"]))["status"] == "acknowledged"  # not queued again
     assert gp.delivered == 1
     # no positive receipt was asked for, so none is sent
     assert not [i for i in await gp.outbox.items() if i.kind == "message"]

@@ -37,7 +37,6 @@ from hypothesis import strategies as st
 
 from adapters.base import Adapter
 from adapters.filedrop import write_atomically
-from adapters.hubclient import HubClient
 from adapters.outbox import ItemState
 from messages.errors import MessageError
 from messages.hl7.build import build_appointment, build_referral
@@ -59,6 +58,7 @@ from messages.medcom.receipts import receipt_for
 from messages.medcom.registry import SchemaRegistry
 from tests.adapters.conftest import MakeAdapter, RestartableHub, eventually
 from tests.adapters.test_gp import msa
+from wire.client import HubClient
 
 REGISTRY = SchemaRegistry()
 EXAMPLES = int(os.environ.get("SAMSPIL_FUZZ_EXAMPLES", "40"))
@@ -183,7 +183,7 @@ def xdis91_seed() -> bytes:
 async def xctl03_seed(ppr: HubClient) -> bytes:
     """The GP's XCTL03 for a letter PPR really sent it through the hub."""
     letter = fresh_letter(PPR_GLN, GP_GLN, ask=True)
-    await ppr.send_message(build_message(letter))
+    await ppr.submit(build_message(letter))
     return build_message(receipt_for(letter))
 
 
@@ -245,8 +245,8 @@ class Receiver:
     async def drain(self) -> None:
         """Nothing may be left in the receiver's inbox that the test did not account for."""
         for entry in await self.client.inbox(limit=500):
-            assert entry.id in self.read, f"an unexpected delivery: {entry.type}"
-            await self.client.ack(entry.id)
+            assert entry["id"] in self.read, f"an unexpected delivery: {entry['type']}"
+            await self.client.ack(entry["id"])
         assert await self.client.inbox() == []
 
 
@@ -313,8 +313,8 @@ async def test_mutated_medcom_through_the_api(hub: RestartableHub) -> None:
         for sent in await gp.outbox(limit=500):  # none half-way: every one delivered and acked
             assert sent["status"] in ("acknowledged", "receipted", "rejected"), sent["status"]
         for entry in await gp.inbox(limit=500):  # PPR's letters the receipts answered
-            assert entry.type == "XDIS91"
-            await gp.ack(entry.id)
+            assert entry["type"] == "XDIS91"
+            await gp.ack(entry["id"])
         assert await gp.inbox() == []
     finally:
         await gp.close()

@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 
-from adapters.errors import HubRefused
 from adapters.filedrop import write_atomically
 from adapters.outbox import ItemState
 from messages.hl7.build import build_appointment, build_episode_event
@@ -24,6 +23,7 @@ from messages.hl7.samples import (
     make_routing,
 )
 from tests.adapters.conftest import BUP_GLN, MakeAdapter, eventually, mllp_send
+from wire.errors import HubRefused
 
 CASEWORKER = "Hanne Østergaard"
 

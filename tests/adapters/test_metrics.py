@@ -5,13 +5,16 @@ hub's reachability while it is away and after it is back."""
 
 from __future__ import annotations
 
+import asyncio
 import re
+import time
 from typing import Any
 
 import aiohttp
 
 from adapters.filedrop import write_atomically
 from adapters.metrics import AdapterCounters, render
+from adapters.outbox import ItemKind
 from messages.hl7.build import build_episode_event, build_referral
 from messages.hl7.model import Organisation
 from messages.hl7.samples import (
@@ -67,6 +70,7 @@ def value(samples: Samples, name: str, default: float | None = None, **labels: s
 async def test_adapters_expose_what_they_did_as_prometheus_text(
     make_adapter: MakeAdapter, hub: RestartableHub
 ) -> None:
+    started = time.time()
     gp = await make_adapter("gp", GP_GLN, status_port=0)
     ppr = await make_adapter("municipality", PPR_GLN, status_port=0)
     assert gp.status_port
@@ -74,7 +78,9 @@ async def test_adapters_expose_what_they_did_as_prometheus_text(
 
     _, fresh = await scrape(gp.status_port)
     assert value(fresh, "mllp_messages_total", ack="AA") == 0
-    assert value(fresh, "last_hub_contact_seconds") >= 0  # 0 until the first long-poll returns
+    # 0 until the first answer from the hub, then the Unix time of the latest one
+    first_contact = value(fresh, "last_hub_contact_seconds")
+    assert first_contact == 0 or started <= first_contact <= time.time()
     assert value(fresh, "outbox_depth", adapter="gp", organisation=GP_GLN) == 0
 
     ack = await mllp_send(gp.mllp_port, build_referral(make_referral(), make_routing()))
@@ -103,11 +109,24 @@ async def test_adapters_expose_what_they_did_as_prometheus_text(
     assert value(gp_now, "mllp_messages_total", ack="AE") == 2
     assert value(gp_now, "mllp_messages_total", ack="AR") == 0
     assert value(gp_now, "mllp_unreadable_total") == 0
-    assert value(gp_now, "mllp_open_connections") >= 0  # present; its value is a moment's
+
+    # every sender above closed its connection; one left open is counted
+    async def open_connections(n: int) -> bool:
+        _, now = await scrape(gp.status_port or 0)
+        return value(now, "mllp_open_connections") == n
+
+    await eventually(lambda: open_connections(0))
+    _, held = await asyncio.open_connection("127.0.0.1", gp.mllp_port)
+    try:
+        await eventually(lambda: open_connections(1))
+    finally:
+        held.close()
+        await held.wait_closed()
+    await eventually(lambda: open_connections(0))
     assert value(gp_now, "items_sent_total", kind="message") == 1
     assert value(gp_now, "items_refused_total", kind="message") == 1
     assert value(gp_now, "hub_reachable") == 1
-    assert value(gp_now, "last_hub_contact_seconds") > 0
+    assert started <= value(gp_now, "last_hub_contact_seconds") <= time.time()
     ppr_text, ppr_now = await scrape(ppr.status_port)
     assert value(ppr_now, "delivered_total", type="XDIS91") == 1
     assert value(ppr_now, "items_sent_total", kind="message") == 1  # its XCTL03 receipt
@@ -143,10 +162,8 @@ async def test_adapters_expose_what_they_did_as_prometheus_text(
     assert value(after, "last_hub_contact_seconds") >= value(gp_now, "last_hub_contact_seconds")
 
 
-def test_label_values_are_escaped_and_every_family_is_declared() -> None:
-    counters = AdapterCounters()
-    counters.sent['odd"kind\\with\nnewline'] += 2
-    health = {
+def _health() -> dict[str, Any]:
+    return {
         "kind": "municipality",
         "organisation": PPR_GLN,
         "outbox_depth": 3,
@@ -154,13 +171,19 @@ def test_label_values_are_escaped_and_every_family_is_declared() -> None:
         "retries": 1,
         "duplicates": 0,
         "hub_reachable": False,
+        "credential_refused": False,
         "delivery_failures": 0,
         "files_sent": 0,
         "files_rejected": 0,
         "uptime_seconds": 1.5,
     }
-    text = render(health, counters)
-    assert 'kind="odd\\"kind\\\\with\\nnewline"} 2' in text
+
+
+def test_label_values_are_escaped_and_every_family_is_declared() -> None:
+    counters = AdapterCounters()
+    counters.delivered['odd"type\\with\nnewline'] += 2
+    text = render(_health(), counters)
+    assert 'type="odd\\"type\\\\with\\nnewline"} 2' in text
     assert (
         f'samspil_adapter_hub_reachable{{adapter="municipality",organisation="{PPR_GLN}"}} 0'
         in text
@@ -169,3 +192,19 @@ def test_label_values_are_escaped_and_every_family_is_declared() -> None:
     declared = {line.split()[2] for line in text.splitlines() if line.startswith("# TYPE")}
     used = {line.split("{")[0] for line in text.splitlines() if not line.startswith("#")}
     assert used <= declared
+
+
+def test_every_item_kind_is_exposed_and_families_follow_what_health_holds() -> None:
+    counters = AdapterCounters()
+    counters.sent[ItemKind.CONSENT] += 3
+    counters.refused[ItemKind.CONSENT_REVOKE] += 1
+    base = f'adapter="municipality",organisation="{PPR_GLN}"'
+    text = render(_health(), counters)
+    for kind in ItemKind:
+        sent = 3 if kind is ItemKind.CONSENT else 0
+        refused = 1 if kind is ItemKind.CONSENT_REVOKE else 0
+        assert f'samspil_adapter_items_sent_total{{{base},kind="{kind}"}} {sent}' in text
+        assert f'samspil_adapter_items_refused_total{{{base},kind="{kind}"}} {refused}' in text
+    assert "events_total" not in text  # no event feed in this health: no family for it
+    with_events = render({**_health(), "events": 0}, counters)
+    assert f'samspil_adapter_events_total{{{base},outcome="rejected"}} 0' in with_events

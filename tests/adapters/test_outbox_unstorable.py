@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 
 from adapters.errors import OutboxError
-from adapters.hubclient import HubClient
 from adapters.localdb import LocalDb
-from adapters.outbox import Outbox, Request
+from adapters.outbox import ItemKind, Outbox, Request
+from wire.client import HubClient
 
 
 def _request(key: str) -> Request:
-    return Request(key=key, kind="case", method="PUT", path=f"/v1/cases/{key}", body=b"{}")
+    return Request(key=key, kind=ItemKind.CASE, method="PUT", path=f"/v1/cases/{key}", body=b"{}")
 
 
 async def test_an_unstorable_request_fails_alone_and_the_writer_lives_on(tmp_path: Path) -> None:

@@ -422,3 +422,76 @@ async def test_a_webhook_certificate_that_cannot_be_loaded_stops_the_start(
     with pytest.raises(AdapterError) as failed:
         await municipality(make_adapter, tls_cert=tmp_path / "broken.pem")
     assert failed.value.code == "webhook-tls"
+
+
+async def test_a_bom_before_the_first_line_is_read_as_the_folder_reads_it(
+    make_adapter: MakeAdapter, session: aiohttp.ClientSession
+) -> None:
+    ppr = await municipality(make_adapter)
+    body = b"\xef\xbb\xbf" + lines(case_event("bom-1", ref="PPR-BOM"))
+    status, answer = await post(session, ppr, body)
+    assert status == 202, answer
+    assert answer["lines"] == [{"line": 1, "id": "bom-1", "status": "accepted"}]
+    # the same bytes as a folder file: accepted too, and a duplicate of the posted event
+    (ppr.events.folder / ".bom.tmp").write_bytes(body)
+    (ppr.events.folder / ".bom.tmp").rename(ppr.events.folder / "bom.jsonl")
+    await eventually(
+        lambda: asyncio.to_thread((ppr.events.processed / "bom.jsonl").exists), within=30.0
+    )
+    assert not (ppr.events.rejected / "bom.jsonl").exists()
+    assert await asyncio.to_thread(committed_keys, ppr) == ["event:bom-1"]
+    await eventually(lambda: all_sent(ppr), within=30.0)
+
+
+async def test_an_event_the_hub_would_refuse_is_refused_on_its_own_line(
+    make_adapter: MakeAdapter, session: aiohttp.ClientSession
+) -> None:
+    """Each case or appointment event is judged with the hub's own model and rules before
+    the line is answered: ``accepted`` means the hub takes it, so a close without a date
+    never leaves the case active for ever behind an ``accepted``."""
+    ppr = await municipality(make_adapter)
+    good = case_event("j-0", ref="PPR-J0")
+    closed = case_event("x", ref="PPR-J1", status="closed")
+    no_date = {k: v for k, v in closed.items() if k != "closed_on"}
+    visit = {**appointment_event("x", ref="PPR-J0-A1"), "case_ref": "PPR-J0"}
+    batch = lines(
+        good,
+        {**good, "id": "j-1", "kind": "astrology"},
+        {**no_date, "id": "j-2"},
+        {**good, "id": "j-3", "closed_on": good["opened_on"]},
+        {**good, "id": "j-4", "opened_on": "1. marts 2026"},
+        {**closed, "id": "j-5", "closed_on": "2000-01-01"},
+        {**good, "id": "j-6", "ref": "PPR J6/with spaces"},
+        {**visit, "id": "j-7", "starts_at": "2026-03-01T10:00:00"},
+        {**visit, "id": "j-8", "ends_at": visit["starts_at"]},
+        {**visit, "id": "j-9", "status": "maybe"},
+        {**visit, "id": "j-10", "case_ref": "no such/ref"},
+        {**visit, "id": "j-11", "ref": "PPR-J0-A1"},
+    )
+    status, answer = await post(session, ppr, batch)
+    assert status == 202, answer
+    codes = {line["id"]: (line["status"], line.get("code")) for line in answer["lines"]}
+    assert codes == {
+        "j-0": ("accepted", None),
+        "j-1": ("rejected", "invalid-entry"),
+        "j-2": ("rejected", "closed-without-date"),
+        "j-3": ("rejected", "active-with-closed-date"),
+        "j-4": ("rejected", "invalid-entry"),
+        "j-5": ("rejected", "invalid-period"),
+        "j-6": ("rejected", "invalid-ref"),
+        "j-7": ("rejected", "naive-time"),
+        "j-8": ("rejected", "invalid-period"),
+        "j-9": ("rejected", "invalid-entry"),
+        "j-10": ("rejected", "invalid-ref"),
+        "j-11": ("accepted", None),
+    }
+    details = {line["id"]: line.get("detail", "") for line in answer["lines"]}
+    assert "kind" in details["j-1"]
+    assert "opened_on" in details["j-4"]
+    assert CHILD_CPR not in json.dumps(answer)
+    # what was accepted, the hub took: nothing refused, both entries in the index
+    await eventually(lambda: all_sent(ppr), within=30.0)
+    assert ppr.outbox.stats.refused == 0
+    overview = await ppr.hub.overview(CHILD_CPR, on_behalf_of=CASEWORKER)
+    assert [c["ref"] for c in overview["own"]["cases"]] == ["PPR-J0"]
+    assert [a["ref"] for a in overview["own"]["appointments"]] == ["PPR-J0-A1"]

@@ -22,6 +22,7 @@ from sqlalchemy.engine import make_url
 
 from coordinator.app import create_app
 from coordinator.openapi import DOCUMENT
+from coordinator.protocol import HubRunner
 from coordinator.settings import Settings
 from coordinator.state import ENGINE
 from coordinator.store import create_organisation, create_user
@@ -180,7 +181,7 @@ async def make_hub(hub_db: str, tmp_path: Path) -> AsyncIterator[MakeHub]:
         ).check()
         app = create_app(settings)
         app.middlewares.insert(0, _recorder(seen))
-        runner = web.AppRunner(app, shutdown_timeout=5)
+        runner = HubRunner(app, shutdown_timeout=5)  # as `samspil serve` runs it
         await runner.setup()
         runners.append(runner)
         site = web.TCPSite(runner, "127.0.0.1", 0)

@@ -17,6 +17,10 @@ NS_XCTL = "http://rep.oio.dk/sundcom.dk/medcom.dk/xml/schemas/2005/08/07/"
 _counter = itertools.count(1)
 
 
+#: The text of the sample letter (the log guard looks for it in every log record).
+LETTER_TEXT = "PPR har modtaget henvisningen. Vi indkalder til et møde om Nancy."
+
+
 def new_id(prefix: str = "T") -> str:
     """A fresh 14-character identifier (unique within a test run)."""
     return f"{prefix}{os.getpid() % 10000:04d}{next(_counter):09d}"[:14]
@@ -30,7 +34,7 @@ def xdis91(
     letter_id: str | None = None,
     ack: bool = True,
     episode: str | None = None,
-    text: str = "PPR har modtaget henvisningen. Vi indkalder til et møde om Nancy.",
+    text: str = LETTER_TEXT,
     padding: int = 0,
     encoding: str = "ISO-8859-1",
 ) -> bytes:

@@ -85,6 +85,13 @@ def test_org_and_user_commands(cli_env: dict[str, str]) -> None:
     )
     assert bad.returncode == 2
     assert "invalid-gln" in bad.stderr
+    for code in ("８１０", "²³⁴"):  # str.isdigit() takes them; they are no municipality code
+        odd = samspil(
+            "org", "add", "--gln", GP_GLN, "--name", "x", "--sector", "gp",
+            "--municipality", code, env=cli_env, check=False,
+        )  # fmt: skip
+        assert odd.returncode == 2
+        assert "invalid-municipality" in odd.stderr
     missing = samspil(
         "user",
         "add",

@@ -25,8 +25,6 @@ from coordinator.index_store import (
 from coordinator.index_tables import (
     ACCESS_LOG,
     DISCLOSURE,
-    AppointmentCreate,
-    CaseCreate,
     ViewKind,
 )
 from coordinator.state import COMMITTER, ENGINE
@@ -42,16 +40,17 @@ from tests.functional.index_samples import (
     ok,
     overview,
 )
+from wire.entries import AppointmentEntry, CaseEntry
 
 
 def _case(gln: str, ref: str, cpr: str, **extra: Any) -> Any:
     return put_case(
-        org_gln=gln, ref=ref, cpr=parse_cpr(cpr), case=CaseCreate.model_validate(case(cpr, **extra))
+        org_gln=gln, ref=ref, cpr=parse_cpr(cpr), case=CaseEntry.model_validate(case(cpr, **extra))
     )
 
 
 def _appointment(gln: str, ref: str, cpr: str, **extra: Any) -> Any:
-    body = AppointmentCreate.model_validate(appointment(cpr, **extra))
+    body = AppointmentEntry.model_validate(appointment(cpr, **extra))
     return put_appointment(org_gln=gln, ref=ref, cpr=parse_cpr(cpr), appointment=body)
 
 

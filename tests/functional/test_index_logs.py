@@ -15,6 +15,7 @@ from aiohttp import web
 
 from coordinator import server
 from coordinator.app import create_app
+from coordinator.protocol import HubRunner
 from coordinator.retention import run_retention
 from coordinator.settings import Settings
 from coordinator.state import COMMITTER, ENGINE, SETTINGS
@@ -53,6 +54,7 @@ class Capture(logging.Handler):
 async def logged_hub(hub_db: str, tmp_path: Path) -> AsyncIterator[tuple[Hub, Capture]]:
     """A hub with the runner ``samspil serve`` uses (no access log), every record captured."""
     assert "access_log=None" in inspect.getsource(server.serve)
+    assert "HubRunner(" in inspect.getsource(server.serve)
     capture = Capture()
     root = logging.getLogger()
     old_level = root.level
@@ -61,7 +63,7 @@ async def logged_hub(hub_db: str, tmp_path: Path) -> AsyncIterator[tuple[Hub, Ca
     runner = None
     try:
         settings = Settings(environment="test", data_dir=tmp_path, database_url=hub_db).check()
-        runner = web.AppRunner(create_app(settings), access_log=None, handle_signals=False)
+        runner = HubRunner(create_app(settings), access_log=None, handle_signals=False)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()

@@ -21,7 +21,6 @@ import pytest
 import trustme
 from aiohttp import web
 
-from adapters.hubclient import HubClient as AdapterClient
 from coordinator.app import create_app
 from coordinator.settings import Settings
 from coordinator.state import ENGINE
@@ -38,7 +37,7 @@ from tests.functional.conftest import (
 )
 from tests.functional.samples import xdis91
 from tests.functional.test_cli import free_port
-from tui.client import HubClient as TuiClient
+from wire.client import HubClient
 
 UNKNOWN_GLN = gln(9999)
 
@@ -184,13 +183,13 @@ async def test_client_certificate_authenticates_its_organisation(
     assert status == 200, body
     assert body["organisation"]["gln"] == GP_GLN
     assert body["role"] == Role.SYSTEM.value
-    # a letter sent with the certificate alone, through the adapters' client
+    # a letter sent with the certificate alone, through the hub client
     async with (
-        AdapterClient(hub.base, "", ca_file=pki.ca_file, client_cert=gp_pem) as gp,
+        HubClient(hub.base, "", ca_file=pki.ca_file, client_cert=gp_pem) as gp,
     ):
-        sent = await gp.send_message(xdis91(sender=GP_GLN, receiver=PPR_GLN))
-        assert sent.status == "accepted"
-        assert (await gp.outbox())[0]["id"] == sent.id
+        sent = await gp.submit(xdis91(sender=GP_GLN, receiver=PPR_GLN))
+        assert sent["status"] == "accepted"
+        assert (await gp.outbox())[0]["id"] == sent["id"]
 
 
 async def test_certificate_for_an_unknown_gln_is_refused(
@@ -241,7 +240,7 @@ async def test_tui_client_over_mutual_tls(make_tls_hub: MakeTlsHub, pki: Pki) ->
     hub = await make_tls_hub()
     token = await hub.org(PPR_GLN)
     pem = pki.client("ppr", f"GLN:{PPR_GLN}")
-    client = TuiClient(hub.base, token, ca_file=str(pki.ca_file), client_cert=str(pem))
+    client = HubClient(hub.base, token, ca_file=str(pki.ca_file), client_cert=str(pem))
     try:
         assert (await client.whoami())["organisation"]["gln"] == PPR_GLN
     finally:

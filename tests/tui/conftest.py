@@ -2,15 +2,17 @@
 
 * ``tui_hub``: the app factory's hub on ``127.0.0.1:0`` with a GP, a PPR and a child
   psychiatry organisation, a caseworker at PPR and an operator; ``tui_hub.client(token)``
-  makes the UI's own :class:`~tui.client.HubClient`. SQLite only: the hub's behaviour on
+  makes the UI's own :class:`~wire.client.HubClient`. SQLite only: the hub's behaviour on
   PostgreSQL is the functional tests' business, the UI's is the same over HTTP.
-* ``FixedHub``: a :class:`HubClient` whose ``call`` answers from a table — for the SVG
-  snapshots, which must not depend on live data, the clock or generated ids.
+* ``fixed_hub``: a :class:`HubClient` whose transport answers from a table
+  (:class:`FixedAnswers`) — for the SVG snapshots, which must not depend on live data, the
+  clock or generated ids.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -28,7 +30,8 @@ from coordinator.store import create_organisation, create_user
 from coordinator.tables import OrganisationCreate, Role, Sector
 from messages.identifiers import gln_check_digit
 from tui.base import HubApp
-from tui.client import HubClient, HubUnavailable, Json
+from wire.client import JSON, XML, HubClient
+from wire.transport import MockTransport, Request, Response
 
 FIXED_NOW = datetime(2026, 12, 2, 13, 32, tzinfo=UTC)  # 14:32 in Copenhagen
 
@@ -184,26 +187,27 @@ def screen_text(app: HubApp) -> str:
 # --- fixed answers for the snapshots ------------------------------------------------------
 
 
-class FixedHub(HubClient):
-    """A client whose answers come from ``routes`` ((method, path) -> JSON); nothing live."""
+class FixedAnswers:
+    """A hub that answers from ``routes``: (method, path without its query) -> a JSON answer,
+    or bytes for an XML one; nothing live. ``down``: it answers nothing at all."""
 
     def __init__(self, routes: dict[tuple[str, str], Any], *, down: bool = False) -> None:
-        super().__init__("http://hub.invalid", "fixed")
         self.routes = routes
         self.down = down
 
-    async def call(
-        self,
-        method: str,
-        path: str,
-        *,
-        json: Json | None = None,
-        body: bytes | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> Any:
+    def __call__(self, request: Request) -> Response:
         if self.down:
-            raise HubUnavailable("the hub is down (fixed)")
-        return self.routes[(method, path.split("?")[0])]
+            raise ConnectionRefusedError("the hub is down (fixed)")
+        answer = self.routes[(request.method, request.path.split("?")[0])]
+        if isinstance(answer, bytes):
+            return Response(200, {"content-type": XML}, answer)
+        return Response(200, {"content-type": JSON}, json.dumps(answer).encode())
+
+
+def fixed_hub(routes: dict[tuple[str, str], Any], *, down: bool = False) -> HubClient:
+    """The UI's own client, its transport serving ``routes`` (see :class:`FixedAnswers`)."""
+    transport = MockTransport(FixedAnswers(routes, down=down))
+    return HubClient("http://hub.invalid", "fixed", transport=transport)
 
 
 def fixed_clock() -> datetime:

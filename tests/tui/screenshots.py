@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from tests.tui.conftest import CHILD, FixedHub, fixed_clock
+from tests.tui.conftest import CHILD, fixed_clock, fixed_hub
 from tests.tui.fixed_answers import caseworker_routes, monitor_routes
 from tests.tui.test_snapshots import SLOW, settle
 from tui.base import HubApp
@@ -31,11 +31,11 @@ async def shoot(app: HubApp, keys: tuple[str, ...], title: str) -> str:
 
 async def shots() -> dict[Path, str]:
     caseworker = CaseworkerApp(
-        FixedHub(caseworker_routes()), texts=Texts("da"), clock=fixed_clock, refresh_seconds=SLOW
+        fixed_hub(caseworker_routes()), texts=Texts("da"), clock=fixed_clock, refresh_seconds=SLOW
     )
     child = await shoot(caseworker, ("slash", *CHILD, "enter"), "samspil tui")
     monitor = MonitorApp(
-        FixedHub(monitor_routes()), texts=Texts("da"), clock=fixed_clock, refresh_seconds=SLOW
+        fixed_hub(monitor_routes()), texts=Texts("da"), clock=fixed_clock, refresh_seconds=SLOW
     )
     queue = await shoot(monitor, ("down", "down"), "samspil monitor")
     return {DOCS / "caseworker.svg": child, DOCS / "monitor.svg": queue}

@@ -354,32 +354,34 @@ async def test_inbox_threads_by_episode_and_marks_letters_without_a_case_here(
         assert "uden sag her" not in screen_text(app)
 
 
+async def gp_sends(hub: TuiHub, subject: str, answers: str | None = None) -> tuple[str, str]:
+    """A letter without an episode from the GP to PPR: (message id, letter identifier)."""
+    from messages.medcom.documents import build_message
+
+    letter = new_correspondence(
+        sender=Party(GP, GP, "lokationsnummer", organisation_name="Lægehuset Vestbyen"),
+        receiver=Party(PPR, PPR, "lokationsnummer", organisation_name="PPR Aalborg"),
+        patient=Patient(cpr=CHILD, surname="Jensen"),
+        subject=subject,
+        text="Se venligst vedlagte.",
+        references=(reply_reference(answers),) if answers else (),
+    )
+    sent = await hub.call(
+        "gp",
+        "POST",
+        "/v1/messages",
+        data=build_message(letter),
+        headers={"Content-Type": "application/xml"},
+    )
+    return str(sent["id"]), letter.letter_identifier
+
+
 async def test_a_reply_without_an_episode_joins_its_thread_before_it_is_opened(
     tui_hub: TuiHub,
 ) -> None:
-    from messages.medcom.documents import build_message
-
-    async def send(subject: str, answers: str | None = None) -> tuple[str, str]:
-        letter = new_correspondence(
-            sender=Party(GP, GP, "lokationsnummer", organisation_name="Lægehuset Vestbyen"),
-            receiver=Party(PPR, PPR, "lokationsnummer", organisation_name="PPR Aalborg"),
-            patient=Patient(cpr=CHILD, surname="Jensen"),
-            subject=subject,
-            text="Se venligst vedlagte.",
-            references=(reply_reference(answers),) if answers else (),
-        )
-        sent = await tui_hub.call(
-            "gp",
-            "POST",
-            "/v1/messages",
-            data=build_message(letter),
-            headers={"Content-Type": "application/xml"},
-        )
-        return str(sent["id"]), letter.letter_identifier
-
-    first, first_letter = await send("Henvisning: Mads J.")
-    other, _ = await send("Henvisning: Sofie J.")
-    follow_up, _ = await send("Tilføjelse: Mads J.", answers=first_letter)
+    first, first_letter = await gp_sends(tui_hub, "Henvisning: Mads J.")
+    other, _ = await gp_sends(tui_hub, "Henvisning: Sofie J.")
+    follow_up, _ = await gp_sends(tui_hub, "Tilføjelse: Mads J.", answers=first_letter)
 
     app = app_for(tui_hub)
     async with app.run_test(size=(100, 30)) as pilot:
@@ -396,6 +398,27 @@ async def test_a_reply_without_an_episode_joins_its_thread_before_it_is_opened(
         assert str(table.get_row(follow_up)[3]) == "Tilføjelse: Mads J."
         assert str(table.get_row(first)[3]) == "↳ Henvisning: Mads J."
         assert str(table.get_row(other)[3]) == "Henvisning: Sofie J."
+
+
+async def test_a_letter_read_is_kept_by_the_app_with_the_letter_it_answers(
+    tui_hub: TuiHub,
+) -> None:
+    _, first_letter = await gp_sends(tui_hub, "Henvisning: Mads J.")
+    follow_up, _ = await gp_sends(tui_hub, "Tilføjelse: Mads J.", answers=first_letter)
+    app = app_for(tui_hub)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: bool(app.org_name))
+        await pilot.press("i")
+        await until(pilot, lambda: isinstance(app.screen, InboxScreen))
+        screen = app.screen
+        assert isinstance(screen, InboxScreen)
+        await until(pilot, lambda: len(screen.inbox) == 2)
+        assert not app.letters
+        assert screen.inbox[0]["id"] == follow_up
+        await pilot.press("enter")  # the follow-up, newest first
+        await until(pilot, lambda: follow_up in app.letters)
+        assert app.letters[follow_up].subject == "Tilføjelse: Mads J."
+        assert app.answers == {follow_up: first_letter}
 
 
 async def test_access_log_shows_who_looked_at_the_child(tui_hub: TuiHub) -> None:

@@ -19,13 +19,14 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from textual.widgets import Input, Select, TextArea
+from textual.widgets import Input, Select, Static, TextArea
 
 from tests.tui.conftest import BUP, CHILD, TuiHub, until
 from tui.caseworker_app import CaseworkerApp
 from tui.i18n import Texts
 from tui.screens.child import ChildScreen
 from tui.screens.compose import ComposeScreen
+from tui.screens.formatting import cpr_problem
 from tui.widgets.notice import Notice
 
 EXAMPLES = int(os.environ.get("SAMSPIL_FUZZ_EXAMPLES", "25"))
@@ -78,6 +79,10 @@ async def _examples(
     await asyncio.to_thread(run)
 
 
+def _shown(widget: Static) -> str:
+    return str(widget.render()).strip()
+
+
 def assert_alive(app: CaseworkerApp) -> None:
     assert app.is_running
     assert app._exception is None  # Textual keeps a crash here until exit
@@ -94,14 +99,24 @@ async def test_any_string_in_the_cpr_field_is_answered_not_crashed(tui_hub: TuiH
         await until(pilot, lambda: isinstance(app.screen, ChildScreen) and bool(app.org_name))
         screen = app.screen
 
+        overview = screen.query_one("#overview", Static)
+        notice = screen.query_one(Notice)
+
         async def one(typed: str) -> None:
             field = screen.query_one("#cpr", Input)
             field.value = ""
+            overview.update("")
+            notice.tell("")
             field.focus()
             field.insert_text_at_cursor(typed)
             await pilot.pause()
+            held = field.value  # what the field took of it (it holds at most a CPR's length)
             await pilot.press("enter")
-            await pilot.pause(0.05)
+            if cpr_problem(held.strip()):  # the reason, in one line under the field
+                await until(pilot, lambda: notice.has_class("error") and bool(_shown(notice)))
+                assert not _shown(overview)
+            else:  # a real CPR: the hub's answer (an overview, or why none may be shown)
+                await until(pilot, lambda: bool(_shown(overview)))
             assert_alive(app)
             assert app.screen is screen
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.tui.conftest import CHILD, FixedHub, fixed_clock
+from tests.tui.conftest import CHILD, fixed_clock, fixed_hub
 from tests.tui.fixed_answers import caseworker_routes, monitor_routes
 from tui.caseworker_app import CaseworkerApp
 from tui.i18n import Texts
@@ -21,7 +21,7 @@ SLOW = 3600.0  # no refresh during a snapshot
 
 def caseworker() -> CaseworkerApp:
     return CaseworkerApp(
-        FixedHub(caseworker_routes()), texts=Texts("da"), clock=fixed_clock, refresh_seconds=SLOW
+        fixed_hub(caseworker_routes()), texts=Texts("da"), clock=fixed_clock, refresh_seconds=SLOW
     )
 
 
@@ -119,7 +119,7 @@ def test_help(snap_compare: Any, size: tuple[int, int]) -> None:
 
 def monitor() -> MonitorApp:
     return MonitorApp(
-        FixedHub(monitor_routes()), texts=Texts("da"), clock=fixed_clock, refresh_seconds=SLOW
+        fixed_hub(monitor_routes()), texts=Texts("da"), clock=fixed_clock, refresh_seconds=SLOW
     )
 
 
@@ -138,7 +138,7 @@ def test_monitor_help(snap_compare: Any, size: tuple[int, int]) -> None:
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_monitor(snap_compare: Any, size: tuple[int, int]) -> None:
     app = MonitorApp(
-        FixedHub(monitor_routes()), texts=Texts("da"), clock=fixed_clock, refresh_seconds=SLOW
+        fixed_hub(monitor_routes()), texts=Texts("da"), clock=fixed_clock, refresh_seconds=SLOW
     )
 
     async def wait(pilot: Any) -> None:
@@ -151,7 +151,7 @@ def test_monitor(snap_compare: Any, size: tuple[int, int]) -> None:
 
 def test_lost_connection_banner(snap_compare: Any) -> None:
     app = CaseworkerApp(
-        FixedHub(caseworker_routes(), down=True),
+        fixed_hub(caseworker_routes(), down=True),
         texts=Texts("en"),
         clock=fixed_clock,
         refresh_seconds=SLOW,

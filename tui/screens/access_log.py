@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -11,27 +11,21 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Static
 
-from tui.client import HubRefused
-from tui.screens.child import fit, show_cpr
+from tui.screens.base import CaseworkerRoom
+from tui.screens.formatting import fit, show_cpr
 from tui.widgets.connection_banner import ConnectionBanner
 from tui.widgets.key_bar import KeyBar
 from tui.widgets.notice import Notice
 from tui.widgets.top_bar import TopBar
-
-if TYPE_CHECKING:
-    from tui.caseworker_app import CaseworkerApp
+from wire.errors import HubRefused
 
 
-class AccessLogScreen(Screen[None]):
+class AccessLogScreen(Screen[None], CaseworkerRoom):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "app.pop_screen", show=False)]
 
     def __init__(self, cpr: str) -> None:
         super().__init__()
         self.cpr = cpr
-
-    @property
-    def hub_app(self) -> CaseworkerApp:
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         yield TopBar()
@@ -42,19 +36,19 @@ class AccessLogScreen(Screen[None]):
         yield KeyBar()
 
     def on_mount(self) -> None:
-        self.query_one(KeyBar).show([("esc", self.hub_app.texts("key.back"))])
-        self.hub_app.update_chrome()
+        self.query_one(KeyBar).show([("esc", self.caseworker.texts("key.back"))])
+        self.ready()
         self.reload()
 
     def reload(self) -> None:
-        self.hub_app.start(self, "log", self._load)
+        self.start("log", self._load)
 
     async def _load(self) -> None:
-        app = self.hub_app
+        app = self.caseworker
         t = app.texts
         try:
-            views = await app.hub(lambda: app.client.access_log(self.cpr))
-            notes = await app.hub(app.client.access_notifications)
+            views = await self.hub(lambda: app.client.access_log(self.cpr))
+            notes = await self.hub(app.client.access_notifications)
         except HubRefused as exc:
             self.query_one(Notice).tell(t("error", detail=exc.detail), error=True)
             return

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 from functools import partial
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -18,36 +18,22 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Input, Static
 
-from messages.errors import IdentifierError
-from messages.identifiers import parse_cpr
-from tui.base import parse_time
-from tui.client import HubRefused
+from tui.clock import parse_time
+from tui.screens.access_log import AccessLogScreen
+from tui.screens.base import CaseworkerRoom
+from tui.screens.consents import ConsentsScreen
+from tui.screens.coordinator_form import CoordinatorForm
+from tui.screens.formatting import cpr_problem, fit, show_cpr
 from tui.widgets.connection_banner import ConnectionBanner
 from tui.widgets.key_bar import KeyBar
 from tui.widgets.notice import Notice
 from tui.widgets.top_bar import TopBar
-
-if TYPE_CHECKING:
-    from tui.caseworker_app import CaseworkerApp
+from wire.errors import HubRefused
 
 RULE = "─"
 
 
-def cpr_problem(value: str) -> str | None:
-    """Why ``value`` is not (yet) a CPR number, or None when it is one."""
-    try:
-        parse_cpr(value)
-    except IdentifierError as exc:
-        return exc.message
-    return None
-
-
-def show_cpr(cpr: str) -> str:
-    digits = cpr.replace("-", "")
-    return f"{digits[:6]}-{digits[6:]}" if len(digits) == 10 else cpr
-
-
-class ChildScreen(Screen[None]):
+class ChildScreen(Screen[None], CaseworkerRoom):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "focus_cpr", show=False),
         Binding("i", "app.inbox", show=False),
@@ -65,12 +51,8 @@ class ChildScreen(Screen[None]):
         self.overview: dict[str, Any] | None = None
         self.outcome = ""  # said under the overview once it has been drawn again
 
-    @property
-    def hub_app(self) -> CaseworkerApp:
-        return self.app  # type: ignore[return-value]
-
     def compose(self) -> ComposeResult:
-        t = self.hub_app.texts
+        t = self.caseworker.texts
         yield TopBar()
         yield ConnectionBanner()
         yield Input(placeholder=t("child.prompt"), id="cpr", max_length=11)
@@ -80,7 +62,7 @@ class ChildScreen(Screen[None]):
         yield KeyBar()
 
     def on_mount(self) -> None:
-        t = self.hub_app.texts
+        t = self.caseworker.texts
         self.query_one(KeyBar).show(
             [
                 ("/", t("key.child")),
@@ -92,7 +74,7 @@ class ChildScreen(Screen[None]):
                 ("?", t("key.help")),
             ]
         )
-        self.hub_app.update_chrome()
+        self.ready()
         self.query_one("#body").focus()  # letters are keys here; "/" goes to the CPR field
 
     # --- input -----------------------------------------------------------------------------
@@ -112,7 +94,7 @@ class ChildScreen(Screen[None]):
         else:
             problem = None
         if problem:
-            notice.tell(self.hub_app.texts("child.invalid", reason=problem), error=True)
+            notice.tell(self.caseworker.texts("child.invalid", reason=problem), error=True)
             return
         notice.tell("")
 
@@ -121,7 +103,7 @@ class ChildScreen(Screen[None]):
         problem = cpr_problem(value)
         if problem:
             self.query_one(Notice).tell(
-                self.hub_app.texts("child.invalid", reason=problem), error=True
+                self.caseworker.texts("child.invalid", reason=problem), error=True
             )
             return
         self.cpr = value.replace("-", "")
@@ -130,13 +112,13 @@ class ChildScreen(Screen[None]):
 
     def reload(self) -> None:
         if self.cpr:
-            self.hub_app.start(self, "overview", partial(self._load, self.cpr))
+            self.start("overview", partial(self._load, self.cpr))
 
     async def _load(self, cpr: str) -> None:
-        app = self.hub_app
+        app = self.caseworker
         notice = self.query_one(Notice)
         try:
-            overview = await app.hub(lambda: app.client.overview(cpr))
+            overview = await self.hub(lambda: app.client.overview(cpr))
         except HubRefused as exc:
             self.overview = None
             if exc.code == "no-active-case":
@@ -148,7 +130,7 @@ class ChildScreen(Screen[None]):
             return
         if overview is None:
             return
-        views = await app.hub(lambda: app.client.access_log(cpr))
+        views = await self.hub(lambda: app.client.access_log(cpr))
         seen = sum(1 for v in views or [] if v.get("organisation") != app.org_gln)
         self.overview = overview
         self.query_one("#overview", Static).update(self.render_overview(cpr, overview, seen))
@@ -158,7 +140,7 @@ class ChildScreen(Screen[None]):
     # --- drawing ---------------------------------------------------------------------------
 
     def render_overview(self, cpr: str, overview: dict[str, Any], seen: int) -> Text:
-        app = self.hub_app
+        app = self.caseworker
         t = app.texts
         consent = overview["consent"]
         out = Text()
@@ -239,17 +221,14 @@ class ChildScreen(Screen[None]):
 
     def action_consents(self) -> None:
         if self.cpr and self.overview is not None:
-            from tui.screens.consents import ConsentsScreen
-
             self.app.push_screen(ConsentsScreen(self.cpr, int(self.overview["consent"]["age"])))
 
     def action_coordinator(self) -> None:
         if self.cpr and self.overview is not None:
-            from tui.screens.coordinator_form import CoordinatorForm
 
             def named(done: bool | None) -> None:
                 if done:
-                    self.outcome = self.hub_app.texts("coord.named")
+                    self.outcome = self.caseworker.texts("coord.named")
                     self.reload()
 
             current = self.overview.get("coordinator")
@@ -257,8 +236,6 @@ class ChildScreen(Screen[None]):
 
     def action_access_log(self) -> None:
         if self.cpr and self.overview is not None:
-            from tui.screens.access_log import AccessLogScreen
-
             self.app.push_screen(AccessLogScreen(self.cpr))
 
 
@@ -267,11 +244,6 @@ def _section(title: str) -> Text:
     line.append(f" {title} " if title else " ", style="bold")
     line.append(RULE * 60 + "\n", style="dim")
     return line
-
-
-def fit(value: str, width: int) -> str:
-    value = value or ""
-    return value[: width - 1] + "…" if len(value) > width else value.ljust(width)
 
 
 def _day(iso: str) -> str:

@@ -10,7 +10,7 @@ the same episode of care (so it stays in the thread) and the original quoted bel
 from __future__ import annotations
 
 from functools import partial
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -24,15 +24,13 @@ from messages.medcom.correspondence import new_correspondence, reply_reference
 from messages.medcom.documents import build_message
 from messages.medcom.model import Correspondence, Party, Patient, Priority
 from messages.medcom.text import to_plain
-from tui.client import HubRefused
-from tui.screens.child import cpr_problem
+from tui.screens.base import CaseworkerRoom
+from tui.screens.formatting import cpr_problem
 from tui.widgets.connection_banner import ConnectionBanner
 from tui.widgets.key_bar import KeyBar
 from tui.widgets.notice import Notice
 from tui.widgets.top_bar import TopBar
-
-if TYPE_CHECKING:
-    from tui.caseworker_app import CaseworkerApp
+from wire.errors import HubRefused
 
 
 def quoted(texts: Any, letter: Correspondence, sender: str, when: str) -> str:
@@ -54,7 +52,7 @@ def _party(gln: str, name: str) -> Party:
     )
 
 
-class ComposeScreen(Screen[None]):
+class ComposeScreen(Screen[None], CaseworkerRoom):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "send", show=False),
         Binding("escape", "app.pop_screen", show=False),
@@ -72,12 +70,8 @@ class ComposeScreen(Screen[None]):
         self.forward_of = forward_of
         self.cpr = cpr
 
-    @property
-    def hub_app(self) -> CaseworkerApp:
-        return self.app  # type: ignore[return-value]
-
     def compose(self) -> ComposeResult:
-        app = self.hub_app
+        app = self.caseworker
         t = app.texts
         reply, forward = self.reply_to, self.forward_of
         original = reply or forward
@@ -136,15 +130,15 @@ class ComposeScreen(Screen[None]):
         yield KeyBar()
 
     def on_mount(self) -> None:
-        t = self.hub_app.texts
+        t = self.caseworker.texts
         self.query_one(KeyBar).show([("ctrl+s", t("key.send")), ("esc", t("key.back"))])
-        self.hub_app.update_chrome()
+        self.ready()
         self.query_one("#text" if self.reply_to else "#receiver").focus()
         if self.forward_of:
             self.query_one("#text", TextArea).move_cursor((0, 0))  # write above the quote
 
     def action_send(self) -> None:
-        app = self.hub_app
+        app = self.caseworker
         notice = self.query_one(Notice)
         receiver = self.query_one("#receiver", Select).value
         cpr = self.query_one("#cpr", Input).value.strip().replace("-", "")
@@ -178,15 +172,15 @@ class ComposeScreen(Screen[None]):
         except MessageError as exc:
             notice.tell(app.texts("error", detail=exc.message), error=True)
             return
-        self.hub_app.start(self, "compose", partial(self._send, document))
+        self.start("compose", partial(self._send, document))
 
     async def _send(self, document: bytes) -> None:
-        app = self.hub_app
+        app = self.caseworker
         try:
-            done = await app.hub(lambda: app.client.submit(document))
+            done = await self.hub(lambda: app.client.submit(document))
         except HubRefused as exc:
             self.query_one(Notice).tell(app.texts("error", detail=exc.detail), error=True)
             return
         if done is not None:
-            app.notify(app.texts("compose.sent", id=str(done["id"])[:8]))
-            app.pop_screen()
+            self.app.notify(app.texts("compose.sent", id=str(done["id"])[:8]))
+            self.app.pop_screen()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 from functools import partial
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -13,19 +13,17 @@ from textual.screen import ModalScreen
 from textual.widgets import Checkbox, Input, Select, Static
 
 from messages.timezone import COPENHAGEN
-from tui.client import HubRefused
-from tui.screens.consents import age_rule_key
+from tui.screens.base import CaseworkerRoom
+from tui.screens.formatting import age_rule_key
 from tui.widgets.notice import Notice
-
-if TYPE_CHECKING:
-    from tui.caseworker_app import CaseworkerApp
+from wire.errors import HubRefused
 
 SECTORS = ("ppr", "family", "psychiatry", "gp")
 RELATIONS = ("custodial-parent", "self", "guardian")
 FORMS = ("written", "oral", "digital")
 
 
-class ConsentForm(ModalScreen[bool]):
+class ConsentForm(ModalScreen[bool], CaseworkerRoom):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "save", show=False),
         Binding("escape", "cancel", show=False),
@@ -36,12 +34,8 @@ class ConsentForm(ModalScreen[bool]):
         self.cpr = cpr
         self.age = age
 
-    @property
-    def hub_app(self) -> CaseworkerApp:
-        return self.app  # type: ignore[return-value]
-
     def compose(self) -> ComposeResult:
-        t = self.hub_app.texts
+        t = self.caseworker.texts
         relation = "self" if self.age >= 15 else "custodial-parent"
         with VerticalScroll(id="dialog"):
             yield Static(t("form.title"), classes="heading")
@@ -77,7 +71,7 @@ class ConsentForm(ModalScreen[bool]):
         notice = self.query_one("#form-notice", Notice)
         name = self.query_one("#given-by", Input).value.strip()
         if not name:
-            notice.tell("✖ " + self.hub_app.texts("form.name"), error=True)
+            notice.tell("✖ " + self.caseworker.texts("form.name"), error=True)
             return
         body: dict[str, Any] = {
             "given_by_name": name,
@@ -90,15 +84,15 @@ class ConsentForm(ModalScreen[bool]):
             try:
                 day = date.fromisoformat(until)
             except ValueError:
-                notice.tell("✖ " + self.hub_app.texts("form.until"), error=True)
+                notice.tell("✖ " + self.caseworker.texts("form.until"), error=True)
                 return
             body["valid_until"] = datetime.combine(day, time(23, 59), COPENHAGEN).isoformat()
-        self.hub_app.start(self, "consent-form", partial(self._save, body))
+        self.start("consent-form", partial(self._save, body))
 
     async def _save(self, body: dict[str, Any]) -> None:
-        app = self.hub_app
+        app = self.caseworker
         try:
-            done = await app.hub(lambda: app.client.add_consent(self.cpr, body))
+            done = await self.hub(lambda: app.client.add_consent(self.cpr, body))
         except HubRefused as exc:
             self.query_one("#form-notice", Notice).tell(
                 app.texts("error", detail=exc.detail), error=True

@@ -3,35 +3,26 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
-from tui.client import HubRefused
-from tui.screens.child import show_cpr
+from tui.screens.base import CaseworkerRoom
 from tui.screens.confirm import ConfirmScreen
+from tui.screens.consent_form import ConsentForm
+from tui.screens.formatting import age_rule_key, show_cpr
 from tui.widgets.connection_banner import ConnectionBanner
 from tui.widgets.key_bar import KeyBar
 from tui.widgets.notice import Notice
 from tui.widgets.top_bar import TopBar
 from tui.workers import in_worker
-
-if TYPE_CHECKING:
-    from tui.caseworker_app import CaseworkerApp
+from wire.errors import HubRefused
 
 
-def age_rule_key(age: int) -> str:
-    if age < 15:
-        return "consents.rule.under15"
-    if age < 18:
-        return "consents.rule.from15"
-    return "consents.rule.adult"
-
-
-class ConsentsScreen(Screen[None]):
+class ConsentsScreen(Screen[None], CaseworkerRoom):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n", "record", show=False),
         Binding("r", "revoke", show=False),
@@ -45,12 +36,8 @@ class ConsentsScreen(Screen[None]):
         self.age = age
         self.consents: list[dict[str, Any]] = []
 
-    @property
-    def hub_app(self) -> CaseworkerApp:
-        return self.app  # type: ignore[return-value]
-
     def compose(self) -> ComposeResult:
-        t = self.hub_app.texts
+        t = self.caseworker.texts
         yield TopBar()
         yield ConnectionBanner()
         yield Static(t("consents.title", cpr=show_cpr(self.cpr), age=self.age), classes="heading")
@@ -70,20 +57,20 @@ class ConsentsScreen(Screen[None]):
         yield KeyBar()
 
     def on_mount(self) -> None:
-        t = self.hub_app.texts
+        t = self.caseworker.texts
         self.query_one(KeyBar).show(
             [("n", t("key.record")), ("r", t("key.revoke")), ("esc", t("key.back"))]
         )
-        self.hub_app.update_chrome()
+        self.ready()
         self.reload()
 
     def reload(self) -> None:
-        self.hub_app.start(self, "consents", self._load)
+        self.start("consents", self._load)
 
     async def _load(self) -> None:
-        app = self.hub_app
+        app = self.caseworker
         t = app.texts
-        rows = await app.hub(lambda: app.client.consents(self.cpr))
+        rows = await self.hub(lambda: app.client.consents(self.cpr))
         if rows is None:
             return
         self.consents = rows
@@ -109,11 +96,9 @@ class ConsentsScreen(Screen[None]):
             self.query_one(Notice).tell(t("consents.none"))
 
     def action_record(self) -> None:
-        from tui.screens.consent_form import ConsentForm
-
         def recorded(done: bool | None) -> None:
             if done:
-                self.query_one(Notice).tell(self.hub_app.texts("consents.recorded_ok"))
+                self.query_one(Notice).tell(self.caseworker.texts("consents.recorded_ok"))
                 self.reload()
 
         self.app.push_screen(ConsentForm(self.cpr, self.age), recorded)
@@ -125,7 +110,7 @@ class ConsentsScreen(Screen[None]):
         chosen = self.consents[table.cursor_row]
         if chosen.get("revoked_at"):
             return
-        t = self.hub_app.texts
+        t = self.caseworker.texts
 
         def answer(yes: bool | None) -> None:
             if yes:
@@ -141,9 +126,9 @@ class ConsentsScreen(Screen[None]):
         )
 
     async def _revoke(self, consent_id: str) -> None:
-        app = self.hub_app
+        app = self.caseworker
         try:
-            done = await app.hub(lambda: app.client.revoke_consent(self.cpr, consent_id))
+            done = await self.hub(lambda: app.client.revoke_consent(self.cpr, consent_id))
         except HubRefused as exc:
             self.query_one(Notice).tell(app.texts("error", detail=exc.detail), error=True)
             return

@@ -8,7 +8,7 @@ organisation it knows. Prefilled with the coordinator named now, or with my orga
 from __future__ import annotations
 
 from functools import partial
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -16,14 +16,12 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Input, Select, Static
 
-from tui.client import HubRefused
+from tui.screens.base import CaseworkerRoom
 from tui.widgets.notice import Notice
-
-if TYPE_CHECKING:
-    from tui.caseworker_app import CaseworkerApp
+from wire.errors import HubRefused
 
 
-class CoordinatorForm(ModalScreen[bool]):
+class CoordinatorForm(ModalScreen[bool], CaseworkerRoom):
     """Dismisses with True once the hub has the new coordinator, False when cancelled."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -36,12 +34,8 @@ class CoordinatorForm(ModalScreen[bool]):
         self.cpr = cpr
         self.current = current or {}
 
-    @property
-    def hub_app(self) -> CaseworkerApp:
-        return self.app  # type: ignore[return-value]
-
     def compose(self) -> ComposeResult:
-        app = self.hub_app
+        app = self.caseworker
         t = app.texts
         # a coordinator named before, or me at my organisation
         contact = self.current.get("contact") or {"name": app.me.get("name", "")}
@@ -96,7 +90,7 @@ class CoordinatorForm(ModalScreen[bool]):
         return self.query_one(f"#{widget_id}", Input).value.strip()
 
     def action_save(self) -> None:
-        t = self.hub_app.texts
+        t = self.caseworker.texts
         notice = self.query_one("#form-notice", Notice)
         organisation = self.query_one("#organisation", Select).value
         if not isinstance(organisation, str):
@@ -116,12 +110,12 @@ class CoordinatorForm(ModalScreen[bool]):
                 "email": self._value("contact-email") or None,
             },
         }
-        self.hub_app.start(self, "coordinator-form", partial(self._save, body))
+        self.start("coordinator-form", partial(self._save, body))
 
     async def _save(self, body: dict[str, Any]) -> None:
-        app = self.hub_app
+        app = self.caseworker
         try:
-            done = await app.hub(lambda: app.client.set_coordinator(self.cpr, body))
+            done = await self.hub(lambda: app.client.set_coordinator(self.cpr, body))
         except HubRefused as exc:
             self.query_one("#form-notice", Notice).tell(
                 app.texts("error", detail=exc.detail), error=True

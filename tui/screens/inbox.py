@@ -10,7 +10,7 @@ is seen changing (``accepteret → hentet → modtaget → ✔ kvitteret``) with
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -18,15 +18,14 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
-from tui.screens.child import fit
+from tui.screens.base import Caseworker, CaseworkerRoom
+from tui.screens.formatting import fit
+from tui.screens.letter import LetterScreen
 from tui.threads import threads
 from tui.widgets.connection_banner import ConnectionBanner
 from tui.widgets.key_bar import KeyBar
 from tui.widgets.notice import Notice
 from tui.widgets.top_bar import TopBar
-
-if TYPE_CHECKING:
-    from tui.caseworker_app import CaseworkerApp
 
 
 def status_label(texts: Any, entry: dict[str, Any]) -> str:
@@ -35,7 +34,7 @@ def status_label(texts: Any, entry: dict[str, Any]) -> str:
     return str(texts(f"status.{entry['status']}"))
 
 
-class InboxScreen(Screen[None]):
+class InboxScreen(Screen[None], CaseworkerRoom):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "open", show=False),
         Binding("n", "app.compose", show=False),
@@ -51,12 +50,8 @@ class InboxScreen(Screen[None]):
         self.thread_of: dict[str, list[dict[str, Any]]] = {}  # message id -> its thread
         self.sent: list[dict[str, Any]] = []
 
-    @property
-    def hub_app(self) -> CaseworkerApp:
-        return self.app  # type: ignore[return-value]
-
     def compose(self) -> ComposeResult:
-        t = self.hub_app.texts
+        t = self.caseworker.texts
         yield TopBar()
         yield ConnectionBanner()
         yield Static(id="inbox-head", classes="heading")
@@ -78,7 +73,7 @@ class InboxScreen(Screen[None]):
         yield KeyBar()
 
     def on_mount(self) -> None:
-        t = self.hub_app.texts
+        t = self.caseworker.texts
         self.query_one(KeyBar).show(
             [
                 ("enter", t("key.open")),
@@ -88,10 +83,10 @@ class InboxScreen(Screen[None]):
                 ("esc", t("key.back")),
             ]
         )
-        self.hub_app.update_chrome()
+        self.ready()
         self.query_one("#inbox", DataTable).focus()
         self.reload()
-        self.set_interval(self.hub_app.refresh_seconds, self.reload)
+        self.set_interval(self.caseworker.refresh_seconds, self.reload)
 
     def on_screen_resume(self) -> None:
         self.reload()
@@ -100,12 +95,12 @@ class InboxScreen(Screen[None]):
         self.reload()
 
     def reload(self) -> None:
-        self.hub_app.start(self, "inbox", self._load)
+        self.start("inbox", self._load)
 
     async def _load(self) -> None:
-        app = self.hub_app
-        inbox = await app.hub(app.client.inbox)
-        sent = await app.hub(app.client.outbox)
+        app = self.caseworker
+        inbox = await self.hub(app.client.inbox)
+        sent = await self.hub(app.client.outbox)
         if inbox is None or sent is None:
             return
         # threads with something unread (never fetched) first, then the newest
@@ -116,7 +111,7 @@ class InboxScreen(Screen[None]):
         self._draw()
 
     def _draw(self) -> None:
-        app = self.hub_app
+        app = self.caseworker
         t = app.texts
         unread = sum(1 for m in self.inbox if m.get("status") == "accepted")
         pending = sum(1 for m in self.sent if m["type"] == "XDIS91" and m["status"] not in _FINAL)
@@ -166,7 +161,7 @@ class InboxScreen(Screen[None]):
     def _hint(self) -> None:
         """Under the lists: the inbox is empty, or the highlighted letter's child has no case
         here, or nothing."""
-        t = self.hub_app.texts
+        t = self.caseworker.texts
         entry = self._highlighted()
         if not self.inbox:
             self.query_one(Notice).tell(t("inbox.empty"))
@@ -184,8 +179,6 @@ class InboxScreen(Screen[None]):
         (sent if inbox.has_focus else inbox).focus()
 
     def action_open(self) -> None:
-        from tui.screens.letter import LetterScreen
-
         inbox = self.query_one("#inbox", DataTable)
         if inbox.has_focus and self.inbox and inbox.cursor_row >= 0:
             entry = self.inbox[inbox.cursor_row]
@@ -210,7 +203,7 @@ class InboxScreen(Screen[None]):
 _FINAL = ("receipted", "rejected", "expired")
 
 
-def _subject_read(app: CaseworkerApp, entry: dict[str, Any]) -> str:
+def _subject_read(app: Caseworker, entry: dict[str, Any]) -> str:
     letter = app.letters.get(str(entry["id"]))
     return str(letter.subject or "") if letter is not None else ""
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from functools import partial
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -23,20 +23,19 @@ from messages.medcom.documents import build_message, parse_message
 from messages.medcom.model import Correspondence, Receipt
 from messages.medcom.receipts import receipt_for
 from messages.medcom.text import to_plain
-from tui.base import parse_time
-from tui.client import HubRefused
-from tui.screens.child import show_cpr
+from tui.clock import parse_time
+from tui.screens.base import CaseworkerRoom, LetterRead
+from tui.screens.compose import ComposeScreen
+from tui.screens.formatting import show_cpr
 from tui.widgets.connection_banner import ConnectionBanner
 from tui.widgets.key_bar import KeyBar
 from tui.widgets.notice import Notice
 from tui.widgets.top_bar import TopBar
 from tui.workers import in_worker
-
-if TYPE_CHECKING:
-    from tui.caseworker_app import CaseworkerApp
+from wire.errors import HubRefused
 
 
-class LetterScreen(Screen[None]):
+class LetterScreen(Screen[None], CaseworkerRoom):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("r", "reply", show=False),
         Binding("f", "forward", show=False),
@@ -63,10 +62,6 @@ class LetterScreen(Screen[None]):
         self.suggested_case = suggested_case
         self.letter: Any = None
 
-    @property
-    def hub_app(self) -> CaseworkerApp:
-        return self.app  # type: ignore[return-value]
-
     def compose(self) -> ComposeResult:
         yield TopBar()
         yield ConnectionBanner()
@@ -76,21 +71,21 @@ class LetterScreen(Screen[None]):
         yield KeyBar()
 
     def on_mount(self) -> None:
-        t = self.hub_app.texts
+        t = self.caseworker.texts
         keys = [("r", t("key.reply")), ("k", t("key.receipt")), ("a", t("key.ack"))]
         self.query_one(KeyBar).show(
             [*(keys if self.incoming else []), ("f", t("key.forward")), ("esc", t("key.back"))]
         )
-        self.hub_app.update_chrome()
+        self.ready()
         self.reload()
 
     def reload(self) -> None:
-        self.hub_app.start(self, "letter", self._load)
+        self.start("letter", self._load)
 
     async def _load(self) -> None:
-        app = self.hub_app
-        data = await app.hub(lambda: app.client.fetch(self.message_id))
-        status = await app.hub(lambda: app.client.status(self.message_id))
+        app = self.caseworker
+        data = await self.hub(lambda: app.client.fetch(self.message_id))
+        status = await self.hub(lambda: app.client.status(self.message_id))
         if data is None:
             return
         registry = await app.registry()
@@ -101,15 +96,15 @@ class LetterScreen(Screen[None]):
             return
         self.letter = letter
         if isinstance(letter, Correspondence):
-            app.letters[self.message_id] = letter
-            if answered := replied_to(letter):
-                app.answers[self.message_id] = answered
+            answers = replied_to(letter)
+            self.app.post_message(LetterRead(self.message_id, letter=letter, answers=answers))
         elif isinstance(letter, Receipt) and letter.original_letters:
-            app.answers[self.message_id] = letter.original_letters[0].identifier
+            answers = letter.original_letters[0].identifier
+            self.app.post_message(LetterRead(self.message_id, letter=None, answers=answers))
         self.query_one("#letter", Static).update(self.render_letter(letter, status or {}))
 
     def render_letter(self, letter: Any, status: dict[str, Any]) -> Text:
-        app = self.hub_app
+        app = self.caseworker
         t = app.texts
         out = Text()
         if isinstance(letter, Receipt):
@@ -177,14 +172,10 @@ class LetterScreen(Screen[None]):
 
     def action_reply(self) -> None:
         if self.incoming and isinstance(self.letter, Correspondence):
-            from tui.screens.compose import ComposeScreen
-
             self.app.push_screen(ComposeScreen(reply_to=self.letter))
 
     def action_forward(self) -> None:
         if isinstance(self.letter, Correspondence):
-            from tui.screens.compose import ComposeScreen
-
             self.app.push_screen(ComposeScreen(forward_of=self.letter))
 
     def action_receipt(self) -> None:
@@ -192,11 +183,11 @@ class LetterScreen(Screen[None]):
             in_worker(self, partial(self._send_receipt, self.letter), "letter-action")
 
     async def _send_receipt(self, letter: Correspondence) -> None:
-        app = self.hub_app
+        app = self.caseworker
         notice = self.query_one(Notice)
         try:
             document = build_message(receipt_for(letter))
-            done = await app.hub(lambda: app.client.submit(document))
+            done = await self.hub(lambda: app.client.submit(document))
         except MessageError as exc:
             notice.tell(app.texts("error", detail=exc.message), error=True)
             return
@@ -211,9 +202,9 @@ class LetterScreen(Screen[None]):
             in_worker(self, self._archive, "letter-action")
 
     async def _archive(self) -> None:
-        app = self.hub_app
+        app = self.caseworker
         try:
-            done = await app.hub(lambda: app.client.ack(self.message_id))
+            done = await self.hub(lambda: app.client.ack(self.message_id))
         except HubRefused as exc:
             self.query_one(Notice).tell(app.texts("error", detail=exc.detail), error=True)
             return

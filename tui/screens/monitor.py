@@ -7,8 +7,7 @@ only. Enter on a queued message opens its trail; actions are confirmed and audit
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -17,16 +16,16 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import DataTable, Sparkline, Static
 
-from tui.base import parse_time
+from tui.clock import parse_time
+from tui.screens.base import HubUptime, MonitorRoom
 from tui.screens.confirm import ConfirmScreen
+from tui.screens.trail import TrailScreen
 from tui.widgets.connection_banner import ConnectionBanner
 from tui.widgets.key_bar import KeyBar
 from tui.widgets.notice import Notice
 from tui.widgets.top_bar import TopBar
 from tui.workers import in_worker
-
-if TYPE_CHECKING:
-    from tui.monitor_app import MonitorApp
+from wire.errors import HubRefused
 
 STALE_POLL_SECONDS = 15 * 60.0  # default: a partner silent this long is highlighted
 
@@ -59,7 +58,7 @@ def processes_line(texts: Any, summary: dict[str, Any]) -> Text:
     return line
 
 
-class MonitorScreen(Screen[None]):
+class MonitorScreen(Screen[None], MonitorRoom):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "trail", show=False),
         Binding("r", "redeliver", show=False),
@@ -78,12 +77,8 @@ class MonitorScreen(Screen[None]):
         self.selected: str | None = None
         self.show_expired = False
 
-    @property
-    def hub_app(self) -> MonitorApp:
-        return self.app  # type: ignore[return-value]
-
     def compose(self) -> ComposeResult:
-        t = self.hub_app.texts
+        t = self.monitor.texts
         yield TopBar()
         yield ConnectionBanner()
         with Horizontal(id="rate"):
@@ -113,7 +108,7 @@ class MonitorScreen(Screen[None]):
         yield KeyBar()
 
     def on_mount(self) -> None:
-        t = self.hub_app.texts
+        t = self.monitor.texts
         self.query_one(KeyBar).show(
             [
                 ("enter", t("key.trail")),
@@ -125,21 +120,21 @@ class MonitorScreen(Screen[None]):
                 ("q", t("key.quit")),
             ]
         )
-        self.hub_app.update_chrome()
+        self.ready()
         self.query_one("#orgs", DataTable).focus()
         self.reload()
-        self.set_interval(self.hub_app.refresh_seconds, self.reload)
+        self.set_interval(self.monitor.refresh_seconds, self.reload)
 
     def reload(self) -> None:
-        self.hub_app.start(self, "monitor", self._load)
+        self.start("monitor", self._load)
 
     async def _load(self) -> None:
-        app = self.hub_app
+        app = self.monitor
         client = app.client
-        summary = await app.hub(client.summary)
-        flow = await app.hub(lambda: client.throughput(60))
-        health = await app.hub(client.health)
-        organisations = await app.hub(client.operator_organisations)
+        summary = await self.hub(client.summary)
+        flow = await self.hub(lambda: client.throughput(60))
+        health = await self.hub(client.health)
+        organisations = await self.hub(client.operator_organisations)
         if summary is None or flow is None or health is None or organisations is None:
             return
         self.organisations = organisations
@@ -150,15 +145,14 @@ class MonitorScreen(Screen[None]):
         if self.selected:
             gln = self.selected
             wanted = "expired" if self.show_expired else None
-            queue = await app.hub(lambda: client.queue(gln, status=wanted)) or []
+            queue = await self.hub(lambda: client.queue(gln, status=wanted)) or []
         self.queue = queue
         self._draw(summary, flow, health)
-        app.update_chrome()
 
     # --- drawing ---------------------------------------------------------------------------
 
     def _draw(self, summary: dict[str, Any], flow: dict[str, Any], health: dict[str, Any]) -> None:
-        app = self.hub_app
+        app = self.monitor
         t = app.texts
         now = app.now()
         total = list(flow.get("total") or [0])
@@ -194,7 +188,7 @@ class MonitorScreen(Screen[None]):
         self.query_one("#line2", Static).update(line2)
         self.query_one("#procs", Static).update(processes_line(t, summary))
         uptime = health.get("uptime_seconds")
-        app.uptime = float(uptime) if isinstance(uptime, int | float) else None
+        self.app.post_message(HubUptime(float(uptime) if isinstance(uptime, int | float) else None))
 
         self.query_one("#orgs-head", Static).update(
             Text(t("mon.orgs"), style="bold").append(
@@ -249,7 +243,7 @@ class MonitorScreen(Screen[None]):
             queue.add_row(
                 m["id"][:4] + "…",
                 m["type"],
-                self.hub_app.org_label(m["sender"]),
+                self.monitor.org_label(m["sender"]),
                 app.local(m["received_at"]),
                 t(f"status.{m['status']}"),
                 Text(note, style="yellow"),
@@ -289,14 +283,12 @@ class MonitorScreen(Screen[None]):
     def action_trail(self) -> None:
         message = self._current_message()
         if message is not None:
-            from tui.screens.trail import TrailScreen
-
             self.app.push_screen(TrailScreen(message["id"]))
 
     # --- actions, each confirmed -----------------------------------------------------------
 
     def _confirm(self, question: str, then: Any) -> None:
-        t = self.hub_app.texts
+        t = self.monitor.texts
 
         def answer(yes: bool | None) -> None:
             if yes:
@@ -308,7 +300,7 @@ class MonitorScreen(Screen[None]):
         message = self._current_message()
         if message is None:
             return
-        app = self.hub_app
+        app = self.monitor
         question = app.texts(
             "mon.redeliver_q", id=message["id"][:8], org=app.org_label(message["receiver"])
         )
@@ -320,7 +312,7 @@ class MonitorScreen(Screen[None]):
         message = self._current_message()
         if message is None:
             return
-        app = self.hub_app
+        app = self.monitor
         question = app.texts("mon.report_q", id=message["id"][:8])
         self._confirm(
             question, lambda: self._act(app.client.status_report, message["id"], "mon.reported")
@@ -330,7 +322,7 @@ class MonitorScreen(Screen[None]):
         selected = next((o for o in self.organisations if o["gln"] == self.selected), None)
         if selected is None:
             return
-        app = self.hub_app
+        app = self.monitor
         disable = not selected.get("token_disabled")
         question = app.texts("mon.disable_q" if disable else "mon.enable_q", org=selected["name"])
 
@@ -345,12 +337,10 @@ class MonitorScreen(Screen[None]):
         )
 
     async def _act(self, call: Any, target: str, done_key: str) -> None:
-        from tui.client import HubRefused
-
-        app = self.hub_app
+        app = self.monitor
         notice = self.query_one(Notice)
         try:
-            result = await app.hub(lambda: call(target))
+            result = await self.hub(lambda: call(target))
         except HubRefused as exc:
             notice.tell(app.texts("error", detail=exc.detail), error=True)
             return
@@ -358,7 +348,3 @@ class MonitorScreen(Screen[None]):
             new_id = str(result.get("id", ""))[:8]
             notice.tell(app.texts(done_key, id=new_id))
             await self._load()
-
-
-def parse(moment: str) -> datetime:
-    return parse_time(moment)

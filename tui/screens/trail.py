@@ -3,7 +3,7 @@ Never the body or a CPR number (the hub does not send them)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -12,32 +12,27 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-if TYPE_CHECKING:
-    from tui.monitor_app import MonitorApp
+from tui.screens.base import MonitorRoom
 
 
-class TrailScreen(ModalScreen[None]):
+class TrailScreen(ModalScreen[None], MonitorRoom):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,enter,q", "dismiss", show=False)]
 
     def __init__(self, message_id: str) -> None:
         super().__init__()
         self.message_id = message_id
 
-    @property
-    def hub_app(self) -> MonitorApp:
-        return self.app  # type: ignore[return-value]
-
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
             yield Static(id="trail")
 
     def on_mount(self) -> None:
-        self.hub_app.start(self, "trail", self._load)
+        self.start("trail", self._load)
 
     async def _load(self) -> None:
-        app = self.hub_app
+        app = self.monitor
         t = app.texts
-        trail = await app.hub(lambda: app.client.trail(self.message_id))
+        trail = await self.hub(lambda: app.client.trail(self.message_id))
         if trail is None:
             return
         out = Text()

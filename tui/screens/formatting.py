@@ -1,0 +1,37 @@
+"""How the screens write things down: a CPR number, a column's width, the consent age rule,
+and what is wrong with a CPR number being typed. Pure functions: no Textual, no network."""
+
+from __future__ import annotations
+
+from messages.errors import IdentifierError
+from messages.identifiers import parse_cpr
+
+__all__ = ["age_rule_key", "cpr_problem", "fit", "show_cpr"]
+
+
+def cpr_problem(value: str) -> str | None:
+    """Why ``value`` is not (yet) a CPR number, or None when it is one."""
+    try:
+        parse_cpr(value)
+    except IdentifierError as exc:
+        return exc.message
+    return None
+
+
+def show_cpr(cpr: str) -> str:
+    digits = cpr.replace("-", "")
+    return f"{digits[:6]}-{digits[6:]}" if len(digits) == 10 else cpr
+
+
+def fit(value: str, width: int) -> str:
+    value = value or ""
+    return value[: width - 1] + "…" if len(value) > width else value.ljust(width)
+
+
+def age_rule_key(age: int) -> str:
+    """The words (their key) for who may consent at ``age``."""
+    if age < 15:
+        return "consents.rule.under15"
+    if age < 18:
+        return "consents.rule.from15"
+    return "consents.rule.adult"

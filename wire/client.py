@@ -1,0 +1,360 @@
+"""The one client of the hub's HTTP API, for the sector adapters and the terminal apps alike.
+
+One :class:`HubClient` per credential: a bearer token (a system's or a person's), or a client
+certificate for mutual TLS (``client_cert``, and ``client_key`` unless the PEM holds both;
+the token may then be empty). It owns its transport (``async with HubClient(url, token) as
+hub: ...`` or :meth:`HubClient.close`). Over HTTPS the hub's certificate is checked against
+``ca_file`` (else the system's CAs).
+
+Every request goes through :meth:`HubClient.call` and a transport
+(:mod:`wire.transport`: aiohttp for real, :class:`~wire.transport.MockTransport` in tests).
+Every method either returns the hub's answer or raises from :mod:`wire.errors`:
+
+* :class:`~wire.errors.HubUnavailable` — no connection, a timeout, a 408, a 429 or a 5xx
+  (``retry_after`` when the hub said how long to wait): the same request may succeed later;
+* :class:`~wire.errors.HubRefused` — any other 4xx: ``status``, ``code`` (the problem's
+  machine-readable code, ``http-<status>`` without one) and ``detail`` (the hub's sentence);
+  :class:`~wire.errors.CredentialRefused` when it is the credential that is refused.
+
+Each endpoint reads its answer in one private ``_decode`` step, so that typed wire models
+can take the place of today's dictionaries one endpoint at a time. No method logs a body,
+a CPR number or the token, and no error names a CPR number (``/v1/children/***/...``).
+"""
+
+from __future__ import annotations
+
+import json as jsonlib
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+from urllib.parse import quote
+
+from wire.errors import CredentialRefused, HubRefused, HubUnavailable
+from wire.tls import tls_context
+from wire.transport import AiohttpTransport, Request, Response, Transport
+
+__all__ = ["JSON", "PROBLEM_JSON", "XML", "HubClient", "Json"]
+
+XML = "application/xml"
+JSON = "application/json"
+PROBLEM_JSON = "application/problem+json"
+
+Json = dict[str, Any]
+
+
+class HubClient:
+    """The hub's ``/v1`` API for one credential."""
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        *,
+        timeout: float = 10.0,
+        connections: int = 32,
+        on_behalf_of: str | None = None,
+        ca_file: Path | str | None = None,
+        client_cert: Path | str | None = None,
+        client_key: Path | str | None = None,
+        transport: Transport | None = None,
+    ) -> None:
+        """``on_behalf_of``: the person a system token acts for (``X-On-Behalf-Of``) on every
+        request; ``transport``: how requests travel (default: aiohttp to ``base_url``)."""
+        self.base_url = base_url.rstrip("/")
+        self._headers = {"Authorization": f"Bearer {token}"} if token else {}
+        if on_behalf_of:
+            self._headers["X-On-Behalf-Of"] = on_behalf_of
+        self._timeout = timeout
+        self._transport: Transport = transport or AiohttpTransport(
+            self.base_url,
+            ssl_context=tls_context(ca_file, client_cert, client_key),
+            connections=connections,
+            timeout=timeout,
+        )
+
+    def __repr__(self) -> str:  # never the token
+        return f"HubClient({self.base_url!r})"
+
+    async def close(self) -> None:
+        await self._transport.close()
+
+    async def __aenter__(self) -> HubClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    # --- the one place that talks HTTP -----------------------------------------------------
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: bytes | None = None,
+        content_type: str | None = None,
+        json: Any = None,
+        seconds: float | None = None,
+        on_behalf_of: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> tuple[int, Any, bytes]:
+        """One request: ``(status, parsed JSON or None, raw body)`` for a 2xx answer.
+
+        ``json``: a payload to send as ``application/json`` (instead of ``body`` and
+        ``content_type``); ``seconds``: how long this exchange may take (a long-poll's wait
+        and then some). Raises as the module docstring says.
+        """
+        headers = dict(self._headers)
+        if json is not None:
+            body, content_type = jsonlib.dumps(json).encode(), JSON
+        if content_type:
+            headers["Content-Type"] = content_type
+        if on_behalf_of:
+            headers["X-On-Behalf-Of"] = on_behalf_of
+        if idempotency_key:
+            headers["Idempotency-Key"] = idempotency_key
+        request = Request(method, path, headers, body, seconds)
+        try:
+            answer = await self._transport(request)
+        except OSError as exc:  # TimeoutError and ConnectionError are OSErrors
+            reason = type(exc.__cause__ or exc).__name__
+            raise HubUnavailable(
+                f"the hub at {self.base_url} did not answer {method} {_safe(path)}: {reason}"
+            ) from exc
+        parsed = _parsed(answer)
+        if 200 <= answer.status < 300:
+            return answer.status, parsed, answer.body
+        raise _error(method, path, answer, parsed)
+
+    async def _get(self, path: str, **options: Any) -> Any:
+        _, parsed, _ = await self.call("GET", path, **options)
+        return parsed
+
+    async def _send(self, method: str, path: str, payload: Any = None) -> Any:
+        _, parsed, _ = await self.call(method, path, json=payload)
+        return parsed
+
+    # --- who and where ---------------------------------------------------------------------
+
+    async def healthz(self) -> bool:
+        """``GET /healthz``: True when the hub answers; HubUnavailable when it does not."""
+        await self.call("GET", "/healthz")
+        return True
+
+    async def whoami(self) -> Json:
+        """``GET /v1/whoami``: the credential's person (or system), role and organisation."""
+        return _decode_object(await self._get("/v1/whoami"))
+
+    async def organisations(self) -> list[Json]:
+        """``GET /v1/organisations``: the directory of organisations on the hub."""
+        return _decode_list(await self._get("/v1/organisations"), "organisations")
+
+    # --- messages --------------------------------------------------------------------------
+
+    async def submit(self, document: bytes) -> Json:
+        """``POST /v1/messages`` with an OIOXML ``Emessage``: ``id`` and ``status`` (202 new;
+        200 with ``duplicate`` for one the hub holds already, ``resend`` for a resending)."""
+        _, parsed, _ = await self.call("POST", "/v1/messages", body=document, content_type=XML)
+        return _decode_submitted(parsed)
+
+    async def inbox(self, limit: int = 200, *, wait: float = 0) -> list[Json]:
+        """``GET /v1/inbox``: the organisation's waiting messages (``id``, ``type``,
+        ``sender``, ``received_at``, ``size``, ``status``, and for threads ``letter_id``,
+        ``episode_id``, ``in_reply_to`` and ``subject``); a long-poll of up to ``wait``
+        seconds for a first one when ``wait`` is above 0."""
+        if wait > 0:
+            path = f"/v1/inbox?wait={wait:g}&limit={limit}"
+            parsed = await self._get(path, seconds=wait + self._timeout)
+        else:
+            parsed = await self._get(f"/v1/inbox?limit={limit}")
+        return _decode_list(parsed, "messages")
+
+    async def fetch(self, message_id: str) -> bytes:
+        """``GET /v1/messages/{id}``: the stored XML, byte for byte."""
+        _, _, raw = await self.call("GET", f"/v1/messages/{_seg(message_id)}")
+        return raw
+
+    async def ack(self, message_id: str) -> Json:
+        """``POST /v1/messages/{id}/ack`` (idempotent): the message's new ``status``."""
+        return _decode_object(await self._send("POST", f"/v1/messages/{_seg(message_id)}/ack"))
+
+    async def status(self, message_id: str) -> Json:
+        """``GET /v1/messages/{id}/status``: where a sent message is."""
+        return _decode_object(await self._get(f"/v1/messages/{_seg(message_id)}/status"))
+
+    async def outbox(self, limit: int = 200, *, status: str | None = None) -> list[Json]:
+        """``GET /v1/outbox``: the organisation's sent messages and where they are."""
+        query = f"?limit={limit}" + (f"&status={_seg(status)}" if status else "")
+        return _decode_list(await self._get("/v1/outbox" + query), "messages")
+
+    # --- the shared index ------------------------------------------------------------------
+
+    async def put_case(self, ref: str, case: Json) -> Json:
+        """``PUT /v1/cases/{ref}``: upsert one of the organisation's own cases."""
+        return _decode_object(await self._send("PUT", f"/v1/cases/{_seg(ref)}", case))
+
+    async def put_appointment(self, ref: str, appointment: Json) -> Json:
+        """``PUT /v1/appointments/{ref}``: upsert one of the organisation's appointments."""
+        path = f"/v1/appointments/{_seg(ref)}"
+        return _decode_object(await self._send("PUT", path, appointment))
+
+    async def overview(self, cpr: str, *, on_behalf_of: str | None = None) -> Json:
+        """``GET /v1/children/{cpr}/overview`` (403 ``no-active-case`` without an own case).
+
+        A system token must name the person who looks (``X-On-Behalf-Of``): every
+        disclosure is logged with who looked.
+        """
+        path = f"/v1/children/{_seg(cpr)}/overview"
+        return _decode_object(await self._get(path, on_behalf_of=on_behalf_of))
+
+    async def consents(self, cpr: str) -> list[Json]:
+        """``GET /v1/children/{cpr}/consents``."""
+        return _decode_list(await self._get(f"/v1/children/{_seg(cpr)}/consents"), "consents")
+
+    async def add_consent(self, cpr: str, consent: Json) -> Json:
+        """``POST /v1/children/{cpr}/consents``."""
+        path = f"/v1/children/{_seg(cpr)}/consents"
+        return _decode_object(await self._send("POST", path, consent))
+
+    async def revoke_consent(self, cpr: str, consent_id: str) -> Json:
+        """``DELETE /v1/children/{cpr}/consents/{id}``: takes effect at once."""
+        path = f"/v1/children/{_seg(cpr)}/consents/{_seg(consent_id)}"
+        return _decode_object(await self._send("DELETE", path))
+
+    async def set_coordinator(self, cpr: str, coordinator: Json) -> Json:
+        """``PUT /v1/children/{cpr}/coordinator``: name the child's coordinator (tovholder),
+        ``{"organisation": gln, "contact": {...}}``."""
+        path = f"/v1/children/{_seg(cpr)}/coordinator"
+        return _decode_object(await self._send("PUT", path, coordinator))
+
+    async def access_log(self, cpr: str) -> list[Json]:
+        """``GET /v1/children/{cpr}/access-log``: who looked at the child's overview."""
+        path = f"/v1/children/{_seg(cpr)}/access-log"
+        return _decode_list(await self._get(path), "entries")
+
+    async def access_notifications(self) -> list[Json]:
+        """``GET /v1/access-notifications``."""
+        return _decode_list(await self._get("/v1/access-notifications"), "notifications")
+
+    # --- operators -------------------------------------------------------------------------
+
+    async def summary(self) -> Json:
+        """``GET /v1/operator/summary``."""
+        return _decode_object(await self._get("/v1/operator/summary"))
+
+    async def throughput(self, minutes: int = 60) -> Json:
+        """``GET /v1/operator/throughput``."""
+        return _decode_object(await self._get(f"/v1/operator/throughput?minutes={minutes}"))
+
+    async def health(self) -> Json:
+        """``GET /v1/operator/health``."""
+        return _decode_object(await self._get("/v1/operator/health"))
+
+    async def operator_organisations(self) -> list[Json]:
+        """``GET /v1/operator/organisations``: the partners, their queues and last polls."""
+        return _decode_list(await self._get("/v1/operator/organisations"), "organisations")
+
+    async def queue(self, gln: str, *, status: str | None = None) -> list[Json]:
+        """``GET /v1/operator/organisations/{gln}/queue``."""
+        path = f"/v1/operator/organisations/{_seg(gln)}/queue"
+        if status:
+            path += f"?status={_seg(status)}"
+        return _decode_list(await self._get(path), "messages")
+
+    async def trail(self, message_id: str) -> Json:
+        """``GET /v1/operator/messages/{id}``: a message's journey."""
+        return _decode_object(await self._get(f"/v1/operator/messages/{_seg(message_id)}"))
+
+    async def redeliver(self, message_id: str) -> Json:
+        """``POST /v1/operator/messages/{id}/redeliver``."""
+        path = f"/v1/operator/messages/{_seg(message_id)}/redeliver"
+        return _decode_object(await self._send("POST", path))
+
+    async def status_report(self, message_id: str) -> Json:
+        """``POST /v1/operator/messages/{id}/status-report``."""
+        path = f"/v1/operator/messages/{_seg(message_id)}/status-report"
+        return _decode_object(await self._send("POST", path))
+
+    async def set_token(self, gln: str, *, disabled: bool) -> Json:
+        """``POST /v1/operator/organisations/{gln}/disable`` (or ``/enable``)."""
+        action = "disable" if disabled else "enable"
+        path = f"/v1/operator/organisations/{_seg(gln)}/{action}"
+        return _decode_object(await self._send("POST", path))
+
+
+# --- reading answers -------------------------------------------------------------------------
+
+
+def _parsed(answer: Response) -> Any:
+    """The JSON in an answer that says it holds JSON; None otherwise (or when it does not)."""
+    if answer.content_type not in (JSON, PROBLEM_JSON) or not answer.body:
+        return None
+    try:
+        return jsonlib.loads(answer.body)
+    except ValueError:
+        return None
+
+
+def _decode_object(parsed: Any) -> Json:
+    """An answer that is one JSON object; ``{}`` for an answer without one."""
+    return parsed if isinstance(parsed, dict) else {}
+
+
+def _decode_list(parsed: Any, key: str) -> list[Json]:
+    """The list under ``key`` of an answer (``{"messages": [...]}``)."""
+    return list(_decode_object(parsed)[key])
+
+
+def _decode_submitted(parsed: Any) -> Json:
+    """``POST /v1/messages``: ``id`` and ``status``, ``duplicate`` and ``resend`` as booleans."""
+    answer = _decode_object(parsed)
+    return {
+        **answer,
+        "duplicate": bool(answer.get("duplicate")),
+        "resend": bool(answer.get("resend")),
+    }
+
+
+def _error(method: str, path: str, answer: Response, parsed: Any) -> HubUnavailable | HubRefused:
+    """The error for a non-2xx answer (see :mod:`wire.errors`)."""
+    status = answer.status
+    problem = parsed if isinstance(parsed, dict) else {}
+    code = problem.get("code") if isinstance(problem.get("code"), str) else None
+    detail = problem.get("detail") if isinstance(problem.get("detail"), str) else None
+    sentence = f"{method} {_safe(path)}: {status} {detail or 'no detail'}"
+    if status >= 500 or status in (408, 429):
+        return HubUnavailable(
+            sentence, status=status, code=code, retry_after=_seconds(answer.header("retry-after"))
+        )
+    detail = detail or f"the hub answered {status}"
+    if status == 401 or (status == 403 and code in (None, "forbidden")):
+        return CredentialRefused(sentence, status=status, code=code, detail=detail)
+    return HubRefused(sentence, status=status, code=code or f"http-{status}", detail=detail)
+
+
+def _seconds(value: str | None) -> float | None:
+    """``Retry-After`` in seconds (the hub sends a number; a date or nonsense is None)."""
+    try:
+        seconds = float(value) if value is not None else None
+    except ValueError:
+        return None
+    return seconds if seconds is not None and 0 <= seconds < float("inf") else None
+
+
+def _seg(value: str) -> str:
+    """One path segment, quoted (a ``/`` in a reference cannot reach another path)."""
+    return quote(value, safe="")
+
+
+def _safe(path: str) -> str:
+    """A path fit for a log line or an error: CPR numbers in ``/v1/children/...`` masked."""
+    if path.startswith("/v1/children/"):
+        rest = path[len("/v1/children/") :]
+        tail = rest.split("/", 1)[1] if "/" in rest else ""
+        return f"/v1/children/***/{tail}"
+    return path

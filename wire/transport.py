@@ -1,0 +1,137 @@
+"""How the hub's client sends one request: an injectable transport.
+
+A transport is an async callable taking a :class:`Request` (method, path with its query,
+headers, body) and returning a :class:`Response` (status, headers, body), plus ``close()``.
+When no answer comes it raises ``OSError`` (``ConnectionError``, ``TimeoutError``...), which
+the client turns into :class:`~wire.errors.HubUnavailable`; any answer, whatever its status,
+is a :class:`Response`.
+
+* :class:`AiohttpTransport` is the real one: one ``aiohttp.ClientSession`` (made on first
+  use, inside the running loop), TLS as :func:`wire.tls.tls_context` makes it.
+* :class:`MockTransport` answers from a function, for tests (like httpx's ``MockTransport``):
+  ``HubClient(url, token, transport=MockTransport(answer))``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import ssl
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import aiohttp
+
+__all__ = ["AiohttpTransport", "MockTransport", "Request", "Response", "Transport"]
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One request to the hub. ``path`` holds the query string (``/v1/inbox?limit=50``);
+    ``timeout`` the seconds the whole exchange may take (None: the transport's default)."""
+
+    method: str
+    path: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+    body: bytes | None = None
+    timeout: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """The hub's answer; :meth:`header` finds a header whatever the case of its name."""
+
+    status: int
+    headers: Mapping[str, str] = field(default_factory=dict)
+    body: bytes = b""
+
+    def header(self, name: str) -> str | None:
+        wanted = name.lower()
+        return next((v for k, v in self.headers.items() if k.lower() == wanted), None)
+
+    @property
+    def content_type(self) -> str:
+        """The media type alone, lower case (``application/problem+json``)."""
+        return (self.header("content-type") or "").split(";", 1)[0].strip().lower()
+
+
+class Transport(Protocol):
+    """Sends a request, returns the answer; raises ``OSError`` when none came."""
+
+    async def __call__(self, request: Request) -> Response: ...
+
+    async def close(self) -> None: ...
+
+
+class AiohttpTransport:
+    """The real transport: HTTP(S) to ``base_url`` over one pooled aiohttp session."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+        connections: int = 32,
+        timeout: float = 10.0,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._ssl = ssl_context
+        self._connections = connections
+        self._timeout = timeout
+        self._session: aiohttp.ClientSession | None = None
+
+    def __repr__(self) -> str:
+        return f"AiohttpTransport({self.base_url!r})"
+
+    def _open(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(
+                    limit=self._connections, ssl=self._ssl if self._ssl is not None else True
+                ),
+                timeout=aiohttp.ClientTimeout(total=self._timeout),
+            )
+        return self._session
+
+    async def __call__(self, request: Request) -> Response:
+        session = self._open()
+        timeout = aiohttp.ClientTimeout(total=request.timeout or self._timeout)
+        try:
+            async with session.request(
+                request.method,
+                self.base_url + request.path,
+                data=request.body,
+                headers=dict(request.headers),
+                timeout=timeout,
+            ) as answer:
+                body = await answer.read()
+                headers = {name.lower(): value for name, value in answer.headers.items()}
+                return Response(answer.status, headers, body)
+        except aiohttp.ClientError as exc:  # aiohttp's errors stop here
+            raise ConnectionError(type(exc).__name__) from exc
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+
+Answer = Callable[[Request], Response | Awaitable[Response]]
+
+
+class MockTransport:
+    """Answers every request with ``answer(request)`` (a function or a coroutine function);
+    raising ``OSError`` in it stands for a hub that does not answer. Nothing goes on a wire."""
+
+    def __init__(self, answer: Answer) -> None:
+        self._answer = answer
+        self.closed = False
+
+    async def __call__(self, request: Request) -> Response:
+        answer = self._answer(request)
+        if inspect.isawaitable(answer):
+            return await answer
+        return answer
+
+    async def close(self) -> None:
+        self.closed = True
