@@ -32,7 +32,10 @@ Guarantees
   handed it to the sector system; a message handed over but not yet acknowledged when the
   adapter stopped is not handed over a second time (the ids are remembered).
 * **Receipts**: when a delivered letter's sender asked for a positive receipt, the adapter
-  sends the XCTL03 itself once the letter is in the system's inbox.
+  sends the XCTL03 itself once the letter is in the system's inbox — unless
+  ``[filedrop] receipts = "system"``: then the system behind the file drop writes its own
+  (:class:`~adapters.config.ReceiptsBy`). One receipt per letter: a second one is refused by
+  the hub (``already-receipted``), which the adapter takes as final and quietly.
 * **Refusals**: a letter the hub refuses for good (an unknown receiver, say) comes back to
   the system as an XCTL01 negative network receipt in its inbox, carrying the hub's code.
 * **Logs**: key=value lines without CPR numbers, tokens or letter text.
@@ -55,13 +58,13 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from adapters.config import AdapterConfig
-from adapters.errors import AdapterError
+from adapters.config import AdapterConfig, ReceiptsBy
+from adapters.errors import AdapterCredentialsRefused, AdapterError
 from adapters.filedrop import FileDrop
 from adapters.localdb import LocalDb
 from adapters.logsafe import where
 from adapters.metrics import AdapterCounters, render
-from adapters.outbox import Item, ItemKind, Outbox, Request
+from adapters.outbox import SETTLED, Item, ItemKind, Outbox, Request
 from messages.errors import MessageError, ReceiptRuleError, RefuseCode, SamspilError
 from messages.medcom.documents import MedcomMessage, build_message, parse_message
 from messages.medcom.model import Correspondence
@@ -71,15 +74,12 @@ from messages.medcom.routing import read_routing
 from wire.client import JSON, XML, HubClient, Json
 from wire.errors import CredentialRefused, HubRefused, HubUnavailable
 
-__all__ = ["CREDENTIAL_REFUSED", "NAME_MAX", "Adapter", "path_segment"]
+__all__ = ["NAME_MAX", "Adapter", "path_segment"]
 
 NAME_MAX = 35
 """MedCom's limit on an organisation name in a letter (``Text1to35``)."""
 
 log = logging.getLogger(__name__)
-
-#: What ``/status`` says while the hub refuses the organisation's token or certificate.
-CREDENTIAL_REFUSED = "hub refuses our credential"
 
 
 def path_segment(ref: str) -> str:
@@ -127,6 +127,8 @@ class Adapter:
         """The port ``/healthz``, ``/status`` and ``/metrics`` are served on, once started."""
         self._stopped = True
         self._hub_ok = True
+        """Set while the hub refuses the adapter's credentials (401/403): shown on
+        ``/status`` (``warnings``), ``/healthz`` answers 503, and logged at every refusal."""
 
     @property
     def case_kind(self) -> str:
@@ -144,6 +146,7 @@ class Adapter:
         await self.outbox.open()
         self._stopped = False
         try:
+            await self._check_credentials()
             await self._start_sector()
             if self.config.status_port is not None:
                 await self._start_status(self.config.status_port)
@@ -236,11 +239,13 @@ class Adapter:
         """State, queue depth and counters: what ``/status`` shows and the simulation prints."""
         stats = self.outbox.stats
         refused = self.outbox.credential_refused
+        warnings = [self.outbox.credential_warning] if refused else []
+        state = "unauthorized" if refused else "degraded" if stats.hub_down_since else "ok"
         return {
             "kind": self.kind,
             "organisation": self.config.gln,
-            "status": "degraded" if stats.hub_down_since or refused else "ok",
-            "problem": CREDENTIAL_REFUSED if refused else None,
+            "status": state,
+            "warnings": warnings,
             "hub_reachable": stats.hub_down_since is None and self._hub_ok,
             "credential_refused": refused,
             "outbox_depth": self.outbox.depth,
@@ -287,6 +292,7 @@ class Adapter:
         self._status_runner = runner
         await web.TCPSite(runner, "127.0.0.1", port).start()
         self.status_port = int(runner.addresses[0][1])
+        log.info("status served on 127.0.0.1:%d (/healthz, /status, /metrics)", self.status_port)
 
     # --- outgoing ---------------------------------------------------------------------------
 
@@ -342,7 +348,30 @@ class Adapter:
         self.counters.hub_answered()
         await self._sent(item, result)
 
+    async def _check_credentials(self, within: float = 5.0) -> None:
+        """A hub that refuses the adapter's credentials is a start-up error (the sector
+        system's messages would all be refused); a hub that does not answer is not: the
+        outbox keeps what comes until it does, and ``/status`` warns if it then refuses."""
+        try:
+            async with asyncio.timeout(within):
+                await self.hub.inbox(wait=0, limit=1)
+        except CredentialRefused as exc:
+            if exc.status:
+                raise AdapterCredentialsRefused(
+                    f"the hub at {self.config.hub_url} refuses this adapter's credentials "
+                    f"({exc.status} {exc.code}): check [hub] token / token_file / client_cert "
+                    "and [organisation] gln"
+                ) from None
+            log.warning("credentials not checked at start-up: the hub said %s", exc.code)
+        except (HubUnavailable, TimeoutError):
+            log.warning("hub not reachable at start-up; credentials checked once it answers")
+
     async def _counted_refusal(self, item: Item, error: HubRefused) -> None:
+        if error.code in SETTLED:
+            # the letter has its receipt (the system's or ours): nothing was lost
+            log.info("receipt item=%d not needed: the letter already has one", item.id)
+            self.counters.hub_answered()
+            return
         self.counters.refused[item.kind] += 1
         if error.status:  # the hub answered (a refusal before sending has no status)
             self.counters.hub_answered()
@@ -389,7 +418,7 @@ class Adapter:
         await self._positive_receipt(entry, body)
 
     async def _positive_receipt(self, entry: Json, body: bytes) -> None:
-        if entry["type"] != "XDIS91":
+        if entry["type"] != "XDIS91" or self.filedrop.config.receipts is ReceiptsBy.SYSTEM:
             return
         try:
             letter = parse_message(body, registry=self.registry)

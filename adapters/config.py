@@ -35,6 +35,8 @@
     [filedrop]                       # gp, psychiatry, municipality: MedCom files
     root = "var/gp/medcom"           # outbox/, inbox/, sent/, rejected/ below it
     poll_interval = 0.5
+    receipts = "adapter"             # who sends the XCTL03 a delivered letter asks for:
+                                     #   "adapter" (default) or "system" (see ReceiptsBy)
 
     [events]                         # municipality: the case system's JSON-lines events
     folder = "var/kommune/events"
@@ -53,13 +55,16 @@
     base_delay = 0.5
     max_delay = 60
 
-Relative paths are read relative to the configuration file's folder.
+Relative paths are read relative to the configuration file's folder. A key or section not
+listed here is an error, never ignored (a typo in ``status_port`` would otherwise mean no
+status server without a word): ``FILE: [table] key: unknown key (known: ...)``.
 """
 
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -74,8 +79,10 @@ __all__ = [
     "EventsConfig",
     "FileDropConfig",
     "MllpConfig",
+    "ReceiptsBy",
     "WebhookConfig",
     "load_config",
+    "unknown_keys",
 ]
 
 KINDS = ("gp", "psychiatry", "municipality")
@@ -113,10 +120,30 @@ class MllpConfig:
     """Open connections at most; a new one then replaces the connection idle longest."""
 
 
+class ReceiptsBy(StrEnum):
+    """Who sends the positive receipt (XCTL03) a letter delivered into the file drop asks
+    for. One receipt per letter: the hub refuses a second one (409 ``already-receipted``)."""
+
+    ADAPTER = "adapter"
+    """The adapter, once the letter is in the drop's ``inbox/`` (a system without MedCom
+    receipts of its own)."""
+    SYSTEM = "system"
+    """The system behind the drop (a MedCom-capable EHR writes its own XCTL03 to
+    ``outbox/``); the adapter sends none."""
+
+
 @dataclass(frozen=True, slots=True)
 class FileDropConfig:
     root: Path
     poll_interval: float = 0.5
+    receipts: ReceiptsBy = ReceiptsBy.ADAPTER
+    """Who receipts the letters delivered into ``inbox/`` (:class:`ReceiptsBy`)."""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.receipts, ReceiptsBy):
+            raise AdapterConfigError(
+                f"[filedrop] receipts must be {_choices(ReceiptsBy)}, not {self.receipts!r}"
+            )
 
     @property
     def outbox(self) -> Path:
@@ -226,6 +253,60 @@ class AdapterConfig:
             raise AdapterConfigError("only a municipality adapter serves a [webhook]")
 
 
+def _names(cls: type[Any], *, but: tuple[str, ...] = ()) -> frozenset[str]:
+    return frozenset(f.name for f in fields(cls) if f.name not in but)
+
+
+KNOWN_KEYS: dict[str, frozenset[str]] = {
+    "hub": frozenset({"url", "token", "token_file", "ca_file", "client_cert", "client_key"}),
+    "organisation": frozenset({"gln", "name"}),
+    "adapter": frozenset({"data_dir", "status_port", "poll_wait", "network_gln", "case_kind"}),
+    "contact": _names(ContactConfig),
+    "mllp": _names(MllpConfig),
+    "filedrop": frozenset({"root", "poll_interval"}),
+    "events": frozenset({"folder", "poll_interval"}),
+    "webhook": _names(WebhookConfig) | {"token_file"},
+    "outbox": _names(OutboxSettings),
+}
+"""Every section of an adapter's TOML file and the keys it may hold."""
+
+
+def unknown_keys(data: dict[str, Any]) -> list[str]:
+    """One line per section or key of ``data`` that :data:`KNOWN_KEYS` does not list,
+    ``[table] key: unknown key (known: ...)``; empty when there is none."""
+    problems: list[str] = []
+    sections = ", ".join(sorted(KNOWN_KEYS))
+    for name, value in data.items():
+        known = KNOWN_KEYS.get(name)
+        if known is None:
+            what = "section" if isinstance(value, dict) else "key"
+            problems.append(f"[{name}]: unknown {what} (known sections: {sections})")
+        elif isinstance(value, dict):
+            listed = ", ".join(sorted(known))
+            problems.extend(
+                f"[{name}] {key}: unknown key (known: {listed})"
+                for key in value
+                if key not in known
+            )
+    return problems
+
+
+def _choices(kind: type[StrEnum]) -> str:
+    names = [f'"{member.value}"' for member in kind]
+    return ", ".join(names[:-1]) + " or " + names[-1]
+
+
+def _receipts(raw: Any) -> ReceiptsBy:
+    try:
+        return ReceiptsBy(raw)
+    except ValueError:
+        raise AdapterConfigError(
+            f"[filedrop] receipts must be {_choices(ReceiptsBy)} (who sends the XCTL03 a "
+            f"delivered letter asks for: this adapter, or the system behind the file drop), "
+            f"not {raw!r}"
+        ) from None
+
+
 def _section(data: dict[str, Any], name: str) -> dict[str, Any] | None:
     value = data.get(name)
     if value is None:
@@ -233,6 +314,14 @@ def _section(data: dict[str, Any], name: str) -> dict[str, Any] | None:
     if not isinstance(value, dict):
         raise AdapterConfigError(f"[{name}] must be a table")
     return value
+
+
+def _port(raw: Any, what: str) -> int | None:
+    if raw is None:
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, int) or not 0 <= raw <= 65535:
+        raise AdapterConfigError(f"{what}: must be a port number, 0..65535 (0: any free port)")
+    return raw
 
 
 def _path(base: Path, raw: Any, what: str) -> Path:
@@ -283,7 +372,7 @@ def _build(kind: str, data: dict[str, Any], base: Path) -> AdapterConfig:
         gln=str(org.get("gln", "")),
         name=str(org.get("name", "")),
         data_dir=_path(base, adapter.get("data_dir", f"var/adapters/{kind}"), "data_dir"),
-        status_port=adapter.get("status_port"),
+        status_port=_port(adapter.get("status_port"), "[adapter] status_port"),
         poll_wait=float(adapter.get("poll_wait", 20.0)),
         network_gln=str(adapter.get("network_gln", "5790000000005")),
         case_kind=str(adapter.get("case_kind", "")),
@@ -299,6 +388,7 @@ def _build(kind: str, data: dict[str, Any], base: Path) -> AdapterConfig:
         filedrop=FileDropConfig(
             root=_path(base, filedrop.get("root"), "[filedrop] root"),
             poll_interval=float(filedrop.get("poll_interval", 0.5)),
+            receipts=_receipts(filedrop.get("receipts", ReceiptsBy.ADAPTER.value)),
         )
         if filedrop is not None
         else None,
@@ -321,7 +411,12 @@ def load_config(kind: str, path: Path) -> AdapterConfig:
         raise AdapterConfigError(f"{path}: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
         raise AdapterConfigError(f"{path}: not valid TOML: {exc}") from None
+    problems = unknown_keys(data)
+    if problems:
+        raise AdapterConfigError("\n".join(f"{path}: {problem}" for problem in problems))
     try:
         return _build(kind, data, path.parent)
-    except TypeError as exc:  # an unknown key in a section
-        raise AdapterConfigError(f"{path}: {exc}") from None
+    except AdapterConfigError as exc:
+        raise AdapterConfigError(f"{path}: {exc.message}") from None
+    except (TypeError, ValueError) as exc:  # a value of the wrong type
+        raise AdapterConfigError(f"{path}: a value of the wrong type ({exc})") from None

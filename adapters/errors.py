@@ -3,6 +3,8 @@
     SamspilError
     └── AdapterError                     (adapter-error)
         ├── AdapterConfigError           a configuration file that cannot be used
+        ├── AdapterCredentialsRefused    the hub refuses the adapter's credential at start-up
+        │                                (hub-credentials): the adapter does not start
         ├── EventError                   a municipal event line that cannot be used (its
         │                                code says why: invalid-json, missing-field...)
         └── OutboxError                  the adapter's SQLite file (its durable outbox) failed:
@@ -23,6 +25,7 @@ from messages.errors import SamspilError
 
 __all__ = [
     "AdapterConfigError",
+    "AdapterCredentialsRefused",
     "AdapterError",
     "EventError",
     "OutboxError",
@@ -61,3 +64,11 @@ class OutboxFull(OutboxError):
     """The outbox already holds its configured maximum of unsent items."""
 
     code = "outbox-full"
+
+
+class AdapterCredentialsRefused(AdapterError):
+    """At start-up, the hub answered 401/403: the adapter's token or certificate is wrong.
+
+    A direct child of :class:`AdapterError` (``hub-credentials``)."""
+
+    code = "hub-credentials"

@@ -5,11 +5,21 @@ What becomes what (the fields each object is read from are documented in
 :mod:`messages.hl7.model`):
 
 =====================  ==================================================================
-``SIU^S12``..``S15``   ``PUT /v1/appointments/{SCH-2}``: booked, or cancelled for ``S15``
+``SIU^S12``..``S15``   ``PUT /v1/appointments/{SCH-2}``: booked, or cancelled for ``S15``;
+                       linked to the case ``PV1-19`` names when the adapter knows it (below)
 ``ADT^A04``            ``PUT /v1/cases/{PV1-19}``: the organisation's case, ``active``
 ``ADT^A03``            the same case, ``closed`` (opened on the date its A04 said)
 ``REF^I12``            GP only (:mod:`adapters.gp`)
 =====================  ==================================================================
+
+Appointments and visit numbers: ``PV1-19`` links an appointment to the case an ``A04`` or
+``A03`` registered under that number (the adapter remembers which it registered). Most clinic
+systems put their own visit number in ``PV1-19``, often one no case was registered for, so
+such an appointment is not refused: it is sent **without** a case, and the adapter keeps a
+note of it; when an ``A04``/``A03`` later registers that case for the same child (within the
+outbox's ``keep_sent``), the appointment's latest state is sent again linked to it, after
+the case. A visit number that names another child's case is still the hub's
+``unknown-case-ref`` (``AE``): that is a conflict, not a missing case.
 
 The ACK (``MSA-1``):
 
@@ -23,18 +33,39 @@ The ACK (``MSA-1``):
   the hub cannot take it directly, or the hub refuses the organisation's credential
   (``ERR-3`` 207, ``ERR-5`` ``credential-refused``: a token rotated, expired or disabled; what
   the outbox holds waits, nothing is dropped). The sender should send it again later,
-  unchanged.
+  unchanged. ``AR`` also rejects what cannot be processed at all (HL7 v2.5 §2.9.2): an
+  ``MSH-12`` version that is not 2.x (``unsupported-version``), and a frame without a
+  readable ``MSH`` (``MSA-2`` empty: there is no control id to repeat).
+
+Every frame is answered and the connection stays open: garbage after a readable ``MSH``
+(``bad-segment``) or two messages in one frame (``multiple-messages``) get an ``AE`` built
+from the ``MSH`` alone, ``MSA-2`` its control id (:func:`messages.hl7.mapping.receive`).
 
 Updates about the same child reach the hub in the order the messages came (an episode's
 start before its appointments and its end); other children's go in parallel. Each stored
 request is keyed by the sending facility and ``MSH-10``: a message sent again
 after a lost ACK is recognised and answered as the first time, not stored twice.
+
+A control id is the message's identity, so the adapter also keeps a digest of the content
+it carried (:func:`messages.hl7.parse.content_digest`: every segment and field except
+``MSH-7``, the date/time an engine may restamp on a resend). The same sending facility and
+control id with the same content is a resend (``AA`` again, nothing stored twice); with
+different content it is answered ``AE`` ``control-id-reused`` and nothing is sent: the
+second message would otherwise be lost without a word behind the first one's key. Only
+messages that get as far as being stored claim their control id (one refused for its
+content may be corrected and sent again under the same id), and the digests are forgotten
+with the outbox's memory of the keys (``keep_sent``).
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
+import time
+from dataclasses import replace
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, ClassVar
 
 from adapters.base import Adapter, path_segment
@@ -42,7 +73,7 @@ from adapters.errors import AdapterError, OutboxError
 from adapters.mllp_listener import MllpListener
 from adapters.outbox import ItemKind, ItemState, Request
 from messages.errors import Hl7Error
-from messages.hl7.ack import ack_for
+from messages.hl7.ack import ack_code_for, ack_for
 from messages.hl7.mapping import DomainObject, encode, receive
 from messages.hl7.model import (
     COPENHAGEN,
@@ -53,7 +84,7 @@ from messages.hl7.model import (
     EpisodeEventKind,
     Referral,
 )
-from messages.hl7.parse import Hl7Message
+from messages.hl7.parse import Hl7Message, content_digest
 from wire.errors import HubRefused, HubUnavailable
 
 __all__ = ["Hl7Adapter"]
@@ -101,6 +132,7 @@ class Hl7Adapter(Adapter):
                 f"{exc.strerror}",
                 code="mllp-bind",
             ) from None
+        self._own(self._forget_control_ids(), "control-ids")
 
     async def _stop_sector(self, grace: float) -> None:
         await self.listener.stop(grace)
@@ -126,29 +158,102 @@ class Hl7Adapter(Adapter):
     # --- one message ------------------------------------------------------------------------
 
     async def handle_hl7(self, payload: bytes) -> bytes | None:
-        """The ACK for one received HL7 message (None when its MSH cannot be read)."""
+        """The ACK for one received frame; every frame gets one (see the module docstring)."""
         received = receive(payload)
         msg = received.message
         if msg is None:
             code = received.error.code if received.error else "unreadable"
-            log.warning("hl7 unreadable code=%s", code)
-            return None
+            self.listener.stats.unreadable += 1
+            log.warning("hl7 unreadable ack=AR code=%s", code)
+            return self._answer(received.ack, AckCode.REJECT)
         if received.error is not None or received.result is None:
-            assert received.ack is not None
+            answer = ack_code_for(received.error) if received.error else AckCode.ERROR
             log.warning(
-                "hl7 refused event=%s ack=AE code=%s",
+                "hl7 refused event=%s ack=%s code=%s",
                 msg.event,
+                answer.value,
                 received.error.code if received.error else "-",
             )
-            return self._answer(received.ack, AckCode.ERROR)
+            return self._answer(received.ack, answer)
+        # the control id first: what the message is mapped to may leave notes behind (a
+        # case's opening day, an appointment waiting for its case), never for a reused one
+        claim = await self._claim_control_id(msg)
+        if claim is _Claim.REUSED:
+            log.warning("hl7 refused event=%s ack=AE code=control-id-reused", msg.event)
+            reused = Hl7Error(
+                "MSH-10 (message control id) was used before by this sending facility for a "
+                "different message; send a new message with a new control id",
+                segment="MSH",
+                code="control-id-reused",
+            )
+            return self._answer(ack_for(msg, AckCode.ERROR, reused), AckCode.ERROR)
         try:
             requests = await self.requests_for(received.result, msg)
         except Hl7Error as exc:
+            if claim is _Claim.NEW:  # refused for its content: it may come back corrected
+                await self._release_control_id(msg)
             log.warning("hl7 refused event=%s ack=AE code=%s", msg.event, exc.code)
             return self._answer(ack_for(msg, AckCode.ERROR, exc), AckCode.ERROR)
+        except OutboxError as exc:  # the adapter's database: temporary, send it again
+            if claim is _Claim.NEW:
+                await self._release_control_id(msg)
+            log.error("hl7 not stored event=%s ack=AR code=%s", msg.event, exc.code)
+            busy = "temporarily unable to store the message; send it again later"
+            return self._answer(ack_for(msg, AckCode.REJECT, busy), AckCode.REJECT)
+        except Exception as exc:  # a bug must not leave the sender without an answer
+            log.error("hl7 mapping failed event=%s ack=AE error=%s", msg.event, type(exc).__name__)
+            internal = Hl7Error("the message could not be processed here", code="internal")
+            return self._answer(ack_for(msg, AckCode.ERROR, internal), AckCode.ERROR)
         code, reason = await self._store(requests)
+        if code is AckCode.ACCEPT:
+            await self._linked(requests)
         log.info("hl7 event=%s ack=%s", msg.event, code.value)
         return self._answer(ack_for(msg, code, reason), code)
+
+    async def _claim_control_id(self, msg: Hl7Message) -> _Claim:
+        """Whether the sending facility used ``MSH-10`` before, and for what.
+
+        The first message with a control id records its digest (:func:`content_digest`,
+        ``MSH-7`` left out): :attr:`_Claim.NEW`. The same content again is a resend
+        (:attr:`_Claim.RESEND`, answered as the first time), different content is refused
+        (:attr:`_Claim.REUSED`). When the database cannot answer, the message goes on
+        (:attr:`_Claim.UNKNOWN`) to :meth:`_store`, which answers for the database's trouble.
+        """
+        digest = content_digest(msg)
+        try:
+            before = await self.db.claim_control_id(_control_key(msg), digest, now=time.time())
+        except OutboxError as exc:
+            log.error("control id not checked: %s", exc.code)
+            return _Claim.UNKNOWN
+        if before is None:
+            return _Claim.NEW
+        return _Claim.RESEND if before == digest else _Claim.REUSED
+
+    async def _release_control_id(self, msg: Hl7Message) -> None:
+        try:
+            await self.db.release_control_id(_control_key(msg), content_digest(msg))
+        except OutboxError as exc:
+            log.error("control id not released: %s", exc.code)
+
+    async def _forget_unlinked(self, horizon: float) -> None:
+        """Appointments still waiting for their case after ``keep_sent`` stay unlinked."""
+        for name, value in (await self.db.recall_prefix("unlinked:")).items():
+            if json.loads(value).get("at", 0) < horizon:
+                await self.db.forget(name)
+
+    async def _forget_control_ids(self, every: float = 3600.0) -> None:
+        """Forget control ids once the outbox forgets the keys they guard (``keep_sent``)."""
+        while True:
+            await asyncio.sleep(every)
+            horizon = time.time() - self.config.outbox.keep_sent
+            try:
+                removed = await self.db.forget_control_ids(before=horizon)
+                await self._forget_unlinked(horizon)
+            except OutboxError as exc:
+                log.error("control ids not pruned: %s", exc.code)
+                continue
+            if removed:
+                log.info("hl7 control ids pruned count=%d", removed)
 
     def _answer(self, er7: str, code: AckCode) -> bytes:
         self.acks[code.value] += 1
@@ -207,9 +312,10 @@ class Hl7Adapter(Adapter):
     async def requests_for(self, result: DomainObject, msg: Hl7Message) -> list[Request]:
         """The outbox requests one message becomes. Raises Hl7Error for what cannot be sent."""
         if isinstance(result, Appointment):
-            return [self.appointment_request(result, msg)]
+            return [await self.appointment_request(result, msg)]
         if isinstance(result, CareEpisodeEvent):
-            return [await self.case_request(result, msg)]
+            case = await self.case_request(result, msg)
+            return [case, *await self._links(result, case.key)]
         return await self.referral_requests(result, msg)
 
     async def referral_requests(self, referral: Referral, msg: Hl7Message) -> list[Request]:
@@ -219,7 +325,67 @@ class Hl7Adapter(Adapter):
             code="unsupported-message",
         )
 
-    def appointment_request(self, appointment: Appointment, msg: Hl7Message) -> Request:
+    async def appointment_request(self, appointment: Appointment, msg: Hl7Message) -> Request:
+        """The appointment's ``PUT``, linked to its case when the adapter knows the case.
+
+        ``PV1-19`` links an appointment to the case an ``ADT^A04``/``A03`` registered under
+        that visit number. A visit number the adapter has registered no case for (most
+        clinic systems put their own visit number there) does not refuse the appointment:
+        it goes to the hub without a case, and the adapter remembers it (for ``keep_sent``)
+        so that an ``A04``/``A03`` registering that case for the same child later links it.
+        """
+        case_ref = appointment.case_ref
+        if case_ref is not None and await self.db.recall(_opened(case_ref)) is None:
+            appointment = replace(appointment, case_ref=None)
+        request = self._appointment_put(appointment, self._key(msg, "appointment"), msg.event)
+        note = _unlinked(request.path)
+        if case_ref is not None and appointment.case_ref is None:
+            payload = json.loads(request.body or b"{}")
+            payload["case_ref"] = case_ref
+            pending = {"at": time.time(), "payload": payload, "event": msg.event}
+            await self.db.remember(note, json.dumps(pending))  # the appointment's latest
+            log.info("hl7 appointment without a known case event=%s", msg.event)
+        elif await self.db.recall(note) is not None:  # newer news: the old note is stale
+            await self.db.forget(note)
+        return request
+
+    async def _links(self, event: CareEpisodeEvent, case_key: str) -> list[Request]:
+        """The appointments that named this case before it was registered, linked now
+        (sent after the case: same order key). Only the same child's."""
+        links = []
+        prefix = _unlinked("")
+        for name, value in (await self.db.recall_prefix(prefix)).items():
+            pending = json.loads(value)
+            payload = pending["payload"]
+            if payload.get("case_ref") != event.case_ref:
+                continue
+            if payload.get("child_cpr") != event.child_cpr.digits:
+                continue
+            links.append(
+                self.json_request(
+                    f"{case_key}:link:{name}",
+                    ItemKind.APPOINTMENT,
+                    "PUT",
+                    name.removeprefix(prefix),
+                    payload,
+                    order_key=f"child:{event.child_cpr.digits}",
+                    origin=f"hl7:{pending.get('event', '')}",
+                )
+            )
+        return links
+
+    async def _linked(self, requests: list[Request]) -> None:
+        """Stored: the appointments they link are no longer waiting for their case."""
+        for request in requests:
+            _, found, name = request.key.partition(":link:")
+            if not found:
+                continue
+            try:
+                await self.db.forget(name)
+            except OutboxError as exc:  # linked again at the next A04/A03: harmless
+                log.error("appointment note not forgotten: %s", exc.code)
+
+    def _appointment_put(self, appointment: Appointment, key: str, event: str) -> Request:
         cancelled = appointment.status is AppointmentStatus.CANCELLED
         payload: dict[str, Any] = {
             "child_cpr": appointment.child_cpr.digits,
@@ -235,23 +401,26 @@ class Hl7Adapter(Adapter):
         }
         ref = appointment.appointment_id
         return self.json_request(
-            self._key(msg, "appointment"),
+            key,
             ItemKind.APPOINTMENT,
             "PUT",
             f"/v1/appointments/{path_segment(ref)}",
             payload,
             order_key=f"child:{appointment.child_cpr.digits}",
-            origin=f"hl7:{msg.event}",
+            origin=f"hl7:{event}",
         )
 
     async def case_request(self, event: CareEpisodeEvent, msg: Hl7Message) -> Request:
         day = local_date(event.occurred_at)
-        memo = f"case-opened:{event.case_ref}"
+        memo = _opened(event.case_ref)
         if event.kind is EpisodeEventKind.START:
             await self.db.remember(memo, day)
             opened, closed, status = day, None, "active"
         else:
-            opened = await self.db.recall(memo) or day
+            known = await self.db.recall(memo)
+            opened = known or day
+            if known is None:  # the case is known from now on (appointments link to it)
+                await self.db.remember(memo, opened)
             closed, status = max(day, opened), "closed"
         return self.case_upsert(
             key=self._key(msg, "case"),
@@ -295,3 +464,25 @@ class Hl7Adapter(Adapter):
             order_key=f"child:{cpr}",
             origin=origin,
         )
+
+
+class _Claim(StrEnum):
+    NEW = "new"
+    RESEND = "resend"
+    REUSED = "reused"
+    UNKNOWN = "unknown"
+
+
+def _control_key(msg: Hl7Message) -> str:
+    """What a control id is unique within: the sending facility (``MSH-4``)."""
+    return f"hl7:{msg.routing.sending_facility}:{msg.control_id}"
+
+
+def _opened(case_ref: str) -> str:
+    """The memo of a case this adapter registered: the day it was opened."""
+    return f"case-opened:{case_ref}"
+
+
+def _unlinked(path: str) -> str:
+    """The memo of an appointment (its hub path) that named a case not yet registered."""
+    return f"unlinked:{path}"

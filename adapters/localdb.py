@@ -18,6 +18,9 @@ version  what changed
 1        ``outbox.depends_on`` and ``outbox.ref``: what an item depends on, in columns of its
          own (see :class:`adapters.outbox.Request`); a consent revocation's ``path`` no
          longer ends with the ``/`` that meant "the hub's id goes here"
+2        ``hl7_control_ids``: per sending facility and ``MSH-10``, a digest of the HL7
+         message's content, to tell a resend from a reused control id
+         (:mod:`adapters.hl7feed`)
 =======  ====================================================================================
 """
 
@@ -39,7 +42,7 @@ T = TypeVar("T")
 CACHE_KIB = 128
 """The connection's page cache (KiB)."""
 
-SCHEMA = """
+_OUTBOX = """
 CREATE TABLE IF NOT EXISTS outbox (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     key TEXT NOT NULL UNIQUE,           -- idempotency key: the same key is stored once
@@ -72,6 +75,26 @@ CREATE TABLE IF NOT EXISTS memo (
     value TEXT NOT NULL
 );
 """
+
+HL7_CONTROL_IDS = """
+CREATE TABLE IF NOT EXISTS hl7_control_ids (
+    key TEXT PRIMARY KEY,               -- hl7:<sending facility>:<MSH-10>
+    digest TEXT NOT NULL,               -- SHA-256 of the message's content, MSH-7 left out
+    at REAL NOT NULL                    -- when it was first seen (pruned with the outbox)
+);
+CREATE INDEX IF NOT EXISTS ix_hl7_control_ids_at ON hl7_control_ids (at);
+"""
+
+
+def _hl7_control_ids(conn: sqlite3.Connection) -> None:
+    """A digest per HL7 control id (table ``hl7_control_ids``). Messages stored before the
+    upgrade have none: the first message with such a control id records its own."""
+    for statement in HL7_CONTROL_IDS.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+
+
+SCHEMA = _OUTBOX + HL7_CONTROL_IDS
 """The current schema, for a new file (and the tables an upgraded file may lack)."""
 
 
@@ -106,7 +129,10 @@ def _dependency_columns(conn: sqlite3.Connection) -> None:
             )
 
 
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_dependency_columns,)
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
+    _dependency_columns,
+    _hl7_control_ids,
+)
 """Step ``n`` (from 0) upgrades a file of version ``n`` to version ``n + 1``."""
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -192,6 +218,60 @@ class LocalDb:
             return None if row is None else str(row[0])
 
         return await self.run(get)
+
+    async def recall_prefix(self, prefix: str) -> dict[str, str]:
+        """Every fact whose name starts with ``prefix``."""
+
+        def get(conn: sqlite3.Connection) -> dict[str, str]:
+            rows = conn.execute(  # a range on the primary key: every name after the prefix
+                "SELECT name, value FROM memo WHERE name >= ? AND name < ?",
+                (prefix, prefix + "\U0010ffff"),
+            )
+            return {str(name): str(value) for name, value in rows}
+
+        return await self.run(get)
+
+    async def forget(self, name: str) -> None:
+        def delete(conn: sqlite3.Connection) -> None:
+            conn.execute("DELETE FROM memo WHERE name = ?", (name,))
+
+        await self.run(delete)
+
+    # --- HL7 control ids --------------------------------------------------------------------
+
+    async def claim_control_id(self, key: str, digest: str, *, now: float) -> str | None:
+        """Record ``digest`` for ``key`` (sending facility and ``MSH-10``) unless one is
+        already recorded; the digest recorded before, or None when ``key`` is new."""
+
+        def claim(conn: sqlite3.Connection) -> str | None:
+            row = conn.execute(
+                "SELECT digest FROM hl7_control_ids WHERE key = ?", (key,)
+            ).fetchone()
+            if row is not None:
+                return str(row[0])
+            conn.execute(
+                "INSERT INTO hl7_control_ids (key, digest, at) VALUES (?, ?, ?)",
+                (key, digest, now),
+            )
+            return None
+
+        return await self.run(claim)
+
+    async def release_control_id(self, key: str, digest: str) -> None:
+        """Forget ``key``'s digest if it is still ``digest`` (a message refused after all)."""
+
+        def delete(conn: sqlite3.Connection) -> None:
+            conn.execute("DELETE FROM hl7_control_ids WHERE key = ? AND digest = ?", (key, digest))
+
+        await self.run(delete)
+
+    async def forget_control_ids(self, *, before: float) -> int:
+        """Forget the control ids first seen before ``before``; how many were removed."""
+
+        def delete(conn: sqlite3.Connection) -> int:
+            return conn.execute("DELETE FROM hl7_control_ids WHERE at < ?", (before,)).rowcount
+
+        return await self.run(delete)
 
 
 def _upgrade(conn: sqlite3.Connection) -> None:

@@ -6,12 +6,16 @@ sender waits for the ACK of a message before it sends the next one on that conne
 
 What a sender sees:
 
-* a readable message — the handler's ACK (``AA``, ``AE`` or ``AR``);
+* every complete frame — the handler's ACK (``AA``, ``AE`` or ``AR``), and the connection
+  stays open for the next one. The HL7 adapters' handler answers garbage too (an ``AR``
+  with an empty ``MSA-2`` when not even the ``MSH`` can be read, see
+  :func:`messages.hl7.mapping.receive`): a sender in original mode that got no ACK would
+  resend the same frame forever, its whole queue stuck behind it;
 * a frame longer than ``max_frame`` — nothing can be acknowledged (its ``MSH`` was dropped
   with the rest), so the connection is closed; the sender's HL7 engine reports the message
   as undeliverable and the listener goes on serving every other connection;
-* bytes whose ``MSH`` cannot be read (no control id to acknowledge) — the handler returns
-  None and the connection is closed the same way; so is a handler that fails outright.
+* a handler that returns None or fails outright (a bug) — the connection is closed the
+  same way.
 
 What a hostile or broken client cannot do (each limit is a setting in the adapter's
 ``[mllp]`` section, :class:`adapters.config.MllpConfig`):
@@ -27,7 +31,9 @@ What a hostile or broken client cannot do (each limit is a setting in the adapte
 * **exhaust memory** — a connection buffers at most one frame (``max_frame``) plus one read.
 
 Log lines name the peer's address and what happened, never a message's content.
-Counters (:class:`ListenerStats`) feed the adapter's health report.
+Counters (:class:`ListenerStats`) feed the adapter's health report;
+:meth:`MllpListener.connection_states` says where the open connections stand (idle,
+mid-frame, handling, waiting for the peer to read its ACK).
 """
 
 from __future__ import annotations
@@ -74,6 +80,7 @@ class _Connection:
     decoder: MllpDecoder
     busy: bool = False  # a message is being handled or its ACK written
     closed_by_us: bool = field(default=False)
+    waiting_for_reader: bool = False  # its ACK is written; the peer has not taken it yet
 
     @property
     def idle(self) -> bool:
@@ -139,6 +146,24 @@ class MllpListener:
             await asyncio.wait_for(self._server.wait_closed(), grace)
         self._server = None
 
+    def connection_states(self) -> dict[str, int]:
+        """How many open connections are in each state: ``idle`` (between frames),
+        ``mid-frame`` (a frame begun, not complete), ``handling`` (a message being handled)
+        and ``waiting-for-reader`` (an ACK written that the peer has not taken)."""
+        states = dict.fromkeys(("idle", "mid-frame", "handling", "waiting-for-reader"), 0)
+        for conn in self._connections.values():
+            if conn.closed_by_us:
+                continue
+            if conn.waiting_for_reader:
+                states["waiting-for-reader"] += 1
+            elif conn.busy:
+                states["handling"] += 1
+            elif conn.decoder.in_frame:
+                states["mid-frame"] += 1
+            else:
+                states["idle"] += 1
+        return states
+
     def _make_room(self) -> bool:
         """At the cap: close the connection idle longest. False when none is idle."""
         if len(self._connections) < self.max_connections:
@@ -202,9 +227,7 @@ class MllpListener:
                     return
                 if answer is None:
                     self.stats.unreadable += 1
-                    log.warning(
-                        "%s: a message without a readable MSH from %s; closing", self.name, peer
-                    )
+                    log.warning("%s: no answer for a frame from %s; closing", self.name, peer)
                     return
                 try:
                     writer.write(frame(answer))
@@ -212,12 +235,14 @@ class MllpListener:
                     self.stats.handler_failures += 1
                     log.error("%s: an ACK that cannot be framed; closing", self.name)
                     return
+                conn.waiting_for_reader = True
                 try:
                     async with asyncio.timeout(self.write_timeout):
                         await writer.drain()
                 except TimeoutError:
                     self._timed_out("write", peer)
                     return
+                conn.waiting_for_reader = False
                 conn.busy = False
                 conn.last_active = loop.time()
                 # a sender pipelining many frames must not starve the other connections:

@@ -24,7 +24,8 @@ Outcomes of one attempt:
   row is kept as the key's memory until ``keep_sent`` has passed;
 * **refused** — a 4xx problem: resending cannot help. The item stops, keeps its code and
   detail, and ``on_refused`` is told (the adapter turns it into an XCTL01 to the clinic,
-  a line in a reason file...);
+  a line in a reason file...). A refusal in :data:`SETTLED` (the hub already has what the
+  item would bring) is logged as news, not as a warning;
 * **retrying** — no answer, a 5xx or a 429: tried again after an exponential backoff
   (``base_delay`` doubling up to ``max_delay``, ±20 % jitter). When the hub cannot be reached
   at all the whole outbox pauses with the same backoff instead of hammering it per item;
@@ -80,6 +81,10 @@ log = logging.getLogger(__name__)
 #: The hub's 429 for an address that sent too many refused credentials: a credential
 #: problem, not a busy hub (:mod:`coordinator.limits`).
 FAILED_LOGINS = "too-many-failures"
+
+SETTLED = frozenset({"already-receipted"})
+"""Refusals that say the hub already has what the item would bring (a second positive
+receipt for one letter): final, and nobody need be alarmed."""
 
 
 class ItemState(StrEnum):
@@ -392,18 +397,25 @@ class Outbox:
         takes a request again: nothing is sent meanwhile, nothing is dropped."""
         return self.stats.credential_refused_since is not None
 
+    @property
+    def credential_warning(self) -> str:
+        """What ``/status`` says while the hub refuses our credential."""
+        return (
+            f"hub refuses our credential ({self.stats.credential_code}): sending paused, "
+            f"{self._pending} items held; rotate or enable the organisation's token "
+            "(samspil org token|enable), or check [hub] token / token_file / client_cert "
+            "and [organisation] gln"
+        )
+
     def note_credential_refused(self, exc: HubError) -> None:
-        """The hub refused our credential (here, or on another of the adapter's calls)."""
+        """The hub refused our credential (here, or on another of the adapter's calls):
+        logged every time, loudly the first."""
+        self.stats.credential_code = f"{exc.status} {exc.code}"
         if self.stats.credential_refused_since is None:
             self.stats.credential_refused_since = self._clock()
-            log.error(
-                "hub refuses our credential (%s, %d): sending paused, %d items held; "
-                "rotate or enable the organisation's token (samspil org token|enable)",
-                exc.code,
-                exc.status,
-                self._pending,
-            )
-        self.stats.credential_code = exc.code
+            log.error("%s", self.credential_warning)
+        else:
+            log.warning("hub still refuses our credential (%s)", self.stats.credential_code)
         self.stats.hub_down_since = None  # the hub answered: it is reachable
 
     def note_credential_accepted(self) -> None:
@@ -700,7 +712,8 @@ class Outbox:
         self.stats.refused += 1
         self._pending -= 1
         self._mem.pop(item.id, None)
-        log.warning(
+        log.log(
+            logging.INFO if exc.code in SETTLED else logging.WARNING,
             "outbox item %d (%s from %s) refused by the hub: %s (%s)",
             item.id,
             item.kind,

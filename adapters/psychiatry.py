@@ -13,6 +13,12 @@ by its own sender), receipts included, and one file-drop implementation serves a
 sectors. An ``MDM^T02`` would need the adapter to author the letter from a document
 segment, with no place to carry MedCom's receipt request. ``REF^I12`` is answered ``AE``:
 referrals reach psychiatry as letters.
+
+Receipts: an EHR whose MedCom module writes its own XCTL03 for the letters it takes in is
+configured with ``[filedrop] receipts = "system"``, so the sender gets one receipt, the
+EHR's; the default, ``"adapter"``, has the adapter send it (see
+:class:`~adapters.config.ReceiptsBy`). Should both send one, the hub keeps the first and
+refuses the second (``already-receipted``), which the adapter takes quietly.
 """
 
 from __future__ import annotations

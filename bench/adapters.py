@@ -45,9 +45,9 @@ from adapters.gp import GpAdapter  # noqa: E402
 from adapters.outbox import OutboxSettings  # noqa: E402
 from adapters.simulation.region import children  # noqa: E402
 from coordinator.app import create_app  # noqa: E402
+from coordinator.credentials import local_actor, register_organisation  # noqa: E402
 from coordinator.settings import Settings  # noqa: E402
 from coordinator.state import ENGINE  # noqa: E402
-from coordinator.store import create_organisation  # noqa: E402
 from coordinator.tables import OrganisationCreate, Sector  # noqa: E402
 from messages.hl7.build import build_appointment, build_referral  # noqa: E402
 from messages.hl7.mapping import encode  # noqa: E402
@@ -192,7 +192,8 @@ async def bench(count: int, connections: int) -> None:
         host, port = runner.addresses[0][:2]
         tokens = {}
         for gln, sector in ((GP_GLN, Sector.GP), (PPR_GLN, Sector.PPR)):
-            _, tokens[gln] = await create_organisation(
+            _, tokens[gln] = await register_organisation(
+                actor=local_actor(),
                 engine=app[ENGINE],
                 organisation=OrganisationCreate(gln=gln, name="Bench", sector=sector),
             )

@@ -50,8 +50,8 @@ import aiohttp  # noqa: E402
 from aiohttp import web  # noqa: E402
 
 from bench.httpclient import Connection  # noqa: E402
+from coordinator.credentials import local_actor, register_organisation  # noqa: E402
 from coordinator.db import create_engine, migrate  # noqa: E402
-from coordinator.store import create_organisation  # noqa: E402
 from coordinator.tables import OrganisationCreate, Sector  # noqa: E402
 from messages.identifiers import gln_check_digit  # noqa: E402
 from tests.functional.samples import receipt, xdis91  # noqa: E402
@@ -356,7 +356,8 @@ async def register(db: str, concurrency: int) -> dict[str, str]:
     everyone = [SENDER, RECEIVER, PROBE_SENDER, PROBE_RECEIVER]
     everyone += [g for i in range(concurrency) for g in pair(i)]
     for n, number in enumerate(everyone):
-        _, token = await create_organisation(
+        _, token = await register_organisation(
+            actor=local_actor(),
             engine=engine,
             organisation=OrganisationCreate(gln=number, name=f"Org {n}", sector=Sector.PPR),
         )

@@ -10,7 +10,9 @@ each, the organisations whose data it showed, so owners can list the views of th
 (``GET /v1/access-notifications``).
 
 :func:`log_views` is a bulk write for the :class:`~coordinator.committer.Committer`; the
-reads use the engine. SQLAlchemy errors become :class:`~coordinator.errors.StoreError`; no
+reads use the engine and are private (``_access_log``, ``_access_notifications``): the routes
+reach them only through :mod:`coordinator.disclosure`, which logs each read that must be
+logged before it returns. SQLAlchemy errors become :class:`~coordinator.errors.StoreError`; no
 CPR number is ever put in an error or a log line.
 """
 
@@ -26,17 +28,21 @@ from sqlalchemy import insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from coordinator.committer import Batch
 from coordinator.consent import Missing, age_on, sector_verdicts
-from coordinator.errors import NotFound, StoreError
-from coordinator.index_store import NoActiveCase, Viewer, consent_facts
-from coordinator.index_tables import ACCESS_LOG, CASE, CHILD, DISCLOSURE, ViewKind
+from coordinator.errors import store_error
+from coordinator.index_store import Viewer, _require_active_case, _sector_of, consent_facts
+from coordinator.index_tables import (
+    ACCESS_LOG,
+    CHILD,
+    DISCLOSURE,
+    ViewKind,
+)
 from coordinator.sqltypes import utcnow
 from coordinator.tables import CREDENTIAL, ORGANISATION, Role, Sector
 from messages.identifiers import Cpr
-from wire.entries import CaseStatus
 
 G = ORGANISATION.c
 L = ACCESS_LOG.c
@@ -45,15 +51,9 @@ D = DISCLOSURE.c
 __all__ = [
     "LoggedView",
     "View",
-    "access_log",
-    "access_notifications",
     "log_views",
     "shown_others",
 ]
-
-
-def _store_error(exc: SQLAlchemyError) -> StoreError:
-    return StoreError(f"the index is unavailable ({type(exc).__name__}); try again")
 
 
 # --- writing ---------------------------------------------------------------------------------
@@ -147,25 +147,6 @@ def shown_others(views: Iterable[LoggedView], org_gln: str) -> tuple[str, ...]:
     return tuple(sorted(found))
 
 
-async def _require_active_case(conn: AsyncConnection, org_gln: str, cpr: str) -> None:
-    found = await conn.scalar(
-        select(CASE.c.id)
-        .where(
-            CASE.c.cpr == cpr, CASE.c.org_gln == org_gln, CASE.c.status == CaseStatus.ACTIVE.value
-        )
-        .limit(1)
-    )
-    if found is None:
-        raise NoActiveCase()
-
-
-async def _sector_of(conn: AsyncConnection, gln: str) -> Sector:
-    sector = await conn.scalar(select(G.sector).where(G.gln == gln))
-    if sector is None:
-        raise NotFound("your organisation is not registered")
-    return Sector(sector)
-
-
 _VIEWS = (
     select(
         L.id,
@@ -181,7 +162,7 @@ _VIEWS = (
 )
 
 
-async def access_log(
+async def _access_log(
     *,
     engine: AsyncEngine,
     cpr: Cpr,
@@ -226,7 +207,7 @@ async def access_log(
                 )
             }
     except SQLAlchemyError as exc:
-        raise _store_error(exc) from exc
+        raise store_error(exc, "the index") from exc
 
     def visible(gln: str) -> bool:
         if verdicts is None or gln == org_gln:
@@ -256,7 +237,7 @@ async def access_log(
     return out
 
 
-async def access_notifications(
+async def _access_notifications(
     *, engine: AsyncEngine, owner: str, since: datetime | None, limit: int
 ) -> list[Any]:
     """Views by other organisations (or by operators) that disclosed ``owner``'s data,
@@ -286,4 +267,4 @@ async def access_notifications(
         async with engine.connect() as conn:
             return list((await conn.execute(query)).all())
     except SQLAlchemyError as exc:
-        raise _store_error(exc) from exc
+        raise store_error(exc, "the index") from exc

@@ -49,7 +49,9 @@ from coordinator.protocol import HANDLER_ARGS
 from coordinator.reader import Reader
 from coordinator.retention import retention_ctx
 from coordinator.settings import Settings
+from coordinator.sqltypes import utcnow
 from coordinator.state import (
+    CLOCK,
     COMMITTER,
     DIRECTORY,
     ENGINE,
@@ -117,7 +119,9 @@ async def _listener(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _expiry(app: web.Application) -> AsyncIterator[None]:
-    task = asyncio.create_task(sweep_forever(app[COMMITTER], app[SETTINGS]), name="samspil-expiry")
+    task = asyncio.create_task(
+        sweep_forever(app[COMMITTER], app[SETTINGS], app[CLOCK]), name="samspil-expiry"
+    )
     yield
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
@@ -145,6 +149,7 @@ def create_app(settings: Settings) -> web.Application:
     app[METRICS] = Metrics()
     app[REGISTRY] = SchemaRegistry()  # compiled once, now: a broken schema fails start-up
     app[LAST_POLL] = {}
+    app[CLOCK] = utcnow
     app[STOPPING] = asyncio.Event()
     app.cleanup_ctx.extend([_engine, _committer, _listener, _expiry, retention_ctx, heartbeat_ctx])
     app.add_routes(routes_messages.routes)

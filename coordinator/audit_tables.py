@@ -8,16 +8,19 @@ disables or enables tokens (``samspil org ...``, ``samspil user add``;
 the change itself, with who did it, when, what it was done to and what came of it. For the
 command line, who is the local OS user (``actor_name`` ``<user>@<host> (cli)``,
 ``actor_org`` ``local``). The table holds identifiers only, never a body, a CPR number or a
-token. The schema is owned by migration ``0003``.
+token. The schema is owned by migration ``0003``. Every row is written by
+:func:`write_audit`.
 """
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Index, String, Table
+from sqlalchemy import Index, String, Table, insert
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import Field, SQLModel
 
 from coordinator.sqltypes import UtcDateTime, utcnow
@@ -41,3 +44,37 @@ class OperatorAudit(OperatorAuditBase, table=True):
 
 
 OPERATOR_AUDIT = cast(Table, OperatorAudit.__table__)  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who does an administrative action, for the audit trail: a credential (an operator's
+    or an administrator's), or the local OS user at the command line."""
+
+    credential_id: uuid.UUID
+    name: str
+    org_gln: str
+
+
+async def write_audit(
+    conn: AsyncConnection,
+    *,
+    at: datetime,
+    actor: Actor,
+    action: AuditAction,
+    target: str,
+    result: str | None,
+) -> None:
+    """The audit row of an action, in ``conn``'s transaction (the one making the change)."""
+    await conn.execute(
+        insert(OPERATOR_AUDIT).values(
+            id=uuid.uuid4(),
+            at=at,
+            actor_credential=actor.credential_id,
+            actor_name=actor.name,
+            actor_org=actor.org_gln,
+            action=action.value,
+            target=target,
+            result=result,
+        )
+    )

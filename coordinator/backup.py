@@ -30,17 +30,11 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from coordinator.errors import CoordinatorError
+from coordinator.errors import BackupError
 
 __all__ = ["Backup", "BackupError", "backup", "integrity_check", "sqlite_path"]
 
 PG_DUMP_TIMEOUT = 3600.0
-
-
-class BackupError(CoordinatorError):
-    """A backup that could not be made (``code`` says why)."""
-
-    code = "backup-failed"
 
 
 @dataclass(frozen=True, slots=True)

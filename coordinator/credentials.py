@@ -1,8 +1,11 @@
-"""Administering organisations and credentials from the hub's machine, audited.
+"""Administering organisations and credentials, audited: the one place they are made.
 
 ``samspil org add``, ``samspil user add``, ``samspil org token`` (rotate), ``samspil org
 disable|enable`` each run one transaction that makes the change **and** writes its
-:mod:`coordinator.audit_tables` row (who: the local OS user). A change that takes a
+:mod:`coordinator.audit_tables` row (who: the local OS user). The hub's routes make the same
+changes as committer ops (:func:`registration` for ``POST /v1/admin/organisations``,
+:func:`token_switch` for an operator's disable/enable; who: the caller's credential); the
+simulation and the tests register through these functions too. A change that takes a
 credential away announces it to every hub process (:func:`coordinator.revocation.announce`),
 so a rotated or disabled token is refused on its next request. Tokens are returned once and
 stored only as their SHA-256.
@@ -20,9 +23,9 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from coordinator import revocation
-from coordinator.audit_tables import OPERATOR_AUDIT, AuditAction
-from coordinator.errors import NotFound, OrganisationExists, StoreError
-from coordinator.operator_store import Actor
+from coordinator.audit_tables import Actor, AuditAction, write_audit
+from coordinator.committer import Batch, Op
+from coordinator.errors import NotFound, OrganisationExists, store_error
 from coordinator.sqltypes import utcnow
 from coordinator.store import new_token, token_hash
 from coordinator.tables import (
@@ -45,27 +48,6 @@ def local_actor() -> Actor:
         user = "unknown"
     name = f"{user}@{socket.gethostname()} (cli)"[:200]
     return Actor(uuid.uuid5(_CLI_NAMESPACE, name), name, LOCAL_ORG)
-
-
-def _store_error(exc: SQLAlchemyError) -> StoreError:
-    return StoreError(f"the hub's database is unavailable ({type(exc).__name__}); try again")
-
-
-async def _audit(
-    conn: AsyncConnection, actor: Actor, action: AuditAction, target: str, result: str | None
-) -> None:
-    await conn.execute(
-        insert(OPERATOR_AUDIT).values(
-            id=uuid.uuid4(),
-            at=utcnow(),
-            actor_credential=actor.credential_id,
-            actor_name=actor.name,
-            actor_org=actor.org_gln,
-            action=action.value,
-            target=target,
-            result=result,
-        )
-    )
 
 
 async def _credential(
@@ -98,6 +80,54 @@ def _expiry(expires_at: datetime | None) -> str:
     return f", expires {expires_at.isoformat(timespec='seconds')}" if expires_at else ""
 
 
+NAME_MAX = 200
+"""The longest name of an organisation or a credential (the tables' ``name`` columns)."""
+
+
+async def _add_organisation(
+    conn: AsyncConnection,
+    *,
+    organisation: OrganisationCreate,
+    actor: Actor,
+    now: datetime,
+    expires_at: datetime | None,
+) -> tuple[OrganisationPublic, str]:
+    """The organisation, its system credential and the audit row, in ``conn``'s transaction."""
+    gln = organisation.gln
+    taken = await conn.scalar(select(ORGANISATION.c.gln).where(ORGANISATION.c.gln == gln))
+    if taken is not None:
+        raise _exists(gln)
+    org_id = uuid.uuid4()
+    await conn.execute(
+        insert(ORGANISATION).values(
+            id=org_id, created_at=now, last_poll_at=None, **organisation.model_dump()
+        )
+    )
+    credential_id, token = await _credential(
+        conn,
+        gln=gln,
+        name=f"{organisation.name} system"[:NAME_MAX],
+        role=Role.SYSTEM,
+        expires_at=expires_at,
+    )
+    await write_audit(
+        conn,
+        at=now,
+        actor=actor,
+        action=AuditAction.ADD_ORGANISATION,
+        target=gln,
+        result=f"system credential {credential_id}{_expiry(expires_at)}",
+    )
+    return OrganisationPublic(id=org_id, created_at=now, **organisation.model_dump()), token
+
+
+def _exists(gln: str) -> OrganisationExists:
+    return OrganisationExists(
+        f"an organisation with GLN {gln} is registered; its token is not shown again "
+        "(rotate it with 'samspil org token')"
+    )
+
+
 async def register_organisation(
     *,
     engine: AsyncEngine,
@@ -105,35 +135,33 @@ async def register_organisation(
     actor: Actor,
     expires_at: datetime | None = None,
 ) -> tuple[OrganisationPublic, str]:
-    """Register an organisation with a system token (audited); the organisation and token."""
-    now = utcnow()
-    org_id = uuid.uuid4()
+    """Register an organisation with a system token (audited); the organisation and token.
+
+    The one registration: ``samspil org add``, the tests and the simulation call this; the
+    admin route runs the same write through the committer (:func:`registration`).
+    """
     try:
         async with engine.begin() as conn:
-            await conn.execute(
-                insert(ORGANISATION).values(
-                    id=org_id, created_at=now, last_poll_at=None, **organisation.model_dump()
-                )
+            return await _add_organisation(
+                conn, organisation=organisation, actor=actor, now=utcnow(), expires_at=expires_at
             )
-            credential_id, token = await _credential(
-                conn,
-                gln=organisation.gln,
-                name=f"{organisation.name} system",
-                role=Role.SYSTEM,
-                expires_at=expires_at,
-            )
-            await _audit(
-                conn,
-                actor,
-                AuditAction.ADD_ORGANISATION,
-                organisation.gln,
-                f"system credential {credential_id}{_expiry(expires_at)}",
-            )
-    except IntegrityError as exc:
-        raise OrganisationExists(f"an organisation with GLN {organisation.gln} exists") from exc
+    except IntegrityError as exc:  # registered by another process since the check
+        raise _exists(organisation.gln) from exc
     except SQLAlchemyError as exc:
-        raise _store_error(exc) from exc
-    return OrganisationPublic(id=org_id, created_at=now, **organisation.model_dump()), token
+        raise store_error(exc, "the hub's database") from exc
+
+
+def registration(
+    organisation: OrganisationCreate, actor: Actor, expires_at: datetime | None = None
+) -> Op[tuple[OrganisationPublic, str]]:
+    """:func:`register_organisation` as a committer op (``Committer.call``), for the hub."""
+
+    async def op(conn: AsyncConnection, batch: Batch) -> tuple[OrganisationPublic, str]:
+        return await _add_organisation(
+            conn, organisation=organisation, actor=actor, now=batch.now, expires_at=expires_at
+        )
+
+    return op
 
 
 async def add_user(
@@ -152,15 +180,16 @@ async def add_user(
             credential_id, token = await _credential(
                 conn, gln=org_gln, name=name, role=role, expires_at=expires_at
             )
-            await _audit(
+            await write_audit(
                 conn,
-                actor,
-                AuditAction.ADD_USER,
-                org_gln,
-                f"{role.value} credential {credential_id}{_expiry(expires_at)}",
+                at=utcnow(),
+                actor=actor,
+                action=AuditAction.ADD_USER,
+                target=org_gln,
+                result=f"{role.value} credential {credential_id}{_expiry(expires_at)}",
             )
     except SQLAlchemyError as exc:
-        raise _store_error(exc) from exc
+        raise store_error(exc, "the hub's database") from exc
     return token
 
 
@@ -182,49 +211,80 @@ async def rotate_system_token(
                 conn, gln=gln, name=f"{name} system", role=Role.SYSTEM, expires_at=expires_at
             )
             await revocation.announce(conn)
-            await _audit(
+            await write_audit(
                 conn,
-                actor,
-                AuditAction.ROTATE_TOKEN,
-                gln,
-                f"new credential {credential_id}, {int(revoked.rowcount)} revoked"
+                at=utcnow(),
+                actor=actor,
+                action=AuditAction.ROTATE_TOKEN,
+                target=gln,
+                result=f"new credential {credential_id}, {int(revoked.rowcount)} revoked"
                 f"{_expiry(expires_at)}",
             )
     except SQLAlchemyError as exc:
-        raise _store_error(exc) from exc
+        raise store_error(exc, "the hub's database") from exc
     revocation.mark(engine)  # committed: running hubs on this SQLite file forget the old one
     return token
+
+
+async def _switch_system_token(
+    conn: AsyncConnection, *, gln: str, disabled: bool, actor: Actor, at: datetime
+) -> int:
+    """Disable or enable ``gln``'s system token in ``conn``'s transaction (audited); how many
+    changed. Enabling turns on only the newest one, so a token revoked by a rotation stays
+    revoked; disabling announces it to every hub process."""
+    c = CREDENTIAL.c
+    await _known(conn, gln)
+    system = (c.org_gln == gln, c.role == Role.SYSTEM.value)
+    if disabled:
+        result = await conn.execute(
+            update(CREDENTIAL).where(*system, c.disabled.is_(False)).values(disabled=True)
+        )
+        await revocation.announce(conn)
+    else:
+        newest = await conn.scalar(
+            select(c.id).where(*system).order_by(c.created_at.desc()).limit(1)
+        )
+        result = await conn.execute(
+            update(CREDENTIAL).where(c.id == newest, c.disabled.is_(True)).values(disabled=False)
+        )
+    changed = int(result.rowcount)
+    await write_audit(
+        conn,
+        at=at,
+        actor=actor,
+        action=AuditAction.DISABLE_TOKEN if disabled else AuditAction.ENABLE_TOKEN,
+        target=gln,
+        result=f"{changed} token(s) changed",
+    )
+    return changed
 
 
 async def set_system_token(*, engine: AsyncEngine, gln: str, disabled: bool, actor: Actor) -> int:
     """Disable or enable ``gln``'s newest system token (audited); how many changed.
 
     Enabling turns on only the newest one, so a token revoked by a rotation stays revoked.
+    ``samspil org disable|enable`` calls this; an operator's route runs the same change
+    through the committer (:func:`token_switch`).
     """
-    c = CREDENTIAL.c
     try:
         async with engine.begin() as conn:
-            await _known(conn, gln)
-            system = (c.org_gln == gln, c.role == Role.SYSTEM.value)
-            if disabled:
-                result = await conn.execute(
-                    update(CREDENTIAL).where(*system, c.disabled.is_(False)).values(disabled=True)
-                )
-                await revocation.announce(conn)
-            else:
-                newest = await conn.scalar(
-                    select(c.id).where(*system).order_by(c.created_at.desc()).limit(1)
-                )
-                result = await conn.execute(
-                    update(CREDENTIAL)
-                    .where(c.id == newest, c.disabled.is_(True))
-                    .values(disabled=False)
-                )
-            changed = int(result.rowcount)
-            action = AuditAction.DISABLE_TOKEN if disabled else AuditAction.ENABLE_TOKEN
-            await _audit(conn, actor, action, gln, f"{changed} token(s) changed")
+            changed = await _switch_system_token(
+                conn, gln=gln, disabled=disabled, actor=actor, at=utcnow()
+            )
     except SQLAlchemyError as exc:
-        raise _store_error(exc) from exc
+        raise store_error(exc, "the hub's database") from exc
     if disabled:
         revocation.mark(engine)
     return changed
+
+
+def token_switch(gln: str, *, disabled: bool, actor: Actor) -> Op[int]:
+    """:func:`set_system_token` as a committer op, for an operator's route (which makes the
+    running hub processes forget the token once it has committed)."""
+
+    async def op(conn: AsyncConnection, batch: Batch) -> int:
+        return await _switch_system_token(
+            conn, gln=gln, disabled=disabled, actor=actor, at=batch.now
+        )
+
+    return op

@@ -6,18 +6,33 @@ turns them into ``application/problem+json``::
     SamspilError
     └── CoordinatorError                 (500, hub-error)
         ├── ConfigError                  settings that cannot be used
+        ├── BackupError                  a backup that could not be made (``code`` says why)
         ├── Unauthorized                 (401) no or an unknown/disabled token
         ├── Forbidden                    (403) the token may not do this
+        │   └── NoActiveCase             no active case of the caller's for the child
         ├── NotFound                     (404) no such thing, or not the caller's
+        ├── Expired                      (410) a letter that expired before the receiver
+        │                                      acknowledged it (the sender got an XCTL01)
         ├── BadRequest                   (400) a malformed request (not a message problem)
         ├── PayloadTooLarge              (413) a body over the limit
+        ├── UnsupportedMediaType         (415) a body of a Content-Type the route does not take
         ├── TooManyRequests              (429) a limit was reached; ``retry_after`` seconds
         ├── UnknownReceiver              (422) receiver GLN not registered
+        ├── NetworkReceiptRefused        (422) a network receipt (XCTL03) sent to the hub
+        ├── InvalidOrganisation          (422) an organisation's field that cannot be used
+        ├── InvalidEntry                 (422) an index entry's value that cannot be used
         ├── Conflict                     (409) a request the current state refuses
-        │   └── IllegalTransition        a message status change the state machine refuses
-        ├── StoreError                   (503) the database could not be reached or used
-        │                                      (``database-unavailable``, with Retry-After)
-        └── OrganisationExists           (409) a GLN registered twice
+        │   ├── IllegalTransition        a message status change the state machine refuses
+        │   ├── ResendLimit              a letter sent again more often than MedCom allows
+        │   ├── AlreadyReceipted         a second positive receipt for one letter
+        │   └── OrganisationExists       a GLN registered twice
+        └── StoreError                   (503) the database could not be reached or used
+                                               (``database-unavailable``, with Retry-After)
+
+Database errors are translated where the database is called, with :func:`store_error`::
+
+    except SQLAlchemyError as exc:
+        raise store_error(exc, "the index") from exc
 """
 
 from __future__ import annotations
@@ -38,6 +53,12 @@ class ConfigError(CoordinatorError):
     code = "config"
 
 
+class BackupError(CoordinatorError):
+    """A backup that could not be made (``code`` says why)."""
+
+    code = "backup-failed"
+
+
 class Unauthorized(CoordinatorError):
     status = 401
     code = "unauthorized"
@@ -48,9 +69,29 @@ class Forbidden(CoordinatorError):
     code = "forbidden"
 
 
+class NoActiveCase(Forbidden):
+    """The caller's organisation has no active case for the child: no browsing, no search."""
+
+    code = "no-active-case"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "your organisation has no active case for this child; register one first "
+            "(PUT /v1/cases/{ref}) - Samspil shows a child only to those involved"
+        )
+
+
 class NotFound(CoordinatorError):
     status = 404
     code = "not-found"
+
+
+class Expired(CoordinatorError):
+    """A letter the receiver may no longer read: it expired unacknowledged, and its sender
+    was told by an XCTL01 that it was not delivered."""
+
+    status = 410
+    code = "expired"
 
 
 class BadRequest(CoordinatorError):
@@ -61,6 +102,11 @@ class BadRequest(CoordinatorError):
 class PayloadTooLarge(CoordinatorError):
     status = 413
     code = "payload-too-large"
+
+
+class UnsupportedMediaType(CoordinatorError):
+    status = 415
+    code = "unsupported-media-type"
 
 
 class TooManyRequests(CoordinatorError):
@@ -80,6 +126,25 @@ class UnknownReceiver(CoordinatorError):
     code = RefuseCode.UNKNOWN_LOCATION_NUMBER.value
 
 
+class NetworkReceiptRefused(CoordinatorError):
+    status = 422
+    code = "network-receipt-not-accepted"
+
+
+class InvalidOrganisation(CoordinatorError):
+    """A field of the organisation that cannot be used (``code`` names which)."""
+
+    status = 422
+    code = "invalid-organisation"
+
+
+class InvalidEntry(CoordinatorError):
+    """An entry the index refuses (a field's value, not the request's form)."""
+
+    status = 422
+    code = "invalid-entry"
+
+
 class Conflict(CoordinatorError):
     status = 409
     code = "conflict"
@@ -96,11 +161,29 @@ class IllegalTransition(Conflict):
         self.wanted = wanted
 
 
+class ResendLimit(Conflict):
+    """A letter sent again more often than MedCom allows."""
+
+    code = "resend-limit"
+
+
+class AlreadyReceipted(Conflict):
+    """A positive receipt for a letter that already has one (one receipt per letter)."""
+
+    code = "already-receipted"
+
+
+class OrganisationExists(Conflict):
+    code = "organisation-exists"
+
+
 class StoreError(CoordinatorError):
     status = 503
     code = "database-unavailable"
     retry_after = 2
 
 
-class OrganisationExists(Conflict):
-    code = "organisation-exists"
+def store_error(exc: Exception, what: str = "the message store") -> StoreError:
+    """The :class:`StoreError` for a database error ``exc`` met while using ``what``; raise
+    it ``from exc``. Names only the error's type: its text may quote parameters (a CPR)."""
+    return StoreError(f"{what} is unavailable ({type(exc).__name__}); try again")

@@ -4,7 +4,11 @@
   ``expired``, leaves the receiver's inbox, and the sender gets an XCTL01 negative network
   receipt from the hub (``Settings.network_gln``) in its own inbox.
 * A letter whose sender asked for a positive receipt (``pluspositivkvitt``) and has none
-  after ``Settings.receipt_deadline`` (120 minutes) is flagged ``overdue``.
+  after ``Settings.receipt_deadline`` (120 minutes) is flagged ``overdue``; the flag goes
+  when the receipt comes, or when the letter expires (the sender has its XCTL01 then, and
+  no receipt will come for a letter nobody can fetch any more).
+
+The deadlines are judged by the clock the sweep is given (the hub's ``CLOCK``: now, UTC).
 
 Each change is a conditional update, so several hub processes sweeping the same database
 expire a letter once and send one XCTL01.
@@ -15,7 +19,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert, select, update
@@ -25,8 +30,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from coordinator.committer import Batch, Committer
 from coordinator.errors import CoordinatorError
 from coordinator.settings import Settings
-from coordinator.status import MessageStatus
-from coordinator.tables import MESSAGE
+from coordinator.status import MessageStatus, sources_of, transition
+from coordinator.tables import MESSAGE, new_message_row
 from messages.errors import MessageError, RefuseCode
 from messages.medcom.documents import build_message
 from messages.medcom.model import MessageType
@@ -36,20 +41,25 @@ from messages.medcom.routing import Routing
 log = logging.getLogger(__name__)
 M = MESSAGE.c
 
-LETTER_TYPES = (MessageType.XDIS91.value, MessageType.XBIN01.value)
-EXPIRABLE = (MessageStatus.ACCEPTED.value, MessageStatus.DOWNLOADED.value)
-AWAITING_RECEIPT = (*EXPIRABLE, MessageStatus.ACKNOWLEDGED.value)
+EXPIRABLE = sorted(s.value for s in sources_of(MessageStatus.EXPIRED))
+"""The statuses a letter expires from (the state machine's word, for the query)."""
+AWAITING_RECEIPT = sorted(s.value for s in sources_of(MessageStatus.RECEIPTED))
+"""The statuses of a letter a receipt may still answer."""
 
 
-def expire_due(*, ttl: timedelta, network_gln: str, limit: int = 200) -> Any:
-    """Op: expire up to ``limit`` overdue letters; how many expired."""
+def expire_due(
+    *, ttl: timedelta, network_gln: str, now: datetime | None = None, limit: int = 200
+) -> Any:
+    """Op: expire up to ``limit`` letters older than ``ttl`` at ``now`` (default: the
+    commit's time); how many expired."""
 
     async def op(conn: AsyncConnection, batch: Batch) -> int:
-        cutoff = batch.now - ttl
+        cutoff = (now or batch.now) - ttl
         due = (
             await conn.execute(
                 select(
                     M.id,
+                    M.status,
                     M.type,
                     M.sender_gln,
                     M.receiver_gln,
@@ -57,11 +67,12 @@ def expire_due(*, ttl: timedelta, network_gln: str, limit: int = 200) -> Any:
                     M.letter_id,
                     M.ack_requested,
                     M.episode_id,
+                    M.status,
                 )
                 .where(
                     M.in_inbox.is_(True),
                     M.received_at < cutoff,
-                    M.type.in_(LETTER_TYPES),
+                    M.type.in_(MessageType.codes(receipts=False)),
                     M.status.in_(EXPIRABLE),
                 )
                 .order_by(M.received_at)
@@ -70,40 +81,42 @@ def expire_due(*, ttl: timedelta, network_gln: str, limit: int = 200) -> Any:
         ).all()
         expired = 0
         for row in due:
+            new = transition(
+                MessageStatus(row.status), MessageStatus.EXPIRED
+            )  # the state machine's word
             changed = await conn.execute(
                 update(MESSAGE)
                 .where(M.id == row.id, M.status.in_(EXPIRABLE), M.in_inbox.is_(True))
-                .values(status=MessageStatus.EXPIRED.value, in_inbox=False, updated_at=batch.now)
+                .values(
+                    status=new.value,
+                    in_inbox=False,
+                    overdue=False,  # no receipt will come: the sender has the XCTL01
+                    updated_at=batch.now,
+                )
             )
             if changed.rowcount != 1:
                 continue  # acknowledged or expired by another process meanwhile
             receipt_id = uuid.uuid4()
-            body = _network_receipt(row, network_gln=network_gln, batch=batch, ttl=ttl)
+            body, envelope_id, letter_id = _network_receipt(
+                row, network_gln=network_gln, batch=batch, ttl=ttl
+            )
             await conn.execute(
                 insert(MESSAGE).values(
-                    id=receipt_id,
-                    type=MessageType.XCTL01.value,
-                    sender_gln=network_gln,
-                    receiver_gln=row.sender_gln,
-                    envelope_id=body[1],
-                    letter_id=body[2],
-                    episode_id=None,
-                    ack_requested=False,
-                    is_resend=False,
-                    resend_of=None,
-                    original_id=row.id,
-                    status=MessageStatus.ACCEPTED.value,
-                    in_inbox=True,
-                    body=body[0],
-                    size=len(body[0]),
-                    received_at=batch.now,
-                    updated_at=batch.now,
-                    receipt_id=None,
-                    overdue=False,
+                    new_message_row(
+                        id=receipt_id,
+                        type=MessageType.XCTL01.value,
+                        sender_gln=network_gln,
+                        receiver_gln=row.sender_gln,
+                        envelope_id=envelope_id,
+                        letter_id=letter_id,
+                        body=body,
+                        received_at=batch.now,
+                        original_id=row.id,
+                    )
                 )
             )
             await conn.execute(update(MESSAGE).where(M.id == row.id).values(receipt_id=receipt_id))
-            batch.event(row.id, MessageStatus.EXPIRED)
+            batch.event(row.id, new)
             batch.event(receipt_id, MessageStatus.ACCEPTED)
             batch.wake.add(row.sender_gln)
             expired += 1
@@ -127,19 +140,48 @@ def _network_receipt(
         original=None,
         warnings=(),
     )
-    hours = ttl.total_seconds() / 3600
+    within = danish_duration(ttl)
+    if row.status == MessageStatus.DOWNLOADED.value:
+        text = (
+            f"Brevet er hentet af modtageren, men modtagelsen er ikke bekræftet inden for "
+            f"{within}; brevet er udløbet."
+        )
+    else:
+        text = f"Brevet er ikke hentet af modtageren inden for {within} og er udløbet."
     receipt = negative_network_receipt(
         routing,
         network_id=network_gln,
         refuse_code=RefuseCode.NOT_SPECIFIED,
-        text=f"Brevet er ikke hentet af modtageren inden for {hours:g} timer og er udløbet.",
+        text=text,
         now=batch.now,
     )
     return build_message(receipt), receipt.envelope.identifier, receipt.letter_identifier
 
 
-def flag_overdue(*, deadline: timedelta) -> Any:
-    """Op: flag letters whose requested positive receipt is overdue; how many."""
+_UNITS = (
+    (86400, "dag", "dage"),
+    (3600, "time", "timer"),
+    (60, "minut", "minutter"),
+    (1, "sekund", "sekunder"),
+)
+
+
+def danish_duration(span: timedelta) -> str:
+    """``span`` as a person writes it in Danish: "5 dage", "1 time og 30 minutter"."""
+    left = round(span.total_seconds())
+    if left < 1:
+        return "under 1 sekund"
+    parts: list[str] = []
+    for size, one, many in _UNITS:
+        count, left = divmod(left, size)
+        if count:
+            parts.append(f"{count} {one if count == 1 else many}")
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " og " + parts[-1]
+
+
+def flag_overdue(*, deadline: timedelta, now: datetime | None = None) -> Any:
+    """Op: flag letters whose requested positive receipt is overdue at ``now`` (default: the
+    commit's time); how many."""
 
     async def op(conn: AsyncConnection, batch: Batch) -> int:
         result = await conn.execute(
@@ -148,9 +190,9 @@ def flag_overdue(*, deadline: timedelta) -> Any:
                 M.ack_requested.is_(True),
                 M.overdue.is_(False),
                 M.receipt_id.is_(None),
-                M.type.in_(LETTER_TYPES),
+                M.type.in_(MessageType.codes(receipts=False)),
                 M.status.in_(AWAITING_RECEIPT),
-                M.received_at < batch.now - deadline,
+                M.received_at < (now or batch.now) - deadline,
             )
             .values(overdue=True)
         )
@@ -159,20 +201,31 @@ def flag_overdue(*, deadline: timedelta) -> Any:
     return op
 
 
-async def sweep_once(committer: Committer, settings: Settings) -> tuple[int, int]:
+async def sweep_once(
+    committer: Committer, settings: Settings, clock: Callable[[], datetime] | None = None
+) -> tuple[int, int]:
+    """Expire and flag what is due at ``clock()`` (default: the commit's time)."""
     expired = await committer.call(
-        expire_due(ttl=settings.message_ttl, network_gln=settings.network_gln)
+        expire_due(
+            ttl=settings.message_ttl,
+            network_gln=settings.network_gln,
+            now=clock() if clock else None,
+        )
     )
-    overdue = await committer.call(flag_overdue(deadline=settings.receipt_deadline))
+    overdue = await committer.call(
+        flag_overdue(deadline=settings.receipt_deadline, now=clock() if clock else None)
+    )
     return expired, overdue
 
 
-async def sweep_forever(committer: Committer, settings: Settings) -> None:
+async def sweep_forever(
+    committer: Committer, settings: Settings, clock: Callable[[], datetime] | None = None
+) -> None:
     """The expiry task: sweep every ``Settings.expiry_interval`` seconds until cancelled."""
     while True:
         await asyncio.sleep(settings.expiry_interval)
         try:
-            await sweep_once(committer, settings)
+            await sweep_once(committer, settings, clock)
         except (CoordinatorError, MessageError, SQLAlchemyError) as exc:
             log.warning(
                 "expiry sweep failed (%s); trying again later",

@@ -1,14 +1,17 @@
-"""The shared index's persistence: upserts, the overview read with its access-log write,
-consents and the coordinator (the access log's other reads and writes, and owners'
-notifications, are in :mod:`coordinator.access_log`).
+"""The shared index's persistence: upserts, the overview's reads, consents and the coordinator
+(the access log's reads and writes, and owners' notifications, are in
+:mod:`coordinator.access_log`).
 
 Writes are ops for the :class:`~coordinator.committer.Committer` (one writer per process). The
-overview is one too: it reads the child's entries, judges consent and writes the access-log
-entry for whatever it discloses **in the same transaction**, so an answer that disclosed
-another organisation's entries exists only if its log entry was committed. Other reads
-(a consent list) use the engine directly; the route logs what they disclose. SQLAlchemy
-errors become :class:`~coordinator.errors.StoreError` here or in the committer; no CPR
-number is ever put in an error or a log line.
+overview reads on the read path (:class:`~coordinator.reader.Reader`, no writer held) and
+writes nothing: its access-log entry is a separate committer write, made by
+:func:`coordinator.disclosure.disclose_overview`, which answers only once that entry has been
+committed. The consent list reads on the engine; its entry is made the same way
+(:func:`coordinator.disclosure.disclose_consents`). Those reads are private here
+(``_overview``, ``_consents_of``): the routes reach them only through
+:mod:`coordinator.disclosure`. SQLAlchemy errors become
+:class:`~coordinator.errors.StoreError` here or in the committer; no CPR number is ever put in
+an error or a log line.
 """
 
 from __future__ import annotations
@@ -43,7 +46,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from coordinator.committer import Batch
 from coordinator.consent import ConsentFacts, Missing, age_on, sector_verdicts
-from coordinator.errors import Conflict, CoordinatorError, Forbidden, NotFound, StoreError
+from coordinator.errors import (
+    Conflict,
+    InvalidEntry,
+    NoActiveCase,
+    NotFound,
+    store_error,
+)
 from coordinator.index_tables import (
     APPOINTMENT,
     CASE,
@@ -66,25 +75,6 @@ A = APPOINTMENT.c
 K = CONSENT.c
 
 
-class NoActiveCase(Forbidden):
-    """The caller's organisation has no active case for the child: no browsing, no search."""
-
-    code = "no-active-case"
-
-    def __init__(self) -> None:
-        super().__init__(
-            "your organisation has no active case for this child; register one first "
-            "(PUT /v1/cases/{ref}) - Samspil shows a child only to those involved"
-        )
-
-
-class InvalidEntry(CoordinatorError):
-    """An entry the index refuses (a field's value, not the request's form)."""
-
-    status = 422
-    code = "invalid-entry"
-
-
 @dataclass(frozen=True, slots=True)
 class Viewer:
     """Who asks: the organisation, its sector is read from the store, and the person."""
@@ -93,10 +83,6 @@ class Viewer:
     person: str
     credential_id: uuid.UUID
     on_behalf_of: bool
-
-
-def _store_error(exc: SQLAlchemyError) -> StoreError:
-    return StoreError(f"the index is unavailable ({type(exc).__name__}); try again")
 
 
 def _dialect_insert(conn: AsyncConnection, table: Any) -> Any:
@@ -569,12 +555,11 @@ def _read_overview(conn: Connection, cpr: str, org_gln: str, since: datetime) ->
     return _Found(cases, consents, appointments, coordinator[0] if coordinator else None)
 
 
-async def overview(*, reader: Reader, viewer: Viewer, cpr: Cpr, recent: timedelta) -> Overview:
+async def _overview(*, reader: Reader, viewer: Viewer, cpr: Cpr, recent: timedelta) -> Overview:
     """The caller's overview of a child, judged: what it may show and ``disclosed``, the other
-    organisations whose entries it shows. The caller logs that view
-    (:func:`coordinator.access_log.log_views`, through the committer, grouped with the other
-    writes of the moment) and answers only once the entry has been committed: an answer that
-    disclosed another organisation's entries exists only if its log entry does.
+    organisations whose entries it shows. Private: read through
+    :func:`coordinator.disclosure.disclose_overview`, which logs that view and returns only
+    once its entry has been committed.
 
     The reads run on the read path (no writer is held for them, nothing waits for a commit).
     """
@@ -625,8 +610,9 @@ async def overview(*, reader: Reader, viewer: Viewer, cpr: Cpr, recent: timedelt
 # --- reads ---------------------------------------------------------------------------------
 
 
-async def consents_of(*, engine: AsyncEngine, org_gln: str, cpr: Cpr) -> list[Any]:
-    """The child's consents, newest first (the caller must have an active case)."""
+async def _consents_of(*, engine: AsyncEngine, org_gln: str, cpr: Cpr) -> list[Any]:
+    """The child's consents, newest first (the caller must have an active case). Private:
+    read through :func:`coordinator.disclosure.disclose_consents`."""
     try:
         async with engine.connect() as conn:
             await _require_active_case(conn, org_gln, cpr.digits)
@@ -635,4 +621,4 @@ async def consents_of(*, engine: AsyncEngine, org_gln: str, cpr: Cpr) -> list[An
             )
             return list(rows.all())
     except SQLAlchemyError as exc:
-        raise _store_error(exc) from exc
+        raise store_error(exc, "the index") from exc

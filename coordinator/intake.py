@@ -11,7 +11,10 @@ are linked to their letters with one query and two statements. MedCom's rules:
   most :data:`MAX_RESENDS` times (MedCom's rule); one more is refused with 409
   ``resend-limit``;
 * a receipt (XCTL02/XCTL03) is linked to the letter it answers, whose status becomes
-  ``rejected`` or ``receipted``.
+  ``rejected`` or ``receipted``;
+* a second positive receipt (a new envelope) for a letter already ``receipted`` is refused
+  with 409 ``already-receipted`` and not stored: one receipt per letter, the first stays
+  (an adapter and the system behind it may both receipt the same letter).
 """
 
 from __future__ import annotations
@@ -23,31 +26,24 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, select, update
+from sqlalchemy import and_, bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from coordinator.committer import Batch
-from coordinator.errors import Conflict
+from coordinator.errors import AlreadyReceipted, Conflict, ResendLimit
 from coordinator.reader import Query, Write
 from coordinator.status import MessageStatus, sources_of
-from coordinator.tables import MESSAGE
+from coordinator.tables import MESSAGE, new_message_row
 from messages.medcom.model import MessageType
 from messages.medcom.routing import NO_LETTER_FACTS, LetterFacts, Routing
 
 log = logging.getLogger(__name__)
 
-RECEIPT_TYPES = (MessageType.XCTL01.value, MessageType.XCTL02.value, MessageType.XCTL03.value)
 MAX_RESENDS = 3
 """MedCom: a letter may be sent again (same letter identifier, new envelope) at most 3 times."""
 
 c = MESSAGE.c
-
-
-class ResendLimit(Conflict):
-    """A letter sent again more often than MedCom allows."""
-
-    code = "resend-limit"
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,31 +68,22 @@ class Accepted:
 
 def _row(incoming: Incoming, message_id: uuid.UUID, resend_of: uuid.UUID | None) -> dict[str, Any]:
     r = incoming.routing
-    return {
-        "id": message_id,
-        "type": r.type.value,
-        "sender_gln": r.sender_gln,
-        "receiver_gln": r.receiver_gln,
-        "envelope_id": r.envelope_identifier,
-        "letter_id": r.letter_identifier,
-        "episode_id": r.episode_of_care_identifier,
-        "ack_requested": r.ack_requested and not r.type.is_receipt,
-        "is_resend": resend_of is not None,
-        "resend_of": resend_of,
-        "original_id": None,
-        "status": MessageStatus.ACCEPTED.value,
-        "in_inbox": True,
-        "body": incoming.body,
-        "size": len(incoming.body),
-        "received_at": incoming.received_at,
-        "updated_at": incoming.received_at,
-        "receipt_id": None,
-        "overdue": False,
-        "leased_until": None,
-        "patient_cpr": incoming.letter.patient_cpr,
-        "subject": incoming.letter.subject,
-        "in_reply_to": incoming.letter.in_reply_to,
-    }
+    return new_message_row(
+        id=message_id,
+        type=r.type.value,
+        sender_gln=r.sender_gln,
+        receiver_gln=r.receiver_gln,
+        envelope_id=r.envelope_identifier,
+        letter_id=r.letter_identifier,
+        body=incoming.body,
+        received_at=incoming.received_at,
+        episode_id=r.episode_of_care_identifier,
+        ack_requested=r.ack_requested and not r.type.is_receipt,
+        resend_of=resend_of,
+        patient_cpr=incoming.letter.patient_cpr,
+        subject=incoming.letter.subject,
+        in_reply_to=incoming.letter.in_reply_to,
+    )
 
 
 _INSERTS = {
@@ -171,7 +158,8 @@ def accept_many(conn: Connection, batch: Batch, items: list[Any]) -> list[Any]:
         first_of_letter.setdefault((row.sender_gln, row.letter_id), row.id)
         sent[(row.sender_gln, row.letter_id)] += 1
 
-    results: list[Accepted | ResendLimit | None] = []
+    results: list[Accepted | Conflict | None] = []
+    refused: dict[uuid.UUID, AlreadyReceipted] = {}
     rows: list[dict[str, Any]] = []
     fresh: dict[uuid.UUID, int] = {}  # new id -> position in results
     made_here: set[tuple[str, str, str]] = set()
@@ -233,7 +221,9 @@ def accept_many(conn: Connection, batch: Batch, items: list[Any]) -> list[Any]:
             if routing.type.is_receipt:
                 receipts.append((new["id"], routing))
         if receipts:
-            link_receipts(conn, batch, receipts)
+            refused = _refuse_second_receipts(conn, batch, link_receipts(conn, batch, receipts))
+            for receipt_id, refusal in refused.items():
+                results[fresh[receipt_id]] = refusal
     # an item that repeated an earlier item of this group got that item's (final) answer
     final: list[Any] = []
     for position, item in enumerate(incoming):
@@ -241,9 +231,29 @@ def accept_many(conn: Connection, batch: Batch, items: list[Any]) -> list[Any]:
         if accepted is None:
             r = item.routing
             known_id, status = exact[(r.sender_gln, r.envelope_identifier, r.letter_identifier)]
-            accepted = Accepted(known_id, status, duplicate=True, resend=False)
+            accepted = refused.get(known_id) or Accepted(
+                known_id, status, duplicate=True, resend=False
+            )
         final.append(accepted)
     return final
+
+
+def _refuse_second_receipts(
+    conn: Connection, batch: Batch, receipts: set[uuid.UUID]
+) -> dict[uuid.UUID, AlreadyReceipted]:
+    """Take back the positive receipts stored in this transaction for letters that already
+    had one; the refusal each sender gets."""
+    if not receipts:
+        return {}
+    conn.execute(delete(MESSAGE).where(c.id.in_(receipts)))
+    batch.events[:] = [e for e in batch.events if e["message_id"] not in receipts]
+    return {
+        receipt_id: AlreadyReceipted(
+            "the letter this XCTL03 answers already has a positive receipt; one receipt per "
+            "letter, the first stays"
+        )
+        for receipt_id in receipts
+    }
 
 
 def _insert(conn: Connection, rows: list[dict[str, Any]], on_sqlite: bool) -> set[uuid.UUID]:
@@ -261,7 +271,7 @@ _LETTERS = (
     .where(
         c.sender_gln.in_(bindparam("senders", expanding=True)),
         c.letter_id.in_(bindparam("letters", expanding=True)),
-        c.type.not_in(RECEIPT_TYPES),
+        c.type.not_in(MessageType.codes(receipts=True)),
     )
     .order_by(c.id)  # rows locked in one order by every process: no deadlock
 )
@@ -289,9 +299,13 @@ _ANSWER = Write(
 )
 
 
-def link_receipts(conn: Connection, batch: Batch, receipts: list[tuple[uuid.UUID, Routing]]) -> int:
+def link_receipts(
+    conn: Connection, batch: Batch, receipts: list[tuple[uuid.UUID, Routing]]
+) -> set[uuid.UUID]:
     """Link new receipts to the letters they answer and mark those letters ``receipted`` or
-    ``rejected``: one query and two statements for all of them; how many letters changed.
+    ``rejected``: one query and two statements for all of them. The positive receipts that
+    answer letters already ``receipted`` are left unlinked and returned: the caller refuses
+    them.
 
     The letters are read with their rows locked (PostgreSQL ``FOR UPDATE``; on SQLite the
     committer holds the write lock), so the status read is the one the update replaces.
@@ -311,7 +325,7 @@ def link_receipts(conn: Connection, batch: Batch, receipts: list[tuple[uuid.UUID
         )
         wanted.append((receipt_id, routing, new))
     if not wanted:
-        return 0
+        return set()
     if conn.dialect.name == "sqlite":
         pairs = {
             (r.receiver_gln, x)
@@ -324,7 +338,7 @@ def link_receipts(conn: Connection, batch: Batch, receipts: list[tuple[uuid.UUID
                 row
                 for sender, letter in pairs
                 for row in _LETTER_ONE.rows(conn, {"sender": sender, "letter": letter})
-                if row.type not in RECEIPT_TYPES
+                if not MessageType(row.type).is_receipt
             ),
             key=lambda row: row.id,
         )
@@ -348,6 +362,7 @@ def link_receipts(conn: Connection, batch: Batch, receipts: list[tuple[uuid.UUID
     status = {row.id: MessageStatus(row.status) for row in found}
     links: list[dict[str, Any]] = []
     answers: list[dict[str, Any]] = []
+    second: set[uuid.UUID] = set()
     for receipt_id, routing, new in wanted:
         original = routing.original
         assert original is not None
@@ -360,6 +375,15 @@ def link_receipts(conn: Connection, batch: Batch, receipts: list[tuple[uuid.UUID
         ]
         if not letters:
             log.info("receipt %s answers no letter in the store", receipt_id)
+            continue
+        now_of = [status[row.id] for row in letters]
+        if (
+            new is MessageStatus.RECEIPTED
+            and MessageStatus.RECEIPTED in now_of
+            and not sources_of(new).intersection(now_of)
+        ):  # receipted already, and no copy (a resend, a re-delivery) waits for one
+            log.info("receipt %s refused: its letter already has a positive receipt", receipt_id)
+            second.add(receipt_id)
             continue
         primary = next(
             (row for row in letters if row.envelope_id == original.envelope_identifier),
@@ -383,4 +407,4 @@ def link_receipts(conn: Connection, batch: Batch, receipts: list[tuple[uuid.UUID
         _LINK.many(conn, links)
     if answers:
         _ANSWER.many(conn, answers)
-    return len(answers)
+    return second

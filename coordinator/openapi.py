@@ -71,7 +71,8 @@ DOCUMENT: dict[str, Any] = {
                     "200": _json(
                         "Accepted", "A duplicate: the first one's id; not delivered again."
                     ),
-                    # 409 resend-limit: a letter resent more than MedCom's 3 times
+                    # 409 resend-limit: a letter resent more than MedCom's 3 times;
+                    # 409 already-receipted: a second positive receipt for one letter
                     **_errors(400, *_AUTH_ERRORS, 409, 413, 415, 422, 503),
                 },
             }
@@ -110,13 +111,17 @@ DOCUMENT: dict[str, Any] = {
             "get": {
                 "operationId": "fetchMessage",
                 "summary": "The stored XML byte for byte (sender or receiver only).",
+                "description": "A letter that expired before its receiver acknowledged it "
+                "answers the receiver 410 `expired` (its sender got an XCTL01 saying it was "
+                "not delivered); the sender can still read its own letter.",
                 "parameters": [_ID],
                 "responses": {
                     "200": {
                         "description": "The message as it was submitted.",
                         "content": {"application/xml": {"schema": {"type": "string"}}},
                     },
-                    **_errors(*_AUTH_ERRORS, 404, 503),
+                    # 410 expired: the letter expired before the receiver acknowledged it
+                    **_errors(*_AUTH_ERRORS, 404, 410, 503),
                 },
             }
         },

@@ -14,23 +14,28 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from coordinator import revocation
-from coordinator.audit_tables import OPERATOR_AUDIT, AuditAction
+from coordinator.audit_tables import OPERATOR_AUDIT, Actor, AuditAction, write_audit
 from coordinator.committer import Batch
-from coordinator.errors import Conflict, NotFound, StoreError
+from coordinator.errors import Conflict, NotFound, store_error
 from coordinator.heartbeat import ALIVE_WITHIN
 from coordinator.status import MessageStatus
-from coordinator.tables import CREDENTIAL, HUB_PROCESS, MESSAGE, MESSAGE_EVENT, ORGANISATION, Role
+from coordinator.tables import (
+    CREDENTIAL,
+    HUB_PROCESS,
+    MESSAGE,
+    MESSAGE_EVENT,
+    ORGANISATION,
+    Role,
+    new_message_row,
+)
 from messages.identifiers import new_message_id
 from messages.medcom.model import MessageType
 
 M = MESSAGE.c
-LETTER_TYPES = (MessageType.XDIS91.value, MessageType.XBIN01.value)
-RECEIPT_TYPES = (MessageType.XCTL01.value, MessageType.XCTL02.value, MessageType.XCTL03.value)
 META_COLUMNS = (
     M.id,
     M.type,
@@ -53,19 +58,6 @@ META_COLUMNS = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Actor:
-    """The operator doing something, for the audit trail."""
-
-    credential_id: uuid.UUID
-    name: str
-    org_gln: str
-
-
-def _store_error(exc: SQLAlchemyError) -> StoreError:
-    return StoreError(f"the message store is unavailable ({type(exc).__name__}); try again")
-
-
 # --- reads -----------------------------------------------------------------------------------
 
 
@@ -78,7 +70,7 @@ async def throughput(*, engine: AsyncEngine, now: datetime, minutes: int) -> dic
                 await conn.execute(select(M.type, M.received_at).where(M.received_at >= start))
             ).all()
     except SQLAlchemyError as exc:
-        raise _store_error(exc) from exc
+        raise store_error(exc) from exc
     series: dict[str, list[int]] = {}
     for kind, at in rows:
         slot = int((at - start).total_seconds() // 60)
@@ -93,7 +85,7 @@ async def message_meta(*, engine: AsyncEngine, message_id: uuid.UUID) -> Any:
         async with engine.connect() as conn:
             row = (await conn.execute(select(*META_COLUMNS).where(M.id == message_id))).first()
     except SQLAlchemyError as exc:
-        raise _store_error(exc) from exc
+        raise store_error(exc) from exc
     if row is None:
         raise NotFound("no such message")
     return row
@@ -108,7 +100,7 @@ async def trail(*, engine: AsyncEngine, message_id: uuid.UUID) -> list[Any]:
             )
             return list(result.all())
     except SQLAlchemyError as exc:
-        raise _store_error(exc) from exc
+        raise store_error(exc) from exc
 
 
 async def queue(
@@ -129,7 +121,7 @@ async def queue(
             result = await conn.execute(query)
             return list(result.all())
     except SQLAlchemyError as exc:
-        raise _store_error(exc) from exc
+        raise store_error(exc) from exc
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,7 +160,7 @@ async def organisations(*, engine: AsyncEngine) -> list[OrganisationState]:
                 )
             )
     except SQLAlchemyError as exc:
-        raise _store_error(exc) from exc
+        raise store_error(exc) from exc
     states = []
     for gln, name, sector, last_poll in orgs:
         n, oldest = depth.get(gln, (0, None))
@@ -200,7 +192,7 @@ async def processes(*, engine: AsyncEngine, now: datetime) -> Processes:
                 )
             ).all()
     except SQLAlchemyError as exc:
-        raise _store_error(exc) from exc
+        raise store_error(exc) from exc
     since = now - ALIVE_WITHIN
     alive = [row for row in rows if row.seen_at >= since]
     return Processes(alive=alive, stale=len(rows) - len(alive))
@@ -217,53 +209,41 @@ async def audit_entries(*, engine: AsyncEngine, limit: int) -> list[Any]:
             )
             return list(result.all())
     except SQLAlchemyError as exc:
-        raise _store_error(exc) from exc
+        raise store_error(exc) from exc
 
 
 # --- actions (committer ops, each audited in its own transaction) ---------------------------
 
 
-async def _audit(
+async def _copy(
     conn: AsyncConnection,
     batch: Batch,
-    actor: Actor,
-    action: AuditAction,
-    target: str,
-    result: str | None,
-) -> None:
-    await conn.execute(
-        insert(OPERATOR_AUDIT).values(
-            id=uuid.uuid4(),
-            at=batch.now,
-            actor_credential=actor.credential_id,
-            actor_name=actor.name,
-            actor_org=actor.org_gln,
-            action=action.value,
-            target=target,
-            result=result,
-        )
-    )
-
-
-async def _copy(
-    conn: AsyncConnection, batch: Batch, source: uuid.UUID, **changes: Any
+    source: uuid.UUID,
+    *,
+    resend_of: uuid.UUID | None = None,
+    original_id: uuid.UUID | None = None,
 ) -> uuid.UUID:
     """A new inbox entry with ``source``'s body (byte for byte) and a hub-made envelope id, so
     the store's identity rule (sender, envelope, letter) holds; receipts still link by letter."""
-    row = (await conn.execute(select(MESSAGE).where(M.id == source))).mappings().one()
+    row = (await conn.execute(select(MESSAGE).where(M.id == source))).one()
     new_id = uuid.uuid4()
-    values = dict(row)
-    values.update(
+    values = new_message_row(
         id=new_id,
+        type=row.type,
+        sender_gln=row.sender_gln,
+        receiver_gln=row.receiver_gln,
         envelope_id=new_message_id(),
-        status=MessageStatus.ACCEPTED.value,
-        in_inbox=True,
+        letter_id=row.letter_id,
+        body=row.body,
         received_at=batch.now,
-        updated_at=batch.now,
-        receipt_id=None,
-        overdue=False,
+        episode_id=row.episode_id,
+        ack_requested=row.ack_requested,
+        resend_of=resend_of or row.resend_of,
+        original_id=original_id or row.original_id,
+        patient_cpr=row.patient_cpr,
+        subject=row.subject,
+        in_reply_to=row.in_reply_to,
     )
-    values.update(changes)
     await conn.execute(insert(MESSAGE).values(**values))
     batch.event(new_id, MessageStatus.ACCEPTED)
     batch.wake.add(str(values["receiver_gln"]))
@@ -277,13 +257,20 @@ def redeliver(message_id: uuid.UUID, actor: Actor) -> Any:
         row = (await conn.execute(select(M.type, M.status).where(M.id == message_id))).first()
         if row is None:
             raise NotFound("no such message")
-        if row.type not in LETTER_TYPES or row.status != MessageStatus.EXPIRED.value:
+        if not MessageType(row.type).is_letter or row.status != MessageStatus.EXPIRED.value:
             raise Conflict(
                 f"only an expired letter is re-delivered; this {row.type} is {row.status}",
                 code="not-expired",
             )
-        new_id = await _copy(conn, batch, message_id, is_resend=True, resend_of=message_id)
-        await _audit(conn, batch, actor, AuditAction.REDELIVER, str(message_id), str(new_id))
+        new_id = await _copy(conn, batch, message_id, resend_of=message_id)
+        await write_audit(
+            conn,
+            at=batch.now,
+            actor=actor,
+            action=AuditAction.REDELIVER,
+            target=str(message_id),
+            result=str(new_id),
+        )
         return new_id
 
     return op
@@ -296,7 +283,7 @@ def status_report(message_id: uuid.UUID, actor: Actor) -> Any:
         row = (await conn.execute(select(M.type, M.receipt_id).where(M.id == message_id))).first()
         if row is None:
             raise NotFound("no such message")
-        if row.type not in LETTER_TYPES:
+        if not MessageType(row.type).is_letter:
             raise Conflict(
                 "a status report is sent for a letter, not a receipt", code="not-a-letter"
             )
@@ -307,35 +294,14 @@ def status_report(message_id: uuid.UUID, actor: Actor) -> Any:
                 code="no-receipt-yet",
             )
         new_id = await _copy(conn, batch, row.receipt_id, original_id=message_id)
-        await _audit(conn, batch, actor, AuditAction.STATUS_REPORT, str(message_id), str(new_id))
+        await write_audit(
+            conn,
+            at=batch.now,
+            actor=actor,
+            action=AuditAction.STATUS_REPORT,
+            target=str(message_id),
+            result=str(new_id),
+        )
         return new_id
-
-    return op
-
-
-def set_token(gln: str, *, disabled: bool, actor: Actor) -> Any:
-    """Op: disable or enable an organisation's system token(s); how many changed."""
-
-    async def op(conn: AsyncConnection, batch: Batch) -> int:
-        known = await conn.scalar(select(ORGANISATION.c.gln).where(ORGANISATION.c.gln == gln))
-        if known is None:
-            raise NotFound(f"no organisation with GLN {gln} is registered")
-        c = CREDENTIAL.c
-        which = [c.org_gln == gln, c.role == Role.SYSTEM.value, c.disabled.is_(not disabled)]
-        if not disabled:  # only the newest: a token revoked by a rotation stays revoked
-            newest = await conn.scalar(
-                select(c.id)
-                .where(c.org_gln == gln, c.role == Role.SYSTEM.value)
-                .order_by(c.created_at.desc())
-                .limit(1)
-            )
-            which.append(c.id == newest)
-        result = await conn.execute(update(CREDENTIAL).where(*which).values(disabled=disabled))
-        changed = int(result.rowcount)
-        if disabled:
-            await revocation.announce(conn)  # every hub process forgets the token at once
-        action = AuditAction.DISABLE_TOKEN if disabled else AuditAction.ENABLE_TOKEN
-        await _audit(conn, batch, actor, action, gln, f"{changed} token(s) changed")
-        return changed
 
     return op

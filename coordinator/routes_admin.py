@@ -7,8 +7,9 @@ is in the 201 answer and nowhere else: it is stored only as its SHA-256, is neve
 and the answer carries ``Cache-Control: no-store``. A GLN already registered is 409
 ``organisation-exists`` (its token is not shown again; rotate it with ``samspil org
 token``). The registration and its :mod:`coordinator.audit_tables` row (who: the admin's
-credential, name and organisation) are one committer write, so neither exists without the
-other.
+credential, name and organisation) are one committer write
+(:func:`coordinator.credentials.registration`, the registration ``samspil org add`` runs), so
+neither exists without the other.
 """
 
 from __future__ import annotations
@@ -19,39 +20,22 @@ import uuid
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import insert, select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from coordinator.audit_tables import OPERATOR_AUDIT, AuditAction
+from coordinator.audit_tables import Actor
 from coordinator.auth import principal_of
-from coordinator.committer import Batch
-from coordinator.errors import BadRequest, CoordinatorError, OrganisationExists
-from coordinator.operator_store import Actor
+from coordinator.credentials import NAME_MAX, registration
+from coordinator.errors import BadRequest, InvalidOrganisation, UnsupportedMediaType
 from coordinator.responses import json_response
 from coordinator.state import COMMITTER
-from coordinator.store import new_token, token_hash
-from coordinator.tables import CREDENTIAL, ORGANISATION, OrganisationCreate, Role, Sector
+from coordinator.tables import OrganisationCreate, Role, Sector
 from messages.errors import IdentifierError
 from messages.identifiers import parse_gln, parse_sor
 from wire.admin import OrganisationRegistered, RegisteredOrganisation
 
 routes = web.RouteTableDef()
 
-NAME_MAX = 200
 _MUNICIPALITY = re.compile(r"^[0-9]{3}$")
 _FIELDS = {"gln", "name", "sector", "sor", "municipality"}
-
-
-class UnsupportedMediaType(CoordinatorError):
-    status = 415
-    code = "unsupported-media-type"
-
-
-class InvalidOrganisation(CoordinatorError):
-    """A field of the organisation that cannot be used (``code`` names which)."""
-
-    status = 422
-    code = "invalid-organisation"
 
 
 def _organisation(data: Any) -> OrganisationCreate:
@@ -95,52 +79,6 @@ def _organisation(data: Any) -> OrganisationCreate:
     )
 
 
-def register(organisation: OrganisationCreate, actor: Actor) -> Any:
-    """Op: the organisation, its system credential and the audit row; ``(org id, token)``."""
-
-    async def op(conn: AsyncConnection, batch: Batch) -> tuple[uuid.UUID, str]:
-        gln = organisation.gln
-        taken = await conn.scalar(select(ORGANISATION.c.gln).where(ORGANISATION.c.gln == gln))
-        if taken is not None:
-            raise OrganisationExists(
-                f"an organisation with GLN {gln} is registered; its token is not shown again "
-                "(rotate it with 'samspil org token')"
-            )
-        org_id, credential_id, token = uuid.uuid4(), uuid.uuid4(), new_token()
-        await conn.execute(
-            insert(ORGANISATION).values(
-                id=org_id, created_at=batch.now, last_poll_at=None, **organisation.model_dump()
-            )
-        )
-        await conn.execute(
-            insert(CREDENTIAL).values(
-                id=credential_id,
-                org_gln=gln,
-                name=f"{organisation.name} system"[:NAME_MAX],
-                role=Role.SYSTEM.value,
-                token_hash=token_hash(token),
-                disabled=False,
-                created_at=batch.now,
-                expires_at=None,
-            )
-        )
-        await conn.execute(
-            insert(OPERATOR_AUDIT).values(
-                id=uuid.uuid4(),
-                at=batch.now,
-                actor_credential=actor.credential_id,
-                actor_name=actor.name,
-                actor_org=actor.org_gln,
-                action=AuditAction.ADD_ORGANISATION.value,
-                target=gln,
-                result=f"system credential {credential_id}",
-            )
-        )
-        return org_id, token
-
-    return op
-
-
 @routes.post("/v1/admin/organisations")
 async def post_organisation(request: web.Request) -> web.Response:
     principal = principal_of(request)
@@ -153,11 +91,13 @@ async def post_organisation(request: web.Request) -> web.Response:
         raise BadRequest("the body is not JSON", code="invalid-json") from None
     organisation = _organisation(data)
     actor = Actor(uuid.UUID(principal.credential_id), principal.name, principal.org_gln)
-    org_id, token = await request.app[COMMITTER].call(register(organisation, actor))
+    created, token = await request.app[COMMITTER].call(registration(organisation, actor))
     # committed: built without validation, so nothing can fail between the commit and the
     # one answer that carries the token
     answer = OrganisationRegistered.model_construct(
-        organisation=RegisteredOrganisation.model_construct(id=org_id, **organisation.model_dump()),
+        organisation=RegisteredOrganisation.model_construct(
+            id=created.id, **organisation.model_dump()
+        ),
         token=token,
     )
     return json_response(answer, status=201, headers={"Cache-Control": "no-store"})

@@ -14,7 +14,8 @@ Rules (see :mod:`coordinator.consent` and the README's "The shared index"):
   credential's name, or ``X-On-Behalf-Of`` from a system token) and its kind before it is
   answered: an overview showing other organisations' entries, a consent list showing
   consents others recorded, an access log showing others' views; an operator's read of a
-  child's access log is logged always (:mod:`coordinator.access_log`).
+  child's access log is logged always. Every such read goes through
+  :mod:`coordinator.disclosure`, which returns only once the entry has been committed.
 
 A CPR number is validated with :func:`messages.identifiers.parse_cpr` and never echoed in an
 error or a log line.
@@ -31,17 +32,25 @@ from typing import Any, TypeVar
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from coordinator.access_log import View, access_log, access_notifications, log_views, shown_others
 from coordinator.auth import principal_of
 from coordinator.consent import Missing, age_on, age_rule, may_record
-from coordinator.errors import BadRequest, CoordinatorError, Forbidden, NotFound
-from coordinator.index_store import (
+from coordinator.disclosure import (
+    disclose_access_log,
+    disclose_access_notifications,
+    disclose_consents,
+    disclose_overview,
+)
+from coordinator.errors import (
+    BadRequest,
+    Forbidden,
     InvalidEntry,
+    NotFound,
+    UnsupportedMediaType,
+)
+from coordinator.index_store import (
     Overview,
     Viewer,
     add_consent,
-    consents_of,
-    overview,
     put_appointment,
     put_case,
     put_coordinator,
@@ -53,7 +62,6 @@ from coordinator.index_tables import (
     ConsentCreate,
     ConsentRelation,
     CoordinatorCreate,
-    ViewKind,
 )
 from coordinator.params import header_text, whole_number
 from coordinator.responses import json_response
@@ -86,6 +94,7 @@ from wire.index import (
     CoordinatorNamed,
     Disclosed,
     Upserted,
+    ViewKind,
 )
 from wire.index import Overview as OverviewAnswer
 
@@ -97,11 +106,6 @@ OVERLAP = timedelta(hours=48)
 
 M = TypeVar("M", bound=BaseModel)
 E = TypeVar("E")
-
-
-class UnsupportedMediaType(CoordinatorError):
-    status = 415
-    code = "unsupported-media-type"
 
 
 # --- request parts -------------------------------------------------------------------------
@@ -329,13 +333,13 @@ async def child_overview(request: web.Request) -> web.Response:
     cpr = _path_cpr(request)
     _person_required(viewer, request)
     app = request.app
-    result = await overview(
-        reader=app[READER], viewer=viewer, cpr=cpr, recent=app[SETTINGS].index_recent
+    result = await disclose_overview(
+        reader=app[READER],
+        committer=app[COMMITTER],
+        viewer=viewer,
+        cpr=cpr,
+        recent=app[SETTINGS].index_recent,
     )
-    if result.disclosed:  # logged and committed before it is answered
-        await app[COMMITTER].bulk(
-            log_views, View(viewer, cpr, ViewKind.OVERVIEW, tuple(result.disclosed))
-        )
     coordinator = result.coordinator
     # validated in one call of pydantic's core (faster than building the models one by one);
     # exclude_unset: ref, title and case_ref only on the caller's own entries, detail only when
@@ -425,12 +429,9 @@ def _idempotency_key(request: web.Request) -> str | None:
 async def get_consents(request: web.Request) -> web.Response:
     viewer = _index_user(request)
     cpr = _path_cpr(request)
-    rows = await consents_of(engine=request.app[ENGINE], org_gln=viewer.org_gln, cpr=cpr)
-    recorders = tuple(sorted({r.recorded_by_org for r in rows} - {viewer.org_gln}))
-    if recorders:  # consents other organisations recorded: logged before they are shown
-        await request.app[COMMITTER].bulk(
-            log_views, View(viewer, cpr, ViewKind.CONSENTS, recorders)
-        )
+    rows = await disclose_consents(
+        engine=request.app[ENGINE], committer=request.app[COMMITTER], viewer=viewer, cpr=cpr
+    )
     now = utcnow()
     return json_response(
         Consents(
@@ -497,15 +498,14 @@ async def get_access_log(request: web.Request) -> web.Response:
     else:
         viewer = _index_user(request)
     cpr = _path_cpr(request)
-    views = await access_log(
+    views = await disclose_access_log(
         engine=request.app[ENGINE],
+        committer=request.app[COMMITTER],
+        viewer=viewer,
         cpr=cpr,
-        org_gln=None if operator else viewer.org_gln,
+        operator=operator,
         limit=whole_number(request, "limit", default=500, low=1, high=5000),
     )
-    others = shown_others(views, viewer.org_gln)
-    if operator or others:  # an operator's read is always logged: the family sees it
-        await request.app[COMMITTER].bulk(log_views, View(viewer, cpr, ViewKind.ACCESS_LOG, others))
     return json_response(
         AccessLog(
             entries=[
@@ -537,7 +537,7 @@ async def get_access_notifications(request: web.Request) -> web.Response:
             raise BadRequest("since must be an ISO 8601 time with a time zone") from None
         if since.tzinfo is None:
             raise BadRequest("since must be an ISO 8601 time with a time zone")
-    rows = await access_notifications(
+    rows = await disclose_access_notifications(
         engine=request.app[ENGINE],
         owner=viewer.org_gln,
         since=since,

@@ -11,12 +11,21 @@ from typing import Any
 from aiohttp import web
 
 from coordinator.auth import Principal, principal_of
-from coordinator.errors import BadRequest, CoordinatorError, Forbidden, NotFound, UnknownReceiver
+from coordinator.errors import (
+    BadRequest,
+    Expired,
+    Forbidden,
+    NetworkReceiptRefused,
+    NotFound,
+    UnknownReceiver,
+    UnsupportedMediaType,
+)
 from coordinator.intake import Incoming, accept_many
 from coordinator.params import seconds, whole_number
 from coordinator.responses import json_response
 from coordinator.sqltypes import utcnow
 from coordinator.state import (
+    CLOCK,
     COMMITTER,
     DIRECTORY,
     LAST_POLL,
@@ -61,16 +70,6 @@ POLL_TOUCH_SECONDS = 10.0
 MAX_LEASE_SECONDS = 3600.0
 
 
-class UnsupportedMediaType(CoordinatorError):
-    status = 415
-    code = "unsupported-media-type"
-
-
-class NetworkReceiptRefused(CoordinatorError):
-    status = 422
-    code = "network-receipt-not-accepted"
-
-
 def _mailbox_user(request: web.Request) -> Principal:
     principal = principal_of(request)
     if principal.role not in MAILBOX_ROLES:
@@ -112,7 +111,7 @@ async def submit(request: web.Request) -> web.Response:
         raise UnknownReceiver(f"the receiver {routing.receiver_gln} is not registered at the hub")
     for warning in routing.warnings:
         log.warning("message from %s: %s", routing.sender_gln, warning)
-    accepted = await app[COMMITTER].bulk(accept_many, Incoming(routing, body, utcnow(), letter))
+    accepted = await app[COMMITTER].bulk(accept_many, Incoming(routing, body, app[CLOCK](), letter))
     headers = {"Location": f"/v1/messages/{accepted.id}"}
     answer = Accepted(
         id=accepted.id,
@@ -201,7 +200,13 @@ async def fetch(request: web.Request) -> web.Response:
     row = await message_for(
         reader=app[READER], message_id=message_id, gln=principal.org_gln, with_body=True
     )
-    if row.receiver_gln == principal.org_gln and row.status == MessageStatus.ACCEPTED.value:
+    if row.receiver_gln == principal.org_gln and row.status == MessageStatus.EXPIRED.value:
+        raise Expired(
+            "this letter expired before your system acknowledged it and its sender was told "
+            "it was not delivered; ask the sender to send it again"
+        )
+    first = MessageStatus(row.status).can_become(MessageStatus.DOWNLOADED)
+    if row.receiver_gln == principal.org_gln and first:
         await app[COMMITTER].bulk(mark_downloaded, message_id)
     return web.Response(
         body=bytes(row.body),

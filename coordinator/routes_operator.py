@@ -16,17 +16,17 @@ from typing import Any
 from aiohttp import web
 
 from coordinator import revocation
+from coordinator.audit_tables import Actor
 from coordinator.auth import VERIFIER, Principal, principal_of
+from coordinator.credentials import token_switch
 from coordinator.errors import BadRequest, NotFound, StoreError
 from coordinator.metrics import BUCKETS, METRICS
 from coordinator.operator_store import (
-    Actor,
     audit_entries,
     message_meta,
     organisations,
     queue,
     redeliver,
-    set_token,
     status_report,
     throughput,
     trail,
@@ -245,7 +245,7 @@ async def post_status_report(request: web.Request) -> web.Response:
 async def _token(request: web.Request, *, disabled: bool) -> web.Response:
     actor = _actor(_operator(request))
     gln = _gln(request)
-    changed = await request.app[COMMITTER].call(set_token(gln, disabled=disabled, actor=actor))
+    changed = await request.app[COMMITTER].call(token_switch(gln, disabled=disabled, actor=actor))
     if disabled:
         request.app[VERIFIER].forget()  # this process at once
         revocation.mark(request.app[ENGINE])  # other processes on SQLite (PostgreSQL: NOTIFY)

@@ -54,7 +54,11 @@ class Settings:
     )
     message_ttl: timedelta = field(
         default=timedelta(days=5),
-        metadata={"doc": "an unacknowledged letter expires after this (seconds in env)"},
+        metadata={
+            "doc": "a letter the receiver's system has not acknowledged (fetched or not) this "
+            "long after it arrived expires: the sender gets an XCTL01, the receiver 410 "
+            "expired (seconds in env)"
+        },
     )
     receipt_deadline: timedelta = field(
         default=timedelta(minutes=120),

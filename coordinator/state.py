@@ -4,6 +4,8 @@ registered organisations."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from datetime import datetime
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -42,3 +44,8 @@ REGISTRY = web.AppKey("registry", SchemaRegistry)
 DIRECTORY = web.AppKey("directory", Directory)
 LAST_POLL = web.AppKey("last_poll", dict[str, float])
 STOPPING = web.AppKey("stopping", asyncio.Event)
+Clock = Callable[[], datetime]
+"""Now, tz-aware UTC."""
+CLOCK: web.AppKey[Clock] = web.AppKey("clock")
+"""The time a letter is received at and the expiry sweep judges its deadlines by
+(``utcnow``; tests turn it forward)."""

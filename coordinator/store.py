@@ -1,4 +1,6 @@
-"""Reading the store, registering organisations and users, and the delivery writes.
+"""Reading the store and the delivery writes.
+
+Organisations and users are registered (audited) by :mod:`coordinator.credentials`.
 
 Persistence functions are keyword-only and async. The mailbox reads run through the
 :class:`~coordinator.reader.Reader` with statements built once; the others use the engine.
@@ -17,23 +19,21 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, exists, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from coordinator.committer import Batch, SyncOp
-from coordinator.errors import Conflict, NotFound, OrganisationExists, StoreError
+from coordinator.errors import Conflict, NotFound, store_error
 from coordinator.index_tables import CASE
 from coordinator.reader import Query, Reader, Write
-from coordinator.sqltypes import utcnow
 from coordinator.status import MessageStatus, transition
 from coordinator.tables import (
     CREDENTIAL,
     MESSAGE,
     MESSAGE_EVENT,
     ORGANISATION,
-    OrganisationCreate,
     OrganisationPublic,
     Role,
 )
@@ -62,70 +62,7 @@ class CredentialRow:
     disabled: bool
 
 
-def _store_error(exc: SQLAlchemyError) -> StoreError:
-    return StoreError(f"the message store is unavailable ({type(exc).__name__}); try again")
-
-
 # --- organisations and credentials -------------------------------------------------------
-
-
-async def create_organisation(
-    *, engine: AsyncEngine, organisation: OrganisationCreate
-) -> tuple[OrganisationPublic, str]:
-    """Register an organisation with a system token; the organisation and the token."""
-    now = utcnow()
-    org_id = uuid.uuid4()
-    token = new_token()
-    try:
-        async with engine.begin() as conn:
-            await conn.execute(
-                insert(ORGANISATION).values(
-                    id=org_id, created_at=now, last_poll_at=None, **organisation.model_dump()
-                )
-            )
-            await conn.execute(
-                insert(CREDENTIAL).values(
-                    id=uuid.uuid4(),
-                    org_gln=organisation.gln,
-                    name=f"{organisation.name} system",
-                    role=Role.SYSTEM.value,
-                    token_hash=token_hash(token),
-                    disabled=False,
-                    created_at=now,
-                )
-            )
-    except IntegrityError as exc:
-        raise OrganisationExists(f"an organisation with GLN {organisation.gln} exists") from exc
-    except SQLAlchemyError as exc:
-        raise _store_error(exc) from exc
-    public = OrganisationPublic(id=org_id, created_at=now, **organisation.model_dump())
-    return public, token
-
-
-async def create_user(*, engine: AsyncEngine, org_gln: str, name: str, role: Role) -> str:
-    """A credential for a person of an organisation; its token."""
-    token = new_token()
-    try:
-        async with engine.begin() as conn:
-            known = await conn.scalar(
-                select(ORGANISATION.c.gln).where(ORGANISATION.c.gln == org_gln)
-            )
-            if known is None:
-                raise NotFound(f"no organisation with GLN {org_gln} is registered")
-            await conn.execute(
-                insert(CREDENTIAL).values(
-                    id=uuid.uuid4(),
-                    org_gln=org_gln,
-                    name=name,
-                    role=role.value,
-                    token_hash=token_hash(token),
-                    disabled=False,
-                    created_at=utcnow(),
-                )
-            )
-    except SQLAlchemyError as exc:
-        raise _store_error(exc) from exc
-    return token
 
 
 async def list_organisations(*, engine: AsyncEngine) -> list[OrganisationPublic]:
@@ -134,7 +71,7 @@ async def list_organisations(*, engine: AsyncEngine) -> list[OrganisationPublic]
         async with engine.connect() as conn:
             rows = (await conn.execute(select(ORGANISATION).order_by(o.gln))).all()
     except SQLAlchemyError as exc:
-        raise _store_error(exc) from exc
+        raise store_error(exc) from exc
     return [OrganisationPublic.model_validate(dict(row._mapping)) for row in rows]
 
 
@@ -147,7 +84,7 @@ async def registered_glns(*, engine: AsyncEngine, glns: Sequence[str]) -> set[st
             )
             return set(found)
     except SQLAlchemyError as exc:
-        raise _store_error(exc) from exc
+        raise store_error(exc) from exc
 
 
 async def find_credential(*, engine: AsyncEngine, hashed: str) -> CredentialRow | None:
@@ -163,7 +100,7 @@ async def find_credential(*, engine: AsyncEngine, hashed: str) -> CredentialRow 
                 )
             ).first()
     except SQLAlchemyError as exc:
-        raise _store_error(exc) from exc
+        raise store_error(exc) from exc
     if row is None:
         return None
     return CredentialRow(row.id, row.org_gln, row.name, Role(row.role), row.disabled)
@@ -353,7 +290,11 @@ def mark_downloaded(conn: Connection, batch: Batch, items: list[Any]) -> list[An
     time; per item whether its status changed. One UPDATE for the group."""
     ids: list[uuid.UUID] = items
     rows = _locked(conn, ids)
-    changing = {i for i, row in rows.items() if row.status == MessageStatus.ACCEPTED.value}
+    changing = {
+        i
+        for i, row in rows.items()
+        if MessageStatus(row.status).can_become(MessageStatus.DOWNLOADED)
+    }
     if changing and conn.dialect.name == "sqlite":
         _DOWNLOADED_ONE.many(conn, [{"b_id": i, "now": batch.now} for i in sorted(changing)])
     elif changing:
@@ -390,11 +331,8 @@ def acknowledge(conn: Connection, batch: Batch, items: list[Any]) -> list[Any]:
             else:
                 results.append(current)
             continue
-        new = (
-            transition(current, MessageStatus.ACKNOWLEDGED)
-            if current in (MessageStatus.ACCEPTED, MessageStatus.DOWNLOADED)
-            else current
-        )
+        acknowledged = current.can_become(MessageStatus.ACKNOWLEDGED)
+        new = transition(current, MessageStatus.ACKNOWLEDGED) if acknowledged else current
         changes.setdefault((current, new), []).append(message_id)
         if new is not current:
             batch.event(message_id, new)
@@ -510,7 +448,7 @@ async def summary(*, engine: AsyncEngine) -> Summary:
                 select(func.count()).select_from(MESSAGE).where(M.overdue.is_(True))
             )
     except SQLAlchemyError as exc:
-        raise _store_error(exc) from exc
+        raise store_error(exc) from exc
     counts = [(str(s), str(t), int(n)) for s, t, n in by]
     return Summary(
         by_status_type=counts,
@@ -526,4 +464,4 @@ async def ping(*, engine: AsyncEngine) -> None:
         async with engine.connect() as conn:
             await conn.scalar(select(1))
     except SQLAlchemyError as exc:
-        raise _store_error(exc) from exc
+        raise store_error(exc) from exc

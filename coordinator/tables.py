@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import Column, Index, LargeBinary, String, Table, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -150,3 +150,50 @@ MESSAGE = cast(Table, Message.__table__)  # type: ignore[attr-defined]
 MESSAGE_EVENT = cast(Table, MessageEvent.__table__)  # type: ignore[attr-defined]
 HUB_PROCESS = cast(Table, HubProcess.__table__)  # type: ignore[attr-defined]
 METADATA = SQLModel.metadata
+
+
+def new_message_row(
+    *,
+    id: uuid.UUID,
+    type: str,
+    sender_gln: str,
+    receiver_gln: str,
+    envelope_id: str,
+    letter_id: str,
+    body: bytes,
+    received_at: datetime,
+    episode_id: str | None = None,
+    ack_requested: bool = False,
+    resend_of: uuid.UUID | None = None,
+    original_id: uuid.UUID | None = None,
+    patient_cpr: str | None = None,
+    subject: str | None = None,
+    in_reply_to: str | None = None,
+) -> dict[str, Any]:
+    """Every column of a message just put in its receiver's inbox (``accepted``): the one
+    place a ``MESSAGE`` row is made, for a sent message, the hub's XCTL01 and a re-delivery."""
+    return {
+        "id": id,
+        "type": type,
+        "sender_gln": sender_gln,
+        "receiver_gln": receiver_gln,
+        "envelope_id": envelope_id,
+        "letter_id": letter_id,
+        "episode_id": episode_id,
+        "ack_requested": ack_requested,
+        "is_resend": resend_of is not None,
+        "resend_of": resend_of,
+        "original_id": original_id,
+        "status": MessageStatus.ACCEPTED.value,
+        "in_inbox": True,
+        "body": body,
+        "size": len(body),
+        "received_at": received_at,
+        "updated_at": received_at,
+        "receipt_id": None,
+        "overdue": False,
+        "leased_until": None,
+        "patient_cpr": patient_cpr,
+        "subject": subject,
+        "in_reply_to": in_reply_to,
+    }

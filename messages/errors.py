@@ -115,9 +115,10 @@ class Hl7Error(MessageError):
     """An HL7 v2 message Samspil cannot read or does not handle.
 
     ``segment`` names the segment (e.g. ``PID``) where the problem is, when known. Every
-    Hl7Error is a content error: the sender must not resend the message unchanged (HL7
-    ``AE``, see ``messages.hl7.ack.ack_code_for``); a temporary failure (``AR``) is the
-    adapter's to report, not the message layer's.
+    Hl7Error is final: the sender must not resend the message unchanged (HL7 ``AE``, or
+    ``AR`` for an unsupported version or an unreadable ``MSH``, see
+    ``messages.hl7.ack.ack_code_for``); a temporary failure (``AR``) is the adapter's to
+    report, not the message layer's.
     """
 
     code = "hl7-error"

@@ -30,10 +30,10 @@ from adapters.simulation.external import ExternalHub
 from adapters.simulation.region import Org, OrgKind
 from adapters.simulation.run import HubAccess, HubProvider, SimulationSettings, simulate
 from coordinator.app import create_app
+from coordinator.credentials import add_user, local_actor, register_organisation
 from coordinator.db import create_engine, migrate
 from coordinator.protocol import HubRunner
 from coordinator.settings import Settings
-from coordinator.store import create_organisation, create_user
 from coordinator.tables import OrganisationCreate, Role, Sector
 from wire.errors import HubError
 
@@ -60,7 +60,8 @@ async def _register(settings: Settings, orgs: Sequence[Org]) -> tuple[dict[str, 
     try:
         await migrate(engine)
         for org in orgs:
-            _, token = await create_organisation(
+            _, token = await register_organisation(
+                actor=local_actor(),
                 engine=engine,
                 organisation=OrganisationCreate(
                     gln=org.gln,
@@ -71,11 +72,15 @@ async def _register(settings: Settings, orgs: Sequence[Org]) -> tuple[dict[str, 
             )
             tokens[org.gln] = token
         ppr = next(o for o in orgs if o.kind is OrgKind.PPR and o.municipality == "851")
-        caseworker = await create_user(
-            engine=engine, org_gln=ppr.gln, name="Hanne Østergaard", role=Role.CASEWORKER
+        caseworker = await add_user(
+            actor=local_actor(),
+            engine=engine,
+            org_gln=ppr.gln,
+            name="Hanne Østergaard",
+            role=Role.CASEWORKER,
         )
-        operator = await create_user(
-            engine=engine, org_gln=ppr.gln, name="Driften", role=Role.OPERATOR
+        operator = await add_user(
+            actor=local_actor(), engine=engine, org_gln=ppr.gln, name="Driften", role=Role.OPERATOR
         )
     finally:
         await engine.dispose()

@@ -135,6 +135,8 @@ DA: dict[str, str] = {
     "letter.receipt": "Kvittering {kind} for brev {letter}",
     "letter.receipt_sent": "Positiv kvittering sendt.",
     "letter.acked": "Brevet er taget ind og fjernet fra indbakken.",
+    "letter.expired": "✖ Brevet er udløbet, før det blev taget ind, og afsenderen har fået "
+    "besked om, at det ikke blev afleveret. Bed afsenderen sende det igen.",
     "key.open": "åbn",
     "key.reply": "svar",
     "key.receipt": "send kvittering",
@@ -344,6 +346,8 @@ EN: dict[str, str] = {
     "letter.receipt": "Receipt {kind} for letter {letter}",
     "letter.receipt_sent": "Positive receipt sent.",
     "letter.acked": "The letter is taken in and removed from the inbox.",
+    "letter.expired": "✖ The letter expired before it was taken in, and its sender was told "
+    "it was not delivered. Ask the sender to send it again.",
     "key.open": "open",
     "key.reply": "reply",
     "key.receipt": "send receipt",

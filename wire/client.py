@@ -175,7 +175,8 @@ class HubClient:
         return _decode_list(parsed, "messages")
 
     async def fetch(self, message_id: str) -> bytes:
-        """``GET /v1/messages/{id}``: the stored XML, byte for byte."""
+        """``GET /v1/messages/{id}``: the stored XML, byte for byte (a receiver gets 410
+        ``expired`` for a letter that expired before it was acknowledged)."""
         _, _, raw = await self.call("GET", f"/v1/messages/{_seg(message_id)}")
         return raw
 

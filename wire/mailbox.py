@@ -16,7 +16,12 @@ from messages.medcom.model import MessageType
 
 
 class MessageStatus(StrEnum):
-    """Where a message is on its way (the hub's state machine says which may follow which)."""
+    """Where a message is on its way::
+
+    accepted ──► downloaded ──► acknowledged ──► receipted | rejected
+        │  └──────────┴──────────────┘ (a receipt may come before the ack)
+        └──► expired  (from accepted or downloaded: not acknowledged in time)
+    """
 
     ACCEPTED = "accepted"
     DOWNLOADED = "downloaded"
@@ -24,6 +29,25 @@ class MessageStatus(StrEnum):
     RECEIPTED = "receipted"
     REJECTED = "rejected"
     EXPIRED = "expired"
+
+    @property
+    def final(self) -> bool:
+        return not TRANSITIONS[self]
+
+    def can_become(self, new: MessageStatus) -> bool:
+        return new in TRANSITIONS[self]
+
+
+_S = MessageStatus
+#: Which status may follow which (the hub refuses every other change).
+TRANSITIONS: dict[MessageStatus, frozenset[MessageStatus]] = {
+    _S.ACCEPTED: frozenset({_S.DOWNLOADED, _S.ACKNOWLEDGED, _S.RECEIPTED, _S.REJECTED, _S.EXPIRED}),
+    _S.DOWNLOADED: frozenset({_S.ACKNOWLEDGED, _S.RECEIPTED, _S.REJECTED, _S.EXPIRED}),
+    _S.ACKNOWLEDGED: frozenset({_S.RECEIPTED, _S.REJECTED}),
+    _S.RECEIPTED: frozenset(),
+    _S.REJECTED: frozenset(),
+    _S.EXPIRED: frozenset(),
+}
 
 
 class Accepted(BaseModel):

@@ -16,12 +16,16 @@ from __future__ import annotations
 from datetime import datetime
 
 from messages.errors import Hl7Error
-from messages.hl7.er7 import format_ts
+from messages.hl7.er7 import Separators, format_ts
 from messages.hl7.model import COPENHAGEN, AckCode
 from messages.hl7.parse import Hl7Message
 from messages.identifiers import new_message_id
 
-__all__ = ["MSA3_MAX", "ack_code_for", "ack_for", "hl7_error_code"]
+__all__ = ["ACK_VERSION", "MSA3_MAX", "ack_code_for", "ack_for", "ack_unreadable", "hl7_error_code"]
+
+ACK_VERSION = "2.5"
+"""``MSH-12`` of an ``ACK`` answering a message whose own version cannot be repeated
+(empty, or not 2.x)."""
 
 MSA3_MAX = 80
 """``MSA-3`` is an 80-character ``ST``; longer reasons are cut there (``ERR-8`` has all)."""
@@ -34,9 +38,15 @@ _HL7_ERRORS = {
     "200": "Unsupported message type",
     "201": "Unsupported event code",
     "203": "Unsupported version id",
+    "205": "Duplicate key identifier",
     "207": "Application internal error",
 }
 _BY_SAMSPIL_CODE = {
+    "empty": "100",
+    "no-msh": "100",
+    "bad-segment": "100",
+    "multiple-messages": "100",
+    "control-id-reused": "205",
     "missing-segment": "100",
     "missing-field": "101",
     "missing-cpr": "101",
@@ -62,13 +72,53 @@ def hl7_error_code(code: str) -> tuple[str, str]:
 
 
 def ack_code_for(error: Hl7Error) -> AckCode:
-    """``AE`` for every message error, whether Samspil does not handle the type, trigger,
-    version or character set, or the content is wrong: resending it unchanged cannot help
-    (MedCom's ``fatal-error``). ``AR`` is kept for temporary trouble the sender should retry
-    (MedCom's ``transient-error``: the hub unreachable and the adapter's outbox failing),
-    which only the adapter knows about."""
-    del error  # every message error is final; ERR-3 still names the kind
+    """``AE`` for a message error, whether Samspil does not handle the type, trigger or
+    character set, or the content is wrong: resending it unchanged cannot help (MedCom's
+    ``fatal-error``); ``ERR-3`` names the kind.
+
+    ``AR`` for a message whose version Samspil does not speak (``unsupported-version``,
+    HL7 v2.5 §2.9.2: an unsupported version id is rejected) and for a frame without a
+    readable ``MSH`` (``empty``, ``no-msh``, ``bad-separators``, ``too-large``), which
+    cannot be processed at all. Otherwise ``AR`` is kept for temporary trouble the sender
+    should retry (MedCom's ``transient-error``: the hub unreachable and the adapter's outbox
+    failing), which only the adapter knows about."""
+    if error.code in _REJECTED:
+        return AckCode.REJECT
     return AckCode.ERROR
+
+
+_REJECTED = frozenset({"unsupported-version", "empty", "no-msh", "bad-separators", "too-large"})
+
+
+def ack_unreadable(
+    error: Hl7Error, *, control_id: str | None = None, now: datetime | None = None
+) -> str:
+    """The ``AR`` answering a frame whose ``MSH`` cannot be read.
+
+    There is no control id to repeat, so ``MSA-2`` is empty; the header uses the standard
+    delimiters, version :data:`ACK_VERSION` and no addresses (none could be read).
+    ``ERR`` names the problem as :func:`ack_for` does.
+    """
+    sep = Separators()
+    esc = sep.escape_text
+    fs, cs = sep.field, sep.component
+    header = [
+        "MSH",
+        sep.encoding_characters,
+        "",
+        "",
+        "",
+        "",
+        format_ts(now or datetime.now(COPENHAGEN)),
+        "",
+        f"ACK{cs}{cs}ACK",
+        esc(control_id or new_message_id()),
+        "P",
+        ACK_VERSION,
+    ]
+    text = error.message
+    msa = fs.join(("MSA", AckCode.REJECT.value, "", esc(text[:MSA3_MAX])))
+    return "\r".join((fs.join(header), msa, _err_fields(sep, error, text)))
 
 
 def ack_for(
@@ -124,7 +174,10 @@ def ack_for(
 
 
 def _err_segment(msg: Hl7Message, reason: str | Hl7Error | None, text: str) -> str:
-    sep = msg.separators
+    return _err_fields(msg.separators, reason, text)
+
+
+def _err_fields(sep: Separators, reason: str | Hl7Error | None, text: str) -> str:
     esc = sep.escape_text
     fs, cs = sep.field, sep.component
     samspil_code = reason.code if isinstance(reason, Hl7Error) else "internal"

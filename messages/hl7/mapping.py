@@ -19,11 +19,11 @@ Every failure is an :class:`~messages.errors.Hl7Error` with a ``code`` and, wher
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from messages.errors import Hl7Error, IdentifierError
-from messages.hl7.ack import ack_code_for, ack_for
+from messages.hl7.ack import ACK_VERSION, ack_code_for, ack_for, ack_unreadable
 from messages.hl7.er7 import parse_ts
 from messages.hl7.model import (
     AckCode,
@@ -39,7 +39,7 @@ from messages.hl7.model import (
     ReferralPriority,
     ReferringGp,
 )
-from messages.hl7.parse import Hl7Message, Segment, check_structure, parse_er7
+from messages.hl7.parse import Hl7Message, Segment, check_structure, parse_er7, read_header
 from messages.identifiers import Cpr, parse_cpr, parse_gln
 
 __all__ = [
@@ -166,16 +166,18 @@ _EPISODE_KINDS = frozenset(k.value for k in EpisodeEventKind)
 class Received:
     """What a receiver makes of one message: the result or the error, and the answer.
 
-    ``ack`` is ``AA`` when ``result`` is set (an adapter that then fails to store the result
-    answers with its own :func:`ack_for` ``AR`` instead), ``AE`` naming the error
-    otherwise, and None when not even the ``MSH`` could be read: without a control id there
-    is nothing to acknowledge, and the caller logs the error and closes the connection.
+    ``ack`` is always set: ``AA`` when ``result`` is set (an adapter that then fails to
+    store the result answers with its own :func:`ack_for` ``AR`` instead), ``AE`` or ``AR``
+    (:func:`~messages.hl7.ack.ack_code_for`) naming the error otherwise. ``message`` is the
+    message, or only its ``MSH`` (:func:`~messages.hl7.parse.read_header`) when the rest
+    could not be read; None when not even the ``MSH`` could be read: the answer is then an
+    ``AR`` with an empty ``MSA-2`` (:func:`~messages.hl7.ack.ack_unreadable`).
     """
 
     message: Hl7Message | None
     result: DomainObject | None
     error: Hl7Error | None
-    ack: str | None
+    ack: str
 
 
 FALLBACK_CHARSET = "8859/1"
@@ -185,18 +187,29 @@ FALLBACK_CHARSET = "8859/1"
 def receive(er7: str | bytes) -> Received:
     """Parse, map and answer one received message; never raises for bad input.
 
-    Bytes that are not valid in the character set ``MSH-18`` declares (or a character set
-    Samspil does not read) are answered ``AE`` naming the mismatch, not dropped: the header
-    is read from the bytes taken as ISO-8859-1, which every byte is, and the ``ACK`` is
-    written in ISO-8859-1 (``MSH-18`` ``8859/1``), so ``MSA-2`` repeats the sender's control
-    id byte for byte.
+    Every frame gets an answer, so that a sender in original acknowledgement mode is never
+    left resending one message forever with its whole queue behind it:
+
+    * a message whose segments after ``MSH`` cannot be read (``bad-segment``), that holds a
+      second ``MSH`` (``multiple-messages``) or whose ``MSH`` lacks a field is answered
+      ``AE`` from its ``MSH`` alone, ``MSA-2`` its control id; an unsupported ``MSH-12``
+      (``unsupported-version``) is answered ``AR`` the same way;
+    * bytes without a readable ``MSH`` get an ``AR`` with an empty ``MSA-2``;
+    * bytes that are not valid in the character set ``MSH-18`` declares (or a character set
+      Samspil does not read) are answered ``AE`` naming the mismatch: the header is read
+      from the bytes taken as ISO-8859-1, which every byte is, and the ``ACK`` is written in
+      ISO-8859-1 (``MSH-18`` ``8859/1``), so ``MSA-2`` repeats the sender's control id
+      byte for byte.
     """
     try:
-        msg = parse_er7(decode(er7) if isinstance(er7, bytes) else er7)
+        text = decode(er7) if isinstance(er7, bytes) else er7
     except Hl7Error as exc:
-        if isinstance(er7, bytes) and exc.code in ("undecodable", "unsupported-charset"):
-            return _undecodable(er7, exc)
-        return Received(None, None, exc, None)
+        assert isinstance(er7, bytes)
+        return _undecodable(er7, exc)
+    try:
+        msg = parse_er7(text)
+    except Hl7Error as exc:
+        return _header_only(text, exc)
     try:
         result = to_domain(msg)
     except Hl7Error as exc:
@@ -204,11 +217,26 @@ def receive(er7: str | bytes) -> Received:
     return Received(msg, result, None, ack_for(msg, AckCode.ACCEPT))
 
 
-def _undecodable(data: bytes, error: Hl7Error) -> Received:
+def _header_only(text: str, error: Hl7Error, charset: str | None = None) -> Received:
+    """The answer to a message :func:`parse_er7` refused, from its ``MSH`` alone."""
     try:
-        msg = parse_er7(data.removeprefix(b"\xef\xbb\xbf").decode("latin-1"))
+        header = read_header(text)
     except Hl7Error:
-        return Received(None, None, error, None)
+        return Received(None, None, error, ack_unreadable(error))
+    answer_as = header
+    if not header.version.startswith("2."):
+        answer_as = replace(header, version=ACK_VERSION)
+    return Received(
+        header, None, error, ack_for(answer_as, ack_code_for(error), error, charset=charset)
+    )
+
+
+def _undecodable(data: bytes, error: Hl7Error) -> Received:
+    text = data.removeprefix(b"\xef\xbb\xbf").decode("latin-1")
+    try:
+        msg = parse_er7(text)
+    except Hl7Error:
+        return _header_only(text, error, FALLBACK_CHARSET)
     declared = msg.charset.strip().upper()
     sentence = error.message
     if error.code == "undecodable" and declared in _CODECS:  # never a sender's stray data

@@ -27,6 +27,7 @@ value ``""`` reads as an empty string.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 
@@ -41,7 +42,9 @@ __all__ = [
     "Hl7Message",
     "Segment",
     "check_structure",
+    "content_digest",
     "parse_er7",
+    "read_header",
 ]
 
 MAX_MESSAGE_CHARS = 1024 * 1024
@@ -300,6 +303,44 @@ def _header(segments: list[Segment], sep: Separators) -> Hl7Message:
     )
 
 
+def read_header(text: str) -> Hl7Message:
+    """Only the ``MSH`` of a message that :func:`parse_er7` refused, to answer it.
+
+    Reads the first segment alone and checks only its delimiters: a message whose later
+    segments are garbage, which holds a second ``MSH``, or whose ``MSH-9``, ``MSH-10`` or
+    ``MSH-12`` is empty or unsupported still has a sender and (maybe) a control id that an
+    ``ACK`` can name. The result's ``segments`` hold the ``MSH`` alone; an empty control id
+    stays empty. Raises Hl7Error (``no-msh``, ``bad-separators``, ``field-too-long``) when
+    even the delimiters cannot be read, or a field is too long to repeat in an ``ACK``.
+    """
+    text = text.lstrip("\ufeff \t\r\n")
+    if not text or not text.startswith("MSH"):
+        raise Hl7Error("the message does not start with an MSH segment", code="no-msh")
+    end = min((i for i in (text.find("\r"), text.find("\n")) if i >= 0), default=len(text))
+    line = text[:end]
+    sep = _separators(line)
+    parts = line.split(sep.field)
+    if any(len(part) > MAX_FIELD_CHARS for part in parts):  # an ACK repeats some of them
+        raise Hl7Error(
+            f"a field is longer than {MAX_FIELD_CHARS} characters",
+            segment="MSH",
+            code="field-too-long",
+        )
+    msh = Segment("MSH", ("MSH", sep.field, *parts[1:]), sep)
+    return Hl7Message(
+        message_type=msh.value(9, 1),
+        trigger=msh.value(9, 2),
+        structure=msh.value(9, 3),
+        control_id=msh.value(10),
+        version=msh.value(12, 1),
+        processing_id=msh.value(11, 1),
+        charset=msh.value(18),
+        routing=Routing(_hd(msh, 3), _hd(msh, 4), _hd(msh, 5), _hd(msh, 6)),
+        separators=sep,
+        segments=(msh,),
+    )
+
+
 def _missing_msh(sentence: str) -> Hl7Error:
     return Hl7Error(sentence, segment="MSH", code="missing-field")
 
@@ -321,3 +362,21 @@ def check_structure(msg: Hl7Message) -> None:
                     segment=name,
                     code="missing-field",
                 )
+
+
+def content_digest(msg: Hl7Message) -> str:
+    """A SHA-256 (hex) of what a message says, to tell a resend from a reused control id.
+
+    Every segment and field as received (segment terminators normalised, blank lines
+    dropped), except ``MSH-7``: a sender's engine may restamp the date/time of a message it
+    sends again after a lost ACK, and that resend must still be recognised. Everything
+    else, ``MSH-10`` included, must match byte for byte.
+    """
+    sha = hashlib.sha256()
+    for seg in msg.segments:
+        fields = seg.fields
+        if seg.name == "MSH":
+            fields = (*fields[:7], "", *fields[8:]) if len(fields) > 7 else fields
+        sha.update("\x1f".join(fields).encode("utf-8", "surrogatepass"))
+        sha.update(b"\x1e")
+    return sha.hexdigest()

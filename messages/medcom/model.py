@@ -49,6 +49,17 @@ class MessageType(StrEnum):
     def is_receipt(self) -> bool:
         return self in (MessageType.XCTL01, MessageType.XCTL02, MessageType.XCTL03)
 
+    @property
+    def is_letter(self) -> bool:
+        """A letter (XDIS91, XBIN01): acknowledged by its receiver, answered by a receipt."""
+        return not self.is_receipt
+
+    @classmethod
+    def codes(cls, *, receipts: bool) -> tuple[str, ...]:
+        """The codes of the receipt types (``receipts=True``) or of the letter types, in the
+        order declared: for a query's ``IN``."""
+        return tuple(t.value for t in cls if t.is_receipt is receipts)
+
 
 VERSION_CODES: dict[MessageType, str] = {
     MessageType.XDIS91: "XD9134L",

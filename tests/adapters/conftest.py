@@ -32,9 +32,9 @@ from adapters.municipality import MunicipalityAdapter
 from adapters.outbox import OutboxSettings
 from adapters.psychiatry import PsychiatryAdapter
 from coordinator.app import create_app
+from coordinator.credentials import add_user, local_actor, register_organisation
 from coordinator.settings import Settings
 from coordinator.state import ENGINE
-from coordinator.store import create_organisation, create_user
 from coordinator.tables import OrganisationCreate, Role, Sector
 from messages.errors import IdentifierError
 from messages.hl7.samples import GP_GLN, PPR_GLN
@@ -95,7 +95,8 @@ class RestartableHub:
     async def org(self, gln: str, sector: Sector, name: str = "Org") -> str:
         assert self.app is not None
         if gln not in self.tokens:
-            _, token = await create_organisation(
+            _, token = await register_organisation(
+                actor=local_actor(),
                 engine=self.app[ENGINE],
                 organisation=OrganisationCreate(gln=gln, name=name, sector=sector),
             )
@@ -104,7 +105,9 @@ class RestartableHub:
 
     async def user(self, gln: str, role: Role = Role.CASEWORKER) -> str:
         assert self.app is not None
-        return await create_user(engine=self.app[ENGINE], org_gln=gln, name="Test", role=role)
+        return await add_user(
+            actor=local_actor(), engine=self.app[ENGINE], org_gln=gln, name="Test", role=role
+        )
 
 
 _TEN_DIGITS = re.compile(r"(?<![\d-])\d{6}-?\d{4}(?![\d-])")

@@ -17,7 +17,6 @@ from typing import Any
 import aiohttp
 import pytest
 
-from adapters.base import CREDENTIAL_REFUSED
 from adapters.filedrop import write_atomically
 from adapters.outbox import ItemKind, ItemState
 from coordinator.credentials import local_actor, rotate_system_token
@@ -95,10 +94,10 @@ async def test_a_disabled_token_holds_the_case_closures_until_it_is_enabled(
     assert {i.state for i in items} == {ItemState.PENDING}
     assert ppr.outbox.stats.refused == 0
     status = await _status(ppr.status_port)
-    assert status["problem"] == CREDENTIAL_REFUSED
+    assert status["status"] == "unauthorized"
+    assert "hub refuses our credential (401 " in status["warnings"][0]
     assert status["credential_refused"] is True
     assert status["hub_reachable"] is True
-    assert status["status"] == "degraded"
     text, samples = await scrape(ppr.status_port)
     assert value(samples, "credential_refused") == 1
     assert value(samples, "hub_reachable") == 1
@@ -112,7 +111,7 @@ async def test_a_disabled_token_holds_the_case_closures_until_it_is_enabled(
     await eventually(all_sent, within=30.0)
     assert ppr.outbox.stats.refused == 0
     assert not ppr.outbox.credential_refused
-    assert (await _status(ppr.status_port))["problem"] is None
+    assert (await _status(ppr.status_port))["warnings"] == []
     # every closure reached the index: PPR has no active case for the child any more
     with pytest.raises(HubRefused) as refused:
         await ppr.hub.overview(CHILD_CPR, on_behalf_of=CASEWORKER)

@@ -38,8 +38,8 @@ def test_synthetic_children_are_valid_deterministic_and_under_18() -> None:
 
 
 async def run(tmp_path: Path, name: str) -> Progress:
-    settings = SimulationSettings(
-        children=6, speed=40.0, seed=11, workdir=tmp_path / name, progress_every=0
+    settings = SimulationSettings(  # patience: a hang guard, never reached by a good run
+        children=6, speed=40.0, seed=11, workdir=tmp_path / name, progress_every=0, patience=60
     )
     progress, health = await simulate(settings, embedded_hub)
     assert sum(h["refused"] for h in health) == 0

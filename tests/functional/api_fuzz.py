@@ -32,9 +32,9 @@ from pathlib import Path
 from aiohttp import web
 
 from coordinator.app import create_app
+from coordinator.credentials import add_user, local_actor, register_organisation
 from coordinator.settings import Settings
 from coordinator.state import ENGINE
-from coordinator.store import create_organisation, create_user
 from coordinator.tables import OrganisationCreate, Role, Sector
 from messages.identifiers import gln_check_digit
 
@@ -119,13 +119,19 @@ async def fuzz(folder: Path, seconds_per_pass: float, seed: int | None = None) -
         await site.start()
         url = f"http://127.0.0.1:{runner.addresses[0][1]}"
         engine = app[ENGINE]
-        _, gp = await create_organisation(
-            engine=engine, organisation=OrganisationCreate(gln=GP, name="GP", sector=Sector.GP)
+        _, gp = await register_organisation(
+            actor=local_actor(),
+            engine=engine,
+            organisation=OrganisationCreate(gln=GP, name="GP", sector=Sector.GP),
         )
-        await create_organisation(
-            engine=engine, organisation=OrganisationCreate(gln=PPR, name="PPR", sector=Sector.PPR)
+        await register_organisation(
+            actor=local_actor(),
+            engine=engine,
+            organisation=OrganisationCreate(gln=PPR, name="PPR", sector=Sector.PPR),
         )
-        admin = await create_user(engine=engine, org_gln=PPR, name="Fuzz", role=Role.ADMIN)
+        admin = await add_user(
+            actor=local_actor(), engine=engine, org_gln=PPR, name="Fuzz", role=Role.ADMIN
+        )
         import aiohttp
 
         async with aiohttp.ClientSession() as session:

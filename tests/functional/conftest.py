@@ -3,6 +3,7 @@
 ``hub_db`` is parametrised: a SQLite file in ``tmp_path``, and (marked ``postgres``) a fresh
 PostgreSQL database per test, created on the server of ``postgres_url`` and dropped after.
 ``make_hub(**settings)`` starts the app factory's application on ``127.0.0.1:0``;
+``make_hub(clock=...)`` gives the expiry sweep a clock a test can turn forward;
 ``hub.org(...)`` registers an organisation and returns a client holding its token. Every
 response a test sees is checked against ``/v1/openapi.json`` when the test ends.
 """
@@ -21,11 +22,11 @@ from aiohttp import web
 from sqlalchemy.engine import make_url
 
 from coordinator.app import create_app
+from coordinator.credentials import add_user, local_actor, register_organisation
 from coordinator.openapi import DOCUMENT
 from coordinator.protocol import HubRunner
 from coordinator.settings import Settings
-from coordinator.state import ENGINE
-from coordinator.store import create_organisation, create_user
+from coordinator.state import CLOCK, ENGINE, Clock
 from coordinator.tables import OrganisationCreate, Role, Sector
 from messages.identifiers import gln_check_digit
 
@@ -126,14 +127,17 @@ class Hub:
         self.session = session
 
     async def org(self, gln: str, sector: Sector = Sector.PPR, name: str = "Org") -> Client:
-        _, token = await create_organisation(
+        _, token = await register_organisation(
+            actor=local_actor(),
             engine=self.app[ENGINE],
             organisation=OrganisationCreate(gln=gln, name=name, sector=sector),
         )
         return Client(self.session, self.base, token, gln)
 
     async def user(self, gln: str, role: Role) -> Client:
-        token = await create_user(engine=self.app[ENGINE], org_gln=gln, name="Test", role=role)
+        token = await add_user(
+            actor=local_actor(), engine=self.app[ENGINE], org_gln=gln, name="Test", role=role
+        )
         return Client(self.session, self.base, token, gln)
 
     def anonymous(self, token: str = "") -> Client:
@@ -175,11 +179,13 @@ async def make_hub(hub_db: str, tmp_path: Path) -> AsyncIterator[MakeHub]:
     sessions: list[aiohttp.ClientSession] = []
     seen: Seen = []
 
-    async def make(**overrides: Any) -> Hub:
+    async def make(*, clock: Clock | None = None, **overrides: Any) -> Hub:
         settings = Settings(
             environment="test", data_dir=tmp_path, database_url=hub_db, **overrides
         ).check()
         app = create_app(settings)
+        if clock is not None:
+            app[CLOCK] = clock
         app.middlewares.insert(0, _recorder(seen))
         runner = HubRunner(app, shutdown_timeout=5)  # as `samspil serve` runs it
         await runner.setup()

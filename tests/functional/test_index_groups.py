@@ -15,8 +15,8 @@ from sqlalchemy import func, select
 
 from coordinator.access_log import View, log_views
 from coordinator.committer import Committer
+from coordinator.errors import InvalidEntry
 from coordinator.index_store import (
-    InvalidEntry,
     Viewer,
     put_appointment,
     put_case,

@@ -15,11 +15,11 @@ from aiohttp import web
 
 from coordinator import server
 from coordinator.app import create_app
+from coordinator.credentials import add_user, local_actor, register_organisation
 from coordinator.protocol import HubRunner
 from coordinator.retention import run_retention
 from coordinator.settings import Settings
 from coordinator.state import COMMITTER, ENGINE, SETTINGS
-from coordinator.store import create_organisation, create_user
 from coordinator.tables import OrganisationCreate, Role, Sector
 from tests.functional.conftest import BUP_GLN, GP_GLN, PPR_GLN, Client, Hub
 from tests.functional.index_samples import (
@@ -83,8 +83,10 @@ async def test_no_cpr_token_or_body_in_any_log_line(logged_hub: tuple[Hub, Captu
     tokens: list[str] = []
 
     async def org(gln: str, sector: Sector) -> Client:
-        _, token = await create_organisation(
-            engine=engine, organisation=OrganisationCreate(gln=gln, name=gln, sector=sector)
+        _, token = await register_organisation(
+            actor=local_actor(),
+            engine=engine,
+            organisation=OrganisationCreate(gln=gln, name=gln, sector=sector),
         )
         tokens.append(token)
         return Client(hub.session, hub.base, token, gln)
@@ -94,8 +96,8 @@ async def test_no_cpr_token_or_body_in_any_log_line(logged_hub: tuple[Hub, Captu
         await org(BUP_GLN, Sector.PSYCHIATRY),
         await org(GP_GLN, Sector.GP),
     )
-    user_token = await create_user(
-        engine=engine, org_gln=PPR_GLN, name="Sara", role=Role.CASEWORKER
+    user_token = await add_user(
+        actor=local_actor(), engine=engine, org_gln=PPR_GLN, name="Sara", role=Role.CASEWORKER
     )
     tokens.append(user_token)
     caseworker = Client(hub.session, hub.base, user_token, PPR_GLN)

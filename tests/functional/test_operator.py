@@ -9,6 +9,9 @@ from coordinator.tables import Role, Sector
 from tests.functional.conftest import GP_GLN, PPR_GLN
 from tests.functional.samples import new_id, receipt, xdis91
 
+FIXTURE_ACTIONS = {"add-organisation", "add-user"}
+"""The audited registrations the hub fixture makes before a test acts."""
+
 
 async def test_throughput_organisations_queue_and_trail(hub: Any) -> None:
     gp = await hub.org(GP_GLN, Sector.GP, name="Lægehuset")
@@ -114,7 +117,8 @@ async def test_redeliver_an_expired_letter_and_send_the_status_report(make_hub: 
     assert trail["resend_of"] == sent["id"]
 
     code, audit, _ = await operator.request("GET", "/v1/operator/audit")
-    assert [(e["action"], e["target"]) for e in audit["entries"]] == [
+    actions = [e for e in audit["entries"] if e["action"] not in FIXTURE_ACTIONS]
+    assert [(e["action"], e["target"]) for e in actions] == [
         ("redeliver", sent["id"]),
         ("status-report", sent["id"]),
     ]
@@ -135,4 +139,5 @@ async def test_disable_and_enable_an_organisations_token(make_hub: Any) -> None:
     code, _, _ = await gp.request("GET", "/v1/inbox")
     assert code == 200
     code, audit, _ = await operator.request("GET", "/v1/operator/audit?limit=5")
-    assert [e["action"] for e in audit["entries"]] == ["enable-token", "disable-token"]
+    actions = [e["action"] for e in audit["entries"] if e["action"] not in FIXTURE_ACTIONS]
+    assert actions == ["enable-token", "disable-token"]

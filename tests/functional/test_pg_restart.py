@@ -29,9 +29,9 @@ import pytest
 from aiohttp import web
 
 from coordinator.app import create_app
+from coordinator.credentials import local_actor, register_organisation
 from coordinator.settings import Settings
 from coordinator.state import ENGINE
-from coordinator.store import create_organisation
 from coordinator.tables import OrganisationCreate, Sector
 from tests.functional.conftest import GP_GLN, PPR_GLN, Seen, _recorder, check_against_openapi
 from tests.functional.samples import xdis91
@@ -148,10 +148,13 @@ async def test_hub_survives_a_postgresql_restart_under_load(cluster: Cluster) ->
         await site.start()
         base = f"http://127.0.0.1:{runner.addresses[0][1]}"
         engine = app[ENGINE]
-        _, gp = await create_organisation(
-            engine=engine, organisation=OrganisationCreate(gln=GP_GLN, name="GP", sector=Sector.GP)
+        _, gp = await register_organisation(
+            actor=local_actor(),
+            engine=engine,
+            organisation=OrganisationCreate(gln=GP_GLN, name="GP", sector=Sector.GP),
         )
-        _, ppr = await create_organisation(
+        _, ppr = await register_organisation(
+            actor=local_actor(),
             engine=engine,
             organisation=OrganisationCreate(gln=PPR_GLN, name="PPR", sector=Sector.PPR),
         )

@@ -22,9 +22,9 @@ import trustme
 from aiohttp import web
 
 from coordinator.app import create_app
+from coordinator.credentials import add_user, local_actor, register_organisation
 from coordinator.settings import Settings
 from coordinator.state import ENGINE
-from coordinator.store import create_organisation, create_user
 from coordinator.tables import OrganisationCreate, Role, Sector
 from coordinator.tls import gln_from_peercert, server_context
 from tests.functional.conftest import (
@@ -84,7 +84,8 @@ class TlsHub:
     port: int
 
     async def org(self, gln: str, sector: Sector = Sector.PPR) -> str:
-        _, token = await create_organisation(
+        _, token = await register_organisation(
+            actor=local_actor(),
             engine=self.app[ENGINE],
             organisation=OrganisationCreate(gln=gln, name=f"Org {gln}", sector=sector),
         )
@@ -220,8 +221,12 @@ async def test_disabled_organisation_certificate_is_refused(
     await hub.org(PPR_GLN)
     operator = {
         "Authorization": "Bearer "
-        + await create_user(
-            engine=hub.app[ENGINE], org_gln=PPR_GLN, name="Drift", role=Role.OPERATOR
+        + await add_user(
+            actor=local_actor(),
+            engine=hub.app[ENGINE],
+            org_gln=PPR_GLN,
+            name="Drift",
+            role=Role.OPERATOR,
         )
     }
     pem = pki.client("gp", f"GLN:{GP_GLN}")

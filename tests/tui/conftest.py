@@ -24,9 +24,9 @@ import pytest
 from aiohttp import web
 
 from coordinator.app import create_app
+from coordinator.credentials import add_user, local_actor, register_organisation
 from coordinator.settings import Settings
-from coordinator.state import ENGINE
-from coordinator.store import create_organisation, create_user
+from coordinator.state import CLOCK, ENGINE, Clock
 from coordinator.tables import OrganisationCreate, Role, Sector
 from messages.identifiers import gln_check_digit
 from tui.base import HubApp
@@ -70,14 +70,19 @@ class TuiHub:
             return await response.read()
 
 
-async def start_hub(tmp_path: Path, port: int = 0, **overrides: Any) -> web.AppRunner:
+async def start_hub(
+    tmp_path: Path, port: int = 0, *, clock: Clock | None = None, **overrides: Any
+) -> web.AppRunner:
     settings = Settings(
         environment="test",
         data_dir=tmp_path,
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'hub.sqlite'}",
         **overrides,
     ).check()
-    runner = web.AppRunner(create_app(settings), shutdown_timeout=2)
+    app = create_app(settings)
+    if clock is not None:  # the expiry sweep's clock, turned forward by the test
+        app[CLOCK] = clock
+    runner = web.AppRunner(app, shutdown_timeout=2)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     return runner
@@ -90,14 +95,16 @@ async def seed(hub: TuiHub) -> None:
         ("ppr", PPR, "PPR Aalborg", Sector.PPR),
         ("bup", BUP, "Børne- og Ungdomspsyk.", Sector.PSYCHIATRY),
     ):
-        _, hub.tokens[key] = await create_organisation(
-            engine=engine, organisation=OrganisationCreate(gln=number, name=name, sector=sector)
+        _, hub.tokens[key] = await register_organisation(
+            actor=local_actor(),
+            engine=engine,
+            organisation=OrganisationCreate(gln=number, name=name, sector=sector),
         )
-    hub.tokens["pia"] = await create_user(
-        engine=engine, org_gln=PPR, name="Pia Psykolog", role=Role.CASEWORKER
+    hub.tokens["pia"] = await add_user(
+        actor=local_actor(), engine=engine, org_gln=PPR, name="Pia Psykolog", role=Role.CASEWORKER
     )
-    hub.tokens["operator"] = await create_user(
-        engine=engine, org_gln=PPR, name="Ole Operatør", role=Role.OPERATOR
+    hub.tokens["operator"] = await add_user(
+        actor=local_actor(), engine=engine, org_gln=PPR, name="Ole Operatør", role=Role.OPERATOR
     )
     today = datetime.now(UTC)
     for who, ref, kind, person, phone in (

@@ -66,10 +66,11 @@ async def test_drill_down_and_redeliver_an_expired_letter(make_tui_hub: MakeTuiH
         await pilot.press("j")
         await until(pilot, lambda: "Brevet er gensendt" in screen_text(app))
     audit = (await hub.call("operator", "GET", "/v1/operator/audit"))["entries"]
-    assert [(e["action"], e["target"]) for e in audit] == [("redeliver", sent["id"])]
+    actions = [e for e in audit if e["action"] not in {"add-organisation", "add-user"}]  # setup
+    assert [(e["action"], e["target"]) for e in actions] == [("redeliver", sent["id"])]
     # the letter went back to the receiver's inbox as a resend of the original (with the
     # short TTL of this test it may already have expired again: its trail says it was put)
-    again = await hub.call("operator", "GET", f"/v1/operator/messages/{audit[0]['result']}")
+    again = await hub.call("operator", "GET", f"/v1/operator/messages/{actions[0]['result']}")
     assert (again["receiver"], again["resend"], again["resend_of"]) == (PPR, True, sent["id"])
     assert again["events"][0]["status"] == "accepted"
 

@@ -168,6 +168,40 @@ def test_receive_answers_every_readable_message() -> None:
 
     unreadable = receive(b"\x00\x01 not hl7")
     assert unreadable.message is None
-    assert unreadable.ack is None
     assert unreadable.error is not None
     assert unreadable.error.code == "no-msh"
+    # no strict validation here: v2.5 requires MSA-2, and there is no control id to put there
+    answer = parse_er7(unreadable.ack)
+    assert answer.require("MSA").value(1) == "AR"
+    assert answer.require("MSA").value(2) == ""  # no control id could be read
+    assert answer.require("ERR").value(5) == "no-msh"
+
+    # an MSH field too long to repeat in the ACK's header: the MSH is not readable
+    giant = receive(SIU_S12.replace("|SAMSPIL|", "|" + "S" * 70_000 + "|", 1))
+    assert giant.message is None
+    assert len(giant.ack) < 1000
+    answer = parse_er7(giant.ack)
+    assert (answer.require("MSA").value(1), answer.require("MSA").value(2)) == ("AR", "")
+
+
+@pytest.mark.parametrize(
+    ("frame", "code", "ack"),
+    [
+        (SIU_S12 + "\r\x01\x02 garbage", "bad-segment", "AE"),
+        (SIU_S12 + "\r" + SIU_S12, "multiple-messages", "AE"),
+        (SIU_S12.replace("|2.5|", "|3.0|", 1), "unsupported-version", "AR"),
+        (SIU_S12.replace("|2.5|", "||", 1), "missing-field", "AE"),
+    ],
+)
+def test_receive_answers_a_readable_msh_whatever_follows(frame: str, code: str, ack: str) -> None:
+    control_id = parse_er7(SIU_S12).control_id
+    received = receive(frame.encode("utf-8"))
+    assert received.error is not None
+    assert received.error.code == code
+    assert received.message is not None
+    validate_strict(received.ack)
+    answer = parse_er7(received.ack)
+    assert answer.require("MSA").value(1) == ack
+    assert answer.require("MSA").value(2) == control_id
+    assert answer.require("ERR").value(5) == code
+    assert answer.version.startswith("2.")

@@ -84,7 +84,12 @@ class LetterScreen(Screen[None], CaseworkerRoom):
 
     async def _load(self) -> None:
         app = self.caseworker
-        data = await self.hub(lambda: app.client.fetch(self.message_id))
+        try:
+            data = await self.hub(lambda: app.client.fetch(self.message_id))
+        except HubRefused as exc:  # e.g. 410 expired: the sender was told it was not delivered
+            key = "letter.expired" if exc.code == "expired" else "error"
+            self.query_one(Notice).tell(app.texts(key, detail=exc.detail), error=True)
+            return
         status = await self.hub(lambda: app.client.status(self.message_id))
         if data is None:
             return

@@ -1,0 +1,113 @@
+"""Disclosure: the one way a child's data leaves the shared index.
+
+The privacy rule — **no disclosure without a committed access-log entry** — is kept here and
+nowhere else. Each ``disclose_*`` function reads, judges what the caller may see, writes the
+access-log entry for whatever the answer shows of other organisations (through the
+:class:`~coordinator.committer.Committer`, grouped with the other writes of the moment), waits
+until that entry has been committed, and only then returns. A read whose log entry cannot
+be committed raises, so it is never answered; an entry committed for an answer that is then
+lost on its way stays logged (a view too many, never one too few).
+
+What is logged (see :mod:`coordinator.access_log`):
+
+* :func:`disclose_overview` - an overview showing other organisations' entries;
+* :func:`disclose_consents` - a consent list showing consents others recorded;
+* :func:`disclose_access_log` - an organisation's read of the access log showing others'
+  views, and **every** operator's read of a child's access log;
+* :func:`disclose_access_notifications` - the views of an owner's own data, listed for that
+  owner: not logged (it shows who read the owner's entries, which are its own).
+
+The routes call only these. The raw reads are private to their stores
+(``index_store._overview``, ``index_store._consents_of``, ``access_log._access_log``,
+``access_log._access_notifications``); ``tests/unit/test_disclosure_rule.py`` fails if a
+routes module imports one, or the access log itself.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from coordinator.access_log import (
+    LoggedView,
+    View,
+    _access_log,
+    _access_notifications,
+    log_views,
+    shown_others,
+)
+from coordinator.committer import Committer
+from coordinator.index_store import Overview, Viewer, _consents_of, _overview
+from coordinator.index_tables import ViewKind
+from coordinator.reader import Reader
+from messages.identifiers import Cpr
+
+__all__ = [
+    "disclose_access_log",
+    "disclose_access_notifications",
+    "disclose_consents",
+    "disclose_overview",
+]
+
+
+async def _logged(committer: Committer, view: View) -> None:
+    """Write ``view``'s access-log entry and return once it has been committed."""
+    await committer.bulk(log_views, view)
+
+
+async def disclose_overview(
+    *, reader: Reader, committer: Committer, viewer: Viewer, cpr: Cpr, recent: timedelta
+) -> Overview:
+    """The caller's overview of a child (:class:`~coordinator.index_store.Overview`), once
+    the view of the other organisations it shows (``disclosed``) is logged and committed.
+
+    The reads run on the read path; the entry is a later committer write, and this waits
+    for its commit.
+    """
+    result = await _overview(reader=reader, viewer=viewer, cpr=cpr, recent=recent)
+    if result.disclosed:
+        await _logged(committer, View(viewer, cpr, ViewKind.OVERVIEW, tuple(result.disclosed)))
+    return result
+
+
+async def disclose_consents(
+    *, engine: AsyncEngine, committer: Committer, viewer: Viewer, cpr: Cpr
+) -> list[Any]:
+    """The child's consents, newest first (the caller must have an active case), once the
+    view of consents other organisations recorded is logged and committed."""
+    rows = await _consents_of(engine=engine, org_gln=viewer.org_gln, cpr=cpr)
+    recorders = tuple(sorted({r.recorded_by_org for r in rows} - {viewer.org_gln}))
+    if recorders:
+        await _logged(committer, View(viewer, cpr, ViewKind.CONSENTS, recorders))
+    return rows
+
+
+async def disclose_access_log(
+    *,
+    engine: AsyncEngine,
+    committer: Committer,
+    viewer: Viewer,
+    cpr: Cpr,
+    operator: bool,
+    limit: int,
+) -> list[LoggedView]:
+    """The child's access log, newest first, once this read of it is logged and committed:
+    an organisation's read when it shows other organisations, an operator's read always (an
+    operator runs the hub; the family sees when one looked, even at an empty log)."""
+    views = await _access_log(
+        engine=engine, cpr=cpr, org_gln=None if operator else viewer.org_gln, limit=limit
+    )
+    others = shown_others(views, viewer.org_gln)
+    if operator or others:
+        await _logged(committer, View(viewer, cpr, ViewKind.ACCESS_LOG, others))
+    return views
+
+
+async def disclose_access_notifications(
+    *, engine: AsyncEngine, owner: str, since: datetime | None, limit: int
+) -> list[Any]:
+    """Views by other organisations (or by operators) that disclosed ``owner``'s data,
+    newest first. Not logged: the owner reads who saw its own entries."""
+    return await _access_notifications(engine=engine, owner=owner, since=since, limit=limit)

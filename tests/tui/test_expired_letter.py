@@ -1,0 +1,45 @@
+"""A letter that expired while the caseworker had the inbox open: opening it says so in
+words, and the app carries on (the hub answers 410 expired; the body is not shown)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from coordinator.sqltypes import utcnow
+from messages.medcom.documents import build_message
+from tests.tui.conftest import MakeTuiHub, screen_text, until
+from tests.tui.test_caseworker import _letter_to_ppr, app_for
+from tui.screens.letter import LetterScreen
+
+
+class TurnedClock:
+    def __init__(self) -> None:
+        self.ahead = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return utcnow() + self.ahead
+
+
+async def test_an_expired_letter_says_so_and_shows_nothing(make_tui_hub: MakeTuiHub) -> None:
+    clock = TurnedClock()
+    hub = await make_tui_hub(clock=clock, message_ttl=timedelta(days=5), expiry_interval=0.05)
+    sent = await hub.call(
+        "gp",
+        "POST",
+        "/v1/messages",
+        data=build_message(_letter_to_ppr()),
+        headers={"Content-Type": "application/xml"},
+    )
+    clock.ahead = timedelta(days=6)
+    waiting = await hub.call("gp", "GET", "/v1/inbox?wait=10")  # the sweep's XCTL01
+    assert [m["type"] for m in waiting["messages"]] == ["XCTL01"]
+
+    app = app_for(hub)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: bool(app.org_name))
+        await app.push_screen(LetterScreen(sent["id"], incoming=True))
+        await until(pilot, lambda: "Brevet er udløbet" in screen_text(app))
+        text = screen_text(app)
+        assert "Bed afsenderen sende det igen." in text
+        assert "Mads har i en periode" not in text
+        assert isinstance(app.screen, LetterScreen)  # the app is still there
