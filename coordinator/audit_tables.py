@@ -17,7 +17,6 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import cast
 
 from sqlalchemy import Index, String, Table, insert
@@ -25,16 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import Field, SQLModel
 
 from coordinator.sqltypes import UtcDateTime, utcnow
-
-
-class AuditAction(StrEnum):
-    REDELIVER = "redeliver"
-    STATUS_REPORT = "status-report"
-    DISABLE_TOKEN = "disable-token"  # noqa: S105 - an action's name, not a secret
-    ENABLE_TOKEN = "enable-token"  # noqa: S105 - an action's name, not a secret
-    ADD_ORGANISATION = "add-organisation"
-    ADD_USER = "add-user"
-    ROTATE_TOKEN = "rotate-token"  # noqa: S105 - an action's name, not a secret
+from wire.operator import AuditAction as AuditAction
 
 
 class OperatorAuditBase(SQLModel):
@@ -51,13 +41,6 @@ class OperatorAudit(OperatorAuditBase, table=True):
     actor_credential: uuid.UUID
     actor_name: str = Field(max_length=200)
     actor_org: str = Field(max_length=13)
-
-
-class OperatorAuditPublic(OperatorAuditBase):
-    id: uuid.UUID
-    at: datetime
-    actor_name: str
-    actor_org: str
 
 
 OPERATOR_AUDIT = cast(Table, OperatorAudit.__table__)  # type: ignore[attr-defined]

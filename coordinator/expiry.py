@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from coordinator.committer import Batch, Committer
 from coordinator.errors import CoordinatorError
 from coordinator.settings import Settings
-from coordinator.status import MessageStatus, sources_of
+from coordinator.status import MessageStatus, sources_of, transition
 from coordinator.tables import MESSAGE, new_message_row
 from messages.errors import MessageError, RefuseCode
 from messages.medcom.documents import build_message
@@ -81,7 +81,9 @@ def expire_due(
         ).all()
         expired = 0
         for row in due:
-            new = MessageStatus(row.status).to(MessageStatus.EXPIRED)  # the state machine's word
+            new = transition(
+                MessageStatus(row.status), MessageStatus.EXPIRED
+            )  # the state machine's word
             changed = await conn.execute(
                 update(MESSAGE)
                 .where(M.id == row.id, M.status.in_(EXPIRABLE), M.in_inbox.is_(True))

@@ -1,8 +1,9 @@
 """The shared index's tables: who is involved with a child, never why.
 
-SQLModel families (``XBase``, ``XCreate``, ``X(table=True)``, ``XPublic``) as in
-:mod:`coordinator.tables`; the schema is owned by migration ``0002``. Every table carries the
-child's CPR (10 digits, no dash) under an index, because every read starts from one child:
+SQLModel families (``XBase``, ``X(table=True)``) as in :mod:`coordinator.tables`, with the
+request bodies being the wire contract's models (:mod:`wire.entries`, :mod:`wire.index`); the
+schema is owned by migration ``0002``. Every table carries the child's CPR (10 digits, no
+dash) under an index, because every read starts from one child:
 
 * ``index_child`` — one row per child the index knows, with the birth date read from the CPR
   (the retention job deletes everything about a child from the day they turn 23);
@@ -22,39 +23,29 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from enum import StrEnum
 from typing import cast
 
-from pydantic import ConfigDict
 from sqlalchemy import Index, String, Table, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from coordinator.sqltypes import UtcDateTime, utcnow
-from coordinator.tables import Sector
-from wire.entries import (
-    REF_LENGTH,
-    AppointmentStatus,
-    CaseKind,
-    CaseStatus,
-    Contact,
-)
-
-
-class ConsentRelation(StrEnum):
-    CUSTODIAL_PARENT = "custodial-parent"
-    SELF = "self"
-    GUARDIAN = "guardian"
-
-
-class ConsentForm(StrEnum):
-    WRITTEN = "written"
-    ORAL = "oral"
-    DIGITAL = "digital"
-
+from wire.entries import REF_LENGTH as REF_LENGTH
+from wire.entries import AppointmentStatus as AppointmentStatus
+from wire.entries import CaseKind as CaseKind
+from wire.entries import CaseStatus as CaseStatus
+from wire.entries import Contact as Contact
+from wire.index import ConsentForm as ConsentForm
+from wire.index import ConsentIn, CoordinatorIn
+from wire.index import ConsentRelation as ConsentRelation
+from wire.index import ViewKind as ViewKind
 
 CPR_LENGTH = 10
 IDEMPOTENCY_KEY_LENGTH = 128
-STRICT = ConfigDict(extra="forbid")  # a body with a field the index does not hold is refused
+
+# the consent and coordinator bodies are the wire contract's models (the entries' bodies are
+# wire.entries.CaseEntry and AppointmentEntry)
+ConsentCreate = ConsentIn
+CoordinatorCreate = CoordinatorIn
 
 
 # --- children ------------------------------------------------------------------------------
@@ -99,16 +90,6 @@ class Case(CaseBase, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
 
 
-class CasePublic(CaseBase):
-    """A case as the overview shows it (``ref`` and ``title`` only to the owner)."""
-
-    organisation: str
-    organisation_name: str
-    sector: Sector
-    ref: str | None = None
-    contact: Contact
-
-
 # --- appointments --------------------------------------------------------------------------
 
 
@@ -148,14 +129,6 @@ class ConsentBase(SQLModel):
     valid_until: datetime | None = Field(default=None, sa_type=UtcDateTime)
 
 
-class ConsentCreate(ConsentBase):
-    """The body of ``POST /v1/children/{cpr}/consents`` (``valid_from`` defaults to now)."""
-
-    model_config = STRICT  # type: ignore[assignment]
-    sectors: list[Sector] = Field(min_length=1, max_length=4)
-    valid_from: datetime | None = None  # type: ignore[assignment]
-
-
 class Consent(ConsentBase, table=True):
     __tablename__ = "index_consent"
     __table_args__ = (
@@ -174,25 +147,7 @@ class Consent(ConsentBase, table=True):
     revoked_by_org: str | None = Field(default=None, max_length=13)
 
 
-class ConsentPublic(ConsentBase):
-    id: uuid.UUID
-    sectors: list[Sector]
-    recorded_by_org: str
-    recorded_at: datetime
-    revoked_at: datetime | None
-    active: bool
-
-
 # --- the coordinator (tovholder) -----------------------------------------------------------
-
-
-class CoordinatorCreate(SQLModel):
-    """The body of ``PUT /v1/children/{cpr}/coordinator``."""
-
-    model_config = STRICT  # type: ignore[assignment]
-
-    organisation: str = Field(min_length=13, max_length=13)
-    contact: Contact
 
 
 class Coordinator(SQLModel, table=True):
@@ -209,14 +164,6 @@ class Coordinator(SQLModel, table=True):
 
 
 # --- the access log ------------------------------------------------------------------------
-
-
-class ViewKind(StrEnum):
-    """Which read of a child's data a logged view was."""
-
-    OVERVIEW = "overview"
-    CONSENTS = "consents"
-    ACCESS_LOG = "access-log"
 
 
 class AccessLogEntry(SQLModel, table=True):

@@ -1,7 +1,10 @@
-"""``GET /v1/openapi.json``: the hub's API as OpenAPI 3.1, written by hand.
+"""``GET /v1/openapi.json``: the hub's API as OpenAPI 3.1.
 
-The functional tests check the implementation against it: every route the app serves is
-described here, and every response status a test sees is one documented for its operation.
+The paths and operations are written by hand; every schema under ``components.schemas`` is
+generated from the wire models (:mod:`wire`) that the routes answer with and take, so the
+document cannot drift from the answers. The functional tests check the implementation against
+it: every route the app serves is described here, and every response status a test sees is
+one documented for its operation (schemathesis checks the bodies against the schemas).
 """
 
 from __future__ import annotations
@@ -11,6 +14,10 @@ from typing import Any
 from aiohttp import web
 
 from coordinator import openapi_admin, openapi_index, openapi_limits, openapi_operator
+from messages.medcom.model import MessageType
+from wire.mailbox import Accepted, Inbox, MessageStatus, Outbox, Status, StatusChange
+from wire.problem import Problem
+from wire.schema import component_schemas
 
 routes = web.RouteTableDef()
 
@@ -189,9 +196,7 @@ DOCUMENT: dict[str, Any] = {
                 "operationId": "healthz",
                 "security": [],
                 "summary": "The process is alive.",
-                "responses": {
-                    "200": {"description": "Alive.", "content": {"application/json": {}}}
-                },
+                "responses": {"200": _json("Probe", "Alive.")},
             }
         },
         "/readyz": {
@@ -200,7 +205,7 @@ DOCUMENT: dict[str, Any] = {
                 "security": [],
                 "summary": "The database can be reached.",
                 "responses": {
-                    "200": {"description": "Ready.", "content": {"application/json": {}}},
+                    "200": _json("Probe", "Ready."),
                     **_errors(503),
                 },
             }
@@ -231,205 +236,22 @@ DOCUMENT: dict[str, Any] = {
                 },
             }
         },
-        "schemas": {
-            "MessageStatus": {
-                "type": "string",
-                "enum": [
-                    "accepted",
-                    "downloaded",
-                    "acknowledged",
-                    "receipted",
-                    "rejected",
-                    "expired",
-                ],
-            },
-            "MessageType": {
-                "type": "string",
-                "enum": ["XDIS91", "XBIN01", "XCTL01", "XCTL02", "XCTL03"],
-            },
-            "Problem": {
-                "type": "object",
-                "required": ["type", "title", "status", "detail", "code"],
-                "properties": {
-                    "type": {"type": "string"},
-                    "title": {"type": "string"},
-                    "status": {"type": "integer"},
-                    "detail": {"type": "string"},
-                    "code": {
-                        "type": "string",
-                        "description": "MedCom refuse code "
-                        "(syntaksfejl, problem_med_version, ukendt_lokationsnummer, ...) "
-                        "or a hub code (unauthorized, sender-mismatch, not-found, ...).",
-                    },
-                    "line": {"type": "integer", "description": "Line of a message error."},
-                },
-            },
-            "Accepted": {
-                "type": "object",
-                "required": ["id", "status"],
-                "properties": {
-                    "id": {"type": "string", "format": "uuid"},
-                    "status": {"$ref": "#/components/schemas/MessageStatus"},
-                    "duplicate": {"type": "boolean"},
-                    "resend": {"type": "boolean"},
-                },
-            },
-            "InboxEntry": {
-                "type": "object",
-                "required": [
-                    "id",
-                    "type",
-                    "sender",
-                    "received_at",
-                    "size",
-                    "letter_id",
-                    "episode_id",
-                    "subject",
-                    "in_reply_to",
-                    "suggested_case",
-                ],
-                "properties": {
-                    "id": {"type": "string", "format": "uuid"},
-                    "type": {"$ref": "#/components/schemas/MessageType"},
-                    "sender": {"type": "string"},
-                    "received_at": {"type": "string", "format": "date-time"},
-                    "size": {"type": "integer"},
-                    "status": {"$ref": "#/components/schemas/MessageStatus"},
-                    "letter_id": {
-                        "type": "string",
-                        "description": "The letter's identifier (Letter/Identifier).",
-                    },
-                    "episode_id": {
-                        "type": ["string", "null"],
-                        "description": "Letter/EpisodeOfCareIdentifier: the thread it belongs to.",
-                    },
-                    "subject": {
-                        "type": ["string", "null"],
-                        "description": "An XDIS91's AdditionalInformation/Subject, if it has one.",
-                    },
-                    "in_reply_to": {
-                        "type": ["string", "null"],
-                        "description": "The letter identifier this letter answers: a Samspil "
-                        "reply's Reference URL urn:samspil:letter:<id>; null for a first letter "
-                        "and for receipts.",
-                    },
-                    "suggested_case": {
-                        "type": "boolean",
-                        "description": "An XDIS91 about a child for whom your organisation has "
-                        "no active case: you may register one (PUT /v1/cases/{ref}); never forced. "
-                        "False for receipts. The child's CPR is in the letter, not here.",
-                    },
-                },
-            },
-            "Inbox": {
-                "type": "object",
-                "required": ["messages"],
-                "properties": {
-                    "messages": {
-                        "type": "array",
-                        "items": {"$ref": "#/components/schemas/InboxEntry"},
-                    }
-                },
-            },
-            "OutboxEntry": {
-                "type": "object",
-                "properties": {
-                    "id": {"type": "string", "format": "uuid"},
-                    "type": {"$ref": "#/components/schemas/MessageType"},
-                    "receiver": {"type": "string"},
-                    "envelope_id": {"type": "string"},
-                    "letter_id": {"type": "string"},
-                    "status": {"$ref": "#/components/schemas/MessageStatus"},
-                    "received_at": {"type": "string", "format": "date-time"},
-                    "updated_at": {"type": "string", "format": "date-time"},
-                    "size": {"type": "integer"},
-                    "resend": {"type": "boolean"},
-                    "overdue": {"type": "boolean"},
-                    "receipt_id": {"type": ["string", "null"], "format": "uuid"},
-                },
-            },
-            "Outbox": {
-                "type": "object",
-                "required": ["messages"],
-                "properties": {
-                    "messages": {
-                        "type": "array",
-                        "items": {"$ref": "#/components/schemas/OutboxEntry"},
-                    }
-                },
-            },
-            "StatusChange": {
-                "type": "object",
-                "required": ["id", "status"],
-                "properties": {
-                    "id": {"type": "string", "format": "uuid"},
-                    "status": {"$ref": "#/components/schemas/MessageStatus"},
-                },
-            },
-            "Status": {
-                "type": "object",
-                "required": ["id", "status", "events", "receipt_id"],
-                "properties": {
-                    "id": {"type": "string", "format": "uuid"},
-                    "type": {"$ref": "#/components/schemas/MessageType"},
-                    "status": {"$ref": "#/components/schemas/MessageStatus"},
-                    "events": {
-                        "type": "array",
-                        "items": {
-                            "type": "object",
-                            "properties": {
-                                "status": {"$ref": "#/components/schemas/MessageStatus"},
-                                "at": {"type": "string", "format": "date-time"},
-                            },
-                        },
-                    },
-                    "receipt_id": {"type": ["string", "null"], "format": "uuid"},
-                    "resend": {"type": "boolean"},
-                    "overdue": {"type": "boolean"},
-                },
-            },
-            "Summary": {
-                "type": "object",
-                "properties": {
-                    "by_status": {"type": "object", "additionalProperties": {"type": "integer"}},
-                    "organisations": {
-                        "type": "array",
-                        "items": {
-                            "type": "object",
-                            "properties": {
-                                "gln": {"type": "string"},
-                                "inbox_depth": {"type": "integer"},
-                                "last_poll": {"type": ["string", "null"], "format": "date-time"},
-                            },
-                        },
-                    },
-                    "overdue_receipts": {"type": "integer"},
-                    "expired": {"type": "integer"},
-                    "errors": {"type": "object", "additionalProperties": {"type": "integer"}},
-                    "processes": {
-                        "type": "array",
-                        "description": "The hub processes sharing this database, oldest start "
-                        "first.",
-                        "items": {"$ref": "#/components/schemas/HubProcess"},
-                    },
-                    "stale_processes": {
-                        "type": "integer",
-                        "description": "Processes whose heartbeat stopped without a graceful "
-                        "stop (not seen for 30 seconds; forgotten after an hour): alert on > 0.",
-                    },
-                },
-            },
-        },
+        "schemas": component_schemas(
+            [
+                *(Problem, Accepted, Inbox, Outbox, StatusChange, Status),
+                *(MessageStatus, MessageType),
+                *openapi_index.MODELS,
+                *openapi_operator.MODELS,
+                *openapi_admin.MODELS,
+            ],
+            requests=openapi_index.REQUESTS,
+        ),
     },
 }
 
-
 DOCUMENT["paths"].update(openapi_index.PATHS)
-DOCUMENT["components"]["schemas"].update(openapi_index.SCHEMAS)
 DOCUMENT["paths"].update(openapi_operator.PATHS)
-DOCUMENT["components"]["schemas"].update(openapi_operator.SCHEMAS)
 DOCUMENT["paths"].update(openapi_admin.PATHS)
-DOCUMENT["components"]["schemas"].update(openapi_admin.SCHEMAS)
 openapi_limits.apply(DOCUMENT)
 
 

@@ -1,11 +1,12 @@
-"""The administrators' part of ``/v1/openapi.json`` (:mod:`coordinator.routes_admin`): paths
-and schemas merged into :data:`coordinator.openapi.DOCUMENT`."""
+"""The administrators' part of ``/v1/openapi.json`` (:mod:`coordinator.routes_admin`): its
+paths, and the wire models (:mod:`wire.admin`) whose schemas :mod:`coordinator.openapi`
+generates."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from coordinator.tables import Sector
+from wire.admin import OrganisationIn, OrganisationRegistered
 
 _PROBLEM = {"$ref": "#/components/responses/Problem"}
 
@@ -35,31 +36,4 @@ PATHS: dict[str, Any] = {
     }
 }
 
-_ORGANISATION_FIELDS: dict[str, Any] = {
-    "gln": {"type": "string", "pattern": "^[0-9]{13}$"},
-    "name": {"type": "string", "minLength": 1, "maxLength": 200},
-    "sector": {"type": "string", "enum": [s.value for s in Sector]},
-    "sor": {"type": ["string", "null"], "pattern": "^[0-9]{15,16}$"},
-    "municipality": {"type": ["string", "null"], "pattern": "^[0-9]{3}$"},
-}
-
-SCHEMAS: dict[str, Any] = {
-    "OrganisationIn": {
-        "type": "object",
-        "required": ["gln", "name", "sector"],
-        "additionalProperties": False,
-        "properties": _ORGANISATION_FIELDS,
-    },
-    "OrganisationRegistered": {
-        "type": "object",
-        "required": ["organisation", "token"],
-        "properties": {
-            "organisation": {
-                "type": "object",
-                "required": ["id", "gln", "name", "sector"],
-                "properties": {"id": {"type": "string", "format": "uuid"}, **_ORGANISATION_FIELDS},
-            },
-            "token": {"type": "string", "description": "The system token; never shown again."},
-        },
-    },
-}
+MODELS: list[type[Any]] = [OrganisationIn, OrganisationRegistered]

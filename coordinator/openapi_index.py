@@ -1,13 +1,23 @@
-"""The shared index's part of ``/v1/openapi.json``: paths and schemas merged into
-:data:`coordinator.openapi.DOCUMENT`."""
+"""The shared index's part of ``/v1/openapi.json``: its paths, and the wire models
+(:mod:`wire.index`) whose schemas :mod:`coordinator.openapi` generates."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from coordinator.index_tables import ConsentForm, ConsentRelation
-from coordinator.tables import Sector
-from wire.entries import AppointmentStatus, CaseKind, CaseStatus
+from wire.entries import AppointmentEntry, CaseEntry
+from wire.index import (
+    AccessLog,
+    AccessNotifications,
+    ConsentIn,
+    ConsentRecorded,
+    ConsentRevoked,
+    Consents,
+    CoordinatorIn,
+    CoordinatorNamed,
+    Overview,
+    Upserted,
+)
 
 _PROBLEM = {"$ref": "#/components/responses/Problem"}
 
@@ -26,10 +36,6 @@ def _errors(*codes: int) -> dict[str, Any]:
 
 def _body(name: str) -> dict[str, Any]:
     return {"required": True, "content": {"application/json": {"schema": _ref(name)}}}
-
-
-def _enum(values: Any) -> dict[str, Any]:
-    return {"type": "string", "enum": [v.value for v in values]}
 
 
 _CPR = {
@@ -74,11 +80,7 @@ def _limit(high: int) -> dict[str, Any]:
     }
 
 
-_DATE = {"type": "string", "format": "date"}
 _TIME = {"type": "string", "format": "date-time"}
-_NULLABLE_DATE = {"type": ["string", "null"], "format": "date"}
-_NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
-_TEXT = {"type": ["string", "null"]}
 
 PATHS: dict[str, Any] = {
     "/v1/cases/{ref}": {
@@ -87,7 +89,7 @@ PATHS: dict[str, Any] = {
             "summary": "Create or update one of the caller organisation's own cases "
             "(idempotent). Presence, not content: unknown fields are refused.",
             "parameters": [_REF, _ON_BEHALF_OF],
-            "requestBody": _body("CaseIn"),
+            "requestBody": _body("CaseEntry"),
             "responses": {
                 "201": _json("Upserted", "Created."),
                 "200": _json("Upserted", "Updated (or unchanged)."),
@@ -101,7 +103,7 @@ PATHS: dict[str, Any] = {
             "summary": "Create or update one of the caller organisation's own appointments "
             "(idempotent).",
             "parameters": [_REF, _ON_BEHALF_OF],
-            "requestBody": _body("AppointmentIn"),
+            "requestBody": _body("AppointmentEntry"),
             "responses": {
                 "201": _json("Upserted", "Created."),
                 "200": _json("Upserted", "Updated (or unchanged)."),
@@ -169,7 +171,7 @@ PATHS: dict[str, Any] = {
             "parameters": [_CPR, _ON_BEHALF_OF],
             "requestBody": _body("CoordinatorIn"),
             "responses": {
-                "200": _json("CoordinatorIn", "The coordinator now named."),
+                "200": _json("CoordinatorNamed", "The coordinator now named."),
                 **_errors(400, 401, 403, 415, 422, 503),
             },
         }
@@ -204,287 +206,15 @@ PATHS: dict[str, Any] = {
     },
 }
 
-_VIEW_KIND = {
-    "type": "string",
-    "enum": ["overview", "consents", "access-log"],
-    "description": "Which read disclosed the data: a child's overview, its consent list "
-    "(consents other organisations recorded) or its access log.",
-}
+MODELS: list[type[Any]] = [
+    Upserted,
+    Overview,
+    ConsentRecorded,
+    ConsentRevoked,
+    Consents,
+    CoordinatorNamed,
+    AccessLog,
+    AccessNotifications,
+]
 
-_CONTACT = {
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["name", "role"],
-    "properties": {
-        "name": {"type": "string", "minLength": 1, "maxLength": 200},
-        "role": {"type": "string", "minLength": 1, "maxLength": 100},
-        "phone": {**_TEXT, "maxLength": 40},
-        "email": {**_TEXT, "maxLength": 200},
-    },
-}
-_ORG = {
-    "organisation": {"type": "string"},
-    "organisation_name": {"type": "string"},
-    "sector": _ref("Sector"),
-}
-
-SCHEMAS: dict[str, Any] = {
-    "Sector": _enum(Sector),
-    "CaseKind": _enum(CaseKind),
-    "CaseStatus": _enum(CaseStatus),
-    "AppointmentStatus": _enum(AppointmentStatus),
-    "ConsentRelation": _enum(ConsentRelation),
-    "ConsentForm": _enum(ConsentForm),
-    "Contact": _CONTACT,
-    "CaseIn": {
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["child_cpr", "kind", "status", "opened_on", "contact"],
-        "properties": {
-            "child_cpr": {"type": "string"},
-            "kind": _ref("CaseKind"),
-            "status": _ref("CaseStatus"),
-            "opened_on": _DATE,
-            "closed_on": _NULLABLE_DATE,
-            "title": {**_TEXT, "maxLength": 200},
-            "contact": _ref("Contact"),
-        },
-    },
-    "AppointmentIn": {
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["child_cpr", "starts_at", "ends_at", "status", "with"],
-        "properties": {
-            "child_cpr": {"type": "string"},
-            "case_ref": _TEXT,
-            "starts_at": _TIME,
-            "ends_at": _TIME,
-            "status": _ref("AppointmentStatus"),
-            "location": {**_TEXT, "maxLength": 200},
-            "with": {
-                "type": "object",
-                "additionalProperties": False,
-                "required": ["name", "role"],
-                "properties": {"name": {"type": "string"}, "role": {"type": "string"}},
-            },
-        },
-    },
-    "Upserted": {
-        "type": "object",
-        "required": ["ref", "status", "created"],
-        "properties": {
-            "ref": {"type": "string"},
-            "status": {"type": "string"},
-            "created": {"type": "boolean"},
-        },
-    },
-    "CaseEntry": {
-        "type": "object",
-        "description": "`ref` and `title` only on the caller's own cases.",
-        "properties": {
-            **_ORG,
-            "kind": _ref("CaseKind"),
-            "status": _ref("CaseStatus"),
-            "opened_on": _DATE,
-            "closed_on": _NULLABLE_DATE,
-            "contact": _ref("Contact"),
-            "ref": {"type": "string"},
-            "title": _TEXT,
-        },
-    },
-    "AppointmentEntry": {
-        "type": "object",
-        "description": "`ref` and `case_ref` only on the caller's own appointments.",
-        "properties": {
-            **_ORG,
-            "starts_at": _TIME,
-            "ends_at": _TIME,
-            "status": _ref("AppointmentStatus"),
-            "location": _TEXT,
-            "with": {
-                "type": "object",
-                "properties": {"name": {"type": "string"}, "role": {"type": "string"}},
-            },
-            "ref": {"type": "string"},
-            "case_ref": _TEXT,
-        },
-    },
-    "Entries": {
-        "type": "object",
-        "properties": {
-            "cases": {"type": "array", "items": _ref("CaseEntry")},
-            "appointments": {"type": "array", "items": _ref("AppointmentEntry")},
-        },
-    },
-    "Overview": {
-        "type": "object",
-        "required": ["own", "others", "coordinator", "consent", "hints", "disclosed"],
-        "properties": {
-            "own": _ref("Entries"),
-            "others": _ref("Entries"),
-            "coordinator": {
-                "oneOf": [
-                    {"type": "null"},
-                    {"type": "object", "properties": {**_ORG, "contact": _ref("Contact")}},
-                ]
-            },
-            "consent": {
-                "type": "object",
-                "required": ["state", "age", "rule", "sectors"],
-                "properties": {
-                    "state": {"type": "string", "enum": ["complete", "partial", "missing"]},
-                    "age": {"type": "integer"},
-                    "rule": {"type": "string"},
-                    "sectors": {
-                        "type": "object",
-                        "description": "Per sector: shared, no-consent, own-consent-needed or "
-                        "parent-consent-needed; every sector is listed whether or not anyone "
-                        "of it is involved.",
-                        "additionalProperties": {"type": "string"},
-                    },
-                    "detail": {"type": "string"},
-                },
-            },
-            "hints": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "code": {"type": "string", "enum": ["appointments-within-48h"]},
-                        "detail": {"type": "string"},
-                        "sectors": {"type": "array", "items": _ref("Sector")},
-                        "appointments": {"type": "array", "items": {"type": "object"}},
-                    },
-                },
-            },
-            "disclosed": {
-                "type": "array",
-                "description": "The other organisations whose entries this answer disclosed "
-                "(each disclosure is in the access log).",
-                "items": {"type": "string"},
-            },
-        },
-    },
-    "ConsentIn": {
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["given_by_name", "relation", "form", "sectors"],
-        "properties": {
-            "given_by_name": {"type": "string", "minLength": 1, "maxLength": 200},
-            "relation": _ref("ConsentRelation"),
-            "form": _ref("ConsentForm"),
-            "sectors": {"type": "array", "items": _ref("Sector"), "minItems": 1},
-            "valid_from": _NULLABLE_TIME,
-            "valid_until": _NULLABLE_TIME,
-        },
-    },
-    "ConsentRecorded": {
-        "type": "object",
-        "required": ["id", "recorded_at", "created"],
-        "properties": {
-            "id": {"type": "string", "format": "uuid"},
-            "recorded_at": _TIME,
-            "created": {"type": "boolean"},
-        },
-    },
-    "ConsentRevoked": {
-        "type": "object",
-        "required": ["id", "revoked_at"],
-        "properties": {"id": {"type": "string", "format": "uuid"}, "revoked_at": _TIME},
-    },
-    "Consents": {
-        "type": "object",
-        "required": ["consents"],
-        "properties": {
-            "consents": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "id": {"type": "string", "format": "uuid"},
-                        "given_by_name": {"type": "string"},
-                        "relation": _ref("ConsentRelation"),
-                        "sectors": {"type": "array", "items": _ref("Sector")},
-                        "form": _ref("ConsentForm"),
-                        "valid_from": _TIME,
-                        "valid_until": _NULLABLE_TIME,
-                        "revoked_at": _NULLABLE_TIME,
-                        "recorded_at": _TIME,
-                        "recorded_by_you": {"type": "boolean"},
-                        "active": {"type": "boolean"},
-                    },
-                },
-            }
-        },
-    },
-    "CoordinatorIn": {
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["organisation", "contact"],
-        "properties": {
-            "organisation": {"type": "string", "minLength": 13, "maxLength": 13},
-            "contact": _ref("Contact"),
-        },
-    },
-    "AccessLog": {
-        "type": "object",
-        "required": ["entries"],
-        "properties": {
-            "entries": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "at": _TIME,
-                        "kind": _VIEW_KIND,
-                        "operator": {
-                            "type": "boolean",
-                            "description": "Read by the hub's operator (always logged).",
-                        },
-                        "organisation": {"type": "string"},
-                        "organisation_name": {"type": "string"},
-                        "person": {"type": "string"},
-                        "on_behalf_of": {"type": "boolean"},
-                        "disclosed": {
-                            "type": "array",
-                            "items": {
-                                "type": "object",
-                                "properties": {
-                                    "organisation": {"type": "string"},
-                                    "name": {"type": "string"},
-                                },
-                            },
-                        },
-                    },
-                },
-            }
-        },
-    },
-    "AccessNotifications": {
-        "type": "object",
-        "required": ["notifications"],
-        "properties": {
-            "notifications": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "at": _TIME,
-                        "child_cpr": {"type": "string"},
-                        "kind": _VIEW_KIND,
-                        "viewer": {
-                            "type": "object",
-                            "properties": {
-                                **_ORG,
-                                "name": {"type": "string"},
-                                "person": {"type": "string"},
-                                "on_behalf_of": {"type": "boolean"},
-                                "operator": {"type": "boolean"},
-                            },
-                        },
-                    },
-                },
-            }
-        },
-    },
-}
+REQUESTS: list[type[Any]] = [CaseEntry, AppointmentEntry, ConsentIn, CoordinatorIn]

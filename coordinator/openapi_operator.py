@@ -1,18 +1,27 @@
-"""The operator monitor's and the directory's part of ``/v1/openapi.json``: paths and schemas
-merged into :data:`coordinator.openapi.DOCUMENT`."""
+"""The operator monitor's and the directory's part of ``/v1/openapi.json``: its paths, and the
+wire models (:mod:`wire.operator`, :mod:`wire.directory`) whose schemas
+:mod:`coordinator.openapi` generates."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from coordinator.audit_tables import AuditAction
-from coordinator.status import MessageStatus
-from coordinator.tables import Role, Sector
+from wire.directory import Directory, WhoAmI
+from wire.operator import (
+    Audit,
+    Health,
+    OperatorOrganisations,
+    Probe,
+    Queue,
+    Redelivered,
+    Reported,
+    Summary,
+    Throughput,
+    TokenState,
+    Trail,
+)
 
 _PROBLEM = {"$ref": "#/components/responses/Problem"}
-_TIME = {"type": "string", "format": "date-time"}
-_NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
-_NULLABLE_ID = {"type": ["string", "null"], "format": "uuid"}
 _ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}
 _GLN = {
     "name": "gln",
@@ -109,7 +118,7 @@ PATHS: dict[str, Any] = {
                 "in": "query",
                 "description": "Instead of the waiting queue: messages to the organisation in "
                 "this status, newest first (e.g. expired, to re-deliver).",
-                "schema": {"type": "string", "enum": [s.value for s in MessageStatus]},
+                "schema": _ref("MessageStatus"),
             },
         ],
     ),
@@ -158,193 +167,18 @@ for _path in ("redeliver", "status-report"):
 for _path in ("disable", "enable"):
     PATHS[f"/v1/operator/organisations/{{gln}}/{_path}"]["post"]["parameters"] = [_GLN]
 
-_STATUS = {"type": "string", "enum": [s.value for s in MessageStatus]}
-_META = {
-    "id": {"type": "string", "format": "uuid"},
-    "type": {"type": "string"},
-    "sender": {"type": "string"},
-    "receiver": {"type": "string"},
-    "envelope_id": {"type": "string"},
-    "letter_id": {"type": "string"},
-    "episode_id": {"type": ["string", "null"]},
-    "ack_requested": {"type": "boolean"},
-    "status": _STATUS,
-    "in_inbox": {"type": "boolean"},
-    "resend": {"type": "boolean"},
-    "resend_of": _NULLABLE_ID,
-    "original_id": _NULLABLE_ID,
-    "receipt_id": _NULLABLE_ID,
-    "overdue": {"type": "boolean"},
-    "size": {"type": "integer"},
-    "received_at": _TIME,
-    "updated_at": _TIME,
-}
-_ORG = {
-    "type": "object",
-    "required": ["gln", "name", "sector"],
-    "properties": {
-        "gln": {"type": "string"},
-        "name": {"type": "string"},
-        "sector": {"type": ["string", "null"], "enum": [*(s.value for s in Sector), None]},
-    },
-}
-
-SCHEMAS: dict[str, Any] = {
-    "WhoAmI": {
-        "type": "object",
-        "required": ["name", "role", "organisation"],
-        "properties": {
-            "name": {"type": "string"},
-            "role": {"type": "string", "enum": [r.value for r in Role]},
-            "organisation": _ORG,
-        },
-    },
-    "Directory": {
-        "type": "object",
-        "required": ["organisations"],
-        "properties": {
-            "organisations": {
-                "type": "array",
-                "items": {
-                    **_ORG,
-                    "properties": {
-                        **_ORG["properties"],  # type: ignore[dict-item]
-                        "municipality": {"type": ["string", "null"]},
-                    },
-                },
-            }
-        },
-    },
-    "Throughput": {
-        "type": "object",
-        "required": ["until", "minutes", "by_type", "total"],
-        "properties": {
-            "until": _TIME,
-            "minutes": {"type": "integer"},
-            "by_type": {
-                "type": "object",
-                "additionalProperties": {"type": "array", "items": {"type": "integer"}},
-            },
-            "total": {"type": "array", "items": {"type": "integer"}},
-        },
-    },
-    "HubProcess": {
-        "type": "object",
-        "description": "A samspil serve process on this database whose heartbeat was seen in "
-        "the last 30 seconds (it refreshes seen_at every 10 seconds).",
-        "required": ["host", "pid", "version", "started_at", "seen_at"],
-        "properties": {
-            "host": {"type": "string"},
-            "pid": {"type": "integer"},
-            "version": {"type": "string"},
-            "started_at": _TIME,
-            "seen_at": _TIME,
-        },
-    },
-    "Health": {
-        "type": "object",
-        "properties": {
-            "database": {
-                "type": "object",
-                "properties": {
-                    "ok": {"type": "boolean"},
-                    "latency_ms": {"type": ["number", "null"]},
-                },
-            },
-            "disk_used_percent": {"type": ["number", "null"]},
-            "uptime_seconds": {"type": "number"},
-            "submit_p99_ms": {"type": ["number", "null"]},
-            "responses": {"type": "integer"},
-            "server_errors": {"type": "integer"},
-            "error_rate_percent": {"type": "number"},
-        },
-    },
-    "OperatorOrganisations": {
-        "type": "object",
-        "required": ["organisations"],
-        "properties": {
-            "organisations": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "gln": {"type": "string"},
-                        "name": {"type": "string"},
-                        "sector": {"type": "string"},
-                        "inbox_depth": {"type": "integer"},
-                        "oldest_waiting": _NULLABLE_TIME,
-                        "last_poll": _NULLABLE_TIME,
-                        "token_disabled": {"type": "boolean"},
-                    },
-                },
-            }
-        },
-    },
-    "Queue": {
-        "type": "object",
-        "required": ["organisation", "messages"],
-        "properties": {
-            "organisation": {"type": "string"},
-            "messages": {"type": "array", "items": {"type": "object", "properties": _META}},
-        },
-    },
-    "Trail": {
-        "type": "object",
-        "required": ["id", "status", "events"],
-        "properties": {
-            **_META,
-            "events": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {"status": _STATUS, "at": _TIME},
-                },
-            },
-        },
-    },
-    "Redelivered": {
-        "type": "object",
-        "properties": {
-            "id": {"type": "string", "format": "uuid"},
-            "status": _STATUS,
-            "redelivery_of": {"type": "string", "format": "uuid"},
-        },
-    },
-    "Reported": {
-        "type": "object",
-        "properties": {
-            "id": {"type": "string", "format": "uuid"},
-            "status": _STATUS,
-            "report_for": {"type": "string", "format": "uuid"},
-        },
-    },
-    "TokenState": {
-        "type": "object",
-        "properties": {
-            "organisation": {"type": "string"},
-            "token_disabled": {"type": "boolean"},
-            "changed": {"type": "integer"},
-        },
-    },
-    "Audit": {
-        "type": "object",
-        "required": ["entries"],
-        "properties": {
-            "entries": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "id": {"type": "string", "format": "uuid"},
-                        "at": _TIME,
-                        "action": {"type": "string", "enum": [a.value for a in AuditAction]},
-                        "target": {"type": "string"},
-                        "result": {"type": ["string", "null"]},
-                        "actor": {"type": "string"},
-                        "actor_organisation": {"type": "string"},
-                    },
-                },
-            }
-        },
-    },
-}
+MODELS: list[type[Any]] = [
+    WhoAmI,
+    Directory,
+    Summary,
+    Probe,
+    Throughput,
+    Health,
+    OperatorOrganisations,
+    Queue,
+    Trail,
+    Redelivered,
+    Reported,
+    TokenState,
+    Audit,
+]

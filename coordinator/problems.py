@@ -8,16 +8,15 @@ and, for unexpected errors, the exception's type and traceback (which hold no re
 
 from __future__ import annotations
 
-import json
 import logging
 import traceback
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from aiohttp import web
 
 from coordinator.errors import CoordinatorError
 from messages.errors import MessageError, SamspilError
+from wire.problem import Problem
 
 log = logging.getLogger(__name__)
 
@@ -45,24 +44,28 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def problem(
-    status: int, code: str, detail: str, *, retry_after: int | None = None, **extra: Any
+    status: int, code: str, detail: str, *, retry_after: int | None = None, line: int | None = None
 ) -> web.Response:
     """A problem+json response; 429 and 503 always carry ``Retry-After`` (seconds)."""
-    body: dict[str, Any] = {
-        "type": f"https://samspil.dk/problems/{code}",
-        "title": _TITLES.get(status, "Error"),
-        "status": status,
-        "detail": detail,
-        "code": code,
-    }
-    body.update({k: v for k, v in extra.items() if v is not None})
+    body = Problem(
+        type=f"https://samspil.dk/problems/{code}",
+        title=_TITLES.get(status, "Error"),
+        status=status,
+        detail=detail,
+        code=code,
+        line=line,
+    )
     headers: dict[str, str] = {}
     if status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="samspil"'
     if status in (429, 503):
         headers["Retry-After"] = str(retry_after or 1)
     response = web.Response(
-        status=status, text=json.dumps(body), content_type=PROBLEM_JSON, headers=headers
+        status=status,
+        body=body.model_dump_json(exclude_none=True).encode(),
+        content_type=PROBLEM_JSON,
+        charset="utf-8",
+        headers=headers,
     )
     response[PROBLEM_CODE] = code  # for the metrics middleware
     return response

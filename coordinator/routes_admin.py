@@ -25,10 +25,12 @@ from coordinator.audit_tables import Actor
 from coordinator.auth import principal_of
 from coordinator.credentials import NAME_MAX, registration
 from coordinator.errors import BadRequest, InvalidOrganisation, UnsupportedMediaType
+from coordinator.responses import json_response
 from coordinator.state import COMMITTER
 from coordinator.tables import OrganisationCreate, Role, Sector
 from messages.errors import IdentifierError
 from messages.identifiers import parse_gln, parse_sor
+from wire.admin import OrganisationRegistered, RegisteredOrganisation
 
 routes = web.RouteTableDef()
 
@@ -90,11 +92,12 @@ async def post_organisation(request: web.Request) -> web.Response:
     organisation = _organisation(data)
     actor = Actor(uuid.UUID(principal.credential_id), principal.name, principal.org_gln)
     created, token = await request.app[COMMITTER].call(registration(organisation, actor))
-    return web.json_response(
-        {
-            "organisation": {"id": str(created.id), **organisation.model_dump(mode="json")},
-            "token": token,
-        },
-        status=201,
-        headers={"Cache-Control": "no-store"},
+    # committed: built without validation, so nothing can fail between the commit and the
+    # one answer that carries the token
+    answer = OrganisationRegistered.model_construct(
+        organisation=RegisteredOrganisation.model_construct(
+            id=created.id, **organisation.model_dump()
+        ),
+        token=token,
     )
+    return json_response(answer, status=201, headers={"Cache-Control": "no-store"})

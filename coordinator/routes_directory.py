@@ -10,8 +10,10 @@ from __future__ import annotations
 from aiohttp import web
 
 from coordinator.auth import principal_of
+from coordinator.responses import json_response
 from coordinator.state import ENGINE
 from coordinator.store import list_organisations
+from wire.directory import CallerOrganisation, Directory, DirectoryEntry, WhoAmI
 
 routes = web.RouteTableDef()
 
@@ -21,16 +23,16 @@ async def whoami(request: web.Request) -> web.Response:
     principal = principal_of(request)
     organisations = await list_organisations(engine=request.app[ENGINE])
     own = next((o for o in organisations if o.gln == principal.org_gln), None)
-    return web.json_response(
-        {
-            "name": principal.name,
-            "role": principal.role.value,
-            "organisation": {
-                "gln": principal.org_gln,
-                "name": own.name if own else principal.org_gln,
-                "sector": own.sector.value if own else None,
-            },
-        }
+    return json_response(
+        WhoAmI(
+            name=principal.name,
+            role=principal.role,
+            organisation=CallerOrganisation(
+                gln=principal.org_gln,
+                name=own.name if own else principal.org_gln,
+                sector=own.sector if own else None,
+            ),
+        )
     )
 
 
@@ -38,16 +40,11 @@ async def whoami(request: web.Request) -> web.Response:
 async def directory(request: web.Request) -> web.Response:
     principal_of(request)
     organisations = await list_organisations(engine=request.app[ENGINE])
-    return web.json_response(
-        {
-            "organisations": [
-                {
-                    "gln": o.gln,
-                    "name": o.name,
-                    "sector": o.sector.value,
-                    "municipality": o.municipality,
-                }
+    return json_response(
+        Directory(
+            organisations=[
+                DirectoryEntry(gln=o.gln, name=o.name, sector=o.sector, municipality=o.municipality)
                 for o in organisations
             ]
-        }
+        )
     )

@@ -64,6 +64,7 @@ from coordinator.index_tables import (
     CoordinatorCreate,
 )
 from coordinator.params import header_text, whole_number
+from coordinator.responses import json_response
 from coordinator.sqltypes import utcnow
 from coordinator.state import COMMITTER, ENGINE, READER, SETTINGS
 from coordinator.tables import Role
@@ -80,6 +81,22 @@ from wire.entries import (
     check_case,
     entry_problems,
 )
+from wire.index import (
+    AccessLog,
+    AccessLogEntry,
+    AccessNotification,
+    AccessNotifications,
+    AccessViewer,
+    ConsentEntry,
+    ConsentRecorded,
+    ConsentRevoked,
+    Consents,
+    CoordinatorNamed,
+    Disclosed,
+    Upserted,
+    ViewKind,
+)
+from wire.index import Overview as OverviewAnswer
 
 routes = web.RouteTableDef()
 
@@ -92,10 +109,6 @@ E = TypeVar("E")
 
 
 # --- request parts -------------------------------------------------------------------------
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
 
 
 def _index_user(request: web.Request) -> Viewer:
@@ -190,8 +203,8 @@ async def put_case_route(request: web.Request) -> web.Response:
     created = await request.app[COMMITTER].bulk(
         upsert_entries, put_case(org_gln=viewer.org_gln, ref=ref, cpr=cpr, case=case)
     )
-    return web.json_response(
-        {"ref": ref, "status": case.status.value, "created": created},
+    return json_response(
+        Upserted(ref=ref, status=case.status.value, created=created),
         status=201 if created else 200,
         headers={"Location": f"/v1/cases/{ref}"},
     )
@@ -208,8 +221,8 @@ async def put_appointment_route(request: web.Request) -> web.Response:
         upsert_entries,
         put_appointment(org_gln=viewer.org_gln, ref=ref, cpr=cpr, appointment=appointment),
     )
-    return web.json_response(
-        {"ref": ref, "status": appointment.status.value, "created": created},
+    return json_response(
+        Upserted(ref=ref, status=appointment.status.value, created=created),
         status=201 if created else 200,
         headers={"Location": f"/v1/appointments/{ref}"},
     )
@@ -229,8 +242,8 @@ def _case_json(row: Any, *, own: bool) -> dict[str, Any]:
         "sector": row.org_sector,
         "kind": row.kind,
         "status": row.status,
-        "opened_on": row.opened_on.isoformat(),
-        "closed_on": row.closed_on.isoformat() if row.closed_on else None,
+        "opened_on": row.opened_on,
+        "closed_on": row.closed_on,
         "contact": _contact(
             row.contact_name, row.contact_role, row.contact_phone, row.contact_email
         ),
@@ -246,8 +259,8 @@ def _appointment_json(row: Any, *, own: bool) -> dict[str, Any]:
         "organisation": row.org_gln,
         "organisation_name": row.org_name,
         "sector": row.org_sector,
-        "starts_at": _iso(row.starts_at),
-        "ends_at": _iso(row.ends_at),
+        "starts_at": row.starts_at,
+        "ends_at": row.ends_at,
         "status": row.status,
         "location": row.location,
         "with": {"name": row.with_name, "role": row.with_role},
@@ -281,7 +294,7 @@ def overlap_hints(appointments: list[Any], window: timedelta = OVERLAP) -> list[
                         {
                             "organisation": a.org_gln,
                             "sector": a.org_sector,
-                            "starts_at": _iso(a.starts_at),
+                            "starts_at": a.starts_at,
                         }
                         for a in (first, second)
                     ],
@@ -328,7 +341,10 @@ async def child_overview(request: web.Request) -> web.Response:
         recent=app[SETTINGS].index_recent,
     )
     coordinator = result.coordinator
-    return web.json_response(
+    # validated in one call of pydantic's core (faster than building the models one by one);
+    # exclude_unset: ref, title and case_ref only on the caller's own entries, detail only when
+    # consent is missing
+    answer = OverviewAnswer.model_validate(
         {
             "own": {
                 "cases": [_case_json(c, own=True) for c in result.own_cases],
@@ -358,6 +374,7 @@ async def child_overview(request: web.Request) -> web.Response:
             "disclosed": result.disclosed,
         }
     )
+    return json_response(answer, exclude_unset=True)
 
 
 # --- consents and the coordinator ----------------------------------------------------------
@@ -389,8 +406,8 @@ async def post_consent(request: web.Request) -> web.Response:
             viewer=viewer, cpr=cpr, consent=consent, idempotency_key=_idempotency_key(request)
         )
     )
-    return web.json_response(
-        {"id": str(consent_id), "recorded_at": _iso(now), "created": created},
+    return json_response(
+        ConsentRecorded(id=consent_id, recorded_at=now, created=created),
         status=201 if created else 200,
     )
 
@@ -416,27 +433,27 @@ async def get_consents(request: web.Request) -> web.Response:
         engine=request.app[ENGINE], committer=request.app[COMMITTER], viewer=viewer, cpr=cpr
     )
     now = utcnow()
-    return web.json_response(
-        {
-            "consents": [
-                {
-                    "id": str(r.id),
-                    "given_by_name": r.given_by_name,
-                    "relation": r.relation,
-                    "sectors": r.sectors.split(","),
-                    "form": r.form,
-                    "valid_from": _iso(r.valid_from),
-                    "valid_until": _iso(r.valid_until) if r.valid_until else None,
-                    "revoked_at": _iso(r.revoked_at) if r.revoked_at else None,
-                    "recorded_at": _iso(r.recorded_at),
-                    "recorded_by_you": r.recorded_by_org == viewer.org_gln,
-                    "active": r.revoked_at is None
+    return json_response(
+        Consents(
+            consents=[
+                ConsentEntry(
+                    id=r.id,
+                    given_by_name=r.given_by_name,
+                    relation=r.relation,
+                    sectors=r.sectors.split(","),
+                    form=r.form,
+                    valid_from=r.valid_from,
+                    valid_until=r.valid_until,
+                    revoked_at=r.revoked_at,
+                    recorded_at=r.recorded_at,
+                    recorded_by_you=r.recorded_by_org == viewer.org_gln,
+                    active=r.revoked_at is None
                     and r.valid_from <= now
                     and (r.valid_until is None or now < r.valid_until),
-                }
+                )
                 for r in rows
             ]
-        }
+        )
     )
 
 
@@ -451,7 +468,7 @@ async def delete_consent(request: web.Request) -> web.Response:
     revoked_at = await request.app[COMMITTER].call(
         revoke_consent(viewer=viewer, cpr=cpr, consent_id=consent_id)
     )
-    return web.json_response({"id": str(consent_id), "revoked_at": _iso(revoked_at)})
+    return json_response(ConsentRevoked(id=consent_id, revoked_at=revoked_at))
 
 
 @routes.put("/v1/children/{cpr}/coordinator")
@@ -462,11 +479,8 @@ async def put_coordinator_route(request: web.Request) -> web.Response:
     await request.app[COMMITTER].call(
         put_coordinator(viewer=viewer, cpr=cpr, coordinator=coordinator)
     )
-    return web.json_response(
-        {
-            "organisation": coordinator.organisation,
-            "contact": coordinator.contact.model_dump(),
-        }
+    return json_response(
+        CoordinatorNamed(organisation=coordinator.organisation, contact=coordinator.contact)
     )
 
 
@@ -492,22 +506,22 @@ async def get_access_log(request: web.Request) -> web.Response:
         operator=operator,
         limit=whole_number(request, "limit", default=500, low=1, high=5000),
     )
-    return web.json_response(
-        {
-            "entries": [
-                {
-                    "at": _iso(v.at),
-                    "kind": v.kind,
-                    "operator": v.by_operator,
-                    "organisation": v.viewer_org,
-                    "organisation_name": v.viewer_name,
-                    "person": v.viewer_person,
-                    "on_behalf_of": v.on_behalf_of,
-                    "disclosed": [{"organisation": g, "name": n} for g, n in v.disclosed],
-                }
+    return json_response(
+        AccessLog(
+            entries=[
+                AccessLogEntry(
+                    at=v.at,
+                    kind=ViewKind(v.kind),
+                    operator=v.by_operator,
+                    organisation=v.viewer_org,
+                    organisation_name=v.viewer_name,
+                    person=v.viewer_person,
+                    on_behalf_of=v.on_behalf_of,
+                    disclosed=[Disclosed(organisation=g, name=n) for g, n in v.disclosed],
+                )
                 for v in views
             ]
-        }
+        )
     )
 
 
@@ -529,23 +543,23 @@ async def get_access_notifications(request: web.Request) -> web.Response:
         since=since,
         limit=whole_number(request, "limit", default=100, low=1, high=1000),
     )
-    return web.json_response(
-        {
-            "notifications": [
-                {
-                    "at": _iso(r.at),
-                    "child_cpr": r.cpr,
-                    "kind": r.kind,
-                    "viewer": {
-                        "organisation": r.viewer_org,
-                        "name": r.viewer_name,
-                        "sector": r.viewer_sector,
-                        "person": r.viewer_person,
-                        "on_behalf_of": r.on_behalf_of,
-                        "operator": r.viewer_role == Role.OPERATOR.value,
-                    },
-                }
+    return json_response(
+        AccessNotifications(
+            notifications=[
+                AccessNotification(
+                    at=r.at,
+                    child_cpr=r.cpr,
+                    kind=r.kind,
+                    viewer=AccessViewer(
+                        organisation=r.viewer_org,
+                        name=r.viewer_name,
+                        sector=r.viewer_sector,
+                        person=r.viewer_person,
+                        on_behalf_of=r.on_behalf_of,
+                        operator=r.viewer_role == Role.OPERATOR.value,
+                    ),
+                )
                 for r in rows
             ]
-        }
+        )
     )

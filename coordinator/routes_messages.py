@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 import uuid
-from datetime import datetime
 from typing import Any
 
 from aiohttp import web
@@ -24,6 +22,7 @@ from coordinator.errors import (
 )
 from coordinator.intake import Incoming, accept_many
 from coordinator.params import seconds, whole_number
+from coordinator.responses import json_response
 from coordinator.sqltypes import utcnow
 from coordinator.state import (
     CLOCK,
@@ -50,6 +49,15 @@ from coordinator.store import lease as store_lease
 from coordinator.tables import Role
 from messages.medcom.model import MessageType
 from messages.medcom.routing import read_letter
+from wire.mailbox import (
+    Accepted,
+    Inbox,
+    Outbox,
+    OutboxEntry,
+    Status,
+    StatusChange,
+    StatusEvent,
+)
 
 log = logging.getLogger(__name__)
 
@@ -60,10 +68,6 @@ XML_TYPES = frozenset({"application/xml", "text/xml"})
 OFF_LOOP_BYTES = 64 * 1024  # validate bigger documents in a thread
 POLL_TOUCH_SECONDS = 10.0
 MAX_LEASE_SECONDS = 3600.0
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
 
 
 def _mailbox_user(request: web.Request) -> Principal:
@@ -108,34 +112,25 @@ async def submit(request: web.Request) -> web.Response:
     for warning in routing.warnings:
         log.warning("message from %s: %s", routing.sender_gln, warning)
     accepted = await app[COMMITTER].bulk(accept_many, Incoming(routing, body, app[CLOCK](), letter))
-    payload: dict[str, Any] = {"id": str(accepted.id), "status": accepted.status.value}
     headers = {"Location": f"/v1/messages/{accepted.id}"}
-    if accepted.duplicate:
-        payload["duplicate"] = True
-        return _json(payload, status=200, headers=headers)
-    if accepted.resend:
-        payload["resend"] = True
-    return _json(payload, status=202, headers=headers)
-
-
-def _json(
-    payload: Any, *, status: int = 200, headers: dict[str, str] | None = None
-) -> web.Response:
-    return web.Response(
-        body=json.dumps(payload, separators=(",", ":")).encode(),
-        status=status,
-        headers=headers,
-        content_type="application/json",
+    answer = Accepted(
+        id=accepted.id,
+        status=accepted.status,
+        duplicate=accepted.duplicate,
+        resend=accepted.resend and not accepted.duplicate,
     )
+    status = 200 if accepted.duplicate else 202
+    return json_response(answer, status=status, headers=headers, exclude_defaults=True)
 
 
 def _entry(row: Any) -> dict[str, Any]:
-    """One inbox entry: never the child's CPR, only whether to offer registering a case."""
+    """One :class:`~wire.mailbox.InboxEntry`'s fields: never the child's CPR, only whether to
+    offer registering a case."""
     return {
-        "id": str(row.id),
+        "id": row.id,
         "type": row.type,
         "sender": row.sender_gln,
-        "received_at": _iso(row.received_at),
+        "received_at": row.received_at,
         "size": row.size,
         "status": row.status,
         "letter_id": row.letter_id,
@@ -180,7 +175,8 @@ async def get_inbox(request: web.Request) -> web.Response:
                 timer.cancel()
         finally:
             notifier.discard(gln, waiter)
-    return _json({"messages": [_entry(r) for r in rows]})
+    # validated in one call of pydantic's core: faster than building the models one by one
+    return json_response(Inbox.model_validate({"messages": [_entry(r) for r in rows]}))
 
 
 def _wake(waiter: asyncio.Future[None]) -> None:
@@ -224,7 +220,7 @@ async def ack(request: web.Request) -> web.Response:
     principal = _mailbox_user(request)
     message_id = _message_id(request)
     status = await request.app[COMMITTER].bulk(acknowledge, (message_id, principal.org_gln))
-    return _json({"id": str(message_id), "status": status.value})
+    return json_response(StatusChange(id=message_id, status=status))
 
 
 @routes.get("/v1/messages/{id}/status")
@@ -234,16 +230,16 @@ async def status(request: web.Request) -> web.Response:
     row, events = await message_with_events(
         reader=request.app[READER], message_id=message_id, gln=principal.org_gln
     )
-    return _json(
-        {
-            "id": str(row.id),
-            "type": row.type,
-            "status": row.status,
-            "events": [{"status": e.status, "at": _iso(e.at)} for e in events],
-            "receipt_id": str(row.receipt_id) if row.receipt_id else None,
-            "resend": row.is_resend,
-            "overdue": row.overdue,
-        }
+    return json_response(
+        Status(
+            id=row.id,
+            type=row.type,
+            status=row.status,
+            events=[StatusEvent(status=e.status, at=e.at) for e in events],
+            receipt_id=row.receipt_id,
+            resend=row.is_resend,
+            overdue=row.overdue,
+        )
     )
 
 
@@ -260,24 +256,24 @@ async def get_outbox(request: web.Request) -> web.Response:
     rows = await outbox(
         reader=request.app[READER], gln=principal.org_gln, status=wanted, limit=limit
     )
-    return _json(
-        {
-            "messages": [
-                {
-                    "id": str(r.id),
-                    "type": r.type,
-                    "receiver": r.receiver_gln,
-                    "envelope_id": r.envelope_id,
-                    "letter_id": r.letter_id,
-                    "status": r.status,
-                    "received_at": _iso(r.received_at),
-                    "updated_at": _iso(r.updated_at),
-                    "size": r.size,
-                    "resend": r.is_resend,
-                    "overdue": r.overdue,
-                    "receipt_id": str(r.receipt_id) if r.receipt_id else None,
-                }
+    return json_response(
+        Outbox(
+            messages=[
+                OutboxEntry(
+                    id=r.id,
+                    type=r.type,
+                    receiver=r.receiver_gln,
+                    envelope_id=r.envelope_id,
+                    letter_id=r.letter_id,
+                    status=r.status,
+                    received_at=r.received_at,
+                    updated_at=r.updated_at,
+                    size=r.size,
+                    resend=r.is_resend,
+                    overdue=r.overdue,
+                    receipt_id=r.receipt_id,
+                )
                 for r in rows
             ]
-        }
+        )
     )

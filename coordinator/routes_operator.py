@@ -11,7 +11,6 @@ from __future__ import annotations
 import shutil
 import time
 import uuid
-from datetime import datetime
 from typing import Any
 
 from aiohttp import web
@@ -33,6 +32,7 @@ from coordinator.operator_store import (
     trail,
 )
 from coordinator.params import whole_number
+from coordinator.responses import json_response
 from coordinator.sqltypes import utcnow
 from coordinator.state import COMMITTER, ENGINE, SETTINGS
 from coordinator.status import MessageStatus
@@ -40,15 +40,27 @@ from coordinator.store import ping
 from coordinator.tables import Role
 from messages.errors import IdentifierError
 from messages.identifiers import parse_gln
+from wire.directory import Sector
+from wire.operator import (
+    Audit,
+    AuditEntry,
+    DatabaseHealth,
+    Health,
+    MessageMeta,
+    OperatorOrganisations,
+    OrganisationState,
+    Queue,
+    Redelivered,
+    Reported,
+    Throughput,
+    TokenState,
+    Trail,
+)
 
 routes = web.RouteTableDef()
 
 OPERATOR_ROLES = (Role.OPERATOR, Role.ADMIN)
 SUBMIT_ROUTE = ("POST", "/v1/messages")
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.isoformat().replace("+00:00", "Z")
 
 
 def _operator(request: web.Request) -> Principal:
@@ -76,8 +88,9 @@ def _gln(request: web.Request) -> str:
 
 
 def _meta(row: Any) -> dict[str, Any]:
+    """A message's metadata as :class:`wire.operator.MessageMeta`'s fields."""
     return {
-        "id": str(row.id),
+        "id": row.id,
         "type": row.type,
         "sender": row.sender_gln,
         "receiver": row.receiver_gln,
@@ -88,13 +101,13 @@ def _meta(row: Any) -> dict[str, Any]:
         "status": row.status,
         "in_inbox": row.in_inbox,
         "resend": row.is_resend,
-        "resend_of": str(row.resend_of) if row.resend_of else None,
-        "original_id": str(row.original_id) if row.original_id else None,
-        "receipt_id": str(row.receipt_id) if row.receipt_id else None,
+        "resend_of": row.resend_of,
+        "original_id": row.original_id,
+        "receipt_id": row.receipt_id,
         "overdue": row.overdue,
         "size": row.size,
-        "received_at": _iso(row.received_at),
-        "updated_at": _iso(row.updated_at),
+        "received_at": row.received_at,
+        "updated_at": row.updated_at,
     }
 
 
@@ -105,9 +118,7 @@ async def get_throughput(request: web.Request) -> web.Response:
     now = utcnow()
     series = await throughput(engine=request.app[ENGINE], now=now, minutes=minutes)
     total = [sum(column) for column in zip(*series.values(), strict=True)] or [0] * minutes
-    return web.json_response(
-        {"until": _iso(now), "minutes": minutes, "by_type": series, "total": total}
-    )
+    return json_response(Throughput(until=now, minutes=minutes, by_type=series, total=total))
 
 
 def _p99_ms(request: web.Request) -> float | None:
@@ -130,12 +141,11 @@ async def get_health(request: web.Request) -> web.Response:
     started = time.perf_counter()
     try:
         await ping(engine=app[ENGINE])
-        database: dict[str, Any] = {
-            "ok": True,
-            "latency_ms": round((time.perf_counter() - started) * 1000, 2),
-        }
+        database = DatabaseHealth(
+            ok=True, latency_ms=round((time.perf_counter() - started) * 1000, 2)
+        )
     except StoreError:
-        database = {"ok": False, "latency_ms": None}
+        database = DatabaseHealth(ok=False, latency_ms=None)
     try:
         usage = shutil.disk_usage(app[SETTINGS].data_dir)
         disk_percent: float | None = round(usage.used / usage.total * 100, 1)
@@ -144,16 +154,16 @@ async def get_health(request: web.Request) -> web.Response:
     metrics = app[METRICS]
     responses = sum(metrics.responses.values())
     failures = sum(n for (_m, _r, status), n in metrics.responses.items() if status >= 500)
-    return web.json_response(
-        {
-            "database": database,
-            "disk_used_percent": disk_percent,
-            "uptime_seconds": round(time.time() - metrics.started, 1),
-            "submit_p99_ms": _p99_ms(request),
-            "responses": responses,
-            "server_errors": failures,
-            "error_rate_percent": round(failures / responses * 100, 2) if responses else 0.0,
-        }
+    return json_response(
+        Health(
+            database=database,
+            disk_used_percent=disk_percent,
+            uptime_seconds=round(time.time() - metrics.started, 1),
+            submit_p99_ms=_p99_ms(request),
+            responses=responses,
+            server_errors=failures,
+            error_rate_percent=round(failures / responses * 100, 2) if responses else 0.0,
+        )
     )
 
 
@@ -161,21 +171,21 @@ async def get_health(request: web.Request) -> web.Response:
 async def get_organisations(request: web.Request) -> web.Response:
     _operator(request)
     states = await organisations(engine=request.app[ENGINE])
-    return web.json_response(
-        {
-            "organisations": [
-                {
-                    "gln": s.gln,
-                    "name": s.name,
-                    "sector": s.sector,
-                    "inbox_depth": s.inbox_depth,
-                    "oldest_waiting": _iso(s.oldest_waiting),
-                    "last_poll": _iso(s.last_poll),
-                    "token_disabled": s.token_disabled,
-                }
+    return json_response(
+        OperatorOrganisations(
+            organisations=[
+                OrganisationState(
+                    gln=s.gln,
+                    name=s.name,
+                    sector=Sector(s.sector),
+                    inbox_depth=s.inbox_depth,
+                    oldest_waiting=s.oldest_waiting,
+                    last_poll=s.last_poll,
+                    token_disabled=s.token_disabled,
+                )
                 for s in states
             ]
-        }
+        )
     )
 
 
@@ -196,7 +206,8 @@ async def get_queue(request: web.Request) -> web.Response:
         limit=whole_number(request, "limit", default=100, low=1, high=1000),
         status=wanted,
     )
-    return web.json_response({"organisation": gln, "messages": [_meta(r) for r in rows]})
+    messages = [MessageMeta.model_validate(_meta(r)) for r in rows]
+    return json_response(Queue(organisation=gln, messages=messages))
 
 
 @routes.get("/v1/operator/messages/{id}")
@@ -206,8 +217,10 @@ async def get_trail(request: web.Request) -> web.Response:
     engine = request.app[ENGINE]
     row = await message_meta(engine=engine, message_id=message_id)
     events = await trail(engine=engine, message_id=message_id)
-    return web.json_response(
-        {**_meta(row), "events": [{"status": e.status, "at": _iso(e.at)} for e in events]}
+    return json_response(
+        Trail.model_validate(
+            {**_meta(row), "events": [{"status": e.status, "at": e.at} for e in events]}
+        )
     )
 
 
@@ -216,9 +229,8 @@ async def post_redeliver(request: web.Request) -> web.Response:
     actor = _actor(_operator(request))
     message_id = _message_id(request)
     new_id = await request.app[COMMITTER].call(redeliver(message_id, actor))
-    return web.json_response(
-        {"id": str(new_id), "status": "accepted", "redelivery_of": str(message_id)}, status=201
-    )
+    answer = Redelivered(id=new_id, status=MessageStatus.ACCEPTED, redelivery_of=message_id)
+    return json_response(answer, status=201)
 
 
 @routes.post("/v1/operator/messages/{id}/status-report")
@@ -226,9 +238,8 @@ async def post_status_report(request: web.Request) -> web.Response:
     actor = _actor(_operator(request))
     message_id = _message_id(request)
     new_id = await request.app[COMMITTER].call(status_report(message_id, actor))
-    return web.json_response(
-        {"id": str(new_id), "status": "accepted", "report_for": str(message_id)}, status=201
-    )
+    answer = Reported(id=new_id, status=MessageStatus.ACCEPTED, report_for=message_id)
+    return json_response(answer, status=201)
 
 
 async def _token(request: web.Request, *, disabled: bool) -> web.Response:
@@ -238,7 +249,7 @@ async def _token(request: web.Request, *, disabled: bool) -> web.Response:
     if disabled:
         request.app[VERIFIER].forget()  # this process at once
         revocation.mark(request.app[ENGINE])  # other processes on SQLite (PostgreSQL: NOTIFY)
-    return web.json_response({"organisation": gln, "token_disabled": disabled, "changed": changed})
+    return json_response(TokenState(organisation=gln, token_disabled=disabled, changed=changed))
 
 
 @routes.post("/v1/operator/organisations/{gln}/disable")
@@ -258,19 +269,19 @@ async def get_audit(request: web.Request) -> web.Response:
         engine=request.app[ENGINE],
         limit=whole_number(request, "limit", default=100, low=1, high=1000),
     )
-    return web.json_response(
-        {
-            "entries": [
-                {
-                    "id": str(r.id),
-                    "at": _iso(r.at),
-                    "action": r.action,
-                    "target": r.target,
-                    "result": r.result,
-                    "actor": r.actor_name,
-                    "actor_organisation": r.actor_org,
-                }
+    return json_response(
+        Audit(
+            entries=[
+                AuditEntry(
+                    id=r.id,
+                    at=r.at,
+                    action=r.action,
+                    target=r.target,
+                    result=r.result,
+                    actor=r.actor_name,
+                    actor_organisation=r.actor_org,
+                )
                 for r in rows
             ]
-        }
+        )
     )

@@ -9,20 +9,21 @@ from coordinator.errors import StoreError
 from coordinator.metrics import METRICS
 from coordinator.operator_store import processes
 from coordinator.problems import problem
+from coordinator.responses import json_response
 from coordinator.retention import retention_metrics
-from coordinator.routes_messages import _iso
 from coordinator.sqltypes import utcnow
 from coordinator.state import COMMITTER, ENGINE, NOTIFIER
 from coordinator.status import MessageStatus
 from coordinator.store import ping, summary
 from coordinator.tables import Role
+from wire.operator import HubProcess, MailboxCount, Probe, Summary
 
 routes = web.RouteTableDef()
 
 
 @routes.get("/healthz")
 async def healthz(request: web.Request) -> web.Response:
-    return web.json_response({"status": "ok"})
+    return json_response(Probe(status="ok"))
 
 
 @routes.get("/readyz")
@@ -31,7 +32,7 @@ async def readyz(request: web.Request) -> web.Response:
         await ping(engine=request.app[ENGINE])
     except StoreError:
         return problem(503, "store-unavailable", "the database cannot be reached")
-    return web.json_response({"status": "ready"})
+    return json_response(Probe(status="ready"))
 
 
 @routes.get("/metrics")
@@ -66,30 +67,26 @@ async def operator_summary(request: web.Request) -> web.Response:
     for status, _kind, n in counts.by_status_type:
         by_status[status] = by_status.get(status, 0) + n
     hubs = await processes(engine=app[ENGINE], now=utcnow())
-    return web.json_response(
-        {
-            "by_status": by_status,
-            "organisations": [
-                {
-                    "gln": gln,
-                    "inbox_depth": counts.inbox_depth.get(gln, 0),
-                    "last_poll": _iso(at) if at else None,
-                }
+    return json_response(
+        Summary(
+            by_status=by_status,
+            organisations=[
+                MailboxCount(gln=gln, inbox_depth=counts.inbox_depth.get(gln, 0), last_poll=at)
                 for gln, at in sorted(counts.last_poll.items())
             ],
-            "overdue_receipts": counts.overdue,
-            "expired": counts.expired,
-            "errors": dict(sorted(app[METRICS].errors.items())),
-            "processes": [
-                {
-                    "host": p.host,
-                    "pid": p.pid,
-                    "version": p.version,
-                    "started_at": _iso(p.started_at),
-                    "seen_at": _iso(p.seen_at),
-                }
+            overdue_receipts=counts.overdue,
+            expired=counts.expired,
+            errors=dict(sorted(app[METRICS].errors.items())),
+            processes=[
+                HubProcess(
+                    host=p.host,
+                    pid=p.pid,
+                    version=p.version,
+                    started_at=p.started_at,
+                    seen_at=p.seen_at,
+                )
                 for p in hubs.alive
             ],
-            "stale_processes": hubs.stale,
-        }
+            stale_processes=hubs.stale,
+        )
     )

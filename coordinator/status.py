@@ -1,50 +1,23 @@
 """Message status: a state machine that refuses illegal transitions.
 
-::
-
-    accepted ──► downloaded ──► acknowledged ──► receipted | rejected
-        │  └──────────┴──────────────┘ (a receipt may come before the ack)
-        └──► expired  (from accepted or downloaded: not acknowledged in time)
+The statuses and which may follow which are the wire contract's
+(:class:`wire.mailbox.MessageStatus`, :data:`wire.mailbox.TRANSITIONS`); here the hub's
+refusal of any other change, and the reverse table its conditional SQL updates use.
 """
 
 from __future__ import annotations
 
-from enum import StrEnum
-
 from coordinator.errors import IllegalTransition
+from wire.mailbox import TRANSITIONS, MessageStatus
+
+__all__ = ["TRANSITIONS", "MessageStatus", "sources_of", "transition"]
 
 
-class MessageStatus(StrEnum):
-    ACCEPTED = "accepted"
-    DOWNLOADED = "downloaded"
-    ACKNOWLEDGED = "acknowledged"
-    RECEIPTED = "receipted"
-    REJECTED = "rejected"
-    EXPIRED = "expired"
-
-    @property
-    def final(self) -> bool:
-        return not TRANSITIONS[self]
-
-    def can_become(self, new: MessageStatus) -> bool:
-        return new in TRANSITIONS[self]
-
-    def to(self, new: MessageStatus) -> MessageStatus:
-        """``new`` when the transition is allowed, else :class:`IllegalTransition`."""
-        if not self.can_become(new):
-            raise IllegalTransition(self.value, new.value)
-        return new
-
-
-S = MessageStatus
-TRANSITIONS: dict[MessageStatus, frozenset[MessageStatus]] = {
-    S.ACCEPTED: frozenset({S.DOWNLOADED, S.ACKNOWLEDGED, S.RECEIPTED, S.REJECTED, S.EXPIRED}),
-    S.DOWNLOADED: frozenset({S.ACKNOWLEDGED, S.RECEIPTED, S.REJECTED, S.EXPIRED}),
-    S.ACKNOWLEDGED: frozenset({S.RECEIPTED, S.REJECTED}),
-    S.RECEIPTED: frozenset(),
-    S.REJECTED: frozenset(),
-    S.EXPIRED: frozenset(),
-}
+def transition(status: MessageStatus, new: MessageStatus) -> MessageStatus:
+    """``new`` when the transition is allowed, else :class:`IllegalTransition`."""
+    if not status.can_become(new):
+        raise IllegalTransition(status.value, new.value)
+    return new
 
 
 def sources_of(new: MessageStatus) -> frozenset[MessageStatus]:

@@ -29,7 +29,7 @@ from coordinator.database.reader import Reader
 from coordinator.database.statements import ForEngine, Lookup, Query, UpdateEach
 from coordinator.errors import Conflict, NotFound, store_error
 from coordinator.index_tables import CASE
-from coordinator.status import MessageStatus
+from coordinator.status import MessageStatus, transition
 from coordinator.tables import (
     CREDENTIAL,
     MESSAGE,
@@ -311,7 +311,7 @@ def acknowledge(conn: Connection, batch: Batch, items: list[Any]) -> list[Any]:
                 results.append(current)
             continue
         acknowledged = current.can_become(MessageStatus.ACKNOWLEDGED)
-        new = current.to(MessageStatus.ACKNOWLEDGED) if acknowledged else current
+        new = transition(current, MessageStatus.ACKNOWLEDGED) if acknowledged else current
         changes.setdefault((current, new), []).append(message_id)
         if new is not current:
             batch.event(message_id, new)

@@ -1,5 +1,5 @@
-"""The hub's tables, as SQLModel families (``XBase``, ``XCreate``, ``X(table=True)``,
-``XPublic``).
+"""The hub's tables, as SQLModel families (``XBase``, ``XCreate``, ``X(table=True)``, and
+``XPublic`` where a row is handed back in Python). What travels over HTTP is in :mod:`wire`.
 
 The schema itself is owned by the Alembic migrations in ``coordinator/migrations``; these
 classes describe it for queries and for the check that migrations and models agree. The hot
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from enum import StrEnum
 from typing import Any, cast
 
 from sqlalchemy import Column, Index, LargeBinary, String, Table, UniqueConstraint
@@ -18,21 +17,8 @@ from sqlmodel import Field, SQLModel
 
 from coordinator.sqltypes import UtcDateTime, utcnow
 from coordinator.status import MessageStatus
-
-
-class Sector(StrEnum):
-    PPR = "ppr"
-    FAMILY = "family"
-    PSYCHIATRY = "psychiatry"
-    GP = "gp"
-
-
-class Role(StrEnum):
-    SYSTEM = "system"  # an organisation's adapter: sends and receives its messages
-    CASEWORKER = "caseworker"
-    OPERATOR = "operator"  # runs the hub: sees counts, never content
-    ADMIN = "admin"
-
+from wire.directory import Role as Role
+from wire.directory import Sector as Sector
 
 # --- organisations -----------------------------------------------------------------------
 
@@ -85,13 +71,6 @@ class Credential(CredentialBase, table=True):
     expires_at: datetime | None = Field(default=None, sa_type=UtcDateTime)  # None: never
 
 
-class CredentialPublic(CredentialBase):
-    id: uuid.UUID
-    disabled: bool
-    created_at: datetime
-    expires_at: datetime | None
-
-
 # --- messages ------------------------------------------------------------------------------
 
 
@@ -138,18 +117,6 @@ class Message(MessageBase, table=True):
     subject: str | None = Field(default=None, max_length=70)  # an XDIS91's Subject
     # the letter identifier a Samspil reply answers (its urn:samspil:letter:<id> reference)
     in_reply_to: str | None = Field(default=None, max_length=14)
-
-
-class MessagePublic(SQLModel):
-    """One entry of an inbox or outbox."""
-
-    id: uuid.UUID
-    type: str
-    sender: str
-    receiver: str
-    status: MessageStatus
-    received_at: datetime
-    size: int
 
 
 class MessageEvent(SQLModel, table=True):

@@ -1,0 +1,248 @@
+"""The shared index: who is involved with a child, never why (``/v1/children/{cpr}/...``,
+``/v1/access-notifications``, and the answers to ``/v1/cases`` and ``/v1/appointments``, whose
+bodies are in :mod:`wire.entries`).
+
+An entry's local reference (``ref``, ``case_ref``) and a case's title reach only the
+organisation that owns the entry; other organisations' entries are shown only where consent
+covers both sectors, and every such disclosure is logged.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from wire.directory import Sector
+from wire.entries import STRICT, AppointmentStatus, CaseKind, CaseStatus, Contact, Person
+
+
+class ConsentRelation(StrEnum):
+    CUSTODIAL_PARENT = "custodial-parent"
+    SELF = "self"
+    GUARDIAN = "guardian"
+
+
+class ConsentForm(StrEnum):
+    WRITTEN = "written"
+    ORAL = "oral"
+    DIGITAL = "digital"
+
+
+class ViewKind(StrEnum):
+    """Which read disclosed the data: a child's overview, its consent list (consents other
+    organisations recorded) or its access log."""
+
+    OVERVIEW = "overview"
+    CONSENTS = "consents"
+    ACCESS_LOG = "access-log"
+
+
+# --- requests ------------------------------------------------------------------------------
+
+
+class ConsentIn(BaseModel):
+    """The body of POST /v1/children/{cpr}/consents (valid_from defaults to now)."""
+
+    model_config = STRICT
+
+    given_by_name: str = Field(min_length=1, max_length=200)
+    relation: ConsentRelation
+    form: ConsentForm
+    valid_from: datetime | None = None
+    valid_until: datetime | None = None
+    sectors: list[Sector] = Field(min_length=1, max_length=4)
+
+
+class CoordinatorIn(BaseModel):
+    """The body of PUT /v1/children/{cpr}/coordinator: the organisation's GLN and whom to
+    call there."""
+
+    model_config = STRICT
+
+    organisation: str = Field(min_length=13, max_length=13)
+    contact: Contact
+
+
+# --- answers -------------------------------------------------------------------------------
+
+
+class Upserted(BaseModel):
+    """A case or appointment stored (created, or updated or unchanged)."""
+
+    ref: str
+    status: str
+    created: bool
+
+
+class OverviewCase(BaseModel):
+    """A case in an overview; ref and title only on the caller's own cases."""
+
+    organisation: str
+    organisation_name: str
+    sector: Sector
+    kind: CaseKind
+    status: CaseStatus
+    opened_on: date
+    closed_on: date | None
+    contact: Contact
+    ref: str | None = None
+    title: str | None = None
+
+
+class OverviewAppointment(BaseModel):
+    """An appointment in an overview; ref and case_ref only on the caller's own."""
+
+    model_config = ConfigDict(serialize_by_alias=True, validate_by_name=True)
+
+    organisation: str
+    organisation_name: str
+    sector: Sector
+    starts_at: datetime
+    ends_at: datetime
+    status: AppointmentStatus
+    location: str | None
+    with_: Person = Field(alias="with")
+    ref: str | None = None
+    case_ref: str | None = None
+
+
+class Entries(BaseModel):
+    cases: list[OverviewCase]
+    appointments: list[OverviewAppointment]
+
+
+class NamedCoordinator(BaseModel):
+    """The child's coordinator (tovholder): the organisation and whom to call there."""
+
+    organisation: str
+    organisation_name: str
+    sector: Sector
+    contact: Contact
+
+
+class ConsentState(BaseModel):
+    state: Literal["complete", "partial", "missing"]
+    age: int
+    rule: str
+    sectors: dict[str, str] = Field(
+        description="Per sector: shared, no-consent, own-consent-needed or "
+        "parent-consent-needed; every sector is listed whether or not anyone of it is involved."
+    )
+    detail: str | None = Field(
+        default=None, description="Why entries are withheld; only when some are."
+    )
+
+
+class HintAppointment(BaseModel):
+    organisation: str
+    sector: Sector
+    starts_at: datetime
+
+
+class Hint(BaseModel):
+    """Booked appointments of two sectors within 48 hours of each other."""
+
+    code: Literal["appointments-within-48h"]
+    detail: str
+    sectors: list[Sector]
+    appointments: list[HintAppointment]
+
+
+class Overview(BaseModel):
+    """The caller's overview of a child."""
+
+    own: Entries
+    others: Entries
+    coordinator: NamedCoordinator | None
+    consent: ConsentState
+    hints: list[Hint]
+    disclosed: list[str] = Field(
+        description="The other organisations whose entries this answer disclosed (each "
+        "disclosure is in the access log)."
+    )
+
+
+class ConsentRecorded(BaseModel):
+    id: uuid.UUID
+    recorded_at: datetime
+    created: bool
+
+
+class ConsentRevoked(BaseModel):
+    id: uuid.UUID
+    revoked_at: datetime
+
+
+class ConsentEntry(BaseModel):
+    id: uuid.UUID
+    given_by_name: str
+    relation: ConsentRelation
+    sectors: list[Sector]
+    form: ConsentForm
+    valid_from: datetime
+    valid_until: datetime | None
+    revoked_at: datetime | None
+    recorded_at: datetime
+    recorded_by_you: bool
+    active: bool
+
+
+class Consents(BaseModel):
+    """A child's consents, newest first."""
+
+    consents: list[ConsentEntry]
+
+
+class CoordinatorNamed(BaseModel):
+    """The coordinator now named."""
+
+    organisation: str
+    contact: Contact
+
+
+class Disclosed(BaseModel):
+    organisation: str
+    name: str
+
+
+class AccessLogEntry(BaseModel):
+    at: datetime
+    kind: ViewKind
+    operator: bool = Field(description="Read by the hub's operator (always logged).")
+    organisation: str
+    organisation_name: str
+    person: str
+    on_behalf_of: bool
+    disclosed: list[Disclosed]
+
+
+class AccessLog(BaseModel):
+    """Who looked at the child's entries, newest first."""
+
+    entries: list[AccessLogEntry]
+
+
+class AccessViewer(BaseModel):
+    organisation: str
+    name: str
+    sector: Sector
+    person: str
+    on_behalf_of: bool
+    operator: bool
+
+
+class AccessNotification(BaseModel):
+    at: datetime
+    child_cpr: str
+    kind: ViewKind
+    viewer: AccessViewer
+
+
+class AccessNotifications(BaseModel):
+    """Views by other organisations that disclosed the caller's entries, newest first."""
+
+    notifications: list[AccessNotification]

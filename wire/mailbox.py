@@ -1,0 +1,134 @@
+"""The mailboxes: what ``POST /v1/messages``, ``GET /v1/inbox``, ``/v1/outbox`` and a
+message's ``/ack`` and ``/status`` answer.
+
+Never a child's CPR number or a letter's body: the letter itself is fetched as XML.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+from messages.medcom.model import MessageType
+
+
+class MessageStatus(StrEnum):
+    """Where a message is on its way::
+
+    accepted ──► downloaded ──► acknowledged ──► receipted | rejected
+        │  └──────────┴──────────────┘ (a receipt may come before the ack)
+        └──► expired  (from accepted or downloaded: not acknowledged in time)
+    """
+
+    ACCEPTED = "accepted"
+    DOWNLOADED = "downloaded"
+    ACKNOWLEDGED = "acknowledged"
+    RECEIPTED = "receipted"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+
+    @property
+    def final(self) -> bool:
+        return not TRANSITIONS[self]
+
+    def can_become(self, new: MessageStatus) -> bool:
+        return new in TRANSITIONS[self]
+
+
+_S = MessageStatus
+#: Which status may follow which (the hub refuses every other change).
+TRANSITIONS: dict[MessageStatus, frozenset[MessageStatus]] = {
+    _S.ACCEPTED: frozenset({_S.DOWNLOADED, _S.ACKNOWLEDGED, _S.RECEIPTED, _S.REJECTED, _S.EXPIRED}),
+    _S.DOWNLOADED: frozenset({_S.ACKNOWLEDGED, _S.RECEIPTED, _S.REJECTED, _S.EXPIRED}),
+    _S.ACKNOWLEDGED: frozenset({_S.RECEIPTED, _S.REJECTED}),
+    _S.RECEIPTED: frozenset(),
+    _S.REJECTED: frozenset(),
+    _S.EXPIRED: frozenset(),
+}
+
+
+class Accepted(BaseModel):
+    """A submitted letter, durably committed; duplicate and resend are sent only when true."""
+
+    id: uuid.UUID
+    status: MessageStatus
+    duplicate: bool = False
+    resend: bool = False
+
+
+class InboxEntry(BaseModel):
+    """One letter waiting for the caller: never the child's CPR, only whether to offer
+    registering a case."""
+
+    id: uuid.UUID
+    type: MessageType
+    sender: str
+    received_at: datetime
+    size: int
+    status: MessageStatus
+    letter_id: str = Field(description="The letter's identifier (Letter/Identifier).")
+    episode_id: str | None = Field(
+        description="Letter/EpisodeOfCareIdentifier: the thread it belongs to."
+    )
+    subject: str | None = Field(
+        description="An XDIS91's AdditionalInformation/Subject, if it has one."
+    )
+    in_reply_to: str | None = Field(
+        description="The letter identifier this letter answers: a Samspil reply's Reference "
+        "URL urn:samspil:letter:<id>; null for a first letter and for receipts."
+    )
+    suggested_case: bool = Field(
+        description="An XDIS91 about a child for whom your organisation has no active case: "
+        "you may register one (PUT /v1/cases/{ref}); never forced. False for receipts. The "
+        "child's CPR is in the letter, not here."
+    )
+
+
+class Inbox(BaseModel):
+    messages: list[InboxEntry]
+
+
+class OutboxEntry(BaseModel):
+    """One letter the caller sent, and how far it got."""
+
+    id: uuid.UUID
+    type: MessageType
+    receiver: str
+    envelope_id: str
+    letter_id: str
+    status: MessageStatus
+    received_at: datetime
+    updated_at: datetime
+    size: int
+    resend: bool
+    overdue: bool
+    receipt_id: uuid.UUID | None
+
+
+class Outbox(BaseModel):
+    messages: list[OutboxEntry]
+
+
+class StatusChange(BaseModel):
+    id: uuid.UUID
+    status: MessageStatus
+
+
+class StatusEvent(BaseModel):
+    status: MessageStatus
+    at: datetime
+
+
+class Status(BaseModel):
+    """A message's status and history (sender or receiver only)."""
+
+    id: uuid.UUID
+    type: MessageType
+    status: MessageStatus
+    events: list[StatusEvent]
+    receipt_id: uuid.UUID | None
+    resend: bool
+    overdue: bool

@@ -1,0 +1,171 @@
+"""What the operator monitor reads (``/v1/operator/...``): counts, times, states and
+metadata, never a body or a CPR number."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+from wire.directory import Sector
+from wire.mailbox import MessageStatus, StatusEvent
+
+
+class AuditAction(StrEnum):
+    REDELIVER = "redeliver"
+    STATUS_REPORT = "status-report"
+    DISABLE_TOKEN = "disable-token"  # noqa: S105 - an action's name, not a secret
+    ENABLE_TOKEN = "enable-token"  # noqa: S105 - an action's name, not a secret
+    ADD_ORGANISATION = "add-organisation"
+    ADD_USER = "add-user"
+    ROTATE_TOKEN = "rotate-token"  # noqa: S105 - an action's name, not a secret
+
+
+class Probe(BaseModel):
+    """A liveness or readiness probe's answer: ok, or ready."""
+
+    status: str
+
+
+class HubProcess(BaseModel):
+    """A samspil serve process on this database whose heartbeat was seen in the last 30
+    seconds (it refreshes seen_at every 10 seconds)."""
+
+    host: str
+    pid: int
+    version: str
+    started_at: datetime
+    seen_at: datetime
+
+
+class MailboxCount(BaseModel):
+    gln: str
+    inbox_depth: int
+    last_poll: datetime | None
+
+
+class Summary(BaseModel):
+    """Counts for operators, never content."""
+
+    by_status: dict[str, int]
+    organisations: list[MailboxCount]
+    overdue_receipts: int
+    expired: int
+    errors: dict[str, int]
+    processes: list[HubProcess] = Field(
+        description="The hub processes sharing this database, oldest start first."
+    )
+    stale_processes: int = Field(
+        description="Processes whose heartbeat stopped without a graceful stop (not seen for "
+        "30 seconds; forgotten after an hour): alert on > 0."
+    )
+
+
+class Throughput(BaseModel):
+    """Messages accepted per minute by type, oldest minute first."""
+
+    until: datetime
+    minutes: int
+    by_type: dict[str, list[int]]
+    total: list[int]
+
+
+class DatabaseHealth(BaseModel):
+    ok: bool
+    latency_ms: float | None
+
+
+class Health(BaseModel):
+    """Database, disk, submit latency and error rate of the hub process that answered."""
+
+    database: DatabaseHealth
+    disk_used_percent: float | None
+    uptime_seconds: float
+    submit_p99_ms: float | None
+    responses: int
+    server_errors: int
+    error_rate_percent: float
+
+
+class OrganisationState(BaseModel):
+    gln: str
+    name: str
+    sector: Sector
+    inbox_depth: int
+    oldest_waiting: datetime | None
+    last_poll: datetime | None
+    token_disabled: bool
+
+
+class OperatorOrganisations(BaseModel):
+    organisations: list[OrganisationState]
+
+
+class MessageMeta(BaseModel):
+    """A message's metadata: never its body or the child's CPR."""
+
+    id: uuid.UUID
+    type: str
+    sender: str
+    receiver: str
+    envelope_id: str
+    letter_id: str
+    episode_id: str | None
+    ack_requested: bool
+    status: MessageStatus
+    in_inbox: bool
+    resend: bool
+    resend_of: uuid.UUID | None
+    original_id: uuid.UUID | None
+    receipt_id: uuid.UUID | None
+    overdue: bool
+    size: int
+    received_at: datetime
+    updated_at: datetime
+
+
+class Queue(BaseModel):
+    organisation: str
+    messages: list[MessageMeta]
+
+
+class Trail(MessageMeta):
+    """A message's metadata and every status event with its time."""
+
+    events: list[StatusEvent]
+
+
+class Redelivered(BaseModel):
+    id: uuid.UUID
+    status: MessageStatus
+    redelivery_of: uuid.UUID
+
+
+class Reported(BaseModel):
+    id: uuid.UUID
+    status: MessageStatus
+    report_for: uuid.UUID
+
+
+class TokenState(BaseModel):
+    organisation: str
+    token_disabled: bool
+    changed: int
+
+
+class AuditEntry(BaseModel):
+    id: uuid.UUID
+    at: datetime
+    action: AuditAction
+    target: str
+    result: str | None
+    actor: str
+    actor_organisation: str
+
+
+class Audit(BaseModel):
+    """The operators' actions, newest first."""
+
+    entries: list[AuditEntry]
