@@ -1,6 +1,7 @@
 """An adapter's Prometheus text exposition (``GET /metrics`` beside ``/healthz`` and ``/status``).
 
-Written out by hand, as the hub does (:mod:`coordinator.metrics`): a handful of counters and
+Written out by hand, as the hub does (:mod:`coordinator.operations.metrics`): a handful of counters
+and
 gauges need no client library. What is exposed, all prefixed ``samspil_adapter_``:
 
 ==================================  =======  ==============================================

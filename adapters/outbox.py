@@ -79,7 +79,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 #: The hub's 429 for an address that sent too many refused credentials: a credential
-#: problem, not a busy hub (:mod:`coordinator.limits`).
+#: problem, not a busy hub (:mod:`coordinator.security.limits`).
 FAILED_LOGINS = "too-many-failures"
 
 SETTLED = frozenset({"already-receipted"})

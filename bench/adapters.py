@@ -45,7 +45,7 @@ from adapters.gp import GpAdapter  # noqa: E402
 from adapters.outbox import OutboxSettings  # noqa: E402
 from adapters.simulation.region import children  # noqa: E402
 from coordinator.app import create_app  # noqa: E402
-from coordinator.credentials import local_actor, register_organisation  # noqa: E402
+from coordinator.security.credentials import local_actor, register_organisation  # noqa: E402
 from coordinator.settings import Settings  # noqa: E402
 from coordinator.state import ENGINE  # noqa: E402
 from coordinator.tables import OrganisationCreate, Sector  # noqa: E402

@@ -50,8 +50,8 @@ import aiohttp  # noqa: E402
 from aiohttp import web  # noqa: E402
 
 from bench.httpclient import Connection  # noqa: E402
-from coordinator.credentials import local_actor, register_organisation  # noqa: E402
 from coordinator.database.engine import create_engine, migrate  # noqa: E402
+from coordinator.security.credentials import local_actor, register_organisation  # noqa: E402
 from coordinator.tables import OrganisationCreate, Sector  # noqa: E402
 from messages.identifiers import gln_check_digit  # noqa: E402
 from tests.functional.samples import receipt, xdis91  # noqa: E402

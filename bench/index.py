@@ -53,7 +53,7 @@ import asyncpg  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from coordinator.database.engine import create_engine, migrate, normalise_url, plain_postgres_dsn  # noqa: E402
-from coordinator.store import new_token, token_hash  # noqa: E402
+from coordinator.mailbox.store import new_token, token_hash  # noqa: E402
 from messages.identifiers import gln_check_digit  # noqa: E402
 
 CHILDREN, CASES, APPOINTMENTS = 1_160_000, 3_000_000, 10_000_000

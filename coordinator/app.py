@@ -4,7 +4,7 @@ Every resource has an owner (one ``cleanup_ctx`` each, in order): the database e
 (migrated at start-up) and its backend (:mod:`coordinator.database.backend`), the committer
 task, the backend's LISTEN connections (on PostgreSQL: inbox wake-ups and credential
 revocations), the expiry sweep and the process's heartbeat
-(:mod:`coordinator.heartbeat`). They are created at start-up,
+(:mod:`coordinator.operations.heartbeat`). They are created at start-up,
 never on a first request, and torn down in reverse order after in-flight requests have
 finished.
 """
@@ -18,18 +18,23 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from coordinator import (
-    limits,
-    openapi,
-    revocation,
-    routes_admin,
-    routes_directory,
-    routes_index,
-    routes_messages,
-    routes_operator,
-    routes_ops,
-)
-from coordinator.auth import (
+from coordinator import openapi
+from coordinator.database.backend import create_backend
+from coordinator.database.committer import Committer, running
+from coordinator.database.engine import migrate
+from coordinator.index import routes as routes_index
+from coordinator.index.retention import retention_ctx
+from coordinator.mailbox import routes as routes_messages
+from coordinator.mailbox.expiry import sweep_forever
+from coordinator.mailbox.notifier import Notifier
+from coordinator.operations import routes as routes_operator
+from coordinator.operations import routes_health as routes_ops
+from coordinator.operations.heartbeat import heartbeat_ctx
+from coordinator.operations.metrics import METRICS, Metrics, metrics_middleware
+from coordinator.problems import problem_middleware
+from coordinator.protocol import HANDLER_ARGS
+from coordinator.security import limits, revocation, routes_admin, routes_directory
+from coordinator.security.auth import (
     FAILURES,
     MUTUAL_TLS,
     PROXIES,
@@ -39,16 +44,6 @@ from coordinator.auth import (
     TrustedProxies,
     auth_middleware,
 )
-from coordinator.committer import Committer, running
-from coordinator.database.backend import create_backend
-from coordinator.database.engine import migrate
-from coordinator.expiry import sweep_forever
-from coordinator.heartbeat import heartbeat_ctx
-from coordinator.metrics import METRICS, Metrics, metrics_middleware
-from coordinator.notifier import Notifier
-from coordinator.problems import problem_middleware
-from coordinator.protocol import HANDLER_ARGS
-from coordinator.retention import retention_ctx
 from coordinator.settings import Settings
 from coordinator.sqltypes import utcnow
 from coordinator.state import (

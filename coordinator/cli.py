@@ -4,7 +4,7 @@
 ``org add``, ``org token`` and ``user add`` print **only** the new token on stdout (so a
 script can capture it); everything else goes to stderr. Tokens are stored hashed and cannot
 be shown again. Every change is written to the audit trail with the local OS user as who
-(:mod:`coordinator.credentials`). ``--expires-in`` takes ``90d``, ``12h``, ``30m`` or
+(:mod:`coordinator.security.credentials`). ``--expires-in`` takes ``90d``, ``12h``, ``30m`` or
 seconds.
 """
 
@@ -22,18 +22,18 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from coordinator.credentials import (
+from coordinator.database.engine import create_engine, migrate
+from coordinator.errors import ConfigError, CoordinatorError
+from coordinator.mailbox.store import list_organisations
+from coordinator.security.credentials import (
     add_user,
     local_actor,
     register_organisation,
     rotate_system_token,
     set_system_token,
 )
-from coordinator.database.engine import create_engine, migrate
-from coordinator.errors import ConfigError, CoordinatorError
 from coordinator.settings import Settings
 from coordinator.sqltypes import utcnow
-from coordinator.store import list_organisations
 from coordinator.tables import OrganisationCreate, Role, Sector
 from messages.errors import SamspilError
 from messages.identifiers import parse_gln, parse_sor

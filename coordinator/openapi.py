@@ -13,7 +13,9 @@ from typing import Any
 
 from aiohttp import web
 
-from coordinator import openapi_admin, openapi_index, openapi_limits, openapi_operator
+from coordinator.index import openapi as openapi_index
+from coordinator.operations import openapi as openapi_operator
+from coordinator.security import openapi_admin, openapi_limits
 from messages.medcom.model import MessageType
 from wire.mailbox import Accepted, Inbox, MessageStatus, Outbox, Status, StatusChange
 from wire.problem import Problem

@@ -7,7 +7,7 @@ One parser each, so that every route refuses the same things with the same answe
   neither is a number a client meant, so both are a 400 naming the parameter.
 * :func:`seconds` — ``?wait=``, ``?lease=``: an ASCII decimal number (``0.5``, ``1e-3``),
   finite, within its range. ``nan``, ``inf``, ``１`` and ``1_0`` are refused
-  (:func:`decimal` is also how :mod:`coordinator.limits` tells a long-poll).
+  (:func:`decimal` is also how :mod:`coordinator.security.limits` tells a long-poll).
 * :func:`header_text` — a header that holds a person's name (``X-On-Behalf-Of``). HTTP
   headers are bytes; aiohttp hands them over decoded as UTF-8 with the bytes UTF-8 refuses
   kept as lone surrogates, which no database stores. Many clients (Python's urllib, Java's

@@ -27,7 +27,7 @@ from typing import Any
 from aiohttp import http_exceptions, web
 from aiohttp.web_protocol import RequestHandler
 
-from coordinator.metrics import METRICS
+from coordinator.operations.metrics import METRICS
 from coordinator.problems import problem
 
 log = logging.getLogger(__name__)

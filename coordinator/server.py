@@ -15,11 +15,11 @@ import time
 from aiohttp import web
 
 from coordinator.app import create_app
-from coordinator.metrics import METRICS
+from coordinator.operations.metrics import METRICS
 from coordinator.protocol import HubRunner
+from coordinator.security.tls import server_context
 from coordinator.settings import Settings
 from coordinator.state import COMMITTER, NOTIFIER, STOPPING
-from coordinator.tls import server_context
 
 log = logging.getLogger("samspil.hub")
 

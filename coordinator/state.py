@@ -10,12 +10,12 @@ from datetime import datetime
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from coordinator.committer import Committer
 from coordinator.database.backend import Backend
+from coordinator.database.committer import Committer
 from coordinator.database.reader import Reader
-from coordinator.notifier import Notifier
+from coordinator.mailbox.notifier import Notifier
+from coordinator.mailbox.store import registered_glns
 from coordinator.settings import Settings
-from coordinator.store import registered_glns
 from messages.medcom.registry import SchemaRegistry
 
 

@@ -15,8 +15,8 @@ from typing import Any, cast
 from sqlalchemy import Column, Index, LargeBinary, String, Table, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from coordinator.mailbox.status import MessageStatus
 from coordinator.sqltypes import UtcDateTime, utcnow
-from coordinator.status import MessageStatus
 from wire.directory import Role as Role
 from wire.directory import Sector as Sector
 
@@ -132,7 +132,8 @@ class MessageEvent(SQLModel, table=True):
 
 class HubProcess(SQLModel, table=True):
     """A running ``samspil serve`` process: inserted at start-up, ``seen_at`` refreshed by
-    its heartbeat (:mod:`coordinator.heartbeat`), deleted on a graceful stop. A row that is
+    its heartbeat (:mod:`coordinator.operations.heartbeat`), deleted on a graceful stop. A row that
+    is
     no longer refreshed is a process that stopped without saying so."""
 
     __tablename__ = "hub_process"

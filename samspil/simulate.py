@@ -30,9 +30,9 @@ from adapters.simulation.external import ExternalHub
 from adapters.simulation.region import Org, OrgKind
 from adapters.simulation.run import HubAccess, HubProvider, SimulationSettings, simulate
 from coordinator.app import create_app
-from coordinator.credentials import add_user, local_actor, register_organisation
 from coordinator.database.engine import create_engine, migrate
 from coordinator.protocol import HubRunner
+from coordinator.security.credentials import add_user, local_actor, register_organisation
 from coordinator.settings import Settings
 from coordinator.tables import OrganisationCreate, Role, Sector
 from wire.errors import HubError

@@ -9,7 +9,7 @@ written.
 * :mod:`~coordinator.database.statements`: statements built once, run per engine;
 * :mod:`~coordinator.database.backup`: online backups of either engine (``samspil backup``).
 
-The rule for SQL (docs/sql.md):
+The rule for SQL (ARCHITECTURE.md, "The SQL rule"):
 
 1. **SQL lives in stores** (``store.py``, ``intake.py``, ``index_store.py``,
    ``access_log.py``, ``operator_store.py``, ``credentials.py``, ...). Routes call store
@@ -22,7 +22,8 @@ The rule for SQL (docs/sql.md):
    :class:`~sqlalchemy.engine.Connection` run by the
    :class:`~coordinator.database.reader.Reader`; other reads use the engine
    (``async with engine.connect()``). Every write goes through the
-   :class:`~coordinator.committer.Committer`: a bulk write (a group's items together) on the
+   :class:`~coordinator.database.committer.Committer`: a bulk write (a group's items together) on
+   the
    hot path, an op for the rest. A statement used per request is a
    :class:`~coordinator.database.statements.Query`/``Write``/``Lookup``/``UpdateEach``/
    ``InsertIgnore``, built once.

@@ -39,8 +39,8 @@ from coordinator.database.reader import LoopReader, PooledReader, Reader
 from coordinator.database.writer import LeanWriter
 
 if TYPE_CHECKING:
-    from coordinator.auth import TokenVerifier
-    from coordinator.notifier import Notifier
+    from coordinator.mailbox.notifier import Notifier
+    from coordinator.security.auth import TokenVerifier
 
 S = TypeVar("S", bound=Select[Any])
 
@@ -176,7 +176,9 @@ class SqliteBackend:
 
     @staticmethod
     async def notify(conn: AsyncConnection, channel: str, payloads: Iterable[str]) -> None:
-        return None  # one process per file wakes its own; revocations: coordinator.revocation
+        return (
+            None  # one process per file wakes its own; revocations: coordinator.security.revocation
+        )
 
     def reader(self) -> Reader:
         sync = sqlite_sync_engine(self.engine)
@@ -236,8 +238,8 @@ class PostgresBackend:
 
     @contextlib.asynccontextmanager
     async def listen(self, notifier: Notifier, verifier: TokenVerifier) -> AsyncIterator[None]:
-        from coordinator import notifier as inbox
-        from coordinator import revocation
+        from coordinator.mailbox import notifier as inbox
+        from coordinator.security import revocation
 
         async with inbox.listen(self._dsn, notifier), revocation.listen(self._dsn, verifier):
             yield

@@ -3,7 +3,7 @@
 Durability choice for SQLite: WAL journal with ``synchronous=FULL``. In WAL mode ``NORMAL``
 may lose the last transactions on power loss; the hub answers 202 only after a commit, so a
 202 must survive power loss, hence ``FULL``. Its cost (one fsync per commit) is paid once per
-*group* of messages by :class:`coordinator.committer.Committer`.
+*group* of messages by :class:`coordinator.database.committer.Committer`.
 
 PostgreSQL runs through asyncpg; ``postgresql://`` URLs are normalised to
 ``postgresql+asyncpg://``. Migrations take an advisory lock, so several hub processes can start

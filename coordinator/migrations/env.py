@@ -6,8 +6,6 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy.engine import Connection
 
-import coordinator.audit_tables  # the operators' audit trail belongs to METADATA too
-import coordinator.index_tables  # noqa: F401 - the index's tables belong to METADATA too
 from coordinator.database.backend import kind_of
 from coordinator.tables import METADATA
 

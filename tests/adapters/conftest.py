@@ -32,7 +32,7 @@ from adapters.municipality import MunicipalityAdapter
 from adapters.outbox import OutboxSettings
 from adapters.psychiatry import PsychiatryAdapter
 from coordinator.app import create_app
-from coordinator.credentials import add_user, local_actor, register_organisation
+from coordinator.security.credentials import add_user, local_actor, register_organisation
 from coordinator.settings import Settings
 from coordinator.state import ENGINE
 from coordinator.tables import OrganisationCreate, Role, Sector

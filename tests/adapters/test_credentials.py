@@ -19,7 +19,7 @@ import pytest
 
 from adapters.filedrop import write_atomically
 from adapters.outbox import ItemKind, ItemState
-from coordinator.credentials import local_actor, rotate_system_token
+from coordinator.security.credentials import local_actor, rotate_system_token
 from coordinator.state import ENGINE
 from coordinator.tables import Role
 from messages.hl7.build import build_referral

@@ -136,7 +136,7 @@ _HL7_MORE = {
     "internal",  # ERR-5 of an AR: messages/hl7/ack.py _err_segment
     "hub-refused",  # ERR-5 when the hub refused without a code: adapters/hl7feed.py _store
     "ukendt_lokationsnummer",  # the hub's code for an unknown receiver GLN (a letter)
-    "unknown-case-ref",  # the hub: PV1-19 names no case (coordinator/index_store.py)
+    "unknown-case-ref",  # the hub: PV1-19 names no case (coordinator/index/store.py)
     "ref-belongs-to-another-child",  # the hub: SCH-2/PV1-19 used for another child
     "invalid-ref",  # the hub: SCH-2/PV1-19 not a reference (wire/entries.py REF_PATTERN)
     "invalid-entry",  # the hub: a field too long for the index (wire/entries.py)

@@ -24,7 +24,7 @@ from sqlalchemy import select
 
 from adapters.base import Adapter
 from adapters.outbox import ItemState
-from coordinator.index_tables import Appointment as HubAppointment
+from coordinator.index.tables import Appointment as HubAppointment
 from coordinator.state import ENGINE
 from messages.hl7.build import build_appointment, build_episode_event, build_referral
 from messages.hl7.samples import (

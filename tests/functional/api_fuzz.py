@@ -32,7 +32,7 @@ from pathlib import Path
 from aiohttp import web
 
 from coordinator.app import create_app
-from coordinator.credentials import add_user, local_actor, register_organisation
+from coordinator.security.credentials import add_user, local_actor, register_organisation
 from coordinator.settings import Settings
 from coordinator.state import ENGINE
 from coordinator.tables import OrganisationCreate, Role, Sector

@@ -22,9 +22,9 @@ from aiohttp import web
 from sqlalchemy.engine import make_url
 
 from coordinator.app import create_app
-from coordinator.credentials import add_user, local_actor, register_organisation
 from coordinator.openapi import DOCUMENT
 from coordinator.protocol import HubRunner
+from coordinator.security.credentials import add_user, local_actor, register_organisation
 from coordinator.settings import Settings
 from coordinator.state import CLOCK, ENGINE, Clock
 from coordinator.tables import OrganisationCreate, Role, Sector

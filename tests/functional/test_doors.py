@@ -29,10 +29,10 @@ from aiohttp import web
 from sqlalchemy import select
 
 from coordinator.app import create_app
-from coordinator.auth import FAILURES
 from coordinator.errors import ConfigError
-from coordinator.index_tables import Consent
+from coordinator.index.tables import Consent
 from coordinator.protocol import HubRunner
+from coordinator.security.auth import FAILURES
 from coordinator.settings import Settings
 from coordinator.state import ENGINE
 from coordinator.tables import Role, Sector

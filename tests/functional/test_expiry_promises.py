@@ -16,8 +16,8 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from coordinator.database.engine import _alembic_config, migrate, normalise_url
+from coordinator.mailbox.status import MessageStatus
 from coordinator.sqltypes import utcnow
-from coordinator.status import MessageStatus
 from coordinator.tables import MESSAGE, Role, Sector
 from messages.medcom.documents import parse_message
 from messages.medcom.model import Receipt

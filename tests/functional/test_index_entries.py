@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from coordinator.retention import RETENTION_TOTALS, run_retention
+from coordinator.index.retention import RETENTION_TOTALS, run_retention
 from coordinator.state import COMMITTER, SETTINGS
 from coordinator.tables import Role, Sector
 from tests.functional.conftest import BUP_GLN, FAMILY_GLN, PPR_GLN, Hub

@@ -13,16 +13,16 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from coordinator.access_log import View, log_views
-from coordinator.committer import Committer
+from coordinator.database.committer import Committer
 from coordinator.errors import InvalidEntry
-from coordinator.index_store import (
+from coordinator.index.access_log import View, log_views
+from coordinator.index.store import (
     Viewer,
     put_appointment,
     put_case,
     upsert_entries,
 )
-from coordinator.index_tables import (
+from coordinator.index.tables import (
     ACCESS_LOG,
     DISCLOSURE,
     ViewKind,

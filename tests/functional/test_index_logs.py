@@ -15,9 +15,9 @@ from aiohttp import web
 
 from coordinator import server
 from coordinator.app import create_app
-from coordinator.credentials import add_user, local_actor, register_organisation
+from coordinator.index.retention import run_retention
 from coordinator.protocol import HubRunner
-from coordinator.retention import run_retention
+from coordinator.security.credentials import add_user, local_actor, register_organisation
 from coordinator.settings import Settings
 from coordinator.state import COMMITTER, ENGINE, SETTINGS
 from coordinator.tables import OrganisationCreate, Role, Sector

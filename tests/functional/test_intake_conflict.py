@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from coordinator import intake
-from coordinator.intake import Accepted, Incoming, accept_many
+from coordinator.mailbox import intake
+from coordinator.mailbox.intake import Accepted, Incoming, accept_many
 from coordinator.sqltypes import utcnow
 from coordinator.state import COMMITTER, REGISTRY
 from coordinator.tables import Role

@@ -7,7 +7,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
-from coordinator.limits import RATE_LIMITER
+from coordinator.security.limits import RATE_LIMITER
 from coordinator.tables import Sector
 from tests.functional.conftest import GP_GLN, PPR_GLN, MakeHub
 from tests.functional.samples import xdis91

@@ -29,7 +29,7 @@ import pytest
 from aiohttp import web
 
 from coordinator.app import create_app
-from coordinator.credentials import local_actor, register_organisation
+from coordinator.security.credentials import local_actor, register_organisation
 from coordinator.settings import Settings
 from coordinator.state import ENGINE
 from coordinator.tables import OrganisationCreate, Sector

@@ -19,7 +19,7 @@ from aiohttp import web
 from sqlalchemy import insert, select
 
 from coordinator.app import create_app
-from coordinator.heartbeat import ThisProcess, beat
+from coordinator.operations.heartbeat import ThisProcess, beat
 from coordinator.settings import Settings
 from coordinator.sqltypes import utcnow
 from coordinator.state import COMMITTER, ENGINE

@@ -14,7 +14,7 @@ from sqlalchemy import bindparam, insert, select
 from sqlalchemy.engine import Connection
 
 from coordinator.database.statements import Query
-from coordinator.index_tables import APPOINTMENT, CASE
+from coordinator.index.tables import APPOINTMENT, CASE
 from coordinator.state import ENGINE, READER
 from coordinator.tables import CREDENTIAL, ORGANISATION, Sector
 from tests.functional.conftest import PPR_GLN, Hub

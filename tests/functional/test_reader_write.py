@@ -14,7 +14,7 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from coordinator.committer import Batch
+from coordinator.database.committer import Batch
 from coordinator.database.statements import Write
 from coordinator.state import COMMITTER, ENGINE
 from coordinator.tables import ORGANISATION

@@ -22,11 +22,11 @@ import trustme
 from aiohttp import web
 
 from coordinator.app import create_app
-from coordinator.credentials import add_user, local_actor, register_organisation
+from coordinator.security.credentials import add_user, local_actor, register_organisation
+from coordinator.security.tls import gln_from_peercert, server_context
 from coordinator.settings import Settings
 from coordinator.state import ENGINE
 from coordinator.tables import OrganisationCreate, Role, Sector
-from coordinator.tls import gln_from_peercert, server_context
 from tests.functional.conftest import (
     GP_GLN,
     PPR_GLN,

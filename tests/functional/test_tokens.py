@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from coordinator.auth import VERIFIER
 from coordinator.cli import parse_duration
-from coordinator.credentials import add_user, local_actor
 from coordinator.errors import ConfigError
+from coordinator.security.auth import VERIFIER
+from coordinator.security.credentials import add_user, local_actor
 from coordinator.sqltypes import utcnow
 from coordinator.state import ENGINE
 from coordinator.tables import Role, Sector

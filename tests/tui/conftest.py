@@ -24,7 +24,7 @@ import pytest
 from aiohttp import web
 
 from coordinator.app import create_app
-from coordinator.credentials import add_user, local_actor, register_organisation
+from coordinator.security.credentials import add_user, local_actor, register_organisation
 from coordinator.settings import Settings
 from coordinator.state import CLOCK, ENGINE, Clock
 from coordinator.tables import OrganisationCreate, Role, Sector

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from coordinator.consent import (
+from coordinator.index.consent import (
     ConsentFacts,
     Missing,
     accepted_relations,
@@ -17,7 +17,7 @@ from coordinator.consent import (
     may_record,
     sector_verdicts,
 )
-from coordinator.index_tables import ConsentRelation as R
+from coordinator.index.tables import ConsentRelation as R
 from coordinator.tables import Sector as S
 from messages.identifiers import parse_cpr
 

@@ -1,14 +1,14 @@
 """No disclosure without a committed access-log entry: the routes reach a child's data only
-through :mod:`coordinator.disclosure`, never through the stores' raw reads."""
+through :mod:`coordinator.index.disclosure`, never through the stores' raw reads."""
 
 from __future__ import annotations
 
 import ast
 from pathlib import Path
 
-import coordinator.access_log as access_log
-import coordinator.disclosure as disclosure
-import coordinator.index_store as index_store
+import coordinator.index.access_log as access_log
+import coordinator.index.disclosure as disclosure
+import coordinator.index.store as index_store
 
 COORDINATOR = Path(__file__).resolve().parents[2] / "coordinator"
 RAW_READS = {
@@ -18,7 +18,7 @@ RAW_READS = {
 
 
 def _routes() -> list[Path]:
-    found = sorted(COORDINATOR.glob("routes_*.py"))
+    found = sorted(COORDINATOR.rglob("routes*.py"))  # each room's routes.py, routes_*.py
     assert found, "no routes modules found"
     return found
 
@@ -35,7 +35,9 @@ def _private_reaches(path: Path) -> list[str]:
             for alias in node.names:
                 if module == "coordinator":
                     modules.add(alias.asname or alias.name)
-                elif alias.name.startswith("_") and not module.startswith("coordinator.routes_"):
+                elif alias.name.startswith("_") and not module.rsplit(".", 1)[-1].startswith(
+                    "routes"
+                ):
                     found.append(f"{path.name}:{node.lineno} {module}.{alias.name}")
         elif isinstance(node, ast.Import):
             for alias in node.names:
@@ -57,7 +59,7 @@ def _private_reaches(path: Path) -> list[str]:
 
 def test_routes_import_no_private_read_of_a_store() -> None:
     found = [hit for path in _routes() for hit in _private_reaches(path)]
-    assert found == [], "routes disclose through coordinator.disclosure only"
+    assert found == [], "routes disclose through coordinator.index.disclosure only"
 
 
 def test_routes_do_not_touch_the_access_log_themselves() -> None:
@@ -65,12 +67,13 @@ def test_routes_do_not_touch_the_access_log_themselves() -> None:
         tree = ast.parse(path.read_text(), str(path))
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom):
-                assert node.module != "coordinator.access_log", path.name
+                assert node.module != "coordinator.index.access_log", path.name
                 assert not (
-                    node.module == "coordinator" and any(a.name == "access_log" for a in node.names)
+                    node.module in ("coordinator", "coordinator.index")
+                    and any(a.name == "access_log" for a in node.names)
                 ), path.name
             if isinstance(node, ast.Import):
-                assert all(a.name != "coordinator.access_log" for a in node.names), path.name
+                assert all(a.name != "coordinator.index.access_log" for a in node.names), path.name
 
 
 def test_the_raw_reads_are_private_and_used_by_disclosure() -> None:
@@ -79,13 +82,13 @@ def test_the_raw_reads_are_private_and_used_by_disclosure() -> None:
         for name in names:
             assert callable(getattr(module, name)), f"{module.__name__}.{name}"
             assert not hasattr(module, name.lstrip("_")), f"{module.__name__} exports a raw read"
-            assert name in source, f"coordinator.disclosure does not read {name}"
+            assert name in source, f"coordinator.index.disclosure does not read {name}"
 
 
 def test_the_guard_sees_a_private_import(tmp_path: Path) -> None:
     bad = tmp_path / "routes_bad.py"
     bad.write_text(
-        "from coordinator.index_store import _overview\n"
+        "from coordinator.index.store import _overview\n"
         "from coordinator import index_store\n"
         "index_store._consents_of\n"
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from coordinator.status import MessageStatus
+from coordinator.mailbox.status import MessageStatus
 from coordinator.tables import MESSAGE, new_message_row
 from messages.medcom.model import MessageType
 

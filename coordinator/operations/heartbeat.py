@@ -31,7 +31,7 @@ from sqlalchemy import bindparam, delete, insert, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
-from coordinator.committer import Batch, Committer
+from coordinator.database.committer import Batch, Committer
 from coordinator.errors import CoordinatorError
 from coordinator.state import COMMITTER
 from coordinator.tables import HUB_PROCESS

@@ -3,7 +3,8 @@
 Operator and admin roles only. Operators see metadata — types, organisations, statuses and
 times — never a body or a CPR number. Every action (re-deliver an expired letter, send a
 sender its status report again, disable or enable an organisation's system token) is written
-to the audit trail (:mod:`coordinator.audit_tables`) in the same transaction as the change.
+to the audit trail (:mod:`coordinator.operations.audit_tables`) in the same transaction as the
+change.
 """
 
 from __future__ import annotations
@@ -15,13 +16,12 @@ from typing import Any
 
 from aiohttp import web
 
-from coordinator import revocation
-from coordinator.audit_tables import Actor
-from coordinator.auth import VERIFIER, Principal, principal_of
-from coordinator.credentials import token_switch
 from coordinator.errors import BadRequest, NotFound, StoreError
-from coordinator.metrics import BUCKETS, METRICS
-from coordinator.operator_store import (
+from coordinator.mailbox.status import MessageStatus
+from coordinator.mailbox.store import ping
+from coordinator.operations.audit_tables import Actor
+from coordinator.operations.metrics import BUCKETS, METRICS
+from coordinator.operations.store import (
     audit_entries,
     message_meta,
     organisations,
@@ -33,10 +33,11 @@ from coordinator.operator_store import (
 )
 from coordinator.params import whole_number
 from coordinator.responses import json_response
+from coordinator.security import revocation
+from coordinator.security.auth import VERIFIER, Principal, principal_of
+from coordinator.security.credentials import token_switch
 from coordinator.sqltypes import utcnow
 from coordinator.state import COMMITTER, ENGINE, SETTINGS
-from coordinator.status import MessageStatus
-from coordinator.store import ping
 from coordinator.tables import Role
 from messages.errors import IdentifierError
 from messages.identifiers import parse_gln

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from coordinator.auth import principal_of
+from coordinator.mailbox.store import list_organisations
 from coordinator.responses import json_response
+from coordinator.security.auth import principal_of
 from coordinator.state import ENGINE
-from coordinator.store import list_organisations
 from wire.directory import CallerOrganisation, Directory, DirectoryEntry, WhoAmI
 
 routes = web.RouteTableDef()

@@ -8,7 +8,7 @@ A token may carry an expiry (``credential.expires_at``) and is refused after it.
 **Revocation is effective on the next request.** A verified token is cached for
 ``Settings.token_cache_seconds``, but every change that revokes a credential — in this
 process, another hub process or ``samspil org token`` — empties the cache of every hub
-process before their next request (:mod:`coordinator.revocation`: ``NOTIFY`` on PostgreSQL,
+process before their next request (:mod:`coordinator.security.revocation`: ``NOTIFY`` on PostgreSQL,
 a marker file checked with one ``stat`` per request on SQLite); where that signal is not
 available nothing is cached.
 
@@ -44,12 +44,12 @@ from sqlalchemy.engine import Connection
 
 from coordinator.database.reader import Reader
 from coordinator.errors import Forbidden, TooManyRequests, Unauthorized
+from coordinator.mailbox.store import token_hash
 from coordinator.problems import Handler
+from coordinator.security.tls import gln_from_peercert
 from coordinator.settings import IPNetwork
 from coordinator.sqltypes import utcnow
-from coordinator.store import token_hash
 from coordinator.tables import CREDENTIAL, Role
-from coordinator.tls import gln_from_peercert
 
 PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/v1/openapi.json"})
 FAILURE_WINDOW = 60.0

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 
-from coordinator.index_tables import ConsentRelation
+from coordinator.index.tables import ConsentRelation
 from coordinator.tables import Sector
 
 HEALTH_SECTORS = frozenset({Sector.PSYCHIATRY, Sector.GP})

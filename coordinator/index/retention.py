@@ -24,9 +24,9 @@ from aiohttp import web
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from coordinator.committer import Batch, Committer
+from coordinator.database.committer import Batch, Committer
 from coordinator.errors import CoordinatorError
-from coordinator.index_tables import (
+from coordinator.index.tables import (
     ACCESS_LOG,
     APPOINTMENT,
     CASE,

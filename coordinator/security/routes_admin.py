@@ -6,9 +6,10 @@ what ``samspil org add`` does at the hub's machine, for an administrator elsewhe
 is in the 201 answer and nowhere else: it is stored only as its SHA-256, is never logged,
 and the answer carries ``Cache-Control: no-store``. A GLN already registered is 409
 ``organisation-exists`` (its token is not shown again; rotate it with ``samspil org
-token``). The registration and its :mod:`coordinator.audit_tables` row (who: the admin's
+token``). The registration and its :mod:`coordinator.operations.audit_tables` row (who: the admin's
 credential, name and organisation) are one committer write
-(:func:`coordinator.credentials.registration`, the registration ``samspil org add`` runs), so
+(:func:`coordinator.security.credentials.registration`, the registration ``samspil org add`` runs),
+so
 neither exists without the other.
 """
 
@@ -21,11 +22,11 @@ from typing import Any
 
 from aiohttp import web
 
-from coordinator.audit_tables import Actor
-from coordinator.auth import principal_of
-from coordinator.credentials import NAME_MAX, registration
 from coordinator.errors import BadRequest, InvalidOrganisation, UnsupportedMediaType
+from coordinator.operations.audit_tables import Actor
 from coordinator.responses import json_response
+from coordinator.security.auth import principal_of
+from coordinator.security.credentials import NAME_MAX, registration
 from coordinator.state import COMMITTER
 from coordinator.tables import OrganisationCreate, Role, Sector
 from messages.errors import IdentifierError

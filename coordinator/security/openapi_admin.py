@@ -1,4 +1,4 @@
-"""The administrators' part of ``/v1/openapi.json`` (:mod:`coordinator.routes_admin`): its
+"""The administrators' part of ``/v1/openapi.json`` (:mod:`coordinator.security.routes_admin`): its
 paths, and the wire models (:mod:`wire.admin`) whose schemas :mod:`coordinator.openapi`
 generates."""
 

@@ -2,11 +2,13 @@
 
 ``samspil org add``, ``samspil user add``, ``samspil org token`` (rotate), ``samspil org
 disable|enable`` each run one transaction that makes the change **and** writes its
-:mod:`coordinator.audit_tables` row (who: the local OS user). The hub's routes make the same
+:mod:`coordinator.operations.audit_tables` row (who: the local OS user). The hub's routes make the
+same
 changes as committer ops (:func:`registration` for ``POST /v1/admin/organisations``,
 :func:`token_switch` for an operator's disable/enable; who: the caller's credential); the
 simulation and the tests register through these functions too. A change that takes a
-credential away announces it to every hub process (:func:`coordinator.revocation.announce`),
+credential away announces it to every hub process
+(:func:`coordinator.security.revocation.announce`),
 so a rotated or disabled token is refused on its next request. Tokens are returned once and
 stored only as their SHA-256.
 """
@@ -22,12 +24,12 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from coordinator import revocation
-from coordinator.audit_tables import Actor, AuditAction, write_audit
-from coordinator.committer import Batch, Op
+from coordinator.database.committer import Batch, Op
 from coordinator.errors import NotFound, OrganisationExists, store_error
+from coordinator.mailbox.store import new_token, token_hash
+from coordinator.operations.audit_tables import Actor, AuditAction, write_audit
+from coordinator.security import revocation
 from coordinator.sqltypes import utcnow
-from coordinator.store import new_token, token_hash
 from coordinator.tables import (
     CREDENTIAL,
     ORGANISATION,

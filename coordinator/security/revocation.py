@@ -24,10 +24,10 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from coordinator.auth import TokenVerifier
 from coordinator.database.backend import kind_of
 from coordinator.database.engine import sqlite_file
 from coordinator.database.listen import listen_channel
+from coordinator.security.auth import TokenVerifier
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """``/v1`` shared index: cases, appointments, the child overview, consents, the coordinator,
 the access log and owners' access notifications.
 
-Rules (see :mod:`coordinator.consent` and the README's "The shared index"):
+Rules (see :mod:`coordinator.index.consent` and the README's "The shared index"):
 
 * presence, not content: a body with a field the index does not hold is refused;
 * no browsing: every ``/v1/children/{cpr}/...`` call needs an active case of the caller's own
@@ -15,7 +15,7 @@ Rules (see :mod:`coordinator.consent` and the README's "The shared index"):
   answered: an overview showing other organisations' entries, a consent list showing
   consents others recorded, an access log showing others' views; an operator's read of a
   child's access log is logged always. Every such read goes through
-  :mod:`coordinator.disclosure`, which returns only once the entry has been committed.
+  :mod:`coordinator.index.disclosure`, which returns only once the entry has been committed.
 
 A CPR number is validated with :func:`messages.identifiers.parse_cpr` and never echoed in an
 error or a log line.
@@ -32,14 +32,6 @@ from typing import Any, TypeVar
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from coordinator.auth import principal_of
-from coordinator.consent import Missing, age_on, age_rule, may_record
-from coordinator.disclosure import (
-    disclose_access_log,
-    disclose_access_notifications,
-    disclose_consents,
-    disclose_overview,
-)
 from coordinator.errors import (
     BadRequest,
     Forbidden,
@@ -47,7 +39,14 @@ from coordinator.errors import (
     NotFound,
     UnsupportedMediaType,
 )
-from coordinator.index_store import (
+from coordinator.index.consent import Missing, age_on, age_rule, may_record
+from coordinator.index.disclosure import (
+    disclose_access_log,
+    disclose_access_notifications,
+    disclose_consents,
+    disclose_overview,
+)
+from coordinator.index.store import (
     Overview,
     Viewer,
     add_consent,
@@ -57,7 +56,7 @@ from coordinator.index_store import (
     revoke_consent,
     upsert_entries,
 )
-from coordinator.index_tables import (
+from coordinator.index.tables import (
     IDEMPOTENCY_KEY_LENGTH,
     ConsentCreate,
     ConsentRelation,
@@ -65,6 +64,7 @@ from coordinator.index_tables import (
 )
 from coordinator.params import header_text, whole_number
 from coordinator.responses import json_response
+from coordinator.security.auth import principal_of
 from coordinator.sqltypes import utcnow
 from coordinator.state import COMMITTER, ENGINE, READER, SETTINGS
 from coordinator.tables import Role

@@ -2,7 +2,8 @@
 queue, and the audited actions (re-deliver, status report, token on/off).
 
 Operators see metadata only: no read here selects a message body, and nothing returned holds
-a CPR number. Actions are committer ops that write their :mod:`coordinator.audit_tables` row
+a CPR number. Actions are committer ops that write their :mod:`coordinator.operations.audit_tables`
+row
 in the same transaction as the change. SQLAlchemy errors become
 :class:`~coordinator.errors.StoreError` here.
 """
@@ -18,11 +19,11 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from coordinator.audit_tables import OPERATOR_AUDIT, Actor, AuditAction, write_audit
-from coordinator.committer import Batch
+from coordinator.database.committer import Batch
 from coordinator.errors import Conflict, NotFound, store_error
-from coordinator.heartbeat import ALIVE_WITHIN
-from coordinator.status import MessageStatus
+from coordinator.mailbox.status import MessageStatus
+from coordinator.operations.audit_tables import OPERATOR_AUDIT, Actor, AuditAction, write_audit
+from coordinator.operations.heartbeat import ALIVE_WITHIN
 from coordinator.tables import (
     CREDENTIAL,
     HUB_PROCESS,
@@ -173,7 +174,7 @@ async def organisations(*, engine: AsyncEngine) -> list[OrganisationState]:
 @dataclass(frozen=True, slots=True)
 class Processes:
     """The hub processes on this database: those seen within
-    :data:`~coordinator.heartbeat.ALIVE_WITHIN` (oldest start first), and how many others
+    :data:`~coordinator.operations.heartbeat.ALIVE_WITHIN` (oldest start first), and how many others
     have stopped heartbeating without a graceful stop."""
 
     alive: list[Any]

@@ -32,9 +32,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from coordinator.database.backend import Backend
 from coordinator.database.statements import Write
 from coordinator.errors import CoordinatorError, StoreError
-from coordinator.notifier import CHANNEL, Notifier, notify_payloads
+from coordinator.mailbox.notifier import CHANNEL, Notifier, notify_payloads
+from coordinator.mailbox.status import MessageStatus
 from coordinator.sqltypes import utcnow
-from coordinator.status import MessageStatus
 from coordinator.tables import MESSAGE_EVENT
 
 log = logging.getLogger(__name__)

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from coordinator.auth import principal_of
 from coordinator.errors import StoreError
-from coordinator.metrics import METRICS
-from coordinator.operator_store import processes
+from coordinator.index.retention import retention_metrics
+from coordinator.mailbox.status import MessageStatus
+from coordinator.mailbox.store import ping, summary
+from coordinator.operations.metrics import METRICS
+from coordinator.operations.store import processes
 from coordinator.problems import problem
 from coordinator.responses import json_response
-from coordinator.retention import retention_metrics
+from coordinator.security.auth import principal_of
 from coordinator.sqltypes import utcnow
 from coordinator.state import COMMITTER, ENGINE, NOTIFIER
-from coordinator.status import MessageStatus
-from coordinator.store import ping, summary
 from coordinator.tables import Role
 from wire.operator import HubProcess, MailboxCount, Probe, Summary
 

@@ -27,10 +27,10 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from coordinator.committer import Batch, Committer
+from coordinator.database.committer import Batch, Committer
 from coordinator.errors import CoordinatorError
+from coordinator.mailbox.status import MessageStatus, sources_of, transition
 from coordinator.settings import Settings
-from coordinator.status import MessageStatus, sources_of, transition
 from coordinator.tables import MESSAGE, new_message_row
 from messages.errors import MessageError, RefuseCode
 from messages.medcom.documents import build_message

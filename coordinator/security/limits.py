@@ -21,10 +21,10 @@ from collections.abc import Callable
 
 from aiohttp import web
 
-from coordinator.auth import PRINCIPAL
 from coordinator.errors import PayloadTooLarge, TooManyRequests
 from coordinator.params import decimal
 from coordinator.problems import Handler
+from coordinator.security.auth import PRINCIPAL
 from coordinator.settings import Settings
 from coordinator.state import SETTINGS
 

@@ -1,10 +1,10 @@
 """Reading the store and the delivery writes.
 
-Organisations and users are registered (audited) by :mod:`coordinator.credentials`.
+Organisations and users are registered (audited) by :mod:`coordinator.security.credentials`.
 
 Persistence functions are keyword-only and async. The mailbox reads run through the
 :class:`~coordinator.database.reader.Reader` with statements built once; the others use the engine.
-Writes are bulk writes and ops run by the :class:`~coordinator.committer.Committer` (their
+Writes are bulk writes and ops run by the :class:`~coordinator.database.committer.Committer` (their
 first two arguments are the committer's connection and batch). SQLAlchemy errors are translated to
 :class:`~coordinator.errors.StoreError` here and in the committer, never further out.
 """
@@ -24,12 +24,12 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from coordinator.committer import Batch, SyncOp
+from coordinator.database.committer import Batch, SyncOp
 from coordinator.database.reader import Reader
 from coordinator.database.statements import ForEngine, Lookup, Query, UpdateEach
 from coordinator.errors import Conflict, NotFound, store_error
-from coordinator.index_tables import CASE
-from coordinator.status import MessageStatus, transition
+from coordinator.index.tables import CASE
+from coordinator.mailbox.status import MessageStatus, transition
 from coordinator.tables import (
     CREDENTIAL,
     MESSAGE,

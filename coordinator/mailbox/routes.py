@@ -10,7 +10,6 @@ from typing import Any
 
 from aiohttp import web
 
-from coordinator.auth import Principal, principal_of
 from coordinator.errors import (
     BadRequest,
     Expired,
@@ -20,9 +19,21 @@ from coordinator.errors import (
     UnknownReceiver,
     UnsupportedMediaType,
 )
-from coordinator.intake import Incoming, accept_many
+from coordinator.mailbox.intake import Incoming, accept_many
+from coordinator.mailbox.status import MessageStatus
+from coordinator.mailbox.store import (
+    acknowledge,
+    inbox,
+    mark_downloaded,
+    message_for,
+    message_with_events,
+    outbox,
+    touch_poll,
+)
+from coordinator.mailbox.store import lease as store_lease
 from coordinator.params import seconds, whole_number
 from coordinator.responses import json_response
+from coordinator.security.auth import Principal, principal_of
 from coordinator.sqltypes import utcnow
 from coordinator.state import (
     CLOCK,
@@ -35,17 +46,6 @@ from coordinator.state import (
     SETTINGS,
     STOPPING,
 )
-from coordinator.status import MessageStatus
-from coordinator.store import (
-    acknowledge,
-    inbox,
-    mark_downloaded,
-    message_for,
-    message_with_events,
-    outbox,
-    touch_poll,
-)
-from coordinator.store import lease as store_lease
 from coordinator.tables import Role
 from messages.medcom.model import MessageType
 from messages.medcom.routing import read_letter

@@ -1,10 +1,10 @@
 """The audit trail of administrative actions on the hub, one row each.
 
 An operator may re-deliver an expired letter, send a sender its status report again, and
-disable or enable an organisation's system token (``coordinator.routes_operator``); an
+disable or enable an organisation's system token (``coordinator.operations.routes``); an
 administrator at the hub's machine registers organisations, creates users and rotates,
 disables or enables tokens (``samspil org ...``, ``samspil user add``;
-:mod:`coordinator.credentials`). Each of these is written here in the same transaction as
+:mod:`coordinator.security.credentials`). Each of these is written here in the same transaction as
 the change itself, with who did it, when, what it was done to and what came of it. For the
 command line, who is the local OS user (``actor_name`` ``<user>@<host> (cli)``,
 ``actor_org`` ``local``). The table holds identifiers only, never a body, a CPR number or a

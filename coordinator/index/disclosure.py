@@ -3,12 +3,13 @@
 The privacy rule — **no disclosure without a committed access-log entry** — is kept here and
 nowhere else. Each ``disclose_*`` function reads, judges what the caller may see, writes the
 access-log entry for whatever the answer shows of other organisations (through the
-:class:`~coordinator.committer.Committer`, grouped with the other writes of the moment), waits
+:class:`~coordinator.database.committer.Committer`, grouped with the other writes of the moment),
+waits
 until that entry has been committed, and only then returns. A read whose log entry cannot
 be committed raises, so it is never answered; an entry committed for an answer that is then
 lost on its way stays logged (a view too many, never one too few).
 
-What is logged (see :mod:`coordinator.access_log`):
+What is logged (see :mod:`coordinator.index.access_log`):
 
 * :func:`disclose_overview` - an overview showing other organisations' entries;
 * :func:`disclose_consents` - a consent list showing consents others recorded;
@@ -30,7 +31,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from coordinator.access_log import (
+from coordinator.database.committer import Committer
+from coordinator.database.reader import Reader
+from coordinator.index.access_log import (
     LoggedView,
     View,
     _access_log,
@@ -38,10 +41,8 @@ from coordinator.access_log import (
     log_views,
     shown_others,
 )
-from coordinator.committer import Committer
-from coordinator.database.reader import Reader
-from coordinator.index_store import Overview, Viewer, _consents_of, _overview
-from coordinator.index_tables import ViewKind
+from coordinator.index.store import Overview, Viewer, _consents_of, _overview
+from coordinator.index.tables import ViewKind
 from messages.identifiers import Cpr
 
 __all__ = [
@@ -60,7 +61,7 @@ async def _logged(committer: Committer, view: View) -> None:
 async def disclose_overview(
     *, reader: Reader, committer: Committer, viewer: Viewer, cpr: Cpr, recent: timedelta
 ) -> Overview:
-    """The caller's overview of a child (:class:`~coordinator.index_store.Overview`), once
+    """The caller's overview of a child (:class:`~coordinator.index.store.Overview`), once
     the view of the other organisations it shows (``disclosed``) is logged and committed.
 
     The reads run on the read path; the entry is a later committer write, and this waits

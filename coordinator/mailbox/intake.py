@@ -29,10 +29,10 @@ from typing import Any
 from sqlalchemy import and_, bindparam, delete, select, update
 from sqlalchemy.engine import Connection
 
-from coordinator.committer import Batch
+from coordinator.database.committer import Batch
 from coordinator.database.statements import InsertIgnore, Lookup, Write
 from coordinator.errors import AlreadyReceipted, Conflict, ResendLimit
-from coordinator.status import MessageStatus, sources_of
+from coordinator.mailbox.status import MessageStatus, sources_of
 from coordinator.tables import MESSAGE, new_message_row
 from messages.medcom.model import MessageType
 from messages.medcom.routing import NO_LETTER_FACTS, LetterFacts, Routing

@@ -1,15 +1,16 @@
 """The shared index's persistence: upserts, the overview's reads, consents and the coordinator
 (the access log's reads and writes, and owners' notifications, are in
-:mod:`coordinator.access_log`).
+:mod:`coordinator.index.access_log`).
 
-Writes are ops for the :class:`~coordinator.committer.Committer` (one writer per process). The
+Writes are ops for the :class:`~coordinator.database.committer.Committer` (one writer per process).
+The
 overview reads on the read path (:class:`~coordinator.database.reader.Reader`, no writer held) and
 writes nothing: its access-log entry is a separate committer write, made by
-:func:`coordinator.disclosure.disclose_overview`, which answers only once that entry has been
+:func:`coordinator.index.disclosure.disclose_overview`, which answers only once that entry has been
 committed. The consent list reads on the engine; its entry is made the same way
-(:func:`coordinator.disclosure.disclose_consents`). Those reads are private here
+(:func:`coordinator.index.disclosure.disclose_consents`). Those reads are private here
 (``_overview``, ``_consents_of``): the routes reach them only through
-:mod:`coordinator.disclosure`. SQLAlchemy errors become
+:mod:`coordinator.index.disclosure`. SQLAlchemy errors become
 :class:`~coordinator.errors.StoreError` here or in the committer; no CPR number is ever put in
 an error or a log line.
 """
@@ -43,9 +44,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from coordinator.committer import Batch
-from coordinator.consent import ConsentFacts, Missing, age_on, sector_verdicts
 from coordinator.database.backend import kind_of
+from coordinator.database.committer import Batch
 from coordinator.database.reader import Reader
 from coordinator.database.statements import InsertIgnore, Query
 from coordinator.errors import (
@@ -55,7 +55,8 @@ from coordinator.errors import (
     NotFound,
     store_error,
 )
-from coordinator.index_tables import (
+from coordinator.index.consent import ConsentFacts, Missing, age_on, sector_verdicts
+from coordinator.index.tables import (
     APPOINTMENT,
     CASE,
     CHILD,
@@ -554,7 +555,7 @@ def _read_overview(conn: Connection, cpr: str, org_gln: str, since: datetime) ->
 async def _overview(*, reader: Reader, viewer: Viewer, cpr: Cpr, recent: timedelta) -> Overview:
     """The caller's overview of a child, judged: what it may show and ``disclosed``, the other
     organisations whose entries it shows. Private: read through
-    :func:`coordinator.disclosure.disclose_overview`, which logs that view and returns only
+    :func:`coordinator.index.disclosure.disclose_overview`, which logs that view and returns only
     once its entry has been committed.
 
     The reads run on the read path (no writer is held for them, nothing waits for a commit).
@@ -608,7 +609,7 @@ async def _overview(*, reader: Reader, viewer: Viewer, cpr: Cpr, recent: timedel
 
 async def _consents_of(*, engine: AsyncEngine, org_gln: str, cpr: Cpr) -> list[Any]:
     """The child's consents, newest first (the caller must have an active case). Private:
-    read through :func:`coordinator.disclosure.disclose_consents`."""
+    read through :func:`coordinator.index.disclosure.disclose_consents`."""
     try:
         async with engine.connect() as conn:
             await _require_active_case(conn, org_gln, cpr.digits)

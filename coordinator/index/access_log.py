@@ -5,13 +5,13 @@ answered: an overview that shows other organisations' entries, a consent list th
 consents other organisations recorded, an organisation's read of the access log that shows
 other organisations' views, and **every** operator's read of a child's access log (an
 operator runs the hub, so the family sees when one looked, even at an empty log). Each
-logged view names its :class:`~coordinator.index_tables.ViewKind` and, in one disclosure row
+logged view names its :class:`~coordinator.index.tables.ViewKind` and, in one disclosure row
 each, the organisations whose data it showed, so owners can list the views of their data
 (``GET /v1/access-notifications``).
 
-:func:`log_views` is a bulk write for the :class:`~coordinator.committer.Committer`; the
+:func:`log_views` is a bulk write for the :class:`~coordinator.database.committer.Committer`; the
 reads use the engine and are private (``_access_log``, ``_access_notifications``): the routes
-reach them only through :mod:`coordinator.disclosure`, which logs each read that must be
+reach them only through :mod:`coordinator.index.disclosure`, which logs each read that must be
 logged before it returns. SQLAlchemy errors become :class:`~coordinator.errors.StoreError`; no
 CPR number is ever put in an error or a log line.
 """
@@ -29,17 +29,17 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from coordinator.committer import Batch
-from coordinator.consent import Missing, age_on, sector_verdicts
+from coordinator.database.committer import Batch
 from coordinator.errors import store_error
-from coordinator.index_store import (
+from coordinator.index.consent import Missing, age_on, sector_verdicts
+from coordinator.index.store import (
     CHILDREN,
     Viewer,
     _require_active_case,
     _sector_of,
     consent_facts,
 )
-from coordinator.index_tables import (
+from coordinator.index.tables import (
     ACCESS_LOG,
     DISCLOSURE,
     ViewKind,

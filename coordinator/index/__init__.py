@@ -1,0 +1,3 @@
+"""The shared index: cases, appointments, contacts, consent, the coordinator, the
+access log.
+"""

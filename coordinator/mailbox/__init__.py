@@ -1,0 +1,3 @@
+"""Mailboxes: letters and receipts, stored and forwarded — submit, inbox
+(long-poll), fetch, acknowledge, status, expiry.
+"""

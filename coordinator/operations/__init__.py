@@ -1,0 +1,3 @@
+"""Running the hub: the operators' monitor, health and metrics, hub processes,
+the audit trail.
+"""

@@ -1,0 +1,3 @@
+"""Who is calling and what they may do: tokens and certificates, credentials,
+limits, revocation, TLS, administration, the directory.
+"""
