@@ -1,0 +1,58 @@
+"""An adapter as its own process (``samspil adapter KIND --config FILE``): its TOML file,
+starting it, stopping it with SIGTERM, and a run that is expected to end by itself."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+__all__ = ["adapter_argv", "run_adapter", "start_adapter", "stop_adapter", "write_config"]
+
+
+def write_config(
+    path: Path, *, hub_url: str, credential_file: str, gln: str, name: str, sections: str
+) -> Path:
+    """The TOML file at ``path``: ``[hub]`` and ``[organisation]``, then ``sections``."""
+    path.write_text(
+        f"""
+[hub]
+url = "{hub_url}"
+token_file = "{credential_file}"
+
+[organisation]
+gln = "{gln}"
+name = "{name}"
+{sections}""",
+        encoding="utf-8",
+    )
+    return path
+
+
+def adapter_argv(kind: str, config: Path) -> list[str]:
+    return [sys.executable, "-m", "samspil", "adapter", kind, "--config", str(config)]
+
+
+async def start_adapter(kind: str, config: Path) -> asyncio.subprocess.Process:
+    """The adapter running in its own process, its output piped."""
+    return await asyncio.create_subprocess_exec(
+        *adapter_argv(kind, config),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
+async def stop_adapter(process: asyncio.subprocess.Process) -> str:
+    """SIGTERM, then what the adapter wrote to stderr once it has ended."""
+    process.send_signal(signal.SIGTERM)
+    _, raw = await asyncio.wait_for(process.communicate(), 20)
+    return raw.decode()
+
+
+def run_adapter(kind: str, config: Path) -> subprocess.CompletedProcess[str]:
+    """The command run to its end (a configuration it refuses)."""
+    return subprocess.run(
+        adapter_argv(kind, config), capture_output=True, text=True, timeout=30, check=False
+    )
