@@ -9,18 +9,26 @@ import subprocess
 import sys
 from pathlib import Path
 
+from messages.hl7.samples import GP_GLN, PPR_GLN
+
 __all__ = ["adapter_argv", "run_adapter", "start_adapter", "stop_adapter", "write_config"]
 
 
-def write_config(
-    path: Path, *, hub_url: str, credential_file: str, gln: str, name: str, sections: str
-) -> Path:
-    """The TOML file at ``path``: ``[hub]`` and ``[organisation]``, then ``sections``."""
+ORGANISATIONS = {"gp": (GP_GLN, "Lægehuset Vestbyen"), "municipality": (PPR_GLN, "PPR Aalborg")}
+"""The organisation each kind of adapter runs for here: (GLN, name)."""
+
+
+def write_config(folder: Path, kind: str, hub_url: str, token: str, sections: str) -> Path:
+    """``KIND.toml`` in ``folder``: ``[hub]`` (its token in ``KIND.token`` beside it) and
+    ``[organisation]`` (the one ``kind`` runs for here), then ``sections``."""
+    gln, name = ORGANISATIONS[kind]
+    (folder / f"{kind}.token").write_text(token)
+    path = folder / f"{kind}.toml"
     path.write_text(
         f"""
 [hub]
 url = "{hub_url}"
-token_file = "{credential_file}"
+token_file = "{kind}.token"
 
 [organisation]
 gln = "{gln}"

@@ -41,14 +41,12 @@ SENDERS = 4
 
 
 def _config(root: Path, hub: RestartableHub, token: str, port: int) -> Path:
-    (root / "gp.token").write_text(token)
     return write_config(
-        root / "gp.toml",
-        hub_url=hub.url,
-        credential_file="gp.token",
-        gln=GP_GLN,
-        name="Lægehuset Vestbyen",
-        sections=f"""
+        root,
+        "gp",
+        hub.url,
+        token,
+        f"""
 [adapter]
 data_dir = "state"
 poll_wait = 1.0

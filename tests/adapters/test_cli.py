@@ -24,15 +24,13 @@ async def test_an_adapter_runs_from_its_config_and_stops_on_sigterm(
     hub: RestartableHub, tmp_path: Path
 ) -> None:
     token = await hub.org(GP_GLN, Sector.GP)
-    (tmp_path / "gp.token").write_text(token)
     status_port, mllp_port = free_port(), free_port()
     config = write_config(
-        tmp_path / "gp.toml",
-        hub_url=hub.url,
-        credential_file="gp.token",
-        gln=GP_GLN,
-        name="Lægehuset Vestbyen",
-        sections=f"""
+        tmp_path,
+        "gp",
+        hub.url,
+        token,
+        f"""
 [adapter]
 data_dir = "state"
 status_port = {status_port}

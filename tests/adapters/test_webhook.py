@@ -320,16 +320,14 @@ async def test_the_municipality_adapter_process_serves_its_webhook_from_its_toml
     hub: RestartableHub, tmp_path: Path, session: aiohttp.ClientSession
 ) -> None:
     token = await hub.org(PPR_GLN, Sector.PPR)
-    (tmp_path / "hub.token").write_text(token)
     (tmp_path / "webhook.token").write_text(SECRET)
     status_port, webhook_port = free_port(), free_port()
     config = write_config(
-        tmp_path / "kommune.toml",
-        hub_url=hub.url,
-        credential_file="hub.token",
-        gln=PPR_GLN,
-        name="PPR Aalborg",
-        sections=f"""
+        tmp_path,
+        "municipality",
+        hub.url,
+        token,
+        f"""
 [adapter]
 data_dir = "state"
 status_port = {status_port}
