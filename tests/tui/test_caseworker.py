@@ -43,6 +43,19 @@ def _letter_to_ppr() -> Correspondence:
     )
 
 
+async def gp_posts(hub: TuiHub, letter: Correspondence) -> Any:
+    """The GP posts ``letter`` to the hub: the hub's answer."""
+    from messages.medcom.documents import build_message
+
+    return await hub.call(
+        "gp",
+        "POST",
+        "/v1/messages",
+        data=build_message(letter),
+        headers={"Content-Type": "application/xml"},
+    )
+
+
 async def gp_sends(
     hub: TuiHub,
     subject: str,
@@ -53,8 +66,6 @@ async def gp_sends(
 ) -> tuple[str, str]:
     """A letter from the GP to PPR about ``cpr``, in ``episode`` (or none), answering the
     letter ``answers`` (or none): (message id, letter identifier)."""
-    from messages.medcom.documents import build_message
-
     letter = new_correspondence(
         sender=GP_PARTY,
         receiver=PPR_PARTY,
@@ -64,13 +75,7 @@ async def gp_sends(
         episode_of_care_identifier=episode,
         references=(reply_reference(answers),) if answers else (),
     )
-    sent = await hub.call(
-        "gp",
-        "POST",
-        "/v1/messages",
-        data=build_message(letter),
-        headers={"Content-Type": "application/xml"},
-    )
+    sent = await gp_posts(hub, letter)
     return str(sent["id"]), letter.letter_identifier
 
 
@@ -154,13 +159,7 @@ async def test_read_a_letter_reply_and_watch_it_get_receipted(tui_hub: TuiHub) -
     from messages.medcom.registry import SchemaRegistry
 
     letter = _letter_to_ppr()
-    sent = await tui_hub.call(
-        "gp",
-        "POST",
-        "/v1/messages",
-        data=build_message(letter),
-        headers={"Content-Type": "application/xml"},
-    )
+    sent = await gp_posts(tui_hub, letter)
     app = app_for(tui_hub)
     async with app.run_test(size=(100, 30)) as pilot:
         await until(pilot, lambda: bool(app.org_name))
@@ -265,17 +264,11 @@ async def test_name_the_coordinator_from_the_child_overview(tui_hub: TuiHub) -> 
 
 
 async def test_forward_a_letter_to_a_receiver_from_the_directory(tui_hub: TuiHub) -> None:
-    from messages.medcom.documents import build_message, parse_message
+    from messages.medcom.documents import parse_message
     from messages.medcom.registry import SchemaRegistry
 
     letter = _letter_to_ppr()
-    await tui_hub.call(
-        "gp",
-        "POST",
-        "/v1/messages",
-        data=build_message(letter),
-        headers={"Content-Type": "application/xml"},
-    )
+    await gp_posts(tui_hub, letter)
     app = app_for(tui_hub)
     async with app.run_test(size=(100, 30)) as pilot:
         await until(pilot, lambda: bool(app.org_name) and bool(app.directory))
