@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from messages.hl7.samples import GP_GLN, PPR_GLN
+from tests.commands import samspil
 
 __all__ = ["adapter_argv", "run_adapter", "start_adapter", "stop_adapter", "write_config"]
 
@@ -61,6 +62,4 @@ async def stop_adapter(process: asyncio.subprocess.Process) -> str:
 
 def run_adapter(kind: str, config: Path) -> subprocess.CompletedProcess[str]:
     """The command run to its end (a configuration it refuses)."""
-    return subprocess.run(
-        adapter_argv(kind, config), capture_output=True, text=True, timeout=30, check=False
-    )
+    return samspil("adapter", kind, "--config", str(config), timeout=30)

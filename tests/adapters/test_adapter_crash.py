@@ -30,9 +30,10 @@ from messages.hl7.samples import GP_GLN, PPR_GLN, make_referral, make_routing
 from messages.medcom.documents import parse_message
 from messages.medcom.model import Correspondence
 from messages.medcom.registry import SchemaRegistry
-from tests.adapters.conftest import RestartableHub, free_port
+from tests.adapters.conftest import RestartableHub
 from tests.adapters.processes import adapter_argv, write_config
 from tests.adapters.test_filedrop import letter_bytes
+from tests.commands import free_port
 from wire.client import HubClient
 
 REGISTRY = SchemaRegistry()

@@ -10,8 +10,9 @@ from pathlib import Path
 
 from coordinator.tables import Sector
 from messages.hl7.samples import GP_GLN
-from tests.adapters.conftest import RestartableHub, free_port
+from tests.adapters.conftest import RestartableHub
 from tests.adapters.processes import run_adapter, start_adapter, stop_adapter, write_config
+from tests.commands import free_port
 
 
 def status(port: int) -> dict[str, object]:

@@ -26,8 +26,9 @@ from adapters.outbox import ItemState, OutboxSettings
 from coordinator.tables import Sector
 from messages.hl7.model import COPENHAGEN
 from messages.hl7.samples import CHILD_CPR, PPR_GLN
-from tests.adapters.conftest import MakeAdapter, RestartableHub, eventually, free_port
+from tests.adapters.conftest import MakeAdapter, RestartableHub, eventually
 from tests.adapters.processes import start_adapter, stop_adapter, write_config
+from tests.commands import free_port
 
 SECRET = "kommunens-delte-hemmelighed-0123456789"  # noqa: S105 - a test secret
 NDJSON = "application/x-ndjson"

@@ -21,9 +21,9 @@ import time
 
 import aiohttp
 
+from tests.commands import free_port
 from tests.functional.conftest import GP_GLN, PPR_GLN
 from tests.functional.samples import new_id, xdis91
-from tests.functional.test_cli import free_port
 
 ROUNDS = 3
 SENDERS = 16

@@ -33,9 +33,9 @@ from coordinator.credentials import local_actor, register_organisation
 from coordinator.settings import Settings
 from coordinator.state import ENGINE
 from coordinator.tables import OrganisationCreate, Sector
+from tests.commands import free_port
 from tests.functional.conftest import GP_GLN, PPR_GLN, Seen, _recorder, check_against_openapi
 from tests.functional.samples import xdis91
-from tests.functional.test_cli import free_port
 
 pytestmark = [pytest.mark.postgres, pytest.mark.timeout(90)]
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import aiohttp
 
+from tests.commands import free_port
 from tests.functional.conftest import PPR_GLN
-from tests.functional.test_cli import free_port
 from tests.functional.test_crash import _env, _register, _start
 from tests.functional.test_scale_out import hub_db
 
