@@ -54,7 +54,7 @@ class ConsentForm(CaseworkerForm):
         self.query_one("#given-by", Input).focus()
 
     def action_save(self) -> None:
-        name = self.query_one("#given-by", Input).value.strip()
+        name = self.text_of("given-by")
         if not name:
             self.missing("form.name")
             return
@@ -64,7 +64,7 @@ class ConsentForm(CaseworkerForm):
             "form": self.query_one("#form", Select).value,
             "sectors": [s for s in SECTORS if self.query_one(f"#sector-{s}", Checkbox).value],
         }
-        until = self.query_one("#until", Input).value.strip()
+        until = self.text_of("until")
         if until:
             try:
                 day = date.fromisoformat(until)

@@ -65,15 +65,12 @@ class CoordinatorForm(CaseworkerForm):
     def on_mount(self) -> None:
         self.query_one("#organisation", Select).focus()
 
-    def _value(self, widget_id: str) -> str:
-        return self.query_one(f"#{widget_id}", Input).value.strip()
-
     def action_save(self) -> None:
         organisation = self.query_one("#organisation", Select).value
         if not isinstance(organisation, str):
             self.missing("coord.organisation")
             return
-        name, role = self._value("contact-name"), self._value("contact-role")
+        name, role = self.text_of("contact-name"), self.text_of("contact-role")
         for value, label in ((name, "coord.name"), (role, "coord.role")):
             if not value:
                 self.missing(label)
@@ -83,8 +80,8 @@ class CoordinatorForm(CaseworkerForm):
             "contact": {
                 "name": name,
                 "role": role,
-                "phone": self._value("contact-phone") or None,
-                "email": self._value("contact-email") or None,
+                "phone": self.text_of("contact-phone") or None,
+                "email": self.text_of("contact-email") or None,
             },
         }
         self.submit(

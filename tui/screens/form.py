@@ -2,9 +2,10 @@
 what is missing or what the hub refused, and the one way a form hands its body to the hub.
 
 A form composes its fields and then ``yield from self.footer()``; its ``action_save`` checks
-the fields (:meth:`CaseworkerForm.missing` for one that is not right) and hands the hub call
-to :meth:`CaseworkerForm.submit`. The form dismisses with True once the hub has taken it,
-False when cancelled; a refusal stays on the form, in the notice line.
+the fields (:meth:`CaseworkerForm.text_of` reads one, :meth:`CaseworkerForm.missing` says
+that one is not right) and hands the hub call to :meth:`CaseworkerForm.submit`. The form
+dismisses with True once the hub has taken it, False when cancelled; a refusal stays on the
+form, in the notice line.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import ModalScreen
-from textual.widgets import Static
+from textual.widgets import Input, Static
 
 from tui.screens.base import CaseworkerRoom
 from tui.widgets.notice import Notice
@@ -41,6 +42,10 @@ class CaseworkerForm(ModalScreen[bool], CaseworkerRoom):
 
     def action_cancel(self) -> None:
         self.dismiss(False)
+
+    def text_of(self, widget_id: str) -> str:
+        """What the input ``widget_id`` holds, without surrounding blanks."""
+        return self.query_one(f"#{widget_id}", Input).value.strip()
 
     def missing(self, label: str) -> None:
         """Say in the notice line that the field ``label`` (a text key) is missing or wrong."""
