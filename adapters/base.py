@@ -52,6 +52,7 @@ import logging
 import sqlite3
 import time
 from collections.abc import Awaitable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 from urllib.parse import quote
@@ -432,17 +433,7 @@ class Adapter:
             return
         request = self.letter_request(build_message(receipt), receipt, f"receipt:{entry['id']}")
         # keyed by the hub's id: a letter handed over twice is receipted once
-        await self.outbox.put(
-            Request(
-                key=f"receipt:{entry['id']}",
-                kind=request.kind,
-                method=request.method,
-                path=request.path,
-                body=request.body,
-                content_type=request.content_type,
-                origin=request.origin,
-            )
-        )
+        await self.outbox.put(replace(request, key=f"receipt:{entry['id']}"))
 
     async def _poll_inbox(self) -> None:
         failures = 0

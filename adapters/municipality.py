@@ -406,15 +406,7 @@ class MunicipalityAdapter(Adapter):
         except MessageError as exc:
             raise EventError(exc.message, code=exc.code) from None
         request = self.letter_request(build_message(letter), letter, origin)
-        return Request(
-            key=key,
-            kind=request.kind,
-            method=request.method,
-            path=request.path,
-            body=request.body,
-            content_type=request.content_type,
-            origin=origin,
-        )
+        return replace(request, key=key)
 
     # --- consent ids ------------------------------------------------------------------------
 

@@ -154,7 +154,14 @@ def _fail(exc: SamspilError) -> int:
     return 2
 
 
-def _with_engine(settings: Settings, work: Callable[[AsyncEngine], Awaitable[int]]) -> int:
+def _with_engine(args: argparse.Namespace, work: Callable[[AsyncEngine], Awaitable[int]]) -> int:
+    """Run ``work`` against the migrated database the settings name; our errors fail as
+    :func:`_fail` says."""
+    try:
+        settings = _settings(args)
+    except SamspilError as exc:
+        return _fail(exc)
+
     async def run() -> int:
         engine = create_engine(settings.resolved_database_url)
         try:
@@ -167,6 +174,13 @@ def _with_engine(settings: Settings, work: Callable[[AsyncEngine], Awaitable[int
         return asyncio.run(run())
     except SamspilError as exc:
         return _fail(exc)
+
+
+def _issued(token: str, note: str) -> int:
+    """A new token on stdout (for a pipe), what it is on stderr (for the person)."""
+    print(note, file=sys.stderr)
+    print(token)
+    return 0
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -202,7 +216,6 @@ def _org_add(args: argparse.Namespace) -> int:
                 "a municipality code is three digits", code="invalid-municipality"
             )
         expires_at = _expires_at(args)
-        settings = _settings(args)
     except SamspilError as exc:
         return _fail(exc)
     organisation = OrganisationCreate(
@@ -213,20 +226,14 @@ def _org_add(args: argparse.Namespace) -> int:
         created, token = await register_organisation(
             engine=engine, organisation=organisation, actor=local_actor(), expires_at=expires_at
         )
-        print(
-            f"registered {created.name} ({created.gln}, {created.sector.value})",
-            file=sys.stderr,
-        )
-        print(token)
-        return 0
+        return _issued(token, f"registered {created.name} ({created.gln}, {created.sector.value})")
 
-    return _with_engine(settings, work)
+    return _with_engine(args, work)
 
 
 def _user_add(args: argparse.Namespace) -> int:
     try:
         expires_at = _expires_at(args)
-        settings = _settings(args)
     except SamspilError as exc:
         return _fail(exc)
 
@@ -239,18 +246,15 @@ def _user_add(args: argparse.Namespace) -> int:
             actor=local_actor(),
             expires_at=expires_at,
         )
-        print(f"created {args.role} {args.name} for {args.org}", file=sys.stderr)
-        print(token)
-        return 0
+        return _issued(token, f"created {args.role} {args.name} for {args.org}")
 
-    return _with_engine(settings, work)
+    return _with_engine(args, work)
 
 
 def _org_token(args: argparse.Namespace) -> int:
     try:
         gln = parse_gln(args.gln)
         expires_at = _expires_at(args)
-        settings = _settings(args)
     except SamspilError as exc:
         return _fail(exc)
 
@@ -258,17 +262,14 @@ def _org_token(args: argparse.Namespace) -> int:
         token = await rotate_system_token(
             engine=engine, gln=gln, actor=local_actor(), expires_at=expires_at
         )
-        print(f"new system token for {gln}; the old one is revoked", file=sys.stderr)
-        print(token)
-        return 0
+        return _issued(token, f"new system token for {gln}; the old one is revoked")
 
-    return _with_engine(settings, work)
+    return _with_engine(args, work)
 
 
 def _org_switch(args: argparse.Namespace) -> int:
     try:
         gln = parse_gln(args.gln)
-        settings = _settings(args)
     except SamspilError as exc:
         return _fail(exc)
 
@@ -280,15 +281,10 @@ def _org_switch(args: argparse.Namespace) -> int:
         print(f"{gln}: {changed} system token(s) {state}", file=sys.stderr)
         return 0
 
-    return _with_engine(settings, work)
+    return _with_engine(args, work)
 
 
 def _org_list(args: argparse.Namespace) -> int:
-    try:
-        settings = _settings(args)
-    except SamspilError as exc:
-        return _fail(exc)
-
     async def work(engine: AsyncEngine) -> int:
         for org in await list_organisations(engine=engine):
             print(
@@ -297,7 +293,7 @@ def _org_list(args: argparse.Namespace) -> int:
             )
         return 0
 
-    return _with_engine(settings, work)
+    return _with_engine(args, work)
 
 
 def _backup(args: argparse.Namespace) -> int:

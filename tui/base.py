@@ -9,17 +9,19 @@ the current screen reloads (:meth:`tui.screens.base.HubRoom.reload`).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from textual.app import App
+from textual.binding import Binding, BindingType
 from textual.timer import Timer
 
 from messages.timezone import COPENHAGEN
 from tui.clock import Clock, parse_time, system_clock
 from tui.i18n import Texts
 from tui.screens.base import HubAnswered, HubLost, HubRoom, ScreenReady, through_hub
+from tui.screens.help import HelpScreen
 from tui.widgets.connection_banner import ConnectionBanner
 from tui.widgets.top_bar import TopBar
 from wire.client import HubClient
@@ -31,6 +33,10 @@ RETRY_SECONDS = 3.0
 
 class HubApp(App[None]):
     """An app that talks to one hub through one :class:`HubClient`."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+q", "quit", show=False)]
+    HELP_KEYS: ClassVar[Sequence[tuple[str, str]]] = ()
+    """What the help screen lists: (key, text key of what it does)."""
 
     def __init__(
         self,
@@ -104,6 +110,26 @@ class HubApp(App[None]):
 
     async def on_unmount(self) -> None:
         await self.client.close()
+
+    async def _who(self) -> None:
+        """Who I am and the organisation directory, asked once at start-up."""
+        me = await self.hub(self.client.whoami)
+        directory = await self.hub(self.client.organisations)
+        if me is not None:
+            self.me = me
+        if directory is not None:
+            self.keep_directory(directory)
+        self.update_chrome()
+
+    def keep_directory(self, directory: list[dict[str, Any]]) -> None:
+        """Keep what the app needs of the organisation directory."""
+
+    # --- app-wide keys ---------------------------------------------------------------------
+
+    def action_help(self) -> None:
+        t = self.texts
+        keys = [(key, t(label)) for key, label in self.HELP_KEYS]
+        self.push_screen(HelpScreen(t("help.title"), keys, t("help.close")))
 
     # --- the top line and the banner on every screen ---------------------------------------
 

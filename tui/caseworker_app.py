@@ -8,9 +8,7 @@ loop, the first time a letter is read.
 from __future__ import annotations
 
 import asyncio
-from typing import Any, ClassVar
-
-from textual.binding import Binding, BindingType
+from typing import Any
 
 from messages.medcom.model import Correspondence
 from messages.medcom.registry import SchemaRegistry
@@ -18,14 +16,28 @@ from tui.base import HubApp
 from tui.screens.base import LetterRead
 from tui.screens.child import ChildScreen
 from tui.screens.compose import ComposeScreen
-from tui.screens.help import HelpScreen
 from tui.screens.inbox import InboxScreen
 from tui.workers import in_worker
 
 
 class CaseworkerApp(HubApp):
     CSS_PATH = "caseworker.tcss"
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+q", "quit", show=False)]
+    HELP_KEYS = (
+        ("/", "key.child"),
+        ("i", "key.inbox"),
+        ("n", "key.new"),
+        ("s", "key.consent"),
+        ("t", "key.coordinator"),
+        ("l", "key.log"),
+        ("enter", "key.open"),
+        ("r", "key.reply"),
+        ("f", "key.forward"),
+        ("k", "key.receipt"),
+        ("a", "key.ack"),
+        ("ctrl+s", "key.send"),
+        ("esc", "key.back"),
+        ("q", "key.quit"),
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -68,14 +80,8 @@ class CaseworkerApp(HubApp):
         in_worker(self, self._who, "who")
         self.set_interval(15, self.update_chrome)
 
-    async def _who(self) -> None:
-        me = await self.hub(self.client.whoami)
-        directory = await self.hub(self.client.organisations)
-        if me is not None:
-            self.me = me
-        if directory is not None:
-            self.directory = directory
-        self.update_chrome()
+    def keep_directory(self, directory: list[dict[str, Any]]) -> None:
+        self.directory = directory
 
     def on_letter_read(self, event: LetterRead) -> None:
         if event.letter is not None:
@@ -91,23 +97,3 @@ class CaseworkerApp(HubApp):
     def action_compose(self) -> None:
         cpr = getattr(self.screen, "cpr", None)
         self.push_screen(ComposeScreen(cpr=cpr if isinstance(cpr, str) else None))
-
-    def action_help(self) -> None:
-        t = self.texts
-        keys = [
-            ("/", t("key.child")),
-            ("i", t("key.inbox")),
-            ("n", t("key.new")),
-            ("s", t("key.consent")),
-            ("t", t("key.coordinator")),
-            ("l", t("key.log")),
-            ("enter", t("key.open")),
-            ("r", t("key.reply")),
-            ("f", t("key.forward")),
-            ("k", t("key.receipt")),
-            ("a", t("key.ack")),
-            ("ctrl+s", t("key.send")),
-            ("esc", t("key.back")),
-            ("q", t("key.quit")),
-        ]
-        self.push_screen(HelpScreen(t("help.title"), keys, t("help.close")))

@@ -6,20 +6,25 @@ line's ``--stale-after`` minutes, default 15).
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
-
-from textual.binding import Binding, BindingType
+from typing import Any
 
 from tui.base import HubApp
 from tui.screens.base import HubUptime
-from tui.screens.help import HelpScreen
 from tui.screens.monitor import STALE_POLL_SECONDS, MonitorScreen, age
 from tui.workers import in_worker
 
 
 class MonitorApp(HubApp):
     CSS_PATH = "monitor.tcss"
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+q", "quit", show=False)]
+    HELP_KEYS = (
+        ("tab", "key.next"),
+        ("enter", "key.trail"),
+        ("r", "key.redeliver"),
+        ("s", "key.report"),
+        ("d", "key.token"),
+        ("x", "key.expired"),
+        ("q", "key.quit"),
+    )
 
     def __init__(self, *args: Any, stale_after: float = STALE_POLL_SECONDS, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -45,28 +50,9 @@ class MonitorApp(HubApp):
         self.push_screen(MonitorScreen())
         in_worker(self, self._who, "who")
 
-    async def _who(self) -> None:
-        me = await self.hub(self.client.whoami)
-        directory = await self.hub(self.client.organisations)
-        if me is not None:
-            self.me = me
-        if directory is not None:
-            self.names = {o["gln"]: o["name"] for o in directory}
-        self.update_chrome()
+    def keep_directory(self, directory: list[dict[str, Any]]) -> None:
+        self.names = {o["gln"]: o["name"] for o in directory}
 
     def on_hub_uptime(self, event: HubUptime) -> None:
         self.uptime = event.seconds
         self.update_chrome()
-
-    def action_help(self) -> None:
-        t = self.texts
-        keys = [
-            ("tab", t("key.next")),
-            ("enter", t("key.trail")),
-            ("r", t("key.redeliver")),
-            ("s", t("key.report")),
-            ("d", t("key.token")),
-            ("x", t("key.expired")),
-            ("q", t("key.quit")),
-        ]
-        self.push_screen(HelpScreen(t("help.title"), keys, t("help.close")))

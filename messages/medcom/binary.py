@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from lxml import etree
 
-from messages.medcom.model import VERSION_CODES, BinaryLetter, BinaryObject, MessageType
+from messages.medcom.model import BinaryLetter, BinaryObject, MessageType
 from messages.medcom.parts import (
     read_envelope,
     read_party,
     read_patient,
+    write_binary_description,
     write_envelope,
+    write_letter_head,
     write_party,
     write_patient,
 )
@@ -24,13 +26,15 @@ def binary_letter_to_element(letter: BinaryLetter) -> etree._Element:
     root = _B.root("Emessage")
     write_envelope(_B, root, letter.envelope)
     body = _B.el(root, "BinaryLetter")
-    head = _B.el(body, "Letter")
-    _B.el(head, "Identifier", letter.letter_identifier)
-    _B.el(head, "VersionCode", VERSION_CODES[MessageType.XBIN01])
-    _B.el(head, "StatisticalCode", letter.statistical_code)
-    _B.moment(head, "Authorisation", letter.authorised)
-    _B.el(head, "TypeCode", MessageType.XBIN01.value)
-    _B.el(head, "StatusCode", "nytbrev")
+    write_letter_head(
+        _B,
+        body,
+        message_type=MessageType.XBIN01,
+        identifier=letter.letter_identifier,
+        statistical_code=letter.statistical_code,
+        authorised=letter.authorised,
+        status="nytbrev",
+    )
     write_party(_B, body, "Sender", letter.sender)
     write_party(_B, body, "Receiver", letter.receiver)
     if letter.patient is not None:
@@ -40,10 +44,7 @@ def binary_letter_to_element(letter: BinaryLetter) -> etree._Element:
         _B.opt(body, "Contents", letter.contents)
     for obj in letter.objects:
         holder = _B.el(body, "BinaryObject")
-        _B.el(holder, "ObjectIdentifier", obj.object_identifier)
-        _B.el(holder, "ObjectCode", obj.object_code)
-        _B.el(holder, "ObjectExtensionCode", obj.extension_code)
-        _B.el(holder, "OriginalObjectSize", str(obj.original_size))
+        write_binary_description(_B, holder, obj)
         _B.el(holder, "Object_Base64Encoded", obj.base64)
     return root
 

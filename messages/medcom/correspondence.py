@@ -14,7 +14,6 @@ from lxml import etree
 from messages.errors import IdentifierError, MessageError
 from messages.identifiers import new_message_id, parse_cpr
 from messages.medcom.model import (
-    VERSION_CODES,
     AckCode,
     BinaryReference,
     Correspondence,
@@ -30,7 +29,9 @@ from messages.medcom.parts import (
     read_envelope,
     read_party,
     read_patient,
+    write_binary_description,
     write_envelope,
+    write_letter_head,
     write_party,
     write_patient,
 )
@@ -56,13 +57,15 @@ def correspondence_to_element(letter: Correspondence) -> etree._Element:
     root = _B.root("Emessage")
     write_envelope(_B, root, letter.envelope)
     mail = _B.el(root, "ClinicalEmail")
-    head = _B.el(mail, "Letter")
-    _B.el(head, "Identifier", letter.letter_identifier)
-    _B.el(head, "VersionCode", VERSION_CODES[MessageType.XDIS91])
-    _B.el(head, "StatisticalCode", letter.statistical_code)
-    _B.moment(head, "Authorisation", letter.authorised)
-    _B.el(head, "TypeCode", MessageType.XDIS91.value)
-    _B.el(head, "StatusCode", letter.status.value)
+    head = write_letter_head(
+        _B,
+        mail,
+        message_type=MessageType.XDIS91,
+        identifier=letter.letter_identifier,
+        statistical_code=letter.statistical_code,
+        authorised=letter.authorised,
+        status=letter.status.value,
+    )
     _B.opt(head, "EpisodeOfCareIdentifier", letter.episode_of_care_identifier)
     write_party(_B, mail, "Sender", letter.sender)
     write_party(_B, mail, "Receiver", letter.receiver)
@@ -85,11 +88,7 @@ def _write_reference(parent: etree._Element, ref: Reference) -> None:
     if ref.url is not None:
         _B.el(holder, "URL", ref.url)
     elif ref.binary is not None:
-        binary = _B.el(holder, "BIN")
-        _B.el(binary, "ObjectIdentifier", ref.binary.object_identifier)
-        _B.el(binary, "ObjectCode", ref.binary.object_code)
-        _B.el(binary, "ObjectExtensionCode", ref.binary.extension_code)
-        _B.el(binary, "OriginalObjectSize", str(ref.binary.original_size))
+        write_binary_description(_B, _B.el(holder, "BIN"), ref.binary)
     else:
         _B.el(holder, "SUP", "true")
 

@@ -1,17 +1,32 @@
-"""Building and reading the parts letters share: envelope, sender/receiver, patient."""
+"""Building and reading the parts letters share: envelope, letter head, sender/receiver,
+patient, attachment description."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from lxml import etree
 
-from messages.medcom.model import AckCode, Address, Envelope, Party, Patient
+from messages.medcom.model import (
+    VERSION_CODES,
+    AckCode,
+    Address,
+    BinaryObject,
+    BinaryReference,
+    Envelope,
+    MessageType,
+    Party,
+    Patient,
+)
 from messages.medcom.xmlcodec import Builder, Reader
 
 __all__ = [
     "read_envelope",
     "read_party",
     "read_patient",
+    "write_binary_description",
     "write_envelope",
+    "write_letter_head",
     "write_party",
     "write_patient",
 ]
@@ -31,6 +46,38 @@ def read_envelope(r: Reader) -> Envelope:
         sent=env.moment("Sent"),
         ack_code=AckCode(env.text("AcknowledgementCode")),
     )
+
+
+def write_letter_head(
+    b: Builder,
+    body: etree._Element,
+    *,
+    message_type: MessageType,
+    identifier: str,
+    statistical_code: str,
+    authorised: datetime,
+    status: str,
+) -> etree._Element:
+    """A letter's ``Letter`` head (identifier, version, type, status), returned so that the
+    caller can add what its type has beyond these."""
+    head = b.el(body, "Letter")
+    b.el(head, "Identifier", identifier)
+    b.el(head, "VersionCode", VERSION_CODES[message_type])
+    b.el(head, "StatisticalCode", statistical_code)
+    b.moment(head, "Authorisation", authorised)
+    b.el(head, "TypeCode", message_type.value)
+    b.el(head, "StatusCode", status)
+    return head
+
+
+def write_binary_description(
+    b: Builder, holder: etree._Element, binary: BinaryObject | BinaryReference
+) -> None:
+    """What an attachment is, as both ``BinaryObject`` and ``Reference/BIN`` describe it."""
+    b.el(holder, "ObjectIdentifier", binary.object_identifier)
+    b.el(holder, "ObjectCode", binary.object_code)
+    b.el(holder, "ObjectExtensionCode", binary.extension_code)
+    b.el(holder, "OriginalObjectSize", str(binary.original_size))
 
 
 def _write_address(b: Builder, parent: etree._Element, address: Address) -> None:

@@ -15,7 +15,6 @@ import asyncio
 import contextlib
 import logging
 import re
-import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -39,6 +38,7 @@ from coordinator.tables import OrganisationCreate, Role, Sector
 from messages.errors import IdentifierError
 from messages.hl7.samples import GP_GLN, PPR_GLN
 from messages.identifiers import gln_check_digit, parse_cpr
+from tests.commands import free_port
 
 
 def gln(n: int) -> str:
@@ -56,13 +56,6 @@ ADAPTERS: dict[str, type[Adapter]] = {
     "municipality": MunicipalityAdapter,
 }
 SECTORS = {"gp": Sector.GP, "psychiatry": Sector.PSYCHIATRY, "municipality": Sector.PPR}
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 class RestartableHub:

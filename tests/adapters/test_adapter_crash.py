@@ -17,7 +17,6 @@ import asyncio
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -31,8 +30,10 @@ from messages.hl7.samples import GP_GLN, PPR_GLN, make_referral, make_routing
 from messages.medcom.documents import parse_message
 from messages.medcom.model import Correspondence
 from messages.medcom.registry import SchemaRegistry
-from tests.adapters.conftest import RestartableHub, free_port
+from tests.adapters.conftest import RestartableHub
+from tests.adapters.processes import adapter_argv, write_config
 from tests.adapters.test_filedrop import letter_bytes
+from tests.commands import free_port
 from wire.client import HubClient
 
 REGISTRY = SchemaRegistry()
@@ -41,18 +42,12 @@ SENDERS = 4
 
 
 def _config(root: Path, hub: RestartableHub, token: str, port: int) -> Path:
-    (root / "gp.token").write_text(token)
-    config = root / "gp.toml"
-    config.write_text(
+    return write_config(
+        root,
+        "gp",
+        hub.url,
+        token,
         f"""
-[hub]
-url = "{hub.url}"
-token_file = "gp.token"
-
-[organisation]
-gln = "{GP_GLN}"
-name = "Lægehuset Vestbyen"
-
 [adapter]
 data_dir = "state"
 poll_wait = 1.0
@@ -69,9 +64,7 @@ poll_interval = 0.05
 base_delay = 0.05
 max_delay = 0.5
 """,
-        encoding="utf-8",
     )
-    return config
 
 
 def _env() -> dict[str, str]:
@@ -80,7 +73,7 @@ def _env() -> dict[str, str]:
 
 def _spawn(config: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "samspil", "adapter", "gp", "--config", str(config)],
+        adapter_argv("gp", config),
         env=_env(),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

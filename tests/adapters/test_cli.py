@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import signal
-import subprocess
-import sys
 import urllib.request
 from pathlib import Path
 
 from coordinator.tables import Sector
 from messages.hl7.samples import GP_GLN
-from tests.adapters.conftest import RestartableHub, free_port
+from tests.adapters.conftest import RestartableHub
+from tests.adapters.processes import run_adapter, start_adapter, stop_adapter, write_config
+from tests.commands import free_port
 
 
 def status(port: int) -> dict[str, object]:
@@ -26,19 +25,13 @@ async def test_an_adapter_runs_from_its_config_and_stops_on_sigterm(
     hub: RestartableHub, tmp_path: Path
 ) -> None:
     token = await hub.org(GP_GLN, Sector.GP)
-    (tmp_path / "gp.token").write_text(token)
     status_port, mllp_port = free_port(), free_port()
-    config = tmp_path / "gp.toml"
-    config.write_text(
+    config = write_config(
+        tmp_path,
+        "gp",
+        hub.url,
+        token,
         f"""
-[hub]
-url = "{hub.url}"
-token_file = "gp.token"
-
-[organisation]
-gln = "{GP_GLN}"
-name = "Lægehuset Vestbyen"
-
 [adapter]
 data_dir = "state"
 status_port = {status_port}
@@ -49,19 +42,8 @@ port = {mllp_port}
 [filedrop]
 root = "medcom"
 """,
-        encoding="utf-8",
     )
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "samspil",
-        "adapter",
-        "gp",
-        "--config",
-        str(config),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    process = await start_adapter("gp", config)
     try:
         health: dict[str, object] = {}
         for _ in range(100):
@@ -75,9 +57,7 @@ root = "medcom"
         assert health["outbox_depth"] == 0
         assert (tmp_path / "medcom" / "outbox").is_dir()
     finally:
-        process.send_signal(signal.SIGTERM)
-        _, raw = await asyncio.wait_for(process.communicate(), 20)
-    err = raw.decode()
+        err = await stop_adapter(process)
     assert process.returncode == 0, err
     assert "adapter stopped kind=gp" in err
     assert token not in err
@@ -86,13 +66,7 @@ root = "medcom"
 def test_a_broken_config_is_a_clear_error(tmp_path: Path) -> None:
     config = tmp_path / "bad.toml"
     config.write_text('[hub]\nurl = "ftp://x"\ntoken = "t"\n', encoding="utf-8")
-    done = subprocess.run(
-        [sys.executable, "-m", "samspil", "adapter", "municipality", "--config", str(config)],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    done = run_adapter("municipality", config)
     assert done.returncode == 2
     assert "adapter-config" in done.stderr
     assert "Traceback" not in done.stderr

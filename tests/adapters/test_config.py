@@ -4,8 +4,6 @@ server says where it listens; a wrong token is loud on ``/status``."""
 from __future__ import annotations
 
 import logging
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +14,7 @@ from adapters.config import load_config
 from adapters.errors import AdapterConfigError, AdapterCredentialsRefused
 from messages.hl7.samples import GP_GLN
 from tests.adapters.conftest import MakeAdapter, RestartableHub, eventually
+from tests.adapters.processes import run_adapter
 
 GOOD = f"""
 [hub]
@@ -93,13 +92,7 @@ def test_status_port_must_be_a_port(tmp_path: Path) -> None:
 
 def test_the_command_refuses_a_typo_with_a_clear_line(tmp_path: Path) -> None:
     path = _write(tmp_path, GOOD.replace("status_port", "statusport"))
-    done = subprocess.run(
-        [sys.executable, "-m", "samspil", "adapter", "gp", "--config", str(path)],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    done = run_adapter("gp", path)
     assert done.returncode == 2
     assert f"{path}: [adapter] statusport: unknown key (known: " in done.stderr
     assert "Traceback" not in done.stderr

@@ -25,14 +25,13 @@ import contextlib
 import io
 import itertools
 import json
-import os
 from collections import Counter
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 import aiohttp
 import hl7
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import event, given
 from hypothesis import strategies as st
 
 from adapters.base import Adapter
@@ -58,16 +57,11 @@ from messages.medcom.receipts import receipt_for
 from messages.medcom.registry import SchemaRegistry
 from tests.adapters.conftest import MakeAdapter, RestartableHub, eventually
 from tests.adapters.test_gp import msa
+from tests.fuzzing import fuzz_settings
 from wire.client import HubClient
 
 REGISTRY = SchemaRegistry()
-EXAMPLES = int(os.environ.get("SAMSPIL_FUZZ_EXAMPLES", "40"))
-FUZZ = settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    derandomize=EXAMPLES <= 100,  # the suite's run is the same every time; long runs explore
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+FUZZ = fuzz_settings(40)
 _SEQ = itertools.count(1)
 
 # --- mutations ----------------------------------------------------------------------------

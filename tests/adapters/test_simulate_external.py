@@ -23,29 +23,10 @@ import trustme
 from adapters.simulation.external import read_tokens
 from adapters.simulation.region import pilot_region
 from tests.adapters.conftest import gln
+from tests.commands import free_port, samspil
 
 OPERATIONS_GLN = gln(8_001)  # the hub's own operations desk, not in the pilot region
 pytestmark = pytest.mark.timeout(300)  # whole simulation runs in subprocesses, several per test
-
-
-def samspil(
-    *args: str, env: dict[str, str], timeout: float = 60
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "samspil", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 class Served:

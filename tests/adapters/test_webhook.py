@@ -8,10 +8,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import signal
 import sqlite3
 import ssl
-import sys
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -28,7 +26,9 @@ from adapters.outbox import ItemState, OutboxSettings
 from coordinator.tables import Sector
 from messages.hl7.model import COPENHAGEN
 from messages.hl7.samples import CHILD_CPR, PPR_GLN
-from tests.adapters.conftest import MakeAdapter, RestartableHub, eventually, free_port
+from tests.adapters.conftest import MakeAdapter, RestartableHub, eventually
+from tests.adapters.processes import start_adapter, stop_adapter, write_config
+from tests.commands import free_port
 
 SECRET = "kommunens-delte-hemmelighed-0123456789"  # noqa: S105 - a test secret
 NDJSON = "application/x-ndjson"
@@ -321,18 +321,14 @@ async def test_the_municipality_adapter_process_serves_its_webhook_from_its_toml
     hub: RestartableHub, tmp_path: Path, session: aiohttp.ClientSession
 ) -> None:
     token = await hub.org(PPR_GLN, Sector.PPR)
-    (tmp_path / "hub.token").write_text(token)
     (tmp_path / "webhook.token").write_text(SECRET)
     status_port, webhook_port = free_port(), free_port()
-    config = tmp_path / "kommune.toml"
-    config.write_text(
+    config = write_config(
+        tmp_path,
+        "municipality",
+        hub.url,
+        token,
         f"""
-[hub]
-url = "{hub.url}"
-token_file = "hub.token"
-[organisation]
-gln = "{PPR_GLN}"
-name = "PPR Aalborg"
 [adapter]
 data_dir = "state"
 status_port = {status_port}
@@ -345,12 +341,8 @@ folder = "events"
 port = {webhook_port}
 token_file = "webhook.token"
 """,
-        encoding="utf-8",
     )
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "samspil", "adapter", "municipality", "--config", str(config),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+    process = await start_adapter("municipality", config)
     base = f"http://127.0.0.1:{webhook_port}/events"
     try:
         answer: tuple[int, Any] = (0, None)
@@ -379,9 +371,7 @@ token_file = "webhook.token"
         assert 'outcome="accepted"} 1' in metrics
         assert 'samspil_adapter_items_sent_total{adapter="municipality"' in metrics
     finally:
-        process.send_signal(signal.SIGTERM)
-        _, raw = await asyncio.wait_for(process.communicate(), 20)
-    err = raw.decode()
+        err = await stop_adapter(process)
     assert process.returncode == 0, err
     assert "events webhook listening" in err
     assert SECRET not in err

@@ -29,14 +29,13 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from aiohttp import web
-
 from coordinator.app import create_app
-from coordinator.security.credentials import add_user, local_actor, register_organisation
+from coordinator.security.credentials import add_user, local_actor
 from coordinator.settings import Settings
 from coordinator.state import ENGINE
-from coordinator.tables import OrganisationCreate, Role, Sector
+from coordinator.tables import Role
 from messages.identifiers import gln_check_digit
+from tests.functional.served import served
 
 CHECKS = ["--checks", "all", "--exclude-checks", "positive_data_acceptance"]
 
@@ -112,25 +111,10 @@ async def fuzz(folder: Path, seconds_per_pass: float, seed: int | None = None) -
         login_failures_per_minute=1_000_000,
     ).check()
     app = create_app(settings)
-    runner = web.AppRunner(app, shutdown_timeout=5)
-    await runner.setup()
-    try:
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        url = f"http://127.0.0.1:{runner.addresses[0][1]}"
-        engine = app[ENGINE]
-        _, gp = await register_organisation(
-            actor=local_actor(),
-            engine=engine,
-            organisation=OrganisationCreate(gln=GP, name="GP", sector=Sector.GP),
-        )
-        await register_organisation(
-            actor=local_actor(),
-            engine=engine,
-            organisation=OrganisationCreate(gln=PPR, name="PPR", sector=Sector.PPR),
-        )
+    async with served(app, gp=GP, ppr=PPR) as hub:
+        url, gp = hub.base, hub.gp
         admin = await add_user(
-            actor=local_actor(), engine=engine, org_gln=PPR, name="Fuzz", role=Role.ADMIN
+            actor=local_actor(), engine=app[ENGINE], org_gln=PPR, name="Fuzz", role=Role.ADMIN
         )
         import aiohttp
 
@@ -155,8 +139,6 @@ async def fuzz(folder: Path, seconds_per_pass: float, seed: int | None = None) -
                 seed,
             ),
         ]
-    finally:
-        await runner.cleanup()
 
 
 def main() -> int:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,20 +15,16 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from coordinator.database.engine import migrate, normalise_url
 from coordinator.tables import METADATA
+from tests.commands import free_port
+from tests.commands import samspil as run_samspil
 from tests.functional.conftest import GP_GLN, PPR_GLN
 
 
 def samspil(
     *args: str, env: dict[str, str], check: bool = True
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "samspil", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=check,
-    )
+    """``samspil ARGS``, which must succeed unless ``check`` is False."""
+    return run_samspil(*args, env=env, check=check)
 
 
 @pytest.fixture
@@ -37,13 +32,6 @@ def cli_env(tmp_path: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SAMSPIL_")}
     env["SAMSPIL_DATA_DIR"] = str(tmp_path)
     return env
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def test_org_and_user_commands(cli_env: dict[str, str]) -> None:

@@ -21,9 +21,9 @@ import time
 
 import aiohttp
 
+from tests.commands import free_port, samspil
 from tests.functional.conftest import GP_GLN, PPR_GLN
 from tests.functional.samples import new_id, xdis91
-from tests.functional.test_cli import free_port
 
 ROUNDS = 3
 SENDERS = 16
@@ -37,27 +37,10 @@ def _env(db: str) -> dict[str, str]:
 
 
 def _register(db: str, gln: str, sector: str) -> str:
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "samspil",
-            "org",
-            "add",
-            "--gln",
-            gln,
-            "--name",
-            gln,
-            "--sector",
-            sector,
-        ],
-        env=_env(db),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
+    added = samspil(
+        "org", "add", "--gln", gln, "--name", gln, "--sector", sector, env=_env(db), check=True
     )
-    return done.stdout.strip()
+    return added.stdout.strip()
 
 
 def _spawn(db: str, port: int) -> subprocess.Popen[bytes]:

@@ -26,16 +26,13 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from aiohttp import web
 
 from coordinator.app import create_app
-from coordinator.security.credentials import local_actor, register_organisation
 from coordinator.settings import Settings
-from coordinator.state import ENGINE
-from coordinator.tables import OrganisationCreate, Sector
+from tests.commands import free_port
 from tests.functional.conftest import GP_GLN, PPR_GLN, Seen, _recorder, check_against_openapi
 from tests.functional.samples import xdis91
-from tests.functional.test_cli import free_port
+from tests.functional.served import served
 
 pytestmark = [pytest.mark.postgres, pytest.mark.timeout(90)]
 
@@ -140,24 +137,9 @@ async def test_hub_survives_a_postgresql_restart_under_load(cluster: Cluster) ->
     app = create_app(settings)
     seen: Seen = []
     app.middlewares.insert(0, _recorder(seen))
-    runner = web.AppRunner(app, shutdown_timeout=5)
-    await runner.setup()
     outcome = Outcome()
-    try:
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        base = f"http://127.0.0.1:{runner.addresses[0][1]}"
-        engine = app[ENGINE]
-        _, gp = await register_organisation(
-            actor=local_actor(),
-            engine=engine,
-            organisation=OrganisationCreate(gln=GP_GLN, name="GP", sector=Sector.GP),
-        )
-        _, ppr = await register_organisation(
-            actor=local_actor(),
-            engine=engine,
-            organisation=OrganisationCreate(gln=PPR_GLN, name="PPR", sector=Sector.PPR),
-        )
+    async with served(app, gp=GP_GLN, ppr=PPR_GLN) as hub:
+        base, gp, ppr = hub.base, hub.gp, hub.ppr
         numbers = iter(range(1, 1_000_000))
         stop = asyncio.Event()
 
@@ -193,8 +175,6 @@ async def test_hub_survives_a_postgresql_restart_under_load(cluster: Cluster) ->
             async with session.get(base + "/v1/inbox?limit=1000", headers=headers) as response:
                 assert response.status == 200
                 inbox = (await response.json())["messages"]
-    finally:
-        await runner.cleanup()
     assert set(outcome.statuses) <= {200, 202, 503}, sorted(set(outcome.statuses))
     assert outcome.refused, "no request met the database while it was away"
     assert outcome.codes == {"database-unavailable"}

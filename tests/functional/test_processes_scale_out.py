@@ -7,30 +7,24 @@ from __future__ import annotations
 import signal
 import socket
 import subprocess
-import sys
 from typing import Any
 
 import aiohttp
 
+from tests.commands import free_port, samspil
 from tests.functional.conftest import PPR_GLN
-from tests.functional.test_cli import free_port
 from tests.functional.test_crash import _env, _register, _start
 from tests.functional.test_scale_out import hub_db
 
 __all__ = ["hub_db"]  # PostgreSQL only: the fixture of test_scale_out.py
-SAMSPIL = (sys.executable, "-m", "samspil")
 
 
 def _operator(db: str) -> str:
-    done = subprocess.run(
-        [*SAMSPIL, "user", "add", "--org", PPR_GLN, "--name", "Drift", "--role", "operator"],
-        env=_env(db),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    return done.stdout.strip()
+    added = samspil(
+        "user", "add", "--org", PPR_GLN, "--name", "Drift", "--role", "operator",
+        env=_env(db), check=True,
+    )  # fmt: skip
+    return added.stdout.strip()
 
 
 async def _summary(session: aiohttp.ClientSession, base: str, token: str) -> dict[str, Any]:

@@ -19,9 +19,9 @@ from typing import Any
 import aiohttp
 import pytest
 
+from tests.commands import free_port
 from tests.functional.conftest import GP_GLN, PPR_GLN
 from tests.functional.samples import xdis91
-from tests.functional.test_cli import free_port
 from tests.functional.test_crash import _register, _start
 
 

@@ -27,6 +27,7 @@ from coordinator.security.tls import gln_from_peercert, server_context
 from coordinator.settings import Settings
 from coordinator.state import ENGINE
 from coordinator.tables import OrganisationCreate, Role, Sector
+from tests.commands import free_port
 from tests.functional.conftest import (
     GP_GLN,
     PPR_GLN,
@@ -36,7 +37,6 @@ from tests.functional.conftest import (
     gln,
 )
 from tests.functional.samples import xdis91
-from tests.functional.test_cli import free_port
 from wire.client import HubClient
 
 UNKNOWN_GLN = gln(9999)

@@ -307,25 +307,54 @@ def caseworker_routes() -> dict[tuple[str, str], Any]:
     }
 
 
+def _queued(
+    n: int, message_id: str, sender: str, at: str, *, ack: bool, overdue: bool, size: int
+) -> dict[str, Any]:
+    """A message as the operator's queue and trail list it."""
+    return {
+        "id": message_id,
+        "type": "XDIS91",
+        "sender": sender,
+        "receiver": GP,
+        "envelope_id": f"E{n}",
+        "letter_id": f"L{n}",
+        "episode_id": None,
+        "ack_requested": ack,
+        "status": "accepted",
+        "in_inbox": True,
+        "resend": False,
+        "resend_of": None,
+        "original_id": None,
+        "receipt_id": None,
+        "overdue": overdue,
+        "size": size,
+        "received_at": at,
+        "updated_at": at,
+    }
+
+
+QUEUED = [
+    _queued(
+        1,
+        "7f3a5c1e-0000-4000-8000-000000000001",
+        PPR,
+        "2026-12-02T12:02:00Z",
+        ack=True,
+        overdue=True,
+        size=3000,
+    ),
+    _queued(
+        2,
+        "81d0aa00-0000-4000-8000-000000000002",
+        BUP,
+        "2026-12-02T12:40:00Z",
+        ack=False,
+        overdue=False,
+        size=2100,
+    ),
+]
 TRAIL = {
-    "id": "7f3a5c1e-0000-4000-8000-000000000001",
-    "type": "XDIS91",
-    "sender": PPR,
-    "receiver": GP,
-    "envelope_id": "E1",
-    "letter_id": "L1",
-    "episode_id": None,
-    "ack_requested": True,
-    "status": "accepted",
-    "in_inbox": True,
-    "resend": False,
-    "resend_of": None,
-    "original_id": None,
-    "receipt_id": None,
-    "overdue": True,
-    "size": 3000,
-    "received_at": "2026-12-02T12:02:00Z",
-    "updated_at": "2026-12-02T12:02:00Z",
+    **QUEUED[0],
     "events": [
         {"status": "accepted", "at": "2026-12-02T12:02:00.412Z"},
     ],
@@ -419,47 +448,6 @@ def monitor_routes() -> dict[tuple[str, str], Any]:
         ("GET", f"/v1/operator/messages/{TRAIL['id']}"): TRAIL,
         ("GET", f"/v1/operator/organisations/{GP}/queue"): {
             "organisation": GP,
-            "messages": [
-                {
-                    "id": "7f3a5c1e-0000-4000-8000-000000000001",
-                    "type": "XDIS91",
-                    "sender": PPR,
-                    "receiver": GP,
-                    "envelope_id": "E1",
-                    "letter_id": "L1",
-                    "episode_id": None,
-                    "ack_requested": True,
-                    "status": "accepted",
-                    "in_inbox": True,
-                    "resend": False,
-                    "resend_of": None,
-                    "original_id": None,
-                    "receipt_id": None,
-                    "overdue": True,
-                    "size": 3000,
-                    "received_at": "2026-12-02T12:02:00Z",
-                    "updated_at": "2026-12-02T12:02:00Z",
-                },
-                {
-                    "id": "81d0aa00-0000-4000-8000-000000000002",
-                    "type": "XDIS91",
-                    "sender": BUP,
-                    "receiver": GP,
-                    "envelope_id": "E2",
-                    "letter_id": "L2",
-                    "episode_id": None,
-                    "ack_requested": False,
-                    "status": "accepted",
-                    "in_inbox": True,
-                    "resend": False,
-                    "resend_of": None,
-                    "original_id": None,
-                    "receipt_id": None,
-                    "overdue": False,
-                    "size": 2100,
-                    "received_at": "2026-12-02T12:40:00Z",
-                    "updated_at": "2026-12-02T12:40:00Z",
-                },
-            ],
+            "messages": QUEUED,
         },
     }

@@ -27,16 +27,67 @@ def app_for(hub: TuiHub, who: str = "pia", lang: str = "da") -> CaseworkerApp:
     return CaseworkerApp(hub.client(who), texts=Texts(lang), refresh_seconds=0.3)
 
 
+GP_PARTY = Party(GP, GP, "lokationsnummer", organisation_name="Lægehuset Vestbyen")
+PPR_PARTY = Party(PPR, PPR, "lokationsnummer", organisation_name="PPR Aalborg")
+
+
 def _letter_to_ppr() -> Correspondence:
     return new_correspondence(
-        sender=Party(GP, GP, "lokationsnummer", organisation_name="Lægehuset Vestbyen"),
-        receiver=Party(PPR, PPR, "lokationsnummer", organisation_name="PPR Aalborg"),
+        sender=GP_PARTY,
+        receiver=PPR_PARTY,
         patient=Patient(cpr=CHILD, surname="Jensen", given_name="Mads"),
         subject="Henvisning: Mads J.",
         text="Kære PPR\nMads har i en periode haft det svært i skolen.",
         ask_for_receipt=True,
         episode_of_care_identifier="3f2b8c4e9d0a4b1c8e7f6a5b4c3d2e1f",
     )
+
+
+async def gp_posts(hub: TuiHub, letter: Correspondence) -> Any:
+    """The GP posts ``letter`` to the hub: the hub's answer."""
+    from messages.medcom.documents import build_message
+
+    return await hub.call(
+        "gp",
+        "POST",
+        "/v1/messages",
+        data=build_message(letter),
+        headers={"Content-Type": "application/xml"},
+    )
+
+
+async def gp_sends(
+    hub: TuiHub,
+    subject: str,
+    answers: str | None = None,
+    *,
+    cpr: str = CHILD,
+    episode: str | None = None,
+) -> tuple[str, str]:
+    """A letter from the GP to PPR about ``cpr``, in ``episode`` (or none), answering the
+    letter ``answers`` (or none): (message id, letter identifier)."""
+    letter = new_correspondence(
+        sender=GP_PARTY,
+        receiver=PPR_PARTY,
+        patient=Patient(cpr=cpr, surname="Jensen"),
+        subject=subject,
+        text="Se venligst vedlagte.",
+        episode_of_care_identifier=episode,
+        references=(reply_reference(answers),) if answers else (),
+    )
+    sent = await gp_posts(hub, letter)
+    return str(sent["id"]), letter.letter_identifier
+
+
+async def open_inbox(pilot: Any, app: CaseworkerApp, letters: int) -> InboxScreen:
+    """Once the app knows who I am, open the inbox and wait until it lists ``letters``."""
+    await until(pilot, lambda: bool(app.org_name))
+    await pilot.press("i")
+    await until(pilot, lambda: isinstance(app.screen, InboxScreen))
+    screen = app.screen
+    assert isinstance(screen, InboxScreen)
+    await until(pilot, lambda: len(screen.inbox) == letters)
+    return screen
 
 
 async def look_up(pilot: Any, app: CaseworkerApp, cpr: str) -> None:
@@ -108,13 +159,7 @@ async def test_read_a_letter_reply_and_watch_it_get_receipted(tui_hub: TuiHub) -
     from messages.medcom.registry import SchemaRegistry
 
     letter = _letter_to_ppr()
-    sent = await tui_hub.call(
-        "gp",
-        "POST",
-        "/v1/messages",
-        data=build_message(letter),
-        headers={"Content-Type": "application/xml"},
-    )
+    sent = await gp_posts(tui_hub, letter)
     app = app_for(tui_hub)
     async with app.run_test(size=(100, 30)) as pilot:
         await until(pilot, lambda: bool(app.org_name))
@@ -219,17 +264,11 @@ async def test_name_the_coordinator_from_the_child_overview(tui_hub: TuiHub) -> 
 
 
 async def test_forward_a_letter_to_a_receiver_from_the_directory(tui_hub: TuiHub) -> None:
-    from messages.medcom.documents import build_message, parse_message
+    from messages.medcom.documents import parse_message
     from messages.medcom.registry import SchemaRegistry
 
     letter = _letter_to_ppr()
-    await tui_hub.call(
-        "gp",
-        "POST",
-        "/v1/messages",
-        data=build_message(letter),
-        headers={"Content-Type": "application/xml"},
-    )
+    await gp_posts(tui_hub, letter)
     app = app_for(tui_hub)
     async with app.run_test(size=(100, 30)) as pilot:
         await until(pilot, lambda: bool(app.org_name) and bool(app.directory))
@@ -273,38 +312,14 @@ async def test_forward_a_letter_to_a_receiver_from_the_directory(tui_hub: TuiHub
 async def test_inbox_threads_by_episode_and_marks_letters_without_a_case_here(
     tui_hub: TuiHub,
 ) -> None:
-    from messages.medcom.documents import build_message
-
-    async def send(subject: str, cpr: str, episode: str) -> str:
-        letter = new_correspondence(
-            sender=Party(GP, GP, "lokationsnummer", organisation_name="Lægehuset Vestbyen"),
-            receiver=Party(PPR, PPR, "lokationsnummer", organisation_name="PPR Aalborg"),
-            patient=Patient(cpr=cpr, surname="Jensen"),
-            subject=subject,
-            text="Se venligst vedlagte.",
-            episode_of_care_identifier=episode,
-        )
-        sent = await tui_hub.call(
-            "gp",
-            "POST",
-            "/v1/messages",
-            data=build_message(letter),
-            headers={"Content-Type": "application/xml"},
-        )
-        return str(sent["id"])
-
-    first = await send("Henvisning: Mads J.", CHILD, "a" * 32)
-    other = await send("Henvisning: Sofie J.", OTHER_CHILD, "b" * 32)  # no PPR case for her
-    follow_up = await send("Supplerende: Mads J.", CHILD, "a" * 32)
+    first, _ = await gp_sends(tui_hub, "Henvisning: Mads J.", episode="a" * 32)
+    # no PPR case for her
+    other, _ = await gp_sends(tui_hub, "Henvisning: Sofie J.", cpr=OTHER_CHILD, episode="b" * 32)
+    follow_up, _ = await gp_sends(tui_hub, "Supplerende: Mads J.", episode="a" * 32)
 
     app = app_for(tui_hub)
     async with app.run_test(size=(100, 30)) as pilot:
-        await until(pilot, lambda: bool(app.org_name))
-        await pilot.press("i")
-        await until(pilot, lambda: isinstance(app.screen, InboxScreen))
-        screen = app.screen
-        assert isinstance(screen, InboxScreen)
-        await until(pilot, lambda: len(screen.inbox) == 3)
+        screen = await open_inbox(pilot, app, letters=3)
         table = screen.query_one("#inbox", DataTable)
 
         def row(message_id: str) -> list[str]:
@@ -354,28 +369,6 @@ async def test_inbox_threads_by_episode_and_marks_letters_without_a_case_here(
         assert "uden sag her" not in screen_text(app)
 
 
-async def gp_sends(hub: TuiHub, subject: str, answers: str | None = None) -> tuple[str, str]:
-    """A letter without an episode from the GP to PPR: (message id, letter identifier)."""
-    from messages.medcom.documents import build_message
-
-    letter = new_correspondence(
-        sender=Party(GP, GP, "lokationsnummer", organisation_name="Lægehuset Vestbyen"),
-        receiver=Party(PPR, PPR, "lokationsnummer", organisation_name="PPR Aalborg"),
-        patient=Patient(cpr=CHILD, surname="Jensen"),
-        subject=subject,
-        text="Se venligst vedlagte.",
-        references=(reply_reference(answers),) if answers else (),
-    )
-    sent = await hub.call(
-        "gp",
-        "POST",
-        "/v1/messages",
-        data=build_message(letter),
-        headers={"Content-Type": "application/xml"},
-    )
-    return str(sent["id"]), letter.letter_identifier
-
-
 async def test_a_reply_without_an_episode_joins_its_thread_before_it_is_opened(
     tui_hub: TuiHub,
 ) -> None:
@@ -385,12 +378,7 @@ async def test_a_reply_without_an_episode_joins_its_thread_before_it_is_opened(
 
     app = app_for(tui_hub)
     async with app.run_test(size=(100, 30)) as pilot:
-        await until(pilot, lambda: bool(app.org_name))
-        await pilot.press("i")
-        await until(pilot, lambda: isinstance(app.screen, InboxScreen))
-        screen = app.screen
-        assert isinstance(screen, InboxScreen)
-        await until(pilot, lambda: len(screen.inbox) == 3)
+        screen = await open_inbox(pilot, app, letters=3)
         table = screen.query_one("#inbox", DataTable)
         # nothing opened: the follow-up's in_reply_to puts it with the letter it answers
         assert not app.answers
@@ -407,12 +395,7 @@ async def test_a_letter_read_is_kept_by_the_app_with_the_letter_it_answers(
     follow_up, _ = await gp_sends(tui_hub, "Tilføjelse: Mads J.", answers=first_letter)
     app = app_for(tui_hub)
     async with app.run_test(size=(100, 30)) as pilot:
-        await until(pilot, lambda: bool(app.org_name))
-        await pilot.press("i")
-        await until(pilot, lambda: isinstance(app.screen, InboxScreen))
-        screen = app.screen
-        assert isinstance(screen, InboxScreen)
-        await until(pilot, lambda: len(screen.inbox) == 2)
+        screen = await open_inbox(pilot, app, letters=2)
         assert not app.letters
         assert screen.inbox[0]["id"] == follow_up
         await pilot.press("enter")  # the follow-up, newest first

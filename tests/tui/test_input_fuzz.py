@@ -13,14 +13,14 @@ on, with no exception; what the hub got is a whole letter or nothing.
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from textual.widgets import Input, Select, Static, TextArea
 
+from tests.fuzzing import fuzz_settings
 from tests.tui.conftest import BUP, CHILD, TuiHub, until
 from tui.caseworker_app import CaseworkerApp
 from tui.i18n import Texts
@@ -29,13 +29,7 @@ from tui.screens.compose import ComposeScreen
 from tui.screens.formatting import cpr_problem
 from tui.widgets.notice import Notice
 
-EXAMPLES = int(os.environ.get("SAMSPIL_FUZZ_EXAMPLES", "25"))
-FUZZ = settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    derandomize=EXAMPLES <= 100,  # the suite's run is the same every time; long runs explore
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+FUZZ = fuzz_settings(25)
 
 TRICKY = (
     CHILD,

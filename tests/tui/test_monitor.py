@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from textual.widgets import DataTable, Static
 
+from tests.commands import free_port
 from tests.functional.samples import xdis91
 from tests.tui.conftest import BUP, GP, PPR, MakeTuiHub, TuiHub, screen_text, start_hub, until
 from tui.caseworker_app import CaseworkerApp
@@ -73,13 +74,6 @@ async def test_drill_down_and_redeliver_an_expired_letter(make_tui_hub: MakeTuiH
     again = await hub.call("operator", "GET", f"/v1/operator/messages/{actions[0]['result']}")
     assert (again["receiver"], again["resend"], again["resend_of"]) == (PPR, True, sent["id"])
     assert again["events"][0]["status"] == "accepted"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 async def test_lost_connection_shows_a_banner_and_reconnects(tmp_path: Path) -> None:

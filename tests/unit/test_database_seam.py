@@ -5,11 +5,9 @@ the plain statements do. PostgreSQL's side runs in the functional tests (``hub_d
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
-import pytest
-from sqlalchemy import create_engine, select, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -19,15 +17,6 @@ from coordinator.tables import ORGANISATION, Sector
 
 G = ORGANISATION.c
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def conn() -> Iterator[Connection]:
-    engine = create_engine("sqlite+pysqlite://")
-    ORGANISATION.create(engine)
-    with engine.connect() as connection:
-        yield connection
-    engine.dispose()
 
 
 def _organisation(gln: str, name: str = "Almen praksis") -> dict[str, object]:

@@ -11,11 +11,9 @@ is tests/functional/test_reader_query.py and test_reader_write.py.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
-import pytest
-from sqlalchemy import bindparam, create_engine, insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.sqltypes import TypeEngine
 
@@ -23,15 +21,6 @@ from coordinator.database.statements import Query, Write
 from coordinator.tables import ORGANISATION, Sector
 
 G = ORGANISATION.c
-
-
-@pytest.fixture
-def conn() -> Iterator[Connection]:
-    engine = create_engine("sqlite+pysqlite://")
-    ORGANISATION.create(engine)
-    with engine.connect() as connection:
-        yield connection
-    engine.dispose()
 
 
 def test_the_private_processors_exist(conn: Connection) -> None:

@@ -3,32 +3,22 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time
-from functools import partial
-from typing import Any, ClassVar
+from typing import Any
 
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Checkbox, Input, Select, Static
 
 from messages.timezone import COPENHAGEN
-from tui.screens.base import CaseworkerRoom
+from tui.screens.form import CaseworkerForm
 from tui.screens.formatting import age_rule_key
-from tui.widgets.notice import Notice
-from wire.errors import HubRefused
 
 SECTORS = ("ppr", "family", "psychiatry", "gp")
 RELATIONS = ("custodial-parent", "self", "guardian")
 FORMS = ("written", "oral", "digital")
 
 
-class ConsentForm(ModalScreen[bool], CaseworkerRoom):
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+s", "save", show=False),
-        Binding("escape", "cancel", show=False),
-    ]
-
+class ConsentForm(CaseworkerForm):
     def __init__(self, cpr: str, age: int) -> None:
         super().__init__()
         self.cpr = cpr
@@ -58,20 +48,15 @@ class ConsentForm(ModalScreen[bool], CaseworkerRoom):
                 for sector in SECTORS:
                     yield Checkbox(t(f"sector.{sector}"), value=True, id=f"sector-{sector}")
             yield Input(placeholder=t("form.until"), id="until")
-            yield Notice(id="form-notice")
-            yield Static(f"{t('form.save')}   {t('form.cancel')}", classes="keys")
+            yield from self.footer()
 
     def on_mount(self) -> None:
         self.query_one("#given-by", Input).focus()
 
-    def action_cancel(self) -> None:
-        self.dismiss(False)
-
     def action_save(self) -> None:
-        notice = self.query_one("#form-notice", Notice)
-        name = self.query_one("#given-by", Input).value.strip()
+        name = self.text_of("given-by")
         if not name:
-            notice.tell("✖ " + self.caseworker.texts("form.name"), error=True)
+            self.missing("form.name")
             return
         body: dict[str, Any] = {
             "given_by_name": name,
@@ -79,24 +64,12 @@ class ConsentForm(ModalScreen[bool], CaseworkerRoom):
             "form": self.query_one("#form", Select).value,
             "sectors": [s for s in SECTORS if self.query_one(f"#sector-{s}", Checkbox).value],
         }
-        until = self.query_one("#until", Input).value.strip()
+        until = self.text_of("until")
         if until:
             try:
                 day = date.fromisoformat(until)
             except ValueError:
-                notice.tell("✖ " + self.caseworker.texts("form.until"), error=True)
+                self.missing("form.until")
                 return
             body["valid_until"] = datetime.combine(day, time(23, 59), COPENHAGEN).isoformat()
-        self.start("consent-form", partial(self._save, body))
-
-    async def _save(self, body: dict[str, Any]) -> None:
-        app = self.caseworker
-        try:
-            done = await self.hub(lambda: app.client.add_consent(self.cpr, body))
-        except HubRefused as exc:
-            self.query_one("#form-notice", Notice).tell(
-                app.texts("error", detail=exc.detail), error=True
-            )
-            return
-        if done is not None:
-            self.dismiss(True)
+        self.submit("consent-form", lambda: self.caseworker.client.add_consent(self.cpr, body))

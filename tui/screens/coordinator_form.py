@@ -7,27 +7,24 @@ organisation it knows. Prefilled with the coordinator named now, or with my orga
 
 from __future__ import annotations
 
-from functools import partial
-from typing import Any, ClassVar
+from collections.abc import Mapping
+from typing import Any
 
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Input, Select, Static
 
-from tui.screens.base import CaseworkerRoom
-from tui.widgets.notice import Notice
-from wire.errors import HubRefused
+from tui.screens.form import CaseworkerForm
+
+_CONTACT_ROWS = (
+    (("name", 200), ("role", 100)),
+    (("phone", 40), ("email", 200)),
+)
+"""The contact's fields, row by row: (field, longest value)."""
 
 
-class CoordinatorForm(ModalScreen[bool], CaseworkerRoom):
+class CoordinatorForm(CaseworkerForm):
     """Dismisses with True once the hub has the new coordinator, False when cancelled."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+s", "save", show=False),
-        Binding("escape", "cancel", show=False),
-    ]
 
     def __init__(self, cpr: str, current: dict[str, Any] | None = None) -> None:
         super().__init__()
@@ -51,75 +48,42 @@ class CoordinatorForm(ModalScreen[bool], CaseworkerRoom):
                 value=chosen if chosen in known else Select.NULL,
                 id="organisation",
             )
-            with Horizontal(classes="row"):
-                yield Input(
-                    value=str(contact.get("name") or ""),
-                    placeholder=t("coord.name"),
-                    max_length=200,
-                    id="contact-name",
-                )
-                yield Input(
-                    value=str(contact.get("role") or ""),
-                    placeholder=t("coord.role"),
-                    max_length=100,
-                    id="contact-role",
-                )
-            with Horizontal(classes="row"):
-                yield Input(
-                    value=str(contact.get("phone") or ""),
-                    placeholder=t("coord.phone"),
-                    max_length=40,
-                    id="contact-phone",
-                )
-                yield Input(
-                    value=str(contact.get("email") or ""),
-                    placeholder=t("coord.email"),
-                    max_length=200,
-                    id="contact-email",
-                )
-            yield Notice(id="form-notice")
-            yield Static(f"{t('form.save')}   {t('form.cancel')}", classes="keys")
+            for row in _CONTACT_ROWS:
+                with Horizontal(classes="row"):
+                    for field, max_length in row:
+                        yield self._contact_input(contact, field, max_length)
+            yield from self.footer()
+
+    def _contact_input(self, contact: Mapping[str, Any], field: str, max_length: int) -> Input:
+        return Input(
+            value=str(contact.get(field) or ""),
+            placeholder=self.caseworker.texts(f"coord.{field}"),
+            max_length=max_length,
+            id=f"contact-{field}",
+        )
 
     def on_mount(self) -> None:
         self.query_one("#organisation", Select).focus()
 
-    def action_cancel(self) -> None:
-        self.dismiss(False)
-
-    def _value(self, widget_id: str) -> str:
-        return self.query_one(f"#{widget_id}", Input).value.strip()
-
     def action_save(self) -> None:
-        t = self.caseworker.texts
-        notice = self.query_one("#form-notice", Notice)
         organisation = self.query_one("#organisation", Select).value
         if not isinstance(organisation, str):
-            notice.tell("✖ " + t("coord.organisation"), error=True)
+            self.missing("coord.organisation")
             return
-        name, role = self._value("contact-name"), self._value("contact-role")
+        name, role = self.text_of("contact-name"), self.text_of("contact-role")
         for value, label in ((name, "coord.name"), (role, "coord.role")):
             if not value:
-                notice.tell("✖ " + t(label), error=True)
+                self.missing(label)
                 return
         body: dict[str, Any] = {
             "organisation": organisation,
             "contact": {
                 "name": name,
                 "role": role,
-                "phone": self._value("contact-phone") or None,
-                "email": self._value("contact-email") or None,
+                "phone": self.text_of("contact-phone") or None,
+                "email": self.text_of("contact-email") or None,
             },
         }
-        self.start("coordinator-form", partial(self._save, body))
-
-    async def _save(self, body: dict[str, Any]) -> None:
-        app = self.caseworker
-        try:
-            done = await self.hub(lambda: app.client.set_coordinator(self.cpr, body))
-        except HubRefused as exc:
-            self.query_one("#form-notice", Notice).tell(
-                app.texts("error", detail=exc.detail), error=True
-            )
-            return
-        if done is not None:
-            self.dismiss(True)
+        self.submit(
+            "coordinator-form", lambda: self.caseworker.client.set_coordinator(self.cpr, body)
+        )
