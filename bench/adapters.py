@@ -101,23 +101,25 @@ async def drive(port: int, payloads: list[bytes], connections: int) -> tuple[flo
     return time.perf_counter() - start, codes
 
 
-def appointments(count: int) -> list[bytes]:
+def appointments(count: int, prefix: str = "S") -> list[bytes]:
+    """SIU^S12s with control ids ``<prefix>-<n>``: a control id is never used twice with
+    another content (the adapter would answer AE control-id-reused)."""
     routing = make_routing()
     kids = children(max(1, count // 4), 99, today=date(2026, 1, 1))
     out = []
     for n in range(count):
         kid = kids[n % len(kids)]
         appointment = make_appointment(
-            appointment_id=f"AFT-{n:07d}", child_cpr=parse_cpr(kid.cpr), case_ref=None
+            appointment_id=f"AFT-{prefix}{n:07d}", child_cpr=parse_cpr(kid.cpr), case_ref=None
         )
         appointment = make_appointment(
-            appointment_id=f"AFT-{n:07d}",
+            appointment_id=f"AFT-{prefix}{n:07d}",
             child_cpr=parse_cpr(kid.cpr),
             case_ref=None,
             start=appointment.start + timedelta(days=n % 30),
             end=appointment.end + timedelta(days=n % 30),
         )
-        out.append(encode(build_appointment(appointment, routing, control_id=f"S-{n}")))
+        out.append(encode(build_appointment(appointment, routing, control_id=f"{prefix}-{n}")))
     return out
 
 
@@ -219,7 +221,7 @@ async def bench(count: int, connections: int) -> None:
             base = await measure(
                 "bare MLLP echo (baseline)", lambda: drive(echo_port, siu, connections), count
             )
-            await drive(adapter.mllp_port, appointments(50), 4)  # warm up
+            await drive(adapter.mllp_port, appointments(50, prefix="W"), 4)  # warm up
             ours = await measure(
                 "SIU^S12 → outbox → hub PUT → ACK",
                 lambda: drive(adapter.mllp_port, siu, connections),
