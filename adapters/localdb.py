@@ -249,10 +249,18 @@ class LocalDb:
             ).fetchone()
             if row is not None:
                 return str(row[0])
-            conn.execute(
-                "INSERT INTO hl7_control_ids (key, digest, at) VALUES (?, ?, ?)",
-                (key, digest, now),
-            )
+            # Written without its own fsync: the message's outbox commit that follows (FULL)
+            # makes this write durable with it (WAL frames are synced in order), and a claim
+            # lost before then belongs to a message that was never acknowledged, so the
+            # sender sends it again and it is claimed again.
+            conn.execute("PRAGMA synchronous=NORMAL")
+            try:
+                conn.execute(
+                    "INSERT INTO hl7_control_ids (key, digest, at) VALUES (?, ?, ?)",
+                    (key, digest, now),
+                )
+            finally:
+                conn.execute("PRAGMA synchronous=FULL")
             return None
 
         return await self.run(claim)
