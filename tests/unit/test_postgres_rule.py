@@ -1,5 +1,5 @@
 """The suite's promise to CI: with SAMSPIL_TEST_POSTGRES_URL set, a skipped PostgreSQL test
-fails the run; without it, PostgreSQL tests skip quietly."""
+fails the run; without it, PostgreSQL tests skip quietly, summed up once by reason."""
 
 from __future__ import annotations
 
@@ -48,3 +48,6 @@ def test_postgres_tests_skip_quietly_without_a_server(tmp_path: Path) -> None:
     done = _run(tmp_path, None)
     assert done.returncode == 0, done.stdout
     assert "1 passed, 1 skipped" in done.stdout
+    # said once, with its reason, not per test
+    assert done.stdout.count("skipped: 1 test(s) need PostgreSQL") == 1, done.stdout
+    assert "SKIPPED [" not in done.stdout, done.stdout
