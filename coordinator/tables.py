@@ -71,6 +71,18 @@ class Credential(CredentialBase, table=True):
     expires_at: datetime | None = Field(default=None, sa_type=UtcDateTime)  # None: never
 
 
+class RevokedCertificate(SQLModel, table=True):
+    """A client certificate revoked on its own (its serial number, as issued by the hub's
+    client CA), so a lost certificate is stopped without disabling its organisation."""
+
+    __tablename__ = "revoked_certificate"
+    serial: str = Field(primary_key=True, max_length=64)  # hexadecimal, lower case
+    org_gln: str = Field(max_length=13, foreign_key="organisation.gln", index=True)
+    revoked_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    revoked_by: str = Field(max_length=200)
+    reason: str | None = Field(default=None, max_length=500)
+
+
 # --- messages ------------------------------------------------------------------------------
 
 
@@ -149,6 +161,7 @@ ORGANISATION = cast(Table, Organisation.__table__)  # type: ignore[attr-defined]
 CREDENTIAL = cast(Table, Credential.__table__)  # type: ignore[attr-defined]
 MESSAGE = cast(Table, Message.__table__)  # type: ignore[attr-defined]
 MESSAGE_EVENT = cast(Table, MessageEvent.__table__)  # type: ignore[attr-defined]
+REVOKED_CERTIFICATE = cast(Table, RevokedCertificate.__table__)  # type: ignore[attr-defined]
 HUB_PROCESS = cast(Table, HubProcess.__table__)  # type: ignore[attr-defined]
 METADATA = SQLModel.metadata
 

@@ -32,6 +32,23 @@ class ConsentForm(StrEnum):
     DIGITAL = "digital"
 
 
+class ConsentVerification(StrEnum):
+    """How the hub knows a consent was given: ``verified``, a document signed by the consent
+    service (Digitalt Samtykke's stand-in); ``attested``, recorded by a caseworker from a
+    written or oral statement."""
+
+    VERIFIED = "verified"
+    ATTESTED = "attested"
+
+
+class NotificationKind(StrEnum):
+    """What a data owner is told besides the views of its data."""
+
+    CONSENT_OPENED = "consent-opened"  # an attested consent opened its data the first time
+    NEW_PARTNER = "new-partner"  # another organisation's first active case for the child
+    CONSENT_DISPUTED = "consent-disputed"  # an owner disputed a consent this one recorded
+
+
 class ViewKind(StrEnum):
     """Which read disclosed the data: a child's overview, its consent list (consents other
     organisations recorded) or its access log."""

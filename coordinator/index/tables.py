@@ -25,7 +25,7 @@ import uuid
 from datetime import date, datetime
 from typing import cast
 
-from sqlalchemy import Index, String, Table, UniqueConstraint
+from sqlalchemy import Index, String, Table, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from coordinator.sqltypes import UtcDateTime, utcnow
@@ -77,6 +77,8 @@ class Case(CaseBase, table=True):
         UniqueConstraint("org_gln", "ref", name="uq_index_case_ref"),
         Index("ix_index_case_cpr", "cpr", "status"),
         Index("ix_index_case_retention", "status", "closed_on"),
+        # per organisation per day: new children registered (the stolen-token signal)
+        Index("ix_index_case_org_created", "org_gln", "created_at"),
     )
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     org_gln: str = Field(max_length=13, foreign_key="organisation.gln")
@@ -135,6 +137,8 @@ class Consent(ConsentBase, table=True):
         # a recording organisation's Idempotency-Key names one consent: a retried POST whose
         # answer was lost finds the consent it made instead of recording it twice
         UniqueConstraint("recorded_by_org", "idempotency_key", name="uq_index_consent_key"),
+        # per organisation per day: attested consents recorded (the stolen-token signal)
+        Index("ix_index_consent_recorder", "recorded_by_org", "recorded_at"),
     )
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     idempotency_key: str | None = Field(default=None, max_length=IDEMPOTENCY_KEY_LENGTH)
@@ -145,6 +149,31 @@ class Consent(ConsentBase, table=True):
     recorded_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
     revoked_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     revoked_by_org: str | None = Field(default=None, max_length=13)
+    # "verified": a signed document from the consent service (its id in ``document_id``, the
+    # JWS itself kept in ``document``); "attested": recorded by a caseworker from a written or
+    # oral statement (see ConsentVerification)
+    verification: str = Field(
+        default="attested", max_length=16, sa_column_kwargs={"server_default": "attested"}
+    )
+    document_id: str | None = Field(default=None, max_length=64, unique=True)
+    document: str | None = Field(default=None, sa_type=Text)
+    # named organisations (sorted, comma-separated GLNs) the consent covers besides its sectors
+    organisations: str = Field(default="", max_length=1400, sa_column_kwargs={"server_default": ""})
+
+
+class ConsentDispute(SQLModel, table=True):
+    """A data owner's dispute of an attested consent: from the next call the consent no longer
+    opens the disputing organisation's data."""
+
+    __tablename__ = "index_consent_dispute"
+    __table_args__ = (UniqueConstraint("consent_id", "org_gln", name="uq_index_consent_dispute"),)
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    consent_id: uuid.UUID = Field(foreign_key="index_consent.id", index=True)
+    cpr: str = Field(max_length=CPR_LENGTH, index=True)
+    org_gln: str = Field(max_length=13)
+    person: str = Field(max_length=200)
+    reason: str = Field(max_length=1000)
+    at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
 
 
 # --- the coordinator (tovholder) -----------------------------------------------------------
@@ -183,6 +212,9 @@ class AccessLogEntry(SQLModel, table=True):
     kind: str = Field(
         default="overview", max_length=16, sa_column_kwargs={"server_default": "overview"}
     )
+    # an operator's stated reason for reading a child's access log (a family's request
+    # reference, say); shown in the family's view
+    reason: str | None = Field(default=None, max_length=500)
 
 
 class AccessDisclosure(SQLModel, table=True):
@@ -197,10 +229,42 @@ class AccessDisclosure(SQLModel, table=True):
     at: datetime = Field(sa_type=UtcDateTime)
 
 
+# --- notifications to data owners ---------------------------------------------------------
+
+
+class Notification(SQLModel, table=True):
+    """Something a data owner is told about a child it has an active case for, beside the
+    views of its data: an attested consent that opened its data for the first time
+    (``consent-opened``, naming the consent), a new partner's first active case for the child
+    (``new-partner``, with the newcomer's contact: presence only), a dispute of a consent the
+    owner recorded (``consent-disputed``). See NotificationKind."""
+
+    __tablename__ = "index_notification"
+    __table_args__ = (
+        Index("ix_index_notification_owner", "owner_org", "at"),
+        # an attested consent opens an owner's data "for the first time" once
+        UniqueConstraint("owner_org", "kind", "consent_id", name="uq_index_notification_once"),
+    )
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    owner_org: str = Field(max_length=13)
+    cpr: str = Field(max_length=CPR_LENGTH, index=True)
+    at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    kind: str = Field(max_length=24)
+    about_org: str = Field(max_length=13)  # the newcomer, the consent's recorder, the disputer
+    consent_id: uuid.UUID | None = None
+    contact_name: str | None = Field(default=None, max_length=200)
+    contact_role: str | None = Field(default=None, max_length=100)
+    contact_phone: str | None = Field(default=None, max_length=40)
+    contact_email: str | None = Field(default=None, max_length=200)
+    detail: str | None = Field(default=None, max_length=1000)
+
+
 CHILD = cast(Table, Child.__table__)  # type: ignore[attr-defined]
 CASE = cast(Table, Case.__table__)  # type: ignore[attr-defined]
 APPOINTMENT = cast(Table, Appointment.__table__)  # type: ignore[attr-defined]
 CONSENT = cast(Table, Consent.__table__)  # type: ignore[attr-defined]
 COORDINATOR = cast(Table, Coordinator.__table__)  # type: ignore[attr-defined]
+DISPUTE = cast(Table, ConsentDispute.__table__)  # type: ignore[attr-defined]
+NOTIFICATION = cast(Table, Notification.__table__)  # type: ignore[attr-defined]
 ACCESS_LOG = cast(Table, AccessLogEntry.__table__)  # type: ignore[attr-defined]
 DISCLOSURE = cast(Table, AccessDisclosure.__table__)  # type: ignore[attr-defined]
