@@ -3,10 +3,10 @@
 Every resource has an owner (one ``cleanup_ctx`` each, in order): the database engine
 (migrated at start-up) and its backend (:mod:`coordinator.database.backend`), the committer
 task, the backend's LISTEN connections (on PostgreSQL: inbox wake-ups and credential
-revocations), the expiry sweep and the process's heartbeat
-(:mod:`coordinator.operations.heartbeat`). They are created at start-up,
-never on a first request, and torn down in reverse order after in-flight requests have
-finished.
+revocations), the consent service's public keys (:mod:`coordinator.index.consent_keys`), the
+expiry sweep, the index retention job and the process's heartbeat
+(:mod:`coordinator.operations.heartbeat`). They are created at start-up, never on a first
+request, and torn down in reverse order after in-flight requests have finished.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from coordinator.database.backend import create_backend
 from coordinator.database.committer import Committer, running
 from coordinator.database.engine import migrate
 from coordinator.index import routes as routes_index
+from coordinator.index.consent_keys import consent_keys
 from coordinator.index.retention import retention_ctx
 from coordinator.mailbox import routes as routes_messages
 from coordinator.mailbox.expiry import sweep_forever
@@ -50,6 +51,7 @@ from coordinator.state import (
     BACKEND,
     CLOCK,
     COMMITTER,
+    CONSENT_KEYS,
     DIRECTORY,
     ENGINE,
     LAST_POLL,
@@ -112,6 +114,12 @@ async def _listener(app: web.Application) -> AsyncIterator[None]:
         yield
 
 
+async def _consent_keys(app: web.Application) -> AsyncIterator[None]:
+    async with consent_keys(app[SETTINGS], app[CLOCK]) as keys:
+        app[CONSENT_KEYS] = keys
+        yield
+
+
 async def _expiry(app: web.Application) -> AsyncIterator[None]:
     task = asyncio.create_task(
         sweep_forever(app[COMMITTER], app[SETTINGS], app[CLOCK]), name="samspil-expiry"
@@ -145,7 +153,9 @@ def create_app(settings: Settings) -> web.Application:
     app[LAST_POLL] = {}
     app[CLOCK] = utcnow
     app[STOPPING] = asyncio.Event()
-    app.cleanup_ctx.extend([_engine, _committer, _listener, _expiry, retention_ctx, heartbeat_ctx])
+    app.cleanup_ctx.extend(
+        [_engine, _committer, _listener, _consent_keys, _expiry, retention_ctx, heartbeat_ctx]
+    )
     app.add_routes(routes_messages.routes)
     app.add_routes(routes_ops.routes)
     app.add_routes(routes_index.routes)

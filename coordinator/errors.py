@@ -26,8 +26,10 @@ turns them into ``application/problem+json``::
         │   ├── ResendLimit              a letter sent again more often than MedCom allows
         │   ├── AlreadyReceipted         a second positive receipt for one letter
         │   └── OrganisationExists       a GLN registered twice
-        └── StoreError                   (503) the database could not be reached or used
-                                               (``database-unavailable``, with Retry-After)
+        ├── StoreError                   (503) the database could not be reached or used
+        │                                      (``database-unavailable``, with Retry-After)
+        └── ConsentKeysUnavailable       (503) the consent service's keys could not be fetched
+                                               to check a signed consent (with Retry-After)
 
 Database errors are translated where the database is called, with :func:`store_error`::
 
@@ -181,6 +183,18 @@ class StoreError(CoordinatorError):
     status = 503
     code = "database-unavailable"
     retry_after = 2
+
+
+class ConsentKeysUnavailable(CoordinatorError):
+    """No key of the consent service to check a signed consent with (its JWKS could not be
+    fetched); the same request may succeed after ``retry_after`` seconds."""
+
+    status = 503
+    code = "consent-keys-unavailable"
+
+    def __init__(self, message: str, *, retry_after: int = 30) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, retry_after)
 
 
 def store_error(exc: Exception, what: str = "the message store") -> StoreError:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from coordinator.errors import ConfigError
 
@@ -157,6 +158,31 @@ class Settings:
     retention_interval: float = field(
         default=3600.0, metadata={"doc": "seconds between two runs of the index retention job"}
     )
+    consent_jwks: str = field(
+        default="",
+        metadata={
+            "doc": "the consent service's public keys (a JWKS): a file path or an http(s) URL "
+            "(e.g. https://samtykke.example/.well-known/jwks.json). Signed consent documents "
+            "are checked against them and recorded as verified; empty: only attested consents "
+            "are taken (a signed one is 422 consent-service-not-configured)"
+        },
+    )
+    consent_jwks_refresh: timedelta = field(
+        default=timedelta(hours=1),
+        metadata={
+            "doc": "keys older than this are fetched again before the next signed consent is "
+            "checked, so a key rotation at the service is followed without a restart "
+            "(seconds in env)"
+        },
+    )
+    consent_jwks_cooldown: timedelta = field(
+        default=timedelta(seconds=30),
+        metadata={
+            "doc": "least time between two fetches of the keys: a document naming an unknown "
+            "key fetches them again only this long after the last fetch, and a failed fetch "
+            "is retried no sooner (seconds in env)"
+        },
+    )
 
     @property
     def trusted_proxy_networks(self) -> tuple[IPNetwork, ...]:
@@ -197,6 +223,7 @@ class Settings:
             raise ConfigError(
                 "SAMSPIL_MAX_LONG_POLLS and SAMSPIL_LOGIN_FAILURES_PER_MINUTE must be >= 1"
             )
+        self._check_consent_jwks()
         try:
             self.trusted_proxy_networks  # noqa: B018 - parsed to be checked
         except ValueError as exc:
@@ -216,6 +243,29 @@ class Settings:
             if self.message_ttl < timedelta(hours=1):
                 raise ConfigError("production refuses a SAMSPIL_MESSAGE_TTL under one hour")
         return self
+
+    def _check_consent_jwks(self) -> None:
+        if self.consent_jwks_refresh <= timedelta(0) or self.consent_jwks_cooldown < timedelta(0):
+            raise ConfigError(
+                "SAMSPIL_CONSENT_JWKS_REFRESH must be positive and SAMSPIL_CONSENT_JWKS_COOLDOWN "
+                "not negative (seconds)"
+            )
+        source = self.consent_jwks
+        if source.startswith(("http://", "https://")):
+            host = urlsplit(source).hostname
+            if not host:
+                raise ConfigError("SAMSPIL_CONSENT_JWKS is a URL without a host")
+            if (
+                self.environment == "production"
+                and source.startswith("http://")
+                and host not in {"127.0.0.1", "::1", "localhost"}
+            ):
+                raise ConfigError(
+                    "production fetches the consent service's keys over https only: an "
+                    "http:// SAMSPIL_CONSENT_JWKS could be answered with anyone's keys"
+                )
+        elif "://" in source:
+            raise ConfigError("SAMSPIL_CONSENT_JWKS is a file path or an http:// or https:// URL")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from coordinator.database.backend import Backend
 from coordinator.database.committer import Committer
 from coordinator.database.reader import Reader
+from coordinator.index.consent_keys import ConsentKeys
 from coordinator.mailbox.notifier import Notifier
 from coordinator.mailbox.store import registered_glns
 from coordinator.settings import Settings
@@ -53,3 +54,6 @@ Clock = Callable[[], datetime]
 CLOCK: web.AppKey[Clock] = web.AppKey("clock")
 """The time a letter is received at and the expiry sweep judges its deadlines by
 (``utcnow``; tests turn it forward)."""
+CONSENT_KEYS: web.AppKey[ConsentKeys | None] = web.AppKey("consent_keys")
+"""The consent service's public keys (:mod:`coordinator.index.consent_keys`); None when the
+hub is not configured with them (``SAMSPIL_CONSENT_JWKS``)."""

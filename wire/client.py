@@ -222,6 +222,17 @@ class HubClient:
         path = f"/v1/children/{_seg(cpr)}/consents"
         return _decode_object(await self._send("POST", path, consent))
 
+    async def add_signed_consent(
+        self, cpr: str, document: str, *, idempotency_key: str | None = None
+    ) -> Json:
+        """``POST /v1/children/{cpr}/consents`` with a consent document signed by the consent
+        service (``{"document": ...}``): recorded as verified."""
+        path = f"/v1/children/{_seg(cpr)}/consents"
+        _, parsed, _ = await self.call(
+            "POST", path, json={"document": document}, idempotency_key=idempotency_key
+        )
+        return _decode_object(parsed)
+
     async def revoke_consent(self, cpr: str, consent_id: str) -> Json:
         """``DELETE /v1/children/{cpr}/consents/{id}``: takes effect at once."""
         path = f"/v1/children/{_seg(cpr)}/consents/{_seg(consent_id)}"

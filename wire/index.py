@@ -19,6 +19,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from wire.directory import Sector
 from wire.entries import STRICT, AppointmentStatus, CaseKind, CaseStatus, Contact, Person
 
+MAX_CONSENT_DOCUMENT_LENGTH = 16_384
+"""The longest signed consent document the hub takes (a compact JWS naming at most 100
+organisations is well under it)."""
+
 
 class ConsentRelation(StrEnum):
     CUSTODIAL_PARENT = "custodial-parent"
@@ -72,6 +76,22 @@ class ConsentIn(BaseModel):
     valid_from: datetime | None = None
     valid_until: datetime | None = None
     sectors: list[Sector] = Field(min_length=1, max_length=4)
+
+
+class VerifiedConsentIn(BaseModel):
+    """The other body of POST /v1/children/{cpr}/consents: a consent document signed by the
+    consent service (a compact JWS whose claims are wire.consent_document's). The hub checks
+    its signature against the service's published keys and takes who consented, their
+    relation, the sectors, the named organisations and the period from the document itself."""
+
+    model_config = STRICT
+
+    document: str = Field(
+        min_length=1,
+        max_length=MAX_CONSENT_DOCUMENT_LENGTH,
+        description="The signed consent document: a compact JWS (ES256), as the consent "
+        "service issued it.",
+    )
 
 
 class CoordinatorIn(BaseModel):
@@ -199,6 +219,13 @@ class ConsentEntry(BaseModel):
     given_by_name: str
     relation: ConsentRelation
     sectors: list[Sector]
+    organisations: list[str] = Field(
+        description="Organisations (GLNs) the consent names besides its sectors, sorted."
+    )
+    verification: ConsentVerification = Field(
+        description="verified: a document signed by the consent service, checked by the hub; "
+        "attested: recorded by a caseworker from a written or oral statement."
+    )
     form: ConsentForm
     valid_from: datetime
     valid_until: datetime | None

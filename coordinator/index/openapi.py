@@ -17,6 +17,7 @@ from wire.index import (
     CoordinatorNamed,
     Overview,
     Upserted,
+    VerifiedConsentIn,
 )
 
 _PROBLEM = {"$ref": "#/components/responses/Problem"}
@@ -128,11 +129,34 @@ PATHS: dict[str, Any] = {
     "/v1/children/{cpr}/consents": {
         "post": {
             "operationId": "recordConsent",
-            "summary": "Record a consent (needs an own active case).",
-            "description": "With an Idempotency-Key, a repeat of the request (e.g. a retry "
-            "whose answer was lost) answers 200 with the consent the key first recorded.",
+            "summary": "Record a consent (needs an own active case): attested, or verified "
+            "from a document signed by the consent service.",
+            "description": "Two bodies. **Attested** (ConsentIn): a caseworker records who "
+            "consented, their relation, the form and the sectors. **Verified** "
+            '(VerifiedConsentIn, `{"document": "<compact JWS>"}`): a consent document '
+            "signed (ES256) by the consent service whose public keys the hub is configured "
+            "with (SAMSPIL_CONSENT_JWKS); who consented, the relation, the sectors, the named "
+            "organisations and the period are read from the document, which is kept. The "
+            "document's refusals, each recording nothing: 422 consent-document-malformed, "
+            "consent-document-unknown-key, consent-document-bad-signature, "
+            "consent-document-expired, consent-document-not-yet-valid, "
+            "consent-document-other-child (another child's than the path's), "
+            "consent-not-valid-for-age (as for an attested consent), "
+            "consent-service-not-configured (the hub has no keys configured); 409 "
+            "consent-document-reused (a document is recorded once); 503 "
+            "consent-keys-unavailable (the service's keys could not be fetched; send it "
+            "again later). With an Idempotency-Key, a repeat of the request (e.g. a retry "
+            "whose answer was lost) answers 200 with the consent the key first recorded, "
+            "for either body.",
             "parameters": [_CPR, _ON_BEHALF_OF, _IDEMPOTENCY_KEY],
-            "requestBody": _body("ConsentIn"),
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {"oneOf": [_ref("ConsentIn"), _ref("VerifiedConsentIn")]}
+                    }
+                },
+            },
             "responses": {
                 "201": _json("ConsentRecorded", "Recorded."),
                 "200": _json("ConsentRecorded", "Recorded before under this Idempotency-Key."),
@@ -217,4 +241,10 @@ MODELS: list[type[Any]] = [
     AccessNotifications,
 ]
 
-REQUESTS: list[type[Any]] = [CaseEntry, AppointmentEntry, ConsentIn, CoordinatorIn]
+REQUESTS: list[type[Any]] = [
+    CaseEntry,
+    AppointmentEntry,
+    ConsentIn,
+    VerifiedConsentIn,
+    CoordinatorIn,
+]

@@ -50,6 +50,7 @@ from coordinator.index.store import (
     Overview,
     Viewer,
     add_consent,
+    add_verified_consent,
     put_appointment,
     put_case,
     put_coordinator,
@@ -66,7 +67,7 @@ from coordinator.params import header_text, whole_number
 from coordinator.responses import json_response
 from coordinator.security.auth import principal_of
 from coordinator.sqltypes import utcnow
-from coordinator.state import COMMITTER, ENGINE, READER, SETTINGS
+from coordinator.state import CLOCK, COMMITTER, CONSENT_KEYS, ENGINE, READER, SETTINGS
 from coordinator.tables import Role
 from messages.errors import IdentifierError
 from messages.identifiers import Cpr, parse_cpr
@@ -91,9 +92,11 @@ from wire.index import (
     ConsentRecorded,
     ConsentRevoked,
     Consents,
+    ConsentVerification,
     CoordinatorNamed,
     Disclosed,
     Upserted,
+    VerifiedConsentIn,
     ViewKind,
 )
 from wire.index import Overview as OverviewAnswer
@@ -163,7 +166,7 @@ def _ref(request: web.Request) -> str:
     return ref
 
 
-async def _body(request: web.Request, model: type[M]) -> M:
+async def _json_object(request: web.Request) -> dict[str, Any]:
     if request.content_type != "application/json":
         raise UnsupportedMediaType("send the body as Content-Type: application/json")
     try:
@@ -172,10 +175,18 @@ async def _body(request: web.Request, model: type[M]) -> M:
         raise BadRequest("the body is not JSON", code="invalid-json") from None
     if not isinstance(data, dict):
         raise BadRequest("the body must be a JSON object", code="invalid-json")
+    return data
+
+
+def _validated(model: type[M], data: dict[str, Any]) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         raise InvalidEntry(f"the body is not a valid entry: {entry_problems(exc)}") from None
+
+
+async def _body(request: web.Request, model: type[M]) -> M:
+    return _validated(model, await _json_object(request))
 
 
 def _checked(rule: Callable[[E], None], entry: E) -> None:
@@ -384,7 +395,10 @@ async def child_overview(request: web.Request) -> web.Response:
 async def post_consent(request: web.Request) -> web.Response:
     viewer = _index_user(request)
     cpr = _path_cpr(request)
-    consent = await _body(request, ConsentCreate)
+    data = await _json_object(request)
+    if "document" in data:  # a consent document signed by the consent service
+        return await _record_verified(request, viewer, cpr, _validated(VerifiedConsentIn, data))
+    consent = _validated(ConsentCreate, data)
     now = utcnow()
     if consent.valid_from is None:
         consent.valid_from = now
@@ -392,15 +406,7 @@ async def post_consent(request: web.Request) -> web.Response:
     _aware("valid_until", consent.valid_until)
     if consent.valid_until is not None and consent.valid_until <= consent.valid_from:
         raise InvalidEntry("valid_until must be after valid_from", code="invalid-period")
-    age = age_on(cpr.birth_date, now.date())
-    if not may_record(consent.relation, age):
-        who = (
-            "a child under 15 cannot give their own consent: a custodial parent (or guardian) "
-            "consents"
-            if consent.relation is ConsentRelation.SELF
-            else "from 18 only the person's own consent counts"
-        )
-        raise InvalidEntry(who, code="consent-not-valid-for-age")
+    _may_consent_at_age(consent.relation, cpr, now)
     consent_id, created = await request.app[COMMITTER].call(
         add_consent(
             viewer=viewer, cpr=cpr, consent=consent, idempotency_key=_idempotency_key(request)
@@ -410,6 +416,51 @@ async def post_consent(request: web.Request) -> web.Response:
         ConsentRecorded(id=consent_id, recorded_at=now, created=created),
         status=201 if created else 200,
     )
+
+
+async def _record_verified(
+    request: web.Request, viewer: Viewer, cpr: Cpr, body: VerifiedConsentIn
+) -> web.Response:
+    """A signed consent document: verified against the consent service's keys
+    (:mod:`coordinator.index.verified_consent`), judged by the age rule as any consent, then
+    recorded as ``verified`` with the document kept."""
+    keys = request.app[CONSENT_KEYS]
+    if keys is None:
+        raise InvalidEntry(
+            "this hub is not configured to check signed consents (SAMSPIL_CONSENT_JWKS is not "
+            "set): record the consent as attested (given_by_name, relation, form, sectors), "
+            "or ask the hub's operator to configure the consent service's keys",
+            code="consent-service-not-configured",
+        )
+    idempotency_key = _idempotency_key(request)
+    claims = await keys.verify(body.document, child=cpr.digits)
+    now = request.app[CLOCK]()
+    _may_consent_at_age(claims.relation, cpr, now)
+    consent_id, created = await request.app[COMMITTER].call(
+        add_verified_consent(
+            viewer=viewer,
+            cpr=cpr,
+            claims=claims,
+            document=body.document,
+            idempotency_key=idempotency_key,
+        )
+    )
+    return json_response(
+        ConsentRecorded(id=consent_id, recorded_at=now, created=created),
+        status=201 if created else 200,
+    )
+
+
+def _may_consent_at_age(relation: ConsentRelation, cpr: Cpr, now: datetime) -> None:
+    """Refuse a consent whose giver cannot consent for anything at the child's age today."""
+    if may_record(relation, age_on(cpr.birth_date, now.date())):
+        return
+    who = (
+        "a child under 15 cannot give their own consent: a custodial parent (or guardian) consents"
+        if relation is ConsentRelation.SELF
+        else "from 18 only the person's own consent counts"
+    )
+    raise InvalidEntry(who, code="consent-not-valid-for-age")
 
 
 def _idempotency_key(request: web.Request) -> str | None:
@@ -440,7 +491,9 @@ async def get_consents(request: web.Request) -> web.Response:
                     id=r.id,
                     given_by_name=r.given_by_name,
                     relation=r.relation,
-                    sectors=r.sectors.split(","),
+                    sectors=[s for s in r.sectors.split(",") if s],
+                    organisations=[g for g in r.organisations.split(",") if g],
+                    verification=ConsentVerification(r.verification),
                     form=r.form,
                     valid_from=r.valid_from,
                     valid_until=r.valid_until,

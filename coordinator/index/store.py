@@ -63,13 +63,16 @@ from coordinator.index.tables import (
     CONSENT,
     COORDINATOR,
     ConsentCreate,
+    ConsentForm,
     ConsentRelation,
     CoordinatorCreate,
 )
 from coordinator.sqltypes import UtcDateTime, utcnow
 from coordinator.tables import ORGANISATION, Sector
 from messages.identifiers import Cpr
+from wire.consent_document import ConsentDocument
 from wire.entries import AppointmentEntry, CaseEntry, CaseStatus
+from wire.index import ConsentVerification
 
 G = ORGANISATION.c  # organisations, by GLN
 C = CASE.c
@@ -275,11 +278,39 @@ _TABLES = {CASE.name: CASE, APPOINTMENT.name: APPOINTMENT}
 def _facts(row: Any) -> ConsentFacts:
     return ConsentFacts(
         relation=ConsentRelation(row.relation),
-        sectors=frozenset(Sector(s) for s in row.sectors.split(",")),
+        # a signed consent may name organisations only: no sector then
+        sectors=frozenset(Sector(s) for s in row.sectors.split(",") if s),
         valid_from=row.valid_from,
         valid_until=row.valid_until,
         revoked_at=row.revoked_at,
     )
+
+
+async def _recorded_under(
+    conn: AsyncConnection, viewer: Viewer, cpr: Cpr, idempotency_key: str | None
+) -> uuid.UUID | None:
+    """The consent the caller's organisation recorded under ``idempotency_key`` for this
+    child, if any; the same key for another child is a conflict, not a silent match."""
+    if idempotency_key is None:
+        return None
+    earlier = (
+        await conn.execute(
+            select(CONSENT.c.id, CONSENT.c.cpr).where(
+                CONSENT.c.recorded_by_org == viewer.org_gln,
+                CONSENT.c.idempotency_key == idempotency_key,
+            )
+        )
+    ).first()
+    if earlier is None:
+        return None
+    if earlier.cpr != cpr.digits:
+        raise Conflict(
+            "this Idempotency-Key already recorded a consent for another child; "
+            "use a new key for a new consent",
+            code="idempotency-key-reused",
+        )
+    found: uuid.UUID = earlier.id
+    return found
 
 
 def add_consent(
@@ -294,23 +325,9 @@ def add_consent(
 
     async def op(conn: AsyncConnection, batch: Batch) -> tuple[uuid.UUID, bool]:
         await _require_active_case(conn, viewer.org_gln, cpr.digits)
-        if idempotency_key is not None:
-            earlier = (
-                await conn.execute(
-                    select(CONSENT.c.id, CONSENT.c.cpr).where(
-                        CONSENT.c.recorded_by_org == viewer.org_gln,
-                        CONSENT.c.idempotency_key == idempotency_key,
-                    )
-                )
-            ).first()
-            if earlier is not None:
-                if earlier.cpr != cpr.digits:
-                    raise Conflict(
-                        "this Idempotency-Key already recorded a consent for another child; "
-                        "use a new key for a new consent",
-                        code="idempotency-key-reused",
-                    )
-                return earlier.id, False
+        earlier = await _recorded_under(conn, viewer, cpr, idempotency_key)
+        if earlier is not None:
+            return earlier, False
         consent_id = uuid.uuid4()
         await conn.execute(
             insert(CONSENT).values(
@@ -330,6 +347,69 @@ def add_consent(
                 idempotency_key=idempotency_key,
             )
         )
+        return consent_id, True
+
+    return op
+
+
+def add_verified_consent(
+    *,
+    viewer: Viewer,
+    cpr: Cpr,
+    claims: ConsentDocument,
+    document: str,
+    idempotency_key: str | None = None,
+) -> Any:
+    """Op: record a consent from a verified signed document (``claims``, checked by
+    :mod:`coordinator.index.verified_consent`; the caller must have an active case):
+    ``(id, created)``. Who consented, their relation, the sectors, the named organisations
+    and the period are the document's; the document itself is kept.
+
+    A document is recorded once: its id again is 409 ``consent-document-reused`` — unless
+    it is the same organisation's retry under the same ``Idempotency-Key``, which answers
+    with the consent that key first recorded (``created`` false), as for any consent.
+    """
+
+    async def op(conn: AsyncConnection, batch: Batch) -> tuple[uuid.UUID, bool]:
+        await _require_active_case(conn, viewer.org_gln, cpr.digits)
+        earlier = await _recorded_under(conn, viewer, cpr, idempotency_key)
+        if earlier is not None:
+            return earlier, False
+        consent_id = uuid.uuid4()
+        inserted = await conn.execute(
+            kind_of(conn)
+            .insert(CONSENT)
+            .values(
+                id=consent_id,
+                cpr=cpr.digits,
+                given_by_name=claims.given_by_name,
+                relation=claims.relation.value,
+                form=ConsentForm.DIGITAL.value,
+                valid_from=claims.valid_from,
+                valid_until=claims.valid_until,
+                sectors=",".join(sorted({s.value for s in claims.sectors})),
+                organisations=",".join(sorted(set(claims.organisations))),
+                verification=ConsentVerification.VERIFIED.value,
+                document_id=claims.document_id,
+                document=document,
+                recorded_by_org=viewer.org_gln,
+                recorded_by=viewer.person,
+                recorded_at=batch.now,
+                revoked_at=None,
+                revoked_by_org=None,
+                idempotency_key=idempotency_key,
+            )
+            # one statement, so two hub processes recording the same document at once
+            # cannot both succeed; no row back means the id was taken
+            .on_conflict_do_nothing(index_elements=["document_id"])
+            .returning(K.id)
+        )
+        if inserted.first() is None:
+            raise Conflict(
+                "this signed consent has been recorded before (its document id is taken); a "
+                "consent is recorded once - list the child's consents to find it",
+                code="consent-document-reused",
+            )
         return consent_id, True
 
     return op
