@@ -105,6 +105,7 @@ class ConsentKeys:
         self._keys: KeySet | None = None
         self._loaded_at: datetime | None = None
         self._tried_at: datetime | None = None
+        self._last_failed = False  # the last fetch brought no keys
         self._version = 0  # one more on each fetch that brought keys
         self._lock = asyncio.Lock()
         self.fetches = 0
@@ -151,19 +152,21 @@ class ConsentKeys:
 
     async def _after_unknown_key(self, now: datetime, version: int) -> KeySet | None:
         """Keys fetched since ``version`` to try an unknown kid again with: fetched now
-        unless the last fetch was less than the cooldown ago (None then)."""
+        unless the last fetch was less than the cooldown ago (None then: the kid was not
+        among them). 503 when the keys could not be fetched, now or at the last try: the
+        kid may be a new key of the service's that the hub cannot see."""
         async with self._lock:
-            if self._version != version:  # another request fetched them meanwhile
+            if self._version == version and self._may_try(now):
+                await self._fetch_now(now)
+            if self._version != version:  # fetched now, or by another request meanwhile
                 return self._keys
-            if not self._may_try(now):
-                return None
-            if not await self._fetch_now(now):
+            if self._last_failed:
                 raise ConsentKeysUnavailable(
                     "the document names a key the hub does not hold, and the consent service's "
                     "keys could not be fetched to look for it; send it again later",
                     retry_after=max(1, int(self._cooldown.total_seconds())),
                 )
-            return self._keys
+            return None  # fetched less than the cooldown ago: the kid was not there
 
     def _fresh(self, now: datetime) -> bool:
         return self._loaded_at is not None and now - self._loaded_at < self._refresh_every
@@ -171,10 +174,11 @@ class ConsentKeys:
     def _may_try(self, now: datetime) -> bool:
         return self._tried_at is None or now - self._tried_at >= self._cooldown
 
-    async def _fetch_now(self, now: datetime) -> bool:
-        """Fetch and keep the keys (under the lock); False when that failed."""
+    async def _fetch_now(self, now: datetime) -> None:
+        """Fetch and keep the keys (under the lock); a failure keeps those held."""
         self._tried_at = now
         self.fetches += 1
+        self._last_failed = True
         try:
             keys = parse_jwks(await self._fetch())
         except JwksError as exc:
@@ -184,13 +188,12 @@ class ConsentKeys:
                 exc,
                 "; the keys fetched before are kept" if self._keys is not None else "",
             )
-            return False
+            return
         known = set(self.key_ids)
-        self._keys, self._loaded_at = keys, now
+        self._keys, self._loaded_at, self._last_failed = keys, now, False
         self._version += 1
         if set(self.key_ids) != known:
             log.info("consent service keys from %s: %s", self._where, ", ".join(self.key_ids))
-        return True
 
 
 def _where(source: str) -> str:
