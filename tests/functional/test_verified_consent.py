@@ -162,6 +162,14 @@ async def test_a_signed_consent_is_recorded_and_listed_as_verified(
     listed = await _consents(family, child)
     assert {c["verification"] for c in listed} == {"verified", "attested"}
 
+    # a document may name organisations only: stored and shown, no sector opened by it
+    named = await _signed(service, child, sectors=[], organisations=[GP_GLN])
+    assert (await _post(family, child, named))[0] == 201
+    newest = (await _consents(family, child))[0]
+    assert (newest["sectors"], newest["organisations"]) == ([], [GP_GLN])
+    seen = (await call(family, "GET", f"/v1/children/{child}/overview"))[1]
+    assert seen["consent"]["sectors"]["gp"] == "no-consent"
+
 
 async def test_every_refusal_has_its_own_code_and_records_nothing(
     make_hub: MakeHub, service: RunningService
