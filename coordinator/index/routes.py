@@ -10,6 +10,10 @@ Rules (see :mod:`coordinator.index.consent` and the README's "The shared index")
 * other organisations' entries only under consent, judged per sector on every call (a
   revocation counts from the next call); withheld sectors are named whether or not anyone of
   them is involved;
+* a consent is **attested** (a caseworker records who consented) or **verified** (a
+  document signed by the consent service, checked by
+  :mod:`coordinator.index.verified_consent` against the keys
+  :mod:`coordinator.index.consent_keys` holds; recorded once, the document kept);
 * every read that discloses another organisation's data is logged with the person (a user
   credential's name, or ``X-On-Behalf-Of`` from a system token) and its kind before it is
   answered: an overview showing other organisations' entries, a consent list showing
