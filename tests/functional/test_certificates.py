@@ -33,7 +33,7 @@ from coordinator.security.tls import (
 )
 from coordinator.settings import Settings
 from coordinator.sqltypes import utcnow
-from coordinator.state import CLOCK, ENGINE
+from coordinator.state import CLOCK, ENGINE, Clock
 from coordinator.tables import OrganisationCreate, Role, Sector
 from samspil.cli import main
 from tests.functional.conftest import (
@@ -112,7 +112,7 @@ async def make_tls_hub(hub_db: str, pki: Pki, tmp_path: Path) -> AsyncIterator[M
     runners: list[web.AppRunner] = []
     seen: Seen = []
 
-    async def make(clock: TurnedClock | None = None) -> TlsHub:
+    async def make(clock: Clock | None = None) -> TlsHub:
         settings = Settings(
             environment="test",
             data_dir=tmp_path,
