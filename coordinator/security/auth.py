@@ -90,8 +90,6 @@ _SYSTEM_OF = (
     .order_by(_C.created_at.desc())
     .limit(1)
 )
-
-
 _R = REVOKED_CERTIFICATE.c
 _REVOKED = select(_R.revoked_at).where(_R.serial == bindparam("serial"))
 
