@@ -83,6 +83,7 @@ async def _engine(app: web.Application) -> AsyncIterator[None]:
             app[READER],
             cache_seconds=settings.token_cache_seconds,
             revoked=revocation.Marker(marker).changed if marker is not None else None,
+            now=app[CLOCK],  # credentials expire by the hub's clock
         )
         yield
     finally:

@@ -7,7 +7,8 @@ turns them into ``application/problem+json``::
     └── CoordinatorError                 (500, hub-error)
         ├── ConfigError                  settings that cannot be used
         ├── BackupError                  a backup that could not be made (``code`` says why)
-        ├── Unauthorized                 (401) no or an unknown/disabled token
+        ├── Unauthorized                 (401) no credential, or an unknown, disabled,
+        │                                      expired or revoked token or certificate
         ├── Forbidden                    (403) the token may not do this
         │   └── NoActiveCase             no active case of the caller's for the child
         ├── NotFound                     (404) no such thing, or not the caller's
@@ -21,11 +22,13 @@ turns them into ``application/problem+json``::
         ├── NetworkReceiptRefused        (422) a network receipt (XCTL03) sent to the hub
         ├── InvalidOrganisation          (422) an organisation's field that cannot be used
         ├── InvalidEntry                 (422) an index entry's value that cannot be used
+        ├── InvalidRevocation            (422) a certificate revocation's serial or reason
         ├── Conflict                     (409) a request the current state refuses
         │   ├── IllegalTransition        a message status change the state machine refuses
         │   ├── ResendLimit              a letter sent again more often than MedCom allows
         │   ├── AlreadyReceipted         a second positive receipt for one letter
-        │   └── OrganisationExists       a GLN registered twice
+        │   ├── OrganisationExists       a GLN registered twice
+        │   └── CertificateAlreadyRevoked a certificate serial revoked twice
         ├── StoreError                   (503) the database could not be reached or used
         │                                      (``database-unavailable``, with Retry-After)
         └── ConsentKeysUnavailable       (503) the consent service's keys could not be fetched
@@ -147,6 +150,14 @@ class InvalidEntry(CoordinatorError):
     code = "invalid-entry"
 
 
+class InvalidRevocation(CoordinatorError):
+    """A certificate revocation's serial number or reason that cannot be used (``code``
+    names which)."""
+
+    status = 422
+    code = "invalid-revocation"
+
+
 class Conflict(CoordinatorError):
     status = 409
     code = "conflict"
@@ -177,6 +188,12 @@ class AlreadyReceipted(Conflict):
 
 class OrganisationExists(Conflict):
     code = "organisation-exists"
+
+
+class CertificateAlreadyRevoked(Conflict):
+    """A certificate serial number that is revoked already (a revocation is for good)."""
+
+    code = "certificate-already-revoked"
 
 
 class StoreError(CoordinatorError):

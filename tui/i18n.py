@@ -217,6 +217,16 @@ DA: dict[str, str] = {
     "key.redeliver": "gensend",
     "key.report": "send status",
     "key.token": "spær/åbn",
+    "key.certificate": "spær et certifikat",
+    "mon.cert_title": "Spær et klientcertifikat fra {org}",
+    "mon.cert_rule": (
+        "Certifikatet afvises fra næste forespørgsel; organisationens andre certifikater og "
+        "nøgler virker fortsat. En spærring er endelig."
+    ),
+    "mon.cert_serial": "Serienummer (hex, som openssl x509 -noout -serial viser det)",
+    "mon.cert_reason": "Begrundelse (valgfri)",
+    "mon.cert_keys": "Enter / ctrl+s spærrer   Esc fortryder",
+    "mon.cert_revoked": "Certifikat {serial} fra {org} er spærret.",
     "key.expired": "udløbne",
     "key.next": "skift felt",
     "kind.ppr-assessment": "PPR-vurdering",
@@ -421,6 +431,16 @@ EN: dict[str, str] = {
     "key.redeliver": "re-deliver",
     "key.report": "send status",
     "key.token": "disable/enable",
+    "key.certificate": "revoke a certificate",
+    "mon.cert_title": "Revoke a client certificate of {org}",
+    "mon.cert_rule": (
+        "The certificate is refused from its next request; the organisation's other "
+        "certificates and tokens keep working. A revocation is for good."
+    ),
+    "mon.cert_serial": "Serial number (hex, as openssl x509 -noout -serial prints it)",
+    "mon.cert_reason": "Reason (optional)",
+    "mon.cert_keys": "Enter / ctrl+s revokes   Esc cancels",
+    "mon.cert_revoked": "Certificate {serial} of {org} is revoked.",
     "key.expired": "expired",
     "key.next": "next field",
     "kind.ppr-assessment": "PPR assessment",

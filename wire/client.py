@@ -298,6 +298,20 @@ class HubClient:
         path = f"/v1/operator/organisations/{_seg(gln)}/{action}"
         return _decode_object(await self._send("POST", path))
 
+    async def revoke_certificate(self, gln: str, serial: str, reason: str | None = None) -> Json:
+        """``POST /v1/operator/organisations/{gln}/revoked-certificates``: one client
+        certificate of ``gln`` refused from now on (``serial`` in hexadecimal)."""
+        path = f"/v1/operator/organisations/{_seg(gln)}/revoked-certificates"
+        payload: Json = {"serial": serial}
+        if reason:
+            payload["reason"] = reason
+        return _decode_object(await self._send("POST", path, payload))
+
+    async def revoked_certificates(self, gln: str) -> list[Json]:
+        """``GET /v1/operator/organisations/{gln}/revoked-certificates``, newest first."""
+        path = f"/v1/operator/organisations/{_seg(gln)}/revoked-certificates"
+        return _decode_list(await self._get(path), "certificates")
+
 
 # --- reading answers -------------------------------------------------------------------------
 
