@@ -179,7 +179,7 @@ async def until(pilot: Any, check: Callable[[], bool], within: float = 10.0) -> 
 
 def screen_text(app: HubApp) -> str:
     """Everything the current screen shows, as plain text (for assertions)."""
-    from textual.widgets import DataTable, Static
+    from textual.widgets import DataTable, OptionList, Static
 
     parts: list[str] = []
     for widget in app.screen.query("*"):
@@ -188,6 +188,9 @@ def screen_text(app: HubApp) -> str:
         elif isinstance(widget, DataTable):
             for row in range(widget.row_count):
                 parts.append(" ".join(str(c) for c in widget.get_row_at(row)))
+        elif isinstance(widget, OptionList):
+            for index in range(widget.option_count):
+                parts.append(str(widget.get_option_at_index(index).prompt))
     return "\n".join(parts)
 
 

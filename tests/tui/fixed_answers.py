@@ -99,7 +99,31 @@ OVERVIEW = {
         "state": "partial",
         "age": 10,
         "rule": "under-15",
-        "sectors": {"psychiatry": "shared", "gp": "shared", "family": "no-consent"},
+        "sectors": {
+            "ppr": "shared",
+            "family": "no-consent",
+            "psychiatry": "shared",
+            "gp": "verified-consent-needed",
+        },
+        "opened_by": [
+            {
+                "id": "c0000000-0000-4000-8000-000000000003",
+                "relation": "custodial-parent",
+                "verification": "verified",
+                "valid_until": "2027-06-30T21:59:00Z",
+                "sectors": ["ppr", "psychiatry"],
+                "recorded_by_you": False,
+            }
+        ],
+        "would_open": {
+            relation: {
+                "ppr": "shared",
+                "family": "shared",
+                "psychiatry": "verified-consent-needed",
+                "gp": "verified-consent-needed",
+            }
+            for relation in ("custodial-parent", "guardian")
+        },
     },
     "hints": [{"code": "appointments-within-48h", "sectors": ["psychiatry", "ppr"]}],
     "disclosed": [BUP, GP],
@@ -197,33 +221,75 @@ OUTBOX = [
 ]
 
 
-CONSENTS = [
-    {
-        "id": "c0000000-0000-4000-8000-000000000001",
-        "given_by_name": "Mette Jensen",
-        "relation": "custodial-parent",
-        "sectors": ["ppr", "psychiatry", "gp"],
-        "form": "written",
+def _consent(n: int, **fields: Any) -> dict[str, Any]:
+    """A consent as GET /v1/children/{cpr}/consents lists it."""
+    return {
+        "id": f"c0000000-0000-4000-8000-00000000000{n}",
+        "organisations": [],
+        "verification": "attested",
         "valid_from": "2026-11-03T09:00:00Z",
-        "valid_until": "2027-05-31T21:59:00Z",
+        "valid_until": None,
         "revoked_at": None,
         "recorded_at": "2026-11-03T09:00:00Z",
         "recorded_by_you": True,
+        "recorded_by_org": PPR,
+        "recorded_by": "Pia Psykolog",
         "active": True,
-    },
-    {
-        "id": "c0000000-0000-4000-8000-000000000002",
-        "given_by_name": "Henrik Jensen",
-        "relation": "custodial-parent",
-        "sectors": ["ppr", "family"],
-        "form": "oral",
-        "valid_from": "2026-06-10T09:00:00Z",
-        "valid_until": None,
-        "revoked_at": "2026-10-01T08:15:00Z",
-        "recorded_at": "2026-06-10T09:00:00Z",
-        "recorded_by_you": True,
-        "active": False,
-    },
+        "disputes": [],
+        **fields,
+    }
+
+
+CONSENTS = [
+    _consent(  # signed through the consent service: opens psychiatry's entries to PPR
+        3,
+        given_by_name="Henrik Jensen",
+        relation="custodial-parent",
+        sectors=["ppr", "psychiatry"],
+        form="digital",
+        verification="verified",
+        valid_from="2026-11-20T10:00:00Z",
+        valid_until="2027-06-30T21:59:00Z",
+        recorded_at="2026-11-20T10:00:00Z",
+        recorded_by_you=False,
+        recorded_by_org=BUP,
+        recorded_by="Bo Overlæge",
+        opens={"ppr": "shared", "psychiatry": "shared"},
+    ),
+    _consent(  # attested at PPR: by the hub's policy it does not open health data
+        1,
+        given_by_name="Mette Jensen",
+        relation="custodial-parent",
+        sectors=["ppr", "psychiatry", "gp"],
+        form="written",
+        valid_until="2027-05-31T21:59:00Z",
+        opens={
+            "ppr": "shared",
+            "psychiatry": "verified-consent-needed",
+            "gp": "verified-consent-needed",
+        },
+        disputes=[
+            {
+                "organisation": GP,
+                "organisation_name": "Lægehuset Vestbyen",
+                "person": "Lise Læge",
+                "reason": "faderen har også forældremyndighed",
+                "at": "2026-11-05T08:00:00Z",
+            }
+        ],
+    ),
+    _consent(
+        2,
+        given_by_name="Henrik Jensen",
+        relation="custodial-parent",
+        sectors=["ppr", "family"],
+        form="oral",
+        valid_from="2026-06-10T09:00:00Z",
+        revoked_at="2026-10-01T08:15:00Z",
+        recorded_at="2026-06-10T09:00:00Z",
+        active=False,
+        opens={"ppr": "no-consent", "family": "no-consent"},
+    ),
 ]
 NOTIFICATIONS = [
     {

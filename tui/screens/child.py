@@ -3,11 +3,18 @@
 Enter a CPR number (checked as it is typed); the overview comes from
 ``GET /v1/children/{cpr}/overview`` in a worker. When nothing may be shown the screen says
 why and what to do, in one line each.
+
+One look is one logged read: the overview. Beside it the app reads only its organisation's
+own notifications (``GET /v1/access-notifications``, not logged): how often others have seen
+its entries about the child, and which organisations have newly joined the child's case
+(``new-partner``). Under the head line: who consented, how the hub knows it (verified or
+attested) and until when, and per reason the sectors still closed.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Mapping
+from datetime import date, timedelta
 from functools import partial
 from typing import Any, ClassVar
 
@@ -21,6 +28,7 @@ from textual.widgets import Input, Static
 from tui.clock import parse_time
 from tui.screens.access_log import AccessLogScreen
 from tui.screens.base import CaseworkerRoom
+from tui.screens.consent_text import opened_by_line, withheld_lines
 from tui.screens.consents import ConsentsScreen
 from tui.screens.coordinator_form import CoordinatorForm
 from tui.screens.formatting import cpr_problem, fit, show_cpr
@@ -31,6 +39,7 @@ from tui.widgets.top_bar import TopBar
 from wire.errors import HubRefused
 
 RULE = "─"
+NEW_PARTNER_DAYS = 30  # a partner that joined within this many days is "new"
 
 
 class ChildScreen(Screen[None], CaseworkerRoom):
@@ -130,16 +139,35 @@ class ChildScreen(Screen[None], CaseworkerRoom):
             return
         if overview is None:
             return
-        views = await self.hub(lambda: app.client.access_log(cpr))
-        seen = sum(1 for v in views or [] if v.get("organisation") != app.org_gln)
+        notes = await self.hub(app.client.access_notifications) or []
+        about = [n for n in notes if n.get("child_cpr") == cpr]
+        seen = sum(1 for n in about if "viewer" in n)
+        since = app.now() - timedelta(days=NEW_PARTNER_DAYS)
+        partners = [
+            n for n in about if n.get("kind") == "new-partner" and parse_time(n["at"]) >= since
+        ]
         self.overview = overview
-        self.query_one("#overview", Static).update(self.render_overview(cpr, overview, seen))
+        self.query_one("#overview", Static).update(
+            self.render_overview(cpr, overview, seen, partners)
+        )
         notice.tell(self.outcome)
         self.outcome = ""
 
+    async def look_again(self) -> Mapping[str, Any] | None:
+        """Look at the overview again now (after a consent changed): its consent state."""
+        if self.cpr:
+            await self._load(self.cpr)
+        return self.overview["consent"] if self.overview is not None else None
+
     # --- drawing ---------------------------------------------------------------------------
 
-    def render_overview(self, cpr: str, overview: dict[str, Any], seen: int) -> Text:
+    def render_overview(
+        self,
+        cpr: str,
+        overview: dict[str, Any],
+        seen: int,
+        partners: list[dict[str, Any]] | None = None,
+    ) -> Text:
         app = self.caseworker
         t = app.texts
         consent = overview["consent"]
@@ -152,21 +180,15 @@ class ChildScreen(Screen[None], CaseworkerRoom):
             state, style={"complete": "green", "partial": "yellow"}.get(consent["state"], "red")
         )
         out.append("\n")
-        withheld = [
-            t(f"sector.{sector}")
-            for sector, verdict in sorted(consent.get("sectors", {}).items())
-            if verdict != "shared" and sector != app.org_sector
-        ]
-        if withheld:
-            out.append(
-                t(
-                    "child.consent_missing",
-                    own=t(f"sector.{app.org_sector}"),
-                    others=", ".join(withheld),
-                )
-                + "\n",
-                style="yellow",
-            )
+        for opening in consent.get("opened_by", []):
+            line = opened_by_line(t, opening, app.local, app.org_sector)
+            if line:
+                out.append(line + "\n", style="green")
+        withheld = withheld_lines(t, consent.get("sectors", {}), app.org_sector)
+        for line, style in withheld:
+            out.append(line + "\n", style=style)
+        for note in partners or []:
+            out.append(self.partner_line(note) + "\n", style="bold cyan")
         out.append(_section(t("child.cases")))
         cases = [*overview["own"]["cases"], *overview["others"]["cases"]]
         if not cases:
@@ -219,9 +241,27 @@ class ChildScreen(Screen[None], CaseworkerRoom):
 
     # --- elsewhere -------------------------------------------------------------------------
 
+    def partner_line(self, note: Mapping[str, Any]) -> str:
+        """``✚ Ny samarbejdspartner 01.12: Børne- og Ungdomspsyk. (psykiatri) — Bo Overlæge,
+        88 88 88 88``: who joined the child's case, and whom to call there."""
+        app = self.caseworker
+        t = app.texts
+        partner = note.get("about") or {}
+        contact = note.get("contact") or {}
+        reach = ", ".join(str(contact[k]) for k in ("name", "phone") if contact.get(k))
+        return t(
+            "child.new_partner",
+            date=app.local(note["at"], "%d.%m"),
+            org=partner.get("name", ""),
+            sector=t(f"sector.{partner.get('sector', '')}"),
+            contact=f" — {reach}" if reach else "",
+        )
+
     def action_consents(self) -> None:
         if self.cpr and self.overview is not None:
-            self.app.push_screen(ConsentsScreen(self.cpr, int(self.overview["consent"]["age"])))
+            self.app.push_screen(
+                ConsentsScreen(self.cpr, self.overview["consent"], look_again=self.look_again)
+            )
 
     def action_coordinator(self) -> None:
         if self.cpr and self.overview is not None:
