@@ -21,6 +21,7 @@ class AuditAction(StrEnum):
     ADD_ORGANISATION = "add-organisation"
     ADD_USER = "add-user"
     ROTATE_TOKEN = "rotate-token"  # noqa: S105 - an action's name, not a secret
+    READ_ACCESS_LOG = "read-access-log"  # a child's access log, with a stated reason
 
 
 class Probe(BaseModel):
