@@ -18,11 +18,11 @@ What is logged (see :mod:`coordinator.index.access_log`):
   organisations (what it names is decided in :mod:`coordinator.index.access_log`), and
   **every** operator's read of a child's access log, which needs a stated reason (kept on
   the logged view and in the operators' audit trail).
+* :func:`disclose_access_notifications` - the views of an owner's own data, listed for that
+  owner: not logged (it shows who read the owner's entries, which are its own).
 
 A read that shows the caller nothing of others (its own consents only, an access log of its
 own views and of operators' reads naming nobody else) logs nothing.
-* :func:`disclose_access_notifications` - the views of an owner's own data, listed for that
-  owner: not logged (it shows who read the owner's entries, which are its own).
 
 The routes call only these. The raw reads are private to their stores
 (``index_store._overview``, ``index_store._consents_of``, ``access_log._access_log``,
