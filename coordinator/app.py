@@ -3,8 +3,9 @@
 Every resource has an owner (one ``cleanup_ctx`` each, in order): the database engine
 (migrated at start-up) and its backend (:mod:`coordinator.database.backend`), the committer
 task, the backend's LISTEN connections (on PostgreSQL: inbox wake-ups and credential
-revocations), the expiry sweep and the process's heartbeat
-(:mod:`coordinator.operations.heartbeat`). They are created at start-up,
+revocations), the expiry sweep, the index's and the letters' retention jobs
+(:mod:`coordinator.index.retention`, :mod:`coordinator.mailbox.retention`) and the
+process's heartbeat (:mod:`coordinator.operations.heartbeat`). They are created at start-up,
 never on a first request, and torn down in reverse order after in-flight requests have
 finished.
 """
@@ -27,6 +28,7 @@ from coordinator.index.retention import retention_ctx
 from coordinator.mailbox import routes as routes_messages
 from coordinator.mailbox.expiry import sweep_forever
 from coordinator.mailbox.notifier import Notifier
+from coordinator.mailbox.retention import letter_retention_ctx
 from coordinator.operations import routes as routes_operator
 from coordinator.operations import routes_health as routes_ops
 from coordinator.operations.heartbeat import heartbeat_ctx
@@ -145,7 +147,17 @@ def create_app(settings: Settings) -> web.Application:
     app[LAST_POLL] = {}
     app[CLOCK] = utcnow
     app[STOPPING] = asyncio.Event()
-    app.cleanup_ctx.extend([_engine, _committer, _listener, _expiry, retention_ctx, heartbeat_ctx])
+    app.cleanup_ctx.extend(
+        [
+            _engine,
+            _committer,
+            _listener,
+            _expiry,
+            retention_ctx,
+            letter_retention_ctx,
+            heartbeat_ctx,
+        ]
+    )
     app.add_routes(routes_messages.routes)
     app.add_routes(routes_ops.routes)
     app.add_routes(routes_index.routes)

@@ -51,5 +51,5 @@ STOPPING = web.AppKey("stopping", asyncio.Event)
 Clock = Callable[[], datetime]
 """Now, tz-aware UTC."""
 CLOCK: web.AppKey[Clock] = web.AppKey("clock")
-"""The time a letter is received at and the expiry sweep judges its deadlines by
-(``utcnow``; tests turn it forward)."""
+"""The time a letter is received at and the expiry sweep and the letter retention judge
+their deadlines by (``utcnow``; tests turn it forward)."""
