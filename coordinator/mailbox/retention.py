@@ -117,7 +117,8 @@ _DUE = {
     "expired": ForEngine(lambda kind: kind.lock(_EXPIRED_DUE, skip_locked=True)),
     "delivered": ForEngine(lambda kind: kind.lock(_DELIVERED_DUE, skip_locked=True)),
 }
-_TOMBSTONE = ForEngine(lambda kind: kind.insert_ignore(REMOVED_MESSAGE, ["id"]))
+# a tombstone already there (another process's step) is kept as it is: any conflict
+_TOMBSTONE = ForEngine(lambda kind: kind.insert(REMOVED_MESSAGE).on_conflict_do_nothing())
 _LETTERS = frozenset(MessageType.codes(receipts=False))
 
 
