@@ -164,6 +164,8 @@ DA: dict[str, str] = {
     "letter.acked": "Brevet er taget ind og fjernet fra indbakken.",
     "letter.expired": "✖ Brevet er udløbet, før det blev taget ind, og afsenderen har fået "
     "besked om, at det ikke blev afleveret. Bed afsenderen sende det igen.",
+    "letter.removed": "✖ Brevet er slettet fra Samspil, da opbevaringsperioden udløb; "
+    "afsenderens system har det stadig.",
     "key.open": "åbn",
     "key.reply": "svar",
     "key.receipt": "send kvittering",
@@ -412,6 +414,8 @@ EN: dict[str, str] = {
     "letter.acked": "The letter is taken in and removed from the inbox.",
     "letter.expired": "✖ The letter expired before it was taken in, and its sender was told "
     "it was not delivered. Ask the sender to send it again.",
+    "letter.removed": "✖ The letter was removed from Samspil when its retention period "
+    "ended; the sender's system still has it.",
     "key.open": "open",
     "key.reply": "reply",
     "key.receipt": "send receipt",

@@ -149,9 +149,7 @@ class ConsentForm(CaseworkerForm):
             self._send(body)
             return
         t = self.caseworker.texts
-        lines = "\n".join(
-            f"✖ {t(f'sector.{s}')}: {t(f'verdict.{v}')}" for s, v in shut.items()
-        )
+        lines = "\n".join(f"✖ {t(f'sector.{s}')}: {t(f'verdict.{v}')}" for s, v in shut.items())
 
         def answer(yes: bool | None) -> None:
             if yes:

@@ -165,13 +165,13 @@ def consent_card(
 def policy_line(t: Texts, would_open: Mapping[str, Mapping[str, str]]) -> str:
     """What the hub's policy keeps closed to an attested consent the caller records, from the
     hub's own preview (``would_open``): empty when it keeps nothing closed."""
-    kept = sorted(
-        {s for verdicts in would_open.values() for s, v in verdicts.items() if v == VERIFIED_NEEDED},
-        key=_order,
-    )
+    kept = {
+        s for verdicts in would_open.values() for s, v in verdicts.items() if v == VERIFIED_NEEDED
+    }
     if not kept:
         return ""
-    return t("consents.policy", sectors=", ".join(t(f"sector.{s}") for s in kept))
+    names = ", ".join(t(f"sector.{s}") for s in sorted(kept, key=_order))
+    return t("consents.policy", sectors=names)
 
 
 def opened_by_line(t: Texts, consent: Mapping[str, Any], local: Local, own: str) -> str:
@@ -205,7 +205,8 @@ def withheld_lines(t: Texts, verdicts: Mapping[str, str], own: str) -> list[tupl
             continue
         names = ", ".join(t(f"sector.{s}") for s in sectors)
         if verdict == NO_CONSENT:
-            lines.insert(0, (t("child.consent_missing", own=t(f"sector.{own}"), others=names), "yellow"))
+            missing = t("child.consent_missing", own=t(f"sector.{own}"), others=names)
+            lines.insert(0, (missing, "yellow"))
         else:
             symbol, style = _MARK.get(verdict, _CLOSED_MARK)
             reason = t(f"verdict.{verdict}")

@@ -109,8 +109,10 @@ class ConsentsScreen(Screen[None], CaseworkerRoom):
         highlighted = listing.highlighted
         listing.clear_options()
         for n, c in enumerate(rows):
-            card = consent_card(app.texts, c, local=app.local, org_label=app.org_label)
-            listing.add_options([None, Option(card, id=c["id"])] if n else [Option(card, id=c["id"])])
+            card = Option(
+                consent_card(app.texts, c, local=app.local, org_label=app.org_label), c["id"]
+            )
+            listing.add_options([None, card] if n else [card])
         if rows:
             listing.highlighted = min(highlighted or 0, len(rows) - 1)
         else:
