@@ -161,6 +161,18 @@ class NamedCoordinator(BaseModel):
     contact: Contact
 
 
+class OpeningConsent(BaseModel):
+    """A consent in force that opens other organisations' entries to the caller: whose word
+    it is, how the hub knows it, until when, and the sectors whose entries it opens (no names:
+    the consent list has those)."""
+
+    relation: ConsentRelation
+    verification: ConsentVerification
+    valid_until: datetime | None
+    sectors: list[Sector] = Field(description="The sectors whose entries it opens to the caller.")
+    recorded_by_you: bool
+
+
 class ConsentState(BaseModel):
     state: Literal["complete", "partial", "missing"]
     age: int
@@ -171,6 +183,17 @@ class ConsentState(BaseModel):
     )
     detail: str | None = Field(
         default=None, description="Why entries are withheld; only when some are."
+    )
+    opened_by: list[OpeningConsent] = Field(
+        default_factory=list,
+        description="Who consented: the consents in force that open other organisations' "
+        "entries to the caller, each with the sectors it opens.",
+    )
+    would_open: dict[ConsentRelation, dict[Sector, str]] = Field(
+        default_factory=dict,
+        description="What a consent the caller records now, naming every sector, would open "
+        "per sector (shared, or why not, as in sectors), by the relation of whoever gives it; "
+        "only the relations whose consent may be recorded at the child's age.",
     )
 
 
@@ -238,7 +261,20 @@ class ConsentEntry(BaseModel):
     revoked_at: datetime | None
     recorded_at: datetime
     recorded_by_you: bool
+    recorded_by_org: str | None = Field(
+        description="The organisation (GLN) that recorded the consent; null where the list "
+        "shows no names (as given_by_name)."
+    )
+    recorded_by: str | None = Field(
+        description="The person who recorded it; null where the list shows no names."
+    )
     active: bool
+    opens: dict[Sector, str] = Field(
+        description="Per sector the consent names, what it alone opens for this child now: "
+        "shared (that sector's entries are shown to the other organisations it covers), or why "
+        "not (no-consent when it is not in force, own-consent-needed, parent-consent-needed), "
+        "judged by the child's age as the overview judges."
+    )
 
 
 class Consents(BaseModel):

@@ -186,3 +186,53 @@ def age_rule(age: int) -> str:
 def age_on(born: date, day: date) -> int:
     """Whole years of age on ``day`` (as :meth:`messages.identifiers.Cpr.age_on`)."""
     return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+
+# --- what one consent opens (the caseworker's view of a consent) ---------------------------
+
+
+def opens(consent: ConsentFacts, *, age: int, now: datetime) -> dict[Sector, Missing | None]:
+    """What ``consent`` alone opens, per sector it names: None where it opens the entries of
+    that sector's organisations (to the other organisations it covers), otherwise why not.
+    Judged by :func:`judge` for a generic organisation of the sector, as the overview judges;
+    a consent not in force opens nothing (``no-consent``)."""
+    return {
+        sector: judge(caller=sector, owner=sector, age=age, consents=[consent], now=now)
+        for sector in Sector
+        if sector in consent.sectors
+    }
+
+
+def opened_to(
+    caller: Sector, consent: ConsentFacts, *, age: int, now: datetime
+) -> frozenset[Sector]:
+    """The sectors whose entries ``consent`` alone opens to an organisation of ``caller`` now
+    (empty when it opens none): the overview's "who consented"."""
+    return frozenset(
+        sector
+        for sector in Sector
+        if judge(caller=caller, owner=sector, age=age, consents=[consent], now=now) is None
+    )
+
+
+def would_open(
+    *, age: int, now: datetime
+) -> dict[ConsentRelation, dict[Sector, Missing | None]]:
+    """What a consent recorded now, naming every sector, would open per sector, by the
+    relation of whoever gives it — for the relations whose consent may be recorded at ``age``
+    (:func:`may_record`). The consent form shows it before a consent is saved."""
+    return {
+        relation: opens(
+            ConsentFacts(
+                relation=relation,
+                sectors=frozenset(Sector),
+                valid_from=now,
+                valid_until=None,
+                revoked_at=None,
+            ),
+            age=age,
+            now=now,
+        )
+        for relation in ConsentRelation
+        if may_record(relation, age)
+    }

@@ -327,6 +327,11 @@ def overlap_hints(appointments: list[Any], window: timedelta = OVERLAP) -> list[
     return hints
 
 
+def _verdict(missing: Missing | None) -> str:
+    """A sector's verdict as the answers write it: ``shared``, or why not."""
+    return missing.value if missing is not None else "shared"
+
+
 def _consent_json(result: Overview) -> dict[str, Any]:
     withheld = {s.value: v.value for s, v in result.verdicts.items() if v is not None}
     shared = [s.value for s, v in result.verdicts.items() if v is None]
@@ -335,7 +340,21 @@ def _consent_json(result: Overview) -> dict[str, Any]:
         "state": state,
         "age": result.age,
         "rule": age_rule(result.age),
-        "sectors": {s.value: (v.value if v else "shared") for s, v in result.verdicts.items()},
+        "sectors": {s.value: _verdict(v) for s, v in result.verdicts.items()},
+        "opened_by": [
+            {
+                "relation": o.relation,
+                "verification": o.verification,
+                "valid_until": o.valid_until,
+                "sectors": [s.value for s in Sector if s in o.sectors],
+                "recorded_by_you": o.recorded_by_you,
+            }
+            for o in result.opened_by
+        ],
+        "would_open": {
+            relation.value: {s.value: _verdict(v) for s, v in verdicts.items()}
+            for relation, verdicts in result.would_open.items()
+        },
     }
     if withheld:
         reasons = {
@@ -512,7 +531,10 @@ async def get_consents(request: web.Request) -> web.Response:
                     revoked_at=r.revoked_at,
                     recorded_at=r.recorded_at,
                     recorded_by_you=r.recorded_by_you,
+                    recorded_by_org=r.recorder,
+                    recorded_by=r.recorded_by,
                     active=r.active,
+                    opens={s: _verdict(v) for s, v in r.opens.items()},
                 )
                 for r in rows
             ]

@@ -63,8 +63,11 @@ from coordinator.index.consent import (
     age_on,
     is_active,
     listing,
+    opened_to,
+    opens,
     organisations_open_to,
     sector_verdicts,
+    would_open,
 )
 from coordinator.index.tables import (
     APPOINTMENT,
@@ -480,6 +483,17 @@ def put_coordinator(*, viewer: Viewer, cpr: Cpr, coordinator: CoordinatorCreate)
 # --- the overview (reads on the read path, its access-log entry committed before it answers)
 
 
+@dataclass(frozen=True, slots=True)
+class Opening:
+    """A consent in force that opens other sectors' entries to the caller, and which."""
+
+    relation: str
+    verification: str
+    valid_until: datetime | None
+    sectors: frozenset[Sector]
+    recorded_by_you: bool
+
+
 @dataclass(slots=True)
 class Overview:
     """What one overview found and may show; ``disclosed`` lists the other organisations."""
@@ -493,6 +507,10 @@ class Overview:
     other_appointments: list[Any] = field(default_factory=list)
     coordinator: Any = None
     disclosed: list[str] = field(default_factory=list)
+    opened_by: list[Opening] = field(default_factory=list)
+    """The consents that open other sectors' entries to the caller."""
+    would_open: dict[ConsentRelation, dict[Sector, Missing | None]] = field(default_factory=dict)
+    """What a consent recorded now would open, by relation (:func:`consent.would_open`)."""
 
 
 def _organisation_of(gln: Any) -> tuple[Any, Any]:
@@ -530,9 +548,15 @@ _APPOINTMENT_COLUMNS = (
     A.with_role,
     *_organisation_of(A.org_gln),
 )
-_CONSENTS = select(K.relation, K.sectors, K.valid_from, K.valid_until, K.revoked_at).where(
-    K.cpr == bindparam("cpr")
-)
+_CONSENTS = select(
+    K.relation,
+    K.sectors,
+    K.valid_from,
+    K.valid_until,
+    K.revoked_at,
+    K.verification,
+    K.recorded_by_org,
+).where(K.cpr == bindparam("cpr"))
 # statements built once: an overview runs them with its child's CPR (and the caller)
 _CASES_OF = select(*_CASE_COLUMNS).where(C.cpr == bindparam("cpr")).order_by(C.opened_on, C.ref)
 _APPOINTMENTS_OF = (
@@ -659,13 +683,26 @@ async def _overview(*, reader: Reader, viewer: Viewer, cpr: Cpr, recent: timedel
         raise NoActiveCase()
     caller_sector = Sector(own_active[0].org_sector)
     age = age_on(cpr.birth_date, now.date())
-    verdicts = sector_verdicts(
-        caller=caller_sector,
+    facts = [_facts(row) for row in found.consents]
+    verdicts = sector_verdicts(caller=caller_sector, age=age, consents=facts, now=now)
+    result = Overview(
         age=age,
-        consents=[_facts(row) for row in found.consents],
-        now=now,
+        caller_sector=caller_sector,
+        verdicts=verdicts,
+        would_open=would_open(age=age, now=now),
     )
-    result = Overview(age=age, caller_sector=caller_sector, verdicts=verdicts)
+    for row, consent in zip(found.consents, facts, strict=True):
+        opened = opened_to(caller_sector, consent, age=age, now=now)
+        if opened:
+            result.opened_by.append(
+                Opening(
+                    relation=row.relation,
+                    verification=row.verification,
+                    valid_until=row.valid_until,
+                    sectors=opened,
+                    recorded_by_you=row.recorded_by_org == viewer.org_gln,
+                )
+            )
     shown: set[str] = set()
 
     def may_show(sector: str) -> bool:
@@ -724,8 +761,10 @@ async def organisations_open(
 @dataclass(frozen=True, slots=True)
 class ListedConsent:
     """One consent as the caller's consent list shows it
-    (:func:`coordinator.index.consent.listing`): ``given_by_name`` is None where the rule
-    withholds it."""
+    (:func:`coordinator.index.consent.listing`): ``given_by_name``, ``recorder`` and
+    ``recorded_by`` (who recorded it: organisation and person) are None where the rule
+    withholds names; ``opens`` is what it opens per sector it names
+    (:func:`coordinator.index.consent.opens`)."""
 
     id: uuid.UUID
     given_by_name: str | None
@@ -741,6 +780,9 @@ class ListedConsent:
     recorded_by_org: str
     recorded_by_you: bool
     active: bool
+    recorder: str | None
+    recorded_by: str | None
+    opens: dict[Sector, Missing | None]
 
 
 async def _consents_of(*, engine: AsyncEngine, org_gln: str, cpr: Cpr) -> list[ListedConsent]:
@@ -758,6 +800,7 @@ async def _consents_of(*, engine: AsyncEngine, org_gln: str, cpr: Cpr) -> list[L
             found = rows.all()
     except SQLAlchemyError as exc:
         raise store_error(exc, "the index") from exc
+    age = age_on(cpr.birth_date, now.date())
     shown: list[ListedConsent] = []
     for row in found:
         facts = _facts(row)
@@ -788,6 +831,9 @@ async def _consents_of(*, engine: AsyncEngine, org_gln: str, cpr: Cpr) -> list[L
                 recorded_by_org=row.recorded_by_org,
                 recorded_by_you=row.recorded_by_org == org_gln,
                 active=active,
+                recorder=row.recorded_by_org if how is Listed.IN_FULL else None,
+                recorded_by=row.recorded_by if how is Listed.IN_FULL else None,
+                opens=opens(facts, age=age, now=now),
             )
         )
     return shown
