@@ -90,6 +90,13 @@ def test_consent_form(snap_compare: Any, size: tuple[int, int]) -> None:
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_consent_form_preview(snap_compare: Any, size: tuple[int, int]) -> None:
+    """A parent chosen: what the consent opens per sector, before it is saved."""
+    keys = by_keys(CHILD_KEYS, ("s",), ("n",), (*"Mette Jensen", "tab"), ("enter", "down", "enter"))
+    assert snap_compare(caseworker(), terminal_size=size, run_before=keys)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_coordinator_form(snap_compare: Any, size: tuple[int, int]) -> None:
     keys = by_keys(CHILD_KEYS, ("t",))
     assert snap_compare(caseworker(), terminal_size=size, run_before=keys)

@@ -1,0 +1,180 @@
+"""The caseworker app's consents against a real hub: who consented and how the hub knows it,
+what each consent opens per sector (as the hub judges it), the form's relation that must be
+chosen and its preview, and the overview looked at again — once — after a change."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from textual.widgets import Input, Select
+
+from coordinator.index.tables import ACCESS_LOG
+from coordinator.state import ENGINE
+from tests.functional.index_samples import cpr_aged
+from tests.tui.conftest import BUP, CHILD, PPR, TuiHub, screen_text, until
+from tests.tui.test_caseworker import app_for, look_up
+from tui.caseworker_app import CaseworkerApp
+from tui.screens.child import ChildScreen
+from tui.screens.confirm import ConfirmScreen
+from tui.screens.consent_form import ConsentForm
+from tui.screens.consents import ConsentsScreen
+
+
+async def logged_looks(hub: TuiHub, org: str, cpr: str) -> int:
+    """How many of ``org``'s reads of the child are in the access log."""
+    async with hub.app[ENGINE].connect() as conn:
+        count = await conn.scalar(
+            select(func.count())
+            .select_from(ACCESS_LOG)
+            .where(ACCESS_LOG.c.viewer_org == org, ACCESS_LOG.c.cpr == cpr)
+        )
+    return int(count or 0)
+
+
+async def involve(hub: TuiHub, cpr: str) -> None:
+    """PPR and the child psychiatry each have an active case for ``cpr``."""
+    for who, kind, person in (
+        ("ppr", "ppr-assessment", "Pia Psykolog"),
+        ("bup", "psychiatric-assessment", "Bo Overlæge"),
+    ):
+        await hub.call(
+            who,
+            "PUT",
+            f"/v1/cases/{who}-teen",
+            json={
+                "child_cpr": cpr,
+                "kind": kind,
+                "status": "active",
+                "opened_on": "2026-09-01",
+                "contact": {"name": person, "role": "behandler"},
+            },
+        )
+
+
+async def open_form(pilot: Any, app: CaseworkerApp, cpr: str) -> ConsentForm:
+    await look_up(pilot, app, cpr)
+    await until(pilot, lambda: "Forløb" in screen_text(app))
+    await pilot.press("s")
+    await until(pilot, lambda: isinstance(app.screen, ConsentsScreen))
+    await pilot.press("n")
+    await until(pilot, lambda: isinstance(app.screen, ConsentForm))
+    form = app.screen
+    assert isinstance(form, ConsentForm)
+    return form
+
+
+async def test_recording_a_consent_shows_who_recorded_it_and_refreshes_the_overview_once(
+    tui_hub: TuiHub,
+) -> None:
+    app = app_for(tui_hub)
+    async with app.run_test(size=(100, 30)) as pilot:
+        form = await open_form(pilot, app, CHILD)
+        looks = await logged_looks(tui_hub, PPR, CHILD)
+        assert form.query_one("#relation", Select).value is Select.NULL
+        assert "Vælg relation for at se, hvad samtykket åbner" in screen_text(app)
+        await pilot.press(*"Mette Jensen", "ctrl+s")  # no relation chosen: not saved
+        await until(pilot, lambda: "✖ Relation: vælg, hvem der giver samtykket" in screen_text(app))
+        assert isinstance(app.screen, ConsentForm)
+        # the child is 10: a parent or a guardian, never the child's own word
+        assert form.relations() == ["custodial-parent", "guardian"]
+        relation = form.query_one("#relation", Select)
+        assert relation.has_focus  # where the refusal sent the caseworker
+        await pilot.press("enter", "down", "enter")  # open the list, take "forælder"
+        await until(pilot, lambda: relation.value == "custodial-parent")
+        await until(pilot, lambda: "Et attesteret samtykke fra forælder åbner" in screen_text(app))
+        await pilot.press("ctrl+s")
+
+        await until(pilot, lambda: isinstance(app.screen, ConsentsScreen))
+        await until(pilot, lambda: "Samtykket er registreret." in screen_text(app))
+        text = screen_text(app)
+        assert "✔ aktivt  Mette Jensen · forælder · skriftligt · ingen slutdato" in text
+        assert "✎ attesteret (registreret af PPR Aalborg, Pia Psykolog)" in text
+        assert "Åbner: ✔ PPR, familie, psyk., læge" in text
+        assert "For PPR Aalborg nu: ✔ familie, psyk., læge" in text  # the overview's new state
+
+        # back on the overview: already drawn again, by one logged look
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, ChildScreen))
+        text = screen_text(app)
+        assert "Bo Overlæge" in text
+        assert "Samtykke: forælder · ✎ attesteret af jer · ingen slutdato · åbner familie" in text
+        assert await logged_looks(tui_hub, PPR, CHILD) == looks + 1
+
+
+async def test_revoking_closes_the_overview_at_once(tui_hub: TuiHub) -> None:
+    await tui_hub.call(
+        "pia",
+        "POST",
+        f"/v1/children/{CHILD}/consents",
+        json={
+            "given_by_name": "Mette Jensen",
+            "relation": "custodial-parent",
+            "sectors": ["ppr", "psychiatry"],
+            "form": "oral",
+        },
+    )
+    app = app_for(tui_hub)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await look_up(pilot, app, CHILD)
+        await until(pilot, lambda: "Bo Overlæge" in screen_text(app))
+        await pilot.press("s")
+        await until(pilot, lambda: "Mette Jensen" in screen_text(app))
+        looks = await logged_looks(tui_hub, PPR, CHILD)
+        await pilot.press("r")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("j")
+        await until(pilot, lambda: "Samtykket er tilbagekaldt." in screen_text(app))
+        assert "Åbner intet nu (ikke i kraft)." in screen_text(app)
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, ChildScreen))
+        text = screen_text(app)
+        assert "Bo Overlæge" not in text
+        assert "Samtykke mangler for deling mellem PPR og familie, psykiatri" in text
+        assert await logged_looks(tui_hub, PPR, CHILD) == looks  # nothing of others shown
+
+
+async def test_a_parents_consent_for_a_17_year_old_does_not_open_health_data(
+    tui_hub: TuiHub,
+) -> None:
+    teen = cpr_aged(17)
+    await involve(tui_hub, teen)
+    app = app_for(tui_hub)
+    async with app.run_test(size=(100, 30)) as pilot:
+        form = await open_form(pilot, app, teen)
+        # 17: no relation is assumed, not even the young person's own
+        assert form.query_one("#relation", Select).value is Select.NULL
+        assert "Fra 15 år: den unges eget samtykke kræves for sundhedsdata" in screen_text(app)
+        form.query_one("#given-by", Input).value = "Mette Jensen"
+        form.query_one("#relation", Select).value = "custodial-parent"
+        await until(
+            pilot,
+            lambda: (
+                "✖ psykiatri, almen praksis: den unges eget samtykke kræves" in screen_text(app)
+            ),
+        )
+        assert "✔ PPR, familie" in screen_text(app)
+        await pilot.press("ctrl+s")  # it leaves chosen sectors closed: asked first
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        question = screen_text(app)
+        assert "Samtykket åbner ikke alt, I har valgt" in question
+        assert "✖ almen praksis: den unges eget samtykke kræves" in question
+        await pilot.press("n")  # not saved: back on the form
+        await until(pilot, lambda: isinstance(app.screen, ConsentForm))
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("j")
+
+        await until(pilot, lambda: "Samtykket er registreret." in screen_text(app))
+        text = screen_text(app)
+        assert "Åbner: ✔ PPR, familie · ✖ psyk., læge: den unges eget samtykke kræves" in text
+        assert "For PPR Aalborg nu: ✔ familie · ✖ psyk., læge: den unges eget samtykke" in text
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, ChildScreen))
+        text = screen_text(app)
+        assert "✖ psykiatri, almen praksis: den unges eget samtykke kræves" in text
+        assert "Bo Overlæge" not in text  # child psychiatry's case stays withheld
+    listed = (await tui_hub.call("bup", "GET", f"/v1/children/{teen}/consents"))["consents"]
+    assert listed[0]["opens"]["psychiatry"] == "own-consent-needed"
+    assert listed[0]["recorded_by_org"] == PPR
+    assert BUP not in listed[0]["organisations"]
