@@ -253,9 +253,11 @@ class HubClient:
         path = f"/v1/children/{_seg(cpr)}/access-log"
         return _decode_list(await self._get(path, access_reason=reason), "entries")
 
-    async def access_notifications(self) -> list[Json]:
-        """``GET /v1/access-notifications``."""
-        return _decode_list(await self._get("/v1/access-notifications"), "notifications")
+    async def access_notifications(self, *, limit: int | None = None) -> list[Json]:
+        """``GET /v1/access-notifications``, newest first (the hub's default number, or
+        ``limit``: 1-1000)."""
+        query = f"?limit={limit}" if limit is not None else ""
+        return _decode_list(await self._get("/v1/access-notifications" + query), "notifications")
 
     # --- operators -------------------------------------------------------------------------
 

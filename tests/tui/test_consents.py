@@ -178,3 +178,26 @@ async def test_a_parents_consent_for_a_17_year_old_does_not_open_health_data(
     assert listed[0]["opens"]["psychiatry"] == "own-consent-needed"
     assert listed[0]["recorded_by_org"] == PPR
     assert BUP not in listed[0]["organisations"]
+
+
+async def test_one_look_at_the_overview_is_one_logged_read(tui_hub: TuiHub) -> None:
+    await tui_hub.call(
+        "pia",
+        "POST",
+        f"/v1/children/{CHILD}/consents",
+        json={
+            "given_by_name": "Mette Jensen",
+            "relation": "custodial-parent",
+            "sectors": ["ppr", "psychiatry"],
+            "form": "written",
+        },
+    )
+    await tui_hub.call(  # the child psychiatry looks: PPR is told, unlogged, who saw its data
+        "bup", "GET", f"/v1/children/{CHILD}/overview", headers={"X-On-Behalf-Of": "Bo Overlæge"}
+    )
+    app = app_for(tui_hub)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await look_up(pilot, app, CHILD)
+        await until(pilot, lambda: "Set af andre: 1 gange" in screen_text(app))
+        assert "Bo Overlæge" in screen_text(app)
+        assert await logged_looks(tui_hub, PPR, CHILD) == 1  # the overview, nothing beside it

@@ -206,3 +206,16 @@ async def test_an_operator_states_the_reason_for_reading_a_childs_access_log() -
     assert with_reason.path == without.path == f"/v1/children/{CPR}/access-log"
     assert with_reason.headers["X-Access-Reason"] == "Aktindsigt 2026-0113"
     assert "X-Access-Reason" not in without.headers
+
+
+async def test_an_owners_notifications_are_read_newest_first_up_to_a_limit() -> None:
+    seen: list[Request] = []
+    hub = client_answering(
+        Response(200, {"content-type": "application/json"}, b'{"notifications": []}'), seen
+    )
+    assert await hub.access_notifications() == []
+    assert await hub.access_notifications(limit=1000) == []
+    assert [request.path for request in seen] == [
+        "/v1/access-notifications",
+        "/v1/access-notifications?limit=1000",
+    ]

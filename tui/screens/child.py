@@ -40,6 +40,7 @@ from wire.errors import HubRefused
 
 RULE = "─"
 NEW_PARTNER_DAYS = 30  # a partner that joined within this many days is "new"
+NOTES_READ = 1000  # the most notifications the hub lists at once: the newest, all children
 
 
 class ChildScreen(Screen[None], CaseworkerRoom):
@@ -139,7 +140,7 @@ class ChildScreen(Screen[None], CaseworkerRoom):
             return
         if overview is None:
             return
-        notes = await self.hub(app.client.access_notifications) or []
+        notes = await self.hub(lambda: app.client.access_notifications(limit=NOTES_READ)) or []
         about = [n for n in notes if n.get("child_cpr") == cpr]
         seen = sum(1 for n in about if "viewer" in n)
         since = app.now() - timedelta(days=NEW_PARTNER_DAYS)
