@@ -103,8 +103,8 @@ class Upserted(BaseModel):
     created: bool
     told: list[Partner] = Field(
         default_factory=list,
-        description="A case's answer only: when it is the caller's first active case for the child, "
-        "the organisations with an active case for the child, each now told that the caller "
+        description="A case's answer only: when it is the caller's first active case for the "
+        "child, the organisations with an active case for the child, each now told that the caller "
         "joined (with this case's contact; never its kind, title or reference). Mutual: the "
         "caller learns of them here, they learn of the caller in GET /v1/access-notifications. "
         "Empty on a second case, an update, or when nobody else has an active case; nobody is "

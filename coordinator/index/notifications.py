@@ -14,7 +14,8 @@ whose cases for the child are all closed is not told.
 :func:`tell_partners` runs inside :func:`coordinator.index.store.upsert_entries` (the case
 upserts' bulk write), with a statement or two per group and none when no write of the group
 joins a child. The other kinds are written by the consent work (their rows only need
-``kind``, ``about_org`` and, where they have them, ``consent_id``, contact and detail).
+``kind``, ``about_org`` and, where they have them, ``consent_id``, contact and detail): they
+may write them with :func:`tell`, an op that tells each owner once per kind and consent.
 
 The owner's read (``_owner_notifications``) is private: the route reaches it through
 :func:`coordinator.index.disclosure.disclose_access_notifications`, beside the views of the
@@ -29,22 +30,24 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import BindParameter, bindparam, insert, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from coordinator.database.backend import kind_of
+from coordinator.database.committer import Batch
 from coordinator.errors import store_error
 from coordinator.index.tables import CASE, CHILD, NOTIFICATION
 from coordinator.tables import ORGANISATION, Sector
-from wire.entries import CaseStatus
+from wire.entries import CaseStatus, Contact
 from wire.index import NotificationKind
 
 G = ORGANISATION.c
 C = CASE.c
 N = NOTIFICATION.c
 
-__all__ = ["CaseWrite", "Involved", "tell_partners"]
+__all__ = ["CaseWrite", "Involved", "Notice", "tell", "tell_partners"]
 
 
 # --- telling partners (inside the case upserts' bulk write) ------------------------------
@@ -76,7 +79,7 @@ class CaseWrite:
     contact_email: str | None
 
 
-_CHILDREN = bindparam("cprs", expanding=True)
+_CHILDREN: BindParameter[Any] = bindparam("cprs", expanding=True)
 # PostgreSQL: two hub processes' groups joining one child wait for each other here, so the
 # later one reads the earlier one's case (SQLite: one writer; FOR UPDATE is not rendered)
 _LOCK_CHILDREN = (
@@ -88,9 +91,7 @@ _ACTIVE_CASES = select(C.org_gln, C.ref, C.cpr).where(
 _TOLD_BEFORE = select(N.owner_org, N.about_org, N.cpr).where(
     N.kind == NotificationKind.NEW_PARTNER.value, N.cpr.in_(_CHILDREN)
 )
-_ORGANISATIONS = select(G.gln, G.name, G.sector).where(
-    G.gln.in_(bindparam("glns", expanding=True))
-)
+_ORGANISATIONS = select(G.gln, G.name, G.sector).where(G.gln.in_(bindparam("glns", expanding=True)))
 _INSERT = insert(NOTIFICATION)
 
 
@@ -166,6 +167,60 @@ def tell_partners(conn: Connection, writes: list[CaseWrite]) -> list[tuple[Invol
         for row in conn.execute(_ORGANISATIONS, {"glns": glns})
     }
     return [tuple(known[owner] for owner in owners) for owners in told]
+
+
+# --- telling an owner anything else (an op) -----------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """One thing to tell one owner about one child (see :class:`~wire.index.NotificationKind`);
+    ``at`` None is the commit's time."""
+
+    owner_org: str
+    cpr: str
+    kind: NotificationKind
+    about_org: str
+    consent_id: uuid.UUID | None = None
+    contact: Contact | None = None
+    detail: str | None = None
+    at: datetime | None = None
+
+
+def tell(*notices: Notice) -> Any:
+    """Op (``Committer.call``, or awaited inside another op with its connection and batch):
+    write ``notices``; an owner already told of the same kind and consent is not told again
+    (the unique ``(owner_org, kind, consent_id)``: a notice without a consent is always
+    written)."""
+
+    async def op(conn: AsyncConnection, batch: Batch) -> None:
+        if not notices:
+            return
+        rows = [
+            {
+                "id": uuid.uuid4(),
+                "owner_org": n.owner_org,
+                "cpr": n.cpr,
+                "at": n.at or batch.now,
+                "kind": n.kind.value,
+                "about_org": n.about_org,
+                "consent_id": n.consent_id,
+                "contact_name": n.contact.name if n.contact else None,
+                "contact_role": n.contact.role if n.contact else None,
+                "contact_phone": n.contact.phone if n.contact else None,
+                "contact_email": n.contact.email if n.contact else None,
+                "detail": n.detail,
+            }
+            for n in notices
+        ]
+        await conn.execute(
+            kind_of(conn)
+            .insert(NOTIFICATION)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=["owner_org", "kind", "consent_id"])
+        )
+
+    return op
 
 
 # --- the owner's read --------------------------------------------------------------------

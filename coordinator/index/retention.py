@@ -3,8 +3,8 @@
 * Closed cases are deleted ``Settings.index_retention`` (default 2 years) after they closed,
   and appointments that long after they ended.
 * Everything about a child (cases, appointments, consents, the coordinator, the access log,
-  what owners were told about the child) is deleted on the day they turn ``Settings.index_delete_age`` (default 23), read from the
-  birth date of the CPR.
+  what owners were told about the child) is deleted on the day they turn
+  ``Settings.index_delete_age`` (default 23), read from the birth date of the CPR.
 
 Each run deletes in bounded steps (one committer transaction each) until nothing is due.
 Deletions are counted for ``/metrics`` and logged as counts: never a CPR number.

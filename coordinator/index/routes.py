@@ -400,7 +400,7 @@ async def post_consent(request: web.Request) -> web.Response:
     viewer = _index_user(request)
     cpr = _path_cpr(request)
     consent = await _body(request, ConsentCreate)
-    now = utcnow()
+    now = request.app[CLOCK]()
     if consent.valid_from is None:
         consent.valid_from = now
     _aware("valid_from", consent.valid_from)
@@ -418,7 +418,11 @@ async def post_consent(request: web.Request) -> web.Response:
         raise InvalidEntry(who, code="consent-not-valid-for-age")
     consent_id, created = await request.app[COMMITTER].call(
         add_consent(
-            viewer=viewer, cpr=cpr, consent=consent, idempotency_key=_idempotency_key(request)
+            viewer=viewer,
+            cpr=cpr,
+            consent=consent,
+            idempotency_key=_idempotency_key(request),
+            at=now,
         )
     )
     return json_response(

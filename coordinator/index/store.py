@@ -211,9 +211,7 @@ def _known(
         _EXISTING[table.name],
         {"orgs": sorted({k[0] for k in keys}), "refs": sorted({k[1] for k in keys})},
     )
-    return {
-        (r.org_gln, r.ref): (r.id, r.cpr, r.status) for r in rows if (r.org_gln, r.ref) in keys
-    }
+    return {(r.org_gln, r.ref): (r.id, r.cpr, r.status) for r in rows if (r.org_gln, r.ref) in keys}
 
 
 def upsert_entries(conn: Connection, batch: Batch, items: list[Upsert]) -> list[Any]:
@@ -341,9 +339,15 @@ def _facts(row: Any) -> ConsentFacts:
 
 
 def add_consent(
-    *, viewer: Viewer, cpr: Cpr, consent: ConsentCreate, idempotency_key: str | None = None
+    *,
+    viewer: Viewer,
+    cpr: Cpr,
+    consent: ConsentCreate,
+    idempotency_key: str | None = None,
+    at: datetime | None = None,
 ) -> Any:
-    """Op: record a consent (the caller must have an active case): ``(id, created)``.
+    """Op: record a consent at ``at`` (the hub's clock; None: the commit's time; the caller
+    must have an active case): ``(id, created)``.
 
     With an ``idempotency_key`` the organisation's earlier consent under that key is the
     answer (``created`` false) — a retry whose first answer was lost records nothing twice.
@@ -382,7 +386,7 @@ def add_consent(
                 sectors=",".join(sorted({s.value for s in consent.sectors})),
                 recorded_by_org=viewer.org_gln,
                 recorded_by=viewer.person,
-                recorded_at=batch.now,
+                recorded_at=at or batch.now,
                 revoked_at=None,
                 revoked_by_org=None,
                 idempotency_key=idempotency_key,
