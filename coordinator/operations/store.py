@@ -193,23 +193,28 @@ def _per_day(rows: Any) -> Any:
     return select(rows.c.org, rows.c.day, func.count()).group_by(rows.c.org, rows.c.day)
 
 
-_C, _E, _K = CASE.alias("c").c, CASE.alias("e").c, CONSENT.c
-# a case created for a child its organisation had no earlier case for (cases created at the
-# same moment for one child are one new child); read by (org_gln, created_at)
+_C, _W, _K = CASE.alias("c").c, CASE.alias("w").c, CONSENT.c
+# per organisation: each registered GLN probes the (organisation, time) index for the counted
+# days, without a table scan and without needing the planner's statistics
+_EACH_ORGANISATION = select(ORGANISATION.c.gln).scalar_subquery()
+# the organisation's first case for the child: a probe of the child's cases (the cpr index;
+# "|| ''" keeps both planners off the organisation index, which would scan all its cases)
+_FIRST_OF_CHILD = (
+    select(func.min(_C.created_at))
+    .where(_C.cpr == _W.cpr, _C.org_gln.concat("") == _W.org_gln)
+    .scalar_subquery()
+)
+# the cases created in the counted days that are their organisation's first for the child: a
+# child the organisation had no case for (cases created at one moment for one child: one)
 _FIRST_CASES = (
-    select(_C.org_gln.label("org"), _day_of(_C.created_at).label("day"))
+    select(_W.org_gln.label("org"), _W.cpr, _day_of(_W.created_at).label("day"))
     .where(
-        _C.created_at >= bindparam("day0"),
-        _C.created_at < bindparam("end"),
-        ~select(_E.id)
-        .where(
-            _E.org_gln == _C.org_gln,
-            _E.cpr == _C.cpr,
-            _E.created_at < _C.created_at,
-        )
-        .exists(),
+        _W.org_gln.in_(_EACH_ORGANISATION),
+        _W.created_at >= bindparam("day0"),
+        _W.created_at < bindparam("end"),
+        _W.created_at == _FIRST_OF_CHILD,
     )
-    .group_by(_C.org_gln, _C.cpr, _C.created_at)
+    .distinct()
     .subquery()
 )
 _NEW_CHILDREN = _per_day(_FIRST_CASES)
@@ -218,6 +223,7 @@ _NEW_CHILDREN = _per_day(_FIRST_CASES)
 _ATTESTED_CONSENTS = _per_day(
     select(_K.recorded_by_org.label("org"), _day_of(_K.recorded_at).label("day"))
     .where(
+        _K.recorded_by_org.in_(_EACH_ORGANISATION),
         _K.verification == ConsentVerification.ATTESTED.value,
         _K.recorded_at >= bindparam("day0"),
         _K.recorded_at < bindparam("end"),
