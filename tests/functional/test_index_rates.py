@@ -114,16 +114,15 @@ async def test_a_day_is_a_utc_day_and_the_multiple_counts_against_the_usual(
 
 
 def test_the_rule_is_validated() -> None:
-    base = {"environment": "test"}
-    assert Settings(**base).check().rate_alert_multiple == 3.0
+    assert Settings(environment="test").check().rate_alert_multiple == 3.0
     for bad in (
-        {"rate_alert_multiple": 0.5},
-        {"rate_alert_multiple": float("nan")},
-        {"rate_alert_multiple": float("inf")},
-        {"rate_alert_minimum": 0},
+        Settings(environment="test", rate_alert_multiple=0.5),
+        Settings(environment="test", rate_alert_multiple=float("nan")),
+        Settings(environment="test", rate_alert_multiple=float("inf")),
+        Settings(environment="test", rate_alert_minimum=0),
     ):
         with pytest.raises(ConfigError, match="SAMSPIL_RATE_ALERT_"):
-            Settings(**base, **bad).check()
+            bad.check()
     read = Settings.from_env(
         {"SAMSPIL_RATE_ALERT_MULTIPLE": "4.5", "SAMSPIL_RATE_ALERT_MINIMUM": "25"}
     )

@@ -149,6 +149,17 @@ def test_monitor(snap_compare: Any, size: tuple[int, int]) -> None:
     assert snap_compare(app, terminal_size=size, run_before=wait)
 
 
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_monitor_flags_a_stolen_token(snap_compare: Any, size: tuple[int, int]) -> None:
+    app = MonitorApp(
+        fixed_hub(monitor_routes(stolen_token=True)),
+        texts=Texts("da"),
+        clock=fixed_clock,
+        refresh_seconds=SLOW,
+    )
+    assert snap_compare(app, terminal_size=size, run_before=settle)
+
+
 def test_lost_connection_banner(snap_compare: Any) -> None:
     app = CaseworkerApp(
         fixed_hub(caseworker_routes(), down=True),

@@ -58,6 +58,32 @@ def processes_line(texts: Any, summary: dict[str, Any]) -> Text:
     return line
 
 
+def decimal(texts: Any, value: float) -> str:
+    """A number as the language writes it (a decimal comma in Danish)."""
+    shown = f"{value:g}"
+    return shown.replace(".", ",") if getattr(texts, "lang", "da") == "da" else shown
+
+
+def flagged(summary: dict[str, Any]) -> list[dict[str, Any]]:
+    """The organisations whose day is far above their usual (the stolen-token signal)."""
+    return [r for r in summary.get("index_rates", []) if r.get("flagged")]
+
+
+def alerts_text(texts: Any, summary: dict[str, Any]) -> Text:
+    """One line per flagged rate: the organisation, today's count and its usual day."""
+    lines = [
+        texts(
+            "mon.rate_alert",
+            org=r["name"],
+            today=r["today"],
+            what=texts(f"mon.rate.{r['kind']}"),
+            usual=decimal(texts, r["usual"]),
+        )
+        for r in flagged(summary)
+    ]
+    return Text("\n".join(lines), style="bold red")
+
+
 class MonitorScreen(Screen[None], MonitorRoom):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "trail", show=False),
@@ -87,6 +113,7 @@ class MonitorScreen(Screen[None], MonitorRoom):
             yield Static(id="rate-counts")
         yield Static(id="line2")
         yield Static(id="procs")
+        yield Static(id="alerts")
         yield Static(t("mon.orgs"), id="orgs-head", classes="heading")
         orgs: DataTable[Text | str] = DataTable(id="orgs", cursor_type="row")
         orgs.add_column(t("mon.gln"), key="gln", width=13)
@@ -187,6 +214,10 @@ class MonitorScreen(Screen[None], MonitorRoom):
             line2.append("  " + t("mon.disk", percent=f"{disk:.0f}"))
         self.query_one("#line2", Static).update(line2)
         self.query_one("#procs", Static).update(processes_line(t, summary))
+        alerts = self.query_one("#alerts", Static)
+        alerts.update(alerts_text(t, summary))
+        alerts.display = bool(flagged(summary))
+        suspects = {r["organisation"] for r in flagged(summary)}
         uptime = health.get("uptime_seconds")
         self.app.post_message(HubUptime(float(uptime) if isinstance(uptime, int | float) else None))
 
@@ -211,6 +242,8 @@ class MonitorScreen(Screen[None], MonitorRoom):
             name = Text(o["name"])
             if o.get("token_disabled"):
                 name = Text(f"⛔ {o['name']}", style="bold red")
+            elif o["gln"] in suspects:
+                name = Text(f"⚑ {o['name']}", style="bold red")
             orgs.add_row(
                 o["gln"],
                 name,
