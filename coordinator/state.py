@@ -51,5 +51,6 @@ STOPPING = web.AppKey("stopping", asyncio.Event)
 Clock = Callable[[], datetime]
 """Now, tz-aware UTC."""
 CLOCK: web.AppKey[Clock] = web.AppKey("clock")
-"""The time a letter is received at and the expiry sweep judges its deadlines by
-(``utcnow``; tests turn it forward)."""
+"""The time a letter is received at and the expiry sweep judges its deadlines by, an index
+entry is created or updated and a consent recorded at, and the day the operators' rates
+call today (``utcnow``; tests turn it forward or set it)."""
