@@ -290,8 +290,8 @@ def upsert_entries(conn: Connection, batch: Batch, items: list[Upsert]) -> list[
             "cpr": item.cpr.digits,
             "born_on": item.cpr.birth_date,
         }
-    if children:
-        CHILDREN.many(conn, list(children.values()))
+    if children:  # in one order (by CPR), as the children's rows are locked below
+        CHILDREN.many(conn, [children[cpr] for cpr in sorted(children)])
     if cases:  # before the case writes: it reads who had an active case before the group
         told = tell_partners(conn, [write for _, write in cases])
         for (position, _), partners in zip(cases, told, strict=True):
