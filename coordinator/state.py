@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from coordinator.database.backend import Backend
 from coordinator.database.committer import Committer
 from coordinator.database.reader import Reader
+from coordinator.index.consent_keys import ConsentKeys
 from coordinator.mailbox.notifier import Notifier
 from coordinator.mailbox.store import registered_glns
 from coordinator.settings import Settings
@@ -51,6 +52,10 @@ STOPPING = web.AppKey("stopping", asyncio.Event)
 Clock = Callable[[], datetime]
 """Now, tz-aware UTC."""
 CLOCK: web.AppKey[Clock] = web.AppKey("clock")
-"""The time a letter is received at and the expiry sweep judges its deadlines by, an index
-entry is created or updated and a consent recorded at, and the day the operators' rates
-call today (``utcnow``; tests turn it forward or set it)."""
+"""The time a letter is received at, the expiry sweep and the letter retention judge their
+deadlines by and a credential's expiry is judged by, an index entry is created or updated and
+a consent recorded at, and the day the operators' rates call today (``utcnow``; tests turn it
+forward or set it)."""
+CONSENT_KEYS: web.AppKey[ConsentKeys | None] = web.AppKey("consent_keys")
+"""The consent service's public keys (:mod:`coordinator.index.consent_keys`); None when the
+hub is not configured with them (``SAMSPIL_CONSENT_JWKS``)."""
