@@ -78,7 +78,6 @@ from coordinator.index.tables import (
 from coordinator.params import header_text, whole_number
 from coordinator.responses import json_response
 from coordinator.security.auth import principal_of
-from coordinator.sqltypes import utcnow
 from coordinator.state import CLOCK, COMMITTER, CONSENT_KEYS, ENGINE, READER, SETTINGS
 from coordinator.tables import Role, Sector
 from messages.errors import IdentifierError

@@ -6,6 +6,7 @@ set by the test, so "today" moves without waiting a day."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,8 +14,11 @@ import pytest
 from coordinator.errors import ConfigError
 from coordinator.settings import Settings
 from coordinator.tables import Role, Sector
+from samspil.consent_service.server import running_service
 from tests.functional.conftest import BUP_GLN, PPR_GLN, Client, Hub, MakeHub
 from tests.functional.index_samples import case, consent, cpr_aged, ok
+from wire.consent_document import ConsentRequest
+from wire.consent_service import sign_consent
 
 
 class SetClock:
@@ -129,3 +133,26 @@ def test_the_rule_is_validated() -> None:
     assert (read.rate_alert_multiple, read.rate_alert_minimum) == (4.5, 25)
     with pytest.raises(ConfigError, match="SAMSPIL_RATE_ALERT_MINIMUM has an invalid value"):
         Settings.from_env({"SAMSPIL_RATE_ALERT_MINIMUM": "many"})
+
+
+async def test_a_verified_consent_is_not_counted(make_hub: MakeHub, tmp_path: Path) -> None:
+    async with running_service(tmp_path / "consent-service") as service:
+        hub = await make_hub(consent_jwks=service.jwks_url)
+        ppr = await hub.org(PPR_GLN, Sector.PPR, "PPR Aalborg")
+        child = cpr_aged(9)
+        await ok(ppr, "PUT", "/v1/cases/P-1", case(child))
+        request = ConsentRequest.model_validate(
+            {
+                "child_cpr": child,
+                "given_by_name": "Mette Nielsen",
+                "relation": "custodial-parent",
+                "sectors": ["ppr", "family"],
+            }
+        )
+        signed = await sign_consent(service.url, request)
+        await ok(ppr, "POST", f"/v1/children/{child}/consents", {"document": signed.document})
+        await ok(ppr, "POST", f"/v1/children/{child}/consents", consent(["ppr", "family"]))
+        listed = (await ok(ppr, "GET", f"/v1/children/{child}/consents"))["consents"]
+        assert sorted(c["verification"] for c in listed) == ["attested", "verified"]
+        rates = await _rates(hub)
+    assert _seen(rates[(PPR_GLN, "attested-consents")]) == (1, 0.0, False)
