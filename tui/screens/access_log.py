@@ -17,7 +17,6 @@ from tui.widgets.connection_banner import ConnectionBanner
 from tui.widgets.key_bar import KeyBar
 from tui.widgets.notice import Notice
 from tui.widgets.top_bar import TopBar
-from wire.errors import HubRefused
 
 
 class AccessLogScreen(Screen[None], CaseworkerRoom):
@@ -46,12 +45,8 @@ class AccessLogScreen(Screen[None], CaseworkerRoom):
     async def _load(self) -> None:
         app = self.caseworker
         t = app.texts
-        try:
-            views = await self.hub(lambda: app.client.access_log(self.cpr))
-            notes = await self.hub(app.client.access_notifications)
-        except HubRefused as exc:
-            self.query_one(Notice).tell(t("error", detail=exc.detail), error=True)
-            return
+        views = await self.hub(lambda: app.client.access_log(self.cpr))
+        notes = await self.hub(app.client.access_notifications)
         if views is None or notes is None:
             return
         out = Text()

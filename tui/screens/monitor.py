@@ -27,7 +27,6 @@ from tui.widgets.key_bar import KeyBar
 from tui.widgets.notice import Notice
 from tui.widgets.top_bar import TopBar
 from tui.workers import in_worker
-from wire.errors import HubRefused
 
 STALE_POLL_SECONDS = 15 * 60.0  # default: a partner silent this long is highlighted
 
@@ -390,11 +389,7 @@ class MonitorScreen(Screen[None], MonitorRoom):
     async def _act(self, call: Any, target: str, done_key: str) -> None:
         app = self.monitor
         notice = self.query_one(Notice)
-        try:
-            result = await self.hub(lambda: call(target))
-        except HubRefused as exc:
-            notice.tell(app.texts("error", detail=exc.detail), error=True)
-            return
+        result = await self.hub(lambda: call(target))  # a refusal is said by the app
         if result is not None:
             new_id = str(result.get("id", ""))[:8]
             notice.tell(app.texts(done_key, id=new_id))
