@@ -215,9 +215,7 @@ def opened_to(
     )
 
 
-def would_open(
-    *, age: int, now: datetime
-) -> dict[ConsentRelation, dict[Sector, Missing | None]]:
+def would_open(*, age: int, now: datetime) -> dict[ConsentRelation, dict[Sector, Missing | None]]:
     """What a consent recorded now, naming every sector, would open per sector, by the
     relation of whoever gives it — for the relations whose consent may be recorded at ``age``
     (:func:`may_record`). The consent form shows it before a consent is saved."""

@@ -25,6 +25,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Input, Static
 
+from tui import problems
 from tui.clock import parse_time
 from tui.screens.access_log import AccessLogScreen
 from tui.screens.base import CaseworkerRoom
@@ -36,7 +37,7 @@ from tui.widgets.connection_banner import ConnectionBanner
 from tui.widgets.key_bar import KeyBar
 from tui.widgets.notice import Notice
 from tui.widgets.top_bar import TopBar
-from wire.errors import HubRefused
+from wire.errors import HubError, HubRefused
 
 RULE = "─"
 NEW_PARTNER_DAYS = 30  # a partner that joined within this many days is "new"
@@ -134,24 +135,35 @@ class ChildScreen(Screen[None], CaseworkerRoom):
             if exc.code == "no-active-case":
                 text = app.texts("child.no_case", org=app.org_name)
             else:
-                text = app.texts("error", detail=exc.detail)
+                text = problems.notice(app.texts, exc)
             self.query_one("#overview", Static).update(Text(text))
             notice.tell(self.outcome)
             return
         if overview is None:
             return
-        notes = await self.hub(lambda: app.client.access_notifications(limit=NOTES_READ)) or []
-        about = [n for n in notes if n.get("child_cpr") == cpr]
-        seen = sum(1 for n in about if "viewer" in n)
-        since = app.now() - timedelta(days=NEW_PARTNER_DAYS)
-        partners = [
-            n for n in about if n.get("kind") == "new-partner" and parse_time(n["at"]) >= since
-        ]
+        refused: HubError | None = None
+        notes: list[dict[str, Any]] | None = None
+        try:  # how often others looked, who joined: the overview is shown whatever the answer
+            notes = await self.hub(lambda: app.client.access_notifications(limit=NOTES_READ))
+        except HubError as exc:  # refused, or a 429/5xx: said under the overview
+            refused = exc
+        seen: int | None = None
+        partners: list[dict[str, Any]] = []
+        if notes is not None:
+            about = [n for n in notes if n.get("child_cpr") == cpr]
+            seen = sum(1 for n in about if "viewer" in n)
+            since = app.now() - timedelta(days=NEW_PARTNER_DAYS)
+            partners = [
+                n for n in about if n.get("kind") == "new-partner" and parse_time(n["at"]) >= since
+            ]
         self.overview = overview
         self.query_one("#overview", Static).update(
             self.render_overview(cpr, overview, seen, partners)
         )
-        notice.tell(self.outcome)
+        if refused is not None:
+            notice.tell(problems.notice(app.texts, refused), error=True)
+        else:
+            notice.tell(self.outcome)
         self.outcome = ""
 
     async def look_again(self) -> Mapping[str, Any] | None:
@@ -166,9 +178,11 @@ class ChildScreen(Screen[None], CaseworkerRoom):
         self,
         cpr: str,
         overview: dict[str, Any],
-        seen: int,
+        seen: int | None,
         partners: list[dict[str, Any]] | None = None,
     ) -> Text:
+        """``seen``: how often other organisations looked (None: not known just now);
+        ``partners``: the new-partner notifications to show."""
         app = self.caseworker
         t = app.texts
         consent = overview["consent"]
@@ -237,7 +251,7 @@ class ChildScreen(Screen[None], CaseworkerRoom):
         else:
             line = t("child.no_coordinator")
         out.append(_section(""))
-        out.append(f" {line}   {t('child.seen', n=seen)}\n")
+        out.append(f" {line}   {t('child.seen', n='?' if seen is None else seen)}\n")
         return out
 
     # --- elsewhere -------------------------------------------------------------------------
