@@ -49,9 +49,7 @@ DA: dict[str, str] = {
     "child.no_case": (
         "Ingen aktiv sag for dette barn i {org} — opret sagen i jeres fagsystem først."
     ),
-    "child.consent_missing": (
-        "Samtykke mangler for deling mellem {own} og {others} — tryk s for at registrere det."
-    ),
+    "child.consent_missing": ("Samtykke mangler for deling mellem {own} og {others} — tryk s."),
     "child.cases": "Forløb",
     "child.appointments": "Aftaler",
     "child.none": "  (ingen)",
@@ -66,8 +64,8 @@ DA: dict[str, str] = {
     "child.known.verified": "✔ verificeret",
     "child.known.attested": "✎ attesteret",
     "child.known.attested_here": "✎ attesteret af jer",
-    "child.withheld": "{mark} {sectors}: {reason} — tryk s for samtykkerne.",
-    "child.new_partner": "✚ Ny samarbejdspartner {date}: {org} ({sector}){contact}",
+    "child.withheld": "{mark} {sectors}: {reason} — tryk s.",
+    "child.new_partner": "✚ Ny partner {date}: {org}{contact}",
     "consent.state.complete": "Samtykke ✔ alle sektorer",
     "consent.state.partial": "Samtykke ◐ delvist",
     "consent.state.missing": "Samtykke ✖ mangler",
@@ -330,9 +328,7 @@ EN: dict[str, str] = {
     "child.no_case": (
         "No active case for this child at {org} — open the case in your own system first."
     ),
-    "child.consent_missing": (
-        "Consent missing for sharing between {own} and {others} — press s to record it."
-    ),
+    "child.consent_missing": ("Consent missing for sharing between {own} and {others} — press s."),
     "child.cases": "Cases",
     "child.appointments": "Appointments",
     "child.none": "  (none)",
@@ -347,8 +343,8 @@ EN: dict[str, str] = {
     "child.known.verified": "✔ verified",
     "child.known.attested": "✎ attested",
     "child.known.attested_here": "✎ attested by you",
-    "child.withheld": "{mark} {sectors}: {reason} — press s for the consents.",
-    "child.new_partner": "✚ New partner {date}: {org} ({sector}){contact}",
+    "child.withheld": "{mark} {sectors}: {reason} — press s.",
+    "child.new_partner": "✚ New partner {date}: {org}{contact}",
     "consent.state.complete": "Consent ✔ all sectors",
     "consent.state.partial": "Consent ◐ partial",
     "consent.state.missing": "Consent ✖ missing",

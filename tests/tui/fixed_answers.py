@@ -292,6 +292,20 @@ CONSENTS = [
     ),
 ]
 NOTIFICATIONS = [
+    {  # the child psychiatry opened its first case for the child: PPR was told
+        "at": "2026-12-01T08:30:00Z",
+        "child_cpr": CHILD,
+        "kind": "new-partner",
+        "about": {"organisation": BUP, "name": "Børne- og Ungdomspsyk.", "sector": "psychiatry"},
+        "consent_id": None,
+        "contact": {
+            "name": "Bo Overlæge",
+            "role": "overlæge",
+            "phone": "88 88 88 88",
+            "email": None,
+        },
+        "detail": None,
+    },
     {
         "at": "2026-12-02T10:00:00Z",
         "child_cpr": CHILD,

@@ -4,6 +4,7 @@ chosen and its preview, and the overview looked at again — once — after a ch
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -15,10 +16,14 @@ from tests.functional.index_samples import cpr_aged
 from tests.tui.conftest import BUP, CHILD, PPR, TuiHub, screen_text, until
 from tests.tui.test_caseworker import app_for, look_up
 from tui.caseworker_app import CaseworkerApp
+from tui.clock import parse_time
+from tui.i18n import Texts
 from tui.screens.child import ChildScreen
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.consent_form import ConsentForm
 from tui.screens.consents import ConsentsScreen
+
+PSYCHIATRY_CASE = "psykiatrisk udr."  # the child psychiatry's case, as the overview lists it
 
 
 async def logged_looks(hub: TuiHub, org: str, cpr: str) -> int:
@@ -97,7 +102,7 @@ async def test_recording_a_consent_shows_who_recorded_it_and_refreshes_the_overv
         await pilot.press("escape")
         await until(pilot, lambda: isinstance(app.screen, ChildScreen))
         text = screen_text(app)
-        assert "Bo Overlæge" in text
+        assert PSYCHIATRY_CASE in text
         assert "Samtykke: forælder · ✎ attesteret af jer · ingen slutdato · åbner familie" in text
         assert await logged_looks(tui_hub, PPR, CHILD) == looks + 1
 
@@ -117,7 +122,7 @@ async def test_revoking_closes_the_overview_at_once(tui_hub: TuiHub) -> None:
     app = app_for(tui_hub)
     async with app.run_test(size=(100, 30)) as pilot:
         await look_up(pilot, app, CHILD)
-        await until(pilot, lambda: "Bo Overlæge" in screen_text(app))
+        await until(pilot, lambda: PSYCHIATRY_CASE in screen_text(app))
         await pilot.press("s")
         await until(pilot, lambda: "Mette Jensen" in screen_text(app))
         looks = await logged_looks(tui_hub, PPR, CHILD)
@@ -129,7 +134,7 @@ async def test_revoking_closes_the_overview_at_once(tui_hub: TuiHub) -> None:
         await pilot.press("escape")
         await until(pilot, lambda: isinstance(app.screen, ChildScreen))
         text = screen_text(app)
-        assert "Bo Overlæge" not in text
+        assert PSYCHIATRY_CASE not in text
         assert "Samtykke mangler for deling mellem PPR og familie, psykiatri" in text
         assert await logged_looks(tui_hub, PPR, CHILD) == looks  # nothing of others shown
 
@@ -173,7 +178,7 @@ async def test_a_parents_consent_for_a_17_year_old_does_not_open_health_data(
         await until(pilot, lambda: isinstance(app.screen, ChildScreen))
         text = screen_text(app)
         assert "✖ psykiatri, almen praksis: den unges eget samtykke kræves" in text
-        assert "Bo Overlæge" not in text  # child psychiatry's case stays withheld
+        assert PSYCHIATRY_CASE not in text  # child psychiatry's case stays withheld
     listed = (await tui_hub.call("bup", "GET", f"/v1/children/{teen}/consents"))["consents"]
     assert listed[0]["opens"]["psychiatry"] == "own-consent-needed"
     assert listed[0]["recorded_by_org"] == PPR
@@ -199,5 +204,28 @@ async def test_one_look_at_the_overview_is_one_logged_read(tui_hub: TuiHub) -> N
     async with app.run_test(size=(100, 30)) as pilot:
         await look_up(pilot, app, CHILD)
         await until(pilot, lambda: "Set af andre: 1 gange" in screen_text(app))
-        assert "Bo Overlæge" in screen_text(app)
+        assert PSYCHIATRY_CASE in screen_text(app)
         assert await logged_looks(tui_hub, PPR, CHILD) == 1  # the overview, nothing beside it
+
+
+async def test_the_overview_names_a_partner_that_newly_joined_the_childs_case(
+    tui_hub: TuiHub,
+) -> None:
+    # the seed: PPR's case first, then the child psychiatry's — PPR was told it joined
+    told = await tui_hub.call("pia", "GET", "/v1/access-notifications")
+    [joined] = [n for n in told["notifications"] if n["kind"] == "new-partner"]
+    line = "✚ Ny partner {}: Børne- og Ungdomspsyk.: Bo Overlæge 88 88 88 88"
+    app = app_for(tui_hub)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await look_up(pilot, app, CHILD)
+        await until(pilot, lambda: "Forløb" in screen_text(app))
+        text = screen_text(app)
+        assert line.format(app.local(joined["at"], "%d.%m")) in text
+        assert PSYCHIATRY_CASE not in text  # who joined is told; what they do is not
+
+    a_month_on = parse_time(joined["at"]) + timedelta(days=31)
+    later = CaseworkerApp(tui_hub.client("pia"), texts=Texts("da"), clock=lambda: a_month_on)
+    async with later.run_test(size=(100, 30)) as pilot:
+        await look_up(pilot, later, CHILD)
+        await until(pilot, lambda: "Forløb" in screen_text(later))
+        assert "Ny partner" not in screen_text(later)  # no longer new

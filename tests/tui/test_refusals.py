@@ -198,7 +198,7 @@ async def test_a_fault_in_a_worker_ends_the_app_with_one_line_and_no_secrets(
 ) -> None:
     token = tui_hub.tokens["pia"]
 
-    def broken(self: ChildScreen, cpr: str, overview: Any, seen: Any) -> Any:
+    def broken(self: ChildScreen, cpr: str, overview: Any, *_: Any) -> Any:
         headers = {"Authorization": f"Bearer {token}"}  # what a traceback's locals would show
         raise RuntimeError(f"cannot draw /v1/children/{cpr}/overview with {headers}")
 

@@ -257,19 +257,18 @@ class ChildScreen(Screen[None], CaseworkerRoom):
     # --- elsewhere -------------------------------------------------------------------------
 
     def partner_line(self, note: Mapping[str, Any]) -> str:
-        """``✚ Ny samarbejdspartner 01.12: Børne- og Ungdomspsyk. (psykiatri) — Bo Overlæge,
-        88 88 88 88``: who joined the child's case, and whom to call there."""
+        """``✚ Ny partner 01.12: Børne- og Ungdomspsyk.: Bo Overlæge 88 88 88 88``:
+        who joined the child's case, and whom to call there."""
         app = self.caseworker
         t = app.texts
         partner = note.get("about") or {}
         contact = note.get("contact") or {}
-        reach = ", ".join(str(contact[k]) for k in ("name", "phone") if contact.get(k))
+        reach = " ".join(str(contact[k]) for k in ("name", "phone") if contact.get(k))
         return t(
             "child.new_partner",
             date=app.local(note["at"], "%d.%m"),
             org=partner.get("name", ""),
-            sector=t(f"sector.{partner.get('sector', '')}"),
-            contact=f" — {reach}" if reach else "",
+            contact=f": {reach}" if reach else "",
         )
 
     def action_consents(self) -> None:
