@@ -23,6 +23,7 @@ from coordinator.database.backend import create_backend
 from coordinator.database.committer import Committer, running
 from coordinator.database.engine import migrate
 from coordinator.index import routes as routes_index
+from coordinator.index.consent import ConsentPolicy
 from coordinator.index.retention import retention_ctx
 from coordinator.mailbox import routes as routes_messages
 from coordinator.mailbox.expiry import sweep_forever
@@ -50,6 +51,7 @@ from coordinator.state import (
     BACKEND,
     CLOCK,
     COMMITTER,
+    CONSENT_POLICY,
     DIRECTORY,
     ENGINE,
     LAST_POLL,
@@ -144,6 +146,7 @@ def create_app(settings: Settings) -> web.Application:
     app[REGISTRY] = SchemaRegistry()  # compiled once, now: a broken schema fails start-up
     app[LAST_POLL] = {}
     app[CLOCK] = utcnow
+    app[CONSENT_POLICY] = ConsentPolicy(attested_opens=settings.attested_opens)
     app[STOPPING] = asyncio.Event()
     app.cleanup_ctx.extend([_engine, _committer, _listener, _expiry, retention_ctx, heartbeat_ctx])
     app.add_routes(routes_messages.routes)

@@ -9,6 +9,12 @@ logged view names its :class:`~coordinator.index.tables.ViewKind` and, in one di
 each, the organisations whose data it showed, so owners can list the views of their data
 (``GET /v1/access-notifications``).
 
+Owners are also told, beside the views, what they must know of consents (``index_notification``,
+:class:`~coordinator.index.tables.NotificationKind`): an attested consent that opened their data
+for the first time is written with the view that it opened it to (:func:`log_views`), a dispute
+of a consent with the dispute (:mod:`coordinator.index.disputes`); each at most once per owner,
+kind and consent (:data:`NOTIFY_ONCE`).
+
 :func:`log_views` is a bulk write for the :class:`~coordinator.database.committer.Committer`; the
 reads use the engine and are private (``_access_log``, ``_access_notifications``): the routes
 reach them only through :mod:`coordinator.index.disclosure`, which logs each read that must be
@@ -30,10 +36,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from coordinator.database.committer import Batch
+from coordinator.database.statements import ForEngine
 from coordinator.errors import store_error
-from coordinator.index.consent import Missing, age_on, sector_verdicts
+from coordinator.index.consent import ConsentFacts, ConsentPolicy, Missing, Party, age_on, judge
 from coordinator.index.store import (
     CHILDREN,
+    Opening,
     Viewer,
     _require_active_case,
     _sector_of,
@@ -42,6 +50,8 @@ from coordinator.index.store import (
 from coordinator.index.tables import (
     ACCESS_LOG,
     DISCLOSURE,
+    NOTIFICATION,
+    NotificationKind,
     ViewKind,
 )
 from coordinator.sqltypes import utcnow
@@ -53,11 +63,45 @@ L = ACCESS_LOG.c
 D = DISCLOSURE.c
 
 __all__ = [
+    "NOTIFY_ONCE",
     "LoggedView",
     "View",
     "log_views",
+    "notice",
     "shown_others",
 ]
+
+NOTIFY_ONCE: ForEngine[Any] = ForEngine(
+    lambda kind: kind.insert_ignore(NOTIFICATION, ["owner_org", "kind", "consent_id"])
+)
+"""Insert owners' notifications, each at most once per (owner, kind, consent)."""
+
+
+def notice(
+    *,
+    owner_org: str,
+    cpr: str,
+    at: datetime,
+    kind: NotificationKind,
+    about_org: str,
+    consent_id: uuid.UUID | None = None,
+    detail: str | None = None,
+) -> dict[str, Any]:
+    """One ``index_notification`` row for :data:`NOTIFY_ONCE`."""
+    return {
+        "id": uuid.uuid4(),
+        "owner_org": owner_org,
+        "cpr": cpr,
+        "at": at,
+        "kind": kind.value,
+        "about_org": about_org,
+        "consent_id": consent_id,
+        "contact_name": None,
+        "contact_role": None,
+        "contact_phone": None,
+        "contact_email": None,
+        "detail": detail,
+    }
 
 
 # --- writing ---------------------------------------------------------------------------------
@@ -71,6 +115,7 @@ class View:
     cpr: Cpr
     kind: ViewKind
     owners: tuple[str, ...]  # the other organisations whose data it disclosed, sorted
+    opened: tuple[Opening, ...] = ()  # owners an attested consent opened, not yet told
 
 
 _LOG = insert(ACCESS_LOG)
@@ -78,7 +123,9 @@ _DISCLOSE = insert(DISCLOSURE)
 
 
 def log_views(conn: Connection, batch: Batch, items: list[View]) -> list[Any]:
-    """Bulk write: a group's logged views and their disclosures (three statements).
+    """Bulk write: a group's logged views and their disclosures (three statements), and the
+    owners first opened by an attested consent told so (a fourth, when there are any:
+    ``consent-opened``, once per owner and consent).
 
     The child is remembered too (an operator may read the log of a child the index does not
     know yet): the retention job deletes a child's log with everything else about the child
@@ -87,7 +134,20 @@ def log_views(conn: Connection, batch: Batch, items: list[View]) -> list[Any]:
     children: dict[str, dict[str, Any]] = {}
     views: list[dict[str, Any]] = []
     disclosures: list[dict[str, Any]] = []
+    notices: dict[tuple[str, uuid.UUID], dict[str, Any]] = {}
     for item in items:
+        for opening in item.opened:
+            notices.setdefault(
+                (opening.owner_org, opening.consent_id),
+                notice(
+                    owner_org=opening.owner_org,
+                    cpr=item.cpr.digits,
+                    at=batch.now,
+                    kind=NotificationKind.CONSENT_OPENED,
+                    about_org=opening.recorder,
+                    consent_id=opening.consent_id,
+                ),
+            )
         access_id = uuid.uuid4()
         children[item.cpr.digits] = {
             "id": uuid.uuid4(),
@@ -120,6 +180,8 @@ def log_views(conn: Connection, batch: Batch, items: list[View]) -> list[Any]:
     conn.execute(_LOG, views)
     if disclosures:
         conn.execute(_DISCLOSE, disclosures)
+    if notices:
+        conn.execute(NOTIFY_ONCE.of(conn), list(notices.values()))
     return [None] * len(items)
 
 
@@ -168,28 +230,26 @@ async def _access_log(
     cpr: Cpr,
     org_gln: str | None,
     limit: int,
+    policy: ConsentPolicy,
 ) -> list[LoggedView]:
     """The child's access log, newest first.
 
     ``org_gln`` None is an operator: everything. An organisation (which must have an active
     case) sees the views it made, the views that disclosed its own data, views by
-    organisations whose entries its consent lets it see, and every operator's view; of the
-    organisations a view disclosed it sees only itself and those its consent covers (all of
-    them for its own views) - the log never tells an organisation more about who is involved
-    than the overview would.
+    organisations whose entries the consent rule (under ``policy``) lets it see, and every
+    operator's view; of the organisations a view disclosed it sees only itself and those
+    whose entries it may see (all of them for its own views) - the log never tells an
+    organisation more about who is involved than the overview would.
     """
     now = utcnow()
+    caller: Party | None = None
+    facts: list[ConsentFacts] = []
     try:
         async with engine.connect() as conn:
-            verdicts: dict[Sector, Missing | None] | None = None
             if org_gln is not None:
                 await _require_active_case(conn, org_gln, cpr.digits)
-                verdicts = sector_verdicts(
-                    caller=await _sector_of(conn, org_gln),
-                    age=age_on(cpr.birth_date, now.date()),
-                    consents=await consent_facts(conn, cpr.digits),
-                    now=now,
-                )
+                caller = Party(await _sector_of(conn, org_gln), org_gln)
+                facts = await consent_facts(conn, cpr.digits)
             views = (await conn.execute(_VIEWS.where(L.cpr == cpr.digits).limit(limit))).all()
             owners: dict[uuid.UUID, list[str]] = {}
             if views:
@@ -208,11 +268,21 @@ async def _access_log(
             }
     except SQLAlchemyError as exc:
         raise store_error(exc, "the index") from exc
+    age = age_on(cpr.birth_date, now.date())
+    opens: dict[str, bool] = {}
 
     def visible(gln: str) -> bool:
-        if verdicts is None or gln == org_gln:
+        if caller is None or gln == org_gln:
             return True
-        return gln in orgs and verdicts[orgs[gln][1]] is None
+        if gln not in orgs:
+            return False
+        if gln not in opens:
+            owner = Party(orgs[gln][1], gln)
+            verdict = judge(
+                caller=caller, owner=owner, age=age, consents=facts, now=now, policy=policy
+            )
+            opens[gln] = not isinstance(verdict, Missing)
+        return opens[gln]
 
     out: list[LoggedView] = []
     for v in views:

@@ -30,6 +30,7 @@ from sqlalchemy import (
     Select,
     String,
     Table,
+    Uuid,
     bindparam,
     cast,
     insert,
@@ -55,16 +56,28 @@ from coordinator.errors import (
     NotFound,
     store_error,
 )
-from coordinator.index.consent import ConsentFacts, Missing, age_on, sector_verdicts
+from coordinator.index.consent import (
+    ConsentFacts,
+    ConsentPolicy,
+    Missing,
+    Party,
+    age_on,
+    judge,
+    sector_verdicts,
+)
 from coordinator.index.tables import (
     APPOINTMENT,
     CASE,
     CHILD,
     CONSENT,
     COORDINATOR,
+    DISPUTE,
+    NOTIFICATION,
     ConsentCreate,
     ConsentRelation,
+    ConsentVerification,
     CoordinatorCreate,
+    NotificationKind,
 )
 from coordinator.sqltypes import UtcDateTime, utcnow
 from coordinator.tables import ORGANISATION, Sector
@@ -75,6 +88,8 @@ G = ORGANISATION.c  # organisations, by GLN
 C = CASE.c
 A = APPOINTMENT.c
 K = CONSENT.c
+KD = DISPUTE.c
+N = NOTIFICATION.c
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,14 +287,49 @@ _TABLES = {CASE.name: CASE, APPOINTMENT.name: APPOINTMENT}
 # --- consents and the coordinator (ops) ----------------------------------------------------
 
 
-def _facts(row: Any) -> ConsentFacts:
+def listed(text: str) -> list[str]:
+    """A comma-separated column (sectors, organisations) as its items; "" is none."""
+    return text.split(",") if text else []
+
+
+def _facts(row: Any, disputed_by: frozenset[str]) -> ConsentFacts:
     return ConsentFacts(
         relation=ConsentRelation(row.relation),
-        sectors=frozenset(Sector(s) for s in row.sectors.split(",")),
+        sectors=frozenset(Sector(s) for s in listed(row.sectors)),
         valid_from=row.valid_from,
         valid_until=row.valid_until,
         revoked_at=row.revoked_at,
+        id=row.id,
+        verification=ConsentVerification(row.verification),
+        organisations=frozenset(listed(row.organisations)),
+        recorder=row.recorded_by_org,
+        recorder_sector=Sector(row.recorder_sector) if row.recorder_sector else None,
+        recorded_at=row.recorded_at,
+        disputed_by=disputed_by,
     )
+
+
+def facts_of(consents: list[Any], disputes: list[Any]) -> list[ConsentFacts]:
+    """The rule's facts of a child's consent rows (``_CONSENTS``) and dispute rows
+    (``_DISPUTES``)."""
+    disputers: dict[uuid.UUID, set[str]] = {}
+    for dispute in disputes:
+        disputers.setdefault(dispute.consent_id, set()).add(dispute.org_gln)
+    return [_facts(row, frozenset(disputers.get(row.id, ()))) for row in consents]
+
+
+async def _require_registered(conn: AsyncConnection, glns: list[str]) -> None:
+    """Every GLN of ``glns`` names a registered organisation (else 422 unknown-organisation)."""
+    if not glns:
+        return
+    known = set((await conn.execute(select(G.gln).where(G.gln.in_(glns)))).scalars())
+    unknown = [gln for gln in glns if gln not in known]
+    if unknown:
+        raise InvalidEntry(
+            f"the consent names organisations not registered at the hub: {', '.join(unknown)}; "
+            "name registered organisations by their GLN (GET /v1/organisations)",
+            code="unknown-organisation",
+        )
 
 
 def add_consent(
@@ -292,8 +342,11 @@ def add_consent(
     The same key for another child is a conflict, not a silent match.
     """
 
+    organisations = sorted(set(consent.organisations))
+
     async def op(conn: AsyncConnection, batch: Batch) -> tuple[uuid.UUID, bool]:
         await _require_active_case(conn, viewer.org_gln, cpr.digits)
+        await _require_registered(conn, organisations)
         if idempotency_key is not None:
             earlier = (
                 await conn.execute(
@@ -322,6 +375,8 @@ def add_consent(
                 valid_from=consent.valid_from,
                 valid_until=consent.valid_until,
                 sectors=",".join(sorted({s.value for s in consent.sectors})),
+                organisations=",".join(organisations),
+                verification=ConsentVerification.ATTESTED.value,
                 recorded_by_org=viewer.org_gln,
                 recorded_by=viewer.person,
                 recorded_at=batch.now,
@@ -390,9 +445,20 @@ def put_coordinator(*, viewer: Viewer, cpr: Cpr, coordinator: CoordinatorCreate)
 # --- the overview (reads on the read path, its access-log entry committed before it answers)
 
 
+@dataclass(frozen=True, slots=True)
+class Opening:
+    """An attested consent that opened an owner's data to someone, and the owner has not
+    been told yet (a ``consent-opened`` notification, written with the view's log entry)."""
+
+    owner_org: str
+    consent_id: uuid.UUID
+    recorder: str
+
+
 @dataclass(slots=True)
 class Overview:
-    """What one overview found and may show; ``disclosed`` lists the other organisations."""
+    """What one overview found and may show; ``disclosed`` lists the other organisations,
+    ``opened`` the owners first opened by an attested consent."""
 
     age: int
     caller_sector: Sector
@@ -403,6 +469,7 @@ class Overview:
     other_appointments: list[Any] = field(default_factory=list)
     coordinator: Any = None
     disclosed: list[str] = field(default_factory=list)
+    opened: list[Opening] = field(default_factory=list)
 
 
 def _organisation_of(gln: Any) -> tuple[Any, Any]:
@@ -440,8 +507,25 @@ _APPOINTMENT_COLUMNS = (
     A.with_role,
     *_organisation_of(A.org_gln),
 )
-_CONSENTS = select(K.relation, K.sectors, K.valid_from, K.valid_until, K.revoked_at).where(
-    K.cpr == bindparam("cpr")
+_RECORDER_SECTOR = (
+    select(G.sector).where(G.gln == K.recorded_by_org).scalar_subquery().label("recorder_sector")
+)
+_CONSENTS = select(
+    K.id,
+    K.relation,
+    K.sectors,
+    K.organisations,
+    K.verification,
+    K.valid_from,
+    K.valid_until,
+    K.revoked_at,
+    K.recorded_at,
+    K.recorded_by_org,
+    _RECORDER_SECTOR,
+).where(K.cpr == bindparam("cpr"))
+_DISPUTES = select(KD.consent_id, KD.org_gln).where(KD.cpr == bindparam("cpr"))
+_NOTIFIED = select(N.owner_org, N.consent_id).where(
+    N.cpr == bindparam("cpr"), N.kind == NotificationKind.CONSENT_OPENED.value
 )
 # statements built once: an overview runs them with its child's CPR (and the caller)
 _CASES_OF = select(*_CASE_COLUMNS).where(C.cpr == bindparam("cpr")).order_by(C.opened_on, C.ref)
@@ -470,33 +554,39 @@ _COORDINATOR_OF = (
 
 
 async def consent_facts(conn: AsyncConnection, cpr: str) -> list[ConsentFacts]:
-    rows = await conn.execute(_CONSENTS, {"cpr": cpr})
-    return [_facts(row) for row in rows]
+    """The rule's facts of the child's consents, with their disputes."""
+    consents = (await conn.execute(_CONSENTS, {"cpr": cpr})).all()
+    disputes = (await conn.execute(_DISPUTES, {"cpr": cpr})).all() if consents else []
+    return facts_of(list(consents), list(disputes))
 
 
 @dataclass(slots=True)
 class _Found:
     cases: list[Any] = field(default_factory=list)
     consents: list[Any] = field(default_factory=list)
+    disputes: list[Any] = field(default_factory=list)
+    notified: list[Any] = field(default_factory=list)
     appointments: list[Any] = field(default_factory=list)
     coordinator: Any = None
 
 
 class _OneRead:
-    """The overview's four reads (cases, consents, appointments, the coordinator) as one
-    ``UNION ALL`` statement: one round trip on PostgreSQL, one statement on SQLite.
+    """The overview's reads (cases, consents, their disputes, the consent-opened
+    notifications already written, appointments, the coordinator) as one ``UNION ALL``
+    statement: one round trip on PostgreSQL, one statement on SQLite.
 
-    Each part's columns go into typed slots of one wide row (text, date and time slots; a
-    part's unused slots are typed NULLs, so both databases agree on every column's type)
+    Each part's columns go into typed slots of one wide row (text, date, time and UUID
+    slots; a part's unused slots are typed NULLs, so both databases agree on every column's
+    type)
     with the part's number first; the rows come back ordered as the separate reads ordered
     them, and :meth:`read` turns them back into each part's own named rows.
     """
 
     def __init__(self, parts: list[Select[Any]]) -> None:
         kinds: list[list[str]] = []  # per part, the slot of each of its columns
-        counts = {"s": 0, "d": 0, "t": 0}
+        counts = {"s": 0, "d": 0, "t": 0, "u": 0}
         for part in parts:
-            used = {"s": 0, "d": 0, "t": 0}
+            used = {"s": 0, "d": 0, "t": 0, "u": 0}
             slots = []
             for column in part.selected_columns:
                 kind = self._kind(column.type)
@@ -504,8 +594,8 @@ class _OneRead:
                 used[kind] += 1
             kinds.append(slots)
             counts = {k: max(counts[k], used[k]) for k in counts}
-        names = [f"{k}{i}" for k in ("s", "d", "t") for i in range(counts[k])]
-        empty: dict[str, Any] = {"s": String(), "d": Date(), "t": UtcDateTime()}
+        names = [f"{k}{i}" for k in ("s", "d", "t", "u") for i in range(counts[k])]
+        empty: dict[str, Any] = {"s": String(), "d": Date(), "t": UtcDateTime(), "u": Uuid()}
         branches = []
         for number, (part, slots) in enumerate(zip(parts, kinds, strict=True)):
             own = dict(zip(slots, part.selected_columns, strict=True))
@@ -530,6 +620,8 @@ class _OneRead:
             return "t"
         if isinstance(column_type, Date):
             return "d"
+        if isinstance(column_type, Uuid):
+            return "u"
         return "s"
 
     def read(self, conn: Connection, params: dict[str, Any]) -> list[list[Any]]:
@@ -541,22 +633,29 @@ class _OneRead:
         return parts
 
 
-_OVERVIEW = _OneRead([_CASES_OF, _CONSENTS, _APPOINTMENTS_OF, _COORDINATOR_OF])
+_OVERVIEW = _OneRead(
+    [_CASES_OF, _CONSENTS, _DISPUTES, _NOTIFIED, _APPOINTMENTS_OF, _COORDINATOR_OF]
+)
 
 
 def _read_overview(conn: Connection, cpr: str, org_gln: str, since: datetime) -> _Found:
     """Everything an overview may show, in one statement."""
-    cases, consents, appointments, coordinator = _OVERVIEW.read(
+    cases, consents, disputes, notified, appointments, coordinator = _OVERVIEW.read(
         conn, {"cpr": cpr, "org_gln": org_gln, "since": since}
     )
-    return _Found(cases, consents, appointments, coordinator[0] if coordinator else None)
+    return _Found(
+        cases, consents, disputes, notified, appointments, coordinator[0] if coordinator else None
+    )
 
 
-async def _overview(*, reader: Reader, viewer: Viewer, cpr: Cpr, recent: timedelta) -> Overview:
-    """The caller's overview of a child, judged: what it may show and ``disclosed``, the other
-    organisations whose entries it shows. Private: read through
-    :func:`coordinator.index.disclosure.disclose_overview`, which logs that view and returns only
-    once its entry has been committed.
+async def _overview(
+    *, reader: Reader, viewer: Viewer, cpr: Cpr, recent: timedelta, policy: ConsentPolicy
+) -> Overview:
+    """The caller's overview of a child, judged per owner organisation under ``policy``: what
+    it may show, ``disclosed`` (the other organisations whose entries it shows) and
+    ``opened`` (owners an attested consent opened that have not been told). Private: read
+    through :func:`coordinator.index.disclosure.disclose_overview`, which logs that view
+    and returns only once its entry has been committed.
 
     The reads run on the read path (no writer is held for them, nothing waits for a commit).
     """
@@ -567,55 +666,135 @@ async def _overview(*, reader: Reader, viewer: Viewer, cpr: Cpr, recent: timedel
     ]
     if not own_active:
         raise NoActiveCase()
-    caller_sector = Sector(own_active[0].org_sector)
+    caller = Party(Sector(own_active[0].org_sector), viewer.org_gln)
     age = age_on(cpr.birth_date, now.date())
-    verdicts = sector_verdicts(
-        caller=caller_sector,
-        age=age,
-        consents=[_facts(row) for row in found.consents],
-        now=now,
-    )
-    result = Overview(age=age, caller_sector=caller_sector, verdicts=verdicts)
+    facts = facts_of(found.consents, found.disputes)
+    verdicts = sector_verdicts(caller=caller, age=age, consents=facts, now=now, policy=policy)
+    result = Overview(age=age, caller_sector=caller.sector, verdicts=verdicts)
+    opened_by: dict[str, ConsentFacts | None] = {}  # per owner: the consent that opens it
+
+    def may_show(gln: str, sector: str) -> bool:
+        if gln not in opened_by:
+            verdict = judge(
+                caller=caller,
+                owner=Party(Sector(sector), gln),
+                age=age,
+                consents=facts,
+                now=now,
+                policy=policy,
+            )
+            opened_by[gln] = None if isinstance(verdict, Missing) else verdict
+        return opened_by[gln] is not None
+
     shown: set[str] = set()
-
-    def may_show(sector: str) -> bool:
-        return verdicts[Sector(sector)] is None
-
     for c in found.cases:
         if c.org_gln == viewer.org_gln:
             result.own_cases.append(c)
-        elif c.status == CaseStatus.ACTIVE and may_show(c.org_sector):
+        elif c.status == CaseStatus.ACTIVE and may_show(c.org_gln, c.org_sector):
             result.other_cases.append(c)
             shown.add(c.org_gln)
     for a in found.appointments:
         if a.org_gln == viewer.org_gln:
             result.own_appointments.append(a)
-        elif may_show(a.org_sector):
+        elif may_show(a.org_gln, a.org_sector):
             result.other_appointments.append(a)
             shown.add(a.org_gln)
     coordinator = found.coordinator
     if coordinator is not None and (
-        coordinator.org_gln == viewer.org_gln or may_show(coordinator.org_sector)
+        coordinator.org_gln == viewer.org_gln
+        or may_show(coordinator.org_gln, coordinator.org_sector)
     ):
         result.coordinator = coordinator
         if coordinator.org_gln != viewer.org_gln:
             shown.add(coordinator.org_gln)
     result.disclosed = sorted(shown)
+    result.opened = _first_openings(result.disclosed, opened_by, found.notified)
     return result
+
+
+def _first_openings(
+    disclosed: list[str], opened_by: dict[str, ConsentFacts | None], notified: list[Any]
+) -> list[Opening]:
+    """The owners of ``disclosed`` whose data an attested consent opened and who have not
+    been told of that consent yet (its recorder knows: it is not told of its own)."""
+    told = {(n.owner_org, n.consent_id) for n in notified}
+    openings = []
+    for owner in disclosed:
+        consent = opened_by.get(owner)
+        if consent is None or consent.verified or consent.id is None:
+            continue
+        if consent.recorder != owner and (owner, consent.id) not in told:
+            openings.append(Opening(owner, consent.id, consent.recorder))
+    return openings
 
 
 # --- reads ---------------------------------------------------------------------------------
 
 
-async def _consents_of(*, engine: AsyncEngine, org_gln: str, cpr: Cpr) -> list[Any]:
-    """The child's consents, newest first (the caller must have an active case). Private:
-    read through :func:`coordinator.index.disclosure.disclose_consents`."""
+@dataclass(slots=True)
+class ConsentList:
+    """A child's consents, newest first, and per consent the disputes the caller may see."""
+
+    consents: list[Any]
+    disputes: dict[uuid.UUID, list[Any]] = field(default_factory=dict)
+
+    @property
+    def others(self) -> set[str]:
+        """Every organisation the list names: the recorders and the disputers shown."""
+        found = {row.recorded_by_org for row in self.consents}
+        found |= {d.org_gln for shown in self.disputes.values() for d in shown}
+        return found
+
+
+_DISPUTES_SHOWN = (
+    select(
+        KD.consent_id,
+        KD.org_gln,
+        KD.person,
+        KD.reason,
+        KD.at,
+        G.name.label("org_name"),
+        G.sector.label("org_sector"),
+    )
+    .join(ORGANISATION, G.gln == KD.org_gln)
+    .order_by(KD.at, KD.org_gln)
+)
+
+
+async def _consents_of(
+    *, engine: AsyncEngine, org_gln: str, cpr: Cpr, policy: ConsentPolicy
+) -> ConsentList:
+    """The child's consents, newest first (the caller must have an active case), with their
+    disputes where the caller may see them: its own, those of consents it recorded, and
+    those by an organisation whose entries the consent rule shows the caller (a dispute
+    tells that its author is involved with the child). Private: read through
+    :func:`coordinator.index.disclosure.disclose_consents`."""
+    now = utcnow()
     try:
         async with engine.connect() as conn:
             await _require_active_case(conn, org_gln, cpr.digits)
             rows = await conn.execute(
                 select(CONSENT).where(K.cpr == cpr.digits).order_by(K.recorded_at.desc(), K.id)
             )
-            return list(rows.all())
+            found = ConsentList(list(rows.all()))
+            disputes = (await conn.execute(_DISPUTES_SHOWN.where(KD.cpr == cpr.digits))).all()
+            if not disputes:
+                return found
+            caller = Party(await _sector_of(conn, org_gln), org_gln)
+            facts = await consent_facts(conn, cpr.digits)
     except SQLAlchemyError as exc:
         raise store_error(exc, "the index") from exc
+    recorders = {row.id: row.recorded_by_org for row in found.consents}
+    age = age_on(cpr.birth_date, now.date())
+
+    def visible(dispute: Any) -> bool:
+        if org_gln in (dispute.org_gln, recorders.get(dispute.consent_id)):
+            return True
+        owner = Party(Sector(dispute.org_sector), dispute.org_gln)
+        verdict = judge(caller=caller, owner=owner, age=age, consents=facts, now=now, policy=policy)
+        return not isinstance(verdict, Missing)
+
+    for dispute in disputes:
+        if visible(dispute):
+            found.disputes.setdefault(dispute.consent_id, []).append(dispute)
+    return found

@@ -37,6 +37,8 @@ from wire.entries import Contact as Contact
 from wire.index import ConsentForm as ConsentForm
 from wire.index import ConsentIn, CoordinatorIn
 from wire.index import ConsentRelation as ConsentRelation
+from wire.index import ConsentVerification as ConsentVerification
+from wire.index import NotificationKind as NotificationKind
 from wire.index import ViewKind as ViewKind
 
 CPR_LENGTH = 10
