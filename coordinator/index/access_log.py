@@ -39,13 +39,13 @@ from coordinator.database.committer import Batch
 from coordinator.database.statements import ForEngine
 from coordinator.errors import store_error
 from coordinator.index.consent import ConsentFacts, ConsentPolicy, Missing, Party, age_on, judge
+from coordinator.index.consent_rows import consent_facts
 from coordinator.index.store import (
     CHILDREN,
     Opening,
     Viewer,
     _require_active_case,
     _sector_of,
-    consent_facts,
 )
 from coordinator.index.tables import (
     ACCESS_LOG,

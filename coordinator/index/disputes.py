@@ -26,13 +26,8 @@ from coordinator.database.committer import Batch
 from coordinator.errors import Conflict, NotFound
 from coordinator.index.access_log import NOTIFY_ONCE, notice
 from coordinator.index.consent import Party, covers
-from coordinator.index.store import (
-    _CONSENTS,
-    Viewer,
-    _facts,
-    _require_active_case,
-    _sector_of,
-)
+from coordinator.index.consent_rows import CONSENTS_OF, facts
+from coordinator.index.store import Viewer, _require_active_case, _sector_of
 from coordinator.index.tables import CONSENT, DISPUTE, NotificationKind
 from messages.identifiers import Cpr
 
@@ -57,11 +52,11 @@ def dispute_consent(*, viewer: Viewer, cpr: Cpr, consent_id: uuid.UUID, reason: 
     async def op(conn: AsyncConnection, batch: Batch) -> tuple[datetime, bool]:
         await _require_active_case(conn, viewer.org_gln, cpr.digits)
         row = (
-            await conn.execute(_CONSENTS.where(CONSENT.c.id == consent_id), {"cpr": cpr.digits})
+            await conn.execute(CONSENTS_OF.where(CONSENT.c.id == consent_id), {"cpr": cpr.digits})
         ).first()
         if row is None:
             raise NotFound("no such consent for this child")
-        consent = _facts(row, frozenset())
+        consent = facts(row, frozenset())
         if consent.verified:
             raise Conflict(
                 "a verified consent carries the consent service's signature and cannot be "

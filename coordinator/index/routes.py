@@ -40,6 +40,7 @@ from coordinator.errors import (
     UnsupportedMediaType,
 )
 from coordinator.index.consent import Missing, age_on, age_rule, may_record
+from coordinator.index.consent_rows import listed
 from coordinator.index.disclosure import (
     disclose_access_log,
     disclose_access_notifications,
@@ -52,7 +53,6 @@ from coordinator.index.store import (
     Overview,
     Viewer,
     add_consent,
-    listed,
     put_appointment,
     put_case,
     put_coordinator,

@@ -65,6 +65,7 @@ from coordinator.index.consent import (
     judge,
     sector_verdicts,
 )
+from coordinator.index.consent_rows import CONSENTS_OF, DISPUTES_OF, consent_facts, facts_of
 from coordinator.index.tables import (
     APPOINTMENT,
     CASE,
@@ -74,7 +75,6 @@ from coordinator.index.tables import (
     DISPUTE,
     NOTIFICATION,
     ConsentCreate,
-    ConsentRelation,
     ConsentVerification,
     CoordinatorCreate,
     NotificationKind,
@@ -287,37 +287,6 @@ _TABLES = {CASE.name: CASE, APPOINTMENT.name: APPOINTMENT}
 # --- consents and the coordinator (ops) ----------------------------------------------------
 
 
-def listed(text: str) -> list[str]:
-    """A comma-separated column (sectors, organisations) as its items; "" is none."""
-    return text.split(",") if text else []
-
-
-def _facts(row: Any, disputed_by: frozenset[str]) -> ConsentFacts:
-    return ConsentFacts(
-        relation=ConsentRelation(row.relation),
-        sectors=frozenset(Sector(s) for s in listed(row.sectors)),
-        valid_from=row.valid_from,
-        valid_until=row.valid_until,
-        revoked_at=row.revoked_at,
-        id=row.id,
-        verification=ConsentVerification(row.verification),
-        organisations=frozenset(listed(row.organisations)),
-        recorder=row.recorded_by_org,
-        recorder_sector=Sector(row.recorder_sector) if row.recorder_sector else None,
-        recorded_at=row.recorded_at,
-        disputed_by=disputed_by,
-    )
-
-
-def facts_of(consents: list[Any], disputes: list[Any]) -> list[ConsentFacts]:
-    """The rule's facts of a child's consent rows (``_CONSENTS``) and dispute rows
-    (``_DISPUTES``)."""
-    disputers: dict[uuid.UUID, set[str]] = {}
-    for dispute in disputes:
-        disputers.setdefault(dispute.consent_id, set()).add(dispute.org_gln)
-    return [_facts(row, frozenset(disputers.get(row.id, ()))) for row in consents]
-
-
 async def _require_registered(conn: AsyncConnection, glns: list[str]) -> None:
     """Every GLN of ``glns`` names a registered organisation (else 422 unknown-organisation)."""
     if not glns:
@@ -507,23 +476,6 @@ _APPOINTMENT_COLUMNS = (
     A.with_role,
     *_organisation_of(A.org_gln),
 )
-_RECORDER_SECTOR = (
-    select(G.sector).where(G.gln == K.recorded_by_org).scalar_subquery().label("recorder_sector")
-)
-_CONSENTS = select(
-    K.id,
-    K.relation,
-    K.sectors,
-    K.organisations,
-    K.verification,
-    K.valid_from,
-    K.valid_until,
-    K.revoked_at,
-    K.recorded_at,
-    K.recorded_by_org,
-    _RECORDER_SECTOR,
-).where(K.cpr == bindparam("cpr"))
-_DISPUTES = select(KD.consent_id, KD.org_gln).where(KD.cpr == bindparam("cpr"))
 _NOTIFIED = select(N.owner_org, N.consent_id).where(
     N.cpr == bindparam("cpr"), N.kind == NotificationKind.CONSENT_OPENED.value
 )
@@ -551,13 +503,6 @@ _COORDINATOR_OF = (
     .join(ORGANISATION, G.gln == COORDINATOR.c.org_gln)
     .where(COORDINATOR.c.cpr == bindparam("cpr"))
 )
-
-
-async def consent_facts(conn: AsyncConnection, cpr: str) -> list[ConsentFacts]:
-    """The rule's facts of the child's consents, with their disputes."""
-    consents = (await conn.execute(_CONSENTS, {"cpr": cpr})).all()
-    disputes = (await conn.execute(_DISPUTES, {"cpr": cpr})).all() if consents else []
-    return facts_of(list(consents), list(disputes))
 
 
 @dataclass(slots=True)
@@ -634,7 +579,7 @@ class _OneRead:
 
 
 _OVERVIEW = _OneRead(
-    [_CASES_OF, _CONSENTS, _DISPUTES, _NOTIFIED, _APPOINTMENTS_OF, _COORDINATOR_OF]
+    [_CASES_OF, CONSENTS_OF, DISPUTES_OF, _NOTIFIED, _APPOINTMENTS_OF, _COORDINATOR_OF]
 )
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from coordinator.errors import ConfigError
 from coordinator.index.consent import (
     ConsentFacts,
     ConsentPolicy,
@@ -28,6 +29,7 @@ from coordinator.index.consent import (
 )
 from coordinator.index.tables import ConsentRelation as R
 from coordinator.index.tables import ConsentVerification as V
+from coordinator.settings import Settings
 from coordinator.tables import Sector as S
 from messages.identifiers import parse_cpr
 
@@ -230,3 +232,13 @@ def test_who_may_record_a_consent() -> None:
     assert may_record(R.SELF, 15)
     assert may_record(R.CUSTODIAL_PARENT, 17)
     assert not may_record(R.GUARDIAN, 18)
+
+
+def test_the_policy_setting_is_read_and_checked() -> None:
+    assert Settings.from_env({}).attested_opens == {S.PPR, S.FAMILY}
+    opens = {"SAMSPIL_ATTESTED_CONSENT_OPENS": " ppr, psychiatry ,gp"}
+    assert Settings.from_env(opens).attested_opens == {S.PPR, S.PSYCHIATRY, S.GP}
+    assert Settings.from_env({"SAMSPIL_ATTESTED_CONSENT_OPENS": ""}).attested_opens == set()
+    for bad in ("ppr,school", "PPR", "ppr;family"):
+        with pytest.raises(ConfigError, match="SAMSPIL_ATTESTED_CONSENT_OPENS"):
+            Settings.from_env({"SAMSPIL_ATTESTED_CONSENT_OPENS": bad})
