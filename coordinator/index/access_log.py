@@ -11,9 +11,9 @@ each, the organisations whose data it showed, so owners can list the views of th
 
 Owners are also told, beside the views, what they must know of consents (``index_notification``,
 :class:`~coordinator.index.tables.NotificationKind`): an attested consent that opened their data
-for the first time is written with the view that it opened it to (:func:`log_views`), a dispute
-of a consent with the dispute (:mod:`coordinator.index.disputes`); each at most once per owner,
-kind and consent (:data:`NOTIFY_ONCE`).
+for the first time is written with the logged view that showed it (:func:`log_views`), a
+dispute of a consent with the dispute (:mod:`coordinator.index.disputes`); each at most once
+per owner, kind and consent (:data:`NOTIFY_ONCE`).
 
 :func:`log_views` is a bulk write for the :class:`~coordinator.database.committer.Committer`; the
 reads use the engine and are private (``_access_log``, ``_access_notifications``): the routes

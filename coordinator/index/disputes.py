@@ -8,6 +8,10 @@ disputer, with the reason), and the dispute row itself is the record of who disp
 person and the organisation) and when. Only an attested consent (a caseworker's word) can be
 disputed: a verified one carries the consent service's signature.
 
+The recorder's notification is kept once per consent (``index_notification`` is unique on
+owner, kind and consent): when a second organisation disputes the same consent, its dispute
+stands and is listed with the consent, but the recorder is not told a second time.
+
 :func:`dispute_consent` is an op for the :class:`~coordinator.database.committer.Committer`;
 a dispute is kept once per consent and organisation (a repeat finds the first).
 """

@@ -522,9 +522,8 @@ class _OneRead:
 
     Each part's columns go into typed slots of one wide row (text, date, time and UUID
     slots; a part's unused slots are typed NULLs, so both databases agree on every column's
-    type)
-    with the part's number first; the rows come back ordered as the separate reads ordered
-    them, and :meth:`read` turns them back into each part's own named rows.
+    type) with the part's number first; the rows come back ordered as the separate reads
+    ordered them, and :meth:`read` turns them back into each part's own named rows.
     """
 
     def __init__(self, parts: list[Select[Any]]) -> None:
