@@ -3,10 +3,11 @@
 Every resource has an owner (one ``cleanup_ctx`` each, in order): the database engine
 (migrated at start-up) and its backend (:mod:`coordinator.database.backend`), the committer
 task, the backend's LISTEN connections (on PostgreSQL: inbox wake-ups and credential
-revocations), the expiry sweep and the process's heartbeat
-(:mod:`coordinator.operations.heartbeat`). They are created at start-up,
-never on a first request, and torn down in reverse order after in-flight requests have
-finished.
+revocations), the consent service's public keys (:mod:`coordinator.index.consent_keys`), the
+expiry sweep, the index's and the letters' retention jobs (:mod:`coordinator.index.retention`,
+:mod:`coordinator.mailbox.retention`) and the process's heartbeat
+(:mod:`coordinator.operations.heartbeat`). They are created at start-up, never on a first
+request, and torn down in reverse order after in-flight requests have finished.
 """
 
 from __future__ import annotations
@@ -24,10 +25,12 @@ from coordinator.database.committer import Committer, running
 from coordinator.database.engine import migrate
 from coordinator.index import routes as routes_index
 from coordinator.index.consent import ConsentPolicy
+from coordinator.index.consent_keys import consent_keys
 from coordinator.index.retention import retention_ctx
 from coordinator.mailbox import routes as routes_messages
 from coordinator.mailbox.expiry import sweep_forever
 from coordinator.mailbox.notifier import Notifier
+from coordinator.mailbox.retention import letter_retention_ctx
 from coordinator.operations import routes as routes_operator
 from coordinator.operations import routes_health as routes_ops
 from coordinator.operations.heartbeat import heartbeat_ctx
@@ -51,6 +54,7 @@ from coordinator.state import (
     BACKEND,
     CLOCK,
     COMMITTER,
+    CONSENT_KEYS,
     CONSENT_POLICY,
     DIRECTORY,
     ENGINE,
@@ -83,6 +87,7 @@ async def _engine(app: web.Application) -> AsyncIterator[None]:
             app[READER],
             cache_seconds=settings.token_cache_seconds,
             revoked=revocation.Marker(marker).changed if marker is not None else None,
+            now=app[CLOCK],  # credentials expire by the hub's clock
         )
         yield
     finally:
@@ -111,6 +116,12 @@ async def _committer(app: web.Application) -> AsyncIterator[None]:
 
 async def _listener(app: web.Application) -> AsyncIterator[None]:
     async with app[BACKEND].listen(app[NOTIFIER], app[VERIFIER]):
+        yield
+
+
+async def _consent_keys(app: web.Application) -> AsyncIterator[None]:
+    async with consent_keys(app[SETTINGS], app[CLOCK]) as keys:
+        app[CONSENT_KEYS] = keys
         yield
 
 
@@ -148,7 +159,18 @@ def create_app(settings: Settings) -> web.Application:
     app[CLOCK] = utcnow
     app[CONSENT_POLICY] = ConsentPolicy(attested_opens=settings.attested_opens)
     app[STOPPING] = asyncio.Event()
-    app.cleanup_ctx.extend([_engine, _committer, _listener, _expiry, retention_ctx, heartbeat_ctx])
+    app.cleanup_ctx.extend(
+        [
+            _engine,
+            _committer,
+            _listener,
+            _consent_keys,
+            _expiry,
+            retention_ctx,
+            letter_retention_ctx,
+            heartbeat_ctx,
+        ]
+    )
     app.add_routes(routes_messages.routes)
     app.add_routes(routes_ops.routes)
     app.add_routes(routes_index.routes)

@@ -1,5 +1,5 @@
-"""The hub's subcommands: ``serve``, ``org add|list|token|disable|enable``, ``user add``,
-``backup`` (:mod:`coordinator.database.backup`).
+"""The hub's subcommands: ``serve``, ``org add|list|token|disable|enable``, ``org cert
+revoke|list``, ``user add``, ``backup`` (:mod:`coordinator.database.backup`).
 
 ``org add``, ``org token`` and ``user add`` print **only** the new token on stdout (so a
 script can capture it); everything else goes to stderr. Tokens are stored hashed and cannot
@@ -25,6 +25,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from coordinator.database.engine import create_engine, migrate
 from coordinator.errors import ConfigError, CoordinatorError
 from coordinator.mailbox.store import list_organisations
+from coordinator.security.certificates import (
+    certificate_serial,
+    revocation_reason,
+    revoke_certificate,
+    revoked_certificates,
+)
 from coordinator.security.credentials import (
     add_user,
     local_actor,
@@ -90,6 +96,7 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
     listing = org_commands.add_parser("list", help="list registered organisations")
     _db_option(listing)
     listing.set_defaults(handler=_org_list)
+    _cert_commands(org_commands)
 
     user = commands.add_parser("user", help="create user credentials")
     user_commands = user.add_subparsers(dest="user_command", metavar="ACTION", required=True)
@@ -109,6 +116,35 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
     backup.add_argument("--to", required=True, type=Path, help="the backup file to write")
     _db_option(backup)
     backup.set_defaults(handler=_backup)
+
+
+def _cert_commands(org_commands: argparse._SubParsersAction[Any]) -> None:
+    """``samspil org cert revoke|list``: client certificates revoked on their own."""
+    cert = org_commands.add_parser(
+        "cert", help="revoke one client certificate of an organisation, list the revoked"
+    )
+    cert_commands = cert.add_subparsers(dest="cert_command", metavar="ACTION", required=True)
+    revoke = cert_commands.add_parser(
+        "revoke",
+        help="refuse one client certificate from its next request (for good); the "
+        "organisation's other certificates and tokens keep working",
+    )
+    revoke.add_argument("--gln", required=True, help="the organisation the certificate names")
+    revoke.add_argument(
+        "--serial",
+        required=True,
+        help="the certificate's serial number in hexadecimal, as 'openssl x509 -noout "
+        "-serial' prints it (0x, colons and upper case are taken)",
+    )
+    revoke.add_argument("--reason", help="why, for the operators (one line)")
+    _db_option(revoke)
+    revoke.set_defaults(handler=_cert_revoke)
+    listing = cert_commands.add_parser(
+        "list", help="an organisation's revoked client certificates, newest first"
+    )
+    listing.add_argument("--gln", required=True, help="the organisation's GLN")
+    _db_option(listing)
+    listing.set_defaults(handler=_cert_list)
 
 
 def _db_option(parser: argparse.ArgumentParser) -> None:
@@ -291,6 +327,46 @@ def _org_list(args: argparse.Namespace) -> int:
                 f"{org.gln}  {org.sector.value:<10}  {org.municipality or '-':<3}  "
                 f"{org.sor or '-':<16}  {org.name}"
             )
+        return 0
+
+    return _with_engine(args, work)
+
+
+def _cert_revoke(args: argparse.Namespace) -> int:
+    try:
+        gln = parse_gln(args.gln)
+        serial = certificate_serial(args.serial)
+        reason = revocation_reason(args.reason)
+    except SamspilError as exc:
+        return _fail(exc)
+
+    async def work(engine: AsyncEngine) -> int:
+        revoked = await revoke_certificate(
+            engine=engine, gln=gln, serial=serial, reason=reason, actor=local_actor()
+        )
+        print(
+            f"revoked the client certificate with serial {revoked.serial} of {gln}; the hub "
+            "refuses it from its next request",
+            file=sys.stderr,
+        )
+        return 0
+
+    return _with_engine(args, work)
+
+
+def _cert_list(args: argparse.Namespace) -> int:
+    try:
+        gln = parse_gln(args.gln)
+    except SamspilError as exc:
+        return _fail(exc)
+
+    async def work(engine: AsyncEngine) -> int:
+        revoked = await revoked_certificates(engine=engine, gln=gln)
+        if not revoked:
+            print(f"{gln}: no client certificate is revoked", file=sys.stderr)
+        for r in revoked:
+            at = r.revoked_at.isoformat(timespec="seconds")
+            print(f"{r.serial}  {at}  {r.revoked_by}  {r.reason or '-'}")
         return 0
 
     return _with_engine(args, work)

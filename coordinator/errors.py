@@ -7,12 +7,15 @@ turns them into ``application/problem+json``::
     └── CoordinatorError                 (500, hub-error)
         ├── ConfigError                  settings that cannot be used
         ├── BackupError                  a backup that could not be made (``code`` says why)
-        ├── Unauthorized                 (401) no or an unknown/disabled token
+        ├── Unauthorized                 (401) no credential, or an unknown, disabled,
+        │                                      expired or revoked token or certificate
         ├── Forbidden                    (403) the token may not do this
         │   └── NoActiveCase             no active case of the caller's for the child
         ├── NotFound                     (404) no such thing, or not the caller's
         ├── Expired                      (410) a letter that expired before the receiver
         │                                      acknowledged it (the sender got an XCTL01)
+        ├── LetterRemoved                (410) a message the letter retention removed: only
+        │                                      its identifiers are kept
         ├── BadRequest                   (400) a malformed request (not a message problem)
         ├── PayloadTooLarge              (413) a body over the limit
         ├── UnsupportedMediaType         (415) a body of a Content-Type the route does not take
@@ -21,13 +24,17 @@ turns them into ``application/problem+json``::
         ├── NetworkReceiptRefused        (422) a network receipt (XCTL03) sent to the hub
         ├── InvalidOrganisation          (422) an organisation's field that cannot be used
         ├── InvalidEntry                 (422) an index entry's value that cannot be used
+        ├── InvalidRevocation            (422) a certificate revocation's serial or reason
         ├── Conflict                     (409) a request the current state refuses
         │   ├── IllegalTransition        a message status change the state machine refuses
         │   ├── ResendLimit              a letter sent again more often than MedCom allows
         │   ├── AlreadyReceipted         a second positive receipt for one letter
-        │   └── OrganisationExists       a GLN registered twice
-        └── StoreError                   (503) the database could not be reached or used
-                                               (``database-unavailable``, with Retry-After)
+        │   ├── OrganisationExists       a GLN registered twice
+        │   └── CertificateAlreadyRevoked a certificate serial revoked twice
+        ├── StoreError                   (503) the database could not be reached or used
+        │                                      (``database-unavailable``, with Retry-After)
+        └── ConsentKeysUnavailable       (503) the consent service's keys could not be fetched
+                                               to check a signed consent (with Retry-After)
 
 Database errors are translated where the database is called, with :func:`store_error`::
 
@@ -36,6 +43,8 @@ Database errors are translated where the database is called, with :func:`store_e
 """
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from messages.errors import RefuseCode, SamspilError
 
@@ -94,6 +103,34 @@ class Expired(CoordinatorError):
     code = "expired"
 
 
+class LetterRemoved(CoordinatorError):
+    """A message the letter retention removed after it was delivered, or after its sender
+    had the XCTL01 saying it expired (:mod:`coordinator.mailbox.retention`): its body and
+    history are gone, its identifiers kept. Said to its sender and receiver only."""
+
+    status = 410
+    code = "letter-removed"
+
+    @classmethod
+    def of(
+        cls, *, kind: str, status: str, changed_at: datetime, removed_at: datetime
+    ) -> LetterRemoved:
+        """The error for a removed message: what became of it, and when (never content)."""
+        changed, removed = f"{changed_at:%Y-%m-%d %H:%M} UTC", f"{removed_at:%Y-%m-%d}"
+        if status == "expired":
+            what = (
+                f"this {kind} expired on {changed} before its receiver acknowledged it (its "
+                f"sender had an XCTL01 saying it was not delivered)"
+            )
+        else:
+            what = f"this {kind} was delivered (last status {status}, on {changed})"
+        return cls(
+            f"{what}, and was removed from the hub on {removed} after the retention period; "
+            "only its identifiers are kept, so sending it again is answered as a duplicate "
+            "and not delivered twice"
+        )
+
+
 class BadRequest(CoordinatorError):
     status = 400
     code = "bad-request"
@@ -145,6 +182,14 @@ class InvalidEntry(CoordinatorError):
     code = "invalid-entry"
 
 
+class InvalidRevocation(CoordinatorError):
+    """A certificate revocation's serial number or reason that cannot be used (``code``
+    names which)."""
+
+    status = 422
+    code = "invalid-revocation"
+
+
 class Conflict(CoordinatorError):
     status = 409
     code = "conflict"
@@ -177,10 +222,28 @@ class OrganisationExists(Conflict):
     code = "organisation-exists"
 
 
+class CertificateAlreadyRevoked(Conflict):
+    """A certificate serial number that is revoked already (a revocation is for good)."""
+
+    code = "certificate-already-revoked"
+
+
 class StoreError(CoordinatorError):
     status = 503
     code = "database-unavailable"
     retry_after = 2
+
+
+class ConsentKeysUnavailable(CoordinatorError):
+    """No key of the consent service to check a signed consent with (its JWKS could not be
+    fetched); the same request may succeed after ``retry_after`` seconds."""
+
+    status = 503
+    code = "consent-keys-unavailable"
+
+    def __init__(self, message: str, *, retry_after: int = 30) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, retry_after)
 
 
 def store_error(exc: Exception, what: str = "the message store") -> StoreError:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from coordinator.errors import ConfigError
 from wire.directory import Sector
@@ -140,6 +141,16 @@ class Settings:
     run_migrations: bool = field(
         default=True, metadata={"doc": "upgrade the schema with Alembic at start-up"}
     )
+    letter_retention: timedelta = field(
+        default=timedelta(days=7),
+        metadata={
+            "doc": "delivered letters and receipts (acknowledged by their receiver, or "
+            "receipted or rejected) are removed this long after their last status change, "
+            "and an expired letter this long after its sender acknowledged the XCTL01 that "
+            "told it so: body, CPR and history go, the identifiers stay so a repeat is still a "
+            "duplicate (seconds in env; default 7 days)"
+        },
+    )
     index_retention: timedelta = field(
         default=timedelta(days=730),
         metadata={
@@ -156,7 +167,36 @@ class Settings:
         metadata={"doc": "how far back the overview shows other organisations' appointments"},
     )
     retention_interval: float = field(
-        default=3600.0, metadata={"doc": "seconds between two runs of the index retention job"}
+        default=3600.0,
+        metadata={
+            "doc": "seconds between two runs of each retention job (the index's and the "
+            "letters'); each also runs when the hub starts"
+        },
+    )
+    consent_jwks: str = field(
+        default="",
+        metadata={
+            "doc": "the consent service's public keys (a JWKS): a file path or an http(s) URL "
+            "(e.g. https://samtykke.example/.well-known/jwks.json). Signed consent documents "
+            "are checked against them and recorded as verified; empty: only attested consents "
+            "are taken (a signed one is 422 consent-service-not-configured)"
+        },
+    )
+    consent_jwks_refresh: timedelta = field(
+        default=timedelta(hours=1),
+        metadata={
+            "doc": "keys older than this are fetched again before the next signed consent is "
+            "checked, so a key rotation at the service is followed without a restart "
+            "(seconds in env)"
+        },
+    )
+    consent_jwks_cooldown: timedelta = field(
+        default=timedelta(seconds=30),
+        metadata={
+            "doc": "least time between two fetches of the keys: a document naming an unknown "
+            "key fetches them again only this long after the last fetch, and a failed fetch "
+            "is retried no sooner (seconds in env)"
+        },
     )
     attested_consent_opens: tuple[str, ...] = field(
         default=("ppr", "family"),
@@ -199,6 +239,8 @@ class Settings:
             )
         if self.message_ttl <= timedelta(0) or self.receipt_deadline <= timedelta(0):
             raise ConfigError("SAMSPIL_MESSAGE_TTL and SAMSPIL_RECEIPT_DEADLINE must be positive")
+        if self.letter_retention <= timedelta(0):
+            raise ConfigError("SAMSPIL_LETTER_RETENTION must be positive (seconds; default 7 days)")
         if self.index_retention <= timedelta(0) or not 18 <= self.index_delete_age <= 120:
             raise ConfigError(
                 "SAMSPIL_INDEX_RETENTION must be positive and SAMSPIL_INDEX_DELETE_AGE 18-120"
@@ -213,6 +255,7 @@ class Settings:
             raise ConfigError(
                 "SAMSPIL_MAX_LONG_POLLS and SAMSPIL_LOGIN_FAILURES_PER_MINUTE must be >= 1"
             )
+        self._check_consent_jwks()
         try:
             self.trusted_proxy_networks  # noqa: B018 - parsed to be checked
         except ValueError as exc:
@@ -237,7 +280,35 @@ class Settings:
                 )
             if self.message_ttl < timedelta(hours=1):
                 raise ConfigError("production refuses a SAMSPIL_MESSAGE_TTL under one hour")
+            if self.letter_retention < timedelta(hours=1):
+                raise ConfigError(
+                    "production refuses a SAMSPIL_LETTER_RETENTION under one hour: senders "
+                    "could not follow their letters, nor operators re-deliver expired ones"
+                )
         return self
+
+    def _check_consent_jwks(self) -> None:
+        if self.consent_jwks_refresh <= timedelta(0) or self.consent_jwks_cooldown < timedelta(0):
+            raise ConfigError(
+                "SAMSPIL_CONSENT_JWKS_REFRESH must be positive and SAMSPIL_CONSENT_JWKS_COOLDOWN "
+                "not negative (seconds)"
+            )
+        source = self.consent_jwks
+        if source.startswith(("http://", "https://")):
+            host = urlsplit(source).hostname
+            if not host:
+                raise ConfigError("SAMSPIL_CONSENT_JWKS is a URL without a host")
+            if (
+                self.environment == "production"
+                and source.startswith("http://")
+                and host not in {"127.0.0.1", "::1", "localhost"}
+            ):
+                raise ConfigError(
+                    "production fetches the consent service's keys over https only: an "
+                    "http:// SAMSPIL_CONSENT_JWKS could be answered with anyone's keys"
+                )
+        elif "://" in source:
+            raise ConfigError("SAMSPIL_CONSENT_JWKS is a file path or an http:// or https:// URL")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

@@ -14,6 +14,7 @@ from coordinator.database.backend import Backend
 from coordinator.database.committer import Committer
 from coordinator.database.reader import Reader
 from coordinator.index.consent import ConsentPolicy
+from coordinator.index.consent_keys import ConsentKeys
 from coordinator.mailbox.notifier import Notifier
 from coordinator.mailbox.store import registered_glns
 from coordinator.settings import Settings
@@ -54,5 +55,8 @@ Clock = Callable[[], datetime]
 CONSENT_POLICY = web.AppKey("consent_policy", ConsentPolicy)
 """Which consents open which sector's data (from ``settings.attested_consent_opens``)."""
 CLOCK: web.AppKey[Clock] = web.AppKey("clock")
-"""The time a letter is received at and the expiry sweep judges its deadlines by
-(``utcnow``; tests turn it forward)."""
+"""The time a letter is received at, the expiry sweep and the letter retention judge their
+deadlines by and a credential's expiry is judged by (``utcnow``; tests turn it forward)."""
+CONSENT_KEYS: web.AppKey[ConsentKeys | None] = web.AppKey("consent_keys")
+"""The consent service's public keys (:mod:`coordinator.index.consent_keys`); None when the
+hub is not configured with them (``SAMSPIL_CONSENT_JWKS``)."""

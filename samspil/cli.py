@@ -15,6 +15,7 @@ from adapters import cli as adapters_cli
 from coordinator import cli as coordinator_cli
 from messages import cli as messages_cli
 from samspil import demo, simulate
+from samspil.consent_service import cli as consent_service_cli
 from tui import cli as tui_cli
 
 
@@ -30,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     adapters_cli.register(commands)
     simulate.register(commands)
     demo.register(commands)
+    consent_service_cli.register(commands)
     return parser
 
 

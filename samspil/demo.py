@@ -72,6 +72,11 @@ async def run_demo(args: argparse.Namespace, keep_running: bool) -> int:
         )
         print(f"Tokens (yours only, never printed): {hub.token_file}")
         print(
+            f"Consent service (signs consent documents; its keys at "
+            f"{hub.consent_service}/.well-known/jwks.json are the hub's SAMSPIL_CONSENT_JWKS): "
+            f"{hub.consent_service}"
+        )
+        print(
             "Caseworker TUI (PPR Aalborg): samspil tui --hub "
             f'{hub.url} --token "$(awk \'$1=="caseworker"{{print $2}}\' {hub.token_file})"\n'
         )

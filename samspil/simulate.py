@@ -3,10 +3,12 @@
 
 Composes the layers: the hub (``coordinator``) on a fresh embedded SQLite file, the pilot's
 organisations registered in it with a system token each, a caseworker at PPR Aalborg for
-the caseworker TUI, and an operator; then the region's adapters (``adapters.simulation``)
-talk to it over real HTTP like any sector system's adapter would. ``samspil simulate --hub
-URL`` uses a running hub instead (:class:`adapters.simulation.external.ExternalHub`), where
-an administrator's token registers the organisations over HTTP.
+the caseworker TUI, and an operator; the stand-in consent service
+(:mod:`samspil.consent_service`), whose keys the hub trusts for signed consents; then the
+region's adapters (``adapters.simulation``) talk to it over real HTTP like any sector
+system's adapter would. ``samspil simulate --hub URL`` uses a running hub instead
+(:class:`adapters.simulation.external.ExternalHub`), where an administrator's token
+registers the organisations over HTTP.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import socket
@@ -35,6 +38,7 @@ from coordinator.protocol import HubRunner
 from coordinator.security.credentials import add_user, local_actor, register_organisation
 from coordinator.settings import Settings
 from coordinator.tables import OrganisationCreate, Role, Sector
+from samspil.consent_service.server import running_service
 from wire.errors import HubError
 
 __all__ = ["add_simulation_options", "embedded_hub", "free_port", "register", "settings_from"]
@@ -92,12 +96,30 @@ async def embedded_hub(
     orgs: Sequence[Org], workdir: Path, *, port: int = 0
 ) -> AsyncIterator[HubAccess]:
     """A fresh hub on ``workdir/hub/samspil.sqlite`` at ``127.0.0.1:port`` (0: a free one),
-    with ``orgs`` registered; the tokens are in ``workdir/tokens.txt`` (mode 0600)."""
+    with ``orgs`` registered; the tokens are in ``workdir/tokens.txt`` (mode 0600). Beside it
+    the stand-in consent service (keys in ``workdir/consent-service``, on a free port), whose
+    published keys the hub checks signed consents against."""
+    async with (
+        running_service(workdir / "consent-service") as consent_service,
+        _hub(orgs, workdir, port, consent_service.jwks_url) as hub,
+    ):
+        yield dataclasses.replace(hub, consent_service=consent_service.url)
+
+
+@contextlib.asynccontextmanager
+async def _hub(
+    orgs: Sequence[Org], workdir: Path, port: int, consent_jwks: str
+) -> AsyncIterator[HubAccess]:
     data_dir = workdir / "hub"
     data_dir.mkdir(parents=True, exist_ok=True)
     for stale in data_dir.glob("samspil.sqlite*"):
         stale.unlink()
-    settings = Settings(environment="development", data_dir=data_dir, port=free_port(port))
+    settings = Settings(
+        environment="development",
+        data_dir=data_dir,
+        port=free_port(port),
+        consent_jwks=consent_jwks,
+    )
     tokens, caseworker, operator = await _register(settings, orgs)
     token_file = workdir / "tokens.txt"
     token_file.touch(mode=0o600)

@@ -10,6 +10,7 @@ What counts as secret:
 * a CPR number: ten digits (or six, a dash and four) whose first six are a real date, not
   part of a longer run of letters or digits;
 * a Samspil token (``smp_`` and its random part) or a test's shared webhook secret;
+* a signed document (a compact JWS: three base64url parts, the first two JSON objects);
 * the text of the suite's sample letters and referrals, and the sample child's name.
 """
 
@@ -24,6 +25,7 @@ from tests.functional.samples import LETTER_TEXT
 
 _CPR = re.compile(r"(?<![0-9A-Za-z])(\d{2})(\d{2})(\d{2})-?\d{4}(?![0-9A-Za-z])")
 _TOKEN = re.compile(r"smp_[A-Za-z0-9_-]{16,}")
+_JWS = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+")
 _WEBHOOK_SECRET = "kommunens-delte-hemmelighed"  # noqa: S105 - tests/adapters/test_webhook.py
 
 
@@ -60,6 +62,8 @@ class LogGuard(logging.Handler):
             kinds.append("a CPR number")
         if _TOKEN.search(text):
             kinds.append("a token")
+        if _JWS.search(text):
+            kinds.append("a signed document")
         if any(t in text for t in self._texts):
             kinds.append("letter text or a secret")
         if kinds:

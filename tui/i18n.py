@@ -77,6 +77,7 @@ DA: dict[str, str] = {
     "consents.revoked": "✖ tilbagekaldt {date}",
     "consents.expired": "○ ikke gyldigt nu",
     "consents.none": "Ingen samtykker registreret.",
+    "consents.name_withheld": "(vises ikke)",
     "consents.given_by": "Givet af",
     "consents.relation": "Relation",
     "consents.sectors": "Sektorer",
@@ -137,6 +138,8 @@ DA: dict[str, str] = {
     "letter.acked": "Brevet er taget ind og fjernet fra indbakken.",
     "letter.expired": "✖ Brevet er udløbet, før det blev taget ind, og afsenderen har fået "
     "besked om, at det ikke blev afleveret. Bed afsenderen sende det igen.",
+    "letter.removed": "✖ Brevet er slettet fra Samspil, da opbevaringsperioden udløb; "
+    "afsenderens system har det stadig.",
     "key.open": "åbn",
     "key.reply": "svar",
     "key.receipt": "send kvittering",
@@ -217,6 +220,16 @@ DA: dict[str, str] = {
     "key.redeliver": "gensend",
     "key.report": "send status",
     "key.token": "spær/åbn",
+    "key.certificate": "spær et certifikat",
+    "mon.cert_title": "Spær et klientcertifikat fra {org}",
+    "mon.cert_rule": (
+        "Certifikatet afvises fra næste forespørgsel; organisationens andre certifikater og "
+        "nøgler virker fortsat. En spærring er endelig."
+    ),
+    "mon.cert_serial": "Serienummer (hex, som openssl x509 -noout -serial viser det)",
+    "mon.cert_reason": "Begrundelse (valgfri)",
+    "mon.cert_keys": "Enter / ctrl+s spærrer   Esc fortryder",
+    "mon.cert_revoked": "Certifikat {serial} fra {org} er spærret.",
     "key.expired": "udløbne",
     "key.next": "skift felt",
     "kind.ppr-assessment": "PPR-vurdering",
@@ -292,6 +305,7 @@ EN: dict[str, str] = {
     "consents.revoked": "✖ revoked {date}",
     "consents.expired": "○ not valid now",
     "consents.none": "No consents recorded.",
+    "consents.name_withheld": "(not shown)",
     "consents.given_by": "Given by",
     "consents.relation": "Relation",
     "consents.sectors": "Sectors",
@@ -348,6 +362,8 @@ EN: dict[str, str] = {
     "letter.acked": "The letter is taken in and removed from the inbox.",
     "letter.expired": "✖ The letter expired before it was taken in, and its sender was told "
     "it was not delivered. Ask the sender to send it again.",
+    "letter.removed": "✖ The letter was removed from Samspil when its retention period "
+    "ended; the sender's system still has it.",
     "key.open": "open",
     "key.reply": "reply",
     "key.receipt": "send receipt",
@@ -421,6 +437,16 @@ EN: dict[str, str] = {
     "key.redeliver": "re-deliver",
     "key.report": "send status",
     "key.token": "disable/enable",
+    "key.certificate": "revoke a certificate",
+    "mon.cert_title": "Revoke a client certificate of {org}",
+    "mon.cert_rule": (
+        "The certificate is refused from its next request; the organisation's other "
+        "certificates and tokens keep working. A revocation is for good."
+    ),
+    "mon.cert_serial": "Serial number (hex, as openssl x509 -noout -serial prints it)",
+    "mon.cert_reason": "Reason (optional)",
+    "mon.cert_keys": "Enter / ctrl+s revokes   Esc cancels",
+    "mon.cert_revoked": "Certificate {serial} of {org} is revoked.",
     "key.expired": "expired",
     "key.next": "next field",
     "kind.ppr-assessment": "PPR assessment",

@@ -22,6 +22,7 @@ class MonitorApp(HubApp):
         ("r", "key.redeliver"),
         ("s", "key.report"),
         ("d", "key.token"),
+        ("c", "key.certificate"),
         ("x", "key.expired"),
         ("q", "key.quit"),
     )

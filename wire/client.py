@@ -102,6 +102,7 @@ class HubClient:
         seconds: float | None = None,
         on_behalf_of: str | None = None,
         idempotency_key: str | None = None,
+        access_reason: str | None = None,
     ) -> tuple[int, Any, bytes]:
         """One request: ``(status, parsed JSON or None, raw body)`` for a 2xx answer.
 
@@ -118,6 +119,8 @@ class HubClient:
             headers["X-On-Behalf-Of"] = on_behalf_of
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
+        if access_reason:
+            headers["X-Access-Reason"] = access_reason
         request = Request(method, path, headers, body, seconds)
         try:
             answer = await self._transport(request)
@@ -222,6 +225,17 @@ class HubClient:
         path = f"/v1/children/{_seg(cpr)}/consents"
         return _decode_object(await self._send("POST", path, consent))
 
+    async def add_signed_consent(
+        self, cpr: str, document: str, *, idempotency_key: str | None = None
+    ) -> Json:
+        """``POST /v1/children/{cpr}/consents`` with a consent document signed by the consent
+        service (``{"document": ...}``): recorded as verified."""
+        path = f"/v1/children/{_seg(cpr)}/consents"
+        _, parsed, _ = await self.call(
+            "POST", path, json={"document": document}, idempotency_key=idempotency_key
+        )
+        return _decode_object(parsed)
+
     async def revoke_consent(self, cpr: str, consent_id: str) -> Json:
         """``DELETE /v1/children/{cpr}/consents/{id}``: takes effect at once."""
         path = f"/v1/children/{_seg(cpr)}/consents/{_seg(consent_id)}"
@@ -239,10 +253,11 @@ class HubClient:
         path = f"/v1/children/{_seg(cpr)}/coordinator"
         return _decode_object(await self._send("PUT", path, coordinator))
 
-    async def access_log(self, cpr: str) -> list[Json]:
-        """``GET /v1/children/{cpr}/access-log``: who looked at the child's overview."""
+    async def access_log(self, cpr: str, *, reason: str | None = None) -> list[Json]:
+        """``GET /v1/children/{cpr}/access-log``: who looked at the child's data. An operator
+        states ``reason`` (``X-Access-Reason``, e.g. the family's request reference)."""
         path = f"/v1/children/{_seg(cpr)}/access-log"
-        return _decode_list(await self._get(path), "entries")
+        return _decode_list(await self._get(path, access_reason=reason), "entries")
 
     async def access_notifications(self) -> list[Json]:
         """``GET /v1/access-notifications``."""
@@ -292,6 +307,20 @@ class HubClient:
         action = "disable" if disabled else "enable"
         path = f"/v1/operator/organisations/{_seg(gln)}/{action}"
         return _decode_object(await self._send("POST", path))
+
+    async def revoke_certificate(self, gln: str, serial: str, reason: str | None = None) -> Json:
+        """``POST /v1/operator/organisations/{gln}/revoked-certificates``: one client
+        certificate of ``gln`` refused from now on (``serial`` in hexadecimal)."""
+        path = f"/v1/operator/organisations/{_seg(gln)}/revoked-certificates"
+        payload: Json = {"serial": serial}
+        if reason:
+            payload["reason"] = reason
+        return _decode_object(await self._send("POST", path, payload))
+
+    async def revoked_certificates(self, gln: str) -> list[Json]:
+        """``GET /v1/operator/organisations/{gln}/revoked-certificates``, newest first."""
+        path = f"/v1/operator/organisations/{_seg(gln)}/revoked-certificates"
+        return _decode_list(await self._get(path), "certificates")
 
 
 # --- reading answers -------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""What a client of the hub raises when the hub says no, or says nothing::
+"""What a client of the hub (or of the consent service) raises when it says no, or says
+nothing::
 
     SamspilError
     └── HubError                         (hub-error) anything the hub said or did not say
@@ -7,6 +8,10 @@
         └── HubRefused                   a 4xx: sending the same request again cannot help
             └── CredentialRefused        a 401, or a 403 that refuses the credential itself:
                                          nothing this token or certificate sends will do
+    ConsentServiceError                  (consent-service-error) the consent service's
+        │                                client (:mod:`wire.consent_service`)
+        ├── ConsentServiceUnavailable    no answer, a 5xx: try again later
+        └── ConsentServiceRefused        a 4xx (its problem ``code``)
 
 Each carries the HTTP ``status`` (0 when there was no answer) and a machine-readable
 ``code``: the problem's own (``ukendt_lokationsnummer``, ``rate-limited``...) when the hub
@@ -25,7 +30,15 @@ from __future__ import annotations
 
 from messages.errors import SamspilError
 
-__all__ = ["CredentialRefused", "HubError", "HubRefused", "HubUnavailable"]
+__all__ = [
+    "ConsentServiceError",
+    "ConsentServiceRefused",
+    "ConsentServiceUnavailable",
+    "CredentialRefused",
+    "HubError",
+    "HubRefused",
+    "HubUnavailable",
+]
 
 
 class HubError(SamspilError):
@@ -80,3 +93,25 @@ class CredentialRefused(HubRefused):
     request sent with it will be refused the same way until someone changes the credential."""
 
     code = "credential-refused"
+
+
+class ConsentServiceError(SamspilError):
+    """Root of what the consent service's client raises (``status`` 0: no answer)."""
+
+    code = "consent-service-error"
+
+    def __init__(self, message: str, *, status: int = 0, code: str | None = None) -> None:
+        super().__init__(message, code=code)
+        self.status = status
+
+
+class ConsentServiceUnavailable(ConsentServiceError):
+    """No answer, or a 5xx: the same request may succeed later."""
+
+    code = "consent-service-unavailable"
+
+
+class ConsentServiceRefused(ConsentServiceError):
+    """A 4xx: the service will not sign (or rotate) this; ``code`` is its problem code."""
+
+    code = "consent-service-refused"

@@ -30,6 +30,10 @@ from wire.entries import (
 GLN_PATTERN = r"^[0-9]{13}$"
 MAX_NAMED_ORGANISATIONS = 100  # 13 digits and a comma each: the column holds 1,400
 
+MAX_CONSENT_DOCUMENT_LENGTH = 16_384
+"""The longest signed consent document the hub takes (a compact JWS naming at most 100
+organisations is well under it)."""
+
 
 class ConsentRelation(StrEnum):
     CUSTODIAL_PARENT = "custodial-parent"
@@ -111,6 +115,22 @@ class ConsentDisputeIn(BaseModel):
     model_config = STRICT
 
     reason: str = Field(min_length=1, max_length=1000, pattern=r"\S")
+
+
+class VerifiedConsentIn(BaseModel):
+    """The other body of POST /v1/children/{cpr}/consents: a consent document signed by the
+    consent service (a compact JWS whose claims are wire.consent_document's). The hub checks
+    its signature against the service's published keys and takes who consented, their
+    relation, the sectors, the named organisations and the period from the document itself."""
+
+    model_config = STRICT
+
+    document: str = Field(
+        min_length=1,
+        max_length=MAX_CONSENT_DOCUMENT_LENGTH,
+        description="The signed consent document: a compact JWS (ES256), as the consent "
+        "service issued it.",
+    )
 
 
 class CoordinatorIn(BaseModel):
@@ -255,12 +275,22 @@ class ConsentDispute(BaseModel):
 
 
 class ConsentEntry(BaseModel):
+    """A consent in the caller's list: one it recorded, or one naming its sector or the
+    organisation itself."""
+
     id: uuid.UUID
-    given_by_name: str
+    given_by_name: str | None = Field(
+        description="Who gave the consent; null on a consent another organisation recorded "
+        "that is not in force (revoked, expired or not yet valid)."
+    )
     relation: ConsentRelation
     sectors: list[Sector]
     organisations: list[str] = Field(
-        default_factory=list, description="GLNs the consent covers besides its sectors."
+        description="Organisations (GLNs) the consent names besides its sectors, sorted."
+    )
+    verification: ConsentVerification = Field(
+        description="verified: a document signed by the consent service, checked by the hub; "
+        "attested: recorded by a caseworker from a written or oral statement."
     )
     form: ConsentForm
     valid_from: datetime
@@ -277,7 +307,8 @@ class ConsentEntry(BaseModel):
 
 
 class Consents(BaseModel):
-    """A child's consents, newest first."""
+    """The child's consents the caller may see, newest first: those it recorded, and those
+    naming its sector or the organisation itself."""
 
     consents: list[ConsentEntry]
 
@@ -298,15 +329,27 @@ class AccessLogEntry(BaseModel):
     at: datetime
     kind: ViewKind
     operator: bool = Field(description="Read by the hub's operator (always logged).")
-    organisation: str
+    organisation: str = Field(
+        description="Who looked: the caller, an operator, or an "
+        "organisation that read the caller's data."
+    )
     organisation_name: str
     person: str
     on_behalf_of: bool
-    disclosed: list[Disclosed]
+    disclosed: list[Disclosed] = Field(
+        description="Whose data the view showed: for an organisation, only itself and those "
+        "whose data an active consent opens to it now (others are left out, uncounted)."
+    )
+    reason: str | None = Field(
+        description="The operator's stated reason for an operator's read; shown only in the "
+        "full log an operator reads (null in an organisation's log and on other views)."
+    )
 
 
 class AccessLog(BaseModel):
-    """Who looked at the child's entries, newest first."""
+    """Who looked at the child's entries, newest first. An organisation sees its own views,
+    the views of its data and the operators' reads, naming no organisation that consent does
+    not open to it; an operator sees everything."""
 
     entries: list[AccessLogEntry]
 

@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from wire.directory import Sector
 from wire.mailbox import MessageStatus, StatusEvent
@@ -21,6 +21,13 @@ class AuditAction(StrEnum):
     ADD_ORGANISATION = "add-organisation"
     ADD_USER = "add-user"
     ROTATE_TOKEN = "rotate-token"  # noqa: S105 - an action's name, not a secret
+    REVOKE_CERTIFICATE = "revoke-certificate"
+    READ_ACCESS_LOG = "read-access-log"  # a child's access log, with a stated reason
+
+
+SERIAL_PATTERN = "^[0-9a-f]{1,64}$"
+"""A certificate serial number as the hub keeps it: hexadecimal, lower case, no leading
+zeros."""
 
 
 class Probe(BaseModel):
@@ -169,3 +176,37 @@ class Audit(BaseModel):
     """The operators' actions, newest first."""
 
     entries: list[AuditEntry]
+
+
+class CertificateRevocationIn(BaseModel):
+    """A client certificate to revoke, by the serial number its CA gave it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    serial: str = Field(
+        min_length=1,
+        max_length=200,
+        description="Hexadecimal, as 'openssl x509 -noout -serial' prints it; 0x, colons and "
+        "upper case are taken.",
+    )
+    reason: str | None = Field(
+        default=None, max_length=500, description="Why, for the operators (one line)."
+    )
+
+
+class RevokedCertificate(BaseModel):
+    """A client certificate the hub refuses (401 certificate-revoked) whatever its
+    organisation's credential says."""
+
+    serial: str = Field(pattern=SERIAL_PATTERN)
+    organisation: str
+    revoked_at: datetime
+    revoked_by: str
+    reason: str | None
+
+
+class RevokedCertificates(BaseModel):
+    """An organisation's revoked client certificates, newest first."""
+
+    organisation: str
+    certificates: list[RevokedCertificate]

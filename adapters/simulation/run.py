@@ -88,6 +88,9 @@ class HubAccess:
     token_file: Path | None = None
     ca_file: Path | None = None
     """The CA of an https:// hub's certificate (None: the system's CAs)."""
+    consent_service: str = ""
+    """The URL of the consent service whose keys the hub trusts: families sign consents there
+    (``wire.consent_service.sign_consent``); empty when the hub has none."""
 
 
 class HubProvider(Protocol):

@@ -29,12 +29,23 @@ Revocation and disputes take effect at once: whoever asks next is judged against
 The overview's per-sector consent state (:func:`sector_verdicts`) judges each sector for a
 generic organisation of it (not named by any consent, disputing nothing), so it reveals
 nothing about who is involved with the child.
+
+Everything that names another organisation to a caller asks one question,
+:func:`organisations_open_to` ("which of these organisations may the caller see for this
+child now?"), answered per owner organisation with the same judgement (:func:`judge`, under
+the hub's policy and the owners' disputes) that opens the overview's entries; the access log
+names others only through it.
+
+The consent list has its own rule, :func:`listing`: an organisation sees the consents it
+recorded, and the consents that name its sector or the organisation itself; of a consent
+another organisation recorded, the people's names (who gave it) only while it covers the
+caller (in force and naming its sector or the organisation). Anything else is left out.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
@@ -47,6 +58,14 @@ MUNICIPAL_SECTORS = frozenset({Sector.PPR, Sector.FAMILY})
 OWN_CONSENT_FOR_HEALTH_AGE = 15
 OF_AGE = 18
 PARENTAL = frozenset({ConsentRelation.CUSTODIAL_PARENT, ConsentRelation.GUARDIAN})
+
+
+class Listed(StrEnum):
+    """How a recorded consent appears in an organisation's consent list (:func:`listing`)."""
+
+    IN_FULL = "in-full"  # recorded by the caller, or covering it: with who gave it
+    WITHOUT_NAMES = "without-names"  # names the caller, recorded by another, not in force
+    LEFT_OUT = "left-out"  # names neither the caller's sector nor the caller
 
 
 class Missing(StrEnum):
@@ -215,6 +234,59 @@ def sector_verdicts(
         )
         verdicts[sector] = verdict if isinstance(verdict, Missing) else None
     return verdicts
+
+
+def organisations_open_to(
+    *,
+    caller: Party,
+    owners: Mapping[str, Sector],
+    age: int,
+    consents: Iterable[ConsentFacts],
+    now: datetime,
+    policy: ConsentPolicy = DEFAULT_POLICY,
+) -> frozenset[str]:
+    """Which of ``owners`` (GLN to sector) the caller may see for this child now: itself, and
+    every organisation whose data a consent opens to the caller, judged per owner as the
+    overview's entries are (:func:`judge`: scope by named organisations, whose word counts,
+    the owner's disputes, the hub's policy). The one place that decides whom an answer may
+    name."""
+    facts = list(consents)
+    return frozenset(
+        gln
+        for gln, sector in owners.items()
+        if gln == caller.gln
+        or not isinstance(
+            judge(
+                caller=caller,
+                owner=Party(sector, gln),
+                age=age,
+                consents=facts,
+                now=now,
+                policy=policy,
+            ),
+            Missing,
+        )
+    )
+
+
+def listing(
+    *,
+    caller_gln: str,
+    caller: Sector,
+    recorded_by: str,
+    sectors: Collection[Sector],
+    organisations: Collection[str],
+    active: bool,
+) -> Listed:
+    """How one consent appears in the consent list of the organisation ``caller_gln`` (of
+    sector ``caller``): the consents it recorded in full; a consent another organisation
+    recorded only when it names the caller's sector or the caller itself, and with the name of
+    whoever gave it only while it is in force (``active``); any other consent not at all."""
+    if recorded_by == caller_gln:
+        return Listed.IN_FULL
+    if caller not in sectors and caller_gln not in organisations:
+        return Listed.LEFT_OUT
+    return Listed.IN_FULL if active else Listed.WITHOUT_NAMES
 
 
 def age_rule(age: int) -> str:

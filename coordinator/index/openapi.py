@@ -19,6 +19,7 @@ from wire.index import (
     CoordinatorNamed,
     Overview,
     Upserted,
+    VerifiedConsentIn,
 )
 
 _PROBLEM = {"$ref": "#/components/responses/Problem"}
@@ -63,6 +64,16 @@ _ON_BEHALF_OF = {
     "bytes; control characters, bidirectional overrides and line separators are refused "
     "(400 invalid-on-behalf-of).",
     "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+}
+_ACCESS_REASON = {
+    "name": "X-Access-Reason",
+    "in": "header",
+    "description": "Why an operator reads the child's access log (required for operators, "
+    "400 access-reason-missing without it; e.g. the family's request reference): 1-500 "
+    "characters, sent as UTF-8 or ISO-8859-1 bytes; control characters are refused "
+    "(400 invalid-access-reason). Kept on the operator's logged view, shown in the full log "
+    "and audited. Ignored for organisations.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 500},
 }
 _IDEMPOTENCY_KEY = {
     "name": "Idempotency-Key",
@@ -138,14 +149,38 @@ PATHS: dict[str, Any] = {
     "/v1/children/{cpr}/consents": {
         "post": {
             "operationId": "recordConsent",
-            "summary": "Record an attested consent (needs an own active case).",
-            "description": "The consent covers the organisations of its sectors and the "
-            "organisations it names by GLN (at least one of the two: 422 "
-            "consent-covers-nothing; an unregistered GLN: 422 unknown-organisation). With an "
-            "Idempotency-Key, a repeat of the request (e.g. a retry whose answer was lost) "
-            "answers 200 with the consent the key first recorded.",
+            "summary": "Record a consent (needs an own active case): attested, or verified "
+            "from a document signed by the consent service.",
+            "description": "Two bodies. **Attested** (ConsentIn): a caseworker records who "
+            "consented, their relation, the form, the sectors and the organisations it names "
+            "by GLN (at least one of the two: 422 consent-covers-nothing; an unregistered GLN: "
+            "422 unknown-organisation). **Verified** "
+            '(VerifiedConsentIn, `{"document": "<compact JWS>"}`): a consent document '
+            "signed (ES256) by the consent service whose public keys the hub is configured "
+            "with (SAMSPIL_CONSENT_JWKS); who consented, the relation, the sectors, the named "
+            "organisations and the period are read from the document, which is kept. The "
+            "document's refusals, each recording nothing: 422 consent-document-malformed, "
+            "consent-document-unknown-key, consent-document-bad-signature, "
+            "consent-document-expired, consent-document-not-yet-valid, "
+            "consent-document-other-child (another child's than the path's), "
+            "consent-not-valid-for-age (as for an attested consent), "
+            "consent-service-not-configured (the hub has no keys configured); 409 "
+            "consent-document-reused (a document is recorded once); 503 "
+            "consent-keys-unavailable (the service's keys could not be fetched; send it "
+            "again later). Which sectors' data an attested consent opens is the hub's policy "
+            "(SAMSPIL_ATTESTED_CONSENT_OPENS); a verified one opens every sector it covers. "
+            "With an Idempotency-Key, a repeat of the request (e.g. a retry "
+            "whose answer was lost) answers 200 with the consent the key first recorded, "
+            "for either body.",
             "parameters": [_CPR, _ON_BEHALF_OF, _IDEMPOTENCY_KEY],
-            "requestBody": _body("ConsentIn"),
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {"oneOf": [_ref("ConsentIn"), _ref("VerifiedConsentIn")]}
+                    }
+                },
+            },
             "responses": {
                 "201": _json("ConsentRecorded", "Recorded."),
                 "200": _json("ConsentRecorded", "Recorded before under this Idempotency-Key."),
@@ -154,7 +189,10 @@ PATHS: dict[str, Any] = {
         },
         "get": {
             "operationId": "listConsents",
-            "summary": "The child's consents, newest first (needs an own active case).",
+            "summary": "The child's consents the caller may see, newest first (needs an own "
+            "active case): those it recorded, and those naming its sector or the organisation "
+            "itself; of a consent another organisation recorded, who gave it only while it is "
+            "in force.",
             "parameters": [_CPR, _ON_BEHALF_OF],
             "responses": {
                 "200": _json("Consents", "The consents."),
@@ -217,9 +255,13 @@ PATHS: dict[str, Any] = {
         "get": {
             "operationId": "accessLog",
             "summary": "Who looked at the child's entries: when, which organisation, which "
-            "person, whose entries. Operators see all; an organisation with an active case "
-            "sees what its consent covers, its own views and the views of its own entries.",
-            "parameters": [_CPR, _ON_BEHALF_OF, _limit(5000)],
+            "person, whose entries.",
+            "description": "An organisation with an active case sees its own views, the views "
+            "of its own data (naming who read it) and every operator's read; in each, other "
+            "organisations are named only where an active consent opens their data to it, "
+            "and the others are left out uncounted. An operator sees everything, with the "
+            "operators' stated reasons, and must state one (X-Access-Reason).",
+            "parameters": [_CPR, _ON_BEHALF_OF, _ACCESS_REASON, _limit(5000)],
             "responses": {
                 "200": _json("AccessLog", "The access log, newest first."),
                 **_errors(400, 401, 403, 503),
@@ -260,5 +302,6 @@ REQUESTS: list[type[Any]] = [
     AppointmentEntry,
     ConsentIn,
     ConsentDisputeIn,
+    VerifiedConsentIn,
     CoordinatorIn,
 ]

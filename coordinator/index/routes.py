@@ -10,12 +10,22 @@ Rules (see :mod:`coordinator.index.consent` and the README's "The shared index")
 * other organisations' entries only under consent, judged per owner organisation on every
   call under the hub's consent policy (a revocation or a dispute counts from the next call);
   withheld sectors are named whether or not anyone of them is involved;
+* a consent is **attested** (a caseworker records who consented) or **verified** (a
+  document signed by the consent service, checked by
+  :mod:`coordinator.index.verified_consent` against the keys
+  :mod:`coordinator.index.consent_keys` holds; recorded once, the document kept);
 * every read that discloses another organisation's data is logged with the person (a user
   credential's name, or ``X-On-Behalf-Of`` from a system token) and its kind before it is
   answered: an overview showing other organisations' entries, a consent list showing
-  consents others recorded, an access log showing others' views; an operator's read of a
-  child's access log is logged always. Every such read goes through
-  :mod:`coordinator.index.disclosure`, which returns only once the entry has been committed.
+  consents others recorded, an access log naming other organisations; an operator's read of
+  a child's access log is logged always, and needs a stated reason (``X-Access-Reason``, 400
+  ``access-reason-missing`` without it). Every such read goes through
+  :mod:`coordinator.index.disclosure`, which returns only once the entry has been committed;
+* nothing about others without consent: the consent list shows the consents the caller
+  recorded and those naming its sector or itself (:func:`coordinator.index.consent.listing`),
+  the access log names only organisations consent opens to the caller
+  (:mod:`coordinator.index.access_log`), and the overview is the same whether or not anyone
+  else is involved.
 
 A CPR number is validated with :func:`messages.identifiers.parse_cpr` and never echoed in an
 error or a log line.
@@ -40,8 +50,8 @@ from coordinator.errors import (
     UnsupportedMediaType,
 )
 from coordinator.index.consent import Missing, age_on, age_rule, may_record
-from coordinator.index.consent_rows import listed
 from coordinator.index.disclosure import (
+    REASON_LENGTH,
     disclose_access_log,
     disclose_access_notifications,
     disclose_consents,
@@ -53,6 +63,7 @@ from coordinator.index.store import (
     Overview,
     Viewer,
     add_consent,
+    add_verified_consent,
     put_appointment,
     put_case,
     put_coordinator,
@@ -62,6 +73,7 @@ from coordinator.index.store import (
 from coordinator.index.tables import (
     IDEMPOTENCY_KEY_LENGTH,
     ConsentCreate,
+    ConsentForm,
     ConsentRelation,
     CoordinatorCreate,
 )
@@ -69,7 +81,15 @@ from coordinator.params import header_text, whole_number
 from coordinator.responses import json_response
 from coordinator.security.auth import principal_of
 from coordinator.sqltypes import utcnow
-from coordinator.state import COMMITTER, CONSENT_POLICY, ENGINE, READER, SETTINGS
+from coordinator.state import (
+    CLOCK,
+    COMMITTER,
+    CONSENT_KEYS,
+    CONSENT_POLICY,
+    ENGINE,
+    READER,
+    SETTINGS,
+)
 from coordinator.tables import Role, Sector
 from messages.errors import IdentifierError
 from messages.identifiers import Cpr, parse_cpr
@@ -97,9 +117,11 @@ from wire.index import (
     ConsentRecorded,
     ConsentRevoked,
     Consents,
+    ConsentVerification,
     CoordinatorNamed,
     Disclosed,
     Upserted,
+    VerifiedConsentIn,
     ViewKind,
     check_consent,
 )
@@ -109,6 +131,7 @@ routes = web.RouteTableDef()
 
 INDEX_ROLES = (Role.SYSTEM, Role.CASEWORKER)
 ON_BEHALF_OF = "X-On-Behalf-Of"
+ACCESS_REASON = "X-Access-Reason"  # an operator's reason for reading a child's access log
 OVERLAP = timedelta(hours=48)
 
 M = TypeVar("M", bound=BaseModel)
@@ -170,7 +193,7 @@ def _ref(request: web.Request) -> str:
     return ref
 
 
-async def _body(request: web.Request, model: type[M]) -> M:
+async def _json_object(request: web.Request) -> dict[str, Any]:
     if request.content_type != "application/json":
         raise UnsupportedMediaType("send the body as Content-Type: application/json")
     try:
@@ -179,10 +202,18 @@ async def _body(request: web.Request, model: type[M]) -> M:
         raise BadRequest("the body is not JSON", code="invalid-json") from None
     if not isinstance(data, dict):
         raise BadRequest("the body must be a JSON object", code="invalid-json")
+    return data
+
+
+def _validated(model: type[M], data: dict[str, Any]) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         raise InvalidEntry(f"the body is not a valid entry: {entry_problems(exc)}") from None
+
+
+async def _body(request: web.Request, model: type[M]) -> M:
+    return _validated(model, await _json_object(request))
 
 
 def _checked(rule: Callable[[E], None], entry: E) -> None:
@@ -398,7 +429,10 @@ async def child_overview(request: web.Request) -> web.Response:
 async def post_consent(request: web.Request) -> web.Response:
     viewer = _index_user(request)
     cpr = _path_cpr(request)
-    consent = await _body(request, ConsentCreate)
+    data = await _json_object(request)
+    if "document" in data:  # a consent document signed by the consent service
+        return await _record_verified(request, viewer, cpr, _validated(VerifiedConsentIn, data))
+    consent = _validated(ConsentCreate, data)
     _checked(check_consent, consent)
     now = utcnow()
     if consent.valid_from is None:
@@ -407,15 +441,7 @@ async def post_consent(request: web.Request) -> web.Response:
     _aware("valid_until", consent.valid_until)
     if consent.valid_until is not None and consent.valid_until <= consent.valid_from:
         raise InvalidEntry("valid_until must be after valid_from", code="invalid-period")
-    age = age_on(cpr.birth_date, now.date())
-    if not may_record(consent.relation, age):
-        who = (
-            "a child under 15 cannot give their own consent: a custodial parent (or guardian) "
-            "consents"
-            if consent.relation is ConsentRelation.SELF
-            else "from 18 only the person's own consent counts"
-        )
-        raise InvalidEntry(who, code="consent-not-valid-for-age")
+    _may_consent_at_age(consent.relation, cpr, now)
     consent_id, created = await request.app[COMMITTER].call(
         add_consent(
             viewer=viewer, cpr=cpr, consent=consent, idempotency_key=_idempotency_key(request)
@@ -425,6 +451,51 @@ async def post_consent(request: web.Request) -> web.Response:
         ConsentRecorded(id=consent_id, recorded_at=now, created=created),
         status=201 if created else 200,
     )
+
+
+async def _record_verified(
+    request: web.Request, viewer: Viewer, cpr: Cpr, body: VerifiedConsentIn
+) -> web.Response:
+    """A signed consent document: verified against the consent service's keys
+    (:mod:`coordinator.index.verified_consent`), judged by the age rule as any consent, then
+    recorded as ``verified`` with the document kept."""
+    keys = request.app[CONSENT_KEYS]
+    if keys is None:
+        raise InvalidEntry(
+            "this hub is not configured to check signed consents (SAMSPIL_CONSENT_JWKS is not "
+            "set): record the consent as attested (given_by_name, relation, form, sectors), "
+            "or ask the hub's operator to configure the consent service's keys",
+            code="consent-service-not-configured",
+        )
+    idempotency_key = _idempotency_key(request)
+    claims = await keys.verify(body.document, child=cpr.digits)
+    now = request.app[CLOCK]()
+    _may_consent_at_age(claims.relation, cpr, now)
+    consent_id, created = await request.app[COMMITTER].call(
+        add_verified_consent(
+            viewer=viewer,
+            cpr=cpr,
+            claims=claims,
+            document=body.document,
+            idempotency_key=idempotency_key,
+        )
+    )
+    return json_response(
+        ConsentRecorded(id=consent_id, recorded_at=now, created=created),
+        status=201 if created else 200,
+    )
+
+
+def _may_consent_at_age(relation: ConsentRelation, cpr: Cpr, now: datetime) -> None:
+    """Refuse a consent whose giver cannot consent for anything at the child's age today."""
+    if may_record(relation, age_on(cpr.birth_date, now.date())):
+        return
+    who = (
+        "a child under 15 cannot give their own consent: a custodial parent (or guardian) consents"
+        if relation is ConsentRelation.SELF
+        else "from 18 only the person's own consent counts"
+    )
+    raise InvalidEntry(who, code="consent-not-valid-for-age")
 
 
 def _idempotency_key(request: web.Request) -> str | None:
@@ -451,25 +522,23 @@ async def get_consents(request: web.Request) -> web.Response:
         cpr=cpr,
         policy=request.app[CONSENT_POLICY],
     )
-    now = utcnow()
     return json_response(
         Consents(
             consents=[
                 ConsentEntry(
                     id=r.id,
                     given_by_name=r.given_by_name,
-                    relation=r.relation,
-                    sectors=[Sector(name) for name in listed(r.sectors)],
-                    organisations=listed(r.organisations),
-                    form=r.form,
+                    relation=ConsentRelation(r.relation),
+                    sectors=[Sector(s) for s in r.sectors],
+                    organisations=r.organisations,
+                    verification=ConsentVerification(r.verification),
+                    form=ConsentForm(r.form),
                     valid_from=r.valid_from,
                     valid_until=r.valid_until,
                     revoked_at=r.revoked_at,
                     recorded_at=r.recorded_at,
-                    recorded_by_you=r.recorded_by_org == viewer.org_gln,
-                    active=r.revoked_at is None
-                    and r.valid_from <= now
-                    and (r.valid_until is None or now < r.valid_until),
+                    recorded_by_you=r.recorded_by_you,
+                    active=r.active,
                     disputes=_disputes(found, r.id),
                 )
                 for r in found.consents
@@ -547,9 +616,13 @@ async def put_coordinator_route(request: web.Request) -> web.Response:
 async def get_access_log(request: web.Request) -> web.Response:
     principal = principal_of(request)
     operator = principal.role is Role.OPERATOR
+    reason = None
     if operator:
         viewer = Viewer(
             principal.org_gln, principal.name, uuid.UUID(principal.credential_id), False
+        )
+        reason = header_text(
+            request, ACCESS_REASON, max_length=REASON_LENGTH, code="invalid-access-reason"
         )
     else:
         viewer = _index_user(request)
@@ -562,6 +635,7 @@ async def get_access_log(request: web.Request) -> web.Response:
         operator=operator,
         limit=whole_number(request, "limit", default=500, low=1, high=5000),
         policy=request.app[CONSENT_POLICY],
+        reason=reason,
     )
     return json_response(
         AccessLog(
@@ -575,6 +649,7 @@ async def get_access_log(request: web.Request) -> web.Response:
                     person=v.viewer_person,
                     on_behalf_of=v.on_behalf_of,
                     disclosed=[Disclosed(organisation=g, name=n) for g, n in v.disclosed],
+                    reason=v.reason,
                 )
                 for v in views
             ]

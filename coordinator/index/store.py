@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import uuid
 from collections import namedtuple
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from operator import itemgetter
@@ -59,10 +60,14 @@ from coordinator.errors import (
 from coordinator.index.consent import (
     ConsentFacts,
     ConsentPolicy,
+    Listed,
     Missing,
     Party,
     age_on,
+    is_active,
     judge,
+    listing,
+    organisations_open_to,
     sector_verdicts,
 )
 from coordinator.index.consent_rows import CONSENTS_OF, DISPUTES_OF, consent_facts, facts_of
@@ -75,14 +80,16 @@ from coordinator.index.tables import (
     DISPUTE,
     NOTIFICATION,
     ConsentCreate,
-    ConsentVerification,
+    ConsentForm,
     CoordinatorCreate,
     NotificationKind,
 )
 from coordinator.sqltypes import UtcDateTime, utcnow
 from coordinator.tables import ORGANISATION, Sector
 from messages.identifiers import Cpr
+from wire.consent_document import ConsentDocument
 from wire.entries import AppointmentEntry, CaseEntry, CaseStatus
+from wire.index import ConsentVerification
 
 G = ORGANISATION.c  # organisations, by GLN
 C = CASE.c
@@ -301,6 +308,33 @@ async def _require_registered(conn: AsyncConnection, glns: list[str]) -> None:
         )
 
 
+async def _recorded_under(
+    conn: AsyncConnection, viewer: Viewer, cpr: Cpr, idempotency_key: str | None
+) -> uuid.UUID | None:
+    """The consent the caller's organisation recorded under ``idempotency_key`` for this
+    child, if any; the same key for another child is a conflict, not a silent match."""
+    if idempotency_key is None:
+        return None
+    earlier = (
+        await conn.execute(
+            select(CONSENT.c.id, CONSENT.c.cpr).where(
+                CONSENT.c.recorded_by_org == viewer.org_gln,
+                CONSENT.c.idempotency_key == idempotency_key,
+            )
+        )
+    ).first()
+    if earlier is None:
+        return None
+    if earlier.cpr != cpr.digits:
+        raise Conflict(
+            "this Idempotency-Key already recorded a consent for another child; "
+            "use a new key for a new consent",
+            code="idempotency-key-reused",
+        )
+    found: uuid.UUID = earlier.id
+    return found
+
+
 def add_consent(
     *, viewer: Viewer, cpr: Cpr, consent: ConsentCreate, idempotency_key: str | None = None
 ) -> Any:
@@ -316,23 +350,9 @@ def add_consent(
     async def op(conn: AsyncConnection, batch: Batch) -> tuple[uuid.UUID, bool]:
         await _require_active_case(conn, viewer.org_gln, cpr.digits)
         await _require_registered(conn, organisations)
-        if idempotency_key is not None:
-            earlier = (
-                await conn.execute(
-                    select(CONSENT.c.id, CONSENT.c.cpr).where(
-                        CONSENT.c.recorded_by_org == viewer.org_gln,
-                        CONSENT.c.idempotency_key == idempotency_key,
-                    )
-                )
-            ).first()
-            if earlier is not None:
-                if earlier.cpr != cpr.digits:
-                    raise Conflict(
-                        "this Idempotency-Key already recorded a consent for another child; "
-                        "use a new key for a new consent",
-                        code="idempotency-key-reused",
-                    )
-                return earlier.id, False
+        earlier = await _recorded_under(conn, viewer, cpr, idempotency_key)
+        if earlier is not None:
+            return earlier, False
         consent_id = uuid.uuid4()
         await conn.execute(
             insert(CONSENT).values(
@@ -354,6 +374,69 @@ def add_consent(
                 idempotency_key=idempotency_key,
             )
         )
+        return consent_id, True
+
+    return op
+
+
+def add_verified_consent(
+    *,
+    viewer: Viewer,
+    cpr: Cpr,
+    claims: ConsentDocument,
+    document: str,
+    idempotency_key: str | None = None,
+) -> Any:
+    """Op: record a consent from a verified signed document (``claims``, checked by
+    :mod:`coordinator.index.verified_consent`; the caller must have an active case):
+    ``(id, created)``. Who consented, their relation, the sectors, the named organisations
+    and the period are the document's; the document itself is kept.
+
+    A document is recorded once: its id again is 409 ``consent-document-reused`` — unless
+    it is the same organisation's retry under the same ``Idempotency-Key``, which answers
+    with the consent that key first recorded (``created`` false), as for any consent.
+    """
+
+    async def op(conn: AsyncConnection, batch: Batch) -> tuple[uuid.UUID, bool]:
+        await _require_active_case(conn, viewer.org_gln, cpr.digits)
+        earlier = await _recorded_under(conn, viewer, cpr, idempotency_key)
+        if earlier is not None:
+            return earlier, False
+        consent_id = uuid.uuid4()
+        inserted = await conn.execute(
+            kind_of(conn)
+            .insert(CONSENT)
+            .values(
+                id=consent_id,
+                cpr=cpr.digits,
+                given_by_name=claims.given_by_name,
+                relation=claims.relation.value,
+                form=ConsentForm.DIGITAL.value,
+                valid_from=claims.valid_from,
+                valid_until=claims.valid_until,
+                sectors=",".join(sorted({s.value for s in claims.sectors})),
+                organisations=",".join(sorted(set(claims.organisations))),
+                verification=ConsentVerification.VERIFIED.value,
+                document_id=claims.document_id,
+                document=document,
+                recorded_by_org=viewer.org_gln,
+                recorded_by=viewer.person,
+                recorded_at=batch.now,
+                revoked_at=None,
+                revoked_by_org=None,
+                idempotency_key=idempotency_key,
+            )
+            # one statement, so two hub processes recording the same document at once
+            # cannot both succeed; no row back means the id was taken
+            .on_conflict_do_nothing(index_elements=["document_id"])
+            .returning(K.id)
+        )
+        if inserted.first() is None:
+            raise Conflict(
+                "this signed consent has been recorded before (its document id is taken); a "
+                "consent is recorded once - list the child's consents to find it",
+                code="consent-document-reused",
+            )
         return consent_id, True
 
     return op
@@ -675,11 +758,64 @@ def _first_openings(
 # --- reads ---------------------------------------------------------------------------------
 
 
+async def organisations_open(
+    conn: AsyncConnection,
+    *,
+    caller_gln: str,
+    cpr: Cpr,
+    glns: Iterable[str],
+    now: datetime,
+    policy: ConsentPolicy,
+) -> frozenset[str]:
+    """Which of ``glns`` the organisation ``caller_gln`` may see for the child ``cpr`` now:
+    itself, and each organisation whose data a consent opens to it under ``policy`` and the
+    owners' disputes (:func:`coordinator.index.consent.organisations_open_to`, judged per
+    owner as the overview judges). An unregistered GLN is never open."""
+    wanted = sorted({*glns, caller_gln})
+    sectors = {
+        row.gln: Sector(row.sector)
+        for row in await conn.execute(select(G.gln, G.sector).where(G.gln.in_(wanted)))
+    }
+    if caller_gln not in sectors:
+        raise NotFound("your organisation is not registered")
+    return organisations_open_to(
+        caller=Party(sectors[caller_gln], caller_gln),
+        owners=sectors,
+        age=age_on(cpr.birth_date, now.date()),
+        consents=await consent_facts(conn, cpr.digits),
+        now=now,
+        policy=policy,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ListedConsent:
+    """One consent as the caller's consent list shows it
+    (:func:`coordinator.index.consent.listing`): ``given_by_name`` is None where the rule
+    withholds it."""
+
+    id: uuid.UUID
+    given_by_name: str | None
+    relation: str
+    sectors: list[str]
+    organisations: list[str]
+    verification: str
+    form: str
+    valid_from: datetime
+    valid_until: datetime | None
+    revoked_at: datetime | None
+    recorded_at: datetime
+    recorded_by_org: str
+    recorded_by_you: bool
+    active: bool
+
+
 @dataclass(slots=True)
 class ConsentList:
-    """A child's consents, newest first, and per consent the disputes the caller may see."""
+    """The consents of a child the caller's list shows, newest first, and per consent the
+    disputes the caller may see."""
 
-    consents: list[Any]
+    consents: list[ListedConsent]
     disputes: dict[uuid.UUID, list[Any]] = field(default_factory=dict)
 
     @property
@@ -705,34 +841,76 @@ _DISPUTES_SHOWN = (
 )
 
 
+def _listed(
+    row: Any, facts: ConsentFacts, how: Listed, org_gln: str, active: bool
+) -> ListedConsent:
+    return ListedConsent(
+        id=row.id,
+        given_by_name=row.given_by_name if how is Listed.IN_FULL else None,
+        relation=row.relation,
+        sectors=sorted(s.value for s in facts.sectors),
+        organisations=sorted(facts.organisations),
+        verification=row.verification,
+        form=row.form,
+        valid_from=row.valid_from,
+        valid_until=row.valid_until,
+        revoked_at=row.revoked_at,
+        recorded_at=row.recorded_at,
+        recorded_by_org=row.recorded_by_org,
+        recorded_by_you=row.recorded_by_org == org_gln,
+        active=active,
+    )
+
+
 async def _consents_of(
     *, engine: AsyncEngine, org_gln: str, cpr: Cpr, policy: ConsentPolicy
 ) -> ConsentList:
-    """The child's consents, newest first (the caller must have an active case), with their
-    disputes where the caller may see them: its own, those of consents it recorded, and
-    those by an organisation whose entries the consent rule shows the caller (a dispute
-    tells that its author is involved with the child). Private: read through
-    :func:`coordinator.index.disclosure.disclose_consents`."""
+    """The consents of the child that the caller's consent list shows
+    (:func:`coordinator.index.consent.listing`), newest first (the caller must have an active
+    case), with their disputes where the caller may see them: its own, those of consents it
+    recorded, and those by an organisation whose entries the consent rule (under ``policy``)
+    shows the caller (a dispute tells that its author is involved with the child). Private:
+    read through :func:`coordinator.index.disclosure.disclose_consents`."""
     now = utcnow()
     try:
         async with engine.connect() as conn:
             await _require_active_case(conn, org_gln, cpr.digits)
-            rows = await conn.execute(
-                select(CONSENT).where(K.cpr == cpr.digits).order_by(K.recorded_at.desc(), K.id)
-            )
-            found = ConsentList(list(rows.all()))
-            disputes = (await conn.execute(_DISPUTES_SHOWN.where(KD.cpr == cpr.digits))).all()
-            if not disputes:
-                return found
             caller = Party(await _sector_of(conn, org_gln), org_gln)
+            rows = (
+                await conn.execute(
+                    select(CONSENT).where(K.cpr == cpr.digits).order_by(K.recorded_at.desc(), K.id)
+                )
+            ).all()
             facts = await consent_facts(conn, cpr.digits)
+            disputes = (
+                (await conn.execute(_DISPUTES_SHOWN.where(KD.cpr == cpr.digits))).all()
+                if rows
+                else []
+            )
     except SQLAlchemyError as exc:
         raise store_error(exc, "the index") from exc
-    recorders = {row.id: row.recorded_by_org for row in found.consents}
+    facts_by_id = {f.id: f for f in facts}
+    found = ConsentList([])
+    for row in rows:
+        fact = facts_by_id[row.id]
+        active = is_active(fact, now)
+        how = listing(
+            caller_gln=org_gln,
+            caller=caller.sector,
+            recorded_by=row.recorded_by_org,
+            sectors=fact.sectors,
+            organisations=fact.organisations,
+            active=active,
+        )
+        if how is not Listed.LEFT_OUT:
+            found.consents.append(_listed(row, fact, how, org_gln, active))
+    recorders = {c.id: c.recorded_by_org for c in found.consents}
     age = age_on(cpr.birth_date, now.date())
 
     def visible(dispute: Any) -> bool:
-        if org_gln in (dispute.org_gln, recorders.get(dispute.consent_id)):
+        if dispute.consent_id not in recorders:
+            return False  # a dispute of a consent the list leaves out
+        if org_gln in (dispute.org_gln, recorders[dispute.consent_id]):
             return True
         owner = Party(Sector(dispute.org_sector), dispute.org_gln)
         verdict = judge(caller=caller, owner=owner, age=age, consents=facts, now=now, policy=policy)

@@ -9,12 +9,14 @@ from typing import Any
 from wire.directory import Directory, WhoAmI
 from wire.operator import (
     Audit,
+    CertificateRevocationIn,
     Health,
     OperatorOrganisations,
     Probe,
     Queue,
     Redelivered,
     Reported,
+    RevokedCertificates,
     Summary,
     Throughput,
     TokenState,
@@ -124,36 +126,70 @@ PATHS: dict[str, Any] = {
     ),
     "/v1/operator/messages/{id}": _get(
         "operatorTrail",
-        "A message's metadata and every status event with its time; never its body or CPR.",
+        "A message's metadata and every status event with its time; never its body or CPR. "
+        "410 `letter-removed`: the letter retention removed it (only its identifiers are "
+        "kept).",
         "Trail",
         404,
+        410,
         parameters=[_ID],
     ),
     "/v1/operator/messages/{id}/redeliver": {
         **_action(
             "operatorRedeliver",
-            "Put an expired letter in its receiver's inbox again, as a resend (audited).",
+            "Put an expired letter in its receiver's inbox again, as a resend (audited); "
+            "410 `letter-removed` once the letter retention removed it.",
             "Redelivered",
             201,
             409,
+            410,
         )
     },
     "/v1/operator/messages/{id}/status-report": _action(
         "operatorStatusReport",
-        "Put the receipt that answered a letter in its sender's inbox again (audited).",
+        "Put the receipt that answered a letter in its sender's inbox again (audited); "
+        "410 `letter-removed` once the letter retention removed the letter or its receipt.",
         "Reported",
         201,
         409,
+        410,
     ),
     "/v1/operator/organisations/{gln}/disable": _action(
         "operatorDisableToken",
-        "Disable an organisation's system token (audited; effective within the token cache time).",
+        "Disable an organisation's system token, and with it its client certificates "
+        "(audited; refused from their next request).",
         "TokenState",
         200,
     ),
     "/v1/operator/organisations/{gln}/enable": _action(
         "operatorEnableToken", "Enable an organisation's system token (audited).", "TokenState", 200
     ),
+    "/v1/operator/organisations/{gln}/revoked-certificates": {
+        **_get(
+            "operatorRevokedCertificates",
+            "An organisation's revoked client certificates, newest first (operator, admin).",
+            "RevokedCertificates",
+            400,
+            404,
+            parameters=[_GLN],
+        ),
+        "post": {
+            "operationId": "operatorRevokeCertificate",
+            "summary": "Revoke one client certificate of an organisation by its serial number "
+            "(audited): every hub process refuses it from its next request (401 "
+            "certificate-revoked); the organisation's other certificates and tokens keep "
+            "working. A revocation is for good.",
+            "parameters": [_GLN],
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": _ref("CertificateRevocationIn")}},
+            },
+            "responses": {
+                "201": _json("RevokedCertificate", "Revoked and audited."),
+                **_errors(400, 401, 403, 404, 409, 413, 415, 422, 503),
+            },
+        },
+    },
     "/v1/operator/audit": _get(
         "operatorAudit",
         "The operators' actions, newest first.",
@@ -180,5 +216,7 @@ MODELS: list[type[Any]] = [
     Redelivered,
     Reported,
     TokenState,
+    CertificateRevocationIn,
+    RevokedCertificates,
     Audit,
 ]

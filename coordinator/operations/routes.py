@@ -2,13 +2,14 @@
 
 Operator and admin roles only. Operators see metadata — types, organisations, statuses and
 times — never a body or a CPR number. Every action (re-deliver an expired letter, send a
-sender its status report again, disable or enable an organisation's system token) is written
-to the audit trail (:mod:`coordinator.operations.audit_tables`) in the same transaction as the
-change.
+sender its status report again, disable or enable an organisation's system token, revoke one
+of its client certificates) is written to the audit trail
+(:mod:`coordinator.operations.audit_tables`) in the same transaction as the change.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 import uuid
@@ -16,7 +17,13 @@ from typing import Any
 
 from aiohttp import web
 
-from coordinator.errors import BadRequest, NotFound, StoreError
+from coordinator.errors import (
+    BadRequest,
+    InvalidRevocation,
+    NotFound,
+    StoreError,
+    UnsupportedMediaType,
+)
 from coordinator.mailbox.status import MessageStatus
 from coordinator.mailbox.store import ping
 from coordinator.operations.audit_tables import Actor
@@ -35,6 +42,13 @@ from coordinator.params import whole_number
 from coordinator.responses import json_response
 from coordinator.security import revocation
 from coordinator.security.auth import VERIFIER, Principal, principal_of
+from coordinator.security.certificates import (
+    Revocation,
+    certificate_revocation,
+    certificate_serial,
+    revocation_reason,
+    revoked_certificates,
+)
 from coordinator.security.credentials import token_switch
 from coordinator.sqltypes import utcnow
 from coordinator.state import COMMITTER, ENGINE, SETTINGS
@@ -53,6 +67,8 @@ from wire.operator import (
     Queue,
     Redelivered,
     Reported,
+    RevokedCertificate,
+    RevokedCertificates,
     Throughput,
     TokenState,
     Trail,
@@ -248,8 +264,7 @@ async def _token(request: web.Request, *, disabled: bool) -> web.Response:
     gln = _gln(request)
     changed = await request.app[COMMITTER].call(token_switch(gln, disabled=disabled, actor=actor))
     if disabled:
-        request.app[VERIFIER].forget()  # this process at once
-        revocation.mark(request.app[ENGINE])  # other processes on SQLite (PostgreSQL: NOTIFY)
+        revocation.committed(request.app[VERIFIER], request.app[ENGINE])
     return json_response(TokenState(organisation=gln, token_disabled=disabled, changed=changed))
 
 
@@ -261,6 +276,65 @@ async def post_disable(request: web.Request) -> web.Response:
 @routes.post("/v1/operator/organisations/{gln}/enable")
 async def post_enable(request: web.Request) -> web.Response:
     return await _token(request, disabled=False)
+
+
+_REVOCATION_FIELDS = {"serial", "reason"}
+
+
+async def _revocation_body(request: web.Request) -> tuple[str, str | None]:
+    """The serial number and reason of ``POST .../revoked-certificates``
+    (:class:`wire.operator.CertificateRevocationIn`)."""
+    if request.content_type != "application/json":
+        raise UnsupportedMediaType("send the revocation as Content-Type: application/json")
+    try:
+        data = json.loads(await request.read())
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise BadRequest("the body is not JSON", code="invalid-json") from None
+    if not isinstance(data, dict):
+        raise BadRequest("the body must be a JSON object", code="invalid-json")
+    unknown = sorted(set(data) - _REVOCATION_FIELDS)
+    if unknown:
+        raise InvalidRevocation(f"unknown fields: {', '.join(unknown)}")
+    serial, reason = data.get("serial"), data.get("reason")
+    if not isinstance(serial, str):
+        raise InvalidRevocation(
+            "serial is required: the certificate's serial number in hexadecimal",
+            code="invalid-serial",
+        )
+    if reason is not None and not isinstance(reason, str):
+        raise InvalidRevocation("reason is text (or left out)", code="invalid-reason")
+    return certificate_serial(serial), revocation_reason(reason)
+
+
+def _revoked(revoked: Revocation) -> RevokedCertificate:
+    return RevokedCertificate(
+        serial=revoked.serial,
+        organisation=revoked.org_gln,
+        revoked_at=revoked.revoked_at,
+        revoked_by=revoked.revoked_by,
+        reason=revoked.reason,
+    )
+
+
+@routes.post("/v1/operator/organisations/{gln}/revoked-certificates")
+async def post_revoked_certificate(request: web.Request) -> web.Response:
+    actor = _actor(_operator(request))
+    gln = _gln(request)
+    serial, reason = await _revocation_body(request)
+    app = request.app
+    revoked = await app[COMMITTER].call(certificate_revocation(gln, serial, reason, actor))
+    revocation.committed(app[VERIFIER], app[ENGINE])
+    return json_response(_revoked(revoked), status=201)
+
+
+@routes.get("/v1/operator/organisations/{gln}/revoked-certificates")
+async def get_revoked_certificates(request: web.Request) -> web.Response:
+    _operator(request)
+    gln = _gln(request)
+    rows = await revoked_certificates(engine=request.app[ENGINE], gln=gln)
+    return json_response(
+        RevokedCertificates(organisation=gln, certificates=[_revoked(r) for r in rows])
+    )
 
 
 @routes.get("/v1/operator/audit")

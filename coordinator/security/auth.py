@@ -14,9 +14,16 @@ available nothing is cached.
 
 **Mutual TLS.** With ``Settings.tls_client_ca``, a client may present a certificate issued
 by that CA instead of a token: its subject's ``serialNumber`` (or else its ``CN``) reads
-``GLN:<13 digits>`` and the request runs as that organisation's system credential, which must
-exist and not be disabled. A certificate from another CA fails the TLS handshake; one naming
-an unknown GLN, or an organisation whose system token is disabled, gets 401.
+``GLN:<13 digits>`` and the request runs as that organisation's system credential. **The
+certificate follows the credential**: it authenticates only while that credential exists, is
+enabled and has not expired, and only while its own serial number is not revoked
+(:mod:`coordinator.security.certificates`). A certificate from another CA fails the TLS
+handshake; the hub answers 401 ``certificate-revoked`` for a revoked serial,
+``credential-expired`` once the organisation's system credential has expired, and
+``unknown-certificate`` for an unknown GLN or a disabled credential. A verified certificate is
+cached as a token is (by GLN and serial, never past the credential's expiry), and a
+revocation or a disabled credential empties the cache of every hub process as a revoked
+token does. Expiry is judged by the hub's clock (``coordinator.state.CLOCK``).
 
 **Failed logins** are counted per source address: after
 ``Settings.login_failures_per_minute`` failures within a minute, a failed authentication from
@@ -46,10 +53,10 @@ from coordinator.database.reader import Reader
 from coordinator.errors import Forbidden, TooManyRequests, Unauthorized
 from coordinator.mailbox.store import token_hash
 from coordinator.problems import Handler
-from coordinator.security.tls import gln_from_peercert
+from coordinator.security.tls import gln_from_peercert, serial_from_peercert
 from coordinator.settings import IPNetwork
 from coordinator.sqltypes import utcnow
-from coordinator.tables import CREDENTIAL, Role
+from coordinator.tables import CREDENTIAL, REVOKED_CERTIFICATE, Role
 
 PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/v1/openapi.json"})
 FAILURE_WINDOW = 60.0
@@ -83,14 +90,19 @@ _SYSTEM_OF = (
     .order_by(_C.created_at.desc())
     .limit(1)
 )
+_R = REVOKED_CERTIFICATE.c
+_REVOKED = select(_R.revoked_at).where(_R.serial == bindparam("serial"))
 
 
 def _by_hash(conn: Connection, hashed: str) -> Any:
     return conn.execute(_BY_HASH, {"hashed": hashed}).first()
 
 
-def _system_of(conn: Connection, gln: str) -> Any:
-    return conn.execute(_SYSTEM_OF, {"gln": gln}).first()
+def _certificate(conn: Connection, gln: str, serial: str) -> tuple[Any, Any]:
+    """The system credential a certificate naming ``gln`` runs as (newest enabled one, or
+    None), and the revocation of its ``serial`` (or None)."""
+    revoked = conn.execute(_REVOKED, {"serial": serial}).first()
+    return conn.execute(_SYSTEM_OF, {"gln": gln}).first(), revoked
 
 
 def _principal(row: Any) -> Principal:
@@ -107,13 +119,14 @@ class TokenVerifier:
         *,
         cache_seconds: float,
         revoked: Callable[[], bool] | None = None,
+        now: Callable[[], datetime] = utcnow,
     ) -> None:
         """``revoked()``, asked on every request, says a credential was revoked since it
         was last asked (SQLite's marker); with it the cache is allowed from the start.
-        ``now`` (aware UTC) is what a token's expiry is compared with; tests turn it
-        forward instead of waiting."""
+        ``now`` (aware UTC; the app's ``CLOCK``) is what a credential's expiry is compared
+        with; tests turn it forward instead of waiting."""
         self._reader = reader
-        self.now: Callable[[], datetime] = utcnow
+        self.now: Callable[[], datetime] = now
         self._ttl = cache_seconds
         self._cache: dict[str, tuple[Principal, float, datetime | None]] = {}
         self._revoked = revoked
@@ -162,22 +175,36 @@ class TokenVerifier:
         self._remember(hashed, principal, row.expires_at, generation)
         return principal
 
-    async def verify_certificate(self, gln: str) -> Principal:
-        """The system credential of the organisation a client certificate names."""
-        key = "gln:" + gln
+    async def verify_certificate(self, gln: str, serial: str) -> Principal:
+        """The system credential of the organisation a client certificate names, while that
+        credential is enabled and unexpired and the certificate's ``serial`` is not revoked."""
+        key = f"cert:{gln}:{serial}"
         cached = self._cached(key)
         if cached is not None:
             return cached
         generation = self._generation
-        row = await self._reader(_system_of, gln)
+        row, revoked = await self._reader(_certificate, gln, serial)
+        if revoked is not None:
+            raise Unauthorized(
+                f"the client certificate with serial {serial} was revoked at the hub; ask "
+                "for a new certificate",
+                code="certificate-revoked",
+            )
         if row is None:
             raise Unauthorized(
                 f"the client certificate names GLN {gln}, which has no active system "
                 "credential at the hub",
                 code="unknown-certificate",
             )
+        if row.expires_at is not None and row.expires_at <= self.now():
+            raise Unauthorized(
+                f"the system credential of GLN {gln}, which the client certificate "
+                "authenticates as, has expired; the hub's administrator issues a new one "
+                "with 'samspil org token'",
+                code="credential-expired",
+            )
         principal = _principal(row)
-        self._remember(key, principal, None, generation)
+        self._remember(key, principal, row.expires_at, generation)
         return principal
 
 
@@ -277,7 +304,8 @@ def principal_of(request: web.Request) -> Principal:
     return request[PRINCIPAL]
 
 
-def _peer_gln(request: web.Request) -> str | None:
+def _peer_certificate(request: web.Request) -> tuple[str, str] | None:
+    """The GLN and serial number of the client certificate, if one was presented."""
     if not request.app[MUTUAL_TLS] or request.transport is None:
         return None
     cert = request.transport.get_extra_info("peercert")
@@ -289,7 +317,13 @@ def _peer_gln(request: web.Request) -> str | None:
             "the client certificate's subject has no serialNumber or CN 'GLN:<13 digits>'",
             code="unknown-certificate",
         )
-    return gln
+    serial = serial_from_peercert(cert)
+    if serial is None:
+        raise Unauthorized(
+            "the client certificate's serial number is not a positive number",
+            code="unknown-certificate",
+        )
+    return gln, serial
 
 
 async def _authenticate(request: web.Request) -> Principal:
@@ -303,9 +337,9 @@ async def _authenticate(request: web.Request) -> Principal:
         if not (token.isascii() and token.isprintable()):  # no token the hub made
             raise Unauthorized("the bearer token is unknown or disabled")
         return await verifier.verify(token)
-    gln = _peer_gln(request)
-    if gln is not None:
-        return await verifier.verify_certificate(gln)
+    certificate = _peer_certificate(request)
+    if certificate is not None:
+        return await verifier.verify_certificate(*certificate)
     raise Unauthorized("send Authorization: Bearer <token> (or a client certificate)")
 
 

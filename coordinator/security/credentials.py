@@ -72,7 +72,8 @@ async def _credential(
     return credential_id, token
 
 
-async def _known(conn: AsyncConnection, gln: str) -> None:
+async def require_organisation(conn: AsyncConnection, gln: str) -> None:
+    """404 unless ``gln`` is a registered organisation."""
     found = await conn.scalar(select(ORGANISATION.c.gln).where(ORGANISATION.c.gln == gln))
     if found is None:
         raise NotFound(f"no organisation with GLN {gln} is registered")
@@ -178,7 +179,7 @@ async def add_user(
     """A credential for a person of an organisation (audited); its token."""
     try:
         async with engine.begin() as conn:
-            await _known(conn, org_gln)
+            await require_organisation(conn, org_gln)
             credential_id, token = await _credential(
                 conn, gln=org_gln, name=name, role=role, expires_at=expires_at
             )
@@ -202,7 +203,7 @@ async def rotate_system_token(
     c = CREDENTIAL.c
     try:
         async with engine.begin() as conn:
-            await _known(conn, gln)
+            await require_organisation(conn, gln)
             name = await conn.scalar(select(ORGANISATION.c.name).where(ORGANISATION.c.gln == gln))
             revoked = await conn.execute(
                 update(CREDENTIAL)
@@ -235,7 +236,7 @@ async def _switch_system_token(
     changed. Enabling turns on only the newest one, so a token revoked by a rotation stays
     revoked; disabling announces it to every hub process."""
     c = CREDENTIAL.c
-    await _known(conn, gln)
+    await require_organisation(conn, gln)
     system = (c.org_gln == gln, c.role == Role.SYSTEM.value)
     if disabled:
         result = await conn.execute(

@@ -1,8 +1,10 @@
-"""Revocation across processes: a revoked token is refused on its next request.
+"""Revocation across processes: a revoked token or certificate is refused on its next
+request.
 
-The hub caches verified tokens (``Settings.token_cache_seconds``); every change that takes a
-credential away (an operator disabling a system token, ``samspil org token`` rotating one,
-``samspil org disable``) makes every hub process empty that cache:
+The hub caches verified tokens and client certificates (``Settings.token_cache_seconds``);
+every change that takes a credential away (an operator disabling a system token, ``samspil
+org token`` rotating one, ``samspil org disable``, a client certificate revoked by
+``samspil org cert revoke`` or an operator) makes every hub process empty that cache:
 
 * **PostgreSQL**: the change calls :func:`announce` inside its transaction, so ``NOTIFY
   samspil_credentials`` is delivered when it commits; :func:`listen` keeps one LISTEN
@@ -55,6 +57,14 @@ def mark(engine: AsyncEngine) -> None:
             path,
             exc.strerror,
         )
+
+
+def committed(verifier: TokenVerifier, engine: AsyncEngine) -> None:
+    """After a revocation this process committed (an operator's route): forget here at
+    once, and tell the other hub processes on a SQLite file (PostgreSQL: the change's
+    :func:`announce`)."""
+    verifier.forget()
+    mark(engine)
 
 
 class Marker:

@@ -29,6 +29,9 @@ def test_demo_runs_the_simulated_region(tmp_path: Path) -> None:
     assert " 0 refused, 0 still queued." in out
     assert "| hub ok" in out
     assert "samspil tui --hub http://127.0.0.1:" in out
+    assert "Consent service (signs consent documents" in out
+    keys = tmp_path / "var" / "demo" / "consent-service" / "keys.json"
+    assert keys.stat().st_mode & 0o777 == 0o600  # the consent service's private keys
     assert "Traceback" not in done.stderr
     tokens = tmp_path / "var" / "demo" / "tokens.txt"
     assert tokens.stat().st_mode & 0o077 == 0  # tokens are for the user alone

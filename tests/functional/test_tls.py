@@ -1,7 +1,9 @@
 """TLS and mutual TLS: the real hub on a real port with certificates made for the test.
 
-A throw-away CA (``trustme``) issues the hub's certificate and the organisations' client
-certificates (subject ``CN=GLN:<13 digits>``); a second CA stands for anyone else.
+A throw-away CA issues the hub's certificate and the organisations' client certificates
+(subject ``CN=GLN:<13 digits>``; :mod:`tests.functional.pki`); a second CA stands for anyone
+else. Certificates that follow their organisation's credential, and revoked ones:
+``test_certificates.py``.
 """
 
 from __future__ import annotations
@@ -36,45 +38,16 @@ from tests.functional.conftest import (
     check_against_openapi,
     gln,
 )
+from tests.functional.pki import Pki, make_pki
 from tests.functional.samples import xdis91
 from wire.client import HubClient
 
 UNKNOWN_GLN = gln(9999)
 
 
-@dataclass
-class Pki:
-    ca: trustme.CA
-    ca_file: Path
-    server_cert: Path
-    server_key: Path
-    root: Path
-
-    def client(self, name: str, common_name: str, ca: trustme.CA | None = None) -> Path:
-        """A client certificate (key and chain in one PEM)."""
-        leaf = (ca or self.ca).issue_cert(f"{name}.example", common_name=common_name)
-        path = self.root / f"{name}.pem"
-        leaf.private_key_and_cert_chain_pem.write_to_path(str(path))
-        return path
-
-    def context(self, client_pem: Path | None = None) -> ssl.SSLContext:
-        context = ssl.create_default_context(cafile=str(self.ca_file))
-        if client_pem is not None:
-            context.load_cert_chain(str(client_pem))
-        return context
-
-
 @pytest.fixture
 def pki(tmp_path: Path) -> Pki:
-    ca = trustme.CA()
-    server = ca.issue_cert("127.0.0.1", "localhost")
-    ca_file, cert, key = tmp_path / "ca.pem", tmp_path / "hub.pem", tmp_path / "hub.key"
-    ca.cert_pem.write_to_path(str(ca_file))
-    server.cert_chain_pems[0].write_to_path(str(cert))
-    for extra in server.cert_chain_pems[1:]:
-        extra.write_to_path(str(cert), append=True)
-    server.private_key_pem.write_to_path(str(key))
-    return Pki(ca, ca_file, cert, key, tmp_path)
+    return make_pki(tmp_path)
 
 
 @dataclass

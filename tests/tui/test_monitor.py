@@ -1,6 +1,6 @@
 """The operator monitor against a real hub: live counts, drill-down to a message's trail,
-re-delivery of an expired letter (confirmed), the hub processes, and a lost connection's
-banner."""
+re-delivery of an expired letter (confirmed), revoking a lost client certificate, the hub
+processes, and a lost connection's banner."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable, Input, Static
 
 from tests.commands import free_port
 from tests.functional.samples import xdis91
@@ -23,6 +23,7 @@ from tui.i18n import Texts
 from tui.monitor_app import MonitorApp
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.monitor import MonitorScreen, processes_line
+from tui.screens.revoke_certificate import RevokeCertificateForm
 from tui.screens.trail import TrailScreen
 from tui.widgets.connection_banner import ConnectionBanner
 from wire.client import HubClient
@@ -156,3 +157,31 @@ def test_a_process_that_stopped_heartbeating_is_warned_of_before_the_list() -> N
         "Hub processes: 2  ⚠ 1 stopped heartbeating  samspil-1/4711  samspil-2/5222"
     )
     assert processes_line(Texts("en"), {"by_status": {}}).plain == ""  # a hub without them
+
+
+async def test_an_operator_revokes_a_lost_certificate_of_an_organisation(tui_hub: TuiHub) -> None:
+    app = MonitorApp(tui_hub.client("operator"), texts=Texts("da"), refresh_seconds=0.3)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: "Lægehuset Vestbyen" in screen_text(app))
+        screen = app.screen
+        assert isinstance(screen, MonitorScreen)
+        screen.selected = GP
+        await pilot.press("c")
+        await until(pilot, lambda: isinstance(app.screen, RevokeCertificateForm))
+        assert "Spær et klientcertifikat fra Lægehuset Vestbyen" in screen_text(app)
+        await pilot.press(*"0xZZ", "enter", "enter")  # not hexadecimal: the hub says so
+        await until(pilot, lambda: "hexadecimal" in screen_text(app))
+        assert isinstance(app.screen, RevokeCertificateForm)
+        form = app.screen
+        form.query_one("#serial", Input).value = "0x0A:BC:12"
+        form.query_one("#reason", Input).focus()
+        await pilot.press(*"bærbar stjålet", "enter")
+        await until(pilot, lambda: isinstance(app.screen, MonitorScreen))
+        done = "Certifikat abc12 fra Lægehuset Vestbyen er spærret."
+        await until(pilot, lambda: done in screen_text(app))
+    revoked = await tui_hub.call(
+        "operator", "GET", f"/v1/operator/organisations/{GP}/revoked-certificates"
+    )
+    [certificate] = revoked["certificates"]
+    assert (certificate["serial"], certificate["reason"]) == ("abc12", "bærbar stjålet")
+    assert certificate["revoked_by"] == "Ole Operatør"

@@ -1,6 +1,7 @@
 """The consent rule as pure functions: active, covering both organisations (by sector or by
 name), whose word counts by age, the owner's dispute, and the hub's policy on attested and
-verified consents."""
+verified consents; which organisations a caller may see; how a consent appears in a caller's
+consent list."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from coordinator.errors import ConfigError
 from coordinator.index.consent import (
     ConsentFacts,
     ConsentPolicy,
+    Listed,
     Missing,
     Party,
     accepted_relations,
@@ -23,7 +25,9 @@ from coordinator.index.consent import (
     is_active,
     is_disputed_by,
     judge,
+    listing,
     may_record,
+    organisations_open_to,
     relation_counts,
     sector_verdicts,
 )
@@ -242,3 +246,81 @@ def test_the_policy_setting_is_read_and_checked() -> None:
     for bad in ("ppr,school", "PPR", "ppr;family"):
         with pytest.raises(ConfigError, match="SAMSPIL_ATTESTED_CONSENT_OPENS"):
             Settings.from_env({"SAMSPIL_ATTESTED_CONSENT_OPENS": bad})
+
+
+BUP2 = Party(S.PSYCHIATRY, "5790000040029")
+OWNERS = {p.gln: p.sector for p in (PPR, AALBORG_FAMILY, THISTED_FAMILY, BUP, GP, BUP2) if p.gln}
+
+
+def open_to(age: int, *consents: ConsentFacts, **kw: Any) -> frozenset[str]:
+    return organisations_open_to(
+        caller=PPR, owners=OWNERS, age=age, consents=consents, now=NOW, **kw
+    )
+
+
+def test_an_organisation_sees_itself_and_those_a_consent_opens_to_it() -> None:
+    everyone = {PPR.gln, AALBORG_FAMILY.gln, THISTED_FAMILY.gln}
+    assert open_to(10) == {PPR.gln}
+    verified = facts(R.CUSTODIAL_PARENT, S.PPR, S.PSYCHIATRY, verification=V.VERIFIED)
+    assert open_to(10, verified) == {PPR.gln, BUP.gln, BUP2.gln}
+    # a consent between two other sectors opens nothing to PPR
+    others = facts(R.CUSTODIAL_PARENT, S.FAMILY, S.PSYCHIATRY, verification=V.VERIFIED)
+    assert open_to(10, others) == {PPR.gln}
+    revoked = facts(R.CUSTODIAL_PARENT, S.PPR, S.FAMILY, revoked_at=NOW - timedelta(hours=1))
+    assert open_to(10, revoked) == {PPR.gln}
+    # judged as the overview judges: from 15 health data needs the young person's own word
+    parents = facts(R.CUSTODIAL_PARENT, S.PPR, S.FAMILY, S.GP, verification=V.VERIFIED)
+    assert open_to(16, parents) == everyone
+    own = facts(R.SELF, S.PPR, S.GP, verification=V.VERIFIED)
+    assert open_to(16, parents, own) == everyone | {GP.gln}
+    # an organisation that is not among the owners is never open
+    assert "unknown-gln" not in open_to(10, facts(R.CUSTODIAL_PARENT, *S, verification=V.VERIFIED))
+
+
+def test_whom_an_answer_may_name_is_judged_per_owner_with_policy_and_disputes() -> None:
+    # scope by named organisation: Aalborg's family department, not Thisted's
+    named = facts(R.CUSTODIAL_PARENT, S.PPR, organisations=frozenset({AALBORG_FAMILY.gln}))
+    assert open_to(10, named) == {PPR.gln, AALBORG_FAMILY.gln}
+    # an attested consent opens health data only where the hub's policy says so
+    attested = facts(R.CUSTODIAL_PARENT, S.PPR, S.PSYCHIATRY)
+    assert open_to(10, attested) == {PPR.gln}
+    policy = ConsentPolicy(attested_opens=frozenset(S))
+    assert open_to(10, attested, policy=policy) == {PPR.gln, BUP.gln, BUP2.gln}
+    # an owner that disputed the consent is closed to it; the other psychiatry is not
+    disputed = facts(
+        R.CUSTODIAL_PARENT,
+        S.PPR,
+        S.PSYCHIATRY,
+        verification=V.VERIFIED,
+        disputed_by=frozenset({BUP.gln}),
+    )
+    assert open_to(10, disputed) == {PPR.gln, BUP2.gln}
+
+
+@pytest.mark.parametrize(
+    ("recorded_by", "sectors", "organisations", "active", "listed"),
+    [
+        (PPR.gln, {S.FAMILY}, set(), False, Listed.IN_FULL),  # its own record, whatever it names
+        (BUP.gln, {S.PPR, S.PSYCHIATRY}, set(), True, Listed.IN_FULL),  # covers the caller
+        (BUP.gln, {S.PPR, S.PSYCHIATRY}, set(), False, Listed.WITHOUT_NAMES),  # not in force
+        (BUP.gln, {S.PSYCHIATRY}, {PPR.gln}, True, Listed.IN_FULL),  # names the caller itself
+        (BUP.gln, {S.PSYCHIATRY}, {PPR.gln}, False, Listed.WITHOUT_NAMES),
+        (BUP.gln, {S.PSYCHIATRY, S.GP}, set(), True, Listed.LEFT_OUT),  # names neither
+        (BUP.gln, {S.PSYCHIATRY}, {AALBORG_FAMILY.gln}, True, Listed.LEFT_OUT),  # another org
+    ],
+)
+def test_a_caller_lists_its_own_consents_and_those_naming_it(
+    recorded_by: str, sectors: set[S], organisations: set[str], active: bool, listed: Listed
+) -> None:
+    assert PPR.gln is not None
+    assert (
+        listing(
+            caller_gln=PPR.gln,
+            caller=S.PPR,
+            recorded_by=recorded_by,
+            sectors=sectors,
+            organisations=organisations,
+            active=active,
+        )
+        is listed
+    )

@@ -2,7 +2,8 @@
 one queue.
 
 Refreshes every few seconds in a worker (input never waits for it). Operators see metadata
-only. Enter on a queued message opens its trail; actions are confirmed and audited by the hub.
+only. Enter on a queued message opens its trail; actions are confirmed (revoking a client
+certificate: by typing its serial number) and audited by the hub.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from textual.widgets import DataTable, Sparkline, Static
 from tui.clock import parse_time
 from tui.screens.base import HubUptime, MonitorRoom
 from tui.screens.confirm import ConfirmScreen
+from tui.screens.revoke_certificate import RevokeCertificateForm
 from tui.screens.trail import TrailScreen
 from tui.widgets.connection_banner import ConnectionBanner
 from tui.widgets.key_bar import KeyBar
@@ -64,6 +66,7 @@ class MonitorScreen(Screen[None], MonitorRoom):
         Binding("r", "redeliver", show=False),
         Binding("s", "report", show=False),
         Binding("d", "token", show=False),
+        Binding("c", "certificate", show=False),
         Binding("x", "expired", show=False),
         Binding("tab", "switch", show=False),
         Binding("question_mark", "app.help", show=False),
@@ -335,6 +338,21 @@ class MonitorScreen(Screen[None], MonitorRoom):
                 change, selected["gln"], "mon.disabled" if disable else "mon.enabled"
             ),
         )
+
+    def action_certificate(self) -> None:
+        """Revoke one client certificate of the selected organisation (a form: its serial)."""
+        selected = next((o for o in self.organisations if o["gln"] == self.selected), None)
+        if selected is None:
+            return
+        app = self.monitor
+
+        def revoked(serial: str | None) -> None:
+            if serial is not None:
+                self.query_one(Notice).tell(
+                    app.texts("mon.cert_revoked", serial=serial, org=selected["name"])
+                )
+
+        self.app.push_screen(RevokeCertificateForm(selected["gln"], selected["name"]), revoked)
 
     async def _act(self, call: Any, target: str, done_key: str) -> None:
         app = self.monitor
