@@ -217,7 +217,7 @@ def tell(*notices: Notice) -> Any:
             kind_of(conn)
             .insert(NOTIFICATION)
             .values(rows)
-            .on_conflict_do_nothing(index_elements=["owner_org", "kind", "consent_id"])
+            .on_conflict_do_nothing(index_elements=["owner_org", "kind", "consent_id", "about_org"])
         )
 
     return op
