@@ -3,6 +3,7 @@ simulated pilot region with its real adapters, a progress line, and the way to t
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from datetime import date
@@ -28,6 +29,11 @@ def test_demo_runs_the_simulated_region(tmp_path: Path) -> None:
     assert "Done: 4 of 4 pathways finished; 4 referrals, 4 arrived as letters" in out
     assert " 0 refused, 0 still queued." in out
     assert "| hub ok" in out
+    assert re.search(r"\| consents \d+ verified, \d+ attested \(\d+ revoked\) \|", out)
+    assert re.search(
+        r"^Consents: \d+ verified \(signed at the consent service\), \d+ attested", out, re.M
+    )
+    assert re.search(r"^Late in the run a stolen token of .+ registered 18 children", out, re.M)
     assert "samspil tui --hub http://127.0.0.1:" in out
     assert "Consent service (signs consent documents" in out
     keys = tmp_path / "var" / "demo" / "consent-service" / "keys.json"
