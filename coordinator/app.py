@@ -4,7 +4,8 @@ Every resource has an owner (one ``cleanup_ctx`` each, in order): the database e
 (migrated at start-up) and its backend (:mod:`coordinator.database.backend`), the committer
 task, the backend's LISTEN connections (on PostgreSQL: inbox wake-ups and credential
 revocations), the consent service's public keys (:mod:`coordinator.index.consent_keys`), the
-expiry sweep, the index retention job and the process's heartbeat
+expiry sweep, the index's and the letters' retention jobs (:mod:`coordinator.index.retention`,
+:mod:`coordinator.mailbox.retention`) and the process's heartbeat
 (:mod:`coordinator.operations.heartbeat`). They are created at start-up, never on a first
 request, and torn down in reverse order after in-flight requests have finished.
 """
@@ -28,6 +29,7 @@ from coordinator.index.retention import retention_ctx
 from coordinator.mailbox import routes as routes_messages
 from coordinator.mailbox.expiry import sweep_forever
 from coordinator.mailbox.notifier import Notifier
+from coordinator.mailbox.retention import letter_retention_ctx
 from coordinator.operations import routes as routes_operator
 from coordinator.operations import routes_health as routes_ops
 from coordinator.operations.heartbeat import heartbeat_ctx
@@ -155,7 +157,16 @@ def create_app(settings: Settings) -> web.Application:
     app[CLOCK] = utcnow
     app[STOPPING] = asyncio.Event()
     app.cleanup_ctx.extend(
-        [_engine, _committer, _listener, _consent_keys, _expiry, retention_ctx, heartbeat_ctx]
+        [
+            _engine,
+            _committer,
+            _listener,
+            _consent_keys,
+            _expiry,
+            retention_ctx,
+            letter_retention_ctx,
+            heartbeat_ctx,
+        ]
     )
     app.add_routes(routes_messages.routes)
     app.add_routes(routes_ops.routes)

@@ -14,6 +14,8 @@ turns them into ``application/problem+json``::
         ├── NotFound                     (404) no such thing, or not the caller's
         ├── Expired                      (410) a letter that expired before the receiver
         │                                      acknowledged it (the sender got an XCTL01)
+        ├── LetterRemoved                (410) a message the letter retention removed: only
+        │                                      its identifiers are kept
         ├── BadRequest                   (400) a malformed request (not a message problem)
         ├── PayloadTooLarge              (413) a body over the limit
         ├── UnsupportedMediaType         (415) a body of a Content-Type the route does not take
@@ -41,6 +43,8 @@ Database errors are translated where the database is called, with :func:`store_e
 """
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from messages.errors import RefuseCode, SamspilError
 
@@ -97,6 +101,34 @@ class Expired(CoordinatorError):
 
     status = 410
     code = "expired"
+
+
+class LetterRemoved(CoordinatorError):
+    """A message the letter retention removed after it was delivered, or after its sender
+    had the XCTL01 saying it expired (:mod:`coordinator.mailbox.retention`): its body and
+    history are gone, its identifiers kept. Said to its sender and receiver only."""
+
+    status = 410
+    code = "letter-removed"
+
+    @classmethod
+    def of(
+        cls, *, kind: str, status: str, changed_at: datetime, removed_at: datetime
+    ) -> LetterRemoved:
+        """The error for a removed message: what became of it, and when (never content)."""
+        changed, removed = f"{changed_at:%Y-%m-%d %H:%M} UTC", f"{removed_at:%Y-%m-%d}"
+        if status == "expired":
+            what = (
+                f"this {kind} expired on {changed} before its receiver acknowledged it (its "
+                f"sender had an XCTL01 saying it was not delivered)"
+            )
+        else:
+            what = f"this {kind} was delivered (last status {status}, on {changed})"
+        return cls(
+            f"{what}, and was removed from the hub on {removed} after the retention period; "
+            "only its identifiers are kept, so sending it again is answered as a duplicate "
+            "and not delivered twice"
+        )
 
 
 class BadRequest(CoordinatorError):

@@ -115,14 +115,18 @@ DOCUMENT: dict[str, Any] = {
                 "summary": "The stored XML byte for byte (sender or receiver only).",
                 "description": "A letter that expired before its receiver acknowledged it "
                 "answers the receiver 410 `expired` (its sender got an XCTL01 saying it was "
-                "not delivered); the sender can still read its own letter.",
+                "not delivered); the sender can still read its own letter. A message the "
+                "letter retention removed (delivered, or expired and reported, longer ago "
+                "than the hub keeps letters) answers its sender and receiver 410 "
+                "`letter-removed`.",
                 "parameters": [_ID],
                 "responses": {
                     "200": {
                         "description": "The message as it was submitted.",
                         "content": {"application/xml": {"schema": {"type": "string"}}},
                     },
-                    # 410 expired: the letter expired before the receiver acknowledged it
+                    # 410 expired: the letter expired before the receiver acknowledged it;
+                    # 410 letter-removed: the letter retention removed it
                     **_errors(*_AUTH_ERRORS, 404, 410, 503),
                 },
             }
@@ -131,10 +135,12 @@ DOCUMENT: dict[str, Any] = {
             "post": {
                 "operationId": "acknowledgeMessage",
                 "summary": "The receiver took the message into its system (idempotent).",
+                "description": "410 `letter-removed`: the letter retention removed the "
+                "message (it was acknowledged long ago).",
                 "parameters": [_ID],
                 "responses": {
                     "200": _json("StatusChange", "Acknowledged."),
-                    **_errors(*_AUTH_ERRORS, 404, 409, 503),
+                    **_errors(*_AUTH_ERRORS, 404, 409, 410, 503),
                 },
             }
         },
@@ -142,10 +148,13 @@ DOCUMENT: dict[str, Any] = {
             "get": {
                 "operationId": "messageStatus",
                 "summary": "Status and history of a message (sender or receiver only).",
+                "description": "A message the letter retention removed answers its sender "
+                "and receiver 410 `letter-removed`, saying in words what became of it and "
+                "when; sending it again is still answered as a duplicate.",
                 "parameters": [_ID],
                 "responses": {
                     "200": _json("Status", "The status."),
-                    **_errors(*_AUTH_ERRORS, 404, 503),
+                    **_errors(*_AUTH_ERRORS, 404, 410, 503),
                 },
             }
         },

@@ -140,6 +140,16 @@ class Settings:
     run_migrations: bool = field(
         default=True, metadata={"doc": "upgrade the schema with Alembic at start-up"}
     )
+    letter_retention: timedelta = field(
+        default=timedelta(days=7),
+        metadata={
+            "doc": "delivered letters and receipts (acknowledged by their receiver, or "
+            "receipted or rejected) are removed this long after their last status change, "
+            "and an expired letter this long after its sender acknowledged the XCTL01 that "
+            "told it so: body, CPR and history go, the identifiers stay so a repeat is still a "
+            "duplicate (seconds in env; default 7 days)"
+        },
+    )
     index_retention: timedelta = field(
         default=timedelta(days=730),
         metadata={
@@ -156,7 +166,11 @@ class Settings:
         metadata={"doc": "how far back the overview shows other organisations' appointments"},
     )
     retention_interval: float = field(
-        default=3600.0, metadata={"doc": "seconds between two runs of the index retention job"}
+        default=3600.0,
+        metadata={
+            "doc": "seconds between two runs of each retention job (the index's and the "
+            "letters'); each also runs when the hub starts"
+        },
     )
     consent_jwks: str = field(
         default="",
@@ -209,6 +223,8 @@ class Settings:
             )
         if self.message_ttl <= timedelta(0) or self.receipt_deadline <= timedelta(0):
             raise ConfigError("SAMSPIL_MESSAGE_TTL and SAMSPIL_RECEIPT_DEADLINE must be positive")
+        if self.letter_retention <= timedelta(0):
+            raise ConfigError("SAMSPIL_LETTER_RETENTION must be positive (seconds; default 7 days)")
         if self.index_retention <= timedelta(0) or not 18 <= self.index_delete_age <= 120:
             raise ConfigError(
                 "SAMSPIL_INDEX_RETENTION must be positive and SAMSPIL_INDEX_DELETE_AGE 18-120"
@@ -242,6 +258,11 @@ class Settings:
                 )
             if self.message_ttl < timedelta(hours=1):
                 raise ConfigError("production refuses a SAMSPIL_MESSAGE_TTL under one hour")
+            if self.letter_retention < timedelta(hours=1):
+                raise ConfigError(
+                    "production refuses a SAMSPIL_LETTER_RETENTION under one hour: senders "
+                    "could not follow their letters, nor operators re-deliver expired ones"
+                )
         return self
 
     def _check_consent_jwks(self) -> None:

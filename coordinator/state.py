@@ -52,8 +52,8 @@ STOPPING = web.AppKey("stopping", asyncio.Event)
 Clock = Callable[[], datetime]
 """Now, tz-aware UTC."""
 CLOCK: web.AppKey[Clock] = web.AppKey("clock")
-"""The time a letter is received at, the expiry sweep judges its deadlines by and a
-credential's expiry is judged by (``utcnow``; tests turn it forward)."""
+"""The time a letter is received at, the expiry sweep and the letter retention judge their
+deadlines by and a credential's expiry is judged by (``utcnow``; tests turn it forward)."""
 CONSENT_KEYS: web.AppKey[ConsentKeys | None] = web.AppKey("consent_keys")
 """The consent service's public keys (:mod:`coordinator.index.consent_keys`); None when the
 hub is not configured with them (``SAMSPIL_CONSENT_JWKS``)."""

@@ -3,7 +3,8 @@
 
 The schema itself is owned by the Alembic migrations in ``coordinator/migrations``; these
 classes describe it for queries and for the check that migrations and models agree. The hot
-path uses the Core tables (``ORGANISATION``, ``CREDENTIAL``, ``MESSAGE``, ``MESSAGE_EVENT``).
+path uses the Core tables (``ORGANISATION``, ``CREDENTIAL``, ``MESSAGE``, ``MESSAGE_EVENT``,
+``REMOVED_MESSAGE``).
 """
 
 from __future__ import annotations
@@ -131,6 +132,32 @@ class Message(MessageBase, table=True):
     in_reply_to: str | None = Field(default=None, max_length=14)
 
 
+class RemovedMessage(SQLModel, table=True):
+    """What stays of a message the letter retention removed (:mod:`coordinator.mailbox.retention`):
+    its identifiers, its two parties, its last status and when. No body, no CPR, no subject,
+    no status history. Enough to answer the same message sent again as a duplicate (never
+    delivered twice), to count it in MedCom's resend limit, and to tell its sender and
+    receiver that it is gone (410 ``letter-removed``) rather than that it never existed."""
+
+    __tablename__ = "message_removed"
+    __table_args__ = (
+        # the identity rule's key, letter first: it also serves the lookup by sender and letter
+        UniqueConstraint(
+            "sender_gln", "letter_id", "envelope_id", name="uq_message_removed_identity"
+        ),
+    )
+    id: uuid.UUID = Field(primary_key=True)  # the removed message's id
+    type: str = Field(max_length=8)
+    sender_gln: str = Field(max_length=20)
+    receiver_gln: str = Field(max_length=20)
+    envelope_id: str = Field(max_length=14)
+    letter_id: str = Field(max_length=14)
+    status: MessageStatus = Field(sa_type=String(16))  # its status when it was removed
+    received_at: datetime = Field(sa_type=UtcDateTime)
+    updated_at: datetime = Field(sa_type=UtcDateTime)  # its last status change
+    removed_at: datetime = Field(sa_type=UtcDateTime)
+
+
 class MessageEvent(SQLModel, table=True):
     __tablename__ = "message_event"
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
@@ -161,6 +188,7 @@ ORGANISATION = cast(Table, Organisation.__table__)  # type: ignore[attr-defined]
 CREDENTIAL = cast(Table, Credential.__table__)  # type: ignore[attr-defined]
 MESSAGE = cast(Table, Message.__table__)  # type: ignore[attr-defined]
 MESSAGE_EVENT = cast(Table, MessageEvent.__table__)  # type: ignore[attr-defined]
+REMOVED_MESSAGE = cast(Table, RemovedMessage.__table__)  # type: ignore[attr-defined]
 REVOKED_CERTIFICATE = cast(Table, RevokedCertificate.__table__)  # type: ignore[attr-defined]
 HUB_PROCESS = cast(Table, HubProcess.__table__)  # type: ignore[attr-defined]
 METADATA = SQLModel.metadata

@@ -77,6 +77,7 @@ DA: dict[str, str] = {
     "consents.revoked": "✖ tilbagekaldt {date}",
     "consents.expired": "○ ikke gyldigt nu",
     "consents.none": "Ingen samtykker registreret.",
+    "consents.name_withheld": "(vises ikke)",
     "consents.given_by": "Givet af",
     "consents.relation": "Relation",
     "consents.sectors": "Sektorer",
@@ -137,6 +138,8 @@ DA: dict[str, str] = {
     "letter.acked": "Brevet er taget ind og fjernet fra indbakken.",
     "letter.expired": "✖ Brevet er udløbet, før det blev taget ind, og afsenderen har fået "
     "besked om, at det ikke blev afleveret. Bed afsenderen sende det igen.",
+    "letter.removed": "✖ Brevet er slettet fra Samspil, da opbevaringsperioden udløb; "
+    "afsenderens system har det stadig.",
     "key.open": "åbn",
     "key.reply": "svar",
     "key.receipt": "send kvittering",
@@ -302,6 +305,7 @@ EN: dict[str, str] = {
     "consents.revoked": "✖ revoked {date}",
     "consents.expired": "○ not valid now",
     "consents.none": "No consents recorded.",
+    "consents.name_withheld": "(not shown)",
     "consents.given_by": "Given by",
     "consents.relation": "Relation",
     "consents.sectors": "Sectors",
@@ -358,6 +362,8 @@ EN: dict[str, str] = {
     "letter.acked": "The letter is taken in and removed from the inbox.",
     "letter.expired": "✖ The letter expired before it was taken in, and its sender was told "
     "it was not delivered. Ask the sender to send it again.",
+    "letter.removed": "✖ The letter was removed from Samspil when its retention period "
+    "ended; the sender's system still has it.",
     "key.open": "open",
     "key.reply": "reply",
     "key.receipt": "send receipt",

@@ -102,6 +102,7 @@ class HubClient:
         seconds: float | None = None,
         on_behalf_of: str | None = None,
         idempotency_key: str | None = None,
+        access_reason: str | None = None,
     ) -> tuple[int, Any, bytes]:
         """One request: ``(status, parsed JSON or None, raw body)`` for a 2xx answer.
 
@@ -118,6 +119,8 @@ class HubClient:
             headers["X-On-Behalf-Of"] = on_behalf_of
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
+        if access_reason:
+            headers["X-Access-Reason"] = access_reason
         request = Request(method, path, headers, body, seconds)
         try:
             answer = await self._transport(request)
@@ -244,10 +247,11 @@ class HubClient:
         path = f"/v1/children/{_seg(cpr)}/coordinator"
         return _decode_object(await self._send("PUT", path, coordinator))
 
-    async def access_log(self, cpr: str) -> list[Json]:
-        """``GET /v1/children/{cpr}/access-log``: who looked at the child's overview."""
+    async def access_log(self, cpr: str, *, reason: str | None = None) -> list[Json]:
+        """``GET /v1/children/{cpr}/access-log``: who looked at the child's data. An operator
+        states ``reason`` (``X-Access-Reason``, e.g. the family's request reference)."""
         path = f"/v1/children/{_seg(cpr)}/access-log"
-        return _decode_list(await self._get(path), "entries")
+        return _decode_list(await self._get(path, access_reason=reason), "entries")
 
     async def access_notifications(self) -> list[Json]:
         """``GET /v1/access-notifications``."""

@@ -215,8 +215,14 @@ class ConsentRevoked(BaseModel):
 
 
 class ConsentEntry(BaseModel):
+    """A consent in the caller's list: one it recorded, or one naming its sector or the
+    organisation itself."""
+
     id: uuid.UUID
-    given_by_name: str
+    given_by_name: str | None = Field(
+        description="Who gave the consent; null on a consent another organisation recorded "
+        "that is not in force (revoked, expired or not yet valid)."
+    )
     relation: ConsentRelation
     sectors: list[Sector]
     organisations: list[str] = Field(
@@ -236,7 +242,8 @@ class ConsentEntry(BaseModel):
 
 
 class Consents(BaseModel):
-    """A child's consents, newest first."""
+    """The child's consents the caller may see, newest first: those it recorded, and those
+    naming its sector or the organisation itself."""
 
     consents: list[ConsentEntry]
 
@@ -257,15 +264,27 @@ class AccessLogEntry(BaseModel):
     at: datetime
     kind: ViewKind
     operator: bool = Field(description="Read by the hub's operator (always logged).")
-    organisation: str
+    organisation: str = Field(
+        description="Who looked: the caller, an operator, or an "
+        "organisation that read the caller's data."
+    )
     organisation_name: str
     person: str
     on_behalf_of: bool
-    disclosed: list[Disclosed]
+    disclosed: list[Disclosed] = Field(
+        description="Whose data the view showed: for an organisation, only itself and those "
+        "whose data an active consent opens to it now (others are left out, uncounted)."
+    )
+    reason: str | None = Field(
+        description="The operator's stated reason for an operator's read; shown only in the "
+        "full log an operator reads (null in an organisation's log and on other views)."
+    )
 
 
 class AccessLog(BaseModel):
-    """Who looked at the child's entries, newest first."""
+    """Who looked at the child's entries, newest first. An organisation sees its own views,
+    the views of its data and the operators' reads, naming no organisation that consent does
+    not open to it; an operator sees everything."""
 
     entries: list[AccessLogEntry]
 

@@ -22,6 +22,7 @@ class AuditAction(StrEnum):
     ADD_USER = "add-user"
     ROTATE_TOKEN = "rotate-token"  # noqa: S105 - an action's name, not a secret
     REVOKE_CERTIFICATE = "revoke-certificate"
+    READ_ACCESS_LOG = "read-access-log"  # a child's access log, with a stated reason
 
 
 SERIAL_PATTERN = "^[0-9a-f]{1,64}$"

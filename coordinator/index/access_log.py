@@ -1,13 +1,33 @@
 """The shared index's access log: who read a child's data, what they read, whose it was.
 
-Every read that discloses another organisation's data about a child is logged before it is
-answered: an overview that shows other organisations' entries, a consent list that shows
-consents other organisations recorded, an organisation's read of the access log that shows
-other organisations' views, and **every** operator's read of a child's access log (an
-operator runs the hub, so the family sees when one looked, even at an empty log). Each
-logged view names its :class:`~coordinator.index.tables.ViewKind` and, in one disclosure row
-each, the organisations whose data it showed, so owners can list the views of their data
+**What is logged.** Every read that discloses another organisation's data about a child is
+logged before it is answered: an overview that shows other organisations' entries, a consent
+list that shows consents other organisations recorded, an organisation's read of the access
+log that names other organisations, and **every** operator's read of a child's access log,
+with the reason the operator stated (an operator runs the hub, so the family sees when one
+looked, even at an empty log; the read is also in the operators' audit trail). Each logged
+view names its :class:`~coordinator.index.tables.ViewKind` and, in one disclosure row each,
+the organisations whose data it showed, so owners can list the views of their data
 (``GET /v1/access-notifications``).
+
+**What an organisation C sees of it** (``GET /v1/children/{cpr}/access-log``; C must have an
+active case). The log never tells C more about who is involved than consent does:
+
+* an entry is shown if C was its viewer, if C's data was disclosed in it, or if it is an
+  operator's read (an operator is not involved with the child: its reads are shown to every
+  organisation with an active case, so the family's organisations see when the hub looked);
+  no other entry is shown, and nothing counts them;
+* in a shown entry, the organisations it disclosed are named only where they are C itself or
+  an active consent opens their data to C now (:func:`coordinator.index.store.organisations_open`,
+  the overview's own judgement); the others are left out, without a name, a GLN or a count;
+* the viewer is always named: C itself, an operator, or an organisation that read C's data.
+  The last is the owner's right to know who read its data - the same fact
+  ``GET /v1/access-notifications`` tells C - and a reader knows its look is told to the owner;
+* an operator's stated reason is shown only in the full log (an operator's read, made on the
+  family's request): free text may name anyone, so organisations see that an operator
+  looked, not why.
+
+An operator sees the whole log, every organisation named, with the reasons.
 
 :func:`log_views` is a bulk write for the :class:`~coordinator.database.committer.Committer`; the
 reads use the engine and are private (``_access_log``, ``_access_notifications``): the routes
@@ -24,28 +44,27 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, or_, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from coordinator.database.committer import Batch
 from coordinator.errors import store_error
-from coordinator.index.consent import Missing, age_on, sector_verdicts
 from coordinator.index.store import (
     CHILDREN,
     Viewer,
     _require_active_case,
-    _sector_of,
-    consent_facts,
+    organisations_open,
 )
 from coordinator.index.tables import (
     ACCESS_LOG,
     DISCLOSURE,
     ViewKind,
 )
+from coordinator.operations.audit_tables import OPERATOR_AUDIT, AuditAction
 from coordinator.sqltypes import utcnow
-from coordinator.tables import CREDENTIAL, ORGANISATION, Role, Sector
+from coordinator.tables import CREDENTIAL, ORGANISATION, Role
 from messages.identifiers import Cpr
 
 G = ORGANISATION.c
@@ -71,14 +90,19 @@ class View:
     cpr: Cpr
     kind: ViewKind
     owners: tuple[str, ...]  # the other organisations whose data it disclosed, sorted
+    # an operator's stated reason: kept on the view, and the read goes into the operators'
+    # audit trail (``read-access-log``, naming the view's id, never the child)
+    reason: str | None = None
 
 
 _LOG = insert(ACCESS_LOG)
 _DISCLOSE = insert(DISCLOSURE)
+_AUDIT = insert(OPERATOR_AUDIT)
 
 
 def log_views(conn: Connection, batch: Batch, items: list[View]) -> list[Any]:
-    """Bulk write: a group's logged views and their disclosures (three statements).
+    """Bulk write: a group's logged views, their disclosures and the operators' audit rows
+    (three statements, four with an operator's read).
 
     The child is remembered too (an operator may read the log of a child the index does not
     know yet): the retention job deletes a child's log with everything else about the child
@@ -87,6 +111,7 @@ def log_views(conn: Connection, batch: Batch, items: list[View]) -> list[Any]:
     children: dict[str, dict[str, Any]] = {}
     views: list[dict[str, Any]] = []
     disclosures: list[dict[str, Any]] = []
+    audits: list[dict[str, Any]] = []
     for item in items:
         access_id = uuid.uuid4()
         children[item.cpr.digits] = {
@@ -104,8 +129,22 @@ def log_views(conn: Connection, batch: Batch, items: list[View]) -> list[Any]:
                 "viewer_credential": item.viewer.credential_id,
                 "on_behalf_of": item.viewer.on_behalf_of,
                 "kind": item.kind.value,
+                "reason": item.reason,
             }
         )
+        if item.reason is not None:
+            audits.append(
+                {
+                    "id": uuid.uuid4(),
+                    "at": batch.now,
+                    "actor_credential": item.viewer.credential_id,
+                    "actor_name": item.viewer.person,
+                    "actor_org": item.viewer.org_gln,
+                    "action": AuditAction.READ_ACCESS_LOG.value,
+                    "target": str(access_id),
+                    "result": None,
+                }
+            )
         disclosures.extend(
             {
                 "id": uuid.uuid4(),
@@ -120,6 +159,8 @@ def log_views(conn: Connection, batch: Batch, items: list[View]) -> list[Any]:
     conn.execute(_LOG, views)
     if disclosures:
         conn.execute(_DISCLOSE, disclosures)
+    if audits:
+        conn.execute(_AUDIT, audits)
     return [None] * len(items)
 
 
@@ -136,6 +177,7 @@ class LoggedView:
     on_behalf_of: bool
     by_operator: bool  # read by the hub's operator, not by the organisation's caseworkers
     disclosed: list[tuple[str, str]]  # (gln, name)
+    reason: str | None  # an operator's stated reason; only in the full (operator's) log
 
 
 def shown_others(views: Iterable[LoggedView], org_gln: str) -> tuple[str, ...]:
@@ -155,11 +197,22 @@ _VIEWS = (
         L.viewer_org,
         L.viewer_person,
         L.on_behalf_of,
+        L.reason,
         CREDENTIAL.c.role.label("viewer_role"),
     )
     .outerjoin(CREDENTIAL, CREDENTIAL.c.id == L.viewer_credential)
     .order_by(L.at.desc(), L.id)
 )
+
+
+def _shown_to(org_gln: str, cpr: str) -> Any:
+    """The views an organisation is shown: its own, those that disclosed its data, and every
+    operator's read (see the module docstring)."""
+    return or_(
+        L.viewer_org == org_gln,
+        L.id.in_(select(D.access_id).where(D.owner_org == org_gln, D.cpr == cpr)),
+        CREDENTIAL.c.role == Role.OPERATOR.value,
+    )
 
 
 async def _access_log(
@@ -171,26 +224,20 @@ async def _access_log(
 ) -> list[LoggedView]:
     """The child's access log, newest first.
 
-    ``org_gln`` None is an operator: everything. An organisation (which must have an active
-    case) sees the views it made, the views that disclosed its own data, views by
-    organisations whose entries its consent lets it see, and every operator's view; of the
-    organisations a view disclosed it sees only itself and those its consent covers (all of
-    them for its own views) - the log never tells an organisation more about who is involved
-    than the overview would.
+    ``org_gln`` None is an operator: everything, every organisation named, with the reasons.
+    An organisation (which must have an active case) is shown what the module docstring says:
+    its own views, the views of its data and the operators' reads, naming no organisation
+    that consent does not open to it.
     """
     now = utcnow()
+    named: frozenset[str] = frozenset()  # the organisations an organisation's log may name
     try:
         async with engine.connect() as conn:
-            verdicts: dict[Sector, Missing | None] | None = None
+            query = _VIEWS.where(L.cpr == cpr.digits)
             if org_gln is not None:
                 await _require_active_case(conn, org_gln, cpr.digits)
-                verdicts = sector_verdicts(
-                    caller=await _sector_of(conn, org_gln),
-                    age=age_on(cpr.birth_date, now.date()),
-                    consents=await consent_facts(conn, cpr.digits),
-                    now=now,
-                )
-            views = (await conn.execute(_VIEWS.where(L.cpr == cpr.digits).limit(limit))).all()
+                query = query.where(_shown_to(org_gln, cpr.digits))
+            views = (await conn.execute(query.limit(limit))).all()
             owners: dict[uuid.UUID, list[str]] = {}
             if views:
                 for row in await conn.execute(
@@ -200,41 +247,34 @@ async def _access_log(
                 ):
                     owners.setdefault(row.access_id, []).append(row.owner_org)
             glns = {v.viewer_org for v in views} | {o for os in owners.values() for o in os}
-            orgs = {
-                row.gln: (row.name, Sector(row.sector))
-                for row in await conn.execute(
-                    select(G.gln, G.name, G.sector).where(G.gln.in_(sorted(glns)))
-                )
+            names = {
+                row.gln: row.name
+                for row in await conn.execute(select(G.gln, G.name).where(G.gln.in_(sorted(glns))))
             }
+            if org_gln is not None:
+                named = await organisations_open(
+                    conn, caller_gln=org_gln, cpr=cpr, glns=glns, now=now
+                )
     except SQLAlchemyError as exc:
         raise store_error(exc, "the index") from exc
 
-    def visible(gln: str) -> bool:
-        if verdicts is None or gln == org_gln:
-            return True
-        return gln in orgs and verdicts[orgs[gln][1]] is None
+    def shown(gln: str) -> bool:
+        return org_gln is None or gln in named
 
-    out: list[LoggedView] = []
-    for v in views:
-        disclosed = owners.get(v.id, [])
-        by_operator = v.viewer_role == Role.OPERATOR.value
-        mine = v.viewer_org == org_gln and not by_operator
-        if not (mine or by_operator or org_gln in disclosed or visible(v.viewer_org)):
-            continue
-        shown = disclosed if mine else [o for o in disclosed if visible(o)]
-        out.append(
-            LoggedView(
-                at=v.at,
-                kind=v.kind,
-                viewer_org=v.viewer_org,
-                viewer_name=orgs.get(v.viewer_org, ("", Sector.PPR))[0],
-                viewer_person=v.viewer_person,
-                on_behalf_of=v.on_behalf_of,
-                by_operator=by_operator,
-                disclosed=[(o, orgs.get(o, ("", Sector.PPR))[0]) for o in shown],
-            )
+    return [
+        LoggedView(
+            at=v.at,
+            kind=v.kind,
+            viewer_org=v.viewer_org,
+            viewer_name=names.get(v.viewer_org, ""),
+            viewer_person=v.viewer_person,
+            on_behalf_of=v.on_behalf_of,
+            by_operator=v.viewer_role == Role.OPERATOR.value,
+            disclosed=[(o, names.get(o, "")) for o in owners.get(v.id, []) if shown(o)],
+            reason=v.reason if org_gln is None else None,
         )
-    return out
+        for v in views
+    ]
 
 
 async def _access_notifications(

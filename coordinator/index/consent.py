@@ -15,11 +15,21 @@ Other organisations' entries about a child are shown to the caller only under a 
   - from 18: custody has ended; only the person's own consent counts.
 
 Revocation takes effect at once: whoever asks next is judged against the revoked consent.
+
+Everything that names another organisation to a caller asks one question,
+:func:`organisations_open_to` ("which of these organisations may the caller see for this
+child now?"), answered with the same judgement the overview makes; the access log names
+others only through it.
+
+The consent list has its own rule, :func:`listing`: an organisation sees the consents it
+recorded, and the consents that name its sector or the organisation itself; of a consent
+another organisation recorded, the people's names (who gave it) only while it covers the
+caller (in force and naming its sector or the organisation). Anything else is left out.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
@@ -31,6 +41,14 @@ HEALTH_SECTORS = frozenset({Sector.PSYCHIATRY, Sector.GP})
 OWN_CONSENT_FOR_HEALTH_AGE = 15
 OF_AGE = 18
 PARENTAL = frozenset({ConsentRelation.CUSTODIAL_PARENT, ConsentRelation.GUARDIAN})
+
+
+class Listed(StrEnum):
+    """How a recorded consent appears in an organisation's consent list (:func:`listing`)."""
+
+    IN_FULL = "in-full"  # recorded by the caller, or covering it: with who gave it
+    WITHOUT_NAMES = "without-names"  # names the caller, recorded by another, not in force
+    LEFT_OUT = "left-out"  # names neither the caller's sector nor the caller
 
 
 class Missing(StrEnum):
@@ -112,6 +130,44 @@ def sector_verdicts(
         sector: judge(caller=caller, owner=sector, age=age, consents=facts, now=now)
         for sector in Sector
     }
+
+
+def organisations_open_to(
+    *,
+    caller_gln: str,
+    caller: Sector,
+    owners: Mapping[str, Sector],
+    age: int,
+    consents: Iterable[ConsentFacts],
+    now: datetime,
+) -> frozenset[str]:
+    """Which of ``owners`` (GLN to sector) the caller may see for this child now: itself, and
+    every organisation whose data an active consent opens to the caller, judged as the
+    overview judges (:func:`judge`). The one place that decides whom an answer may name."""
+    verdicts = sector_verdicts(caller=caller, age=age, consents=consents, now=now)
+    return frozenset(
+        gln for gln, sector in owners.items() if gln == caller_gln or verdicts[sector] is None
+    )
+
+
+def listing(
+    *,
+    caller_gln: str,
+    caller: Sector,
+    recorded_by: str,
+    sectors: Collection[Sector],
+    organisations: Collection[str],
+    active: bool,
+) -> Listed:
+    """How one consent appears in the consent list of the organisation ``caller_gln`` (of
+    sector ``caller``): the consents it recorded in full; a consent another organisation
+    recorded only when it names the caller's sector or the caller itself, and with the name of
+    whoever gave it only while it is in force (``active``); any other consent not at all."""
+    if recorded_by == caller_gln:
+        return Listed.IN_FULL
+    if caller not in sectors and caller_gln not in organisations:
+        return Listed.LEFT_OUT
+    return Listed.IN_FULL if active else Listed.WITHOUT_NAMES
 
 
 def age_rule(age: int) -> str:

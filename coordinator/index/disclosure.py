@@ -12,11 +12,17 @@ lost on its way stays logged (a view too many, never one too few).
 What is logged (see :mod:`coordinator.index.access_log`):
 
 * :func:`disclose_overview` - an overview showing other organisations' entries;
-* :func:`disclose_consents` - a consent list showing consents others recorded;
-* :func:`disclose_access_log` - an organisation's read of the access log showing others'
-  views, and **every** operator's read of a child's access log;
+* :func:`disclose_consents` - a consent list showing consents others recorded (the list shows
+  only what :func:`coordinator.index.consent.listing` lets the caller see);
+* :func:`disclose_access_log` - an organisation's read of the access log naming other
+  organisations (what it names is decided in :mod:`coordinator.index.access_log`), and
+  **every** operator's read of a child's access log, which needs a stated reason (kept on
+  the logged view and in the operators' audit trail).
 * :func:`disclose_access_notifications` - the views of an owner's own data, listed for that
   owner: not logged (it shows who read the owner's entries, which are its own).
+
+A read that shows the caller nothing of others (its own consents only, an access log of its
+own views and of operators' reads naming nobody else) logs nothing.
 
 The routes call only these. The raw reads are private to their stores
 (``index_store._overview``, ``index_store._consents_of``, ``access_log._access_log``,
@@ -33,6 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from coordinator.database.committer import Committer
 from coordinator.database.reader import Reader
+from coordinator.errors import BadRequest
 from coordinator.index.access_log import (
     LoggedView,
     View,
@@ -41,16 +48,21 @@ from coordinator.index.access_log import (
     log_views,
     shown_others,
 )
-from coordinator.index.store import Overview, Viewer, _consents_of, _overview
+from coordinator.index.store import ListedConsent, Overview, Viewer, _consents_of, _overview
 from coordinator.index.tables import ViewKind
 from messages.identifiers import Cpr
 
 __all__ = [
+    "REASON_LENGTH",
     "disclose_access_log",
     "disclose_access_notifications",
     "disclose_consents",
     "disclose_overview",
 ]
+
+
+REASON_LENGTH = 500
+"""The longest reason an operator may give for reading a child's access log."""
 
 
 async def _logged(committer: Committer, view: View) -> None:
@@ -75,9 +87,9 @@ async def disclose_overview(
 
 async def disclose_consents(
     *, engine: AsyncEngine, committer: Committer, viewer: Viewer, cpr: Cpr
-) -> list[Any]:
-    """The child's consents, newest first (the caller must have an active case), once the
-    view of consents other organisations recorded is logged and committed."""
+) -> list[ListedConsent]:
+    """The child's consents the caller may see, newest first (the caller must have an active
+    case), once the view of those other organisations recorded is logged and committed."""
     rows = await _consents_of(engine=engine, org_gln=viewer.org_gln, cpr=cpr)
     recorders = tuple(sorted({r.recorded_by_org for r in rows} - {viewer.org_gln}))
     if recorders:
@@ -93,16 +105,30 @@ async def disclose_access_log(
     cpr: Cpr,
     operator: bool,
     limit: int,
+    reason: str | None = None,
 ) -> list[LoggedView]:
     """The child's access log, newest first, once this read of it is logged and committed:
-    an organisation's read when it shows other organisations, an operator's read always (an
-    operator runs the hub; the family sees when one looked, even at an empty log)."""
+    an organisation's read when it names other organisations, an operator's read always (an
+    operator runs the hub; the family sees when one looked, even at an empty log).
+
+    An operator must state ``reason`` (1-500 characters, e.g. the family's request
+    reference): it is kept on the logged view, shown in the full log, and the read is
+    audited. An organisation's ``reason`` is ignored.
+    """
+    if operator and (reason is None or not 1 <= len(reason) <= REASON_LENGTH):
+        raise BadRequest(
+            "an operator reads a child's access log only with a stated reason: send it in "
+            f"X-Access-Reason (1-{REASON_LENGTH} characters, e.g. the family's request "
+            "reference); it is kept in the log the family sees, and audited",
+            code="access-reason-missing",
+        )
     views = await _access_log(
         engine=engine, cpr=cpr, org_gln=None if operator else viewer.org_gln, limit=limit
     )
     others = shown_others(views, viewer.org_gln)
     if operator or others:
-        await _logged(committer, View(viewer, cpr, ViewKind.ACCESS_LOG, others))
+        view = View(viewer, cpr, ViewKind.ACCESS_LOG, others, reason if operator else None)
+        await _logged(committer, view)
     return views
 
 

@@ -63,6 +63,16 @@ _ON_BEHALF_OF = {
     "(400 invalid-on-behalf-of).",
     "schema": {"type": "string", "minLength": 1, "maxLength": 200},
 }
+_ACCESS_REASON = {
+    "name": "X-Access-Reason",
+    "in": "header",
+    "description": "Why an operator reads the child's access log (required for operators, "
+    "400 access-reason-missing without it; e.g. the family's request reference): 1-500 "
+    "characters, sent as UTF-8 or ISO-8859-1 bytes; control characters are refused "
+    "(400 invalid-access-reason). Kept on the operator's logged view, shown in the full log "
+    "and audited. Ignored for organisations.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 500},
+}
 _IDEMPOTENCY_KEY = {
     "name": "Idempotency-Key",
     "in": "header",
@@ -165,7 +175,10 @@ PATHS: dict[str, Any] = {
         },
         "get": {
             "operationId": "listConsents",
-            "summary": "The child's consents, newest first (needs an own active case).",
+            "summary": "The child's consents the caller may see, newest first (needs an own "
+            "active case): those it recorded, and those naming its sector or the organisation "
+            "itself; of a consent another organisation recorded, who gave it only while it is "
+            "in force.",
             "parameters": [_CPR, _ON_BEHALF_OF],
             "responses": {
                 "200": _json("Consents", "The consents."),
@@ -204,9 +217,13 @@ PATHS: dict[str, Any] = {
         "get": {
             "operationId": "accessLog",
             "summary": "Who looked at the child's entries: when, which organisation, which "
-            "person, whose entries. Operators see all; an organisation with an active case "
-            "sees what its consent covers, its own views and the views of its own entries.",
-            "parameters": [_CPR, _ON_BEHALF_OF, _limit(5000)],
+            "person, whose entries.",
+            "description": "An organisation with an active case sees its own views, the views "
+            "of its own data (naming who read it) and every operator's read; in each, other "
+            "organisations are named only where an active consent opens their data to it, "
+            "and the others are left out uncounted. An operator sees everything, with the "
+            "operators' stated reasons, and must state one (X-Access-Reason).",
+            "parameters": [_CPR, _ON_BEHALF_OF, _ACCESS_REASON, _limit(5000)],
             "responses": {
                 "200": _json("AccessLog", "The access log, newest first."),
                 **_errors(400, 401, 403, 503),

@@ -17,9 +17,15 @@ Rules (see :mod:`coordinator.index.consent` and the README's "The shared index")
 * every read that discloses another organisation's data is logged with the person (a user
   credential's name, or ``X-On-Behalf-Of`` from a system token) and its kind before it is
   answered: an overview showing other organisations' entries, a consent list showing
-  consents others recorded, an access log showing others' views; an operator's read of a
-  child's access log is logged always. Every such read goes through
-  :mod:`coordinator.index.disclosure`, which returns only once the entry has been committed.
+  consents others recorded, an access log naming other organisations; an operator's read of
+  a child's access log is logged always, and needs a stated reason (``X-Access-Reason``, 400
+  ``access-reason-missing`` without it). Every such read goes through
+  :mod:`coordinator.index.disclosure`, which returns only once the entry has been committed;
+* nothing about others without consent: the consent list shows the consents the caller
+  recorded and those naming its sector or itself (:func:`coordinator.index.consent.listing`),
+  the access log names only organisations consent opens to the caller
+  (:mod:`coordinator.index.access_log`), and the overview is the same whether or not anyone
+  else is involved.
 
 A CPR number is validated with :func:`messages.identifiers.parse_cpr` and never echoed in an
 error or a log line.
@@ -45,6 +51,7 @@ from coordinator.errors import (
 )
 from coordinator.index.consent import Missing, age_on, age_rule, may_record
 from coordinator.index.disclosure import (
+    REASON_LENGTH,
     disclose_access_log,
     disclose_access_notifications,
     disclose_consents,
@@ -64,6 +71,7 @@ from coordinator.index.store import (
 from coordinator.index.tables import (
     IDEMPOTENCY_KEY_LENGTH,
     ConsentCreate,
+    ConsentForm,
     ConsentRelation,
     CoordinatorCreate,
 )
@@ -72,7 +80,7 @@ from coordinator.responses import json_response
 from coordinator.security.auth import principal_of
 from coordinator.sqltypes import utcnow
 from coordinator.state import CLOCK, COMMITTER, CONSENT_KEYS, ENGINE, READER, SETTINGS
-from coordinator.tables import Role
+from coordinator.tables import Role, Sector
 from messages.errors import IdentifierError
 from messages.identifiers import Cpr, parse_cpr
 from wire.entries import (
@@ -109,6 +117,7 @@ routes = web.RouteTableDef()
 
 INDEX_ROLES = (Role.SYSTEM, Role.CASEWORKER)
 ON_BEHALF_OF = "X-On-Behalf-Of"
+ACCESS_REASON = "X-Access-Reason"  # an operator's reason for reading a child's access log
 OVERLAP = timedelta(hours=48)
 
 M = TypeVar("M", bound=BaseModel)
@@ -487,26 +496,23 @@ async def get_consents(request: web.Request) -> web.Response:
     rows = await disclose_consents(
         engine=request.app[ENGINE], committer=request.app[COMMITTER], viewer=viewer, cpr=cpr
     )
-    now = utcnow()
     return json_response(
         Consents(
             consents=[
                 ConsentEntry(
                     id=r.id,
                     given_by_name=r.given_by_name,
-                    relation=r.relation,
-                    sectors=[s for s in r.sectors.split(",") if s],
-                    organisations=[g for g in r.organisations.split(",") if g],
+                    relation=ConsentRelation(r.relation),
+                    sectors=[Sector(s) for s in r.sectors],
+                    organisations=r.organisations,
                     verification=ConsentVerification(r.verification),
-                    form=r.form,
+                    form=ConsentForm(r.form),
                     valid_from=r.valid_from,
                     valid_until=r.valid_until,
                     revoked_at=r.revoked_at,
                     recorded_at=r.recorded_at,
-                    recorded_by_you=r.recorded_by_org == viewer.org_gln,
-                    active=r.revoked_at is None
-                    and r.valid_from <= now
-                    and (r.valid_until is None or now < r.valid_until),
+                    recorded_by_you=r.recorded_by_you,
+                    active=r.active,
                 )
                 for r in rows
             ]
@@ -548,9 +554,13 @@ async def put_coordinator_route(request: web.Request) -> web.Response:
 async def get_access_log(request: web.Request) -> web.Response:
     principal = principal_of(request)
     operator = principal.role is Role.OPERATOR
+    reason = None
     if operator:
         viewer = Viewer(
             principal.org_gln, principal.name, uuid.UUID(principal.credential_id), False
+        )
+        reason = header_text(
+            request, ACCESS_REASON, max_length=REASON_LENGTH, code="invalid-access-reason"
         )
     else:
         viewer = _index_user(request)
@@ -562,6 +572,7 @@ async def get_access_log(request: web.Request) -> web.Response:
         cpr=cpr,
         operator=operator,
         limit=whole_number(request, "limit", default=500, low=1, high=5000),
+        reason=reason,
     )
     return json_response(
         AccessLog(
@@ -575,6 +586,7 @@ async def get_access_log(request: web.Request) -> web.Response:
                     person=v.viewer_person,
                     on_behalf_of=v.on_behalf_of,
                     disclosed=[Disclosed(organisation=g, name=n) for g, n in v.disclosed],
+                    reason=v.reason,
                 )
                 for v in views
             ]

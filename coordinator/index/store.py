@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import uuid
 from collections import namedtuple
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from operator import itemgetter
@@ -55,7 +56,16 @@ from coordinator.errors import (
     NotFound,
     store_error,
 )
-from coordinator.index.consent import ConsentFacts, Missing, age_on, sector_verdicts
+from coordinator.index.consent import (
+    ConsentFacts,
+    Listed,
+    Missing,
+    age_on,
+    is_active,
+    listing,
+    organisations_open_to,
+    sector_verdicts,
+)
 from coordinator.index.tables import (
     APPOINTMENT,
     CASE,
@@ -687,15 +697,97 @@ async def _overview(*, reader: Reader, viewer: Viewer, cpr: Cpr, recent: timedel
 # --- reads ---------------------------------------------------------------------------------
 
 
-async def _consents_of(*, engine: AsyncEngine, org_gln: str, cpr: Cpr) -> list[Any]:
-    """The child's consents, newest first (the caller must have an active case). Private:
-    read through :func:`coordinator.index.disclosure.disclose_consents`."""
+async def organisations_open(
+    conn: AsyncConnection, *, caller_gln: str, cpr: Cpr, glns: Iterable[str], now: datetime
+) -> frozenset[str]:
+    """Which of ``glns`` the organisation ``caller_gln`` may see for the child ``cpr`` now:
+    itself, and each organisation whose data an active consent opens to it
+    (:func:`coordinator.index.consent.organisations_open_to`). An unregistered GLN is never
+    open."""
+    wanted = sorted({*glns, caller_gln})
+    sectors = {
+        row.gln: Sector(row.sector)
+        for row in await conn.execute(select(G.gln, G.sector).where(G.gln.in_(wanted)))
+    }
+    if caller_gln not in sectors:
+        raise NotFound("your organisation is not registered")
+    return organisations_open_to(
+        caller_gln=caller_gln,
+        caller=sectors[caller_gln],
+        owners=sectors,
+        age=age_on(cpr.birth_date, now.date()),
+        consents=await consent_facts(conn, cpr.digits),
+        now=now,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ListedConsent:
+    """One consent as the caller's consent list shows it
+    (:func:`coordinator.index.consent.listing`): ``given_by_name`` is None where the rule
+    withholds it."""
+
+    id: uuid.UUID
+    given_by_name: str | None
+    relation: str
+    sectors: list[str]
+    organisations: list[str]
+    verification: str
+    form: str
+    valid_from: datetime
+    valid_until: datetime | None
+    revoked_at: datetime | None
+    recorded_at: datetime
+    recorded_by_org: str
+    recorded_by_you: bool
+    active: bool
+
+
+async def _consents_of(*, engine: AsyncEngine, org_gln: str, cpr: Cpr) -> list[ListedConsent]:
+    """The consents of the child that the caller's consent list shows, newest first (the
+    caller must have an active case). Private: read through
+    :func:`coordinator.index.disclosure.disclose_consents`."""
+    now = utcnow()
     try:
         async with engine.connect() as conn:
             await _require_active_case(conn, org_gln, cpr.digits)
+            caller = await _sector_of(conn, org_gln)
             rows = await conn.execute(
                 select(CONSENT).where(K.cpr == cpr.digits).order_by(K.recorded_at.desc(), K.id)
             )
-            return list(rows.all())
+            found = rows.all()
     except SQLAlchemyError as exc:
         raise store_error(exc, "the index") from exc
+    shown: list[ListedConsent] = []
+    for row in found:
+        facts = _facts(row)
+        active = is_active(facts, now)
+        how = listing(
+            caller_gln=org_gln,
+            caller=caller,
+            recorded_by=row.recorded_by_org,
+            sectors=facts.sectors,
+            organisations=frozenset(filter(None, (row.organisations or "").split(","))),
+            active=active,
+        )
+        if how is Listed.LEFT_OUT:
+            continue
+        shown.append(
+            ListedConsent(
+                id=row.id,
+                given_by_name=row.given_by_name if how is Listed.IN_FULL else None,
+                relation=row.relation,
+                sectors=[s for s in row.sectors.split(",") if s],
+                organisations=[g for g in row.organisations.split(",") if g],
+                verification=row.verification,
+                form=row.form,
+                valid_from=row.valid_from,
+                valid_until=row.valid_until,
+                revoked_at=row.revoked_at,
+                recorded_at=row.recorded_at,
+                recorded_by_org=row.recorded_by_org,
+                recorded_by_you=row.recorded_by_org == org_gln,
+                active=active,
+            )
+        )
+    return shown

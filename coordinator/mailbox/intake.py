@@ -6,15 +6,19 @@ are linked to their letters with one query and two statements. MedCom's rules:
 
 * the same sender, envelope identifier and letter identifier again is a **duplicate**: it is
   answered with the first one's id and never delivered twice (a unique constraint backs this
-  up across hub processes: ``INSERT ... ON CONFLICT DO NOTHING``);
+  up across hub processes: ``INSERT ... ON CONFLICT DO NOTHING``), also after the letter
+  retention removed the first one (:mod:`coordinator.mailbox.retention` keeps its
+  identifiers in ``message_removed``);
 * the same letter with a new envelope identifier is a **resend**: accepted and flagged, at
-  most :data:`MAX_RESENDS` times (MedCom's rule); one more is refused with 409
-  ``resend-limit``;
+  most :data:`MAX_RESENDS` times (MedCom's rule; removed sends count); one more is refused
+  with 409 ``resend-limit``;
 * a receipt (XCTL02/XCTL03) is linked to the letter it answers, whose status becomes
   ``rejected`` or ``receipted``;
 * a second positive receipt (a new envelope) for a letter already ``receipted`` is refused
   with 409 ``already-receipted`` and not stored: one receipt per letter, the first stays
-  (an adapter and the system behind it may both receipt the same letter).
+  (an adapter and the system behind it may both receipt the same letter). A receipt for a
+  letter the retention removed links to nothing: it is stored and delivered to its
+  receiver, whose system matches it by the letter's identifiers.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from coordinator.database.committer import Batch
 from coordinator.database.statements import InsertIgnore, Lookup, Write
 from coordinator.errors import AlreadyReceipted, Conflict, ResendLimit
 from coordinator.mailbox.status import MessageStatus, sources_of
-from coordinator.tables import MESSAGE, new_message_row
+from coordinator.tables import MESSAGE, REMOVED_MESSAGE, new_message_row
 from messages.medcom.model import MessageType
 from messages.medcom.routing import NO_LETTER_FACTS, LetterFacts, Routing
 
@@ -93,6 +97,18 @@ _KNOWN = Lookup(
     select(c.id, c.sender_gln, c.envelope_id, c.letter_id, c.status, c.received_at),
     [c.sender_gln, c.letter_id],
 )
+_REMOVED = REMOVED_MESSAGE.c
+_KNOWN_REMOVED = Lookup(  # the letters the retention removed: their identifiers stay
+    select(
+        _REMOVED.id,
+        _REMOVED.sender_gln,
+        _REMOVED.envelope_id,
+        _REMOVED.letter_id,
+        _REMOVED.status,
+        _REMOVED.received_at,
+    ),
+    [_REMOVED.sender_gln, _REMOVED.letter_id],
+)
 _INSERT = InsertIgnore(MESSAGE, ["sender_gln", "envelope_id", "letter_id"])
 _WINNER = select(c.id, c.status).where(
     and_(
@@ -108,7 +124,10 @@ def accept_many(conn: Connection, batch: Batch, items: list[Any]) -> list[Any]:
     :class:`ResendLimit` (the committer raises it for that request alone), in order."""
     incoming: list[Incoming] = items
     letters = {(i.routing.sender_gln, i.routing.letter_identifier) for i in incoming}
-    found = sorted(_KNOWN.rows(conn, letters), key=lambda row: row.received_at)
+    # the stored messages first, then the removed ones: the retention moves a message from
+    # one to the other in one transaction, so a row it moves meanwhile is seen in one of them
+    known = [*_KNOWN.rows(conn, letters), *_KNOWN_REMOVED.rows(conn, letters)]
+    found = sorted(known, key=lambda row: row.received_at)
     exact: dict[tuple[str, str, str], tuple[uuid.UUID, MessageStatus]] = {}
     first_of_letter: dict[tuple[str, str], uuid.UUID] = {}
     sent: Counter[tuple[str, str]] = Counter()  # envelopes per letter (first send + resends)

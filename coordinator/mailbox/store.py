@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from coordinator.database.committer import Batch, SyncOp
 from coordinator.database.reader import Reader
 from coordinator.database.statements import ForEngine, Lookup, Query, UpdateEach
-from coordinator.errors import Conflict, NotFound, store_error
+from coordinator.errors import Conflict, LetterRemoved, NotFound, store_error
 from coordinator.index.tables import CASE
 from coordinator.mailbox.status import MessageStatus, transition
 from coordinator.tables import (
@@ -35,6 +35,7 @@ from coordinator.tables import (
     MESSAGE,
     MESSAGE_EVENT,
     ORGANISATION,
+    REMOVED_MESSAGE,
     OrganisationPublic,
     Role,
 )
@@ -153,6 +154,14 @@ _MESSAGE_COLUMNS = (
     M.received_at,
 )
 _MESSAGE = Query(select(*_MESSAGE_COLUMNS).where(M.id == bindparam("id")))
+_R = REMOVED_MESSAGE.c
+_REMOVED = Query(
+    select(_R.type, _R.sender_gln, _R.receiver_gln, _R.status, _R.updated_at, _R.removed_at).where(
+        _R.id == bindparam("id")
+    )
+)
+"""What stays of a message the letter retention removed: read only when no message has the
+id, so a stored message costs no second lookup."""
 _MESSAGE_BODY = Query(select(*_MESSAGE_COLUMNS, M.body).where(M.id == bindparam("id")))
 _EVENTS = Query(
     select(MESSAGE_EVENT.c.status, MESSAGE_EVENT.c.at)
@@ -207,36 +216,58 @@ async def outbox(
     return await reader(_outbox, gln, status, limit)
 
 
-def _visible(row: Any, gln: str) -> Any:
+def removed_error(removed: Any) -> LetterRemoved:
+    """The 410 for a message the letter retention removed (its ``message_removed`` row)."""
+    return LetterRemoved.of(
+        kind=removed.type,
+        status=removed.status,
+        changed_at=removed.updated_at,
+        removed_at=removed.removed_at,
+    )
+
+
+def _visible(row: Any, gln: str, removed: Any = None) -> Any:
+    """``row`` if ``gln`` sent or receives it; 410 ``letter-removed`` if it is a message of
+    theirs the retention removed; NotFound for anything else (no existence leak)."""
+    if row is None and removed is not None and gln in (removed.sender_gln, removed.receiver_gln):
+        raise removed_error(removed)
     if row is None or gln not in (row.sender_gln, row.receiver_gln):
         raise NotFound("no such message for your organisation")
     return row
 
 
-def _message(conn: Connection, message_id: uuid.UUID, with_body: bool) -> Any:
-    return (_MESSAGE_BODY if with_body else _MESSAGE).first(conn, {"id": message_id})
+def _removed(conn: Connection, message_id: uuid.UUID) -> Any:
+    return _REMOVED.first(conn, {"id": message_id})
+
+
+def _message(conn: Connection, message_id: uuid.UUID, with_body: bool) -> tuple[Any, Any]:
+    row = (_MESSAGE_BODY if with_body else _MESSAGE).first(conn, {"id": message_id})
+    return row, (_removed(conn, message_id) if row is None else None)
 
 
 async def message_for(
     *, reader: Reader, message_id: uuid.UUID, gln: str, with_body: bool = False
 ) -> Any:
-    """A message that ``gln`` sent or receives; NotFound for any other (no existence leak)."""
-    return _visible(await reader(_message, message_id, with_body), gln)
+    """A message that ``gln`` sent or receives; :class:`LetterRemoved` for one of theirs the
+    retention removed, NotFound for any other (no existence leak)."""
+    row, removed = await reader(_message, message_id, with_body)
+    return _visible(row, gln, removed)
 
 
-def _with_events(conn: Connection, message_id: uuid.UUID) -> tuple[Any, list[Any]]:
+def _with_events(conn: Connection, message_id: uuid.UUID) -> tuple[Any, list[Any], Any]:
     row = _MESSAGE.first(conn, {"id": message_id})
     if row is None:
-        return None, []
-    return row, _EVENTS.rows(conn, {"id": message_id})
+        return None, [], _removed(conn, message_id)
+    return row, _EVENTS.rows(conn, {"id": message_id}), None
 
 
 async def message_with_events(
     *, reader: Reader, message_id: uuid.UUID, gln: str
 ) -> tuple[Any, list[Any]]:
-    """A message ``gln`` sent or receives and its status history, read together."""
-    row, events = await reader(_with_events, message_id)
-    return _visible(row, gln), events
+    """A message ``gln`` sent or receives and its status history, read together
+    (:class:`LetterRemoved` for one the retention removed)."""
+    row, events, removed = await reader(_with_events, message_id)
+    return _visible(row, gln, removed), events
 
 
 # --- delivery writes (bulk writes and ops for the committer) ----------------------------------
@@ -300,6 +331,11 @@ def acknowledge(conn: Connection, batch: Batch, items: list[Any]) -> list[Any]:
     results: list[Any] = []
     for message_id, gln in asked:
         row = rows.get(message_id)
+        if row is None:
+            removed = _removed(conn, message_id)  # only for an id no message has
+            if removed is not None and removed.receiver_gln == gln:
+                results.append(removed_error(removed))
+                continue
         if row is None or row.receiver_gln != gln:
             results.append(NotFound("no such message in your inbox"))
             continue

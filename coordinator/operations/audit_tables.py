@@ -9,7 +9,10 @@ the change itself, with who did it, when, what it was done to and what came of i
 command line, who is the local OS user (``actor_name`` ``<user>@<host> (cli)``,
 ``actor_org`` ``local``). The table holds identifiers only, never a body, a CPR number or a
 token. The schema is owned by migration ``0003``. Every row is written by
-:func:`write_audit`.
+:func:`write_audit`, except an operator's read of a child's access log (``read-access-log``,
+its target the logged view's id, never the child): that row is part of the access log's own
+bulk write (:func:`coordinator.index.access_log.log_views`), in the transaction that logs the
+read with the operator's stated reason.
 """
 
 from __future__ import annotations

@@ -126,26 +126,33 @@ PATHS: dict[str, Any] = {
     ),
     "/v1/operator/messages/{id}": _get(
         "operatorTrail",
-        "A message's metadata and every status event with its time; never its body or CPR.",
+        "A message's metadata and every status event with its time; never its body or CPR. "
+        "410 `letter-removed`: the letter retention removed it (only its identifiers are "
+        "kept).",
         "Trail",
         404,
+        410,
         parameters=[_ID],
     ),
     "/v1/operator/messages/{id}/redeliver": {
         **_action(
             "operatorRedeliver",
-            "Put an expired letter in its receiver's inbox again, as a resend (audited).",
+            "Put an expired letter in its receiver's inbox again, as a resend (audited); "
+            "410 `letter-removed` once the letter retention removed it.",
             "Redelivered",
             201,
             409,
+            410,
         )
     },
     "/v1/operator/messages/{id}/status-report": _action(
         "operatorStatusReport",
-        "Put the receipt that answered a letter in its sender's inbox again (audited).",
+        "Put the receipt that answered a letter in its sender's inbox again (audited); "
+        "410 `letter-removed` once the letter retention removed the letter or its receipt.",
         "Reported",
         201,
         409,
+        410,
     ),
     "/v1/operator/organisations/{gln}/disable": _action(
         "operatorDisableToken",

@@ -6,6 +6,7 @@ from aiohttp import web
 
 from coordinator.errors import StoreError
 from coordinator.index.retention import retention_metrics
+from coordinator.mailbox.retention import letter_retention_metrics
 from coordinator.mailbox.status import MessageStatus
 from coordinator.mailbox.store import ping, summary
 from coordinator.operations.metrics import METRICS
@@ -49,6 +50,7 @@ async def metrics(request: web.Request) -> web.Response:
         "samspil_commit_failures_total": float(stats.failures),
         "samspil_longpolls_waiting": float(app[NOTIFIER].waiting),
         **retention_metrics(app),
+        **letter_retention_metrics(app),
     }
     return web.Response(
         text=app[METRICS].render(counts, extra),

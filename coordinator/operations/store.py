@@ -20,7 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from coordinator.database.committer import Batch
-from coordinator.errors import Conflict, NotFound, store_error
+from coordinator.errors import Conflict, LetterRemoved, NotFound, store_error
 from coordinator.mailbox.status import MessageStatus
 from coordinator.operations.audit_tables import OPERATOR_AUDIT, Actor, AuditAction, write_audit
 from coordinator.operations.heartbeat import ALIVE_WITHIN
@@ -30,6 +30,7 @@ from coordinator.tables import (
     MESSAGE,
     MESSAGE_EVENT,
     ORGANISATION,
+    REMOVED_MESSAGE,
     Role,
     new_message_row,
 )
@@ -80,15 +81,35 @@ async def throughput(*, engine: AsyncEngine, now: datetime, minutes: int) -> dic
     return dict(sorted(series.items()))
 
 
+async def _gone(conn: AsyncConnection, message_id: uuid.UUID) -> NotFound | LetterRemoved:
+    """Why there is no message ``message_id``: the letter retention removed it (410), or
+    there never was one (404)."""
+    r = REMOVED_MESSAGE.c
+    removed = (
+        await conn.execute(
+            select(r.type, r.status, r.updated_at, r.removed_at).where(r.id == message_id)
+        )
+    ).first()
+    if removed is None:
+        return NotFound("no such message")
+    return LetterRemoved.of(
+        kind=removed.type,
+        status=removed.status,
+        changed_at=removed.updated_at,
+        removed_at=removed.removed_at,
+    )
+
+
 async def message_meta(*, engine: AsyncEngine, message_id: uuid.UUID) -> Any:
-    """A message's metadata (never its body); NotFound if there is none."""
+    """A message's metadata (never its body); :class:`LetterRemoved` if the letter
+    retention removed it, NotFound if there is none."""
     try:
         async with engine.connect() as conn:
             row = (await conn.execute(select(*META_COLUMNS).where(M.id == message_id))).first()
+            if row is None:
+                raise await _gone(conn, message_id)
     except SQLAlchemyError as exc:
         raise store_error(exc) from exc
-    if row is None:
-        raise NotFound("no such message")
     return row
 
 
@@ -226,7 +247,9 @@ async def _copy(
 ) -> uuid.UUID:
     """A new inbox entry with ``source``'s body (byte for byte) and a hub-made envelope id, so
     the store's identity rule (sender, envelope, letter) holds; receipts still link by letter."""
-    row = (await conn.execute(select(MESSAGE).where(M.id == source))).one()
+    row = (await conn.execute(select(MESSAGE).where(M.id == source))).first()
+    if row is None:
+        raise await _gone(conn, source)
     new_id = uuid.uuid4()
     values = new_message_row(
         id=new_id,
@@ -257,7 +280,7 @@ def redeliver(message_id: uuid.UUID, actor: Actor) -> Any:
     async def op(conn: AsyncConnection, batch: Batch) -> uuid.UUID:
         row = (await conn.execute(select(M.type, M.status).where(M.id == message_id))).first()
         if row is None:
-            raise NotFound("no such message")
+            raise await _gone(conn, message_id)
         if not MessageType(row.type).is_letter or row.status != MessageStatus.EXPIRED.value:
             raise Conflict(
                 f"only an expired letter is re-delivered; this {row.type} is {row.status}",
@@ -283,7 +306,7 @@ def status_report(message_id: uuid.UUID, actor: Actor) -> Any:
     async def op(conn: AsyncConnection, batch: Batch) -> uuid.UUID:
         row = (await conn.execute(select(M.type, M.receipt_id).where(M.id == message_id))).first()
         if row is None:
-            raise NotFound("no such message")
+            raise await _gone(conn, message_id)
         if not MessageType(row.type).is_letter:
             raise Conflict(
                 "a status report is sent for a letter, not a receipt", code="not-a-letter"

@@ -3,7 +3,8 @@
 ``hub_db`` is parametrised: a SQLite file in ``tmp_path``, and (marked ``postgres``) a fresh
 PostgreSQL database per test, created on the server of ``postgres_url`` and dropped after.
 ``make_hub(**settings)`` starts the app factory's application on ``127.0.0.1:0``;
-``make_hub(clock=...)`` gives the expiry sweep a clock a test can turn forward;
+``make_hub(clock=TurnedClock())`` gives the expiry sweep and the letter retention a clock a
+test can turn;
 ``hub.org(...)`` registers an organisation and returns a client holding its token. Every
 response a test sees is checked against ``/v1/openapi.json`` when the test ends.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,7 @@ from coordinator.openapi import DOCUMENT
 from coordinator.protocol import HubRunner
 from coordinator.security.credentials import add_user, local_actor, register_organisation
 from coordinator.settings import Settings
+from coordinator.sqltypes import utcnow
 from coordinator.state import CLOCK, ENGINE, Clock
 from coordinator.tables import OrganisationCreate, Role, Sector
 from messages.identifiers import gln_check_digit
@@ -38,6 +41,20 @@ def gln(n: int) -> str:
 
 
 GP_GLN, PPR_GLN, FAMILY_GLN, BUP_GLN = gln(1001), gln(2001), gln(3001), gln(4001)
+
+
+class TurnedClock:
+    """Now, turned by the test: deadlines pass without waiting for them (``ahead`` may be
+    set below zero too: a letter that arrived days ago)."""
+
+    def __init__(self) -> None:
+        self.ahead = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return utcnow() + self.ahead
+
+    def turn(self, by: timedelta) -> None:
+        self.ahead += by
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

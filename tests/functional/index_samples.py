@@ -95,11 +95,15 @@ async def call(
     payload: Any = None,
     *,
     person: str | None = PERSON,
+    reason: str | None = None,
 ) -> tuple[int, Any]:
-    """A JSON call; a system token names ``person`` in ``X-On-Behalf-Of``."""
+    """A JSON call; a system token names ``person`` in ``X-On-Behalf-Of``; an operator states
+    ``reason`` in ``X-Access-Reason``."""
     headers: dict[str, str] = {}
     if person is not None:
         headers["X-On-Behalf-Of"] = person
+    if reason is not None:
+        headers["X-Access-Reason"] = reason
     body = None
     if payload is not None:
         body = json.dumps(payload).encode()

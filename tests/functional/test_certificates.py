@@ -46,7 +46,7 @@ from tests.functional.conftest import (
 )
 from tests.functional.pki import Pki, make_pki, serial_of
 from tests.functional.test_cli import samspil
-from tests.functional.test_expiry_promises import TurnedClock
+from tests.functional.conftest import TurnedClock
 
 
 @pytest.fixture

@@ -160,7 +160,8 @@ async def _call(client: Client, method: str, path: str, body: Any) -> tuple[int,
     if isinstance(body, bytes):
         status, _, raw = await client.request(method, path, body=body)
         return status, raw
-    headers = {"X-On-Behalf-Of": "Matrix Person"}
+    # a person for systems, a reason for operators (ignored for everyone else)
+    headers = {"X-On-Behalf-Of": "Matrix Person", "X-Access-Reason": "Matrix request"}
     data = None
     if body is not None:
         data = json.dumps(body).encode()

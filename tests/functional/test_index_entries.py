@@ -186,8 +186,12 @@ async def test_retention_deletes_exactly_what_is_due(hub: Hub) -> None:
     assert sorted(a["ref"] for a in mine["own"]["appointments"]) == ["LATELY", "SOON"]
     status, problem = await call(ppr, "GET", f"/v1/children/{grown}/overview")
     assert (status, problem["code"]) == (403, "no-active-case")
-    assert (await ok(operator, "GET", f"/v1/children/{grown}/access-log"))["entries"] == []
-    assert len((await ok(operator, "GET", f"/v1/children/{nearly}/access-log"))["entries"]) == 1
+    request = "Aktindsigt 2026-17"  # the family's request, as the operator states it
+    assert (await ok(operator, "GET", f"/v1/children/{grown}/access-log", reason=request))[
+        "entries"
+    ] == []
+    nearly_log = await ok(operator, "GET", f"/v1/children/{nearly}/access-log", reason=request)
+    assert len(nearly_log["entries"]) == 1
     kept = await overview(ppr, nearly)
     assert kept["coordinator"] is not None
     assert len(kept["own"]["appointments"]) == 1

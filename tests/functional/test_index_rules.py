@@ -197,7 +197,10 @@ async def test_disclosures_are_logged_with_the_person_and_owners_are_told(hub: H
     await overview(family, child)  # nothing disclosed: nothing to log
 
     for reader in (ppr, bup, operator):  # their reads are logged too (test_suggested_case.py)
-        logged = (await ok(reader, "GET", f"/v1/children/{child}/access-log"))["entries"]
+        reason = "Aktindsigt 2026-4" if reader is operator else None
+        logged = (await ok(reader, "GET", f"/v1/children/{child}/access-log", reason=reason))[
+            "entries"
+        ]
         entries = [e for e in logged if e["kind"] == "overview"]
         assert [(e["organisation"], e["person"], e["on_behalf_of"]) for e in entries] == [
             (PPR_GLN, "Test", False),

@@ -8,9 +8,8 @@ from datetime import timedelta
 from typing import Any
 
 from coordinator.tables import Role, Sector
-from tests.functional.conftest import GP_GLN, PPR_GLN, Client, Hub
+from tests.functional.conftest import GP_GLN, PPR_GLN, Client, Hub, TurnedClock
 from tests.functional.samples import new_id, receipt, xdis91
-from tests.functional.test_expiry_promises import TurnedClock
 
 
 async def _delivered_letter(gp: Client, ppr: Client) -> tuple[str, str, str]:

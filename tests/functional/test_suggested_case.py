@@ -152,9 +152,10 @@ async def test_an_operators_read_of_the_access_log_is_logged(hub: Hub) -> None:
     operator = await hub.user(OPERATOR_GLN, Role.OPERATOR)  # named "Test"
     await overview(ppr, child, person="Dorte Hansen")  # discloses BUP's case
 
-    first = (await ok(operator, "GET", f"/v1/children/{child}/access-log"))["entries"]
+    log = f"/v1/children/{child}/access-log"
+    first = (await ok(operator, "GET", log, reason="Aktindsigt 2026-1"))["entries"]
     assert _log(first) == [("overview", False, PPR_GLN, "Dorte Hansen", [BUP_GLN])]
-    again = (await ok(operator, "GET", f"/v1/children/{child}/access-log"))["entries"]
+    again = (await ok(operator, "GET", log, reason="Aktindsigt 2026-1"))["entries"]
     # the operator's first read is in the log, disclosing whose data it showed
     assert _log(again)[0] == ("access-log", True, OPERATOR_GLN, "Test", sorted([BUP_GLN, PPR_GLN]))
     assert _log(again)[1:] == _log(first)
@@ -189,7 +190,8 @@ async def test_an_operators_read_of_an_unknown_child_is_kept_for_the_family(hub:
     await hub.org(OPERATOR_GLN, Sector.PPR, "Samspil drift")
     operator = await hub.user(OPERATOR_GLN, Role.OPERATOR)
     child = cpr_aged(6)
-    assert (await ok(operator, "GET", f"/v1/children/{child}/access-log"))["entries"] == []
+    log = f"/v1/children/{child}/access-log"
+    assert (await ok(operator, "GET", log, reason="Aktindsigt 2026-2"))["entries"] == []
     ppr = await hub.org(PPR_GLN, Sector.PPR, "PPR Aalborg")
     await ok(ppr, "PUT", "/v1/cases/P-1", case(child))
     seen = (await ok(ppr, "GET", f"/v1/children/{child}/access-log"))["entries"]

@@ -435,3 +435,31 @@ async def test_access_log_shows_who_looked_at_the_child(tui_hub: TuiHub) -> None
         assert "så PPR Aalborg" in views
         assert "Børne- og Ungdomspsyk.  Bo Overlæge" in notifications
         assert "slået op af organisationens system på personens vegne" in text
+
+
+async def test_a_consent_another_recorded_shows_no_name_once_it_is_not_in_force(
+    tui_hub: TuiHub,
+) -> None:
+    path = f"/v1/children/{CHILD}/consents"
+    recorded = await tui_hub.call(
+        "bup",
+        "POST",
+        path,
+        json={
+            "given_by_name": "Henrik Tidligere",
+            "relation": "custodial-parent",
+            "sectors": ["ppr", "psychiatry"],
+            "form": "oral",
+        },
+    )
+    await tui_hub.call("bup", "DELETE", f"{path}/{recorded['id']}")
+    app = app_for(tui_hub)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await look_up(pilot, app, CHILD)
+        await until(pilot, lambda: "Forløb" in screen_text(app))
+        await pilot.press("s")
+        await until(pilot, lambda: isinstance(app.screen, ConsentsScreen))
+        await until(pilot, lambda: "(vises ikke)" in screen_text(app))
+        text = screen_text(app)
+        assert "tilbagekaldt" in text
+        assert "Henrik Tidligere" not in text

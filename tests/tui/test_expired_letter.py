@@ -1,11 +1,14 @@
-"""A letter that expired while the caseworker had the inbox open: opening it says so in
-words, and the app carries on (the hub answers 410 expired; the body is not shown)."""
+"""A letter that expired while the caseworker had the inbox open, or that the letter
+retention removed: opening it says so in words, and the app carries on (the hub answers 410
+expired or letter-removed; the body is not shown)."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from coordinator.mailbox.retention import run_letter_retention
 from coordinator.sqltypes import utcnow
+from coordinator.state import COMMITTER, SETTINGS
 from messages.medcom.documents import build_message
 from tests.tui.conftest import MakeTuiHub, screen_text, until
 from tests.tui.test_caseworker import _letter_to_ppr, app_for
@@ -43,3 +46,29 @@ async def test_an_expired_letter_says_so_and_shows_nothing(make_tui_hub: MakeTui
         assert "Bed afsenderen sende det igen." in text
         assert "Mads har i en periode" not in text
         assert isinstance(app.screen, LetterScreen)  # the app is still there
+
+
+async def test_a_removed_letter_says_so_and_shows_nothing(make_tui_hub: MakeTuiHub) -> None:
+    clock = TurnedClock()
+    hub = await make_tui_hub(clock=clock, letter_retention=timedelta(days=7))
+    sent = await hub.call(
+        "gp",
+        "POST",
+        "/v1/messages",
+        data=build_message(_letter_to_ppr()),
+        headers={"Content-Type": "application/xml"},
+    )
+    await hub.call("ppr", "GET", f"/v1/messages/{sent['id']}")
+    await hub.call("ppr", "POST", f"/v1/messages/{sent['id']}/ack")
+    clock.ahead = timedelta(days=8)
+    removed = await run_letter_retention(hub.app[COMMITTER], hub.app[SETTINGS], clock)
+    assert removed.letters == 1
+
+    app = app_for(hub)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: bool(app.org_name))
+        await app.push_screen(LetterScreen(sent["id"], incoming=True))
+        await until(pilot, lambda: "Brevet er slettet fra Samspil" in screen_text(app))
+        assert "afsenderens system har det stadig." in screen_text(app)
+        assert "Mads har i en periode" not in screen_text(app)
+        assert isinstance(app.screen, LetterScreen)

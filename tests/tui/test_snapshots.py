@@ -29,7 +29,15 @@ async def settle(pilot: Any) -> None:
     for _ in range(3):
         await pilot.pause(0.1)
         await pilot.app.workers.wait_for_complete()
+    steady_cursors(pilot.app)
     await pilot.pause()
+
+
+def steady_cursors(app: Any) -> None:
+    """Stop every text cursor blinking (shown where focused), so a snapshot does not depend
+    on when in the blink it was taken."""
+    for field in app.screen.query("Input, TextArea"):
+        field.cursor_blink = False
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")

@@ -1,4 +1,5 @@
-"""The consent rule as pure functions: active, both sectors, and whose word counts by age."""
+"""The consent rule as pure functions: active, both sectors, whose word counts by age; which
+organisations a caller may see; how a consent appears in a caller's consent list."""
 
 from __future__ import annotations
 
@@ -8,13 +9,16 @@ import pytest
 
 from coordinator.index.consent import (
     ConsentFacts,
+    Listed,
     Missing,
     accepted_relations,
     age_on,
     age_rule,
     is_active,
     judge,
+    listing,
     may_record,
+    organisations_open_to,
     sector_verdicts,
 )
 from coordinator.index.tables import ConsentRelation as R
@@ -97,3 +101,55 @@ def test_who_may_record_a_consent() -> None:
     assert may_record(R.SELF, 15)
     assert may_record(R.CUSTODIAL_PARENT, 17)
     assert not may_record(R.GUARDIAN, 18)
+
+
+PPR, FAMILY, BUP, GP, BUP2 = "ppr-gln", "family-gln", "bup-gln", "gp-gln", "bup2-gln"
+OWNERS = {PPR: S.PPR, FAMILY: S.FAMILY, BUP: S.PSYCHIATRY, GP: S.GP, BUP2: S.PSYCHIATRY}
+
+
+def test_an_organisation_sees_itself_and_those_an_active_consent_opens_to_it() -> None:
+    def open_to(age: int, *consents: ConsentFacts) -> frozenset[str]:
+        return organisations_open_to(
+            caller_gln=PPR, caller=S.PPR, owners=OWNERS, age=age, consents=consents, now=NOW
+        )
+
+    assert open_to(10) == {PPR}
+    assert open_to(10, facts(R.CUSTODIAL_PARENT, S.PPR, S.PSYCHIATRY)) == {PPR, BUP, BUP2}
+    # a consent between two other sectors opens nothing to PPR
+    assert open_to(10, facts(R.CUSTODIAL_PARENT, S.FAMILY, S.PSYCHIATRY)) == {PPR}
+    revoked = facts(R.CUSTODIAL_PARENT, S.PPR, S.FAMILY, revoked_at=NOW - timedelta(hours=1))
+    assert open_to(10, revoked) == {PPR}
+    # judged as the overview judges: from 15 health data needs the young person's own word
+    parents = facts(R.CUSTODIAL_PARENT, S.PPR, S.FAMILY, S.GP)
+    assert open_to(16, parents) == {PPR, FAMILY}
+    assert open_to(16, parents, facts(R.SELF, S.PPR, S.GP)) == {PPR, FAMILY, GP}
+    # an organisation that is not among the owners is never open
+    assert "unknown-gln" not in open_to(10, facts(R.CUSTODIAL_PARENT, *S))
+
+
+@pytest.mark.parametrize(
+    ("recorded_by", "sectors", "organisations", "active", "listed"),
+    [
+        (PPR, {S.FAMILY}, set(), False, Listed.IN_FULL),  # its own record, whatever it names
+        (BUP, {S.PPR, S.PSYCHIATRY}, set(), True, Listed.IN_FULL),  # covers the caller
+        (BUP, {S.PPR, S.PSYCHIATRY}, set(), False, Listed.WITHOUT_NAMES),  # not in force
+        (BUP, {S.PSYCHIATRY}, {PPR}, True, Listed.IN_FULL),  # names the caller itself
+        (BUP, {S.PSYCHIATRY}, {PPR}, False, Listed.WITHOUT_NAMES),
+        (BUP, {S.PSYCHIATRY, S.GP}, set(), True, Listed.LEFT_OUT),  # names neither
+        (BUP, {S.PSYCHIATRY}, {FAMILY}, True, Listed.LEFT_OUT),  # names another organisation
+    ],
+)
+def test_a_caller_lists_its_own_consents_and_those_naming_it(
+    recorded_by: str, sectors: set[S], organisations: set[str], active: bool, listed: Listed
+) -> None:
+    assert (
+        listing(
+            caller_gln=PPR,
+            caller=S.PPR,
+            recorded_by=recorded_by,
+            sectors=sectors,
+            organisations=organisations,
+            active=active,
+        )
+        is listed
+    )

@@ -193,3 +193,16 @@ async def test_the_real_transport_to_a_port_nobody_listens_on_is_unavailable() -
     assert caught.value.status == 0
     assert "ClientConnectorError" in str(caught.value)
     assert "smp_secret" not in str(caught.value)
+
+
+async def test_an_operator_states_the_reason_for_reading_a_childs_access_log() -> None:
+    seen: list[Request] = []
+    hub = client_answering(
+        Response(200, {"content-type": "application/json"}, b'{"entries": []}'), seen
+    )
+    assert await hub.access_log(CPR, reason="Aktindsigt 2026-0113") == []
+    assert await hub.access_log(CPR) == []
+    with_reason, without = seen
+    assert with_reason.path == without.path == f"/v1/children/{CPR}/access-log"
+    assert with_reason.headers["X-Access-Reason"] == "Aktindsigt 2026-0113"
+    assert "X-Access-Reason" not in without.headers

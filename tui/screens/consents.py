@@ -85,7 +85,7 @@ class ConsentsScreen(Screen[None], CaseworkerRoom):
                 state = t("consents.expired")
             table.add_row(
                 state,
-                c["given_by_name"],
+                c.get("given_by_name") or t("consents.name_withheld"),
                 ", ".join(t(f"sector_short.{s}") for s in c["sectors"]),
                 app.local(c.get("valid_until"), "%m.%Y") or "—",
                 t(f"relation.{c['relation']}"),
@@ -118,7 +118,10 @@ class ConsentsScreen(Screen[None], CaseworkerRoom):
 
         self.app.push_screen(
             ConfirmScreen(
-                t("consents.revoke_q", name=chosen["given_by_name"]),
+                t(
+                    "consents.revoke_q",
+                    name=chosen.get("given_by_name") or t("consents.name_withheld"),
+                ),
                 t("confirm.yes"),
                 t("confirm.no"),
             ),

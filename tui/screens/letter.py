@@ -34,6 +34,9 @@ from tui.widgets.top_bar import TopBar
 from tui.workers import in_worker
 from wire.errors import HubRefused
 
+_REFUSED = {"expired": "letter.expired", "letter-removed": "letter.removed"}
+"""The hub's 410 codes for a letter, said in the caseworker's words (else: its detail)."""
+
 
 class LetterScreen(Screen[None], CaseworkerRoom):
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -87,7 +90,7 @@ class LetterScreen(Screen[None], CaseworkerRoom):
         try:
             data = await self.hub(lambda: app.client.fetch(self.message_id))
         except HubRefused as exc:  # e.g. 410 expired: the sender was told it was not delivered
-            key = "letter.expired" if exc.code == "expired" else "error"
+            key = _REFUSED.get(exc.code, "error")
             self.query_one(Notice).tell(app.texts(key, detail=exc.detail), error=True)
             return
         status = await self.hub(lambda: app.client.status(self.message_id))
