@@ -30,9 +30,14 @@ async def flagged_sentences(hub: HubAccess) -> list[str]:
 
 
 def sentences(summary: Json) -> list[str]:
-    """The summary's flagged rates, one sentence per organisation."""
+    """The summary's flagged rates, one sentence per organisation (by GLN), its new
+    children first."""
     flagged: dict[str, list[dict[str, Any]]] = {}
-    for rate in summary.get("index_rates") or []:
+    order = list(KINDS)
+    for rate in sorted(
+        summary.get("index_rates") or [],
+        key=lambda r: order.index(r["kind"]) if r["kind"] in order else len(order),
+    ):
         if rate.get("flagged"):
             flagged.setdefault(str(rate["organisation"]), []).append(rate)
     if not flagged:

@@ -25,8 +25,8 @@ def test_each_flagged_organisation_is_one_sentence_with_its_counts() -> None:
     assert sentences(summary) == [
         "The monitor flagged Klinik 014 (5790009001014): 12 new children today against a "
         "usual 1.25 — a stolen token? The monitor's d disables it.",
-        "The monitor flagged Klinik 019 (5790009003019): 30 attested consents today against a "
-        "usual 0; 30 new children today against a usual 0.5 — a stolen token? The monitor's d "
+        "The monitor flagged Klinik 019 (5790009003019): 30 new children today against a usual "
+        "0.5; 30 attested consents today against a usual 0 — a stolen token? The monitor's d "
         "disables it.",
     ]
 
