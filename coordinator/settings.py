@@ -197,6 +197,21 @@ class Settings:
             "is retried no sooner (seconds in env)"
         },
     )
+    rate_alert_multiple: float = field(
+        default=3.0,
+        metadata={
+            "doc": "an organisation's count today of new children registered, or of attested "
+            "consents recorded, is flagged to operators when it exceeds this multiple of its "
+            "usual day (the mean of the 14 days before): the stolen-token signal"
+        },
+    )
+    rate_alert_minimum: int = field(
+        default=10,
+        metadata={
+            "doc": "a count today below this is never flagged, however quiet the usual day "
+            "(3 against a usual 1 is a busy day, not a stolen token)"
+        },
+    )
 
     @property
     def trusted_proxy_networks(self) -> tuple[IPNetwork, ...]:
@@ -238,6 +253,15 @@ class Settings:
         if self.max_long_polls < 1 or self.login_failures_per_minute < 1:
             raise ConfigError(
                 "SAMSPIL_MAX_LONG_POLLS and SAMSPIL_LOGIN_FAILURES_PER_MINUTE must be >= 1"
+            )
+        if not (self.rate_alert_multiple >= 1 and self.rate_alert_multiple != float("inf")):
+            raise ConfigError(
+                "SAMSPIL_RATE_ALERT_MULTIPLE must be a number of at least 1 (e.g. 3: flag a "
+                "day three times the usual)"
+            )
+        if self.rate_alert_minimum < 1:
+            raise ConfigError(
+                "SAMSPIL_RATE_ALERT_MINIMUM must be at least 1 (e.g. 10: never flag fewer)"
             )
         self._check_consent_jwks()
         try:

@@ -53,7 +53,9 @@ Clock = Callable[[], datetime]
 """Now, tz-aware UTC."""
 CLOCK: web.AppKey[Clock] = web.AppKey("clock")
 """The time a letter is received at, the expiry sweep and the letter retention judge their
-deadlines by and a credential's expiry is judged by (``utcnow``; tests turn it forward)."""
+deadlines by and a credential's expiry is judged by, an index entry is created or updated and
+a consent recorded at, and the day the operators' rates call today (``utcnow``; tests turn it
+forward or set it)."""
 CONSENT_KEYS: web.AppKey[ConsentKeys | None] = web.AppKey("consent_keys")
 """The consent service's public keys (:mod:`coordinator.index.consent_keys`); None when the
 hub is not configured with them (``SAMSPIL_CONSENT_JWKS``)."""

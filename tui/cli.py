@@ -7,6 +7,10 @@ For an https:// hub: ``--ca`` (``SAMSPIL_HUB_CA``) names the CA of its certifica
 ``--cert``/``--key`` (``SAMSPIL_CLIENT_CERT``/``SAMSPIL_CLIENT_KEY``) a client certificate
 when the hub asks for mutual TLS. ``samspil monitor --stale-after MINUTES``
 (``SAMSPIL_STALE_AFTER``, default 15) sets when a partner that has not polled is highlighted.
+
+The exit status says how the app ended (:class:`tui.exits.ExitStatus`): 0 quit, 69 the hub
+never answered, 70 an internal error, 77 the token was refused and no new one given; 2 for a
+command line that cannot be used.
 """
 
 from __future__ import annotations
@@ -71,12 +75,15 @@ def stale_after_seconds(args: argparse.Namespace) -> float | None:
 
 
 def _connection(args: argparse.Namespace) -> HubClient | None:
-    from wire.client import HubClient
+    from wire.client import HubClient, usable_token
 
     hub = args.hub or os.environ.get("SAMSPIL_HUB") or DEFAULT_HUB
-    token = args.token or os.environ.get("SAMSPIL_TOKEN")
+    token = (args.token or os.environ.get("SAMSPIL_TOKEN") or "").strip()
     if not token:
         print("samspil: give a token with --token or SAMSPIL_TOKEN", file=sys.stderr)
+        return None
+    if not usable_token(token):
+        print("samspil: the token is not one: printable ASCII without spaces", file=sys.stderr)
         return None
     return HubClient(
         hub,
@@ -94,8 +101,9 @@ def _tui(args: argparse.Namespace) -> int:
     client = _connection(args)
     if client is None:
         return 2
-    CaseworkerApp(client, texts=Texts(language_from_env())).run()
-    return 0
+    app = CaseworkerApp(client, texts=Texts(language_from_env()))
+    app.run()
+    return app.return_code or 0
 
 
 def _monitor(args: argparse.Namespace) -> int:
@@ -108,5 +116,6 @@ def _monitor(args: argparse.Namespace) -> int:
     client = _connection(args)
     if client is None:
         return 2
-    MonitorApp(client, texts=Texts(language_from_env()), stale_after=stale_after).run()
-    return 0
+    app = MonitorApp(client, texts=Texts(language_from_env()), stale_after=stale_after)
+    app.run()
+    return app.return_code or 0

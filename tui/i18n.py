@@ -16,6 +16,24 @@ DA: dict[str, str] = {
     "hub.lost": "hub ✖",
     "banner.lost": "✖ Forbindelsen til hubben er afbrudt — prøver igen hvert {seconds} s …",
     "error": "✖ {detail}",
+    # the session: the hub no longer takes the token; how the app ends
+    "session.title": "Sessionen er slut",
+    "session.explain": (
+        "Hubben tager ikke længere imod dit token. Indtast et nyt (samspil user add) for at "
+        "fortsætte: skærmen bevares, og det, du var i gang med, gøres igen."
+    ),
+    "session.field": "nyt token (vises ikke)",
+    "session.keys": "Enter fortsæt   Esc afslut",
+    "session.unusable": "✖ Det ligner ikke et token: kun synlige tegn, ingen mellemrum.",
+    "session.refused": "✖ Det nye token blev heller ikke taget imod: {reason}",
+    "session.unchecked": "✖ Tokenet kunne ikke prøves: {reason}",
+    "session.other": (
+        "✖ Tokenet er {name}s hos {org} — giv et token for {me}, eller afslut og start igen."
+    ),
+    "session.resumed": "✔ Nyt token taget i brug.",
+    "exit.session": "samspil: sessionen sluttede — {reason} Start igen med et nyt token.",
+    "exit.unreachable": "samspil: hubben på {hub} svarede ikke, mens appen kørte.",
+    "exit.internal": "samspil: afsluttet efter en intern fejl ({reason}); meld den til driften.",
     "confirm.yes": "Ja (j)",
     "confirm.no": "Nej (n)",
     "key.quit": "afslut",
@@ -179,6 +197,10 @@ DA: dict[str, str] = {
     "log.none": "  (ingen opslag)",
     "log.saw": "så {orgs}",
     "log.on_behalf": "slået op af organisationens system på personens vegne",
+    "log.told": "Besked til {org} om barnet",
+    "log.new-partner": "✚ ny samarbejdspartner: {contact}",
+    "log.consent-opened": "◐ et attesteret samtykke åbnede jeres oplysninger",
+    "log.consent-disputed": "✖ bestred et samtykke, I registrerede",
     # operator monitor
     "mon.title": "Samspil drift · {org}",
     "mon.rate": "Breve/min",
@@ -191,6 +213,9 @@ DA: dict[str, str] = {
     "mon.disk": "disk {percent} %",
     "mon.procs": "Hubprocesser: {n}",
     "mon.procs_stale": "⚠ {n} uden livstegn",
+    "mon.rate_alert": "⚑ {org}: {today} {what} i dag (normalt {usual}) — d spærrer nøglen",
+    "mon.rate.new-children": "nye børn",
+    "mon.rate.attested-consents": "attesterede samtykker",
     "mon.orgs": "Organisationer",
     "mon.stale": "⚠ = ikke hentet i over {age}",
     "mon.up": "oppe {age}",
@@ -248,6 +273,23 @@ DA: dict[str, str] = {
 EN: dict[str, str] = {
     "hub.lost": "hub ✖",
     "banner.lost": "✖ The connection to the hub is lost — retrying every {seconds} s …",
+    "session.title": "The session has ended",
+    "session.explain": (
+        "The hub no longer takes your token. Enter a new one (samspil user add) to go on: "
+        "the screen stays, and what you were doing is done again."
+    ),
+    "session.field": "new token (hidden)",
+    "session.keys": "Enter go on   Esc quit",
+    "session.unusable": "✖ That is not a token: visible characters only, no spaces.",
+    "session.refused": "✖ The new token was refused as well: {reason}",
+    "session.unchecked": "✖ The token could not be tried: {reason}",
+    "session.other": (
+        "✖ The token is {name}'s at {org} — give one for {me}, or quit and start again."
+    ),
+    "session.resumed": "✔ New token in use.",
+    "exit.session": "samspil: the session ended — {reason} Start again with a new token.",
+    "exit.unreachable": "samspil: the hub at {hub} did not answer while the app ran.",
+    "exit.internal": "samspil: ended after an internal error ({reason}); tell operations.",
     "confirm.yes": "Yes (y)",
     "confirm.no": "No (n)",
     "key.quit": "quit",
@@ -402,6 +444,10 @@ EN: dict[str, str] = {
     "log.none": "  (no views)",
     "log.saw": "saw {orgs}",
     "log.on_behalf": "looked up by the organisation's system on the person's behalf",
+    "log.told": "Told to {org} about the child",
+    "log.new-partner": "✚ new partner: {contact}",
+    "log.consent-opened": "◐ an attested consent opened your entries",
+    "log.consent-disputed": "✖ disputed a consent you recorded",
     "mon.title": "Samspil operations · {org}",
     "mon.rate": "Letters/min",
     "mon.counts": "accepted {accepted}  receipted {receipted}",
@@ -413,6 +459,9 @@ EN: dict[str, str] = {
     "mon.up": "up {age}",
     "mon.procs": "Hub processes: {n}",
     "mon.procs_stale": "⚠ {n} stopped heartbeating",
+    "mon.rate_alert": "⚑ {org}: {today} {what} today (usually {usual}) — d disables its token",
+    "mon.rate.new-children": "new children",
+    "mon.rate.attested-consents": "attested consents",
     "mon.name": "Name",
     "mon.sector": "Sector",
     "mon.depth": "Inbox",

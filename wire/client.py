@@ -12,13 +12,18 @@ Every method either returns the hub's answer or raises from :mod:`wire.errors`:
 
 * :class:`~wire.errors.HubUnavailable` — no connection, a timeout, a 408, a 429 or a 5xx
   (``retry_after`` when the hub said how long to wait): the same request may succeed later;
+  :class:`~wire.errors.HubAnswerUnreadable` when a 2xx answer is not the JSON promised;
 * :class:`~wire.errors.HubRefused` — any other 4xx: ``status``, ``code`` (the problem's
   machine-readable code, ``http-<status>`` without one) and ``detail`` (the hub's sentence);
   :class:`~wire.errors.CredentialRefused` when it is the credential that is refused.
 
 Each endpoint reads its answer in one private ``_decode`` step, so that typed wire models
 can take the place of today's dictionaries one endpoint at a time. No method logs a body,
-a CPR number or the token, and no error names a CPR number (``/v1/children/***/...``).
+a CPR number or the token, and no error names a CPR number (``/v1/children/***/...``) or
+carries the token, in its text, ``repr`` or causes.
+
+A person's token may expire while an app runs: :meth:`HubClient.use_token` puts the new one in
+its place.
 """
 
 from __future__ import annotations
@@ -26,20 +31,26 @@ from __future__ import annotations
 import json as jsonlib
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import quote
 
-from wire.errors import CredentialRefused, HubRefused, HubUnavailable
+from wire.errors import CredentialRefused, HubAnswerUnreadable, HubRefused, HubUnavailable
 from wire.tls import tls_context
-from wire.transport import AiohttpTransport, Request, Response, Transport
+from wire.transport import AiohttpTransport, NoAnswer, Request, Response, Transport, safe_path
 
-__all__ = ["JSON", "PROBLEM_JSON", "XML", "HubClient", "Json"]
+__all__ = ["JSON", "PROBLEM_JSON", "XML", "HubClient", "Json", "usable_token"]
 
 XML = "application/xml"
 JSON = "application/json"
 PROBLEM_JSON = "application/problem+json"
 
 Json = dict[str, Any]
+
+
+def usable_token(token: str) -> bool:
+    """Whether ``token`` can travel in an ``Authorization`` header: printable ASCII without
+    spaces (no line break that could start a header of its own)."""
+    return bool(token) and token.isascii() and token.isprintable() and " " not in token
 
 
 class HubClient:
@@ -61,7 +72,8 @@ class HubClient:
         """``on_behalf_of``: the person a system token acts for (``X-On-Behalf-Of``) on every
         request; ``transport``: how requests travel (default: aiohttp to ``base_url``)."""
         self.base_url = base_url.rstrip("/")
-        self._headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._headers: dict[str, str] = {}
+        self.use_token(token)
         if on_behalf_of:
             self._headers["X-On-Behalf-Of"] = on_behalf_of
         self._timeout = timeout
@@ -74,6 +86,19 @@ class HubClient:
 
     def __repr__(self) -> str:  # never the token
         return f"HubClient({self.base_url!r})"
+
+    def use_token(self, token: str) -> None:
+        """Send ``token`` from the next request on (empty: none, a client certificate alone).
+
+        Raises ValueError, naming no part of it, for a token no HTTP header can carry
+        (a line break, a control character, a character beyond ASCII).
+        """
+        if not token:
+            self._headers.pop("Authorization", None)
+            return
+        if not usable_token(token):
+            raise ValueError("a token is printable ASCII without spaces")
+        self._headers["Authorization"] = f"Bearer {token}"
 
     async def close(self) -> None:
         await self._transport.close()
@@ -125,22 +150,22 @@ class HubClient:
         try:
             answer = await self._transport(request)
         except OSError as exc:  # TimeoutError and ConnectionError are OSErrors
-            reason = type(exc.__cause__ or exc).__name__
+            reason = exc.kind if isinstance(exc, NoAnswer) else type(exc.__cause__ or exc).__name__
             raise HubUnavailable(
-                f"the hub at {self.base_url} did not answer {method} {_safe(path)}: {reason}"
+                f"the hub at {self.base_url} did not answer {method} {safe_path(path)}: {reason}"
             ) from exc
         parsed = _parsed(answer)
         if 200 <= answer.status < 300:
             return answer.status, parsed, answer.body
         raise _error(method, path, answer, parsed)
 
-    async def _get(self, path: str, **options: Any) -> Any:
-        _, parsed, _ = await self.call("GET", path, **options)
-        return parsed
+    async def _get(self, path: str, **options: Any) -> _Answer:
+        status, parsed, _ = await self.call("GET", path, **options)
+        return _Answer("GET", path, status, parsed)
 
-    async def _send(self, method: str, path: str, payload: Any = None) -> Any:
-        _, parsed, _ = await self.call(method, path, json=payload)
-        return parsed
+    async def _send(self, method: str, path: str, payload: Any = None) -> _Answer:
+        status, parsed, _ = await self.call(method, path, json=payload)
+        return _Answer(method, path, status, parsed)
 
     # --- who and where ---------------------------------------------------------------------
 
@@ -162,8 +187,8 @@ class HubClient:
     async def submit(self, document: bytes) -> Json:
         """``POST /v1/messages`` with an OIOXML ``Emessage``: ``id`` and ``status`` (202 new;
         200 with ``duplicate`` for one the hub holds already, ``resend`` for a resending)."""
-        _, parsed, _ = await self.call("POST", "/v1/messages", body=document, content_type=XML)
-        return _decode_submitted(parsed)
+        status, parsed, _ = await self.call("POST", "/v1/messages", body=document, content_type=XML)
+        return _decode_submitted(_Answer("POST", "/v1/messages", status, parsed))
 
     async def inbox(self, limit: int = 200, *, wait: float = 0) -> list[Json]:
         """``GET /v1/inbox``: the organisation's waiting messages (``id``, ``type``,
@@ -172,10 +197,10 @@ class HubClient:
         seconds for a first one when ``wait`` is above 0."""
         if wait > 0:
             path = f"/v1/inbox?wait={wait:g}&limit={limit}"
-            parsed = await self._get(path, seconds=wait + self._timeout)
+            answer = await self._get(path, seconds=wait + self._timeout)
         else:
-            parsed = await self._get(f"/v1/inbox?limit={limit}")
-        return _decode_list(parsed, "messages")
+            answer = await self._get(f"/v1/inbox?limit={limit}")
+        return _decode_list(answer, "messages")
 
     async def fetch(self, message_id: str) -> bytes:
         """``GET /v1/messages/{id}``: the stored XML, byte for byte (a receiver gets 410
@@ -326,27 +351,47 @@ def _parsed(answer: Response) -> Any:
         return None
     try:
         return jsonlib.loads(answer.body)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested past what Python can read
         return None
 
 
-def _decode_object(parsed: Any) -> Json:
-    """An answer that is one JSON object; ``{}`` for an answer without one."""
-    return parsed if isinstance(parsed, dict) else {}
+class _Answer(NamedTuple):
+    """A 2xx answer and the request it answers, for the ``_decode`` steps."""
+
+    method: str
+    path: str
+    status: int
+    parsed: Any
+
+    def unreadable(self, what: str) -> HubAnswerUnreadable:
+        return HubAnswerUnreadable(
+            f"{self.method} {safe_path(self.path)}: {self.status} but {what}",
+            status=self.status,
+        )
 
 
-def _decode_list(parsed: Any, key: str) -> list[Json]:
-    """The list under ``key`` of an answer (``{"messages": [...]}``)."""
-    return list(_decode_object(parsed)[key])
+def _decode_object(answer: _Answer) -> Json:
+    """An answer that is one JSON object (HubAnswerUnreadable for anything else)."""
+    if not isinstance(answer.parsed, dict):
+        raise answer.unreadable("not a JSON object")
+    return answer.parsed
 
 
-def _decode_submitted(parsed: Any) -> Json:
+def _decode_list(answer: _Answer, key: str) -> list[Json]:
+    """The list of objects under ``key`` of an answer (``{"messages": [...]}``)."""
+    items = _decode_object(answer).get(key)
+    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+        raise answer.unreadable(f"no list of objects under {key!r}")
+    return items
+
+
+def _decode_submitted(answer: _Answer) -> Json:
     """``POST /v1/messages``: ``id`` and ``status``, ``duplicate`` and ``resend`` as booleans."""
-    answer = _decode_object(parsed)
+    submitted = _decode_object(answer)
     return {
-        **answer,
-        "duplicate": bool(answer.get("duplicate")),
-        "resend": bool(answer.get("resend")),
+        **submitted,
+        "duplicate": bool(submitted.get("duplicate")),
+        "resend": bool(submitted.get("resend")),
     }
 
 
@@ -356,7 +401,7 @@ def _error(method: str, path: str, answer: Response, parsed: Any) -> HubUnavaila
     problem = parsed if isinstance(parsed, dict) else {}
     code = problem.get("code") if isinstance(problem.get("code"), str) else None
     detail = problem.get("detail") if isinstance(problem.get("detail"), str) else None
-    sentence = f"{method} {_safe(path)}: {status} {detail or 'no detail'}"
+    sentence = f"{method} {safe_path(path)}: {status} {detail or 'no detail'}"
     if status >= 500 or status in (408, 429):
         return HubUnavailable(
             sentence, status=status, code=code, retry_after=_seconds(answer.header("retry-after"))
@@ -379,12 +424,3 @@ def _seconds(value: str | None) -> float | None:
 def _seg(value: str) -> str:
     """One path segment, quoted (a ``/`` in a reference cannot reach another path)."""
     return quote(value, safe="")
-
-
-def _safe(path: str) -> str:
-    """A path fit for a log line or an error: CPR numbers in ``/v1/children/...`` masked."""
-    if path.startswith("/v1/children/"):
-        rest = path[len("/v1/children/") :]
-        tail = rest.split("/", 1)[1] if "/" in rest else ""
-        return f"/v1/children/***/{tail}"
-    return path

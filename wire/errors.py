@@ -4,7 +4,10 @@ nothing::
     SamspilError
     └── HubError                         (hub-error) anything the hub said or did not say
         ├── HubUnavailable               no connection, a timeout, a 408, a 429 or a 5xx:
-        │                                the same request may succeed later, unchanged
+        │   │                            the same request may succeed later, unchanged
+        │   └── HubAnswerUnreadable      a 2xx answer that is not what the API promises
+        │                                (not JSON, not the shape): a proxy or a hub in
+        │                                the middle of an upgrade; later it may be right
         └── HubRefused                   a 4xx: sending the same request again cannot help
             └── CredentialRefused        a 401, or a 403 that refuses the credential itself:
                                          nothing this token or certificate sends will do
@@ -23,7 +26,9 @@ request, not about the credential: it is a plain :class:`HubRefused`, so that on
 hub will not take never stops everything else an adapter sends. A 403 ``forbidden`` (the
 role may not do this) or a 403 without a problem code refuses the credential.
 
-The transport's own errors (aiohttp's, ``OSError``) never leave :mod:`wire.client`.
+The transport's own errors (aiohttp's, ``OSError``) never leave :mod:`wire.client`. No error
+here names the token or a CPR number, in its text, its ``repr`` or its chain of causes: the
+request's path is given with the CPR number masked (``/v1/children/***/overview``).
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ __all__ = [
     "ConsentServiceRefused",
     "ConsentServiceUnavailable",
     "CredentialRefused",
+    "HubAnswerUnreadable",
     "HubError",
     "HubRefused",
     "HubUnavailable",
@@ -69,6 +75,13 @@ class HubUnavailable(HubError):
     ) -> None:
         super().__init__(message, status=status, code=code)
         self.retry_after = retry_after
+
+
+class HubAnswerUnreadable(HubUnavailable):
+    """A 2xx answer the client cannot read: not JSON, or not the object or list the API
+    promises. ``status`` is the answer's; the body is never quoted."""
+
+    code = "unreadable-answer"
 
 
 class HubRefused(HubError):

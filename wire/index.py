@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -107,12 +107,29 @@ class CoordinatorIn(BaseModel):
 # --- answers -------------------------------------------------------------------------------
 
 
+class Partner(BaseModel):
+    """Another organisation involved with the child: its GLN, name and sector."""
+
+    organisation: str
+    name: str
+    sector: Sector
+
+
 class Upserted(BaseModel):
     """A case or appointment stored (created, or updated or unchanged)."""
 
     ref: str
     status: str
     created: bool
+    told: list[Partner] = Field(
+        default_factory=list,
+        description="A case's answer only: when it is the caller's first active case for the "
+        "child, the organisations with an active case for the child, each now told that the caller "
+        "joined (with this case's contact; never its kind, title or reference). Mutual: the "
+        "caller learns of them here, they learn of the caller in GET /v1/access-notifications. "
+        "Empty on a second case, an update, or when nobody else has an active case; nobody is "
+        "told twice that the same organisation joined the same child.",
+    )
 
 
 class OverviewCase(BaseModel):
@@ -299,13 +316,47 @@ class AccessViewer(BaseModel):
 
 
 class AccessNotification(BaseModel):
+    """A view by another organisation (or an operator) that disclosed the caller's entries."""
+
     at: datetime
     child_cpr: str
-    kind: ViewKind
+    kind: Literal[ViewKind.OVERVIEW, ViewKind.CONSENTS, ViewKind.ACCESS_LOG]
     viewer: AccessViewer
 
 
-class AccessNotifications(BaseModel):
-    """Views by other organisations that disclosed the caller's entries, newest first."""
+class OwnerNotification(BaseModel):
+    """Something the caller is told about a child it has a case for, besides the views of its
+    entries: another organisation joined the child (``new-partner``, with whom to call
+    there), an attested consent opened the caller's entries (``consent-opened``), a consent
+    the caller recorded was disputed (``consent-disputed``)."""
 
-    notifications: list[AccessNotification]
+    at: datetime
+    child_cpr: str
+    kind: Literal[
+        NotificationKind.NEW_PARTNER,
+        NotificationKind.CONSENT_OPENED,
+        NotificationKind.CONSENT_DISPUTED,
+    ]
+    about: Partner = Field(
+        description="The other organisation: the newcomer, the consent's recorder, or the "
+        "organisation that disputed the consent."
+    )
+    consent_id: uuid.UUID | None = Field(
+        default=None, description="The consent it concerns (consent-opened, consent-disputed)."
+    )
+    contact: Contact | None = Field(
+        default=None, description="Whom to call at the other organisation, where known."
+    )
+    detail: str | None = Field(default=None, description="A sentence more, where there is one.")
+
+
+Notification = Annotated[AccessNotification | OwnerNotification, Field(discriminator="kind")]
+
+
+class AccessNotifications(BaseModel):
+    """What the caller's organisation is told, newest first: views by other organisations
+    that disclosed its entries (kind overview, consents or access-log, with the viewer), and
+    its notifications (kind new-partner, consent-opened or consent-disputed, with the other
+    organisation)."""
+
+    notifications: list[Notification]

@@ -47,6 +47,30 @@ class HubProcess(BaseModel):
     seen_at: datetime
 
 
+class RateKind(StrEnum):
+    """What the index counts per organisation per day."""
+
+    NEW_CHILDREN = "new-children"  # cases for children the organisation had no case for
+    ATTESTED_CONSENTS = "attested-consents"  # consents a caseworker attested (not verified)
+
+
+class IndexRate(BaseModel):
+    """One organisation's count today (a UTC day) of one kind, beside its usual day: the
+    stolen-token signal. A token that registers children it has no business with, or attests
+    consents to open others' entries, shows as a day far above the organisation's usual."""
+
+    organisation: str
+    name: str
+    kind: RateKind
+    today: int
+    usual: float = Field(description="The mean per day over the 14 days before today.")
+    flagged: bool = Field(
+        description="Today is above SAMSPIL_RATE_ALERT_MULTIPLE times the usual day and at "
+        "least SAMSPIL_RATE_ALERT_MINIMUM: look at the organisation now (its token may be "
+        "disabled from the operator monitor)."
+    )
+
+
 class MailboxCount(BaseModel):
     gln: str
     inbox_depth: int
@@ -67,6 +91,11 @@ class Summary(BaseModel):
     stale_processes: int = Field(
         description="Processes whose heartbeat stopped without a graceful stop (not seen for "
         "30 seconds; forgotten after an hour): alert on > 0."
+    )
+    index_rates: list[IndexRate] = Field(
+        description="Per organisation with any in the last 15 days: new children registered "
+        "and attested consents recorded today against its usual day, flagged where today is "
+        "far above it. Sorted by organisation, then kind."
     )
 
 

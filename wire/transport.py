@@ -6,6 +6,12 @@ When no answer comes it raises ``OSError`` (``ConnectionError``, ``TimeoutError`
 the client turns into :class:`~wire.errors.HubUnavailable`; any answer, whatever its status,
 is a :class:`Response`.
 
+Nothing here may carry the token or a child's CPR number into an error text, a ``repr`` or a
+traceback: a :class:`Request`'s ``repr`` leaves its headers out and masks a CPR number in its
+path, and aiohttp's errors (whose text and ``repr`` hold the URL and the request's headers,
+``Authorization`` included) are replaced by :class:`NoAnswer`, which names only their kind
+and is raised outside the ``except`` block, so the original is not even its context.
+
 * :class:`AiohttpTransport` is the real one: one ``aiohttp.ClientSession`` (made on first
   use, inside the running loop), TLS as :func:`wire.tls.tls_context` makes it.
 * :class:`MockTransport` answers from a function, for tests (like httpx's ``MockTransport``):
@@ -22,7 +28,9 @@ from typing import Protocol
 
 import aiohttp
 
-__all__ = ["AiohttpTransport", "MockTransport", "Request", "Response", "Transport"]
+__all__ = ["AiohttpTransport", "MockTransport", "NoAnswer", "Request", "Response", "Transport"]
+
+_CHILDREN = "/v1/children/"
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +43,28 @@ class Request:
     headers: Mapping[str, str] = field(default_factory=dict)
     body: bytes | None = None
     timeout: float | None = None
+
+    def __repr__(self) -> str:  # never the headers (the token), the body or a CPR number
+        return f"Request({self.method!r}, {safe_path(self.path)!r})"
+
+
+def safe_path(path: str) -> str:
+    """``path`` fit for a log line, an error or a ``repr``: the CPR number in
+    ``/v1/children/{cpr}/...`` masked."""
+    if path.startswith(_CHILDREN):
+        rest = path[len(_CHILDREN) :]
+        tail = rest.split("/", 1)[1] if "/" in rest else ""
+        return f"{_CHILDREN}***/{tail}"
+    return path
+
+
+class NoAnswer(ConnectionError):
+    """No answer came: ``kind`` names what the transport's library said (its class name, e.g.
+    ``ClientConnectorError``), never its text."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(kind)
+        self.kind = kind
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,8 +137,9 @@ class AiohttpTransport:
                 body = await answer.read()
                 headers = {name.lower(): value for name, value in answer.headers.items()}
                 return Response(answer.status, headers, body)
-        except aiohttp.ClientError as exc:  # aiohttp's errors stop here
-            raise ConnectionError(type(exc).__name__) from exc
+        except aiohttp.ClientError as exc:  # aiohttp's errors stop here, by name only
+            kind = type(exc).__name__
+        raise NoAnswer(kind)  # outside the except block: aiohttp's error is not its context
 
     async def close(self) -> None:
         if self._session is not None:

@@ -18,16 +18,19 @@ What is logged (see :mod:`coordinator.index.access_log`):
   organisations (what it names is decided in :mod:`coordinator.index.access_log`), and
   **every** operator's read of a child's access log, which needs a stated reason (kept on
   the logged view and in the operators' audit trail).
-* :func:`disclose_access_notifications` - the views of an owner's own data, listed for that
-  owner: not logged (it shows who read the owner's entries, which are its own).
+* :func:`disclose_access_notifications` - the views of an owner's own data, and what the owner
+  was told about the children it has cases for (:mod:`coordinator.index.notifications`: a
+  new partner, a consent that opened its data, a dispute), listed for that owner: not
+  logged (it shows who read the owner's entries, and what the owner was told).
 
 A read that shows the caller nothing of others (its own consents only, an access log of its
 own views and of operators' reads naming nobody else) logs nothing.
 
 The routes call only these. The raw reads are private to their stores
 (``index_store._overview``, ``index_store._consents_of``, ``access_log._access_log``,
-``access_log._access_notifications``); ``tests/unit/test_disclosure_rule.py`` fails if a
-routes module imports one, or the access log itself.
+``access_log._access_notifications``, ``notifications._owner_notifications``);
+``tests/unit/test_disclosure_rule.py`` fails if a routes module imports one, or the access
+log itself.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ from coordinator.index.access_log import (
     log_views,
     shown_others,
 )
+from coordinator.index.notifications import _owner_notifications
 from coordinator.index.store import ListedConsent, Overview, Viewer, _consents_of, _overview
 from coordinator.index.tables import ViewKind
 from messages.identifiers import Cpr
@@ -135,6 +139,11 @@ async def disclose_access_log(
 async def disclose_access_notifications(
     *, engine: AsyncEngine, owner: str, since: datetime | None, limit: int
 ) -> list[Any]:
-    """Views by other organisations (or by operators) that disclosed ``owner``'s data,
-    newest first. Not logged: the owner reads who saw its own entries."""
-    return await _access_notifications(engine=engine, owner=owner, since=since, limit=limit)
+    """What ``owner`` is told, newest first, at most ``limit`` (with ``since``, only what came
+    after it): views by other organisations (or by operators) that disclosed its data (rows
+    whose ``kind`` is a :class:`~wire.index.ViewKind`), and its notifications (a
+    :class:`~wire.index.NotificationKind`). Not logged: the owner reads who saw its own
+    entries and what it was told."""
+    views = await _access_notifications(engine=engine, owner=owner, since=since, limit=limit)
+    told = await _owner_notifications(engine=engine, owner=owner, since=since, limit=limit)
+    return sorted([*views, *told], key=lambda row: row.at, reverse=True)[:limit]

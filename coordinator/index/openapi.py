@@ -99,6 +99,11 @@ PATHS: dict[str, Any] = {
             "operationId": "putCase",
             "summary": "Create or update one of the caller organisation's own cases "
             "(idempotent). Presence, not content: unknown fields are refused.",
+            "description": "When the case is the caller's first active case for the child, "
+            "every other organisation with an active case for the child is told (a "
+            "new-partner notification with this case's contact, never its kind, title or "
+            "reference), and the answer's `told` lists them: both sides learn of each other. "
+            "A second case, an update, or a case reopened tells no one again.",
             "parameters": [_REF, _ON_BEHALF_OF],
             "requestBody": _body("CaseEntry"),
             "responses": {
@@ -233,7 +238,16 @@ PATHS: dict[str, Any] = {
     "/v1/access-notifications": {
         "get": {
             "operationId": "accessNotifications",
-            "summary": "Views by other organisations that disclosed the caller's entries.",
+            "summary": "What the caller's organisation is told: views by other organisations "
+            "that disclosed its entries, and its notifications about the children it has "
+            "cases for (a new partner, a consent that opened its entries, a dispute of a "
+            "consent it recorded).",
+            "description": "One list, newest first, discriminated by `kind`: overview, "
+            "consents and access-log are views (with the viewer); new-partner, "
+            "consent-opened and consent-disputed are notifications (with the other "
+            "organisation, and the consent, contact and detail where there are any). "
+            "`since` gives only what came after that time (the newest `at` seen is the next "
+            "call's `since`); `limit` caps the whole list.",
             "parameters": [
                 {"name": "since", "in": "query", "schema": _TIME},
                 _ON_BEHALF_OF,

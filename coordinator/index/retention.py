@@ -2,9 +2,9 @@
 
 * Closed cases are deleted ``Settings.index_retention`` (default 2 years) after they closed,
   and appointments that long after they ended.
-* Everything about a child (cases, appointments, consents, the coordinator, the access log)
-  is deleted on the day they turn ``Settings.index_delete_age`` (default 23), read from the
-  birth date of the CPR.
+* Everything about a child (cases, appointments, consents, the coordinator, the access log,
+  what owners were told about the child) is deleted on the day they turn
+  ``Settings.index_delete_age`` (default 23), read from the birth date of the CPR.
 
 Each run deletes in bounded steps (one committer transaction each) until nothing is due.
 Deletions are counted for ``/metrics`` and logged as counts: never a CPR number.
@@ -34,6 +34,7 @@ from coordinator.index.tables import (
     CONSENT,
     COORDINATOR,
     DISCLOSURE,
+    NOTIFICATION,
 )
 from coordinator.settings import Settings
 from coordinator.state import COMMITTER, SETTINGS
@@ -54,6 +55,7 @@ class Deleted:
     consents: int = 0
     coordinators: int = 0
     access_log: int = 0
+    notifications: int = 0
 
     def add(self, other: Deleted) -> None:
         for f in fields(self):
@@ -116,6 +118,11 @@ def delete_due(*, retention: timedelta, delete_age: int, step: int = STEP) -> An
                     coordinators=(
                         await conn.execute(delete(COORDINATOR).where(COORDINATOR.c.cpr.in_(grown)))
                     ).rowcount,
+                    notifications=(
+                        await conn.execute(
+                            delete(NOTIFICATION).where(NOTIFICATION.c.cpr.in_(grown))
+                        )
+                    ).rowcount,
                     children=(
                         await conn.execute(delete(CHILD).where(CHILD.c.cpr.in_(grown)))
                     ).rowcount,
@@ -144,13 +151,14 @@ async def run_retention(
     if total.total:
         log.info(
             "index retention deleted %d children, %d cases, %d appointments, %d consents, "
-            "%d coordinators, %d access-log entries",
+            "%d coordinators, %d access-log entries, %d notifications",
             total.children,
             total.cases,
             total.appointments,
             total.consents,
             total.coordinators,
             total.access_log,
+            total.notifications,
         )
     return total
 

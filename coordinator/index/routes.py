@@ -78,7 +78,6 @@ from coordinator.index.tables import (
 from coordinator.params import header_text, whole_number
 from coordinator.responses import json_response
 from coordinator.security.auth import principal_of
-from coordinator.sqltypes import utcnow
 from coordinator.state import CLOCK, COMMITTER, CONSENT_KEYS, ENGINE, READER, SETTINGS
 from coordinator.tables import Role, Sector
 from messages.errors import IdentifierError
@@ -89,6 +88,7 @@ from wire.entries import (
     AppointmentEntry,
     AppointmentStatus,
     CaseEntry,
+    Contact,
     EntryRefused,
     check_appointment,
     check_case,
@@ -107,6 +107,9 @@ from wire.index import (
     ConsentVerification,
     CoordinatorNamed,
     Disclosed,
+    Notification,
+    OwnerNotification,
+    Partner,
     Upserted,
     VerifiedConsentIn,
     ViewKind,
@@ -224,12 +227,19 @@ async def put_case_route(request: web.Request) -> web.Response:
     case = await _body(request, CaseEntry)
     cpr = _body_cpr(case.child_cpr)
     _checked(check_case, case)
-    created = await request.app[COMMITTER].bulk(
-        upsert_entries, put_case(org_gln=viewer.org_gln, ref=ref, cpr=cpr, case=case)
+    app = request.app
+    stored = await app[COMMITTER].bulk(
+        upsert_entries,
+        put_case(org_gln=viewer.org_gln, ref=ref, cpr=cpr, case=case, at=app[CLOCK]()),
     )
     return json_response(
-        Upserted(ref=ref, status=case.status.value, created=created),
-        status=201 if created else 200,
+        Upserted(
+            ref=ref,
+            status=case.status.value,
+            created=stored.created,
+            told=[Partner(organisation=p.gln, name=p.name, sector=p.sector) for p in stored.told],
+        ),
+        status=201 if stored.created else 200,
         headers={"Location": f"/v1/cases/{ref}"},
     )
 
@@ -241,14 +251,18 @@ async def put_appointment_route(request: web.Request) -> web.Response:
     appointment = await _body(request, AppointmentEntry)
     cpr = _body_cpr(appointment.child_cpr)
     _checked(check_appointment, appointment)
-    created = await request.app[COMMITTER].bulk(
+    app = request.app
+    stored = await app[COMMITTER].bulk(
         upsert_entries,
-        put_appointment(org_gln=viewer.org_gln, ref=ref, cpr=cpr, appointment=appointment),
+        put_appointment(
+            org_gln=viewer.org_gln, ref=ref, cpr=cpr, appointment=appointment, at=app[CLOCK]()
+        ),
     )
     return json_response(
-        Upserted(ref=ref, status=appointment.status.value, created=created),
-        status=201 if created else 200,
+        Upserted(ref=ref, status=appointment.status.value, created=stored.created),
+        status=201 if stored.created else 200,
         headers={"Location": f"/v1/appointments/{ref}"},
+        exclude_unset=True,  # told: a case's answer only
     )
 
 
@@ -412,7 +426,7 @@ async def post_consent(request: web.Request) -> web.Response:
     if "document" in data:  # a consent document signed by the consent service
         return await _record_verified(request, viewer, cpr, _validated(VerifiedConsentIn, data))
     consent = _validated(ConsentCreate, data)
-    now = utcnow()
+    now = request.app[CLOCK]()
     if consent.valid_from is None:
         consent.valid_from = now
     _aware("valid_from", consent.valid_from)
@@ -422,7 +436,11 @@ async def post_consent(request: web.Request) -> web.Response:
     _may_consent_at_age(consent.relation, cpr, now)
     consent_id, created = await request.app[COMMITTER].call(
         add_consent(
-            viewer=viewer, cpr=cpr, consent=consent, idempotency_key=_idempotency_key(request)
+            viewer=viewer,
+            cpr=cpr,
+            consent=consent,
+            idempotency_key=_idempotency_key(request),
+            at=now,
         )
     )
     return json_response(
@@ -612,23 +630,43 @@ async def get_access_notifications(request: web.Request) -> web.Response:
         since=since,
         limit=whole_number(request, "limit", default=100, low=1, high=1000),
     )
-    return json_response(
-        AccessNotifications(
-            notifications=[
-                AccessNotification(
-                    at=r.at,
-                    child_cpr=r.cpr,
-                    kind=r.kind,
-                    viewer=AccessViewer(
-                        organisation=r.viewer_org,
-                        name=r.viewer_name,
-                        sector=r.viewer_sector,
-                        person=r.viewer_person,
-                        on_behalf_of=r.on_behalf_of,
-                        operator=r.viewer_role == Role.OPERATOR.value,
-                    ),
-                )
-                for r in rows
-            ]
+    return json_response(AccessNotifications(notifications=[_notification(r) for r in rows]))
+
+
+_VIEW_KINDS = frozenset(ViewKind)
+
+
+def _notification(row: Any) -> Notification:
+    """A view of the owner's entries (its viewer), or a notification (the other
+    organisation, and the consent, contact and detail where the row has them)."""
+    if row.kind in _VIEW_KINDS:
+        return AccessNotification(
+            at=row.at,
+            child_cpr=row.cpr,
+            kind=row.kind,
+            viewer=AccessViewer(
+                organisation=row.viewer_org,
+                name=row.viewer_name,
+                sector=row.viewer_sector,
+                person=row.viewer_person,
+                on_behalf_of=row.on_behalf_of,
+                operator=row.viewer_role == Role.OPERATOR.value,
+            ),
         )
+    contact = None
+    if row.contact_name is not None and row.contact_role is not None:
+        contact = Contact(
+            name=row.contact_name,
+            role=row.contact_role,
+            phone=row.contact_phone,
+            email=row.contact_email,
+        )
+    return OwnerNotification(
+        at=row.at,
+        child_cpr=row.cpr,
+        kind=row.kind,
+        about=Partner(organisation=row.about_org, name=row.about_name, sector=row.about_sector),
+        consent_id=row.consent_id,
+        contact=contact,
+        detail=row.detail,
     )

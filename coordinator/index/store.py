@@ -66,6 +66,7 @@ from coordinator.index.consent import (
     organisations_open_to,
     sector_verdicts,
 )
+from coordinator.index.notifications import CaseWrite, Involved, tell_partners
 from coordinator.index.tables import (
     APPOINTMENT,
     CASE,
@@ -135,11 +136,24 @@ class Upsert:
     values: dict[str, Any]
     what: str  # "case" or "appointment", for the conflict's sentence
     case_ref: str | None = None  # an appointment's case, which must be the caller's, same child
+    at: datetime | None = None  # the hub's clock when it came (None: the commit's time)
 
 
-def put_case(*, org_gln: str, ref: str, cpr: Cpr, case: CaseEntry) -> Upsert:
-    """Create or update the caller's own case ``ref`` (``Committer.bulk(upsert_entries, _)``:
-    True when it was created)."""
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """What :func:`upsert_entries` did with one entry: created it (or updated it), and, for a
+    case that is its organisation's first active case for the child, the organisations told
+    (:func:`coordinator.index.notifications.tell_partners`)."""
+
+    created: bool
+    told: tuple[Involved, ...] = ()
+
+
+def put_case(
+    *, org_gln: str, ref: str, cpr: Cpr, case: CaseEntry, at: datetime | None = None
+) -> Upsert:
+    """Create or update the caller's own case ``ref`` at ``at`` (``Committer.bulk(
+    upsert_entries, _)``: a :class:`Stored`)."""
     values = {
         "cpr": cpr.digits,
         "kind": case.kind.value,
@@ -152,12 +166,19 @@ def put_case(*, org_gln: str, ref: str, cpr: Cpr, case: CaseEntry) -> Upsert:
         "contact_phone": case.contact.phone,
         "contact_email": case.contact.email,
     }
-    return Upsert(CASE, org_gln, ref, cpr, values, "case")
+    return Upsert(CASE, org_gln, ref, cpr, values, "case", at=at)
 
 
-def put_appointment(*, org_gln: str, ref: str, cpr: Cpr, appointment: AppointmentEntry) -> Upsert:
-    """Create or update the caller's own appointment ``ref`` (``Committer.bulk(upsert_entries,
-    _)``: True when it was created)."""
+def put_appointment(
+    *,
+    org_gln: str,
+    ref: str,
+    cpr: Cpr,
+    appointment: AppointmentEntry,
+    at: datetime | None = None,
+) -> Upsert:
+    """Create or update the caller's own appointment ``ref`` at ``at`` (``Committer.bulk(
+    upsert_entries, _)``: a :class:`Stored`)."""
     values = {
         "cpr": cpr.digits,
         "case_ref": appointment.case_ref,
@@ -168,12 +189,14 @@ def put_appointment(*, org_gln: str, ref: str, cpr: Cpr, appointment: Appointmen
         "with_name": appointment.with_.name,
         "with_role": appointment.with_.role,
     }
-    return Upsert(APPOINTMENT, org_gln, ref, cpr, values, "appointment", appointment.case_ref)
+    return Upsert(
+        APPOINTMENT, org_gln, ref, cpr, values, "appointment", appointment.case_ref, at=at
+    )
 
 
 def _existing(table: Table) -> Any:
     # two INs, not a row-value IN: both databases use the (org_gln, ref) unique index
-    return select(table.c.id, table.c.org_gln, table.c.ref, table.c.cpr).where(
+    return select(table.c.id, table.c.org_gln, table.c.ref, table.c.cpr, table.c.status).where(
         table.c.org_gln.in_(bindparam("orgs", expanding=True)),
         table.c.ref.in_(bindparam("refs", expanding=True)),
     )
@@ -193,23 +216,27 @@ retention job finds a child's entries and access log by that row."""
 
 def _known(
     conn: Connection, table: Table, keys: set[tuple[str, str]]
-) -> dict[tuple[str, str], tuple[uuid.UUID, str]]:
-    """The stored entries of ``table`` among ``keys`` (org, ref): id and CPR of each."""
+) -> dict[tuple[str, str], tuple[uuid.UUID, str, str]]:
+    """The stored entries of ``table`` among ``keys`` (org, ref): id, CPR and status of each."""
     if not keys:
         return {}
     rows = conn.execute(
         _EXISTING[table.name],
         {"orgs": sorted({k[0] for k in keys}), "refs": sorted({k[1] for k in keys})},
     )
-    return {(r.org_gln, r.ref): (r.id, r.cpr) for r in rows if (r.org_gln, r.ref) in keys}
+    return {(r.org_gln, r.ref): (r.id, r.cpr, r.status) for r in rows if (r.org_gln, r.ref) in keys}
 
 
 def upsert_entries(conn: Connection, batch: Batch, items: list[Upsert]) -> list[Any]:
     """Bulk write: a group's upserts, as if one after the other in order (a later one sees an
-    earlier one of the same group); True when created, False when updated, or the item's
-    error. A statement or two per table, not per item: one read of the entries the group
-    names, then its inserts and its updates (in that order, so an entry created and updated
-    in one group ends as the update left it).
+    earlier one of the same group); a :class:`Stored` each, or the item's error. A statement
+    or two per table, not per item: one read of the entries the group names, then its
+    inserts and its updates (in that order, so an entry created and updated in one group
+    ends as the update left it).
+
+    A case that is its organisation's first active case for the child tells the other
+    organisations with an active case for the child, in the same transaction
+    (:func:`coordinator.index.notifications.tell_partners`).
 
     A reference names one entry about one child for good: the same reference for another
     child is a conflict, never a move. A refused item writes nothing and fails only its own
@@ -225,8 +252,10 @@ def upsert_entries(conn: Connection, batch: Batch, items: list[Upsert]) -> list[
     updates: dict[str, list[dict[str, Any]]] = {name: [] for name in _TABLES}
     children: dict[str, dict[str, Any]] = {}
     results: list[Any] = []
+    cases: list[tuple[int, CaseWrite]] = []  # (position in results, the case write)
     for item in items:
         name, key = item.table.name, (item.org_gln, item.ref)
+        at = item.at or batch.now
         if item.case_ref is not None:
             case = known[CASE.name].get((item.org_gln, item.case_ref))
             if case is None or case[1] != item.cpr.digits:
@@ -238,6 +267,7 @@ def upsert_entries(conn: Connection, batch: Batch, items: list[Upsert]) -> list[
                 )
                 continue
         existing = known[name].get(key)
+        status = item.values["status"]
         if existing is None:
             entry_id = uuid.uuid4()
             inserts[name].append(
@@ -245,13 +275,13 @@ def upsert_entries(conn: Connection, batch: Batch, items: list[Upsert]) -> list[
                     "id": entry_id,
                     "org_gln": item.org_gln,
                     "ref": item.ref,
-                    "created_at": batch.now,
-                    "updated_at": batch.now,
+                    "created_at": at,
+                    "updated_at": at,
                     **item.values,
                 }
             )
-            known[name][key] = (entry_id, item.cpr.digits)
-            results.append(True)
+            known[name][key] = (entry_id, item.cpr.digits, status)
+            results.append(Stored(created=True))
         elif existing[1] != item.cpr.digits:
             results.append(
                 Conflict(
@@ -262,24 +292,50 @@ def upsert_entries(conn: Connection, batch: Batch, items: list[Upsert]) -> list[
             )
             continue
         else:
-            updates[name].append({"_id": existing[0], "updated_at": batch.now, **item.values})
-            results.append(False)
+            updates[name].append({"_id": existing[0], "updated_at": at, **item.values})
+            known[name][key] = (existing[0], existing[1], status)
+            results.append(Stored(created=False))
+        if item.table is CASE:
+            was = existing[2] if existing is not None else None
+            cases.append((len(results) - 1, _case_write(item, at, was_active=was == _ACTIVE)))
         children[item.cpr.digits] = {
             "id": uuid.uuid4(),
             "cpr": item.cpr.digits,
             "born_on": item.cpr.birth_date,
         }
+    if children:  # in one order (by CPR), as the children's rows are locked below
+        CHILDREN.many(conn, [children[cpr] for cpr in sorted(children)])
+    if cases:  # before the case writes: it reads who had an active case before the group
+        told = tell_partners(conn, [write for _, write in cases])
+        for (position, _), partners in zip(cases, told, strict=True):
+            if partners:
+                results[position] = Stored(results[position].created, partners)
     for name in _TABLES:  # cases first: an appointment may name a case of the same group
         if inserts[name]:
             conn.execute(_INSERT[name], inserts[name])
         if updates[name]:
             conn.execute(_UPDATE[name], updates[name])
-    if children:
-        CHILDREN.many(conn, list(children.values()))
     return results
 
 
 _TABLES = {CASE.name: CASE, APPOINTMENT.name: APPOINTMENT}
+_ACTIVE = CaseStatus.ACTIVE.value
+
+
+def _case_write(item: Upsert, at: datetime, *, was_active: bool) -> CaseWrite:
+    values = item.values
+    return CaseWrite(
+        org_gln=item.org_gln,
+        ref=item.ref,
+        cpr=item.cpr.digits,
+        was_active=was_active,
+        active=values["status"] == _ACTIVE,
+        at=at,
+        contact_name=values["contact_name"],
+        contact_role=values["contact_role"],
+        contact_phone=values["contact_phone"],
+        contact_email=values["contact_email"],
+    )
 
 
 # --- consents and the coordinator (ops) ----------------------------------------------------
@@ -324,9 +380,15 @@ async def _recorded_under(
 
 
 def add_consent(
-    *, viewer: Viewer, cpr: Cpr, consent: ConsentCreate, idempotency_key: str | None = None
+    *,
+    viewer: Viewer,
+    cpr: Cpr,
+    consent: ConsentCreate,
+    idempotency_key: str | None = None,
+    at: datetime | None = None,
 ) -> Any:
-    """Op: record a consent (the caller must have an active case): ``(id, created)``.
+    """Op: record a consent at ``at`` (the hub's clock; None: the commit's time; the caller
+    must have an active case): ``(id, created)``.
 
     With an ``idempotency_key`` the organisation's earlier consent under that key is the
     answer (``created`` false) — a retry whose first answer was lost records nothing twice.
@@ -351,7 +413,7 @@ def add_consent(
                 sectors=",".join(sorted({s.value for s in consent.sectors})),
                 recorded_by_org=viewer.org_gln,
                 recorded_by=viewer.person,
-                recorded_at=batch.now,
+                recorded_at=at or batch.now,
                 revoked_at=None,
                 revoked_by_org=None,
                 idempotency_key=idempotency_key,

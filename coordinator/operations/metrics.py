@@ -6,11 +6,13 @@ from __future__ import annotations
 import time
 from bisect import bisect_left
 from collections import defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from aiohttp import web
 
 from coordinator.mailbox.store import Summary
+from coordinator.operations.rates import Rate
 from coordinator.problems import PROBLEM_CODE, Handler
 
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
@@ -37,7 +39,7 @@ class Metrics:
         self.errors: defaultdict[str, int] = defaultdict(int)  # problem code -> count
         self.started = time.time()
 
-    def render(self, summary: Summary, extra: dict[str, float]) -> str:
+    def render(self, summary: Summary, extra: dict[str, float], rates: Sequence[Rate] = ()) -> str:
         out: list[str] = []
         out.append("# HELP samspil_messages Messages in the store by status and type.")
         out.append("# TYPE samspil_messages gauge")
@@ -77,10 +79,43 @@ class Metrics:
         out.append("# TYPE samspil_problems_total counter")
         for code, n in sorted(self.errors.items()):
             out.append(f'samspil_problems_total{{code="{code}"}} {n}')
+        out.extend(_rate_lines(rates))
         for name, value in sorted(extra.items()):
             out.append(f"# TYPE {name} gauge")
             out.append(f"{name} {value}")
         return "\n".join(out) + "\n"
+
+
+_RATE_METRICS: tuple[tuple[str, str, Callable[[Rate], str]], ...] = (
+    (
+        "samspil_index_rate_today",
+        "Today's count (a UTC day) per organisation and kind: new-children registered "
+        "(children it had no case for), attested-consents recorded.",
+        lambda r: str(r.today),
+    ),
+    (
+        "samspil_index_rate_usual",
+        "The mean per day over the 14 days before today.",
+        lambda r: f"{r.usual:g}",
+    ),
+    (
+        "samspil_index_rate_flagged",
+        "1 when today is far above the usual day (the stolen-token signal).",
+        lambda r: "1" if r.flagged else "0",
+    ),
+)
+
+
+def _rate_lines(rates: Sequence[Rate]) -> list[str]:
+    """The index's counts today per organisation and kind, the usual day, and the flag."""
+    out: list[str] = []
+    for metric, help_text, value in _RATE_METRICS:
+        out.append(f"# HELP {metric} {help_text}")
+        out.append(f"# TYPE {metric} gauge")
+        for r in rates:
+            labels = f'organisation="{r.organisation}",kind="{r.kind.value}"'
+            out.append(f"{metric}{{{labels}}} {value(r)}")
+    return out
 
 
 METRICS = web.AppKey("metrics", Metrics)

@@ -10,12 +10,13 @@ from coordinator.mailbox.retention import letter_retention_metrics
 from coordinator.mailbox.status import MessageStatus
 from coordinator.mailbox.store import ping, summary
 from coordinator.operations.metrics import METRICS
+from coordinator.operations.rates import index_rates
 from coordinator.operations.store import processes
 from coordinator.problems import problem
 from coordinator.responses import json_response
 from coordinator.security.auth import principal_of
 from coordinator.sqltypes import utcnow
-from coordinator.state import COMMITTER, ENGINE, NOTIFIER
+from coordinator.state import CLOCK, COMMITTER, ENGINE, NOTIFIER, SETTINGS
 from coordinator.tables import Role
 from wire.operator import HubProcess, MailboxCount, Probe, Summary
 
@@ -41,6 +42,7 @@ async def metrics(request: web.Request) -> web.Response:
     app = request.app
     counts = await summary(engine=app[ENGINE])
     hubs = await processes(engine=app[ENGINE], now=utcnow())
+    rates = await index_rates(engine=app[ENGINE], now=app[CLOCK](), settings=app[SETTINGS])
     stats = app[COMMITTER].stats
     extra = {
         "samspil_hub_processes": float(len(hubs.alive)),
@@ -53,7 +55,7 @@ async def metrics(request: web.Request) -> web.Response:
         **letter_retention_metrics(app),
     }
     return web.Response(
-        text=app[METRICS].render(counts, extra),
+        text=app[METRICS].render(counts, extra, rates),
         content_type="text/plain",
         headers={"X-Content-Type-Options": "nosniff"},
         charset="utf-8",
@@ -69,6 +71,7 @@ async def operator_summary(request: web.Request) -> web.Response:
     for status, _kind, n in counts.by_status_type:
         by_status[status] = by_status.get(status, 0) + n
     hubs = await processes(engine=app[ENGINE], now=utcnow())
+    rates = await index_rates(engine=app[ENGINE], now=app[CLOCK](), settings=app[SETTINGS])
     return json_response(
         Summary(
             by_status=by_status,
@@ -90,5 +93,6 @@ async def operator_summary(request: web.Request) -> web.Response:
                 for p in hubs.alive
             ],
             stale_processes=hubs.stale,
+            index_rates=[rate.wire() for rate in rates],
         )
     )

@@ -1,5 +1,6 @@
 """What the operator monitor reads and does: throughput, a message's trail, an organisation's
-queue, and the audited actions (re-deliver, status report, token on/off).
+queue, the index's daily counts per organisation (new children, attested consents), and the
+audited actions (re-deliver, status report, token on/off).
 
 Operators see metadata only: no read here selects a message body, and nothing returned holds
 a CPR number. Actions are committer ops that write their :mod:`coordinator.operations.audit_tables`
@@ -12,15 +13,16 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import ColumnElement, bindparam, case, func, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from coordinator.database.committer import Batch
 from coordinator.errors import Conflict, LetterRemoved, NotFound, store_error
+from coordinator.index.tables import CASE, CONSENT
 from coordinator.mailbox.status import MessageStatus
 from coordinator.operations.audit_tables import OPERATOR_AUDIT, Actor, AuditAction, write_audit
 from coordinator.operations.heartbeat import ALIVE_WITHIN
@@ -36,6 +38,8 @@ from coordinator.tables import (
 )
 from messages.identifiers import new_message_id
 from messages.medcom.model import MessageType
+from wire.index import ConsentVerification
+from wire.operator import RateKind
 
 M = MESSAGE.c
 META_COLUMNS = (
@@ -190,6 +194,107 @@ async def organisations(*, engine: AsyncEngine) -> list[OrganisationState]:
             oldest = datetime.fromisoformat(oldest + "+00:00")
         states.append(OrganisationState(gln, name, sector, n, oldest, last_poll, gln not in active))
     return states
+
+
+# --- the index's daily counts (the stolen-token signal) -----------------------------------
+
+COUNTED_DAYS = 15
+"""Today and the 14 days before it (UTC days)."""
+
+
+def _day_of(at: Any) -> ColumnElement[int]:
+    """Which counted day ``at`` falls on: 0 the oldest, ``COUNTED_DAYS - 1`` today (the days'
+    starts are the parameters ``day0``... ``day14``: the same SQL on both databases)."""
+    whens = [(at >= bindparam(f"day{n}"), n) for n in reversed(range(COUNTED_DAYS))]
+    return case(*whens, else_=-1)
+
+
+def _per_day(rows: Any) -> Any:
+    """``(organisation, day, count)`` per organisation and day of a subquery of rows."""
+    return select(rows.c.org, rows.c.day, func.count()).group_by(rows.c.org, rows.c.day)
+
+
+_C, _W, _K = CASE.alias("c").c, CASE.alias("w").c, CONSENT.c
+# per organisation: each registered GLN probes the (organisation, time) index for the counted
+# days, without a table scan and without needing the planner's statistics
+_EACH_ORGANISATION = select(ORGANISATION.c.gln).scalar_subquery()
+# the organisation's first case for the child: a probe of the child's cases (the cpr index;
+# "|| ''" keeps both planners off the organisation index, which would scan all its cases)
+_FIRST_OF_CHILD = (
+    select(func.min(_C.created_at))
+    .where(_C.cpr == _W.cpr, _C.org_gln.concat("") == _W.org_gln)
+    .scalar_subquery()
+)
+# the cases created in the counted days that are their organisation's first for the child: a
+# child the organisation had no case for (cases created at one moment for one child: one)
+_FIRST_CASES = (
+    select(_W.org_gln.label("org"), _W.cpr, _day_of(_W.created_at).label("day"))
+    .where(
+        _W.org_gln.in_(_EACH_ORGANISATION),
+        _W.created_at >= bindparam("day0"),
+        _W.created_at < bindparam("end"),
+        _W.created_at == _FIRST_OF_CHILD,
+    )
+    .distinct()
+    .subquery()
+)
+_NEW_CHILDREN = _per_day(_FIRST_CASES)
+# consents a caseworker attested (not verified by the consent service), by recorder and day;
+# read by (recorded_by_org, recorded_at)
+_ATTESTED_CONSENTS = _per_day(
+    select(_K.recorded_by_org.label("org"), _day_of(_K.recorded_at).label("day"))
+    .where(
+        _K.recorded_by_org.in_(_EACH_ORGANISATION),
+        _K.verification == ConsentVerification.ATTESTED.value,
+        _K.recorded_at >= bindparam("day0"),
+        _K.recorded_at < bindparam("end"),
+    )
+    .subquery()
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DailyCounts:
+    """One organisation's count of one kind on each counted day, the oldest first, today
+    last (``COUNTED_DAYS`` of them)."""
+
+    organisation: str
+    name: str
+    kind: RateKind
+    days: tuple[int, ...]
+
+
+async def daily_index_counts(*, engine: AsyncEngine, today: date) -> list[DailyCounts]:
+    """Per organisation with any in the counted days (``today`` and the 14 UTC days before
+    it): children registered that it had no case for (:attr:`RateKind.NEW_CHILDREN`) and
+    attested consents it recorded (:attr:`RateKind.ATTESTED_CONSENTS`), per day; sorted by
+    organisation, then kind."""
+    first = datetime.combine(today - timedelta(days=COUNTED_DAYS - 1), time(), UTC)
+    params: dict[str, Any] = {f"day{n}": first + timedelta(days=n) for n in range(COUNTED_DAYS)}
+    params["end"] = first + timedelta(days=COUNTED_DAYS)
+    counts: dict[tuple[str, RateKind], list[int]] = {}
+    try:
+        async with engine.connect() as conn:
+            for kind, statement in (
+                (RateKind.NEW_CHILDREN, _NEW_CHILDREN),
+                (RateKind.ATTESTED_CONSENTS, _ATTESTED_CONSENTS),
+            ):
+                for org, day, n in (await conn.execute(statement, params)).all():
+                    if 0 <= day < COUNTED_DAYS:
+                        counts.setdefault((org, kind), [0] * COUNTED_DAYS)[day] = int(n)
+            names: dict[str, str] = {}
+            if counts:
+                o = ORGANISATION.c
+                glns = sorted({org for org, _ in counts})
+                names = dict(
+                    (await conn.execute(select(o.gln, o.name).where(o.gln.in_(glns)))).all()
+                )
+    except SQLAlchemyError as exc:
+        raise store_error(exc) from exc
+    return [
+        DailyCounts(org, names.get(org, org), kind, tuple(days))
+        for (org, kind), days in sorted(counts.items())
+    ]
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,13 +40,13 @@ from tests.functional.conftest import (
     GP_GLN,
     PPR_GLN,
     Seen,
+    TurnedClock,
     _recorder,
     check_against_openapi,
     gln,
 )
 from tests.functional.pki import Pki, make_pki, serial_of
 from tests.functional.test_cli import samspil
-from tests.functional.conftest import TurnedClock
 
 
 @pytest.fixture

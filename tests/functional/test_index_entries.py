@@ -29,7 +29,8 @@ async def test_upserts_are_idempotent_and_own_only(hub: Hub) -> None:
     child = cpr_aged(10)
     body = case(child, title="Skolevægring")
     status, first = await call(ppr, "PUT", "/v1/cases/2026-0001", body)
-    assert (status, first) == (201, {"ref": "2026-0001", "status": "active", "created": True})
+    created = {"ref": "2026-0001", "status": "active", "created": True, "told": []}
+    assert (status, first) == (201, created)
     for _ in range(2):
         status, again = await call(ppr, "PUT", "/v1/cases/2026-0001", body)
         assert (status, again["created"]) == (200, False)
@@ -44,7 +45,10 @@ async def test_upserts_are_idempotent_and_own_only(hub: Hub) -> None:
         ("2026-0001", "ppr-counselling", "Skolevægring")
     ]
     apt = appointment(child, case_ref="2026-0001")
-    assert (await call(ppr, "PUT", "/v1/appointments/M-1", apt))[0] == 201
+    assert await call(ppr, "PUT", "/v1/appointments/M-1", apt) == (
+        201,
+        {"ref": "M-1", "status": "booked", "created": True},  # told: a case's answer only
+    )
     assert (await call(ppr, "PUT", "/v1/appointments/M-1", {**apt, "status": "completed"}))[
         0
     ] == 200
@@ -178,6 +182,7 @@ async def test_retention_deletes_exactly_what_is_due(hub: Hub) -> None:
         "consents": 1,
         "coordinators": 1,
         "access_log": 1,
+        "notifications": 1,  # PPR was told that BUP joined the grown-up child
     }
     assert (await run_retention(hub.app[COMMITTER], hub.app[SETTINGS])).total == 0
 
@@ -192,6 +197,10 @@ async def test_retention_deletes_exactly_what_is_due(hub: Hub) -> None:
     ] == []
     nearly_log = await ok(operator, "GET", f"/v1/children/{nearly}/access-log", reason=request)
     assert len(nearly_log["entries"]) == 1
+    told = (await ok(ppr, "GET", "/v1/access-notifications"))["notifications"]
+    assert sorted(n["child_cpr"] for n in told if n["kind"] == "new-partner") == sorted(
+        [young, nearly]
+    )
     kept = await overview(ppr, nearly)
     assert kept["coordinator"] is not None
     assert len(kept["own"]["appointments"]) == 1

@@ -16,7 +16,9 @@ from sqlalchemy import func, select
 from coordinator.database.committer import Committer
 from coordinator.errors import InvalidEntry
 from coordinator.index.access_log import View, log_views
+from coordinator.index.notifications import Involved
 from coordinator.index.store import (
+    Stored,
     Viewer,
     put_appointment,
     put_case,
@@ -78,11 +80,11 @@ async def test_upserts_in_one_group_run_as_if_in_order(hub: Hub) -> None:
         ],
     )
     assert committer.stats.largest >= 7  # one group, one commit
-    assert results[:3] == [True, True, False]
+    assert results[:3] == [Stored(True), Stored(True), Stored(False)]
     assert getattr(results[3], "code", None) == "ref-belongs-to-another-child"
     assert [type(r) for r in results[4:6]] == [InvalidEntry, InvalidEntry]
     assert [getattr(r, "code", None) for r in results[4:6]] == ["unknown-case-ref"] * 2
-    assert results[6] is False
+    assert results[6] == Stored(False)
     mine = await overview(ppr, child)
     assert [(c["ref"], c["kind"]) for c in mine["own"]["cases"]] == [("G-1", "ppr-counselling")]
     assert [(a["ref"], a["status"]) for a in mine["own"]["appointments"]] == [("M-1", "cancelled")]
@@ -99,8 +101,12 @@ async def test_a_group_of_upserts_by_several_organisations(hub: Hub) -> None:
     items += [
         _case(BUP_GLN, f"P-{n}", c, kind="psychiatric-assessment") for n, c in enumerate(children)
     ]
-    assert await _together(hub.app[COMMITTER], items) == [True] * 80
-    assert await _together(hub.app[COMMITTER], items) == [False] * 80  # idempotent
+    first = await _together(hub.app[COMMITTER], items)
+    assert [r.created for r in first] == [True] * 80
+    # each of BUP's cases joined a child PPR has an active case for (earlier in the group)
+    assert [r.told for r in first[:40]] == [()] * 40
+    assert {r.told for r in first[40:]} == {(Involved(PPR_GLN, "Org", Sector.PPR),)}
+    assert await _together(hub.app[COMMITTER], items) == [Stored(False)] * 80  # idempotent
     for client in (ppr, bup):
         body = await overview(client, children[7])
         assert [c["ref"] for c in body["own"]["cases"]] == ["P-7"]

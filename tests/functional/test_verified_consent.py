@@ -159,8 +159,10 @@ async def test_a_signed_consent_is_recorded_and_listed_as_verified(
     seen = (await call(ppr, "GET", f"/v1/children/{child}/overview"))[1]
     assert seen["consent"]["sectors"]["family"] == "shared"
     assert [c["organisation"] for c in seen["others"]["cases"]] == [FAMILY_GLN]
+    # the family department lists the consent that names it (the verified one), not PPR's
+    # attested consent for PPR alone
     listed = await _consents(family, child)
-    assert {c["verification"] for c in listed} == {"verified", "attested"}
+    assert [c["verification"] for c in listed] == ["verified"]
 
     # a document may name organisations only: stored and shown, no sector opened by it
     named = await _signed(service, child, sectors=[], organisations=[GP_GLN])

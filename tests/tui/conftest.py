@@ -30,7 +30,7 @@ from coordinator.state import CLOCK, ENGINE, Clock
 from coordinator.tables import OrganisationCreate, Role, Sector
 from messages.identifiers import gln_check_digit
 from tui.base import HubApp
-from wire.client import JSON, XML, HubClient
+from wire.client import JSON, PROBLEM_JSON, XML, HubClient
 from wire.transport import MockTransport, Request, Response
 
 FIXED_NOW = datetime(2026, 12, 2, 13, 32, tzinfo=UTC)  # 14:32 in Copenhagen
@@ -196,7 +196,8 @@ def screen_text(app: HubApp) -> str:
 
 class FixedAnswers:
     """A hub that answers from ``routes``: (method, path without its query) -> a JSON answer,
-    or bytes for an XML one; nothing live. ``down``: it answers nothing at all."""
+    bytes for an XML one, or a whole :class:`Response` (a refusal: :func:`problem_answer`);
+    nothing live. ``down``: it answers nothing at all."""
 
     def __init__(self, routes: dict[tuple[str, str], Any], *, down: bool = False) -> None:
         self.routes = routes
@@ -206,9 +207,18 @@ class FixedAnswers:
         if self.down:
             raise ConnectionRefusedError("the hub is down (fixed)")
         answer = self.routes[(request.method, request.path.split("?")[0])]
+        if isinstance(answer, Response):
+            return answer
         if isinstance(answer, bytes):
             return Response(200, {"content-type": XML}, answer)
         return Response(200, {"content-type": JSON}, json.dumps(answer).encode())
+
+
+def problem_answer(status: int, code: str, detail: str) -> Response:
+    """The hub's problem+json refusal, as its problem middleware writes it."""
+    body = {"type": f"https://samspil.dk/problems/{code}", "status": status}
+    body |= {"code": code, "detail": detail}
+    return Response(status, {"content-type": PROBLEM_JSON}, json.dumps(body).encode())
 
 
 def fixed_hub(routes: dict[tuple[str, str], Any], *, down: bool = False) -> HubClient:

@@ -362,8 +362,26 @@ TRAIL = {
 THROUGHPUT = [3, 5, 8, 12, 20, 31, 40, 44, 38, 30, 22, 14, 9, 7, 9, 13, 21, 30, 37, 41]
 
 
-def monitor_routes() -> dict[tuple[str, str], Any]:
+def _rate(org: str, name: str, kind: str, today: int, usual: float) -> dict[str, Any]:
+    return {
+        "organisation": org,
+        "name": name,
+        "kind": kind,
+        "today": today,
+        "usual": usual,
+        "flagged": today >= 10 and today > 3 * usual,  # the hub's default rule
+    }
+
+
+def monitor_routes(*, stolen_token: bool = False) -> dict[tuple[str, str], Any]:
+    """The monitor's answers; ``stolen_token``: PPR registers far more children today than
+    usual and attests consents it never attests (the summary flags both)."""
     total = (THROUGHPUT * 3)[:60]
+    rates = [
+        _rate(BUP, "Børne- og Ungdomspsyk.", "new-children", 2, 1.5),
+        _rate(PPR, "PPR Aalborg", "attested-consents", 14 if stolen_token else 1, 0.5),
+        _rate(PPR, "PPR Aalborg", "new-children", 41 if stolen_token else 3, 2.36),
+    ]
     return {
         ("GET", "/healthz"): {"status": "ok"},
         ("GET", "/v1/whoami"): OPERATOR,
@@ -398,6 +416,7 @@ def monitor_routes() -> dict[tuple[str, str], Any]:
                 },
             ],
             "stale_processes": 0,
+            "index_rates": rates,
         },
         ("GET", "/v1/operator/throughput"): {
             "until": "2026-12-02T13:32:00Z",

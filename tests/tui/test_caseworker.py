@@ -434,6 +434,11 @@ async def test_access_log_shows_who_looked_at_the_child(tui_hub: TuiHub) -> None
         assert "Børne- og Ungdomspsyk.  Bo Overlæge *" in views
         assert "så PPR Aalborg" in views
         assert "Børne- og Ungdomspsyk.  Bo Overlæge" in notifications
+        # PPR was told when the child psychiatry joined the child, with whom to call there
+        views, told = notifications.split("Besked til PPR Aalborg om barnet")
+        assert "ny samarbejdspartner" not in views
+        assert "✚ ny samarbejdspartner: Bo Overlæge (behandler, 88 88 88 88)" in told
+        assert "Børne- og Ungdomspsyk." in told
         assert "slået op af organisationens system på personens vegne" in text
 
 

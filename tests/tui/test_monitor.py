@@ -22,7 +22,7 @@ from tui.cli import register, stale_after_seconds
 from tui.i18n import Texts
 from tui.monitor_app import MonitorApp
 from tui.screens.confirm import ConfirmScreen
-from tui.screens.monitor import MonitorScreen, processes_line
+from tui.screens.monitor import MonitorScreen, alerts_text, processes_line
 from tui.screens.revoke_certificate import RevokeCertificateForm
 from tui.screens.trail import TrailScreen
 from tui.widgets.connection_banner import ConnectionBanner
@@ -185,3 +185,49 @@ async def test_an_operator_revokes_a_lost_certificate_of_an_organisation(tui_hub
     [certificate] = revoked["certificates"]
     assert (certificate["serial"], certificate["reason"]) == ("abc12", "bærbar stjålet")
     assert certificate["revoked_by"] == "Ole Operatør"
+
+
+async def test_an_organisation_far_above_its_usual_day_is_flagged(
+    make_tui_hub: MakeTuiHub,
+) -> None:
+    hub = await make_tui_hub(rate_alert_minimum=3)
+    for n in range(3):  # three children PPR had no case for, today; none before
+        await hub.call(
+            "ppr",
+            "PUT",
+            f"/v1/cases/new-{n}",
+            json={
+                "child_cpr": f"0{n + 1}0317{4400 + n}",
+                "kind": "ppr-assessment",
+                "status": "active",
+                "opened_on": "2026-12-01",
+                "contact": {"name": "Pia Psykolog", "role": "psykolog"},
+            },
+        )
+    app = MonitorApp(hub.client("operator"), texts=Texts("da"), refresh_seconds=0.3)
+
+    def name(gln: str) -> str:
+        return str(app.screen.query_one("#orgs", DataTable).get_row(gln)[1])
+
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: "nye børn i dag" in screen_text(app))
+        alerts = str(app.screen.query_one("#alerts", Static).render())
+        # the seeded case counts too: PPR registered four children today, none before
+        assert alerts == "⚑ PPR Aalborg: 4 nye børn i dag (normalt 0) — d spærrer nøglen"
+        assert name(PPR) == "⚑ PPR Aalborg"
+        assert name(BUP) == "Børne- og Ungdomspsyk."  # one new child: under the minimum
+
+
+def test_the_flag_says_what_is_far_above_the_usual_day() -> None:
+    summary = {
+        "index_rates": [
+            {"organisation": PPR, "name": "PPR Aalborg", "kind": "attested-consents",
+             "today": 12, "usual": 0.5, "flagged": True},
+            {"organisation": BUP, "name": "BUP", "kind": "new-children",
+             "today": 2, "usual": 1.5, "flagged": False},
+        ]
+    }  # fmt: skip
+    assert alerts_text(Texts("en"), summary).plain == (
+        "⚑ PPR Aalborg: 12 attested consents today (usually 0.5) — d disables its token"
+    )
+    assert alerts_text(Texts("en"), {"by_status": {}}).plain == ""  # a hub without rates

@@ -8,8 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from textual.widgets import Input
 
-from tests.tui.conftest import CHILD, fixed_clock, fixed_hub
+from tests.tui.conftest import CHILD, fixed_clock, fixed_hub, problem_answer
 from tests.tui.fixed_answers import caseworker_routes, monitor_routes
 from tui.caseworker_app import CaseworkerApp
 from tui.i18n import Texts
@@ -155,6 +156,38 @@ def test_monitor(snap_compare: Any, size: tuple[int, int]) -> None:
         await settle(pilot)
 
     assert snap_compare(app, terminal_size=size, run_before=wait)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_monitor_flags_a_stolen_token(snap_compare: Any, size: tuple[int, int]) -> None:
+    app = MonitorApp(
+        fixed_hub(monitor_routes(stolen_token=True)),
+        texts=Texts("da"),
+        clock=fixed_clock,
+        refresh_seconds=SLOW,
+    )
+    assert snap_compare(app, terminal_size=size, run_before=settle)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_expired_session_prompt(snap_compare: Any, size: tuple[int, int]) -> None:
+    """The token expired while the inbox was opened: a new one is asked for over it (typed
+    so far: masked)."""
+    routes = caseworker_routes()
+    routes[("GET", "/v1/inbox")] = problem_answer(401, "token-expired", "the token has expired")
+    app = CaseworkerApp(
+        fixed_hub(routes), texts=Texts("da"), clock=fixed_clock, refresh_seconds=SLOW
+    )
+
+    async def open_inbox(pilot: Any) -> None:
+        await settle(pilot)
+        await pilot.press("i")
+        await settle(pilot)
+        pilot.app.screen.query_one("#token", Input).cursor_blink = False  # a still cursor
+        await pilot.press(*"smp_hemmelig")
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=size, run_before=open_inbox)
 
 
 def test_lost_connection_banner(snap_compare: Any) -> None:

@@ -8,12 +8,14 @@ from pathlib import Path
 
 import coordinator.index.access_log as access_log
 import coordinator.index.disclosure as disclosure
+import coordinator.index.notifications as notifications
 import coordinator.index.store as index_store
 
 COORDINATOR = Path(__file__).resolve().parents[2] / "coordinator"
 RAW_READS = {
     index_store: ("_overview", "_consents_of"),
     access_log: ("_access_log", "_access_notifications"),
+    notifications: ("_owner_notifications",),
 }
 
 

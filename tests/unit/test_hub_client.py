@@ -1,4 +1,5 @@
-"""The hub client's answers and errors, through a mock transport (nothing on the network).
+"""The hub client's answers and errors, through a mock transport (nothing on the network),
+and what its errors may say when the real transport meets a hub that answers nonsense.
 
 What each kind of answer becomes: a 429 or 503 is "unavailable" (with the seconds the hub
 asked for), a 401 or a 403 ``forbidden`` refuses the credential, a 422 problem is refused
@@ -6,18 +7,27 @@ with its code, no connection at all is unavailable with status 0."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
+import traceback
 from typing import Any
 
 import pytest
 
 from wire.client import HubClient
-from wire.errors import CredentialRefused, HubError, HubRefused, HubUnavailable
+from wire.errors import (
+    CredentialRefused,
+    HubAnswerUnreadable,
+    HubError,
+    HubRefused,
+    HubUnavailable,
+)
 from wire.transport import MockTransport, Request, Response
 
 CPR = "1203164321"
 PROBLEM = "application/problem+json"
+JSON_TYPE = "application/json"
 
 
 def problem(status: int, code: str, detail: str, **headers: str) -> Response:
@@ -206,3 +216,76 @@ async def test_an_operator_states_the_reason_for_reading_a_childs_access_log() -
     assert with_reason.path == without.path == f"/v1/children/{CPR}/access-log"
     assert with_reason.headers["X-Access-Reason"] == "Aktindsigt 2026-0113"
     assert "X-Access-Reason" not in without.headers
+
+
+def _told(error: BaseException) -> str:
+    """Everything Python could ever print about ``error``: its text, its ``repr``, and the
+    traceback with every cause and context in its chain."""
+    return "\n".join([str(error), repr(error), *traceback.format_exception(error, chain=True)])
+
+
+async def test_a_hub_that_answers_gibberish_leaves_no_token_or_cpr_in_the_error() -> None:
+    # aiohttp's own error here holds the URL (with the CPR) and the request's headers
+    async def gibberish(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(1000)
+        writer.write(b"not http at all\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(gibberish, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        async with HubClient(f"http://127.0.0.1:{port}", "smp_secret", timeout=5.0) as hub:
+            with pytest.raises(HubUnavailable) as caught:
+                await hub.overview(CPR)
+    finally:
+        server.close()
+        await server.wait_closed()
+    told = _told(caught.value)
+    assert "ClientResponseError" in str(caught.value)  # what went wrong, by name
+    for secret in (CPR, "smp_secret", "Bearer", "Authorization"):
+        assert secret not in told, secret
+
+
+def test_a_request_shows_neither_its_headers_nor_the_child() -> None:
+    request = Request(
+        "GET",
+        f"/v1/children/{CPR}/overview",
+        {"Authorization": "Bearer smp_secret"},
+        b'{"child_cpr": "1203164321"}',
+    )
+    assert repr(request) == "Request('GET', '/v1/children/***/overview')"
+    assert str(request) == repr(request)
+
+
+async def test_an_answer_that_is_not_what_the_api_promises_is_unreadable() -> None:
+    html = Response(200, {"content-type": "text/html"}, b"<h1>maintenance</h1>")
+    with pytest.raises(HubAnswerUnreadable) as caught:
+        await client_answering(html).whoami()
+    assert (caught.value.status, caught.value.code) == (200, "unreadable-answer")
+    assert isinstance(caught.value, HubUnavailable)  # an adapter tries again later
+    wrong = Response(200, {"content-type": "application/json"}, b'{"messages": ["x"]}')
+    with pytest.raises(HubAnswerUnreadable) as caught:
+        await client_answering(wrong).inbox()
+    assert (
+        str(caught.value) == "GET /v1/inbox?limit=200: 200 but no list of objects under 'messages'"
+    )
+    deep = Response(200, {"content-type": "application/json"}, b"[" * 100_000)
+    with pytest.raises(HubAnswerUnreadable):
+        await client_answering(deep).consents(CPR)
+
+
+async def test_a_new_token_is_sent_from_the_next_request_on() -> None:
+    seen: list[Request] = []
+    hub = client_answering(Response(200, {"content-type": JSON_TYPE}, b"{}"), seen)
+    await hub.whoami()
+    hub.use_token("smp_new")
+    await hub.whoami()
+    assert [r.headers["Authorization"] for r in seen] == ["Bearer smp_secret", "Bearer smp_new"]
+    for unusable in ("smp_new\r\nX-Evil: 1", "smp_ny æ", "smp new"):
+        with pytest.raises(ValueError, match="printable ASCII") as caught:
+            hub.use_token(unusable)
+        assert "smp" not in str(caught.value)
+    hub.use_token("")
+    await hub.whoami()
+    assert "Authorization" not in seen[-1].headers

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -17,7 +17,6 @@ from tui.widgets.connection_banner import ConnectionBanner
 from tui.widgets.key_bar import KeyBar
 from tui.widgets.notice import Notice
 from tui.widgets.top_bar import TopBar
-from wire.errors import HubRefused
 
 
 class AccessLogScreen(Screen[None], CaseworkerRoom):
@@ -46,12 +45,8 @@ class AccessLogScreen(Screen[None], CaseworkerRoom):
     async def _load(self) -> None:
         app = self.caseworker
         t = app.texts
-        try:
-            views = await self.hub(lambda: app.client.access_log(self.cpr))
-            notes = await self.hub(app.client.access_notifications)
-        except HubRefused as exc:
-            self.query_one(Notice).tell(t("error", detail=exc.detail), error=True)
-            return
+        views = await self.hub(lambda: app.client.access_log(self.cpr))
+        notes = await self.hub(app.client.access_notifications)
         if views is None or notes is None:
             return
         out = Text()
@@ -70,12 +65,30 @@ class AccessLogScreen(Screen[None], CaseworkerRoom):
             out.append(t("log.none") + "\n")
         out.append("\n" + t("log.notifications", org=app.org_name) + "\n", style="bold")
         mine = [n for n in notes if n.get("child_cpr") == self.cpr]
-        for n in mine:
+        seen = [n for n in mine if "viewer" in n]  # the views; the rest: what it was told
+        for n in seen:
             viewer = n["viewer"]
             out.append(
                 f" {app.local(n['at'], '%d.%m %H:%M')}  {fit(viewer['name'], 22)}  "
                 f"{viewer['person']}\n"
             )
-        if not mine:
+        if not seen:
             out.append(t("log.none") + "\n")
+        told = [n for n in mine if "about" in n]
+        if told:
+            out.append("\n" + t("log.told", org=app.org_name) + "\n", style="bold")
+        for n in told:
+            out.append(f" {app.local(n['at'], '%d.%m %H:%M')}  {fit(n['about']['name'], 22)}  ")
+            out.append(told_line(t, n) + "\n")
+            if n.get("detail"):
+                out.append(f"   {n['detail']}\n", style="dim")
         self.query_one("#log", Static).update(out)
+
+
+def told_line(t: Any, note: dict[str, Any]) -> str:
+    """What the organisation was told: a new partner with whom to call there, a consent that
+    opened its entries, a dispute of its consent."""
+    contact = note.get("contact") or {}
+    reach = ", ".join(str(part) for part in (contact.get("role"), contact.get("phone")) if part)
+    who = contact.get("name", "") + (f" ({reach})" if reach else "")
+    return str(t(f"log.{note['kind']}", contact=who))

@@ -10,6 +10,8 @@ the app as a Textual message:
 
 - :class:`HubLost` / :class:`HubAnswered`: a call could not reach the hub / one did; the app
   shows or hides the banner, retries ``/healthz`` and reloads the screen when the hub is back;
+- :class:`~tui.workers.WorkRefused`: a worker's hub call was refused and the work did not
+  handle it; the app says so on the screen, or asks for a new token (see :mod:`tui.workers`);
 - :class:`ScreenReady`: the screen is up; the app draws its top line and banner;
 - :class:`LetterRead` (caseworker): a letter was read; the app keeps it for the threads;
 - :class:`HubUptime` (monitor): how long the hub process has run, for the top line.
@@ -28,15 +30,13 @@ from typing import Any, Protocol, TypeVar, cast
 
 from textual.dom import DOMNode
 from textual.message import Message
-from textual.message_pump import MessagePump
 from textual.screen import Screen
 
 from messages.medcom.model import Correspondence
 from messages.medcom.registry import SchemaRegistry
 from tui.i18n import Texts
-from tui.workers import in_worker
+from tui.workers import HubAnswered, HubHost, HubLost, in_worker, through_hub
 from wire.client import HubClient
-from wire.errors import HubUnavailable
 
 __all__ = [
     "Caseworker",
@@ -115,14 +115,6 @@ class Monitor(ScreenHost, Protocol):
 # --- what the screens tell their app -------------------------------------------------------
 
 
-class HubLost(Message):
-    """A call could not reach the hub."""
-
-
-class HubAnswered(Message):
-    """A call reached the hub."""
-
-
 class ScreenReady(Message):
     """A screen is up: its top line and banner want drawing."""
 
@@ -147,17 +139,6 @@ class HubUptime(Message):
         self.seconds = seconds
 
 
-async def through_hub(app: MessagePump, call: Callable[[], Awaitable[T]]) -> T | None:
-    """``await call()``; None when the hub cannot be reached. Either way ``app`` is told."""
-    try:
-        result = await call()
-    except HubUnavailable:
-        app.post_message(HubLost())
-        return None
-    app.post_message(HubAnswered())
-    return result
-
-
 # --- the rooms -----------------------------------------------------------------------------
 
 
@@ -178,29 +159,35 @@ class HubRoom(DOMNode):
             raise TypeError(f"{cls.__name__}: the Textual screen comes first, then the room")
 
     async def hub(self, call: Callable[[], Awaitable[T]]) -> T | None:
-        """``await call()``; None (and the banner) when the hub cannot be reached."""
-        return await through_hub(self.app, call)
+        """``await call()``; None (and the banner) when the hub cannot be reached; raises as
+        :func:`tui.workers.through_hub` says (a refusal left unhandled is the app's)."""
+        return await through_hub(cast(HubHost, self.app), call)
 
     def start(self, group: str, load: Callable[[], Awaitable[None]]) -> None:
         """Run ``load()`` in a worker; while one of the same group runs, the newest request
         waits and runs after it (a refresh never piles up, a new lookup is not lost, and no
-        coroutine is made that is never awaited)."""
+        coroutine is made that is never awaited). A refused load is started again the same
+        way when the app is told to (a new token)."""
         if group in self._loads_running:
             self._loads_again[group] = load
             return
         self._loads_running.add(group)
+        latest = load
 
         async def run() -> None:
+            nonlocal latest
             current: Callable[[], Awaitable[None]] | None = load
             try:
                 while current is not None:
+                    latest = current
                     await current()
                     current = self._loads_again.pop(group, None)
             finally:
                 self._loads_running.discard(group)
                 self._loads_again.pop(group, None)
 
-        in_worker(self, run, group)  # the function: no coroutine exists until it runs
+        # the function: no coroutine exists until it runs
+        in_worker(self, run, group, again=lambda: self.start(group, latest))
 
     def reload(self) -> None:
         """Load again what the screen shows (nothing, unless the screen says otherwise)."""

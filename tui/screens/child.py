@@ -18,6 +18,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Input, Static
 
+from tui import problems
 from tui.clock import parse_time
 from tui.screens.access_log import AccessLogScreen
 from tui.screens.base import CaseworkerRoom
@@ -28,7 +29,7 @@ from tui.widgets.connection_banner import ConnectionBanner
 from tui.widgets.key_bar import KeyBar
 from tui.widgets.notice import Notice
 from tui.widgets.top_bar import TopBar
-from wire.errors import HubRefused
+from wire.errors import HubError, HubRefused
 
 RULE = "─"
 
@@ -124,22 +125,32 @@ class ChildScreen(Screen[None], CaseworkerRoom):
             if exc.code == "no-active-case":
                 text = app.texts("child.no_case", org=app.org_name)
             else:
-                text = app.texts("error", detail=exc.detail)
+                text = problems.notice(app.texts, exc)
             self.query_one("#overview", Static).update(Text(text))
             notice.tell(self.outcome)
             return
         if overview is None:
             return
-        views = await self.hub(lambda: app.client.access_log(cpr))
-        seen = sum(1 for v in views or [] if v.get("organisation") != app.org_gln)
+        refused: HubError | None = None
+        try:  # how often others looked: the overview is shown whatever the answer
+            views = await self.hub(lambda: app.client.access_log(cpr))
+        except HubError as exc:  # refused, or a 429/5xx: said under the overview
+            views, refused = None, exc
+        seen = None
+        if views is not None:
+            seen = sum(1 for v in views if v.get("organisation") != app.org_gln)
         self.overview = overview
         self.query_one("#overview", Static).update(self.render_overview(cpr, overview, seen))
-        notice.tell(self.outcome)
+        if refused is not None:
+            notice.tell(problems.notice(app.texts, refused), error=True)
+        else:
+            notice.tell(self.outcome)
         self.outcome = ""
 
     # --- drawing ---------------------------------------------------------------------------
 
-    def render_overview(self, cpr: str, overview: dict[str, Any], seen: int) -> Text:
+    def render_overview(self, cpr: str, overview: dict[str, Any], seen: int | None) -> Text:
+        """``seen``: how often other organisations looked (None: not known just now)."""
         app = self.caseworker
         t = app.texts
         consent = overview["consent"]
@@ -214,7 +225,7 @@ class ChildScreen(Screen[None], CaseworkerRoom):
         else:
             line = t("child.no_coordinator")
         out.append(_section(""))
-        out.append(f" {line}   {t('child.seen', n=seen)}\n")
+        out.append(f" {line}   {t('child.seen', n='?' if seen is None else seen)}\n")
         return out
 
     # --- elsewhere -------------------------------------------------------------------------

@@ -30,7 +30,6 @@ from tui.widgets.connection_banner import ConnectionBanner
 from tui.widgets.key_bar import KeyBar
 from tui.widgets.notice import Notice
 from tui.widgets.top_bar import TopBar
-from wire.errors import HubRefused
 
 
 def quoted(texts: Any, letter: Correspondence, sender: str, when: str) -> str:
@@ -176,11 +175,7 @@ class ComposeScreen(Screen[None], CaseworkerRoom):
 
     async def _send(self, document: bytes) -> None:
         app = self.caseworker
-        try:
-            done = await self.hub(lambda: app.client.submit(document))
-        except HubRefused as exc:
-            self.query_one(Notice).tell(app.texts("error", detail=exc.detail), error=True)
-            return
+        done = await self.hub(lambda: app.client.submit(document))  # refused: the app says so
         if done is not None:
             self.app.notify(app.texts("compose.sent", id=str(done["id"])[:8]))
             self.app.pop_screen()

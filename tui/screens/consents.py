@@ -10,6 +10,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
+from tui import problems
 from tui.screens.base import CaseworkerRoom
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.consent_form import ConsentForm
@@ -133,7 +134,7 @@ class ConsentsScreen(Screen[None], CaseworkerRoom):
         try:
             done = await self.hub(lambda: app.client.revoke_consent(self.cpr, consent_id))
         except HubRefused as exc:
-            self.query_one(Notice).tell(app.texts("error", detail=exc.detail), error=True)
+            self.query_one(Notice).tell(problems.notice(app.texts, exc), error=True)
             return
         if done is not None:
             self.query_one(Notice).tell(app.texts("consents.revoked_ok"))

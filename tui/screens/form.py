@@ -21,7 +21,6 @@ from textual.widgets import Input, Static
 
 from tui.screens.base import CaseworkerRoom
 from tui.widgets.notice import Notice
-from wire.errors import HubRefused
 
 __all__ = ["CaseworkerForm"]
 
@@ -56,12 +55,6 @@ class CaseworkerForm(ModalScreen[bool], CaseworkerRoom):
         self.start(group, partial(self._submit, call))
 
     async def _submit(self, call: Callable[[], Awaitable[object]]) -> None:
-        try:
-            done = await self.hub(call)
-        except HubRefused as exc:
-            self.query_one("#form-notice", Notice).tell(
-                self.caseworker.texts("error", detail=exc.detail), error=True
-            )
-            return
+        done = await self.hub(call)  # a refusal is said by the app in the form's notice line
         if done is not None:
             self.dismiss(True)

@@ -23,6 +23,7 @@ from messages.medcom.documents import build_message, parse_message
 from messages.medcom.model import Correspondence, Receipt
 from messages.medcom.receipts import receipt_for
 from messages.medcom.text import to_plain
+from tui import problems
 from tui.clock import parse_time
 from tui.screens.base import CaseworkerRoom, LetterRead
 from tui.screens.compose import ComposeScreen
@@ -32,7 +33,7 @@ from tui.widgets.key_bar import KeyBar
 from tui.widgets.notice import Notice
 from tui.widgets.top_bar import TopBar
 from tui.workers import in_worker
-from wire.errors import HubRefused
+from wire.errors import HubError, HubRefused
 
 _REFUSED = {"expired": "letter.expired", "letter-removed": "letter.removed"}
 """The hub's 410 codes for a letter, said in the caseworker's words (else: its detail)."""
@@ -87,15 +88,23 @@ class LetterScreen(Screen[None], CaseworkerRoom):
 
     async def _load(self) -> None:
         app = self.caseworker
+        notice = self.query_one(Notice)
         try:
             data = await self.hub(lambda: app.client.fetch(self.message_id))
         except HubRefused as exc:  # e.g. 410 expired: the sender was told it was not delivered
-            key = _REFUSED.get(exc.code, "error")
-            self.query_one(Notice).tell(app.texts(key, detail=exc.detail), error=True)
+            key = _REFUSED.get(exc.code)
+            notice.tell(
+                app.texts(key) if key else problems.notice(app.texts, exc),
+                error=True,
+            )
             return
-        status = await self.hub(lambda: app.client.status(self.message_id))
         if data is None:
             return
+        try:
+            status = await self.hub(lambda: app.client.status(self.message_id))
+        except HubError as exc:  # the letter is still shown, without its journey
+            notice.tell(problems.notice(app.texts, exc), error=True)
+            status = None
         registry = await app.registry()
         try:
             letter = await asyncio.to_thread(parse_message, data, registry=registry)
@@ -199,9 +208,6 @@ class LetterScreen(Screen[None], CaseworkerRoom):
         except MessageError as exc:
             notice.tell(app.texts("error", detail=exc.message), error=True)
             return
-        except HubRefused as exc:
-            notice.tell(app.texts("error", detail=exc.detail), error=True)
-            return
         if done is not None:
             notice.tell(app.texts("letter.receipt_sent"))
 
@@ -211,11 +217,7 @@ class LetterScreen(Screen[None], CaseworkerRoom):
 
     async def _archive(self) -> None:
         app = self.caseworker
-        try:
-            done = await self.hub(lambda: app.client.ack(self.message_id))
-        except HubRefused as exc:
-            self.query_one(Notice).tell(app.texts("error", detail=exc.detail), error=True)
-            return
+        done = await self.hub(lambda: app.client.ack(self.message_id))
         if done is not None:
             self.query_one(Notice).tell(app.texts("letter.acked"))
 

@@ -27,7 +27,6 @@ from tui.widgets.key_bar import KeyBar
 from tui.widgets.notice import Notice
 from tui.widgets.top_bar import TopBar
 from tui.workers import in_worker
-from wire.errors import HubRefused
 
 STALE_POLL_SECONDS = 15 * 60.0  # default: a partner silent this long is highlighted
 
@@ -60,6 +59,32 @@ def processes_line(texts: Any, summary: dict[str, Any]) -> Text:
     return line
 
 
+def decimal(texts: Any, value: float) -> str:
+    """A number as the language writes it (a decimal comma in Danish)."""
+    shown = f"{value:g}"
+    return shown.replace(".", ",") if getattr(texts, "lang", "da") == "da" else shown
+
+
+def flagged(summary: dict[str, Any]) -> list[dict[str, Any]]:
+    """The organisations whose day is far above their usual (the stolen-token signal)."""
+    return [r for r in summary.get("index_rates", []) if r.get("flagged")]
+
+
+def alerts_text(texts: Any, summary: dict[str, Any]) -> Text:
+    """One line per flagged rate: the organisation, today's count and its usual day."""
+    lines = [
+        texts(
+            "mon.rate_alert",
+            org=r["name"],
+            today=r["today"],
+            what=texts(f"mon.rate.{r['kind']}"),
+            usual=decimal(texts, r["usual"]),
+        )
+        for r in flagged(summary)
+    ]
+    return Text("\n".join(lines), style="bold red")
+
+
 class MonitorScreen(Screen[None], MonitorRoom):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "trail", show=False),
@@ -90,6 +115,7 @@ class MonitorScreen(Screen[None], MonitorRoom):
             yield Static(id="rate-counts")
         yield Static(id="line2")
         yield Static(id="procs")
+        yield Static(id="alerts")
         yield Static(t("mon.orgs"), id="orgs-head", classes="heading")
         orgs: DataTable[Text | str] = DataTable(id="orgs", cursor_type="row")
         orgs.add_column(t("mon.gln"), key="gln", width=13)
@@ -190,6 +216,10 @@ class MonitorScreen(Screen[None], MonitorRoom):
             line2.append("  " + t("mon.disk", percent=f"{disk:.0f}"))
         self.query_one("#line2", Static).update(line2)
         self.query_one("#procs", Static).update(processes_line(t, summary))
+        alerts = self.query_one("#alerts", Static)
+        alerts.update(alerts_text(t, summary))
+        alerts.display = bool(flagged(summary))
+        suspects = {r["organisation"] for r in flagged(summary)}
         uptime = health.get("uptime_seconds")
         self.app.post_message(HubUptime(float(uptime) if isinstance(uptime, int | float) else None))
 
@@ -214,6 +244,8 @@ class MonitorScreen(Screen[None], MonitorRoom):
             name = Text(o["name"])
             if o.get("token_disabled"):
                 name = Text(f"⛔ {o['name']}", style="bold red")
+            elif o["gln"] in suspects:
+                name = Text(f"⚑ {o['name']}", style="bold red")
             orgs.add_row(
                 o["gln"],
                 name,
@@ -357,11 +389,7 @@ class MonitorScreen(Screen[None], MonitorRoom):
     async def _act(self, call: Any, target: str, done_key: str) -> None:
         app = self.monitor
         notice = self.query_one(Notice)
-        try:
-            result = await self.hub(lambda: call(target))
-        except HubRefused as exc:
-            notice.tell(app.texts("error", detail=exc.detail), error=True)
-            return
+        result = await self.hub(lambda: call(target))  # a refusal is said by the app
         if result is not None:
             new_id = str(result.get("id", ""))[:8]
             notice.tell(app.texts(done_key, id=new_id))
