@@ -29,7 +29,13 @@ from adapters.cli import LOG_FORMAT
 from adapters.simulation.region import pilot_region
 from adapters.simulation.run import HubAccess, HubProvider, Progress, SimulationSettings, simulate
 from samspil.rate_flags import flagged_sentences
-from samspil.simulate import add_simulation_options, embedded_hub, settings_from, started
+from samspil.simulate import (
+    add_simulation_options,
+    embedded_hub,
+    run_alerts,
+    settings_from,
+    started,
+)
 
 __all__ = ["main", "register", "run_demo"]
 
@@ -65,7 +71,8 @@ def _say(text: str) -> None:
 async def run_demo(args: argparse.Namespace, keep_running: bool) -> int:
     workdir = Path.cwd() / "var" / "demo"
     settings = settings_from(args, workdir / "region")
-    async with embedded_hub(pilot_region(), workdir, port=args.port) as hub:
+    alerts = run_alerts(settings.children)
+    async with embedded_hub(pilot_region(), workdir, port=args.port, **alerts) as hub:
         print(f"Samspil hub on embedded SQLite at {hub.url}  (database: {workdir / 'hub'})")
         print(
             f"Simulated pilot region: {len(pilot_region())} organisations with their own "
@@ -77,6 +84,11 @@ async def run_demo(args: argparse.Namespace, keep_running: bool) -> int:
             f"Consent service (signs consent documents; its keys at "
             f"{hub.consent_service}/.well-known/jwks.json are the hub's SAMSPIL_CONSENT_JWKS): "
             f"{hub.consent_service}"
+        )
+        print(
+            f"Stolen-token alert: SAMSPIL_RATE_ALERT_MINIMUM={alerts['rate_alert_minimum']} "
+            "(a fresh hub's usual day is 0: an organisation is flagged from that many new "
+            "children or attested consents today, more than any of this run's registers)."
         )
         print(
             "Caseworker TUI (PPR Aalborg): samspil tui --hub "

@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import logging
 import os
 import socket
@@ -48,6 +49,7 @@ __all__ = [
     "embedded_hub",
     "free_port",
     "register",
+    "run_alerts",
     "settings_from",
     "started",
 ]
@@ -100,37 +102,44 @@ async def _register(settings: Settings, orgs: Sequence[Org]) -> tuple[dict[str, 
     return tokens, caseworker, operator
 
 
+def run_alerts(children: int) -> dict[str, Any]:
+    """The stolen-token alert's settings for a fresh hub serving one run of ``children``
+    pathways. Its history is the run's minutes, so every organisation's usual day is 0 and
+    any count today is above any multiple of it: the floor alone tells the stolen token's
+    burst (:func:`~adapters.simulation.intruder.burst_size`, more than ``children``) from the
+    region's own traffic, in which an organisation registers each child at most once and
+    attests at most one consent per child — ``children`` at most, whatever the seed."""
+    return {"rate_alert_minimum": children + 1}
+
+
 @contextlib.asynccontextmanager
 async def embedded_hub(
-    orgs: Sequence[Org], workdir: Path, *, port: int = 0, database_url: str = ""
+    orgs: Sequence[Org], workdir: Path, *, port: int = 0, **settings: Any
 ) -> AsyncIterator[HubAccess]:
-    """A fresh hub on ``workdir/hub/samspil.sqlite`` (or on ``database_url``, an empty
-    database) at ``127.0.0.1:port`` (0: a free one), with ``orgs`` registered; the tokens
-    are in ``workdir/tokens.txt`` (mode 0600). Beside it the stand-in consent service (keys
-    in ``workdir/consent-service``, on a free port), whose published keys the hub checks
-    signed consents against."""
+    """A fresh hub on ``workdir/hub/samspil.sqlite`` at ``127.0.0.1:port`` (0: a free one),
+    with ``orgs`` registered; the tokens are in ``workdir/tokens.txt`` (mode 0600).
+    ``settings``: other hub settings (:class:`~coordinator.settings.Settings` fields: a
+    ``database_url`` of an empty database, the run's alerts from :func:`run_alerts`...).
+    Beside it the stand-in consent service (keys in ``workdir/consent-service``, on a free
+    port), whose published keys the hub checks signed consents against."""
     async with (
         running_service(workdir / "consent-service") as consent_service,
-        _hub(orgs, workdir, port, consent_service.jwks_url, database_url) as hub,
+        _hub(orgs, workdir, port, consent_jwks=consent_service.jwks_url, **settings) as hub,
     ):
         yield dataclasses.replace(hub, consent_service=consent_service.url)
 
 
 @contextlib.asynccontextmanager
 async def _hub(
-    orgs: Sequence[Org], workdir: Path, port: int, consent_jwks: str, database_url: str
+    orgs: Sequence[Org], workdir: Path, port: int, **overrides: Any
 ) -> AsyncIterator[HubAccess]:
     data_dir = workdir / "hub"
     data_dir.mkdir(parents=True, exist_ok=True)
     for stale in data_dir.glob("samspil.sqlite*"):
         stale.unlink()
     settings = Settings(
-        environment="development",
-        data_dir=data_dir,
-        database_url=database_url,
-        port=free_port(port),
-        consent_jwks=consent_jwks,
-    )
+        environment="development", data_dir=data_dir, port=free_port(port), **overrides
+    ).check()
     tokens, caseworker, operator = await _register(settings, orgs)
     token_file = workdir / "tokens.txt"
     token_file.touch(mode=0o600)
@@ -224,7 +233,7 @@ def settings_from(args: argparse.Namespace, workdir: Path, **extra: Any) -> Simu
 def _simulate(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.WARNING, format=LOG_FORMAT)
     settings = settings_from(args, args.workdir)
-    provider: HubProvider = embedded_hub
+    provider: HubProvider = functools.partial(embedded_hub, **run_alerts(settings.children))
     if args.hub:
         if not args.hub.startswith(("http://", "https://")):
             raise SystemExit("samspil simulate: --hub must be an http:// or https:// URL")

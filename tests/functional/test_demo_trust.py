@@ -1,7 +1,8 @@
 """The simulated region shows the trust between partners on a real hub (SQLite and
 PostgreSQL): most families' consents are signed at the running consent service and recorded
-as verified, the rest attested, as the hub's own consent lists show; and the stolen GP token's
-burst of children reaches the hub."""
+as verified, the rest attested, as the hub's own consent lists show; and the stolen GP
+token's burst of children is what the operators' summary flags, and nothing else is, with
+the alert the demo configures for its run."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ import pytest
 from adapters.simulation.intruder import burst_size
 from adapters.simulation.region import Org, OrgKind, children, pilot_region
 from adapters.simulation.run import SimulationSettings, simulate
-from samspil.simulate import embedded_hub, started
+from samspil.rate_flags import sentences
+from samspil.simulate import embedded_hub, run_alerts, started
 from tests.functional.conftest import gln
 from wire.client import HubClient
 
@@ -34,7 +36,9 @@ async def test_the_region_records_verified_and_attested_consents_and_a_stolen_to
         children=CHILDREN, speed=40.0, seed=SEED, workdir=tmp_path / "region",
         progress_every=0, patience=60, stolen_token_children=burst_size(CHILDREN),
     )  # fmt: skip
-    async with embedded_hub((*pilot_region(), CHECK), tmp_path, database_url=hub_db) as hub:
+    orgs = (*pilot_region(), CHECK)
+    alerts = run_alerts(CHILDREN)
+    async with embedded_hub(orgs, tmp_path, database_url=hub_db, **alerts) as hub:
         progress, health = await simulate(settings, started(hub))
         assert progress.errors == 0
         assert progress.completed == CHILDREN
@@ -45,6 +49,24 @@ async def test_the_region_records_verified_and_attested_consents_and_a_stolen_to
         assert progress.intrusion is not None
         assert progress.intrusion.children == progress.intrusion.consents == burst_size(CHILDREN)
         assert progress.intrusion.org.kind is OrgKind.GP
+
+        # the operators' summary flags the stolen token's organisation, for both kinds, and
+        # no other: the region's own traffic stays under the run's alert
+        async with HubClient(hub.url, hub.operator_token) as operator:
+            summary = await operator.summary()
+        rates = summary["index_rates"]
+        flagged = {(r["organisation"], r["kind"]): r for r in rates if r["flagged"]}
+        stolen = progress.intrusion.org.gln
+        assert set(flagged) == {(stolen, "new-children"), (stolen, "attested-consents")}
+        for rate in flagged.values():
+            assert rate["today"] >= burst_size(CHILDREN)
+            assert rate["usual"] == 0
+        quiet = [r["today"] for r in rates if not r["flagged"]]
+        assert quiet
+        assert max(quiet) < alerts["rate_alert_minimum"]
+        assert any(r["kind"] == "attested-consents" for r in rates if not r["flagged"])
+        [said] = sentences(summary)
+        assert said.startswith(f"The monitor flagged {progress.intrusion.org.name} ({stolen}): ")
 
         # what the hub recorded, from its own consent lists
         recorded: Counter[str] = Counter()

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from adapters.simulation.intruder import burst_size
 from samspil.rate_flags import sentences
+from samspil.simulate import run_alerts
 
 
 def rate(org: str, kind: str, today: int, usual: float, *, flagged: bool) -> dict[str, Any]:
@@ -35,3 +37,11 @@ def test_nothing_flagged_is_said() -> None:
     quiet = {"index_rates": [rate("5790009001007", "new-children", 4, 3.0, flagged=False)]}
     assert sentences(quiet) == ["The monitor flagged no organisation's rate today."]
     assert sentences({"index_rates": []}) == sentences(quiet)
+
+
+def test_a_runs_alert_lies_between_its_own_traffic_and_the_stolen_tokens_burst() -> None:
+    # an organisation registers each of a run's children at most once, and attests at most
+    # one consent per child: the floor is above that, and the burst reaches it
+    for children in range(1, 2_000):
+        floor = run_alerts(children)["rate_alert_minimum"]
+        assert children < floor <= burst_size(children)
