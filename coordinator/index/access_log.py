@@ -14,7 +14,7 @@ Owners are also told, beside the views, what they must know of consents (``index
 :class:`~coordinator.index.tables.NotificationKind`): an attested consent that opened their data
 for the first time is written with the logged view that showed it (:func:`log_views`), a
 dispute of a consent with the dispute (:mod:`coordinator.index.disputes`); each at most once
-per owner, kind and consent (:data:`NOTIFY_ONCE`).
+per owner, kind and consent (:data:`~coordinator.index.notifications.NOTIFY_ONCE`).
 **What an organisation C sees of it** (``GET /v1/children/{cpr}/access-log``; C must have an
 active case). The log never tells C more about who is involved than consent does:
 
@@ -56,9 +56,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from coordinator.database.committer import Batch
-from coordinator.database.statements import ForEngine
 from coordinator.errors import store_error
 from coordinator.index.consent import ConsentPolicy
+from coordinator.index.notifications import NOTIFY_ONCE, Notice, row_of
 from coordinator.index.store import (
     CHILDREN,
     Opening,
@@ -69,7 +69,6 @@ from coordinator.index.store import (
 from coordinator.index.tables import (
     ACCESS_LOG,
     DISCLOSURE,
-    NOTIFICATION,
     NotificationKind,
     ViewKind,
 )
@@ -83,47 +82,11 @@ L = ACCESS_LOG.c
 D = DISCLOSURE.c
 
 __all__ = [
-    "NOTIFY_ONCE",
     "LoggedView",
     "View",
     "log_views",
-    "notice",
     "shown_others",
 ]
-
-NOTIFY_ONCE: ForEngine[Any] = ForEngine(
-    lambda kind: kind.insert_ignore(NOTIFICATION, ["owner_org", "kind", "consent_id", "about_org"])
-)
-"""Insert owners' notifications, each at most once per (owner, kind, consent, other
-organisation)."""
-
-
-def notice(
-    *,
-    owner_org: str,
-    cpr: str,
-    at: datetime,
-    kind: NotificationKind,
-    about_org: str,
-    consent_id: uuid.UUID | None = None,
-    detail: str | None = None,
-) -> dict[str, Any]:
-    """One ``index_notification`` row for :data:`NOTIFY_ONCE`."""
-    return {
-        "id": uuid.uuid4(),
-        "owner_org": owner_org,
-        "cpr": cpr,
-        "at": at,
-        "kind": kind.value,
-        "about_org": about_org,
-        "consent_id": consent_id,
-        "contact_name": None,
-        "contact_role": None,
-        "contact_phone": None,
-        "contact_email": None,
-        "detail": detail,
-    }
-
 
 # --- writing ---------------------------------------------------------------------------------
 
@@ -166,13 +129,15 @@ def log_views(conn: Connection, batch: Batch, items: list[View]) -> list[Any]:
         for opening in item.opened:
             notices.setdefault(
                 (opening.owner_org, opening.consent_id),
-                notice(
-                    owner_org=opening.owner_org,
-                    cpr=item.cpr.digits,
-                    at=batch.now,
-                    kind=NotificationKind.CONSENT_OPENED,
-                    about_org=opening.recorder,
-                    consent_id=opening.consent_id,
+                row_of(
+                    Notice(
+                        opening.owner_org,
+                        item.cpr.digits,
+                        NotificationKind.CONSENT_OPENED,
+                        opening.recorder,
+                        consent_id=opening.consent_id,
+                    ),
+                    batch.now,
                 ),
             )
         access_id = uuid.uuid4()

@@ -28,9 +28,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from coordinator.database.backend import kind_of
 from coordinator.database.committer import Batch
 from coordinator.errors import Conflict, NotFound
-from coordinator.index.access_log import NOTIFY_ONCE, notice
 from coordinator.index.consent import Party, covers
 from coordinator.index.consent_rows import CONSENTS_OF, facts
+from coordinator.index.notifications import NOTIFY_ONCE, Notice, row_of
 from coordinator.index.store import Viewer, _require_active_case, _sector_of
 from coordinator.index.tables import CONSENT, DISPUTE, NotificationKind
 from messages.identifiers import Cpr
@@ -103,14 +103,16 @@ def dispute_consent(*, viewer: Viewer, cpr: Cpr, consent_id: uuid.UUID, reason: 
             return disputed_at, False
         await conn.execute(
             NOTIFY_ONCE.of(conn),
-            notice(
-                owner_org=consent.recorder,
-                cpr=cpr.digits,
-                at=batch.now,
-                kind=NotificationKind.CONSENT_DISPUTED,
-                about_org=viewer.org_gln,
-                consent_id=consent_id,
-                detail=reason,
+            row_of(
+                Notice(
+                    consent.recorder,
+                    cpr.digits,
+                    NotificationKind.CONSENT_DISPUTED,
+                    viewer.org_gln,
+                    consent_id=consent_id,
+                    detail=reason,
+                ),
+                batch.now,
             ),
         )
         return batch.now, True
