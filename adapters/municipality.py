@@ -21,7 +21,9 @@ again) and a ``type``:
 ``letter``           ``receiver_gln, child_cpr, child_name{family, given}, subject, text
                      [, ask_for_receipt, episode]`` → an XDIS91 through the hub
 ``consent``          ``ref, child_cpr, given_by_name, relation, form, sectors, valid_from
-                     [, valid_until]`` → ``POST /v1/children/{cpr}/consents``
+                     [, valid_until]`` (attested: the caseworker's word), or ``ref, child_cpr,
+                     document`` (verified: the consent service's signed document, which holds
+                     the rest) → ``POST /v1/children/{cpr}/consents``
 ``consent-revoked``  ``ref, child_cpr`` → ``DELETE`` of the consent the hub made for ``ref``
 ``coordinator``      ``child_cpr, organisation, contact`` → ``PUT .../coordinator``
 
@@ -40,14 +42,23 @@ Events about the same child reach the hub in the order written (a consent after 
 case that allows recording it, a closing after the opening); other children's in parallel.
 An event whose ``id`` was taken before (from the folder or the webhook) is a duplicate:
 nothing new is sent, whatever the line holds now.
+
+A consent's ``document`` is judged for its shape only (a compact JWS,
+``consent-document-malformed``); the hub checks its signature, period and child. What the hub
+refuses for good after a line was accepted (a signed document it does not trust, a case
+reference of another child...) is written to ``rejected/refused-<event id>.txt`` with the
+hub's code and sentence, so the case system hears of it; a refused letter comes back as an
+XCTL01 in the file drop's ``inbox/`` instead.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import os
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -78,6 +89,7 @@ from wire.entries import (
     entry_problems,
 )
 from wire.errors import HubRefused
+from wire.index import MAX_CONSENT_DOCUMENT_LENGTH
 
 __all__ = ["MunicipalityAdapter"]
 
@@ -89,19 +101,19 @@ _REQUIRED = {
     "case": ("ref", "child_cpr", "kind", "status", "opened_on"),
     "appointment": ("ref", "child_cpr", "starts_at", "ends_at", "status", "with"),
     "letter": ("receiver_gln", "child_cpr", "child_name", "subject", "text"),
-    "consent": (
-        "ref",
-        "child_cpr",
-        "given_by_name",
-        "relation",
-        "form",
-        "sectors",
-        "valid_from",
-    ),
+    "consent": ("ref", "child_cpr"),  # and the attested fields, or a document
     "consent-revoked": ("ref", "child_cpr"),
     "coordinator": ("child_cpr", "organisation", "contact"),
 }
-_CONSENT_FIELDS = ("given_by_name", "relation", "form", "sectors", "valid_from", "valid_until")
+_ATTESTED = ("given_by_name", "relation", "form", "sectors", "valid_from")
+"""What an attested consent event needs besides ``ref`` and ``child_cpr``; a verified one
+needs its ``document`` instead."""
+_CONSENT_FIELDS = (*_ATTESTED, "valid_until")
+_COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
+EVENT_KEY = "event:"
+"""The outbox key of an event's request: this prefix and the event's ``id``."""
+_EVENT_TYPE = {ItemKind.CONSENT_REVOKE: "consent-revoked"}
+"""An event type whose name is not its outbox item kind's."""
 
 
 class MunicipalityAdapter(Adapter):
@@ -298,14 +310,16 @@ class MunicipalityAdapter(Adapter):
             raise EventError(
                 f"unknown event type (one of {', '.join(_REQUIRED)})", code="unknown-type"
             )
-        missing = [f for f in _REQUIRED[kind] if event.get(f) in (None, "")]
+        signed = kind == "consent" and event.get("document") not in (None, "")
+        required = (*_REQUIRED[kind], *(_ATTESTED if kind == "consent" and not signed else ()))
+        missing = [f for f in required if event.get(f) in (None, "")]
         if missing:
             raise EventError(f"a {kind} event needs {', '.join(missing)}", code="missing-field")
         try:
             cpr = parse_cpr(str(event["child_cpr"])).digits
         except IdentifierError:
             raise EventError("child_cpr is not a valid CPR number", code="invalid-cpr") from None
-        key = f"event:{event_id}"
+        key = f"{EVENT_KEY}{event_id}"
         if kind == "case":
             payload = {
                 "child_cpr": cpr,
@@ -338,7 +352,13 @@ class MunicipalityAdapter(Adapter):
         if kind == "letter":
             return [self._letter(key, cpr, event, origin)]
         if kind == "consent":
-            payload = {f: event[f] for f in _CONSENT_FIELDS if event.get(f) is not None}
+            # a signed document is the whole consent: the body HubClient.add_signed_consent
+            # sends, under the event's idempotency key like any consent
+            payload = (
+                {"document": _checked_document(event["document"])}
+                if signed
+                else {f: event[f] for f in _CONSENT_FIELDS if event.get(f) is not None}
+            )
             ref = str(event["ref"])
             return [
                 self.json_request(
@@ -408,6 +428,20 @@ class MunicipalityAdapter(Adapter):
         request = self.letter_request(build_message(letter), letter, origin)
         return replace(request, key=key)
 
+    # --- what the hub refused -----------------------------------------------------------------
+
+    async def _refused(self, item: Item, error: HubRefused) -> None:
+        """An event's request refused for good: the hub's code and sentence go to
+        ``rejected/refused-<event id>.txt`` (a letter's come back as an XCTL01 instead)."""
+        if item.kind is ItemKind.MESSAGE or not item.key.startswith(EVENT_KEY):
+            await super()._refused(item, error)
+            return
+        event_id = item.key.removeprefix(EVENT_KEY)
+        name = refusal_file_name(event_id)
+        text = _refusal_text(event_id, item, error)
+        await asyncio.to_thread(write_atomically, self.events.rejected, name, text.encode())
+        log.info("refusal written to rejected/ item=%d code=%s", item.id, error.code)
+
     # --- consent ids ------------------------------------------------------------------------
 
     async def _sent(self, item: Item, result: Any) -> None:
@@ -433,6 +467,49 @@ class MunicipalityAdapter(Adapter):
                 code="unknown-consent",
             )
         return replace(item, path=f"{item.path}/{hub_id}")
+
+
+def refusal_file_name(event_id: str) -> str:
+    """``refused-<event id>.txt``: the id as it is when it is a plain file name (letters,
+    digits, ``.``, ``_``, ``-``, 100 at most), else made one and told apart by a digest."""
+    plain = re.sub(r"[^A-Za-z0-9._-]", "_", event_id)[:100]
+    if plain != event_id:
+        plain += "-" + hashlib.sha256(event_id.encode()).hexdigest()[:12]
+    return f"refused-{plain}.txt"
+
+
+def _refusal_text(event_id: str, item: Item, error: HubRefused) -> str:
+    """What a refusal file says: the event, where it came from, when, and the hub's code and
+    sentence on the line the event had (as a rejected line's reason file says it)."""
+    source, _, line = item.origin.rpartition(":")
+    door, _, name = source.partition(":")
+    where_from = {"events": "file", "webhook": "webhook batch"}.get(door, "from")
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    sentence = " ".join((error.detail or "no detail").split())  # one line
+    return (
+        f"event: {event_id}\n"
+        f"type: {_EVENT_TYPE.get(item.kind, item.kind.value)}\n"
+        f"{where_from}: {name or source}\n"
+        f"at: {stamp}\n"
+        f"line {line or 0}: {error.code}: refused by the hub: {sentence}\n"
+    )
+
+
+def _checked_document(value: Any) -> str:
+    """A consent event's ``document``, when it has the shape of a compact JWS (the hub checks
+    everything else)."""
+    if (
+        not isinstance(value, str)
+        or len(value) > MAX_CONSENT_DOCUMENT_LENGTH
+        or not _COMPACT_JWS.fullmatch(value)
+    ):
+        raise EventError(
+            "document is the consent service's signed document as issued: a compact JWS, "
+            f"three base64url parts header.payload.signature, {MAX_CONSENT_DOCUMENT_LENGTH} "
+            "characters at most",
+            code="consent-document-malformed",
+        )
+    return value
 
 
 def _lines(text: str) -> list[str]:

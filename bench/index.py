@@ -17,9 +17,14 @@ consent writes its access-log entry, as in production):
 
 Targets: p99 <= 5 ms, RSS <= 300 MB.
 
+The consents are attested (recorded by a PPR): under the hub's default policy they open
+municipal data only; ``--attested-consent-opens ppr,family,psychiatry,gp`` runs the hub with
+a policy that lets them open every sector's (``SAMSPIL_ATTESTED_CONSENT_OPENS``).
+
 Run: ``.venv/bin/python bench/index.py [--scale S] [--db sqlite|postgres|both]
-[--postgres-url URL] [--lookups N] [--seconds S] [--concurrency C] [--keep DIR]``; with
-``--keep`` the index is built once and reused by later runs (to compare changes on one index).
+[--postgres-url URL] [--lookups N] [--seconds S] [--concurrency C] [--keep DIR]
+[--attested-consent-opens SECTORS]``; with ``--keep`` the index is built once and reused by
+later runs (to compare changes on one index).
 """
 
 from __future__ import annotations
@@ -361,11 +366,20 @@ def percentile(values: list[float], q: float) -> float:
 
 
 async def measure(
-    url: str, plan: Plan, tokens: dict[str, str], *, lookups: int, seconds: float, concurrency: int
+    url: str,
+    plan: Plan,
+    tokens: dict[str, str],
+    *,
+    lookups: int,
+    seconds: float,
+    concurrency: int,
+    attested_opens: str | None = None,
 ) -> dict[str, float]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("SAMSPIL_")}
     env.update(SAMSPIL_DATABASE_URL=url, SAMSPIL_ENVIRONMENT="test")
+    if attested_opens is not None:
+        env["SAMSPIL_ATTESTED_CONSENT_OPENS"] = attested_opens
     hub = subprocess.Popen(  # noqa: S603, ASYNC220 - our own command, started once
         [sys.executable, "-m", "samspil", "serve", "--port", str(port)],
         env=env,
@@ -497,6 +511,7 @@ async def one_database(kind: str, args: argparse.Namespace) -> None:
                 lookups=args.lookups,
                 seconds=args.seconds,
                 concurrency=args.concurrency,
+                attested_opens=args.attested_consent_opens,
             )
             print(
                 f"[{kind}] overview, one client:  p50 {r['p50_ms']:.2f} ms  "
@@ -543,6 +558,11 @@ def main() -> None:
         default=None,
         help="folder to keep the built index in and reuse it from on the next run "
         "(PostgreSQL: a database named after the scale); compare changes on one index",
+    )
+    parser.add_argument(
+        "--attested-consent-opens",
+        default=None,
+        help="the hub's SAMSPIL_ATTESTED_CONSENT_OPENS (default: the hub's own, ppr,family)",
     )
     args = parser.parse_args()
     if args.keep is not None:

@@ -24,6 +24,7 @@ from coordinator.database.backend import create_backend
 from coordinator.database.committer import Committer, running
 from coordinator.database.engine import migrate
 from coordinator.index import routes as routes_index
+from coordinator.index.consent import ConsentPolicy
 from coordinator.index.consent_keys import consent_keys
 from coordinator.index.retention import retention_ctx
 from coordinator.mailbox import routes as routes_messages
@@ -54,6 +55,7 @@ from coordinator.state import (
     CLOCK,
     COMMITTER,
     CONSENT_KEYS,
+    CONSENT_POLICY,
     DIRECTORY,
     ENGINE,
     LAST_POLL,
@@ -155,6 +157,7 @@ def create_app(settings: Settings) -> web.Application:
     app[REGISTRY] = SchemaRegistry()  # compiled once, now: a broken schema fails start-up
     app[LAST_POLL] = {}
     app[CLOCK] = utcnow
+    app[CONSENT_POLICY] = ConsentPolicy(attested_opens=settings.attested_opens)
     app[STOPPING] = asyncio.Event()
     app.cleanup_ctx.extend(
         [

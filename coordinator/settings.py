@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from coordinator.errors import ConfigError
+from wire.directory import Sector
 
 ENV_PREFIX = "SAMSPIL_"
 
@@ -212,11 +213,26 @@ class Settings:
             "(3 against a usual 1 is a busy day, not a stolen token)"
         },
     )
+    attested_consent_opens: tuple[str, ...] = field(
+        default=("ppr", "family"),
+        metadata={
+            "doc": "the data-owning sectors whose entries an attested consent (recorded on a "
+            "caseworker's word, not signed by the consent service) opens (env: "
+            "comma-separated, e.g. 'ppr,family'; empty: none). Every other sector's data "
+            "opens only under a verified consent, or under an attested one recorded by an "
+            "organisation of that same sector"
+        },
+    )
 
     @property
     def trusted_proxy_networks(self) -> tuple[IPNetwork, ...]:
         """:attr:`trusted_proxies` as networks (an address is a network of one)."""
         return tuple(ipaddress.ip_network(entry, strict=False) for entry in self.trusted_proxies)
+
+    @property
+    def attested_opens(self) -> frozenset[Sector]:
+        """:attr:`attested_consent_opens` as sectors."""
+        return frozenset(Sector(name) for name in self.attested_consent_opens)
 
     @property
     def resolved_database_url(self) -> str:
@@ -271,6 +287,12 @@ class Settings:
                 "SAMSPIL_TRUSTED_PROXIES must be IP addresses or networks (10.0.0.0/8), "
                 "separated by commas"
             ) from exc
+        unknown = sorted(set(self.attested_consent_opens) - {s.value for s in Sector})
+        if unknown:
+            raise ConfigError(
+                f"SAMSPIL_ATTESTED_CONSENT_OPENS names {', '.join(map(repr, unknown))}: "
+                f"give sectors among {', '.join(s.value for s in Sector)}, separated by commas"
+            )
         if self.environment == "production":
             if self.host not in {"127.0.0.1", "::1", "localhost"} and self.tls_cert is None:
                 raise ConfigError(

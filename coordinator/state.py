@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from coordinator.database.backend import Backend
 from coordinator.database.committer import Committer
 from coordinator.database.reader import Reader
+from coordinator.index.consent import ConsentPolicy
 from coordinator.index.consent_keys import ConsentKeys
 from coordinator.mailbox.notifier import Notifier
 from coordinator.mailbox.store import registered_glns
@@ -51,6 +52,8 @@ LAST_POLL = web.AppKey("last_poll", dict[str, float])
 STOPPING = web.AppKey("stopping", asyncio.Event)
 Clock = Callable[[], datetime]
 """Now, tz-aware UTC."""
+CONSENT_POLICY = web.AppKey("consent_policy", ConsentPolicy)
+"""Which consents open which sector's data (from ``settings.attested_consent_opens``)."""
 CLOCK: web.AppKey[Clock] = web.AppKey("clock")
 """The time a letter is received at, the expiry sweep and the letter retention judge their
 deadlines by and a credential's expiry is judged by, an index entry is created or updated and

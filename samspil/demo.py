@@ -5,11 +5,13 @@ Every organisation of the pilot — PPR and the family department of five munici
 child and adolescent psychiatry and 15 GP clinics — is registered in the hub and has its own
 real adapter; simulated clinic systems, the hospital EHR and the municipal case systems
 drive them with HL7 over MLLP, MedCom files and JSON-lines events, and synthetic children
-move through their pathways (see :mod:`adapters.simulation.run`). A plain-text progress
-line is printed every few seconds (on a terminal the operator monitor takes its place),
-then a summary. With a terminal attached the hub keeps running
-afterwards for the caseworker TUI; the tokens are in ``var/demo/tokens.txt`` (yours only)
-and never printed.
+move through their pathways (see :mod:`adapters.simulation.run`): most families sign their
+consent at the consent service (verified), the rest consent to the caseworker (attested),
+and late in the run a stolen GP token registers many children in a burst. A plain-text
+progress line is printed every few seconds (on a terminal the operator monitor takes its
+place), then a summary, ending with what the hub's operators' summary flags. With a
+terminal attached the hub keeps running afterwards for the caseworker TUI; the tokens are
+in ``var/demo/tokens.txt`` (yours only) and never printed.
 """
 
 from __future__ import annotations
@@ -20,14 +22,20 @@ import contextlib
 import logging
 import sys
 import time
-from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from adapters.cli import LOG_FORMAT
-from adapters.simulation.region import Org, pilot_region
-from adapters.simulation.run import HubAccess, simulate
-from samspil.simulate import add_simulation_options, embedded_hub, settings_from
+from adapters.simulation.region import pilot_region
+from adapters.simulation.run import HubAccess, HubProvider, Progress, SimulationSettings, simulate
+from samspil.rate_flags import flagged_sentences
+from samspil.simulate import (
+    add_simulation_options,
+    embedded_hub,
+    run_alerts,
+    settings_from,
+    started,
+)
 
 __all__ = ["main", "register", "run_demo"]
 
@@ -63,7 +71,8 @@ def _say(text: str) -> None:
 async def run_demo(args: argparse.Namespace, keep_running: bool) -> int:
     workdir = Path.cwd() / "var" / "demo"
     settings = settings_from(args, workdir / "region")
-    async with embedded_hub(pilot_region(), workdir, port=args.port) as hub:
+    alerts = run_alerts(settings.children)
+    async with embedded_hub(pilot_region(), workdir, port=args.port, **alerts) as hub:
         print(f"Samspil hub on embedded SQLite at {hub.url}  (database: {workdir / 'hub'})")
         print(
             f"Simulated pilot region: {len(pilot_region())} organisations with their own "
@@ -77,17 +86,18 @@ async def run_demo(args: argparse.Namespace, keep_running: bool) -> int:
             f"{hub.consent_service}"
         )
         print(
+            f"Stolen-token alert: SAMSPIL_RATE_ALERT_MINIMUM={alerts['rate_alert_minimum']} "
+            "(a fresh hub's usual day is 0: an organisation is flagged from that many new "
+            "children or attested consents today, more than any of this run's registers)."
+        )
+        print(
             "Caseworker TUI (PPR Aalborg): samspil tui --hub "
             f'{hub.url} --token "$(awk \'$1=="caseworker"{{print $2}}\' {hub.token_file})"\n'
         )
 
-        @contextlib.asynccontextmanager
-        async def running(orgs: Sequence[Org], workdir: Path) -> AsyncIterator[HubAccess]:
-            del orgs, workdir  # registered above, in the demo's own folder
-            yield hub
-
+        running = started(hub)  # registered above, in the demo's own folder
         if keep_running and sys.stdout.isatty():
-            progress, health = await _with_monitor(hub.url, hub.token_file, settings, running)
+            progress, health = await _with_monitor(hub, settings, running)
         else:
             progress, health = await simulate(settings, running, report=_say)
         refused = sum(h["refused"] for h in health)
@@ -97,6 +107,18 @@ async def run_demo(args: argparse.Namespace, keep_running: bool) -> int:
             f"{sum(h['sent'] for h in health)} requests reached the hub, {refused} refused, "
             f"{sum(h['outbox_depth'] for h in health)} still queued."
         )
+        print(
+            f"Consents: {progress.consents_verified} verified (signed at the consent service), "
+            f"{progress.consents_attested} attested (the caseworker's word)."
+        )
+        if progress.intrusion is not None:
+            print(
+                f"Late in the run a stolen token of {progress.intrusion.org.name} registered "
+                f"{progress.intrusion.children} children and attested "
+                f"{progress.intrusion.consents} consents. What the hub's operators see:"
+            )
+        for sentence in await flagged_sentences(hub):
+            print(sentence)
         if keep_running:
             print(f"\nThe hub keeps running at {hub.url} — Ctrl-C stops it.")
             await asyncio.Event().wait()
@@ -104,20 +126,15 @@ async def run_demo(args: argparse.Namespace, keep_running: bool) -> int:
 
 
 async def _with_monitor(
-    url: str, token_file: Path | None, settings: Any, running: Any
-) -> tuple[Any, list[dict[str, Any]]]:
+    hub: HubAccess, settings: SimulationSettings, running: HubProvider
+) -> tuple[Progress, list[dict[str, Any]]]:
     """On a terminal the operator monitor shows the region at work (q leaves it, and the
     simulation finishes without it)."""
     from tui.monitor_app import MonitorApp
     from wire.client import HubClient
 
-    assert token_file is not None  # the embedded hub always writes one
-    lines = await asyncio.to_thread(token_file.read_text, encoding="utf-8")
-    token = next(
-        line.split("\t")[1] for line in lines.splitlines() if line.startswith("operator\t")
-    )
     work = asyncio.create_task(simulate(settings, running, report=None))
-    await MonitorApp(HubClient(url, token)).run_async()
+    await MonitorApp(HubClient(hub.url, hub.operator_token)).run_async()
     return await work
 
 

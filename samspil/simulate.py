@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import logging
 import os
 import socket
@@ -30,8 +31,9 @@ from aiohttp import web
 from adapters.cli import LOG_FORMAT
 from adapters.errors import AdapterError
 from adapters.simulation.external import ExternalHub
-from adapters.simulation.region import Org, OrgKind
-from adapters.simulation.run import HubAccess, HubProvider, SimulationSettings, simulate
+from adapters.simulation.intruder import burst_size
+from adapters.simulation.region import Org, OrgKind, pilot_region
+from adapters.simulation.run import HubAccess, HubProvider, Progress, SimulationSettings, simulate
 from coordinator.app import create_app
 from coordinator.database.engine import create_engine, migrate
 from coordinator.protocol import HubRunner
@@ -39,9 +41,18 @@ from coordinator.security.credentials import add_user, local_actor, register_org
 from coordinator.settings import Settings
 from coordinator.tables import OrganisationCreate, Role, Sector
 from samspil.consent_service.server import running_service
+from samspil.rate_flags import flagged_sentences
 from wire.errors import HubError
 
-__all__ = ["add_simulation_options", "embedded_hub", "free_port", "register", "settings_from"]
+__all__ = [
+    "add_simulation_options",
+    "embedded_hub",
+    "free_port",
+    "register",
+    "run_alerts",
+    "settings_from",
+    "started",
+]
 
 
 def free_port(preferred: int) -> int:
@@ -91,35 +102,44 @@ async def _register(settings: Settings, orgs: Sequence[Org]) -> tuple[dict[str, 
     return tokens, caseworker, operator
 
 
+def run_alerts(children: int) -> dict[str, Any]:
+    """The stolen-token alert's settings for a fresh hub serving one run of ``children``
+    pathways. Its history is the run's minutes, so every organisation's usual day is 0 and
+    any count today is above any multiple of it: the floor alone tells the stolen token's
+    burst (:func:`~adapters.simulation.intruder.burst_size`, more than ``children``) from the
+    region's own traffic, in which an organisation registers each child at most once and
+    attests at most one consent per child — ``children`` at most, whatever the seed."""
+    return {"rate_alert_minimum": children + 1}
+
+
 @contextlib.asynccontextmanager
 async def embedded_hub(
-    orgs: Sequence[Org], workdir: Path, *, port: int = 0
+    orgs: Sequence[Org], workdir: Path, *, port: int = 0, **settings: Any
 ) -> AsyncIterator[HubAccess]:
     """A fresh hub on ``workdir/hub/samspil.sqlite`` at ``127.0.0.1:port`` (0: a free one),
-    with ``orgs`` registered; the tokens are in ``workdir/tokens.txt`` (mode 0600). Beside it
-    the stand-in consent service (keys in ``workdir/consent-service``, on a free port), whose
-    published keys the hub checks signed consents against."""
+    with ``orgs`` registered; the tokens are in ``workdir/tokens.txt`` (mode 0600).
+    ``settings``: other hub settings (:class:`~coordinator.settings.Settings` fields: a
+    ``database_url`` of an empty database, the run's alerts from :func:`run_alerts`...).
+    Beside it the stand-in consent service (keys in ``workdir/consent-service``, on a free
+    port), whose published keys the hub checks signed consents against."""
     async with (
         running_service(workdir / "consent-service") as consent_service,
-        _hub(orgs, workdir, port, consent_service.jwks_url) as hub,
+        _hub(orgs, workdir, port, consent_jwks=consent_service.jwks_url, **settings) as hub,
     ):
         yield dataclasses.replace(hub, consent_service=consent_service.url)
 
 
 @contextlib.asynccontextmanager
 async def _hub(
-    orgs: Sequence[Org], workdir: Path, port: int, consent_jwks: str
+    orgs: Sequence[Org], workdir: Path, port: int, **overrides: Any
 ) -> AsyncIterator[HubAccess]:
     data_dir = workdir / "hub"
     data_dir.mkdir(parents=True, exist_ok=True)
     for stale in data_dir.glob("samspil.sqlite*"):
         stale.unlink()
     settings = Settings(
-        environment="development",
-        data_dir=data_dir,
-        port=free_port(port),
-        consent_jwks=consent_jwks,
-    )
+        environment="development", data_dir=data_dir, port=free_port(port), **overrides
+    ).check()
     tokens, caseworker, operator = await _register(settings, orgs)
     token_file = workdir / "tokens.txt"
     token_file.touch(mode=0o600)
@@ -139,10 +159,23 @@ async def _hub(
             url=f"http://127.0.0.1:{settings.port}",
             tokens=tokens,
             caseworker_token=caseworker,
+            operator_token=operator,
             token_file=token_file,
         )
     finally:
         await runner.cleanup()
+
+
+def started(hub: HubAccess) -> HubProvider:
+    """A provider for a hub already started (and its organisations registered) around the
+    simulation, so what follows the run can still ask it."""
+
+    @contextlib.asynccontextmanager
+    async def provide(orgs: Sequence[Org], workdir: Path) -> AsyncIterator[HubAccess]:
+        del orgs, workdir  # registered when the hub was started
+        yield hub
+
+    return provide
 
 
 # --- the command ---------------------------------------------------------------------------
@@ -192,6 +225,7 @@ def settings_from(args: argparse.Namespace, workdir: Path, **extra: Any) -> Simu
         duration=args.duration,
         seed=args.seed,
         workdir=workdir,
+        stolen_token_children=burst_size(args.children),
         **extra,
     )
 
@@ -199,7 +233,7 @@ def settings_from(args: argparse.Namespace, workdir: Path, **extra: Any) -> Simu
 def _simulate(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.WARNING, format=LOG_FORMAT)
     settings = settings_from(args, args.workdir)
-    provider: HubProvider = embedded_hub
+    provider: HubProvider = functools.partial(embedded_hub, **run_alerts(settings.children))
     if args.hub:
         if not args.hub.startswith(("http://", "https://")):
             raise SystemExit("samspil simulate: --hub must be an http:// or https:// URL")
@@ -213,9 +247,16 @@ def _simulate(args: argparse.Namespace) -> int:
     def say(line: str) -> None:
         print(line, flush=True)
 
+    async def run() -> Progress:
+        async with provider(pilot_region(), settings.workdir) as hub:
+            progress, _ = await simulate(settings, started(hub), report=say)
+            for sentence in await flagged_sentences(hub):  # the embedded hub's operator
+                say(sentence)
+        return progress
+
     with contextlib.suppress(KeyboardInterrupt):
         try:
-            progress, _ = asyncio.run(simulate(settings, provider, report=say))
+            progress = asyncio.run(run())
         except (AdapterError, HubError) as exc:  # the hub unreachable, a registration refused
             print(f"samspil simulate: {exc} ({exc.code})", file=sys.stderr)
             return 2

@@ -266,6 +266,12 @@ class HubClient:
         path = f"/v1/children/{_seg(cpr)}/consents/{_seg(consent_id)}"
         return _decode_object(await self._send("DELETE", path))
 
+    async def dispute_consent(self, cpr: str, consent_id: str, reason: str) -> Json:
+        """``POST /v1/children/{cpr}/consents/{id}/dispute``: the organisation disputes an
+        attested consent that covers its data; from the next call it opens nothing of it."""
+        path = f"/v1/children/{_seg(cpr)}/consents/{_seg(consent_id)}/dispute"
+        return _decode_object(await self._send("POST", path, {"reason": reason}))
+
     async def set_coordinator(self, cpr: str, coordinator: Json) -> Json:
         """``PUT /v1/children/{cpr}/coordinator``: name the child's coordinator (tovholder),
         ``{"organisation": gln, "contact": {...}}``."""

@@ -17,7 +17,18 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from wire.directory import Sector
-from wire.entries import STRICT, AppointmentStatus, CaseKind, CaseStatus, Contact, Person
+from wire.entries import (
+    STRICT,
+    AppointmentStatus,
+    CaseKind,
+    CaseStatus,
+    Contact,
+    EntryRefused,
+    Person,
+)
+
+GLN_PATTERN = r"^[0-9]{13}$"
+MAX_NAMED_ORGANISATIONS = 100  # 13 digits and a comma each: the column holds 1,400
 
 MAX_CONSENT_DOCUMENT_LENGTH = 16_384
 """The longest signed consent document the hub takes (a compact JWS naming at most 100
@@ -66,7 +77,10 @@ class ViewKind(StrEnum):
 
 
 class ConsentIn(BaseModel):
-    """The body of POST /v1/children/{cpr}/consents (valid_from defaults to now)."""
+    """The body of POST /v1/children/{cpr}/consents (valid_from defaults to now). The
+    consent covers the organisations of its ``sectors`` and the ``organisations`` it names
+    (GLNs of registered organisations): at least one of the two (see
+    :func:`check_consent`)."""
 
     model_config = STRICT
 
@@ -75,7 +89,32 @@ class ConsentIn(BaseModel):
     form: ConsentForm
     valid_from: datetime | None = None
     valid_until: datetime | None = None
-    sectors: list[Sector] = Field(min_length=1, max_length=4)
+    sectors: list[Sector] = Field(default_factory=list, max_length=4)
+    organisations: list[Annotated[str, Field(pattern=GLN_PATTERN)]] = Field(
+        default_factory=list,
+        max_length=MAX_NAMED_ORGANISATIONS,
+        description="GLNs of registered organisations the consent covers besides its sectors "
+        "(a family that consents to one municipality's family department has not consented "
+        "to another's).",
+    )
+
+
+def check_consent(consent: ConsentIn) -> None:
+    """The rules between a consent's fields. Raises :class:`~wire.entries.EntryRefused`."""
+    if not consent.sectors and not consent.organisations:
+        raise EntryRefused(
+            "a consent names at least one sector or one organisation (its GLN) it covers",
+            code="consent-covers-nothing",
+        )
+
+
+class ConsentDisputeIn(BaseModel):
+    """The body of POST /v1/children/{cpr}/consents/{id}/dispute: why the data owner
+    disputes the consent (told to the organisation that recorded it)."""
+
+    model_config = STRICT
+
+    reason: str = Field(min_length=1, max_length=1000, pattern=r"\S")
 
 
 class VerifiedConsentIn(BaseModel):
@@ -195,8 +234,10 @@ class ConsentState(BaseModel):
     age: int
     rule: str
     sectors: dict[str, str] = Field(
-        description="Per sector: shared, no-consent, own-consent-needed or "
-        "parent-consent-needed; every sector is listed whether or not anyone of it is involved."
+        description="Per sector: shared, no-consent, own-consent-needed, "
+        "parent-consent-needed or verified-consent-needed; every sector is listed whether or "
+        "not anyone of it is involved, judged for an organisation of it that no consent names "
+        "and that disputes nothing (an organisation a consent names is judged on its own)."
     )
     detail: str | None = Field(
         default=None, description="Why entries are withheld; only when some are."
@@ -208,9 +249,9 @@ class ConsentState(BaseModel):
     )
     would_open: dict[ConsentRelation, dict[Sector, str]] = Field(
         default_factory=dict,
-        description="What a consent the caller records now, naming every sector, would open "
-        "per sector (shared, or why not, as in sectors), by the relation of whoever gives it; "
-        "only the relations whose consent may be recorded at the child's age.",
+        description="What an attested consent the caller records now, naming every sector, "
+        "would open per sector (shared, or why not, as in sectors), by the relation of whoever "
+        "gives it; only the relations whose consent may be recorded at the child's age.",
     )
 
 
@@ -254,6 +295,25 @@ class ConsentRevoked(BaseModel):
     revoked_at: datetime
 
 
+class ConsentDisputed(BaseModel):
+    """A dispute recorded (created), or the caller's earlier dispute of the consent."""
+
+    consent_id: uuid.UUID
+    disputed_at: datetime
+    created: bool
+
+
+class ConsentDispute(BaseModel):
+    """A data owner's dispute of a consent: from then on the consent does not open that
+    owner's data."""
+
+    organisation: str
+    organisation_name: str
+    person: str
+    reason: str
+    at: datetime
+
+
 class ConsentEntry(BaseModel):
     """A consent in the caller's list: one it recorded, or one naming its sector or the
     organisation itself."""
@@ -289,8 +349,14 @@ class ConsentEntry(BaseModel):
     opens: dict[Sector, str] = Field(
         description="Per sector the consent names, what it alone opens for this child now: "
         "shared (that sector's entries are shown to the other organisations it covers), or why "
-        "not (no-consent when it is not in force, own-consent-needed, parent-consent-needed), "
-        "judged by the child's age as the overview judges."
+        "not (no-consent when it is not in force, own-consent-needed, parent-consent-needed, "
+        "verified-consent-needed), judged by the child's age and the hub's policy as the "
+        "overview judges, for an organisation of the sector that disputes nothing."
+    )
+    disputes: list[ConsentDispute] = Field(
+        default_factory=list,
+        description="Disputes by data owners, shown to the disputer, the recorder and those "
+        "the disputer's own entries would be shown to.",
     )
 
 

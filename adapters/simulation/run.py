@@ -11,11 +11,18 @@ number, so a run is the same for the same seed whatever the timing):
    XCTL03 the GP asked for), then opens its own case (PPR: a case event; BUP: ``ADT^A04``);
    for some children the family department opens a family-support case too;
 3. consent is recorded by the municipality for most families (a custodial parent under 15,
-   the young person from 15), missing for some, and revoked later for a few;
+   the young person from 15), missing for some, and revoked later for a few. Most families
+   sign it at the consent service: the case system asks the service over HTTP and puts the
+   signed document in its consent event (a **verified** consent); the rest are recorded on
+   the caseworker's word (**attested**), as are all when the hub trusts no consent service;
 4. the receiver books one to three appointments (``SIU^S12`` or appointment events), moves
    (``S13``) or cancels (``S15``) some, and the PPR caseworker looks at the child's overview;
 5. the receiver writes back to the GP (an XDIS91 through its file drop or a letter event);
 6. the course ends (``ADT^A03`` / a closing case event) and the GP closes its follow-up.
+
+Late in the run (once half the pathways are done, or at the end) someone uses a stolen
+system token of one GP clinic to register many other children in a burst
+(:mod:`adapters.simulation.intruder`), for the operators' stolen-token signal to catch.
 
 Time runs at ``speed`` simulated days per real second.
 """
@@ -48,6 +55,7 @@ from adapters.logsafe import where
 from adapters.municipality import MunicipalityAdapter
 from adapters.outbox import OutboxSettings
 from adapters.psychiatry import PsychiatryAdapter
+from adapters.simulation.intruder import Intrusion, register_with_stolen_token
 from adapters.simulation.region import Child, Org, OrgKind, children, pilot_region
 from adapters.simulation.systems import EventWriter, Mailroom, MllpClient
 from messages.hl7.build import build_appointment, build_episode_event, build_referral
@@ -71,6 +79,8 @@ from messages.medcom.correspondence import new_correspondence
 from messages.medcom.documents import build_message
 from messages.medcom.model import Party, Patient
 from messages.medcom.registry import SchemaRegistry
+from wire.consent_document import ConsentRequest
+from wire.consent_service import ConsentServiceClient
 from wire.errors import HubError
 
 __all__ = ["HubAccess", "HubProvider", "Progress", "Region", "SimulationSettings", "simulate"]
@@ -85,6 +95,8 @@ class HubAccess:
     url: str
     tokens: dict[str, str] = field(repr=False)
     caseworker_token: str = field(default="", repr=False)
+    operator_token: str = field(default="", repr=False)
+    """An operator's token (the operators' summary), when the provider made one."""
     token_file: Path | None = None
     ca_file: Path | None = None
     """The CA of an https:// hub's certificate (None: the system's CAs)."""
@@ -117,6 +129,9 @@ class SimulationSettings:
     the outboxes to drain at the end) before it counts it missing. A check that must not
     depend on how busy the machine is sets it high: waiting longer never changes a run
     that succeeds."""
+    stolen_token_children: int = 0
+    """Children someone registers with a stolen GP token late in the run (0: nobody does;
+    ``samspil simulate`` and ``demo`` use :func:`adapters.simulation.intruder.burst_size`)."""
 
 
 @dataclass(slots=True)
@@ -129,12 +144,21 @@ class Progress:
     cases_opened: int = 0
     cases_closed: int = 0
     appointments: int = 0
-    consents: int = 0
+    consents_verified: int = 0
+    """Consents the family signed at the consent service, sent with the signed document."""
+    consents_attested: int = 0
+    """Consents recorded on the caseworker's word."""
     revoked: int = 0
     overviews: int = 0
     overviews_shared: int = 0
     errors: int = 0
+    intrusion: Intrusion | None = None
+    """What the stolen token did, once it has."""
     started_at: float = field(default_factory=time.monotonic)
+
+    @property
+    def consents(self) -> int:
+        return self.consents_verified + self.consents_attested
 
     def line(self, region: Region) -> str:
         acks = region.ack_counts()
@@ -148,10 +172,18 @@ class Progress:
             f" started, {self.completed} done | referrals {self.referrals} sent,"
             f" {self.referrals_arrived} arrived, receipts back {receipts} | letters"
             f" {self.letters} | cases +{self.cases_opened} -{self.cases_closed} |"
-            f" appointments {self.appointments} | consents {self.consents}"
-            f" ({self.revoked} revoked) | overviews {self.overviews}"
-            f" ({self.overviews_shared} with partners) | ACK AA {acks['AA']} AE {acks['AE']}"
-            f" AR {acks['AR']} | outbox {depth} | {hub}"
+            f" appointments {self.appointments} | consents {self.consents_verified} verified,"
+            f" {self.consents_attested} attested ({self.revoked} revoked) | overviews"
+            f" {self.overviews} ({self.overviews_shared} with partners) | ACK AA {acks['AA']}"
+            f" AE {acks['AE']} AR {acks['AR']} | outbox {depth} | {hub}{self._stolen()}"
+        )
+
+    def _stolen(self) -> str:
+        if self.intrusion is None:
+            return ""
+        return (
+            f" | stolen token of {self.intrusion.org.name}: +{self.intrusion.children}"
+            f" children, +{self.intrusion.consents} attested consents"
         )
 
 
@@ -185,6 +217,9 @@ CASE_KINDS = {
     OrgKind.FAMILY: "family-support",
     OrgKind.PSYCHIATRY: "psychiatric-assessment",
 }
+SIGNED_SHARE = 0.75
+"""The share of families who sign their consent at the consent service (the rest consent to
+the caseworker: attested)."""
 _ADAPTERS: dict[str, type[Adapter]] = {
     "gp": GpAdapter,
     "psychiatry": PsychiatryAdapter,
@@ -207,6 +242,9 @@ class Region:
         self.mail: dict[str, Mailroom] = {}
         self.mllp: dict[str, MllpClient] = {}
         self.events: dict[str, EventWriter] = {}
+        self.consent_service: ConsentServiceClient | None = None
+        """The consent service families sign at (None: the hub trusts none)."""
+        self._half_done = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 
     def _config(self, org: Org) -> AdapterConfig:
@@ -232,6 +270,8 @@ class Region:
         )
 
     async def start(self) -> None:
+        if self.hub.consent_service:
+            self.consent_service = ConsentServiceClient(self.hub.consent_service)
         for org in self.orgs:
             adapter = _ADAPTERS[org.kind.adapter](self._config(org), registry=self.registry)
             await adapter.start()
@@ -257,6 +297,8 @@ class Region:
             await client.close()
         for adapter in self.adapters.values():
             await adapter.stop(grace=2.0)
+        if self.consent_service is not None:
+            await self.consent_service.close()
 
     def ack_counts(self) -> dict[str, int]:
         total = {"AA": 0, "AE": 0, "AR": 0}
@@ -279,9 +321,14 @@ class Region:
 
     async def run(self, *, report: Callable[[str], None] | None = None) -> Progress:
         """Run every child's pathway (until done, or ``duration`` seconds)."""
-        kids = children(self.settings.children, self.settings.seed, today=self.clock.start.date())
+        count, stolen = self.settings.children, self.settings.stolen_token_children
+        # the intruder's children follow the pathways' in the same seeded sequence: never one
+        # of them
+        everyone = children(count + stolen, self.settings.seed, today=self.clock.start.date())
+        kids, theirs = everyone[:count], everyone[count:]
         spread = max(3.0, len(kids) / 4)
         stories = [asyncio.create_task(self._story(kid, n, spread)) for n, kid in enumerate(kids)]
+        intruder = asyncio.create_task(self._intrude(theirs)) if theirs else None
         reporter = None
         if report is not None and self.settings.progress_every > 0:
             reporter = asyncio.create_task(self._report(report))
@@ -290,15 +337,36 @@ class Region:
                 await asyncio.wait(stories, timeout=self.settings.duration)
             else:
                 await asyncio.gather(*stories)
+            self._half_done.set()  # the intruder has not come yet: it comes now
+            if intruder is not None:
+                await intruder
         finally:
-            for story in stories:
-                story.cancel()
-            await asyncio.gather(*stories, return_exceptions=True)
+            for task in (*stories, *([intruder] if intruder else [])):
+                task.cancel()
+            await asyncio.gather(*stories, *([intruder] if intruder else []),
+                                 return_exceptions=True)  # fmt: skip
             if reporter is not None:
                 reporter.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await reporter
         return self.progress
+
+    async def _intrude(self, kids: Sequence[Child]) -> None:
+        """Late in the run, a GP clinic's stolen token registers ``kids`` in a burst."""
+        await self._half_done.wait()
+        clinics = [o for o in self.orgs if o.kind is OrgKind.GP]
+        org = random.Random(f"{self.settings.seed}-stolen").choice(clinics)
+        intrusion = await register_with_stolen_token(
+            self.hub.url,
+            self.hub.tokens[org.gln],
+            org,
+            kids,
+            today=self.clock.start.date(),
+            seed=self.settings.seed,
+            ca_file=self.hub.ca_file,
+        )
+        self.progress.intrusion = intrusion
+        self.progress.errors += intrusion.failed
 
     async def _report(self, report: Callable[[str], None]) -> None:
         while True:
@@ -321,6 +389,8 @@ class Region:
         try:
             await _Pathway(self, child, n, rng).run()
             self.progress.completed += 1
+            if self.progress.completed * 2 >= self.settings.children:
+                self._half_done.set()
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -401,8 +471,9 @@ class _Pathway:
         consenter = self.ppr if not to_bup else (self.family if family_ref else None)
         consent_ref = f"SAMTYKKE-{self.r.settings.seed}-{self.n:05d}"
         consent_given = consenter is not None and rng.random() < 0.8
+        signed = rng.random() < SIGNED_SHARE
         if consenter is not None and consent_given:
-            self._consent(consenter, consent_ref)
+            await self._consent(consenter, consent_ref, signed=signed)
         for number in range(rng.randint(1, 3)):
             await clock.days(rng.uniform(2, 8))
             await self._appointment(receiver, case_ref, number)
@@ -463,23 +534,39 @@ class _Pathway:
     def _age(self) -> int:
         return self.cpr.age_on(self.r.clock.now().date())
 
-    def _consent(self, org: Org, ref: str) -> None:
+    async def _consent(self, org: Org, ref: str, *, signed: bool) -> None:
+        """The family consents: at the consent service, whose signed document the case
+        system puts in its event (verified), or to the caseworker (attested)."""
         own = self._age() >= 15
-        self.r.events[org.gln].write(
-            {
-                "id": f"{ref}-given",
-                "type": "consent",
-                "ref": ref,
-                "child_cpr": self.child.cpr,
-                "given_by_name": self.child.given if own else f"Forælder {self.child.family}",
-                "relation": "self" if own else "custodial-parent",
-                "form": self.rng.choice(["written", "digital", "oral"]),
-                "sectors": ["ppr", "family", "psychiatry", "gp"],
+        who = self.child.given if own else f"Forælder {self.child.family}"
+        relation = "self" if own else "custodial-parent"
+        sectors = ["ppr", "family", "psychiatry", "gp"]
+        form = self.rng.choice(["written", "digital", "oral"])
+        event: dict[str, Any] = {
+            "id": f"{ref}-given",
+            "type": "consent",
+            "ref": ref,
+            "child_cpr": self.child.cpr,
+        }
+        service = self.r.consent_service
+        if signed and service is not None:
+            request = ConsentRequest.model_validate(
+                {"child_cpr": self.child.cpr, "given_by_name": who, "relation": relation,
+                 "sectors": sectors}
+            )  # fmt: skip
+            event["document"] = (await service.sign(request)).document
+            self.r.progress.consents_verified += 1
+        else:
+            event.update(
+                given_by_name=who,
+                relation=relation,
+                form=form,
+                sectors=sectors,
                 # the hub judges consent on its own (real) clock, not the simulated one
-                "valid_from": (datetime.now(COPENHAGEN) - timedelta(minutes=1)).isoformat(),
-            }
-        )
-        self.r.progress.consents += 1
+                valid_from=(datetime.now(COPENHAGEN) - timedelta(minutes=1)).isoformat(),
+            )
+            self.r.progress.consents_attested += 1
+        self.r.events[org.gln].write(event)
 
     def _revoke(self, org: Org, ref: str) -> None:
         self.r.events[org.gln].write(

@@ -10,6 +10,11 @@ view names its :class:`~coordinator.index.tables.ViewKind` and, in one disclosur
 the organisations whose data it showed, so owners can list the views of their data
 (``GET /v1/access-notifications``).
 
+Owners are also told, beside the views, what they must know of consents (``index_notification``,
+:class:`~coordinator.index.tables.NotificationKind`): an attested consent that opened their data
+for the first time is written with the logged view that showed it (:func:`log_views`), a
+dispute of a consent with the dispute (:mod:`coordinator.index.disputes`); each at most once
+per owner, kind and consent (:data:`~coordinator.index.notifications.NOTIFY_ONCE`).
 **What an organisation C sees of it** (``GET /v1/children/{cpr}/access-log``; C must have an
 active case). The log never tells C more about who is involved than consent does:
 
@@ -18,8 +23,9 @@ active case). The log never tells C more about who is involved than consent does
   organisation with an active case, so the family's organisations see when the hub looked);
   no other entry is shown, and nothing counts them;
 * in a shown entry, the organisations it disclosed are named only where they are C itself or
-  an active consent opens their data to C now (:func:`coordinator.index.store.organisations_open`,
-  the overview's own judgement); the others are left out, without a name, a GLN or a count;
+  a consent opens their data to C now under the hub's policy and the owners' disputes
+  (:func:`coordinator.index.store.organisations_open`, the overview's own per-owner
+  judgement); the others are left out, without a name, a GLN or a count;
 * the viewer is always named: C itself, an operator, or an organisation that read C's data.
   The last is the owner's right to know who read its data - the same fact
   ``GET /v1/access-notifications`` tells C - and a reader knows its look is told to the owner;
@@ -51,8 +57,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from coordinator.database.committer import Batch
 from coordinator.errors import store_error
+from coordinator.index.consent import ConsentPolicy
+from coordinator.index.notifications import NOTIFY_ONCE, Notice, row_of
 from coordinator.index.store import (
     CHILDREN,
+    Opening,
     Viewer,
     _require_active_case,
     organisations_open,
@@ -60,6 +69,7 @@ from coordinator.index.store import (
 from coordinator.index.tables import (
     ACCESS_LOG,
     DISCLOSURE,
+    NotificationKind,
     ViewKind,
 )
 from coordinator.operations.audit_tables import OPERATOR_AUDIT, AuditAction
@@ -78,7 +88,6 @@ __all__ = [
     "shown_others",
 ]
 
-
 # --- writing ---------------------------------------------------------------------------------
 
 
@@ -90,6 +99,7 @@ class View:
     cpr: Cpr
     kind: ViewKind
     owners: tuple[str, ...]  # the other organisations whose data it disclosed, sorted
+    opened: tuple[Opening, ...] = ()  # owners an attested consent opened, not yet told
     # an operator's stated reason: kept on the view, and the read goes into the operators'
     # audit trail (``read-access-log``, naming the view's id, never the child)
     reason: str | None = None
@@ -102,7 +112,9 @@ _AUDIT = insert(OPERATOR_AUDIT)
 
 def log_views(conn: Connection, batch: Batch, items: list[View]) -> list[Any]:
     """Bulk write: a group's logged views, their disclosures and the operators' audit rows
-    (three statements, four with an operator's read).
+    (three statements, four with an operator's read), and the owners first opened by an
+    attested consent told so (one more, when there are any: ``consent-opened``, once per
+    owner and consent).
 
     The child is remembered too (an operator may read the log of a child the index does not
     know yet): the retention job deletes a child's log with everything else about the child
@@ -111,8 +123,23 @@ def log_views(conn: Connection, batch: Batch, items: list[View]) -> list[Any]:
     children: dict[str, dict[str, Any]] = {}
     views: list[dict[str, Any]] = []
     disclosures: list[dict[str, Any]] = []
+    notices: dict[tuple[str, uuid.UUID], dict[str, Any]] = {}
     audits: list[dict[str, Any]] = []
     for item in items:
+        for opening in item.opened:
+            notices.setdefault(
+                (opening.owner_org, opening.consent_id),
+                row_of(
+                    Notice(
+                        opening.owner_org,
+                        item.cpr.digits,
+                        NotificationKind.CONSENT_OPENED,
+                        opening.recorder,
+                        consent_id=opening.consent_id,
+                    ),
+                    batch.now,
+                ),
+            )
         access_id = uuid.uuid4()
         children[item.cpr.digits] = {
             "id": uuid.uuid4(),
@@ -161,6 +188,8 @@ def log_views(conn: Connection, batch: Batch, items: list[View]) -> list[Any]:
         conn.execute(_DISCLOSE, disclosures)
     if audits:
         conn.execute(_AUDIT, audits)
+    if notices:
+        conn.execute(NOTIFY_ONCE.of(conn), list(notices.values()))
     return [None] * len(items)
 
 
@@ -221,13 +250,14 @@ async def _access_log(
     cpr: Cpr,
     org_gln: str | None,
     limit: int,
+    policy: ConsentPolicy,
 ) -> list[LoggedView]:
     """The child's access log, newest first.
 
     ``org_gln`` None is an operator: everything, every organisation named, with the reasons.
     An organisation (which must have an active case) is shown what the module docstring says:
     its own views, the views of its data and the operators' reads, naming no organisation
-    that consent does not open to it.
+    that consent (under ``policy``) does not open to it.
     """
     now = utcnow()
     named: frozenset[str] = frozenset()  # the organisations an organisation's log may name
@@ -253,7 +283,7 @@ async def _access_log(
             }
             if org_gln is not None:
                 named = await organisations_open(
-                    conn, caller_gln=org_gln, cpr=cpr, glns=glns, now=now
+                    conn, caller_gln=org_gln, cpr=cpr, glns=glns, now=now, policy=policy
                 )
     except SQLAlchemyError as exc:
         raise store_error(exc, "the index") from exc

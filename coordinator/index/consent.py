@@ -1,25 +1,40 @@
 """The consent rule, as pure functions (no database, no clock of its own).
 
-Other organisations' entries about a child are shown to the caller only under a consent that
+An owner organisation W's entries about a child are shown to a caller organisation C only
+under a consent that
 
-* is **active**: valid from before now, not yet past its ``valid_until``, not revoked;
-* covers **both** the caller's sector and the owner's sector (``ppr``, ``family``,
-  ``psychiatry``, ``gp``);
-* was given by someone who may give it **for the data in question**, by the child's age on the
-  day (read from the CPR's birth date):
+* is **active** (:func:`is_active`): valid from before now, not yet past its ``valid_until``,
+  not revoked;
+* **covers** both C and W (:func:`covers`): an organisation is covered when the consent names
+  its sector (``ppr``, ``family``, ``psychiatry``, ``gp``) or the organisation itself (its
+  GLN) — a family that consented to Aalborg's family department has not consented to
+  Thisted's;
+* was given by someone who may give it **for W's data** (:func:`relation_counts`), by the
+  child's age on the day (read from the CPR's birth date):
 
   - under 15: a custodial parent (or a guardian); the child's own word is not enough;
   - from 15: for **health-sector data** (psychiatry, GP: sundhedsloven §§ 14, 41–42) the young
     person's own consent (relation ``self``); municipal data (PPR, family) still under a
     custodial parent's or guardian's consent, or the young person's own;
-  - from 18: custody has ended; only the person's own consent counts.
+  - from 18: custody has ended; only the person's own consent counts;
+* is **not disputed by W** (:func:`is_disputed_by`): a data owner that disputes an attested
+  consent closes its own data to it from the next call;
+* is accepted for W's sector by the hub's **policy** (:class:`ConsentPolicy`): a verified
+  consent (signed by the consent service) always; an attested one (a caseworker's word) for
+  the sectors the hub lets attested consents open (by default the municipal ones, PPR and
+  family), or when an organisation of W's own sector recorded it.
 
-Revocation takes effect at once: whoever asks next is judged against the revoked consent.
+Revocation and disputes take effect at once: whoever asks next is judged against them.
+
+The overview's per-sector consent state (:func:`sector_verdicts`) judges each sector for a
+generic organisation of it (not named by any consent, disputing nothing), so it reveals
+nothing about who is involved with the child.
 
 Everything that names another organisation to a caller asks one question,
 :func:`organisations_open_to` ("which of these organisations may the caller see for this
-child now?"), answered with the same judgement the overview makes; the access log names
-others only through it.
+child now?"), answered per owner organisation with the same judgement (:func:`judge`, under
+the hub's policy and the owners' disputes) that opens the overview's entries; the access log
+names others only through it.
 
 The consent list has its own rule, :func:`listing`: an organisation sees the consents it
 recorded, and the consents that name its sector or the organisation itself; of a consent
@@ -29,15 +44,17 @@ caller (in force and naming its sector or the organisation). Anything else is le
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 
-from coordinator.index.tables import ConsentRelation
+from coordinator.index.tables import ConsentRelation, ConsentVerification
 from coordinator.tables import Sector
 
 HEALTH_SECTORS = frozenset({Sector.PSYCHIATRY, Sector.GP})
+MUNICIPAL_SECTORS = frozenset({Sector.PPR, Sector.FAMILY})
 OWN_CONSENT_FOR_HEALTH_AGE = 15
 OF_AGE = 18
 PARENTAL = frozenset({ConsentRelation.CUSTODIAL_PARENT, ConsentRelation.GUARDIAN})
@@ -52,11 +69,22 @@ class Listed(StrEnum):
 
 
 class Missing(StrEnum):
-    """Why a sector's entries are withheld from the caller."""
+    """Why an organisation's entries are withheld from the caller."""
 
-    NO_CONSENT = "no-consent"  # no active consent covers the caller's sector and this one
+    NO_CONSENT = "no-consent"  # no active consent covers the caller and this owner
     OWN_CONSENT_NEEDED = "own-consent-needed"  # from 15 (health) or 18: the young person's own
     PARENT_CONSENT_NEEDED = "parent-consent-needed"  # under 15: a custodial parent's
+    VERIFIED_CONSENT_NEEDED = "verified-consent-needed"  # the policy wants a verified consent
+    DISPUTED = "consent-disputed"  # the owner disputed every consent that would open its data
+
+
+@dataclass(frozen=True, slots=True)
+class Party:
+    """An organisation as the rule sees it: its sector, and its GLN — or None for a generic
+    organisation of the sector (named by no consent, disputing nothing)."""
+
+    sector: Sector
+    gln: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +96,37 @@ class ConsentFacts:
     valid_from: datetime
     valid_until: datetime | None
     revoked_at: datetime | None
+    id: uuid.UUID | None = None
+    verification: ConsentVerification = ConsentVerification.ATTESTED
+    organisations: frozenset[str] = frozenset()  # GLNs named besides the sectors
+    recorder: str = ""  # the recording organisation's GLN
+    recorder_sector: Sector | None = None
+    recorded_at: datetime | None = None
+    disputed_by: frozenset[str] = frozenset()  # disputing owners' GLNs
+
+    @property
+    def verified(self) -> bool:
+        return self.verification is ConsentVerification.VERIFIED
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentPolicy:
+    """Which consents open which sector's data: verified ones always; attested ones for the
+    sectors in ``attested_opens``, and for the recorder's own sector."""
+
+    attested_opens: frozenset[Sector] = MUNICIPAL_SECTORS
+
+    def accepts(self, consent: ConsentFacts, owner_sector: Sector) -> bool:
+        """May ``consent`` open data owned by an organisation of ``owner_sector``?"""
+        if consent.verified or owner_sector in self.attested_opens:
+            return True
+        return consent.recorder_sector is owner_sector
+
+
+DEFAULT_POLICY = ConsentPolicy()
+
+
+# --- one function per rule ---------------------------------------------------------------
 
 
 def is_active(consent: ConsentFacts, now: datetime) -> bool:
@@ -77,6 +136,13 @@ def is_active(consent: ConsentFacts, now: datetime) -> bool:
     if consent.valid_from > now:
         return False
     return consent.valid_until is None or now < consent.valid_until
+
+
+def covers(consent: ConsentFacts, party: Party) -> bool:
+    """Does ``consent`` cover ``party``: its sector, or the organisation itself by name?"""
+    if party.sector in consent.sectors:
+        return True
+    return party.gln is not None and party.gln in consent.organisations
 
 
 def accepted_relations(age: int, owner_sector: Sector) -> frozenset[ConsentRelation]:
@@ -90,6 +156,16 @@ def accepted_relations(age: int, owner_sector: Sector) -> frozenset[ConsentRelat
     return PARENTAL
 
 
+def relation_counts(consent: ConsentFacts, age: int, owner_sector: Sector) -> bool:
+    """Was ``consent`` given by someone whose word counts for this data at this age?"""
+    return consent.relation in accepted_relations(age, owner_sector)
+
+
+def is_disputed_by(consent: ConsentFacts, owner: Party) -> bool:
+    """Has ``owner`` disputed ``consent`` (a generic organisation disputes nothing)?"""
+    return owner.gln is not None and owner.gln in consent.disputed_by
+
+
 def may_record(relation: ConsentRelation, age: int) -> bool:
     """Can a consent from ``relation`` count for anything at this age? (refused otherwise)"""
     if relation is ConsentRelation.SELF:
@@ -97,56 +173,99 @@ def may_record(relation: ConsentRelation, age: int) -> bool:
     return age < OF_AGE
 
 
+def opening_order(consent: ConsentFacts) -> tuple[bool, datetime, str]:
+    """Which of several consents that open an owner's data is named as the one that opened
+    it: a verified one first, then the earliest recorded."""
+    return (not consent.verified, consent.recorded_at or consent.valid_from, str(consent.id))
+
+
+# --- the verdict -------------------------------------------------------------------------
+
+
 def judge(
     *,
-    caller: Sector,
-    owner: Sector,
+    caller: Party,
+    owner: Party,
     age: int,
     consents: Iterable[ConsentFacts],
     now: datetime,
-) -> Missing | None:
-    """None when ``owner``'s entries may be shown to ``caller``; otherwise why not."""
-    wanted = accepted_relations(age, owner)
-    covering = [
-        c for c in consents if is_active(c, now) and caller in c.sectors and owner in c.sectors
-    ]
-    if any(c.relation in wanted for c in covering):
-        return None
+    policy: ConsentPolicy = DEFAULT_POLICY,
+) -> ConsentFacts | Missing:
+    """The consent that opens ``owner``'s entries to ``caller`` (a verified one if any,
+    else the earliest recorded), or why none does.
+
+    The reason names the first rule no covering consent passes, in the order: coverage,
+    whose word counts (age), the owner's dispute, the policy.
+    """
+    covering = [c for c in consents if is_active(c, now) and covers(c, caller) and covers(c, owner)]
     if not covering:
         return Missing.NO_CONSENT
-    if ConsentRelation.SELF in wanted:
-        return Missing.OWN_CONSENT_NEEDED
-    return Missing.PARENT_CONSENT_NEEDED
+    counted = [c for c in covering if relation_counts(c, age, owner.sector)]
+    if not counted:
+        if ConsentRelation.SELF in accepted_relations(age, owner.sector):
+            return Missing.OWN_CONSENT_NEEDED
+        return Missing.PARENT_CONSENT_NEEDED
+    undisputed = [c for c in counted if not is_disputed_by(c, owner)]
+    if not undisputed:
+        return Missing.DISPUTED
+    accepted = [c for c in undisputed if policy.accepts(c, owner.sector)]
+    if not accepted:
+        return Missing.VERIFIED_CONSENT_NEEDED
+    return min(accepted, key=opening_order)
 
 
 def sector_verdicts(
-    *, caller: Sector, age: int, consents: Iterable[ConsentFacts], now: datetime
+    *,
+    caller: Party,
+    age: int,
+    consents: Iterable[ConsentFacts],
+    now: datetime,
+    policy: ConsentPolicy = DEFAULT_POLICY,
 ) -> dict[Sector, Missing | None]:
     """For every sector (including the caller's own, for other organisations of that sector):
-    None when its entries may be shown, otherwise why not. Judged for every sector whether or
-    not anyone of it is involved, so the answer reveals nothing about who is."""
+    None when a generic organisation's entries of it may be shown, otherwise why not. Judged
+    for every sector whether or not anyone of it is involved, and for an organisation no
+    consent names and that disputes nothing, so the answer reveals nothing about who is."""
     facts = list(consents)
-    return {
-        sector: judge(caller=caller, owner=sector, age=age, consents=facts, now=now)
-        for sector in Sector
-    }
+    verdicts: dict[Sector, Missing | None] = {}
+    for sector in Sector:
+        verdict = judge(
+            caller=caller, owner=Party(sector), age=age, consents=facts, now=now, policy=policy
+        )
+        verdicts[sector] = verdict if isinstance(verdict, Missing) else None
+    return verdicts
 
 
 def organisations_open_to(
     *,
-    caller_gln: str,
-    caller: Sector,
+    caller: Party,
     owners: Mapping[str, Sector],
     age: int,
     consents: Iterable[ConsentFacts],
     now: datetime,
+    policy: ConsentPolicy = DEFAULT_POLICY,
 ) -> frozenset[str]:
     """Which of ``owners`` (GLN to sector) the caller may see for this child now: itself, and
-    every organisation whose data an active consent opens to the caller, judged as the
-    overview judges (:func:`judge`). The one place that decides whom an answer may name."""
-    verdicts = sector_verdicts(caller=caller, age=age, consents=consents, now=now)
+    every organisation whose data a consent opens to the caller, judged per owner as the
+    overview's entries are (:func:`judge`: scope by named organisations, whose word counts,
+    the owner's disputes, the hub's policy). The one place that decides whom an answer may
+    name."""
+    facts = list(consents)
     return frozenset(
-        gln for gln, sector in owners.items() if gln == caller_gln or verdicts[sector] is None
+        gln
+        for gln, sector in owners.items()
+        if gln == caller.gln
+        or not isinstance(
+            judge(
+                caller=caller,
+                owner=Party(sector, gln),
+                age=age,
+                consents=facts,
+                now=now,
+                policy=policy,
+            ),
+            Missing,
+        )
     )
 
 
@@ -191,34 +310,67 @@ def age_on(born: date, day: date) -> int:
 # --- what one consent opens (the caseworker's view of a consent) ---------------------------
 
 
-def opens(consent: ConsentFacts, *, age: int, now: datetime) -> dict[Sector, Missing | None]:
+def _missing(verdict: ConsentFacts | Missing) -> Missing | None:
+    return verdict if isinstance(verdict, Missing) else None
+
+
+def opens(
+    consent: ConsentFacts, *, age: int, now: datetime, policy: ConsentPolicy = DEFAULT_POLICY
+) -> dict[Sector, Missing | None]:
     """What ``consent`` alone opens, per sector it names: None where it opens the entries of
     that sector's organisations (to the other organisations it covers), otherwise why not.
-    Judged by :func:`judge` for a generic organisation of the sector, as the overview judges;
-    a consent not in force opens nothing (``no-consent``)."""
+    Judged by :func:`judge` for a generic organisation of the sector, as the overview's
+    per-sector state is; a consent not in force opens nothing (``no-consent``)."""
     return {
-        sector: judge(caller=sector, owner=sector, age=age, consents=[consent], now=now)
+        sector: _missing(
+            judge(
+                caller=Party(sector),
+                owner=Party(sector),
+                age=age,
+                consents=[consent],
+                now=now,
+                policy=policy,
+            )
+        )
         for sector in Sector
         if sector in consent.sectors
     }
 
 
 def opened_to(
-    caller: Sector, consent: ConsentFacts, *, age: int, now: datetime
+    caller: Party,
+    consent: ConsentFacts,
+    *,
+    age: int,
+    now: datetime,
+    policy: ConsentPolicy = DEFAULT_POLICY,
 ) -> frozenset[Sector]:
-    """The sectors whose entries ``consent`` alone opens to an organisation of ``caller`` now
-    (empty when it opens none): the overview's "who consented"."""
+    """The sectors whose entries (of a generic organisation of each) ``consent`` alone opens
+    to ``caller`` now; empty when it opens none. The overview's "who consented"."""
     return frozenset(
         sector
         for sector in Sector
-        if judge(caller=caller, owner=sector, age=age, consents=[consent], now=now) is None
+        if _missing(
+            judge(
+                caller=caller,
+                owner=Party(sector),
+                age=age,
+                consents=[consent],
+                now=now,
+                policy=policy,
+            )
+        )
+        is None
     )
 
 
-def would_open(*, age: int, now: datetime) -> dict[ConsentRelation, dict[Sector, Missing | None]]:
-    """What a consent recorded now, naming every sector, would open per sector, by the
-    relation of whoever gives it — for the relations whose consent may be recorded at ``age``
-    (:func:`may_record`). The consent form shows it before a consent is saved."""
+def would_open(
+    *, recorder: Sector, age: int, now: datetime, policy: ConsentPolicy = DEFAULT_POLICY
+) -> dict[ConsentRelation, dict[Sector, Missing | None]]:
+    """What an attested consent that an organisation of ``recorder`` records now, naming
+    every sector, would open per sector (:func:`opens`), by the relation of whoever gives it
+    — for the relations whose consent may be recorded at ``age`` (:func:`may_record`). The
+    consent form shows it before a consent is saved."""
     return {
         relation: opens(
             ConsentFacts(
@@ -227,9 +379,12 @@ def would_open(*, age: int, now: datetime) -> dict[ConsentRelation, dict[Sector,
                 valid_from=now,
                 valid_until=None,
                 revoked_at=None,
+                verification=ConsentVerification.ATTESTED,
+                recorder_sector=recorder,
             ),
             age=age,
             now=now,
+            policy=policy,
         )
         for relation in ConsentRelation
         if may_record(relation, age)

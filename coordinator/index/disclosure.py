@@ -11,9 +11,12 @@ lost on its way stays logged (a view too many, never one too few).
 
 What is logged (see :mod:`coordinator.index.access_log`):
 
-* :func:`disclose_overview` - an overview showing other organisations' entries;
-* :func:`disclose_consents` - a consent list showing consents others recorded (the list shows
-  only what :func:`coordinator.index.consent.listing` lets the caller see);
+* :func:`disclose_overview` - an overview showing other organisations' entries (and, in the
+  same write, each owner an attested consent opened for the first time is told:
+  ``consent-opened``);
+* :func:`disclose_consents` - a consent list showing consents others recorded, or their
+  disputes (the list shows only what :func:`coordinator.index.consent.listing` lets the
+  caller see);
 * :func:`disclose_access_log` - an organisation's read of the access log naming other
   organisations (what it names is decided in :mod:`coordinator.index.access_log`), and
   **every** operator's read of a child's access log, which needs a stated reason (kept on
@@ -51,8 +54,9 @@ from coordinator.index.access_log import (
     log_views,
     shown_others,
 )
+from coordinator.index.consent import ConsentPolicy
 from coordinator.index.notifications import _owner_notifications
-from coordinator.index.store import ListedConsent, Overview, Viewer, _consents_of, _overview
+from coordinator.index.store import ConsentList, Overview, Viewer, _consents_of, _overview
 from coordinator.index.tables import ViewKind
 from messages.identifiers import Cpr
 
@@ -75,30 +79,41 @@ async def _logged(committer: Committer, view: View) -> None:
 
 
 async def disclose_overview(
-    *, reader: Reader, committer: Committer, viewer: Viewer, cpr: Cpr, recent: timedelta
+    *,
+    reader: Reader,
+    committer: Committer,
+    viewer: Viewer,
+    cpr: Cpr,
+    recent: timedelta,
+    policy: ConsentPolicy,
 ) -> Overview:
-    """The caller's overview of a child (:class:`~coordinator.index.store.Overview`), once
-    the view of the other organisations it shows (``disclosed``) is logged and committed.
+    """The caller's overview of a child (:class:`~coordinator.index.store.Overview`), judged
+    under ``policy``, once the view of the other organisations it shows (``disclosed``) is
+    logged and committed — with, in the same write, a ``consent-opened`` notification to
+    each owner an attested consent opened for the first time (``opened``).
 
     The reads run on the read path; the entry is a later committer write, and this waits
     for its commit.
     """
-    result = await _overview(reader=reader, viewer=viewer, cpr=cpr, recent=recent)
+    result = await _overview(reader=reader, viewer=viewer, cpr=cpr, recent=recent, policy=policy)
     if result.disclosed:
-        await _logged(committer, View(viewer, cpr, ViewKind.OVERVIEW, tuple(result.disclosed)))
+        view = View(viewer, cpr, ViewKind.OVERVIEW, tuple(result.disclosed), tuple(result.opened))
+        await _logged(committer, view)
     return result
 
 
 async def disclose_consents(
-    *, engine: AsyncEngine, committer: Committer, viewer: Viewer, cpr: Cpr
-) -> list[ListedConsent]:
-    """The child's consents the caller may see, newest first (the caller must have an active
-    case), once the view of those other organisations recorded is logged and committed."""
-    rows = await _consents_of(engine=engine, org_gln=viewer.org_gln, cpr=cpr)
-    recorders = tuple(sorted({r.recorded_by_org for r in rows} - {viewer.org_gln}))
-    if recorders:
-        await _logged(committer, View(viewer, cpr, ViewKind.CONSENTS, recorders))
-    return rows
+    *, engine: AsyncEngine, committer: Committer, viewer: Viewer, cpr: Cpr, policy: ConsentPolicy
+) -> ConsentList:
+    """The child's consents the caller may see (:func:`coordinator.index.consent.listing`),
+    newest first (the caller must have an active case), with the disputes the caller may
+    see, once the view of consents other organisations recorded (or disputed) is logged and
+    committed."""
+    found = await _consents_of(engine=engine, org_gln=viewer.org_gln, cpr=cpr, policy=policy)
+    others = tuple(sorted(found.others - {viewer.org_gln}))
+    if others:
+        await _logged(committer, View(viewer, cpr, ViewKind.CONSENTS, others))
+    return found
 
 
 async def disclose_access_log(
@@ -109,6 +124,7 @@ async def disclose_access_log(
     cpr: Cpr,
     operator: bool,
     limit: int,
+    policy: ConsentPolicy,
     reason: str | None = None,
 ) -> list[LoggedView]:
     """The child's access log, newest first, once this read of it is logged and committed:
@@ -127,11 +143,15 @@ async def disclose_access_log(
             code="access-reason-missing",
         )
     views = await _access_log(
-        engine=engine, cpr=cpr, org_gln=None if operator else viewer.org_gln, limit=limit
+        engine=engine,
+        cpr=cpr,
+        org_gln=None if operator else viewer.org_gln,
+        limit=limit,
+        policy=policy,
     )
     others = shown_others(views, viewer.org_gln)
     if operator or others:
-        view = View(viewer, cpr, ViewKind.ACCESS_LOG, others, reason if operator else None)
+        view = View(viewer, cpr, ViewKind.ACCESS_LOG, others, reason=reason if operator else None)
         await _logged(committer, view)
     return views
 

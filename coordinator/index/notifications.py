@@ -35,8 +35,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from coordinator.database.backend import kind_of
 from coordinator.database.committer import Batch
+from coordinator.database.statements import ForEngine
 from coordinator.errors import store_error
 from coordinator.index.tables import CASE, CHILD, NOTIFICATION
 from coordinator.tables import ORGANISATION, Sector
@@ -187,38 +187,40 @@ class Notice:
     at: datetime | None = None
 
 
+NOTIFY_ONCE: ForEngine[Any] = ForEngine(
+    lambda kind: kind.insert_ignore(NOTIFICATION, ["owner_org", "kind", "consent_id", "about_org"])
+)
+"""Insert notices (rows of :func:`row_of`), each at most once per owner, kind, consent and
+other organisation: an attested consent opens an owner's data "for the first time" once, and
+each disputing organisation tells a consent's recorder once (a notice without a consent is
+always written: NULLs are distinct)."""
+
+
+def row_of(notice: Notice, now: datetime) -> dict[str, Any]:
+    """``notice`` as an ``index_notification`` row; ``now`` where it names no time."""
+    contact = notice.contact
+    return {
+        "id": uuid.uuid4(),
+        "owner_org": notice.owner_org,
+        "cpr": notice.cpr,
+        "at": notice.at or now,
+        "kind": notice.kind.value,
+        "about_org": notice.about_org,
+        "consent_id": notice.consent_id,
+        "contact_name": contact.name if contact else None,
+        "contact_role": contact.role if contact else None,
+        "contact_phone": contact.phone if contact else None,
+        "contact_email": contact.email if contact else None,
+        "detail": notice.detail,
+    }
+
+
 def tell(*notices: Notice) -> Any:
-    """Op (``Committer.call``, or awaited inside another op with its connection and batch):
-    write ``notices``; an owner already told of the same kind and consent is not told again
-    (the unique ``(owner_org, kind, consent_id)``: a notice without a consent is always
-    written)."""
+    """Op (``Committer.call``): write ``notices`` (:data:`NOTIFY_ONCE`)."""
 
     async def op(conn: AsyncConnection, batch: Batch) -> None:
-        if not notices:
-            return
-        rows = [
-            {
-                "id": uuid.uuid4(),
-                "owner_org": n.owner_org,
-                "cpr": n.cpr,
-                "at": n.at or batch.now,
-                "kind": n.kind.value,
-                "about_org": n.about_org,
-                "consent_id": n.consent_id,
-                "contact_name": n.contact.name if n.contact else None,
-                "contact_role": n.contact.role if n.contact else None,
-                "contact_phone": n.contact.phone if n.contact else None,
-                "contact_email": n.contact.email if n.contact else None,
-                "detail": n.detail,
-            }
-            for n in notices
-        ]
-        await conn.execute(
-            kind_of(conn)
-            .insert(NOTIFICATION)
-            .values(rows)
-            .on_conflict_do_nothing(index_elements=["owner_org", "kind", "consent_id"])
-        )
+        if notices:
+            await conn.execute(NOTIFY_ONCE.of(conn), [row_of(n, batch.now) for n in notices])
 
     return op
 

@@ -9,6 +9,8 @@ from wire.entries import AppointmentEntry, CaseEntry
 from wire.index import (
     AccessLog,
     AccessNotifications,
+    ConsentDisputed,
+    ConsentDisputeIn,
     ConsentIn,
     ConsentRecorded,
     ConsentRevoked,
@@ -132,8 +134,16 @@ PATHS: dict[str, Any] = {
             "operationId": "childOverview",
             "summary": "The caller's overview of a child: its own entries; other "
             "organisations' active cases, upcoming and recent appointments and the coordinator "
-            "where consent covers both sectors; the consent state; 48-hour overlap hints. "
-            "Needs an own active case (403 no-active-case). Every disclosure is logged.",
+            "where consent opens them; the consent state; 48-hour overlap hints. Needs an own "
+            "active case (403 no-active-case). Every disclosure is logged.",
+            "description": "An owner organisation's entries are shown under a consent that is "
+            "active, covers both organisations (their sectors, or the organisations by GLN), "
+            "was given by someone whose word counts at the child's age, is not disputed by the "
+            "owner, and that the hub's policy accepts for the owner's sector: a verified "
+            "consent always; an attested one for the sectors in SAMSPIL_ATTESTED_CONSENT_OPENS "
+            "(by default PPR and family), or when recorded by the owner's own sector. An owner "
+            "whose data an attested consent opens is told so the first time (a "
+            "consent-opened notification).",
             "parameters": [_CPR, _ON_BEHALF_OF],
             "responses": {
                 "200": _json("Overview", "The overview."),
@@ -147,7 +157,9 @@ PATHS: dict[str, Any] = {
             "summary": "Record a consent (needs an own active case): attested, or verified "
             "from a document signed by the consent service.",
             "description": "Two bodies. **Attested** (ConsentIn): a caseworker records who "
-            "consented, their relation, the form and the sectors. **Verified** "
+            "consented, their relation, the form, the sectors and the organisations it names "
+            "by GLN (at least one of the two: 422 consent-covers-nothing; an unregistered GLN: "
+            "422 unknown-organisation). **Verified** "
             '(VerifiedConsentIn, `{"document": "<compact JWS>"}`): a consent document '
             "signed (ES256) by the consent service whose public keys the hub is configured "
             "with (SAMSPIL_CONSENT_JWKS); who consented, the relation, the sectors, the named "
@@ -160,7 +172,9 @@ PATHS: dict[str, Any] = {
             "consent-service-not-configured (the hub has no keys configured); 409 "
             "consent-document-reused (a document is recorded once); 503 "
             "consent-keys-unavailable (the service's keys could not be fetched; send it "
-            "again later). With an Idempotency-Key, a repeat of the request (e.g. a retry "
+            "again later). Which sectors' data an attested consent opens is the hub's policy "
+            "(SAMSPIL_ATTESTED_CONSENT_OPENS); a verified one opens every sector it covers. "
+            "With an Idempotency-Key, a repeat of the request (e.g. a retry "
             "whose answer was lost) answers 200 with the consent the key first recorded, "
             "for either body.",
             "parameters": [_CPR, _ON_BEHALF_OF, _IDEMPOTENCY_KEY],
@@ -203,6 +217,30 @@ PATHS: dict[str, Any] = {
             "responses": {
                 "200": _json("ConsentRevoked", "Revoked."),
                 **_errors(400, 401, 403, 404, 503),
+            },
+        }
+    },
+    "/v1/children/{cpr}/consents/{id}/dispute": {
+        "post": {
+            "operationId": "disputeConsent",
+            "summary": "Dispute an attested consent that covers the caller's data (needs an own "
+            "active case): from the next call it no longer opens the caller's data, and the "
+            "organisation that recorded it is told (a consent-disputed notification with the "
+            "reason). Idempotent per consent and organisation.",
+            "description": "409 consent-verified: a verified consent cannot be disputed; 409 "
+            "consent-recorded-by-you: revoke your own consent instead; 409 "
+            "consent-does-not-cover-you: the consent opens nothing of yours. A system token "
+            "must name the person (X-On-Behalf-Of): the dispute is kept with who made it.",
+            "parameters": [
+                _CPR,
+                {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}},
+                _ON_BEHALF_OF,
+            ],
+            "requestBody": _body("ConsentDisputeIn"),
+            "responses": {
+                "201": _json("ConsentDisputed", "Disputed."),
+                "200": _json("ConsentDisputed", "Disputed before by the caller's organisation."),
+                **_errors(400, 401, 403, 404, 409, 415, 422, 503),
             },
         }
     },
@@ -266,6 +304,7 @@ MODELS: list[type[Any]] = [
     Overview,
     ConsentRecorded,
     ConsentRevoked,
+    ConsentDisputed,
     Consents,
     CoordinatorNamed,
     AccessLog,
@@ -276,6 +315,7 @@ REQUESTS: list[type[Any]] = [
     CaseEntry,
     AppointmentEntry,
     ConsentIn,
+    ConsentDisputeIn,
     VerifiedConsentIn,
     CoordinatorIn,
 ]

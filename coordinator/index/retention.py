@@ -2,9 +2,9 @@
 
 * Closed cases are deleted ``Settings.index_retention`` (default 2 years) after they closed,
   and appointments that long after they ended.
-* Everything about a child (cases, appointments, consents, the coordinator, the access log,
-  what owners were told about the child) is deleted on the day they turn
-  ``Settings.index_delete_age`` (default 23), read from the birth date of the CPR.
+* Everything about a child (cases, appointments, consents and their disputes, the
+  coordinator, the access log, what owners were told about the child) is deleted on the day
+  they turn ``Settings.index_delete_age`` (default 23), read from the birth date of the CPR.
 
 Each run deletes in bounded steps (one committer transaction each) until nothing is due.
 Deletions are counted for ``/metrics`` and logged as counts: never a CPR number.
@@ -34,6 +34,7 @@ from coordinator.index.tables import (
     CONSENT,
     COORDINATOR,
     DISCLOSURE,
+    DISPUTE,
     NOTIFICATION,
 )
 from coordinator.settings import Settings
@@ -103,6 +104,8 @@ def delete_due(*, retention: timedelta, delete_age: int, step: int = STEP) -> An
         if grown:
             views = select(ACCESS_LOG.c.id).where(ACCESS_LOG.c.cpr.in_(grown))
             await conn.execute(delete(DISCLOSURE).where(DISCLOSURE.c.access_id.in_(views)))
+            await conn.execute(delete(NOTIFICATION).where(NOTIFICATION.c.cpr.in_(grown)))
+            await conn.execute(delete(DISPUTE).where(DISPUTE.c.cpr.in_(grown)))  # before consents
             done.add(
                 Deleted(
                     access_log=(

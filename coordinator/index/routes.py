@@ -7,9 +7,9 @@ Rules (see :mod:`coordinator.index.consent` and the README's "The shared index")
 * no browsing: every ``/v1/children/{cpr}/...`` call needs an active case of the caller's own
   organisation for that child (403 ``no-active-case``), the same answer whether or not the
   child is known;
-* other organisations' entries only under consent, judged per sector on every call (a
-  revocation counts from the next call); withheld sectors are named whether or not anyone of
-  them is involved;
+* other organisations' entries only under consent, judged per owner organisation on every
+  call under the hub's consent policy (a revocation or a dispute counts from the next call);
+  withheld sectors are named whether or not anyone of them is involved;
 * a consent is **attested** (a caseworker records who consented) or **verified** (a
   document signed by the consent service, checked by
   :mod:`coordinator.index.verified_consent` against the keys
@@ -57,7 +57,9 @@ from coordinator.index.disclosure import (
     disclose_consents,
     disclose_overview,
 )
+from coordinator.index.disputes import dispute_consent
 from coordinator.index.store import (
+    ConsentList,
     Overview,
     Viewer,
     add_consent,
@@ -78,7 +80,15 @@ from coordinator.index.tables import (
 from coordinator.params import header_text, whole_number
 from coordinator.responses import json_response
 from coordinator.security.auth import principal_of
-from coordinator.state import CLOCK, COMMITTER, CONSENT_KEYS, ENGINE, READER, SETTINGS
+from coordinator.state import (
+    CLOCK,
+    COMMITTER,
+    CONSENT_KEYS,
+    CONSENT_POLICY,
+    ENGINE,
+    READER,
+    SETTINGS,
+)
 from coordinator.tables import Role, Sector
 from messages.errors import IdentifierError
 from messages.identifiers import Cpr, parse_cpr
@@ -100,6 +110,9 @@ from wire.index import (
     AccessNotification,
     AccessNotifications,
     AccessViewer,
+    ConsentDispute,
+    ConsentDisputed,
+    ConsentDisputeIn,
     ConsentEntry,
     ConsentRecorded,
     ConsentRevoked,
@@ -113,6 +126,7 @@ from wire.index import (
     Upserted,
     VerifiedConsentIn,
     ViewKind,
+    check_consent,
 )
 from wire.index import Overview as OverviewAnswer
 
@@ -346,6 +360,16 @@ def _verdict(missing: Missing | None) -> str:
     return missing.value if missing is not None else "shared"
 
 
+_REASONS = {
+    Missing.NO_CONSENT: "no active consent covers your organisation and theirs",
+    Missing.OWN_CONSENT_NEEDED: "the young person's own consent is needed",
+    Missing.PARENT_CONSENT_NEEDED: "a custodial parent's (or guardian's) consent is needed",
+    Missing.VERIFIED_CONSENT_NEEDED: "their data opens only under a verified consent (signed "
+    "by the consent service) or one recorded by their own sector",
+    Missing.DISPUTED: "they disputed the consent that would open their data",
+}
+
+
 def _consent_json(result: Overview) -> dict[str, Any]:
     withheld = {s.value: v.value for s, v in result.verdicts.items() if v is not None}
     shared = [s.value for s, v in result.verdicts.items() if v is None]
@@ -371,15 +395,11 @@ def _consent_json(result: Overview) -> dict[str, Any]:
         },
     }
     if withheld:
-        reasons = {
-            Missing.NO_CONSENT: "no active consent covers your sector and theirs",
-            Missing.OWN_CONSENT_NEEDED: "the young person's own consent is needed",
-            Missing.PARENT_CONSENT_NEEDED: "a custodial parent's (or guardian's) consent is needed",
-        }
-        parts = [f"{s}: {reasons[Missing(v)]}" for s, v in sorted(withheld.items())]
+        parts = [f"{s}: {_REASONS[Missing(v)]}" for s, v in sorted(withheld.items())]
         body["detail"] = (
             "Other organisations' entries from these sectors are not shown, because consent "
-            "is missing (this says nothing about whether any exist): " + "; ".join(parts) + "."
+            "is missing (this says nothing about whether any exist; an organisation a consent "
+            "names is judged on its own): " + "; ".join(parts) + "."
         )
     return body
 
@@ -396,6 +416,7 @@ async def child_overview(request: web.Request) -> web.Response:
         viewer=viewer,
         cpr=cpr,
         recent=app[SETTINGS].index_recent,
+        policy=app[CONSENT_POLICY],
     )
     coordinator = result.coordinator
     # validated in one call of pydantic's core (faster than building the models one by one);
@@ -445,6 +466,7 @@ async def post_consent(request: web.Request) -> web.Response:
     if "document" in data:  # a consent document signed by the consent service
         return await _record_verified(request, viewer, cpr, _validated(VerifiedConsentIn, data))
     consent = _validated(ConsentCreate, data)
+    _checked(check_consent, consent)
     now = request.app[CLOCK]()
     if consent.valid_from is None:
         consent.valid_from = now
@@ -530,8 +552,12 @@ def _idempotency_key(request: web.Request) -> str | None:
 async def get_consents(request: web.Request) -> web.Response:
     viewer = _index_user(request)
     cpr = _path_cpr(request)
-    rows = await disclose_consents(
-        engine=request.app[ENGINE], committer=request.app[COMMITTER], viewer=viewer, cpr=cpr
+    found = await disclose_consents(
+        engine=request.app[ENGINE],
+        committer=request.app[COMMITTER],
+        viewer=viewer,
+        cpr=cpr,
+        policy=request.app[CONSENT_POLICY],
     )
     return json_response(
         Consents(
@@ -553,25 +579,61 @@ async def get_consents(request: web.Request) -> web.Response:
                     recorded_by=r.recorded_by,
                     active=r.active,
                     opens={s: _verdict(v) for s, v in r.opens.items()},
+                    disputes=_disputes(found, r.id),
                 )
-                for r in rows
+                for r in found.consents
             ]
         )
     )
+
+
+def _disputes(found: ConsentList, consent_id: uuid.UUID) -> list[ConsentDispute]:
+    return [
+        ConsentDispute(
+            organisation=d.org_gln,
+            organisation_name=d.org_name,
+            person=d.person,
+            reason=d.reason,
+            at=d.at,
+        )
+        for d in found.disputes.get(consent_id, [])
+    ]
+
+
+def _consent_id(request: web.Request) -> uuid.UUID:
+    try:
+        return uuid.UUID(request.match_info["id"])
+    except ValueError:
+        raise NotFound("no such consent for this child") from None
 
 
 @routes.delete("/v1/children/{cpr}/consents/{id}")
 async def delete_consent(request: web.Request) -> web.Response:
     viewer = _index_user(request)
     cpr = _path_cpr(request)
-    try:
-        consent_id = uuid.UUID(request.match_info["id"])
-    except ValueError:
-        raise NotFound("no such consent for this child") from None
+    consent_id = _consent_id(request)
     revoked_at = await request.app[COMMITTER].call(
         revoke_consent(viewer=viewer, cpr=cpr, consent_id=consent_id)
     )
     return json_response(ConsentRevoked(id=consent_id, revoked_at=revoked_at))
+
+
+@routes.post("/v1/children/{cpr}/consents/{id}/dispute")
+async def post_dispute(request: web.Request) -> web.Response:
+    """An owner disputes an attested consent that covers its data: from the next call the
+    consent no longer opens that owner's data, and its recorder is told."""
+    viewer = _index_user(request)
+    cpr = _path_cpr(request)
+    consent_id = _consent_id(request)
+    _person_required(viewer, request)
+    dispute = await _body(request, ConsentDisputeIn)
+    disputed_at, created = await request.app[COMMITTER].call(
+        dispute_consent(viewer=viewer, cpr=cpr, consent_id=consent_id, reason=dispute.reason)
+    )
+    return json_response(
+        ConsentDisputed(consent_id=consent_id, disputed_at=disputed_at, created=created),
+        status=201 if created else 200,
+    )
 
 
 @routes.put("/v1/children/{cpr}/coordinator")
@@ -612,6 +674,7 @@ async def get_access_log(request: web.Request) -> web.Response:
         cpr=cpr,
         operator=operator,
         limit=whole_number(request, "limit", default=500, low=1, high=5000),
+        policy=request.app[CONSENT_POLICY],
         reason=reason,
     )
     return json_response(

@@ -31,6 +31,7 @@ from sqlalchemy import (
     Select,
     String,
     Table,
+    Uuid,
     bindparam,
     cast,
     insert,
@@ -58,10 +59,13 @@ from coordinator.errors import (
 )
 from coordinator.index.consent import (
     ConsentFacts,
+    ConsentPolicy,
     Listed,
     Missing,
+    Party,
     age_on,
     is_active,
+    judge,
     listing,
     opened_to,
     opens,
@@ -69,6 +73,7 @@ from coordinator.index.consent import (
     sector_verdicts,
     would_open,
 )
+from coordinator.index.consent_rows import CONSENTS_OF, DISPUTES_OF, consent_facts, facts_of
 from coordinator.index.notifications import CaseWrite, Involved, tell_partners
 from coordinator.index.tables import (
     APPOINTMENT,
@@ -76,10 +81,13 @@ from coordinator.index.tables import (
     CHILD,
     CONSENT,
     COORDINATOR,
+    DISPUTE,
+    NOTIFICATION,
     ConsentCreate,
     ConsentForm,
     ConsentRelation,
     CoordinatorCreate,
+    NotificationKind,
 )
 from coordinator.sqltypes import UtcDateTime, utcnow
 from coordinator.tables import ORGANISATION, Sector
@@ -92,6 +100,8 @@ G = ORGANISATION.c  # organisations, by GLN
 C = CASE.c
 A = APPOINTMENT.c
 K = CONSENT.c
+KD = DISPUTE.c
+N = NOTIFICATION.c
 
 
 @dataclass(frozen=True, slots=True)
@@ -344,15 +354,18 @@ def _case_write(item: Upsert, at: datetime, *, was_active: bool) -> CaseWrite:
 # --- consents and the coordinator (ops) ----------------------------------------------------
 
 
-def _facts(row: Any) -> ConsentFacts:
-    return ConsentFacts(
-        relation=ConsentRelation(row.relation),
-        # a signed consent may name organisations only: no sector then
-        sectors=frozenset(Sector(s) for s in row.sectors.split(",") if s),
-        valid_from=row.valid_from,
-        valid_until=row.valid_until,
-        revoked_at=row.revoked_at,
-    )
+async def _require_registered(conn: AsyncConnection, glns: list[str]) -> None:
+    """Every GLN of ``glns`` names a registered organisation (else 422 unknown-organisation)."""
+    if not glns:
+        return
+    known = set((await conn.execute(select(G.gln).where(G.gln.in_(glns)))).scalars())
+    unknown = [gln for gln in glns if gln not in known]
+    if unknown:
+        raise InvalidEntry(
+            f"the consent names organisations not registered at the hub: {', '.join(unknown)}; "
+            "name registered organisations by their GLN (GET /v1/organisations)",
+            code="unknown-organisation",
+        )
 
 
 async def _recorded_under(
@@ -398,8 +411,11 @@ def add_consent(
     The same key for another child is a conflict, not a silent match.
     """
 
+    organisations = sorted(set(consent.organisations))
+
     async def op(conn: AsyncConnection, batch: Batch) -> tuple[uuid.UUID, bool]:
         await _require_active_case(conn, viewer.org_gln, cpr.digits)
+        await _require_registered(conn, organisations)
         earlier = await _recorded_under(conn, viewer, cpr, idempotency_key)
         if earlier is not None:
             return earlier, False
@@ -414,6 +430,8 @@ def add_consent(
                 valid_from=consent.valid_from,
                 valid_until=consent.valid_until,
                 sectors=",".join(sorted({s.value for s in consent.sectors})),
+                organisations=",".join(organisations),
+                verification=ConsentVerification.ATTESTED.value,
                 recorded_by_org=viewer.org_gln,
                 recorded_by=viewer.person,
                 recorded_at=at or batch.now,
@@ -547,6 +565,16 @@ def put_coordinator(*, viewer: Viewer, cpr: Cpr, coordinator: CoordinatorCreate)
 
 @dataclass(frozen=True, slots=True)
 class Opening:
+    """An attested consent that opened an owner's data to someone, and the owner has not
+    been told yet (a ``consent-opened`` notification, written with the view's log entry)."""
+
+    owner_org: str
+    consent_id: uuid.UUID
+    recorder: str
+
+
+@dataclass(frozen=True, slots=True)
+class Opener:
     """A consent in force that opens other sectors' entries to the caller, and which."""
 
     relation: str
@@ -558,7 +586,8 @@ class Opening:
 
 @dataclass(slots=True)
 class Overview:
-    """What one overview found and may show; ``disclosed`` lists the other organisations."""
+    """What one overview found and may show; ``disclosed`` lists the other organisations,
+    ``opened`` the owners first opened by an attested consent."""
 
     age: int
     caller_sector: Sector
@@ -569,10 +598,12 @@ class Overview:
     other_appointments: list[Any] = field(default_factory=list)
     coordinator: Any = None
     disclosed: list[str] = field(default_factory=list)
-    opened_by: list[Opening] = field(default_factory=list)
+    opened: list[Opening] = field(default_factory=list)
+    opened_by: list[Opener] = field(default_factory=list)
     """The consents that open other sectors' entries to the caller."""
     would_open: dict[ConsentRelation, dict[Sector, Missing | None]] = field(default_factory=dict)
-    """What a consent recorded now would open, by relation (:func:`consent.would_open`)."""
+    """What an attested consent the caller records now would open, by relation
+    (:func:`coordinator.index.consent.would_open`)."""
 
 
 def _organisation_of(gln: Any) -> tuple[Any, Any]:
@@ -610,15 +641,9 @@ _APPOINTMENT_COLUMNS = (
     A.with_role,
     *_organisation_of(A.org_gln),
 )
-_CONSENTS = select(
-    K.relation,
-    K.sectors,
-    K.valid_from,
-    K.valid_until,
-    K.revoked_at,
-    K.verification,
-    K.recorded_by_org,
-).where(K.cpr == bindparam("cpr"))
+_NOTIFIED = select(N.owner_org, N.consent_id).where(
+    N.cpr == bindparam("cpr"), N.kind == NotificationKind.CONSENT_OPENED.value
+)
 # statements built once: an overview runs them with its child's CPR (and the caller)
 _CASES_OF = select(*_CASE_COLUMNS).where(C.cpr == bindparam("cpr")).order_by(C.opened_on, C.ref)
 _APPOINTMENTS_OF = (
@@ -645,34 +670,32 @@ _COORDINATOR_OF = (
 )
 
 
-async def consent_facts(conn: AsyncConnection, cpr: str) -> list[ConsentFacts]:
-    rows = await conn.execute(_CONSENTS, {"cpr": cpr})
-    return [_facts(row) for row in rows]
-
-
 @dataclass(slots=True)
 class _Found:
     cases: list[Any] = field(default_factory=list)
     consents: list[Any] = field(default_factory=list)
+    disputes: list[Any] = field(default_factory=list)
+    notified: list[Any] = field(default_factory=list)
     appointments: list[Any] = field(default_factory=list)
     coordinator: Any = None
 
 
 class _OneRead:
-    """The overview's four reads (cases, consents, appointments, the coordinator) as one
-    ``UNION ALL`` statement: one round trip on PostgreSQL, one statement on SQLite.
+    """The overview's reads (cases, consents, their disputes, the consent-opened
+    notifications already written, appointments, the coordinator) as one ``UNION ALL``
+    statement: one round trip on PostgreSQL, one statement on SQLite.
 
-    Each part's columns go into typed slots of one wide row (text, date and time slots; a
-    part's unused slots are typed NULLs, so both databases agree on every column's type)
-    with the part's number first; the rows come back ordered as the separate reads ordered
-    them, and :meth:`read` turns them back into each part's own named rows.
+    Each part's columns go into typed slots of one wide row (text, date, time and UUID
+    slots; a part's unused slots are typed NULLs, so both databases agree on every column's
+    type) with the part's number first; the rows come back ordered as the separate reads
+    ordered them, and :meth:`read` turns them back into each part's own named rows.
     """
 
     def __init__(self, parts: list[Select[Any]]) -> None:
         kinds: list[list[str]] = []  # per part, the slot of each of its columns
-        counts = {"s": 0, "d": 0, "t": 0}
+        counts = {"s": 0, "d": 0, "t": 0, "u": 0}
         for part in parts:
-            used = {"s": 0, "d": 0, "t": 0}
+            used = {"s": 0, "d": 0, "t": 0, "u": 0}
             slots = []
             for column in part.selected_columns:
                 kind = self._kind(column.type)
@@ -680,8 +703,8 @@ class _OneRead:
                 used[kind] += 1
             kinds.append(slots)
             counts = {k: max(counts[k], used[k]) for k in counts}
-        names = [f"{k}{i}" for k in ("s", "d", "t") for i in range(counts[k])]
-        empty: dict[str, Any] = {"s": String(), "d": Date(), "t": UtcDateTime()}
+        names = [f"{k}{i}" for k in ("s", "d", "t", "u") for i in range(counts[k])]
+        empty: dict[str, Any] = {"s": String(), "d": Date(), "t": UtcDateTime(), "u": Uuid()}
         branches = []
         for number, (part, slots) in enumerate(zip(parts, kinds, strict=True)):
             own = dict(zip(slots, part.selected_columns, strict=True))
@@ -706,6 +729,8 @@ class _OneRead:
             return "t"
         if isinstance(column_type, Date):
             return "d"
+        if isinstance(column_type, Uuid):
+            return "u"
         return "s"
 
     def read(self, conn: Connection, params: dict[str, Any]) -> list[list[Any]]:
@@ -717,22 +742,29 @@ class _OneRead:
         return parts
 
 
-_OVERVIEW = _OneRead([_CASES_OF, _CONSENTS, _APPOINTMENTS_OF, _COORDINATOR_OF])
+_OVERVIEW = _OneRead(
+    [_CASES_OF, CONSENTS_OF, DISPUTES_OF, _NOTIFIED, _APPOINTMENTS_OF, _COORDINATOR_OF]
+)
 
 
 def _read_overview(conn: Connection, cpr: str, org_gln: str, since: datetime) -> _Found:
     """Everything an overview may show, in one statement."""
-    cases, consents, appointments, coordinator = _OVERVIEW.read(
+    cases, consents, disputes, notified, appointments, coordinator = _OVERVIEW.read(
         conn, {"cpr": cpr, "org_gln": org_gln, "since": since}
     )
-    return _Found(cases, consents, appointments, coordinator[0] if coordinator else None)
+    return _Found(
+        cases, consents, disputes, notified, appointments, coordinator[0] if coordinator else None
+    )
 
 
-async def _overview(*, reader: Reader, viewer: Viewer, cpr: Cpr, recent: timedelta) -> Overview:
-    """The caller's overview of a child, judged: what it may show and ``disclosed``, the other
-    organisations whose entries it shows. Private: read through
-    :func:`coordinator.index.disclosure.disclose_overview`, which logs that view and returns only
-    once its entry has been committed.
+async def _overview(
+    *, reader: Reader, viewer: Viewer, cpr: Cpr, recent: timedelta, policy: ConsentPolicy
+) -> Overview:
+    """The caller's overview of a child, judged per owner organisation under ``policy``: what
+    it may show, ``disclosed`` (the other organisations whose entries it shows) and
+    ``opened`` (owners an attested consent opened that have not been told). Private: read
+    through :func:`coordinator.index.disclosure.disclose_overview`, which logs that view
+    and returns only once its entry has been committed.
 
     The reads run on the read path (no writer is held for them, nothing waits for a commit).
     """
@@ -743,66 +775,101 @@ async def _overview(*, reader: Reader, viewer: Viewer, cpr: Cpr, recent: timedel
     ]
     if not own_active:
         raise NoActiveCase()
-    caller_sector = Sector(own_active[0].org_sector)
+    caller = Party(Sector(own_active[0].org_sector), viewer.org_gln)
     age = age_on(cpr.birth_date, now.date())
-    facts = [_facts(row) for row in found.consents]
-    verdicts = sector_verdicts(caller=caller_sector, age=age, consents=facts, now=now)
+    facts = facts_of(found.consents, found.disputes)
+    verdicts = sector_verdicts(caller=caller, age=age, consents=facts, now=now, policy=policy)
     result = Overview(
         age=age,
-        caller_sector=caller_sector,
+        caller_sector=caller.sector,
         verdicts=verdicts,
-        would_open=would_open(age=age, now=now),
+        would_open=would_open(recorder=caller.sector, age=age, now=now, policy=policy),
     )
-    for row, consent in zip(found.consents, facts, strict=True):
-        opened = opened_to(caller_sector, consent, age=age, now=now)
-        if opened:
+    for fact in facts:
+        sectors = opened_to(caller, fact, age=age, now=now, policy=policy)
+        if sectors:
             result.opened_by.append(
-                Opening(
-                    relation=row.relation,
-                    verification=row.verification,
-                    valid_until=row.valid_until,
-                    sectors=opened,
-                    recorded_by_you=row.recorded_by_org == viewer.org_gln,
+                Opener(
+                    relation=fact.relation.value,
+                    verification=fact.verification.value,
+                    valid_until=fact.valid_until,
+                    sectors=sectors,
+                    recorded_by_you=fact.recorder == viewer.org_gln,
                 )
             )
+    opened_by: dict[str, ConsentFacts | None] = {}  # per owner: the consent that opens it
+
+    def may_show(gln: str, sector: str) -> bool:
+        if gln not in opened_by:
+            verdict = judge(
+                caller=caller,
+                owner=Party(Sector(sector), gln),
+                age=age,
+                consents=facts,
+                now=now,
+                policy=policy,
+            )
+            opened_by[gln] = None if isinstance(verdict, Missing) else verdict
+        return opened_by[gln] is not None
+
     shown: set[str] = set()
-
-    def may_show(sector: str) -> bool:
-        return verdicts[Sector(sector)] is None
-
     for c in found.cases:
         if c.org_gln == viewer.org_gln:
             result.own_cases.append(c)
-        elif c.status == CaseStatus.ACTIVE and may_show(c.org_sector):
+        elif c.status == CaseStatus.ACTIVE and may_show(c.org_gln, c.org_sector):
             result.other_cases.append(c)
             shown.add(c.org_gln)
     for a in found.appointments:
         if a.org_gln == viewer.org_gln:
             result.own_appointments.append(a)
-        elif may_show(a.org_sector):
+        elif may_show(a.org_gln, a.org_sector):
             result.other_appointments.append(a)
             shown.add(a.org_gln)
     coordinator = found.coordinator
     if coordinator is not None and (
-        coordinator.org_gln == viewer.org_gln or may_show(coordinator.org_sector)
+        coordinator.org_gln == viewer.org_gln
+        or may_show(coordinator.org_gln, coordinator.org_sector)
     ):
         result.coordinator = coordinator
         if coordinator.org_gln != viewer.org_gln:
             shown.add(coordinator.org_gln)
     result.disclosed = sorted(shown)
+    result.opened = _first_openings(result.disclosed, opened_by, found.notified)
     return result
+
+
+def _first_openings(
+    disclosed: list[str], opened_by: dict[str, ConsentFacts | None], notified: list[Any]
+) -> list[Opening]:
+    """The owners of ``disclosed`` whose data an attested consent opened and who have not
+    been told of that consent yet (its recorder knows: it is not told of its own)."""
+    told = {(n.owner_org, n.consent_id) for n in notified}
+    openings = []
+    for owner in disclosed:
+        consent = opened_by.get(owner)
+        if consent is None or consent.verified or consent.id is None:
+            continue
+        if consent.recorder != owner and (owner, consent.id) not in told:
+            openings.append(Opening(owner, consent.id, consent.recorder))
+    return openings
 
 
 # --- reads ---------------------------------------------------------------------------------
 
 
 async def organisations_open(
-    conn: AsyncConnection, *, caller_gln: str, cpr: Cpr, glns: Iterable[str], now: datetime
+    conn: AsyncConnection,
+    *,
+    caller_gln: str,
+    cpr: Cpr,
+    glns: Iterable[str],
+    now: datetime,
+    policy: ConsentPolicy,
 ) -> frozenset[str]:
     """Which of ``glns`` the organisation ``caller_gln`` may see for the child ``cpr`` now:
-    itself, and each organisation whose data an active consent opens to it
-    (:func:`coordinator.index.consent.organisations_open_to`). An unregistered GLN is never
-    open."""
+    itself, and each organisation whose data a consent opens to it under ``policy`` and the
+    owners' disputes (:func:`coordinator.index.consent.organisations_open_to`, judged per
+    owner as the overview judges). An unregistered GLN is never open."""
     wanted = sorted({*glns, caller_gln})
     sectors = {
         row.gln: Sector(row.sector)
@@ -811,12 +878,12 @@ async def organisations_open(
     if caller_gln not in sectors:
         raise NotFound("your organisation is not registered")
     return organisations_open_to(
-        caller_gln=caller_gln,
-        caller=sectors[caller_gln],
+        caller=Party(sectors[caller_gln], caller_gln),
         owners=sectors,
         age=age_on(cpr.birth_date, now.date()),
         consents=await consent_facts(conn, cpr.digits),
         now=now,
+        policy=policy,
     )
 
 
@@ -825,7 +892,7 @@ class ListedConsent:
     """One consent as the caller's consent list shows it
     (:func:`coordinator.index.consent.listing`): ``given_by_name``, ``recorder`` and
     ``recorded_by`` (who recorded it: organisation and person) are None where the rule
-    withholds names; ``opens`` is what it opens per sector it names
+    withholds names; ``opens`` is what it alone opens per sector it names
     (:func:`coordinator.index.consent.opens`)."""
 
     id: uuid.UUID
@@ -847,55 +914,123 @@ class ListedConsent:
     opens: dict[Sector, Missing | None]
 
 
-async def _consents_of(*, engine: AsyncEngine, org_gln: str, cpr: Cpr) -> list[ListedConsent]:
-    """The consents of the child that the caller's consent list shows, newest first (the
-    caller must have an active case). Private: read through
-    :func:`coordinator.index.disclosure.disclose_consents`."""
+@dataclass(slots=True)
+class ConsentList:
+    """The consents of a child the caller's list shows, newest first, and per consent the
+    disputes the caller may see."""
+
+    consents: list[ListedConsent]
+    disputes: dict[uuid.UUID, list[Any]] = field(default_factory=dict)
+
+    @property
+    def others(self) -> set[str]:
+        """Every organisation the list names: the recorders and the disputers shown."""
+        found = {row.recorded_by_org for row in self.consents}
+        found |= {d.org_gln for shown in self.disputes.values() for d in shown}
+        return found
+
+
+_DISPUTES_SHOWN = (
+    select(
+        KD.consent_id,
+        KD.org_gln,
+        KD.person,
+        KD.reason,
+        KD.at,
+        G.name.label("org_name"),
+        G.sector.label("org_sector"),
+    )
+    .join(ORGANISATION, G.gln == KD.org_gln)
+    .order_by(KD.at, KD.org_gln)
+)
+
+
+def _listed(
+    row: Any,
+    facts: ConsentFacts,
+    how: Listed,
+    org_gln: str,
+    active: bool,
+    opened: dict[Sector, Missing | None],
+) -> ListedConsent:
+    named = how is Listed.IN_FULL
+    return ListedConsent(
+        id=row.id,
+        given_by_name=row.given_by_name if how is Listed.IN_FULL else None,
+        relation=row.relation,
+        sectors=sorted(s.value for s in facts.sectors),
+        organisations=sorted(facts.organisations),
+        verification=row.verification,
+        form=row.form,
+        valid_from=row.valid_from,
+        valid_until=row.valid_until,
+        revoked_at=row.revoked_at,
+        recorded_at=row.recorded_at,
+        recorded_by_org=row.recorded_by_org,
+        recorded_by_you=row.recorded_by_org == org_gln,
+        active=active,
+        recorder=row.recorded_by_org if named else None,
+        recorded_by=row.recorded_by if named else None,
+        opens=opened,
+    )
+
+
+async def _consents_of(
+    *, engine: AsyncEngine, org_gln: str, cpr: Cpr, policy: ConsentPolicy
+) -> ConsentList:
+    """The consents of the child that the caller's consent list shows
+    (:func:`coordinator.index.consent.listing`), newest first (the caller must have an active
+    case), with their disputes where the caller may see them: its own, those of consents it
+    recorded, and those by an organisation whose entries the consent rule (under ``policy``)
+    shows the caller (a dispute tells that its author is involved with the child). Private:
+    read through :func:`coordinator.index.disclosure.disclose_consents`."""
     now = utcnow()
     try:
         async with engine.connect() as conn:
             await _require_active_case(conn, org_gln, cpr.digits)
-            caller = await _sector_of(conn, org_gln)
-            rows = await conn.execute(
-                select(CONSENT).where(K.cpr == cpr.digits).order_by(K.recorded_at.desc(), K.id)
+            caller = Party(await _sector_of(conn, org_gln), org_gln)
+            rows = (
+                await conn.execute(
+                    select(CONSENT).where(K.cpr == cpr.digits).order_by(K.recorded_at.desc(), K.id)
+                )
+            ).all()
+            facts = await consent_facts(conn, cpr.digits)
+            disputes = (
+                (await conn.execute(_DISPUTES_SHOWN.where(KD.cpr == cpr.digits))).all()
+                if rows
+                else []
             )
-            found = rows.all()
     except SQLAlchemyError as exc:
         raise store_error(exc, "the index") from exc
+    facts_by_id = {f.id: f for f in facts}
     age = age_on(cpr.birth_date, now.date())
-    shown: list[ListedConsent] = []
-    for row in found:
-        facts = _facts(row)
-        active = is_active(facts, now)
+    found = ConsentList([])
+    for row in rows:
+        fact = facts_by_id[row.id]
+        active = is_active(fact, now)
         how = listing(
             caller_gln=org_gln,
-            caller=caller,
+            caller=caller.sector,
             recorded_by=row.recorded_by_org,
-            sectors=facts.sectors,
-            organisations=frozenset(filter(None, (row.organisations or "").split(","))),
+            sectors=fact.sectors,
+            organisations=fact.organisations,
             active=active,
         )
-        if how is Listed.LEFT_OUT:
-            continue
-        shown.append(
-            ListedConsent(
-                id=row.id,
-                given_by_name=row.given_by_name if how is Listed.IN_FULL else None,
-                relation=row.relation,
-                sectors=[s for s in row.sectors.split(",") if s],
-                organisations=[g for g in row.organisations.split(",") if g],
-                verification=row.verification,
-                form=row.form,
-                valid_from=row.valid_from,
-                valid_until=row.valid_until,
-                revoked_at=row.revoked_at,
-                recorded_at=row.recorded_at,
-                recorded_by_org=row.recorded_by_org,
-                recorded_by_you=row.recorded_by_org == org_gln,
-                active=active,
-                recorder=row.recorded_by_org if how is Listed.IN_FULL else None,
-                recorded_by=row.recorded_by if how is Listed.IN_FULL else None,
-                opens=opens(facts, age=age, now=now),
-            )
-        )
-    return shown
+        if how is not Listed.LEFT_OUT:
+            opened = opens(fact, age=age, now=now, policy=policy)
+            found.consents.append(_listed(row, fact, how, org_gln, active, opened))
+    recorders = {c.id: c.recorded_by_org for c in found.consents}
+
+    def visible(dispute: Any) -> bool:
+        if dispute.consent_id not in recorders:
+            return False  # a dispute of a consent the list leaves out
+        if org_gln in (dispute.org_gln, recorders[dispute.consent_id]):
+            return True
+        owner = Party(Sector(dispute.org_sector), dispute.org_gln)
+        verdict = judge(caller=caller, owner=owner, age=age, consents=facts, now=now, policy=policy)
+        return not isinstance(verdict, Missing)
+
+    for dispute in disputes:
+        if visible(dispute):
+            found.disputes.setdefault(dispute.consent_id, []).append(dispute)
+    return found

@@ -37,6 +37,8 @@ from wire.entries import Contact as Contact
 from wire.index import ConsentForm as ConsentForm
 from wire.index import ConsentIn, CoordinatorIn
 from wire.index import ConsentRelation as ConsentRelation
+from wire.index import ConsentVerification as ConsentVerification
+from wire.index import NotificationKind as NotificationKind
 from wire.index import ViewKind as ViewKind
 
 CPR_LENGTH = 10
@@ -242,8 +244,11 @@ class Notification(SQLModel, table=True):
     __tablename__ = "index_notification"
     __table_args__ = (
         Index("ix_index_notification_owner", "owner_org", "at"),
-        # an attested consent opens an owner's data "for the first time" once
-        UniqueConstraint("owner_org", "kind", "consent_id", name="uq_index_notification_once"),
+        # an attested consent opens an owner's data "for the first time" once; each disputing
+        # organisation tells a consent's recorder once
+        UniqueConstraint(
+            "owner_org", "kind", "consent_id", "about_org", name="uq_index_notification_once"
+        ),
     )
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     owner_org: str = Field(max_length=13)

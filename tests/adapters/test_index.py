@@ -1,5 +1,6 @@
 """The index through the adapters: psychiatry's HL7 feed and the municipal case system's
-events reach the PPR caseworker's overview — with consent, and not without it."""
+events reach the PPR caseworker's overview — with consent the hub's policy accepts, and not
+without it."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from messages.hl7.samples import (
     make_episode_event,
     make_routing,
 )
-from tests.adapters.conftest import BUP_GLN, MakeAdapter, eventually, mllp_send
+from tests.adapters.conftest import BUP_GLN, MakeAdapter, RestartableHub, eventually, mllp_send
 from wire.errors import HubRefused
 
 CASEWORKER = "Hanne Østergaard"
@@ -46,7 +47,7 @@ async def processed_all(adapter: Any, name: str) -> None:
 
 
 async def test_psychiatry_appointments_reach_ppr_with_consent_only_and_an_event_closes_a_case(
-    make_adapter: MakeAdapter,
+    make_adapter: MakeAdapter, hub: RestartableHub
 ) -> None:
     bup = await make_adapter("psychiatry", BUP_GLN)
     ppr = await make_adapter("municipality", PPR_GLN)
@@ -102,6 +103,14 @@ async def test_psychiatry_appointments_reach_ppr_with_consent_only_and_an_event_
         },
     )
     await processed_all(ppr, "002.jsonl")
+    # the municipality's word alone does not open psychiatry's data (the default policy) ...
+    withheld = await ppr.hub.overview(CHILD_CPR, on_behalf_of=CASEWORKER)
+    assert withheld["others"]["appointments"] == []
+    assert withheld["consent"]["sectors"]["psychiatry"] == "verified-consent-needed"
+    # ... a hub told to take attested consents for psychiatry's data too lets it through
+    await hub.stop()
+    hub.settings = hub.settings.replace(attested_consent_opens=("ppr", "family", "psychiatry"))
+    await hub.start()
     shared = await ppr.hub.overview(CHILD_CPR, on_behalf_of=CASEWORKER)
     assert [a["sector"] for a in shared["others"]["appointments"]] == ["psychiatry"]
     assert [c["sector"] for c in shared["others"]["cases"]] == ["psychiatry"]

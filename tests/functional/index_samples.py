@@ -9,10 +9,15 @@ from __future__ import annotations
 
 import itertools
 import json
+import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from tests.functional.conftest import Client
+from sqlalchemy import update
+
+from coordinator.index.tables import CONSENT, ConsentVerification
+from coordinator.state import ENGINE
+from tests.functional.conftest import Client, Hub
 
 _serial = itertools.count(100)
 PERSON = "Dorte Hansen"
@@ -86,6 +91,19 @@ def consent(
     }
     body.update(extra)
     return body
+
+
+async def verified(hub: Hub, client: Client, cpr: str, body: dict[str, Any]) -> str:
+    """Record a consent and mark it ``verified``, as if the consent service had signed it
+    (the signed path records such consents itself); its id."""
+    consent_id: str = (await ok(client, "POST", f"/v1/children/{cpr}/consents", body))["id"]
+    async with hub.app[ENGINE].begin() as conn:
+        await conn.execute(
+            update(CONSENT)
+            .where(CONSENT.c.id == uuid.UUID(consent_id))
+            .values(verification=ConsentVerification.VERIFIED.value)
+        )
+    return consent_id
 
 
 async def call(

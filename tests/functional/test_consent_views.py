@@ -1,10 +1,11 @@
 """What a caseworker is told about consents: who recorded each, what each opens per sector,
 who consented for the overview, and what a consent recorded now would open.
 
-Over real HTTP on SQLite and PostgreSQL. The hub judges all of it with its one rule
-(:mod:`coordinator.index.consent`); the caseworker app only shows it. A parent's consent for
-a 17-year-old naming psychiatry and the GP opens the municipal sectors only: the young
-person's own consent is needed for health data, and the answers say so per sector.
+Over real HTTP on SQLite and PostgreSQL. The hub judges all of it with its one rule and
+policy (:mod:`coordinator.index.consent`); the caseworker app only shows it. A parent's
+consent for a 17-year-old naming psychiatry and the GP opens the municipal sectors only: the
+young person's own consent is needed for health data, and the answers say so per sector; an
+attested consent opens health data only where that sector recorded it (the default policy).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from coordinator.tables import Sector
-from tests.functional.conftest import BUP_GLN, PPR_GLN, Client, Hub
+from tests.functional.conftest import BUP_GLN, PPR_GLN, Client, Hub, MakeHub
 from tests.functional.index_samples import PERSON, case, consent, cpr_aged, ok, overview
 
 ALL = ["ppr", "family", "psychiatry", "gp"]
@@ -65,12 +66,17 @@ async def test_a_parents_consent_for_a_17_year_old_opens_municipal_data_only(hub
         False,
     )
 
-    # the young person's own consent opens the health data too
+    # the young person's own consent, recorded by the child psychiatry, opens its data too
     await ok(
-        ppr,
+        bup,
         "POST",
         f"/v1/children/{child}/consents",
         consent(["ppr", "psychiatry"], relation="self", given_by_name="Sofie Nielsen"),
+    )
+    [own] = [c for c in await _listed(ppr, child) if c["relation"] == "self"]
+    assert (own["recorded_by_org"], own["opens"]) == (
+        BUP_GLN,
+        {"ppr": "shared", "psychiatry": "shared"},
     )
     seen = (await overview(ppr, child))["consent"]
     assert seen["sectors"]["psychiatry"] == "shared"
@@ -88,7 +94,12 @@ async def test_what_a_consent_recorded_now_would_open_follows_the_age_rule(hub: 
 
     under_15 = (await overview(ppr, young))["consent"]["would_open"]
     assert sorted(under_15) == ["custodial-parent", "guardian"]  # a child's own word: refused
-    assert set(under_15["custodial-parent"].values()) == {"shared"}
+    assert under_15["custodial-parent"] == {
+        "ppr": "shared",
+        "family": "shared",
+        "psychiatry": "verified-consent-needed",
+        "gp": "verified-consent-needed",
+    }
 
     from_15 = (await overview(ppr, teen))["consent"]["would_open"]
     assert sorted(from_15) == ["custodial-parent", "guardian", "self"]
@@ -98,7 +109,12 @@ async def test_what_a_consent_recorded_now_would_open_follows_the_age_rule(hub: 
         "psychiatry": "own-consent-needed",
         "gp": "own-consent-needed",
     }
-    assert set(from_15["self"].values()) == {"shared"}
+    assert from_15["self"] == {  # PPR's word on it does not open health data (the policy)
+        "ppr": "shared",
+        "family": "shared",
+        "psychiatry": "verified-consent-needed",
+        "gp": "verified-consent-needed",
+    }
 
     assert sorted((await overview(ppr, adult))["consent"]["would_open"]) == ["self"]
 
@@ -117,7 +133,7 @@ async def test_a_consent_another_recorded_shows_its_recorder_only_while_in_force
         PERSON,
         False,
     )
-    assert seen["opens"] == {"ppr": "shared", "psychiatry": "shared"}
+    assert seen["opens"] == {"ppr": "shared", "psychiatry": "verified-consent-needed"}
 
     await ok(ppr, "DELETE", f"{path}/{recorded['id']}")
     [revoked] = await _listed(bup, child)
@@ -126,3 +142,12 @@ async def test_a_consent_another_recorded_shows_its_recorder_only_while_in_force
     assert revoked["opens"] == {"ppr": "no-consent", "psychiatry": "no-consent"}
     [own] = await _listed(ppr, child)  # the recorder still sees its own in full
     assert (own["recorded_by_org"], own["given_by_name"]) == (PPR_GLN, "Mette Nielsen")
+
+
+async def test_what_a_consent_would_open_follows_the_hubs_policy(make_hub: MakeHub) -> None:
+    hub = await make_hub(attested_consent_opens=("ppr", "family", "psychiatry", "gp"))
+    child = cpr_aged(9)
+    ppr = await hub.org(PPR_GLN, Sector.PPR, "PPR Aalborg")
+    await ok(ppr, "PUT", f"/v1/cases/P-{child}", case(child))
+    would = (await overview(ppr, child))["consent"]["would_open"]
+    assert set(would["custodial-parent"].values()) == {"shared"}  # attested opens all here

@@ -3,6 +3,7 @@ simulated pilot region with its real adapters, a progress line, and the way to t
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from datetime import date
@@ -28,6 +29,21 @@ def test_demo_runs_the_simulated_region(tmp_path: Path) -> None:
     assert "Done: 4 of 4 pathways finished; 4 referrals, 4 arrived as letters" in out
     assert " 0 refused, 0 still queued." in out
     assert "| hub ok" in out
+    assert re.search(r"\| consents \d+ verified, \d+ attested \(\d+ revoked\) \|", out)
+    assert re.search(
+        r"^Consents: \d+ verified \(signed at the consent service\), \d+ attested", out, re.M
+    )
+    stolen = re.search(r"^Late in the run a stolen token of (.+) registered 18 children", out, re.M)
+    assert stolen, out
+    # what the hub's operators' summary flags, for the stolen token's clinic and no other
+    flagged = re.findall(r"^The monitor flagged (.+) \(\d{13}\): (\d+) new children today "
+                         r"against a usual 0; (\d+) attested consents today against a usual 0 ",
+                         out, re.M)  # fmt: skip
+    assert len(flagged) == 1, out
+    clinic, children_today, consents_today = flagged[0]
+    assert clinic == stolen.group(1)
+    assert int(children_today) >= 18
+    assert int(consents_today) >= 18
     assert "samspil tui --hub http://127.0.0.1:" in out
     assert "Consent service (signs consent documents" in out
     keys = tmp_path / "var" / "demo" / "consent-service" / "keys.json"

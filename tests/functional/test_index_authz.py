@@ -102,6 +102,9 @@ async def test_every_v1_endpoint_by_every_kind_of_caller(make_hub: MakeHub) -> N
          expect({201}, {403}, {201}, {403}, {403})),
         ("GET", f"/v1/children/{child}/consents", None, CHILD),
         ("DELETE", f"/v1/children/{child}/consents/{{consent}}", None, CHILD),
+        # PPR recorded the consent: it revokes, it does not dispute (409)
+        ("POST", f"/v1/children/{child}/consents/{{consent}}/dispute", {"reason": "forged"},
+         expect({409}, {403}, {409}, {403}, {403})),
         ("PUT", f"/v1/children/{child}/coordinator", coordinator, CHILD),
         ("GET", f"/v1/children/{child}/access-log", None, expect(OK, {403}, OK, OK, {403})),
         ("GET", "/v1/access-notifications", None, expect(OK, OK, OK, {403}, {403})),

@@ -7,9 +7,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from coordinator.index.retention import RETENTION_TOTALS, run_retention
-from coordinator.state import COMMITTER, SETTINGS
+from coordinator.index.tables import DISPUTE, NOTIFICATION
+from coordinator.state import COMMITTER, ENGINE, SETTINGS
 from coordinator.tables import Role, Sector
 from tests.functional.conftest import BUP_GLN, FAMILY_GLN, PPR_GLN, Hub
 from tests.functional.index_samples import (
@@ -162,11 +164,17 @@ async def test_retention_deletes_exactly_what_is_due(hub: Hub) -> None:
         await ok(ppr, "PUT", f"/v1/cases/G-{child}", case(child))
         await ok(bup, "PUT", f"/v1/cases/G-{child}", case(child, kind="psychiatric-treatment"))
         await ok(ppr, "PUT", f"/v1/appointments/G-{child}", appointment(child))
-        await ok(
-            ppr,
+        recorded = await ok(
+            bup,  # psychiatry's own record opens its data; PPR disputes it for its own
             "POST",
             f"/v1/children/{child}/consents",
             consent(["ppr", "psychiatry"], relation="self"),
+        )
+        await ok(
+            ppr,
+            "POST",
+            f"/v1/children/{child}/consents/{recorded['id']}/dispute",
+            {"reason": "not given to us"},
         )
         await ok(ppr, "PUT", f"/v1/children/{child}/coordinator", {
             "organisation": PPR_GLN, "contact": {"name": "Kim", "role": "psykolog"}
@@ -185,6 +193,10 @@ async def test_retention_deletes_exactly_what_is_due(hub: Hub) -> None:
         "notifications": 1,  # PPR was told that BUP joined the grown-up child
     }
     assert (await run_retention(hub.app[COMMITTER], hub.app[SETTINGS])).total == 0
+    async with hub.app[ENGINE].connect() as conn:  # disputes and notifications go too
+        for table in (DISPUTE, NOTIFICATION):
+            left = await conn.scalars(select(table.c.cpr).where(table.c.cpr.in_([grown, nearly])))
+            assert list(left) == [nearly], table.name
 
     mine = await overview(ppr, young)
     assert sorted(c["ref"] for c in mine["own"]["cases"]) == ["OPEN", "RECENT"]

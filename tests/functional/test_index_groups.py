@@ -41,6 +41,7 @@ from tests.functional.index_samples import (
     cpr_aged,
     ok,
     overview,
+    verified,
 )
 from wire.entries import AppointmentEntry, CaseEntry
 
@@ -118,7 +119,7 @@ async def test_access_log_entries_of_one_group(hub: Hub) -> None:
     child = cpr_aged(10)
     await ok(ppr, "PUT", "/v1/cases/L-1", case(child))
     await ok(bup, "PUT", "/v1/cases/L-1", case(child, kind="psychiatric-assessment"))
-    await ok(ppr, "POST", f"/v1/children/{child}/consents", consent(["ppr", "psychiatry"]))
+    await verified(hub, ppr, child, consent(["ppr", "psychiatry"]))
     # overviews at once: each answered only after its own entry was committed
     bodies = await asyncio.gather(*(overview(ppr, child) for _ in range(12)))
     assert all(b["disclosed"] == [BUP_GLN] for b in bodies)

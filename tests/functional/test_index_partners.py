@@ -19,7 +19,7 @@ from tests.functional.conftest import (
     Client,
     Hub,
 )
-from tests.functional.index_samples import case, consent, cpr_aged, ok, overview
+from tests.functional.index_samples import case, consent, cpr_aged, ok, overview, verified
 from wire.entries import Contact
 from wire.index import NotificationKind
 
@@ -119,7 +119,8 @@ async def test_an_owner_lists_what_it_was_told_beside_the_views_newest_first(hub
     child, other = cpr_aged(11), cpr_aged(6)
     await ok(ppr, "PUT", "/v1/cases/P-1", case(child))
     await ok(bup, "PUT", "/v1/cases/B-1", case(child, kind="psychiatric-assessment"))
-    await ok(bup, "POST", f"/v1/children/{child}/consents", consent(["ppr", "psychiatry"]))
+    # verified: an attested consent opening PPR's data would tell PPR itself (consent-opened)
+    await verified(hub, bup, child, consent(["ppr", "psychiatry"]))
     await overview(bup, child)  # a view of PPR's entries
     consent_id = uuid.uuid4()
     await hub.app[COMMITTER].call(

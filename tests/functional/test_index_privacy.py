@@ -29,6 +29,7 @@ from tests.functional.index_samples import (
     cpr_aged,
     ok,
     overview,
+    verified,
 )
 
 OPERATOR_GLN = gln(9001)
@@ -143,11 +144,11 @@ async def test_after_a_revocation_the_log_names_no_one_the_consent_opened(hub: H
     ppr, family, bup, _, _ = await _region(hub)
     child = cpr_aged(9)
     await _involve(child, ppr, family, bup)
-    recorded = await ok(
-        family, "POST", f"/v1/children/{child}/consents", consent(["family", "psychiatry"])
-    )
+    # verified: an attested consent from the family department would not open psychiatry's
+    # data under the hub's default policy (tests/functional/test_consent_policy.py)
+    recorded = await verified(hub, family, child, consent(["family", "psychiatry"]))
     assert (await overview(family, child))["disclosed"] == [BUP_GLN]
-    await ok(family, "DELETE", f"/v1/children/{child}/consents/{recorded['id']}")
+    await ok(family, "DELETE", f"/v1/children/{child}/consents/{recorded}")
 
     # its own view is still there, but no longer says whose entries it showed
     log, raw = await _raw(family, f"/v1/children/{child}/access-log")
@@ -157,7 +158,7 @@ async def test_after_a_revocation_the_log_names_no_one_the_consent_opened(hub: H
     # its own record stays its own, in full
     [own] = (await ok(family, "GET", f"/v1/children/{child}/consents"))["consents"]
     assert (own["id"], own["given_by_name"], own["recorded_by_you"], own["active"]) == (
-        recorded["id"],
+        recorded,
         "Mette Nielsen",
         True,
         False,
@@ -179,8 +180,9 @@ async def test_with_a_consent_covering_the_pair_the_other_is_named(hub: Hub) -> 
     child = cpr_aged(10)
     await _involve(child, ppr, bup, gp)
     consents = f"/v1/children/{child}/consents"
-    ppr_bup = await ok(
-        ppr, "POST", consents, consent(["ppr", "psychiatry"], given_by_name="Mette Nielsen")
+    # PPR's consent opens psychiatry's data verified; the GP's, attested, opens the GP's own
+    ppr_bup = await verified(
+        hub, ppr, child, consent(["ppr", "psychiatry"], given_by_name="Mette Nielsen")
     )
     gp_bup = await ok(
         gp, "POST", consents, consent(["gp", "psychiatry"], given_by_name="Birgit Holm")
@@ -214,13 +216,11 @@ async def test_with_a_consent_covering_the_pair_the_other_is_named(hub: Hub) -> 
 
     # the consent lists: each its own, the psychiatry both (each names psychiatry)
     mine, raw = await _raw(ppr, consents)
-    assert [(c["id"], c["given_by_name"]) for c in mine["consents"]] == [
-        (ppr_bup["id"], "Mette Nielsen")
-    ]
+    assert [(c["id"], c["given_by_name"]) for c in mine["consents"]] == [(ppr_bup, "Mette Nielsen")]
     _assert_names_none_of(raw, [GP_GLN], "Birgit Holm")
     both = (await ok(bup, "GET", consents))["consents"]
     assert {(c["id"], c["given_by_name"], c["recorded_by_you"]) for c in both} == {
-        (ppr_bup["id"], "Mette Nielsen", False),
+        (ppr_bup, "Mette Nielsen", False),
         (gp_bup["id"], "Birgit Holm", False),
     }
     # BUP's read of the list showed PPR's and the GP's consents: logged, each owner told;
@@ -320,7 +320,7 @@ async def test_an_operator_reads_a_childs_access_log_only_with_a_stated_reason(
     ppr, _, bup, _, operator = await _region(hub)
     child = cpr_aged(12)
     await _involve(child, ppr, bup)
-    await ok(ppr, "POST", f"/v1/children/{child}/consents", consent(["ppr", "psychiatry"]))
+    await verified(hub, ppr, child, consent(["ppr", "psychiatry"]))
     await overview(ppr, child)
     log = f"/v1/children/{child}/access-log"
 

@@ -14,6 +14,7 @@ from tests.functional.index_samples import (
     ok,
     orgs_in,
     overview,
+    verified,
 )
 
 
@@ -98,7 +99,9 @@ async def test_under_15_a_custodial_parent_consents(hub: Hub) -> None:
         ppr, "POST", f"/v1/children/{child}/consents", consent(["ppr", "gp"], relation="self")
     )
     assert (status, body["code"]) == (422, "consent-not-valid-for-age")
-    await ok(ppr, "POST", f"/v1/children/{child}/consents", consent(["ppr", "psychiatry", "gp"]))
+    # verified: psychiatry's and the GP's data open only under a verified consent, or one their
+    # own sector recorded (tests/functional/test_consent_policy.py)
+    await verified(hub, ppr, child, consent(["ppr", "psychiatry", "gp"]))
 
     seen = await overview(ppr, child)
     assert orgs_in(seen) == {BUP_GLN, GP_GLN}
@@ -186,7 +189,7 @@ async def test_disclosures_are_logged_with_the_person_and_owners_are_told(hub: H
     ppr, family, bup, gp = await _partners(hub)
     child = cpr_aged(13)
     await _involve(child, ppr, family, bup, gp)
-    await ok(gp, "POST", f"/v1/children/{child}/consents", consent(["ppr", "gp", "psychiatry"]))
+    await verified(hub, gp, child, consent(["ppr", "gp", "psychiatry"]))
     caseworker = await hub.user(PPR_GLN, Role.CASEWORKER)  # a person's own credential: "Test"
     operator = await hub.user(FAMILY_GLN, Role.OPERATOR)
 
@@ -234,7 +237,7 @@ async def test_appointment_overlap_hints(hub: Hub) -> None:
         await ok(client, "PUT", "/v1/cases/K1", case(child, kind=kind))
     for client, kind in ((bup, "psychiatric-assessment"), (gp, "gp-follow-up")):
         await ok(client, "PUT", "/v1/cases/K1", case(child, kind=kind))
-    await ok(ppr, "POST", f"/v1/children/{child}/consents", consent(["ppr", "psychiatry", "gp"]))
+    await verified(hub, ppr, child, consent(["ppr", "psychiatry", "gp"]))
     await ok(ppr, "PUT", "/v1/appointments/P1", appointment(child, hours=24))
     await ok(bup, "PUT", "/v1/appointments/B1", appointment(child, hours=24 + 30))
     await ok(gp, "PUT", "/v1/appointments/G1", appointment(child, hours=24 + 200))

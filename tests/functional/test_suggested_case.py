@@ -16,7 +16,7 @@ from typing import Any
 
 from coordinator.tables import Role, Sector
 from tests.functional.conftest import BUP_GLN, FAMILY_GLN, GP_GLN, PPR_GLN, Client, Hub, gln
-from tests.functional.index_samples import case, consent, cpr_aged, ok, overview
+from tests.functional.index_samples import case, consent, cpr_aged, ok, overview, verified
 from tests.functional.samples import new_id, receipt, xdis91
 
 SAMPLE_CPR = b"2512489996"  # the CPR samples.xdis91 writes
@@ -128,7 +128,7 @@ async def _involved(hub: Hub, child: str) -> tuple[Client, Client, Client]:
     await ok(ppr, "PUT", "/v1/cases/P-1", case(child))
     await ok(bup, "PUT", "/v1/cases/B-1", case(child, kind="psychiatric-assessment"))
     await ok(family, "PUT", "/v1/cases/F-1", case(child, kind="family-support"))
-    await ok(ppr, "POST", f"/v1/children/{child}/consents", consent(["ppr", "psychiatry"]))
+    await verified(hub, ppr, child, consent(["ppr", "psychiatry"]))
     return ppr, bup, family
 
 

@@ -11,7 +11,17 @@ from textual.widgets import DataTable, Input, Select, TextArea
 from messages.medcom.correspondence import new_correspondence, reply_reference
 from messages.medcom.model import Correspondence, Party, Patient
 from messages.medcom.text import to_plain
-from tests.tui.conftest import BUP, CHILD, GP, OTHER_CHILD, PPR, TuiHub, screen_text, until
+from tests.tui.conftest import (
+    BUP,
+    CHILD,
+    GP,
+    OTHER_CHILD,
+    PPR,
+    MakeTuiHub,
+    TuiHub,
+    screen_text,
+    until,
+)
 from tui.caseworker_app import CaseworkerApp
 from tui.i18n import Texts
 from tui.screens.child import ChildScreen
@@ -98,7 +108,10 @@ async def look_up(pilot: Any, app: CaseworkerApp, cpr: str) -> None:
     await pilot.press(*cpr, "enter")
 
 
-async def test_child_overview_with_and_without_consent(tui_hub: TuiHub) -> None:
+async def test_child_overview_with_and_without_consent(make_tui_hub: MakeTuiHub) -> None:
+    # a hub whose policy lets a caseworker's recorded (attested) consent open psychiatry's
+    # data; under the default only a verified one does (tests/functional/test_consent_policy.py)
+    tui_hub = await make_tui_hub(attested_consent_opens=("ppr", "family", "psychiatry", "gp"))
     app = app_for(tui_hub)
     async with app.run_test(size=(100, 30)) as pilot:
         await look_up(pilot, app, OTHER_CHILD)

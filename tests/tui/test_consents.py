@@ -1,19 +1,24 @@
 """The caseworker app's consents against a real hub: who consented and how the hub knows it,
 what each consent opens per sector (as the hub judges it), the form's relation that must be
-chosen and its preview, and the overview looked at again — once — after a change."""
+chosen and its preview, and the overview looked at again — once — after a change.
+
+Under the hub's default policy a caseworker's (attested) consent does not open psychiatry's
+or the GP's data; ``open_hub`` is a hub whose policy lets it, where a test needs the
+overview to show another organisation's entries."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
-from textual.widgets import Input, Select
+from textual.widgets import Input, Select, SelectionList
 
 from coordinator.index.tables import ACCESS_LOG
 from coordinator.state import ENGINE
 from tests.functional.index_samples import cpr_aged
-from tests.tui.conftest import BUP, CHILD, PPR, TuiHub, screen_text, until
+from tests.tui.conftest import BUP, CHILD, GP, PPR, MakeTuiHub, TuiHub, screen_text, until
 from tests.tui.test_caseworker import app_for, look_up
 from tui.caseworker_app import CaseworkerApp
 from tui.clock import parse_time
@@ -24,6 +29,13 @@ from tui.screens.consent_form import ConsentForm
 from tui.screens.consents import ConsentsScreen
 
 PSYCHIATRY_CASE = "psykiatrisk udr."  # the child psychiatry's case, as the overview lists it
+
+
+@pytest.fixture
+async def open_hub(make_tui_hub: MakeTuiHub) -> TuiHub:
+    """A seeded hub whose policy lets an attested consent open every sector's data."""
+    hub: TuiHub = await make_tui_hub(attested_consent_opens=("ppr", "family", "psychiatry", "gp"))
+    return hub
 
 
 async def logged_looks(hub: TuiHub, org: str, cpr: str) -> int:
@@ -70,8 +82,9 @@ async def open_form(pilot: Any, app: CaseworkerApp, cpr: str) -> ConsentForm:
 
 
 async def test_recording_a_consent_shows_who_recorded_it_and_refreshes_the_overview_once(
-    tui_hub: TuiHub,
+    open_hub: TuiHub,
 ) -> None:
+    tui_hub = open_hub
     app = app_for(tui_hub)
     async with app.run_test(size=(100, 30)) as pilot:
         form = await open_form(pilot, app, CHILD)
@@ -107,7 +120,8 @@ async def test_recording_a_consent_shows_who_recorded_it_and_refreshes_the_overv
         assert await logged_looks(tui_hub, PPR, CHILD) == looks + 1
 
 
-async def test_revoking_closes_the_overview_at_once(tui_hub: TuiHub) -> None:
+async def test_revoking_closes_the_overview_at_once(open_hub: TuiHub) -> None:
+    tui_hub = open_hub
     await tui_hub.call(
         "pia",
         "POST",
@@ -185,7 +199,8 @@ async def test_a_parents_consent_for_a_17_year_old_does_not_open_health_data(
     assert BUP not in listed[0]["organisations"]
 
 
-async def test_one_look_at_the_overview_is_one_logged_read(tui_hub: TuiHub) -> None:
+async def test_one_look_at_the_overview_is_one_logged_read(open_hub: TuiHub) -> None:
+    tui_hub = open_hub
     await tui_hub.call(
         "pia",
         "POST",
@@ -229,3 +244,41 @@ async def test_the_overview_names_a_partner_that_newly_joined_the_childs_case(
         await look_up(pilot, later, CHILD)
         await until(pilot, lambda: "Forløb" in screen_text(later))
         assert "Ny partner" not in screen_text(later)  # no longer new
+
+
+async def test_a_caseworkers_consent_does_not_open_health_data_by_default(
+    tui_hub: TuiHub,
+) -> None:
+    app = app_for(tui_hub)
+    async with app.run_test(size=(100, 30)) as pilot:
+        form = await open_form(pilot, app, CHILD)
+        form.query_one("#given-by", Input).value = "Mette Jensen"
+        form.query_one("#relation", Select).value = "custodial-parent"
+        await until(pilot, lambda: "kræver verificeret samtykke" in screen_text(app))
+        preview = screen_text(app)
+        assert "✔ PPR, familie · ✖ psykiatri, almen praksis: kræver verificeret samtykke" in (
+            preview
+        )
+        # the GP named besides the sectors: judged as the GP's sector is
+        form.query_one("#organisations", SelectionList).select(GP)
+        await until(pilot, lambda: "✖ Lægehuset Vestbyen: kræver" in screen_text(app))
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert "✖ Lægehuset Vestbyen: kræver verificeret samtykke" in screen_text(app)
+        await pilot.press("j")
+
+        await until(pilot, lambda: "Samtykket er registreret." in screen_text(app))
+        text = screen_text(app)
+        assert "Åbner: ✔ PPR, familie · ✖ psyk., læge: kræver verificeret samtykke" in text
+        assert "Gælder også: Lægehuset Vestbyen" in text
+        assert "Et attesteret samtykke fra jer åbner ikke data fra psykiatri, almen praksis" in (
+            text
+        )
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, ChildScreen))
+        text = screen_text(app)
+        assert "Samtykke: forælder · ✎ attesteret af jer · ingen slutdato · åbner familie" in text
+        assert "✖ psykiatri, almen praksis: kræver verificeret samtykke — tryk s." in text
+        assert PSYCHIATRY_CASE not in text
+    [recorded] = (await tui_hub.call("pia", "GET", f"/v1/children/{CHILD}/consents"))["consents"]
+    assert recorded["organisations"] == [GP]

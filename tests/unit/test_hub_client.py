@@ -155,6 +155,7 @@ async def test_what_is_sent_and_what_comes_back() -> None:
     answers: dict[str, Any] = {
         "/v1/messages": {"id": "m1", "status": "accepted"},
         f"/v1/children/{CPR}/consents": {"id": "c1"},
+        f"/v1/children/{CPR}/consents/c1/dispute": {"consent_id": "c1", "created": True},
         "/v1/inbox": {"messages": [{"id": "m2", "type": "XDIS91"}]},
     }
 
@@ -168,7 +169,8 @@ async def test_what_is_sent_and_what_comes_back() -> None:
     assert sent == {"id": "m1", "status": "accepted", "duplicate": False, "resend": False}
     assert await hub.add_consent(CPR, {"scope": "overview"}) == {"id": "c1"}
     assert await hub.inbox(50, wait=20) == [{"id": "m2", "type": "XDIS91"}]
-    submit, consent, poll = seen
+    assert (await hub.dispute_consent(CPR, "c1", "forged"))["created"] is True
+    submit, consent, poll, dispute = seen
     assert (submit.method, submit.path, submit.body) == ("POST", "/v1/messages", b"<Emessage/>")
     assert submit.headers["Content-Type"] == "application/xml"
     assert submit.headers["Authorization"] == "Bearer smp_secret"
@@ -176,6 +178,7 @@ async def test_what_is_sent_and_what_comes_back() -> None:
     assert json.loads(consent.body or b"") == {"scope": "overview"}
     assert poll.path == "/v1/inbox?wait=20&limit=50"
     assert poll.timeout == 30.0  # the wait, and then the client's own timeout
+    assert (dispute.method, json.loads(dispute.body or b"")) == ("POST", {"reason": "forged"})
 
 
 async def test_a_certificate_alone_sends_no_authorization_and_ids_are_one_segment() -> None:

@@ -6,6 +6,9 @@ the consent will open for this child per chosen sector — the hub's own preview
 attested consent the caller's organisation records (``would_open`` in the overview's consent
 state: the age rule, incl. the health-sector rule from 15, and the hub's policy on attested
 consents). When it would leave some chosen sector closed, saving asks first.
+
+A consent may also name organisations from the directory (its scope besides its sectors, or
+instead of them): each is judged as an organisation of its sector.
 """
 
 from __future__ import annotations
@@ -17,11 +20,11 @@ from typing import Any
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Checkbox, Input, Select, Static
+from textual.widgets import Checkbox, Input, Select, SelectionList, Static
 
 from messages.timezone import COPENHAGEN
 from tui.screens.confirm import ConfirmScreen
-from tui.screens.consent_text import SECTORS, closed, opens_text
+from tui.screens.consent_text import SECTORS, closed, named_text, opens_text
 from tui.screens.form import CaseworkerForm
 from tui.screens.formatting import age_rule_key
 
@@ -70,7 +73,18 @@ class ConsentForm(CaseworkerForm):
                     yield Checkbox(t(f"sector.{sector}"), value=True, id=f"sector-{sector}")
             yield Static(id="preview")
             yield Input(placeholder=t("form.until"), id="until")
+            others = self.others()
+            if others:
+                yield Static(t("form.orgs"), classes="label")
+                yield SelectionList[str](
+                    *((str(o["name"]), str(o["gln"])) for o in others), id="organisations"
+                )
             yield from self.footer()
+
+    def others(self) -> list[Mapping[str, Any]]:
+        """The directory's organisations besides the caller's own (those a consent may name)."""
+        app = self.caseworker
+        return [o for o in app.directory if o.get("gln") != app.org_gln and o.get("sector")]
 
     def on_mount(self) -> None:
         self.show_preview()
@@ -84,6 +98,22 @@ class ConsentForm(CaseworkerForm):
 
     def chosen_sectors(self) -> list[str]:
         return [s for s in SECTORS if self.query_one(f"#sector-{s}", Checkbox).value]
+
+    def named(self) -> list[Mapping[str, Any]]:
+        """The organisations chosen to be named, as the directory has them."""
+        chosen = set(self.query(SelectionList).first().selected) if self.others() else set()
+        return [o for o in self.others() if o["gln"] in chosen]
+
+    def named_verdicts(self) -> dict[str, str]:
+        """Per named organisation (by name), what the consent opens of its data: its
+        sector's verdict in the hub's preview."""
+        relation = self.relation()
+        preview = (self.would_open.get(relation) or {}) if relation else {}
+        return {
+            str(o["name"]): preview[str(o["sector"])]
+            for o in self.named()
+            if str(o["sector"]) in preview
+        }
 
     def verdicts(self) -> dict[str, str]:
         """Per chosen sector, what the chosen relation's attested consent opens (the hub's
@@ -99,11 +129,15 @@ class ConsentForm(CaseworkerForm):
         relation = self.relation()
         preview = self.query_one("#preview", Static)
         verdicts = self.verdicts()
+        named = self.named_verdicts()
         if relation is None:
             preview.update(Text(t("form.choose"), style="italic"))
-        elif verdicts:
+        elif verdicts or named:
             line = Text(t("form.preview", relation=t(f"relation.{relation}")) + " ")
             line.append_text(opens_text(t, verdicts, short=False))
+            if verdicts and named:
+                line.append(" · ", style="dim")
+            line.append_text(named_text(t, named))
             preview.update(line)
         else:
             preview.update("")
@@ -112,6 +146,9 @@ class ConsentForm(CaseworkerForm):
         self.show_preview()
 
     def on_checkbox_changed(self, _: Checkbox.Changed) -> None:
+        self.show_preview()
+
+    def on_selection_list_selected_changed(self, _: SelectionList.SelectedChanged[str]) -> None:
         self.show_preview()
 
     # --- saving ----------------------------------------------------------------------------
@@ -127,7 +164,8 @@ class ConsentForm(CaseworkerForm):
             self.query_one("#relation", Select).focus()
             return
         sectors = self.chosen_sectors()
-        if not sectors:
+        named = sorted(str(o["gln"]) for o in self.named())
+        if not sectors and not named:
             self.missing("form.sectors")
             return
         body: dict[str, Any] = {
@@ -136,6 +174,8 @@ class ConsentForm(CaseworkerForm):
             "form": self.query_one("#form", Select).value,
             "sectors": sectors,
         }
+        if named:
+            body["organisations"] = named
         until = self.text_of("until")
         if until:
             try:
@@ -144,12 +184,13 @@ class ConsentForm(CaseworkerForm):
                 self.missing("form.until")
                 return
             body["valid_until"] = datetime.combine(day, time(23, 59), COPENHAGEN).isoformat()
-        shut = closed(self.verdicts())
+        t = self.caseworker.texts
+        shut = [(t(f"sector.{s}"), v) for s, v in closed(self.verdicts()).items()]
+        shut += [(name, v) for name, v in self.named_verdicts().items() if v != "shared"]
         if not shut:
             self._send(body)
             return
-        t = self.caseworker.texts
-        lines = "\n".join(f"✖ {t(f'sector.{s}')}: {t(f'verdict.{v}')}" for s, v in shut.items())
+        lines = "\n".join(f"✖ {what}: {t(f'verdict.{v}')}" for what, v in shut)
 
         def answer(yes: bool | None) -> None:
             if yes:

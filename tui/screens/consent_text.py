@@ -24,6 +24,7 @@ __all__ = [
     "closed",
     "consent_card",
     "known_as",
+    "named_text",
     "opened_by_line",
     "opens_text",
     "policy_line",
@@ -87,6 +88,19 @@ def opens_text(t: Texts, verdicts: Mapping[str, str], *, short: bool = True) -> 
         out.append(f"{symbol} {names}", style=style)
         if verdict != SHARED:
             out.append(f": {t(f'verdict.{verdict}')}", style=style)
+    return out
+
+
+def named_text(t: Texts, verdicts: Mapping[str, str]) -> Text:
+    """``✔ Lægehuset Vestbyen · ✖ BUP Aalborg: kræver verificeret samtykke`` — per named
+    organisation (by name), what a consent opens of its data."""
+    out = Text()
+    for n, (name, verdict) in enumerate(verdicts.items()):
+        if n:
+            out.append(" · ", style="dim")
+        symbol, style = _MARK.get(verdict, _CLOSED_MARK)
+        reason = "" if verdict == SHARED else f": {t(f'verdict.{verdict}')}"
+        out.append(f"{symbol} {name}{reason}", style=style)
     return out
 
 

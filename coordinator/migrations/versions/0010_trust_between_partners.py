@@ -76,7 +76,9 @@ def upgrade() -> None:
         sa.Column("contact_email", sa.String(length=200), nullable=True),
         sa.Column("detail", sa.String(length=1000), nullable=True),
         sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("owner_org", "kind", "consent_id", name="uq_index_notification_once"),
+        sa.UniqueConstraint(
+            "owner_org", "kind", "consent_id", "about_org", name="uq_index_notification_once"
+        ),
     )
     op.create_index("ix_index_notification_owner", "index_notification", ["owner_org", "at"])
     op.create_index("ix_index_notification_cpr", "index_notification", ["cpr"])
