@@ -282,3 +282,37 @@ async def test_a_caseworkers_consent_does_not_open_health_data_by_default(
         assert PSYCHIATRY_CASE not in text
     [recorded] = (await tui_hub.call("pia", "GET", f"/v1/children/{CHILD}/consents"))["consents"]
     assert recorded["organisations"] == [GP]
+
+
+async def test_a_disputed_consent_is_marked_with_who_disputed_it_and_why(
+    tui_hub: TuiHub,
+) -> None:
+    path = f"/v1/children/{CHILD}/consents"
+    recorded = await tui_hub.call(
+        "pia",
+        "POST",
+        path,
+        json={
+            "given_by_name": "Mette Jensen",
+            "relation": "custodial-parent",
+            "sectors": ["ppr", "psychiatry"],
+            "form": "oral",
+        },
+    )
+    disputed = await tui_hub.call(
+        "bup",
+        "POST",
+        f"{path}/{recorded['id']}/dispute",
+        json={"reason": "faderen har også forældremyndighed"},
+        headers={"X-On-Behalf-Of": "Bo Overlæge"},
+    )
+    app = app_for(tui_hub)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await look_up(pilot, app, CHILD)
+        await until(pilot, lambda: "Forløb" in screen_text(app))
+        await pilot.press("s")
+        await until(pilot, lambda: "Mette Jensen" in screen_text(app))
+        assert (
+            "⚑ Bestridt af Børne- og Ungdomspsyk. (Bo Overlæge) "
+            f"{app.local(disputed['disputed_at'], '%d.%m')}: faderen har også forældremyndighed"
+        ) in screen_text(app)
