@@ -213,6 +213,13 @@ class Settings:
             "(3 against a usual 1 is a busy day, not a stolen token)"
         },
     )
+    region_name: str = field(
+        default="Region Nordjylland",
+        metadata={
+            "doc": "the region this hub serves, as operators read it: the operator monitor's "
+            "title (in /v1/operator/summary as region)"
+        },
+    )
     attested_consent_opens: tuple[str, ...] = field(
         default=("ppr", "family"),
         metadata={
@@ -278,6 +285,10 @@ class Settings:
         if self.rate_alert_minimum < 1:
             raise ConfigError(
                 "SAMSPIL_RATE_ALERT_MINIMUM must be at least 1 (e.g. 10: never flag fewer)"
+            )
+        if not self.region_name.strip():
+            raise ConfigError(
+                "SAMSPIL_REGION_NAME must name the region the hub serves (e.g. Region Nordjylland)"
             )
         self._check_consent_jwks()
         try:

@@ -1,7 +1,9 @@
 """``samspil monitor``: the operator monitor (operator or admin role).
 
-``stale_after``: seconds without a poll after which a partner is highlighted (the command
-line's ``--stale-after`` minutes, default 15).
+``stale_after``: seconds without a poll by a partner's system after which it is highlighted
+(the command line's ``--stale-after`` minutes, default 15). The title names the region the
+hub serves (the summary's ``region``, ``SAMSPIL_REGION_NAME``); until the summary is read, or
+from a hub that does not say, the operator's own organisation.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ class MonitorApp(HubApp):
         ("d", "key.token"),
         ("c", "key.certificate"),
         ("x", "key.expired"),
+        ("/", "key.filter"),
         ("q", "key.quit"),
     )
 
@@ -32,6 +35,7 @@ class MonitorApp(HubApp):
         self.names: dict[str, str] = {}
         self.stale_after = stale_after
         self.uptime: float | None = None  # of the hub process that answered last
+        self.region: str | None = None  # the region the hub serves, from its summary
 
     def hub_state(self) -> str:
         state = super().hub_state()
@@ -40,9 +44,13 @@ class MonitorApp(HubApp):
         return state
 
     def title_line(self) -> str:
-        org = self.me.get("organisation", {}).get("name")
-        head = self.texts("mon.title", org=org) if org else "Samspil"
-        return head
+        region = self.region or self.me.get("organisation", {}).get("name")
+        return self.texts("mon.title", region=region) if region else "Samspil"
+
+    def keep_region(self, region: str | None) -> None:
+        if region and region != self.region:
+            self.region = region
+            self.update_chrome()
 
     def org_label(self, gln: str) -> str:
         return self.names.get(gln, gln)

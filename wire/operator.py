@@ -71,15 +71,25 @@ class IndexRate(BaseModel):
     )
 
 
+LAST_POLL = (
+    "When the organisation's system (its system token) last polled its inbox; a person "
+    "reading the inbox in an app does not count, so a stopped adapter shows as silent. "
+    "Null: never."
+)
+
+
 class MailboxCount(BaseModel):
     gln: str
     inbox_depth: int
-    last_poll: datetime | None
+    last_poll: datetime | None = Field(description=LAST_POLL)
 
 
 class Summary(BaseModel):
     """Counts for operators, never content."""
 
+    region: str = Field(
+        description="The region this hub serves (SAMSPIL_REGION_NAME): the monitor's title."
+    )
     by_status: dict[str, int]
     organisations: list[MailboxCount]
     overdue_receipts: int
@@ -131,7 +141,7 @@ class OrganisationState(BaseModel):
     sector: Sector
     inbox_depth: int
     oldest_waiting: datetime | None
-    last_poll: datetime | None
+    last_poll: datetime | None = Field(description=LAST_POLL)
     token_disabled: bool
 
 

@@ -149,7 +149,8 @@ async def get_inbox(request: web.Request) -> web.Response:
     limit = whole_number(request, "limit", default=100, low=1, high=1000)
     lease = seconds(request, "lease", default=0.0, low=0.0, high=MAX_LEASE_SECONDS)
     gln = principal.org_gln
-    await _touch_poll(request, gln)
+    if principal.role == Role.SYSTEM:  # a person reading the inbox says nothing of the system
+        await _touch_poll(request, gln)
     reader, notifier, committer = app[READER], app[NOTIFIER], app[COMMITTER]
     deadline = time.monotonic() + wait
     while True:

@@ -416,7 +416,8 @@ def lease(gln: str, limit: int, seconds: float) -> SyncOp[Leased]:
 
 
 def touch_poll(gln: str, at: datetime) -> SyncOp[None]:
-    """Op: remember when an organisation last polled its inbox (for operators)."""
+    """Op: remember when an organisation's system last polled its inbox (for operators; the
+    route calls it for the system token only, never for a person reading the inbox)."""
 
     def op(conn: Connection, batch: Batch) -> None:
         conn.execute(update(ORGANISATION).where(ORGANISATION.c.gln == gln).values(last_poll_at=at))

@@ -74,6 +74,7 @@ async def operator_summary(request: web.Request) -> web.Response:
     rates = await index_rates(engine=app[ENGINE], now=app[CLOCK](), settings=app[SETTINGS])
     return json_response(
         Summary(
+            region=app[SETTINGS].region_name,
             by_status=by_status,
             organisations=[
                 MailboxCount(gln=gln, inbox_depth=counts.inbox_depth.get(gln, 0), last_poll=at)

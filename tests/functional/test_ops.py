@@ -7,7 +7,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import jsonschema_rs
+import pytest
 
+from coordinator.errors import ConfigError
+from coordinator.settings import Settings
 from coordinator.tables import Role, Sector
 from tests.functional.conftest import GP_GLN, PPR_GLN, Hub
 from tests.functional.samples import xdis91
@@ -47,7 +50,31 @@ async def test_operator_summary(hub: Hub) -> None:
     assert organisations[PPR_GLN]["last_poll"] is not None
     assert organisations[GP_GLN]["last_poll"] is None
     assert summary["errors"] == {"syntaksfejl": 1}
+    assert summary["region"] == "Region Nordjylland"  # SAMSPIL_REGION_NAME's default
     assert b"Nancy" not in raw  # counts, never content
+
+
+async def test_last_poll_is_the_systems_own_not_a_persons(hub: Hub) -> None:
+    """A caseworker's app reading the inbox must not make a dead adapter look alive."""
+    await hub.org(GP_GLN, Sector.GP)
+    system = await hub.org(PPR_GLN, Sector.PPR)
+    caseworker = await hub.user(PPR_GLN, Role.CASEWORKER)
+    operator = await hub.user(PPR_GLN, Role.OPERATOR)
+
+    async def last_poll() -> str | None:
+        status, body, _ = await operator.request("GET", "/v1/operator/organisations")
+        assert status == 200, body
+        polls = {o["gln"]: o["last_poll"] for o in body["organisations"]}
+        status, summary, _ = await operator.request("GET", "/v1/operator/summary")
+        assert status == 200, summary
+        assert {o["gln"]: o["last_poll"] for o in summary["organisations"]} == polls
+        return str(polls[PPR_GLN]) if polls[PPR_GLN] else None
+
+    status, body, _ = await caseworker.request("GET", "/v1/inbox")
+    assert status == 200, body
+    assert await last_poll() is None
+    await system.inbox()
+    assert await last_poll() is not None
 
 
 async def test_openapi_describes_every_route(hub: Hub) -> None:
@@ -116,3 +143,11 @@ def _standalone(node: Any) -> Any:
     if isinstance(node, list):
         return [_standalone(v) for v in node]
     return node
+
+
+def test_the_region_name_is_a_setting() -> None:
+    assert Settings.from_env({}).region_name == "Region Nordjylland"
+    named = Settings.from_env({"SAMSPIL_REGION_NAME": "Region Midtjylland"})
+    assert named.region_name == "Region Midtjylland"
+    with pytest.raises(ConfigError, match="SAMSPIL_REGION_NAME must name the region"):
+        Settings.from_env({"SAMSPIL_REGION_NAME": "  "})

@@ -7,6 +7,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
+from adapters.simulation.region import pilot_region
 from messages.medcom.correspondence import new_correspondence
 from messages.medcom.documents import build_message
 from messages.medcom.model import Party, Patient
@@ -497,6 +498,7 @@ def monitor_routes(*, stolen_token: bool = False) -> dict[tuple[str, str], Any]:
             ],
             "stale_processes": 0,
             "index_rates": rates,
+            "region": "Region Nordjylland",
         },
         ("GET", "/v1/operator/throughput"): {
             "until": "2026-12-02T13:32:00Z",
@@ -550,3 +552,48 @@ def monitor_routes(*, stolen_token: bool = False) -> dict[tuple[str, str], Any]:
             "messages": QUEUED,
         },
     }
+
+
+def region_organisations() -> list[dict[str, Any]]:
+    """The pilot region's 26 organisations as the monitor reads them: inboxes and last polls
+    vary by position (every seventh system silent for hours, the last never polled)."""
+    states = []
+    for n, org in enumerate(pilot_region()):
+        if n == 25:
+            poll = None
+        elif n % 7 == 3:
+            poll = f"2026-12-02T10:{n:02d}:00Z"  # hours ago: stale
+        else:
+            poll = f"2026-12-02T13:31:{n * 2:02d}Z"
+        states.append(
+            {
+                "gln": org.gln,
+                "name": org.name,
+                "sector": org.kind.value,
+                "inbox_depth": (n * 5) % 17,
+                "oldest_waiting": None,
+                "last_poll": poll,
+                "token_disabled": False,
+            }
+        )
+    return states
+
+
+def region_routes() -> dict[tuple[str, str], Any]:
+    """The monitor's answers for the whole pilot region: 26 organisations, every queue
+    empty."""
+    routes = monitor_routes()
+    organisations = region_organisations()
+    routes[("GET", "/v1/operator/organisations")] = {"organisations": organisations}
+    routes[("GET", "/v1/organisations")] = {
+        "organisations": [
+            {"gln": o["gln"], "name": o["name"], "sector": o["sector"], "municipality": None}
+            for o in organisations
+        ]
+    }
+    for o in organisations:
+        routes[("GET", f"/v1/operator/organisations/{o['gln']}/queue")] = {
+            "organisation": o["gln"],
+            "messages": [],
+        }
+    return routes

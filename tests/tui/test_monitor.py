@@ -110,7 +110,7 @@ async def test_partners_silent_longer_than_the_threshold_are_highlighted(
 
     async with app.run_test(size=(80, 24)) as pilot:
         await until(pilot, lambda: "Lægehuset Vestbyen" in screen_text(app))
-        assert "⚠ = ikke hentet i over 4 s" in screen_text(app)
+        assert "⚠ = systemet har ikke hentet i over 4 s" in screen_text(app)
         assert last_poll(BUP) == "aldrig"
         assert "⚠" not in last_poll(GP)
         assert "oppe " in screen_text(app)  # the answering hub process's uptime

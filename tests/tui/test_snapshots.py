@@ -11,7 +11,7 @@ import pytest
 from textual.widgets import Input
 
 from tests.tui.conftest import CHILD, fixed_clock, fixed_hub, problem_answer
-from tests.tui.fixed_answers import caseworker_routes, monitor_routes
+from tests.tui.fixed_answers import caseworker_routes, monitor_routes, region_routes
 from tui.caseworker_app import CaseworkerApp
 from tui.i18n import Texts
 from tui.monitor_app import MonitorApp
@@ -206,3 +206,23 @@ def test_lost_connection_banner(snap_compare: Any) -> None:
         retry_seconds=SLOW,
     )
     assert snap_compare(app, terminal_size=(80, 24), run_before=settle)
+
+
+def region_monitor() -> MonitorApp:
+    return MonitorApp(
+        fixed_hub(region_routes()), texts=Texts("da"), clock=fixed_clock, refresh_seconds=SLOW
+    )
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_monitor_region_scrolled(snap_compare: Any, size: tuple[int, int]) -> None:
+    """The pilot region's 26 organisations, scrolled to the last (never polled)."""
+    keys = by_keys(("down",) * 15)
+    assert snap_compare(region_monitor(), terminal_size=size, run_before=keys)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_monitor_region_filtered(snap_compare: Any, size: tuple[int, int]) -> None:
+    """``/ aalborg``: the organisations whose name says Aalborg."""
+    keys = by_keys(("slash", *"aalborg"))
+    assert snap_compare(region_monitor(), terminal_size=size, run_before=keys)

@@ -111,6 +111,10 @@ class Monitor(ScreenHost, Protocol):
     @property
     def stale_after(self) -> float: ...
 
+    def keep_region(self, region: str | None) -> None:
+        """The region the hub serves (the summary's ``region``), for the title."""
+        ...
+
 
 # --- what the screens tell their app -------------------------------------------------------
 

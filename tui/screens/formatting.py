@@ -1,12 +1,13 @@
-"""How the screens write things down: a CPR number, a column's width, the consent age rule,
-and what is wrong with a CPR number being typed. Pure functions: no Textual, no network."""
+"""How the screens write things down: a CPR number, a column's width, an organisation's name
+in a narrow column, the consent age rule, and what is wrong with a CPR number being typed.
+Pure functions: no Textual, no network."""
 
 from __future__ import annotations
 
 from messages.errors import IdentifierError
 from messages.identifiers import parse_cpr
 
-__all__ = ["age_rule_key", "cpr_problem", "fit", "show_cpr"]
+__all__ = ["age_rule_key", "cpr_problem", "fit", "short_name", "show_cpr"]
 
 
 def cpr_problem(value: str) -> str | None:
@@ -26,6 +27,22 @@ def show_cpr(cpr: str) -> str:
 def fit(value: str, width: int) -> str:
     value = value or ""
     return value[: width - 1] + "…" if len(value) > width else value.ljust(width)
+
+
+def short_name(name: str, width: int) -> str:
+    """``name`` in at most ``width`` characters, keeping its last word whole: organisations of
+    one kind differ by their last word, the municipality ("Børne- og familieafdelingen
+    Brønderslev" → "Børne- og f… Brønderslev" in 24), so the start is cut, not the end.
+
+    A last word too long to leave room for a start of at least three characters is cut at
+    the end like any other text."""
+    if len(name) <= width:
+        return name
+    start, _, last = name.rpartition(" ")
+    room = width - len(last) - 1  # for the start and its "…"
+    if not start or room < 4:
+        return name[: width - 1] + "…"
+    return start[: room - 1].rstrip(" -") + "… " + last
 
 
 def age_rule_key(age: int) -> str:

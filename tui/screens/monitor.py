@@ -2,8 +2,13 @@
 one queue.
 
 Refreshes every few seconds in a worker (input never waits for it). Operators see metadata
-only. Enter on a queued message opens its trail; actions are confirmed (revoking a client
-certificate: by typing its serial number) and audited by the hub.
+only. The organisations' table scrolls and keeps its cursor on the same organisation (by GLN)
+across refreshes: a refresh updates its cells in place, and rebuilds it only when the rows
+shown change. ``/`` narrows it by name, GLN or sector as you type; Esc clears the filter. A
+long name is shortened keeping its last word (the municipality,
+:func:`~tui.screens.formatting.short_name`). Enter on a queued message opens its trail;
+actions are confirmed (revoking a client certificate: by typing its serial number) and
+audited by the hub.
 """
 
 from __future__ import annotations
@@ -14,12 +19,15 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
+from textual.events import Resize
 from textual.screen import Screen
-from textual.widgets import DataTable, Sparkline, Static
+from textual.widgets import DataTable, Input, Sparkline, Static
+from textual.widgets.data_table import ColumnKey
 
 from tui.clock import parse_time
 from tui.screens.base import HubUptime, MonitorRoom
 from tui.screens.confirm import ConfirmScreen
+from tui.screens.formatting import short_name
 from tui.screens.revoke_certificate import RevokeCertificateForm
 from tui.screens.trail import TrailScreen
 from tui.widgets.connection_banner import ConnectionBanner
@@ -29,6 +37,9 @@ from tui.widgets.top_bar import TopBar
 from tui.workers import in_worker
 
 STALE_POLL_SECONDS = 15 * 60.0  # default: a partner silent this long is highlighted
+NAME_WIDTH = 22  # the organisations' name column at 80 columns; wider on a wider screen
+NAME_WIDTH_MAX = 40
+OTHER_COLUMNS = 13 + 13 + 8 + 12 + 5 * 2 + 2  # the other columns, cell padding, scrollbar
 
 
 def age(seconds: float) -> str:
@@ -65,6 +76,14 @@ def decimal(texts: Any, value: float) -> str:
     return shown.replace(".", ",") if getattr(texts, "lang", "da") == "da" else shown
 
 
+def matches(needle: str, organisation: dict[str, Any], sector_label: str) -> bool:
+    """Whether the filter ``needle`` is in the organisation's name, GLN or sector (its key or
+    as the screen names it), ignoring case."""
+    needle = needle.strip().casefold()
+    haystack = (organisation["name"], organisation["gln"], organisation["sector"], sector_label)
+    return not needle or any(needle in str(part).casefold() for part in haystack)
+
+
 def flagged(summary: dict[str, Any]) -> list[dict[str, Any]]:
     """The organisations whose day is far above their usual (the stolen-token signal)."""
     return [r for r in summary.get("index_rates", []) if r.get("flagged")]
@@ -94,6 +113,8 @@ class MonitorScreen(Screen[None], MonitorRoom):
         Binding("c", "certificate", show=False),
         Binding("x", "expired", show=False),
         Binding("tab", "switch", show=False),
+        Binding("slash", "filter", show=False),
+        Binding("escape", "clear_filter", show=False),
         Binding("question_mark", "app.help", show=False),
         Binding("q", "app.quit", show=False),
     ]
@@ -104,6 +125,10 @@ class MonitorScreen(Screen[None], MonitorRoom):
         self.queue: list[dict[str, Any]] = []
         self.selected: str | None = None
         self.show_expired = False
+        self.filter = ""
+        self.suspects: set[str] = set()
+        self.shown: list[str] = []  # the GLNs in the organisations' table, in order
+        self.name_width = NAME_WIDTH
 
     def compose(self) -> ComposeResult:
         t = self.monitor.texts
@@ -117,12 +142,13 @@ class MonitorScreen(Screen[None], MonitorRoom):
         yield Static(id="procs")
         yield Static(id="alerts")
         yield Static(t("mon.orgs"), id="orgs-head", classes="heading")
+        yield Input(placeholder=t("mon.filter"), id="filter")
         orgs: DataTable[Text | str] = DataTable(id="orgs", cursor_type="row")
         orgs.add_column(t("mon.gln"), key="gln", width=13)
-        orgs.add_column(t("mon.name"), key="name", width=22)
+        orgs.add_column(t("mon.name"), key="name", width=NAME_WIDTH)
         orgs.add_column(t("mon.sector"), key="sector", width=13)
         orgs.add_column(t("mon.depth"), key="depth", width=8)
-        orgs.add_column(t("mon.last_poll"), key="poll", width=14)
+        orgs.add_column(t("mon.last_poll"), key="poll", width=12)
         yield orgs
         yield Static(id="queue-head", classes="heading")
         queue: DataTable[Text | str] = DataTable(id="queue", cursor_type="row")
@@ -145,6 +171,7 @@ class MonitorScreen(Screen[None], MonitorRoom):
                 ("s", t("key.report")),
                 ("d", t("key.token")),
                 ("x", t("key.expired")),
+                ("/", t("key.filter")),
                 ("?", t("key.help")),
                 ("q", t("key.quit")),
             ]
@@ -166,6 +193,7 @@ class MonitorScreen(Screen[None], MonitorRoom):
         organisations = await self.hub(client.operator_organisations)
         if summary is None or flow is None or health is None or organisations is None:
             return
+        self.monitor.keep_region(summary.get("region"))
         self.organisations = organisations
         if self.selected is None and organisations:
             busiest = max(organisations, key=lambda o: (o["inbox_depth"], o["gln"]))
@@ -219,47 +247,11 @@ class MonitorScreen(Screen[None], MonitorRoom):
         alerts = self.query_one("#alerts", Static)
         alerts.update(alerts_text(t, summary))
         alerts.display = bool(flagged(summary))
-        suspects = {r["organisation"] for r in flagged(summary)}
         uptime = health.get("uptime_seconds")
         self.app.post_message(HubUptime(float(uptime) if isinstance(uptime, int | float) else None))
 
-        self.query_one("#orgs-head", Static).update(
-            Text(t("mon.orgs"), style="bold").append(
-                "   " + t("mon.stale", age=age(app.stale_after)), style="dim"
-            )
-        )
-        orgs = self.query_one("#orgs", DataTable)
-        row = orgs.cursor_row
-        orgs.clear()
-        for o in self.organisations:
-            poll = o.get("last_poll")
-            if poll is None:
-                since = Text(t("mon.never"), style="dim")
-            else:
-                seconds = (now - parse_time(poll)).total_seconds()
-                stale = seconds > app.stale_after
-                since = Text(
-                    ("⚠ " if stale else "") + age(seconds), style="bold yellow" if stale else ""
-                )
-            name = Text(o["name"])
-            if o.get("token_disabled"):
-                name = Text(f"⛔ {o['name']}", style="bold red")
-            elif o["gln"] in suspects:
-                name = Text(f"⚑ {o['name']}", style="bold red")
-            orgs.add_row(
-                o["gln"],
-                name,
-                t(f"sector.{o['sector']}"),
-                Text(str(o["inbox_depth"]), justify="right"),
-                since,
-                key=o["gln"],
-            )
-        glns = [o["gln"] for o in self.organisations]
-        if self.selected in glns:
-            orgs.move_cursor(row=glns.index(self.selected))
-        elif glns:
-            orgs.move_cursor(row=min(max(row, 0), len(glns) - 1))
-
+        self.suspects = {r["organisation"] for r in flagged(summary)}
+        self._draw_organisations()
         selected = next((o for o in self.organisations if o["gln"] == self.selected), None)
         label = selected["name"] if selected else "—"
         head = t("mon.queue", org=label) + (
@@ -287,11 +279,113 @@ class MonitorScreen(Screen[None], MonitorRoom):
         if self.queue:
             queue.move_cursor(row=min(max(row, 0), len(self.queue) - 1))
 
+    def _visible(self) -> list[dict[str, Any]]:
+        t = self.monitor.texts
+        return [
+            o for o in self.organisations if matches(self.filter, o, t(f"sector.{o['sector']}"))
+        ]
+
+    def _cells(self, o: dict[str, Any]) -> dict[str, Text | str]:
+        app = self.monitor
+        t = app.texts
+        poll = o.get("last_poll")
+        if poll is None:
+            since = Text(t("mon.never"), style="dim")
+        else:
+            seconds = (app.now() - parse_time(poll)).total_seconds()
+            stale = seconds > app.stale_after
+            since = Text(
+                ("⚠ " if stale else "") + age(seconds), style="bold yellow" if stale else ""
+            )
+        if o.get("token_disabled"):
+            name = Text("⛔ " + short_name(o["name"], self.name_width - 2), style="bold red")
+        elif o["gln"] in self.suspects:
+            name = Text("⚑ " + short_name(o["name"], self.name_width - 2), style="bold red")
+        else:
+            name = Text(short_name(o["name"], self.name_width))
+        return {
+            "gln": o["gln"],
+            "name": name,
+            "sector": t(f"sector.{o['sector']}"),
+            "depth": Text(str(o["inbox_depth"]), justify="right"),
+            "poll": since,
+        }
+
+    def _draw_organisations(self) -> None:
+        """The organisations the filter lets through. The same rows as shown: their cells are
+        updated in place (the cursor and the scroll stay); other rows: the table is rebuilt
+        with the cursor on the selected organisation."""
+        t = self.monitor.texts
+        visible = self._visible()
+        head = Text(t("mon.orgs"), style="bold")
+        if self.filter.strip():
+            head.append(
+                "  " + t("mon.shown", shown=len(visible), total=len(self.organisations)),
+                style="bold",
+            )
+        head.append("   " + t("mon.stale", age=age(self.monitor.stale_after)), style="dim")
+        self.query_one("#orgs-head", Static).update(head)
+        orgs = self.query_one("#orgs", DataTable)
+        glns = [o["gln"] for o in visible]
+        width = min(max(NAME_WIDTH, self.size.width - OTHER_COLUMNS), NAME_WIDTH_MAX)
+        if glns == self.shown and width == self.name_width:
+            for o in visible:
+                for column, value in self._cells(o).items():
+                    orgs.update_cell(o["gln"], column, value)
+            return
+        self.name_width = width
+        orgs.columns[ColumnKey("name")].width = width
+        orgs.clear()
+        for o in visible:
+            orgs.add_row(*self._cells(o).values(), key=o["gln"])
+        self.shown = glns
+        if self.selected in glns:
+            orgs.move_cursor(row=glns.index(self.selected))
+        elif glns:  # the selected organisation is filtered out: the first shown is selected
+            orgs.move_cursor(row=0)
+            self.selected = glns[0]
+            self.reload()
+
+    def on_resize(self, event: Resize) -> None:
+        if self.organisations:
+            self._draw_organisations()
+
+    # --- the filter ------------------------------------------------------------------------
+
+    def action_filter(self) -> None:
+        field = self.query_one("#filter", Input)
+        field.display = True
+        field.focus()
+
+    def action_clear_filter(self) -> None:
+        field = self.query_one("#filter", Input)
+        if not field.display and not self.filter:
+            return
+        field.value = ""  # Input.Changed redraws the table with every organisation
+        field.display = False
+        self.filter = ""
+        self._draw_organisations()
+        self.query_one("#orgs", DataTable).focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "filter" and event.value != self.filter:
+            self.filter = event.value
+            self._draw_organisations()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "filter":  # keep the filter, go on in the table
+            self.query_one("#orgs", DataTable).focus()
+
     # --- moving around ---------------------------------------------------------------------
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         table = event.data_table
-        if table.id == "orgs" and table.has_focus and event.row_key.value != self.selected:
+        if table.id != "orgs" or not table.has_focus or table.row_count == 0:
+            return
+        current = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
+        if event.row_key != current:  # posted while the table was rebuilt: not where it is
+            return
+        if event.row_key.value != self.selected:
             self.selected = event.row_key.value
             self.reload()
 
