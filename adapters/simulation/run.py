@@ -33,6 +33,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import shutil
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
@@ -270,6 +271,12 @@ class Region:
         )
 
     async def start(self) -> None:
+        """Start every organisation's adapter and system, each on a fresh folder: a run is a
+        fresh region, so what an earlier run left in ``workdir/<org slug>`` (the adapters'
+        outboxes and local databases, the file drops, the event folders) is removed first —
+        the run's ids come from the seed, and an outbox that remembers them from an earlier
+        run would count this run's messages as sent already."""
+        await asyncio.to_thread(self._clear_folders)
         if self.hub.consent_service:
             self.consent_service = ConsentServiceClient(self.hub.consent_service)
         for org in self.orgs:
@@ -285,6 +292,14 @@ class Region:
             if isinstance(adapter, MunicipalityAdapter):
                 self.events[org.gln] = EventWriter(adapter.events.folder, org.slug)
         log.info("simulated region started: %d organisations", len(self.orgs))
+
+    def _clear_folders(self) -> None:
+        for org in self.orgs:  # only the region's own folders, never the rest of workdir
+            root = self.settings.workdir / org.slug
+            if root.is_symlink():
+                root.unlink()
+            elif root.is_dir():
+                shutil.rmtree(root)
 
     def _own(self, work: Any) -> None:
         self._tasks.append(asyncio.create_task(work))
