@@ -1,7 +1,8 @@
 """``samspil monitor``: the operator monitor (operator or admin role).
 
 ``stale_after``: seconds without a poll after which a partner is highlighted (the command
-line's ``--stale-after`` minutes, default 15).
+line's ``--stale-after`` minutes, default 15). ``where``: words the top line shows after the
+title (``samspil demo`` shows its hub's URL there, which the monitor would otherwise hide).
 """
 
 from __future__ import annotations
@@ -27,8 +28,15 @@ class MonitorApp(HubApp):
         ("q", "key.quit"),
     )
 
-    def __init__(self, *args: Any, stale_after: float = STALE_POLL_SECONDS, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        stale_after: float = STALE_POLL_SECONDS,
+        where: str = "",
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
+        self.where = where
         self.names: dict[str, str] = {}
         self.stale_after = stale_after
         self.uptime: float | None = None  # of the hub process that answered last
@@ -42,7 +50,7 @@ class MonitorApp(HubApp):
     def title_line(self) -> str:
         org = self.me.get("organisation", {}).get("name")
         head = self.texts("mon.title", org=org) if org else "Samspil"
-        return head
+        return f"{head} · {self.where}" if self.where else head
 
     def org_label(self, gln: str) -> str:
         return self.names.get(gln, gln)
