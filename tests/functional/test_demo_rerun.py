@@ -1,7 +1,8 @@
 """A second run of the simulated region in the same folder is a fresh region too: the
 embedded hub starts on an empty database, the adapters on empty outboxes and folders, and
 the second run delivers as many letters as the first, as the hub itself counts them (SQLite,
-the demo's own database file in the folder; PostgreSQL, a fresh database per run)."""
+the demo's own database file in the folder; PostgreSQL, a fresh database per run). Each run
+leaves some children's cases active, for the caseworker token files it wrote to look up."""
 
 from __future__ import annotations
 
@@ -56,7 +57,7 @@ async def test_a_second_run_in_the_same_folder_delivers_its_letters_again(
     fresh_database: FreshDatabase, tmp_path: Path
 ) -> None:
     settings = SimulationSettings(  # patience: a hang guard, never reached by a good run
-        children=4, speed=40.0, seed=11, workdir=tmp_path / "region", progress_every=0,
+        children=5, speed=40.0, seed=11, workdir=tmp_path / "region", progress_every=0,
         patience=60,
     )  # fmt: skip
     counted: list[int] = []
@@ -65,8 +66,15 @@ async def test_a_second_run_in_the_same_folder_delivers_its_letters_again(
             progress, health = await simulate(settings, started(hub))
             async with HubClient(hub.url, hub.operator_token) as operator:
                 summary = await operator.summary()
+            # the children still under way have active cases their caseworkers can look up
+            assert progress.still_open
+            for pathway in progress.still_open:
+                for org in pathway.orgs:
+                    token = hub.caseworker_files[org.gln].read_text().strip()
+                    async with HubClient(hub.url, token) as caseworker:
+                        assert await caseworker.overview(pathway.cpr)
         assert progress.errors == 0
-        assert progress.referrals == progress.referrals_arrived == 4
+        assert progress.referrals == progress.referrals_arrived == 5
         assert sum(h["refused"] for h in health) == 0
         assert sum(h["outbox_depth"] for h in health) == 0
         # every referral's letter and every letter back reached the hub in this run
