@@ -9,9 +9,13 @@ move through their pathways (see :mod:`adapters.simulation.run`): most families 
 consent at the consent service (verified), the rest consent to the caseworker (attested),
 and late in the run a stolen GP token registers many children in a burst. A plain-text
 progress line is printed every few seconds (on a terminal the operator monitor takes its
-place), then a summary, ending with what the hub's operators' summary flags. With a
-terminal attached the hub keeps running afterwards for the caseworker TUI; the tokens are
-in ``var/demo/tokens.txt`` (yours only) and never printed.
+place, the hub's URL in its top line), then a summary, ending with what the hub's operators'
+summary flags. Each run is a fresh region: the hub's database and every adapter's folders
+under ``var/demo`` start empty. A share of the pathways is still under way when the run ends;
+with a terminal attached the hub keeps running afterwards and the summary names a few of
+those children (fictitious CPR numbers) with the caseworker TUI command of an organisation
+whose case for them is active. The tokens are in files under ``var/demo`` (yours only); the
+printed commands read them with ``--token-file`` and no token is ever printed.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -27,17 +32,28 @@ from typing import Any
 
 from adapters.cli import LOG_FORMAT
 from adapters.simulation.region import pilot_region
-from adapters.simulation.run import HubAccess, HubProvider, Progress, SimulationSettings, simulate
+from adapters.simulation.run import (
+    HubAccess,
+    HubProvider,
+    OpenPathway,
+    Progress,
+    SimulationSettings,
+    simulate,
+)
 from samspil.rate_flags import flagged_sentences
 from samspil.simulate import (
     add_simulation_options,
+    demo_caseworker,
     embedded_hub,
     run_alerts,
     settings_from,
     started,
 )
 
-__all__ = ["main", "register", "run_demo"]
+__all__ = ["TO_LOOK_UP", "main", "register", "run_demo"]
+
+TO_LOOK_UP = 3
+"""How many of the children still under way the summary names."""
 
 
 def register(commands: argparse._SubParsersAction[Any]) -> None:
@@ -74,12 +90,17 @@ async def run_demo(args: argparse.Namespace, keep_running: bool) -> int:
     alerts = run_alerts(settings.children)
     async with embedded_hub(pilot_region(), workdir, port=args.port, **alerts) as hub:
         print(f"Samspil hub on embedded SQLite at {hub.url}  (database: {workdir / 'hub'})")
+        if args.port > 0 and not hub.url.endswith(f":{args.port}"):
+            print(f"Port {args.port} was taken: the hub listens on the next free one, {hub.url}")
         print(
             f"Simulated pilot region: {len(pilot_region())} organisations with their own "
             f"adapters, {settings.children} synthetic children, {settings.speed:g} simulated "
             "day(s) per second."
         )
-        print(f"Tokens (yours only, never printed): {hub.token_file}")
+        print(
+            f"Tokens (yours only, never printed): {hub.token_file}; one alone in a file for "
+            f"the operator and for each organisation's caseworker beside it"
+        )
         print(
             f"Consent service (signs consent documents; its keys at "
             f"{hub.consent_service}/.well-known/jwks.json are the hub's SAMSPIL_CONSENT_JWKS): "
@@ -90,9 +111,11 @@ async def run_demo(args: argparse.Namespace, keep_running: bool) -> int:
             "(a fresh hub's usual day is 0: an organisation is flagged from that many new "
             "children or attested consents today, more than any of this run's registers)."
         )
+        here = demo_caseworker(pilot_region())
+        print(f"Caseworker TUI ({here.name}): {_tui_command(hub, here.gln)}")
         print(
-            "Caseworker TUI (PPR Aalborg): samspil tui --hub "
-            f'{hub.url} --token "$(awk \'$1=="caseworker"{{print $2}}\' {hub.token_file})"\n'
+            f"Operator monitor: samspil monitor --hub {hub.url} --token-file "
+            f"{shlex.quote(str(workdir / 'operator.token'))}\n"
         )
 
         running = started(hub)  # registered above, in the demo's own folder
@@ -102,7 +125,8 @@ async def run_demo(args: argparse.Namespace, keep_running: bool) -> int:
             progress, health = await simulate(settings, running, report=_say)
         refused = sum(h["refused"] for h in health)
         print(
-            f"\nDone: {progress.completed} of {progress.started} pathways finished; "
+            f"\nDone: {progress.completed} of {progress.started} pathways ran "
+            f"({len(progress.still_open)} still under way, their cases active); "
             f"{progress.referrals} referrals, {progress.referrals_arrived} arrived as letters; "
             f"{sum(h['sent'] for h in health)} requests reached the hub, {refused} refused, "
             f"{sum(h['outbox_depth'] for h in health)} still queued."
@@ -120,9 +144,32 @@ async def run_demo(args: argparse.Namespace, keep_running: bool) -> int:
         for sentence in await flagged_sentences(hub):
             print(sentence)
         if keep_running:
+            _to_look_up(hub, progress.still_open)
             print(f"\nThe hub keeps running at {hub.url} — Ctrl-C stops it.")
             await asyncio.Event().wait()
     return 0 if progress.errors == 0 else 1
+
+
+def _tui_command(hub: HubAccess, gln: str) -> str:
+    """The caseworker TUI for a caseworker of ``gln``: the token read from its file."""
+    token_file = shlex.quote(str(hub.caseworker_files[gln]))
+    return f"samspil tui --hub {hub.url} --token-file {token_file}"
+
+
+def _to_look_up(hub: HubAccess, still_open: list[OpenPathway]) -> None:
+    """A few children whose course is still under way, each with the caseworker TUI of an
+    organisation whose case for them is active (the demo's own caseworker's first)."""
+    home = demo_caseworker(pilot_region()).gln
+    ordered = sorted(still_open, key=lambda p: home not in {o.gln for o in p.orgs})
+    if not ordered:
+        return
+    print(
+        f"\nChildren to look up in the caseworker TUI (fictitious CPR numbers the simulation "
+        f"made up; {len(still_open)} children's cases are still active):"
+    )
+    for pathway in ordered[:TO_LOOK_UP]:
+        org = next((o for o in pathway.orgs if o.gln == home), pathway.orgs[0])
+        print(f"  {pathway.cpr}  {org.name}:  {_tui_command(hub, org.gln)}")
 
 
 async def _with_monitor(
@@ -134,7 +181,7 @@ async def _with_monitor(
     from wire.client import HubClient
 
     work = asyncio.create_task(simulate(settings, running, report=None))
-    await MonitorApp(HubClient(hub.url, hub.operator_token)).run_async()
+    await MonitorApp(HubClient(hub.url, hub.operator_token), where=hub.url).run_async()
     return await work
 
 

@@ -20,9 +20,11 @@ import dataclasses
 import functools
 import logging
 import os
+import shutil
 import socket
 import sys
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +35,14 @@ from adapters.errors import AdapterError
 from adapters.simulation.external import ExternalHub
 from adapters.simulation.intruder import burst_size
 from adapters.simulation.region import Org, OrgKind, pilot_region
-from adapters.simulation.run import HubAccess, HubProvider, Progress, SimulationSettings, simulate
+from adapters.simulation.run import (
+    CONTACTS,
+    HubAccess,
+    HubProvider,
+    Progress,
+    SimulationSettings,
+    simulate,
+)
 from coordinator.app import create_app
 from coordinator.database.engine import create_engine, migrate
 from coordinator.protocol import HubRunner
@@ -46,8 +55,9 @@ from wire.errors import HubError
 
 __all__ = [
     "add_simulation_options",
+    "demo_caseworker",
     "embedded_hub",
-    "free_port",
+    "listening_socket",
     "register",
     "run_alerts",
     "settings_from",
@@ -55,23 +65,42 @@ __all__ = [
 ]
 
 
-def free_port(preferred: int) -> int:
-    """``preferred`` if it can be bound on 127.0.0.1, else any free port (0: any)."""
-    with socket.socket() as probe:
+PORTS_TRIED = 100
+"""How many ports from the one asked for :func:`listening_socket` tries before any free one."""
+
+
+def listening_socket(preferred: int) -> socket.socket:
+    """A socket bound on 127.0.0.1 to ``preferred`` or, when that is taken, the next free
+    port above it (within :data:`PORTS_TRIED`), else any free one; 0: any free one. Bound
+    here and served as it is, so no other process can take the port in between."""
+    candidates = range(preferred, min(preferred + PORTS_TRIED, 65536)) if preferred > 0 else ()
+    for port in (*candidates, 0):
+        sock = socket.socket()
         try:
-            if preferred <= 0:
-                raise OSError("no preferred port")
-            probe.bind(("127.0.0.1", preferred))
-            return preferred
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(("127.0.0.1", port))
         except OSError:
-            probe.bind(("127.0.0.1", 0))
-            port: int = probe.getsockname()[1]
-            return port
+            sock.close()
+            if port == 0:
+                raise
+            continue
+        return sock
+    raise AssertionError("unreachable: port 0 binds or raises")
 
 
-async def _register(settings: Settings, orgs: Sequence[Org]) -> tuple[dict[str, str], str, str]:
+@dataclass(frozen=True, slots=True)
+class _Registered:
+    tokens: dict[str, str] = field(repr=False)
+    """GLN -> the organisation's system token."""
+    caseworkers: dict[str, str] = field(repr=False)
+    """GLN -> a caseworker's token, for every organisation but the GP clinics."""
+    operator: str = field(repr=False)
+
+
+async def _register(settings: Settings, orgs: Sequence[Org]) -> _Registered:
     engine = create_engine(settings.resolved_database_url)
     tokens: dict[str, str] = {}
+    caseworkers: dict[str, str] = {}
     try:
         await migrate(engine)
         for org in orgs:
@@ -86,20 +115,37 @@ async def _register(settings: Settings, orgs: Sequence[Org]) -> tuple[dict[str, 
                 ),
             )
             tokens[org.gln] = token
-        ppr = next(o for o in orgs if o.kind is OrgKind.PPR and o.municipality == "851")
-        caseworker = await add_user(
+            if org.kind is not OrgKind.GP:
+                caseworkers[org.gln] = await add_user(
+                    actor=local_actor(),
+                    engine=engine,
+                    org_gln=org.gln,
+                    name=CONTACTS[org.kind][0],
+                    role=Role.CASEWORKER,
+                )
+        operator = await add_user(
             actor=local_actor(),
             engine=engine,
-            org_gln=ppr.gln,
-            name="Hanne Østergaard",
-            role=Role.CASEWORKER,
-        )
-        operator = await add_user(
-            actor=local_actor(), engine=engine, org_gln=ppr.gln, name="Driften", role=Role.OPERATOR
+            org_gln=demo_caseworker(orgs).gln,
+            name="Driften",
+            role=Role.OPERATOR,
         )
     finally:
         await engine.dispose()
-    return tokens, caseworker, operator
+    return _Registered(tokens, caseworkers, operator)
+
+
+def demo_caseworker(orgs: Sequence[Org]) -> Org:
+    """Where the caseworker the demo introduces works: PPR Aalborg."""
+    return next(o for o in orgs if o.kind is OrgKind.PPR and o.municipality == "851")
+
+
+def _write_secret(path: Path, text: str) -> None:
+    """``text`` to ``path``, readable by the owner only (from the moment it exists)."""
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
 
 
 def run_alerts(children: int) -> dict[str, Any]:
@@ -116,8 +162,11 @@ def run_alerts(children: int) -> dict[str, Any]:
 async def embedded_hub(
     orgs: Sequence[Org], workdir: Path, *, port: int = 0, **settings: Any
 ) -> AsyncIterator[HubAccess]:
-    """A fresh hub on ``workdir/hub/samspil.sqlite`` at ``127.0.0.1:port`` (0: a free one),
-    with ``orgs`` registered; the tokens are in ``workdir/tokens.txt`` (mode 0600).
+    """A fresh hub on ``workdir/hub/samspil.sqlite`` at ``127.0.0.1:port``, or the next free
+    port above it when that is taken (0: any free one; the URL says which), with ``orgs``
+    registered; the tokens are in ``workdir/tokens.txt``, an operator's alone in
+    ``workdir/operator.token`` and a caseworker's of every organisation but the GP clinics in
+    ``workdir/caseworkers/<org slug>.token`` (all mode 0600, rewritten each run).
     ``settings``: other hub settings (:class:`~coordinator.settings.Settings` fields: a
     ``database_url`` of an empty database, the run's alerts from :func:`run_alerts`...).
     Beside it the stand-in consent service (keys in ``workdir/consent-service``, on a free
@@ -137,30 +186,55 @@ async def _hub(
     data_dir.mkdir(parents=True, exist_ok=True)
     for stale in data_dir.glob("samspil.sqlite*"):
         stale.unlink()
-    settings = Settings(
-        environment="development", data_dir=data_dir, port=free_port(port), **overrides
-    ).check()
-    tokens, caseworker, operator = await _register(settings, orgs)
+    sock = listening_socket(port)
+    try:
+        settings = Settings(
+            environment="development",
+            data_dir=data_dir,
+            port=sock.getsockname()[1],
+            **overrides,
+        ).check()
+        async with _serving(orgs, workdir, settings, sock) as hub:
+            yield hub
+    finally:
+        sock.close()
+
+
+@contextlib.asynccontextmanager
+async def _serving(
+    orgs: Sequence[Org], workdir: Path, settings: Settings, sock: socket.socket
+) -> AsyncIterator[HubAccess]:
+    registered = await _register(settings, orgs)
+    caseworker = registered.caseworkers[demo_caseworker(orgs).gln]
     token_file = workdir / "tokens.txt"
-    token_file.touch(mode=0o600)
-    token_file.chmod(0o600)
     names = {o.gln: o.name for o in orgs}
-    token_file.write_text(
-        f"caseworker\t{caseworker}\noperator\t{operator}\n"
-        + "".join(f"{gln}\t{token}\t{names[gln]}\n" for gln, token in tokens.items()),
-        encoding="utf-8",
+    _write_secret(
+        token_file,
+        f"caseworker\t{caseworker}\noperator\t{registered.operator}\n"
+        + "".join(f"{gln}\t{token}\t{names[gln]}\n" for gln, token in registered.tokens.items()),
     )
+    _write_secret(workdir / "operator.token", registered.operator + "\n")
+    folder = workdir / "caseworkers"  # one token file per organisation's caseworker
+    if folder.is_symlink():
+        folder.unlink()
+    elif folder.is_dir():
+        shutil.rmtree(folder)
+    folder.mkdir(mode=0o700)
+    caseworker_files = {o.gln: folder / f"{o.slug}.token" for o in orgs if o.kind is not OrgKind.GP}
+    for gln, path in caseworker_files.items():
+        _write_secret(path, registered.caseworkers[gln] + "\n")
     app = create_app(settings)
     runner = HubRunner(app, access_log=None, shutdown_timeout=3)  # as `samspil serve` runs it
     await runner.setup()
     try:
-        await web.TCPSite(runner, "127.0.0.1", settings.port).start()
+        await web.SockSite(runner, sock).start()
         yield HubAccess(
             url=f"http://127.0.0.1:{settings.port}",
-            tokens=tokens,
+            tokens=registered.tokens,
             caseworker_token=caseworker,
-            operator_token=operator,
+            operator_token=registered.operator,
             token_file=token_file,
+            caseworker_files=caseworker_files,
         )
     finally:
         await runner.cleanup()

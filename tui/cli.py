@@ -1,8 +1,10 @@
 """``samspil tui`` and ``samspil monitor``: the terminal UIs, pointed at a hub.
 
 The hub's URL comes from ``--hub`` or ``SAMSPIL_HUB`` (default ``http://127.0.0.1:8080``);
-the token from ``--token`` or ``SAMSPIL_TOKEN`` (a token on the command line is visible to
-other users of the machine: prefer the variable). Language: ``SAMSPIL_LANG=en`` for English.
+the token from ``--token-file PATH`` (``SAMSPIL_TOKEN_FILE``: a file holding the token alone,
+as ``samspil demo`` writes them) or ``SAMSPIL_TOKEN``; ``--token`` works too, but a token on
+the command line is visible to other users of the machine (``ps``) and kept in the shell's
+history: prefer the file or the variable. Language: ``SAMSPIL_LANG=en`` for English.
 For an https:// hub: ``--ca`` (``SAMSPIL_HUB_CA``) names the CA of its certificate, and
 ``--cert``/``--key`` (``SAMSPIL_CLIENT_CERT``/``SAMSPIL_CLIENT_KEY``) a client certificate
 when the hub asks for mutual TLS. ``samspil monitor --stale-after MINUTES``
@@ -35,7 +37,15 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
     ):
         command = commands.add_parser(name, help=help_text)
         command.add_argument("--hub", help=f"the hub's URL (SAMSPIL_HUB, default {DEFAULT_HUB})")
-        command.add_argument("--token", help="a user token (better: SAMSPIL_TOKEN)")
+        token = command.add_mutually_exclusive_group()
+        token.add_argument(
+            "--token-file",
+            metavar="PATH",
+            help="a file holding your user token alone (SAMSPIL_TOKEN_FILE)",
+        )
+        token.add_argument(
+            "--token", help="a user token (visible in ps: better --token-file or SAMSPIL_TOKEN)"
+        )
         command.add_argument("--ca", help="CA bundle of an https:// hub (SAMSPIL_HUB_CA)")
         command.add_argument("--cert", help="client certificate, PEM (SAMSPIL_CLIENT_CERT)")
         command.add_argument("--key", help="its private key, PEM (SAMSPIL_CLIENT_KEY)")
@@ -78,9 +88,14 @@ def _connection(args: argparse.Namespace) -> HubClient | None:
     from wire.client import HubClient, usable_token
 
     hub = args.hub or os.environ.get("SAMSPIL_HUB") or DEFAULT_HUB
-    token = (args.token or os.environ.get("SAMSPIL_TOKEN") or "").strip()
+    token = _token(args)
+    if token is None:
+        return None
     if not token:
-        print("samspil: give a token with --token or SAMSPIL_TOKEN", file=sys.stderr)
+        print(
+            "samspil: give a token with --token-file PATH, SAMSPIL_TOKEN or --token",
+            file=sys.stderr,
+        )
         return None
     if not usable_token(token):
         print("samspil: the token is not one: printable ASCII without spaces", file=sys.stderr)
@@ -92,6 +107,37 @@ def _connection(args: argparse.Namespace) -> HubClient | None:
         client_cert=args.cert or os.environ.get("SAMSPIL_CLIENT_CERT"),
         client_key=args.key or os.environ.get("SAMSPIL_CLIENT_KEY"),
     )
+
+
+def _token(args: argparse.Namespace) -> str | None:
+    """The token from ``--token``, ``--token-file``, ``SAMSPIL_TOKEN`` or
+    ``SAMSPIL_TOKEN_FILE``, the first given ("" when none is); None (after saying why) when
+    the file cannot be read or holds more than a token."""
+    if args.token:
+        return str(args.token).strip()
+    path = args.token_file
+    if not path:
+        token = os.environ.get("SAMSPIL_TOKEN", "").strip()
+        if token:
+            return token
+        path = os.environ.get("SAMSPIL_TOKEN_FILE", "").strip()
+        if not path:
+            return ""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            words = handle.read(4096).split()
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not text"
+        print(f"samspil: cannot read the token file {path}: {reason}", file=sys.stderr)
+        return None
+    if len(words) != 1:
+        print(
+            f"samspil: the token file {path} must hold one token and nothing else "
+            f"(it holds {len(words)} words)",
+            file=sys.stderr,
+        )
+        return None
+    return words[0]
 
 
 def _tui(args: argparse.Namespace) -> int:

@@ -3,7 +3,9 @@
 ``stale_after``: seconds without a poll by a partner's system after which it is highlighted
 (the command line's ``--stale-after`` minutes, default 15). The title names the region the
 hub serves (the summary's ``region``, ``SAMSPIL_REGION_NAME``); until the summary is read, or
-from a hub that does not say, the operator's own organisation.
+from a hub that does not say, the operator's own organisation. ``where``: words the top line
+shows after the title (``samspil demo`` shows its hub's URL there, which the monitor would
+otherwise hide).
 """
 
 from __future__ import annotations
@@ -30,8 +32,15 @@ class MonitorApp(HubApp):
         ("q", "key.quit"),
     )
 
-    def __init__(self, *args: Any, stale_after: float = STALE_POLL_SECONDS, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        stale_after: float = STALE_POLL_SECONDS,
+        where: str = "",
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
+        self.where = where
         self.names: dict[str, str] = {}
         self.stale_after = stale_after
         self.uptime: float | None = None  # of the hub process that answered last
@@ -45,7 +54,8 @@ class MonitorApp(HubApp):
 
     def title_line(self) -> str:
         region = self.region or self.me.get("organisation", {}).get("name")
-        return self.texts("mon.title", region=region) if region else "Samspil"
+        head = self.texts("mon.title", region=region) if region else "Samspil"
+        return f"{head} · {self.where}" if self.where else head
 
     def keep_region(self, region: str | None) -> None:
         if region and region != self.region:

@@ -18,7 +18,10 @@ number, so a run is the same for the same seed whatever the timing):
 4. the receiver books one to three appointments (``SIU^S12`` or appointment events), moves
    (``S13``) or cancels (``S15``) some, and the PPR caseworker looks at the child's overview;
 5. the receiver writes back to the GP (an XDIS91 through its file drop or a letter event);
-6. the course ends (``ADT^A03`` / a closing case event) and the GP closes its follow-up.
+6. the course ends (``ADT^A03`` / a closing case event) and the GP closes its follow-up —
+   except for a share of the children (:data:`OPEN_SHARE`), whose course is still under way
+   when the run ends: their cases stay active, for a caseworker to look them up afterwards
+   (:attr:`Progress.still_open`).
 
 Late in the run (once half the pathways are done, or at the end) someone uses a stolen
 system token of one GP clinic to register many other children in a burst
@@ -33,6 +36,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import shutil
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
@@ -83,7 +87,16 @@ from wire.consent_document import ConsentRequest
 from wire.consent_service import ConsentServiceClient
 from wire.errors import HubError
 
-__all__ = ["HubAccess", "HubProvider", "Progress", "Region", "SimulationSettings", "simulate"]
+__all__ = [
+    "OPEN_SHARE",
+    "HubAccess",
+    "HubProvider",
+    "OpenPathway",
+    "Progress",
+    "Region",
+    "SimulationSettings",
+    "simulate",
+]
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +116,10 @@ class HubAccess:
     consent_service: str = ""
     """The URL of the consent service whose keys the hub trusts: families sign consents there
     (``wire.consent_service.sign_consent``); empty when the hub has none."""
+    caseworker_files: dict[str, Path] = field(default_factory=dict)
+    """GLN -> the file holding the token of a caseworker of that organisation (the caseworker
+    TUI's ``--token-file``), for the municipal organisations and child psychiatry, when the
+    provider made them."""
 
 
 class HubProvider(Protocol):
@@ -134,6 +151,17 @@ class SimulationSettings:
     ``samspil simulate`` and ``demo`` use :func:`adapters.simulation.intruder.burst_size`)."""
 
 
+@dataclass(frozen=True, slots=True)
+class OpenPathway:
+    """A child whose course is still under way when the run ends, and the organisations
+    whose cases for the child stay active (the receiver's first, then the family
+    department's)."""
+
+    cpr: str = field(repr=False)
+    """The synthetic child's CPR number (fictitious, made up from the seed)."""
+    orgs: tuple[Org, ...]
+
+
 @dataclass(slots=True)
 class Progress:
     started: int = 0
@@ -154,6 +182,8 @@ class Progress:
     errors: int = 0
     intrusion: Intrusion | None = None
     """What the stolen token did, once it has."""
+    still_open: list[OpenPathway] = field(default_factory=list)
+    """The pathways whose course was still under way when they left off, in that order."""
     started_at: float = field(default_factory=time.monotonic)
 
     @property
@@ -217,6 +247,9 @@ CASE_KINDS = {
     OrgKind.FAMILY: "family-support",
     OrgKind.PSYCHIATRY: "psychiatric-assessment",
 }
+OPEN_SHARE = 0.3
+"""The share of pathways whose course is still under way when the run ends: the receiver's
+(and the family department's) case and the GP's follow-up stay open."""
 SIGNED_SHARE = 0.75
 """The share of families who sign their consent at the consent service (the rest consent to
 the caseworker: attested)."""
@@ -270,6 +303,12 @@ class Region:
         )
 
     async def start(self) -> None:
+        """Start every organisation's adapter and system, each on a fresh folder: a run is a
+        fresh region, so what an earlier run left in ``workdir/<org slug>`` (the adapters'
+        outboxes and local databases, the file drops, the event folders) is removed first —
+        the run's ids come from the seed, and an outbox that remembers them from an earlier
+        run would count this run's messages as sent already."""
+        await asyncio.to_thread(self._clear_folders)
         if self.hub.consent_service:
             self.consent_service = ConsentServiceClient(self.hub.consent_service)
         for org in self.orgs:
@@ -285,6 +324,14 @@ class Region:
             if isinstance(adapter, MunicipalityAdapter):
                 self.events[org.gln] = EventWriter(adapter.events.folder, org.slug)
         log.info("simulated region started: %d organisations", len(self.orgs))
+
+    def _clear_folders(self) -> None:
+        for org in self.orgs:  # only the region's own folders, never the rest of workdir
+            root = self.settings.workdir / org.slug
+            if root.is_symlink():
+                root.unlink()
+            elif root.is_dir():
+                shutil.rmtree(root)
 
     def _own(self, work: Any) -> None:
         self._tasks.append(asyncio.create_task(work))
@@ -484,6 +531,11 @@ class _Pathway:
         if consenter is not None and consent_given and rng.random() < 0.15:
             await clock.days(rng.uniform(1, 5))
             self._revoke(consenter, consent_ref)
+        if rng.random() < OPEN_SHARE:  # the course goes on after the run
+            progress.still_open.append(
+                OpenPathway(self.child.cpr, (receiver, *([self.family] if family_ref else [])))
+            )
+            return
         await clock.days(rng.uniform(5, 20))
         await self._close(receiver, case_ref, opened)
         if family_ref:

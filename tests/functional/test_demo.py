@@ -3,13 +3,17 @@ simulated pilot region with its real adapters, a progress line, and the way to t
 
 from __future__ import annotations
 
+import asyncio
 import re
+import signal
+import socket
 import subprocess
 import sys
 from datetime import date
 from pathlib import Path
 
 from adapters.simulation.region import children
+from wire.client import HubClient
 
 
 def test_demo_runs_the_simulated_region(tmp_path: Path) -> None:
@@ -26,7 +30,8 @@ def test_demo_runs_the_simulated_region(tmp_path: Path) -> None:
     out = done.stdout
     assert "Samspil hub on embedded SQLite at http://127.0.0.1:" in out
     assert "26 organisations" in out
-    assert "Done: 4 of 4 pathways finished; 4 referrals, 4 arrived as letters" in out
+    assert re.search(r"Done: 4 of 4 pathways ran \(\d still under way, their cases active\); "
+                     r"4 referrals, 4 arrived as letters", out)  # fmt: skip
     assert " 0 refused, 0 still queued." in out
     assert "| hub ok" in out
     assert re.search(r"\| consents \d+ verified, \d+ attested \(\d+ revoked\) \|", out)
@@ -44,7 +49,11 @@ def test_demo_runs_the_simulated_region(tmp_path: Path) -> None:
     assert clinic == stolen.group(1)
     assert int(children_today) >= 18
     assert int(consents_today) >= 18
-    assert "samspil tui --hub http://127.0.0.1:" in out
+    tui = (r"^Caseworker TUI \(PPR Aalborg\): samspil tui --hub http://127\.0\.0\.1:\d+ "
+           r"--token-file \S+/var/demo/caseworkers/ppr-01300\.token$")  # fmt: skip
+    assert re.search(tui, out, re.M)
+    assert "--token " not in out  # a token on a command line is seen in ps and the history
+    assert "was taken" not in out  # port 0: any free one
     assert "Consent service (signs consent documents" in out
     keys = tmp_path / "var" / "demo" / "consent-service" / "keys.json"
     assert keys.stat().st_mode & 0o777 == 0o600  # the consent service's private keys
@@ -53,5 +62,63 @@ def test_demo_runs_the_simulated_region(tmp_path: Path) -> None:
     assert tokens.stat().st_mode & 0o077 == 0  # tokens are for the user alone
     for line in tokens.read_text().splitlines():
         assert line.split("\t")[1] not in out + done.stderr  # never printed
-    for child in children(4, 2026, today=date.today()):
+    for child in children(4, 2026, today=date.today()):  # the hub stops: none to look up
         assert child.cpr not in out + done.stderr
+
+
+async def _look_up(hub: str, token: str, cpr: str) -> tuple[str, dict[str, object]]:
+    """As the caseworker of ``token``: their organisation's name, and the child's overview
+    (an active case of theirs for the child, or a 403 ``no-active-case``)."""
+    async with HubClient(hub, token) as caseworker:
+        me = await caseworker.whoami()
+        return me["organisation"]["name"], await caseworker.overview(cpr)
+
+
+def test_a_demo_that_keeps_running_names_children_to_look_up_on_the_next_free_port(
+    tmp_path: Path,
+) -> None:
+    with socket.socket() as taken:  # someone else listens on the port asked for
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with (tmp_path / "stderr").open("w") as stderr:
+            demo = subprocess.Popen(
+                [sys.executable, "-m", "samspil", "demo", "--children", "6", "--speed", "30",
+                 "--port", str(port), "--keep-running"],
+                cwd=tmp_path, stdout=subprocess.PIPE, stderr=stderr, text=True,
+            )  # fmt: skip
+            try:
+                assert demo.stdout is not None
+                lines = []
+                for line in demo.stdout:  # until the hub is said to keep running
+                    lines.append(line)
+                    if "Ctrl-C stops it" in line:
+                        break
+                out = "".join(lines)
+                url = re.search(r"^Samspil hub on embedded SQLite at (\S+)", out, re.M)
+                assert url, out
+                assert int(url.group(1).rsplit(":", 1)[1]) > port
+                assert f"Port {port} was taken: the hub listens on the next free one, " \
+                       f"{url.group(1)}\n" in out  # fmt: skip
+                assert f"The hub keeps running at {url.group(1)}" in out
+                open_now = re.search(r"(\d+) children's cases are still active", out)
+                assert open_now, out
+                named = re.findall(r"^  (\d{10})  (.+):  samspil tui --hub (\S+) --token-file "
+                                   r"(\S+)$", out, re.M)  # fmt: skip
+                assert 1 <= len(named) <= min(3, int(open_now.group(1)))
+                kids = {c.cpr for c in children(6, 2026, today=date.today())}
+                for cpr, org, hub, token_file in named:
+                    assert cpr in kids  # the simulation's own fictitious children
+                    assert hub == url.group(1)
+                    token = Path(token_file).read_text().strip()
+                    assert token not in out
+                    whose, overview = asyncio.run(_look_up(hub, token, cpr))
+                    assert whose == org
+                    assert overview  # an active case: no 403
+            finally:
+                demo.send_signal(signal.SIGINT)
+                status = demo.wait(timeout=60)
+                if demo.stdout is not None:
+                    demo.stdout.close()
+    assert status == 0
+    assert "Traceback" not in (tmp_path / "stderr").read_text()
