@@ -104,7 +104,6 @@ def delete_due(*, retention: timedelta, delete_age: int, step: int = STEP) -> An
         if grown:
             views = select(ACCESS_LOG.c.id).where(ACCESS_LOG.c.cpr.in_(grown))
             await conn.execute(delete(DISCLOSURE).where(DISCLOSURE.c.access_id.in_(views)))
-            await conn.execute(delete(NOTIFICATION).where(NOTIFICATION.c.cpr.in_(grown)))
             await conn.execute(delete(DISPUTE).where(DISPUTE.c.cpr.in_(grown)))  # before consents
             done.add(
                 Deleted(
