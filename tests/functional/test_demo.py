@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 from datetime import date
 from pathlib import Path
 
@@ -95,6 +96,10 @@ def test_a_demo_that_keeps_running_names_children_to_look_up_on_the_next_free_po
                     if "Ctrl-C stops it" in line:
                         break
                 out = "".join(lines)
+                # the demo goes on printing its progress: keep reading, so it never blocks
+                # on a full pipe (and then could not hear Ctrl-C)
+                rest = threading.Thread(target=demo.stdout.read, daemon=True)
+                rest.start()
                 url = re.search(r"^Samspil hub on embedded SQLite at (\S+)", out, re.M)
                 assert url, out
                 assert int(url.group(1).rsplit(":", 1)[1]) > port
@@ -117,8 +122,14 @@ def test_a_demo_that_keeps_running_names_children_to_look_up_on_the_next_free_po
                     assert overview  # an active case: no 403
             finally:
                 demo.send_signal(signal.SIGINT)
-                status = demo.wait(timeout=60)
-                if demo.stdout is not None:
-                    demo.stdout.close()
+                try:
+                    status = demo.wait(timeout=120)
+                except subprocess.TimeoutExpired:
+                    demo.kill()
+                    demo.wait()
+                    raise
+                finally:
+                    if demo.stdout is not None:
+                        demo.stdout.close()
     assert status == 0
     assert "Traceback" not in (tmp_path / "stderr").read_text()
