@@ -145,7 +145,7 @@ async def run_demo(args: argparse.Namespace, keep_running: bool) -> int:
             print(sentence)
         if keep_running:
             _to_look_up(hub, progress.still_open)
-            print(f"\nThe hub keeps running at {hub.url} — Ctrl-C stops it.")
+            print(f"\nThe hub keeps running at {hub.url} — Ctrl-C stops it.", flush=True)
             await asyncio.Event().wait()
     return 0 if progress.errors == 0 else 1
 

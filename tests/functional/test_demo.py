@@ -4,6 +4,7 @@ simulated pilot region with its real adapters, a progress line, and the way to t
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import signal
 import socket
@@ -87,7 +88,12 @@ def test_a_demo_that_keeps_running_names_children_to_look_up_on_the_next_free_po
                 [sys.executable, "-m", "samspil", "demo", "--children", "6", "--speed", "30",
                  "--port", str(port), "--keep-running"],
                 cwd=tmp_path, stdout=subprocess.PIPE, stderr=stderr, text=True,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},  # each line as it is printed
             )  # fmt: skip
+            # a demo that never gets as far as keeping its hub running is stopped, so the
+            # test fails instead of waiting for ever
+            watchdog = threading.Timer(600, demo.kill)
+            watchdog.start()
             try:
                 assert demo.stdout is not None
                 lines = []
@@ -121,6 +127,7 @@ def test_a_demo_that_keeps_running_names_children_to_look_up_on_the_next_free_po
                     assert whose == org
                     assert overview  # an active case: no 403
             finally:
+                watchdog.cancel()
                 demo.send_signal(signal.SIGINT)
                 try:
                     status = demo.wait(timeout=120)
