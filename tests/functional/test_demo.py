@@ -76,6 +76,10 @@ async def _look_up(hub: str, token: str, cpr: str) -> tuple[str, dict[str, objec
         return me["organisation"]["name"], await caseworker.overview(cpr)
 
 
+def _hear_ctrl_c() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_a_demo_that_keeps_running_names_children_to_look_up_on_the_next_free_port(
     tmp_path: Path,
 ) -> None:
@@ -89,6 +93,9 @@ def test_a_demo_that_keeps_running_names_children_to_look_up_on_the_next_free_po
                  "--port", str(port), "--keep-running"],
                 cwd=tmp_path, stdout=subprocess.PIPE, stderr=stderr, text=True,
                 env={**os.environ, "PYTHONUNBUFFERED": "1"},  # each line as it is printed
+                # a test run started in the background inherits an ignored Ctrl-C: the demo
+                # must hear it as a person's terminal would send it
+                preexec_fn=_hear_ctrl_c,
             )  # fmt: skip
             # a demo that never gets as far as keeping its hub running is stopped, so the
             # test fails instead of waiting for ever
