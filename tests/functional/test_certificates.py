@@ -143,7 +143,7 @@ async def refused(hub: TlsHub, cert: Path, hub_db: str) -> tuple[int, str | None
     """``whoami`` with ``cert`` once a revocation made elsewhere has reached ``hub``: on SQLite
     the very next request (the marker file); on PostgreSQL once the NOTIFY has arrived."""
     answer = await hub.whoami(cert)
-    for _ in range(200):
+    for _ in range(3000):  # a bound (30 s) for a busy machine, not a wait: 401 ends it
         if answer[0] == 401 or hub_db.startswith("sqlite"):
             break
         await asyncio.sleep(0.01)
