@@ -116,9 +116,11 @@ def log_views(conn: Connection, batch: Batch, items: list[View]) -> list[Any]:
     attested consent told so (one more, when there are any: ``consent-opened``, once per
     owner and consent).
 
-    The child is remembered too (an operator may read the log of a child the index does not
-    know yet): the retention job deletes a child's log with everything else about the child
-    when they turn 23, and it finds the child by that row.
+    The child of an access-log read is remembered too (an operator may read the log of a
+    child the index does not know yet): the retention job deletes a child's log with
+    everything else about the child when they turn 23, and it finds the child by that row.
+    The other views (an overview, a consent list) need the caller's active case for the
+    child, so the child's row exists already: no statement is spent on it.
     """
     children: dict[str, dict[str, Any]] = {}
     views: list[dict[str, Any]] = []
@@ -141,11 +143,12 @@ def log_views(conn: Connection, batch: Batch, items: list[View]) -> list[Any]:
                 ),
             )
         access_id = uuid.uuid4()
-        children[item.cpr.digits] = {
-            "id": uuid.uuid4(),
-            "cpr": item.cpr.digits,
-            "born_on": item.cpr.birth_date,
-        }
+        if item.kind is ViewKind.ACCESS_LOG:
+            children[item.cpr.digits] = {
+                "id": uuid.uuid4(),
+                "cpr": item.cpr.digits,
+                "born_on": item.cpr.birth_date,
+            }
         views.append(
             {
                 "id": access_id,
@@ -182,7 +185,8 @@ def log_views(conn: Connection, batch: Batch, items: list[View]) -> list[Any]:
             }
             for owner in item.owners
         )
-    CHILDREN.many(conn, list(children.values()))
+    if children:
+        CHILDREN.many(conn, list(children.values()))
     conn.execute(_LOG, views)
     if disclosures:
         conn.execute(_DISCLOSE, disclosures)
