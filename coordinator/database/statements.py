@@ -1,9 +1,7 @@
 """Statements built once, each run the way its engine runs it best.
 
-* :class:`Query`: a SELECT compiled once per engine kind and run lean (the compiled SQL
-  straight on the DBAPI cursor);
-* :class:`Write`: an INSERT or UPDATE compiled once and run lean on SQLite, ``conn.execute``
-  on PostgreSQL;
+* :class:`Query` and :class:`Write`: a SELECT, an INSERT or UPDATE compiled once and run lean
+  on SQLite (the compiled SQL straight on the DBAPI cursor), ``conn.execute`` on PostgreSQL;
 * :class:`Lookup`: rows by key, for a group: one ``IN`` statement on PostgreSQL (its rows
   locked if asked), an index probe per key on SQLite;
 * :class:`UpdateEach`: an UPDATE of rows by key, for a group: one ``IN`` statement per set
@@ -38,30 +36,30 @@ _REQUIRED = object()  # a parameter without a fixed value: the caller gives it
 
 
 class Query:
-    """A SELECT built once and run lean.
+    """A SELECT built once and run lean on SQLite.
 
     SQLAlchemy spends some 15 µs of Python on every execution (cache key, compiled-cache
     lookup, execution context, events, result metadata) around a lookup that SQLite answers
-    in a few; for a wide statement (the overview's six-part ``UNION ALL``) its cache key
-    alone costs more than asyncpg's whole round trip. A :class:`Query` is compiled once per
-    engine kind, and :meth:`rows` runs its SQL on the DBAPI cursor (on PostgreSQL,
-    SQLAlchemy's asyncpg adapter, which keeps asyncpg's prepared statements) with the same
-    bind and result processing the column types define (so UUIDs, UTC times and booleans
-    come back as through SQLAlchemy), as named tuples. Expanding (``IN``) parameters are not
+    in a few. On SQLite a :class:`Query` is compiled once, and :meth:`rows` runs its SQL on
+    the DBAPI cursor with the same bind and result processing the column types define (so
+    UUIDs, UTC times and booleans come back as through SQLAlchemy), as named tuples. On
+    PostgreSQL it is an ordinary ``conn.execute``. Expanding (``IN``) parameters are not
     supported: such a statement stays with ``conn.execute``.
     """
 
-    __slots__ = ("_plans", "statement")
+    __slots__ = ("_plan", "statement")
 
     def __init__(self, statement: Select[Any]) -> None:
         self.statement = statement
-        self._plans: dict[str, _Plan] = {}  # per dialect name
+        self._plan: _Plan | None = None
 
     def rows(self, conn: Connection, params: dict[str, Any]) -> list[Any]:
         """Every row for ``params``."""
-        plan = self._plans.get(conn.dialect.name)
+        if conn.dialect.name != "sqlite":
+            return list(conn.execute(self.statement, params).all())
+        plan = self._plan
         if plan is None:
-            plan = self._plans[conn.dialect.name] = _Plan.of(self.statement, conn.dialect)
+            plan = self._plan = _Plan.of(self.statement, conn.dialect)
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
             cursor.execute(plan.sql, plan.binds(params))
