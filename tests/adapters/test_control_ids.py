@@ -122,12 +122,12 @@ async def test_one_control_id_sent_at_once_on_several_connections_is_stored_once
     # one control id, two contents at once: one is stored, the other refused
     one = appointment("TWO-1", case_ref="BESOG-3", appointment_id="AFT-3")
     other = appointment("TWO-1", case_ref="BESOG-3", appointment_id="AFT-4")
-    acks = await asyncio.gather(mllp_send(door.mllp_port, one), mllp_send(door.mllp_port, other))
-    assert sorted(msa(a)[0] for a in acks) == ["AA", "AE"]
-    assert [err5(a) for a in acks if msa(a)[0] == "AE"] == ["control-id-reused"]
+    pair = await asyncio.gather(mllp_send(door.mllp_port, one), mllp_send(door.mllp_port, other))
+    assert sorted(msa(a)[0] for a in pair) == ["AA", "AE"]
+    assert [err5(a) for a in pair if msa(a)[0] == "AE"] == ["control-id-reused"]
     items = [i for i in await door.outbox.items() if i.key.startswith(_claim_key("TWO-1") + ":")]
     assert len(items) == 1
-    stored = "AFT-3" if msa(acks[0])[0] == "AA" else "AFT-4"
+    stored = "AFT-3" if msa(pair[0])[0] == "AA" else "AFT-4"
     assert items[0].path == f"/v1/appointments/{stored}"
 
 
