@@ -212,8 +212,9 @@ class Hl7Adapter(Adapter):
             )
             log.info("hl7 resend event=%s ack=%s", msg.event, code.value)
             return self._answer(ack_for(msg, code, reason), code)
+        notes: dict[str, str | None] = {}
         try:
-            requests = await self.requests_for(result, msg)
+            requests = await self.requests_for(result, msg, notes=notes)
         except Hl7Error as exc:  # nothing claimed: it may come back corrected under its id
             log.warning("hl7 refused event=%s ack=AE code=%s", msg.event, exc.code)
             return self._answer(ack_for(msg, AckCode.ERROR, exc), AckCode.ERROR)
@@ -226,7 +227,7 @@ class Hl7Adapter(Adapter):
             internal = Hl7Error("the message could not be processed here", code="internal")
             return self._answer(ack_for(msg, AckCode.ERROR, internal), AckCode.ERROR)
         try:
-            code, reason = await self._store(requests, claim)
+            code, reason = await self._store(requests, claim, notes)
         except ControlIdReused:
             return self._reused(msg)
         if code is AckCode.ACCEPT:
@@ -271,10 +272,11 @@ class Hl7Adapter(Adapter):
         return encode(er7)
 
     async def _store(
-        self, requests: list[Request], claim: ControlIdClaim
+        self, requests: list[Request], claim: ControlIdClaim, notes: dict[str, str | None]
     ) -> tuple[AckCode, str | Hl7Error | None]:
-        """Store the message's requests with its control id claim, in one transaction, and
-        say what the ACK is. Raises :class:`ControlIdReused` (nothing stored)."""
+        """Store the message's requests with its control id claim and its notes, in one
+        transaction, and say what the ACK is. Raises :class:`ControlIdReused` (nothing
+        stored)."""
         if self.outbox.credential_refused:  # nothing stored: the sender keeps it and resends
             try:  # the claim is kept, so the resend is recognised as one
                 await self.outbox.put_many([], claim=claim)
@@ -283,7 +285,7 @@ class Hl7Adapter(Adapter):
             return self._credential_refused()
         hub_up = self.outbox.hub_reachable
         try:
-            stored = await self.outbox.put_many(requests, claim=claim)
+            stored = await self.outbox.put_many(requests, claim=claim, notes=notes)
         except OutboxError as exc:
             log.error("outbox cannot store: %s; trying the hub directly", exc.code)
             return await self._direct(requests)
@@ -339,12 +341,18 @@ class Hl7Adapter(Adapter):
     def _key(self, msg: Hl7Message, what: str) -> str:
         return f"hl7:{msg.routing.sending_facility}:{msg.control_id}:{what}"
 
-    async def requests_for(self, result: DomainObject, msg: Hl7Message) -> list[Request]:
-        """The outbox requests one message becomes. Raises Hl7Error for what cannot be sent."""
+    async def requests_for(
+        self, result: DomainObject, msg: Hl7Message, *, notes: dict[str, str | None]
+    ) -> list[Request]:
+        """The outbox requests one message becomes. Raises Hl7Error for what cannot be sent.
+
+        ``notes`` is filled with the small facts the message leaves behind (a case's opening
+        day, an appointment waiting for its case: memo name to value, None to forget it),
+        stored in the transaction that stores the requests (:meth:`Outbox.put_many`)."""
         if isinstance(result, Appointment):
-            return [await self.appointment_request(result, msg)]
+            return [await self.appointment_request(result, msg, notes=notes)]
         if isinstance(result, CareEpisodeEvent):
-            case = await self.case_request(result, msg)
+            case = await self.case_request(result, msg, notes=notes)
             return [case, *await self._links(result, case.key)]
         return await self.referral_requests(result, msg)
 
@@ -355,7 +363,9 @@ class Hl7Adapter(Adapter):
             code="unsupported-message",
         )
 
-    async def appointment_request(self, appointment: Appointment, msg: Hl7Message) -> Request:
+    async def appointment_request(
+        self, appointment: Appointment, msg: Hl7Message, *, notes: dict[str, str | None]
+    ) -> Request:
         """The appointment's ``PUT``, linked to its case when the adapter knows the case.
 
         ``PV1-19`` links an appointment to the case an ``ADT^A04``/``A03`` registered under
@@ -373,10 +383,10 @@ class Hl7Adapter(Adapter):
             payload = json.loads(request.body or b"{}")
             payload["case_ref"] = case_ref
             pending = {"at": time.time(), "payload": payload, "event": msg.event}
-            await self.db.remember(note, json.dumps(pending))  # the appointment's latest
+            notes[note] = json.dumps(pending)  # the appointment's latest
             log.info("hl7 appointment without a known case event=%s", msg.event)
-        elif await self.db.recall(note) is not None:  # newer news: the old note is stale
-            await self.db.forget(note)
+        else:  # newer news: an old note is stale (forgotten with the store, unread)
+            notes[note] = None
         return request
 
     async def _links(self, event: CareEpisodeEvent, case_key: str) -> list[Request]:
@@ -440,17 +450,19 @@ class Hl7Adapter(Adapter):
             origin=f"hl7:{event}",
         )
 
-    async def case_request(self, event: CareEpisodeEvent, msg: Hl7Message) -> Request:
+    async def case_request(
+        self, event: CareEpisodeEvent, msg: Hl7Message, *, notes: dict[str, str | None]
+    ) -> Request:
         day = local_date(event.occurred_at)
         memo = _opened(event.case_ref)
         if event.kind is EpisodeEventKind.START:
-            await self.db.remember(memo, day)
+            notes[memo] = day
             opened, closed, status = day, None, "active"
         else:
             known = await self.db.recall(memo)
             opened = known or day
             if known is None:  # the case is known from now on (appointments link to it)
-                await self.db.remember(memo, opened)
+                notes[memo] = opened
             closed, status = max(day, opened), "closed"
         return self.case_upsert(
             key=self._key(msg, "case"),

@@ -40,7 +40,9 @@ Outcomes of one attempt:
 content digest, written in the same transaction as the message's items, which decides
 whether the id is new, a resend of the same content (the items already stored are answered)
 or reused for other content (:class:`~adapters.errors.ControlIdReused`, nothing stored). A
-claim is kept as long as a sent item (``keep_sent``) and pruned with them.
+claim is kept as long as a sent item (``keep_sent``) and pruned with them. The notes the
+adapter keeps about the message (its memo rows) may ride on the same transaction: one
+message, one commit.
 
 :meth:`Outbox.first_attempt` lets a caller wait (briefly) for an item's first outcome: the
 MLLP listener answers ``AE`` when the hub refuses a referral outright.
@@ -58,7 +60,7 @@ import logging
 import random
 import sqlite3
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any, Protocol
@@ -286,6 +288,7 @@ class _Put:
     requests: list[Request]
     done: asyncio.Future[list[tuple[int, bool]]]
     claim: ControlIdClaim | None = None
+    notes: Mapping[str, str | None] | None = None
 
 
 _Stored = list[tuple[int, bool]] | ControlIdReused
@@ -467,10 +470,16 @@ class Outbox:
         return (await self.put_many([request]))[0]
 
     async def put_many(
-        self, requests: list[Request], *, claim: ControlIdClaim | None = None
+        self,
+        requests: list[Request],
+        *,
+        claim: ControlIdClaim | None = None,
+        notes: Mapping[str, str | None] | None = None,
     ) -> list[tuple[int, bool]]:
         """Store several requests in one transaction (all or none), with ``claim`` when one
-        is given (see :class:`ControlIdClaim`; a claim with no requests is stored alone).
+        is given (see :class:`ControlIdClaim`; a claim with no requests is stored alone) and
+        the adapter's ``notes`` that go with them (:meth:`LocalDb.remember` facts by name;
+        None forgets one).
 
         Raises :class:`ControlIdReused` when the claim's key was claimed for other content
         (nothing stored), OutboxFull / OutboxError when it cannot be stored."""
@@ -482,7 +491,7 @@ class Outbox:
                 f"(limit {self.settings.max_pending})"
             )
         done: asyncio.Future[list[tuple[int, bool]]] = asyncio.get_running_loop().create_future()
-        await self._puts.put(_Put(requests, done, claim))
+        await self._puts.put(_Put(requests, done, claim, notes))
         return await done
 
     async def _write_forever(self) -> None:
@@ -919,6 +928,13 @@ def _write(
                     )
                 )
                 continue
+            for name, value in (put.notes or {}).items():
+                if value is None:
+                    conn.execute("DELETE FROM memo WHERE name = ?", (name,))
+                else:
+                    conn.execute(
+                        "INSERT OR REPLACE INTO memo (name, value) VALUES (?, ?)", (name, value)
+                    )
             stored: list[tuple[int, bool]] = []
             for r in put.requests:
                 cursor = conn.execute(

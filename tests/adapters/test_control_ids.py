@@ -7,8 +7,8 @@ real SQLite file), and the outbox's group transaction itself:
 * a reused control id with other content is ``AE`` ``control-id-reused``: nothing stored,
   no note left behind;
 * messages with one control id at the same time: one is mapped and stored;
-* a failed outbox write leaves no claim (so the message's resend is taken), and a claim is
-  kept as long as a sent item, across pruning and a restart of the adapter.
+* a failed outbox write leaves no claim and no note (so the message's resend is taken), and
+  a claim is kept as long as a sent item, across pruning and a restart of the adapter.
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ async def test_a_resend_is_answered_from_its_stored_item_without_mapping_again(
     try:
         assert msa(await clinic.send(first)) == ("AA", "S12-1")
 
-        async def broken(*args: Any) -> Any:
+        async def broken(*args: Any, **kwargs: Any) -> Any:
             raise RuntimeError("mapped again")
 
         monkeypatch.setattr(door, "requests_for", broken)
@@ -108,9 +108,9 @@ async def test_one_control_id_sent_at_once_on_several_connections_is_stored_once
     mapped: list[str] = []
     real = door.requests_for
 
-    async def counted(result: Any, msg: Any) -> Any:
+    async def counted(result: Any, msg: Any, **kwargs: Any) -> Any:
         mapped.append(msg.control_id)
-        return await real(result, msg)
+        return await real(result, msg, **kwargs)
 
     monkeypatch.setattr(door, "requests_for", counted)
     same = appointment("SAME-1", case_ref="BESOG-2")
@@ -194,10 +194,12 @@ async def test_a_failed_outbox_write_leaves_no_claim_and_the_resend_is_stored(
         await door.db.run(mend_outbox)
     assert await _claims(door) == {}  # written in the same transaction: rolled back with it
     assert await _keys(door, "FAIL-1") == []
+    assert await door.db.recall_prefix("unlinked:") == {}  # its note too
 
     assert msa(await mllp_send(door.mllp_port, message)) == ("AA", "FAIL-1")
     assert list(await _claims(door)) == [_claim_key("FAIL-1")]
     assert await _keys(door, "FAIL-1") == [f"{_claim_key('FAIL-1')}:appointment"]
+    assert list(await door.db.recall_prefix("unlinked:")) == ["unlinked:/v1/appointments/AFT-1"]
 
 
 async def test_a_claim_is_kept_as_long_as_a_sent_item(door: Any) -> None:
