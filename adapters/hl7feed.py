@@ -196,7 +196,7 @@ class Hl7Adapter(Adapter):
         # waiting for its case), never for a reused one
         try:
             known = await self.db.control_id_digest(
-                claim.key, item_key=self._key(msg, self.first_item(result))
+                claim.key, item_key=self._key(msg, self._first_item(result))
             )
         except OutboxError as exc:  # the outbox's transaction decides it instead
             log.error("control id not checked: %s", exc.code)
@@ -235,7 +235,7 @@ class Hl7Adapter(Adapter):
         log.info("hl7 event=%s ack=%s", msg.event, code.value)
         return self._answer(ack_for(msg, code, reason), code)
 
-    def first_item(self, result: DomainObject) -> str:
+    def _first_item(self, result: DomainObject) -> str:
         """What the first request a message becomes is keyed by, after its control id
         (:meth:`_key`): the one :meth:`requests_for` puts first."""
         if isinstance(result, Appointment):
