@@ -5,6 +5,9 @@
         ├── AdapterConfigError           a configuration file that cannot be used
         ├── AdapterCredentialsRefused    the hub refuses the adapter's credential at start-up
         │                                (hub-credentials): the adapter does not start
+        ├── ControlIdReused              an HL7 message whose sending facility used its
+        │                                control id (MSH-10) before for other content
+        │                                (control-id-reused): nothing of it is stored
         ├── EventError                   a municipal event line that cannot be used (its
         │                                code says why: invalid-json, missing-field...)
         └── OutboxError                  the adapter's SQLite file (its durable outbox) failed:
@@ -27,6 +30,7 @@ __all__ = [
     "AdapterConfigError",
     "AdapterCredentialsRefused",
     "AdapterError",
+    "ControlIdReused",
     "EventError",
     "OutboxError",
     "OutboxFull",
@@ -72,3 +76,14 @@ class AdapterCredentialsRefused(AdapterError):
     A direct child of :class:`AdapterError` (``hub-credentials``)."""
 
     code = "hub-credentials"
+
+
+class ControlIdReused(AdapterError):
+    """An HL7 message's sending facility and control id (``MSH-10``) were claimed before by
+    a message with other content: nothing of this one is stored. The MLLP door answers it
+    ``AE`` with this code (:mod:`adapters.hl7feed`).
+
+    Raised by :meth:`adapters.outbox.Outbox.put_many`, whose transaction decides it: not an
+    :class:`OutboxError`, since the database did its job."""
+
+    code = "control-id-reused"

@@ -55,6 +55,15 @@ second message would otherwise be lost without a word behind the first one's key
 messages that get as far as being stored claim their control id (one refused for its
 content may be corrected and sent again under the same id), and the digests are forgotten
 with the outbox's memory of the keys (``keep_sent``).
+
+One message, one commit: the claim is written in the outbox's transaction with the message's
+items (:class:`adapters.outbox.ControlIdClaim`), which decides whether it is new, a resend
+or a reused id; a failed write leaves neither. Before mapping, a read of the claim
+(:meth:`adapters.localdb.LocalDb.control_id_digest`) answers a known resend at once, from
+its stored item, and refuses a reused id before its mapping leaves notes behind; a message
+with the same control id arriving meanwhile on another connection waits for the first
+(:meth:`~adapters.localdb.LocalDb.hold_control_id`). A message answered ``AR``
+``credential-refused`` stores its claim alone: its resend is recognised and stored then.
 """
 
 from __future__ import annotations
@@ -65,13 +74,12 @@ import logging
 import time
 from dataclasses import replace
 from datetime import datetime
-from enum import StrEnum
 from typing import Any, ClassVar
 
 from adapters.base import Adapter, path_segment
-from adapters.errors import AdapterError, OutboxError
+from adapters.errors import AdapterError, ControlIdReused, OutboxError
 from adapters.mllp_listener import MllpListener
-from adapters.outbox import ItemKind, ItemState, Request
+from adapters.outbox import ControlIdClaim, ItemKind, ItemState, Request
 from messages.errors import Hl7Error
 from messages.hl7.ack import ack_code_for, ack_for
 from messages.hl7.mapping import DomainObject, encode, receive
@@ -132,7 +140,7 @@ class Hl7Adapter(Adapter):
                 f"{exc.strerror}",
                 code="mllp-bind",
             ) from None
-        self._own(self._forget_control_ids(), "control-ids")
+        self._own(self._forget_unlinked(), "appointment-notes")
 
     async def _stop_sector(self, grace: float) -> None:
         await self.listener.stop(grace)
@@ -175,28 +183,42 @@ class Hl7Adapter(Adapter):
                 received.error.code if received.error else "-",
             )
             return self._answer(received.ack, answer)
-        # the control id first: what the message is mapped to may leave notes behind (a
-        # case's opening day, an appointment waiting for its case), never for a reused one
-        claim = await self._claim_control_id(msg)
-        if claim is _Claim.REUSED:
-            log.warning("hl7 refused event=%s ack=AE code=control-id-reused", msg.event)
-            reused = Hl7Error(
-                "MSH-10 (message control id) was used before by this sending facility for a "
-                "different message; send a new message with a new control id",
-                segment="MSH",
-                code="control-id-reused",
-            )
-            return self._answer(ack_for(msg, AckCode.ERROR, reused), AckCode.ERROR)
+        claim = ControlIdClaim(_control_key(msg), content_digest(msg))
+        async with self.db.hold_control_id(claim.key):
+            return await self._handle_claimed(received.result, msg, claim)
+
+    async def _handle_claimed(
+        self, result: DomainObject, msg: Hl7Message, claim: ControlIdClaim
+    ) -> bytes:
+        """The ACK for a readable message, its control id held (see the module docstring)."""
+        # the control id first: a resend is answered without mapping it again, and what a
+        # message is mapped to may leave notes behind (a case's opening day, an appointment
+        # waiting for its case), never for a reused one
         try:
-            requests = await self.requests_for(received.result, msg)
-        except Hl7Error as exc:
-            if claim is _Claim.NEW:  # refused for its content: it may come back corrected
-                await self._release_control_id(msg)
+            known = await self.db.control_id_digest(
+                claim.key, item_key=self._key(msg, self._first_item(result))
+            )
+        except OutboxError as exc:  # the outbox's transaction decides it instead
+            log.error("control id not checked: %s", exc.code)
+            known = None
+        if known is not None and known.digest != claim.digest:
+            return self._reused(msg)
+        if known is not None and known.item_id is not None:
+            self.outbox.stats.duplicates += 1
+            code, reason = (
+                self._credential_refused()
+                if self.outbox.credential_refused
+                else await self._first_answer(known.item_id, self.outbox.hub_reachable)
+            )
+            log.info("hl7 resend event=%s ack=%s", msg.event, code.value)
+            return self._answer(ack_for(msg, code, reason), code)
+        notes: dict[str, str | None] = {}
+        try:
+            requests = await self.requests_for(result, msg, notes=notes)
+        except Hl7Error as exc:  # nothing claimed: it may come back corrected under its id
             log.warning("hl7 refused event=%s ack=AE code=%s", msg.event, exc.code)
             return self._answer(ack_for(msg, AckCode.ERROR, exc), AckCode.ERROR)
         except OutboxError as exc:  # the adapter's database: temporary, send it again
-            if claim is _Claim.NEW:
-                await self._release_control_id(msg)
             log.error("hl7 not stored event=%s ack=AR code=%s", msg.event, exc.code)
             busy = "temporarily unable to store the message; send it again later"
             return self._answer(ack_for(msg, AckCode.REJECT, busy), AckCode.REJECT)
@@ -204,86 +226,96 @@ class Hl7Adapter(Adapter):
             log.error("hl7 mapping failed event=%s ack=AE error=%s", msg.event, type(exc).__name__)
             internal = Hl7Error("the message could not be processed here", code="internal")
             return self._answer(ack_for(msg, AckCode.ERROR, internal), AckCode.ERROR)
-        code, reason = await self._store(requests)
+        try:
+            code, reason = await self._store(requests, claim, notes)
+        except ControlIdReused:
+            return self._reused(msg)
         if code is AckCode.ACCEPT:
             await self._linked(requests)
         log.info("hl7 event=%s ack=%s", msg.event, code.value)
         return self._answer(ack_for(msg, code, reason), code)
 
-    async def _claim_control_id(self, msg: Hl7Message) -> _Claim:
-        """Whether the sending facility used ``MSH-10`` before, and for what.
+    def _first_item(self, result: DomainObject) -> str:
+        """What the first request a message becomes is keyed by, after its control id
+        (:meth:`_key`): the one :meth:`requests_for` puts first."""
+        if isinstance(result, Appointment):
+            return "appointment"
+        if isinstance(result, CareEpisodeEvent):
+            return "case"
+        return "letter"
 
-        The first message with a control id records its digest (:func:`content_digest`,
-        ``MSH-7`` left out): :attr:`_Claim.NEW`. The same content again is a resend
-        (:attr:`_Claim.RESEND`, answered as the first time), different content is refused
-        (:attr:`_Claim.REUSED`). When the database cannot answer, the message goes on
-        (:attr:`_Claim.UNKNOWN`) to :meth:`_store`, which answers for the database's trouble.
-        """
-        digest = content_digest(msg)
-        try:
-            before = await self.db.claim_control_id(_control_key(msg), digest, now=time.time())
-        except OutboxError as exc:
-            log.error("control id not checked: %s", exc.code)
-            return _Claim.UNKNOWN
-        if before is None:
-            return _Claim.NEW
-        return _Claim.RESEND if before == digest else _Claim.REUSED
+    def _reused(self, msg: Hl7Message) -> bytes:
+        log.warning("hl7 refused event=%s ack=AE code=%s", msg.event, ControlIdReused.code)
+        reused = Hl7Error(
+            "MSH-10 (message control id) was used before by this sending facility for a "
+            "different message; send a new message with a new control id",
+            segment="MSH",
+            code=ControlIdReused.code,
+        )
+        return self._answer(ack_for(msg, AckCode.ERROR, reused), AckCode.ERROR)
 
-    async def _release_control_id(self, msg: Hl7Message) -> None:
-        try:
-            await self.db.release_control_id(_control_key(msg), content_digest(msg))
-        except OutboxError as exc:
-            log.error("control id not released: %s", exc.code)
-
-    async def _forget_unlinked(self, horizon: float) -> None:
-        """Appointments still waiting for their case after ``keep_sent`` stay unlinked."""
-        for name, value in (await self.db.recall_prefix("unlinked:")).items():
-            if json.loads(value).get("at", 0) < horizon:
-                await self.db.forget(name)
-
-    async def _forget_control_ids(self, every: float = 3600.0) -> None:
-        """Forget control ids once the outbox forgets the keys they guard (``keep_sent``)."""
+    async def _forget_unlinked(self, every: float = 3600.0) -> None:
+        """Appointments still waiting for their case after ``keep_sent`` stay unlinked.
+        (Control id claims are pruned with the outbox's sent items: :meth:`Outbox.prune`.)"""
         while True:
             await asyncio.sleep(every)
             horizon = time.time() - self.config.outbox.keep_sent
             try:
-                removed = await self.db.forget_control_ids(before=horizon)
-                await self._forget_unlinked(horizon)
+                for name, value in (await self.db.recall_prefix("unlinked:")).items():
+                    if json.loads(value).get("at", 0) < horizon:
+                        await self.db.forget(name)
             except OutboxError as exc:
-                log.error("control ids not pruned: %s", exc.code)
-                continue
-            if removed:
-                log.info("hl7 control ids pruned count=%d", removed)
+                log.error("appointment notes not pruned: %s", exc.code)
 
     def _answer(self, er7: str, code: AckCode) -> bytes:
         self.acks[code.value] += 1
         return encode(er7)
 
-    async def _store(self, requests: list[Request]) -> tuple[AckCode, str | Hl7Error | None]:
+    async def _store(
+        self, requests: list[Request], claim: ControlIdClaim, notes: dict[str, str | None]
+    ) -> tuple[AckCode, str | Hl7Error | None]:
+        """Store the message's requests with its control id claim and its notes, in one
+        transaction, and say what the ACK is. Raises :class:`ControlIdReused` (nothing
+        stored)."""
         if self.outbox.credential_refused:  # nothing stored: the sender keeps it and resends
-            return AckCode.REJECT, Hl7Error(
-                "the hub refuses this system's credential; nothing was stored: "
-                "send the message again later",
-                code="credential-refused",
-                segment=None,
-            )
+            try:  # the claim is kept, so the resend is recognised as one
+                await self.outbox.put_many([], claim=claim)
+            except OutboxError as exc:
+                log.error("control id not claimed: %s", exc.code)
+            return self._credential_refused()
         hub_up = self.outbox.hub_reachable
         try:
-            stored = await self.outbox.put_many(requests)
+            stored = await self.outbox.put_many(requests, claim=claim, notes=notes)
         except OutboxError as exc:
             log.error("outbox cannot store: %s; trying the hub directly", exc.code)
             return await self._direct(requests)
+        # the message's primary request (the letter of a referral, the one update of any
+        # other message) decides; what follows it (a referral's case entry) goes on its own
+        return await self._first_answer(stored[0][0], hub_up)
+
+    async def _first_answer(
+        self, item_id: int, hub_up: bool
+    ) -> tuple[AckCode, str | Hl7Error | None]:
+        """``AA``, unless the hub refuses the stored item within ``ack_wait`` (``AE``); no
+        wait when the hub was not reachable."""
         mllp = self.config.mllp
         assert mllp is not None
         if not hub_up or mllp.ack_wait <= 0:
             return AckCode.ACCEPT, None
-        # the message's primary request (the letter of a referral, the one update of any
-        # other message) decides; what follows it (a referral's case entry) goes on its own
-        attempt = await self.outbox.first_attempt(stored[0][0], mllp.ack_wait)
+        attempt = await self.outbox.first_attempt(item_id, mllp.ack_wait)
         if attempt is not None and attempt.state is ItemState.REFUSED:
             code = attempt.code or "hub-refused"
             return AckCode.ERROR, Hl7Error(f"the hub refused it: {code}", code=code, segment=None)
         return AckCode.ACCEPT, None
+
+    @staticmethod
+    def _credential_refused() -> tuple[AckCode, Hl7Error]:
+        return AckCode.REJECT, Hl7Error(
+            "the hub refuses this system's credential; nothing was stored: "
+            "send the message again later",
+            code="credential-refused",
+            segment=None,
+        )
 
     async def _direct(self, requests: list[Request]) -> tuple[AckCode, str | Hl7Error | None]:
         """The outbox failed: only a hub that takes everything now saves an AA."""
@@ -309,12 +341,18 @@ class Hl7Adapter(Adapter):
     def _key(self, msg: Hl7Message, what: str) -> str:
         return f"hl7:{msg.routing.sending_facility}:{msg.control_id}:{what}"
 
-    async def requests_for(self, result: DomainObject, msg: Hl7Message) -> list[Request]:
-        """The outbox requests one message becomes. Raises Hl7Error for what cannot be sent."""
+    async def requests_for(
+        self, result: DomainObject, msg: Hl7Message, *, notes: dict[str, str | None]
+    ) -> list[Request]:
+        """The outbox requests one message becomes. Raises Hl7Error for what cannot be sent.
+
+        ``notes`` is filled with the small facts the message leaves behind (a case's opening
+        day, an appointment waiting for its case: memo name to value, None to forget it),
+        stored in the transaction that stores the requests (:meth:`Outbox.put_many`)."""
         if isinstance(result, Appointment):
-            return [await self.appointment_request(result, msg)]
+            return [await self.appointment_request(result, msg, notes=notes)]
         if isinstance(result, CareEpisodeEvent):
-            case = await self.case_request(result, msg)
+            case = await self.case_request(result, msg, notes=notes)
             return [case, *await self._links(result, case.key)]
         return await self.referral_requests(result, msg)
 
@@ -325,7 +363,9 @@ class Hl7Adapter(Adapter):
             code="unsupported-message",
         )
 
-    async def appointment_request(self, appointment: Appointment, msg: Hl7Message) -> Request:
+    async def appointment_request(
+        self, appointment: Appointment, msg: Hl7Message, *, notes: dict[str, str | None]
+    ) -> Request:
         """The appointment's ``PUT``, linked to its case when the adapter knows the case.
 
         ``PV1-19`` links an appointment to the case an ``ADT^A04``/``A03`` registered under
@@ -343,10 +383,10 @@ class Hl7Adapter(Adapter):
             payload = json.loads(request.body or b"{}")
             payload["case_ref"] = case_ref
             pending = {"at": time.time(), "payload": payload, "event": msg.event}
-            await self.db.remember(note, json.dumps(pending))  # the appointment's latest
+            notes[note] = json.dumps(pending)  # the appointment's latest
             log.info("hl7 appointment without a known case event=%s", msg.event)
-        elif await self.db.recall(note) is not None:  # newer news: the old note is stale
-            await self.db.forget(note)
+        else:  # newer news: an old note is stale (forgotten with the store, unread)
+            notes[note] = None
         return request
 
     async def _links(self, event: CareEpisodeEvent, case_key: str) -> list[Request]:
@@ -410,17 +450,19 @@ class Hl7Adapter(Adapter):
             origin=f"hl7:{event}",
         )
 
-    async def case_request(self, event: CareEpisodeEvent, msg: Hl7Message) -> Request:
+    async def case_request(
+        self, event: CareEpisodeEvent, msg: Hl7Message, *, notes: dict[str, str | None]
+    ) -> Request:
         day = local_date(event.occurred_at)
         memo = _opened(event.case_ref)
         if event.kind is EpisodeEventKind.START:
-            await self.db.remember(memo, day)
+            notes[memo] = day
             opened, closed, status = day, None, "active"
         else:
             known = await self.db.recall(memo)
             opened = known or day
             if known is None:  # the case is known from now on (appointments link to it)
-                await self.db.remember(memo, opened)
+                notes[memo] = opened
             closed, status = max(day, opened), "closed"
         return self.case_upsert(
             key=self._key(msg, "case"),
@@ -464,13 +506,6 @@ class Hl7Adapter(Adapter):
             order_key=f"child:{cpr}",
             origin=origin,
         )
-
-
-class _Claim(StrEnum):
-    NEW = "new"
-    RESEND = "resend"
-    REUSED = "reused"
-    UNKNOWN = "unknown"
 
 
 def _control_key(msg: Hl7Message) -> str:

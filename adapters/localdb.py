@@ -20,22 +20,25 @@ version  what changed
          longer ends with the ``/`` that meant "the hub's id goes here"
 2        ``hl7_control_ids``: per sending facility and ``MSH-10``, a digest of the HL7
          message's content, to tell a resend from a reused control id
-         (:mod:`adapters.hl7feed`)
+         (:mod:`adapters.hl7feed`); written in the outbox's transaction with the message's
+         items (:class:`adapters.outbox.ControlIdClaim`)
 =======  ====================================================================================
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
 from adapters.errors import OutboxError
 
-__all__ = ["LocalDb"]
+__all__ = ["KnownControlId", "LocalDb"]
 
 T = TypeVar("T")
 
@@ -80,7 +83,8 @@ HL7_CONTROL_IDS = """
 CREATE TABLE IF NOT EXISTS hl7_control_ids (
     key TEXT PRIMARY KEY,               -- hl7:<sending facility>:<MSH-10>
     digest TEXT NOT NULL,               -- SHA-256 of the message's content, MSH-7 left out
-    at REAL NOT NULL                    -- when it was first seen (pruned with the outbox)
+    at REAL NOT NULL                    -- when it was claimed (pruned with the outbox's
+                                        -- sent items, after keep_sent)
 );
 CREATE INDEX IF NOT EXISTS ix_hl7_control_ids_at ON hl7_control_ids (at);
 """
@@ -145,6 +149,7 @@ class LocalDb:
         self.path = path
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="adapter-db")
         self._conn: sqlite3.Connection | None = None
+        self._held: dict[str, asyncio.Event] = {}  # control ids in flight (hold_control_id)
 
     async def open(self) -> LocalDb:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -239,47 +244,49 @@ class LocalDb:
 
     # --- HL7 control ids --------------------------------------------------------------------
 
-    async def claim_control_id(self, key: str, digest: str, *, now: float) -> str | None:
-        """Record ``digest`` for ``key`` (sending facility and ``MSH-10``) unless one is
-        already recorded; the digest recorded before, or None when ``key`` is new."""
+    async def control_id_digest(self, key: str, *, item_key: str) -> KnownControlId | None:
+        """What is known of the control id ``key`` (sending facility and ``MSH-10``): the
+        digest it was claimed with and the id of the outbox item stored under ``item_key``
+        (the message's first), or None when it was never claimed. Read only: the claim is
+        written, and decided again, in the transaction that stores the message's items
+        (:meth:`adapters.outbox.Outbox.put_many`). Hold the key (:meth:`hold_control_id`)
+        from this look-up until that transaction is over."""
 
-        def claim(conn: sqlite3.Connection) -> str | None:
+        def get(conn: sqlite3.Connection) -> KnownControlId | None:
             row = conn.execute(
-                "SELECT digest FROM hl7_control_ids WHERE key = ?", (key,)
+                "SELECT digest, (SELECT id FROM outbox WHERE key = ?) "
+                "FROM hl7_control_ids WHERE key = ?",
+                (item_key, key),
             ).fetchone()
-            if row is not None:
-                return str(row[0])
-            # Written without its own fsync: the message's outbox commit that follows (FULL)
-            # makes this write durable with it (WAL frames are synced in order), and a claim
-            # lost before then belongs to a message that was never acknowledged, so the
-            # sender sends it again and it is claimed again.
-            conn.execute("PRAGMA synchronous=NORMAL")
-            try:
-                conn.execute(
-                    "INSERT INTO hl7_control_ids (key, digest, at) VALUES (?, ?, ?)",
-                    (key, digest, now),
-                )
-            finally:
-                conn.execute("PRAGMA synchronous=FULL")
-            return None
+            return None if row is None else KnownControlId(str(row[0]), row[1])
 
-        return await self.run(claim)
+        return await self.run(get)
 
-    async def release_control_id(self, key: str, digest: str) -> None:
-        """Forget ``key``'s digest if it is still ``digest`` (a message refused after all)."""
+    @contextlib.asynccontextmanager
+    async def hold_control_id(self, key: str) -> AsyncIterator[None]:
+        """Hold the control id ``key`` in this process: a second message with the same key
+        waits here until the first one's look-up, mapping and storing are over, so it finds
+        the first one's claim (a resend, answered without mapping) instead of mapping itself
+        alongside it. The transaction stays the authority; this only saves the work."""
+        while (busy := self._held.get(key)) is not None:
+            await busy.wait()
+        done = asyncio.Event()
+        self._held[key] = done
+        try:
+            yield
+        finally:
+            del self._held[key]
+            done.set()
 
-        def delete(conn: sqlite3.Connection) -> None:
-            conn.execute("DELETE FROM hl7_control_ids WHERE key = ? AND digest = ?", (key, digest))
 
-        await self.run(delete)
+@dataclass(frozen=True, slots=True)
+class KnownControlId:
+    """A claimed HL7 control id: the content digest it was claimed with, and the outbox id
+    of the message's first item (None: the claim was stored alone — a message answered
+    ``AR`` ``credential-refused`` — or its items were pruned)."""
 
-    async def forget_control_ids(self, *, before: float) -> int:
-        """Forget the control ids first seen before ``before``; how many were removed."""
-
-        def delete(conn: sqlite3.Connection) -> int:
-            return conn.execute("DELETE FROM hl7_control_ids WHERE at < ?", (before,)).rowcount
-
-        return await self.run(delete)
+    digest: str
+    item_id: int | None
 
 
 def _upgrade(conn: sqlite3.Connection) -> None:

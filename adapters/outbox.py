@@ -36,6 +36,14 @@ Outcomes of one attempt:
   request again — after an operator re-enables the token, or the adapter is restarted
   with a rotated one. Only content refusals are final.
 
+:meth:`Outbox.put_many` may carry a :class:`ControlIdClaim`: an HL7 message's control id and
+content digest, written in the same transaction as the message's items, which decides
+whether the id is new, a resend of the same content (the items already stored are answered)
+or reused for other content (:class:`~adapters.errors.ControlIdReused`, nothing stored). A
+claim is kept as long as a sent item (``keep_sent``) and pruned with them. The notes the
+adapter keeps about the message (its memo rows) may ride on the same transaction: one
+message, one commit.
+
 :meth:`Outbox.first_attempt` lets a caller wait (briefly) for an item's first outcome: the
 MLLP listener answers ``AE`` when the hub refuses a referral outright.
 """
@@ -52,12 +60,12 @@ import logging
 import random
 import sqlite3
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any, Protocol
 
-from adapters.errors import OutboxError, OutboxFull
+from adapters.errors import ControlIdReused, OutboxError, OutboxFull
 from adapters.localdb import LocalDb
 from adapters.logsafe import where
 from wire.client import HubClient
@@ -65,6 +73,7 @@ from wire.errors import CredentialRefused, HubError, HubRefused, HubUnavailable
 
 __all__ = [
     "Attempt",
+    "ControlIdClaim",
     "Item",
     "ItemKind",
     "ItemState",
@@ -140,6 +149,21 @@ class Request:
     origin: str = ""
     depends_on: str | None = None
     ref: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ControlIdClaim:
+    """An HL7 message's claim on its control id, stored with its items.
+
+    ``key`` is what the control id is unique within (the sending facility and ``MSH-10``),
+    ``digest`` the message's content (:func:`messages.hl7.parse.content_digest`). In the
+    transaction that stores the items: no claim under ``key`` yet — recorded (new); the same
+    digest — a resend, whose items are stored once (``INSERT OR IGNORE`` by key); another
+    digest — :class:`~adapters.errors.ControlIdReused`, and nothing of the put is written.
+    """
+
+    key: str
+    digest: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,6 +287,13 @@ def _item(row: tuple[Any, ...]) -> Item:
 class _Put:
     requests: list[Request]
     done: asyncio.Future[list[tuple[int, bool]]]
+    claim: ControlIdClaim | None = None
+    notes: Mapping[str, str | None] | None = None
+
+
+_Stored = list[tuple[int, bool]] | ControlIdReused
+"""What one put came to in a group's transaction: its items (id, newly stored), or the
+refusal of its control id claim (nothing of it written)."""
 
 
 @dataclass(slots=True)
@@ -438,8 +469,20 @@ class Outbox:
         OutboxError when it cannot be stored."""
         return (await self.put_many([request]))[0]
 
-    async def put_many(self, requests: list[Request]) -> list[tuple[int, bool]]:
-        """Store several requests in one transaction (all or none)."""
+    async def put_many(
+        self,
+        requests: list[Request],
+        *,
+        claim: ControlIdClaim | None = None,
+        notes: Mapping[str, str | None] | None = None,
+    ) -> list[tuple[int, bool]]:
+        """Store several requests in one transaction (all or none), with ``claim`` when one
+        is given (see :class:`ControlIdClaim`; a claim with no requests is stored alone) and
+        the adapter's ``notes`` that go with them (:meth:`LocalDb.remember` facts by name;
+        None forgets one).
+
+        Raises :class:`ControlIdReused` when the claim's key was claimed for other content
+        (nothing stored), OutboxFull / OutboxError when it cannot be stored."""
         if self._writer is None:
             raise OutboxError("the outbox is not open")
         if self._pending + len(requests) > self.settings.max_pending:
@@ -448,7 +491,7 @@ class Outbox:
                 f"(limit {self.settings.max_pending})"
             )
         done: asyncio.Future[list[tuple[int, bool]]] = asyncio.get_running_loop().create_future()
-        await self._puts.put(_Put(requests, done))
+        await self._puts.put(_Put(requests, done, claim, notes))
         return await done
 
     async def _write_forever(self) -> None:
@@ -459,7 +502,7 @@ class Outbox:
                 batch.append(self._puts.get_nowait())
             settles, self._settles = self._settles, []
             now = self._clock()
-            results: Sequence[list[tuple[int, bool]] | None]
+            results: Sequence[_Stored | None]
             try:
                 results = await self.db.run(
                     functools.partial(_write, batch=batch, settles=settles, now=now)
@@ -470,7 +513,7 @@ class Outbox:
                 for put in batch:
                     if put.done.done():
                         continue
-                    if put.requests:
+                    if put.requests or put.claim is not None:
                         put.done.set_exception(exc)
                     else:
                         put.done.set_result([])
@@ -495,6 +538,10 @@ class Outbox:
             for put, result in zip(batch, results, strict=True):
                 if result is None:  # refused on its own: its caller has the error
                     continue
+                if isinstance(result, ControlIdReused):
+                    if not put.done.done():
+                        put.done.set_exception(result)
+                    continue
                 for request, (item_id, new) in zip(put.requests, result, strict=True):
                     if new:
                         self._remember(request, item_id)
@@ -509,7 +556,7 @@ class Outbox:
 
     async def _write_apart(
         self, batch: list[_Put], settles: list[_Settle], now: float
-    ) -> list[list[tuple[int, bool]] | None]:
+    ) -> list[_Stored | None]:
         """Write a group that failed as a whole one put at a time, so that one request the
         database cannot store (text it cannot encode, say) fails alone and the writer lives
         on. Raises :class:`OutboxError` when even the settles alone cannot be written."""
@@ -519,7 +566,7 @@ class Outbox:
             raise
         except Exception as exc:
             raise OutboxError(f"the outbox cannot record progress ({where(exc)})") from None
-        results: list[list[tuple[int, bool]] | None] = []
+        results: list[_Stored | None] = []
         for put in batch:
             try:
                 done = await self.db.run(
@@ -796,16 +843,31 @@ class Outbox:
         return float(delay * random.uniform(0.8, 1.2))
 
     async def prune(self) -> int:
-        """Forget sent and refused items older than ``keep_sent``; how many were removed."""
+        """Forget sent and refused items settled more than ``keep_sent`` ago, and control
+        id claims made more than ``keep_sent`` ago (a claim is never older than the items it
+        was stored with: it goes with them or before them, never while a younger item is
+        kept); how many items were removed."""
         horizon = self._clock() - self.settings.keep_sent
 
-        def delete(conn: sqlite3.Connection) -> int:
-            cursor = conn.execute(
-                "DELETE FROM outbox WHERE state != 'pending' AND settled_at < ?", (horizon,)
-            )
-            return cursor.rowcount
+        def delete(conn: sqlite3.Connection) -> tuple[int, int]:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                items = conn.execute(
+                    "DELETE FROM outbox WHERE state != 'pending' AND settled_at < ?", (horizon,)
+                ).rowcount
+                claims = conn.execute(
+                    "DELETE FROM hl7_control_ids WHERE at < ?", (horizon,)
+                ).rowcount
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            return items, claims
 
-        return await self.db.run(delete)
+        items, claims = await self.db.run(delete)
+        if claims:
+            log.info("hl7 control ids pruned count=%d", claims)
+        return items
 
 
 def _attempt_of(item: Item) -> Attempt:
@@ -818,10 +880,24 @@ def _attempt_of(item: Item) -> Attempt:
     )
 
 
+def _claim(conn: sqlite3.Connection, claim: ControlIdClaim, *, now: float) -> bool:
+    """Record ``claim`` in the open transaction: True when its key is new (recorded) or was
+    claimed for the same content (a resend), False when for other content (nothing
+    written)."""
+    row = conn.execute("SELECT digest FROM hl7_control_ids WHERE key = ?", (claim.key,)).fetchone()
+    if row is None:
+        conn.execute(
+            "INSERT INTO hl7_control_ids (key, digest, at) VALUES (?, ?, ?)",
+            (claim.key, claim.digest, now),
+        )
+        return True
+    return bool(row[0] == claim.digest)
+
+
 def _write(
     conn: sqlite3.Connection, *, batch: list[_Put], settles: list[_Settle], now: float
-) -> list[list[tuple[int, bool]]]:
-    results: list[list[tuple[int, bool]]] = []
+) -> list[_Stored]:
+    results: list[_Stored] = []
     conn.execute("BEGIN IMMEDIATE")
     try:
         for settle in settles:
@@ -843,6 +919,22 @@ def _write(
                 ),
             )
         for put in batch:
+            if put.claim is not None and not _claim(conn, put.claim, now=now):
+                results.append(
+                    ControlIdReused(
+                        "MSH-10 (message control id) was used before by this sending "
+                        "facility for a different message; send a new message with a new "
+                        "control id"
+                    )
+                )
+                continue
+            for name, value in (put.notes or {}).items():
+                if value is None:
+                    conn.execute("DELETE FROM memo WHERE name = ?", (name,))
+                else:
+                    conn.execute(
+                        "INSERT OR REPLACE INTO memo (name, value) VALUES (?, ?)", (name, value)
+                    )
             stored: list[tuple[int, bool]] = []
             for r in put.requests:
                 cursor = conn.execute(

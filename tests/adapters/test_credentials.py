@@ -153,6 +153,11 @@ async def test_a_rotated_token_holds_an_accepted_referral_and_refuses_new_ones_w
         assert str(ack.segment("ERR")[5]) == "credential-refused"
         assert len([i for i in await gp.outbox.items() if i.kind is ItemKind.MESSAGE]) == 1
         assert gp.outbox.stats.refused == 0
+        # its control id stays claimed (alone, no item): the resend below is recognised
+        key = f"hl7:{make_routing().sending_facility}:ROT-2"
+        known = await gp.db.control_id_digest(key, item_key=f"{key}:letter")
+        assert known is not None
+        assert known.item_id is None
     finally:
         await gp.stop(grace=1.0)
 

@@ -135,6 +135,7 @@ _HL7_MORE = {
     "AR",  # MSA-1: messages/hl7/model.py AckCode
     "internal",  # ERR-5 of an AR: messages/hl7/ack.py _err_segment
     "hub-refused",  # ERR-5 when the hub refused without a code: adapters/hl7feed.py _store
+    "control-id-reused",  # ERR-5 of a reused MSH-10: adapters/errors.py ControlIdReused
     "ukendt_lokationsnummer",  # the hub's code for an unknown receiver GLN (a letter)
     "unknown-case-ref",  # the hub: PV1-19 names no case (coordinator/index/store.py)
     "ref-belongs-to-another-child",  # the hub: SCH-2/PV1-19 used for another child
@@ -168,9 +169,13 @@ _MUNICIPALITY_MORE = {
 }
 
 
+_HL7_ONLY = {"control-id-reused"}  # adapters/errors.py, but only the MLLP door answers it
+"""Codes in the municipal adapter's sources that it never answers with: it has no MLLP door."""
+
+
 def required_codes(guide: str) -> set[str]:
     if guide == "municipality.md":
-        return codes_in(*_MUNICIPALITY_SOURCES) | _MUNICIPALITY_MORE
+        return (codes_in(*_MUNICIPALITY_SOURCES) - _HL7_ONLY) | _MUNICIPALITY_MORE
     codes = codes_in(*_HL7_SOURCES) | _HL7_MORE
     if guide == "gp-hl7.md":
         codes |= codes_in(*_GP_SOURCES) | _GP_MORE

@@ -302,7 +302,7 @@ async def test_a_message_refused_for_its_content_may_come_back_corrected_under_i
 async def test_a_failure_while_mapping_is_answered_and_the_connection_stays_open(
     door: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    async def broken(*args: Any) -> Any:
+    async def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("a bug, with " + CHILD_CPR)
 
     monkeypatch.setattr(door, "requests_for", broken)
