@@ -153,9 +153,9 @@ class OverviewQueries:
 
 def _refusal(exc: HubRefused) -> Hl7Error:
     if exc.code == "no-active-case":
+        # the same sentence whether or not the child is known anywhere (the hub's rule)
         return Hl7Error(
-            "your organisation has no active case for this child in Samspil, so nothing can "
-            "be shown (the same answer whether or not the child is known)",
+            "your organisation has no active case for this child: nothing can be shown",
             code="no-active-case",
             segment="QPD",
         )
