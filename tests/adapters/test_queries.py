@@ -11,6 +11,7 @@ from typing import Any
 import hl7
 from hl7.client import MLLPClient
 
+from adapters.metrics import render
 from messages.hl7.build import build_appointment, build_episode_event
 from messages.hl7.model import COPENHAGEN, PersonName
 from messages.hl7.query import OverviewQuery, build_query, read_response
@@ -149,6 +150,9 @@ async def test_the_gp_sees_psychiatry_only_under_consent_and_every_query_is_logg
     # a query is not a write: nothing went to the outbox
     assert len(await gp.outbox.items()) == items_before
     assert gp.health()["queries"] == {"OK": 2, "NF": 2, "AE": 0, "AR": 0}
+    metrics = render(gp.health(), gp.counters)
+    labels = f'adapter="gp",organisation="{GP_GLN}"'
+    assert f'samspil_adapter_mllp_queries_total{{{labels},status="OK"}} 2' in metrics
 
 
 async def test_without_an_own_active_case_the_answer_is_the_same_as_for_an_unknown_child(
