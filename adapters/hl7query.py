@@ -38,9 +38,9 @@ from pydantic import ValidationError
 
 from messages.errors import Hl7Error
 from messages.hl7.ack import ACK_VERSION, ack_code_for
-from messages.hl7.mapping import FALLBACK_CHARSET, encode, receive
+from messages.hl7.mapping import FALLBACK_CHARSET, decode, encode, receive
 from messages.hl7.model import AckCode
-from messages.hl7.parse import Hl7Message
+from messages.hl7.parse import Hl7Message, parse_er7
 from messages.hl7.query import (
     ContactPerson,
     OverviewResult,
@@ -88,18 +88,10 @@ class OverviewQueries:
 
     async def answer(self, payload: bytes) -> bytes:
         """The ``RSP^K11`` for one ``QBP^Q11`` frame (see the module docstring)."""
-        received = receive(payload)
-        msg = received.message
-        if msg is None:  # not even an MSH: the feed's answer (an ACK AR)
-            return encode(received.ack)
-        error = received.error
-        if error is not None and error.code != "unsupported-message":
-            # the frame itself is wrong (only the MSH read, undecodable, a version not 2.x):
-            # to_domain's unsupported-message is just what every QBP gets there
-            if not msg.version.startswith("2."):
-                msg = replace(msg, version=ACK_VERSION)
-            charset = FALLBACK_CHARSET if error.code in _CHARSET_ERRORS else None
-            return self._reply(msg, ack_code_for(error), error=error, charset=charset)
+        try:
+            msg = parse_er7(decode(payload))
+        except Hl7Error:
+            return self._refused(payload)
         try:
             query = read_query(msg)
         except Hl7Error as exc:
@@ -128,6 +120,19 @@ class OverviewQueries:
             )
             return self._reply(msg, AckCode.REJECT, error=unreadable)
         return self._reply(msg, AckCode.ACCEPT, result=result)
+
+    def _refused(self, payload: bytes) -> bytes:
+        """The answer to a frame that is not a readable message: what the feed's reader
+        (:func:`~messages.hl7.mapping.receive`) makes of it, as an ``RSP^K11`` when its
+        ``MSH`` could be read (only the ``MSH``, undecodable bytes, a version not 2.x)."""
+        received = receive(payload)
+        msg, error = received.message, received.error
+        if msg is None or error is None:  # not even an MSH: the feed's answer (an ACK AR)
+            return encode(received.ack)
+        if not msg.version.startswith("2."):
+            msg = replace(msg, version=ACK_VERSION)
+        charset = FALLBACK_CHARSET if error.code in _CHARSET_ERRORS else None
+        return self._reply(msg, ack_code_for(error), error=error, charset=charset)
 
     def _reply(
         self,

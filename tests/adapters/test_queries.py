@@ -11,6 +11,7 @@ from typing import Any
 import hl7
 from hl7.client import MLLPClient
 
+from adapters.hl7query import OverviewQueries
 from adapters.metrics import render
 from messages.hl7.build import build_appointment, build_episode_event
 from messages.hl7.model import COPENHAGEN, PersonName
@@ -210,3 +211,18 @@ async def test_a_malformed_query_gets_a_reason_and_a_hub_outage_asks_for_later(
         await hub.start()
     back = await ask(bup.mllp_port, query(control_id="Q-DOWN"))  # asked again: answered
     assert (field(back, "MSA", 1), field(back, "QAK", 2)) == ("AA", "NF")
+
+
+async def test_a_query_whose_bytes_do_not_match_its_character_set_is_answered_in_8859_1() -> None:
+    async with HubClient("http://127.0.0.1:9", "never-used") as hub:  # never asked
+        desk = OverviewQueries(hub)
+        er7 = query(control_id="Q-LATIN", asker=PersonName("Sørensen", "Lise"))
+        answer = await desk.answer(er7.encode("latin-1"))  # MSH-18 says UNICODE UTF-8
+        unreadable = await desk.answer(b"not hl7 at all")
+    parsed = hl7.parse(answer.decode("latin-1"))
+    assert field(parsed, "MSH", 18) == "8859/1"
+    assert (field(parsed, "MSA", 1), field(parsed, "MSA", 2)) == ("AE", "Q-LATIN")
+    assert (field(parsed, "QAK", 2), field(parsed, "ERR", 5)) == ("AE", "undecodable")
+    assert desk.answered["AE"] == 1
+    no_msh = hl7.parse(unreadable.decode())  # no MSH: the feed's ACK, an AR with no MSA-2
+    assert (field(no_msh, "MSA", 1), field(no_msh, "MSA", 2)) == ("AR", "")
