@@ -20,7 +20,7 @@ an overview showing nothing    AA        NF        W ``consent-missing`` if sect
                                                    case, the same answer as for an unknown child
 another refusal (4xx)          AE        AE        E, the hub's code
 the credential refused         AR        AR        E ``credential-refused``
-no answer, 5xx                 AR        AR        E ``hub-unavailable``: ask again later
+no answer, 429, 5xx            AR        AR        E ``hub-unavailable``: ask again later
 =============================  ========  ========  ===========================================
 
 A query is not a write: nothing goes to the outbox and no control id is claimed, so a query

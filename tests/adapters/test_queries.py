@@ -11,7 +11,7 @@ from typing import Any
 import hl7
 from hl7.client import MLLPClient
 
-from adapters.hl7query import OverviewQueries
+from adapters.hl7query import OverviewQueries, is_query_frame
 from adapters.metrics import render
 from messages.hl7.build import build_appointment, build_episode_event
 from messages.hl7.model import COPENHAGEN, PersonName
@@ -226,3 +226,17 @@ async def test_a_query_whose_bytes_do_not_match_its_character_set_is_answered_in
     assert desk.answered["AE"] == 1
     no_msh = hl7.parse(unreadable.decode())  # no MSH: the feed's ACK, an AR with no MSA-2
     assert (field(no_msh, "MSA", 1), field(no_msh, "MSA", 2)) == ("AR", "")
+
+
+def test_a_query_frame_is_told_from_the_feed_by_its_msh_alone() -> None:
+    assert is_query_frame(query(control_id="Q-1").encode())
+    assert is_query_frame(b"\xef\xbb\xbf\r\nMSH#$~\\&#A#B#C#D#20260101##QBP$Q11$QBP_Q11#1#P#2.5")
+    for other in (
+        b"MSH|^~\\&|A|B|C|D|20260101||SIU^S12^SIU_S12|1|P|2.5",
+        b"MSH|^~\\&|A|B|C|D|20260101||QBP^Q22|1|P|2.5",  # IHE PDQ's query: not ours
+        b"MSH|^~\\&|A|B|C|D|20260101||QBP",
+        b"MSH|^~\\&|A|B",
+        b"PID|1||QBP^Q11",
+        b"",
+    ):
+        assert not is_query_frame(other), other
