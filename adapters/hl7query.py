@@ -11,17 +11,19 @@ layout is :mod:`messages.hl7.query`). The adapter only translates; the hub decid
 3. its answer becomes the ``RSP^K11``: the other organisations' entries it shows (never the
    asker's own), grouped per organisation, and the coordinator.
 
-=============================  ========  ========  ===========================================
+=============================  =========  =========  ========================================
 what the hub says              ``MSA-1``  ``QAK-2``  ``ERR``
-=============================  ========  ========  ===========================================
-an overview showing something  AA        OK        W ``consent-missing`` if sectors are withheld
-an overview showing nothing    AA        NF        W ``consent-missing`` if sectors are withheld
-403 ``no-active-case``         AE        AE        E ``no-active-case`` (204): no own active
-                                                   case, the same answer as for an unknown child
-another refusal (4xx)          AE        AE        E, the hub's code
-the credential refused         AR        AR        E ``credential-refused``
-no answer, 429, 5xx            AR        AR        E ``hub-unavailable``: ask again later
-=============================  ========  ========  ===========================================
+=============================  =========  =========  ========================================
+an overview showing something  AA         OK         W ``consent-missing`` if sectors are
+                                                     withheld
+an overview showing nothing    AA         NF         the same
+403 ``no-active-case``         AE         AE         E ``no-active-case`` (204): no own
+                                                     active case, the same answer as for an
+                                                     unknown child
+another refusal (4xx)          AE         AE         E, the hub's code
+the credential refused         AR         AR         E ``credential-refused``
+no answer, 429, 5xx            AR         AR         E ``hub-unavailable``: ask again later
+=============================  =========  =========  ========================================
 
 A query is not a write: nothing goes to the outbox and no control id is claimed, so a query
 sent again is simply answered again (and logged again by the hub). Log lines name the
