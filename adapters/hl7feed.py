@@ -10,6 +10,8 @@ What becomes what (the fields each object is read from are documented in
 ``ADT^A04``            ``PUT /v1/cases/{PV1-19}``: the organisation's case, ``active``
 ``ADT^A03``            the same case, ``closed`` (opened on the date its A04 said)
 ``REF^I12``            GP only (:mod:`adapters.gp`)
+``QBP^Q11``            a query, answered ``RSP^K11`` from the hub's overview; nothing is
+                       stored, no control id claimed (:mod:`adapters.hl7query`)
 =====================  ==================================================================
 
 Appointments and visit numbers: ``PV1-19`` links an appointment to the case an ``A04`` or
@@ -78,6 +80,7 @@ from typing import Any, ClassVar
 
 from adapters.base import Adapter, path_segment
 from adapters.errors import AdapterError, ControlIdReused, OutboxError
+from adapters.hl7query import OverviewQueries, is_query_frame
 from adapters.mllp_listener import MllpListener
 from adapters.outbox import ControlIdClaim, ItemKind, ItemState, Request
 from messages.errors import Hl7Error
@@ -114,8 +117,9 @@ class Hl7Adapter(Adapter):
         super().__init__(*args, **kwargs)
         mllp = self.config.mllp
         assert mllp is not None  # checked by AdapterConfig
+        self.queries = OverviewQueries(self.hub)
         self.listener = MllpListener(
-            self.handle_hl7,
+            self._frame,
             host=mllp.host,
             port=mllp.port,
             max_frame=mllp.max_frame,
@@ -160,10 +164,17 @@ class Hl7Adapter(Adapter):
             + stats.write_timeouts,
             mllp_evicted=stats.evicted,
             mllp_refused=stats.refused,
+            queries=dict(self.queries.answered),
         )
         return health
 
     # --- one message ------------------------------------------------------------------------
+
+    async def _frame(self, payload: bytes) -> bytes | None:
+        """A query is answered from the hub (nothing stored); anything else is the feed's."""
+        if is_query_frame(payload):
+            return await self.queries.answer(payload)
+        return await self.handle_hl7(payload)
 
     async def handle_hl7(self, payload: bytes) -> bytes | None:
         """The ACK for one received frame; every frame gets one (see the module docstring)."""

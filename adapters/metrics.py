@@ -164,6 +164,12 @@ def render(health: dict[str, Any], counters: AdapterCounters) -> str:
             "HL7 messages answered over MLLP, by ACK code.",
             _by("ack", health["acks"], ("AA", "AE", "AR")),
         )
+        out.family(
+            "mllp_queries_total",
+            "counter",
+            "Overview queries (QBP^Q11) answered over MLLP, by QAK-2 status.",
+            _by("status", health["queries"], ("OK", "NF", "AE", "AR")),
+        )
         out.one(
             "mllp_unreadable_total",
             "counter",

@@ -21,7 +21,15 @@ from messages.hl7.model import COPENHAGEN, AckCode
 from messages.hl7.parse import Hl7Message
 from messages.identifiers import new_message_id
 
-__all__ = ["ACK_VERSION", "MSA3_MAX", "ack_code_for", "ack_for", "ack_unreadable", "hl7_error_code"]
+__all__ = [
+    "ACK_VERSION",
+    "MSA3_MAX",
+    "ack_code_for",
+    "ack_for",
+    "ack_unreadable",
+    "err_segment",
+    "hl7_error_code",
+]
 
 ACK_VERSION = "2.5"
 """``MSH-12`` of an ``ACK`` answering a message whose own version cannot be repeated
@@ -31,6 +39,7 @@ MSA3_MAX = 80
 """``MSA-3`` is an 80-character ``ST``; longer reasons are cut there (``ERR-8`` has all)."""
 
 _HL7_ERRORS = {
+    "0": "Message accepted",
     "100": "Segment sequence error",
     "101": "Required field missing",
     "102": "Data type error",
@@ -38,6 +47,7 @@ _HL7_ERRORS = {
     "200": "Unsupported message type",
     "201": "Unsupported event code",
     "203": "Unsupported version id",
+    "204": "Unknown key identifier",
     "205": "Duplicate key identifier",
     "207": "Application internal error",
 }
@@ -56,6 +66,10 @@ _BY_SAMSPIL_CODE = {
     "unsupported-version": "203",
     "unsupported-charset": "203",
     "credential-refused": "207",  # not the message's fault: the hub refuses who we are
+    "unknown-query": "103",  # QPD-1 names a query (table 0471) Samspil does not answer
+    "no-active-case": "204",  # a query: no own case, the same answer as for an unknown child
+    "hub-unavailable": "207",
+    "consent-missing": "0",  # a query's warning (ERR-4 W): answered, some sectors withheld
 }
 
 
@@ -118,7 +132,7 @@ def ack_unreadable(
     ]
     text = error.message
     msa = fs.join(("MSA", AckCode.REJECT.value, "", esc(text[:MSA3_MAX])))
-    return "\r".join((fs.join(header), msa, _err_fields(sep, error, text)))
+    return "\r".join((fs.join(header), msa, err_segment(sep, error, text)))
 
 
 def ack_for(
@@ -174,10 +188,14 @@ def ack_for(
 
 
 def _err_segment(msg: Hl7Message, reason: str | Hl7Error | None, text: str) -> str:
-    return _err_fields(msg.separators, reason, text)
+    return err_segment(msg.separators, reason, text)
 
 
-def _err_fields(sep: Separators, reason: str | Hl7Error | None, text: str) -> str:
+def err_segment(
+    sep: Separators, reason: str | Hl7Error | None, text: str, *, severity: str = "E"
+) -> str:
+    """An ``ERR`` segment for ``reason`` (see the module docstring), ``text`` its sentence;
+    ``severity`` (``ERR-4``, table 0516): ``E`` error, ``W`` warning."""
     esc = sep.escape_text
     fs, cs = sep.field, sep.component
     samspil_code = reason.code if isinstance(reason, Hl7Error) else "internal"
@@ -188,7 +206,7 @@ def _err_fields(sep: Separators, reason: str | Hl7Error | None, text: str) -> st
         "",
         f"{esc(where)}{cs}1" if where else "",
         f"{hl7_code}{cs}{hl7_text}{cs}HL70357",
-        "E",
+        severity,
         esc(samspil_code),
         "",
         "",

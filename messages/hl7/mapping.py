@@ -49,6 +49,7 @@ __all__ = [
     "decode",
     "encode",
     "parse_message",
+    "read_cpr",
     "receive",
     "to_domain",
 ]
@@ -258,30 +259,41 @@ def _name(seg: Segment, n: int, first: int = 1) -> PersonName:
 def _child(msg: Hl7Message) -> tuple[Cpr, PersonName]:
     """The child's CPR number (``PID-3``, type ``NNDNK`` or authority ``CPR``) and name."""
     pid = msg.require("PID")
-    count = pid.repetition_count(3)
+    return read_cpr(pid, 3), _name(pid, 5)
+
+
+def read_cpr(seg: Segment, n: int) -> Cpr:
+    """The CPR number in the ``CX`` field ``n`` of ``seg`` (``PID-3``, a query's ``QPD-3``).
+
+    The repetition whose identifier type (``CX.5``) is ``NNDNK`` or whose assigning
+    authority (``CX.4``) is ``CPR``; a single unlabelled identifier is taken as the CPR
+    number (Danish systems send it so). Raises Hl7Error ``missing-cpr`` or ``invalid-cpr``,
+    never quoting the value.
+    """
+    where = f"{seg.name}-{n}"
+    count = seg.repetition_count(n)
     digits: str | None = None
     for rep in range(1, count + 1):
-        if pid.value(3, 5, repetition=rep) == "NNDNK" or pid.value(3, 4, repetition=rep) == "CPR":
-            digits = pid.value(3, 1, repetition=rep)
+        if seg.value(n, 5, repetition=rep) == "NNDNK" or seg.value(n, 4, repetition=rep) == "CPR":
+            digits = seg.value(n, 1, repetition=rep)
             break
     if digits is None:
         if count != 1:
             raise Hl7Error(
-                "PID-3 holds no CPR number (identifier type NNDNK)",
-                segment="PID",
+                f"{where} holds no CPR number (identifier type NNDNK)",
+                segment=seg.name,
                 code="missing-cpr",
             )
-        digits = pid.value(3, 1)  # a single unlabelled identifier: Danish systems send the CPR
+        digits = seg.value(n, 1)  # a single unlabelled identifier: Danish systems send the CPR
     try:
-        cpr = parse_cpr(digits)
+        return parse_cpr(digits)
     except IdentifierError:
         # from None: the chained IdentifierError quotes the date part of the number
         raise Hl7Error(
-            "PID-3 does not hold a valid CPR number (ten digits, the first six a real date)",
-            segment="PID",
+            f"{where} does not hold a valid CPR number (ten digits, the first six a real date)",
+            segment=seg.name,
             code="invalid-cpr",
         ) from None
-    return cpr, _name(pid, 5)
 
 
 def _gln(value: str, segment: str) -> str:
