@@ -295,6 +295,24 @@ DA: dict[str, str] = {
     "appt.cancelled": "✖ aflyst",
     "appt.completed": "✔ afholdt",
     "appt.no-show": "○ udeblevet",
+    # my children and recent lookups
+    "key.children": "mine børn",
+    "key.page": "side",
+    "mine.title": "Mine børn · {org}",
+    "mine.counts": "{total} børn med aktivt forløb · side {page} af {pages}",
+    "mine.none": "{org} har ingen aktive forløb i det fælles indeks.",
+    "mine.child": "Barn",
+    "mine.name": "Navn",
+    "mine.cases": "Forløb",
+    "mine.partners": "Partnere",
+    "mine.letters": "Ulæste",
+    "mine.latest": "Senest",
+    "mine.explain": (
+        "✚ partnere, hubben har fortalt jer om · ✉ ulæste breve om barnet · Enter åbner barnet"
+    ),
+    "recent.title": "Seneste opslag (kun i denne session)",
+    "recent.none": "  (ingen endnu — slå et barn op med / eller vælg et ovenfor)",
+    "recent.at": "Slået op",
 }
 
 EN: dict[str, str] = {
@@ -563,6 +581,24 @@ EN: dict[str, str] = {
     "appt.cancelled": "✖ cancelled",
     "appt.completed": "✔ completed",
     "appt.no-show": "○ no-show",
+    # my children and recent lookups
+    "key.children": "my children",
+    "key.page": "page",
+    "mine.title": "My children · {org}",
+    "mine.counts": "{total} children with an active case · page {page} of {pages}",
+    "mine.none": "{org} has no active cases in the shared index.",
+    "mine.child": "Child",
+    "mine.name": "Name",
+    "mine.cases": "Cases",
+    "mine.partners": "Partners",
+    "mine.letters": "Unread",
+    "mine.latest": "Latest",
+    "mine.explain": (
+        "✚ partners the hub told you of · ✉ unread letters about the child · Enter opens the child"
+    ),
+    "recent.title": "Recent lookups (this session only)",
+    "recent.none": "  (none yet — look a child up with / or choose one above)",
+    "recent.at": "Looked up",
 }
 
 LANGUAGES: Mapping[str, dict[str, str]] = {"da": DA, "en": EN}
