@@ -87,6 +87,7 @@ async def test_my_children_with_partners_and_letters_open_a_child(tui_hub: TuiHu
         await pilot.press("down", "enter")  # OTHER_CHILD's overview
         await until(pilot, lambda: isinstance(app.screen, ChildScreen))
         await until(pilot, lambda: f"Barn {show_cpr(OTHER_CHILD)}" in screen_text(app))
+        assert isinstance(app.screen, ChildScreen)
         assert app.screen.cpr == OTHER_CHILD
 
         screen = await open_mine(pilot, app)  # the lookup is remembered, newest first
