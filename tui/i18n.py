@@ -307,9 +307,7 @@ DA: dict[str, str] = {
     "mine.partners": "Partnere",
     "mine.letters": "Ulæste",
     "mine.latest": "Senest",
-    "mine.explain": (
-        "✚ partnere, hubben har fortalt jer om · ✉ ulæste breve om barnet · Enter åbner barnet"
-    ),
+    "mine.explain": "✚ partnere, hubben har fortalt jer om · ✉ ulæste breve · Enter åbner",
     "recent.title": "Seneste opslag (kun i denne session)",
     "recent.none": "  (ingen endnu — slå et barn op med / eller vælg et ovenfor)",
     "recent.at": "Slået op",
@@ -593,9 +591,7 @@ EN: dict[str, str] = {
     "mine.partners": "Partners",
     "mine.letters": "Unread",
     "mine.latest": "Latest",
-    "mine.explain": (
-        "✚ partners the hub told you of · ✉ unread letters about the child · Enter opens the child"
-    ),
+    "mine.explain": "✚ partners the hub told you of · ✉ unread letters · Enter opens",
     "recent.title": "Recent lookups (this session only)",
     "recent.none": "  (none yet — look a child up with / or choose one above)",
     "recent.at": "Looked up",
