@@ -31,6 +31,7 @@ class CaseworkerApp(HubApp):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("m", "my_children", show=False)]
     HELP_KEYS = (
         ("/", "key.child"),
+        ("m", "key.children"),
         ("i", "key.inbox"),
         ("n", "key.new"),
         ("s", "key.consent"),

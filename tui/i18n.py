@@ -44,7 +44,10 @@ DA: dict[str, str] = {
     # caseworker: child overview
     "child.prompt": "CPR-nummer (DDMMÅÅ-SSSS)",
     "child.invalid": "✖ Ugyldigt CPR-nummer: {reason}",
-    "child.start": "Skriv et CPR-nummer og tryk Enter for at se barnets forløb.",
+    "child.start": (
+        "Tryk / og skriv et CPR-nummer og Enter for at se barnets forløb — eller tryk m for "
+        "Mine børn: jeres børn med aktivt forløb og dine seneste opslag."
+    ),
     "child.head": "Barn {cpr}  {age} år",
     "child.no_case": (
         "Ingen aktiv sag for dette barn i {org} — opret sagen i jeres fagsystem først."
@@ -342,7 +345,10 @@ EN: dict[str, str] = {
     "help.close": "Esc closes help",
     "child.prompt": "CPR number (DDMMYY-SSSS)",
     "child.invalid": "✖ Invalid CPR number: {reason}",
-    "child.start": "Type a CPR number and press Enter to see the child's cases.",
+    "child.start": (
+        "Press /, type a CPR number and Enter to see the child's cases — or press m for My "
+        "children: your organisation's children with an active case and your recent lookups."
+    ),
     "child.head": "Child {cpr}  age {age}",
     "child.no_case": (
         "No active case for this child at {org} — open the case in your own system first."
