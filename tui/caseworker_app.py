@@ -13,6 +13,7 @@ import asyncio
 from typing import Any, ClassVar
 
 from textual.binding import Binding, BindingType
+from textual.screen import ModalScreen
 
 from messages.medcom.model import Correspondence
 from messages.medcom.registry import SchemaRegistry
@@ -110,7 +111,8 @@ class CaseworkerApp(HubApp):
     # --- app-wide keys ---------------------------------------------------------------------
 
     def action_my_children(self) -> None:
-        if not isinstance(self.screen, MyChildrenScreen):
+        # not over a dialog (a question, a form, the token prompt): it is answered first
+        if not isinstance(self.screen, MyChildrenScreen | ModalScreen):
             self.push_screen(MyChildrenScreen(self.recent))
 
     def action_inbox(self) -> None:

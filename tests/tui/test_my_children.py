@@ -19,6 +19,7 @@ from tests.tui.test_caseworker import GP_PARTY, PPR_PARTY, app_for, gp_posts, lo
 from tui.caseworker_app import CaseworkerApp
 from tui.screens.child import ChildScreen
 from tui.screens.formatting import show_cpr
+from tui.screens.help import HelpScreen
 from tui.screens.inbox import InboxScreen
 from tui.screens.letter import LetterScreen
 from tui.screens.lookups import RecentLookups
@@ -84,6 +85,12 @@ async def test_my_children_with_partners_and_letters_open_a_child(tui_hub: TuiHu
         assert "ingen endnu" in text  # no lookups yet
         assert "Børne- og Ungdomspsyk." not in text  # a count of what was told: no names
 
+        await pilot.press("escape", "question_mark", "m")  # not over a dialog: help stays
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen))
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, ChildScreen))
+        screen = await open_mine(pilot, app)
+        await until(pilot, lambda: len(rows(screen)) == 2)
         await pilot.press("down", "enter")  # OTHER_CHILD's overview
         await until(pilot, lambda: isinstance(app.screen, ChildScreen))
         await until(pilot, lambda: f"Barn {show_cpr(OTHER_CHILD)}" in screen_text(app))
