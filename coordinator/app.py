@@ -24,6 +24,7 @@ from coordinator.database.backend import create_backend
 from coordinator.database.committer import Committer, running
 from coordinator.database.engine import migrate
 from coordinator.index import routes as routes_index
+from coordinator.index import routes_children
 from coordinator.index.consent import ConsentPolicy
 from coordinator.index.consent_keys import consent_keys
 from coordinator.index.retention import retention_ctx
@@ -174,6 +175,7 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(routes_messages.routes)
     app.add_routes(routes_ops.routes)
     app.add_routes(routes_index.routes)
+    app.add_routes(routes_children.routes)
     app.add_routes(routes_operator.routes)
     app.add_routes(routes_directory.routes)
     app.add_routes(routes_admin.routes)

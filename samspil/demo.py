@@ -14,8 +14,10 @@ summary flags. Each run is a fresh region: the hub's database and every adapter'
 under ``var/demo`` start empty. A share of the pathways is still under way when the run ends;
 with a terminal attached the hub keeps running afterwards and the summary names a few of
 those children (fictitious CPR numbers) with the caseworker TUI command of an organisation
-whose case for them is active. The tokens are in files under ``var/demo`` (yours only); the
-printed commands read them with ``--token-file`` and no token is ever printed.
+whose case for them is active; every child of the demo's caseworker's organisation (PPR
+Aalborg) stays under way, so its "Mine børn" (``m`` in the caseworker TUI) lists them. The
+tokens are in files under ``var/demo`` (yours only); the printed commands read them with
+``--token-file`` and no token is ever printed.
 """
 
 from __future__ import annotations
@@ -86,7 +88,9 @@ def _say(text: str) -> None:
 
 async def run_demo(args: argparse.Namespace, keep_running: bool) -> int:
     workdir = Path.cwd() / "var" / "demo"
-    settings = settings_from(args, workdir / "region")
+    # the caseworker the demo introduces finds children in "Mine børn" after the run
+    home = demo_caseworker(pilot_region()).gln
+    settings = settings_from(args, workdir / "region", keep_open=frozenset({home}))
     alerts = run_alerts(settings.children)
     async with embedded_hub(pilot_region(), workdir, port=args.port, **alerts) as hub:
         print(f"Samspil hub on embedded SQLite at {hub.url}  (database: {workdir / 'hub'})")

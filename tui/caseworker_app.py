@@ -1,14 +1,19 @@
 """``samspil tui``: the caseworker app — child overview, consent, inbox and letters.
 
-Starts on the child overview. Who the caller is (``/v1/whoami``) and the organisation
-directory are loaded in a worker at start-up; MedCom schemas are compiled once, off the event
-loop, the first time a letter is read.
+Starts on the child overview; ``m`` shows "Mine børn" (the organisation's children and the
+person's recent lookups, kept in memory only for the session: :mod:`tui.screens.lookups`).
+Who the caller is (``/v1/whoami``) and the organisation directory are loaded in a worker at
+start-up; MedCom schemas are compiled once, off the event loop, the first time a letter is
+read.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, ClassVar
+
+from textual.binding import Binding, BindingType
+from textual.screen import ModalScreen
 
 from messages.medcom.model import Correspondence
 from messages.medcom.registry import SchemaRegistry
@@ -17,13 +22,17 @@ from tui.screens.base import LetterRead
 from tui.screens.child import ChildScreen
 from tui.screens.compose import ComposeScreen
 from tui.screens.inbox import InboxScreen
+from tui.screens.lookups import ChildLookedUp, OpenChild, RecentLookups
+from tui.screens.my_children import MyChildrenScreen
 from tui.workers import in_worker
 
 
 class CaseworkerApp(HubApp):
     CSS_PATH = "caseworker.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("m", "my_children", show=False)]
     HELP_KEYS = (
         ("/", "key.child"),
+        ("m", "key.children"),
         ("i", "key.inbox"),
         ("n", "key.new"),
         ("s", "key.consent"),
@@ -46,6 +55,7 @@ class CaseworkerApp(HubApp):
         self.answers: dict[str, str] = {}  # message id -> letter id it answers (read ones)
         self._schemas: SchemaRegistry | None = None
         self._schemas_lock = asyncio.Lock()
+        self.recent = RecentLookups()  # this person's lookups, in memory for the session
 
     @property
     def org_gln(self) -> str:
@@ -89,7 +99,21 @@ class CaseworkerApp(HubApp):
         if event.answers is not None:
             self.answers[event.message_id] = event.answers
 
+    def on_child_looked_up(self, event: ChildLookedUp) -> None:
+        self.recent.note(event.cpr, self.now())
+
+    def on_open_child(self, event: OpenChild) -> None:
+        while len(self.screen_stack) > 1 and not isinstance(self.screen, ChildScreen):
+            self.pop_screen()
+        if isinstance(self.screen, ChildScreen):
+            self.screen.look_up(event.cpr)
+
     # --- app-wide keys ---------------------------------------------------------------------
+
+    def action_my_children(self) -> None:
+        # not over a dialog (a question, a form, the token prompt): it is answered first
+        if not isinstance(self.screen, MyChildrenScreen | ModalScreen):
+            self.push_screen(MyChildrenScreen(self.recent))
 
     def action_inbox(self) -> None:
         self.push_screen(InboxScreen())

@@ -44,7 +44,10 @@ DA: dict[str, str] = {
     # caseworker: child overview
     "child.prompt": "CPR-nummer (DDMMÅÅ-SSSS)",
     "child.invalid": "✖ Ugyldigt CPR-nummer: {reason}",
-    "child.start": "Skriv et CPR-nummer og tryk Enter for at se barnets forløb.",
+    "child.start": (
+        "Tryk / og skriv et CPR-nummer og Enter for at se barnets forløb — eller tryk m for "
+        "Mine børn: jeres børn med aktivt forløb og dine seneste opslag."
+    ),
     "child.head": "Barn {cpr}  {age} år",
     "child.no_case": (
         "Ingen aktiv sag for dette barn i {org} — opret sagen i jeres fagsystem først."
@@ -295,6 +298,22 @@ DA: dict[str, str] = {
     "appt.cancelled": "✖ aflyst",
     "appt.completed": "✔ afholdt",
     "appt.no-show": "○ udeblevet",
+    # my children and recent lookups
+    "key.children": "mine børn",
+    "key.page": "side",
+    "mine.title": "Mine børn · {org}",
+    "mine.counts": "{total} børn med aktivt forløb · side {page} af {pages}",
+    "mine.none": "{org} har ingen aktive forløb i det fælles indeks.",
+    "mine.child": "Barn",
+    "mine.name": "Navn",
+    "mine.cases": "Forløb",
+    "mine.partners": "Partnere",
+    "mine.letters": "Ulæste",
+    "mine.latest": "Senest",
+    "mine.explain": "✚ partnere, hubben har fortalt jer om · ✉ ulæste breve · Enter åbner",
+    "recent.title": "Seneste opslag (kun i denne session)",
+    "recent.none": "  (ingen endnu — slå et barn op med / eller vælg et ovenfor)",
+    "recent.at": "Slået op",
 }
 
 EN: dict[str, str] = {
@@ -326,7 +345,10 @@ EN: dict[str, str] = {
     "help.close": "Esc closes help",
     "child.prompt": "CPR number (DDMMYY-SSSS)",
     "child.invalid": "✖ Invalid CPR number: {reason}",
-    "child.start": "Type a CPR number and press Enter to see the child's cases.",
+    "child.start": (
+        "Press /, type a CPR number and Enter to see the child's cases — or press m for My "
+        "children: your organisation's children with an active case and your recent lookups."
+    ),
     "child.head": "Child {cpr}  age {age}",
     "child.no_case": (
         "No active case for this child at {org} — open the case in your own system first."
@@ -563,6 +585,22 @@ EN: dict[str, str] = {
     "appt.cancelled": "✖ cancelled",
     "appt.completed": "✔ completed",
     "appt.no-show": "○ no-show",
+    # my children and recent lookups
+    "key.children": "my children",
+    "key.page": "page",
+    "mine.title": "My children · {org}",
+    "mine.counts": "{total} children with an active case · page {page} of {pages}",
+    "mine.none": "{org} has no active cases in the shared index.",
+    "mine.child": "Child",
+    "mine.name": "Name",
+    "mine.cases": "Cases",
+    "mine.partners": "Partners",
+    "mine.letters": "Unread",
+    "mine.latest": "Latest",
+    "mine.explain": "✚ partners the hub told you of · ✉ unread letters · Enter opens",
+    "recent.title": "Recent lookups (this session only)",
+    "recent.none": "  (none yet — look a child up with / or choose one above)",
+    "recent.at": "Looked up",
 }
 
 LANGUAGES: Mapping[str, dict[str, str]] = {"da": DA, "en": EN}

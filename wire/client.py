@@ -241,6 +241,11 @@ class HubClient:
         path = f"/v1/children/{_seg(cpr)}/overview"
         return _decode_object(await self._get(path, on_behalf_of=on_behalf_of))
 
+    async def my_children(self, *, limit: int = 50, offset: int = 0) -> Json:
+        """``GET /v1/children``: a page of the organisation's own children (``children``,
+        ``total``, ``offset``), the most recent activity first."""
+        return _decode_object(await self._get(f"/v1/children?limit={limit}&offset={offset}"))
+
     async def consents(self, cpr: str) -> list[Json]:
         """``GET /v1/children/{cpr}/consents``."""
         return _decode_list(await self._get(f"/v1/children/{_seg(cpr)}/consents"), "consents")

@@ -19,7 +19,8 @@ number, so a run is the same for the same seed whatever the timing):
    (``S13``) or cancels (``S15``) some, and the PPR caseworker looks at the child's overview;
 5. the receiver writes back to the GP (an XDIS91 through its file drop or a letter event);
 6. the course ends (``ADT^A03`` / a closing case event) and the GP closes its follow-up —
-   except for a share of the children (:data:`OPEN_SHARE`), whose course is still under way
+   except for a share of the children (:data:`OPEN_SHARE`, and every child of the
+   organisations in :attr:`SimulationSettings.keep_open`), whose course is still under way
    when the run ends: their cases stay active, for a caseworker to look them up afterwards
    (:attr:`Progress.still_open`).
 
@@ -149,6 +150,10 @@ class SimulationSettings:
     stolen_token_children: int = 0
     """Children someone registers with a stolen GP token late in the run (0: nobody does;
     ``samspil simulate`` and ``demo`` use :func:`adapters.simulation.intruder.burst_size`)."""
+    keep_open: frozenset[str] = frozenset()
+    """Organisations (GLNs) whose pathways all stay under way when the run ends, besides the
+    :data:`OPEN_SHARE` of everyone's: ``samspil demo`` names its caseworker's, so that
+    caseworker has children to find ("Mine børn") whatever the seed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -531,7 +536,9 @@ class _Pathway:
         if consenter is not None and consent_given and rng.random() < 0.15:
             await clock.days(rng.uniform(1, 5))
             self._revoke(consenter, consent_ref)
-        if rng.random() < OPEN_SHARE:  # the course goes on after the run
+        goes_on = rng.random() < OPEN_SHARE  # drawn always: the same run for the same seed
+        kept = {receiver.gln, *([self.family.gln] if family_ref else [])}
+        if goes_on or kept & self.r.settings.keep_open:  # the course goes on after the run
             progress.still_open.append(
                 OpenPathway(self.child.cpr, (receiver, *([self.family] if family_ref else [])))
             )

@@ -25,13 +25,18 @@ What is logged (see :mod:`coordinator.index.access_log`):
   was told about the children it has cases for (:mod:`coordinator.index.notifications`: a
   new partner, a consent that opened its data, a dispute), listed for that owner: not
   logged (it shows who read the owner's entries, and what the owner was told).
+* :func:`disclose_my_children` - the caller's own active cases grouped by child, with the
+  number of partners the hub has told it of and its unread letters
+  (:mod:`coordinator.index.children`): not logged (its own data and what it was told; no
+  other organisation's current data).
 
 A read that shows the caller nothing of others (its own consents only, an access log of its
 own views and of operators' reads naming nobody else) logs nothing.
 
 The routes call only these. The raw reads are private to their stores
 (``index_store._overview``, ``index_store._consents_of``, ``access_log._access_log``,
-``access_log._access_notifications``, ``notifications._owner_notifications``);
+``access_log._access_notifications``, ``notifications._owner_notifications``,
+``children._my_children``);
 ``tests/unit/test_disclosure_rule.py`` fails if a routes module imports one, or the access
 log itself.
 """
@@ -54,6 +59,7 @@ from coordinator.index.access_log import (
     log_views,
     shown_others,
 )
+from coordinator.index.children import MyChildrenPage, _my_children
 from coordinator.index.consent import ConsentPolicy
 from coordinator.index.notifications import _owner_notifications
 from coordinator.index.store import ConsentList, Overview, Viewer, _consents_of, _overview
@@ -65,6 +71,7 @@ __all__ = [
     "disclose_access_log",
     "disclose_access_notifications",
     "disclose_consents",
+    "disclose_my_children",
     "disclose_overview",
 ]
 
@@ -167,3 +174,14 @@ async def disclose_access_notifications(
     views = await _access_notifications(engine=engine, owner=owner, since=since, limit=limit)
     told = await _owner_notifications(engine=engine, owner=owner, since=since, limit=limit)
     return sorted([*views, *told], key=lambda row: row.at, reverse=True)[:limit]
+
+
+async def disclose_my_children(
+    *, engine: AsyncEngine, org_gln: str, limit: int, offset: int
+) -> MyChildrenPage:
+    """A page of ``org_gln``'s own children, the most recent activity first: its active cases,
+    how many other organisations the hub has told it of for each child (``new-partner``
+    notices, both ways: never whether they still have a case), its unread letters about
+    each. Not logged: it shows the caller its own data and what it was told, nothing of
+    another organisation it was not told (the rule is in :mod:`coordinator.index.children`)."""
+    return await _my_children(engine=engine, org_gln=org_gln, limit=limit, offset=offset)

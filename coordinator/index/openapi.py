@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from wire.children import MyChildren
 from wire.entries import AppointmentEntry, CaseEntry
 from wire.index import (
     AccessLog,
@@ -96,6 +97,35 @@ def _limit(high: int) -> dict[str, Any]:
 _TIME = {"type": "string", "format": "date-time"}
 
 PATHS: dict[str, Any] = {
+    "/v1/children": {
+        "get": {
+            "operationId": "myChildren",
+            "summary": "The caller organisation's own children: its active cases grouped by "
+            "child, the most recent activity first, each with the number of partners the hub "
+            "has told it of and its unread letters about the child.",
+            "description": "Only the caller's own data and what the hub already told it: "
+            "`partners_told` counts the organisations named in new-partner notices to the "
+            "caller and in the answer to its own first active case (never whether they still "
+            "have a case; nothing about an organisation it was not told of). Not logged: "
+            "nothing of another organisation is disclosed. Activity is the latest update of "
+            "the caller's active cases for the child, or the arrival of a letter about the "
+            "child still in its inbox. `offset` and `limit` page through the list; `total` "
+            "counts it.",
+            "parameters": [
+                _ON_BEHALF_OF,
+                _limit(200),
+                {
+                    "name": "offset",
+                    "in": "query",
+                    "schema": {"type": "integer", "minimum": 0, "maximum": 1_000_000},
+                },
+            ],
+            "responses": {
+                "200": _json("MyChildren", "A page of the caller's children."),
+                **_errors(400, 401, 403, 503),
+            },
+        }
+    },
     "/v1/cases/{ref}": {
         "put": {
             "operationId": "putCase",
@@ -300,6 +330,7 @@ PATHS: dict[str, Any] = {
 }
 
 MODELS: list[type[Any]] = [
+    MyChildren,
     Upserted,
     Overview,
     ConsentRecorded,

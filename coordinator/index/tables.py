@@ -81,6 +81,8 @@ class Case(CaseBase, table=True):
         Index("ix_index_case_retention", "status", "closed_on"),
         # per organisation per day: new children registered (the stolen-token signal)
         Index("ix_index_case_org_created", "org_gln", "created_at"),
+        # an organisation's own active cases by child, newest update (GET /v1/children)
+        Index("ix_index_case_org_active", "org_gln", "status", "cpr", "updated_at"),
     )
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     org_gln: str = Field(max_length=13, foreign_key="organisation.gln")

@@ -12,6 +12,7 @@ from textual.widgets import Input
 
 from tests.tui.conftest import CHILD, fixed_clock, fixed_hub, problem_answer
 from tests.tui.fixed_answers import caseworker_routes, monitor_routes, region_routes
+from tests.tui.fixed_children import my_children_routes
 from tui.caseworker_app import CaseworkerApp
 from tui.i18n import Texts
 from tui.monitor_app import MonitorApp
@@ -226,3 +227,17 @@ def test_monitor_region_filtered(snap_compare: Any, size: tuple[int, int]) -> No
     """``/ aalborg``: the organisations whose name says Aalborg."""
     keys = by_keys(("slash", *"aalborg"))
     assert snap_compare(region_monitor(), terminal_size=size, run_before=keys)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_my_children(snap_compare: Any, size: tuple[int, int]) -> None:
+    """``m`` after reading the GP's letter about the child (its name is known now) and
+    looking the child up (a recent lookup)."""
+    app = CaseworkerApp(
+        fixed_hub(caseworker_routes() | my_children_routes()),
+        texts=Texts("da"),
+        clock=fixed_clock,
+        refresh_seconds=SLOW,
+    )
+    keys = by_keys(("i",), ("enter",), ("escape",), ("escape",), CHILD_KEYS, ("m",))
+    assert snap_compare(app, terminal_size=size, run_before=keys)

@@ -7,6 +7,7 @@ import ast
 from pathlib import Path
 
 import coordinator.index.access_log as access_log
+import coordinator.index.children as children
 import coordinator.index.disclosure as disclosure
 import coordinator.index.notifications as notifications
 import coordinator.index.store as index_store
@@ -16,6 +17,7 @@ RAW_READS = {
     index_store: ("_overview", "_consents_of"),
     access_log: ("_access_log", "_access_notifications"),
     notifications: ("_owner_notifications",),
+    children: ("_my_children",),
 }
 
 

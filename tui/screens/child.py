@@ -33,6 +33,7 @@ from tui.screens.consent_text import opened_by_line, withheld_lines
 from tui.screens.consents import ConsentsScreen
 from tui.screens.coordinator_form import CoordinatorForm
 from tui.screens.formatting import cpr_problem, fit, show_cpr
+from tui.screens.lookups import ChildLookedUp
 from tui.widgets.connection_banner import ConnectionBanner
 from tui.widgets.key_bar import KeyBar
 from tui.widgets.notice import Notice
@@ -121,6 +122,13 @@ class ChildScreen(Screen[None], CaseworkerRoom):
         self.query_one("#body").focus()
         self.reload()
 
+    def look_up(self, cpr: str) -> None:
+        """Show ``cpr``'s overview, as if it had been typed (from "Mine børn")."""
+        self.query_one("#cpr", Input).value = show_cpr(cpr)
+        self.cpr = cpr
+        self.query_one("#body").focus()
+        self.reload()
+
     def reload(self) -> None:
         if self.cpr:
             self.start("overview", partial(self._load, self.cpr))
@@ -157,6 +165,7 @@ class ChildScreen(Screen[None], CaseworkerRoom):
                 n for n in about if n.get("kind") == "new-partner" and parse_time(n["at"]) >= since
             ]
         self.overview = overview
+        self.app.post_message(ChildLookedUp(cpr))  # the person's recent lookups
         self.query_one("#overview", Static).update(
             self.render_overview(cpr, overview, seen, partners)
         )
