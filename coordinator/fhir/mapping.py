@@ -446,7 +446,6 @@ _ISSUE_BY_CODE = {
     "invalid-on-behalf-of": "value",
     "on-behalf-of-missing": "required",
     "no-active-case": "forbidden",
-    "unknown-token": "login",
 }
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 
 from aiohttp import web
+from pydantic_core import to_json
 
 from coordinator.fhir.capability import FHIR_JSON
 from coordinator.fhir.mapping import operation_outcome
@@ -24,9 +25,12 @@ _KEPT_HEADERS = ("WWW-Authenticate", "Retry-After", "Allow")
 
 
 def fhir_response(resource: object, *, status: int = 200) -> web.Response:
-    """A FHIR resource as ``application/fhir+json``."""
-    body = json.dumps(resource, ensure_ascii=False, separators=(",", ":")).encode()
-    return web.Response(body=body, status=status, content_type=FHIR_JSON, charset="utf-8")
+    """A FHIR resource (JSON-ready: strings, numbers, lists, dicts) as
+    ``application/fhir+json``, serialised by pydantic's core (a few times faster than
+    :func:`json.dumps` for an overview's Bundle)."""
+    return web.Response(
+        body=to_json(resource), status=status, content_type=FHIR_JSON, charset="utf-8"
+    )
 
 
 def as_outcome(response: web.Response) -> web.Response:

@@ -13,7 +13,8 @@ What is logged (see :mod:`coordinator.index.access_log`):
 
 * :func:`disclose_overview` - an overview showing other organisations' entries (and, in the
   same write, each owner an attested consent opened for the first time is told:
-  ``consent-opened``);
+  ``consent-opened``): ``/v1``'s overview and ``/fhir/r4``'s reads, where a search for one
+  resource type shows, and so logs, only its part of the overview (``shows``);
 * :func:`disclose_consents` - a consent list showing consents others recorded, or their
   disputes (the list shows only what :func:`coordinator.index.consent.listing` lets the
   caller see);

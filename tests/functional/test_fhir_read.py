@@ -7,6 +7,8 @@ naming the person, and the child's CPR number in no log record."""
 from __future__ import annotations
 
 import logging
+import re
+from pathlib import Path
 from typing import Any
 
 from fhir.resources.R4B import get_fhir_model_class
@@ -287,6 +289,21 @@ async def test_each_search_shows_one_type_and_logs_only_the_owners_it_shows(hub:
     again = parsed_bundle((await fhir(p["ppr"], search_path("Consent", child)))[1])
     assert [r["id"] for r in first] == [r["id"] for r in again]
     assert len(set(r["id"] for r in first)) == len(first) == 4
+
+
+GUIDE = Path(__file__).resolve().parents[2] / "docs" / "integration" / "fhir.md"
+GUIDE_URL = re.compile(r'"https://hub\.example(/fhir/r4/Patient/\\\$overview\?[^"]+)"')
+
+
+async def test_the_guides_example_call_is_answered_as_it_shows(hub: Hub) -> None:
+    [url] = GUIDE_URL.findall(GUIDE.read_text(encoding="utf-8"))
+    p = await _partners(hub)
+    child = await _child(p)
+    path = url.replace("\\$", "$").replace("0101174123", child)
+    status, body, _ = await fhir(p["ppr"], path)
+    assert status == 200
+    resources = parsed_bundle(body)
+    assert {"EpisodeOfCare", "Organization"} <= {r["resourceType"] for r in resources}
 
 
 async def test_a_caseworkers_look_is_logged_with_their_name(hub: Hub) -> None:

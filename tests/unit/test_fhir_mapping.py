@@ -240,7 +240,7 @@ def test_a_search_bundle_holds_its_kind_only() -> None:
         (400, "invalid-cpr", "value"),
         (400, "invalid-search", "invalid"),
         (400, "on-behalf-of-missing", "required"),
-        (401, "unknown-token", "login"),
+        (401, "token-expired", "login"),
         (403, "no-active-case", "forbidden"),
         (404, "not-found", "not-found"),
         (429, "rate-limited", "throttled"),
