@@ -18,9 +18,14 @@ consent writes its access-log entry, as in production):
 Targets: p99 <= 5 ms, RSS <= 300 MB.
 
 Before measuring, the index's pages are read once into the operating system's cache (SQLite:
-the file; PostgreSQL: the tables and indexes an overview reads, with ``pg_prewarm``), as a hub
+the file; PostgreSQL: its tables and indexes, with ``pg_prewarm``), as a hub
 in service has them: otherwise the figures measure how much of a freshly built index the
 machine happens to still cache (a national index is some 5 GB), not the hub.
+
+With ``--fhir`` the same children's whole overview is also asked for as FHIR (``GET
+/fhir/r4/Patient/$overview?identifier=urn:oid:1.2.208.176.1.2|<cpr>``, one searchset Bundle,
+logged as one look): p50/p99 of single, sequential lookups beside the JSON overview's
+(target p99 <= 10 ms).
 
 The consents are attested (recorded by a PPR): under the hub's default policy they open
 municipal data only; ``--attested-consent-opens ppr,family,psychiatry,gp`` runs the hub with
@@ -28,7 +33,7 @@ a policy that lets them open every sector's (``SAMSPIL_ATTESTED_CONSENT_OPENS``)
 
 Run: ``.venv/bin/python bench/index.py [--scale S] [--db sqlite|postgres|both]
 [--postgres-url URL] [--lookups N] [--seconds S] [--concurrency C] [--keep DIR]
-[--attested-consent-opens SECTORS]``; with ``--keep`` the index is built once and reused by
+[--attested-consent-opens SECTORS] [--fhir]``; with ``--keep`` the index is built once and reused by
 later runs (to compare changes on one index).
 """
 
@@ -75,6 +80,7 @@ KINDS = {
 }
 SAMPLE_PAIRS = 200_000  # (child, organisation with an active case) pairs kept for lookups
 CHUNK = 50_000
+CPR_SYSTEM = "urn:oid:1.2.208.176.1.2"  # the child's identifier in FHIR searches
 
 
 def gln(n: int) -> str:
@@ -379,6 +385,7 @@ async def measure(
     seconds: float,
     concurrency: int,
     attested_opens: str | None = None,
+    fhir: bool = False,
 ) -> dict[str, float]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("SAMSPIL_")}
@@ -407,18 +414,25 @@ async def measure(
                     raise RuntimeError("the hub did not come up")
                 await asyncio.sleep(0.1)
 
-            async def lookup() -> float:
+            async def lookup(as_fhir: bool = False) -> float:
                 cpr, org, _ = rng.choice(plan.pairs)
                 headers = {
                     "Authorization": f"Bearer {tokens[org]}",
                     "X-On-Behalf-Of": "Bench Caseworker",
                 }
+                path = f"/v1/children/{cpr}/overview"
+                if as_fhir:
+                    path = f"/fhir/r4/Patient/$overview?identifier={CPR_SYSTEM}|{cpr}"
                 started = time.perf_counter()
-                async with session.get(f"{base}/v1/children/{cpr}/overview", headers=headers) as r:
+                async with session.get(base + path, headers=headers) as r:
                     body = await r.read()
                     if r.status != 200:
                         raise RuntimeError(f"overview answered {r.status}")
                 took = time.perf_counter() - started
+                if as_fhir:
+                    if json.loads(body)["resourceType"] != "Bundle":
+                        raise RuntimeError("the FHIR overview is not a Bundle")
+                    return took
                 # an answer that disclosed others' entries waited for its access-log commit
                 (logged if json.loads(body)["disclosed"] else unlogged).append(took)
                 return took
@@ -434,6 +448,11 @@ async def measure(
             single = [await lookup() for _ in range(lookups)]
             cpu_each = (cpu_seconds(hub.pid) - cpu) / lookups
             split = (list(logged), list(unlogged))
+            as_fhir: list[float] = [0.0]
+            if fhir:
+                for _ in range(min(200, lookups)):
+                    await lookup(as_fhir=True)
+                as_fhir = [await lookup(as_fhir=True) for _ in range(lookups)]
             loaded: list[float] = []
             stop = time.monotonic() + seconds
 
@@ -457,6 +476,8 @@ async def measure(
         "unlogged_p99_ms": percentile(split[1] or [0.0], 0.99) * 1000,
         "p50_ms": statistics.median(single) * 1000,
         "p99_ms": percentile(single, 0.99) * 1000,
+        "fhir_p50_ms": statistics.median(as_fhir) * 1000,
+        "fhir_p99_ms": percentile(as_fhir, 0.99) * 1000,
         "rate": len(loaded) / elapsed,
         "loaded_p50_ms": statistics.median(loaded) * 1000,
         "loaded_p99_ms": percentile(loaded, 0.99) * 1000,
@@ -553,11 +574,17 @@ async def one_database(kind: str, args: argparse.Namespace) -> None:
                 seconds=args.seconds,
                 concurrency=args.concurrency,
                 attested_opens=args.attested_consent_opens,
+                fhir=args.fhir,
             )
             print(
                 f"[{kind}] overview, one client:  p50 {r['p50_ms']:.2f} ms  "
                 f"p99 {r['p99_ms']:.2f} ms   (target p99 <= 5 ms)"
             )
+            if args.fhir:
+                print(
+                    f"[{kind}] FHIR overview Bundle, one client:  p50 {r['fhir_p50_ms']:.2f} ms"
+                    f"  p99 {r['fhir_p99_ms']:.2f} ms   (target p99 <= 10 ms)"
+                )
             print(
                 f"[{kind}]   {r['logged_share']:.0%} disclosed others' entries and waited for "
                 f"their access-log commit: p50 {r['logged_p50_ms']:.2f} ms "
@@ -606,6 +633,11 @@ def main() -> None:
         "--attested-consent-opens",
         default=None,
         help="the hub's SAMSPIL_ATTESTED_CONSENT_OPENS (default: the hub's own, ppr,family)",
+    )
+    parser.add_argument(
+        "--fhir",
+        action="store_true",
+        help="also time the whole overview as a FHIR Bundle (GET /fhir/r4/Patient/$overview)",
     )
     args = parser.parse_args()
     if args.keep is not None:

@@ -23,6 +23,8 @@ from coordinator import openapi
 from coordinator.database.backend import create_backend
 from coordinator.database.committer import Committer, running
 from coordinator.database.engine import migrate
+from coordinator.fhir import routes as routes_fhir
+from coordinator.fhir.outcome import outcome_middleware
 from coordinator.index import routes as routes_index
 from coordinator.index import routes_children
 from coordinator.index.consent import ConsentPolicy
@@ -143,6 +145,7 @@ def create_app(settings: Settings) -> web.Application:
         handler_args=HANDLER_ARGS,  # aiohttp's own log without request text, no access log
         middlewares=[
             metrics_middleware,
+            outcome_middleware,  # /fhir/: problem+json answered as an OperationOutcome
             problem_middleware,
             auth_middleware,
             limits.limits_middleware,
@@ -176,6 +179,7 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(routes_ops.routes)
     app.add_routes(routes_index.routes)
     app.add_routes(routes_children.routes)
+    app.add_routes(routes_fhir.routes)
     app.add_routes(routes_operator.routes)
     app.add_routes(routes_directory.routes)
     app.add_routes(routes_admin.routes)

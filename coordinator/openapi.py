@@ -13,6 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
+from coordinator.fhir import openapi as openapi_fhir
 from coordinator.index import openapi as openapi_index
 from coordinator.operations import openapi as openapi_operator
 from coordinator.security import openapi_admin, openapi_limits
@@ -264,6 +265,7 @@ DOCUMENT["paths"].update(openapi_index.PATHS)
 DOCUMENT["paths"].update(openapi_operator.PATHS)
 DOCUMENT["paths"].update(openapi_admin.PATHS)
 openapi_limits.apply(DOCUMENT)
+openapi_fhir.apply(DOCUMENT)  # after the limits: its errors are FHIR OperationOutcomes
 
 
 @routes.get("/v1/openapi.json")

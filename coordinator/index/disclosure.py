@@ -13,7 +13,8 @@ What is logged (see :mod:`coordinator.index.access_log`):
 
 * :func:`disclose_overview` - an overview showing other organisations' entries (and, in the
   same write, each owner an attested consent opened for the first time is told:
-  ``consent-opened``);
+  ``consent-opened``): ``/v1``'s overview and ``/fhir/r4``'s reads, where a search for one
+  resource type shows, and so logs, only its part of the overview (``shows``);
 * :func:`disclose_consents` - a consent list showing consents others recorded, or their
   disputes (the list shows only what :func:`coordinator.index.consent.listing` lets the
   caller see);
@@ -43,7 +44,9 @@ log itself.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -67,7 +70,9 @@ from coordinator.index.tables import ViewKind
 from messages.identifiers import Cpr
 
 __all__ = [
+    "EVERYTHING",
     "REASON_LENGTH",
+    "Shown",
     "disclose_access_log",
     "disclose_access_notifications",
     "disclose_consents",
@@ -78,6 +83,45 @@ __all__ = [
 
 REASON_LENGTH = 500
 """The longest reason an operator may give for reading a child's access log."""
+
+
+class Shown(StrEnum):
+    """The parts of an overview that can show other organisations' data: an answer that shows
+    only some of them (a FHIR search for one resource type) discloses, and logs, only those."""
+
+    CASES = "cases"
+    APPOINTMENTS = "appointments"
+    COORDINATOR = "coordinator"
+
+
+EVERYTHING = frozenset(Shown)
+
+
+def _only(result: Overview, shows: frozenset[Shown], org_gln: str) -> Overview:
+    """``result`` with the other organisations' entries of the parts not in ``shows`` left
+    out, and ``disclosed`` and ``opened`` narrowed to the owners what is left shows. The
+    caller's own entries and the consent state stay (they disclose no one)."""
+    cases = result.other_cases if Shown.CASES in shows else []
+    appointments = result.other_appointments if Shown.APPOINTMENTS in shows else []
+    coordinator = result.coordinator
+    if (
+        coordinator is not None
+        and coordinator.org_gln != org_gln
+        and Shown.COORDINATOR not in shows
+    ):
+        coordinator = None
+    owners = {c.org_gln for c in cases} | {a.org_gln for a in appointments}
+    if coordinator is not None and coordinator.org_gln != org_gln:
+        owners.add(coordinator.org_gln)
+    disclosed = [gln for gln in result.disclosed if gln in owners]
+    return replace(
+        result,
+        other_cases=cases,
+        other_appointments=appointments,
+        coordinator=coordinator,
+        disclosed=disclosed,
+        opened=[o for o in result.opened if o.owner_org in owners],
+    )
 
 
 async def _logged(committer: Committer, view: View) -> None:
@@ -93,16 +137,23 @@ async def disclose_overview(
     cpr: Cpr,
     recent: timedelta,
     policy: ConsentPolicy,
+    shows: frozenset[Shown] = EVERYTHING,
 ) -> Overview:
     """The caller's overview of a child (:class:`~coordinator.index.store.Overview`), judged
     under ``policy``, once the view of the other organisations it shows (``disclosed``) is
     logged and committed — with, in the same write, a ``consent-opened`` notification to
     each owner an attested consent opened for the first time (``opened``).
 
+    ``shows``: the parts the answer will show (all of them by default); other
+    organisations' entries in the other parts are left out, and neither logged nor their
+    owners told. One call is one look: at most one entry, naming the owners it shows.
+
     The reads run on the read path; the entry is a later committer write, and this waits
     for its commit.
     """
     result = await _overview(reader=reader, viewer=viewer, cpr=cpr, recent=recent, policy=policy)
+    if shows != EVERYTHING:
+        result = _only(result, shows, viewer.org_gln)
     if result.disclosed:
         view = View(viewer, cpr, ViewKind.OVERVIEW, tuple(result.disclosed), tuple(result.opened))
         await _logged(committer, view)

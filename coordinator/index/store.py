@@ -606,12 +606,14 @@ class Overview:
     (:func:`coordinator.index.consent.would_open`)."""
 
 
-def _organisation_of(gln: Any) -> tuple[Any, Any]:
-    """The owner's name and sector, looked up per row by its GLN (a unique-index probe each):
-    as a join, PostgreSQL's planner may hash the whole organisation table for a few rows."""
+def _organisation_of(gln: Any) -> tuple[Any, Any, Any]:
+    """The owner's name, sector and SOR code, looked up per row by its GLN (a unique-index
+    probe each): as a join, PostgreSQL's planner may hash the whole organisation table for a
+    few rows."""
     return (
         select(G.name).where(G.gln == gln).scalar_subquery().label("org_name"),
         select(G.sector).where(G.gln == gln).scalar_subquery().label("org_sector"),
+        select(G.sor).where(G.gln == gln).scalar_subquery().label("org_sor"),
     )
 
 
@@ -628,6 +630,7 @@ _CASE_COLUMNS = (
     C.contact_phone,
     C.contact_email,
     *_organisation_of(C.org_gln),
+    C.id,
 )
 _APPOINTMENT_COLUMNS = (
     A.org_gln,
@@ -640,6 +643,7 @@ _APPOINTMENT_COLUMNS = (
     A.with_name,
     A.with_role,
     *_organisation_of(A.org_gln),
+    A.id,
 )
 _NOTIFIED = select(N.owner_org, N.consent_id).where(
     N.cpr == bindparam("cpr"), N.kind == NotificationKind.CONSENT_OPENED.value
@@ -664,6 +668,7 @@ _COORDINATOR_OF = (
         COORDINATOR.c.updated_at,
         G.name.label("org_name"),
         G.sector.label("org_sector"),
+        G.sor.label("org_sor"),
     )
     .join(ORGANISATION, G.gln == COORDINATOR.c.org_gln)
     .where(COORDINATOR.c.cpr == bindparam("cpr"))

@@ -58,7 +58,10 @@ from coordinator.settings import IPNetwork
 from coordinator.sqltypes import utcnow
 from coordinator.tables import CREDENTIAL, REVOKED_CERTIFICATE, Role
 
-PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/v1/openapi.json"})
+PUBLIC_PATHS = frozenset(
+    {"/healthz", "/readyz", "/metrics", "/v1/openapi.json", "/fhir/r4/metadata"}
+)
+AUTHENTICATED = ("/v1/", "/fhir/")  # the JSON API and its FHIR read door
 FAILURE_WINDOW = 60.0
 MAX_CACHED = 10_000
 
@@ -345,7 +348,7 @@ async def _authenticate(request: web.Request) -> Principal:
 
 @web.middleware
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if request.path in PUBLIC_PATHS or not request.path.startswith("/v1/"):
+    if request.path in PUBLIC_PATHS or not request.path.startswith(AUTHENTICATED):
         return await handler(request)
     try:
         request[PRINCIPAL] = await _authenticate(request)
