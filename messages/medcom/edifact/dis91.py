@@ -44,6 +44,7 @@ from messages.medcom.model import (
     Priority,
     Reference,
 )
+from messages.medcom.text import FormattedText
 from messages.medcom.xmlcodec import local_minute
 from messages.timezone import COPENHAGEN
 
@@ -257,8 +258,8 @@ def read_dis91(interchange: Interchange, message: Message) -> Correspondence:
         if rei is not None:
             episode = rei.get(0, 1)
     subject: str | None = None
-    blocks = []
-    references = []
+    blocks: list[FormattedText] = []
+    references: list[Reference] = []
     for group in r.all("S14"):
         ftxs = [s for s in group if s.tag == "FTX"]
         if ftxs and ftxs[0].get(0) == "OE" and subject is None:

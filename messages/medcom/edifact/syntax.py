@@ -110,7 +110,7 @@ def _read_una(text: str) -> tuple[ServiceString, int]:
     chars = text[start + 3 : start + 9]
     if len(chars) < 6:
         raise EdifactTruncatedError("the interchange ends inside its UNA", segment=0, tag="UNA")
-    component, element, decimal, release, reserved, terminator = chars
+    component, element, decimal, release, reserved, terminator = tuple(chars)
     separators = (component, element, release, terminator)
     if len(set(separators)) < 4 or any(c.isalnum() or c in "\r\n" for c in separators):
         raise EdifactServiceStringError(
@@ -245,4 +245,4 @@ def serialize(segments: list[Segment], *, una: bool = True) -> bytes:
             elements.pop()
         lines.append("+".join([segment.tag, *elements]))
     head = DEFAULT_SERVICE.una() + "\n" if una else ""
-    return (head + "'\n".join(lines) + "'\n").encode("latin-1")
+    return (head + "".join(line + "'\n" for line in lines)).encode("latin-1")
