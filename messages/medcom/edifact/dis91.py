@@ -67,15 +67,14 @@ _PRIORITY_CODES = {Priority.HIGH: "HI", Priority.ROUTINE: "NO"}
 class _Reader:
     """The message's segments in their groups, with segment numbers for errors."""
 
-    __slots__ = ("groups", "head", "numbers")
+    __slots__ = ("groups", "head", "message")
 
     def __init__(self, message: Message) -> None:
+        self.message = message
         self.head: list[Segment] = []
         self.groups: list[tuple[str, list[Segment]]] = []
-        self.numbers: dict[int, int] = {}
         current = self.head
-        for offset, segment in enumerate(message.segments):
-            self.numbers[id(segment)] = message.position + offset + 1
+        for segment in message.segments:
             if segment.tag in _MARKERS:
                 current = []
                 self.groups.append((segment.tag, current))
@@ -83,7 +82,11 @@ class _Reader:
                 current.append(segment)
 
     def where(self, segment: Segment) -> int | None:
-        return self.numbers.get(id(segment))
+        """The segment's number in the interchange (looked up for errors only)."""
+        for offset, candidate in enumerate(self.message.segments):
+            if candidate is segment:
+                return self.message.position + offset + 1
+        return None
 
     def all(self, marker: str) -> list[list[Segment]]:
         return [segments for tag, segments in self.groups if tag == marker]

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, NamedTuple
 
 from messages.errors import (
     EdifactCharsetError,
@@ -62,8 +62,7 @@ class ServiceString:
 DEFAULT_SERVICE: Final = ServiceString()
 
 
-@dataclass(frozen=True, slots=True)
-class Segment:
+class Segment(NamedTuple):
     """One segment: its tag and its data elements, each a tuple of components."""
 
     tag: str
@@ -90,6 +89,36 @@ _TAG = re.compile(r"[A-Z][A-Z0-9]{2}\Z")
 # the byte check above, so they cannot collide with data).
 _HELD = {0: "\x01", 1: "\x02", 2: "\x03", 3: "\x04"}
 _BROKEN = "\x05"
+_HELD_CHARS = re.compile("[\x01-\x04]")
+# Tags seen well-formed before: checked once (a bounded set: MedCom's tags and the service ones).
+_GOOD_TAGS: frozenset[str] = frozenset(
+    [
+        "UNB",
+        "UNH",
+        "UNT",
+        "UNZ",
+        "BGM",
+        "DTM",
+        "NAD",
+        "ADR",
+        "CON",
+        "SEQ",
+        "SPR",
+        "GIS",
+        "RFF",
+        "PNA",
+        "EMP",
+        "PAS",
+        "FTX",
+        "UCI",
+        "UCM",
+        "S01",
+        "S02",
+        "S07",
+        "S11",
+        "S14",
+    ]
+)
 _RESTORE_CACHE: dict[ServiceString, dict[int, str]] = {}
 
 
@@ -165,19 +194,12 @@ def tokenize(data: bytes) -> tuple[ServiceString, list[Segment]]:
     restore = _restore_table(service) if released else None
     segments: list[Segment] = []
     sep_e, sep_c = service.element, service.component
+    seen = _GOOD_TAGS
     for number, piece in enumerate(pieces, start=1):
         parts = piece.split(sep_e)
-        tag = parts[0].lstrip(" \t")
-        if tag[:3] == "UNA":
-            raise EdifactServiceStringError(
-                "a second UNA: the service characters are named once, at the start",
-                segment=number,
-                tag="UNA",
-            )
-        if not _TAG.match(tag):
-            raise EdifactStructureError(
-                f"{_shown(tag, restore)!r} is not a segment tag", segment=number
-            )
+        tag = parts[0]
+        if tag not in seen:
+            tag = _checked_tag(tag, number, restore)
         if broken_at and _BROKEN in piece:
             raise EdifactReleaseError(
                 f"the release character {release!r} releases a character that is not a "
@@ -185,11 +207,17 @@ def tokenize(data: bytes) -> tuple[ServiceString, list[Segment]]:
                 segment=number,
                 tag=tag,
             )
-        if restore is None:
-            elements = tuple(tuple(p.split(sep_c)) for p in parts[1:])
+        if restore is None or not _HELD_CHARS.search(piece):
+            segments.append(Segment(tag, tuple([tuple(p.split(sep_c)) for p in parts[1:]])))
         else:
-            elements = tuple(tuple(c.translate(restore) for c in p.split(sep_c)) for p in parts[1:])
-        segments.append(Segment(tag, elements))
+            segments.append(
+                Segment(
+                    tag,
+                    tuple(
+                        [tuple([c.translate(restore) for c in p.split(sep_c)]) for p in parts[1:]]
+                    ),
+                )
+            )
     if tail.strip(" \t"):
         if broken_at and tail.endswith(_BROKEN):
             raise EdifactReleaseError(
@@ -202,6 +230,21 @@ def tokenize(data: bytes) -> tuple[ServiceString, list[Segment]]:
             tag=tag if _TAG.match(tag) else None,
         )
     return service, segments
+
+
+def _checked_tag(raw: str, number: int, restore: dict[int, str] | None) -> str:
+    tag = raw.lstrip(" \t")
+    if tag[:3] == "UNA":
+        raise EdifactServiceStringError(
+            "a second UNA: the service characters are named once, at the start",
+            segment=number,
+            tag="UNA",
+        )
+    if not _TAG.match(tag):
+        raise EdifactStructureError(
+            f"{_shown(tag, restore)!r} is not a segment tag", segment=number
+        )
+    return tag
 
 
 def _shown(value: str, restore: dict[int, str] | None) -> str:
