@@ -11,8 +11,9 @@ and writes them back:
 * :mod:`.dis91`, :mod:`.contrl` — the two message types; :mod:`.codes` — code lists.
 
 Every problem is an :class:`~messages.errors.EdifactError` with a code and the segment.
-:func:`refusal_receipt` makes the CTL02 MedCom prescribes for a letter that cannot be read,
-when the interchange says enough (UNB) to address one.
+:func:`refusal_receipt` makes the negative receipt (CTL01 from a network, CTL02 from a
+receiver) MedCom prescribes for a letter that cannot be read, when the interchange says
+enough (UNB) to address one.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from messages.errors import (
     EdifactError,
     EdifactStructureError,
     EdifactUnsupportedError,
+    MessageError,
 )
 from messages.identifiers import new_message_id
 from messages.medcom.edifact.contrl import CONTRL_VERSIONS, contrl_message, read_contrl
@@ -119,15 +121,22 @@ def looks_like_edifact(data: bytes) -> bool:
 
 
 def refusal_receipt(
-    data: bytes, error: EdifactError, *, now: datetime | None = None
+    data: bytes,
+    error: MessageError,
+    *,
+    network_id: str | None = None,
+    now: datetime | None = None,
 ) -> Receipt | None:
-    """The CTL02 for an interchange refused with ``error``, or None when none is due.
+    """The negative receipt for an interchange refused with ``error``, or None when none is
+    due.
 
-    MedCom: a letter that cannot be received gets a negative receipt (RefuseCode from the
-    error: ``syntaksfejl``, or ``problem_med_version`` for an unknown message), but only if
-    the interchange can be addressed — UNB readable (sender, receiver, envelope id) — and
-    is not itself a receipt (a receipt is never receipted). Letters whose UNH was read are
-    named in the receipt.
+    MedCom: an envelope or letter that cannot be received gets a negative receipt — a CTL01
+    from the network (VANS) that refused it, signed ``network_id``, or else a CTL02 from the
+    receiver — with the error's RefuseCode (``syntaksfejl``, or ``problem_med_version`` for
+    an unknown message). Only if the interchange can be addressed (UNB readable: sender,
+    receiver, envelope id) and is not itself a receipt: a receipt is never receipted.
+    Letters whose UNH was read are named in the receipt; otherwise the refusal is the
+    envelope's.
     """
     try:
         _, segments = tokenize(data)
@@ -154,12 +163,13 @@ def refusal_receipt(
             )
         )
     moment = local_minute(now or datetime.now(UTC))
+    kind = MessageType.XCTL02 if network_id is None else MessageType.XCTL01
     return Receipt(
-        type=MessageType.XCTL02,
-        statistical_code=MessageType.XCTL02.value,
+        type=kind,
+        statistical_code=kind.value,
         envelope=Envelope(identifier=new_message_id(), sent=moment, ack_code=AckCode.NONE),
         letter_identifier=new_message_id(),
-        sender_ean=recipient,
+        sender_ean=recipient if network_id is None else network_id,
         receiver_ean=sender,
         original_envelope_identifier=reference,
         original_sender_ean=sender,
