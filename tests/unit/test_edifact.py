@@ -21,6 +21,7 @@ from messages.errors import (
     EdifactUnsupportedError,
     EdifactValueError,
     MessageError,
+    MessageTooLargeError,
     RefuseCode,
 )
 from messages.medcom.correspondence import MAX_TEXT_CHARS, new_correspondence
@@ -256,6 +257,11 @@ def test_bytes_outside_iso_8859_1(byte: bytes) -> None:
         parse_edifact(data)
     assert caught.value.code == "edifact-charset"
     assert "offset" in caught.value.message
+
+
+def test_an_interchange_over_the_size_limit() -> None:
+    with pytest.raises(MessageTooLargeError):
+        parse_edifact(_built(), max_bytes=100)
 
 
 def test_a_syntax_identifier_other_than_unoc() -> None:

@@ -46,6 +46,7 @@ from messages.medcom.model import (
 )
 from messages.medcom.text import from_plain
 from messages.medcom.xmlcodec import local_minute
+from messages.xmlsafe import DEFAULT_MAX_BYTES
 
 __all__ = [
     "EdifactMessage",
@@ -74,15 +75,15 @@ def _read_message(interchange: Interchange, message: Message) -> EdifactMessage:
     )
 
 
-def read_edifact(data: bytes) -> tuple[EdifactMessage, ...]:
+def read_edifact(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[EdifactMessage, ...]:
     """Every message of an interchange, as the models the OIOXML codecs use."""
-    interchange = read_interchange(data)
+    interchange = read_interchange(data, max_bytes=max_bytes)
     return tuple(_read_message(interchange, m) for m in interchange.messages)
 
 
-def parse_edifact(data: bytes) -> EdifactMessage:
+def parse_edifact(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> EdifactMessage:
     """The one message of an interchange (MedCom sends one letter per envelope)."""
-    interchange = read_interchange(data)
+    interchange = read_interchange(data, max_bytes=max_bytes)
     if len(interchange.messages) != 1:
         raise EdifactStructureError(
             f"the interchange holds {len(interchange.messages)} messages; "

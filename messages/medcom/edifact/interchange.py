@@ -18,10 +18,12 @@ from messages.errors import (
     EdifactStructureError,
     EdifactTruncatedError,
     EdifactValueError,
+    MessageTooLargeError,
 )
 from messages.medcom.edifact.syntax import Element, Segment, check_text, serialize, tokenize
 from messages.medcom.xmlcodec import local_minute
 from messages.timezone import COPENHAGEN
+from messages.xmlsafe import DEFAULT_MAX_BYTES
 
 __all__ = ["Interchange", "Message", "build_interchange", "read_interchange"]
 
@@ -95,10 +97,15 @@ def _count(segment: Segment, number: int, what: str) -> int:
     return int(value)
 
 
-def read_interchange(data: bytes) -> Interchange:
+def read_interchange(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Interchange:
     """Tokenize and check an interchange: UNB first, UNZ last, every UNH closed by its UNT,
-    the counts and control references right. Raises an :class:`~messages.errors.EdifactError`.
+    the counts and control references right. Raises an :class:`~messages.errors.EdifactError`
+    (or :class:`~messages.errors.MessageTooLargeError` over ``max_bytes``, as for XML).
     """
+    if len(data) > max_bytes:
+        raise MessageTooLargeError(
+            f"the interchange is {len(data):,} bytes; the limit is {max_bytes:,}"
+        )
     _, segments = tokenize(data)
     if not segments:
         raise EdifactTruncatedError("the interchange is empty")
