@@ -88,7 +88,6 @@ _TAG = re.compile(r"[A-Z][A-Z0-9]{2}\Z")
 # Placeholders for released service characters while splitting (C0 controls never survive
 # the byte check above, so they cannot collide with data).
 _HELD = {0: "\x01", 1: "\x02", 2: "\x03", 3: "\x04"}
-_BROKEN = "\x05"
 _HELD_CHARS = re.compile("[\x01-\x04]")
 # Tags seen well-formed before: checked once (a bounded set: MedCom's tags and the service ones).
 _GOOD_TAGS: frozenset[str] = frozenset(
@@ -168,30 +167,21 @@ def tokenize(data: bytes) -> tuple[ServiceString, list[Segment]]:
     service, start = _read_una(text)
     body = text[start:]
     release = service.release
-    released = release in body
-    broken_at: list[int] = []
-    if released:
-        held = {
-            service.component: _HELD[0],
-            service.element: _HELD[1],
-            service.release: _HELD[2],
-            service.terminator: _HELD[3],
-        }
-
-        def hold(match: re.Match[str]) -> str:
-            char = match.group(1)
-            sub = held.get(char)
-            if sub is None:
-                broken_at.append(match.start())
-                return _BROKEN
-            return sub
-
-        body = re.sub(re.escape(release) + "(.?)", hold, body, flags=re.DOTALL)
+    restore: dict[int, str] | None = None
+    if release in body:
+        # released characters are held as C0 placeholders while splitting (``??`` first:
+        # str.replace scans left to right, as a reader does)
+        body = body.replace(release + release, _HELD[2])
+        body = body.replace(release + service.component, _HELD[0])
+        body = body.replace(release + service.element, _HELD[1])
+        body = body.replace(release + service.terminator, _HELD[3])
+        if release in body:
+            _broken_release(body, service)
+        restore = _restore_table(service)
     if "\n" in body or "\r" in body:
         body = body.replace("\r", "").replace("\n", "")
     pieces = body.split(service.terminator)
     tail = pieces.pop()
-    restore = _restore_table(service) if released else None
     segments: list[Segment] = []
     sep_e, sep_c = service.element, service.component
     seen = _GOOD_TAGS
@@ -200,13 +190,6 @@ def tokenize(data: bytes) -> tuple[ServiceString, list[Segment]]:
         tag = parts[0]
         if tag not in seen:
             tag = _checked_tag(tag, number, restore)
-        if broken_at and _BROKEN in piece:
-            raise EdifactReleaseError(
-                f"the release character {release!r} releases a character that is not a "
-                "service character (write it alone, or release only : + ? ')",
-                segment=number,
-                tag=tag,
-            )
         if restore is None or not _HELD_CHARS.search(piece):
             segments.append(Segment(tag, tuple([tuple(p.split(sep_c)) for p in parts[1:]])))
         else:
@@ -219,10 +202,6 @@ def tokenize(data: bytes) -> tuple[ServiceString, list[Segment]]:
                 )
             )
     if tail.strip(" \t"):
-        if broken_at and tail.endswith(_BROKEN):
-            raise EdifactReleaseError(
-                "the data ends with a release character", segment=len(pieces) + 1
-            )
         tag = tail.lstrip(" \t")[:3]
         raise EdifactTruncatedError(
             "the interchange ends inside a segment (no segment terminator)",
@@ -230,6 +209,30 @@ def tokenize(data: bytes) -> tuple[ServiceString, list[Segment]]:
             tag=tag if _TAG.match(tag) else None,
         )
     return service, segments
+
+
+def _broken_release(body: str, service: ServiceString) -> None:
+    """Raise for the first release character left over (one that releases nothing) — or
+    for a second UNA, whose own service string is where such a release usually is."""
+    at = body.index(service.release)
+    begins = body.rfind(service.terminator, 0, at) + 1
+    number = body.count(service.terminator, 0, at) + 1
+    head = body[begins:at].lstrip(" \t\r\n")
+    if head[:3] == "UNA":
+        raise EdifactServiceStringError(
+            "a second UNA: the service characters are named once, at the start",
+            segment=number,
+            tag="UNA",
+        )
+    tag = head[:3] if _TAG.match(head[:3]) else None
+    if not body[at + 1 :].strip():
+        raise EdifactReleaseError("the data ends with a release character", segment=number)
+    raise EdifactReleaseError(
+        f"the release character {service.release!r} releases a character that is not a "
+        "service character (write it alone, or release only : + ? ')",
+        segment=number,
+        tag=tag,
+    )
 
 
 def _checked_tag(raw: str, number: int, restore: dict[int, str] | None) -> str:
