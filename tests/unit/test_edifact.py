@@ -154,6 +154,38 @@ def test_tokenizer_round_trips_every_value_with_release_characters(
     ]
 
 
+def _encode(segments: list[Segment], chars: str) -> bytes:
+    """A test-local writer for any service characters (Samspil writes the default ones)."""
+    component, element, _, release, _, terminator = chars
+    service = {component, element, release, terminator}
+
+    def escape(value: str) -> str:
+        return "".join(release + c if c in service else c for c in value)
+
+    out = ["UNA" + chars]
+    for segment in segments:
+        elements = [component.join(escape(c) for c in e) for e in segment.elements]
+        out.append(element.join([segment.tag, *elements]) + terminator + "\r\n")
+    return "".join(out).encode("latin-1")
+
+
+service_strings = st.permutations(list("!\"#$%&*,-/;<=>@^_|~:+?'")).map(
+    lambda chars: f"{chars[0]}{chars[1]}.{chars[2]} {chars[3]}"
+)
+
+
+@fuzz_settings(100)
+@given(segments_strategy, service_strings)
+def test_any_una_reads_like_the_default_service_characters(
+    generated: list[tuple[str, list[list[str]]]], chars: str
+) -> None:
+    segments = [Segment(tag, tuple(tuple(e) for e in elements)) for tag, elements in generated]
+    service, read = tokenize(_encode(segments, chars))
+    assert service.una() == "UNA" + chars
+    assert read == tokenize(_encode(segments, ":+.? '"))[1]
+    assert [s.tag for s in read] == [tag for tag, _ in generated]
+
+
 @fuzz_settings(60)
 @given(segments_strategy)
 def test_pydifact_reads_what_the_tokenizer_writes(
