@@ -156,7 +156,7 @@ def test_tokenizer_round_trips_every_value_with_release_characters(
 
 def _encode(segments: list[Segment], chars: str) -> bytes:
     """A test-local writer for any service characters (Samspil writes the default ones)."""
-    component, element, _, release, _, terminator = chars
+    component, element, _, release, _, terminator = tuple(chars)
     service = {component, element, release, terminator}
 
     def escape(value: str) -> str:
