@@ -116,7 +116,11 @@ class Adapter:
         )
         assert config.filedrop is not None  # checked by AdapterConfig
         self.filedrop = FileDrop(
-            config.filedrop, registry=self.registry, own_gln=config.gln, submit=self._submit_file
+            config.filedrop,
+            registry=self.registry,
+            own_gln=config.gln,
+            submit=self._submit_file,
+            network_gln=config.network_gln,
         )
         self.counters = AdapterCounters()
         self.delivered = 0

@@ -37,6 +37,8 @@
     poll_interval = 0.5
     receipts = "adapter"             # who sends the XCTL03 a delivered letter asks for:
                                      #   "adapter" (default) or "system" (see ReceiptsBy)
+    syntax = "oioxml"                # gp: "edifact" for a clinic system that speaks DIS91/CTL
+                                     #   (see DropSyntax)
 
     [events]                         # municipality: the case system's JSON-lines events
     folder = "var/kommune/events"
@@ -76,6 +78,7 @@ from messages.identifiers import parse_gln
 __all__ = [
     "AdapterConfig",
     "ContactConfig",
+    "DropSyntax",
     "EventsConfig",
     "FileDropConfig",
     "MllpConfig",
@@ -132,14 +135,32 @@ class ReceiptsBy(StrEnum):
     ``outbox/``); the adapter sends none."""
 
 
+class DropSyntax(StrEnum):
+    """What the system behind the file drop writes and reads."""
+
+    OIOXML = "oioxml"
+    """XDIS91 letters and XCTL receipts as ``*.xml`` (the default)."""
+    EDIFACT = "edifact"
+    """A clinic system that still speaks EDIFACT (GP adapter only): DIS91 letters and
+    CTL01-03 receipts as ``*.edi`` both ways (``*.xml`` it writes is still taken). The hub
+    carries them as XDIS91/XCTL; a message EDIFACT cannot hold (an XBIN01, text outside
+    ISO-8859-1) reaches ``inbox/`` as OIOXML."""
+
+
 @dataclass(frozen=True, slots=True)
 class FileDropConfig:
     root: Path
     poll_interval: float = 0.5
     receipts: ReceiptsBy = ReceiptsBy.ADAPTER
     """Who receipts the letters delivered into ``inbox/`` (:class:`ReceiptsBy`)."""
+    syntax: DropSyntax = DropSyntax.OIOXML
+    """OIOXML or EDIFACT files (:class:`DropSyntax`)."""
 
     def __post_init__(self) -> None:
+        if not isinstance(self.syntax, DropSyntax):
+            raise AdapterConfigError(
+                f"[filedrop] syntax must be {_choices(DropSyntax)}, not {self.syntax!r}"
+            )
         if not isinstance(self.receipts, ReceiptsBy):
             raise AdapterConfigError(
                 f"[filedrop] receipts must be {_choices(ReceiptsBy)}, not {self.receipts!r}"
@@ -249,6 +270,10 @@ class AdapterConfig:
             raise AdapterConfigError("a municipality adapter needs an [events] section")
         if self.filedrop is None:
             raise AdapterConfigError("every adapter needs a [filedrop] section for letters")
+        if self.filedrop.syntax is DropSyntax.EDIFACT and self.kind != "gp":
+            raise AdapterConfigError(
+                '[filedrop] syntax = "edifact" is for a clinic system (the gp adapter)'
+            )
         if self.webhook is not None and self.kind != "municipality":
             raise AdapterConfigError("only a municipality adapter serves a [webhook]")
 
@@ -263,7 +288,7 @@ KNOWN_KEYS: dict[str, frozenset[str]] = {
     "adapter": frozenset({"data_dir", "status_port", "poll_wait", "network_gln", "case_kind"}),
     "contact": _names(ContactConfig),
     "mllp": _names(MllpConfig),
-    "filedrop": frozenset({"root", "poll_interval", "receipts"}),
+    "filedrop": frozenset({"root", "poll_interval", "receipts", "syntax"}),
     "events": frozenset({"folder", "poll_interval"}),
     "webhook": _names(WebhookConfig) | {"token_file"},
     "outbox": _names(OutboxSettings),
@@ -304,6 +329,16 @@ def _receipts(raw: Any) -> ReceiptsBy:
             f"[filedrop] receipts must be {_choices(ReceiptsBy)} (who sends the XCTL03 a "
             f"delivered letter asks for: this adapter, or the system behind the file drop), "
             f"not {raw!r}"
+        ) from None
+
+
+def _syntax(raw: Any) -> DropSyntax:
+    try:
+        return DropSyntax(raw)
+    except ValueError:
+        raise AdapterConfigError(
+            f"[filedrop] syntax must be {_choices(DropSyntax)} (the files the system behind "
+            f"the drop writes and reads), not {raw!r}"
         ) from None
 
 
@@ -389,6 +424,7 @@ def _build(kind: str, data: dict[str, Any], base: Path) -> AdapterConfig:
             root=_path(base, filedrop.get("root"), "[filedrop] root"),
             poll_interval=float(filedrop.get("poll_interval", 0.5)),
             receipts=_receipts(filedrop.get("receipts", ReceiptsBy.ADAPTER.value)),
+            syntax=_syntax(filedrop.get("syntax", DropSyntax.OIOXML.value)),
         )
         if filedrop is not None
         else None,

@@ -12,6 +12,15 @@ Below the configured root:
   file, flushed and fsynced, then renamed) and named after the hub's message id, so a
   message handed over twice is the same file, not a second one.
 
+With ``[filedrop] syntax = "edifact"`` (a clinic system that still speaks EDIFACT, see
+:class:`~adapters.config.DropSyntax`) the system writes DIS91 letters and CTL receipts as
+``*.edi`` to ``outbox/``: each is read into its model and carried as the XDIS91/XCTL it
+maps to. One that cannot be read goes to ``rejected/`` with its reason and, when the
+interchange can be addressed and is not a receipt, a CTL01 (the adapter is the clinic's
+network) comes back into ``inbox/``. Letters and receipts for the system arrive in
+``inbox/`` as ``DIS91_<id>.edi`` / ``CTL0x_<id>.edi``; what EDIFACT cannot hold arrives
+as OIOXML.
+
 No file's content is ever logged.
 """
 
@@ -26,10 +35,12 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from adapters.config import FileDropConfig
+from adapters.config import DropSyntax, FileDropConfig
 from adapters.errors import OutboxError
 from messages.errors import MessageError
-from messages.medcom.documents import MedcomMessage, parse_message
+from messages.medcom.documents import MedcomMessage, build_message, parse_message
+from messages.medcom.edifact import build_edifact, parse_edifact, refusal_receipt
+from messages.medcom.model import Correspondence, Receipt
 from messages.medcom.registry import SchemaRegistry
 
 __all__ = ["FileDrop", "safe_name", "write_atomically"]
@@ -71,8 +82,11 @@ class FileDrop:
         registry: SchemaRegistry,
         own_gln: str,
         submit: Submit,
+        network_gln: str = "5790000000005",
     ) -> None:
         self.config = config
+        self.network_gln = network_gln
+        self.edifact = config.syntax is DropSyntax.EDIFACT
         self.registry = registry
         self.own_gln = own_gln
         self._submit = submit
@@ -86,7 +100,10 @@ class FileDrop:
         self.config.rejected.mkdir(parents=True, exist_ok=True)
 
     async def write_inbox(self, name: str, data: bytes) -> Path:
-        """Hand a message to the system: ``inbox/name``, atomically."""
+        """Hand a message to the system: ``inbox/name``, atomically (as EDIFACT when the
+        system speaks it: ``XDIS91_<id>.xml`` becomes ``DIS91_<id>.edi``)."""
+        if self.edifact and name.endswith(".xml"):
+            name, data = await asyncio.to_thread(self._as_edifact, name, data)
         path = await asyncio.to_thread(write_atomically, self.config.inbox, name, data)
         self.written += 1
         return path
@@ -106,8 +123,10 @@ class FileDrop:
             except OSError:
                 continue  # gone or unreadable for now: the next scan sees it again
             try:
-                message = parse_message(data, registry=self.registry)
+                data, message = await self._read(path, data)
             except MessageError as exc:
+                if self.edifact and path.suffix.lower() == ".edi":
+                    await asyncio.to_thread(self._refuse, path, data, exc)
                 await asyncio.to_thread(self._reject, path, exc.code, str(exc))
                 handled += 1
                 continue
@@ -131,12 +150,49 @@ class FileDrop:
             handled += 1
         return handled
 
+    async def _read(self, path: Path, data: bytes) -> tuple[bytes, MedcomMessage]:
+        """The file as the OIOXML the hub carries, and its model (EDIFACT converted)."""
+        if self.edifact and path.suffix.lower() == ".edi":
+            return await asyncio.to_thread(self._from_edifact, data)
+        return data, await asyncio.to_thread(parse_message, data, registry=self.registry)
+
+    def _from_edifact(self, data: bytes) -> tuple[bytes, MedcomMessage]:
+        model = parse_edifact(data)
+        xml = build_message(model)
+        # validated as every OIOXML file is (lengths and values the schema holds the hub to)
+        return xml, parse_message(xml, registry=self.registry)
+
+    def _as_edifact(self, name: str, data: bytes) -> tuple[str, bytes]:
+        try:
+            message = parse_message(data, registry=self.registry)
+            if not isinstance(message, Correspondence | Receipt):
+                return name, data  # XBIN01: no EDIFACT twin Samspil writes
+            edi = build_edifact(message)
+        except MessageError as exc:
+            log.warning("filedrop: %s stays OIOXML: %s", safe_name(name), exc.code)
+            return name, data
+        return f"{name.removesuffix('.xml').removeprefix('X')}.edi", edi
+
+    def _refuse(self, path: Path, data: bytes, error: MessageError) -> None:
+        """The CTL01 MedCom's network sends for an interchange it cannot take (none for a
+        receipt, or for one whose UNB cannot be read)."""
+        receipt = refusal_receipt(data, error, network_id=self.network_gln)
+        if receipt is None:
+            return
+        try:
+            edi = build_edifact(receipt)
+        except MessageError:
+            return
+        write_atomically(self.config.inbox, f"CTL01_{receipt.letter_identifier}.edi", edi)
+        log.info("filedrop: %s refused with a CTL01: %s", safe_name(path.name), error.code)
+
     def _waiting(self) -> list[Path]:
+        suffixes = (".xml", ".edi") if self.edifact else (".xml",)
         try:
             entries = [
                 p
                 for p in self.config.outbox.iterdir()
-                if p.suffix.lower() == ".xml" and not p.name.startswith(".") and p.is_file()
+                if p.suffix.lower() in suffixes and not p.name.startswith(".") and p.is_file()
             ]
         except FileNotFoundError:
             return []

@@ -13,6 +13,15 @@ kebab-case word) and a human sentence saying what went wrong and what to do::
     │   ├── IdentifierError             a CPR, GLN or SOR code that cannot be right
     │   ├── ReceiptRuleError            a receipt MedCom's rules do not allow
     │   ├── Hl7Error                    malformed or unsupported HL7 v2
+    │   ├── EdifactError                an EDIFACT interchange (DIS91, CTL01-03) not readable
+    │   │   ├── EdifactTruncatedError       ends inside a segment, or before its UNT/UNZ
+    │   │   ├── EdifactCountError           UNT's segment count or UNZ's message count is wrong
+    │   │   ├── EdifactReleaseError         a release character (``?``) releasing nothing
+    │   │   ├── EdifactServiceStringError   a second or malformed UNA
+    │   │   ├── EdifactCharsetError         bytes/characters outside ISO-8859-1 (syntax UNOC)
+    │   │   ├── EdifactStructureError       segments missing, misplaced or mismatched
+    │   │   ├── EdifactValueError           a value MedCom's code lists or formats refuse
+    │   │   └── EdifactUnsupportedError     a message type/version Samspil does not carry
     │   └── MllpFrameError              a broken or oversize MLLP frame
     └── (coordinator, wire and adapters add their own subtrees)
 
@@ -150,3 +159,83 @@ class MessageTooLargeError(XmlSyntaxError):
 
     def __init__(self, message: str) -> None:
         super().__init__(message, code="message-too-large")
+
+
+class EdifactError(MessageError):
+    """An EDIFACT interchange Samspil cannot read, or a model it cannot write as one.
+
+    ``segment`` is the 1-based number of the segment in the interchange where the problem
+    is (UNA not counted) and ``tag`` its tag, when known. Every EdifactError is final: the
+    sender must not send the same bytes again. The refuse code is ``syntaksfejl`` unless a
+    subclass says otherwise.
+    """
+
+    code = "edifact-error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        segment: int | None = None,
+        tag: str | None = None,
+        code: str | None = None,
+    ) -> None:
+        super().__init__(message, code=code or type(self).code)
+        self.segment = segment
+        self.tag = tag
+
+    def __str__(self) -> str:
+        if self.segment is None:
+            return self.message
+        tag = f" ({self.tag})" if self.tag else ""
+        return f"segment {self.segment}{tag}: {self.message}"
+
+
+class EdifactTruncatedError(EdifactError):
+    """The interchange ends inside a segment, or before a message's UNT or the UNZ."""
+
+    code = "edifact-truncated"
+
+
+class EdifactCountError(EdifactError):
+    """UNT's segment count or UNZ's message count does not match what was received."""
+
+    code = "edifact-count"
+
+
+class EdifactReleaseError(EdifactError):
+    """A release character that releases no service character (or ends the data)."""
+
+    code = "edifact-release"
+
+
+class EdifactServiceStringError(EdifactError):
+    """A second UNA service string advice, or one that is malformed."""
+
+    code = "edifact-una"
+
+
+class EdifactCharsetError(EdifactError):
+    """Bytes (reading) or characters (writing) outside syntax UNOC, ISO-8859-1's printable
+    characters; or a syntax identifier other than UNOA/UNOB/UNOC."""
+
+    code = "edifact-charset"
+
+
+class EdifactStructureError(EdifactError):
+    """Segments missing, out of place, or a UNT/UNZ reference that does not match."""
+
+    code = "edifact-structure"
+
+
+class EdifactValueError(EdifactError):
+    """A value outside MedCom's code lists or formats (a date, a speciality code...)."""
+
+    code = "edifact-value"
+
+
+class EdifactUnsupportedError(EdifactError):
+    """A message type or version Samspil does not carry (MedCom: ``problem_med_version``)."""
+
+    code = "edifact-unsupported"
+    refuse_code = RefuseCode.VERSION_PROBLEM

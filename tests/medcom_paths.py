@@ -23,10 +23,27 @@ from typing import Final
 import pytest
 from lxml import etree
 
-__all__ = ["OFFICIAL", "official_examples", "official_schema", "requires_official"]
+__all__ = [
+    "OFFICIAL",
+    "official_edifact",
+    "official_examples",
+    "official_schema",
+    "requires_official",
+]
 
-#: ``<repository>/../shared/medcom`` (this file is ``<repository>/tests/medcom_paths.py``).
-OFFICIAL: Final[Path] = Path(__file__).resolve().parents[1].parent / "shared" / "medcom"
+
+def _official() -> Path:
+    """``<repository>/../shared/medcom`` (this file is ``<repository>/tests/medcom_paths.py``);
+    from a git worktree kept one level deeper (``<workspace>/wt/<name>``), the first
+    ``shared/medcom`` above the repository."""
+    repository = Path(__file__).resolve().parents[1]
+    for folder in repository.parents:
+        if (folder / "shared" / "medcom").is_dir():
+            return folder / "shared" / "medcom"
+    return repository.parent / "shared" / "medcom"
+
+
+OFFICIAL: Final[Path] = _official()
 
 requires_official = pytest.mark.skipif(
     not (OFFICIAL / "xsd").is_dir(),
@@ -48,6 +65,11 @@ def official_schema(date: str) -> etree.XMLSchema:
     if not entry.is_file():
         raise FileNotFoundError(f"no official MedCom schema at {entry}")
     return etree.XMLSchema(etree.parse(str(entry)))
+
+
+def official_edifact(name: str) -> Path:
+    """MedCom's EDIFACT example ``<name>.edi`` (DIS91_1, DIS91_2, CTL01_1, CTL02_1, CTL03_1)."""
+    return OFFICIAL / "examples" / "edifact" / f"{name}.edi"
 
 
 def official_examples() -> list[Path]:

@@ -150,7 +150,13 @@ _GP_SOURCES = ("adapters/gp.py",)  # AE: sender-mismatch, invalid-receiver; refe
 _GP_MORE = {
     "invalid-characters",  # a referral the letter cannot carry: messages/medcom/xmlcodec.py
     "letter-too-long",  # ... or too long for one: messages/medcom/correspondence.py
-}
+    # [filedrop] syntax = "edifact": an interchange in rejected/ (messages/errors.py, and
+    # the codes messages/medcom/edifact/ raises them with)
+    *(c for c in codes_in("messages/errors.py") if c.startswith("edifact-")),
+    "edifact-reference",
+    "edifact-missing-segment",
+    "edifact-several-messages",
+} - {"edifact-error"}  # the root class's code: every EDIFACT error raised has its own
 _MUNICIPALITY_SOURCES = (
     "adapters/municipality.py",  # line codes: invalid-json, missing-id, unknown-type ...
     "wire/entries.py",  # line codes: closed-without-date, invalid-period, naive-time ...
