@@ -227,4 +227,3 @@ def dump_xml(tree: Tree) -> bytes:
     data = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
     assert isinstance(data, bytes)
     return data
-

@@ -257,9 +257,7 @@ def read_care_communication(bundle: Tree) -> CareCommunication:
     receiver = entries.resolve(
         first(destination, "receiver"), "Organization", "MessageHeader.destination.receiver"
     )
-    patient = entries.resolve(
-        first(communication, "subject"), "Patient", "Communication.subject"
-    )
+    patient = entries.resolve(first(communication, "subject"), "Patient", "Communication.subject")
     encounter_ref = first(communication, "encounter")
     encounter = (
         _encounter(entries.resolve(encounter_ref, "Encounter", "Communication.encounter"))
@@ -359,7 +357,10 @@ def read_acknowledgement(bundle: Tree) -> Acknowledgement:
 def read_fhir_tree(bundle: Tree) -> FhirMessage:
     """The model of a MedCom message tree, chosen by ``MessageHeader.eventCoding``."""
     headers = [
-        r for e in every(bundle, "entry") if (r := first(e, "resource")) and isinstance(r, dict)
+        r
+        for e in every(bundle, "entry")
+        if (r := first(e, "resource"))
+        and isinstance(r, dict)
         and r.get("resourceType") == "MessageHeader"
     ]
     event = _event(headers[0]) if headers else None
