@@ -48,7 +48,7 @@ from messages.fhir.model import (
     TextPayload,
 )
 
-__all__ = ["acknowledgement_tree", "build_fhir", "care_communication_tree"]
+__all__ = ["acknowledgement_tree", "build_fhir", "care_communication_tree", "entry_layout"]
 
 
 def _when(moment: datetime) -> str:
@@ -292,6 +292,23 @@ def _bundle(
         tree["timestamp"] = _when(timestamp)
     tree["entry"] = entries
     return tree
+
+
+def entry_layout(message: CareCommunication) -> tuple[str, ...]:
+    """The resource types of the entries :func:`care_communication_tree` writes, in order
+    (what :attr:`CareCommunication.entry_types` holds for a bundle read back)."""
+    types = ["MessageHeader", "Patient", "Communication"]
+    for author in message.authors:
+        types.append("PractitionerRole")
+        if author.practitioner_id is not None:
+            types.append("Practitioner")
+    if message.encounter is not None:
+        types.append("Encounter")
+    types.append("Organization")
+    if message.sender.id != message.receiver.id:
+        types.append("Organization")
+    types.extend("Provenance" for _ in message.provenances)
+    return tuple(types)
 
 
 def care_communication_tree(message: CareCommunication) -> Tree:

@@ -128,9 +128,7 @@ def _element_to_tree(element: etree._Element) -> Tree:
             if len(inner) != 1:
                 raise FhirSyntaxError(f"{name} holds one resource", code="fhir-syntax")
             value = _resource_to_tree(inner[0])
-        elif child.get("value") is not None and not len(child):
-            value = child.get("value")
-        elif child.get("value") is not None:  # a primitive with extensions: keep the value
+        elif (child.get("value") is not None and not len(child)) or child.get("value") is not None:
             value = child.get("value")
         else:
             value = _element_to_tree(child)

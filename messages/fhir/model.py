@@ -17,6 +17,7 @@ __all__ = [
     "CC_BUNDLE_PROFILE",
     "CPR_SYSTEM",
     "GLN_SYSTEM",
+    "MIME_FOR_EXTENSION",
     "SOR_SYSTEM",
     "AckCode",
     "Acknowledgement",
@@ -104,6 +105,25 @@ CATEGORY_DISPLAY: dict[str, str] = {
     "acute-ambulant": "Akut ambulant",
     "extended-care-responsibility": "Udvidet behandlingsansvar",
     "other": "Andet",
+}
+
+
+#: ObjectExtensionCode → MIME type (the MIME types MedCom's attachments may have)
+MIME_FOR_EXTENSION: dict[str, str] = {
+    "pdf": "application/pdf",
+    "jpeg": "image/jpeg",
+    "png": "image/png",
+    "gif": "image/gif",
+    "tiff": "image/tiff",
+    "bmp": "image/bmp",
+    "txt": "text/plain",
+    "rtf": "text/rtf",
+    "doc": "application/msword",
+    "xls": "application/vnd.ms-excel",
+    "wav": "audio/wav",
+    "avi": "video/x-msvideo",
+    "mpg": "video/mpeg",
+    "dcm": "application/dicom",
 }
 
 

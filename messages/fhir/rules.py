@@ -25,6 +25,7 @@ from messages.fhir.model import (
     CPR_SYSTEM,
     EVENT_ACKNOWLEDGEMENT,
     EVENT_CARE_COMMUNICATION,
+    MIME_FOR_EXTENSION,
     REPLACEMENT_CPR_OTHER_SYSTEM,
     REPLACEMENT_CPR_REGION_SYSTEM,
     Acknowledgement,
@@ -46,30 +47,8 @@ __all__ = [
 ISSUE_SYSTEM = "urn:samspil:fhir-rule"
 CC = "MedComCareCommunicationMessage"
 COMM = "MedComCareCommunication"
-#: MIME types of the attachments MedCom's receivers show (medcom-core-attachment-mimetypes)
-ALLOWED_MIME_TYPES = frozenset(
-    {
-        "application/pdf",
-        "image/jpeg",
-        "image/png",
-        "image/gif",
-        "image/tiff",
-        "image/bmp",
-        "text/plain",
-        "text/rtf",
-        "application/rtf",
-        "application/msword",
-        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        "application/vnd.ms-excel",
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        "audio/wav",
-        "audio/mpeg",
-        "video/mpeg",
-        "video/mp4",
-        "video/x-msvideo",
-        "application/dicom",
-    }
-)
+#: MIME types of the attachments MedCom's receivers show: those an XDIS91/XBIN01 can carry
+ALLOWED_MIME_TYPES = frozenset(MIME_FOR_EXTENSION.values()) | {"application/rtf"}
 #: medcom-messaging-activityCodes a CareCommunication's Provenance may carry
 CC_ACTIVITIES = frozenset(
     {"new-message", "reply-message", "forward-message", "modified-message", "retract-message"}
