@@ -247,9 +247,9 @@ def _payloads(
     return texts, attachments
 
 
-def read_care_communication(bundle: Tree) -> CareCommunication:
+def read_care_communication(bundle: Tree, entries: Entries | None = None) -> CareCommunication:
     """A CareCommunication bundle's tree as the model (FhirStructureError if unreadable)."""
-    entries = Entries(bundle)
+    entries = entries or Entries(bundle)
     header = _header(entries)
     communication = entries.resolve(first(header, "focus"), "Communication", "MessageHeader.focus")
     destination = first(header, "destination")
@@ -317,9 +317,9 @@ def _outcome_text(entries: Entries, response: Any) -> str | None:
     return "\n".join(texts) or None
 
 
-def read_acknowledgement(bundle: Tree) -> Acknowledgement:
+def read_acknowledgement(bundle: Tree, entries: Entries | None = None) -> Acknowledgement:
     """An Acknowledgement bundle's tree as the model (FhirStructureError if unreadable)."""
-    entries = Entries(bundle)
+    entries = entries or Entries(bundle)
     header = _header(entries)
     response = first(header, "response")
     identifier = _str(first(response, "identifier"))
@@ -356,18 +356,12 @@ def read_acknowledgement(bundle: Tree) -> Acknowledgement:
 
 def read_fhir_tree(bundle: Tree) -> FhirMessage:
     """The model of a MedCom message tree, chosen by ``MessageHeader.eventCoding``."""
-    headers = [
-        r
-        for e in every(bundle, "entry")
-        if (r := first(e, "resource"))
-        and isinstance(r, dict)
-        and r.get("resourceType") == "MessageHeader"
-    ]
-    event = _event(headers[0]) if headers else None
+    entries = Entries(bundle)
+    event = _event(_header(entries))
     if event == EVENT_ACKNOWLEDGEMENT:
-        return read_acknowledgement(bundle)
+        return read_acknowledgement(bundle, entries)
     if event == EVENT_CARE_COMMUNICATION:
-        return read_care_communication(bundle)
+        return read_care_communication(bundle, entries)
     raise FhirStructureError(
         f"the event {event!r} is not one Samspil carries (care-communication-message, "
         "acknowledgement-message)",
