@@ -16,7 +16,7 @@ from messages.errors import FhirError, FhirStructureError, FhirSyntaxError
 from messages.fhir.build import build_fhir, care_communication_tree
 from messages.fhir.codec import MAX_DEPTH, dump_json, dump_xml, parse_fhir
 from messages.fhir.entries import MAX_ENTRIES
-from messages.fhir.model import Acknowledgement, AckCode, CareCommunication, Organization
+from messages.fhir.model import AckCode, Acknowledgement, CareCommunication, Organization
 from messages.fhir.read import read_acknowledgement, read_care_communication, read_fhir
 from tests.fhir_samples import GP_GLN, GP_SOR, PPR_GLN, PPR_SOR, sample_care_communication
 
