@@ -305,8 +305,9 @@ def rule_patient_identifier(m: CareCommunication) -> Iterator[FhirIssue]:
 
 
 def rule_text_present(m: CareCommunication) -> Iterator[FhirIssue]:
-    """MedComCareCommunication: at least one payload with the message text."""
-    if not m.texts:
+    """MedComCareCommunication: at least one payload with the message text (a FHIR string
+    is never empty)."""
+    if not m.texts or any(not t.text for t in m.texts):
         yield _issue(
             "medcom-text-missing",
             "the message has no text",

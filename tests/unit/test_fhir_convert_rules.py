@@ -41,6 +41,7 @@ from messages.fhir.convert.receipts import (
 from messages.fhir.convert.record import ConversionRecord
 from messages.fhir.convert.subject import category_and_topic, subject_from
 from messages.fhir.convert.text import (
+    EMPTY_TEXT,
     EXTRA_CPR_SENTENCE,
     HIGH_PRIORITY_SENTENCE,
     append_author,
@@ -48,6 +49,7 @@ from messages.fhir.convert.text import (
     breaks_to_newlines,
     newlines_to_breaks,
     prefix_high_priority,
+    text_or_placeholder,
 )
 from messages.fhir.model import (
     CPR_SYSTEM,
@@ -425,3 +427,14 @@ def test_c11_two_receipts_make_one_acknowledgement_and_one_alone_nothing() -> No
     assert negative is not None
     assert negative.code == "fatal-error"
     assert negative.details == "Forkert fil"
+
+
+def test_a_letter_without_text_gets_samspils_sentence() -> None:
+    assert text_or_placeholder("") == EMPTY_TEXT
+    assert text_or_placeholder("Tekst") == "Tekst"
+    empty = dataclasses.replace(sample_letter(with_attachment=False), clinical_information=())
+    message = care_communication_from_oioxml(empty, directory=DIRECTORY)
+    assert message.text == EMPTY_TEXT
+    assert check_care_communication(message) == ()
+    blank = dataclasses.replace(message, texts=(dataclasses.replace(message.texts[0], text=""),))
+    assert [i.code for i in check_care_communication(blank)] == ["medcom-text-missing"]

@@ -43,6 +43,7 @@ from messages.fhir.convert.text import (
     breaks_to_newlines,
     newlines_to_breaks,
     prefix_high_priority,
+    text_or_placeholder,
 )
 from messages.fhir.model import (
     CC_BUNDLE_PROFILE,
@@ -165,8 +166,12 @@ def care_communication_from_oioxml(
         family=fallback_author_name(sender.name, sender_sor.name),
     )
     text = TextPayload(
-        text=prefix_high_priority(
-            breaks_to_newlines(letter.clinical_information), high_priority=high, referral=referral
+        text=text_or_placeholder(
+            prefix_high_priority(
+                breaks_to_newlines(letter.clinical_information),
+                high_priority=high,
+                referral=referral,
+            )
         ),
         identifier=f"urn:uuid:{nid()}",
         moment=letter.authorised,

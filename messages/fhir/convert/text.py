@@ -6,6 +6,7 @@ from __future__ import annotations
 from messages.medcom.text import FormattedText, from_plain, to_plain
 
 __all__ = [
+    "EMPTY_TEXT",
     "EXTRA_CPR_SENTENCE",
     "HIGH_PRIORITY_SENTENCE",
     "ROLE_DISPLAY",
@@ -15,6 +16,7 @@ __all__ = [
     "newlines_to_breaks",
     "prefix_high_priority",
     "role_display",
+    "text_or_placeholder",
 ]
 
 HIGH_PRIORITY_SENTENCE = "Denne meddelelse har høj prioritet."
@@ -22,6 +24,9 @@ EXTRA_CPR_SENTENCE = (
     "Der er modtaget flere end et CPR-nummer i korrespondancemeddelelsen. "
     "Derfor er de resterende medsendte CPR-numre indsat her"
 )
+#: Samspil's sentence for an XDIS91 without text (MedCom publishes none): a FHIR string is
+#: never empty, and a CareCommunication always has a text
+EMPTY_TEXT = "Meddelelsen har ingen tekst."
 #: medcom-core-PractitionerRolesSKSadministrativ: the codes Samspil names in Danish
 ROLE_DISPLAY: dict[str, str] = {
     "overlaege": "Overlæge",
@@ -77,3 +82,9 @@ def append_extra_cprs(text: str, cprs: tuple[str, ...]) -> str:
         return text
     lead = text if not text or text.endswith("\n") else text + "\n"
     return lead + EXTRA_CPR_SENTENCE + ":\n" + "\n".join(cprs) + "\n"
+
+
+def text_or_placeholder(text: str) -> str:
+    """OIOXML→FHIR: an XDIS91 without text (no ``ClinicalInformation``, or only empty ones)
+    gets :data:`EMPTY_TEXT` (Samspil's choice: the profile requires a text)."""
+    return text if text else EMPTY_TEXT
