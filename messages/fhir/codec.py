@@ -70,19 +70,31 @@ def every(node: Any, key: str) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def _json_depth_ok(data: bytes) -> bool:
-    """Whether the JSON nests at most MAX_DEPTH levels, judged before decoding: strings
-    removed, only the brackets kept, then the innermost pairs peeled off once per level.
-    Each step runs in C over the bytes; a real bundle needs about ten of them."""
-    skeleton = _brackets_only(_STRING.sub(b"", data))
+def _peeled_depth_ok(skeleton: bytes) -> bool | None:
+    """Peel the innermost bracket pairs off, once per level: True within MAX_DEPTH levels,
+    False beyond, None when the brackets do not pair up."""
     for _ in range(MAX_DEPTH):
         if not skeleton:
             return True
         peeled = _INNERMOST.sub(b"", skeleton)
-        if len(peeled) == len(skeleton):  # unbalanced: the decoder will say so
-            return True
+        if len(peeled) == len(skeleton):
+            return None
         skeleton = peeled
     return not skeleton
+
+
+def _json_depth_ok(data: bytes) -> bool:
+    """Whether the JSON nests at most MAX_DEPTH levels, judged before decoding.
+
+    The brackets alone are peeled first (every step in C; a real bundle takes about ten);
+    only when that is not conclusive — brackets inside strings — are the strings removed
+    and the brackets peeled again. Brackets inside strings can hide some depth from the
+    first look; whatever they hide is still refused by the decoder's own recursion guard
+    long before memory matters.
+    """
+    if _peeled_depth_ok(_brackets_only(data)):
+        return True
+    return _peeled_depth_ok(_brackets_only(_STRING.sub(b"", data))) is not False
 
 
 def _parse_json(data: bytes) -> Tree:
@@ -93,7 +105,7 @@ def _parse_json(data: bytes) -> Tree:
         )
     try:
         tree = json.loads(data)
-    except RecursionError as exc:  # pragma: no cover - the depth check comes first
+    except RecursionError as exc:  # depth hidden behind brackets in strings
         raise FhirSyntaxError("the JSON nests too deeply", code="fhir-too-deep") from exc
     except (ValueError, UnicodeDecodeError) as exc:
         raise FhirSyntaxError(f"the bundle is not valid JSON: {exc}", code="fhir-syntax") from exc

@@ -192,8 +192,9 @@ def rule_identifiers_uuid4(m: CareCommunication) -> Iterator[FhirIssue]:
             "Communication.identifier",
             f"{COMM} identifier",
         )
-    for index, payload in enumerate((*m.texts, *m.attachments)):
-        if not is_urn_uuid4(payload.identifier):
+    identifiers = [t.identifier for t in m.texts] + [a.identifier for a in m.attachments]
+    for index, identifier in enumerate(identifiers):
+        if not is_urn_uuid4(identifier):
             yield _issue(
                 "medcom-payload-identifier",
                 "a payload's identifier must be urn:uuid: + a UUID v4",

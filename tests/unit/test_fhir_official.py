@@ -104,7 +104,7 @@ def test_every_example_reads_follows_the_rules_and_round_trips(path: Path) -> No
     else:
         assert check_acknowledgement(message) == ()
     for fmt in ("json", "xml"):
-        data = build_fhir(message, fmt=fmt)  # type: ignore[arg-type]
+        data = build_fhir(message, fmt=fmt)
         assert read_fhir(data) == message
     Bundle.model_validate_xml(path.read_bytes())
     Bundle.model_validate_json(build_fhir(message))
