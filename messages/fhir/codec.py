@@ -226,7 +226,13 @@ def _write(parent: etree._Element, name: str, value: Any) -> None:
         else:
             _fill(child, value, extension=name in ("extension", "modifierExtension"))
     else:
-        child.set("value", _primitive(value))
+        try:
+            child.set("value", _primitive(value))
+        except ValueError as exc:  # control characters, NUL: FHIR XML cannot hold them
+            raise FhirSyntaxError(
+                f"{name} holds characters that XML cannot carry (control characters or NUL)",
+                code="fhir-invalid-characters",
+            ) from exc
 
 
 def dump_xml(tree: Tree) -> bytes:

@@ -99,7 +99,8 @@ class Entries:
                     )
         if found is None:
             raise FhirStructureError(
-                f"{where} refers to {ref[:100]!r}, which is not in the bundle",
+                f"{where} refers to a resource that is not in the bundle",  # the reference
+                # itself is not repeated: a conditional one can hold an identifier (a CPR)
                 code="fhir-unresolved-reference",
                 expression=where,
             )

@@ -7,7 +7,7 @@ code systems and identifier systems are constants here, one place for the whole 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
@@ -211,9 +211,10 @@ class Encounter:
 
 @dataclass(frozen=True, slots=True)
 class TextPayload:
-    """A message segment with the text: date, identifier, author and contact."""
+    """A message segment with the text: date, identifier, author and contact. The text is
+    kept out of the repr (a letter's body never reaches a log through a traceback)."""
 
-    text: str
+    text: str = field(repr=False)
     identifier: str  # urn:uuid:…
     moment: datetime | None
     author_role_id: str | None = None  # the PractitionerRole's id
@@ -227,7 +228,7 @@ class AttachmentPayload:
     identifier: str  # urn:uuid:…
     moment: datetime | None
     content_type: str | None
-    data: str | None = None  # base64, as carried
+    data: str | None = field(default=None, repr=False)  # base64, as carried
     title: str | None = None
     url: str | None = None
 

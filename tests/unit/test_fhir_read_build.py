@@ -11,13 +11,17 @@ from typing import Any
 
 import pytest
 from fhir.resources.R4B.bundle import Bundle
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from messages.errors import FhirError, FhirStructureError, FhirSyntaxError
+from messages.errors import FhirError, FhirStructureError, FhirSyntaxError, MessageError
 from messages.fhir.build import build_fhir, care_communication_tree
 from messages.fhir.codec import MAX_DEPTH, dump_json, dump_xml, parse_fhir
+from messages.fhir.convert.letter import oioxml_from_care_communication
 from messages.fhir.entries import MAX_ENTRIES
 from messages.fhir.model import AckCode, Acknowledgement, CareCommunication, Organization
 from messages.fhir.read import read_acknowledgement, read_care_communication, read_fhir
+from messages.fhir.rules import check_care_communication
 from tests.fhir_samples import GP_GLN, GP_SOR, PPR_GLN, PPR_SOR, sample_care_communication
 
 MESSAGE = sample_care_communication()
@@ -201,3 +205,50 @@ def test_wide_but_shallow_json_is_read_in_bounded_time() -> None:
     tree, _ = parse_fhir(wide)
     with pytest.raises(FhirStructureError):
         read_care_communication(tree)
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=6),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+def _places(node: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Every (container path, key) in the tree: where a value can be swapped."""
+    found: list[tuple[Any, ...]] = []
+    items = (
+        node.items()
+        if isinstance(node, dict)
+        else enumerate(node)
+        if isinstance(node, list)
+        else []
+    )
+    for key, value in items:
+        found.append((*path, key))
+        found.extend(_places(value, (*path, key)))
+    return found
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_a_damaged_bundle_is_read_or_refused_with_a_message_error(data: st.DataObject) -> None:
+    tree = _tree()
+    for _ in range(data.draw(st.integers(1, 3))):
+        *parents, key = data.draw(st.sampled_from(_places(tree)))
+        holder: Any = tree
+        for step in parents:
+            holder = holder[step]
+        holder[key] = data.draw(JSON_VALUES)
+    refused_with: str | None = None
+    try:
+        message = read_fhir(dump_json(tree))
+        if isinstance(message, CareCommunication):
+            check_care_communication(message)
+            read_fhir(build_fhir(message))
+            oioxml_from_care_communication(message)
+    except MessageError as exc:  # FhirError, ConversionError, a character XML cannot hold
+        refused_with = exc.code
+    assert refused_with != ""  # read, or refused with a code; nothing else escapes
