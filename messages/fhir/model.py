@@ -243,6 +243,7 @@ class Provenance:
     agent: str | None  # the Organization resource id
     entity_identifiers: tuple[str, ...] = ()  # entity.what.identifier.value
     entity_references: tuple[str, ...] = ()  # entity.what.reference
+    unnamed_entities: int = 0  # entities whose ``what`` has neither (cc-14 forbids them)
 
 
 @dataclass(frozen=True, slots=True)

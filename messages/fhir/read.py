@@ -177,6 +177,11 @@ def _provenance(resource: Tree) -> Provenance:
             v for w in what if (v := _str(first(first(w, "identifier"), "value")))
         ),
         entity_references=tuple(v for w in what if (v := _str(first(w, "reference")))),
+        unnamed_entities=sum(
+            1
+            for w in what
+            if not _str(first(first(w, "identifier"), "value")) and not _str(first(w, "reference"))
+        ),
     )
 
 

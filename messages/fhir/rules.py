@@ -7,8 +7,9 @@ and :func:`check_acknowledgement` run them all; :func:`require_valid` raises
 :class:`~messages.errors.FhirProfileError` with every issue; :func:`operation_outcome`
 answers the issues as a FHIR ``OperationOutcome``.
 
-Not stated here (the summary gives no rule Samspil's model could check): cc-7, cc-10, and
-cc-11/12 (a specific sender or recipient, which Samspil neither reads nor writes).
+Not stated here: cc-7 and cc-10 (the summary gives no wording for them), and cc-11/12 (a
+specific sender or recipient belongs to the sender/receiver organisation: Samspil neither
+reads nor writes a specific sender or recipient yet).
 """
 
 from __future__ import annotations
@@ -170,6 +171,19 @@ def rule_cc9_episode_identifier(m: CareCommunication) -> Iterator[FhirIssue]:
         )
 
 
+def rule_cc14_previous_message_named(m: CareCommunication) -> Iterator[FhirIssue]:
+    """MedComCareCommunicationProvenance cc-14: each entity (the previous message) has a
+    ``what.reference`` or a ``what.identifier``."""
+    for p in m.provenances:
+        if p.unnamed_entities:
+            yield _issue(
+                "cc-14",
+                "a Provenance entity names its message by neither reference nor identifier",
+                "Provenance.entity.what",
+                "MedComCareCommunicationProvenance cc-14",
+            )
+
+
 def rule_cc15_encounter_referenced(m: CareCommunication) -> Iterator[FhirIssue]:
     """MedComCareCommunicationMessage cc-15: an Encounter is in the bundle exactly when
     ``Communication.encounter`` refers to it."""
@@ -325,6 +339,7 @@ CC_RULES: tuple[Rule, ...] = (
     rule_cc5_priority_only_referral,
     rule_cc6_topic_with_other,
     rule_cc9_episode_identifier,
+    rule_cc14_previous_message_named,
     rule_cc15_encounter_referenced,
     rule_identifiers_uuid4,
     rule_definition,

@@ -11,6 +11,7 @@ import pytest
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 
 from messages.errors import FhirProfileError
+from messages.fhir.build import care_communication_tree
 from messages.fhir.model import (
     REPLACEMENT_CPR_REGION_SYSTEM,
     AttachmentPayload,
@@ -19,6 +20,7 @@ from messages.fhir.model import (
     Organization,
     PatientIdentifier,
 )
+from messages.fhir.read import read_care_communication
 from messages.fhir.rules import (
     CC_RULES,
     check_acknowledgement,
@@ -49,6 +51,7 @@ BROKEN: list[tuple[str, Callable[[CareCommunication], CareCommunication]]] = [
     ("cc-5", lambda m: R(m, priority="asap")),
     ("cc-6", lambda m: R(m, topic=None)),
     ("cc-9", lambda m: R(m, encounter=R(m.encounter or Encounter(id="e"), episode_identifiers=()))),
+    ("cc-14", lambda m: R(m, provenances=(R(m.provenances[0], unnamed_entities=1),))),
     ("cc-15", lambda m: R(m, entry_types=tuple(t for t in m.entry_types if t != "Encounter"))),
     ("medcom-communication-identifier", lambda m: R(m, identifier="urn:uuid:not-a-uuid")),
     (
@@ -139,3 +142,13 @@ def test_issues_become_an_operation_outcome() -> None:
     assert codes == [i.code for i in issues]
     assert {"cc-6", "medcom-payload-identifier", "medcom-mime-type"} <= set(codes)
     assert all(i.severity == "error" for i in parsed.issue)
+
+
+def test_cc14_read_from_a_bundle() -> None:
+    tree = care_communication_tree(VALID)
+    provenance = next(
+        e["resource"] for e in tree["entry"] if e["resource"]["resourceType"] == "Provenance"
+    )
+    provenance["entity"].append({"role": "source", "what": {"display": "the letter before"}})
+    codes = [i.code for i in check_care_communication(read_care_communication(tree))]
+    assert codes == ["cc-14"]
