@@ -52,22 +52,22 @@ def _brackets_only(data: bytes) -> bytes:
 
 def first(node: Any, key: str) -> Any:
     """The first value of ``node[key]`` (a value, or the first of a list), else None."""
-    if not isinstance(node, dict):
+    if type(node) is not dict:
         return None
     value = node.get(key)
-    if isinstance(value, list):
+    if type(value) is list:
         return value[0] if value else None
     return value
 
 
 def every(node: Any, key: str) -> list[Any]:
     """Every value of ``node[key]`` as a list (empty when absent)."""
-    if not isinstance(node, dict):
+    if type(node) is not dict:
         return []
     value = node.get(key)
     if value is None:
         return []
-    return value if isinstance(value, list) else [value]
+    return value if type(value) is list else [value]
 
 
 def _peeled_depth_ok(skeleton: bytes) -> bool | None:
