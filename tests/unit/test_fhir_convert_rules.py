@@ -46,6 +46,7 @@ from messages.fhir.convert.text import (
     HIGH_PRIORITY_SENTENCE,
     append_author,
     append_extra_cprs,
+    append_history_note,
     breaks_to_newlines,
     newlines_to_breaks,
     prefix_high_priority,
@@ -223,6 +224,23 @@ def test_c7_priority_is_kept_only_for_a_referral() -> None:
     assert letter.priority is Priority.HIGH
     other = dataclasses.replace(message, category="other")
     assert oioxml_from_care_communication(other)[0].priority is None
+
+
+def test_c7_a_reply_or_forward_is_noted() -> None:
+    assert append_history_note("Tekst", "reply-message") == (
+        "Tekst\nDenne meddelelse er et svar på en tidligere meddelelse.\n"
+    )
+    assert append_history_note("Tekst\n", "forward-message") == (
+        "Tekst\nDenne meddelelse er videresendt.\n"
+    )
+    assert append_history_note("Tekst", "new-message") == "Tekst"
+    message = care_communication_from_oioxml(sample_letter(), directory=DIRECTORY)
+    reply = dataclasses.replace(
+        message,
+        provenances=(dataclasses.replace(message.provenances[0], activity="reply-message"),),
+    )
+    text = to_plain(oioxml_from_care_communication(reply)[0].clinical_information[0])
+    assert text.endswith("Denne meddelelse er et svar på en tidligere meddelelse.\n")
 
 
 # C8 several CPRs

@@ -40,6 +40,7 @@ from messages.fhir.convert.subject import category_and_topic, subject_from
 from messages.fhir.convert.text import (
     append_author,
     append_extra_cprs,
+    append_history_note,
     breaks_to_newlines,
     newlines_to_breaks,
     prefix_high_priority,
@@ -271,7 +272,9 @@ def _letter_text(message: CareCommunication, extra_cprs: tuple[str, ...]) -> str
         if author is not None and not fallback:
             text = append_author(text, name=author.name, role_code=author.role_code)
         parts.append(text)
-    return append_extra_cprs("\n".join(parts), extra_cprs)
+    own = f"MessageHeader/{message.header_id}"
+    activity = next((p.activity for p in message.provenances if p.target.endswith(own)), None)
+    return append_extra_cprs(append_history_note("\n".join(parts), activity), extra_cprs)
 
 
 def oioxml_from_care_communication(

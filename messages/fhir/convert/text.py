@@ -12,6 +12,7 @@ __all__ = [
     "ROLE_DISPLAY",
     "append_author",
     "append_extra_cprs",
+    "append_history_note",
     "breaks_to_newlines",
     "newlines_to_breaks",
     "prefix_high_priority",
@@ -24,6 +25,11 @@ EXTRA_CPR_SENTENCE = (
     "Der er modtaget flere end et CPR-nummer i korrespondancemeddelelsen. "
     "Derfor er de resterende medsendte CPR-numre indsat her"
 )
+#: Samspil's wording of C7's reply/forward note (MedCom publishes none)
+HISTORY_NOTES: dict[str, str] = {
+    "reply-message": "Denne meddelelse er et svar på en tidligere meddelelse.",
+    "forward-message": "Denne meddelelse er videresendt.",
+}
 #: Samspil's sentence for an XDIS91 without text (MedCom publishes none): a FHIR string is
 #: never empty, and a CareCommunication always has a text
 EMPTY_TEXT = "Meddelelsen har ingen tekst."
@@ -88,3 +94,14 @@ def text_or_placeholder(text: str) -> str:
     """OIOXML→FHIR: an XDIS91 without text (no ``ClinicalInformation``, or only empty ones)
     gets :data:`EMPTY_TEXT` (Samspil's choice: the profile requires a text)."""
     return text if text else EMPTY_TEXT
+
+
+def append_history_note(text: str, activity: str | None) -> str:
+    """C7, FHIR→OIOXML: a reply or a forward (the message's Provenance activity) is noted at
+    the end of the text, in Samspil's wording (:data:`HISTORY_NOTES`; MedCom's is
+    unpublished). A new message gets no note."""
+    note = HISTORY_NOTES.get(activity or "")
+    if note is None:
+        return text
+    lead = text if not text or text.endswith("\n") else text + "\n"
+    return f"{lead}{note}\n"
