@@ -22,7 +22,14 @@ kebab-case word) and a human sentence saying what went wrong and what to do::
     │   │   ├── EdifactStructureError       segments missing, misplaced or mismatched
     │   │   ├── EdifactValueError           a value MedCom's code lists or formats refuse
     │   │   └── EdifactUnsupportedError     a message type/version Samspil does not carry
-    │   └── MllpFrameError              a broken or oversize MLLP frame
+    │   ├── MllpFrameError              a broken or oversize MLLP frame
+    │   └── FhirError                   MedCom FHIR (CareCommunication, Acknowledgement)
+    │       ├── FhirSyntaxError         not FHIR JSON/XML, too large, too deeply nested
+    │       ├── FhirStructureError      a bundle Samspil cannot read: duplicate fullUrls,
+    │       │                           references to nowhere, wrong resource types
+    │       ├── FhirProfileError        readable, but MedCom's profile rules are broken
+    │       │                           (``issues``: every rule broken, each with its code)
+    │       └── ConversionError         no OIOXML ⇄ FHIR conversion for this input
     └── (coordinator, wire and adapters add their own subtrees)
 
 Third-party errors (lxml, xmlschema, hl7apy) never leave the module that calls the
@@ -31,6 +38,7 @@ library: they are translated into one of these, ``raise ... from exc``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 
 
@@ -239,3 +247,71 @@ class EdifactUnsupportedError(EdifactError):
 
     code = "edifact-unsupported"
     refuse_code = RefuseCode.VERSION_PROBLEM
+
+
+class FhirError(MessageError):
+    """A MedCom FHIR message (CareCommunication, Acknowledgement) Samspil cannot take.
+
+    ``code`` is a short kebab-case word (``fhir-…``, or the profile rule's own code);
+    ``expression`` is where in the bundle the problem is (a FHIRPath-like path) when known.
+    A FHIR receiver answers every FhirError with a ``fatal-error`` Acknowledgement: the
+    sender must not resend the bundle unchanged.
+    """
+
+    code = "fhir-error"
+
+    def __init__(self, message: str, *, code: str | None = None, expression: str | None = None):
+        super().__init__(message, code=code or type(self).code)
+        self.expression = expression
+
+    def __str__(self) -> str:
+        where = f"{self.expression}: " if self.expression else ""
+        return f"{where}{self.message}"
+
+
+class FhirSyntaxError(FhirError):
+    """Not FHIR JSON or XML Samspil will read (``fhir-syntax``, ``fhir-too-large``,
+    ``fhir-too-deep``, ``fhir-not-a-bundle``)."""
+
+    code = "fhir-syntax"
+
+
+class FhirStructureError(FhirError):
+    """A bundle whose entries do not hang together (``fhir-duplicate-fullurl``,
+    ``fhir-unresolved-reference``, ``fhir-wrong-resource-type``, ``fhir-missing-element``,
+    ``fhir-too-many-entries``)."""
+
+    code = "fhir-structure"
+
+
+class FhirProfileError(FhirError):
+    """A readable bundle that breaks MedCom's profile rules. ``issues`` holds every rule
+    broken (each with its own code, e.g. ``cc-2``); ``code`` is the first one's."""
+
+    code = "fhir-profile"
+
+    def __init__(self, issues: tuple[FhirIssue, ...]) -> None:
+        first = issues[0] if issues else None
+        super().__init__(
+            first.message if first else "the bundle breaks MedCom's profile rules",
+            code=first.code if first else None,
+            expression=first.expression if first else None,
+        )
+        self.issues = issues
+
+
+class ConversionError(FhirError):
+    """An OIOXML ⇄ FHIR conversion that cannot be made (``conversion-…``)."""
+
+    code = "conversion-error"
+
+
+@dataclass(frozen=True, slots=True)
+class FhirIssue:
+    """One broken rule: its ``code``, a sentence, where (``expression``) and the rule's
+    source (``rule``: profile and invariant, e.g. ``MedComCareCommunicationMessage cc-2``)."""
+
+    code: str
+    message: str
+    expression: str | None = None
+    rule: str = ""

@@ -159,7 +159,11 @@ def new_message_id() -> str:
     for _ in range(8):
         ms, rem = divmod(ms, 36)
         head = _BASE36[rem] + head
-    tail = "".join(secrets.choice(_BASE36) for _ in range(6))
+    rand = secrets.randbelow(36**6)  # one draw for the six digits: as random, one syscall
+    tail = ""
+    for _ in range(6):
+        rand, rem = divmod(rand, 36)
+        tail = _BASE36[rem] + tail
     return head + tail
 
 

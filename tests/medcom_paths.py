@@ -32,18 +32,26 @@ __all__ = [
 ]
 
 
-def _official() -> Path:
-    """``<repository>/../shared/medcom`` (this file is ``<repository>/tests/medcom_paths.py``);
-    from a git worktree kept one level deeper (``<workspace>/wt/<name>``), the first
-    ``shared/medcom`` above the repository."""
+def _reference_folder() -> Path:
+    """``<repository>/../shared/medcom``; in a git worktree (``.git`` is a file naming the
+    main repository's git directory), beside the main checkout when not beside the worktree."""
     repository = Path(__file__).resolve().parents[1]
-    for folder in repository.parents:
-        if (folder / "shared" / "medcom").is_dir():
-            return folder / "shared" / "medcom"
-    return repository.parent / "shared" / "medcom"
+    beside = repository.parent / "shared" / "medcom"
+    dot_git = repository / ".git"
+    if beside.is_dir() or not dot_git.is_file():
+        return beside
+    text = dot_git.read_text(encoding="utf-8", errors="replace").strip()
+    if not text.startswith("gitdir:"):
+        return beside
+    git_dir = Path(text.removeprefix("gitdir:").strip())  # <main>/.git/worktrees/<name>
+    if git_dir.parent.name != "worktrees":
+        return beside
+    main_checkout = git_dir.parent.parent.parent
+    return main_checkout.parent / "shared" / "medcom"
 
 
-OFFICIAL: Final[Path] = _official()
+#: ``<repository>/../shared/medcom`` (this file is ``<repository>/tests/medcom_paths.py``).
+OFFICIAL: Final[Path] = _reference_folder()
 
 requires_official = pytest.mark.skipif(
     not (OFFICIAL / "xsd").is_dir(),

@@ -51,19 +51,26 @@ def set_text(element: etree._Element, text: str, name: str, *, tail: bool = Fals
 class Builder:
     """Appends namespaced children to an element, skipping optional values that are None."""
 
-    __slots__ = ("ns",)
+    __slots__ = ("_tags", "ns")
 
     def __init__(self, ns: str) -> None:
         self.ns = ns
+        self._tags: dict[str, str] = {}  # name → "{ns}name", made once per name
 
     def root(self, name: str) -> etree._Element:
         nsmap: Any = {None: self.ns}
         return etree.Element(f"{{{self.ns}}}{name}", nsmap=nsmap)
 
     def el(self, parent: etree._Element, name: str, text: str | None = None) -> etree._Element:
-        child = etree.SubElement(parent, f"{{{self.ns}}}{name}")
+        tag = self._tags.get(name)
+        if tag is None:
+            tag = self._tags[name] = f"{{{self.ns}}}{name}"
+        child = etree.SubElement(parent, tag)
         if text is not None:
-            set_text(child, text, name)
+            try:
+                child.text = text
+            except ValueError:  # control characters, NUL, lone surrogates
+                set_text(child, text, name)  # raises the MessageError with its sentence
         return child
 
     def opt(self, parent: etree._Element, name: str, text: str | None) -> None:
