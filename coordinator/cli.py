@@ -1,5 +1,5 @@
 """The hub's subcommands: ``serve``, ``org add|list|token|disable|enable``, ``org cert
-revoke|list``, ``user add``, ``backup`` (:mod:`coordinator.database.backup`).
+revoke|list``, ``user add|disable``, ``backup`` (:mod:`coordinator.database.backup`).
 
 ``org add``, ``org token`` and ``user add`` print **only** the new token on stdout (so a
 script can capture it); everything else goes to stderr. Tokens are stored hashed and cannot
@@ -33,6 +33,7 @@ from coordinator.security.certificates import (
 )
 from coordinator.security.credentials import (
     add_user,
+    disable_user,
     local_actor,
     register_organisation,
     rotate_system_token,
@@ -98,7 +99,7 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
     listing.set_defaults(handler=_org_list)
     _cert_commands(org_commands)
 
-    user = commands.add_parser("user", help="create user credentials")
+    user = commands.add_parser("user", help="create and disable user credentials")
     user_commands = user.add_subparsers(dest="user_command", metavar="ACTION", required=True)
     user_add = user_commands.add_parser("add", help="create a user; prints the token on stdout")
     user_add.add_argument("--org", required=True, help="the organisation's GLN")
@@ -107,6 +108,15 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
     _expiry_option(user_add)
     _db_option(user_add)
     user_add.set_defaults(handler=_user_add)
+    user_disable = user_commands.add_parser(
+        "disable",
+        help="disable every token of a person (refused from its next request); 'user add' "
+        "gives them a new one",
+    )
+    user_disable.add_argument("--org", required=True, help="the organisation's GLN")
+    user_disable.add_argument("--name", required=True, help="the person's name, as added")
+    _db_option(user_disable)
+    user_disable.set_defaults(handler=_user_disable)
 
     backup = commands.add_parser(
         "backup",
@@ -283,6 +293,22 @@ def _user_add(args: argparse.Namespace) -> int:
             expires_at=expires_at,
         )
         return _issued(token, f"created {args.role} {args.name} for {args.org}")
+
+    return _with_engine(args, work)
+
+
+def _user_disable(args: argparse.Namespace) -> int:
+    try:
+        gln = parse_gln(args.org)
+    except SamspilError as exc:
+        return _fail(exc)
+
+    async def work(engine: AsyncEngine) -> int:
+        changed = await disable_user(
+            engine=engine, org_gln=gln, name=args.name, actor=local_actor()
+        )
+        print(f"{gln}: {changed} token(s) of {args.name} disabled", file=sys.stderr)
+        return 0 if changed else 1
 
     return _with_engine(args, work)
 

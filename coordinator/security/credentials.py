@@ -1,7 +1,7 @@
 """Administering organisations and credentials, audited: the one place they are made.
 
-``samspil org add``, ``samspil user add``, ``samspil org token`` (rotate), ``samspil org
-disable|enable`` each run one transaction that makes the change **and** writes its
+``samspil org add``, ``samspil user add|disable``, ``samspil org token`` (rotate),
+``samspil org disable|enable`` each run one transaction that makes the change **and** writes its
 :mod:`coordinator.operations.audit_tables` row (who: the local OS user). The hub's routes make the
 same
 changes as committer ops (:func:`registration` for ``POST /v1/admin/organisations``,
@@ -194,6 +194,41 @@ async def add_user(
     except SQLAlchemyError as exc:
         raise store_error(exc, "the hub's database") from exc
     return token
+
+
+async def disable_user(*, engine: AsyncEngine, org_gln: str, name: str, actor: Actor) -> int:
+    """Disable every enabled token of the person ``name`` of ``org_gln`` (a caseworker, an
+    operator or an administrator; never the organisation's system token), audited; how many
+    were disabled. Every hub process refuses them from their next request; ``samspil user
+    add`` gives the person a new one."""
+    c = CREDENTIAL.c
+    try:
+        async with engine.begin() as conn:
+            await require_organisation(conn, org_gln)
+            person = (
+                c.org_gln == org_gln,
+                c.name == name,
+                c.role != Role.SYSTEM.value,
+                c.disabled.is_(False),
+            )
+            ids = list(await conn.scalars(select(c.id).where(*person)))
+            if ids:
+                await conn.execute(update(CREDENTIAL).where(c.id.in_(ids)).values(disabled=True))
+                await revocation.announce(conn)
+            await write_audit(
+                conn,
+                at=utcnow(),
+                actor=actor,
+                action=AuditAction.DISABLE_TOKEN,
+                target=org_gln,
+                result=f"{len(ids)} user token(s) disabled"
+                + (f": credential {', '.join(str(i) for i in ids)}" if ids else ""),
+            )
+    except SQLAlchemyError as exc:
+        raise store_error(exc, "the hub's database") from exc
+    if ids:
+        revocation.mark(engine)  # committed: running hubs on this SQLite file forget them
+    return len(ids)
 
 
 async def rotate_system_token(

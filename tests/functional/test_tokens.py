@@ -89,6 +89,47 @@ async def test_rotation_in_another_process_revokes_the_old_token_at_once(
     assert "1 revoked" in entry["result"]
 
 
+async def test_a_person_disabled_in_another_process_is_refused_at_once(
+    make_hub: MakeHub, hub_db: str, tmp_path: Path
+) -> None:
+    hub = await make_hub(token_cache_seconds=60)  # a long cache must not delay revocation
+    ppr = await hub.org(PPR_GLN)
+    engine = hub.app[ENGINE]
+    tokens = [
+        await add_user(
+            engine=engine, org_gln=PPR_GLN, name=name, role=Role.CASEWORKER, actor=local_actor()
+        )
+        for name in ("Vikar", "Vikar", "Fast")
+    ]
+    temp, temp_too, staff = (hub.anonymous(t) for t in tokens)
+    operator = await hub.user(PPR_GLN, Role.OPERATOR)
+    for person in (temp, temp_too, staff):
+        assert (await person.request("GET", "/v1/whoami"))[0] == 200  # cached
+    env = _cli_env(tmp_path, hub_db)
+    done = await asyncio.to_thread(
+        samspil, "user", "disable", "--org", PPR_GLN, "--name", "Vikar", env=env
+    )
+    assert f"{PPR_GLN}: 2 token(s) of Vikar disabled" in done.stderr
+    for _ in range(50):  # PostgreSQL: the NOTIFY travels to the hub's LISTEN connection
+        status, body, _ = await temp.request("GET", "/v1/whoami")
+        if status == 401 or "sqlite" in hub_db:
+            break
+        await asyncio.sleep(0.01)
+    assert (status, body["code"]) == (401, "unauthorized"), "the disabled token still works"
+    assert (await temp_too.request("GET", "/v1/whoami"))[0] == 401  # both of the person's
+    assert (await staff.request("GET", "/v1/whoami"))[0] == 200  # another person's: not
+    assert (await ppr.request("GET", "/v1/whoami"))[0] == 200  # nor the system's
+    _, audit, _ = await operator.request("GET", "/v1/operator/audit")
+    entry = audit["entries"][0]
+    assert (entry["action"], entry["target"]) == ("disable-token", PPR_GLN)
+    assert entry["result"].startswith("2 user token(s) disabled: credential ")
+    again = await asyncio.to_thread(
+        samspil, "user", "disable", "--org", PPR_GLN, "--name", "Vikar", check=False, env=env
+    )
+    assert again.returncode == 1  # nothing left to disable: a script hears it
+    assert "0 token(s) of Vikar disabled" in again.stderr
+
+
 async def test_expired_token_is_refused(make_hub: MakeHub) -> None:
     hub = await make_hub()
     await hub.org(PPR_GLN)
