@@ -13,6 +13,7 @@ from typing import Any
 from messages.medcom.model import Correspondence
 from messages.medcom.registry import SchemaRegistry
 from tui.base import HubApp
+from tui.screens.archive import ArchiveScreen
 from tui.screens.base import LetterRead
 from tui.screens.child import ChildScreen
 from tui.screens.compose import ComposeScreen
@@ -25,6 +26,7 @@ class CaseworkerApp(HubApp):
     HELP_KEYS = (
         ("/", "key.child"),
         ("i", "key.inbox"),
+        ("b", "key.archive"),
         ("n", "key.new"),
         ("s", "key.consent"),
         ("t", "key.coordinator"),
@@ -46,6 +48,7 @@ class CaseworkerApp(HubApp):
         self.answers: dict[str, str] = {}  # message id -> letter id it answers (read ones)
         self._schemas: SchemaRegistry | None = None
         self._schemas_lock = asyncio.Lock()
+        self._letters_owner: str | None = None  # as the archive last said; else whoami's
 
     @property
     def org_gln(self) -> str:
@@ -58,6 +61,14 @@ class CaseworkerApp(HubApp):
     @property
     def org_sector(self) -> str:
         return str(self.me.get("organisation", {}).get("sector", ""))
+
+    @property
+    def system_takes_letters(self) -> bool:
+        owner = self._letters_owner or self.me.get("organisation", {}).get("letters_consumed_by")
+        return owner != "people"
+
+    def keep_letters_owner(self, owner: str) -> None:
+        self._letters_owner = owner
 
     def org_label(self, gln: str) -> str:
         for o in self.directory:
@@ -93,6 +104,9 @@ class CaseworkerApp(HubApp):
 
     def action_inbox(self) -> None:
         self.push_screen(InboxScreen())
+
+    def action_archive(self) -> None:
+        self.push_screen(ArchiveScreen())
 
     def action_compose(self) -> None:
         cpr = getattr(self.screen, "cpr", None)
