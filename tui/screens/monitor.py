@@ -328,8 +328,6 @@ class MonitorScreen(Screen[None], MonitorRoom):
                 style="bold",
             )
         head.append("   " + t("mon.stale", age=age(self.monitor.stale_after)), style="dim")
-        if any(o.get("letters_consumed_by") == "people" for o in visible):
-            head.append("   " + t("mon.people_legend"), style="dim")
         self.query_one("#orgs-head", Static).update(head)
         orgs = self.query_one("#orgs", DataTable)
         glns = [o["gln"] for o in visible]
