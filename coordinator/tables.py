@@ -33,7 +33,9 @@ class OrganisationBase(SQLModel):
     municipality: str | None = Field(default=None, max_length=3)
     # who takes its letters out of its inbox: its system (adapter) or its people (the app)
     letters_consumed_by: LettersConsumedBy = Field(
-        default=LettersConsumedBy.SYSTEM, sa_type=String(8)
+        default=LettersConsumedBy.SYSTEM,
+        sa_type=String(8),
+        sa_column_kwargs={"server_default": LettersConsumedBy.SYSTEM.value},
     )
 
 
