@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import sys
@@ -51,6 +52,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 sys.path.insert(0, str(ROOT))
 
 import aiohttp  # noqa: E402
+import asyncpg  # noqa: E402
 from aiohttp import web  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
@@ -71,6 +73,7 @@ from bench.index import (  # noqa: E402
     warm,
 )
 from coordinator.app import create_app  # noqa: E402
+from coordinator.database.engine import plain_postgres_dsn  # noqa: E402
 from coordinator.security.credentials import add_user, local_actor, register_organisation  # noqa: E402
 from coordinator.settings import Settings  # noqa: E402
 from coordinator.state import ENGINE  # noqa: E402
@@ -144,33 +147,64 @@ async def hub_direct(
     return time.perf_counter() - start, codes
 
 
+class Served:
+    """A hub serving as its own process; with ``dsn`` (PostgreSQL) its database's server
+    processes too, whose CPU time is the database's share of the work."""
+
+    def __init__(self, pid: int, dsn: str | None) -> None:
+        self.pid, self.dsn = pid, dsn
+
+    async def cpu(self) -> tuple[float, dict[int, float]]:
+        """The CPU time the hub has used so far, and each of its database's backends'."""
+        backends: dict[int, float] = {}
+        if self.dsn is not None:
+            conn = await asyncpg.connect(self.dsn)
+            try:
+                pids = await conn.fetch(
+                    "SELECT pid FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            finally:
+                await conn.close()
+            for row in pids:
+                with contextlib.suppress(OSError):  # ended meanwhile, or not on this machine
+                    backends[row["pid"]] = cpu_seconds(row["pid"])
+        return cpu_seconds(self.pid), backends
+
+
 async def measure(
     label: str,
     run: Callable[[list[float]], Awaitable[Run]],
     count: int,
     *,
-    hub_pid: int | None = None,
+    served: Served | None = None,
 ) -> float:
     """Time ``run`` (which adds each query's time to the list it is given); print the rate
-    and the CPU time per query of this process, and with ``hub_pid`` (a hub serving as its
-    own process) the p50/p99 and that process's CPU time per query as well."""
+    and the CPU time per query of this process, and with ``served`` (a hub serving as its
+    own process) the p50/p99 and the CPU time per query of the hub's process (and of its
+    PostgreSQL backends) as well."""
     took: list[float] = []
+    before = await served.cpu() if served is not None else (0.0, {})
     cpu = time.process_time()
-    hub_cpu = cpu_seconds(hub_pid) if hub_pid is not None else 0.0
     seconds, codes = await run(took)
     cpu_us = (time.process_time() - cpu) / count * 1e6
     rate = count / seconds
-    if hub_pid is None:
+    if served is None:
         print(
             f"  {label:<44} {rate:10,.0f} queries/s  ({count} in {seconds:.2f} s, "
             f"{cpu_us:,.0f} µs CPU each, answers {codes})"
         )
         return rate
-    hub_us = (cpu_seconds(hub_pid) - hub_cpu) / count * 1e6
+    after = await served.cpu()
+    hub_us = (after[0] - before[0]) / count * 1e6
+    database = ""
+    if served.dsn is not None:  # a backend that ended during the run is not counted
+        used = sum(spent - before[1].get(pid, 0.0) for pid, spent in after[1].items())
+        database = f", PostgreSQL {used / count * 1e6:5,.0f} µs"
     print(
         f"  {label:<40} {rate:7,.0f} queries/s  p50 {percentile(took, 0.5) * 1000:6.2f} ms  "
         f"p99 {percentile(took, 0.99) * 1000:6.2f} ms  CPU each: here {cpu_us:5,.0f} µs, "
-        f"hub {hub_us:5,.0f} µs  ({count} in {seconds:.2f} s, answers {codes})"
+        f"hub {hub_us:5,.0f} µs{database}  ({count} in {seconds:.2f} s, answers {codes})"
     )
     return rate
 
@@ -395,11 +429,13 @@ async def national(args: argparse.Namespace, url: str, state: dict[str, Any]) ->
                     f"GP {gp_gln}: {len(cprs)} children"
                 )
                 pid = hub.pid
+                dsn = plain_postgres_dsn(make_url(url)) if kind == "postgres" else None
+                served = Served(pid, dsn)
                 base = await measure(
                     "bare MLLP echo, ACK only (baseline)",
                     lambda took: drive(echo_port, qbp, connections, took),
                     count,
-                    hub_pid=pid,
+                    served=served,
                 )
                 warm_up = queries(cprs, 200, prefix="W")
                 await drive(adapter.mllp_port, warm_up, connections)
@@ -407,7 +443,7 @@ async def national(args: argparse.Namespace, url: str, state: dict[str, Any]) ->
                     "QBP^Q11 → hub overview → RSP^K11",
                     lambda took: drive(adapter.mllp_port, qbp, connections, took),
                     count,
-                    hub_pid=pid,
+                    served=served,
                 )
                 async with HubClient(hub_url, token) as direct:
                     await hub_direct(direct, cprs, 200, connections)  # warm up
@@ -415,7 +451,7 @@ async def national(args: argparse.Namespace, url: str, state: dict[str, Any]) ->
                         "hub GET overview directly (ceiling)",
                         lambda took: hub_direct(direct, cprs, count, connections, took),
                         count,
-                        hub_pid=pid,
+                        served=served,
                     )
                 verdict(ours, base, ceiling, adapter)
                 rss, hwm = rss_kib(pid)
