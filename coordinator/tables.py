@@ -18,6 +18,7 @@ from sqlmodel import Field, SQLModel
 
 from coordinator.mailbox.status import MessageStatus
 from coordinator.sqltypes import UtcDateTime, utcnow
+from wire.directory import LettersConsumedBy as LettersConsumedBy
 from wire.directory import Role as Role
 from wire.directory import Sector as Sector
 
@@ -30,6 +31,12 @@ class OrganisationBase(SQLModel):
     sector: Sector = Field(sa_type=String(16))
     sor: str | None = Field(default=None, max_length=16)
     municipality: str | None = Field(default=None, max_length=3)
+    # who takes its letters out of its inbox: its system (adapter) or its people (the app)
+    letters_consumed_by: LettersConsumedBy = Field(
+        default=LettersConsumedBy.SYSTEM,
+        sa_type=String(8),
+        sa_column_kwargs={"server_default": LettersConsumedBy.SYSTEM.value},
+    )
 
 
 class OrganisationCreate(OrganisationBase):

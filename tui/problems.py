@@ -48,6 +48,11 @@ _DA: dict[str, str] = {
     "organisation-exists": "Organisationen er allerede registreret.",
     "idempotency-key-reused": "Forespørgslen blev sendt igen med et andet indhold.",
     "conflict": "Hubben afviser det i den nuværende tilstand.",
+    "letters-consumed-by-system": "Jeres fagsystem tager brevene ind; her kan de læses, "
+    "besvares og videresendes.",
+    "letters-consumed-by-people": "Brevene tages ind af medarbejderne i Samspil-appen.",
+    "invalid-search": "Søgningen kan ikke bruges.",
+    "invalid-cursor": "Siden findes ikke længere — søg igen.",
     # what was sent
     "bad-request": "Hubben forstod ikke forespørgslen.",
     "invalid-json": "Hubben forstod ikke forespørgslen.",
@@ -114,6 +119,11 @@ _EN: dict[str, str] = {
     "organisation-exists": "The organisation is registered already.",
     "idempotency-key-reused": "The request was sent again with other content.",
     "conflict": "The hub refuses this in the current state.",
+    "letters-consumed-by-system": "Your case system takes the letters in; here you can read, "
+    "answer and forward them.",
+    "letters-consumed-by-people": "The letters are taken in by the caseworkers in the Samspil app.",
+    "invalid-search": "The search cannot be used.",
+    "invalid-cursor": "The page is gone — search again.",
     "bad-request": "The hub did not understand the request.",
     "invalid-json": "The hub did not understand the request.",
     "invalid-cpr": "The hub does not accept the CPR number.",

@@ -6,7 +6,7 @@ import uuid
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from wire.directory import Sector
+from wire.directory import LettersConsumedBy, Sector
 
 GLN_PATTERN = "^[0-9]{13}$"
 SOR_PATTERN = "^[0-9]{15,16}$"
@@ -23,6 +23,11 @@ class OrganisationIn(BaseModel):
     sector: Sector
     sor: str | None = Field(default=None, pattern=SOR_PATTERN)
     municipality: str | None = Field(default=None, pattern=MUNICIPALITY_PATTERN)
+    letters_consumed_by: LettersConsumedBy = Field(
+        default=LettersConsumedBy.SYSTEM,
+        description="Who takes the organisation's letters out of its inbox: its case system "
+        "through its adapter (the default) or its people in the caseworker app.",
+    )
 
 
 class RegisteredOrganisation(BaseModel):
@@ -32,6 +37,7 @@ class RegisteredOrganisation(BaseModel):
     sector: Sector
     sor: str | None = Field(pattern=SOR_PATTERN)
     municipality: str | None = Field(pattern=MUNICIPALITY_PATTERN)
+    letters_consumed_by: LettersConsumedBy
 
 
 class OrganisationRegistered(BaseModel):

@@ -221,6 +221,13 @@ class HubClient:
         query = f"?limit={limit}" + (f"&status={_seg(status)}" if status else "")
         return _decode_list(await self._get("/v1/outbox" + query), "messages")
 
+    async def search_letters(self, **asked: Any) -> Json:
+        """``POST /v1/letters/search``: a page of the organisation's letters, incoming and
+        sent, newest first (``letters``, ``next``), and ``letters_consumed_by``. ``asked``:
+        ``child`` (a CPR number: in the body, never in a URL), ``senders``, ``subject``,
+        ``direction``, ``before`` (the previous page's ``next``), ``limit``."""
+        return _decode_object(await self._send("POST", "/v1/letters/search", asked))
+
     # --- the shared index ------------------------------------------------------------------
 
     async def put_case(self, ref: str, case: Json) -> Json:
@@ -339,6 +346,12 @@ class HubClient:
         action = "disable" if disabled else "enable"
         path = f"/v1/operator/organisations/{_seg(gln)}/{action}"
         return _decode_object(await self._send("POST", path))
+
+    async def set_letters_consumer(self, gln: str, owner: str) -> Json:
+        """``POST /v1/operator/organisations/{gln}/letters-consumed-by``: who takes the
+        organisation's letters in (``system`` or ``people``), audited."""
+        path = f"/v1/operator/organisations/{_seg(gln)}/letters-consumed-by"
+        return _decode_object(await self._send("POST", path, {"letters_consumed_by": owner}))
 
     async def revoke_certificate(self, gln: str, serial: str, reason: str | None = None) -> Json:
         """``POST /v1/operator/organisations/{gln}/revoked-certificates``: one client

@@ -62,7 +62,7 @@ from adapters.outbox import OutboxSettings
 from adapters.psychiatry import PsychiatryAdapter
 from adapters.simulation.intruder import Intrusion, register_with_stolen_token
 from adapters.simulation.region import Child, Org, OrgKind, children, pilot_region
-from adapters.simulation.systems import EventWriter, Mailroom, MllpClient
+from adapters.simulation.systems import Desk, EventWriter, Mailroom, MllpClient
 from messages.hl7.build import build_appointment, build_episode_event, build_referral
 from messages.hl7.model import (
     COPENHAGEN,
@@ -84,6 +84,7 @@ from messages.medcom.correspondence import new_correspondence
 from messages.medcom.documents import build_message
 from messages.medcom.model import Party, Patient
 from messages.medcom.registry import SchemaRegistry
+from wire.client import HubClient
 from wire.consent_document import ConsentRequest
 from wire.consent_service import ConsentServiceClient
 from wire.errors import HubError
@@ -324,11 +325,27 @@ class Region:
             mailroom = Mailroom(adapter.config.filedrop.root, self.registry)
             self.mail[org.gln] = mailroom
             self._own(mailroom.watch())
+            if adapter.letters_taken_by_people:  # the hub says its people take them in
+                self._desk(org, mailroom)
             if isinstance(adapter, Hl7Adapter):
                 self.mllp[org.gln] = MllpClient("127.0.0.1", adapter.mllp_port)
             if isinstance(adapter, MunicipalityAdapter):
                 self.events[org.gln] = EventWriter(adapter.events.folder, org.slug)
         log.info("simulated region started: %d organisations", len(self.orgs))
+
+    def _desk(self, org: Org, mailroom: Mailroom) -> None:
+        """The organisation's people look at its inbox in the hub (:class:`Desk`)."""
+        token_file = self.hub.caseworker_files.get(org.gln)
+        if token_file is None:
+            log.warning(
+                "%s: its people take its letters in, and the run has no caseworker token for "
+                "it: its letters are not watched",
+                org.name,
+            )
+            return
+        token = token_file.read_text(encoding="utf-8").strip()
+        client = HubClient(self.hub.url, token, ca_file=self.hub.ca_file)
+        self._own(Desk(client, mailroom).watch())
 
     def _clear_folders(self) -> None:
         for org in self.orgs:  # only the region's own folders, never the rest of workdir

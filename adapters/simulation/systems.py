@@ -29,6 +29,8 @@ from messages.hl7.mllp import MllpDecoder, read_frame, write_frame
 from messages.medcom.documents import parse_message as parse_medcom
 from messages.medcom.model import Correspondence, Receipt
 from messages.medcom.registry import SchemaRegistry
+from wire.client import HubClient
+from wire.errors import HubError
 
 __all__ = ["EventWriter", "Mailroom", "MllpClient"]
 
@@ -104,14 +106,15 @@ class Mailroom:
         self.read = root / "inbox" / "read"
         self.registry = registry
         self.stats = MailStats()
-        self._waiting: dict[str, asyncio.Future[Correspondence]] = {}
-        self._arrived: dict[str, Correspondence] = {}
+        self._waiting: dict[str, asyncio.Future[Correspondence | None]] = {}
+        self._arrived: dict[str, Correspondence | None] = {}
         self._names = itertools.count(1)
         self.on_letter: Callable[[Correspondence], None] | None = None
 
-    def expect(self, subject: str) -> asyncio.Future[Correspondence]:
-        """A future for the letter with this subject (already arrived, or to come)."""
-        future: asyncio.Future[Correspondence] = asyncio.get_running_loop().create_future()
+    def expect(self, subject: str) -> asyncio.Future[Correspondence | None]:
+        """A future for the letter with this subject (already arrived, or to come): the
+        letter, or None for one its people have waiting in the hub (:class:`Desk`)."""
+        future: asyncio.Future[Correspondence | None] = asyncio.get_running_loop().create_future()
         if subject in self._arrived:
             future.set_result(self._arrived.pop(subject))
         else:
@@ -154,7 +157,13 @@ class Mailroom:
         if not isinstance(message, Correspondence):
             return
         self.stats.letters += 1
-        subject = message.subject or ""
+        self.arrived(message.subject or "", message)
+        if self.on_letter is not None:
+            self.on_letter(message)
+
+    def arrived(self, subject: str, message: Correspondence | None) -> None:
+        """A letter with ``subject`` arrived: in the case system (``message``), or in the
+        hub's inbox for the organisation's people (None)."""
         waiting = self._waiting.pop(subject, None)
         if waiting is not None and not waiting.done():
             waiting.set_result(message)
@@ -162,8 +171,31 @@ class Mailroom:
             self._arrived[subject] = message
             if len(self._arrived) > 10_000:  # nobody waits for these; keep memory bounded
                 self._arrived.pop(next(iter(self._arrived)))
-        if self.on_letter is not None:
-            self.on_letter(message)
+
+
+class Desk:
+    """The caseworkers of an organisation whose people take its letters in (the hub's
+    ``letters_consumed_by = people``), as the simulation sees them: they look at the inbox
+    (``GET /v1/inbox``, a read-only listing) and a letter there has arrived. They leave it
+    waiting for a person in the caseworker TUI: nothing is fetched or acknowledged."""
+
+    def __init__(self, hub: HubClient, mailroom: Mailroom) -> None:
+        self.hub = hub
+        self.mailroom = mailroom
+        self._seen: set[str] = set()
+
+    async def watch(self, interval: float = 0.5) -> None:
+        try:
+            while True:
+                with contextlib.suppress(HubError):
+                    for entry in await self.hub.inbox(limit=1000):
+                        if entry["id"] in self._seen or entry.get("type") != "XDIS91":
+                            continue
+                        self._seen.add(entry["id"])
+                        self.mailroom.arrived(str(entry.get("subject") or ""), None)
+                await asyncio.sleep(interval)
+        finally:
+            await self.hub.close()
 
 
 @dataclass(slots=True)

@@ -11,6 +11,8 @@ from wire.operator import (
     Audit,
     CertificateRevocationIn,
     Health,
+    LettersConsumer,
+    LettersConsumerIn,
     OperatorOrganisations,
     Probe,
     Queue,
@@ -164,6 +166,24 @@ PATHS: dict[str, Any] = {
     "/v1/operator/organisations/{gln}/enable": _action(
         "operatorEnableToken", "Enable an organisation's system token (audited).", "TokenState", 200
     ),
+    "/v1/operator/organisations/{gln}/letters-consumed-by": {
+        "post": {
+            "operationId": "operatorSetLettersConsumedBy",
+            "summary": "Set who takes an organisation's letters out of its inbox (audited): "
+            "its system through its adapter, or its people in the caseworker app. The other "
+            "party's consuming calls are refused with 409 letters-consumed-by-system or "
+            "letters-consumed-by-people from the next request, in every hub process.",
+            "parameters": [_GLN],
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": _ref("LettersConsumerIn")}},
+            },
+            "responses": {
+                "200": _json("LettersConsumer", "Set (and audited)."),
+                **_errors(400, 401, 403, 404, 413, 415, 503),
+            },
+        },
+    },
     "/v1/operator/organisations/{gln}/revoked-certificates": {
         **_get(
             "operatorRevokedCertificates",
@@ -210,12 +230,16 @@ MODELS: list[type[Any]] = [
     Probe,
     Throughput,
     Health,
+    LettersConsumer,
+    LettersConsumerIn,
     OperatorOrganisations,
     Queue,
     Trail,
     Redelivered,
     Reported,
     TokenState,
+    LettersConsumerIn,
+    LettersConsumer,
     CertificateRevocationIn,
     RevokedCertificates,
     Audit,

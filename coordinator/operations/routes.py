@@ -16,6 +16,7 @@ import uuid
 from typing import Any
 
 from aiohttp import web
+from pydantic import ValidationError
 
 from coordinator.errors import (
     BadRequest,
@@ -49,18 +50,20 @@ from coordinator.security.certificates import (
     revocation_reason,
     revoked_certificates,
 )
-from coordinator.security.credentials import token_switch
+from coordinator.security.credentials import consumer_switch, token_switch
 from coordinator.sqltypes import utcnow
 from coordinator.state import COMMITTER, ENGINE, SETTINGS
 from coordinator.tables import Role
 from messages.errors import IdentifierError
 from messages.identifiers import parse_gln
-from wire.directory import Sector
+from wire.directory import LettersConsumedBy, Sector
 from wire.operator import (
     Audit,
     AuditEntry,
     DatabaseHealth,
     Health,
+    LettersConsumer,
+    LettersConsumerIn,
     MessageMeta,
     OperatorOrganisations,
     OrganisationState,
@@ -199,6 +202,7 @@ async def get_organisations(request: web.Request) -> web.Response:
                     oldest_waiting=s.oldest_waiting,
                     last_poll=s.last_poll,
                     token_disabled=s.token_disabled,
+                    letters_consumed_by=LettersConsumedBy(s.letters_consumed_by),
                 )
                 for s in states
             ]
@@ -276,6 +280,31 @@ async def post_disable(request: web.Request) -> web.Response:
 @routes.post("/v1/operator/organisations/{gln}/enable")
 async def post_enable(request: web.Request) -> web.Response:
     return await _token(request, disabled=False)
+
+
+@routes.post("/v1/operator/organisations/{gln}/letters-consumed-by")
+async def post_letters_consumed_by(request: web.Request) -> web.Response:
+    """Who takes the organisation's letters out of its inbox from now on: its system or its
+    people (audited; every hub process reads it at each fetch and acknowledgement)."""
+    actor = _actor(_operator(request))
+    gln = _gln(request)
+    if request.content_type != "application/json":
+        raise UnsupportedMediaType("send the choice as Content-Type: application/json")
+    try:
+        data = json.loads(await request.read())
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise BadRequest("the body is not JSON", code="invalid-json") from None
+    try:
+        wanted = LettersConsumerIn.model_validate(data).letters_consumed_by
+    except ValidationError:
+        choices = ", ".join(c.value for c in LettersConsumedBy)
+        raise BadRequest(
+            f'send {{"letters_consumed_by": one of {choices}}}', code="invalid-choice"
+        ) from None
+    changed = await request.app[COMMITTER].call(consumer_switch(gln, wanted, actor))
+    return json_response(
+        LettersConsumer(organisation=gln, letters_consumed_by=wanted, changed=changed)
+    )
 
 
 _REVOCATION_FIELDS = {"serial", "reason"}

@@ -16,7 +16,12 @@ from tests.tui.conftest import BUP, CHILD, GP, PPR
 ME = {
     "name": "Pia Psykolog",
     "role": "caseworker",
-    "organisation": {"gln": PPR, "name": "PPR Aalborg", "sector": "ppr"},
+    "organisation": {
+        "gln": PPR,
+        "name": "PPR Aalborg",
+        "sector": "ppr",
+        "letters_consumed_by": "people",
+    },
 }
 OPERATOR = {
     "name": "Ole Operatør",
@@ -372,6 +377,68 @@ LETTER_STATUS = {
 }
 
 
+def _filed(
+    n: int,
+    direction: str,
+    other: str,
+    at: str,
+    subject: str | None,
+    status: str,
+    *,
+    in_inbox: bool = False,
+    removed_at: str | None = None,
+) -> Any:
+    """One letter of the archive (``POST /v1/letters/search``)."""
+    incoming = direction == "incoming"
+    return {
+        "id": f"5a2e0000-0000-4000-8000-0000000000{n:02d}",
+        "type": "XDIS91",
+        "direction": direction,
+        "sender": other if incoming else PPR,
+        "receiver": PPR if incoming else other,
+        "letter_id": f"A{n}",
+        "episode_id": None,
+        "subject": subject,
+        "in_reply_to": None,
+        "status": status,
+        "in_inbox": in_inbox,
+        "overdue": False,
+        "receipt_id": None,
+        "received_at": at,
+        "updated_at": at,
+        "removed_at": removed_at,
+    }
+
+
+ARCHIVE = {
+    "letters_consumed_by": "system",  # PPR's case system takes the letters in: read-only here
+    "letters": [
+        _filed(
+            1,
+            "incoming",
+            GP,
+            "2026-12-02T13:05:00Z",
+            "Henvisning: Mads J.",
+            "accepted",
+            in_inbox=True,
+        ),
+        _filed(2, "sent", BUP, "2026-12-02T09:10:00Z", "Status på Mads J.", "receipted"),
+        _filed(3, "incoming", BUP, "2026-11-28T14:00:00Z", "Svar på status", "acknowledged"),
+        _filed(4, "sent", GP, "2026-11-20T08:00:00Z", "Sv: Skolevægring", "rejected"),
+        _filed(
+            5,
+            "incoming",
+            GP,
+            "2026-09-01T10:00:00Z",
+            None,
+            "receipted",
+            removed_at="2026-11-30T02:00:00Z",
+        ),
+    ],
+    "next": "MjAyNi0wOS0wMVQxMDowMDowMCswMDowMHw1YTJlMDAwMA",
+}
+
+
 def caseworker_routes() -> dict[tuple[str, str], Any]:
     return {
         ("GET", f"/v1/children/{CHILD}/consents"): {"consents": CONSENTS},
@@ -385,6 +452,7 @@ def caseworker_routes() -> dict[tuple[str, str], Any]:
         ("GET", f"/v1/children/{CHILD}/access-log"): {"entries": ACCESS_LOG},
         ("GET", "/v1/inbox"): {"messages": INBOX},
         ("GET", "/v1/outbox"): {"messages": OUTBOX},
+        ("POST", "/v1/letters/search"): ARCHIVE,
     }
 
 

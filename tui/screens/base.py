@@ -102,6 +102,16 @@ class Caseworker(ScreenHost, Protocol):
     @property
     def org_sector(self) -> str: ...
 
+    @property
+    def system_takes_letters(self) -> bool:
+        """The organisation's case system takes its letters in (``letters_consumed_by``):
+        the app reads them, answers and forwards them, never takes them out of the inbox."""
+        ...
+
+    def keep_letters_owner(self, owner: str) -> None:
+        """Who takes the letters in, as the hub said it last (``system`` or ``people``)."""
+        ...
+
     async def registry(self) -> SchemaRegistry: ...
 
 

@@ -49,6 +49,7 @@ class ChildScreen(Screen[None], CaseworkerRoom):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "focus_cpr", show=False),
         Binding("i", "app.inbox", show=False),
+        Binding("b", "app.archive", show=False),
         Binding("n", "app.compose", show=False),
         Binding("s", "consents", show=False),
         Binding("t", "coordinator", show=False),

@@ -38,6 +38,7 @@ class InboxScreen(Screen[None], CaseworkerRoom):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "open", show=False),
         Binding("n", "app.compose", show=False),
+        Binding("b", "app.archive", show=False),
         Binding("g", "reload", show=False),
         Binding("tab", "switch", show=False),
         Binding("escape", "app.pop_screen", show=False),
@@ -79,6 +80,7 @@ class InboxScreen(Screen[None], CaseworkerRoom):
                 ("enter", t("key.open")),
                 ("tab", t("key.next")),
                 ("n", t("key.new")),
+                ("b", t("key.archive")),
                 ("g", t("key.refresh")),
                 ("esc", t("key.back")),
             ]
@@ -119,6 +121,8 @@ class InboxScreen(Screen[None], CaseworkerRoom):
         head.append("   " + t("inbox.counts", unread=unread, pending=pending))
         if without := sum(1 for m in self.inbox if m.get("suggested_case")):
             head.append("   " + t("inbox.suggested_count", n=without), style="yellow")
+        if app.system_takes_letters:
+            head.append("   " + t("inbox.system_takes"), style="italic")
         self.query_one("#inbox-head", Static).update(head)
         inbox = self.query_one("#inbox", DataTable)
         row = inbox.cursor_row

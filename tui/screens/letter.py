@@ -76,7 +76,9 @@ class LetterScreen(Screen[None], CaseworkerRoom):
 
     def on_mount(self) -> None:
         t = self.caseworker.texts
-        keys = [("r", t("key.reply")), ("k", t("key.receipt")), ("a", t("key.ack"))]
+        keys = [("r", t("key.reply"))]
+        if not self.caseworker.system_takes_letters:  # else the system receipts and takes it
+            keys += [("k", t("key.receipt")), ("a", t("key.ack"))]
         self.query_one(KeyBar).show(
             [*(keys if self.incoming else []), ("f", t("key.forward")), ("esc", t("key.back"))]
         )
@@ -195,7 +197,17 @@ class LetterScreen(Screen[None], CaseworkerRoom):
         if isinstance(self.letter, Correspondence):
             self.app.push_screen(ComposeScreen(forward_of=self.letter))
 
+    def _system_takes(self) -> bool:
+        """Where the organisation's system takes its letters in, it also sends their
+        receipts: the app says so instead of taking a letter away from it."""
+        if self.caseworker.system_takes_letters:
+            self.query_one(Notice).tell(self.caseworker.texts("letter.system_takes"))
+            return True
+        return False
+
     def action_receipt(self) -> None:
+        if self._system_takes():
+            return
         if self.incoming and isinstance(self.letter, Correspondence):
             in_worker(self, partial(self._send_receipt, self.letter), "letter-action")
 
@@ -212,7 +224,7 @@ class LetterScreen(Screen[None], CaseworkerRoom):
             notice.tell(app.texts("letter.receipt_sent"))
 
     def action_archive(self) -> None:
-        if self.incoming:
+        if self.incoming and not self._system_takes():
             in_worker(self, self._archive, "letter-action")
 
     async def _archive(self) -> None:

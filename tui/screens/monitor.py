@@ -257,6 +257,8 @@ class MonitorScreen(Screen[None], MonitorRoom):
         head = t("mon.queue", org=label) + (
             f"  ({t('status.expired')})" if self.show_expired else ""
         )
+        if selected is not None and selected.get("letters_consumed_by") == "people":
+            head += "  · " + t("mon.taken_by_people")
         self.query_one("#queue-head", Static).update(head)
         queue = self.query_one("#queue", DataTable)
         row = queue.cursor_row
@@ -289,7 +291,9 @@ class MonitorScreen(Screen[None], MonitorRoom):
         app = self.monitor
         t = app.texts
         poll = o.get("last_poll")
-        if poll is None:
+        if o.get("letters_consumed_by") == "people":  # its system does not poll: no ⚠
+            since = Text(t("mon.by_people"), style="cyan")
+        elif poll is None:
             since = Text(t("mon.never"), style="dim")
         else:
             seconds = (app.now() - parse_time(poll)).total_seconds()
