@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test check lint fmt bench soak fuzz-messages fuzz clean
+.PHONY: install demo test check lint fmt bench soak fuzz-messages fuzz tui-check clean
 
 install: $(STAMP)
 
@@ -48,6 +48,11 @@ fuzz-messages: install
 # schemathesis against /v1/openapi.json on a live hub; FUZZ_MINUTES (default 5) to change
 fuzz: install
 	$(BIN)/python -m tests.functional.api_fuzz --minutes $${FUZZ_MINUTES:-5}
+
+# a caseworker's day in the caseworker TUI in a real terminal (tmux, 80×24) against a hub
+# started as `make demo` starts it; needs tmux
+tui-check: install
+	$(BIN)/python -m tests.tui.tmux_session
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

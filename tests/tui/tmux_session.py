@@ -67,9 +67,15 @@ class SessionFailed(AssertionError):
 
 
 def _prefix(key: str, **values: object) -> str:
-    """What a text starts with, up to its first placeholder left open (``None`` values)."""
+    """What a text starts with, up to its first placeholder not given in ``values`` or its
+    first line's end (as a screen line holds it)."""
     mark = "\x00"
-    return T(key, **{k: mark if v is None else v for k, v in values.items()}).split(mark)[0]
+
+    class Open(dict[str, object]):
+        def __missing__(self, _: str) -> str:
+            return mark
+
+    return T(key).format_map(Open(values)).split(mark)[0].split("\n")[0]
 
 
 # --- the terminal ----------------------------------------------------------------------------
@@ -281,14 +287,14 @@ def _day(
     mine = term.wait_for(
         "Mine børn with the organisation's children",
         T("mine.title", org=demo.org),
-        _prefix("mine.counts", total=None),
+        _prefix("mine.counts"),
     )
     children = CPR.findall(mine)
     if not children:
         raise SessionFailed(f"Mine børn lists no child. The screen:\n{mine}")
     cpr = children[0]
     term.keys("Enter")
-    term.wait_for("the child's overview", _prefix("child.head", cpr=cpr, age=None))
+    term.wait_for("the child's overview", _prefix("child.head", cpr=cpr))
     say("looked up the first child in Mine børn")
 
     # --- 2. read a letter and reply to it ---------------------------------------------------
@@ -303,16 +309,16 @@ def _day(
     term.keys(*["Down"] * letter, "Enter")
     term.wait_for(
         "the letter, read",
-        _prefix("letter.subject", subject=None),
-        _prefix("letter.from", name=None),
+        _prefix("letter.subject"),
+        _prefix("letter.from"),
     )
     term.keys("r")
-    term.wait_for("the reply, to write", _prefix("compose.reply_title", subject=None))
+    term.wait_for("the reply, to write", _prefix("compose.reply_title"))
     term.type("Tak for henvisningen. Vi har sat en samtale i gang.")
     term.keys("C-s")
-    term.wait_for("the reply, sent", _prefix("compose.sent", id=None))
+    term.wait_for("the reply, sent", _prefix("compose.sent"))
     term.keys("Escape", "Escape")
-    term.wait_for("the child's overview again", _prefix("child.head", cpr=cpr, age=None))
+    term.wait_for("the child's overview again", _prefix("child.head", cpr=cpr))
     say("read a referral in the inbox and replied to it")
 
     # --- 3. record a consent and revoke it; the overview changes at once --------------------
@@ -322,18 +328,20 @@ def _day(
             f"the overview already shows a consent attested by us:\n{term.screen()}"
         )
     term.keys("s")
-    term.wait_for("the child's consents", _prefix("consents.title", cpr=cpr, age=None))
+    term.wait_for("the child's consents", _prefix("consents.title", cpr=cpr))
     term.keys("n")
     term.wait_for("the consent form", T("form.title"))
     giver = "Mor Testesen"
     term.type(giver)
-    term.keys("Tab", "Enter", "Down", "Enter")  # the relation: the list's first
+    term.keys("Tab", "Enter")  # the relation: its list opens under the prompt
+    term.wait_until("the list of relations", lambda screen: screen.count(T("form.relation")) >= 2)
+    term.keys("Down", "Enter")  # the list's first
     term.wait_for(
         "what the consent would open",
         _prefix("form.preview", relation=T("relation.custodial-parent")),
     )
     term.keys("C-s")
-    confirm = _prefix("form.confirm", closed=None)
+    confirm = _prefix("form.confirm")
     screen = term.wait_until(
         "the consent, saved (or the question whether to save it)",
         lambda s: confirm in s or T("consents.recorded_ok") in s,
@@ -344,18 +352,18 @@ def _day(
     term.keys("Escape")
     term.wait_for(
         "the overview, showing the consent at once",
-        _prefix("child.head", cpr=cpr, age=None),
+        _prefix("child.head", cpr=cpr),
         attested,
     )
     say("recorded a consent: the overview shows it")
     term.keys("s")
-    term.wait_for("the child's consents", _prefix("consents.title", cpr=cpr, age=None), giver)
+    term.wait_for("the child's consents", _prefix("consents.title", cpr=cpr), giver)
     _revoke(term, giver)
     term.wait_for("the consent, revoked", T("consents.revoked_ok"))
     term.keys("Escape")
     term.wait_for(
         "the overview, without the revoked consent",
-        _prefix("child.head", cpr=cpr, age=None),
+        _prefix("child.head", cpr=cpr),
         gone=(attested,),
     )
     say("revoked it: the overview shows it no longer")
@@ -394,13 +402,13 @@ def _day(
     term.wait_for(
         "Mine børn, read with the new token",
         T("mine.title", org=demo.org),
-        _prefix("mine.counts", total=None),
+        _prefix("mine.counts"),
     )
     say("logged in again with a new token: the app goes on")
 
     # --- 5. the end ---------------------------------------------------------------------------
     term.keys("Escape", "Escape")
-    term.wait_for("the child's overview", _prefix("child.head", cpr=cpr, age=None))
+    term.wait_for("the child's overview", _prefix("child.head", cpr=cpr))
     term.keys("q")
     status = _ended(term)
     if status != ExitStatus.QUIT:
