@@ -4,8 +4,11 @@ recording and revoking a consent, reading a letter and replying, a status reachi
 
 from __future__ import annotations
 
-from typing import Any
+import inspect
+from pathlib import Path
+from typing import Any, ClassVar
 
+from textual import events
 from textual.widgets import DataTable, Input, Select, TextArea
 
 from messages.medcom.correspondence import new_correspondence, reply_reference
@@ -163,6 +166,30 @@ async def test_cpr_is_checked_as_it_is_typed(tui_hub: TuiHub) -> None:
         await pilot.press(*"320116")  # no 32nd of January: said before the last four digits
         await until(pilot, lambda: "Invalid CPR number" in screen_text(app))
         assert "not a real date" in screen_text(app)
+
+
+async def test_a_key_pressed_as_the_app_opens_is_a_key_not_a_digit_in_the_cpr_field(
+    tui_hub: TuiHub,
+) -> None:
+    """The child screen starts with its keys live ("m", "i", "/"...): the CPR field never
+    has the focus on the way there, so a key typed while the first screen appears is not
+    typed into it ("/" puts the cursor there)."""
+
+    class Watched(CaseworkerApp):
+        CSS_PATH = str(Path(inspect.getfile(CaseworkerApp)).with_name("caseworker.tcss"))
+        seen: ClassVar[list[str]] = []  # the ids of the widgets focused, in turn
+
+        def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+            self.seen.append(str(event.widget.id))
+
+    app = Watched(tui_hub.client("pia"), texts=Texts("da"), refresh_seconds=0.3)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: bool(app.org_name) and isinstance(app.screen, ChildScreen))
+        assert app.seen, "no focus was seen"
+        assert "cpr" not in app.seen
+        assert app.screen.focused is app.screen.query_one("#body")
+        await pilot.press("slash")
+        assert app.screen.focused is app.screen.query_one("#cpr", Input)
 
 
 async def test_read_a_letter_reply_and_watch_it_get_receipted(tui_hub: TuiHub) -> None:

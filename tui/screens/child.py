@@ -46,6 +46,10 @@ NOTES_READ = 1000  # the most notifications the hub lists at once: the newest, a
 
 
 class ChildScreen(Screen[None], CaseworkerRoom):
+    # the overview takes the focus from the start (letters are keys here; "/" goes to the
+    # CPR field): Textual's default would give it to the CPR field until on_mount moves it,
+    # and a key typed while the first screen appears would land in the field
+    AUTO_FOCUS = "#body"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "focus_cpr", show=False),
         Binding("i", "app.inbox", show=False),
