@@ -164,6 +164,18 @@ class Terminal:
         )
         return int(status) if dead == "1" and status else None
 
+    def stacks(self) -> str:
+        """Where the program in the window is stuck: Python's fault handler (on in the
+        window's environment) prints every thread's stack on SIGABRT; what it printed."""
+        pid = self._tmux("display-message", "-p", "-t", self.session, "#{pane_pid}").strip()
+        with contextlib.suppress(ValueError, OSError):
+            os.kill(int(pid), signal.SIGABRT)
+        with contextlib.suppress(SessionFailed):
+            self.wait_until("the program, ended", lambda _: self.ended() is not None, 10)
+        return "What it printed as it was stopped:\n" + self._tmux(
+            "capture-pane", "-p", "-J", "-S", "-200", "-t", self.session
+        )
+
     def close(self) -> None:
         if self.started:
             with contextlib.suppress(SessionFailed, subprocess.TimeoutExpired):
@@ -269,7 +281,12 @@ def caseworkers_day(folder: Path, say: Callable[[str], None] = lambda _: None) -
         say(f"samspil demo is running at {demo.url}")
         term = Terminal()
         try:
-            env = {**clean_env(), "TERM": "xterm-256color", "SAMSPIL_LANG": "da"}
+            env = {
+                **clean_env(),
+                "TERM": "xterm-256color",
+                "SAMSPIL_LANG": "da",
+                "PYTHONFAULTHANDLER": "1",  # stacks on SIGABRT, should the app hang
+            }
             argv = [sys.executable, "-m", "samspil", "tui", "--hub", demo.url,
                     "--token-file", str(demo.token_file)]  # fmt: skip
             term.start(argv, env, cwd=folder)
@@ -447,7 +464,7 @@ def _ended(term: Terminal) -> int:
     deadline = time.monotonic() + WAIT
     while (status := term.ended()) is None:
         if time.monotonic() > deadline:
-            raise SessionFailed(f"the app did not end on q. The screen:\n{term.screen()}")
+            raise SessionFailed(f"the app did not end on q. {term.stacks()}")
         time.sleep(POLL)
     return status
 
