@@ -88,6 +88,7 @@ class Terminal:
         self.socket = f"samspil-day-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.session = "day"
         self.started = False
+        self.status_file = Path(os.devnull)
 
     def _tmux(self, *args: str, env: dict[str, str] | None = None) -> str:
         done = subprocess.run(
@@ -103,11 +104,16 @@ class Terminal:
         return done.stdout
 
     def start(self, argv: list[str], env: dict[str, str], cwd: Path) -> None:
-        """Run ``argv`` in the terminal; the window stays when it ends (to read its status)."""
+        """Run ``argv`` in the terminal. A shell around it writes its exit status to a file
+        (tmux itself may miss the end of a program whose terminal closed first); the window
+        stays when it ends, to be read."""
         width, height = SIZE
+        self.status_file = cwd / f"{self.socket}.status"
+        wrapped = ["sh", "-c", '"$@"; echo "$?" > "$0.part" && mv "$0.part" "$0"',
+                   str(self.status_file), *argv]  # fmt: skip
         self._tmux(
             "new-session", "-d", "-s", self.session, "-x", str(width), "-y", str(height),
-            "-c", str(cwd), shlex.join(argv),
+            "-c", str(cwd), shlex.join(wrapped),
             ";", "set-option", "-t", self.session, "remain-on-exit", "on",
             env=env,
         )  # fmt: skip
@@ -155,21 +161,19 @@ class Terminal:
 
     def ended(self) -> int | None:
         """The exit status of what runs in the window, once it has ended."""
-        dead, _, status = (
-            self._tmux(
-                "display-message", "-p", "-t", self.session, "#{pane_dead} #{pane_dead_status}"
-            )
-            .strip()
-            .partition(" ")
-        )
-        return int(status) if dead == "1" and status else None
+        try:
+            said = self.status_file.read_text()
+        except FileNotFoundError:
+            return None
+        return int(said) if said.strip() else None
 
     def stacks(self) -> str:
         """Where the program in the window is stuck: Python's fault handler (on in the
         window's environment) prints every thread's stack on SIGABRT; what it printed."""
-        pid = self._tmux("display-message", "-p", "-t", self.session, "#{pane_pid}").strip()
-        with contextlib.suppress(ValueError, OSError):
-            os.kill(int(pid), signal.SIGABRT)
+        shell = self._tmux("display-message", "-p", "-t", self.session, "#{pane_pid}").strip()
+        for pid in _children(shell):
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGABRT)
         with contextlib.suppress(SessionFailed):
             self.wait_until("the program, ended", lambda _: self.ended() is not None, 10)
         return "What it printed as it was stopped:\n" + self._tmux(
@@ -181,6 +185,18 @@ class Terminal:
             with contextlib.suppress(SessionFailed, subprocess.TimeoutExpired):
                 self._tmux("kill-server")
             self.started = False
+
+
+def _children(pid: str) -> list[int]:
+    """The processes whose parent is ``pid``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError):
+                stat = (entry / "stat").read_text()
+                if stat.rpartition(")")[2].split()[1] == pid:
+                    found.append(int(entry.name))
+    return found
 
 
 # --- the hub -------------------------------------------------------------------------------
