@@ -246,6 +246,13 @@ class HubClient:
         ``total``, ``offset``), the most recent activity first."""
         return _decode_object(await self._get(f"/v1/children?limit={limit}&offset={offset}"))
 
+    async def partner_events(self, since: str = "0", *, limit: int = 100) -> Json:
+        """``GET /v1/partner-events``: a page of other organisations' changes about the
+        organisation's own children after the cursor ``since`` (``events``, ``cursor``,
+        ``more``); the hub logs the page before it answers."""
+        since = since if since.isdigit() else "0"
+        return _decode_object(await self._get(f"/v1/partner-events?since={since}&limit={limit}"))
+
     async def consents(self, cpr: str) -> list[Json]:
         """``GET /v1/children/{cpr}/consents``."""
         return _decode_list(await self._get(f"/v1/children/{_seg(cpr)}/consents"), "consents")
