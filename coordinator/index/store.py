@@ -57,6 +57,14 @@ from coordinator.errors import (
     NotFound,
     store_error,
 )
+from coordinator.index.changes import (
+    appointment_change,
+    case_change,
+    coordinator_change,
+    lock_changes,
+    write_changes,
+    write_changes_async,
+)
 from coordinator.index.consent import (
     ConsentFacts,
     ConsentPolicy,
@@ -74,14 +82,6 @@ from coordinator.index.consent import (
     would_open,
 )
 from coordinator.index.consent_rows import CONSENTS_OF, DISPUTES_OF, consent_facts, facts_of
-from coordinator.index.changes import (
-    appointment_change,
-    case_change,
-    coordinator_change,
-    lock_changes,
-    write_changes,
-    write_changes_async,
-)
 from coordinator.index.notifications import CaseWrite, Involved, tell_partners
 from coordinator.index.tables import (
     APPOINTMENT,

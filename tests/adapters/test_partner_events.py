@@ -123,16 +123,19 @@ async def _views(hub: RestartableHub) -> list[tuple[str, str, bool, list[str]]]:
     async with hub.app[ENGINE].connect() as conn:
         rows = (
             await conn.execute(
-                select(ACCESS_LOG).where(ACCESS_LOG.c.viewer_org == PPR_GLN)
+                select(ACCESS_LOG)
+                .where(ACCESS_LOG.c.viewer_org == PPR_GLN)
                 .order_by(ACCESS_LOG.c.at)
             )
-        ).all()  # fmt: skip
+        ).all()
         owners = {
             r.id: sorted(
-                await conn.scalars(select(DISCLOSURE.c.owner_org).where(DISCLOSURE.c.access_id == r.id))
+                await conn.scalars(
+                    select(DISCLOSURE.c.owner_org).where(DISCLOSURE.c.access_id == r.id)
+                )
             )
             for r in rows
-        }  # fmt: skip
+        }
     return [(r.kind, r.viewer_person, r.on_behalf_of, owners[r.id]) for r in rows]
 
 
@@ -166,9 +169,13 @@ async def _consent(hub: RestartableHub, ppr: MunicipalityAdapter) -> str:
     verified (as if the consent service had signed it); its id."""
     recorded = await ppr.hub.add_consent(
         CHILD_CPR,
-        {"given_by_name": "Mette Nielsen", "relation": "custodial-parent", "form": "digital",
-         "sectors": ["ppr", "psychiatry"]},
-    )  # fmt: skip
+        {
+            "given_by_name": "Mette Nielsen",
+            "relation": "custodial-parent",
+            "form": "digital",
+            "sectors": ["ppr", "psychiatry"],
+        },
+    )
     assert hub.app is not None
     async with hub.app[ENGINE].begin() as conn:
         await conn.execute(
@@ -206,10 +213,12 @@ async def test_the_case_systems_webhook_hears_partners_only_under_consent(
         ]
         moved = case_system.events[case_system.order[0]]
         assert moved["child_cpr"] == CHILD_CPR
-        assert "BA-1" not in json.dumps(moved) and "ref" not in moved["appointment"]
+        assert "BA-1" not in json.dumps(moved)
+        assert "ref" not in moved["appointment"]
         # each page the case system got was logged first: per child, naming the system
         views = await _views(hub)
-        assert views and all(v[0] == "partner-events" for v in views)
+        assert views
+        assert all(v[0] == "partner-events" for v in views)
         assert all((v[2], v[3]) == (False, [BUP_GLN]) for v in views)
         assert views[0][1] == f"municipality {PPR_GLN} system"  # the adapter's system token
         assert len(views) == case_system.posts
@@ -275,12 +284,15 @@ async def test_the_case_systems_folder_gets_a_file_per_page(
     finally:
         await bup.close()
     [written] = [p for p in folder.iterdir() if not p.name.startswith(".")]
-    assert written.name.startswith("partner-events-") and written.suffix == ".jsonl"
+    assert written.name.startswith("partner-events-")
+    assert written.suffix == ".jsonl"
     [line] = written.read_text("utf-8").splitlines()
     event = json.loads(line)
     assert (event["type"], event["organisation"], event["case"]["kind"]) == (
-        "case-opened", BUP_GLN, "psychiatric-assessment"
-    )  # fmt: skip
+        "case-opened",
+        BUP_GLN,
+        "psychiatric-assessment",
+    )
 
 
 def test_partner_events_are_configured_in_the_toml_file(tmp_path: Path) -> None:
@@ -298,16 +310,22 @@ root = "medcom"
 [events]
 folder = "events"
 """
-    path.write_text(base + '[partner_events]\nurl = "https://sag.local/pe"\n'
-                    'token_file = "case.token"\npage = 50\n')  # fmt: skip
+    path.write_text(
+        base + '[partner_events]\nurl = "https://sag.local/pe"\n'
+        'token_file = "case.token"\npage = 50\n'
+    )
     config = load_config("municipality", path).partner_events
     assert config is not None
     assert (config.url, config.token, config.page, config.folder) == (
-        "https://sag.local/pe", SECRET, 50, None
-    )  # fmt: skip
+        "https://sag.local/pe",
+        SECRET,
+        50,
+        None,
+    )
     path.write_text(base + '[partner_events]\nfolder = "ud"\n')
     config = load_config("municipality", path).partner_events
-    assert config is not None and config.folder == tmp_path / "ud"
+    assert config is not None
+    assert config.folder == tmp_path / "ud"
     for bad in ("", 'folder = "ud"\nurl = "https://x"\n', 'url = "ftp://x"\n', "page = 0\n"):
         path.write_text(base + "[partner_events]\n" + bad)
         with pytest.raises(AdapterConfigError):

@@ -51,12 +51,16 @@ async def _views(hub: Hub, viewer: str) -> list[tuple[str, str, bool, list[str]]
     async with hub.app[ENGINE].connect() as conn:
         rows = (
             await conn.execute(
-                select(ACCESS_LOG.c.id, ACCESS_LOG.c.kind, ACCESS_LOG.c.viewer_person,
-                       ACCESS_LOG.c.on_behalf_of)
+                select(
+                    ACCESS_LOG.c.id,
+                    ACCESS_LOG.c.kind,
+                    ACCESS_LOG.c.viewer_person,
+                    ACCESS_LOG.c.on_behalf_of,
+                )
                 .where(ACCESS_LOG.c.viewer_org == viewer)
                 .order_by(ACCESS_LOG.c.at, ACCESS_LOG.c.id)
             )
-        ).all()  # fmt: skip
+        ).all()
         owners: dict[Any, list[str]] = {}
         for d in await conn.execute(select(DISCLOSURE.c.access_id, DISCLOSURE.c.owner_org)):
             owners.setdefault(d.access_id, []).append(d.owner_org)
@@ -81,21 +85,29 @@ async def test_partner_changes_under_consent_once_logged_per_child(hub: Hub) -> 
     await ok(bup, "PUT", "/v1/cases/B-0", case(child, kind="psychiatric-assessment"))
     await ok(ppr, "PUT", "/v1/cases/P-1", case(child, title="Skolevægring"))
     await verified(hub, ppr, child, consent(["ppr", "psychiatry"]))
-    await ok(bup, "PUT", "/v1/cases/B-0", case(child, kind="psychiatric-assessment",
-                                               status="closed"))  # fmt: skip
-    await ok(bup, "PUT", "/v1/cases/B-1", case(child, kind="psychiatric-assessment",
-                                               title="Angst", contact_name="Søren Bach"))  # fmt: skip
+    await ok(
+        bup, "PUT", "/v1/cases/B-0", case(child, kind="psychiatric-assessment", status="closed")
+    )
+    await ok(
+        bup,
+        "PUT",
+        "/v1/cases/B-1",
+        case(child, kind="psychiatric-assessment", title="Angst", contact_name="Søren Bach"),
+    )
     booking = appointment(child, hours=30)
     await ok(bup, "PUT", "/v1/appointments/BA-1", booking)
     await ok(bup, "PUT", "/v1/appointments/BA-1", {**booking, "location": "Hus 2"})  # not moved
     await ok(bup, "PUT", "/v1/appointments/BA-1", appointment(child, hours=50))  # moved
-    await ok(bup, "PUT", "/v1/appointments/BA-1", appointment(child, hours=50,
-                                                              status="cancelled"))  # fmt: skip
+    await ok(bup, "PUT", "/v1/appointments/BA-1", appointment(child, hours=50, status="cancelled"))
     # the family department: no consent covers it, so nothing of it ever shows
     await ok(family, "PUT", "/v1/cases/F-1", case(child, kind="family-support"))
     await ok(family, "PUT", "/v1/appointments/FA-1", appointment(child, hours=40))
-    await ok(ppr, "PUT", f"/v1/children/{child}/coordinator", {
-        "organisation": BUP_GLN, "contact": {"name": "Søren Bach", "role": "overlæge"}})  # fmt: skip
+    await ok(
+        ppr,
+        "PUT",
+        f"/v1/children/{child}/coordinator",
+        {"organisation": BUP_GLN, "contact": {"name": "Søren Bach", "role": "overlæge"}},
+    )
     # another child the PPR has no case for
     await ok(bup, "PUT", "/v1/cases/B-9", case(other, kind="psychiatric-assessment"))
     await ok(ppr, "PUT", "/v1/cases/P-1", case(child, title="Ny plan"))  # its own: not told
@@ -113,8 +125,11 @@ async def test_partner_changes_under_consent_once_logged_per_child(hub: Hub) -> 
     assert page["more"] is False
     assert {e["child_cpr"] for e in events} == {child}
     closed, opened, booked, moved, cancelled, named = events
-    assert closed["case"] == {"kind": "psychiatric-assessment", "status": "closed",
-                              "opened_on": "2026-01-05"}  # fmt: skip
+    assert closed["case"] == {
+        "kind": "psychiatric-assessment",
+        "status": "closed",
+        "opened_on": "2026-01-05",
+    }
     assert opened["case"]["contact"]["name"] == "Søren Bach"
     assert (opened["organisation_name"], opened["sector"]) == ("BUP Aalborg", "psychiatry")
     assert booked["entry"] == moved["entry"] == cancelled["entry"] != opened["entry"]
