@@ -241,6 +241,21 @@ class HubClient:
         path = f"/v1/children/{_seg(cpr)}/overview"
         return _decode_object(await self._get(path, on_behalf_of=on_behalf_of))
 
+    async def fhir_overview(self, cpr: str, *, on_behalf_of: str | None = None) -> Json:
+        """``GET /fhir/r4/Patient/$overview``: the overview as a FHIR R4 ``searchset``
+        Bundle (the same rule and the same logged disclosure as :meth:`overview`)."""
+        path = f"/fhir/r4/Patient/$overview?identifier=urn:oid:1.2.208.176.1.2|{_seg(cpr)}"
+        status, _, raw = await self.call("GET", path, on_behalf_of=on_behalf_of)
+        try:
+            found = jsonlib.loads(raw)
+        except (ValueError, RecursionError):
+            found = None
+        if not isinstance(found, dict):
+            raise HubAnswerUnreadable(
+                f"GET {safe_path(path)} answered {status} without a FHIR Bundle", status=status
+            )
+        return found
+
     async def my_children(self, *, limit: int = 50, offset: int = 0) -> Json:
         """``GET /v1/children``: a page of the organisation's own children (``children``,
         ``total``, ``offset``), the most recent activity first."""
