@@ -5,14 +5,24 @@ and doubles nothing."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from coordinator.index.tables import ACCESS_LOG, DISCLOSURE
 from coordinator.state import ENGINE
 from coordinator.tables import Sector
-from tests.functional.conftest import BUP_GLN, FAMILY_GLN, GP_GLN, PPR_GLN, Client, Hub
+from tests.functional.conftest import (
+    BUP_GLN,
+    FAMILY_GLN,
+    GP_GLN,
+    PPR_GLN,
+    Client,
+    Hub,
+    MakeHub,
+)
 from tests.functional.index_samples import (
     PERSON,
     appointment,
@@ -205,3 +215,52 @@ async def test_who_may_ask_and_bad_cursors(hub: Hub) -> None:
     far = await _events(ppr, "999999")
     assert (far["events"], far["cursor"]) == ([], "999999")
     assert at(0)  # the samples' clock is in use
+
+
+async def test_two_hub_processes_writing_at_once_lose_no_event_behind_the_cursor(
+    make_hub: MakeHub, hub_db: str
+) -> None:
+    """On PostgreSQL two hub processes commit changes at once: a reader following the cursor
+    while they write sees every event exactly once (numbers become visible in commit order)."""
+    if not hub_db.startswith("postgresql"):
+        pytest.skip("one writer on SQLite: commits cannot interleave")
+    first, second = await make_hub(), await make_hub()
+    ppr, bup, _, _ = await _region(first)
+    bup_there = Client(bup.session, second.base, bup.token, bup.gln)
+    child = cpr_aged(10)
+    await ok(ppr, "PUT", "/v1/cases/P-1", case(child))
+    await verified(first, ppr, child, consent(["ppr", "psychiatry"]))
+    await ok(bup, "PUT", "/v1/cases/B-1", case(child, kind="psychiatric-assessment"))
+    start = await _events(ppr)
+    writes = 40
+    written = asyncio.Event()
+
+    async def write() -> None:
+        await asyncio.gather(
+            *(
+                ok(
+                    bup if n % 2 else bup_there,
+                    "PUT",
+                    f"/v1/appointments/BA-{n}",
+                    appointment(child, hours=24 + n),
+                )
+                for n in range(writes)
+            )
+        )
+        written.set()
+
+    seen: list[str] = []
+
+    async def follow() -> None:
+        cursor = start["cursor"]
+        for _ in range(10_000):  # a bound, never reached by a good run
+            page = await _events(ppr, cursor, limit=3)
+            seen.extend(e["id"] for e in page["events"])
+            cursor = page["cursor"]
+            if written.is_set() and not page["more"] and len(seen) >= writes:
+                return
+            if not page["events"]:
+                await asyncio.sleep(0)
+
+    await asyncio.gather(write(), follow())
+    assert len(seen) == len(set(seen)) == writes
