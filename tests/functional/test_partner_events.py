@@ -6,11 +6,14 @@ and doubles nothing."""
 from __future__ import annotations
 
 import asyncio
+import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
+from coordinator.index.changes import appointment_change, write_changes_async
 from coordinator.index.tables import ACCESS_LOG, DISCLOSURE
 from coordinator.state import ENGINE
 from coordinator.tables import Sector
@@ -264,3 +267,68 @@ async def test_two_hub_processes_writing_at_once_lose_no_event_behind_the_cursor
 
     await asyncio.gather(write(), follow())
     assert len(seen) == len(set(seen)) == writes
+
+
+async def test_a_change_committed_late_is_not_passed_by_the_cursor(hub: Hub, hub_db: str) -> None:
+    """Two transactions numbering changes at once (PostgreSQL): the later one waits for the
+    earlier one's commit, so no reader's cursor can move past a number still to come."""
+    if not hub_db.startswith("postgresql"):
+        pytest.skip("one writer on SQLite: commits cannot interleave")
+    ppr, bup, _, _ = await _region(hub)
+    child = cpr_aged(10)
+    await ok(ppr, "PUT", "/v1/cases/P-1", case(child))
+    await verified(hub, ppr, child, consent(["ppr", "psychiatry"]))
+    before = (await _events(ppr))["cursor"]
+
+    def change(hours: int) -> dict[str, Any]:
+        start = datetime.now(UTC) + timedelta(hours=hours)
+        row = appointment_change(
+            org_gln=BUP_GLN,
+            cpr=child,
+            entry_id=uuid.uuid4(),
+            was=None,
+            values={
+                "starts_at": start,
+                "ends_at": start + timedelta(hours=1),
+                "status": "booked",
+                "location": None,
+                "with_name": "Søren Bach",
+                "with_role": "overlæge",
+            },
+            at=datetime.now(UTC),
+        )
+        assert row is not None
+        return row
+
+    engine = hub.app[ENGINE]
+    async with engine.connect() as early, engine.connect() as late:
+        await early.begin()
+        await write_changes_async(early, [change(24)])  # numbered, not yet committed
+
+        async def later() -> None:
+            await late.begin()
+            await write_changes_async(late, [change(48)])
+            await late.commit()
+
+        second = asyncio.create_task(later())
+        # the later writer waits for the earlier one (its advisory lock), nothing is read
+        await _waiting_for_the_change_log(hub)
+        assert not second.done()
+        page = await _events(ppr, before)
+        assert (page["events"], page["cursor"]) == ([], before)
+        await early.commit()
+        await second
+    events, _ = await _all(ppr, before)
+    assert [e["type"] for e in events] == ["appointment-booked"] * 2
+    assert bup.gln == events[0]["organisation"]
+
+
+async def _waiting_for_the_change_log(hub: Hub) -> None:
+    """Poll (bounded) until a transaction waits for the change log's advisory lock."""
+    waiting = text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+    for _ in range(2000):
+        async with hub.app[ENGINE].connect() as conn:
+            if await conn.scalar(waiting):
+                return
+        await asyncio.sleep(0.005)
+    raise AssertionError("no transaction waited for the change log's lock")
