@@ -108,6 +108,8 @@ async def test_every_v1_endpoint_by_every_kind_of_caller(make_hub: MakeHub) -> N
         ("PUT", f"/v1/children/{child}/coordinator", coordinator, CHILD),
         ("GET", f"/v1/children/{child}/access-log", None, expect(OK, {403}, OK, OK, {403})),
         ("GET", "/v1/access-notifications", None, expect(OK, OK, OK, {403}, {403})),
+        # another organisation's feed holds nothing of a child it has no case for
+        ("GET", "/v1/partner-events", None, expect(OK, OK, OK, {403}, {403})),
         ("GET", "/v1/openapi.json", None, expect(OK, OK, OK, OK, OK) | {BOGUS: OK, NONE: OK}),
         ("POST", "/v1/admin/organisations",
          {"gln": gln(5002), "name": "PPR Matrix", "sector": "ppr"},
