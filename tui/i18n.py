@@ -44,6 +44,8 @@ DA: dict[str, str] = {
     # caseworker: child overview
     "child.prompt": "CPR-nummer (DDMMÅÅ-SSSS)",
     "child.invalid": "✖ Ugyldigt CPR-nummer: {reason}",
+    "cpr.form": "et CPR-nummer er 10 cifre, DDMMÅÅ efterfulgt af 4 cifre",
+    "cpr.date": "datodelen {date} er ikke en rigtig dato",
     "child.start": "Skriv et CPR-nummer og tryk Enter for at se barnets forløb.",
     "child.head": "Barn {cpr}  {age} år",
     "child.no_case": (
@@ -326,6 +328,8 @@ EN: dict[str, str] = {
     "help.close": "Esc closes help",
     "child.prompt": "CPR number (DDMMYY-SSSS)",
     "child.invalid": "✖ Invalid CPR number: {reason}",
+    "cpr.form": "a CPR number is 10 digits, DDMMYY followed by 4 digits",
+    "cpr.date": "the date part {date} is not a real date",
     "child.start": "Type a CPR number and press Enter to see the child's cases.",
     "child.head": "Child {cpr}  age {age}",
     "child.no_case": (

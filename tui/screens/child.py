@@ -96,12 +96,14 @@ class ChildScreen(Screen[None], CaseworkerRoom):
     def on_input_changed(self, event: Input.Changed) -> None:
         value = event.value.strip()
         notice = self.query_one(Notice)
+        t = self.caseworker.texts
         digits = value.replace("-", "")
         if len(digits) >= 10:
-            problem = cpr_problem(value)
+            problem = cpr_problem(value, t)
         elif len(digits) >= 6 or not digits.isdigit():
-            problem = cpr_problem(digits[:6].ljust(6, "0") + "0000") if digits.isdigit() else None
-            problem = problem or (None if digits.isdigit() else cpr_problem(digits))
+            typed = digits[:6].ljust(6, "0") + "0000"
+            problem = cpr_problem(typed, t) if digits.isdigit() else None
+            problem = problem or (None if digits.isdigit() else cpr_problem(digits, t))
         else:
             problem = None
         if problem:
@@ -111,7 +113,7 @@ class ChildScreen(Screen[None], CaseworkerRoom):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         value = event.value.strip()
-        problem = cpr_problem(value)
+        problem = cpr_problem(value, self.caseworker.texts)
         if problem:
             self.query_one(Notice).tell(
                 self.caseworker.texts("child.invalid", reason=problem), error=True

@@ -24,6 +24,7 @@ from messages.medcom.correspondence import new_correspondence, reply_reference
 from messages.medcom.documents import build_message
 from messages.medcom.model import Correspondence, Party, Patient, Priority
 from messages.medcom.text import to_plain
+from tui import problems
 from tui.screens.base import CaseworkerRoom
 from tui.screens.formatting import cpr_problem
 from tui.widgets.connection_banner import ConnectionBanner
@@ -144,7 +145,7 @@ class ComposeScreen(Screen[None], CaseworkerRoom):
         if not isinstance(receiver, str):
             notice.tell("✖ " + app.texts("compose.to"), error=True)
             return
-        if problem := cpr_problem(cpr):
+        if problem := cpr_problem(cpr, app.texts):
             notice.tell(app.texts("child.invalid", reason=problem), error=True)
             return
         reply = self.reply_to
@@ -168,8 +169,10 @@ class ComposeScreen(Screen[None], CaseworkerRoom):
                 references=(reply_reference(reply.letter_identifier),) if reply else (),
             )
             document = build_message(letter)
-        except MessageError as exc:
-            notice.tell(app.texts("error", detail=exc.message), error=True)
+        except MessageError as exc:  # said by its code: the message layer's words are English
+            notice.tell(
+                app.texts("error", detail=problems.code_sentence(app.texts, exc.code)), error=True
+            )
             return
         self.start("compose", partial(self._send, document))
 

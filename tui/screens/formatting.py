@@ -6,16 +6,22 @@ from __future__ import annotations
 
 from messages.errors import IdentifierError
 from messages.identifiers import parse_cpr
+from tui.i18n import Texts
 
 __all__ = ["age_rule_key", "cpr_problem", "fit", "short_name", "show_cpr"]
 
 
-def cpr_problem(value: str) -> str | None:
-    """Why ``value`` is not (yet) a CPR number, or None when it is one."""
+def cpr_problem(value: str, texts: Texts | None = None) -> str | None:
+    """Why ``value`` is not (yet) a CPR number, in ``texts``' language (Danish when not
+    given), or None when it is one."""
+    t = texts or Texts()
     try:
         parse_cpr(value)
-    except IdentifierError as exc:
-        return exc.message
+    except IdentifierError:
+        digits = value.strip().replace("-", "")
+        if len(digits) != 10 or not digits.isascii() or not digits.isdigit():
+            return t("cpr.form")
+        return t("cpr.date", date=f"{digits[0:2]}.{digits[2:4]}.{digits[4:6]}")
     return None
 
 

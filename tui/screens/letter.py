@@ -109,7 +109,9 @@ class LetterScreen(Screen[None], CaseworkerRoom):
         try:
             letter = await asyncio.to_thread(parse_message, data, registry=registry)
         except MessageError as exc:
-            self.query_one(Notice).tell(app.texts("error", detail=exc.message), error=True)
+            self.query_one(Notice).tell(
+                app.texts("error", detail=problems.code_sentence(app.texts, exc.code)), error=True
+            )
             return
         self.letter = letter
         if isinstance(letter, Correspondence):
@@ -206,7 +208,9 @@ class LetterScreen(Screen[None], CaseworkerRoom):
             document = build_message(receipt_for(letter))
             done = await self.hub(lambda: app.client.submit(document))
         except MessageError as exc:
-            notice.tell(app.texts("error", detail=exc.message), error=True)
+            notice.tell(
+                app.texts("error", detail=problems.code_sentence(app.texts, exc.code)), error=True
+            )
             return
         if done is not None:
             notice.tell(app.texts("letter.receipt_sent"))
