@@ -3,11 +3,18 @@ message layer refuses are said in the app's language, never in the message layer
 
 from __future__ import annotations
 
+import pytest
 from textual.widgets import Input
 
-from tests.tui.conftest import TuiHub, screen_text, until
+from tests.tui.conftest import TuiHub, fixed_clock, fixed_hub, screen_text, until
+from tests.tui.fixed_answers import monitor_routes
 from tests.tui.test_caseworker import app_for
+from tests.tui.test_snapshots import SLOW, settle
+from tui.base import HubApp
+from tui.i18n import Texts
+from tui.monitor_app import MonitorApp
 from tui.screens.child import ChildScreen
+from tui.widgets.key_bar import KeyBar
 
 
 async def test_a_cpr_numbers_problem_is_said_in_danish_alone(tui_hub: TuiHub) -> None:
@@ -17,11 +24,34 @@ async def test_a_cpr_numbers_problem_is_said_in_danish_alone(tui_hub: TuiHub) ->
         app.screen.query_one("#cpr", Input).focus()
         await pilot.press(*"310216")  # no 31st of February
         await until(pilot, lambda: "Ugyldigt CPR-nummer" in screen_text(app))
-        assert (
-            "✖ Ugyldigt CPR-nummer: datodelen 31.02.16 er ikke en rigtig dato" in screen_text(app)
+        assert "✖ Ugyldigt CPR-nummer: datodelen 31.02.16 er ikke en rigtig dato" in screen_text(
+            app
         )
         await pilot.press(*"-12", "enter")  # too short: its form said
         await until(pilot, lambda: "10 cifre" in screen_text(app))
         assert "✖ Ugyldigt CPR-nummer: et CPR-nummer er 10 cifre" in screen_text(app)
         assert "CPR number" not in screen_text(app)
         assert "not a real date" not in screen_text(app)
+
+
+def shown_keys(app: HubApp) -> list[str]:
+    """The key bar's lines as drawn at its width (each must fit whole)."""
+    bar = app.screen.query_one(KeyBar)
+    lines = [line.plain for line in bar.lines(bar.size.width)]
+    assert bar.size.height == len(lines)
+    assert all(len(line) <= bar.size.width for line in lines), lines
+    return lines
+
+
+@pytest.mark.parametrize("lang", ["da", "en"])
+async def test_the_monitors_keys_all_fit_at_80_by_24(lang: str) -> None:
+    app = MonitorApp(
+        fixed_hub(monitor_routes()), texts=Texts(lang), clock=fixed_clock, refresh_seconds=SLOW
+    )
+    t = Texts(lang)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        bar = " ".join(shown_keys(app))
+        for key, what in (("q", "key.quit"), ("?", "key.help"), ("c", "key.certificate")):
+            assert f" {key} {t(what)} " in f"{bar} ", bar
+        assert len(shown_keys(app)) <= 2

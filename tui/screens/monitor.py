@@ -170,6 +170,7 @@ class MonitorScreen(Screen[None], MonitorRoom):
                 ("r", t("key.redeliver")),
                 ("s", t("key.report")),
                 ("d", t("key.token")),
+                ("c", t("key.certificate")),
                 ("x", t("key.expired")),
                 ("/", t("key.filter")),
                 ("?", t("key.help")),
