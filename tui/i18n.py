@@ -124,6 +124,15 @@ DA: dict[str, str] = {
     "consents.revoke_q": "Tilbagekald samtykket fra {name}? Det virker med det samme.",
     "consents.revoked_ok": "Samtykket er tilbagekaldt.",
     "consents.recorded_ok": "Samtykket er registreret.",
+    "consents.disputed_ok": "Samtykket er bestridt.",
+    "key.dispute": "bestrid",
+    "dispute.title": "Bestrid samtykket",
+    "dispute.rule": (
+        "Fra næste opslag åbner samtykket ikke jeres oplysninger; andres fortsat. {org} får "
+        "besked med jeres begrundelse."
+    ),
+    "dispute.reason": "Begrundelse (sendes til den, der registrerede samtykket)",
+    "dispute.confirm": "Bestrid samtykket fra {name}? Det virker fra næste opslag.",
     "key.record": "registrér",
     "key.revoke": "tilbagekald",
     "form.title": "Registrér samtykke",
@@ -405,6 +414,15 @@ EN: dict[str, str] = {
     "consents.revoke_q": "Revoke the consent given by {name}? It takes effect at once.",
     "consents.revoked_ok": "The consent is revoked.",
     "consents.recorded_ok": "The consent is recorded.",
+    "consents.disputed_ok": "The consent is disputed.",
+    "key.dispute": "dispute",
+    "dispute.title": "Dispute the consent",
+    "dispute.rule": (
+        "From the next look-up the consent opens nothing of yours; it keeps opening others'. "
+        "{org} is told, with your reason."
+    ),
+    "dispute.reason": "Reason (sent to whoever recorded the consent)",
+    "dispute.confirm": "Dispute the consent given by {name}? It counts from the next look-up.",
     "key.record": "record",
     "key.revoke": "revoke",
     "form.title": "Record a consent",
