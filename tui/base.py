@@ -201,7 +201,8 @@ class HubApp(App[None]):
             return
         if self.me and _person(me) != _person(self.me):
             name, org = _person(me)[:2]
-            self._ask_again(t("session.other", name=name, org=org, me=_person(self.me)[0]))
+            whose = t.genitive(name)
+            self._ask_again(t("session.other", whose=whose, org=org, me=_person(self.me)[0]))
             return
         self.me = me
         self.session += 1

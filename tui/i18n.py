@@ -28,7 +28,7 @@ DA: dict[str, str] = {
     "session.refused": "✖ Det nye token blev heller ikke taget imod: {reason}",
     "session.unchecked": "✖ Tokenet kunne ikke prøves: {reason}",
     "session.other": (
-        "✖ Tokenet er {name}s hos {org} — giv et token for {me}, eller afslut og start igen."
+        "✖ Tokenet er {whose} hos {org} — giv et token for {me}, eller afslut og start igen."
     ),
     "session.resumed": "✔ Nyt token taget i brug.",
     "exit.session": "samspil: sessionen sluttede — {reason} Start igen med et nyt token.",
@@ -228,7 +228,7 @@ DA: dict[str, str] = {
     # access log
     "log.title": "Adgangslog · barn {cpr}",
     "log.views": "Hvem har set barnets data",
-    "log.notifications": "Andres opslag i {org}s oplysninger",
+    "log.notifications": "Andres opslag i {whose} oplysninger",
     "log.none": "  (ingen opslag)",
     "log.saw": "så {orgs}",
     "log.on_behalf": "slået op af organisationens system på personens vegne",
@@ -271,8 +271,8 @@ DA: dict[str, str] = {
     "mon.trail_meta": "{type} fra {sender} til {receiver}",
     "mon.redeliver_q": "Gensend det udløbne brev {id} til {org}?",
     "mon.report_q": "Send afsenderen status for brev {id}?",
-    "mon.disable_q": "Spær {org}s systemnøgle? Organisationens system afvises straks.",
-    "mon.enable_q": "Åbn {org}s systemnøgle igen?",
+    "mon.disable_q": "Spær {whose} systemnøgle? Organisationens system afvises straks.",
+    "mon.enable_q": "Åbn {whose} systemnøgle igen?",
     "mon.done": "✔ {what}",
     "mon.redelivered": "Brevet er gensendt som {id}.",
     "mon.reported": "Status er sendt til afsenderen ({id}).",
@@ -322,7 +322,7 @@ EN: dict[str, str] = {
     "session.refused": "✖ The new token was refused as well: {reason}",
     "session.unchecked": "✖ The token could not be tried: {reason}",
     "session.other": (
-        "✖ The token is {name}'s at {org} — give one for {me}, or quit and start again."
+        "✖ The token is {whose} at {org} — give one for {me}, or quit and start again."
     ),
     "session.resumed": "✔ New token in use.",
     "exit.session": "samspil: the session ended — {reason} Start again with a new token.",
@@ -513,7 +513,7 @@ EN: dict[str, str] = {
     "status.overdue": "⏰ receipt overdue",
     "log.title": "Access log · child {cpr}",
     "log.views": "Who looked at the child's data",
-    "log.notifications": "Others' views of {org}'s entries",
+    "log.notifications": "Others' views of {whose} entries",
     "log.none": "  (no views)",
     "log.saw": "saw {orgs}",
     "log.on_behalf": "looked up by the organisation's system on the person's behalf",
@@ -551,8 +551,8 @@ EN: dict[str, str] = {
     "mon.trail_meta": "{type} from {sender} to {receiver}",
     "mon.redeliver_q": "Re-deliver the expired letter {id} to {org}?",
     "mon.report_q": "Send the sender the status of letter {id}?",
-    "mon.disable_q": "Disable {org}'s system token? Its system is refused at once.",
-    "mon.enable_q": "Enable {org}'s system token again?",
+    "mon.disable_q": "Disable {whose} system token? Its system is refused at once.",
+    "mon.enable_q": "Enable {whose} system token again?",
     "mon.redelivered": "The letter is re-delivered as {id}.",
     "mon.reported": "The status is sent to the sender ({id}).",
     "mon.disabled": "The token is disabled.",
@@ -606,3 +606,10 @@ class Texts:
     def __call__(self, key: str, **values: object) -> str:
         template = self._table.get(key) or DA.get(key) or key
         return template.format(**values) if values else template
+
+    def genitive(self, name: str) -> str:
+        """``name``'s, as this language writes it: Danish adds s, or only ' after s, x or z
+        ("Hals Lægehus' systemnøgle"); English adds 's."""
+        if self.lang == "en":
+            return f"{name}'s"
+        return f"{name}'" if name[-1:].lower() in ("s", "x", "z") else f"{name}s"

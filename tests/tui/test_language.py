@@ -7,13 +7,14 @@ import pytest
 from textual.widgets import Input
 
 from tests.tui.conftest import TuiHub, fixed_clock, fixed_hub, screen_text, until
-from tests.tui.fixed_answers import monitor_routes
+from tests.tui.fixed_answers import monitor_routes, region_routes
 from tests.tui.test_caseworker import app_for
 from tests.tui.test_snapshots import SLOW, settle
 from tui.base import HubApp
 from tui.i18n import Texts
 from tui.monitor_app import MonitorApp
 from tui.screens.child import ChildScreen
+from tui.screens.confirm import ConfirmScreen
 from tui.widgets.key_bar import KeyBar
 
 
@@ -55,3 +56,24 @@ async def test_the_monitors_keys_all_fit_at_80_by_24(lang: str) -> None:
         for key, what in (("q", "key.quit"), ("?", "key.help"), ("c", "key.certificate")):
             assert f" {key} {t(what)} " in f"{bar} ", bar
         assert len(shown_keys(app)) <= 2
+
+
+def test_a_name_ending_in_s_takes_only_an_apostrophe_in_danish() -> None:
+    da, en = Texts("da"), Texts("en")
+    assert da.genitive("Hals Lægehus") == "Hals Lægehus'"
+    assert da.genitive("PPR Aalborg") == "PPR Aalborgs"
+    assert en.genitive("Hals Lægehus") == "Hals Lægehus's"
+
+
+async def test_disabling_hals_laegehus_key_asks_in_good_danish() -> None:
+    app = MonitorApp(
+        fixed_hub(region_routes()), texts=Texts("da"), clock=fixed_clock, refresh_seconds=SLOW
+    )
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *"Hals", "enter")
+        await settle(pilot)
+        app.screen.query_one("#orgs").focus()
+        await pilot.press("d")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert "Spær Hals Lægehus' systemnøgle?" in screen_text(app)

@@ -8,7 +8,15 @@ from messages.errors import IdentifierError
 from messages.identifiers import parse_cpr
 from tui.i18n import Texts
 
-__all__ = ["age_rule_key", "cpr_problem", "fit", "short_name", "show_cpr"]
+__all__ = [
+    "age_rule_key",
+    "cpr_problem",
+    "fit",
+    "fit_words",
+    "share",
+    "short_name",
+    "show_cpr",
+]
 
 
 def cpr_problem(value: str, texts: Texts | None = None) -> str | None:
@@ -33,6 +41,33 @@ def show_cpr(cpr: str) -> str:
 def fit(value: str, width: int) -> str:
     value = value or ""
     return value[: width - 1] + "…" if len(value) > width else value.ljust(width)
+
+
+def fit_words(value: str, width: int) -> str:
+    """``value`` padded to ``width``, or cut after its last whole word that leaves room for
+    "…" ("Børne- og Ungdomspsyk." → "Børne- og…" in 12); a first word too long is cut."""
+    value = value or ""
+    if len(value) <= width:
+        return value.ljust(width)
+    room = value[: width - 1]
+    cut = max(room.rfind(" "), room.rfind("-") + 1 if "-" in room else -1)
+    if cut >= max(3, width // 3):
+        room = room[:cut]
+    return (room.rstrip() + "…").ljust(width)
+
+
+def share(room: int, columns: list[tuple[int, int]]) -> list[int]:
+    """Widths for columns that grow with ``room``: each ``(least, wanted)`` gets its least,
+    then what is left goes to each in turn up to what it wants, and the rest to the last."""
+    widths = [least for least, _ in columns]
+    left = max(0, room - sum(widths))
+    for n, (least, wanted) in enumerate(columns):
+        more = min(left, max(0, wanted - least))
+        widths[n] += more
+        left -= more
+    if widths:
+        widths[-1] += left
+    return widths
 
 
 def short_name(name: str, width: int) -> str:
