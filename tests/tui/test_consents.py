@@ -219,7 +219,7 @@ async def test_one_look_at_the_overview_is_one_logged_read(open_hub: TuiHub) -> 
     app = app_for(tui_hub)
     async with app.run_test(size=(100, 30)) as pilot:
         await look_up(pilot, app, CHILD)
-        await until(pilot, lambda: "Set af andre: 1 gange" in screen_text(app))
+        await until(pilot, lambda: "Set af andre: 1 gang" in screen_text(app))
         assert PSYCHIATRY_CASE in screen_text(app)
         assert await logged_looks(tui_hub, PPR, CHILD) == 1  # the overview, nothing beside it
 

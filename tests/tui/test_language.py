@@ -4,13 +4,15 @@ message layer refuses are said in the app's language, never in the message layer
 from __future__ import annotations
 
 import pytest
-from textual.widgets import Input
+from textual.content import Content
+from textual.widgets import Input, Static
 
-from tests.tui.conftest import TuiHub, fixed_clock, fixed_hub, screen_text, until
-from tests.tui.fixed_answers import monitor_routes, region_routes
-from tests.tui.test_caseworker import app_for
+from tests.tui.conftest import CHILD, TuiHub, fixed_clock, fixed_hub, screen_text, until
+from tests.tui.fixed_answers import caseworker_routes, monitor_routes, region_routes
+from tests.tui.test_caseworker import app_for, look_up
 from tests.tui.test_snapshots import SLOW, settle
 from tui.base import HubApp
+from tui.caseworker_app import CaseworkerApp
 from tui.i18n import Texts
 from tui.monitor_app import MonitorApp
 from tui.screens.child import ChildScreen
@@ -77,3 +79,39 @@ async def test_disabling_hals_laegehus_key_asks_in_good_danish() -> None:
         await pilot.press("d")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         assert "Spær Hals Lægehus' systemnøgle?" in screen_text(app)
+
+
+def drawn_lines(app: HubApp, selector: str) -> list[str]:
+    """The lines of a Static as drawn at its width (wrapped where it would wrap)."""
+    widget = app.screen.query_one(selector, Static)
+    content = widget.render()
+    assert isinstance(content, Content)
+    return [line.plain.rstrip() for line in content.wrap(widget.size.width)]
+
+
+async def test_the_overview_keeps_names_whole_where_the_row_has_room() -> None:
+    app = CaseworkerApp(
+        fixed_hub(caseworker_routes()), texts=Texts("da"), clock=fixed_clock, refresh_seconds=SLOW
+    )
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *CHILD, "enter")
+        await settle(pilot)
+        lines = drawn_lines(app, "#overview")
+        assert any(line.startswith(" ● Børne- og Ungdomspsyk. psyk") for line in lines), lines
+        assert any("09:00  Børne- og Ungdomspsyk. samtale" in line for line in lines), lines
+        assert not any("…" in line for line in lines), lines
+
+
+async def test_the_overview_never_wraps_a_line_mid_sentence(tui_hub: TuiHub) -> None:
+    app = app_for(tui_hub)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await look_up(pilot, app, CHILD)
+        await until(pilot, lambda: "Forløb" in screen_text(app))
+        lines = drawn_lines(app, "#overview")
+        # no consent: the coordinator may be hidden, a long line; how often seen on its own
+        assert " Tovholder: ingen vist (kan være skjult uden samtykke)" in lines
+        assert " Set af andre: 0 gange" in lines
+        await pilot.resize_terminal(120, 30)
+        both = " Tovholder: ingen vist (kan være skjult uden samtykke)   Set af andre: 0 gange"
+        await until(pilot, lambda: both in drawn_lines(app, "#overview"))  # room for both
