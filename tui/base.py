@@ -69,6 +69,10 @@ class HubApp(App[None]):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+q", "quit", show=False)]
     HELP_KEYS: ClassVar[Sequence[tuple[str, str]]] = ()
     """What the help screen lists: (key, text key of what it does)."""
+    CHROME_SECONDS: ClassVar[float] = 15.0
+    """How often the top line's clock is drawn again and, while the hub is thought to be
+    there, the hub asked (``/healthz``), so the top line never says ``hub ●`` of a hub that
+    has gone while nothing else was asked."""
 
     def __init__(
         self,
@@ -218,6 +222,22 @@ class HubApp(App[None]):
     def on_screen_ready(self, _: ScreenReady) -> None:
         self.update_chrome()
 
+    def tick(self) -> None:
+        """The clock drawn again, and the hub asked whether it is there (see
+        :attr:`CHROME_SECONDS`); a lost hub is retried as any other."""
+        self.update_chrome()
+        if self.connected and not self.session_ended:
+            in_worker(self, self._probe, "probe")
+
+    async def _probe(self) -> None:
+        try:
+            await self.client.healthz()
+        except HubUnavailable as exc:
+            if exc.status == 0:
+                self.lost()
+        except HubError:
+            pass  # it answers: whatever it says, a screen's next call will tell
+
     def lost(self) -> None:
         if self.connected:
             self.connected = False
@@ -306,7 +326,9 @@ class HubApp(App[None]):
 
     def hub_state(self) -> str:
         """The top line's right-hand words about the hub."""
-        return self.texts("hub.ok" if self.connected else "hub.lost")
+        if not self.connected:
+            return self.texts("hub.lost")
+        return self.texts("hub.ok" if self.reached else "hub.unknown")
 
     def update_chrome(self) -> None:
         hub = self.hub_state()

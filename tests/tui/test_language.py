@@ -1,23 +1,47 @@
-"""The caseworker app speaks one language a line: a CPR number's problem and a letter the
-message layer refuses are said in the app's language, never in the message layer's English."""
+"""The caseworker's day in the apps' own words and keys: one language a line (a CPR
+number's problem, the hub's refusals), Danish genitives, names and lines that fit the room,
+the keys each screen shows being the keys that work (q too), a draft not thrown away
+unasked, a reply that keeps the child's name, letters that say to whom and when, and a top
+line that tells the real time and the hub's real state."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from textual.content import Content
-from textual.widgets import Input, Static
+from textual.widgets import DataTable, Input, Static, TextArea
 
-from tests.tui.conftest import CHILD, TuiHub, fixed_clock, fixed_hub, screen_text, until
+from messages.medcom.documents import build_message, parse_message
+from messages.medcom.model import Correspondence
+from messages.medcom.receipts import receipt_for
+from tests.tui.conftest import (
+    CHILD,
+    FIXED_NOW,
+    GP,
+    FixedAnswers,
+    TuiHub,
+    fixed_clock,
+    fixed_hub,
+    screen_text,
+    until,
+)
 from tests.tui.fixed_answers import caseworker_routes, monitor_routes, region_routes
-from tests.tui.test_caseworker import app_for, look_up
+from tests.tui.test_caseworker import _letter_to_ppr, app_for, gp_posts, look_up
 from tests.tui.test_snapshots import SLOW, settle
 from tui.base import HubApp
 from tui.caseworker_app import CaseworkerApp
+from tui.exits import ExitStatus
 from tui.i18n import Texts
 from tui.monitor_app import MonitorApp
 from tui.screens.child import ChildScreen
+from tui.screens.compose import ComposeScreen
 from tui.screens.confirm import ConfirmScreen
+from tui.screens.inbox import InboxScreen
+from tui.screens.letter import LetterScreen
 from tui.widgets.key_bar import KeyBar
+from wire.client import HubClient
+from wire.transport import MockTransport
 
 
 async def test_a_cpr_numbers_problem_is_said_in_danish_alone(tui_hub: TuiHub) -> None:
@@ -115,3 +139,133 @@ async def test_the_overview_never_wraps_a_line_mid_sentence(tui_hub: TuiHub) -> 
         await pilot.resize_terminal(120, 30)
         both = " Tovholder: ingen vist (kan være skjult uden samtykke)   Set af andre: 0 gange"
         await until(pilot, lambda: both in drawn_lines(app, "#overview"))  # room for both
+
+
+def key_bar(app: HubApp) -> str:
+    return " ".join(line.plain for line in app.screen.query_one(KeyBar).lines(1000))
+
+
+async def test_a_letter_its_reply_its_receipt_and_the_sent_list(tui_hub: TuiHub) -> None:
+    letter = _letter_to_ppr()  # about Mads Jensen
+    await gp_posts(tui_hub, letter)
+    app = app_for(tui_hub)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await until(pilot, lambda: bool(app.org_name))
+        await pilot.press("i")
+        await until(pilot, lambda: "Henvisning: Mads J." in screen_text(app))
+        assert " q afslut " in key_bar(app) + " "
+        await pilot.press("enter")
+        await until(pilot, lambda: "Kære PPR" in screen_text(app), within=20)
+        text = screen_text(app)
+        assert f"Fra: Lægehuset Vestbyen ({GP})  Dato: " in text
+        sent_on = app.local(letter.authorised, "%d.%m.%Y %H:%M")
+        assert f"Dato: {sent_on}" in text
+        assert all(f" {k} " in key_bar(app) for k in ("r", "k", "a", "f", "q"))
+
+        # the reply keeps the child's given name, and every field its label when filled in
+        await pilot.press("r")
+        await until(pilot, lambda: isinstance(app.screen, ComposeScreen))
+        compose = app.screen
+        assert compose.query_one("#given-name", Input).value == "Mads"
+        assert compose.query_one("#surname", Input).value == "Jensen"
+        assert compose.query_one("#cpr", Input).border_title == "Barnets CPR-nummer"
+        assert compose.query_one("#subject", Input).border_title == "Emne (højst 70 tegn)"
+        assert compose.query_one("#receiver").query_one("SelectCurrent").border_title == (
+            "Modtager"
+        )
+        await pilot.press(*"Vi indkalder til møde.")
+        await pilot.press("escape")  # a draft: asked before it is thrown away
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert "Kassér brevet?" in screen_text(app)
+        await pilot.press("n")
+        await until(pilot, lambda: app.screen is compose)
+        assert compose.query_one("#text", TextArea).text.startswith("Vi indkalder til møde.")
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, LetterScreen))
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, InboxScreen))
+
+        # the sent list names its subject; the sent letter its receiver and its date
+        await until(pilot, lambda: "Sv: Henvisning: Mads J." in screen_text(app))
+        await pilot.press("tab", "enter")
+        await until(pilot, lambda: "Vi indkalder til møde." in screen_text(app), within=20)
+        text = screen_text(app)
+        assert f"Til: Lægehuset Vestbyen ({GP})  Dato: " in text
+        assert "Barn: 120316-4321 Mads Jensen" in text
+        assert key_bar(app).split() == ["f", "videresend", "esc", "tilbage", "q", "afslut"]
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, InboxScreen))
+
+        # the GP's system receipts the reply: the receipt offers only what works on it
+        waiting = (await tui_hub.call("gp", "GET", "/v1/inbox"))["messages"]
+        [reply] = [m for m in waiting if m["type"] == "XDIS91"]
+        body = await tui_hub.call("gp", "GET", f"/v1/messages/{reply['id']}")
+        answer = parse_message(body, registry=await app.registry())
+        assert isinstance(answer, Correspondence)
+        assert answer.patient.given_name == "Mads"
+        await tui_hub.call(
+            "gp",
+            "POST",
+            "/v1/messages",
+            data=build_message(receipt_for(answer)),
+            headers={"Content-Type": "application/xml"},
+        )
+        await until(pilot, lambda: "✔ positiv kvittering" in screen_text(app))
+        inbox = app.screen.query_one("#inbox", DataTable)
+        inbox.focus()
+        kinds = [str(inbox.get_row_at(n)[-1]) for n in range(inbox.row_count)]
+        inbox.move_cursor(row=kinds.index("XCTL03"))
+        await pilot.press("enter")
+        await until(pilot, lambda: "Kvittering XCTL03" in screen_text(app), within=20)
+        assert key_bar(app).split() == ["a", "arkivér", "esc", "tilbage", "q", "afslut"]
+        assert "Dato: " in screen_text(app)
+        await pilot.press("r", "k", "f")  # nothing
+        await pilot.pause()
+        assert isinstance(app.screen, LetterScreen)
+        await pilot.press("q")
+        await until(pilot, lambda: app.return_code is not None)
+    assert app.return_code == ExitStatus.QUIT
+
+
+async def test_esc_leaves_an_untouched_letter_without_asking(tui_hub: TuiHub) -> None:
+    app = app_for(tui_hub)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: bool(app.org_name))
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, ComposeScreen))
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, ChildScreen))
+
+
+async def test_q_quits_from_the_inbox(tui_hub: TuiHub) -> None:
+    app = app_for(tui_hub)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: bool(app.org_name))
+        await pilot.press("i")
+        await until(pilot, lambda: isinstance(app.screen, InboxScreen))
+        await pilot.press("q")
+        await until(pilot, lambda: app.return_code is not None)
+    assert app.return_code == ExitStatus.QUIT
+
+
+async def test_the_top_line_tells_the_time_after_going_back_and_a_hub_that_went() -> None:
+    now = [FIXED_NOW]
+    answers = FixedAnswers(caseworker_routes())
+    client = HubClient("http://hub.invalid", "fixed", transport=MockTransport(answers))
+    app = CaseworkerApp(client, texts=Texts("da"), clock=lambda: now[0], refresh_seconds=SLOW)
+    app.CHROME_SECONDS = 0.2
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        top = lambda: str(app.screen.query_one("#top-state", Static).render())  # noqa: E731
+        assert top() == "14:32  hub ●"
+        await pilot.press("i")
+        await settle(pilot)
+        now[0] = FIXED_NOW + timedelta(minutes=7)
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, ChildScreen))
+        await until(pilot, lambda: top().startswith("14:39"))
+        answers.down = True  # the hub goes while nothing on the screen asks it anything
+        await until(pilot, lambda: top() == "14:39  hub ✖")
+        assert "Forbindelsen til hubben er afbrudt" in screen_text(app)
+        answers.down = False
+        await until(pilot, lambda: top() == "14:39  hub ●")

@@ -45,13 +45,14 @@ def fit(value: str, width: int) -> str:
 
 def fit_words(value: str, width: int) -> str:
     """``value`` padded to ``width``, or cut after its last whole word that leaves room for
-    "…" ("Børne- og Ungdomspsyk." → "Børne- og…" in 12); a first word too long is cut."""
+    "…" ("Børne- og Ungdomspsyk." → "Børne- og…" in 12), unless that drops more than a
+    third of the width: then cut where the width ends, like :func:`fit`."""
     value = value or ""
     if len(value) <= width:
         return value.ljust(width)
     room = value[: width - 1]
     cut = max(room.rfind(" "), room.rfind("-") + 1 if "-" in room else -1)
-    if cut >= max(3, width // 3):
+    if cut >= max(3, width * 2 // 3):
         room = room[:cut]
     return (room.rstrip() + "…").ljust(width)
 

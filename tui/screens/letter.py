@@ -47,6 +47,7 @@ class LetterScreen(Screen[None], CaseworkerRoom):
         Binding("a", "archive", show=False),
         Binding("escape", "app.pop_screen", show=False),
         Binding("question_mark", "app.help", show=False),
+        Binding("q", "app.quit", show=False),
     ]
 
     def __init__(
@@ -75,13 +76,21 @@ class LetterScreen(Screen[None], CaseworkerRoom):
         yield KeyBar()
 
     def on_mount(self) -> None:
-        t = self.caseworker.texts
-        keys = [("r", t("key.reply")), ("k", t("key.receipt")), ("a", t("key.ack"))]
-        self.query_one(KeyBar).show(
-            [*(keys if self.incoming else []), ("f", t("key.forward")), ("esc", t("key.back"))]
-        )
+        self.show_keys()
         self.ready()
         self.reload()
+
+    def show_keys(self) -> None:
+        """The keys that work on what is shown: reply, receipt and forward only on a letter
+        (not on a receipt), the first two only on one received; archive on what was received."""
+        t = self.caseworker.texts
+        letter = isinstance(self.letter, Correspondence)
+        keys = [
+            *([("r", t("key.reply")), ("k", t("key.receipt"))] if letter and self.incoming else []),
+            *([("a", t("key.ack"))] if self.incoming and self.letter is not None else []),
+            *([("f", t("key.forward"))] if letter else []),
+        ]
+        self.query_one(KeyBar).show([*keys, ("esc", t("key.back")), ("q", t("key.quit"))])
 
     def reload(self) -> None:
         self.start("letter", self._load)
@@ -114,6 +123,7 @@ class LetterScreen(Screen[None], CaseworkerRoom):
             )
             return
         self.letter = letter
+        self.show_keys()
         if isinstance(letter, Correspondence):
             answers = replied_to(letter)
             self.app.post_message(LetterRead(self.message_id, letter=letter, answers=answers))
@@ -131,6 +141,9 @@ class LetterScreen(Screen[None], CaseworkerRoom):
                 t("letter.receipt", kind=letter.type.value, letter=_first_letter(letter)) + "\n",
                 style="bold",
             )
+            out.append(
+                t("letter.date", date=app.local(letter.envelope.sent, "%d.%m.%Y %H:%M")) + "\n"
+            )
             if letter.refuse_text:
                 out.append(to_plain(letter.refuse_text) + "\n")
             return out
@@ -140,8 +153,13 @@ class LetterScreen(Screen[None], CaseworkerRoom):
         if self.suggested_case:
             out.append("✚ " + t("inbox.suggested") + "\n", style="bold yellow")
         out.append(t("letter.subject", subject=letter.subject or "") + "\n", style="bold")
-        name = letter.sender.organisation_name or app.org_label(letter.sender.ean)
-        out.append(t("letter.from", name=name, gln=letter.sender.ean) + "\n")
+        if self.incoming:
+            name = letter.sender.organisation_name or app.org_label(letter.sender.ean)
+            out.append(t("letter.from", name=name, gln=letter.sender.ean) + "  ")
+        else:  # sent: to whom
+            name = letter.receiver.organisation_name or app.org_label(letter.receiver.ean)
+            out.append(t("letter.to", name=name, gln=letter.receiver.ean) + "  ")
+        out.append(t("letter.date", date=app.local(letter.authorised, "%d.%m.%Y %H:%M")) + "\n")
         child = " ".join(p for p in (letter.patient.given_name, letter.patient.surname) if p)
         out.append(t("letter.child", cpr=show_cpr(letter.patient.cpr or ""), name=child) + "  ")
         episode = (letter.episode_of_care_identifier or "—")[:8]
