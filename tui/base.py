@@ -235,8 +235,12 @@ class HubApp(App[None]):
         except HubUnavailable as exc:
             if exc.status == 0:
                 self.lost()
+                return
         except HubError:
             pass  # it answers: whatever it says, a screen's next call will tell
+        if not self.reached:
+            self.reached = True
+            self.update_chrome()
 
     def lost(self) -> None:
         if self.connected:
@@ -261,6 +265,7 @@ class HubApp(App[None]):
             return
         except HubError:
             pass  # something answers there again; the screen's reload will say what
+        self.reached = True
         self.found()
 
     async def on_unmount(self) -> None:

@@ -51,6 +51,7 @@ class InboxScreen(Screen[None], CaseworkerRoom):
         self.inbox: list[dict[str, Any]] = []  # in thread order, as shown
         self.thread_of: dict[str, list[dict[str, Any]]] = {}  # message id -> its thread
         self.sent: list[dict[str, Any]] = []
+        self.loaded = False  # the hub has answered once: there is something to draw
         self._widths = (20, 27, 14, 12)  # from, subject; to, subject: as drawn last
 
     def compose(self) -> ComposeResult:
@@ -103,10 +104,12 @@ class InboxScreen(Screen[None], CaseworkerRoom):
         self.inbox = [entry for thread in grouped for entry in thread]
         self.thread_of = {str(e["id"]): thread for thread in grouped for e in thread}
         self.sent = sent
+        self.loaded = True
         self._draw()
 
     def on_resize(self) -> None:
-        self.call_after_refresh(self._draw)  # the columns take the room there is
+        if self.loaded:  # drawn again: the columns take the room there is
+            self.call_after_refresh(self._draw)
 
     def _columns(self) -> None:
         """Both tables' columns, as wide as the screen lets the names and subjects be."""
