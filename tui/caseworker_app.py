@@ -34,6 +34,7 @@ class CaseworkerApp(HubApp):
         ("f", "key.forward"),
         ("k", "key.receipt"),
         ("a", "key.ack"),
+        ("d", "key.dispute"),
         ("ctrl+s", "key.send"),
         ("esc", "key.back"),
         ("q", "key.quit"),

@@ -52,7 +52,6 @@ class InboxScreen(Screen[None], CaseworkerRoom):
         self.thread_of: dict[str, list[dict[str, Any]]] = {}  # message id -> its thread
         self.sent: list[dict[str, Any]] = []
         self.loaded = False  # the hub has answered once: there is something to draw
-        self._widths = (20, 27, 14, 12)  # from, subject; to, subject: as drawn last
 
     def compose(self) -> ComposeResult:
         t = self.caseworker.texts
@@ -111,8 +110,10 @@ class InboxScreen(Screen[None], CaseworkerRoom):
         if self.loaded:  # drawn again: the columns take the room there is
             self.call_after_refresh(self._draw)
 
-    def _columns(self) -> None:
-        """Both tables' columns, as wide as the screen lets the names and subjects be."""
+    def _columns(self) -> tuple[int, int, int, int]:
+        """Both tables' columns, as wide as the screen lets the names and subjects be: the
+        widths of the inbox's sender and subject, and of the sent list's receiver and
+        subject."""
         app = self.caseworker
         t = app.texts
         subject = t("compose.subject").split(" (")[0]
@@ -140,7 +141,7 @@ class InboxScreen(Screen[None], CaseworkerRoom):
         sent.add_column(subject, key="subject", width=subject_w)
         sent.add_column(t("inbox.type"), key="type", width=6)
         sent.add_column(t("inbox.status"), key="status", width=state_w)
-        self._widths = (from_w, about_w, to_w, subject_w)
+        return from_w, about_w, to_w, subject_w
 
     def _draw(self) -> None:
         app = self.caseworker
@@ -155,9 +156,7 @@ class InboxScreen(Screen[None], CaseworkerRoom):
         inbox = self.query_one("#inbox", DataTable)
         sent = self.query_one("#sent", DataTable)
         row, sent_row = inbox.cursor_row, sent.cursor_row
-        focused = sent.has_focus
-        self._columns()
-        from_w, about_w, to_w, subject_w = self._widths
+        from_w, about_w, to_w, subject_w = self._columns()
         for m in self.inbox:
             first = self.thread_of[str(m["id"])][0] is m
             subject = _subject_of(app, m)
@@ -183,8 +182,6 @@ class InboxScreen(Screen[None], CaseworkerRoom):
             )
         if self.sent:
             sent.move_cursor(row=min(max(sent_row, 0), len(self.sent) - 1))
-        if focused:
-            sent.focus()
         self._hint()
 
     def _highlighted(self) -> dict[str, Any] | None:
