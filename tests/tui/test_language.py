@@ -37,6 +37,7 @@ from tui.monitor_app import MonitorApp
 from tui.screens.child import ChildScreen
 from tui.screens.compose import ComposeScreen
 from tui.screens.confirm import ConfirmScreen
+from tui.screens.formatting import fit_words, share
 from tui.screens.inbox import InboxScreen
 from tui.screens.letter import LetterScreen
 from tui.widgets.key_bar import KeyBar
@@ -274,3 +275,23 @@ async def test_the_top_line_tells_the_time_after_going_back_and_a_hub_that_went(
         assert "Forbindelsen til hubben er afbrudt" in screen_text(app)
         answers.down = False
         await until(pilot, lambda: top() == "14:39  hub ●")
+
+
+@pytest.mark.parametrize(
+    ("name", "width", "shown"),
+    [
+        ("Børne- og Ungdomspsyk.", 22, "Børne- og Ungdomspsyk."),  # fits: whole
+        ("Lægehuset Vestbyen Nord", 20, "Lægehuset Vestbyen… "),  # a word dropped
+        ("Børne- og Ungdomspsyk.", 17, "Børne- og Ungdom…"),  # a word would drop too much
+    ],
+)
+def test_a_name_is_cut_between_words_when_that_keeps_most_of_it(
+    name: str, width: int, shown: str
+) -> None:
+    assert fit_words(name, width) == shown
+
+
+def test_columns_share_the_room_in_turn() -> None:
+    assert share(40, [(10, 22), (14, 22), (12, 70)]) == [14, 14, 12]
+    assert share(60, [(10, 22), (14, 22), (12, 70)]) == [22, 22, 16]
+    assert share(100, [(10, 22), (14, 22), (12, 70)]) == [22, 22, 56]
