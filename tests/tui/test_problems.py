@@ -125,9 +125,35 @@ NOT_ANSWERED = {
     "backup-failed": "samspil backup's, on the command line",
     "hl7-error": "an HL7 message's, answered in an HL7 ACK by the adapter",
     "mllp-frame": "an MLLP frame's, answered by the adapter",
+    **{
+        f"edifact-{kind}": "an EDIFACT file's, answered by the GP adapter (rejected/, a CTL)"
+        for kind in (
+            "error",
+            "charset",
+            "count",
+            "missing-segment",
+            "reference",
+            "release",
+            "several-messages",
+            "structure",
+            "truncated",
+            "una",
+            "unsupported",
+            "value",
+        )
+    },
 }
-PASSED_ON = {"code", "exc.code", "code or self.refuse_code.value"}
+PASSED_ON = {
+    "code",
+    "exc.code",
+    "code or self.refuse_code.value",
+    "code or type(self).code",  # a class's own code (found on the class)
+    "first.code if first else None",  # a broken profile rule's code (found where it is made)
+}
 """Expressions that hand on a code made elsewhere (found there)."""
+NOT_PROBLEMS = {"AckCode.FATAL_ERROR.value if negative else AckCode.OK.value"}
+"""Expressions named ``code`` that make no problem code (a FHIR Acknowledgement's response
+code)."""
 ENUMS: dict[str, type[StrEnum]] = {
     "RefuseCode": RefuseCode,  # MedCom's refuse codes: any of them may answer a letter
     "refuse_code": RefuseCode,
@@ -222,6 +248,8 @@ def hub_codes() -> tuple[set[str], list[str]]:
                     text = ast.unparse(expression)
                     if text == "f'invalid-{kind}'":
                         codes.add("invalid-{kind}")
+                        continue
+                    if text in NOT_PROBLEMS:
                         continue
                     found = _literals(expression)
                     if found is None and text not in PASSED_ON:
