@@ -91,7 +91,8 @@ async def test_every_v1_endpoint_by_every_kind_of_caller(make_hub: MakeHub) -> N
         ("GET", "/v1/outbox", None, MAILBOX),
         ("GET", f"/v1/messages/{message}", None, MESSAGE),
         ("GET", f"/v1/messages/{message}/status", None, MESSAGE),
-        ("POST", f"/v1/messages/{message}/ack", None, MESSAGE),
+        # PPR's system takes its letters in: its people may read them, not take them out
+        ("POST", f"/v1/messages/{message}/ack", None, expect(OK, {404}, {409}, {403}, {409})),
         ("GET", "/v1/operator/summary", None, expect({403}, {403}, {403}, OK, OK)),
         ("PUT", "/v1/cases/SCRATCH", case(scratch),
          expect(CREATED, CREATED, CREATED, {403}, {403})),
