@@ -45,6 +45,7 @@ class CaseworkerApp(HubApp):
         ("f", "key.forward"),
         ("k", "key.receipt"),
         ("a", "key.ack"),
+        ("d", "key.dispute"),
         ("ctrl+s", "key.send"),
         ("esc", "key.back"),
         ("q", "key.quit"),
@@ -99,7 +100,7 @@ class CaseworkerApp(HubApp):
     def on_mount(self) -> None:
         self.push_screen(ChildScreen())
         in_worker(self, self._who, "who")
-        self.set_interval(15, self.update_chrome)
+        self.set_interval(self.CHROME_SECONDS, self.tick)
 
     def keep_directory(self, directory: list[dict[str, Any]]) -> None:
         self.directory = directory

@@ -14,6 +14,7 @@ DA: dict[str, str] = {
     # shared
     "hub.ok": "hub ●",
     "hub.lost": "hub ✖",
+    "hub.unknown": "hub …",
     "banner.lost": "✖ Forbindelsen til hubben er afbrudt — prøver igen hvert {seconds} s …",
     "error": "✖ {detail}",
     # the session: the hub no longer takes the token; how the app ends
@@ -28,7 +29,7 @@ DA: dict[str, str] = {
     "session.refused": "✖ Det nye token blev heller ikke taget imod: {reason}",
     "session.unchecked": "✖ Tokenet kunne ikke prøves: {reason}",
     "session.other": (
-        "✖ Tokenet er {name}s hos {org} — giv et token for {me}, eller afslut og start igen."
+        "✖ Tokenet er {whose} hos {org} — giv et token for {me}, eller afslut og start igen."
     ),
     "session.resumed": "✔ Nyt token taget i brug.",
     "exit.session": "samspil: sessionen sluttede — {reason} Start igen med et nyt token.",
@@ -44,6 +45,8 @@ DA: dict[str, str] = {
     # caseworker: child overview
     "child.prompt": "CPR-nummer (DDMMÅÅ-SSSS)",
     "child.invalid": "✖ Ugyldigt CPR-nummer: {reason}",
+    "cpr.form": "et CPR-nummer er 10 cifre, DDMMÅÅ efterfulgt af 4 cifre",
+    "cpr.date": "datodelen {date} er ikke en rigtig dato",
     "child.start": (
         "Tryk / og skriv et CPR-nummer og Enter for at se barnets forløb — eller tryk m for "
         "Mine børn: jeres børn med aktivt forløb og dine seneste opslag."
@@ -63,6 +66,7 @@ DA: dict[str, str] = {
     "child.no_coordinator": "Tovholder: ikke udpeget",
     "child.coordinator_hidden": "Tovholder: ingen vist (kan være skjult uden samtykke)",
     "child.seen": "Set af andre: {n} gange",
+    "child.seen_once": "Set af andre: {n} gang",
     "child.consent_from": "Samtykke: {relation} · {known} · {until} · åbner {sectors}",
     "child.known.verified": "✔ verificeret",
     "child.known.attested": "✎ attesteret",
@@ -125,6 +129,15 @@ DA: dict[str, str] = {
     "consents.revoke_q": "Tilbagekald samtykket fra {name}? Det virker med det samme.",
     "consents.revoked_ok": "Samtykket er tilbagekaldt.",
     "consents.recorded_ok": "Samtykket er registreret.",
+    "consents.disputed_ok": "Samtykket er bestridt.",
+    "key.dispute": "bestrid",
+    "dispute.title": "Bestrid samtykket",
+    "dispute.rule": (
+        "Fra næste opslag åbner samtykket ikke jeres oplysninger; andres fortsat. {org} får "
+        "besked med jeres begrundelse."
+    ),
+    "dispute.reason": "Begrundelse (sendes til den, der registrerede samtykket)",
+    "dispute.confirm": "Bestrid samtykket fra {name}? Det virker fra næste opslag.",
     "key.record": "registrér",
     "key.revoke": "tilbagekald",
     "form.title": "Registrér samtykke",
@@ -195,6 +208,8 @@ DA: dict[str, str] = {
     "letter.system_takes": "Jeres fagsystem tager dette brev ind og kvitterer for det.",
     "letter.subject": "Emne: {subject}",
     "letter.from": "Fra: {name} ({gln})",
+    "letter.to": "Til: {name} ({gln})",
+    "letter.date": "Dato: {date}",
     "letter.child": "Barn: {cpr} {name}",
     "letter.episode": "Forløb: {episode}",
     "letter.priority": "Prioritet: {priority}",
@@ -222,7 +237,9 @@ DA: dict[str, str] = {
     "key.forward": "videresend",
     "compose.to": "Modtager",
     "compose.cpr": "Barnets CPR-nummer",
+    "compose.given_name": "Barnets fornavn",
     "compose.surname": "Barnets efternavn",
+    "compose.discard_q": "Kassér brevet? Det, du har skrevet, gemmes ikke.",
     "compose.subject": "Emne (højst 70 tegn)",
     "compose.priority": "Prioritet",
     "compose.text": "Tekst",
@@ -242,7 +259,7 @@ DA: dict[str, str] = {
     # access log
     "log.title": "Adgangslog · barn {cpr}",
     "log.views": "Hvem har set barnets data",
-    "log.notifications": "Andres opslag i {org}s oplysninger",
+    "log.notifications": "Andres opslag i {whose} oplysninger",
     "log.none": "  (ingen opslag)",
     "log.saw": "så {orgs}",
     "log.on_behalf": "slået op af organisationens system på personens vegne",
@@ -287,8 +304,8 @@ DA: dict[str, str] = {
     "mon.trail_meta": "{type} fra {sender} til {receiver}",
     "mon.redeliver_q": "Gensend det udløbne brev {id} til {org}?",
     "mon.report_q": "Send afsenderen status for brev {id}?",
-    "mon.disable_q": "Spær {org}s systemnøgle? Organisationens system afvises straks.",
-    "mon.enable_q": "Åbn {org}s systemnøgle igen?",
+    "mon.disable_q": "Spær {whose} systemnøgle? Organisationens system afvises straks.",
+    "mon.enable_q": "Åbn {whose} systemnøgle igen?",
     "mon.done": "✔ {what}",
     "mon.redelivered": "Brevet er gensendt som {id}.",
     "mon.reported": "Status er sendt til afsenderen ({id}).",
@@ -354,7 +371,7 @@ EN: dict[str, str] = {
     "session.refused": "✖ The new token was refused as well: {reason}",
     "session.unchecked": "✖ The token could not be tried: {reason}",
     "session.other": (
-        "✖ The token is {name}'s at {org} — give one for {me}, or quit and start again."
+        "✖ The token is {whose} at {org} — give one for {me}, or quit and start again."
     ),
     "session.resumed": "✔ New token in use.",
     "exit.session": "samspil: the session ended — {reason} Start again with a new token.",
@@ -369,6 +386,8 @@ EN: dict[str, str] = {
     "help.close": "Esc closes help",
     "child.prompt": "CPR number (DDMMYY-SSSS)",
     "child.invalid": "✖ Invalid CPR number: {reason}",
+    "cpr.form": "a CPR number is 10 digits, DDMMYY followed by 4 digits",
+    "cpr.date": "the date part {date} is not a real date",
     "child.start": (
         "Press /, type a CPR number and Enter to see the child's cases — or press m for My "
         "children: your organisation's children with an active case and your recent lookups."
@@ -388,6 +407,7 @@ EN: dict[str, str] = {
     "child.no_coordinator": "Coordinator: not named",
     "child.coordinator_hidden": "Coordinator: none shown (may be hidden without consent)",
     "child.seen": "Seen by others: {n} times",
+    "child.seen_once": "Seen by others: {n} time",
     "child.consent_from": "Consent: {relation} · {known} · {until} · opens {sectors}",
     "child.known.verified": "✔ verified",
     "child.known.attested": "✎ attested",
@@ -447,6 +467,15 @@ EN: dict[str, str] = {
     "consents.revoke_q": "Revoke the consent given by {name}? It takes effect at once.",
     "consents.revoked_ok": "The consent is revoked.",
     "consents.recorded_ok": "The consent is recorded.",
+    "consents.disputed_ok": "The consent is disputed.",
+    "key.dispute": "dispute",
+    "dispute.title": "Dispute the consent",
+    "dispute.rule": (
+        "From the next look-up the consent opens nothing of yours; it keeps opening others'. "
+        "{org} is told, with your reason."
+    ),
+    "dispute.reason": "Reason (sent to whoever recorded the consent)",
+    "dispute.confirm": "Dispute the consent given by {name}? It counts from the next look-up.",
     "key.record": "record",
     "key.revoke": "revoke",
     "form.title": "Record a consent",
@@ -513,6 +542,8 @@ EN: dict[str, str] = {
     "letter.system_takes": "Your case system takes this letter in and sends its receipt.",
     "letter.subject": "Subject: {subject}",
     "letter.from": "From: {name} ({gln})",
+    "letter.to": "To: {name} ({gln})",
+    "letter.date": "Date: {date}",
     "letter.child": "Child: {cpr} {name}",
     "letter.episode": "Episode: {episode}",
     "letter.priority": "Priority: {priority}",
@@ -540,7 +571,9 @@ EN: dict[str, str] = {
     "key.forward": "forward",
     "compose.to": "Receiver",
     "compose.cpr": "The child's CPR number",
+    "compose.given_name": "The child's given name",
     "compose.surname": "The child's surname",
+    "compose.discard_q": "Throw the letter away? What you wrote is not kept.",
     "compose.subject": "Subject (at most 70 characters)",
     "compose.priority": "Priority",
     "compose.text": "Text",
@@ -559,7 +592,7 @@ EN: dict[str, str] = {
     "status.overdue": "⏰ receipt overdue",
     "log.title": "Access log · child {cpr}",
     "log.views": "Who looked at the child's data",
-    "log.notifications": "Others' views of {org}'s entries",
+    "log.notifications": "Others' views of {whose} entries",
     "log.none": "  (no views)",
     "log.saw": "saw {orgs}",
     "log.on_behalf": "looked up by the organisation's system on the person's behalf",
@@ -599,8 +632,8 @@ EN: dict[str, str] = {
     "mon.trail_meta": "{type} from {sender} to {receiver}",
     "mon.redeliver_q": "Re-deliver the expired letter {id} to {org}?",
     "mon.report_q": "Send the sender the status of letter {id}?",
-    "mon.disable_q": "Disable {org}'s system token? Its system is refused at once.",
-    "mon.enable_q": "Enable {org}'s system token again?",
+    "mon.disable_q": "Disable {whose} system token? Its system is refused at once.",
+    "mon.enable_q": "Enable {whose} system token again?",
     "mon.redelivered": "The letter is re-delivered as {id}.",
     "mon.reported": "The status is sent to the sender ({id}).",
     "mon.disabled": "The token is disabled.",
@@ -670,3 +703,10 @@ class Texts:
     def __call__(self, key: str, **values: object) -> str:
         template = self._table.get(key) or DA.get(key) or key
         return template.format(**values) if values else template
+
+    def genitive(self, name: str) -> str:
+        """``name``'s, as this language writes it: Danish adds s, or only ' after s, x or z
+        ("Hals Lægehus' systemnøgle"); English adds 's."""
+        if self.lang == "en":
+            return f"{name}'s"
+        return f"{name}'" if name[-1:].lower() in ("s", "x", "z") else f"{name}s"

@@ -107,6 +107,9 @@ class OutboxEntry(BaseModel):
     resend: bool
     overdue: bool
     receipt_id: uuid.UUID | None
+    subject: str | None = Field(
+        default=None, description="An XDIS91's AdditionalInformation/Subject, as sent."
+    )
 
 
 class Outbox(BaseModel):

@@ -5,7 +5,9 @@ system do on their side of the adapters — in their own formats only.
   time, waits for the ACK, sends again after an ``AR`` or a dropped connection;
 * :class:`Mailroom` — a system's MedCom folders: reads letters and receipts the adapter wrote
   to ``inbox/`` (and files them in ``inbox/read/``), writes letters to ``outbox/``;
-* :class:`EventWriter` — a municipal case system's JSON-lines events.
+* :class:`EventWriter` — a municipal case system's JSON-lines events;
+* :class:`PartnerEventReader` — the same case system taking in the partner events its
+  adapter hands over (JSON-lines files), each event once by its id.
 
 None of them imports the hub or touches its API: they see only the adapters.
 """
@@ -32,7 +34,7 @@ from messages.medcom.registry import SchemaRegistry
 from wire.client import HubClient
 from wire.errors import HubError
 
-__all__ = ["EventWriter", "Mailroom", "MllpClient"]
+__all__ = ["EventWriter", "Mailroom", "MllpClient", "PartnerEventReader"]
 
 
 class MllpClient:
@@ -64,7 +66,19 @@ class MllpClient:
                 await asyncio.sleep(self.retry_delay)
             return "AR"
 
-    async def _exchange(self, er7: str) -> str:
+    async def ask(self, er7: str, *, attempts: int = 5) -> str | None:
+        """Send a query (``QBP^Q11``) and return the answer (``RSP^K11``, ER7), or None when
+        no answer came. Not counted with the feed's ACKs: a query is no message to deliver."""
+        async with self._lock:
+            for _ in range(attempts):
+                try:
+                    return (await self._roundtrip(er7)).decode("utf-8", "replace")
+                except (OSError, asyncio.IncompleteReadError, Hl7Error, MessageError):
+                    await self._close()
+                    await asyncio.sleep(self.retry_delay)
+            return None
+
+    async def _roundtrip(self, er7: str) -> bytes:
         if self._writer is None:
             self._reader, self._writer = await asyncio.open_connection(self.host, self.port)
             self._decoder = MllpDecoder()
@@ -73,7 +87,10 @@ class MllpClient:
         answer = await read_frame(self._reader, self._decoder)
         if answer is None:
             raise ConnectionResetError("the adapter closed the connection")
-        ack = parse_message(answer)
+        return answer
+
+    async def _exchange(self, er7: str) -> str:
+        ack = parse_message(await self._roundtrip(er7))
         msa = ack.require("MSA")
         return msa.value(1)
 
@@ -215,3 +232,51 @@ class EventWriter:
 
     def event_id(self) -> str:
         return f"{self.prefix}-{next(self._count)}"
+
+
+class PartnerEventReader:
+    """A municipal case system taking in partner events: reads the JSON-lines files its
+    adapter writes, keeps each event once by its ``id`` (a page handed over again is
+    recognised), and removes the files it has read."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.seen: set[str] = set()
+        self.repeats = 0
+        self.types: dict[str, int] = {}
+
+    async def watch(self, interval: float = 0.2) -> None:
+        while True:
+            await asyncio.to_thread(self.read_once)
+            await asyncio.sleep(interval)
+
+    def read_once(self) -> int:
+        """Take in every waiting file; how many new events there were."""
+        try:
+            files = sorted(
+                p
+                for p in self.folder.iterdir()
+                if p.suffix == ".jsonl" and not p.name.startswith(".")
+            )
+        except FileNotFoundError:
+            return 0
+        new = 0
+        for path in files:
+            try:
+                lines = path.read_text("utf-8").splitlines()
+            except OSError:
+                continue
+            for line in lines:
+                try:
+                    event = json.loads(line)
+                except ValueError:
+                    continue
+                if event.get("id") in self.seen:
+                    self.repeats += 1
+                    continue
+                self.seen.add(event["id"])
+                self.types[event["type"]] = self.types.get(event["type"], 0) + 1
+                new += 1
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+        return new

@@ -303,6 +303,7 @@ async def get_outbox(request: web.Request) -> web.Response:
                     resend=r.is_resend,
                     overdue=r.overdue,
                     receipt_id=r.receipt_id,
+                    subject=r.subject,
                 )
                 for r in rows
             ]

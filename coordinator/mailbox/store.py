@@ -195,6 +195,7 @@ _OUTBOX_COLUMNS = (
     M.is_resend,
     M.overdue,
     M.receipt_id,
+    M.subject,
 )
 _OUTBOX_ALL = (
     select(*_OUTBOX_COLUMNS)

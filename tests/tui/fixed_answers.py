@@ -202,7 +202,7 @@ INBOX = [
 ]
 
 
-def _sent(n: int, receiver: str, status: str, at: str, overdue: bool = False) -> Any:
+def _sent(n: int, receiver: str, status: str, at: str, subject: str, overdue: bool = False) -> Any:
     return {
         "id": f"9b1c0000-0000-4000-8000-00000000000{n}",
         "type": "XDIS91",
@@ -216,14 +216,15 @@ def _sent(n: int, receiver: str, status: str, at: str, overdue: bool = False) ->
         "resend": False,
         "overdue": overdue,
         "receipt_id": None,
+        "subject": subject,
     }
 
 
 OUTBOX = [
-    _sent(1, BUP, "downloaded", "2026-12-02T13:20:00Z"),
-    _sent(2, GP, "receipted", "2026-12-02T09:10:00Z"),
-    _sent(3, GP, "accepted", "2026-12-02T09:00:00Z", overdue=True),
-    _sent(4, BUP, "rejected", "2026-12-01T15:00:00Z"),
+    _sent(1, BUP, "downloaded", "2026-12-02T13:20:00Z", "Sv: Svar på status"),
+    _sent(2, GP, "receipted", "2026-12-02T09:10:00Z", "Sv: Henvisning: Mads J."),
+    _sent(3, GP, "accepted", "2026-12-02T09:00:00Z", "Status på testning", overdue=True),
+    _sent(4, BUP, "rejected", "2026-12-01T15:00:00Z", "Forespørgsel om samarbejde"),
 ]
 
 

@@ -28,6 +28,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol, TypeVar, cast
 
+from textual import events, on
 from textual.dom import DOMNode
 from textual.message import Message
 from textual.screen import Screen
@@ -209,6 +210,11 @@ class HubRoom(DOMNode):
     def ready(self) -> None:
         """Ask the app to draw this screen's top line and banner."""
         self.app.post_message(ScreenReady())
+
+    @on(events.ScreenResume)
+    def _chrome_again(self) -> None:
+        """Back on this screen: its top line drawn again (the clock moved on meanwhile)."""
+        self.ready()
 
 
 class CaseworkerRoom(HubRoom):

@@ -47,6 +47,7 @@ class LetterScreen(Screen[None], CaseworkerRoom):
         Binding("a", "archive", show=False),
         Binding("escape", "app.pop_screen", show=False),
         Binding("question_mark", "app.help", show=False),
+        Binding("q", "app.quit", show=False),
     ]
 
     def __init__(
@@ -75,15 +76,24 @@ class LetterScreen(Screen[None], CaseworkerRoom):
         yield KeyBar()
 
     def on_mount(self) -> None:
-        t = self.caseworker.texts
-        keys = [("r", t("key.reply"))]
-        if not self.caseworker.system_takes_letters:  # else the system receipts and takes it
-            keys += [("k", t("key.receipt")), ("a", t("key.ack"))]
-        self.query_one(KeyBar).show(
-            [*(keys if self.incoming else []), ("f", t("key.forward")), ("esc", t("key.back"))]
-        )
+        self.show_keys()
         self.ready()
         self.reload()
+
+    def show_keys(self) -> None:
+        """The keys that work on what is shown: reply, receipt and forward only on a letter
+        (not on a receipt), the first two only on one received; archive on what was received;
+        receipt and archive only where the organisation's people take its letters in."""
+        t = self.caseworker.texts
+        letter = isinstance(self.letter, Correspondence)
+        ours = self.incoming and not self.caseworker.system_takes_letters  # else the system's
+        keys = [
+            *([("r", t("key.reply"))] if letter and self.incoming else []),
+            *([("k", t("key.receipt"))] if letter and ours else []),
+            *([("a", t("key.ack"))] if ours and self.letter is not None else []),
+            *([("f", t("key.forward"))] if letter else []),
+        ]
+        self.query_one(KeyBar).show([*keys, ("esc", t("key.back")), ("q", t("key.quit"))])
 
     def reload(self) -> None:
         self.start("letter", self._load)
@@ -111,9 +121,12 @@ class LetterScreen(Screen[None], CaseworkerRoom):
         try:
             letter = await asyncio.to_thread(parse_message, data, registry=registry)
         except MessageError as exc:
-            self.query_one(Notice).tell(app.texts("error", detail=exc.message), error=True)
+            self.query_one(Notice).tell(
+                app.texts("error", detail=problems.code_sentence(app.texts, exc.code)), error=True
+            )
             return
         self.letter = letter
+        self.show_keys()
         if isinstance(letter, Correspondence):
             answers = replied_to(letter)
             self.app.post_message(LetterRead(self.message_id, letter=letter, answers=answers))
@@ -131,6 +144,9 @@ class LetterScreen(Screen[None], CaseworkerRoom):
                 t("letter.receipt", kind=letter.type.value, letter=_first_letter(letter)) + "\n",
                 style="bold",
             )
+            out.append(
+                t("letter.date", date=app.local(letter.envelope.sent, "%d.%m.%Y %H:%M")) + "\n"
+            )
             if letter.refuse_text:
                 out.append(to_plain(letter.refuse_text) + "\n")
             return out
@@ -140,8 +156,13 @@ class LetterScreen(Screen[None], CaseworkerRoom):
         if self.suggested_case:
             out.append("✚ " + t("inbox.suggested") + "\n", style="bold yellow")
         out.append(t("letter.subject", subject=letter.subject or "") + "\n", style="bold")
-        name = letter.sender.organisation_name or app.org_label(letter.sender.ean)
-        out.append(t("letter.from", name=name, gln=letter.sender.ean) + "\n")
+        if self.incoming:
+            name = letter.sender.organisation_name or app.org_label(letter.sender.ean)
+            out.append(t("letter.from", name=name, gln=letter.sender.ean) + "  ")
+        else:  # sent: to whom
+            name = letter.receiver.organisation_name or app.org_label(letter.receiver.ean)
+            out.append(t("letter.to", name=name, gln=letter.receiver.ean) + "  ")
+        out.append(t("letter.date", date=app.local(letter.authorised, "%d.%m.%Y %H:%M")) + "\n")
         child = " ".join(p for p in (letter.patient.given_name, letter.patient.surname) if p)
         out.append(t("letter.child", cpr=show_cpr(letter.patient.cpr or ""), name=child) + "  ")
         episode = (letter.episode_of_care_identifier or "—")[:8]
@@ -218,7 +239,9 @@ class LetterScreen(Screen[None], CaseworkerRoom):
             document = build_message(receipt_for(letter))
             done = await self.hub(lambda: app.client.submit(document))
         except MessageError as exc:
-            notice.tell(app.texts("error", detail=exc.message), error=True)
+            notice.tell(
+                app.texts("error", detail=problems.code_sentence(app.texts, exc.code)), error=True
+            )
             return
         if done is not None:
             notice.tell(app.texts("letter.receipt_sent"))

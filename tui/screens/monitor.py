@@ -170,6 +170,7 @@ class MonitorScreen(Screen[None], MonitorRoom):
                 ("r", t("key.redeliver")),
                 ("s", t("key.report")),
                 ("d", t("key.token")),
+                ("c", t("key.certificate")),
                 ("x", t("key.expired")),
                 ("/", t("key.filter")),
                 ("?", t("key.help")),
@@ -457,7 +458,10 @@ class MonitorScreen(Screen[None], MonitorRoom):
             return
         app = self.monitor
         disable = not selected.get("token_disabled")
-        question = app.texts("mon.disable_q" if disable else "mon.enable_q", org=selected["name"])
+        question = app.texts(
+            "mon.disable_q" if disable else "mon.enable_q",
+            whose=app.texts.genitive(selected["name"]),
+        )
 
         async def change(gln: str) -> dict[str, Any]:
             return await app.client.set_token(gln, disabled=disable)
