@@ -40,7 +40,7 @@ from coordinator.security.credentials import (
 )
 from coordinator.settings import Settings
 from coordinator.sqltypes import utcnow
-from coordinator.tables import OrganisationCreate, Role, Sector
+from coordinator.tables import MessageFormat, OrganisationCreate, Role, Sector
 from messages.errors import SamspilError
 from messages.identifiers import parse_gln, parse_sor
 
@@ -73,6 +73,12 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
     add.add_argument("--sector", required=True, choices=[s.value for s in Sector])
     add.add_argument("--sor", help="SOR code (15-16 digits)")
     add.add_argument("--municipality", help="municipality code (3 digits)")
+    add.add_argument(
+        "--format",
+        choices=[f.value for f in MessageFormat],
+        default=MessageFormat.OIOXML.value,
+        help="the letter format its system speaks (the hub converts for it; default oioxml)",
+    )
     _expiry_option(add)
     _db_option(add)
     add.set_defaults(handler=_org_add)
@@ -255,14 +261,23 @@ def _org_add(args: argparse.Namespace) -> int:
     except SamspilError as exc:
         return _fail(exc)
     organisation = OrganisationCreate(
-        gln=gln, name=args.name, sector=Sector(args.sector), sor=sor, municipality=municipality
+        gln=gln,
+        name=args.name,
+        sector=Sector(args.sector),
+        sor=sor,
+        municipality=municipality,
+        format=MessageFormat(args.format),
     )
 
     async def work(engine: AsyncEngine) -> int:
         created, token = await register_organisation(
             engine=engine, organisation=organisation, actor=local_actor(), expires_at=expires_at
         )
-        return _issued(token, f"registered {created.name} ({created.gln}, {created.sector.value})")
+        return _issued(
+            token,
+            f"registered {created.name} ({created.gln}, {created.sector.value}, "
+            f"{created.format.value})",
+        )
 
     return _with_engine(args, work)
 

@@ -9,7 +9,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from wire.directory import Sector
+from wire.directory import MessageFormat, Sector
 from wire.mailbox import MessageStatus, StatusEvent
 
 
@@ -23,6 +23,7 @@ class AuditAction(StrEnum):
     ROTATE_TOKEN = "rotate-token"  # noqa: S105 - an action's name, not a secret
     REVOKE_CERTIFICATE = "revoke-certificate"
     READ_ACCESS_LOG = "read-access-log"  # a child's access log, with a stated reason
+    SET_FORMAT = "set-format"  # the letter format an organisation receives
 
 
 SERIAL_PATTERN = "^[0-9a-f]{1,64}$"
@@ -199,6 +200,20 @@ class TokenState(BaseModel):
     organisation: str
     token_disabled: bool
     changed: int
+
+
+class FormatIn(BaseModel):
+    """An organisation's letter format, as an operator sets it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    format: MessageFormat
+
+
+class FormatState(BaseModel):
+    organisation: str
+    format: MessageFormat
+    changed: bool
 
 
 class AuditEntry(BaseModel):

@@ -33,6 +33,7 @@ from coordinator.sqltypes import utcnow
 from coordinator.tables import (
     CREDENTIAL,
     ORGANISATION,
+    MessageFormat,
     OrganisationCreate,
     OrganisationPublic,
     Role,
@@ -289,5 +290,31 @@ def token_switch(gln: str, *, disabled: bool, actor: Actor) -> Op[int]:
         return await _switch_system_token(
             conn, gln=gln, disabled=disabled, actor=actor, at=batch.now
         )
+
+    return op
+
+
+def format_switch(gln: str, fmt: MessageFormat, *, actor: Actor) -> Op[bool]:
+    """An operator's change of the letter format ``gln`` receives, as a committer op
+    (audited); whether it changed. Letters already in its inbox keep the format they were
+    converted to; the next ones come in the new one."""
+
+    async def op(conn: AsyncConnection, batch: Batch) -> bool:
+        o = ORGANISATION.c
+        old = await conn.scalar(select(o.format).where(o.gln == gln))
+        if old is None:
+            raise NotFound(f"no organisation with GLN {gln} is registered")
+        changed = bool(old != fmt.value)
+        if changed:
+            await conn.execute(update(ORGANISATION).where(o.gln == gln).values(format=fmt.value))
+        await write_audit(
+            conn,
+            at=batch.now,
+            actor=actor,
+            action=AuditAction.SET_FORMAT,
+            target=gln,
+            result=f"format {old} -> {fmt.value}" if changed else f"format {old} unchanged",
+        )
+        return changed
 
     return op

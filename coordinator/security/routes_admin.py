@@ -28,7 +28,7 @@ from coordinator.responses import json_response
 from coordinator.security.auth import principal_of
 from coordinator.security.credentials import NAME_MAX, registration
 from coordinator.state import COMMITTER
-from coordinator.tables import OrganisationCreate, Role, Sector
+from coordinator.tables import MessageFormat, OrganisationCreate, Role, Sector
 from messages.errors import IdentifierError
 from messages.identifiers import parse_gln, parse_sor
 from wire.admin import OrganisationRegistered, RegisteredOrganisation
@@ -36,7 +36,7 @@ from wire.admin import OrganisationRegistered, RegisteredOrganisation
 routes = web.RouteTableDef()
 
 _MUNICIPALITY = re.compile(r"^[0-9]{3}$")
-_FIELDS = {"gln", "name", "sector", "sor", "municipality"}
+_FIELDS = {"gln", "name", "sector", "sor", "municipality", "format"}
 
 
 def _organisation(data: Any) -> OrganisationCreate:
@@ -75,8 +75,20 @@ def _organisation(data: Any) -> OrganisationCreate:
         raise InvalidOrganisation(
             "a municipality code is three digits", code="invalid-municipality"
         )
+    try:
+        fmt = MessageFormat(str(data.get("format", MessageFormat.OIOXML.value)))
+    except ValueError:
+        raise InvalidOrganisation(
+            f"format must be one of {', '.join(f.value for f in MessageFormat)}",
+            code="invalid-format",
+        ) from None
     return OrganisationCreate(
-        gln=gln, name=name.strip(), sector=sector, sor=sor, municipality=municipality
+        gln=gln,
+        name=name.strip(),
+        sector=sector,
+        sor=sor,
+        municipality=municipality,
+        format=fmt,
     )
 
 
