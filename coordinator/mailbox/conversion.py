@@ -171,10 +171,23 @@ def keep_records(conn: Connection, rows: list[dict[str, Any]]) -> None:
 
 
 def gather_receipt(
-    conn: Connection, batch: Batch, conversion_id: uuid.UUID, slot: str, receipt: bytes
+    conn: Connection,
+    batch: Batch,
+    conversion_id: uuid.UUID,
+    slot: str,
+    receipt: bytes,
+    receipt_id: uuid.UUID,
 ) -> uuid.UUID | None:
     """Keep an XCTL on its record; once each OIOXML letter has one, put the Acknowledgement
-    for them in the FHIR sender's inbox (once per record). The new message's id, or None."""
+    for them in the FHIR sender's inbox (once per record). The XCTL itself is not delivered:
+    the hub took it for its receiver (``acknowledged``), so the letter retention removes it
+    in time. The new message's id, or None."""
+    conn.execute(
+        update(MESSAGE)
+        .where(M.id == receipt_id, M.status == MessageStatus.ACCEPTED.value)
+        .values(status=MessageStatus.ACKNOWLEDGED.value, in_inbox=False, updated_at=batch.now)
+    )
+    batch.event(receipt_id, MessageStatus.ACKNOWLEDGED, batch.now)
     row = conn.execute(
         select(MESSAGE_CONVERSION).where(C.id == conversion_id).with_for_update()
     ).first()

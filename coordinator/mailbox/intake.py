@@ -214,7 +214,7 @@ def _accept(conn: Connection, batch: Batch, incoming: list[Incoming]) -> list[An
         inserted = _INSERT.inserted(conn, rows)
         receipts: list[tuple[uuid.UUID, Routing]] = []
         records: list[dict[str, Any]] = []
-        gathered: list[tuple[tuple[uuid.UUID, str], bytes]] = []
+        gathered: list[tuple[tuple[uuid.UUID, str], bytes, uuid.UUID]] = []
         for new in rows:
             if new["id"] not in inserted:  # another hub process stored the same message first
                 winner = conn.execute(
@@ -245,10 +245,10 @@ def _accept(conn: Connection, batch: Batch, incoming: list[Incoming]) -> list[An
                     {"id": uuid.uuid4(), "created_at": batch.now, **item.form.conversion}
                 )
             if item.form.gather is not None:
-                gathered.append((item.form.gather, item.body))
+                gathered.append((item.form.gather, item.body, new["id"]))
         keep_records(conn, records)
-        for (conversion_id, slot), body in gathered:
-            gather_receipt(conn, batch, conversion_id, slot, body)
+        for (conversion_id, slot), body, receipt_id in gathered:
+            gather_receipt(conn, batch, conversion_id, slot, body, receipt_id)
         if receipts:
             refused = _refuse_second_receipts(conn, batch, link_receipts(conn, batch, receipts))
             for receipt_id, refusal in refused.items():

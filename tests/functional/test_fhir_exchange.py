@@ -7,9 +7,12 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from coordinator.mailbox.conversion import KEPT
+from coordinator.mailbox.retention import LETTER_RETENTION_TOTALS, run_letter_retention
+from coordinator.state import COMMITTER, SETTINGS
 from coordinator.tables import MessageFormat, Sector
 from messages.fhir.answer import acknowledgement_for
 from messages.fhir.build import build_fhir, care_communication_tree
@@ -23,7 +26,7 @@ from messages.medcom.model import MessageType, Party
 from messages.medcom.receipts import read_receipt
 from messages.xmlsafe import parse_xml
 from tests.fhir_samples import sample_binary, sample_letter
-from tests.functional.conftest import GP_GLN, PPR_GLN, Client, Hub, MakeHub
+from tests.functional.conftest import GP_GLN, PPR_GLN, Client, Hub, MakeHub, TurnedClock
 from tests.functional.samples import new_id, receipt, xdis91
 
 GP_SOR = "1017421000016003"
@@ -68,7 +71,7 @@ async def test_fhir_letter_to_an_oioxml_partner_and_its_receipts_back(hub: Hub) 
     assert entries["XDIS91"]["id"] == accepted["id"]
     letter = read_correspondence(parse_xml(await ppr.fetch(entries["XDIS91"]["id"])))
     binary = read_binary_letter(parse_xml(await ppr.fetch(entries["XBIN01"]["id"])))
-    assert letter.sender.ean == GP_GLN and letter.receiver.ean == PPR_GLN
+    assert (letter.sender.ean, letter.receiver.ean) == (GP_GLN, PPR_GLN)
     assert [o.base64 for o in binary.objects] == [message.attachments[0].data]
     assert await gp.fetch(accepted["id"]) == body  # the sender sees what it sent
 
@@ -161,7 +164,8 @@ async def test_a_negative_receipt_becomes_a_negative_acknowledgement(hub: Hub) -
     assert answer["type"] == "XCTL02"
     _, _, raw = await gp.request("GET", f"/v1/messages/{answer['id']}")
     ack = read_fhir(raw)
-    assert isinstance(ack, Acknowledgement) and ack.code == "fatal-error"
+    assert isinstance(ack, Acknowledgement)
+    assert ack.code == "fatal-error"
     assert (await gp.status(accepted["id"]))["status"] == "rejected"
 
 
@@ -193,6 +197,35 @@ EXPECTED = {
     "fhir-wrong-resource-type": (422, "fhir-wrong-resource-type"),
     "fhir-profile": (422, "medcom-status"),
 }
+
+
+async def test_after_three_months_a_receipt_passes_unconverted(make_hub: MakeHub) -> None:
+    clock = TurnedClock()
+    hub = await make_hub(clock=clock, message_ttl=timedelta(days=200))
+    gp, ppr = await partners(hub)
+    status, _ = await send_fhir(gp, build_fhir(care_communication(attachment=False)))
+    assert status == 202
+    [entry] = await ppr.inbox()
+    letter = read_correspondence(parse_xml(await ppr.fetch(entry["id"])))
+    await ppr.ack(entry["id"])
+
+    clock.ahead = KEPT + timedelta(days=1)
+    app = hub.app
+    removed = await run_letter_retention(
+        app[COMMITTER], app[SETTINGS], clock, app[LETTER_RETENTION_TOTALS]
+    )
+    assert removed.conversions == 1
+    status, _ = await ppr.send(
+        receipt(
+            sender=PPR_GLN,
+            receiver=GP_GLN,
+            original_envelope_id=letter.envelope.identifier,
+            original_letter_id=letter.letter_identifier,
+        )
+    )
+    assert status == 202
+    [answer] = await gp.inbox()  # the XCTL03 as it is: no record to convert it by
+    assert (answer["type"], answer["format"]) == ("XCTL03", "oioxml")
 
 
 def _tree(message: CareCommunication) -> dict[str, Any]:
