@@ -231,11 +231,13 @@ def gather_receipt(
     return message_id
 
 
-def remove_old_records(now: datetime) -> Op[int]:
-    """A committer op: delete the conversion records older than :data:`KEPT`; how many."""
+def remove_old_records(now: datetime | None = None) -> Op[int]:
+    """A committer op: delete the conversion records older than :data:`KEPT` at ``now``
+    (default: the commit's time); how many. Run by the letter retention."""
 
     async def op(conn: AsyncConnection, batch: Batch) -> int:
-        result = await conn.execute(delete(MESSAGE_CONVERSION).where(C.created_at < now - KEPT))
+        cutoff = (now or batch.now) - KEPT
+        result = await conn.execute(delete(MESSAGE_CONVERSION).where(C.created_at < cutoff))
         return int(result.rowcount or 0)
 
     return op
