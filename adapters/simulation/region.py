@@ -6,6 +6,11 @@ psychiatry (BUP) in Aalborg; 15 GP clinics. Their location numbers are synthetic
 (``5790009`` followed by a running number and a correct GS1 check digit): they name no real
 location.
 
+Child and adolescent psychiatry and the first GP clinic (Lægehuset Vestbyen) speak MedCom
+FHIR (CareCommunication, Acknowledgement); the others OIOXML: the hub converts between them.
+Every organisation has a synthetic SOR code (``10`` and its location number), which the
+conversion needs.
+
 Children are synthetic too: Danish first and family names drawn from short lists, and CPR
 numbers with a real birth date (2009–2021) and a serial number beginning with 4 — valid
 numbers in form, made up, and plainly fictitious (generated from the seed, never looked up).
@@ -43,6 +48,12 @@ class Org:
     name: str
     kind: OrgKind
     municipality: str | None = None
+    speaks_fhir: bool = False  # MedCom FHIR rather than OIOXML
+
+    @property
+    def sor(self) -> str:
+        """A synthetic SOR code (15 digits): ``10`` and the location number."""
+        return f"10{self.gln}"
 
     @property
     def slug(self) -> str:
@@ -88,9 +99,11 @@ def pilot_region() -> tuple[Org, ...]:
         orgs.append(Org(_gln(n), f"PPR {name}", OrgKind.PPR, code))
         orgs.append(Org(_gln(n + 1), f"Børne- og familieafdelingen {name}", OrgKind.FAMILY, code))
         n += 10
-    orgs.append(Org(_gln(200), "Børne- og Ungdomspsykiatrien Aalborg", OrgKind.PSYCHIATRY))
+    orgs.append(
+        Org(_gln(200), "Børne- og Ungdomspsykiatrien Aalborg", OrgKind.PSYCHIATRY, None, True)
+    )
     for i, clinic in enumerate(CLINICS):
-        orgs.append(Org(_gln(300 + i), clinic, OrgKind.GP, MUNICIPALITIES[i % 5][0]))
+        orgs.append(Org(_gln(300 + i), clinic, OrgKind.GP, MUNICIPALITIES[i % 5][0], i == 0))
     return tuple(orgs)
 
 
