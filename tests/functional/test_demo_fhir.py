@@ -46,7 +46,7 @@ def test_fhir_and_oioxml_partners_exchange_letters_and_receipts(tmp_path: Path) 
     referrals = [read_fhir(p.read_bytes()) for p in _read(read, "XDIS91_*.json")]
     assert referrals
     assert all(isinstance(m, CareCommunication) for m in referrals)
-    assert all(m.receiver.gln == bup.gln for m in referrals)  # type: ignore[union-attr]
+    assert all(m.receiver.gln == bup.gln for m in referrals)
     acks = [read_fhir(p.read_bytes()) for p in _read(read, "XCTL03_*.json")]
     assert acks
     assert all(isinstance(a, Acknowledgement) and a.positive for a in acks)
