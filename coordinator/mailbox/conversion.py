@@ -52,6 +52,7 @@ __all__ = [
     "FHIR_JSON",
     "KEPT",
     "Partner",
+    "awaiting_binary",
     "gather_receipt",
     "held_binaries",
     "keep_records",
@@ -162,6 +163,38 @@ async def record_for_receipt(
     if row is None:
         return None
     return row.id, ("letter" if row.letter_id in letters else "binary")
+
+
+def _awaiting(conn: Connection, fhir_gln: str, oioxml_gln: str, since: datetime) -> list[Any]:
+    return list(
+        conn.execute(
+            select(C.facts)
+            .where(
+                C.fhir_gln == fhir_gln,
+                C.oioxml_gln == oioxml_gln,
+                C.binary_letter_id.is_(None),
+                C.created_at >= since,
+            )
+            .order_by(C.created_at.desc())
+            .limit(HELD_BINARIES)
+        ).all()
+    )
+
+
+async def awaiting_binary(
+    *, reader: Reader, fhir_gln: str, oioxml_gln: str, objects: set[str], now: datetime
+) -> bool:
+    """Whether a letter from ``oioxml_gln`` was converted for ``fhir_gln`` without the
+    attachments ``objects`` (object identifiers without hyphens, lower case): their XBIN01
+    comes late."""
+    for row in await reader(_awaiting, fhir_gln, oioxml_gln, now - KEPT):
+        try:
+            awaiting = set(json.loads(row.facts).get("awaiting") or ())
+        except (ValueError, AttributeError):
+            continue
+        if awaiting & objects:
+            return True
+    return False
 
 
 def keep_records(conn: Connection, rows: list[dict[str, Any]]) -> None:

@@ -42,6 +42,7 @@ from coordinator.errors import Forbidden, NetworkReceiptRefused, UnknownReceiver
 from coordinator.mailbox.conversion import (
     FHIR_JSON,
     Partner,
+    awaiting_binary,
     held_binaries,
     partners,
     record_for_message,
@@ -140,8 +141,8 @@ async def _from_oioxml(app: web.Application, body: bytes, caller: str) -> Incomi
         return incoming
     if routing.type is MessageType.XDIS91:
         return await _letter_to_fhir(app, incoming, sender, receiver)
-    if routing.type is MessageType.XBIN01:  # waits for its XDIS91
-        return dataclasses.replace(incoming, form=Form(held=True))
+    if routing.type is MessageType.XBIN01:
+        return await _binary_to_fhir(app, incoming)
     return await _receipt_to_fhir(app, incoming)
 
 
@@ -172,11 +173,7 @@ async def _letter_to_fhir(
 
 async def _held_binary(app: web.Application, letter: Correspondence) -> BinaryLetter | None:
     """The held XBIN01 that carries the objects ``letter`` refers to, if it came first."""
-    wanted = {
-        r.binary.object_identifier.replace("-", "").lower()
-        for r in letter.references
-        if r.binary is not None
-    }
+    wanted = {_object_key(r.binary.object_identifier) for r in letter.references if r.binary}
     if not wanted:
         return None
     rows = await held_binaries(
@@ -187,10 +184,30 @@ async def _held_binary(app: web.Application, letter: Correspondence) -> BinaryLe
             binary = read_binary_letter(parse_xml(bytes(row.body)))
         except MessageError:
             continue
-        have = {o.object_identifier.replace("-", "").lower() for o in binary.objects}
+        have = {_object_key(o.object_identifier) for o in binary.objects}
         if wanted <= have:
             return binary
     return None  # C10: the attachment goes without its data
+
+
+async def _binary_to_fhir(app: web.Application, incoming: Incoming) -> Incoming:
+    """An XBIN01 for a FHIR organisation waits (held) for its XDIS91; one whose XDIS91 was
+    converted without it already is late and passes as it is (C10)."""
+    body = incoming.body
+    binary = await _maybe_off_loop(len(body), lambda: read_binary_letter(parse_xml(body)))
+    objects = {_object_key(o.object_identifier) for o in binary.objects}
+    late = await awaiting_binary(
+        reader=app[READER],
+        fhir_gln=incoming.routing.receiver_gln,
+        oioxml_gln=incoming.routing.sender_gln,
+        objects=objects,
+        now=incoming.received_at,
+    )
+    return incoming if late else dataclasses.replace(incoming, form=Form(held=True))
+
+
+def _object_key(identifier: str) -> str:
+    return identifier.replace("-", "").lower()
 
 
 async def _receipt_to_fhir(app: web.Application, incoming: Incoming) -> Incoming:
@@ -212,6 +229,11 @@ async def _receipt_to_fhir(app: web.Application, incoming: Incoming) -> Incoming
 
 def _record_row(record: ConversionRecord, *, fhir_gln: str, oioxml_gln: str) -> dict[str, Any]:
     binary = record.binary
+    facts = record_facts(record)
+    if binary is None:  # attachments whose XBIN01 had not come: a late one passes as is
+        facts["awaiting"] = sorted(
+            _object_key(r.binary.object_identifier) for r in record.letter.references if r.binary
+        )
     return {
         "fhir_gln": fhir_gln,
         "oioxml_gln": oioxml_gln,
@@ -220,7 +242,7 @@ def _record_row(record: ConversionRecord, *, fhir_gln: str, oioxml_gln: str) -> 
         "letter_id": record.letter.letter_identifier,
         "binary_envelope_id": binary.envelope.identifier if binary else None,
         "binary_letter_id": binary.letter_identifier if binary else None,
-        "facts": json.dumps(record_facts(record), separators=(",", ":")),
+        "facts": json.dumps(facts, separators=(",", ":")),
         "letter_receipt": None,
         "binary_receipt": None,
         "answered": False,

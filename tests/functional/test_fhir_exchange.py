@@ -22,10 +22,11 @@ from messages.fhir.model import Acknowledgement, CareCommunication
 from messages.fhir.read import read_fhir
 from messages.medcom.binary import read_binary_letter
 from messages.medcom.correspondence import read_correspondence
+from messages.medcom.documents import build_message
 from messages.medcom.model import MessageType, Party
 from messages.medcom.receipts import read_receipt
 from messages.xmlsafe import parse_xml
-from tests.fhir_samples import sample_binary, sample_letter
+from tests.fhir_samples import PDF, sample_binary, sample_letter
 from tests.functional.conftest import GP_GLN, PPR_GLN, Client, Hub, MakeHub, TurnedClock
 from tests.functional.samples import new_id, receipt, xdis91
 
@@ -141,6 +142,57 @@ async def test_oioxml_letter_to_a_fhir_partner_and_its_acknowledgement_back(hub:
     assert tracking["fhir_message_id"] == message.header_id
     assert tracking["fhir_bundle_id"] == message.bundle_id
     assert (tracking["sent_as"], tracking["delivered_as"]) == ("oioxml", "fhir")
+
+
+def _from_ppr(*, with_binary: bool = True) -> tuple[bytes, bytes]:
+    """An XDIS91 with one attachment from PPR (OIOXML) to the GP (FHIR), and its XBIN01."""
+    letter = replace(sample_letter(), sender=_party(PPR_GLN, "PPR"), receiver=_party(GP_GLN, "GP"))
+    binary = replace(sample_binary(letter), sender=letter.sender, receiver=letter.receiver)
+    return build_message(letter), build_message(binary)
+
+
+async def test_an_attachment_sent_before_its_letter_travels_inside_it(hub: Hub) -> None:
+    gp, ppr = await partners(hub)
+    letter, binary = _from_ppr()
+    status, bin_sent = await ppr.send(binary)  # the XBIN01 first: held for its XDIS91
+    assert status == 202
+    assert await gp.inbox() == []
+    status, sent = await ppr.send(letter)
+    assert status == 202
+
+    [entry] = await gp.inbox()  # one CareCommunication, the attachment's data inside
+    assert (entry["type"], entry["format"]) == ("XDIS91", "fhir")
+    _, _, raw = await gp.request("GET", f"/v1/messages/{entry['id']}")
+    message = read_fhir(raw)
+    assert isinstance(message, CareCommunication)
+    assert [a.data for a in message.attachments] == [PDF]
+    await gp.ack(entry["id"])
+
+    ack = acknowledgement_for(message, now=datetime.now(UTC))
+    status, _ = await send_fhir(gp, build_fhir(ack))
+    assert status == 202
+    receipts = await ppr.inbox()  # two XCTL03: one for the XDIS91, one for the XBIN01 (C11)
+    assert sorted(r["type"] for r in receipts) == ["XCTL03", "XCTL03"]
+    assert (await ppr.status(sent["id"]))["status"] == "receipted"
+    assert (await ppr.status(bin_sent["id"]))["status"] == "receipted"
+
+
+async def test_an_attachment_after_its_letter_passes_as_it_is(hub: Hub) -> None:
+    gp, ppr = await partners(hub)
+    letter, binary = _from_ppr()
+    status, _ = await ppr.send(letter)  # converted at once, the attachment without data
+    assert status == 202
+    [entry] = await gp.inbox()
+    _, _, raw = await gp.request("GET", f"/v1/messages/{entry['id']}")
+    message = read_fhir(raw)
+    assert isinstance(message, CareCommunication)
+    assert [(a.data, a.title) for a in message.attachments] == [(None, None)]  # C10
+    await gp.ack(entry["id"])
+    status, _ = await ppr.send(binary)  # late: forwarded unconverted (C10)
+    assert status == 202
+    [late] = await gp.inbox()
+    assert (late["type"], late["format"]) == ("XBIN01", "oioxml")
+    assert await gp.fetch(late["id"]) == binary
 
 
 async def test_a_negative_receipt_becomes_a_negative_acknowledgement(hub: Hub) -> None:
