@@ -339,8 +339,8 @@ def _org_list(args: argparse.Namespace) -> int:
     async def work(engine: AsyncEngine) -> int:
         for org in await list_organisations(engine=engine):
             print(
-                f"{org.gln}  {org.sector.value:<10}  {org.municipality or '-':<3}  "
-                f"{org.sor or '-':<16}  {org.name}"
+                f"{org.gln}  {org.sector.value:<10}  {org.format.value:<6}  "
+                f"{org.municipality or '-':<3}  {org.sor or '-':<16}  {org.name}"
             )
         return 0
 

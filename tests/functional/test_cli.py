@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -52,8 +53,13 @@ def test_org_and_user_commands(cli_env: dict[str, str]) -> None:
     assert added.stdout == token + "\n"  # only the token on stdout
     assert token.startswith("smp_")
     assert len(token) > 40
-    samspil("org", "add", "--gln", GP_GLN, "--name", "Lægehuset", "--sector", "gp", env=cli_env)
+    samspil(
+        "org", "add", "--gln", GP_GLN, "--name", "Lægehuset", "--sector", "gp",
+        "--format", "fhir", env=cli_env,
+    )  # fmt: skip
     listing = samspil("org", "list", env=cli_env).stdout
+    assert re.search(rf"^{GP_GLN}  gp +fhir ", listing, re.M), listing
+    assert re.search(rf"^{PPR_GLN}  ppr +oioxml ", listing, re.M), listing
     assert PPR_GLN in listing
     assert "PPR Brønderslev" in listing
     assert GP_GLN in listing
