@@ -44,12 +44,11 @@ from coordinator.mailbox.conversion import (
     Partner,
     awaiting_binary,
     held_binaries,
-    partners,
     record_for_message,
     record_for_receipt,
 )
 from coordinator.mailbox.intake import Form, Incoming
-from coordinator.state import CLOCK, READER, REGISTRY, SETTINGS
+from coordinator.state import CLOCK, DIRECTORY, READER, REGISTRY, SETTINGS
 from coordinator.tables import MessageFormat
 from messages.errors import ConversionError, MessageError
 from messages.fhir.build import build_fhir
@@ -96,7 +95,7 @@ def _sor_directory(*found: Partner) -> dict[str, SorEntry]:
 
 
 async def _partners(app: web.Application, sender: str, receiver: str) -> tuple[Partner, Partner]:
-    found = await partners(reader=app[READER], glns=[sender, receiver])
+    found = await app[DIRECTORY].partners([sender, receiver])
     if receiver not in found:
         raise UnknownReceiver(f"the receiver {receiver} is not registered at the hub")
     if sender not in found:  # the caller's own organisation: registered, or not let in

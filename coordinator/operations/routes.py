@@ -51,7 +51,7 @@ from coordinator.security.certificates import (
 )
 from coordinator.security.credentials import format_switch, token_switch
 from coordinator.sqltypes import utcnow
-from coordinator.state import COMMITTER, ENGINE, SETTINGS
+from coordinator.state import COMMITTER, DIRECTORY, ENGINE, SETTINGS
 from coordinator.tables import Role
 from messages.errors import IdentifierError
 from messages.identifiers import parse_gln
@@ -301,6 +301,7 @@ async def put_format(request: web.Request) -> web.Response:
             code="invalid-format",
         ) from None
     changed = await request.app[COMMITTER].call(format_switch(gln, fmt, actor=actor))
+    request.app[DIRECTORY].forget(gln)
     return json_response(FormatState(organisation=gln, format=fmt, changed=changed))
 
 
