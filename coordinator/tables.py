@@ -32,7 +32,10 @@ class OrganisationBase(SQLModel):
     sor: str | None = Field(default=None, max_length=16)
     municipality: str | None = Field(default=None, max_length=3)
     # the letter format its system speaks: the hub converts every letter and receipt to it
-    format: MessageFormat = Field(default=MessageFormat.OIOXML, sa_type=String(8))
+    format: MessageFormat = Field(
+        default=MessageFormat.OIOXML,
+        sa_column=Column(String(8), nullable=False, server_default=MessageFormat.OIOXML.value),
+    )
 
 
 class OrganisationCreate(OrganisationBase):
@@ -136,8 +139,15 @@ class Message(MessageBase, table=True):
     # formats: what the sender sent (``original`` holds its bytes when the hub converted
     # them) and what ``body`` is (its media type), so the sender's tracking and the
     # receiver's fetch are both exact
-    sent_as: MessageFormat = Field(default=MessageFormat.OIOXML, sa_type=String(8))
-    body_type: str = Field(default="application/xml", max_length=32)
+    # (server defaults: a row written by an older hub, or by a migration test, is OIOXML)
+    sent_as: MessageFormat = Field(
+        default=MessageFormat.OIOXML,
+        sa_column=Column(String(8), nullable=False, server_default=MessageFormat.OIOXML.value),
+    )
+    body_type: str = Field(
+        default="application/xml",
+        sa_column=Column(String(32), nullable=False, server_default="application/xml"),
+    )
     original: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
     fhir_bundle_id: str | None = Field(default=None, max_length=64)  # Bundle.id
     fhir_message_id: str | None = Field(default=None, max_length=64)  # MessageHeader.id

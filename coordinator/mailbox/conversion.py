@@ -59,6 +59,7 @@ __all__ = [
     "partners",
     "record_for_message",
     "record_for_receipt",
+    "release_unclaimed",
     "remove_old_records",
 ]
 
@@ -262,6 +263,44 @@ def gather_receipt(
     batch.event(message_id, MessageStatus.ACCEPTED, batch.now)
     batch.wake.add(row.fhir_gln)
     return message_id
+
+
+BINARY_WAIT = timedelta(minutes=60)
+"""How long a held XBIN01 waits for its XDIS91 before it goes to its FHIR receiver as it is
+(MedCom's 60 minutes, C10, seen from the other side)."""
+
+
+def release_unclaimed(now: datetime | None = None) -> Op[int]:
+    """A committer op (run by the expiry sweep): the held XBIN01 that no converted letter
+    took within :data:`BINARY_WAIT` go into their receiver's inbox as they are; how many."""
+
+    async def op(conn: AsyncConnection, batch: Batch) -> int:
+        claimed = (
+            select(C.id)
+            .where(
+                C.fhir_gln == M.receiver_gln,
+                C.oioxml_gln == M.sender_gln,
+                C.binary_letter_id == M.letter_id,
+            )
+            .exists()
+        )
+        result = await conn.execute(
+            update(MESSAGE)
+            .where(
+                M.type == MessageType.XBIN01.value,
+                M.in_inbox.is_(False),
+                M.status == MessageStatus.ACCEPTED.value,
+                M.received_at < (now or batch.now) - BINARY_WAIT,
+                ~claimed,
+            )
+            .values(in_inbox=True, updated_at=batch.now)
+            .returning(M.receiver_gln)
+        )
+        receivers = [row.receiver_gln for row in result.all()]
+        batch.wake.update(receivers)
+        return len(receivers)
+
+    return op
 
 
 def remove_old_records(now: datetime | None = None) -> Op[int]:

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from coordinator.mailbox.conversion import KEPT
+from coordinator.mailbox.expiry import sweep_once
 from coordinator.mailbox.retention import LETTER_RETENTION_TOTALS, run_letter_retention
 from coordinator.state import COMMITTER, SETTINGS
 from coordinator.tables import MessageFormat, Sector
@@ -193,6 +194,24 @@ async def test_an_attachment_after_its_letter_passes_as_it_is(hub: Hub) -> None:
     [late] = await gp.inbox()
     assert (late["type"], late["format"]) == ("XBIN01", "oioxml")
     assert await gp.fetch(late["id"]) == binary
+
+
+async def test_an_attachment_whose_letter_never_comes_goes_on_after_an_hour(
+    make_hub: MakeHub,
+) -> None:
+    clock = TurnedClock()
+    hub = await make_hub(clock=clock)
+    gp, ppr = await partners(hub)
+    _, binary = _from_ppr()
+    status, _ = await ppr.send(binary)
+    assert status == 202
+    clock.ahead = timedelta(minutes=59)
+    await sweep_once(hub.app[COMMITTER], hub.app[SETTINGS], clock)
+    assert await gp.inbox() == []  # still waiting for its XDIS91
+    clock.ahead = timedelta(minutes=61)
+    await sweep_once(hub.app[COMMITTER], hub.app[SETTINGS], clock)
+    [entry] = await gp.inbox()
+    assert (entry["type"], entry["format"]) == ("XBIN01", "oioxml")
 
 
 async def test_a_negative_receipt_becomes_a_negative_acknowledgement(hub: Hub) -> None:
