@@ -50,7 +50,7 @@ from coordinator.mailbox.conversion import (
 from coordinator.mailbox.intake import Form, Incoming
 from coordinator.state import CLOCK, DIRECTORY, READER, REGISTRY, SETTINGS
 from coordinator.tables import MessageFormat
-from messages.errors import ConversionError, MessageError
+from messages.errors import MessageError
 from messages.fhir.build import build_fhir
 from messages.fhir.convert.letter import (
     SorEntry,
@@ -300,7 +300,7 @@ def _fhir_facts(message: CareCommunication) -> LetterFacts:
     return LetterFacts(patient_cpr=cpr, subject=subject_from(message.category, message.topic))
 
 
-def _fhir_form(message: FhirMessage, body: bytes, content_type: str) -> Form:
+def _fhir_form(message: FhirMessage, content_type: str) -> Form:
     return Form(
         sent_as=MessageFormat.FHIR,
         body_type=content_type,
@@ -317,7 +317,7 @@ def _fhir_as_is(
         body,
         now,
         _fhir_facts(message),
-        form=_fhir_form(message, body, content_type),
+        form=_fhir_form(message, content_type),
     )
 
 
@@ -351,7 +351,7 @@ async def _letter_to_oioxml(
 ) -> Incoming:
     limit = app[SETTINGS].max_body_bytes
 
-    def convert() -> tuple[Incoming, ConversionRecord]:
+    def convert() -> Incoming:
         letter, binary = oioxml_from_care_communication(message, now=now)
         letter = _with_ids(letter, message.header_id, "xdis91")
         binary = _with_ids(binary, message.header_id, "xbin01") if binary else None
@@ -366,24 +366,20 @@ async def _letter_to_oioxml(
             companion = Incoming(routing, data, now, facts, form=form)
         data, routing, facts = _as_oioxml(letter, limit)
         record = ConversionRecord(message=message, letter=letter, binary=binary)
-        return (
-            Incoming(
-                routing,
-                data,
-                now,
-                facts,
-                form=dataclasses.replace(
-                    form,
-                    original=body,
-                    conversion=_record_row(record, fhir_gln=sender.gln, oioxml_gln=receiver.gln),
-                ),
-                companion=companion,
+        return Incoming(
+            routing,
+            data,
+            now,
+            facts,
+            form=dataclasses.replace(
+                form,
+                original=body,
+                conversion=_record_row(record, fhir_gln=sender.gln, oioxml_gln=receiver.gln),
             ),
-            record,
+            companion=companion,
         )
 
-    incoming, _ = await _maybe_off_loop(len(body), convert)
-    return incoming
+    return await _maybe_off_loop(len(body), convert)
 
 
 async def _ack_to_oioxml(
@@ -396,7 +392,7 @@ async def _ack_to_oioxml(
     receiver: Partner,
 ) -> Incoming:
     kind = MessageType.XCTL03 if ack.positive else MessageType.XCTL02
-    form = _fhir_form(ack, body, content_type)
+    form = _fhir_form(ack, content_type)
     found = None
     if receiver.format is MessageFormat.OIOXML:
         found = await record_for_message(
@@ -413,10 +409,7 @@ async def _ack_to_oioxml(
         return Incoming(_fhir_routing(kind, ack, original), body, now, form=form)
     record = record_from_facts(json.loads(found.facts))
     limit = app[SETTINGS].max_body_bytes
-    try:
-        receipts: tuple[Receipt, ...] = receipts_from_acknowledgement(ack, record, now=now)
-    except ConversionError:
-        raise
+    receipts: tuple[Receipt, ...] = receipts_from_acknowledgement(ack, record, now=now)
     made: list[Incoming] = []
     for n, receipt in enumerate(receipts):
         receipt = _with_ids(receipt, ack.header_id, f"xctl{n}")
