@@ -247,12 +247,14 @@ def _accept(conn: Connection, batch: Batch, incoming: list[Incoming]) -> list[An
             if item.form.gather is not None:
                 gathered.append((item.form.gather, item.body, new["id"]))
         keep_records(conn, records)
-        for (conversion_id, slot), body, receipt_id in gathered:
-            gather_receipt(conn, batch, conversion_id, slot, body, receipt_id)
         if receipts:
             refused = _refuse_second_receipts(conn, batch, link_receipts(conn, batch, receipts))
             for receipt_id, refusal in refused.items():
                 results[fresh[receipt_id]] = refusal
+        # the XCTL for a FHIR sender's converted letter, once it is stored and linked
+        for (conversion_id, slot), body, receipt_id in gathered:
+            if receipt_id not in refused:
+                gather_receipt(conn, batch, conversion_id, slot, body, receipt_id)
     # an item that repeated an earlier item of this group got that item's (final) answer
     final: list[Any] = []
     for position, item in enumerate(incoming):

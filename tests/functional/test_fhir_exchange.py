@@ -94,6 +94,16 @@ async def test_fhir_letter_to_an_oioxml_partner_and_its_receipts_back(hub: Hub) 
         assert status == 202
     [answer] = await gp.inbox()  # one Acknowledgement for the two XCTL03 (C11)
     assert (answer["type"], answer["format"]) == ("XCTL03", "fhir")
+    status, again = await ppr.send(  # a second positive receipt: refused, no second answer
+        receipt(
+            sender=PPR_GLN,
+            receiver=GP_GLN,
+            original_envelope_id=letter.envelope.identifier,
+            original_letter_id=letter.letter_identifier,
+        )
+    )
+    assert (status, again["code"]) == (409, "already-receipted")
+    assert [e["id"] for e in await gp.inbox()] == [answer["id"]]
     status, _, raw = await gp.request("GET", f"/v1/messages/{answer['id']}")
     ack = read_fhir(raw)
     assert isinstance(ack, Acknowledgement)
