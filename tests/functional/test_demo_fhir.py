@@ -78,4 +78,5 @@ def test_fhir_and_oioxml_partners_exchange_letters_and_receipts(tmp_path: Path) 
         and message.sender_ean == fhir_gp.gln
     ]
     assert receipts
+    assert not list(region.glob("*/medcom/rejected/*"))  # no letter or bundle refused
     assert "Traceback" not in done.stderr
