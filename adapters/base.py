@@ -86,6 +86,15 @@ NAME_MAX = 35
 
 log = logging.getLogger(__name__)
 
+PEOPLE_TAKE_LETTERS = "letters-consumed-by-people"
+"""The hub's 409 code when the organisation's people take its letters in (the caseworker
+app): the adapter pauses its inbox, losing nothing, and asks again now and then."""
+PEOPLE_PAUSE_SECONDS = 30.0
+PEOPLE_WARNING = (
+    "the organisation's letters are taken in by its people in the Samspil app: this adapter "
+    "does not fetch them (sending goes on)"
+)
+
 
 def path_segment(ref: str) -> str:
     """A sector system's reference as one segment of a hub path (``/``, ``?``... escaped)."""
@@ -135,6 +144,10 @@ class Adapter:
         self.status_port: int | None = None
         """The port ``/healthz``, ``/status`` and ``/metrics`` are served on, once started."""
         self._stopped = True
+        self.letters_taken_by_people = False
+        """Set while the hub says the organisation's people take its letters in (409
+        ``letters-consumed-by-people``): the inbox is not polled, only asked again."""
+        self.people_pause = PEOPLE_PAUSE_SECONDS
         self._hub_ok = True
         """Set while the hub refuses the adapter's credentials (401/403): shown on
         ``/status`` (``warnings``), ``/healthz`` answers 503, and logged at every refusal."""
@@ -249,6 +262,8 @@ class Adapter:
         stats = self.outbox.stats
         refused = self.outbox.credential_refused
         warnings = [self.outbox.credential_warning] if refused else []
+        if self.letters_taken_by_people:
+            warnings.append(PEOPLE_WARNING)
         state = "unauthorized" if refused else "degraded" if stats.hub_down_since else "ok"
         return {
             "kind": self.kind,
@@ -257,6 +272,7 @@ class Adapter:
             "warnings": warnings,
             "hub_reachable": stats.hub_down_since is None and self._hub_ok,
             "credential_refused": refused,
+            "letters_consumed_by": "people" if self.letters_taken_by_people else "system",
             "outbox_depth": self.outbox.depth,
             "stored": stats.stored,
             "sent": stats.sent,
@@ -390,6 +406,10 @@ class Adapter:
                     "and [organisation] gln"
                 ) from None
             log.warning("credentials not checked at start-up: the hub said %s", exc.code)
+        except HubRefused as exc:  # the credential works; the people take the letters in
+            if exc.code != PEOPLE_TAKE_LETTERS:
+                raise
+            self._letters_taken_by_people(True)
         except (HubUnavailable, TimeoutError):
             log.warning("hub not reachable at start-up; credentials checked once it answers")
 
@@ -503,9 +523,14 @@ class Adapter:
                 await asyncio.sleep(min(ceiling, 0.2 * 2 ** min(failures, 8)))
                 continue
             except HubRefused as exc:
+                if exc.code == PEOPLE_TAKE_LETTERS:
+                    self._letters_taken_by_people(True)
+                    await asyncio.sleep(self.people_pause)
+                    continue
                 log.error("inbox refused by the hub: %s (%d)", exc.code, exc.status)
                 await asyncio.sleep(30.0)
                 continue
+            self._letters_taken_by_people(False)
             now = time.monotonic()
             ready = [e for e in entries if postponed.get(e["id"], 0.0) <= now]
             for entry in ready:
@@ -518,6 +543,9 @@ class Adapter:
                 except HubUnavailable:
                     break
                 except HubRefused as exc:
+                    if exc.code == PEOPLE_TAKE_LETTERS:  # changed since the poll: stop here
+                        self._letters_taken_by_people(True)
+                        break
                     log.warning("inbox message %s: %s", entry["id"], exc.code)
                     postponed[entry["id"]] = now + 30.0
                 except AdapterError as exc:
@@ -530,6 +558,26 @@ class Adapter:
                     postponed[entry["id"]] = now + 5.0
             if entries and not ready:
                 await asyncio.sleep(1.0)
+
+    def _letters_taken_by_people(self, now: bool) -> None:
+        """Say once when the organisation's people start (or stop) taking its letters in:
+        the adapter then neither fetches nor acknowledges any, and asks again every
+        ``people_pause`` seconds (it still sends)."""
+        if now == self.letters_taken_by_people:
+            return
+        self.letters_taken_by_people = now
+        if now:
+            log.warning(
+                "inbox paused org=%s: its letters are taken in by its people in the Samspil "
+                "app (letters_consumed_by=people), not by this adapter; sending goes on, the "
+                "hub is asked again every %.0f s",
+                self.config.gln,
+                self.people_pause,
+            )
+        else:
+            log.info(
+                "inbox resumed org=%s: its letters are taken in by this adapter", self.config.gln
+            )
 
     async def _take(self, entry: Json) -> None:
         """Fetch, hand over (once), then acknowledge to the hub."""

@@ -52,6 +52,15 @@
     tls_cert = "webhook.pem"         # optional: serve HTTPS (certificate chain, PEM)
     tls_key = "webhook.key"          #   and its private key (unless the PEM holds it)
 
+    [partner_events]                 # municipality, optional: the hub's partner events (other
+                                     # organisations' changes about the municipality's own
+                                     # children), handed to the case system
+    folder = "var/kommune/partner-events"  # JSON lines files here, or instead:
+    url = "https://sag.kommune.local/samspil/partner-events"  # POSTed as JSON lines
+    token_file = "case-system.token" # optional: the bearer secret for that url
+    poll_interval = 2.0              # seconds between two reads of the hub when idle
+    page = 100                       # events per read (1-500)
+
     [outbox]
     max_pending = 100000
     base_delay = 0.5
@@ -82,6 +91,7 @@ __all__ = [
     "EventsConfig",
     "FileDropConfig",
     "MllpConfig",
+    "PartnerEventsConfig",
     "ReceiptsBy",
     "WebhookConfig",
     "load_config",
@@ -223,6 +233,29 @@ class WebhookConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class PartnerEventsConfig:
+    """The municipal adapter's delivery of the hub's partner events to its case system:
+    JSON lines files in ``folder``, or POSTed to the case system's ``url``."""
+
+    folder: Path | None = None
+    url: str | None = None
+    token: str = field(default="", repr=False)
+    """The bearer secret the case system's webhook wants (optional)."""
+    poll_interval: float = 2.0
+    page: int = 100
+
+    def __post_init__(self) -> None:
+        if (self.folder is None) == (self.url is None):
+            raise AdapterConfigError("[partner_events] needs a folder or a url (one of them)")
+        if self.url is not None and not self.url.startswith(("http://", "https://")):
+            raise AdapterConfigError("[partner_events] url must be an http:// or https:// URL")
+        if not 1 <= self.page <= 500:
+            raise AdapterConfigError("[partner_events] page must be 1..500")
+        if self.poll_interval <= 0:
+            raise AdapterConfigError("[partner_events] poll_interval must be positive")
+
+
+@dataclass(frozen=True, slots=True)
 class AdapterConfig:
     """Everything one adapter is told."""
 
@@ -238,6 +271,8 @@ class AdapterConfig:
     events: EventsConfig | None = None
     webhook: WebhookConfig | None = None
     """Municipality only: serve ``POST /events`` beside the events folder."""
+    partner_events: PartnerEventsConfig | None = None
+    """Municipality only: hand the hub's partner events to the case system."""
     outbox: OutboxSettings = field(default_factory=OutboxSettings)
     status_port: int | None = None
     poll_wait: float = 20.0
@@ -276,6 +311,8 @@ class AdapterConfig:
             )
         if self.webhook is not None and self.kind != "municipality":
             raise AdapterConfigError("only a municipality adapter serves a [webhook]")
+        if self.partner_events is not None and self.kind != "municipality":
+            raise AdapterConfigError("only a municipality adapter delivers [partner_events]")
 
 
 def _names(cls: type[Any], *, but: tuple[str, ...] = ()) -> frozenset[str]:
@@ -291,6 +328,7 @@ KNOWN_KEYS: dict[str, frozenset[str]] = {
     "filedrop": frozenset({"root", "poll_interval", "receipts", "syntax"}),
     "events": frozenset({"folder", "poll_interval"}),
     "webhook": _names(WebhookConfig) | {"token_file"},
+    "partner_events": _names(PartnerEventsConfig) | {"token_file"},
     "outbox": _names(OutboxSettings),
 }
 """Every section of an adapter's TOML file and the keys it may hold."""
@@ -390,6 +428,19 @@ def _webhook(section: dict[str, Any] | None, base: Path) -> WebhookConfig | None
     return WebhookConfig(token=_secret(section, base, "webhook"), **values)
 
 
+def _partner_events(section: dict[str, Any] | None, base: Path) -> PartnerEventsConfig | None:
+    if section is None:
+        return None
+    folder = section.get("folder")
+    return PartnerEventsConfig(
+        folder=_path(base, folder, "[partner_events] folder") if folder is not None else None,
+        url=str(section["url"]) if "url" in section else None,
+        token=_secret(section, base, "partner_events"),
+        poll_interval=float(section.get("poll_interval", 2.0)),
+        page=int(section.get("page", 100)),
+    )
+
+
 def _build(kind: str, data: dict[str, Any], base: Path) -> AdapterConfig:
     hub = _section(data, "hub") or {}
     org = _section(data, "organisation") or {}
@@ -435,6 +486,7 @@ def _build(kind: str, data: dict[str, Any], base: Path) -> AdapterConfig:
         if events is not None
         else None,
         webhook=_webhook(_section(data, "webhook"), base),
+        partner_events=_partner_events(_section(data, "partner_events"), base),
         outbox=OutboxSettings(**outbox),
     )
 

@@ -3,7 +3,8 @@
 Every adapter keeps its durable state in one SQLite file (WAL, ``synchronous=FULL``): the
 outbox (:mod:`adapters.outbox`), the ids of incoming messages already handed to the sector
 system, and small facts it must remember between messages (when a case was opened, which
-hub consent id a local consent reference got). :class:`LocalDb` runs every statement on a
+hub consent id a local consent reference got, the partner-events feed's cursor:
+:mod:`adapters.partner_events`). :class:`LocalDb` runs every statement on a
 single thread, so the event loop never blocks on the disk and SQLite never sees two threads.
 
 The file's schema has a version (SQLite's ``user_version``). A new file gets the current

@@ -11,6 +11,11 @@ processed. Or the case system **posts the same lines to the adapter's webhook**
 department arrive as files in the file drop's ``inbox/`` (:mod:`adapters.filedrop`), which
 is also where the case system may drop its own XDIS91.
 
+The other way, with ``[partner_events]``, the adapter follows the hub's partner-events feed
+(other organisations' changes about the municipality's own children, under consent) and
+hands each page to the case system, as JSON lines in a folder or POSTed to its webhook
+(:mod:`adapters.partner_events`).
+
 Every event has an ``id`` (unique in the case system; an event seen again is not sent
 again) and a ``type``:
 
@@ -72,6 +77,7 @@ from adapters.errors import EventError, OutboxError
 from adapters.filedrop import safe_name, write_atomically
 from adapters.logsafe import where
 from adapters.outbox import Item, ItemKind, Request
+from adapters.partner_events import PartnerEventDelivery
 from adapters.webhook import EventWebhook, LineResult
 from messages.errors import IdentifierError, MessageError
 from messages.identifiers import parse_cpr, parse_gln
@@ -131,6 +137,11 @@ class MunicipalityAdapter(Adapter):
             self.webhook = EventWebhook(
                 self.config.webhook, self.take_lines, count=self._count_webhook
             )
+        self.partner_events: PartnerEventDelivery | None = None
+        if self.config.partner_events is not None:
+            self.partner_events = PartnerEventDelivery(
+                self.config.partner_events, hub=self.hub, db=self.db
+            )
 
     async def _start_sector(self) -> None:
         for folder in (self.events.folder, self.events.processed, self.events.rejected):
@@ -138,6 +149,8 @@ class MunicipalityAdapter(Adapter):
         if self.webhook is not None:
             await self.webhook.start()
         self._own(self._watch_events(), "events")
+        if self.partner_events is not None:
+            self._own(self.partner_events.run(), "partner-events")
 
     async def _stop_sector(self, grace: float) -> None:
         if self.webhook is not None:
@@ -158,6 +171,8 @@ class MunicipalityAdapter(Adapter):
             events_rejected=self.events_rejected,
             events_duplicate=self.counters.events["duplicate"],
         )
+        if self.partner_events is not None:
+            health.update(self.partner_events.health())
         if self.webhook is not None:
             health.update(
                 webhook_port=self.webhook.port,

@@ -376,6 +376,46 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+def hub_env(url: str, **settings: str) -> dict[str, str]:
+    """The environment ``samspil serve`` runs in: this one without its ``SAMSPIL_*``, the
+    index's database, and ``settings`` as ``SAMSPIL_<NAME>`` (e.g. ``attested_consent_opens``)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SAMSPIL_")}
+    env.update(SAMSPIL_DATABASE_URL=url, SAMSPIL_ENVIRONMENT="test")
+    env.update({f"SAMSPIL_{name.upper()}": value for name, value in settings.items()})
+    return env
+
+
+def start_hub(url: str, **settings: str) -> tuple[subprocess.Popen[bytes], str]:
+    """``samspil serve`` on the index at ``url`` as its own process; (process, base URL)."""
+    port = free_port()
+    hub = subprocess.Popen(  # noqa: S603 - our own command, started once
+        [sys.executable, "-m", "samspil", "serve", "--port", str(port)],
+        env=hub_env(url, **settings),
+        stderr=subprocess.DEVNULL,
+    )
+    return hub, f"http://127.0.0.1:{port}"
+
+
+def stop_hub(hub: subprocess.Popen[bytes]) -> None:
+    hub.send_signal(signal.SIGTERM)
+    hub.wait(timeout=60)
+
+
+async def wait_ready(session: aiohttp.ClientSession, base: str, within: float = 60) -> None:
+    """Poll the hub's ``/readyz`` until it answers 200 (at most ``within`` seconds)."""
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            async with session.get(base + "/readyz") as r:
+                if r.status == 200:
+                    return
+        except aiohttp.ClientError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError("the hub did not come up")
+        await asyncio.sleep(0.1)
+
+
 async def measure(
     url: str,
     plan: Plan,
@@ -387,32 +427,15 @@ async def measure(
     attested_opens: str | None = None,
     fhir: bool = False,
 ) -> dict[str, float]:
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SAMSPIL_")}
-    env.update(SAMSPIL_DATABASE_URL=url, SAMSPIL_ENVIRONMENT="test")
+    settings = {}
     if attested_opens is not None:
-        env["SAMSPIL_ATTESTED_CONSENT_OPENS"] = attested_opens
-    hub = subprocess.Popen(  # noqa: S603, ASYNC220 - our own command, started once
-        [sys.executable, "-m", "samspil", "serve", "--port", str(port)],
-        env=env,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
+        settings["attested_consent_opens"] = attested_opens
+    hub, base = start_hub(url, **settings)
     rng = random.Random(7)
     try:
         connector = aiohttp.TCPConnector(limit=0)
         async with aiohttp.ClientSession(connector=connector) as session:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    async with session.get(base + "/readyz") as r:
-                        if r.status == 200:
-                            break
-                except aiohttp.ClientError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise RuntimeError("the hub did not come up")
-                await asyncio.sleep(0.1)
+            await wait_ready(session, base)
 
             async def lookup(as_fhir: bool = False) -> float:
                 cpr, org, _ = rng.choice(plan.pairs)
@@ -465,8 +488,7 @@ async def measure(
             elapsed = time.monotonic() - started
             rss, hwm = rss_kib(hub.pid)
     finally:
-        hub.send_signal(signal.SIGTERM)
-        hub.wait(timeout=60)
+        stop_hub(hub)
     return {
         "cpu_us": cpu_each * 1e6,
         "logged_share": len(split[0]) / len(single),
@@ -488,6 +510,22 @@ async def measure(
 
 def _kept(keep: Path, kind: str, scale: float) -> Path:
     return keep / f"{kind}-{scale:g}.json"
+
+
+def kept_state(keep: Path, kind: str, scale: float) -> dict[str, Any]:
+    """What a run with ``--keep`` left for the index: ``tokens`` (a system token per
+    organisation's GLN) and ``pairs`` ([cpr, GLN, sector] of children with an active case)."""
+    state: dict[str, Any] = json.loads(_kept(keep, kind, scale).read_text())
+    return state
+
+
+def sqlite_url(folder: Path, scale: float) -> str:
+    return f"sqlite+aiosqlite:///{folder}/index-{scale:g}.sqlite"
+
+
+def kept_database(scale: float) -> str:
+    """The PostgreSQL database a run with ``--keep`` keeps the index in."""
+    return f"samspil_bench_kept_{str(scale).replace('.', '_')}"
 
 
 def _read_file(path: Path) -> int:
@@ -548,7 +586,7 @@ async def one_database(kind: str, args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(dir=args.tmp) as tmp:
         if kind == "sqlite":
             folder = keep if keep is not None else Path(tmp)
-            url = f"sqlite+aiosqlite:///{folder}/index-{args.scale:g}.sqlite"
+            url = sqlite_url(folder, args.scale)
             if keep is None or not _kept(keep, kind, args.scale).exists():
                 for stale in folder.glob(f"index-{args.scale:g}.sqlite*"):
                     stale.unlink()
@@ -556,7 +594,7 @@ async def one_database(kind: str, args: argparse.Namespace) -> None:
         else:
             dbname = f"samspil_bench_{uuid.uuid4().hex[:8]}"
             if keep is not None:
-                dbname = f"samspil_bench_kept_{str(args.scale).replace('.', '_')}"
+                dbname = kept_database(args.scale)
             admin = await asyncpg.connect(args.postgres_url)
             if keep is None or not _kept(keep, kind, args.scale).exists():
                 await admin.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')

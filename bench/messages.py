@@ -17,7 +17,8 @@ and a 4.3 KB PDF) to OIOXML, on the conversion's path (hardened read, MedCom's p
 XDIS91 + XBIN01 built to bytes) against bare ``json.loads`` of the same bytes.
 Target: median <= 0.5 ms per bundle.
 
-Run: ``make bench`` or ``.venv/bin/python bench/messages.py [--seconds S] [--only xml|dis91|hl7|fhir]``.
+Run: ``make bench`` or
+``.venv/bin/python bench/messages.py [--seconds S] [--only xml|dis91|hl7|fhir]``.
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ from coordinator.database.engine import migrate
 from coordinator.fhir import routes as routes_fhir
 from coordinator.fhir.outcome import outcome_middleware
 from coordinator.index import routes as routes_index
-from coordinator.index import routes_children
+from coordinator.index import routes_children, routes_events
 from coordinator.index.consent import ConsentPolicy
 from coordinator.index.consent_keys import consent_keys
 from coordinator.index.retention import retention_ctx
@@ -179,6 +179,7 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(routes_ops.routes)
     app.add_routes(routes_index.routes)
     app.add_routes(routes_children.routes)
+    app.add_routes(routes_events.routes)
     app.add_routes(routes_fhir.routes)
     app.add_routes(routes_operator.routes)
     app.add_routes(routes_directory.routes)

@@ -1,4 +1,4 @@
-"""The hub's subcommands: ``serve``, ``org add|list|token|disable|enable``, ``org cert
+"""The hub's subcommands: ``serve``, ``org add|list|token|disable|enable|letters``, ``org cert
 revoke|list``, ``user add``, ``backup`` (:mod:`coordinator.database.backup`).
 
 ``org add``, ``org token`` and ``user add`` print **only** the new token on stdout (so a
@@ -36,11 +36,12 @@ from coordinator.security.credentials import (
     local_actor,
     register_organisation,
     rotate_system_token,
+    set_letters_consumer,
     set_system_token,
 )
 from coordinator.settings import Settings
 from coordinator.sqltypes import utcnow
-from coordinator.tables import MessageFormat, OrganisationCreate, Role, Sector
+from coordinator.tables import LettersConsumedBy, MessageFormat, OrganisationCreate, Role, Sector
 from messages.errors import SamspilError
 from messages.identifiers import parse_gln, parse_sor
 
@@ -79,6 +80,13 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
         default=MessageFormat.OIOXML.value,
         help="the letter format its system speaks (the hub converts for it; default oioxml)",
     )
+    add.add_argument(
+        "--letters-consumed-by",
+        choices=[c.value for c in LettersConsumedBy],
+        default=LettersConsumedBy.SYSTEM.value,
+        help="who takes the organisation's letters out of its inbox: its case system through "
+        "its adapter (default) or its people in the caseworker app",
+    )
     _expiry_option(add)
     _db_option(add)
     add.set_defaults(handler=_org_add)
@@ -99,6 +107,17 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
         switch.add_argument("--gln", required=True, help="the organisation's GLN")
         _db_option(switch)
         switch.set_defaults(handler=_org_switch, disabled=action == "disable")
+    letters = org_commands.add_parser(
+        "letters",
+        help="set who takes an organisation's letters out of its inbox (audited): its system "
+        "(adapter) or its people (caseworker app); the other party reads them or is refused",
+    )
+    letters.add_argument("--gln", required=True, help="the organisation's GLN")
+    letters.add_argument(
+        "--consumed-by", required=True, choices=[c.value for c in LettersConsumedBy]
+    )
+    _db_option(letters)
+    letters.set_defaults(handler=_org_letters)
     listing = org_commands.add_parser("list", help="list registered organisations")
     _db_option(listing)
     listing.set_defaults(handler=_org_list)
@@ -267,6 +286,7 @@ def _org_add(args: argparse.Namespace) -> int:
         sor=sor,
         municipality=municipality,
         format=MessageFormat(args.format),
+        letters_consumed_by=LettersConsumedBy(args.letters_consumed_by),
     )
 
     async def work(engine: AsyncEngine) -> int:
@@ -335,12 +355,31 @@ def _org_switch(args: argparse.Namespace) -> int:
     return _with_engine(args, work)
 
 
+def _org_letters(args: argparse.Namespace) -> int:
+    try:
+        gln = parse_gln(args.gln)
+    except SamspilError as exc:
+        return _fail(exc)
+    owner = LettersConsumedBy(args.consumed_by)
+
+    async def work(engine: AsyncEngine) -> int:
+        changed = await set_letters_consumer(
+            engine=engine, gln=gln, owner=owner, actor=local_actor()
+        )
+        note = "" if changed else " (unchanged)"
+        print(f"{gln}: letters consumed by {owner.value}{note}", file=sys.stderr)
+        return 0
+
+    return _with_engine(args, work)
+
+
 def _org_list(args: argparse.Namespace) -> int:
     async def work(engine: AsyncEngine) -> int:
         for org in await list_organisations(engine=engine):
             print(
                 f"{org.gln}  {org.sector.value:<10}  {org.format.value:<6}  "
-                f"{org.municipality or '-':<3}  {org.sor or '-':<16}  {org.name}"
+                f"{org.municipality or '-':<3}  {org.sor or '-':<16}  "
+                f"{org.letters_consumed_by.value:<6}  {org.name}"
             )
         return 0
 

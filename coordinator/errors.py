@@ -25,11 +25,14 @@ turns them into ``application/problem+json``::
         ├── InvalidOrganisation          (422) an organisation's field that cannot be used
         ├── InvalidEntry                 (422) an index entry's value that cannot be used
         ├── InvalidRevocation            (422) a certificate revocation's serial or reason
+        ├── InvalidSearch                (422) a letter archive search that cannot be used
         ├── Conflict                     (409) a request the current state refuses
         │   ├── IllegalTransition        a message status change the state machine refuses
         │   ├── ResendLimit              a letter sent again more often than MedCom allows
         │   ├── AlreadyReceipted         a second positive receipt for one letter
         │   ├── OrganisationExists       a GLN registered twice
+        │   ├── ConsumedElsewhere        a letter taken by the party that does not own
+        │   │                            the mailbox (``letters-consumed-by-system|people``)
         │   └── CertificateAlreadyRevoked a certificate serial revoked twice
         ├── StoreError                   (503) the database could not be reached or used
         │                                      (``database-unavailable``, with Retry-After)
@@ -190,6 +193,13 @@ class InvalidRevocation(CoordinatorError):
     code = "invalid-revocation"
 
 
+class InvalidSearch(CoordinatorError):
+    """A search of the letter archive that cannot be used (``code`` names which field)."""
+
+    status = 422
+    code = "invalid-search"
+
+
 class Conflict(CoordinatorError):
     status = 409
     code = "conflict"
@@ -220,6 +230,29 @@ class AlreadyReceipted(Conflict):
 
 class OrganisationExists(Conflict):
     code = "organisation-exists"
+
+
+class ConsumedElsewhere(Conflict):
+    """A consuming call (the receiver's fetch or acknowledgement, a lease, a system's inbox
+    poll) from the party that does not own the organisation's mailbox: its people where its
+    system consumes its letters (``letters-consumed-by-system``), or its system where its
+    people do (``letters-consumed-by-people``)."""
+
+    code = "letters-consumed-by-system"
+
+    @classmethod
+    def by(cls, owner: str) -> ConsumedElsewhere:
+        if owner == "people":
+            return cls(
+                "your organisation's letters are taken in by its caseworkers in the Samspil "
+                "app, not by its system; an operator can change who takes them in",
+                code="letters-consumed-by-people",
+            )
+        return cls(
+            "your organisation's letters are taken in by its case system; you can read them "
+            "here, but only the system takes them out of the inbox",
+            code="letters-consumed-by-system",
+        )
 
 
 class CertificateAlreadyRevoked(Conflict):

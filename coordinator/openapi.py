@@ -18,7 +18,16 @@ from coordinator.index import openapi as openapi_index
 from coordinator.operations import openapi as openapi_operator
 from coordinator.security import openapi_admin, openapi_limits
 from messages.medcom.model import MessageType
-from wire.mailbox import Accepted, Inbox, MessageStatus, Outbox, Status, StatusChange
+from wire.mailbox import (
+    Accepted,
+    Archive,
+    ArchiveSearch,
+    Inbox,
+    MessageStatus,
+    Outbox,
+    Status,
+    StatusChange,
+)
 from wire.problem import Problem
 from wire.schema import component_schemas
 
@@ -116,9 +125,13 @@ DOCUMENT: dict[str, Any] = {
                         "schema": {"type": "integer", "minimum": 1, "maximum": 1000},
                     },
                 ],
+                "description": "409 `letters-consumed-by-people`: a system's poll where the "
+                "organisation's people take its letters in (the caseworker app); 409 "
+                "`letters-consumed-by-system`: a person's lease where its system does. A "
+                "person's plain listing is always answered (read-only).",
                 "responses": {
                     "200": _json("Inbox", "The inbox."),
-                    **_errors(400, *_AUTH_ERRORS, 503),
+                    **_errors(400, *_AUTH_ERRORS, 409, 503),
                 },
             }
         },
@@ -132,7 +145,11 @@ DOCUMENT: dict[str, Any] = {
                 "not delivered); the sender can still read its own letter. A message the "
                 "letter retention removed (delivered, or expired and reported, longer ago "
                 "than the hub keeps letters) answers its sender and receiver 410 "
-                "`letter-removed`.",
+                "`letter-removed`. Only the party that takes the receiver's letters in (its "
+                "system or its people: `letters_consumed_by`) marks a letter downloaded by "
+                "fetching it; a person where the system takes them in reads it without "
+                "changing it, and a system where the people do is refused 409 "
+                "`letters-consumed-by-people`.",
                 "parameters": [_ID],
                 "responses": {
                     "200": {
@@ -146,7 +163,7 @@ DOCUMENT: dict[str, Any] = {
                     },
                     # 410 expired: the letter expired before the receiver acknowledged it;
                     # 410 letter-removed: the letter retention removed it
-                    **_errors(*_AUTH_ERRORS, 404, 410, 503),
+                    **_errors(*_AUTH_ERRORS, 404, 409, 410, 503),
                 },
             }
         },
@@ -155,7 +172,9 @@ DOCUMENT: dict[str, Any] = {
                 "operationId": "acknowledgeMessage",
                 "summary": "The receiver took the message into its system (idempotent).",
                 "description": "410 `letter-removed`: the letter retention removed the "
-                "message (it was acknowledged long ago).",
+                "message (it was acknowledged long ago). 409 `letters-consumed-by-system` "
+                "or `letters-consumed-by-people`: the caller's organisation has the other "
+                "party take its letters in (`letters_consumed_by`).",
                 "parameters": [_ID],
                 "responses": {
                     "200": _json("StatusChange", "Acknowledged."),
@@ -196,6 +215,28 @@ DOCUMENT: dict[str, Any] = {
                 "responses": {
                     "200": _json("Outbox", "The outbox."),
                     **_errors(400, *_AUTH_ERRORS, 503),
+                },
+            }
+        },
+        "/v1/letters/search": {
+            "post": {
+                "operationId": "searchLetters",
+                "summary": "The caller's organisation's letters, incoming and sent (not "
+                "receipts), newest first, in pages: by child (CPR, in the body so never in a "
+                "URL or a log), senders and subject. Read-only, whoever takes the letters in. "
+                "Letters the retention removed are listed by their identifiers "
+                "(`removed_at`), never by child or subject.",
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {"$ref": "#/components/schemas/ArchiveSearch"}
+                        }
+                    },
+                },
+                "responses": {
+                    "200": _json("Archive", "A page of letters."),
+                    **_errors(400, *_AUTH_ERRORS, 413, 415, 422, 503),
                 },
             }
         },
@@ -269,6 +310,7 @@ DOCUMENT: dict[str, Any] = {
         "schemas": component_schemas(
             [
                 *(Problem, Accepted, Inbox, Outbox, StatusChange, Status),
+                *(ArchiveSearch, Archive),
                 *(MessageStatus, MessageType),
                 *openapi_index.MODELS,
                 *openapi_operator.MODELS,

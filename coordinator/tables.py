@@ -18,6 +18,7 @@ from sqlmodel import Field, SQLModel
 
 from coordinator.mailbox.status import MessageStatus
 from coordinator.sqltypes import UtcDateTime, utcnow
+from wire.directory import LettersConsumedBy as LettersConsumedBy
 from wire.directory import MessageFormat as MessageFormat
 from wire.directory import Role as Role
 from wire.directory import Sector as Sector
@@ -35,6 +36,12 @@ class OrganisationBase(SQLModel):
     format: MessageFormat = Field(
         default=MessageFormat.OIOXML,
         sa_column=Column(String(8), nullable=False, server_default=MessageFormat.OIOXML.value),
+    )
+    # who takes its letters out of its inbox: its system (adapter) or its people (the app)
+    letters_consumed_by: LettersConsumedBy = Field(
+        default=LettersConsumedBy.SYSTEM,
+        sa_type=String(8),
+        sa_column_kwargs={"server_default": LettersConsumedBy.SYSTEM.value},
     )
 
 

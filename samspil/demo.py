@@ -15,9 +15,10 @@ under ``var/demo`` start empty. A share of the pathways is still under way when 
 with a terminal attached the hub keeps running afterwards and the summary names a few of
 those children (fictitious CPR numbers) with the caseworker TUI command of an organisation
 whose case for them is active; every child of the demo's caseworker's organisation (PPR
-Aalborg) stays under way, so its "Mine børn" (``m`` in the caseworker TUI) lists them. The
-tokens are in files under ``var/demo`` (yours only); the printed commands read them with
-``--token-file`` and no token is ever printed.
+Aalborg) stays under way, so its "Mine børn" (``m`` in the caseworker TUI) lists them. PPR
+Aalborg takes its letters in with the caseworker TUI rather than its case system, so its
+inbox fills with the referrals sent to it. The tokens are in files under ``var/demo`` (yours
+only); the printed commands read them with ``--token-file`` and no token is ever printed.
 """
 
 from __future__ import annotations
@@ -117,6 +118,12 @@ async def run_demo(args: argparse.Namespace, keep_running: bool) -> int:
         )
         here = demo_caseworker(pilot_region())
         print(f"Caseworker TUI ({here.name}): {_tui_command(hub, here.gln)}")
+        if here.letters_by_people:
+            print(
+                f"{here.name}'s letters are taken in by its caseworkers in the TUI, not by its "
+                "case system: referrals wait in its inbox (i), and every letter is in its "
+                "letter archive (b). The other organisations' systems take theirs in."
+            )
         print(
             f"Operator monitor: samspil monitor --hub {hub.url} --token-file "
             f"{shlex.quote(str(workdir / 'operator.token'))}\n"

@@ -69,6 +69,10 @@ class HubApp(App[None]):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+q", "quit", show=False)]
     HELP_KEYS: ClassVar[Sequence[tuple[str, str]]] = ()
     """What the help screen lists: (key, text key of what it does)."""
+    CHROME_SECONDS: ClassVar[float] = 15.0
+    """How often the top line's clock is drawn again and, while the hub is thought to be
+    there, the hub asked (``/healthz``), so the top line never says ``hub ●`` of a hub that
+    has gone while nothing else was asked."""
 
     def __init__(
         self,
@@ -201,7 +205,8 @@ class HubApp(App[None]):
             return
         if self.me and _person(me) != _person(self.me):
             name, org = _person(me)[:2]
-            self._ask_again(t("session.other", name=name, org=org, me=_person(self.me)[0]))
+            whose = t.genitive(name)
+            self._ask_again(t("session.other", whose=whose, org=org, me=_person(self.me)[0]))
             return
         self.me = me
         self.session += 1
@@ -216,6 +221,26 @@ class HubApp(App[None]):
 
     def on_screen_ready(self, _: ScreenReady) -> None:
         self.update_chrome()
+
+    def tick(self) -> None:
+        """The clock drawn again, and the hub asked whether it is there (see
+        :attr:`CHROME_SECONDS`); a lost hub is retried as any other."""
+        self.update_chrome()
+        if self.connected and not self.session_ended:
+            in_worker(self, self._probe, "probe")
+
+    async def _probe(self) -> None:
+        try:
+            await self.client.healthz()
+        except HubUnavailable as exc:
+            if exc.status == 0:
+                self.lost()
+                return
+        except HubError:
+            pass  # it answers: whatever it says, a screen's next call will tell
+        if not self.reached:
+            self.reached = True
+            self.update_chrome()
 
     def lost(self) -> None:
         if self.connected:
@@ -240,6 +265,7 @@ class HubApp(App[None]):
             return
         except HubError:
             pass  # something answers there again; the screen's reload will say what
+        self.reached = True
         self.found()
 
     async def on_unmount(self) -> None:
@@ -305,7 +331,9 @@ class HubApp(App[None]):
 
     def hub_state(self) -> str:
         """The top line's right-hand words about the hub."""
-        return self.texts("hub.ok" if self.connected else "hub.lost")
+        if not self.connected:
+            return self.texts("hub.lost")
+        return self.texts("hub.ok" if self.reached else "hub.unknown")
 
     def update_chrome(self) -> None:
         hub = self.hub_state()

@@ -18,6 +18,7 @@ from textual.screen import ModalScreen
 from messages.medcom.model import Correspondence
 from messages.medcom.registry import SchemaRegistry
 from tui.base import HubApp
+from tui.screens.archive import ArchiveScreen
 from tui.screens.base import LetterRead
 from tui.screens.child import ChildScreen
 from tui.screens.compose import ComposeScreen
@@ -34,6 +35,7 @@ class CaseworkerApp(HubApp):
         ("/", "key.child"),
         ("m", "key.children"),
         ("i", "key.inbox"),
+        ("b", "key.archive"),
         ("n", "key.new"),
         ("s", "key.consent"),
         ("t", "key.coordinator"),
@@ -43,6 +45,8 @@ class CaseworkerApp(HubApp):
         ("f", "key.forward"),
         ("k", "key.receipt"),
         ("a", "key.ack"),
+        ("v", "key.attachments"),
+        ("d", "key.dispute"),
         ("ctrl+s", "key.send"),
         ("esc", "key.back"),
         ("q", "key.quit"),
@@ -56,6 +60,7 @@ class CaseworkerApp(HubApp):
         self._schemas: SchemaRegistry | None = None
         self._schemas_lock = asyncio.Lock()
         self.recent = RecentLookups()  # this person's lookups, in memory for the session
+        self._letters_owner: str | None = None  # as the archive last said; else whoami's
 
     @property
     def org_gln(self) -> str:
@@ -68,6 +73,14 @@ class CaseworkerApp(HubApp):
     @property
     def org_sector(self) -> str:
         return str(self.me.get("organisation", {}).get("sector", ""))
+
+    @property
+    def system_takes_letters(self) -> bool:
+        owner = self._letters_owner or self.me.get("organisation", {}).get("letters_consumed_by")
+        return owner != "people"
+
+    def keep_letters_owner(self, owner: str) -> None:
+        self._letters_owner = owner
 
     def org_label(self, gln: str) -> str:
         for o in self.directory:
@@ -88,7 +101,7 @@ class CaseworkerApp(HubApp):
     def on_mount(self) -> None:
         self.push_screen(ChildScreen())
         in_worker(self, self._who, "who")
-        self.set_interval(15, self.update_chrome)
+        self.set_interval(self.CHROME_SECONDS, self.tick)
 
     def keep_directory(self, directory: list[dict[str, Any]]) -> None:
         self.directory = directory
@@ -117,6 +130,9 @@ class CaseworkerApp(HubApp):
 
     def action_inbox(self) -> None:
         self.push_screen(InboxScreen())
+
+    def action_archive(self) -> None:
+        self.push_screen(ArchiveScreen())
 
     def action_compose(self) -> None:
         cpr = getattr(self.screen, "cpr", None)

@@ -14,6 +14,7 @@ DA: dict[str, str] = {
     # shared
     "hub.ok": "hub ●",
     "hub.lost": "hub ✖",
+    "hub.unknown": "hub …",
     "banner.lost": "✖ Forbindelsen til hubben er afbrudt — prøver igen hvert {seconds} s …",
     "error": "✖ {detail}",
     # the session: the hub no longer takes the token; how the app ends
@@ -28,7 +29,7 @@ DA: dict[str, str] = {
     "session.refused": "✖ Det nye token blev heller ikke taget imod: {reason}",
     "session.unchecked": "✖ Tokenet kunne ikke prøves: {reason}",
     "session.other": (
-        "✖ Tokenet er {name}s hos {org} — giv et token for {me}, eller afslut og start igen."
+        "✖ Tokenet er {whose} hos {org} — giv et token for {me}, eller afslut og start igen."
     ),
     "session.resumed": "✔ Nyt token taget i brug.",
     "exit.session": "samspil: sessionen sluttede — {reason} Start igen med et nyt token.",
@@ -44,6 +45,8 @@ DA: dict[str, str] = {
     # caseworker: child overview
     "child.prompt": "CPR-nummer (DDMMÅÅ-SSSS)",
     "child.invalid": "✖ Ugyldigt CPR-nummer: {reason}",
+    "cpr.form": "et CPR-nummer er 10 cifre, DDMMÅÅ efterfulgt af 4 cifre",
+    "cpr.date": "datodelen {date} er ikke en rigtig dato",
     "child.start": (
         "Tryk / og skriv et CPR-nummer og Enter for at se barnets forløb — eller tryk m for "
         "Mine børn: jeres børn med aktivt forløb og dine seneste opslag."
@@ -63,6 +66,7 @@ DA: dict[str, str] = {
     "child.no_coordinator": "Tovholder: ikke udpeget",
     "child.coordinator_hidden": "Tovholder: ingen vist (kan være skjult uden samtykke)",
     "child.seen": "Set af andre: {n} gange",
+    "child.seen_once": "Set af andre: {n} gang",
     "child.consent_from": "Samtykke: {relation} · {known} · {until} · åbner {sectors}",
     "child.known.verified": "✔ verificeret",
     "child.known.attested": "✎ attesteret",
@@ -125,6 +129,15 @@ DA: dict[str, str] = {
     "consents.revoke_q": "Tilbagekald samtykket fra {name}? Det virker med det samme.",
     "consents.revoked_ok": "Samtykket er tilbagekaldt.",
     "consents.recorded_ok": "Samtykket er registreret.",
+    "consents.disputed_ok": "Samtykket er bestridt.",
+    "key.dispute": "bestrid",
+    "dispute.title": "Bestrid samtykket",
+    "dispute.rule": (
+        "Fra næste opslag åbner samtykket ikke jeres oplysninger; andres fortsat. {org} får "
+        "besked med jeres begrundelse."
+    ),
+    "dispute.reason": "Begrundelse (sendes til den, der registrerede samtykket)",
+    "dispute.confirm": "Bestrid samtykket fra {name}? Det virker fra næste opslag.",
     "key.record": "registrér",
     "key.revoke": "tilbagekald",
     "form.title": "Registrér samtykke",
@@ -171,8 +184,32 @@ DA: dict[str, str] = {
     "inbox.time": "Tid",
     "inbox.type": "Type",
     "inbox.status": "Status",
+    "inbox.system_takes": "Jeres fagsystem tager brevene ind — her læses de",
+    "key.archive": "brevarkiv",
+    "archive.title": "Brevarkiv · {org}",
+    "archive.search": "Søg: CPR-nummer, afsender eller emne (Enter)",
+    "archive.subject": "Emne",
+    "archive.party": "Fra / til",
+    "archive.state": "Tilstand",
+    "archive.found": "{n} breve",
+    "archive.more": "{n} breve · m: flere",
+    "archive.none": "Ingen breve.",
+    "archive.by_child": "barn {cpr}",
+    "archive.by_sender": "afsender {names}",
+    "archive.by_subject": "emne »{text}«",
+    "archive.removed": "slettet {date}",
+    "archive.in_inbox": "i indbakken",
+    "archive.read_only": "Jeres fagsystem tager brevene ind: her læses, besvares og "
+    "videresendes de.",
+    "archive.people_take": "I tager selv brevene ind (a arkivér i brevet).",
+    "archive.to": "→ {name}",
+    "key.more": "flere",
+    "key.search": "søg",
+    "letter.system_takes": "Jeres fagsystem tager dette brev ind og kvitterer for det.",
     "letter.subject": "Emne: {subject}",
     "letter.from": "Fra: {name} ({gln})",
+    "letter.to": "Til: {name} ({gln})",
+    "letter.date": "Dato: {date}",
     "letter.child": "Barn: {cpr} {name}",
     "letter.episode": "Forløb: {episode}",
     "letter.priority": "Prioritet: {priority}",
@@ -181,7 +218,7 @@ DA: dict[str, str] = {
     "letter.receipt": "Kvittering {kind} for brev {letter}",
     "letter.receipt_sent": "Positiv kvittering sendt.",
     "letter.acked": "Brevet er taget ind og fjernet fra indbakken.",
-    "letter.attachments": "Bilag ({n}) — b gemmer dem som filer:",
+    "letter.attachments": "Bilag ({n}) — v gemmer dem som filer:",
     "letter.attachment_saved": "Bilag gemt: {paths}",
     "letter.attachment_missing": "Bilaget er ikke i indbakken (det er ikke kommet, eller det er "
     "taget ind før).",
@@ -205,7 +242,9 @@ DA: dict[str, str] = {
     "key.attachments": "gem bilag",
     "compose.to": "Modtager",
     "compose.cpr": "Barnets CPR-nummer",
+    "compose.given_name": "Barnets fornavn",
     "compose.surname": "Barnets efternavn",
+    "compose.discard_q": "Kassér brevet? Det, du har skrevet, gemmes ikke.",
     "compose.subject": "Emne (højst 70 tegn)",
     "compose.priority": "Prioritet",
     "compose.text": "Tekst",
@@ -225,7 +264,7 @@ DA: dict[str, str] = {
     # access log
     "log.title": "Adgangslog · barn {cpr}",
     "log.views": "Hvem har set barnets data",
-    "log.notifications": "Andres opslag i {org}s oplysninger",
+    "log.notifications": "Andres opslag i {whose} oplysninger",
     "log.none": "  (ingen opslag)",
     "log.saw": "så {orgs}",
     "log.on_behalf": "slået op af organisationens system på personens vegne",
@@ -259,6 +298,8 @@ DA: dict[str, str] = {
     "mon.depth": "Indbakke",
     "mon.last_poll": "Sidst hentet",
     "mon.never": "aldrig",
+    "mon.by_people": "i appen",
+    "mon.taken_by_people": "brevene tages ind af personerne i appen",
     "mon.token_off": "⛔ spærret",
     "mon.queue": "Kø: {org}",
     "mon.queue_empty": "  (køen er tom)",
@@ -268,8 +309,8 @@ DA: dict[str, str] = {
     "mon.trail_meta": "{type} fra {sender} til {receiver}",
     "mon.redeliver_q": "Gensend det udløbne brev {id} til {org}?",
     "mon.report_q": "Send afsenderen status for brev {id}?",
-    "mon.disable_q": "Spær {org}s systemnøgle? Organisationens system afvises straks.",
-    "mon.enable_q": "Åbn {org}s systemnøgle igen?",
+    "mon.disable_q": "Spær {whose} systemnøgle? Organisationens system afvises straks.",
+    "mon.enable_q": "Åbn {whose} systemnøgle igen?",
     "mon.done": "✔ {what}",
     "mon.redelivered": "Brevet er gensendt som {id}.",
     "mon.reported": "Status er sendt til afsenderen ({id}).",
@@ -335,7 +376,7 @@ EN: dict[str, str] = {
     "session.refused": "✖ The new token was refused as well: {reason}",
     "session.unchecked": "✖ The token could not be tried: {reason}",
     "session.other": (
-        "✖ The token is {name}'s at {org} — give one for {me}, or quit and start again."
+        "✖ The token is {whose} at {org} — give one for {me}, or quit and start again."
     ),
     "session.resumed": "✔ New token in use.",
     "exit.session": "samspil: the session ended — {reason} Start again with a new token.",
@@ -350,6 +391,8 @@ EN: dict[str, str] = {
     "help.close": "Esc closes help",
     "child.prompt": "CPR number (DDMMYY-SSSS)",
     "child.invalid": "✖ Invalid CPR number: {reason}",
+    "cpr.form": "a CPR number is 10 digits, DDMMYY followed by 4 digits",
+    "cpr.date": "the date part {date} is not a real date",
     "child.start": (
         "Press /, type a CPR number and Enter to see the child's cases — or press m for My "
         "children: your organisation's children with an active case and your recent lookups."
@@ -369,6 +412,7 @@ EN: dict[str, str] = {
     "child.no_coordinator": "Coordinator: not named",
     "child.coordinator_hidden": "Coordinator: none shown (may be hidden without consent)",
     "child.seen": "Seen by others: {n} times",
+    "child.seen_once": "Seen by others: {n} time",
     "child.consent_from": "Consent: {relation} · {known} · {until} · opens {sectors}",
     "child.known.verified": "✔ verified",
     "child.known.attested": "✎ attested",
@@ -428,6 +472,15 @@ EN: dict[str, str] = {
     "consents.revoke_q": "Revoke the consent given by {name}? It takes effect at once.",
     "consents.revoked_ok": "The consent is revoked.",
     "consents.recorded_ok": "The consent is recorded.",
+    "consents.disputed_ok": "The consent is disputed.",
+    "key.dispute": "dispute",
+    "dispute.title": "Dispute the consent",
+    "dispute.rule": (
+        "From the next look-up the consent opens nothing of yours; it keeps opening others'. "
+        "{org} is told, with your reason."
+    ),
+    "dispute.reason": "Reason (sent to whoever recorded the consent)",
+    "dispute.confirm": "Dispute the consent given by {name}? It counts from the next look-up.",
     "key.record": "record",
     "key.revoke": "revoke",
     "form.title": "Record a consent",
@@ -470,8 +523,32 @@ EN: dict[str, str] = {
     "inbox.to": "To",
     "inbox.time": "Time",
     "inbox.status": "Status",
+    "inbox.system_takes": "Your case system takes the letters in — read them here",
+    "key.archive": "letter archive",
+    "archive.title": "Letter archive · {org}",
+    "archive.search": "Search: CPR number, sender or subject (Enter)",
+    "archive.subject": "Subject",
+    "archive.party": "From / to",
+    "archive.state": "State",
+    "archive.found": "{n} letters",
+    "archive.more": "{n} letters · m: more",
+    "archive.none": "No letters.",
+    "archive.by_child": "child {cpr}",
+    "archive.by_sender": "sender {names}",
+    "archive.by_subject": "subject “{text}”",
+    "archive.removed": "removed {date}",
+    "archive.in_inbox": "in the inbox",
+    "archive.read_only": "Your case system takes the letters in: here you read, answer and "
+    "forward them.",
+    "archive.people_take": "You take the letters in yourselves (a archives in the letter).",
+    "archive.to": "→ {name}",
+    "key.more": "more",
+    "key.search": "search",
+    "letter.system_takes": "Your case system takes this letter in and sends its receipt.",
     "letter.subject": "Subject: {subject}",
     "letter.from": "From: {name} ({gln})",
+    "letter.to": "To: {name} ({gln})",
+    "letter.date": "Date: {date}",
     "letter.child": "Child: {cpr} {name}",
     "letter.episode": "Episode: {episode}",
     "letter.priority": "Priority: {priority}",
@@ -480,7 +557,7 @@ EN: dict[str, str] = {
     "letter.receipt": "Receipt {kind} for letter {letter}",
     "letter.receipt_sent": "Positive receipt sent.",
     "letter.acked": "The letter is taken in and removed from the inbox.",
-    "letter.attachments": "Attachments ({n}) — b saves them as files:",
+    "letter.attachments": "Attachments ({n}) — v saves them as files:",
     "letter.attachment_saved": "Attachment saved: {paths}",
     "letter.attachment_missing": "The attachment is not in the inbox (it has not come, or it "
     "was taken in before).",
@@ -504,7 +581,9 @@ EN: dict[str, str] = {
     "key.attachments": "save attachments",
     "compose.to": "Receiver",
     "compose.cpr": "The child's CPR number",
+    "compose.given_name": "The child's given name",
     "compose.surname": "The child's surname",
+    "compose.discard_q": "Throw the letter away? What you wrote is not kept.",
     "compose.subject": "Subject (at most 70 characters)",
     "compose.priority": "Priority",
     "compose.text": "Text",
@@ -523,7 +602,7 @@ EN: dict[str, str] = {
     "status.overdue": "⏰ receipt overdue",
     "log.title": "Access log · child {cpr}",
     "log.views": "Who looked at the child's data",
-    "log.notifications": "Others' views of {org}'s entries",
+    "log.notifications": "Others' views of {whose} entries",
     "log.none": "  (no views)",
     "log.saw": "saw {orgs}",
     "log.on_behalf": "looked up by the organisation's system on the person's behalf",
@@ -547,6 +626,8 @@ EN: dict[str, str] = {
     "mon.rate_alert": "⚑ {org}: {today} {what} today (usually {usual}) — d disables its token",
     "mon.rate.new-children": "new children",
     "mon.rate.attested-consents": "attested consents",
+    "mon.by_people": "in the app",
+    "mon.taken_by_people": "its letters are taken in by its people in the app",
     "mon.name": "Name",
     "mon.sector": "Sector",
     "mon.depth": "Inbox",
@@ -561,8 +642,8 @@ EN: dict[str, str] = {
     "mon.trail_meta": "{type} from {sender} to {receiver}",
     "mon.redeliver_q": "Re-deliver the expired letter {id} to {org}?",
     "mon.report_q": "Send the sender the status of letter {id}?",
-    "mon.disable_q": "Disable {org}'s system token? Its system is refused at once.",
-    "mon.enable_q": "Enable {org}'s system token again?",
+    "mon.disable_q": "Disable {whose} system token? Its system is refused at once.",
+    "mon.enable_q": "Enable {whose} system token again?",
     "mon.redelivered": "The letter is re-delivered as {id}.",
     "mon.reported": "The status is sent to the sender ({id}).",
     "mon.disabled": "The token is disabled.",
@@ -632,3 +713,10 @@ class Texts:
     def __call__(self, key: str, **values: object) -> str:
         template = self._table.get(key) or DA.get(key) or key
         return template.format(**values) if values else template
+
+    def genitive(self, name: str) -> str:
+        """``name``'s, as this language writes it: Danish adds s, or only ' after s, x or z
+        ("Hals Lægehus' systemnøgle"); English adds 's."""
+        if self.lang == "en":
+            return f"{name}'s"
+        return f"{name}'" if name[-1:].lower() in ("s", "x", "z") else f"{name}s"

@@ -26,8 +26,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar, cast
 
+from textual.css.query import NoMatches
 from textual.dom import DOMNode
 from textual.message import Message
+from textual.screen import Screen
 
 from wire.errors import CredentialRefused, HubError, HubUnavailable
 
@@ -116,6 +118,15 @@ async def through_hub(app: HubHost, call: Callable[[], Awaitable[T]]) -> T | Non
     return result
 
 
+def _present(node: DOMNode) -> bool:
+    """Whether ``node`` is still on screen: the app running, the node attached, and its
+    screen still in the app's stack."""
+    if not node.app.is_running or not node.is_attached:
+        return False
+    screen = node if isinstance(node, Screen) else getattr(node, "screen", None)
+    return screen is None or screen in node.app.screen_stack
+
+
 def in_worker(
     node: DOMNode,
     work: Callable[[], Awaitable[None]],
@@ -139,6 +150,11 @@ def in_worker(
             await work()
         except (HubError, SessionEnded) as exc:
             node.app.post_message(WorkRefused(exc, node, group, again or restart))
+        except NoMatches:
+            if _present(node):
+                raise
+            # the screen (or the app) was closed while its answer was on the way: nothing
+            # is left to draw it on
 
     # Textual's annotation names only ``Coroutine[None, None, T]``; a coroutine function is
     # what it runs.

@@ -6,7 +6,7 @@ import uuid
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from wire.directory import MessageFormat, Sector
+from wire.directory import LettersConsumedBy, MessageFormat, Sector
 
 GLN_PATTERN = "^[0-9]{13}$"
 SOR_PATTERN = "^[0-9]{15,16}$"
@@ -27,6 +27,11 @@ class OrganisationIn(BaseModel):
         default=MessageFormat.OIOXML,
         description="The letter format its system speaks; the hub converts for it.",
     )
+    letters_consumed_by: LettersConsumedBy = Field(
+        default=LettersConsumedBy.SYSTEM,
+        description="Who takes the organisation's letters out of its inbox: its case system "
+        "through its adapter (the default) or its people in the caseworker app.",
+    )
 
 
 class RegisteredOrganisation(BaseModel):
@@ -37,6 +42,7 @@ class RegisteredOrganisation(BaseModel):
     sor: str | None = Field(pattern=SOR_PATTERN)
     municipality: str | None = Field(pattern=MUNICIPALITY_PATTERN)
     format: MessageFormat
+    letters_consumed_by: LettersConsumedBy
 
 
 class OrganisationRegistered(BaseModel):

@@ -228,6 +228,13 @@ class HubClient:
         query = f"?limit={limit}" + (f"&status={_seg(status)}" if status else "")
         return _decode_list(await self._get("/v1/outbox" + query), "messages")
 
+    async def search_letters(self, **asked: Any) -> Json:
+        """``POST /v1/letters/search``: a page of the organisation's letters, incoming and
+        sent, newest first (``letters``, ``next``), and ``letters_consumed_by``. ``asked``:
+        ``child`` (a CPR number: in the body, never in a URL), ``senders``, ``subject``,
+        ``direction``, ``before`` (the previous page's ``next``), ``limit``."""
+        return _decode_object(await self._send("POST", "/v1/letters/search", asked))
+
     # --- the shared index ------------------------------------------------------------------
 
     async def put_case(self, ref: str, case: Json) -> Json:
@@ -248,10 +255,32 @@ class HubClient:
         path = f"/v1/children/{_seg(cpr)}/overview"
         return _decode_object(await self._get(path, on_behalf_of=on_behalf_of))
 
+    async def fhir_overview(self, cpr: str, *, on_behalf_of: str | None = None) -> Json:
+        """``GET /fhir/r4/Patient/$overview``: the overview as a FHIR R4 ``searchset``
+        Bundle (the same rule and the same logged disclosure as :meth:`overview`)."""
+        path = f"/fhir/r4/Patient/$overview?identifier=urn:oid:1.2.208.176.1.2|{_seg(cpr)}"
+        status, _, raw = await self.call("GET", path, on_behalf_of=on_behalf_of)
+        try:
+            found = jsonlib.loads(raw)
+        except (ValueError, RecursionError):
+            found = None
+        if not isinstance(found, dict):
+            raise HubAnswerUnreadable(
+                f"GET {safe_path(path)} answered {status} without a FHIR Bundle", status=status
+            )
+        return found
+
     async def my_children(self, *, limit: int = 50, offset: int = 0) -> Json:
         """``GET /v1/children``: a page of the organisation's own children (``children``,
         ``total``, ``offset``), the most recent activity first."""
         return _decode_object(await self._get(f"/v1/children?limit={limit}&offset={offset}"))
+
+    async def partner_events(self, since: str = "0", *, limit: int = 100) -> Json:
+        """``GET /v1/partner-events``: a page of other organisations' changes about the
+        organisation's own children after the cursor ``since`` (``events``, ``cursor``,
+        ``more``); the hub logs the page before it answers."""
+        since = since if since.isdigit() else "0"
+        return _decode_object(await self._get(f"/v1/partner-events?since={since}&limit={limit}"))
 
     async def consents(self, cpr: str) -> list[Json]:
         """``GET /v1/children/{cpr}/consents``."""
@@ -346,6 +375,12 @@ class HubClient:
         action = "disable" if disabled else "enable"
         path = f"/v1/operator/organisations/{_seg(gln)}/{action}"
         return _decode_object(await self._send("POST", path))
+
+    async def set_letters_consumer(self, gln: str, owner: str) -> Json:
+        """``POST /v1/operator/organisations/{gln}/letters-consumed-by``: who takes the
+        organisation's letters in (``system`` or ``people``), audited."""
+        path = f"/v1/operator/organisations/{_seg(gln)}/letters-consumed-by"
+        return _decode_object(await self._send("POST", path, {"letters_consumed_by": owner}))
 
     async def revoke_certificate(self, gln: str, serial: str, reason: str | None = None) -> Json:
         """``POST /v1/operator/organisations/{gln}/revoked-certificates``: one client

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class Sector(StrEnum):
@@ -31,12 +31,26 @@ class Role(StrEnum):
     ADMIN = "admin"
 
 
+class LettersConsumedBy(StrEnum):
+    """Who takes an organisation's letters out of its inbox (fetches them as the receiver
+    and acknowledges them): exactly one party. The other one reads them (the terminal app:
+    read-only) or is refused (the adapter: 409 ``letters-consumed-by-people``)."""
+
+    SYSTEM = "system"  # its case system, through its adapter (the default)
+    PEOPLE = "people"  # its caseworkers, in the terminal app
+
+
 class CallerOrganisation(BaseModel):
     """The caller's organisation (sector null if it is not registered any more)."""
 
     gln: str
     name: str
     sector: Sector | None
+    letters_consumed_by: LettersConsumedBy = Field(
+        default=LettersConsumedBy.SYSTEM,
+        description="Who takes the organisation's letters out of its inbox: its case "
+        "system through its adapter, or its people in the terminal app.",
+    )
 
 
 class WhoAmI(BaseModel):

@@ -71,6 +71,9 @@ class ViewKind(StrEnum):
     OVERVIEW = "overview"
     CONSENTS = "consents"
     ACCESS_LOG = "access-log"
+    PARTNER_EVENTS = "partner-events"
+    """A page of the partner-events feed (``GET /v1/partner-events``): one entry per child
+    and page, naming the organisations whose events it delivered."""
 
 
 # --- requests ------------------------------------------------------------------------------
@@ -422,7 +425,9 @@ class AccessNotification(BaseModel):
 
     at: datetime
     child_cpr: str
-    kind: Literal[ViewKind.OVERVIEW, ViewKind.CONSENTS, ViewKind.ACCESS_LOG]
+    kind: Literal[
+        ViewKind.OVERVIEW, ViewKind.CONSENTS, ViewKind.ACCESS_LOG, ViewKind.PARTNER_EVENTS
+    ]
     viewer: AccessViewer
 
 

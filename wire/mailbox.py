@@ -10,10 +10,10 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from messages.medcom.model import MessageType
-from wire.directory import MessageFormat
+from wire.directory import LettersConsumedBy, MessageFormat
 
 
 class MessageStatus(StrEnum):
@@ -114,6 +114,9 @@ class OutboxEntry(BaseModel):
     resend: bool
     overdue: bool
     receipt_id: uuid.UUID | None
+    subject: str | None = Field(
+        default=None, description="An XDIS91's AdditionalInformation/Subject, as sent."
+    )
 
 
 class Outbox(BaseModel):
@@ -158,3 +161,81 @@ class Status(BaseModel):
     delivered_as: MessageFormat = Field(
         default=MessageFormat.OIOXML, description="The format the receiver fetches."
     )
+
+
+# --- the archive: POST /v1/letters/search ---------------------------------------------------
+
+
+class Direction(StrEnum):
+    INCOMING = "incoming"  # the caller's organisation received it
+    SENT = "sent"  # the caller's organisation sent it
+
+
+class ArchiveSearch(BaseModel):
+    """The body of ``POST /v1/letters/search``: which of the organisation's letters to list.
+    A body, not a query string, so the child's CPR number is never in a URL or a log."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    child: str | None = Field(
+        default=None,
+        min_length=10,
+        max_length=11,
+        description="The child's CPR number (DDMMYYSSSS or DDMMYY-SSSS): letters about "
+        "this child only. Removed letters (their CPR is gone) never match.",
+    )
+    senders: list[str] | None = Field(
+        default=None,
+        max_length=50,
+        description="Letters from these organisations (GLNs) only.",
+    )
+    subject: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=70,
+        description="Letters whose subject holds this text (case-insensitive). Removed "
+        "letters (their subject is gone) never match.",
+    )
+    direction: Direction | None = Field(
+        default=None, description="Incoming or sent letters only; both when left out."
+    )
+    before: str | None = Field(
+        default=None,
+        max_length=120,
+        description="The previous page's next: the letters after it, newest first.",
+    )
+    limit: int = Field(default=50, ge=1, le=200)
+
+
+class ArchiveEntry(BaseModel):
+    """One of the organisation's letters, incoming or sent, as kept now: never the child's
+    CPR or the body (``GET /v1/messages/{id}`` fetches a kept letter; a removed one answers
+    410 ``letter-removed``)."""
+
+    id: uuid.UUID
+    type: MessageType
+    direction: Direction
+    sender: str
+    receiver: str
+    letter_id: str
+    episode_id: str | None
+    subject: str | None = Field(description="Null for a removed letter: only its ids stay.")
+    in_reply_to: str | None
+    status: MessageStatus
+    in_inbox: bool = Field(description="Not yet taken in by its receiver.")
+    overdue: bool
+    receipt_id: uuid.UUID | None
+    received_at: datetime
+    updated_at: datetime
+    removed_at: datetime | None = Field(
+        description="When the letter retention removed the letter's body, child and "
+        "subject (null while it is kept)."
+    )
+
+
+class Archive(BaseModel):
+    """A page of the organisation's letters, newest first, and who takes its letters in."""
+
+    letters_consumed_by: LettersConsumedBy
+    letters: list[ArchiveEntry]
+    next: str | None = Field(description="Send as before for the next page; null at the end.")

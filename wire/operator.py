@@ -9,7 +9,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from wire.directory import MessageFormat, Sector
+from wire.directory import LettersConsumedBy, MessageFormat, Sector
 from wire.mailbox import MessageStatus, StatusEvent
 
 
@@ -21,6 +21,7 @@ class AuditAction(StrEnum):
     ADD_ORGANISATION = "add-organisation"
     ADD_USER = "add-user"
     ROTATE_TOKEN = "rotate-token"  # noqa: S105 - an action's name, not a secret
+    LETTERS_CONSUMED_BY = "letters-consumed-by"  # who takes an organisation's letters in
     REVOKE_CERTIFICATE = "revoke-certificate"
     READ_ACCESS_LOG = "read-access-log"  # a child's access log, with a stated reason
     SET_FORMAT = "set-format"  # the letter format an organisation receives
@@ -144,6 +145,26 @@ class OrganisationState(BaseModel):
     oldest_waiting: datetime | None
     last_poll: datetime | None = Field(description=LAST_POLL)
     token_disabled: bool
+    letters_consumed_by: LettersConsumedBy = Field(
+        description="Who takes the organisation's letters out of its inbox: its system "
+        "(adapter) or its people (the caseworker app)."
+    )
+
+
+class LettersConsumerIn(BaseModel):
+    """The body of POST /v1/operator/organisations/{gln}/letters-consumed-by."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    letters_consumed_by: LettersConsumedBy
+
+
+class LettersConsumer(BaseModel):
+    """Who takes the organisation's letters in now, and whether this call changed it."""
+
+    organisation: str
+    letters_consumed_by: LettersConsumedBy
+    changed: bool
 
 
 class OperatorOrganisations(BaseModel):

@@ -50,7 +50,10 @@ class Request:
 
 def safe_path(path: str) -> str:
     """``path`` fit for a log line, an error or a ``repr``: the CPR number in
-    ``/v1/children/{cpr}/...`` masked."""
+    ``/v1/children/{cpr}/...`` masked, and a FHIR search's query string (its
+    ``identifier=...|<cpr>``) left out."""
+    if "identifier=" in path:  # a FHIR search names the child in its query string
+        return path.split("?", 1)[0] + "?***"
     if path.startswith(_CHILDREN):
         rest = path[len(_CHILDREN) :]
         tail = rest.split("/", 1)[1] if "/" in rest else ""

@@ -49,6 +49,9 @@ class Org:
     kind: OrgKind
     municipality: str | None = None
     speaks_fhir: bool = False  # MedCom FHIR rather than OIOXML
+    letters_by_people: bool = False
+    """Its caseworkers take its letters in with the caseworker TUI, not its case system
+    (the hub's ``letters_consumed_by = people``): letters to it wait in its inbox."""
 
     @property
     def sor(self) -> str:
@@ -91,19 +94,40 @@ def _gln(n: int) -> str:
     return first12 + str(gln_check_digit(first12))
 
 
+PEOPLE_TAKE_LETTERS = "851"
+"""The municipality whose PPR's people take its letters in (Aalborg: the demo's caseworker)."""
+
+
 def pilot_region() -> tuple[Org, ...]:
     """Every organisation of the pilot: 5 × (PPR, family), BUP and 15 GP clinics."""
     orgs: list[Org] = []
     n = 100
     for code, name in MUNICIPALITIES:
-        orgs.append(Org(_gln(n), f"PPR {name}", OrgKind.PPR, code))
+        # PPR Aalborg's caseworkers work their letters in the TUI (the demo's caseworker)
+        orgs.append(
+            Org(
+                _gln(n),
+                f"PPR {name}",
+                OrgKind.PPR,
+                code,
+                letters_by_people=code == PEOPLE_TAKE_LETTERS,
+            )
+        )
         orgs.append(Org(_gln(n + 1), f"Børne- og familieafdelingen {name}", OrgKind.FAMILY, code))
         n += 10
     orgs.append(
-        Org(_gln(200), "Børne- og Ungdomspsykiatrien Aalborg", OrgKind.PSYCHIATRY, None, True)
+        Org(
+            _gln(200),
+            "Børne- og Ungdomspsykiatrien Aalborg",
+            OrgKind.PSYCHIATRY,
+            None,
+            speaks_fhir=True,
+        )
     )
     for i, clinic in enumerate(CLINICS):
-        orgs.append(Org(_gln(300 + i), clinic, OrgKind.GP, MUNICIPALITIES[i % 5][0], i == 0))
+        orgs.append(
+            Org(_gln(300 + i), clinic, OrgKind.GP, MUNICIPALITIES[i % 5][0], speaks_fhir=i == 0)
+        )
     return tuple(orgs)
 
 

@@ -7,6 +7,8 @@ number, so a run is the same for the same seed whatever the timing):
 
 1. the GP opens a follow-up (``ADT^A04``) and refers the child (``REF^I12``) to the PPR of
    the child's municipality or, for about a third, to child and adolescent psychiatry;
+   — having first asked its adapter for the child's overview with an HL7 query
+   (``QBP^Q11``, answered ``RSP^K11`` from the hub's overview);
 2. the receiver's system waits for the referral letter in its inbox (the adapter has sent the
    XCTL03 the GP asked for), then opens its own case (PPR: a case event; BUP: ``ADT^A04``);
    for some children the family department opens a family-support case too;
@@ -17,6 +19,10 @@ number, so a run is the same for the same seed whatever the timing):
    the caseworker's word (**attested**), as are all when the hub trusts no consent service;
 4. the receiver books one to three appointments (``SIU^S12`` or appointment events), moves
    (``S13``) or cancels (``S15``) some, and the PPR caseworker looks at the child's overview;
+   child psychiatry's EHR reads it through the hub's FHIR API
+   (``GET /fhir/r4/Patient/$overview``); the municipal case systems take in the partner events
+   their adapters hand over (other organisations' changes about their own children, under
+   consent);
 5. the receiver writes back to the GP (an XDIS91 through its file drop or a letter event);
 6. the course ends (``ADT^A03`` / a closing case event) and the GP closes its follow-up —
    except for a share of the children (:data:`OPEN_SHARE`, and every child of the
@@ -53,6 +59,7 @@ from adapters.config import (
     EventsConfig,
     FileDropConfig,
     MllpConfig,
+    PartnerEventsConfig,
 )
 from adapters.gp import GpAdapter
 from adapters.hl7feed import Hl7Adapter
@@ -62,7 +69,14 @@ from adapters.outbox import OutboxSettings
 from adapters.psychiatry import PsychiatryAdapter
 from adapters.simulation.intruder import Intrusion, register_with_stolen_token
 from adapters.simulation.region import Child, Org, OrgKind, children, pilot_region
-from adapters.simulation.systems import EventWriter, Mailroom, MllpClient
+from adapters.simulation.systems import (
+    Desk,
+    EventWriter,
+    Mailroom,
+    MllpClient,
+    PartnerEventReader,
+)
+from messages.errors import Hl7Error, MessageError
 from messages.fhir.build import build_fhir
 from messages.fhir.convert.letter import SorEntry, care_communication_from_oioxml
 from messages.hl7.build import build_appointment, build_episode_event, build_referral
@@ -81,11 +95,13 @@ from messages.hl7.model import (
     ReferringGp,
     Routing,
 )
+from messages.hl7.query import OverviewQuery, QueryStatus, build_query, read_response
 from messages.identifiers import parse_cpr
 from messages.medcom.correspondence import new_correspondence
 from messages.medcom.documents import build_message
 from messages.medcom.model import Party, Patient
 from messages.medcom.registry import SchemaRegistry
+from wire.client import HubClient
 from wire.consent_document import ConsentRequest
 from wire.consent_service import ConsentServiceClient
 from wire.errors import HubError
@@ -186,6 +202,14 @@ class Progress:
     revoked: int = 0
     overviews: int = 0
     overviews_shared: int = 0
+    queries: int = 0
+    """Overview queries (``QBP^Q11``) the clinics' systems sent before they referred."""
+    queries_shared: int = 0
+    """Queries answered with other organisations' entries (``QAK-2`` ``OK``)."""
+    fhir_reads: int = 0
+    """Overviews child psychiatry's EHR read through the FHIR API."""
+    partner_events: int = 0
+    """Partner events the municipal case systems took in (each once, by its id)."""
     errors: int = 0
     intrusion: Intrusion | None = None
     """What the stolen token did, once it has."""
@@ -211,7 +235,9 @@ class Progress:
             f" {self.letters} | cases +{self.cases_opened} -{self.cases_closed} |"
             f" appointments {self.appointments} | consents {self.consents_verified} verified,"
             f" {self.consents_attested} attested ({self.revoked} revoked) | overviews"
-            f" {self.overviews} ({self.overviews_shared} with partners) | ACK AA {acks['AA']}"
+            f" {self.overviews} ({self.overviews_shared} with partners) | queries"
+            f" {self.queries} ({self.queries_shared} with partners) | FHIR reads"
+            f" {self.fhir_reads} | partner events {region.partner_events()} | ACK AA {acks['AA']}"
             f" AE {acks['AE']} AR {acks['AR']} | outbox {depth} | {hub}{self._stolen()}"
         )
 
@@ -282,6 +308,7 @@ class Region:
         self.mail: dict[str, Mailroom] = {}
         self.mllp: dict[str, MllpClient] = {}
         self.events: dict[str, EventWriter] = {}
+        self.partner_readers: dict[str, PartnerEventReader] = {}
         self.consent_service: ConsentServiceClient | None = None
         """The consent service families sign at (None: the hub trusts none)."""
         self._half_done = asyncio.Event()
@@ -304,10 +331,20 @@ class Region:
             events=EventsConfig(folder=root / "events", poll_interval=0.2)
             if org.kind.adapter == "municipality"
             else None,
+            partner_events=PartnerEventsConfig(folder=self._partner_folder(org), poll_interval=0.2)
+            if org.kind.adapter == "municipality"
+            else None,
             outbox=OutboxSettings(base_delay=0.2, max_delay=3.0),
             poll_wait=10.0,
             case_kind=CASE_KINDS[org.kind],
         )
+
+    def _partner_folder(self, org: Org) -> Path:
+        return self.settings.workdir / org.slug / "case-system" / "partner-events"
+
+    def partner_events(self) -> int:
+        """The partner events the municipal case systems have taken in so far."""
+        return sum(len(reader.seen) for reader in self.partner_readers.values())
 
     async def start(self) -> None:
         """Start every organisation's adapter and system, each on a fresh folder: a run is a
@@ -326,11 +363,30 @@ class Region:
             mailroom = Mailroom(adapter.config.filedrop.root, self.registry)
             self.mail[org.gln] = mailroom
             self._own(mailroom.watch())
+            if adapter.letters_taken_by_people:  # the hub says its people take them in
+                self._desk(org, mailroom)
             if isinstance(adapter, Hl7Adapter):
                 self.mllp[org.gln] = MllpClient("127.0.0.1", adapter.mllp_port)
             if isinstance(adapter, MunicipalityAdapter):
                 self.events[org.gln] = EventWriter(adapter.events.folder, org.slug)
+                reader = PartnerEventReader(self._partner_folder(org))
+                self.partner_readers[org.gln] = reader
+                self._own(reader.watch())
         log.info("simulated region started: %d organisations", len(self.orgs))
+
+    def _desk(self, org: Org, mailroom: Mailroom) -> None:
+        """The organisation's people look at its inbox in the hub (:class:`Desk`)."""
+        token_file = self.hub.caseworker_files.get(org.gln)
+        if token_file is None:
+            log.warning(
+                "%s: its people take its letters in, and the run has no caseworker token for "
+                "it: its letters are not watched",
+                org.name,
+            )
+            return
+        token = token_file.read_text(encoding="utf-8").strip()
+        client = HubClient(self.hub.url, token, ca_file=self.hub.ca_file)
+        self._own(Desk(client, mailroom).watch())
 
     def _clear_folders(self) -> None:
         for org in self.orgs:  # only the region's own folders, never the rest of workdir
@@ -502,6 +558,7 @@ class _Pathway:
             requests_case=True,
             referred_at=clock.now(),
         )
+        await self._query(self.gp)
         expected = self.r.mail[receiver.gln].expect(f"Henvisning {ref_id}")
         await self._hl7(
             self.gp, build_referral(referral, self._routing(self.gp), control_id=self._control())
@@ -533,6 +590,8 @@ class _Pathway:
             await self._appointment(receiver, case_ref, number)
         if consenter is not None:
             await self._look(consenter)
+        if to_bup:
+            await self._read_fhir(self.bup)
         await clock.days(rng.uniform(1, 4))
         await self._letter_back(receiver)
         if consenter is not None and consent_given and rng.random() < 0.15:
@@ -702,6 +761,34 @@ class _Pathway:
         others = overview.get("others", {})
         if others.get("cases") or others.get("appointments"):
             self.r.progress.overviews_shared += 1
+
+    async def _query(self, org: Org) -> None:
+        """The clinic's system asks its adapter for the child's overview before it refers
+        (``QBP^Q11``, in the name of the doctor); the answer is an ``RSP^K11``."""
+        family, given = CONTACTS[org.kind][0].rsplit(" ", 1)[::-1]
+        query = OverviewQuery(
+            self.cpr, PersonName(family, given), f"Q-{self.r.settings.seed}-{self.n}"
+        )
+        er7 = build_query(query, self._routing(org), control_id=self._control())
+        answer = await self.r.mllp[org.gln].ask(er7)
+        if answer is None:
+            return
+        self.r.progress.queries += 1
+        try:
+            if read_response(answer).status is QueryStatus.OK:
+                self.r.progress.queries_shared += 1
+        except (Hl7Error, MessageError) as exc:
+            log.warning("pathway %d: the query's answer is unreadable: %s", self.n, exc.code)
+
+    async def _read_fhir(self, org: Org) -> None:
+        """Child psychiatry's EHR reads the child's overview as FHIR R4."""
+        try:
+            await self.r.adapters[org.gln].hub.fhir_overview(
+                self.child.cpr, on_behalf_of=CONTACTS[org.kind][0]
+            )
+        except HubError:
+            return  # the case is not at the hub yet, or the hub is away
+        self.r.progress.fhir_reads += 1
 
     async def _letter_back(self, org: Org) -> None:
         subject = f"Status {self.child.given}"

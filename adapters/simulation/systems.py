@@ -6,7 +6,9 @@ system do on their side of the adapters — in their own formats only.
 * :class:`Mailroom` — a system's MedCom folders: reads letters and receipts the adapter wrote
   to ``inbox/`` (and files them in ``inbox/read/``), writes letters to ``outbox/`` — OIOXML,
   or for a system that speaks MedCom FHIR, CareCommunications and Acknowledgements (JSON);
-* :class:`EventWriter` — a municipal case system's JSON-lines events.
+* :class:`EventWriter` — a municipal case system's JSON-lines events;
+* :class:`PartnerEventReader` — the same case system taking in the partner events its
+  adapter hands over (JSON-lines files), each event once by its id.
 
 None of them imports the hub or touches its API: they see only the adapters.
 """
@@ -32,8 +34,10 @@ from messages.hl7.mllp import MllpDecoder, read_frame, write_frame
 from messages.medcom.documents import parse_message as parse_medcom
 from messages.medcom.model import Correspondence, Receipt
 from messages.medcom.registry import SchemaRegistry
+from wire.client import HubClient
+from wire.errors import HubError
 
-__all__ = ["EventWriter", "Letter", "Mailroom", "MllpClient"]
+__all__ = ["EventWriter", "Letter", "Mailroom", "MllpClient", "PartnerEventReader"]
 
 Letter = Correspondence | CareCommunication
 """A letter as the system reads it: OIOXML, or FHIR for a system that speaks it."""
@@ -68,7 +72,19 @@ class MllpClient:
                 await asyncio.sleep(self.retry_delay)
             return "AR"
 
-    async def _exchange(self, er7: str) -> str:
+    async def ask(self, er7: str, *, attempts: int = 5) -> str | None:
+        """Send a query (``QBP^Q11``) and return the answer (``RSP^K11``, ER7), or None when
+        no answer came. Not counted with the feed's ACKs: a query is no message to deliver."""
+        async with self._lock:
+            for _ in range(attempts):
+                try:
+                    return (await self._roundtrip(er7)).decode("utf-8", "replace")
+                except (OSError, asyncio.IncompleteReadError, Hl7Error, MessageError):
+                    await self._close()
+                    await asyncio.sleep(self.retry_delay)
+            return None
+
+    async def _roundtrip(self, er7: str) -> bytes:
         if self._writer is None:
             self._reader, self._writer = await asyncio.open_connection(self.host, self.port)
             self._decoder = MllpDecoder()
@@ -77,7 +93,10 @@ class MllpClient:
         answer = await read_frame(self._reader, self._decoder)
         if answer is None:
             raise ConnectionResetError("the adapter closed the connection")
-        ack = parse_message(answer)
+        return answer
+
+    async def _exchange(self, er7: str) -> str:
+        ack = parse_message(await self._roundtrip(er7))
         msa = ack.require("MSA")
         return msa.value(1)
 
@@ -110,15 +129,16 @@ class Mailroom:
         self.read = root / "inbox" / "read"
         self.registry = registry
         self.stats = MailStats()
-        self._waiting: dict[str, asyncio.Future[Letter]] = {}
-        self._arrived: dict[str, Letter] = {}
+        self._waiting: dict[str, asyncio.Future[Letter | None]] = {}
+        self._arrived: dict[str, Letter | None] = {}
         self._names = itertools.count(1)
         self.on_letter: Callable[[Letter], None] | None = None
 
-    def expect(self, subject: str) -> asyncio.Future[Letter]:
+    def expect(self, subject: str) -> asyncio.Future[Letter | None]:
         """A future for the letter with this subject (already arrived, or to come; a
-        CareCommunication's subject is its topic)."""
-        future: asyncio.Future[Letter] = asyncio.get_running_loop().create_future()
+        CareCommunication's subject is its topic): the letter, or None for one its people
+        have waiting in the hub (:class:`Desk`)."""
+        future: asyncio.Future[Letter | None] = asyncio.get_running_loop().create_future()
         if subject in self._arrived:
             future.set_result(self._arrived.pop(subject))
         else:
@@ -169,6 +189,13 @@ class Mailroom:
             return
         self.stats.letters += 1
         subject = (message.subject if isinstance(message, Correspondence) else message.topic) or ""
+        self.arrived(subject, message)
+        if self.on_letter is not None:
+            self.on_letter(message)
+
+    def arrived(self, subject: str, message: Letter | None) -> None:
+        """A letter with ``subject`` arrived: in the case system (``message``), or in the
+        hub's inbox for the organisation's people (None)."""
         waiting = self._waiting.pop(subject, None)
         if waiting is not None and not waiting.done():
             waiting.set_result(message)
@@ -176,8 +203,31 @@ class Mailroom:
             self._arrived[subject] = message
             if len(self._arrived) > 10_000:  # nobody waits for these; keep memory bounded
                 self._arrived.pop(next(iter(self._arrived)))
-        if self.on_letter is not None:
-            self.on_letter(message)
+
+
+class Desk:
+    """The caseworkers of an organisation whose people take its letters in (the hub's
+    ``letters_consumed_by = people``), as the simulation sees them: they look at the inbox
+    (``GET /v1/inbox``, a read-only listing) and a letter there has arrived. They leave it
+    waiting for a person in the caseworker TUI: nothing is fetched or acknowledged."""
+
+    def __init__(self, hub: HubClient, mailroom: Mailroom) -> None:
+        self.hub = hub
+        self.mailroom = mailroom
+        self._seen: set[str] = set()
+
+    async def watch(self, interval: float = 0.5) -> None:
+        try:
+            while True:
+                with contextlib.suppress(HubError):
+                    for entry in await self.hub.inbox(limit=1000):
+                        if entry["id"] in self._seen or entry.get("type") != "XDIS91":
+                            continue
+                        self._seen.add(entry["id"])
+                        self.mailroom.arrived(str(entry.get("subject") or ""), None)
+                await asyncio.sleep(interval)
+        finally:
+            await self.hub.close()
 
 
 @dataclass(slots=True)
@@ -197,3 +247,51 @@ class EventWriter:
 
     def event_id(self) -> str:
         return f"{self.prefix}-{next(self._count)}"
+
+
+class PartnerEventReader:
+    """A municipal case system taking in partner events: reads the JSON-lines files its
+    adapter writes, keeps each event once by its ``id`` (a page handed over again is
+    recognised), and removes the files it has read."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.seen: set[str] = set()
+        self.repeats = 0
+        self.types: dict[str, int] = {}
+
+    async def watch(self, interval: float = 0.2) -> None:
+        while True:
+            await asyncio.to_thread(self.read_once)
+            await asyncio.sleep(interval)
+
+    def read_once(self) -> int:
+        """Take in every waiting file; how many new events there were."""
+        try:
+            files = sorted(
+                p
+                for p in self.folder.iterdir()
+                if p.suffix == ".jsonl" and not p.name.startswith(".")
+            )
+        except FileNotFoundError:
+            return 0
+        new = 0
+        for path in files:
+            try:
+                lines = path.read_text("utf-8").splitlines()
+            except OSError:
+                continue
+            for line in lines:
+                try:
+                    event = json.loads(line)
+                except ValueError:
+                    continue
+                if event.get("id") in self.seen:
+                    self.repeats += 1
+                    continue
+                self.seen.add(event["id"])
+                self.types[event["type"]] = self.types.get(event["type"], 0) + 1
+                new += 1
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+        return new

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 S = TypeVar("S", bound=Select[Any])
 
 _PG_NOTIFY = text("SELECT pg_notify(:channel, :payload)")
+_COMMIT_ORDER = text("SELECT pg_advisory_xact_lock(5367363001)")  # "SAMS" and 1: the change log
 
 
 class Connections(Protocol):
@@ -78,6 +79,14 @@ class Backend(Protocol):
     def lock(statement: S, *, skip_locked: bool = False) -> S:
         """``statement`` with its rows locked until the transaction ends, where the engine
         locks rows (``skip_locked``: leave out rows another transaction holds)."""
+        ...
+
+    @staticmethod
+    def in_commit_order() -> Any:
+        """A statement that makes the rest of the transaction wait for every other
+        transaction that ran it to end, or None where transactions never overlap: run it
+        before taking numbers from a sequence that readers follow as a cursor (the index's
+        change log), so numbers become visible in the order they were taken."""
         ...
 
     @staticmethod
@@ -175,6 +184,10 @@ class SqliteBackend:
         return statement  # the committer's BEGIN IMMEDIATE holds the database's write lock
 
     @staticmethod
+    def in_commit_order() -> Any:
+        return None  # one writer at a time (BEGIN IMMEDIATE): commits are in number order
+
+    @staticmethod
     async def notify(conn: AsyncConnection, channel: str, payloads: Iterable[str]) -> None:
         return (
             None  # one process per file wakes its own; revocations: coordinator.security.revocation
@@ -221,6 +234,13 @@ class PostgresBackend:
     @staticmethod
     def lock(statement: S, *, skip_locked: bool = False) -> S:
         return statement.with_for_update(skip_locked=skip_locked)
+
+    @staticmethod
+    def in_commit_order() -> Any:
+        # a transaction-scoped advisory lock, held to the commit: two hub processes' groups
+        # take change numbers one after the other, so a reader never sees number n+1
+        # committed while n is still to come
+        return _COMMIT_ORDER
 
     @staticmethod
     async def notify(conn: AsyncConnection, channel: str, payloads: Iterable[str]) -> None:

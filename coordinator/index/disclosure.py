@@ -26,6 +26,15 @@ What is logged (see :mod:`coordinator.index.access_log`):
   was told about the children it has cases for (:mod:`coordinator.index.notifications`: a
   new partner, a consent that opened its data, a dispute), listed for that owner: not
   logged (it shows who read the owner's entries, and what the owner was told).
+* :func:`disclose_partner_events` - a page of the partner-events feed
+  (:mod:`coordinator.index.events`): other organisations' changes about the caller's own
+  children, shown only where consent opens their entries, as the overview judges. **One entry
+  per child and page**, naming the owners whose events the page holds for that child (and,
+  in the same write, ``consent-opened`` to an owner an attested consent opened for the first
+  time): a page is one look at each child it shows, as an overview is one look however many
+  entries it shows. A page fetched again (a delivery that did not reach the case system) is
+  logged again: a view too many, never one too few. A page that shows nothing of a child
+  logs nothing for it;
 * :func:`disclose_my_children` - the caller's own active cases grouped by child, with the
   number of partners the hub has told it of and its unread letters
   (:mod:`coordinator.index.children`): not logged (its own data and what it was told; no
@@ -37,13 +46,14 @@ own views and of operators' reads naming nobody else) logs nothing.
 The routes call only these. The raw reads are private to their stores
 (``index_store._overview``, ``index_store._consents_of``, ``access_log._access_log``,
 ``access_log._access_notifications``, ``notifications._owner_notifications``,
-``children._my_children``);
+``children._my_children``, ``events._partner_events``);
 ``tests/unit/test_disclosure_rule.py`` fails if a routes module imports one, or the access
 log itself.
 """
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -64,6 +74,7 @@ from coordinator.index.access_log import (
 )
 from coordinator.index.children import MyChildrenPage, _my_children
 from coordinator.index.consent import ConsentPolicy
+from coordinator.index.events import EventsPage, _partner_events
 from coordinator.index.notifications import _owner_notifications
 from coordinator.index.store import ConsentList, Overview, Viewer, _consents_of, _overview
 from coordinator.index.tables import ViewKind
@@ -78,6 +89,7 @@ __all__ = [
     "disclose_consents",
     "disclose_my_children",
     "disclose_overview",
+    "disclose_partner_events",
 ]
 
 
@@ -225,6 +237,36 @@ async def disclose_access_notifications(
     views = await _access_notifications(engine=engine, owner=owner, since=since, limit=limit)
     told = await _owner_notifications(engine=engine, owner=owner, since=since, limit=limit)
     return sorted([*views, *told], key=lambda row: row.at, reverse=True)[:limit]
+
+
+async def disclose_partner_events(
+    *,
+    engine: AsyncEngine,
+    committer: Committer,
+    viewer: Viewer,
+    since: int,
+    limit: int,
+    recent: timedelta,
+    policy: ConsentPolicy,
+) -> EventsPage:
+    """A page of the partner-events feed after ``since`` (:mod:`coordinator.index.events`),
+    once one access-log entry per child it shows is committed (``partner-events``, naming the
+    owners whose events it holds for that child, and the person or system asking)."""
+    page = await _partner_events(
+        engine=engine,
+        org_gln=viewer.org_gln,
+        since=since,
+        limit=limit,
+        recent=recent,
+        policy=policy,
+    )
+    views = [
+        View(viewer, child.cpr, ViewKind.PARTNER_EVENTS, child.owners, child.opened)
+        for child in page.children
+    ]
+    if views:  # one group of the committer, most likely: its bulk write takes them together
+        await asyncio.gather(*(_logged(committer, view) for view in views))
+    return page
 
 
 async def disclose_my_children(

@@ -7,6 +7,7 @@ from typing import Any
 
 from wire.children import MyChildren
 from wire.entries import AppointmentEntry, CaseEntry
+from wire.events import PartnerEvents
 from wire.index import (
     AccessLog,
     AccessNotifications,
@@ -97,6 +98,35 @@ def _limit(high: int) -> dict[str, Any]:
 _TIME = {"type": "string", "format": "date-time"}
 
 PATHS: dict[str, Any] = {
+    "/v1/partner-events": {
+        "get": {
+            "operationId": "partnerEvents",
+            "summary": "What changed at the other organisations involved with the caller's own "
+            "children: a case opened or closed, an appointment booked, moved or cancelled, a "
+            "coordinator named; oldest first, after a cursor.",
+            "description": "Only children the caller has an active case for, only changes "
+            "since its own case, only organisations whose entries consent opens to the caller "
+            "now (judged per owner on every call, as the overview judges: a revoked consent "
+            "withholds from the next call), never more than the overview shows. Each call "
+            "that shows events is logged first, one access-log entry per child, naming the "
+            "person (`X-On-Behalf-Of` or a user token's name) or else the system. `since` is "
+            "the last page's `cursor` (0 at first); an event's `id` never changes, so a page "
+            "fetched again is recognised event by event. `more`: call again at once.",
+            "parameters": [
+                {
+                    "name": "since",
+                    "in": "query",
+                    "schema": {"type": "integer", "minimum": 0, "maximum": 10**15},
+                },
+                _ON_BEHALF_OF,
+                _limit(500),
+            ],
+            "responses": {
+                "200": _json("PartnerEvents", "A page of events, oldest first."),
+                **_errors(400, 401, 403, 503),
+            },
+        }
+    },
     "/v1/children": {
         "get": {
             "operationId": "myChildren",
@@ -331,6 +361,7 @@ PATHS: dict[str, Any] = {
 
 MODELS: list[type[Any]] = [
     MyChildren,
+    PartnerEvents,
     Upserted,
     Overview,
     ConsentRecorded,

@@ -1,9 +1,11 @@
 """The index's retention job: what the index no longer needs, it deletes.
 
 * Closed cases are deleted ``Settings.index_retention`` (default 2 years) after they closed,
-  and appointments that long after they ended.
+  and appointments that long after they ended, and the change log's rows (the
+  partner-events feed) that long after they were recorded.
 * Everything about a child (cases, appointments, consents and their disputes, the
-  coordinator, the access log, what owners were told about the child) is deleted on the day
+  coordinator, the access log, what owners were told about the child, the change log) is
+  deleted on the day
   they turn ``Settings.index_delete_age`` (default 23), read from the birth date of the CPR.
 
 Each run deletes in bounded steps (one committer transaction each) until nothing is due.
@@ -30,6 +32,7 @@ from coordinator.index.tables import (
     ACCESS_LOG,
     APPOINTMENT,
     CASE,
+    CHANGE,
     CHILD,
     CONSENT,
     COORDINATOR,
@@ -57,6 +60,7 @@ class Deleted:
     coordinators: int = 0
     access_log: int = 0
     notifications: int = 0
+    changes: int = 0
 
     def add(self, other: Deleted) -> None:
         for f in fields(self):
@@ -93,7 +97,11 @@ def delete_due(*, retention: timedelta, delete_age: int, step: int = STEP) -> An
         cases = await conn.execute(delete(CASE).where(c.id.in_(closed.limit(step))))
         past = select(a.id).where(a.ends_at < cutoff)
         appointments = await conn.execute(delete(APPOINTMENT).where(a.id.in_(past.limit(step))))
-        done = Deleted(cases=cases.rowcount, appointments=appointments.rowcount)
+        old = select(CHANGE.c.seq).where(CHANGE.c.at < cutoff)  # the feed's changes
+        changes = await conn.execute(delete(CHANGE).where(CHANGE.c.seq.in_(old.limit(step))))
+        done = Deleted(
+            cases=cases.rowcount, appointments=appointments.rowcount, changes=changes.rowcount
+        )
 
         latest_birth = born_on_or_before(batch.now.date(), delete_age)
         grown = list(
@@ -124,6 +132,9 @@ def delete_due(*, retention: timedelta, delete_age: int, step: int = STEP) -> An
                         await conn.execute(
                             delete(NOTIFICATION).where(NOTIFICATION.c.cpr.in_(grown))
                         )
+                    ).rowcount,
+                    changes=(
+                        await conn.execute(delete(CHANGE).where(CHANGE.c.cpr.in_(grown)))
                     ).rowcount,
                     children=(
                         await conn.execute(delete(CHILD).where(CHILD.c.cpr.in_(grown)))

@@ -57,6 +57,14 @@ from coordinator.errors import (
     NotFound,
     store_error,
 )
+from coordinator.index.changes import (
+    appointment_change,
+    case_change,
+    coordinator_change,
+    lock_changes,
+    write_changes,
+    write_changes_async,
+)
 from coordinator.index.consent import (
     ConsentFacts,
     ConsentPolicy,
@@ -207,9 +215,10 @@ def put_appointment(
     )
 
 
-def _existing(table: Table) -> Any:
+def _existing(table: Table, *extra: Any) -> Any:
     # two INs, not a row-value IN: both databases use the (org_gln, ref) unique index
-    return select(table.c.id, table.c.org_gln, table.c.ref, table.c.cpr, table.c.status).where(
+    columns = (table.c.id, table.c.org_gln, table.c.ref, table.c.cpr, table.c.status, *extra)
+    return select(*columns).where(
         table.c.org_gln.in_(bindparam("orgs", expanding=True)),
         table.c.ref.in_(bindparam("refs", expanding=True)),
     )
@@ -219,7 +228,10 @@ def _update(table: Table) -> Any:
     return update(table).where(table.c.id == bindparam("_id"))
 
 
-_EXISTING = {CASE.name: _existing(CASE), APPOINTMENT.name: _existing(APPOINTMENT)}
+_EXISTING = {
+    CASE.name: _existing(CASE),
+    APPOINTMENT.name: _existing(APPOINTMENT, A.starts_at, A.ends_at),
+}
 _UPDATE = {CASE.name: _update(CASE), APPOINTMENT.name: _update(APPOINTMENT)}
 _INSERT = {CASE.name: insert(CASE), APPOINTMENT.name: insert(APPOINTMENT)}
 CHILDREN = InsertIgnore(CHILD, ["cpr"])
@@ -229,15 +241,25 @@ retention job finds a child's entries and access log by that row."""
 
 def _known(
     conn: Connection, table: Table, keys: set[tuple[str, str]]
-) -> dict[tuple[str, str], tuple[uuid.UUID, str, str]]:
-    """The stored entries of ``table`` among ``keys`` (org, ref): id, CPR and status of each."""
+) -> dict[tuple[str, str], tuple[uuid.UUID, str, str, Any]]:
+    """The stored entries of ``table`` among ``keys`` (org, ref): id, CPR and status of each,
+    and an appointment's start and end (for the change log: moved or not)."""
     if not keys:
         return {}
     rows = conn.execute(
         _EXISTING[table.name],
         {"orgs": sorted({k[0] for k in keys}), "refs": sorted({k[1] for k in keys})},
     )
-    return {(r.org_gln, r.ref): (r.id, r.cpr, r.status) for r in rows if (r.org_gln, r.ref) in keys}
+    return {
+        (r.org_gln, r.ref): (r.id, r.cpr, r.status, _times(r))
+        for r in rows
+        if (r.org_gln, r.ref) in keys
+    }
+
+
+def _times(row: Any) -> tuple[datetime, datetime] | None:
+    starts = getattr(row, "starts_at", None)
+    return None if starts is None else (starts, row.ends_at)
 
 
 def upsert_entries(conn: Connection, batch: Batch, items: list[Upsert]) -> list[Any]:
@@ -249,7 +271,9 @@ def upsert_entries(conn: Connection, batch: Batch, items: list[Upsert]) -> list[
 
     A case that is its organisation's first active case for the child tells the other
     organisations with an active case for the child, in the same transaction
-    (:func:`coordinator.index.notifications.tell_partners`).
+    (:func:`coordinator.index.notifications.tell_partners`). A case opened or closed, an
+    appointment booked, moved or cancelled is written to the change log in the same
+    transaction too (:mod:`coordinator.index.changes`: the partner-events feed).
 
     A reference names one entry about one child for good: the same reference for another
     child is a conflict, never a move. A refused item writes nothing and fails only its own
@@ -266,6 +290,7 @@ def upsert_entries(conn: Connection, batch: Batch, items: list[Upsert]) -> list[
     children: dict[str, dict[str, Any]] = {}
     results: list[Any] = []
     cases: list[tuple[int, CaseWrite]] = []  # (position in results, the case write)
+    changes: list[dict[str, Any]] = []  # the change log's rows, in the group's order
     for item in items:
         name, key = item.table.name, (item.org_gln, item.ref)
         at = item.at or batch.now
@@ -293,7 +318,7 @@ def upsert_entries(conn: Connection, batch: Batch, items: list[Upsert]) -> list[
                     **item.values,
                 }
             )
-            known[name][key] = (entry_id, item.cpr.digits, status)
+            known[name][key] = (entry_id, item.cpr.digits, status, _new_times(item))
             results.append(Stored(created=True))
         elif existing[1] != item.cpr.digits:
             results.append(
@@ -306,8 +331,11 @@ def upsert_entries(conn: Connection, batch: Batch, items: list[Upsert]) -> list[
             continue
         else:
             updates[name].append({"_id": existing[0], "updated_at": at, **item.values})
-            known[name][key] = (existing[0], existing[1], status)
+            known[name][key] = (existing[0], existing[1], status, _new_times(item))
             results.append(Stored(created=False))
+        change = _change(item, known[name][key][0], existing, at)
+        if change is not None:
+            changes.append(change)
         if item.table is CASE:
             was = existing[2] if existing is not None else None
             cases.append((len(results) - 1, _case_write(item, at, was_active=was == _ACTIVE)))
@@ -316,6 +344,8 @@ def upsert_entries(conn: Connection, batch: Batch, items: list[Upsert]) -> list[
             "cpr": item.cpr.digits,
             "born_on": item.cpr.birth_date,
         }
+    if changes:  # before the children's row locks: every writer takes the two in one order
+        lock_changes(conn)
     if children:  # in one order (by CPR), as the children's rows are locked below
         CHILDREN.many(conn, [children[cpr] for cpr in sorted(children)])
     if cases:  # before the case writes: it reads who had an active case before the group
@@ -328,7 +358,40 @@ def upsert_entries(conn: Connection, batch: Batch, items: list[Upsert]) -> list[
             conn.execute(_INSERT[name], inserts[name])
         if updates[name]:
             conn.execute(_UPDATE[name], updates[name])
+    write_changes(conn, changes)
     return results
+
+
+def _new_times(item: Upsert) -> tuple[datetime, datetime] | None:
+    if item.table is not APPOINTMENT:
+        return None
+    return (item.values["starts_at"], item.values["ends_at"])
+
+
+def _change(
+    item: Upsert, entry_id: uuid.UUID, existing: tuple[Any, ...] | None, at: datetime
+) -> dict[str, Any] | None:
+    """The change-log row of one upsert (None: nothing partners are told of)."""
+    if item.table is CASE:
+        return case_change(
+            org_gln=item.org_gln,
+            cpr=item.cpr.digits,
+            entry_id=entry_id,
+            was=existing[2] if existing is not None else None,
+            values=item.values,
+            at=at,
+        )
+    was = None
+    if existing is not None and existing[3] is not None:
+        was = (existing[2], *existing[3])
+    return appointment_change(
+        org_gln=item.org_gln,
+        cpr=item.cpr.digits,
+        entry_id=entry_id,
+        was=was,
+        values=item.values,
+        at=at,
+    )
 
 
 _TABLES = {CASE.name: CASE, APPOINTMENT.name: APPOINTMENT}
@@ -532,7 +595,8 @@ def revoke_consent(*, viewer: Viewer, cpr: Cpr, consent_id: uuid.UUID) -> Any:
 
 
 def put_coordinator(*, viewer: Viewer, cpr: Cpr, coordinator: CoordinatorCreate) -> Any:
-    """Op: name the child's coordinator (tovholder); replaces the one named before."""
+    """Op: name the child's coordinator (tovholder); replaces the one named before. Written
+    to the change log in the same transaction (``coordinator-named``)."""
     values = {
         "org_gln": coordinator.organisation,
         "contact_name": coordinator.contact.name,
@@ -555,6 +619,9 @@ def put_coordinator(*, viewer: Viewer, cpr: Cpr, coordinator: CoordinatorCreate)
             .insert(COORDINATOR)
             .values(id=uuid.uuid4(), cpr=cpr.digits, updated_at=batch.now, **values)
             .on_conflict_do_update(index_elements=["cpr"], set_={"updated_at": batch.now, **values})
+        )
+        await write_changes_async(
+            conn, [coordinator_change(cpr=cpr.digits, values=values, at=batch.now)]
         )
 
     return op

@@ -16,7 +16,10 @@ dash) under an index, because every read starts from one child:
 * ``index_access_log`` and ``index_disclosure`` — every read that disclosed another
   organisation's data (an overview, a consent list, the access log; and every operator's
   read of the access log): who looked, when, what kind of read, and whose data they saw
-  (one disclosure row per owner, so owners can list the views of their data quickly).
+  (one disclosure row per owner, so owners can list the views of their data quickly);
+* ``index_change`` — the change log the partner-events feed follows
+  (:mod:`coordinator.index.changes`): one numbered row per partner-visible change of a case,
+  an appointment or the coordinator, written in the transaction of the change itself.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import uuid
 from datetime import date, datetime
 from typing import cast
 
-from sqlalchemy import Index, String, Table, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, Integer, String, Table, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from coordinator.sqltypes import UtcDateTime, utcnow
@@ -266,6 +269,35 @@ class Notification(SQLModel, table=True):
     detail: str | None = Field(default=None, max_length=1000)
 
 
+# --- the change log (the partner-events feed) ----------------------------------------------
+
+
+class IndexChange(SQLModel, table=True):
+    """One change of an entry that partners may be told of (a case opened or closed, an
+    appointment booked, moved or cancelled, a coordinator named), numbered in commit order:
+    ``seq`` is the feed's cursor and the event's id. ``shown`` holds, as JSON, what the event
+    shows of the entry at the time (never more than an overview shows of it)."""
+
+    __tablename__ = "index_change"
+    __table_args__ = (
+        Index("ix_index_change_cpr", "cpr", "seq"),
+        Index("ix_index_change_at", "at"),
+        {"sqlite_autoincrement": True},  # numbers are never reused, even after deletions
+    )
+    seq: int | None = Field(
+        default=None,
+        sa_column=Column(
+            BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+        ),
+    )
+    cpr: str = Field(max_length=CPR_LENGTH)
+    at: datetime = Field(sa_type=UtcDateTime)
+    owner_org: str = Field(max_length=13)
+    kind: str = Field(max_length=24)  # a wire.events.PartnerEventType value
+    entry_id: uuid.UUID | None = None  # the case's or appointment's id (opaque to partners)
+    shown: str = Field(sa_type=Text)
+
+
 CHILD = cast(Table, Child.__table__)  # type: ignore[attr-defined]
 CASE = cast(Table, Case.__table__)  # type: ignore[attr-defined]
 APPOINTMENT = cast(Table, Appointment.__table__)  # type: ignore[attr-defined]
@@ -275,3 +307,4 @@ DISPUTE = cast(Table, ConsentDispute.__table__)  # type: ignore[attr-defined]
 NOTIFICATION = cast(Table, Notification.__table__)  # type: ignore[attr-defined]
 ACCESS_LOG = cast(Table, AccessLogEntry.__table__)  # type: ignore[attr-defined]
 DISCLOSURE = cast(Table, AccessDisclosure.__table__)  # type: ignore[attr-defined]
+CHANGE = cast(Table, IndexChange.__table__)  # type: ignore[attr-defined]

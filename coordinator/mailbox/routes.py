@@ -3,30 +3,37 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 import uuid
 from typing import Any
 
 from aiohttp import web
+from pydantic import ValidationError
 
 from coordinator.errors import (
     BadRequest,
+    ConsumedElsewhere,
     Expired,
     Forbidden,
+    InvalidSearch,
     NotFound,
     UnsupportedMediaType,
 )
+from coordinator.mailbox.archive import Search, letters, parse_cursor
 from coordinator.mailbox.conversion import FHIR_JSON
 from coordinator.mailbox.intake import accept_many
 from coordinator.mailbox.status import MessageStatus
 from coordinator.mailbox.store import (
     acknowledge,
+    consumer_of,
     inbox,
     mark_downloaded,
     message_for,
     message_with_events,
     outbox,
+    party_of,
     touch_poll,
 )
 from coordinator.mailbox.store import lease as store_lease
@@ -37,16 +44,24 @@ from coordinator.security.auth import Principal, principal_of
 from coordinator.sqltypes import utcnow
 from coordinator.state import (
     COMMITTER,
+    ENGINE,
     LAST_POLL,
     NOTIFIER,
     READER,
     SETTINGS,
     STOPPING,
 )
-from coordinator.tables import Role
+from coordinator.tables import LettersConsumedBy, Role
+from messages.errors import IdentifierError
+from messages.identifiers import parse_cpr, parse_gln
 from wire.directory import MessageFormat
+from wire.entries import entry_problems
 from wire.mailbox import (
     Accepted,
+    Archive,
+    ArchiveEntry,
+    ArchiveSearch,
+    Direction,
     Inbox,
     Outbox,
     OutboxEntry,
@@ -141,9 +156,16 @@ async def get_inbox(request: web.Request) -> web.Response:
     limit = whole_number(request, "limit", default=100, low=1, high=1000)
     lease = seconds(request, "lease", default=0.0, low=0.0, high=MAX_LEASE_SECONDS)
     gln = principal.org_gln
+    reader, notifier, committer = app[READER], app[NOTIFIER], app[COMMITTER]
+    party = party_of(principal.role)
+    # a system's poll is where it starts taking letters in; a person's list is a view,
+    # except with a lease (handing letters to one consumer is taking them)
+    if party is LettersConsumedBy.SYSTEM or lease:
+        owner = await consumer_of(reader=reader, gln=gln)
+        if owner is not party:
+            raise ConsumedElsewhere.by(owner)
     if principal.role == Role.SYSTEM:  # a person reading the inbox says nothing of the system
         await _touch_poll(request, gln)
-    reader, notifier, committer = app[READER], app[NOTIFIER], app[COMMITTER]
     deadline = time.monotonic() + wait
     while True:
         waiter = notifier.waiter(gln)  # before the query: a commit in between still wakes us
@@ -193,13 +215,20 @@ async def fetch(request: web.Request) -> web.Response:
     row = await message_for(
         reader=app[READER], message_id=message_id, gln=principal.org_gln, with_body=True
     )
-    if row.receiver_gln == principal.org_gln and row.status == MessageStatus.EXPIRED.value:
+    receiver = row.receiver_gln == principal.org_gln
+    if receiver and row.status == MessageStatus.EXPIRED.value:
         raise Expired(
             "this letter expired before your system acknowledged it and its sender was told "
             "it was not delivered; ask the sender to send it again"
         )
+    # only the party that owns the mailbox takes a letter in: the system is refused where
+    # the people do; a person where the system does reads it without changing its status
+    owner = LettersConsumedBy(row.consumed_by or LettersConsumedBy.SYSTEM.value)
+    party = party_of(principal.role)
+    if receiver and party is LettersConsumedBy.SYSTEM and owner is not party:
+        raise ConsumedElsewhere.by(owner)
     first = MessageStatus(row.status).can_become(MessageStatus.DOWNLOADED)
-    if row.receiver_gln == principal.org_gln and first:
+    if receiver and first and owner is party:
         await app[COMMITTER].bulk(mark_downloaded, message_id)
     body, media_type = bytes(row.body), row.body_type
     if row.sender_gln == principal.org_gln and row.original is not None:
@@ -216,7 +245,8 @@ async def fetch(request: web.Request) -> web.Response:
 async def ack(request: web.Request) -> web.Response:
     principal = _mailbox_user(request)
     message_id = _message_id(request)
-    status = await request.app[COMMITTER].bulk(acknowledge, (message_id, principal.org_gln))
+    asked = (message_id, principal.org_gln, party_of(principal.role))
+    status = await request.app[COMMITTER].bulk(acknowledge, asked)
     return json_response(StatusChange(id=message_id, status=status))
 
 
@@ -274,8 +304,91 @@ async def get_outbox(request: web.Request) -> web.Response:
                     resend=r.is_resend,
                     overdue=r.overdue,
                     receipt_id=r.receipt_id,
+                    subject=r.subject,
                 )
                 for r in rows
             ]
+        )
+    )
+
+
+# --- the archive ---------------------------------------------------------------------------
+
+
+async def _search(request: web.Request, gln: str) -> Search:
+    """``POST /v1/letters/search``'s body (:class:`wire.mailbox.ArchiveSearch`) as a search
+    of ``gln``'s letters. No error repeats a value from the body (it may hold a CPR)."""
+    if request.content_type != "application/json":
+        raise UnsupportedMediaType("send the search as Content-Type: application/json")
+    try:
+        data = json.loads(await request.read())
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise BadRequest("the body is not JSON", code="invalid-json") from None
+    if not isinstance(data, dict):
+        raise BadRequest("the body must be a JSON object", code="invalid-json")
+    try:
+        asked = ArchiveSearch.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidSearch(f"the search cannot be used: {entry_problems(exc)}") from None
+    try:
+        child = parse_cpr(asked.child).digits if asked.child is not None else None
+    except IdentifierError:
+        raise InvalidSearch(
+            "child is not a valid CPR number (10 digits, DDMMYY and 4 digits, a real date)",
+            code="invalid-cpr",
+        ) from None
+    try:
+        senders = tuple(parse_gln(g) for g in asked.senders) if asked.senders else None
+    except IdentifierError:
+        raise InvalidSearch(
+            "senders are 13-digit location numbers (GLN)", code="invalid-gln"
+        ) from None
+    return Search(
+        gln=gln,
+        child=child,
+        senders=senders,
+        subject=asked.subject,
+        incoming=asked.direction in (None, Direction.INCOMING),
+        sent=asked.direction in (None, Direction.SENT),
+        before=parse_cursor(asked.before) if asked.before is not None else None,
+        limit=asked.limit,
+    )
+
+
+@routes.post("/v1/letters/search")
+async def search_letters(request: web.Request) -> web.Response:
+    """The caller's organisation's letters, incoming and sent, newest first: its own data,
+    read-only whoever takes its letters in."""
+    principal = _mailbox_user(request)
+    gln = principal.org_gln
+    search = await _search(request, gln)
+    app = request.app
+    page = await letters(engine=app[ENGINE], search=search)
+    owner = await consumer_of(reader=app[READER], gln=gln)
+    return json_response(
+        Archive(
+            letters_consumed_by=owner,
+            letters=[
+                ArchiveEntry(
+                    id=r.id,
+                    type=r.type,
+                    direction=Direction.INCOMING if r.receiver_gln == gln else Direction.SENT,
+                    sender=r.sender_gln,
+                    receiver=r.receiver_gln,
+                    letter_id=r.letter_id,
+                    episode_id=r.episode_id,
+                    subject=r.subject,
+                    in_reply_to=r.in_reply_to,
+                    status=r.status,
+                    in_inbox=bool(r.in_inbox),
+                    overdue=bool(r.overdue),
+                    receipt_id=r.receipt_id,
+                    received_at=r.received_at,
+                    updated_at=r.updated_at,
+                    removed_at=r.removed_at,
+                )
+                for r in page.rows
+            ],
+            next=page.next,
         )
     )

@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from coordinator.database.committer import Batch, SyncOp
 from coordinator.database.reader import Reader
 from coordinator.database.statements import ForEngine, Lookup, Query, UpdateEach
-from coordinator.errors import Conflict, LetterRemoved, NotFound, store_error
+from coordinator.errors import Conflict, ConsumedElsewhere, LetterRemoved, NotFound, store_error
 from coordinator.index.tables import CASE
 from coordinator.mailbox.status import MessageStatus, transition
 from coordinator.tables import (
@@ -36,6 +36,7 @@ from coordinator.tables import (
     MESSAGE_EVENT,
     ORGANISATION,
     REMOVED_MESSAGE,
+    LettersConsumedBy,
     OrganisationPublic,
     Role,
 )
@@ -160,6 +161,17 @@ _MESSAGE_COLUMNS = (
     M.fhir_message_id,
 )
 _MESSAGE = Query(select(*_MESSAGE_COLUMNS).where(M.id == bindparam("id")))
+_CONSUMED_BY = (
+    select(ORGANISATION.c.letters_consumed_by)
+    .where(ORGANISATION.c.gln == M.receiver_gln)
+    .scalar_subquery()
+    .label("consumed_by")
+)
+"""Who takes the receiver's letters out of its inbox (``letters_consumed_by``): read with
+the message, by the unique GLN index, so a fetch or an acknowledgement costs no extra trip."""
+_CONSUMER = Query(
+    select(ORGANISATION.c.letters_consumed_by).where(ORGANISATION.c.gln == bindparam("gln"))
+)
 _R = REMOVED_MESSAGE.c
 _REMOVED = Query(
     select(_R.type, _R.sender_gln, _R.receiver_gln, _R.status, _R.updated_at, _R.removed_at).where(
@@ -168,7 +180,9 @@ _REMOVED = Query(
 )
 """What stays of a message the letter retention removed: read only when no message has the
 id, so a stored message costs no second lookup."""
-_MESSAGE_BODY = Query(select(*_MESSAGE_COLUMNS, M.body, M.original).where(M.id == bindparam("id")))
+_MESSAGE_BODY = Query(
+    select(*_MESSAGE_COLUMNS, _CONSUMED_BY, M.body, M.original).where(M.id == bindparam("id"))
+)
 _EVENTS = Query(
     select(MESSAGE_EVENT.c.status, MESSAGE_EVENT.c.at)
     .where(MESSAGE_EVENT.c.message_id == bindparam("id"))
@@ -187,6 +201,7 @@ _OUTBOX_COLUMNS = (
     M.is_resend,
     M.overdue,
     M.receipt_id,
+    M.subject,
 )
 _OUTBOX_ALL = (
     select(*_OUTBOX_COLUMNS)
@@ -207,6 +222,22 @@ def _inbox(conn: Connection, gln: str, limit: int) -> list[Any]:
 async def inbox(*, reader: Reader, gln: str, limit: int) -> list[Any]:
     """Messages for ``gln`` not yet acknowledged, oldest first (leased ones too)."""
     return await reader(_inbox, gln, limit)
+
+
+def party_of(role: Role) -> LettersConsumedBy:
+    """Which party a credential speaks for: an organisation's system, or its people."""
+    return LettersConsumedBy.SYSTEM if role is Role.SYSTEM else LettersConsumedBy.PEOPLE
+
+
+def _consumer(conn: Connection, gln: str) -> LettersConsumedBy:
+    row = _CONSUMER.first(conn, {"gln": gln})
+    return LettersConsumedBy(row[0]) if row is not None else LettersConsumedBy.SYSTEM
+
+
+async def consumer_of(*, reader: Reader, gln: str) -> LettersConsumedBy:
+    """Who takes ``gln``'s letters out of its inbox (read at each call: an operator's change
+    holds at once, in every hub process)."""
+    return await reader(_consumer, gln)
 
 
 def _outbox(conn: Connection, gln: str, status: MessageStatus | None, limit: int) -> list[Any]:
@@ -279,7 +310,7 @@ async def message_with_events(
 # --- delivery writes (bulk writes and ops for the committer) ----------------------------------
 
 _LOCKED = Lookup(  # PostgreSQL: one lock order for every process
-    select(M.id, M.status, M.in_inbox, M.receiver_gln), [M.id], lock_order=M.id
+    select(M.id, M.status, M.in_inbox, M.receiver_gln, _CONSUMED_BY), [M.id], lock_order=M.id
 )
 _DOWNLOADED = UpdateEach(
     update(MESSAGE)
@@ -326,16 +357,17 @@ def mark_downloaded(conn: Connection, batch: Batch, items: list[Any]) -> list[An
 
 
 def acknowledge(conn: Connection, batch: Batch, items: list[Any]) -> list[Any]:
-    """Bulk write: receivers took these messages (``(id, receiver GLN)`` each) into their own
-    systems (idempotent); per item the status after, or the error for that request. One
+    """Bulk write: receivers took these messages (``(id, receiver GLN, party)`` each) into
+    their own systems (idempotent); per item the status after, or the error for that request
+    (409 :class:`ConsumedElsewhere` when ``party`` does not own the receiver's mailbox). One
     UPDATE per status the messages had."""
-    asked: list[tuple[uuid.UUID, str]] = items
-    rows = _locked(conn, [message_id for message_id, _ in asked])
+    asked: list[tuple[uuid.UUID, str, LettersConsumedBy]] = items
+    rows = _locked(conn, [message_id for message_id, _, _ in asked])
     status = {i: MessageStatus(row.status) for i, row in rows.items()}
     inbox = {i for i, row in rows.items() if row.in_inbox}
     changes: dict[tuple[MessageStatus, MessageStatus], list[uuid.UUID]] = {}
     results: list[Any] = []
-    for message_id, gln in asked:
+    for message_id, gln, party in asked:
         row = rows.get(message_id)
         if row is None:
             removed = _removed(conn, message_id)  # only for an id no message has
@@ -344,6 +376,10 @@ def acknowledge(conn: Connection, batch: Batch, items: list[Any]) -> list[Any]:
                 continue
         if row is None or row.receiver_gln != gln:
             results.append(NotFound("no such message in your inbox"))
+            continue
+        owner = row.consumed_by or LettersConsumedBy.SYSTEM.value
+        if party.value != owner:
+            results.append(ConsumedElsewhere.by(owner))
             continue
         current = status[message_id]
         if message_id not in inbox:

@@ -13,6 +13,8 @@ from wire.operator import (
     FormatIn,
     FormatState,
     Health,
+    LettersConsumer,
+    LettersConsumerIn,
     OperatorOrganisations,
     Probe,
     Queue,
@@ -183,6 +185,24 @@ PATHS: dict[str, Any] = {
             },
         },
     },
+    "/v1/operator/organisations/{gln}/letters-consumed-by": {
+        "post": {
+            "operationId": "operatorSetLettersConsumedBy",
+            "summary": "Set who takes an organisation's letters out of its inbox (audited): "
+            "its system through its adapter, or its people in the caseworker app. The other "
+            "party's consuming calls are refused with 409 letters-consumed-by-system or "
+            "letters-consumed-by-people from the next request, in every hub process.",
+            "parameters": [_GLN],
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": _ref("LettersConsumerIn")}},
+            },
+            "responses": {
+                "200": _json("LettersConsumer", "Set (and audited)."),
+                **_errors(400, 401, 403, 404, 413, 415, 503),
+            },
+        },
+    },
     "/v1/operator/organisations/{gln}/revoked-certificates": {
         **_get(
             "operatorRevokedCertificates",
@@ -229,6 +249,8 @@ MODELS: list[type[Any]] = [
     Probe,
     Throughput,
     Health,
+    LettersConsumer,
+    LettersConsumerIn,
     OperatorOrganisations,
     Queue,
     Trail,
@@ -237,6 +259,8 @@ MODELS: list[type[Any]] = [
     TokenState,
     FormatIn,
     FormatState,
+    LettersConsumerIn,
+    LettersConsumer,
     CertificateRevocationIn,
     RevokedCertificates,
     Audit,

@@ -16,6 +16,7 @@ import uuid
 from typing import Any
 
 from aiohttp import web
+from pydantic import ValidationError
 
 from coordinator.errors import (
     BadRequest,
@@ -49,19 +50,21 @@ from coordinator.security.certificates import (
     revocation_reason,
     revoked_certificates,
 )
-from coordinator.security.credentials import format_switch, token_switch
+from coordinator.security.credentials import consumer_switch, format_switch, token_switch
 from coordinator.sqltypes import utcnow
 from coordinator.state import COMMITTER, DIRECTORY, ENGINE, SETTINGS
 from coordinator.tables import Role
 from messages.errors import IdentifierError
 from messages.identifiers import parse_gln
-from wire.directory import MessageFormat, Sector
+from wire.directory import LettersConsumedBy, MessageFormat, Sector
 from wire.operator import (
     Audit,
     AuditEntry,
     DatabaseHealth,
     FormatState,
     Health,
+    LettersConsumer,
+    LettersConsumerIn,
     MessageMeta,
     OperatorOrganisations,
     OrganisationState,
@@ -200,6 +203,7 @@ async def get_organisations(request: web.Request) -> web.Response:
                     oldest_waiting=s.oldest_waiting,
                     last_poll=s.last_poll,
                     token_disabled=s.token_disabled,
+                    letters_consumed_by=LettersConsumedBy(s.letters_consumed_by),
                 )
                 for s in states
             ]
@@ -303,6 +307,31 @@ async def put_format(request: web.Request) -> web.Response:
     changed = await request.app[COMMITTER].call(format_switch(gln, fmt, actor=actor))
     request.app[DIRECTORY].forget(gln)
     return json_response(FormatState(organisation=gln, format=fmt, changed=changed))
+
+
+@routes.post("/v1/operator/organisations/{gln}/letters-consumed-by")
+async def post_letters_consumed_by(request: web.Request) -> web.Response:
+    """Who takes the organisation's letters out of its inbox from now on: its system or its
+    people (audited; every hub process reads it at each fetch and acknowledgement)."""
+    actor = _actor(_operator(request))
+    gln = _gln(request)
+    if request.content_type != "application/json":
+        raise UnsupportedMediaType("send the choice as Content-Type: application/json")
+    try:
+        data = json.loads(await request.read())
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise BadRequest("the body is not JSON", code="invalid-json") from None
+    try:
+        wanted = LettersConsumerIn.model_validate(data).letters_consumed_by
+    except ValidationError:
+        choices = ", ".join(c.value for c in LettersConsumedBy)
+        raise BadRequest(
+            f'send {{"letters_consumed_by": one of {choices}}}', code="invalid-choice"
+        ) from None
+    changed = await request.app[COMMITTER].call(consumer_switch(gln, wanted, actor))
+    return json_response(
+        LettersConsumer(organisation=gln, letters_consumed_by=wanted, changed=changed)
+    )
 
 
 _REVOCATION_FIELDS = {"serial", "reason"}

@@ -33,6 +33,7 @@ from coordinator.sqltypes import utcnow
 from coordinator.tables import (
     CREDENTIAL,
     ORGANISATION,
+    LettersConsumedBy,
     MessageFormat,
     OrganisationCreate,
     OrganisationPublic,
@@ -120,7 +121,8 @@ async def _add_organisation(
         actor=actor,
         action=AuditAction.ADD_ORGANISATION,
         target=gln,
-        result=f"system credential {credential_id}{_expiry(expires_at)}",
+        result=f"system credential {credential_id}{_expiry(expires_at)}, letters consumed by "
+        f"{organisation.letters_consumed_by.value}, format {organisation.format.value}",
     )
     return OrganisationPublic(id=org_id, created_at=now, **organisation.model_dump()), token
 
@@ -292,6 +294,59 @@ def token_switch(gln: str, *, disabled: bool, actor: Actor) -> Op[int]:
         )
 
     return op
+
+
+# --- who takes an organisation's letters in ----------------------------------------------
+
+
+async def _switch_consumer(
+    conn: AsyncConnection, *, gln: str, owner: LettersConsumedBy, actor: Actor, at: datetime
+) -> bool:
+    """Set who takes ``gln``'s letters out of its inbox, in ``conn``'s transaction (audited,
+    also when it was so already); whether it changed."""
+    o = ORGANISATION.c
+    await require_organisation(conn, gln)
+    before = await conn.scalar(select(o.letters_consumed_by).where(o.gln == gln))
+    changed = before != owner.value
+    if changed:
+        await conn.execute(
+            update(ORGANISATION).where(o.gln == gln).values(letters_consumed_by=owner.value)
+        )
+    await write_audit(
+        conn,
+        at=at,
+        actor=actor,
+        action=AuditAction.LETTERS_CONSUMED_BY,
+        target=gln,
+        result=f"letters consumed by {owner.value}"
+        + (f" (was {before})" if changed else " (unchanged)"),
+    )
+    return changed
+
+
+async def set_letters_consumer(
+    *, engine: AsyncEngine, gln: str, owner: LettersConsumedBy, actor: Actor
+) -> bool:
+    """``samspil org letters GLN system|people``: who takes the organisation's letters in
+    (audited); whether it changed. An operator's route runs the same change through the
+    committer (:func:`consumer_switch`)."""
+    try:
+        async with engine.begin() as conn:
+            return await _switch_consumer(conn, gln=gln, owner=owner, actor=actor, at=utcnow())
+    except SQLAlchemyError as exc:
+        raise store_error(exc, "the hub's database") from exc
+
+
+def consumer_switch(gln: str, owner: LettersConsumedBy, actor: Actor) -> Op[bool]:
+    """:func:`set_letters_consumer` as a committer op, for an operator's route."""
+
+    async def op(conn: AsyncConnection, batch: Batch) -> bool:
+        return await _switch_consumer(conn, gln=gln, owner=owner, actor=actor, at=batch.now)
+
+    return op
+
+
+# --- the letter format an organisation receives -------------------------------------------
 
 
 def format_switch(gln: str, fmt: MessageFormat, *, actor: Actor) -> Op[bool]:

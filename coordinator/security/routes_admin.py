@@ -28,7 +28,7 @@ from coordinator.responses import json_response
 from coordinator.security.auth import principal_of
 from coordinator.security.credentials import NAME_MAX, registration
 from coordinator.state import COMMITTER
-from coordinator.tables import MessageFormat, OrganisationCreate, Role, Sector
+from coordinator.tables import LettersConsumedBy, MessageFormat, OrganisationCreate, Role, Sector
 from messages.errors import IdentifierError
 from messages.identifiers import parse_gln, parse_sor
 from wire.admin import OrganisationRegistered, RegisteredOrganisation
@@ -36,7 +36,7 @@ from wire.admin import OrganisationRegistered, RegisteredOrganisation
 routes = web.RouteTableDef()
 
 _MUNICIPALITY = re.compile(r"^[0-9]{3}$")
-_FIELDS = {"gln", "name", "sector", "sor", "municipality", "format"}
+_FIELDS = {"gln", "name", "sector", "sor", "municipality", "format", "letters_consumed_by"}
 
 
 def _organisation(data: Any) -> OrganisationCreate:
@@ -82,6 +82,13 @@ def _organisation(data: Any) -> OrganisationCreate:
             f"format must be one of {', '.join(f.value for f in MessageFormat)}",
             code="invalid-format",
         ) from None
+    try:
+        consumer = LettersConsumedBy(str(data.get("letters_consumed_by", "system")))
+    except ValueError:
+        raise InvalidOrganisation(
+            f"letters_consumed_by must be one of {', '.join(c.value for c in LettersConsumedBy)}",
+            code="invalid-letters-consumed-by",
+        ) from None
     return OrganisationCreate(
         gln=gln,
         name=name.strip(),
@@ -89,6 +96,7 @@ def _organisation(data: Any) -> OrganisationCreate:
         sor=sor,
         municipality=municipality,
         format=fmt,
+        letters_consumed_by=consumer,
     )
 
 

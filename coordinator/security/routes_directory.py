@@ -13,7 +13,7 @@ from coordinator.mailbox.store import list_organisations
 from coordinator.responses import json_response
 from coordinator.security.auth import principal_of
 from coordinator.state import ENGINE
-from wire.directory import CallerOrganisation, Directory, DirectoryEntry, WhoAmI
+from wire.directory import CallerOrganisation, Directory, DirectoryEntry, LettersConsumedBy, WhoAmI
 
 routes = web.RouteTableDef()
 
@@ -31,6 +31,7 @@ async def whoami(request: web.Request) -> web.Response:
                 gln=principal.org_gln,
                 name=own.name if own else principal.org_gln,
                 sector=own.sector if own else None,
+                letters_consumed_by=own.letters_consumed_by if own else LettersConsumedBy.SYSTEM,
             ),
         )
     )

@@ -37,7 +37,13 @@ import aiohttp
 import pytest
 
 from adapters.base import Adapter
-from adapters.config import ContactConfig, MllpConfig, WebhookConfig, load_config
+from adapters.config import (
+    ContactConfig,
+    MllpConfig,
+    PartnerEventsConfig,
+    WebhookConfig,
+    load_config,
+)
 from adapters.filedrop import write_atomically
 from adapters.hl7feed import Hl7Adapter
 from adapters.municipality import MunicipalityAdapter
@@ -246,10 +252,12 @@ def config_keys() -> dict[str, set[str]]:
         ("contact", ContactConfig),
         ("mllp", MllpConfig),
         ("webhook", WebhookConfig),
+        ("partner_events", PartnerEventsConfig),
         ("outbox", OutboxSettings),
     ):
         keys[section] = {f.name for f in fields(model)}
     keys["webhook"] |= {"token_file"}  # _secret(section, ...)
+    keys["partner_events"] |= {"token_file"}
     return keys
 
 
@@ -258,7 +266,7 @@ SECTIONS = {
     "psychiatry": ("hub", "organisation", "adapter", "contact", "mllp", "filedrop", "outbox"),
     "municipality": (
         *("hub", "organisation", "adapter", "contact", "events", "webhook", "filedrop"),
-        "outbox",
+        *("partner_events", "outbox"),
     ),
 }
 """The TOML sections each adapter kind reads."""

@@ -53,6 +53,10 @@ async def test_the_region_runs_every_pathway_through_a_real_hub(tmp_path: Path) 
     assert first.completed == first.started == 6
     assert first.errors == 0
     assert first.referrals_arrived == first.referrals == 6
+    # every clinic asked for the overview (QBP^Q11) before it referred; psychiatry read the
+    # FHIR API; the municipal case systems took in their partner events, each once
+    assert first.queries == first.referrals
+    assert first.fhir_reads <= first.referrals
     # every case is closed but those of the pathways still under way: the receiver's, the
     # family department's and the GP's follow-up
     assert first.still_open

@@ -18,7 +18,7 @@ from coordinator.database.engine import migrate, normalise_url
 from coordinator.tables import METADATA
 from tests.commands import free_port
 from tests.commands import samspil as run_samspil
-from tests.functional.conftest import GP_GLN, PPR_GLN
+from tests.functional.conftest import FAMILY_GLN, GP_GLN, PPR_GLN
 
 
 def samspil(
@@ -57,13 +57,26 @@ def test_org_and_user_commands(cli_env: dict[str, str]) -> None:
         "org", "add", "--gln", GP_GLN, "--name", "Lægehuset", "--sector", "gp",
         "--format", "fhir", env=cli_env,
     )  # fmt: skip
+    samspil(
+        "org", "add", "--gln", FAMILY_GLN, "--name", "Familieafdelingen", "--sector", "family",
+        "--letters-consumed-by", "people", env=cli_env,
+    )  # fmt: skip
     listing = samspil("org", "list", env=cli_env).stdout
     assert re.search(rf"^{GP_GLN}  gp +fhir ", listing, re.M), listing
     assert re.search(rf"^{PPR_GLN}  ppr +oioxml ", listing, re.M), listing
+    assert re.search(rf"^{FAMILY_GLN}  family +oioxml ", listing, re.M), listing
     assert PPR_GLN in listing
     assert "PPR Brønderslev" in listing
     assert GP_GLN in listing
     assert token not in listing
+    owners = {line.split()[0]: line.split()[5] for line in listing.splitlines()}
+    assert owners == {PPR_GLN: "system", GP_GLN: "system", FAMILY_GLN: "people"}
+    switched = samspil("org", "letters", "--gln", PPR_GLN, "--consumed-by", "people", env=cli_env)
+    assert f"{PPR_GLN}: letters consumed by people" in switched.stderr
+    again_same = samspil("org", "letters", "--gln", PPR_GLN, "--consumed-by", "people", env=cli_env)
+    assert "(unchanged)" in again_same.stderr
+    listing = samspil("org", "list", env=cli_env).stdout
+    assert {line.split()[0]: line.split()[5] for line in listing.splitlines()}[PPR_GLN] == "people"
     user = samspil(
         "user", "add", "--org", PPR_GLN, "--name", "Sara", "--role", "caseworker", env=cli_env
     )

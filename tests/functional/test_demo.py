@@ -37,6 +37,10 @@ def test_demo_runs_the_simulated_region(tmp_path: Path) -> None:
     assert " 0 refused, 0 still queued." in out
     assert "| hub ok" in out
     assert re.search(r"\| consents \d+ verified, \d+ attested \(\d+ revoked\) \|", out)
+    # the other doors at work: the clinics' HL7 queries, psychiatry's FHIR reads, the
+    # municipal case systems' partner events
+    assert re.search(r"\| queries 4 \(\d+ with partners\) \| FHIR reads \d+ \| "
+                     r"partner events \d+ \|", out)  # fmt: skip
     assert re.search(
         r"^Consents: \d+ verified \(signed at the consent service\), \d+ attested", out, re.M
     )

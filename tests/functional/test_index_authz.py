@@ -91,7 +91,8 @@ async def test_every_v1_endpoint_by_every_kind_of_caller(make_hub: MakeHub) -> N
         ("GET", "/v1/outbox", None, MAILBOX),
         ("GET", f"/v1/messages/{message}", None, MESSAGE),
         ("GET", f"/v1/messages/{message}/status", None, MESSAGE),
-        ("POST", f"/v1/messages/{message}/ack", None, MESSAGE),
+        # PPR's system takes its letters in: its people may read them, not take them out
+        ("POST", f"/v1/messages/{message}/ack", None, expect(OK, {404}, {409}, {403}, {409})),
         ("GET", "/v1/operator/summary", None, expect({403}, {403}, {403}, OK, OK)),
         ("PUT", "/v1/cases/SCRATCH", case(scratch),
          expect(CREATED, CREATED, CREATED, {403}, {403})),
@@ -108,6 +109,8 @@ async def test_every_v1_endpoint_by_every_kind_of_caller(make_hub: MakeHub) -> N
         ("PUT", f"/v1/children/{child}/coordinator", coordinator, CHILD),
         ("GET", f"/v1/children/{child}/access-log", None, expect(OK, {403}, OK, OK, {403})),
         ("GET", "/v1/access-notifications", None, expect(OK, OK, OK, {403}, {403})),
+        # another organisation's feed holds nothing of a child it has no case for
+        ("GET", "/v1/partner-events", None, expect(OK, OK, OK, {403}, {403})),
         ("GET", "/v1/openapi.json", None, expect(OK, OK, OK, OK, OK) | {BOGUS: OK, NONE: OK}),
         ("POST", "/v1/admin/organisations",
          {"gln": gln(5002), "name": "PPR Matrix", "sector": "ppr"},

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from coordinator.index.retention import RETENTION_TOTALS, run_retention
-from coordinator.index.tables import DISPUTE, NOTIFICATION
+from coordinator.index.tables import CHANGE, DISPUTE, NOTIFICATION
 from coordinator.state import COMMITTER, ENGINE, SETTINGS
 from coordinator.tables import Role, Sector
 from tests.functional.conftest import BUP_GLN, FAMILY_GLN, PPR_GLN, Hub
@@ -192,10 +192,13 @@ async def test_retention_deletes_exactly_what_is_due(hub: Hub) -> None:
         "access_log": 1,
         # PPR was told that BUP joined the grown-up child, BUP that PPR disputed its consent
         "notifications": 2,
+        # the partner-events change log of the grown-up child: cases opened, an appointment
+        # booked, the coordinator named
+        "changes": 4,
     }
     assert (await run_retention(hub.app[COMMITTER], hub.app[SETTINGS])).total == 0
     async with hub.app[ENGINE].connect() as conn:  # disputes and notifications go too
-        for table in (DISPUTE, NOTIFICATION):
+        for table in (DISPUTE, NOTIFICATION, CHANGE):
             left = await conn.scalars(select(table.c.cpr).where(table.c.cpr.in_([grown, nearly])))
             assert set(left) == {nearly}, table.name
 

@@ -27,7 +27,7 @@ from coordinator.app import create_app
 from coordinator.security.credentials import add_user, local_actor, register_organisation
 from coordinator.settings import Settings
 from coordinator.state import CLOCK, ENGINE, Clock
-from coordinator.tables import OrganisationCreate, Role, Sector
+from coordinator.tables import LettersConsumedBy, OrganisationCreate, Role, Sector
 from messages.identifiers import gln_check_digit
 from tui.base import HubApp
 from wire.client import JSON, PROBLEM_JSON, XML, HubClient
@@ -90,15 +90,19 @@ async def start_hub(
 
 async def seed(hub: TuiHub) -> None:
     engine = hub.app[ENGINE]
-    for key, number, name, sector in (
-        ("gp", GP, "Lægehuset Vestbyen", Sector.GP),
-        ("ppr", PPR, "PPR Aalborg", Sector.PPR),
-        ("bup", BUP, "Børne- og Ungdomspsyk.", Sector.PSYCHIATRY),
+    # PPR's caseworkers take its letters in with the app (no PPR adapter runs here); the
+    # others' systems take theirs
+    for key, number, name, sector, owner in (
+        ("gp", GP, "Lægehuset Vestbyen", Sector.GP, LettersConsumedBy.SYSTEM),
+        ("ppr", PPR, "PPR Aalborg", Sector.PPR, LettersConsumedBy.PEOPLE),
+        ("bup", BUP, "Børne- og Ungdomspsyk.", Sector.PSYCHIATRY, LettersConsumedBy.SYSTEM),
     ):
         _, hub.tokens[key] = await register_organisation(
             actor=local_actor(),
             engine=engine,
-            organisation=OrganisationCreate(gln=number, name=name, sector=sector),
+            organisation=OrganisationCreate(
+                gln=number, name=name, sector=sector, letters_consumed_by=owner
+            ),
         )
     hub.tokens["pia"] = await add_user(
         actor=local_actor(), engine=engine, org_gln=PPR, name="Pia Psykolog", role=Role.CASEWORKER

@@ -16,7 +16,12 @@ from tests.tui.conftest import BUP, CHILD, GP, PPR
 ME = {
     "name": "Pia Psykolog",
     "role": "caseworker",
-    "organisation": {"gln": PPR, "name": "PPR Aalborg", "sector": "ppr"},
+    "organisation": {
+        "gln": PPR,
+        "name": "PPR Aalborg",
+        "sector": "ppr",
+        "letters_consumed_by": "people",
+    },
 }
 OPERATOR = {
     "name": "Ole Operatør",
@@ -197,7 +202,7 @@ INBOX = [
 ]
 
 
-def _sent(n: int, receiver: str, status: str, at: str, overdue: bool = False) -> Any:
+def _sent(n: int, receiver: str, status: str, at: str, subject: str, overdue: bool = False) -> Any:
     return {
         "id": f"9b1c0000-0000-4000-8000-00000000000{n}",
         "type": "XDIS91",
@@ -211,14 +216,15 @@ def _sent(n: int, receiver: str, status: str, at: str, overdue: bool = False) ->
         "resend": False,
         "overdue": overdue,
         "receipt_id": None,
+        "subject": subject,
     }
 
 
 OUTBOX = [
-    _sent(1, BUP, "downloaded", "2026-12-02T13:20:00Z"),
-    _sent(2, GP, "receipted", "2026-12-02T09:10:00Z"),
-    _sent(3, GP, "accepted", "2026-12-02T09:00:00Z", overdue=True),
-    _sent(4, BUP, "rejected", "2026-12-01T15:00:00Z"),
+    _sent(1, BUP, "downloaded", "2026-12-02T13:20:00Z", "Sv: Svar på status"),
+    _sent(2, GP, "receipted", "2026-12-02T09:10:00Z", "Sv: Henvisning: Mads J."),
+    _sent(3, GP, "accepted", "2026-12-02T09:00:00Z", "Status på testning", overdue=True),
+    _sent(4, BUP, "rejected", "2026-12-01T15:00:00Z", "Forespørgsel om samarbejde"),
 ]
 
 
@@ -372,6 +378,68 @@ LETTER_STATUS = {
 }
 
 
+def _filed(
+    n: int,
+    direction: str,
+    other: str,
+    at: str,
+    subject: str | None,
+    status: str,
+    *,
+    in_inbox: bool = False,
+    removed_at: str | None = None,
+) -> Any:
+    """One letter of the archive (``POST /v1/letters/search``)."""
+    incoming = direction == "incoming"
+    return {
+        "id": f"5a2e0000-0000-4000-8000-0000000000{n:02d}",
+        "type": "XDIS91",
+        "direction": direction,
+        "sender": other if incoming else PPR,
+        "receiver": PPR if incoming else other,
+        "letter_id": f"A{n}",
+        "episode_id": None,
+        "subject": subject,
+        "in_reply_to": None,
+        "status": status,
+        "in_inbox": in_inbox,
+        "overdue": False,
+        "receipt_id": None,
+        "received_at": at,
+        "updated_at": at,
+        "removed_at": removed_at,
+    }
+
+
+ARCHIVE = {
+    "letters_consumed_by": "system",  # PPR's case system takes the letters in: read-only here
+    "letters": [
+        _filed(
+            1,
+            "incoming",
+            GP,
+            "2026-12-02T13:05:00Z",
+            "Henvisning: Mads J.",
+            "accepted",
+            in_inbox=True,
+        ),
+        _filed(2, "sent", BUP, "2026-12-02T09:10:00Z", "Status på Mads J.", "receipted"),
+        _filed(3, "incoming", BUP, "2026-11-28T14:00:00Z", "Svar på status", "acknowledged"),
+        _filed(4, "sent", GP, "2026-11-20T08:00:00Z", "Sv: Skolevægring", "rejected"),
+        _filed(
+            5,
+            "incoming",
+            GP,
+            "2026-09-01T10:00:00Z",
+            None,
+            "receipted",
+            removed_at="2026-11-30T02:00:00Z",
+        ),
+    ],
+    "next": "MjAyNi0wOS0wMVQxMDowMDowMCswMDowMHw1YTJlMDAwMA",
+}
+
+
 def caseworker_routes() -> dict[tuple[str, str], Any]:
     return {
         ("GET", f"/v1/children/{CHILD}/consents"): {"consents": CONSENTS},
@@ -385,6 +453,7 @@ def caseworker_routes() -> dict[tuple[str, str], Any]:
         ("GET", f"/v1/children/{CHILD}/access-log"): {"entries": ACCESS_LOG},
         ("GET", "/v1/inbox"): {"messages": INBOX},
         ("GET", "/v1/outbox"): {"messages": OUTBOX},
+        ("POST", "/v1/letters/search"): ARCHIVE,
     }
 
 

@@ -1,4 +1,4 @@
-"""A letter's attachments: the letter screen lists them, and ``b`` finds their XBIN01 in
+"""A letter's attachments: the letter screen lists them, and ``v`` finds their XBIN01 in
 the inbox and saves each as a file (a real hub: the XDIS91 and its XBIN01 sent by the GP)."""
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ async def test_a_letters_attachment_is_listed_and_saved(
         await app.push_screen(LetterScreen(letter_id, incoming=True, attachments_dir=folder))
         await until(pilot, lambda: "Bilag (1)" in screen_text(app))
         assert "vektor_grafik (pdf" in screen_text(app)
-        await pilot.press("b")
+        await pilot.press("v")
         await until(pilot, lambda: "Bilag gemt:" in screen_text(app))
     [saved] = folder.iterdir()
     assert saved.suffix == ".pdf"
@@ -63,6 +63,6 @@ async def test_an_attachment_not_in_the_inbox_is_said_so(
             LetterScreen(letter_id, incoming=True, attachments_dir=tmp_path / "bilag")
         )
         await until(pilot, lambda: "Bilag (1)" in screen_text(app))
-        await pilot.press("b")
+        await pilot.press("v")
         await until(pilot, lambda: "Bilaget er ikke i indbakken" in screen_text(app))
     assert not (tmp_path / "bilag").exists()

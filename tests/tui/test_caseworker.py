@@ -437,7 +437,7 @@ async def test_access_log_shows_who_looked_at_the_child(tui_hub: TuiHub) -> None
     app = app_for(tui_hub)
     async with app.run_test(size=(80, 24)) as pilot:
         await look_up(pilot, app, CHILD)
-        await until(pilot, lambda: "Set af andre: 1 gange" in screen_text(app))
+        await until(pilot, lambda: "Set af andre: 1 gang" in screen_text(app))
         await pilot.press("l")
         await until(pilot, lambda: "Hvem har set barnets data" in screen_text(app))
         await until(pilot, lambda: "Bo Overlæge *" in screen_text(app))

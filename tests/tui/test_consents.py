@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select
-from textual.widgets import Input, Select, SelectionList
+from textual.widgets import Input, OptionList, Select, SelectionList
 
 from coordinator.index.tables import ACCESS_LOG
 from coordinator.state import ENGINE
@@ -27,6 +27,7 @@ from tui.screens.child import ChildScreen
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.consent_form import ConsentForm
 from tui.screens.consents import ConsentsScreen
+from tui.screens.dispute_form import DisputeForm
 
 PSYCHIATRY_CASE = "psykiatrisk udr."  # the child psychiatry's case, as the overview lists it
 
@@ -218,7 +219,7 @@ async def test_one_look_at_the_overview_is_one_logged_read(open_hub: TuiHub) -> 
     app = app_for(tui_hub)
     async with app.run_test(size=(100, 30)) as pilot:
         await look_up(pilot, app, CHILD)
-        await until(pilot, lambda: "Set af andre: 1 gange" in screen_text(app))
+        await until(pilot, lambda: "Set af andre: 1 gang" in screen_text(app))
         assert PSYCHIATRY_CASE in screen_text(app)
         assert await logged_looks(tui_hub, PPR, CHILD) == 1  # the overview, nothing beside it
 
@@ -316,3 +317,74 @@ async def test_a_disputed_consent_is_marked_with_who_disputed_it_and_why(
             "⚑ Bestridt af Børne- og Ungdomspsyk. (Bo Overlæge) "
             f"{app.local(disputed['disputed_at'], '%d.%m')}: faderen har også forældremyndighed"
         ) in screen_text(app)
+
+
+async def test_dispute_a_consent_another_organisation_attested(tui_hub: TuiHub) -> None:
+    path = f"/v1/children/{CHILD}/consents"
+    theirs = await tui_hub.call(
+        "bup",
+        "POST",
+        path,
+        json={
+            "given_by_name": "Mette Jensen",
+            "relation": "custodial-parent",
+            "sectors": ["ppr", "psychiatry"],
+            "form": "oral",
+        },
+        headers={"X-On-Behalf-Of": "Bo Overlæge"},
+    )
+    await tui_hub.call(  # ours: revoked if wrong, never disputed
+        "pia",
+        "POST",
+        path,
+        json={
+            "given_by_name": "Karl Jensen",
+            "relation": "custodial-parent",
+            "sectors": ["ppr"],
+            "form": "written",
+        },
+    )
+    app = app_for(tui_hub)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await look_up(pilot, app, CHILD)
+        await until(pilot, lambda: "Forløb" in screen_text(app))
+        await pilot.press("s")
+        await until(pilot, lambda: "Mette Jensen" in screen_text(app))
+        screen = app.screen
+        assert isinstance(screen, ConsentsScreen)
+        listing = screen.query_one(OptionList)
+
+        def on(name: str) -> None:
+            index = next(i for i, c in enumerate(screen.consents) if c["given_by_name"] == name)
+            listing.highlighted = 2 * index  # a separator between the cards
+
+        on("Karl Jensen")  # ours: no dispute key, and d does nothing
+        await pilot.pause()
+        assert " d bestrid " not in screen_text(app)
+        await pilot.press("d")
+        await pilot.pause()
+        assert app.screen is screen
+        on("Mette Jensen")
+        await until(pilot, lambda: " d bestrid " in screen_text(app))
+        await pilot.press("d")
+        await until(pilot, lambda: isinstance(app.screen, DisputeForm))
+        assert "Børne- og Ungdomspsyk. får besked" in screen_text(app)
+        await pilot.press("ctrl+s")  # no reason: said, nothing sent
+        await until(pilot, lambda: "✖ Begrundelse" in screen_text(app))
+        await pilot.press(*"faderen har ikke givet samtykke", "enter")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert "Bestrid samtykket fra Mette Jensen?" in screen_text(app)
+        await pilot.press("j")
+        await until(pilot, lambda: "Samtykket er bestridt." in screen_text(app))
+        assert "⚑ Bestridt af PPR Aalborg (Pia Psykolog) " in screen_text(app)
+        assert " d bestrid " not in screen_text(app)  # disputed once: no second time
+    [listed] = [
+        c
+        for c in (await tui_hub.call("bup", "GET", path, headers={"X-On-Behalf-Of": "Bo"}))[
+            "consents"
+        ]
+        if c["id"] == theirs["id"]
+    ]
+    assert [(d["organisation"], d["person"], d["reason"]) for d in listed["disputes"]] == [
+        (PPR, "Pia Psykolog", "faderen har ikke givet samtykke")
+    ]

@@ -58,8 +58,8 @@ async def test_a_removed_letter_says_so_and_shows_nothing(make_tui_hub: MakeTuiH
         data=build_message(_letter_to_ppr()),
         headers={"Content-Type": "application/xml"},
     )
-    await hub.call("ppr", "GET", f"/v1/messages/{sent['id']}")
-    await hub.call("ppr", "POST", f"/v1/messages/{sent['id']}/ack")
+    await hub.call("pia", "GET", f"/v1/messages/{sent['id']}")  # PPR's people take it in
+    await hub.call("pia", "POST", f"/v1/messages/{sent['id']}/ack")
     clock.ahead = timedelta(days=8)
     removed = await run_letter_retention(hub.app[COMMITTER], hub.app[SETTINGS], clock)
     assert removed.letters == 1

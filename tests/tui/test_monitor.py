@@ -117,6 +117,38 @@ async def test_partners_silent_longer_than_the_threshold_are_highlighted(
         await until(pilot, lambda: last_poll(GP).startswith("⚠ "))
 
 
+async def test_an_organisation_whose_people_take_its_letters_in_is_shown_so(
+    tui_hub: TuiHub,
+) -> None:
+    """PPR's caseworkers take its letters in (its system does not poll): the monitor says
+    "i appen" where the last poll would be, with no ⚠, and names it over PPR's queue."""
+    app = MonitorApp(
+        tui_hub.client("operator"), texts=Texts("da"), refresh_seconds=0.3, stale_after=4.0
+    )
+
+    def last_poll(gln: str) -> str:
+        return str(app.screen.query_one("#orgs", DataTable).get_row(gln)[4])
+
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: "Lægehuset Vestbyen" in screen_text(app))  # the table
+        assert last_poll(PPR) == "i appen"
+        assert last_poll(BUP) == "aldrig"  # its system takes its letters in and never polled
+        screen = app.screen
+        assert isinstance(screen, MonitorScreen)
+        screen.selected = PPR
+        screen.reload()
+        await until(pilot, lambda: "brevene tages ind af personerne i appen" in screen_text(app))
+
+        # an operator gives PPR's letters back to its system: the poll column says so
+        await tui_hub.call(
+            "operator",
+            "POST",
+            f"/v1/operator/organisations/{PPR}/letters-consumed-by",
+            json={"letters_consumed_by": "system"},
+        )
+        await until(pilot, lambda: last_poll(PPR) == "aldrig")
+
+
 def monitor_args(*argv: str) -> argparse.Namespace:
     parser = argparse.ArgumentParser()
     register(parser.add_subparsers())
@@ -169,8 +201,9 @@ async def test_an_operator_revokes_a_lost_certificate_of_an_organisation(tui_hub
         await pilot.press("c")
         await until(pilot, lambda: isinstance(app.screen, RevokeCertificateForm))
         assert "Spær et klientcertifikat fra Lægehuset Vestbyen" in screen_text(app)
-        await pilot.press(*"0xZZ", "enter", "enter")  # not hexadecimal: the hub says so
-        await until(pilot, lambda: "hexadecimal" in screen_text(app))
+        await pilot.press(*"0xZZ", "enter", "enter")  # not hexadecimal: said in Danish
+        await until(pilot, lambda: "✖ Serienummeret er ugyldigt." in screen_text(app))
+        assert "hexadecimal" not in screen_text(app)
         assert isinstance(app.screen, RevokeCertificateForm)
         form = app.screen
         form.query_one("#serial", Input).value = "0x0A:BC:12"

@@ -206,6 +206,12 @@ async def test_the_title_names_the_region_the_hub_serves(make_tui_hub: MakeTuiHu
 
 
 async def test_a_caseworker_reading_the_inbox_does_not_count_as_a_poll(tui_hub: TuiHub) -> None:
+    await tui_hub.call(  # PPR's system takes its letters in (it never polls here)
+        "operator",
+        "POST",
+        f"/v1/operator/organisations/{PPR}/letters-consumed-by",
+        json={"letters_consumed_by": "system"},
+    )
     await tui_hub.call("pia", "GET", "/v1/inbox")  # PPR's caseworker app; PPR's system: never
     await tui_hub.call("gp", "GET", "/v1/inbox")  # the GP's system
     app = MonitorApp(tui_hub.client("operator"), texts=Texts("da"), refresh_seconds=SLOW)

@@ -3,8 +3,14 @@ languages, a sentence per status for a code not known, and never the hub's own d
 
 from __future__ import annotations
 
+import ast
+from enum import StrEnum
+from pathlib import Path
+
 import pytest
 
+from coordinator.index.verified_consent import Refusal
+from messages.errors import RefuseCode
 from tui.i18n import Texts
 from tui.problems import SENTENCES, ends_session, notice, sentence
 from wire.errors import (
@@ -105,3 +111,180 @@ def test_only_a_401_ends_the_session() -> None:
     assert not ends_session(CredentialRefused("x", status=403, code="forbidden"))
     assert not ends_session(HubRefused("x", status=403, code="no-active-case"))
     assert not ends_session(HubUnavailable("x", status=429, code="too-many-failures"))
+
+
+# --- every code the hub can answer has its words -------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[2]
+ANSWERING = ("coordinator", "messages")
+"""The packages whose errors the hub answers with (a message's own errors reach a client as a
+problem too, when a letter is refused)."""
+NOT_ANSWERING = (
+    "coordinator/cli.py",
+    "coordinator/database/backup.py",
+    "messages/cli.py",
+    "messages/fhir/answer.py",  # a FHIR Acknowledgement's response codes: no problem codes
+)
+NOT_ANSWERED = {
+    "config": "a setting refused at start-up: the hub does not run",
+    "backup-failed": "samspil backup's, on the command line",
+    "hl7-error": "an HL7 message's, answered in an HL7 ACK by the adapter",
+    "mllp-frame": "an MLLP frame's, answered by the adapter",
+    **{
+        f"edifact-{kind}": "an EDIFACT file's, answered by the GP adapter (rejected/, a CTL)"
+        for kind in (
+            "error",
+            "charset",
+            "count",
+            "missing-segment",
+            "reference",
+            "release",
+            "several-messages",
+            "structure",
+            "truncated",
+            "una",
+            "unsupported",
+            "value",
+        )
+    },
+}
+PASSED_ON = {
+    "code",
+    "exc.code",
+    "code or self.refuse_code.value",
+    "code or type(self).code",  # a class's own code (found on the class)
+    "first.code if first else None",  # a broken profile rule's code (found where it is made)
+}
+"""Expressions that hand on a code made elsewhere (found there)."""
+NOT_PROBLEMS = {"AckCode.FATAL_ERROR.value if negative else AckCode.OK.value"}
+"""Expressions named ``code`` that make no problem code (a FHIR Acknowledgement's response
+code)."""
+ENUMS: dict[str, type[StrEnum]] = {
+    "RefuseCode": RefuseCode,  # MedCom's refuse codes: any of them may answer a letter
+    "refuse_code": RefuseCode,
+    "refusal": Refusal,  # a signed consent document's refusals
+}
+
+
+def _literals(node: ast.expr) -> list[str] | None:
+    """The codes a plain expression can be: a string, a dict's values, ``{...}.get(k, x)``."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str | None):
+        return [node.value] if node.value else []  # None: no code of its own
+    if isinstance(node, ast.Dict):
+        return [s for value in node.values if value for s in _literals(value) or []]
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "get"
+        and isinstance(node.func.value, ast.Dict)
+    ):
+        return (_literals(node.func.value) or []) + [
+            s for arg in node.args[1:] for s in _literals(arg) or []
+        ]
+    if isinstance(node, ast.Attribute) and node.attr == "value":  # an enum member's value
+        named = ast.unparse(node.value).split(".")
+        for part in named:
+            if part in ENUMS:
+                return [member.value for member in ENUMS[part]]
+    return None
+
+
+def hub_codes() -> tuple[set[str], list[str]]:
+    """Every problem code the hub's source can answer with, read from the source (a class's
+    ``code``, a ``code=`` argument or default, ``problem(status, code, ...)``), and the
+    places where a code is made in a way this cannot read."""
+    codes: set[str] = {member.value for member in RefuseCode}
+    unread: list[str] = []
+    kinds: set[str] = set()  # IdentifierError(kind=...): its code is invalid-{kind}
+    for package in ANSWERING:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            where = path.relative_to(ROOT).as_posix()
+            if where in NOT_ANSWERING or where.startswith("messages/hl7/"):
+                continue
+            source = path.read_text(encoding="utf-8")
+            for node in ast.walk(ast.parse(source)):
+                made: list[ast.expr] = []
+                if isinstance(node, ast.Call):
+                    made += [k.value for k in node.keywords if k.arg == "code"]
+                    if isinstance(node.func, ast.Name) and node.func.id == "problem":
+                        made += node.args[1:2]
+                    if ast.unparse(node.func) == "IdentifierError":
+                        kinds.update(
+                            str(k.value.value)
+                            for k in node.keywords
+                            if k.arg == "kind" and isinstance(k.value, ast.Constant)
+                        )
+                elif isinstance(node, ast.ClassDef):
+                    for statement in node.body:
+                        if isinstance(statement, ast.Assign | ast.AnnAssign):
+                            targets = (
+                                statement.targets
+                                if isinstance(statement, ast.Assign)
+                                else [statement.target]
+                            )
+                            if any(ast.unparse(t) == "code" for t in targets) and statement.value:
+                                made.append(statement.value)
+                elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Tuple | ast.Call):
+                    for target in node.targets:  # code, detail = "timeout", "..."
+                        if isinstance(target, ast.Tuple) and isinstance(node.value, ast.Tuple):
+                            made += [
+                                v
+                                for t, v in zip(target.elts, node.value.elts, strict=False)
+                                if ast.unparse(t) == "code"
+                            ]
+                        elif (
+                            ast.unparse(target) == "code"
+                            and isinstance(node.value, ast.Call)
+                            and _literals(node.value) is not None
+                        ):  # code = {404: "not-found", ...}.get(status, "http-error")
+                            made.append(node.value)
+                elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                    arguments = node.args
+                    named = [
+                        *zip(arguments.kwonlyargs, arguments.kw_defaults, strict=True),
+                        *zip(
+                            arguments.args[len(arguments.args) - len(arguments.defaults) :],
+                            arguments.defaults,
+                            strict=True,
+                        ),
+                    ]
+                    made += [d for a, d in named if a.arg == "code" and d is not None]
+                for expression in made:
+                    text = ast.unparse(expression)
+                    if text == "f'invalid-{kind}'":
+                        codes.add("invalid-{kind}")
+                        continue
+                    if text in NOT_PROBLEMS:
+                        continue
+                    found = _literals(expression)
+                    if found is None and text not in PASSED_ON:
+                        unread.append(f"{where}:{expression.lineno}: {text}")
+                    codes.update(found or [])
+    if "invalid-{kind}" in codes:
+        codes.discard("invalid-{kind}")
+        codes.update(f"invalid-{kind}" for kind in kinds)
+    return codes - {""}, unread
+
+
+def test_the_code_reader_finds_codes_of_each_kind() -> None:
+    codes, _ = hub_codes()
+    assert {
+        "no-active-case",  # a class's code
+        "consent-verified",  # a code= argument
+        "method-not-allowed",  # problem_middleware's table
+        "timeout",  # the server's own answer
+        "bad-request",  # a code= default
+        "invalid-cpr",  # IdentifierError(kind="cpr")
+        "consent-document-expired",  # an enum's value
+        "ukendt_lokationsnummer",  # MedCom's
+        "store-unavailable",  # problem(503, "store-unavailable", ...)
+    } <= codes
+
+
+def test_every_code_the_hub_answers_has_a_sentence_in_each_language() -> None:
+    codes, unread = hub_codes()
+    assert not unread, "codes made in a way the test cannot read: " + "; ".join(unread)
+    for lang in ("da", "en"):
+        missing = sorted(codes - set(SENTENCES[lang]) - set(NOT_ANSWERED))
+        assert not missing, f"no {lang} sentence for the hub's codes {missing} (tui/problems.py)"
+    assert not (set(NOT_ANSWERED) & set(SENTENCES["da"])), "a code told as not answered is"

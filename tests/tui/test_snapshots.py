@@ -134,6 +134,21 @@ def test_help(snap_compare: Any, size: tuple[int, int]) -> None:
     assert snap_compare(caseworker(), terminal_size=size, run_before=keys)
 
 
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_archive(snap_compare: Any, size: tuple[int, int]) -> None:
+    """The letter archive where the organisation's system takes the letters in: read-only,
+    a removed letter shown by when it went, more on m."""
+    keys = by_keys(("b",))
+    assert snap_compare(caseworker(), terminal_size=size, run_before=keys)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_archive_search(snap_compare: Any, size: tuple[int, int]) -> None:
+    """A search by sender name, said on the heading (the fixed hub answers the same page)."""
+    keys = by_keys(("b",), ("slash",), tuple("Lægehuset"), ("enter",))
+    assert snap_compare(caseworker(), terminal_size=size, run_before=keys)
+
+
 def monitor() -> MonitorApp:
     return MonitorApp(
         fixed_hub(monitor_routes()), texts=Texts("da"), clock=fixed_clock, refresh_seconds=SLOW

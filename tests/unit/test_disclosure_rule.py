@@ -9,6 +9,7 @@ from pathlib import Path
 import coordinator.index.access_log as access_log
 import coordinator.index.children as children
 import coordinator.index.disclosure as disclosure
+import coordinator.index.events as events
 import coordinator.index.notifications as notifications
 import coordinator.index.store as index_store
 
@@ -18,6 +19,7 @@ RAW_READS = {
     access_log: ("_access_log", "_access_notifications"),
     notifications: ("_owner_notifications",),
     children: ("_my_children",),
+    events: ("_partner_events",),
 }
 
 

@@ -43,6 +43,7 @@ def test_query_and_write_agree_with_conn_execute(conn: Connection) -> None:
         "sector": Sector.GP.value,
         "sor": None,
         "municipality": "851",
+        "letters_consumed_by": "people",
         "created_at": now,
         "last_poll_at": None,
     }

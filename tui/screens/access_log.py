@@ -63,7 +63,8 @@ class AccessLogScreen(Screen[None], CaseworkerRoom):
             out.append(" * " + t("log.on_behalf") + "\n", style="dim")
         if not views:
             out.append(t("log.none") + "\n")
-        out.append("\n" + t("log.notifications", org=app.org_name) + "\n", style="bold")
+        whose = t.genitive(app.org_name)
+        out.append("\n" + t("log.notifications", whose=whose) + "\n", style="bold")
         mine = [n for n in notes if n.get("child_cpr") == self.cpr]
         seen = [n for n in mine if "viewer" in n]  # the views; the rest: what it was told
         for n in seen:

@@ -28,6 +28,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol, TypeVar, cast
 
+from textual import events, on
 from textual.dom import DOMNode
 from textual.message import Message
 from textual.screen import Screen
@@ -101,6 +102,16 @@ class Caseworker(ScreenHost, Protocol):
 
     @property
     def org_sector(self) -> str: ...
+
+    @property
+    def system_takes_letters(self) -> bool:
+        """The organisation's case system takes its letters in (``letters_consumed_by``):
+        the app reads them, answers and forwards them, never takes them out of the inbox."""
+        ...
+
+    def keep_letters_owner(self, owner: str) -> None:
+        """Who takes the letters in, as the hub said it last (``system`` or ``people``)."""
+        ...
 
     async def registry(self) -> SchemaRegistry: ...
 
@@ -199,6 +210,11 @@ class HubRoom(DOMNode):
     def ready(self) -> None:
         """Ask the app to draw this screen's top line and banner."""
         self.app.post_message(ScreenReady())
+
+    @on(events.ScreenResume)
+    def _chrome_again(self) -> None:
+        """Back on this screen: its top line drawn again (the clock moved on meanwhile)."""
+        self.ready()
 
 
 class CaseworkerRoom(HubRoom):

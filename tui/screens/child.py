@@ -32,7 +32,7 @@ from tui.screens.base import CaseworkerRoom
 from tui.screens.consent_text import opened_by_line, withheld_lines
 from tui.screens.consents import ConsentsScreen
 from tui.screens.coordinator_form import CoordinatorForm
-from tui.screens.formatting import cpr_problem, fit, show_cpr
+from tui.screens.formatting import cpr_problem, fit, fit_words, show_cpr
 from tui.screens.lookups import ChildLookedUp
 from tui.widgets.connection_banner import ConnectionBanner
 from tui.widgets.key_bar import KeyBar
@@ -41,6 +41,8 @@ from tui.widgets.top_bar import TopBar
 from wire.errors import HubError, HubRefused
 
 RULE = "─"
+ROOM = 78  # the overview's width when it has not been laid out yet (80 columns)
+NAME_LEAST = 20  # an organisation's column, at least (the rest of a case row takes 54)
 NEW_PARTNER_DAYS = 30  # a partner that joined within this many days is "new"
 NOTES_READ = 1000  # the most notifications the hub lists at once: the newest, all children
 
@@ -49,6 +51,7 @@ class ChildScreen(Screen[None], CaseworkerRoom):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "focus_cpr", show=False),
         Binding("i", "app.inbox", show=False),
+        Binding("b", "app.archive", show=False),
         Binding("n", "app.compose", show=False),
         Binding("s", "consents", show=False),
         Binding("t", "coordinator", show=False),
@@ -62,6 +65,7 @@ class ChildScreen(Screen[None], CaseworkerRoom):
         self.cpr: str | None = None
         self.overview: dict[str, Any] | None = None
         self.outcome = ""  # said under the overview once it has been drawn again
+        self._drawn: tuple[str, dict[str, Any], int | None, list[dict[str, Any]]] | None = None
 
     def compose(self) -> ComposeResult:
         t = self.caseworker.texts
@@ -97,12 +101,14 @@ class ChildScreen(Screen[None], CaseworkerRoom):
     def on_input_changed(self, event: Input.Changed) -> None:
         value = event.value.strip()
         notice = self.query_one(Notice)
+        t = self.caseworker.texts
         digits = value.replace("-", "")
         if len(digits) >= 10:
-            problem = cpr_problem(value)
+            problem = cpr_problem(value, t)
         elif len(digits) >= 6 or not digits.isdigit():
-            problem = cpr_problem(digits[:6].ljust(6, "0") + "0000") if digits.isdigit() else None
-            problem = problem or (None if digits.isdigit() else cpr_problem(digits))
+            typed = digits[:6].ljust(6, "0") + "0000"
+            problem = cpr_problem(typed, t) if digits.isdigit() else None
+            problem = problem or (None if digits.isdigit() else cpr_problem(digits, t))
         else:
             problem = None
         if problem:
@@ -112,7 +118,7 @@ class ChildScreen(Screen[None], CaseworkerRoom):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         value = event.value.strip()
-        problem = cpr_problem(value)
+        problem = cpr_problem(value, self.caseworker.texts)
         if problem:
             self.query_one(Notice).tell(
                 self.caseworker.texts("child.invalid", reason=problem), error=True
@@ -166,6 +172,7 @@ class ChildScreen(Screen[None], CaseworkerRoom):
             ]
         self.overview = overview
         self.app.post_message(ChildLookedUp(cpr))  # the person's recent lookups
+        self._drawn = (cpr, overview, seen, partners)
         self.query_one("#overview", Static).update(
             self.render_overview(cpr, overview, seen, partners)
         )
@@ -174,6 +181,15 @@ class ChildScreen(Screen[None], CaseworkerRoom):
         else:
             notice.tell(self.outcome)
         self.outcome = ""
+
+    def on_resize(self) -> None:
+        """Drawn again at the new width: the columns take the room there is."""
+        if self._drawn is not None and self.overview is self._drawn[1]:
+            self.call_after_refresh(self._redraw)
+
+    def _redraw(self) -> None:
+        if self._drawn is not None and self.overview is self._drawn[1]:
+            self.query_one("#overview", Static).update(self.render_overview(*self._drawn))
 
     async def look_again(self) -> Mapping[str, Any] | None:
         """Look at the overview again now (after a consent changed): its consent state."""
@@ -215,6 +231,15 @@ class ChildScreen(Screen[None], CaseworkerRoom):
             out.append(self.partner_line(note) + "\n", style="bold cyan")
         out.append(_section(t("child.cases")))
         cases = [*overview["own"]["cases"], *overview["others"]["cases"]]
+        appointments = sorted(
+            [*overview["own"]["appointments"], *overview["others"]["appointments"]],
+            key=lambda a: (parse_time(a["starts_at"]) < app.now(), parse_time(a["starts_at"])),
+        )
+        room = self.query_one("#overview", Static).size.width or ROOM
+        longest = max(
+            (len(str(e["organisation_name"])) for e in [*cases, *appointments]), default=0
+        )
+        width = max(NAME_LEAST, min(longest, room - 54))  # as wide as the names and the row
         if not cases:
             out.append(t("child.none") + "\n")
         for case in cases:
@@ -225,23 +250,19 @@ class ChildScreen(Screen[None], CaseworkerRoom):
                 else t("child.closed", date=_day(case.get("closed_on") or case["opened_on"]))
             )
             out.append(" ● " if active else " ○ ", style="green" if active else "dim")
-            out.append(f"{fit(case['organisation_name'], 20)} ")
+            out.append(f"{fit_words(case['organisation_name'], width)} ")
             out.append(f"{fit(t('kind.' + case['kind']), 17)} ")
             out.append(f"{fit(when, 16)} ")
             contact = case.get("contact") or {}
             out.append(fit(str(contact.get("name", "")), 15).rstrip() + "\n")
             if active and contact.get("phone"):
-                out.append(" " * 58 + str(contact["phone"]) + "\n", style="dim")
+                out.append(" " * (width + 38) + str(contact["phone"]) + "\n", style="dim")
         out.append(_section(t("child.appointments")))
-        appointments = sorted(
-            [*overview["own"]["appointments"], *overview["others"]["appointments"]],
-            key=lambda a: (parse_time(a["starts_at"]) < app.now(), parse_time(a["starts_at"])),
-        )
         if not appointments:
             out.append(t("child.none") + "\n")
         for appointment in appointments:
             out.append(f" {app.local(appointment['starts_at'], '%d.%m %H:%M')}  ")
-            out.append(f"{fit(appointment['organisation_name'], 20)} ")
+            out.append(f"{fit_words(appointment['organisation_name'], width)} ")
             person = appointment.get("with") or {}
             out.append(f"{fit(person.get('role', ''), 20)} ")
             out.append(t(f"appt.{appointment['status']}") + "\n")
@@ -260,7 +281,11 @@ class ChildScreen(Screen[None], CaseworkerRoom):
         else:
             line = t("child.no_coordinator")
         out.append(_section(""))
-        out.append(f" {line}   {t('child.seen', n='?' if seen is None else seen)}\n")
+        said = t("child.seen_once" if seen == 1 else "child.seen", n="?" if seen is None else seen)
+        if len(line) + len(said) + 4 <= room:
+            out.append(f" {line}   {said}\n")
+        else:  # on a line of its own rather than wrapped mid-sentence
+            out.append(f" {line}\n {said}\n")
         return out
 
     # --- elsewhere -------------------------------------------------------------------------

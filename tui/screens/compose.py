@@ -24,7 +24,9 @@ from messages.medcom.correspondence import new_correspondence, reply_reference
 from messages.medcom.documents import build_message
 from messages.medcom.model import Correspondence, Party, Patient, Priority
 from messages.medcom.text import to_plain
+from tui import problems
 from tui.screens.base import CaseworkerRoom
+from tui.screens.confirm import ConfirmScreen
 from tui.screens.formatting import cpr_problem
 from tui.widgets.connection_banner import ConnectionBanner
 from tui.widgets.key_bar import KeyBar
@@ -45,6 +47,19 @@ def quoted(texts: Any, letter: Correspondence, sender: str, when: str) -> str:
     return "\n\n" + "\n".join(lines)
 
 
+_LABELS = {
+    "receiver": "compose.to",
+    "cpr": "compose.cpr",
+    "given-name": "compose.given_name",
+    "surname": "compose.surname",
+    "subject": "compose.subject",
+    "priority": "compose.priority",
+    "text": "compose.text",
+}
+"""Each field's label, on its frame: a placeholder is gone once the field is filled in."""
+_TYPED = ("cpr", "given-name", "surname", "subject")
+
+
 def _party(gln: str, name: str) -> Party:
     return Party(
         ean=gln, identifier=gln, identifier_code="lokationsnummer", organisation_name=name[:35]
@@ -54,7 +69,7 @@ def _party(gln: str, name: str) -> Party:
 class ComposeScreen(Screen[None], CaseworkerRoom):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "send", show=False),
-        Binding("escape", "app.pop_screen", show=False),
+        Binding("escape", "leave", show=False),
     ]
 
     def __init__(
@@ -102,6 +117,11 @@ class ComposeScreen(Screen[None], CaseworkerRoom):
                     id="cpr",
                 )
                 yield Input(
+                    value=(original.patient.given_name or "") if original else "",
+                    placeholder=t("compose.given_name"),
+                    id="given-name",
+                )
+                yield Input(
                     value=original.patient.surname if original else "",
                     placeholder=t("compose.surname"),
                     id="surname",
@@ -130,11 +150,44 @@ class ComposeScreen(Screen[None], CaseworkerRoom):
 
     def on_mount(self) -> None:
         t = self.caseworker.texts
-        self.query_one(KeyBar).show([("ctrl+s", t("key.send")), ("esc", t("key.back"))])
+        self.query_one(KeyBar).show(
+            [("ctrl+s", t("key.send")), ("esc", t("key.back")), ("ctrl+q", t("key.quit"))]
+        )
+        for field, label in _LABELS.items():  # a label stays when the field is filled in
+            widget = self.query_one(f"#{field}")
+            framed = widget.query_one("SelectCurrent") if isinstance(widget, Select) else widget
+            framed.border_title = t(label)
         self.ready()
         self.query_one("#text" if self.reply_to else "#receiver").focus()
         if self.forward_of:
             self.query_one("#text", TextArea).move_cursor((0, 0))  # write above the quote
+        self.started = self.draft()
+
+    def draft(self) -> tuple[object, ...]:
+        """What the fields hold now."""
+        return (
+            self.query_one("#receiver", Select).value,
+            *(self.query_one(f"#{field}", Input).value for field in _TYPED),
+            self.query_one("#priority", Select).value,
+            self.query_one("#ack", Checkbox).value,
+            self.query_one("#text", TextArea).text,
+        )
+
+    def action_leave(self) -> None:
+        """Back, after asking whether to throw away what was written since the screen
+        opened (nothing asked when nothing was)."""
+        if self.draft() == self.started:
+            self.app.pop_screen()
+            return
+        t = self.caseworker.texts
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self.app.pop_screen()
+
+        self.app.push_screen(
+            ConfirmScreen(t("compose.discard_q"), t("confirm.yes"), t("confirm.no")), answer
+        )
 
     def action_send(self) -> None:
         app = self.caseworker
@@ -144,7 +197,7 @@ class ComposeScreen(Screen[None], CaseworkerRoom):
         if not isinstance(receiver, str):
             notice.tell("✖ " + app.texts("compose.to"), error=True)
             return
-        if problem := cpr_problem(cpr):
+        if problem := cpr_problem(cpr, app.texts):
             notice.tell(app.texts("child.invalid", reason=problem), error=True)
             return
         reply = self.reply_to
@@ -155,7 +208,9 @@ class ComposeScreen(Screen[None], CaseworkerRoom):
                 sender=_party(app.org_gln, app.org_name),
                 receiver=_party(receiver, names.get(receiver, receiver)),
                 patient=Patient(
-                    cpr=cpr, surname=self.query_one("#surname", Input).value.strip() or "Ukendt"
+                    cpr=cpr,
+                    surname=self.query_one("#surname", Input).value.strip() or "Ukendt",
+                    given_name=self.query_one("#given-name", Input).value.strip() or None,
                 ),
                 subject=self.query_one("#subject", Input).value.strip(),
                 text=self.query_one("#text", TextArea).text,
@@ -168,8 +223,10 @@ class ComposeScreen(Screen[None], CaseworkerRoom):
                 references=(reply_reference(reply.letter_identifier),) if reply else (),
             )
             document = build_message(letter)
-        except MessageError as exc:
-            notice.tell(app.texts("error", detail=exc.message), error=True)
+        except MessageError as exc:  # said by its code: the message layer's words are English
+            notice.tell(
+                app.texts("error", detail=problems.code_sentence(app.texts, exc.code)), error=True
+            )
             return
         self.start("compose", partial(self._send, document))
 

@@ -1,4 +1,5 @@
-"""A child's consents: see all, record one, revoke one — with the age rule spelt out.
+"""A child's consents: see all, record one, revoke one, dispute one another organisation
+attested — with the age rule spelt out.
 
 Each consent shows who gave it (relation, form), until when, how the hub knows it (verified
 through the consent service, or attested by an organisation's caseworker), and per sector
@@ -28,6 +29,7 @@ from tui.screens.base import CaseworkerRoom
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.consent_form import ConsentForm
 from tui.screens.consent_text import consent_card, opens_text, policy_line, shown_verdicts
+from tui.screens.dispute_form import DisputeForm, may_dispute
 from tui.screens.formatting import age_rule_key, show_cpr
 from tui.widgets.connection_banner import ConnectionBanner
 from tui.widgets.key_bar import KeyBar
@@ -47,6 +49,7 @@ class ConsentsScreen(Screen[None], CaseworkerRoom):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n", "record", show=False),
         Binding("r", "revoke", show=False),
+        Binding("d", "dispute", show=False),
         Binding("escape", "app.pop_screen", show=False),
         Binding("question_mark", "app.help", show=False),
     ]
@@ -76,14 +79,36 @@ class ConsentsScreen(Screen[None], CaseworkerRoom):
         yield KeyBar()
 
     def on_mount(self) -> None:
-        t = self.caseworker.texts
-        self.query_one(KeyBar).show(
-            [("n", t("key.record")), ("r", t("key.revoke")), ("esc", t("key.back"))]
-        )
+        self.show_keys()
         self.show_state()
         self.ready()
         self.query_one(OptionList).focus()
         self.reload()
+
+    def show_keys(self) -> None:
+        """The keys that work on the highlighted consent: ``d`` only for one the caller's
+        organisation may dispute."""
+        t = self.caseworker.texts
+        keys = [("n", t("key.record")), ("r", t("key.revoke"))]
+        if self._disputable() is not None:
+            keys.append(("d", t("key.dispute")))
+        self.query_one(KeyBar).show([*keys, ("esc", t("key.back"))])
+
+    def _highlighted(self) -> dict[str, Any] | None:
+        option = self.query_one(OptionList).highlighted_option
+        return next((c for c in self.consents if option and c["id"] == option.id), None)
+
+    def _disputable(self) -> dict[str, Any] | None:
+        app = self.caseworker
+        chosen = self._highlighted()
+        if chosen is None or not may_dispute(
+            chosen, org_gln=app.org_gln, org_sector=app.org_sector
+        ):
+            return None
+        return chosen
+
+    def on_option_list_option_highlighted(self, _: OptionList.OptionHighlighted) -> None:
+        self.show_keys()
 
     def show_state(self) -> None:
         """The rules above the list and what is open to the caller now, from ``state``."""
@@ -118,6 +143,7 @@ class ConsentsScreen(Screen[None], CaseworkerRoom):
             listing.highlighted = min(highlighted or 0, len(rows) - 1)
         else:
             self.query_one(Notice).tell(app.texts("consents.none"))
+        self.show_keys()
 
     async def _changed(self, outcome: str) -> None:
         """A consent was recorded or revoked: the overview looked at again, the list read
@@ -137,9 +163,19 @@ class ConsentsScreen(Screen[None], CaseworkerRoom):
 
         self.app.push_screen(ConsentForm(self.cpr, self.state), recorded)
 
+    def action_dispute(self) -> None:
+        chosen = self._disputable()
+        if chosen is None:
+            return
+
+        def disputed(done: bool | None) -> None:
+            if done:
+                in_worker(self, partial(self._changed, "consents.disputed_ok"), "consents")
+
+        self.app.push_screen(DisputeForm(self.cpr, chosen), disputed)
+
     def action_revoke(self) -> None:
-        option = self.query_one(OptionList).highlighted_option
-        chosen = next((c for c in self.consents if option and c["id"] == option.id), None)
+        chosen = self._highlighted()
         if chosen is None or chosen.get("revoked_at"):
             return
         t = self.caseworker.texts

@@ -6,16 +6,30 @@ from __future__ import annotations
 
 from messages.errors import IdentifierError
 from messages.identifiers import parse_cpr
+from tui.i18n import Texts
 
-__all__ = ["age_rule_key", "cpr_problem", "fit", "short_name", "show_cpr"]
+__all__ = [
+    "age_rule_key",
+    "cpr_problem",
+    "fit",
+    "fit_words",
+    "share",
+    "short_name",
+    "show_cpr",
+]
 
 
-def cpr_problem(value: str) -> str | None:
-    """Why ``value`` is not (yet) a CPR number, or None when it is one."""
+def cpr_problem(value: str, texts: Texts | None = None) -> str | None:
+    """Why ``value`` is not (yet) a CPR number, in ``texts``' language (Danish when not
+    given), or None when it is one."""
+    t = texts or Texts()
     try:
         parse_cpr(value)
-    except IdentifierError as exc:
-        return exc.message
+    except IdentifierError:
+        digits = value.strip().replace("-", "")
+        if len(digits) != 10 or not digits.isascii() or not digits.isdigit():
+            return t("cpr.form")
+        return t("cpr.date", date=f"{digits[0:2]}.{digits[2:4]}.{digits[4:6]}")
     return None
 
 
@@ -27,6 +41,34 @@ def show_cpr(cpr: str) -> str:
 def fit(value: str, width: int) -> str:
     value = value or ""
     return value[: width - 1] + "…" if len(value) > width else value.ljust(width)
+
+
+def fit_words(value: str, width: int) -> str:
+    """``value`` padded to ``width``, or cut after its last whole word that leaves room for
+    "…" ("Børne- og Ungdomspsyk." → "Børne- og…" in 12), unless that drops more than a
+    third of the width: then cut where the width ends, like :func:`fit`."""
+    value = value or ""
+    if len(value) <= width:
+        return value.ljust(width)
+    room = value[: width - 1]
+    cut = max(room.rfind(" "), room.rfind("-") + 1 if "-" in room else -1)
+    if cut >= max(3, width * 2 // 3):
+        room = room[:cut]
+    return (room.rstrip() + "…").ljust(width)
+
+
+def share(room: int, columns: list[tuple[int, int]]) -> list[int]:
+    """Widths for columns that grow with ``room``: each ``(least, wanted)`` gets its least,
+    then what is left goes to each in turn up to what it wants, and the rest to the last."""
+    widths = [least for least, _ in columns]
+    left = max(0, room - sum(widths))
+    for n, (least, wanted) in enumerate(columns):
+        more = min(left, max(0, wanted - least))
+        widths[n] += more
+        left -= more
+    if widths:
+        widths[-1] += left
+    return widths
 
 
 def short_name(name: str, width: int) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -19,7 +20,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
 from tui.screens.base import Caseworker, CaseworkerRoom
-from tui.screens.formatting import fit
+from tui.screens.formatting import fit, fit_words, share
 from tui.screens.letter import LetterScreen
 from tui.threads import threads
 from tui.widgets.connection_banner import ConnectionBanner
@@ -38,10 +39,12 @@ class InboxScreen(Screen[None], CaseworkerRoom):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "open", show=False),
         Binding("n", "app.compose", show=False),
+        Binding("b", "app.archive", show=False),
         Binding("g", "reload", show=False),
         Binding("tab", "switch", show=False),
         Binding("escape", "app.pop_screen", show=False),
         Binding("question_mark", "app.help", show=False),
+        Binding("q", "app.quit", show=False),
     ]
 
     def __init__(self) -> None:
@@ -49,25 +52,16 @@ class InboxScreen(Screen[None], CaseworkerRoom):
         self.inbox: list[dict[str, Any]] = []  # in thread order, as shown
         self.thread_of: dict[str, list[dict[str, Any]]] = {}  # message id -> its thread
         self.sent: list[dict[str, Any]] = []
+        self.loaded = False  # the hub has answered once: there is something to draw
 
     def compose(self) -> ComposeResult:
         t = self.caseworker.texts
         yield TopBar()
         yield ConnectionBanner()
         yield Static(id="inbox-head", classes="heading")
-        inbox: DataTable[str] = DataTable(id="inbox", cursor_type="row")
-        inbox.add_column(" ", key="mark", width=2)
-        inbox.add_column(t("inbox.time"), key="time", width=11)
-        inbox.add_column(t("inbox.from"), key="from", width=20)
-        inbox.add_column(t("compose.subject").split(" (")[0], key="subject", width=27)
-        inbox.add_column(t("inbox.type"), key="type", width=6)
-        yield inbox
+        yield DataTable(id="inbox", cursor_type="row")
         yield Static(t("inbox.sent"), classes="heading")
         sent: DataTable[str] = DataTable(id="sent", cursor_type="row")
-        sent.add_column(t("inbox.time"), key="time", width=11)
-        sent.add_column(t("inbox.to"), key="to", width=24)
-        sent.add_column(t("inbox.type"), key="type", width=7)
-        sent.add_column(t("inbox.status"), key="status", width=24)
         yield sent
         yield Notice(id="notice")
         yield KeyBar()
@@ -79,10 +73,13 @@ class InboxScreen(Screen[None], CaseworkerRoom):
                 ("enter", t("key.open")),
                 ("tab", t("key.next")),
                 ("n", t("key.new")),
+                ("b", t("key.archive")),
                 ("g", t("key.refresh")),
                 ("esc", t("key.back")),
+                ("q", t("key.quit")),
             ]
         )
+        self._columns()
         self.ready()
         self.query_one("#inbox", DataTable).focus()
         self.reload()
@@ -108,7 +105,45 @@ class InboxScreen(Screen[None], CaseworkerRoom):
         self.inbox = [entry for thread in grouped for entry in thread]
         self.thread_of = {str(e["id"]): thread for thread in grouped for e in thread}
         self.sent = sent
+        self.loaded = True
         self._draw()
+
+    def on_resize(self) -> None:
+        if self.loaded:  # drawn again: the columns take the room there is
+            self.call_after_refresh(self._draw)
+
+    def _columns(self) -> tuple[int, int, int, int]:
+        """Both tables' columns, as wide as the screen lets the names and subjects be: the
+        widths of the inbox's sender and subject, and of the sent list's receiver and
+        subject."""
+        app = self.caseworker
+        t = app.texts
+        subject = t("compose.subject").split(" (")[0]
+        inbox, sent = self.query_one("#inbox", DataTable), self.query_one("#sent", DataTable)
+        room = (self.size.width or 80) - 2  # a scrollbar
+        froms = [cell_len(app.org_label(m["sender"])) for m in self.inbox]
+        # mark 2, time 11, type 6, and each column's padding of 2
+        from_w, about_w = share(room - 19 - 10, [(20, max(froms, default=0)), (27, 70)])
+        inbox.clear(columns=True)
+        inbox.add_column(" ", key="mark", width=2)
+        inbox.add_column(t("inbox.time"), key="time", width=11)
+        inbox.add_column(t("inbox.from"), key="from", width=from_w)
+        inbox.add_column(subject, key="subject", width=about_w)
+        inbox.add_column(t("inbox.type"), key="type", width=6)
+        states = [cell_len(status_label(t, m)) for m in self.sent]
+        tos = [cell_len(app.org_label(m["receiver"])) for m in self.sent]
+        # time 11, type 6, and each column's padding of 2
+        state_w, to_w, subject_w = share(
+            room - 17 - 10,
+            [(10, max(states, default=0)), (14, max(tos, default=0)), (12, 70)],
+        )
+        sent.clear(columns=True)
+        sent.add_column(t("inbox.time"), key="time", width=11)
+        sent.add_column(t("inbox.to"), key="to", width=to_w)
+        sent.add_column(subject, key="subject", width=subject_w)
+        sent.add_column(t("inbox.type"), key="type", width=6)
+        sent.add_column(t("inbox.status"), key="status", width=state_w)
+        return from_w, about_w, to_w, subject_w
 
     def _draw(self) -> None:
         app = self.caseworker
@@ -119,37 +154,38 @@ class InboxScreen(Screen[None], CaseworkerRoom):
         head.append("   " + t("inbox.counts", unread=unread, pending=pending))
         if without := sum(1 for m in self.inbox if m.get("suggested_case")):
             head.append("   " + t("inbox.suggested_count", n=without), style="yellow")
+        if app.system_takes_letters:
+            head.append("   " + t("inbox.system_takes"), style="italic")
         self.query_one("#inbox-head", Static).update(head)
         inbox = self.query_one("#inbox", DataTable)
-        row = inbox.cursor_row
-        inbox.clear()
+        sent = self.query_one("#sent", DataTable)
+        row, sent_row = inbox.cursor_row, sent.cursor_row
+        from_w, about_w, to_w, subject_w = self._columns()
         for m in self.inbox:
             first = self.thread_of[str(m["id"])][0] is m
-            subject = m.get("subject") or _subject_read(app, m) or _what(t, m)
+            subject = _subject_of(app, m)
             inbox.add_row(
                 ("●" if m.get("status") == "accepted" else " ")
                 + ("✚" if m.get("suggested_case") else " "),
                 app.local(m["received_at"], "%d.%m %H:%M"),
-                fit(app.org_label(m["sender"]), 20).rstrip(),
-                fit(subject if first else "↳ " + subject, 27).rstrip(),
+                fit_words(app.org_label(m["sender"]), from_w).rstrip(),
+                fit(subject if first else "↳ " + subject, about_w).rstrip(),
                 m["type"],
                 key=m["id"],
             )
         if self.inbox:
             inbox.move_cursor(row=min(max(row, 0), len(self.inbox) - 1))
-        sent = self.query_one("#sent", DataTable)
-        row = sent.cursor_row
-        sent.clear()
         for m in self.sent:
             sent.add_row(
                 app.local(m["received_at"], "%d.%m %H:%M"),
-                app.org_label(m["receiver"]),
+                fit_words(app.org_label(m["receiver"]), to_w).rstrip(),
+                fit(m.get("subject") or _what(t, m), subject_w).rstrip(),
                 m["type"],
                 status_label(t, m),
                 key=m["id"],
             )
         if self.sent:
-            sent.move_cursor(row=min(max(row, 0), len(self.sent) - 1))
+            sent.move_cursor(row=min(max(sent_row, 0), len(self.sent) - 1))
         self._hint()
 
     def _highlighted(self) -> dict[str, Any] | None:
@@ -201,6 +237,11 @@ class InboxScreen(Screen[None], CaseworkerRoom):
 
 
 _FINAL = ("receipted", "rejected", "expired")
+
+
+def _subject_of(app: Caseworker, entry: dict[str, Any]) -> str:
+    """What the inbox says an entry is about: its subject, the one read, or its kind."""
+    return str(entry.get("subject") or _subject_read(app, entry) or _what(app.texts, entry))
 
 
 def _subject_read(app: Caseworker, entry: dict[str, Any]) -> str:

@@ -52,9 +52,10 @@ class LetterScreen(Screen[None], CaseworkerRoom):
         Binding("f", "forward", show=False),
         Binding("k", "receipt", show=False),
         Binding("a", "archive", show=False),
-        Binding("b", "save_attachments", show=False),
+        Binding("v", "save_attachments", show=False),
         Binding("escape", "app.pop_screen", show=False),
         Binding("question_mark", "app.help", show=False),
+        Binding("q", "app.quit", show=False),
     ]
 
     def __init__(
@@ -86,18 +87,29 @@ class LetterScreen(Screen[None], CaseworkerRoom):
         yield KeyBar()
 
     def on_mount(self) -> None:
-        self._show_keys(attachments=False)
+        self.show_keys()
         self.ready()
         self.reload()
 
-    def _show_keys(self, *, attachments: bool) -> None:
+    def show_keys(self) -> None:
+        """The keys that work on what is shown: reply, receipt and forward only on a letter
+        (not on a receipt), the first two only on one received; archive on what was received;
+        receipt and archive only where the organisation's people take its letters in; saving
+        attachments only on a letter that has some."""
         t = self.caseworker.texts
-        keys = [("r", t("key.reply")), ("k", t("key.receipt")), ("a", t("key.ack"))]
-        if attachments:  # only for a letter that has some
-            keys.append(("b", t("key.attachments")))
-        self.query_one(KeyBar).show(
-            [*(keys if self.incoming else []), ("f", t("key.forward")), ("esc", t("key.back"))]
-        )
+        letter = isinstance(self.letter, Correspondence)
+        ours = self.incoming and not self.caseworker.system_takes_letters  # else the system's
+        keys = [
+            *([("r", t("key.reply"))] if letter and self.incoming else []),
+            *([("k", t("key.receipt"))] if letter and ours else []),
+            *([("a", t("key.ack"))] if ours and self.letter is not None else []),
+            *([("f", t("key.forward"))] if letter else []),
+            *([("v", t("key.attachments"))] if self.incoming and self._has_attachments() else []),
+        ]
+        self.query_one(KeyBar).show([*keys, ("esc", t("key.back")), ("q", t("key.quit"))])
+
+    def _has_attachments(self) -> bool:
+        return isinstance(self.letter, Correspondence) and bool(_attachments(self.letter))
 
     def reload(self) -> None:
         self.start("letter", self._load)
@@ -125,12 +137,13 @@ class LetterScreen(Screen[None], CaseworkerRoom):
         try:
             letter = await asyncio.to_thread(parse_message, data, registry=registry)
         except MessageError as exc:
-            self.query_one(Notice).tell(app.texts("error", detail=exc.message), error=True)
+            self.query_one(Notice).tell(
+                app.texts("error", detail=problems.code_sentence(app.texts, exc.code)), error=True
+            )
             return
         self.letter = letter
+        self.show_keys()
         if isinstance(letter, Correspondence):
-            if _attachments(letter):
-                self._show_keys(attachments=True)
             answers = replied_to(letter)
             self.app.post_message(LetterRead(self.message_id, letter=letter, answers=answers))
         elif isinstance(letter, Receipt) and letter.original_letters:
@@ -147,6 +160,9 @@ class LetterScreen(Screen[None], CaseworkerRoom):
                 t("letter.receipt", kind=letter.type.value, letter=_first_letter(letter)) + "\n",
                 style="bold",
             )
+            out.append(
+                t("letter.date", date=app.local(letter.envelope.sent, "%d.%m.%Y %H:%M")) + "\n"
+            )
             if letter.refuse_text:
                 out.append(to_plain(letter.refuse_text) + "\n")
             return out
@@ -156,8 +172,13 @@ class LetterScreen(Screen[None], CaseworkerRoom):
         if self.suggested_case:
             out.append("✚ " + t("inbox.suggested") + "\n", style="bold yellow")
         out.append(t("letter.subject", subject=letter.subject or "") + "\n", style="bold")
-        name = letter.sender.organisation_name or app.org_label(letter.sender.ean)
-        out.append(t("letter.from", name=name, gln=letter.sender.ean) + "\n")
+        if self.incoming:
+            name = letter.sender.organisation_name or app.org_label(letter.sender.ean)
+            out.append(t("letter.from", name=name, gln=letter.sender.ean) + "  ")
+        else:  # sent: to whom
+            name = letter.receiver.organisation_name or app.org_label(letter.receiver.ean)
+            out.append(t("letter.to", name=name, gln=letter.receiver.ean) + "  ")
+        out.append(t("letter.date", date=app.local(letter.authorised, "%d.%m.%Y %H:%M")) + "\n")
         child = " ".join(p for p in (letter.patient.given_name, letter.patient.surname) if p)
         out.append(t("letter.child", cpr=show_cpr(letter.patient.cpr or ""), name=child) + "  ")
         episode = (letter.episode_of_care_identifier or "—")[:8]
@@ -219,7 +240,17 @@ class LetterScreen(Screen[None], CaseworkerRoom):
         if isinstance(self.letter, Correspondence):
             self.app.push_screen(ComposeScreen(forward_of=self.letter))
 
+    def _system_takes(self) -> bool:
+        """Where the organisation's system takes its letters in, it also sends their
+        receipts: the app says so instead of taking a letter away from it."""
+        if self.caseworker.system_takes_letters:
+            self.query_one(Notice).tell(self.caseworker.texts("letter.system_takes"))
+            return True
+        return False
+
     def action_receipt(self) -> None:
+        if self._system_takes():
+            return
         if self.incoming and isinstance(self.letter, Correspondence):
             in_worker(self, partial(self._send_receipt, self.letter), "letter-action")
 
@@ -230,13 +261,15 @@ class LetterScreen(Screen[None], CaseworkerRoom):
             document = build_message(receipt_for(letter))
             done = await self.hub(lambda: app.client.submit(document))
         except MessageError as exc:
-            notice.tell(app.texts("error", detail=exc.message), error=True)
+            notice.tell(
+                app.texts("error", detail=problems.code_sentence(app.texts, exc.code)), error=True
+            )
             return
         if done is not None:
             notice.tell(app.texts("letter.receipt_sent"))
 
     def action_archive(self) -> None:
-        if self.incoming:
+        if self.incoming and not self._system_takes():
             in_worker(self, self._archive, "letter-action")
 
     async def _archive(self) -> None:

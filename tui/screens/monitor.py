@@ -170,6 +170,7 @@ class MonitorScreen(Screen[None], MonitorRoom):
                 ("r", t("key.redeliver")),
                 ("s", t("key.report")),
                 ("d", t("key.token")),
+                ("c", t("key.certificate")),
                 ("x", t("key.expired")),
                 ("/", t("key.filter")),
                 ("?", t("key.help")),
@@ -257,6 +258,8 @@ class MonitorScreen(Screen[None], MonitorRoom):
         head = t("mon.queue", org=label) + (
             f"  ({t('status.expired')})" if self.show_expired else ""
         )
+        if selected is not None and selected.get("letters_consumed_by") == "people":
+            head += "  · " + t("mon.taken_by_people")
         self.query_one("#queue-head", Static).update(head)
         queue = self.query_one("#queue", DataTable)
         row = queue.cursor_row
@@ -289,7 +292,9 @@ class MonitorScreen(Screen[None], MonitorRoom):
         app = self.monitor
         t = app.texts
         poll = o.get("last_poll")
-        if poll is None:
+        if o.get("letters_consumed_by") == "people":  # its system does not poll: no ⚠
+            since = Text(t("mon.by_people"), style="cyan")
+        elif poll is None:
             since = Text(t("mon.never"), style="dim")
         else:
             seconds = (app.now() - parse_time(poll)).total_seconds()
@@ -453,7 +458,10 @@ class MonitorScreen(Screen[None], MonitorRoom):
             return
         app = self.monitor
         disable = not selected.get("token_disabled")
-        question = app.texts("mon.disable_q" if disable else "mon.enable_q", org=selected["name"])
+        question = app.texts(
+            "mon.disable_q" if disable else "mon.enable_q",
+            whose=app.texts.genitive(selected["name"]),
+        )
 
         async def change(gln: str) -> dict[str, Any]:
             return await app.client.set_token(gln, disabled=disable)

@@ -17,6 +17,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
+from tui import problems
 from tui.screens.base import MonitorRoom
 from tui.widgets.notice import Notice
 from wire.errors import HubRefused
@@ -80,7 +81,7 @@ class RevokeCertificateForm(ModalScreen[str | None], MonitorRoom):
             revoked = await self.hub(lambda: client.revoke_certificate(self.gln, serial, reason))
         except HubRefused as exc:
             self.query_one("#form-notice", Notice).tell(
-                self.monitor.texts("error", detail=exc.detail), error=True
+                problems.notice(self.monitor.texts, exc), error=True
             )
             return
         if revoked is not None:

@@ -12,7 +12,7 @@ letter, and the conversion records.
   its receipts need, and the XCTL receipts gathered until both have come.
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 Create Date: 2026-12-06
 """
 
@@ -24,7 +24,7 @@ from alembic import op
 from coordinator.sqltypes import UtcDateTime
 
 revision = "0015"
-down_revision = "0013"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
