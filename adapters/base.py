@@ -67,12 +67,16 @@ from adapters.logsafe import where
 from adapters.metrics import AdapterCounters, render
 from adapters.outbox import SETTLED, Item, ItemKind, Outbox, Request
 from messages.errors import MessageError, ReceiptRuleError, RefuseCode, SamspilError
+from messages.fhir.answer import acknowledgement_for
+from messages.fhir.build import build_fhir
+from messages.fhir.model import CareCommunication
+from messages.fhir.read import FhirMessage, read_fhir
 from messages.medcom.documents import MedcomMessage, build_message, parse_message
 from messages.medcom.model import Correspondence
 from messages.medcom.receipts import negative_network_receipt, receipt_for
 from messages.medcom.registry import SchemaRegistry
 from messages.medcom.routing import read_routing
-from wire.client import JSON, XML, HubClient, Json
+from wire.client import FHIR_JSON, JSON, XML, HubClient, Json
 from wire.errors import CredentialRefused, HubRefused, HubUnavailable
 
 __all__ = ["NAME_MAX", "Adapter", "path_segment"]
@@ -357,8 +361,26 @@ class Adapter:
             ref=ref,
         )
 
-    async def _submit_file(self, data: bytes, message: MedcomMessage, origin: str) -> None:
-        await self.outbox.put(self.letter_request(data, message, origin))
+    @staticmethod
+    def fhir_request(body: bytes, message: FhirMessage, origin: str) -> Request:
+        """The outbox request for a MedCom FHIR bundle; keyed by its sender and Bundle.id."""
+        return Request(
+            key=f"fhir:{message.sender.gln}:{message.bundle_id}",
+            kind=ItemKind.MESSAGE,
+            method="POST",
+            path="/v1/messages",
+            body=body,
+            content_type=FHIR_JSON,
+            origin=origin,
+        )
+
+    async def _submit_file(
+        self, data: bytes, message: MedcomMessage | FhirMessage, origin: str
+    ) -> None:
+        if isinstance(message, MedcomMessage):
+            await self.outbox.put(self.letter_request(data, message, origin))
+        else:
+            await self.outbox.put(self.fhir_request(data, message, origin))
 
     async def _prepare(self, item: Item) -> Item:
         """Fill in what was not known when the item was stored (subclasses)."""
@@ -439,8 +461,27 @@ class Adapter:
         The default writes it to the file drop's ``inbox/`` (named after the hub's id) and,
         for a letter whose sender asked for one, stores the XCTL03 in the outbox.
         """
+        if entry.get("format") == "fhir":  # the organisation speaks FHIR (JSON, from the hub)
+            await self.filedrop.write_inbox(f"{entry['type']}_{entry['id']}.json", body)
+            await self._acknowledgement(entry, body)
+            return
         await self.filedrop.write_inbox(f"{entry['type']}_{entry['id']}.xml", body)
         await self._positive_receipt(entry, body)
+
+    async def _acknowledgement(self, entry: Json, body: bytes) -> None:
+        """A FHIR letter is always acknowledged (MedCom's FHIR messaging): the adapter sends
+        the Acknowledgement, unless the system behind the file drop writes its own."""
+        if entry["type"] != "XDIS91" or self.filedrop.config.receipts is ReceiptsBy.SYSTEM:
+            return
+        try:
+            message = read_fhir(body)
+        except MessageError:
+            return
+        if not isinstance(message, CareCommunication):
+            return
+        ack = acknowledgement_for(message, now=datetime.now(UTC))
+        request = self.fhir_request(build_fhir(ack), ack, f"receipt:{entry['id']}")
+        await self.outbox.put(replace(request, key=f"receipt:{entry['id']}"))
 
     async def _positive_receipt(self, entry: Json, body: bytes) -> None:
         if entry["type"] != "XDIS91" or self.filedrop.config.receipts is ReceiptsBy.SYSTEM:

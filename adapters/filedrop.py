@@ -21,6 +21,11 @@ network) comes back into ``inbox/``. Letters and receipts for the system arrive 
 ``inbox/`` as ``DIS91_<id>.edi`` / ``CTL0x_<id>.edi``; what EDIFACT cannot hold arrives
 as OIOXML.
 
+A system that speaks MedCom FHIR writes its CareCommunications and Acknowledgements to
+``outbox/`` as ``*.json`` (FHIR JSON bundles); they are read (not judged: the hub checks
+MedCom's profile) and sent as they are. Letters and receipts the hub converted to FHIR for
+the organisation arrive in ``inbox/`` as ``<type>_<id>.json``.
+
 No file's content is ever logged.
 """
 
@@ -38,20 +43,30 @@ from pathlib import Path
 from adapters.config import DropSyntax, FileDropConfig
 from adapters.errors import OutboxError
 from messages.errors import MessageError
+from messages.fhir.read import FhirMessage, read_fhir
 from messages.medcom.documents import MedcomMessage, build_message, parse_message
 from messages.medcom.edifact import build_edifact, parse_edifact, refusal_receipt
 from messages.medcom.model import Correspondence, Receipt
 from messages.medcom.registry import SchemaRegistry
 
-__all__ = ["FileDrop", "safe_name", "write_atomically"]
+__all__ = ["FileDrop", "safe_name", "sender_of", "write_atomically"]
 
 log = logging.getLogger(__name__)
 
-Submit = Callable[[bytes, MedcomMessage, str], Awaitable[None]]
+Submit = Callable[[bytes, "MedcomMessage | FhirMessage", str], Awaitable[None]]
 """Store one validated file's bytes in the durable outbox (raises OutboxError if it cannot)."""
 
 
 _CPR_LIKE = re.compile(r"(?<!\d)\d{6}-?\d{4}(?!\d)")
+
+
+def sender_of(message: MedcomMessage | FhirMessage) -> str:
+    """The GLN of a message's sender."""
+    if isinstance(message, Receipt):
+        return message.sender_ean
+    if isinstance(message, MedcomMessage):
+        return message.sender.ean
+    return message.sender.gln or ""
 
 
 def safe_name(name: str) -> str:
@@ -130,7 +145,7 @@ class FileDrop:
                 await asyncio.to_thread(self._reject, path, exc.code, str(exc))
                 handled += 1
                 continue
-            sender = message.sender.ean if hasattr(message, "sender") else message.sender_ean
+            sender = sender_of(message)
             if sender != self.own_gln:
                 await asyncio.to_thread(
                     self._reject,
@@ -150,8 +165,11 @@ class FileDrop:
             handled += 1
         return handled
 
-    async def _read(self, path: Path, data: bytes) -> tuple[bytes, MedcomMessage]:
-        """The file as the OIOXML the hub carries, and its model (EDIFACT converted)."""
+    async def _read(self, path: Path, data: bytes) -> tuple[bytes, MedcomMessage | FhirMessage]:
+        """The file as the OIOXML the hub carries, and its model (EDIFACT converted); a
+        FHIR bundle as it is."""
+        if path.suffix.lower() == ".json":
+            return data, await asyncio.to_thread(read_fhir, data)
         if self.edifact and path.suffix.lower() == ".edi":
             return await asyncio.to_thread(self._from_edifact, data)
         return data, await asyncio.to_thread(parse_message, data, registry=self.registry)
@@ -187,7 +205,7 @@ class FileDrop:
         log.info("filedrop: %s refused with a CTL01: %s", safe_name(path.name), error.code)
 
     def _waiting(self) -> list[Path]:
-        suffixes = (".xml", ".edi") if self.edifact else (".xml",)
+        suffixes = (".xml", ".json", ".edi") if self.edifact else (".xml", ".json")
         try:
             entries = [
                 p

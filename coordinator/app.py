@@ -83,8 +83,8 @@ async def _engine(app: web.Application) -> AsyncIterator[None]:
             await migrate(engine)
         app[BACKEND] = backend
         app[ENGINE] = engine
-        app[DIRECTORY] = Directory(engine)
         app[READER] = backend.reader()
+        app[DIRECTORY] = Directory(app[READER])
         marker = revocation.marker_path(engine)
         app[VERIFIER] = TokenVerifier(
             app[READER],

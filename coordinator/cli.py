@@ -42,7 +42,7 @@ from coordinator.security.credentials import (
 )
 from coordinator.settings import Settings
 from coordinator.sqltypes import utcnow
-from coordinator.tables import LettersConsumedBy, OrganisationCreate, Role, Sector
+from coordinator.tables import LettersConsumedBy, MessageFormat, OrganisationCreate, Role, Sector
 from messages.errors import SamspilError
 from messages.identifiers import parse_gln, parse_sor
 
@@ -75,6 +75,12 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
     add.add_argument("--sector", required=True, choices=[s.value for s in Sector])
     add.add_argument("--sor", help="SOR code (15-16 digits)")
     add.add_argument("--municipality", help="municipality code (3 digits)")
+    add.add_argument(
+        "--format",
+        choices=[f.value for f in MessageFormat],
+        default=MessageFormat.OIOXML.value,
+        help="the letter format its system speaks (the hub converts for it; default oioxml)",
+    )
     add.add_argument(
         "--letters-consumed-by",
         choices=[c.value for c in LettersConsumedBy],
@@ -289,6 +295,7 @@ def _org_add(args: argparse.Namespace) -> int:
         sector=Sector(args.sector),
         sor=sor,
         municipality=municipality,
+        format=MessageFormat(args.format),
         letters_consumed_by=LettersConsumedBy(args.letters_consumed_by),
     )
 
@@ -296,7 +303,11 @@ def _org_add(args: argparse.Namespace) -> int:
         created, token = await register_organisation(
             engine=engine, organisation=organisation, actor=local_actor(), expires_at=expires_at
         )
-        return _issued(token, f"registered {created.name} ({created.gln}, {created.sector.value})")
+        return _issued(
+            token,
+            f"registered {created.name} ({created.gln}, {created.sector.value}, "
+            f"{created.format.value})",
+        )
 
     return _with_engine(args, work)
 
@@ -392,8 +403,9 @@ def _org_list(args: argparse.Namespace) -> int:
     async def work(engine: AsyncEngine) -> int:
         for org in await list_organisations(engine=engine):
             print(
-                f"{org.gln}  {org.sector.value:<10}  {org.municipality or '-':<3}  "
-                f"{org.sor or '-':<16}  {org.letters_consumed_by.value:<6}  {org.name}"
+                f"{org.gln}  {org.sector.value:<10}  {org.format.value:<6}  "
+                f"{org.municipality or '-':<3}  {org.sor or '-':<16}  "
+                f"{org.letters_consumed_by.value:<6}  {org.name}"
             )
         return 0
 

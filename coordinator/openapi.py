@@ -60,9 +60,11 @@ DOCUMENT: dict[str, Any] = {
     "info": {
         "title": "Samspil hub",
         "version": "1",
-        "description": "Store-and-forward mailboxes for MedCom correspondence (XDIS91, XBIN01) "
-        "and receipts (XCTL01/02/03) between PPR, family departments, child psychiatry and GP "
-        "clinics. Errors are application/problem+json with a machine-readable `code`.",
+        "description": "Store-and-forward mailboxes for MedCom correspondence (XDIS91, XBIN01, "
+        "or its FHIR successor CareCommunication) and receipts (XCTL01/02/03, or FHIR "
+        "Acknowledgement) between PPR, family departments, child psychiatry and GP clinics. "
+        "Each organisation receives its own format (oioxml or fhir); the hub converts. Errors "
+        "are application/problem+json with a machine-readable `code`.",
     },
     "servers": [{"url": "/"}],
     "security": [{"bearer": []}],
@@ -70,12 +72,22 @@ DOCUMENT: dict[str, Any] = {
         "/v1/messages": {
             "post": {
                 "operationId": "submitMessage",
-                "summary": "Submit an OIOXML Emessage (XDIS91, XBIN01, XCTL02, XCTL03).",
+                "summary": "Submit an OIOXML Emessage (XDIS91, XBIN01, XCTL02, XCTL03) or a "
+                "MedCom FHIR message (CareCommunication, Acknowledgement).",
+                "description": "The receiver gets its own format: the hub converts a letter "
+                "and its receipts between OIOXML and FHIR (MedCom's conversion rules; a "
+                "CareCommunication with attachments becomes an XDIS91 and one XBIN01; two "
+                "XCTL become one Acknowledgement). The same FHIR bundle sent again is a "
+                "duplicate. A FHIR message that breaks MedCom's profile is refused 422 with "
+                "the rule's code; unreadable FHIR 400 (`fhir-syntax`, `fhir-too-deep`); over "
+                "the size limit 413.",
                 "requestBody": {
                     "required": True,
                     "content": {
                         "application/xml": {"schema": {"type": "string"}},
                         "text/xml": {"schema": {"type": "string"}},
+                        "application/fhir+json": {"schema": {"type": "object"}},
+                        "application/fhir+xml": {"schema": {"type": "string"}},
                     },
                 },
                 "responses": {
@@ -126,7 +138,8 @@ DOCUMENT: dict[str, Any] = {
         "/v1/messages/{id}": {
             "get": {
                 "operationId": "fetchMessage",
-                "summary": "The stored XML byte for byte (sender or receiver only).",
+                "summary": "The message byte for byte (sender or receiver only): the receiver "
+                "gets it in its organisation's format, the sender what it sent.",
                 "description": "A letter that expired before its receiver acknowledged it "
                 "answers the receiver 410 `expired` (its sender got an XCTL01 saying it was "
                 "not delivered); the sender can still read its own letter. A message the "
@@ -140,8 +153,13 @@ DOCUMENT: dict[str, Any] = {
                 "parameters": [_ID],
                 "responses": {
                     "200": {
-                        "description": "The message as it was submitted.",
-                        "content": {"application/xml": {"schema": {"type": "string"}}},
+                        "description": "The message: as submitted, or as the hub converted "
+                        "it for the receiver (its inbox entry's `format`).",
+                        "content": {
+                            "application/xml": {"schema": {"type": "string"}},
+                            "application/fhir+json": {"schema": {"type": "object"}},
+                            "application/fhir+xml": {"schema": {"type": "string"}},
+                        },
                     },
                     # 410 expired: the letter expired before the receiver acknowledged it;
                     # 410 letter-removed: the letter retention removed it

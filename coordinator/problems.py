@@ -72,10 +72,14 @@ def problem(
 
 
 def message_problem(exc: MessageError) -> web.Response:
-    """400 for XML that is not well-formed, 422 for a document MedCom's rules refuse."""
-    from messages.errors import XmlSyntaxError
+    """400 for XML or FHIR that is not well-formed, 413 for a FHIR bundle over the size
+    limit, 422 for a document MedCom's rules (or its profile's) refuse."""
+    from messages.errors import FhirSyntaxError, XmlSyntaxError
 
-    status = 400 if isinstance(exc, XmlSyntaxError) else 422
+    if isinstance(exc, FhirSyntaxError):
+        status = 413 if exc.code == "fhir-too-large" else 400
+    else:
+        status = 400 if isinstance(exc, XmlSyntaxError) else 422
     return problem(status, exc.code, exc.message, line=exc.line)
 
 

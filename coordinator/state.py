@@ -4,6 +4,7 @@ registered organisations."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from datetime import datetime
 
@@ -15,27 +16,51 @@ from coordinator.database.committer import Committer
 from coordinator.database.reader import Reader
 from coordinator.index.consent import ConsentPolicy
 from coordinator.index.consent_keys import ConsentKeys
+from coordinator.mailbox.conversion import Partner, partners
 from coordinator.mailbox.notifier import Notifier
-from coordinator.mailbox.store import registered_glns
 from coordinator.settings import Settings
 from messages.medcom.registry import SchemaRegistry
 
 
 class Directory:
-    """Is a GLN a registered organisation? Organisations are never removed, so a positive
-    answer is cached for the life of the process; a negative one is asked again."""
+    """The registered organisations letters are routed to: each one's format, SOR code and
+    name (:class:`~coordinator.mailbox.conversion.Partner`), read through the reader and kept
+    :attr:`fresh` seconds, so the submit path does not ask the database for every letter;
+    an operator's change of a format reaches this process at once (:meth:`forget`) and the
+    others within :attr:`fresh` seconds. An unknown GLN is asked again every time."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
-        self._known: set[str] = set()
+    def __init__(
+        self,
+        reader: Reader,
+        *,
+        fresh: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._reader = reader
+        self.fresh = fresh
+        self._clock = clock
+        self._known: dict[str, tuple[float, Partner]] = {}
 
-    async def known(self, gln: str) -> bool:
-        if gln in self._known:
-            return True
-        if await registered_glns(engine=self._engine, glns=[gln]):
-            self._known.add(gln)
-            return True
-        return False
+    async def partners(self, glns: list[str]) -> dict[str, Partner]:
+        """The registered organisations among ``glns``."""
+        now = self._clock()
+        found: dict[str, Partner] = {}
+        missing: list[str] = []
+        for gln in glns:
+            kept = self._known.get(gln)
+            if kept is not None and now - kept[0] < self.fresh:
+                found[gln] = kept[1]
+            else:
+                missing.append(gln)
+        if missing:
+            for gln, partner in (await partners(reader=self._reader, glns=missing)).items():
+                self._known[gln] = (now, partner)
+                found[gln] = partner
+        return found
+
+    def forget(self, gln: str) -> None:
+        """Read ``gln`` afresh next time (its format changed)."""
+        self._known.pop(gln, None)
 
 
 SETTINGS = web.AppKey("settings", Settings)

@@ -13,12 +13,13 @@ import uuid
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Column, Index, LargeBinary, String, Table, UniqueConstraint
+from sqlalchemy import Column, Index, LargeBinary, String, Table, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from coordinator.mailbox.status import MessageStatus
 from coordinator.sqltypes import UtcDateTime, utcnow
 from wire.directory import LettersConsumedBy as LettersConsumedBy
+from wire.directory import MessageFormat as MessageFormat
 from wire.directory import Role as Role
 from wire.directory import Sector as Sector
 
@@ -31,6 +32,11 @@ class OrganisationBase(SQLModel):
     sector: Sector = Field(sa_type=String(16))
     sor: str | None = Field(default=None, max_length=16)
     municipality: str | None = Field(default=None, max_length=3)
+    # the letter format its system speaks: the hub converts every letter and receipt to it
+    format: MessageFormat = Field(
+        default=MessageFormat.OIOXML,
+        sa_column=Column(String(8), nullable=False, server_default=MessageFormat.OIOXML.value),
+    )
     # who takes its letters out of its inbox: its system (adapter) or its people (the app)
     letters_consumed_by: LettersConsumedBy = Field(
         default=LettersConsumedBy.SYSTEM,
@@ -137,6 +143,21 @@ class Message(MessageBase, table=True):
     subject: str | None = Field(default=None, max_length=70)  # an XDIS91's Subject
     # the letter identifier a Samspil reply answers (its urn:samspil:letter:<id> reference)
     in_reply_to: str | None = Field(default=None, max_length=14)
+    # formats: what the sender sent (``original`` holds its bytes when the hub converted
+    # them) and what ``body`` is (its media type), so the sender's tracking and the
+    # receiver's fetch are both exact
+    # (server defaults: a row written by an older hub, or by a migration test, is OIOXML)
+    sent_as: MessageFormat = Field(
+        default=MessageFormat.OIOXML,
+        sa_column=Column(String(8), nullable=False, server_default=MessageFormat.OIOXML.value),
+    )
+    body_type: str = Field(
+        default="application/xml",
+        sa_column=Column(String(32), nullable=False, server_default="application/xml"),
+    )
+    original: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    fhir_bundle_id: str | None = Field(default=None, max_length=64)  # Bundle.id
+    fhir_message_id: str | None = Field(default=None, max_length=64)  # MessageHeader.id
 
 
 class RemovedMessage(SQLModel, table=True):
@@ -163,6 +184,36 @@ class RemovedMessage(SQLModel, table=True):
     received_at: datetime = Field(sa_type=UtcDateTime)
     updated_at: datetime = Field(sa_type=UtcDateTime)  # its last status change
     removed_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class MessageConversion(SQLModel, table=True):
+    """One letter converted between OIOXML and FHIR (the conversion record of MedCom's
+    rule C11), kept :data:`coordinator.mailbox.conversion.KEPT` (three months) so receipts
+    can be converted back: which FHIR message (``fhir_message_id``, its MessageHeader.id)
+    became or came from which OIOXML letters (the XDIS91 and its XBIN01), between which two
+    organisations. ``facts`` holds no CPR and no text: only the parties and identifiers
+    the receipts need (:func:`messages.fhir.convert.record.record_facts`). The XCTL receipts
+    of a FHIR sender's letter are gathered here until both have come."""
+
+    __tablename__ = "message_conversion"
+    __table_args__ = (
+        Index("ix_message_conversion_fhir", "fhir_gln", "fhir_message_id"),
+        Index("ix_message_conversion_letter", "fhir_gln", "letter_id"),
+        Index("ix_message_conversion_created", "created_at"),
+    )
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    fhir_gln: str = Field(max_length=20)  # the organisation on the FHIR side
+    oioxml_gln: str = Field(max_length=20)
+    fhir_message_id: str = Field(max_length=64)
+    letter_envelope_id: str = Field(max_length=14)
+    letter_id: str = Field(max_length=14)
+    binary_envelope_id: str | None = Field(default=None, max_length=14)
+    binary_letter_id: str | None = Field(default=None, max_length=14)
+    facts: str = Field(sa_column=Column(Text, nullable=False))
+    letter_receipt: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    binary_receipt: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    answered: bool = False  # the receipts were converted (once)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
 
 
 class MessageEvent(SQLModel, table=True):
@@ -198,6 +249,7 @@ MESSAGE_EVENT = cast(Table, MessageEvent.__table__)  # type: ignore[attr-defined
 REMOVED_MESSAGE = cast(Table, RemovedMessage.__table__)  # type: ignore[attr-defined]
 REVOKED_CERTIFICATE = cast(Table, RevokedCertificate.__table__)  # type: ignore[attr-defined]
 HUB_PROCESS = cast(Table, HubProcess.__table__)  # type: ignore[attr-defined]
+MESSAGE_CONVERSION = cast(Table, MessageConversion.__table__)  # type: ignore[attr-defined]
 METADATA = SQLModel.metadata
 
 
@@ -218,6 +270,12 @@ def new_message_row(
     patient_cpr: str | None = None,
     subject: str | None = None,
     in_reply_to: str | None = None,
+    sent_as: str = MessageFormat.OIOXML.value,
+    body_type: str = "application/xml",
+    original: bytes | None = None,
+    fhir_bundle_id: str | None = None,
+    fhir_message_id: str | None = None,
+    in_inbox: bool = True,
 ) -> dict[str, Any]:
     """Every column of a message just put in its receiver's inbox (``accepted``): the one
     place a ``MESSAGE`` row is made, for a sent message, the hub's XCTL01 and a re-delivery."""
@@ -234,7 +292,7 @@ def new_message_row(
         "resend_of": resend_of,
         "original_id": original_id,
         "status": MessageStatus.ACCEPTED.value,
-        "in_inbox": True,
+        "in_inbox": in_inbox,
         "body": body,
         "size": len(body),
         "received_at": received_at,
@@ -245,4 +303,9 @@ def new_message_row(
         "patient_cpr": patient_cpr,
         "subject": subject,
         "in_reply_to": in_reply_to,
+        "sent_as": sent_as,
+        "body_type": body_type,
+        "original": original,
+        "fhir_bundle_id": fhir_bundle_id,
+        "fhir_message_id": fhir_message_id,
     }

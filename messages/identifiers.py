@@ -9,6 +9,7 @@ GLNs with wrong check digits, and transport must not refuse what the official sc
 from __future__ import annotations
 
 import functools
+import hashlib
 import secrets
 import time
 import uuid
@@ -20,6 +21,7 @@ from messages.errors import IdentifierError
 __all__ = [
     "Cpr",
     "cpr_warning",
+    "derived_message_id",
     "gln_check_digit",
     "gln_warning",
     "new_episode_id",
@@ -146,6 +148,20 @@ def parse_sor(value: str) -> str:
     if not (15 <= len(text) <= 16) or not text.isascii() or not text.isdigit():
         raise IdentifierError("a SOR code is 15 or 16 digits", kind="sor")
     return text
+
+
+def derived_message_id(source: str, role: str) -> str:
+    """An envelope or letter identifier (14 base-36 characters) derived from another
+    identifier: the same ``source`` and ``role`` always give the same one. A FHIR message
+    carried as OIOXML gets its envelope and letter identifiers this way (from Bundle.id and
+    MessageHeader.id), so the same bundle sent again is recognised as the same letter."""
+    digest = hashlib.sha256(f"{role}\x00{source}".encode()).digest()
+    number = int.from_bytes(digest[:10], "big") % 36**14
+    out = ""
+    for _ in range(14):
+        number, rem = divmod(number, 36)
+        out = _BASE36[rem] + out
+    return out
 
 
 def new_message_id() -> str:

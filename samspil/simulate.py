@@ -48,7 +48,7 @@ from coordinator.database.engine import create_engine, migrate
 from coordinator.protocol import HubRunner
 from coordinator.security.credentials import add_user, local_actor, register_organisation
 from coordinator.settings import Settings
-from coordinator.tables import LettersConsumedBy, OrganisationCreate, Role, Sector
+from coordinator.tables import LettersConsumedBy, MessageFormat, OrganisationCreate, Role, Sector
 from samspil.consent_service.server import running_service
 from samspil.rate_flags import flagged_sentences
 from wire.errors import HubError
@@ -112,6 +112,8 @@ async def _register(settings: Settings, orgs: Sequence[Org]) -> _Registered:
                     name=org.name,
                     sector=Sector(org.kind.value),
                     municipality=org.municipality if org.kind is not OrgKind.GP else None,
+                    sor=org.sor,
+                    format=MessageFormat.FHIR if org.speaks_fhir else MessageFormat.OIOXML,
                     letters_consumed_by=LettersConsumedBy.PEOPLE
                     if org.letters_by_people
                     else LettersConsumedBy.SYSTEM,

@@ -45,6 +45,7 @@ class CaseworkerApp(HubApp):
         ("f", "key.forward"),
         ("k", "key.receipt"),
         ("a", "key.ack"),
+        ("v", "key.attachments"),
         ("d", "key.dispute"),
         ("ctrl+s", "key.send"),
         ("esc", "key.back"),

@@ -218,6 +218,10 @@ DA: dict[str, str] = {
     "letter.receipt": "Kvittering {kind} for brev {letter}",
     "letter.receipt_sent": "Positiv kvittering sendt.",
     "letter.acked": "Brevet er taget ind og fjernet fra indbakken.",
+    "letter.attachments": "Bilag ({n}) — v gemmer dem som filer:",
+    "letter.attachment_saved": "Bilag gemt: {paths}",
+    "letter.attachment_missing": "Bilaget er ikke i indbakken (det er ikke kommet, eller det er "
+    "taget ind før).",
     "letter.expired": "✖ Brevet er udløbet, før det blev taget ind, og afsenderen har fået "
     "besked om, at det ikke blev afleveret. Bed afsenderen sende det igen.",
     "letter.removed": "✖ Brevet er slettet fra Samspil, da opbevaringsperioden udløb; "
@@ -235,6 +239,7 @@ DA: dict[str, str] = {
     "forward.date": "Dato: {date}",
     "forward.subject": "Emne: {subject}",
     "key.forward": "videresend",
+    "key.attachments": "gem bilag",
     "compose.to": "Modtager",
     "compose.cpr": "Barnets CPR-nummer",
     "compose.given_name": "Barnets fornavn",
@@ -552,6 +557,10 @@ EN: dict[str, str] = {
     "letter.receipt": "Receipt {kind} for letter {letter}",
     "letter.receipt_sent": "Positive receipt sent.",
     "letter.acked": "The letter is taken in and removed from the inbox.",
+    "letter.attachments": "Attachments ({n}) — v saves them as files:",
+    "letter.attachment_saved": "Attachment saved: {paths}",
+    "letter.attachment_missing": "The attachment is not in the inbox (it has not come, or it "
+    "was taken in before).",
     "letter.expired": "✖ The letter expired before it was taken in, and its sender was told "
     "it was not delivered. Ask the sender to send it again.",
     "letter.removed": "✖ The letter was removed from Samspil when its retention period "
@@ -569,6 +578,7 @@ EN: dict[str, str] = {
     "forward.date": "Date: {date}",
     "forward.subject": "Subject: {subject}",
     "key.forward": "forward",
+    "key.attachments": "save attachments",
     "compose.to": "Receiver",
     "compose.cpr": "The child's CPR number",
     "compose.given_name": "The child's given name",

@@ -142,6 +142,9 @@ _DA: dict[str, str] = {
     "invalid-choice": "Værdien er ikke en af dem, hubben kender.",
     "invalid-letters-consumed-by": "Vælg om brevene tages ind af fagsystemet eller af "
     "medarbejderne.",
+    "invalid-format": "Vælg brevformatet: oioxml eller fhir.",
+    "conversion-record-damaged": "Hubbens oplysninger om brevets oversættelse er beskadiget — "
+    "kontakt driften.",
     "fhir-error": "FHIR-meddelelsen kan ikke modtages.",
     "fhir-syntax": "FHIR-meddelelsen kan ikke læses (ikke gyldig JSON eller XML).",
     "fhir-too-large": "FHIR-meddelelsen er for stor.",
@@ -280,6 +283,9 @@ _EN: dict[str, str] = {
     "invalid-choice": "The value is not one the hub knows.",
     "invalid-letters-consumed-by": "Choose whether the case system or the people take the "
     "letters in.",
+    "invalid-format": "Choose the letter format: oioxml or fhir.",
+    "conversion-record-damaged": "The hub's record of the letter's conversion is damaged — "
+    "tell operations.",
     "fhir-error": "The FHIR message cannot be taken.",
     "fhir-syntax": "The FHIR message cannot be read (not valid JSON or XML).",
     "fhir-too-large": "The FHIR message is too large.",

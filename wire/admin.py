@@ -6,7 +6,7 @@ import uuid
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from wire.directory import LettersConsumedBy, Sector
+from wire.directory import LettersConsumedBy, MessageFormat, Sector
 
 GLN_PATTERN = "^[0-9]{13}$"
 SOR_PATTERN = "^[0-9]{15,16}$"
@@ -23,6 +23,10 @@ class OrganisationIn(BaseModel):
     sector: Sector
     sor: str | None = Field(default=None, pattern=SOR_PATTERN)
     municipality: str | None = Field(default=None, pattern=MUNICIPALITY_PATTERN)
+    format: MessageFormat = Field(
+        default=MessageFormat.OIOXML,
+        description="The letter format its system speaks; the hub converts for it.",
+    )
     letters_consumed_by: LettersConsumedBy = Field(
         default=LettersConsumedBy.SYSTEM,
         description="Who takes the organisation's letters out of its inbox: its case system "
@@ -37,6 +41,7 @@ class RegisteredOrganisation(BaseModel):
     sector: Sector
     sor: str | None = Field(pattern=SOR_PATTERN)
     municipality: str | None = Field(pattern=MUNICIPALITY_PATTERN)
+    format: MessageFormat
     letters_consumed_by: LettersConsumedBy
 
 

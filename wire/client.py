@@ -41,6 +41,8 @@ from wire.transport import AiohttpTransport, NoAnswer, Request, Response, Transp
 __all__ = ["JSON", "PROBLEM_JSON", "XML", "HubClient", "Json", "usable_token"]
 
 XML = "application/xml"
+FHIR_JSON = "application/fhir+json"
+FHIR_XML = "application/fhir+xml"
 JSON = "application/json"
 PROBLEM_JSON = "application/problem+json"
 
@@ -184,10 +186,14 @@ class HubClient:
 
     # --- messages --------------------------------------------------------------------------
 
-    async def submit(self, document: bytes) -> Json:
-        """``POST /v1/messages`` with an OIOXML ``Emessage``: ``id`` and ``status`` (202 new;
-        200 with ``duplicate`` for one the hub holds already, ``resend`` for a resending)."""
-        status, parsed, _ = await self.call("POST", "/v1/messages", body=document, content_type=XML)
+    async def submit(self, document: bytes, *, content_type: str = XML) -> Json:
+        """``POST /v1/messages`` with an OIOXML ``Emessage`` (or, with ``content_type``
+        :data:`FHIR_JSON` or :data:`FHIR_XML`, a MedCom FHIR bundle): ``id`` and ``status``
+        (202 new; 200 with ``duplicate`` for one the hub holds already, ``resend`` for a
+        resending)."""
+        status, parsed, _ = await self.call(
+            "POST", "/v1/messages", body=document, content_type=content_type
+        )
         return _decode_submitted(_Answer("POST", "/v1/messages", status, parsed))
 
     async def inbox(self, limit: int = 200, *, wait: float = 0) -> list[Json]:
@@ -203,8 +209,9 @@ class HubClient:
         return _decode_list(answer, "messages")
 
     async def fetch(self, message_id: str) -> bytes:
-        """``GET /v1/messages/{id}``: the stored XML, byte for byte (a receiver gets 410
-        ``expired`` for a letter that expired before it was acknowledged)."""
+        """``GET /v1/messages/{id}``: the message byte for byte, in the organisation's format
+        (the inbox entry's ``format``: OIOXML, or FHIR as the hub converted it; a receiver
+        gets 410 ``expired`` for a letter that expired before it was acknowledged)."""
         _, _, raw = await self.call("GET", f"/v1/messages/{_seg(message_id)}")
         return raw
 

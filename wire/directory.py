@@ -15,6 +15,15 @@ class Sector(StrEnum):
     GP = "gp"
 
 
+class MessageFormat(StrEnum):
+    """The letter format an organisation's system speaks: MedCom OIOXML (XDIS91, XBIN01,
+    XCTL) or MedCom FHIR (CareCommunication, Acknowledgement). The hub converts each letter
+    and receipt into its receiver's format."""
+
+    OIOXML = "oioxml"
+    FHIR = "fhir"
+
+
 class Role(StrEnum):
     SYSTEM = "system"  # an organisation's adapter: sends and receives its messages
     CASEWORKER = "caseworker"

@@ -13,7 +13,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field
 
 from messages.medcom.model import MessageType
-from wire.directory import LettersConsumedBy
+from wire.directory import LettersConsumedBy, MessageFormat
 
 
 class MessageStatus(StrEnum):
@@ -81,6 +81,13 @@ class InboxEntry(BaseModel):
         description="The letter identifier this letter answers: a Samspil reply's Reference "
         "URL urn:samspil:letter:<id>; null for a first letter and for receipts."
     )
+    format: MessageFormat = Field(
+        default=MessageFormat.OIOXML,
+        description="The format GET /v1/messages/{id} answers: oioxml (application/xml) or "
+        "fhir (application/fhir+json or +xml). The hub converted the letter into your "
+        "organisation's format; its type is the OIOXML type it is (a CareCommunication is an "
+        "XDIS91, an Acknowledgement an XCTL03 or XCTL02).",
+    )
     suggested_case: bool = Field(
         description="An XDIS91 about a child for whom your organisation has no active case: "
         "you may register one (PUT /v1/cases/{ref}); never forced. False for receipts. The "
@@ -136,6 +143,24 @@ class Status(BaseModel):
     receipt_id: uuid.UUID | None
     resend: bool
     overdue: bool
+    letter_id: str = Field(
+        default="",
+        description="The OIOXML Letter/Identifier (made by the hub for a letter sent as FHIR).",
+    )
+    fhir_bundle_id: str | None = Field(
+        default=None,
+        description="The FHIR Bundle.id: the sender's, or the one the hub made converting.",
+    )
+    fhir_message_id: str | None = Field(
+        default=None,
+        description="The FHIR MessageHeader.id: what an Acknowledgement answers.",
+    )
+    sent_as: MessageFormat = Field(
+        default=MessageFormat.OIOXML, description="The format the sender sent."
+    )
+    delivered_as: MessageFormat = Field(
+        default=MessageFormat.OIOXML, description="The format the receiver fetches."
+    )
 
 
 # --- the archive: POST /v1/letters/search ---------------------------------------------------

@@ -9,7 +9,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from wire.directory import LettersConsumedBy, Sector
+from wire.directory import LettersConsumedBy, MessageFormat, Sector
 from wire.mailbox import MessageStatus, StatusEvent
 
 
@@ -24,6 +24,7 @@ class AuditAction(StrEnum):
     LETTERS_CONSUMED_BY = "letters-consumed-by"  # who takes an organisation's letters in
     REVOKE_CERTIFICATE = "revoke-certificate"
     READ_ACCESS_LOG = "read-access-log"  # a child's access log, with a stated reason
+    SET_FORMAT = "set-format"  # the letter format an organisation receives
 
 
 SERIAL_PATTERN = "^[0-9a-f]{1,64}$"
@@ -220,6 +221,20 @@ class TokenState(BaseModel):
     organisation: str
     token_disabled: bool
     changed: int
+
+
+class FormatIn(BaseModel):
+    """An organisation's letter format, as an operator sets it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    format: MessageFormat
+
+
+class FormatState(BaseModel):
+    organisation: str
+    format: MessageFormat
+    changed: bool
 
 
 class AuditEntry(BaseModel):

@@ -6,6 +6,11 @@ psychiatry (BUP) in Aalborg; 15 GP clinics. Their location numbers are synthetic
 (``5790009`` followed by a running number and a correct GS1 check digit): they name no real
 location.
 
+Child and adolescent psychiatry and the first GP clinic (Lægehuset Vestbyen) speak MedCom
+FHIR (CareCommunication, Acknowledgement); the others OIOXML: the hub converts between them.
+Every organisation has a synthetic SOR code (``10`` and its location number), which the
+conversion needs.
+
 Children are synthetic too: Danish first and family names drawn from short lists, and CPR
 numbers with a real birth date (2009–2021) and a serial number beginning with 4 — valid
 numbers in form, made up, and plainly fictitious (generated from the seed, never looked up).
@@ -43,9 +48,15 @@ class Org:
     name: str
     kind: OrgKind
     municipality: str | None = None
+    speaks_fhir: bool = False  # MedCom FHIR rather than OIOXML
     letters_by_people: bool = False
     """Its caseworkers take its letters in with the caseworker TUI, not its case system
     (the hub's ``letters_consumed_by = people``): letters to it wait in its inbox."""
+
+    @property
+    def sor(self) -> str:
+        """A synthetic SOR code (15 digits): ``10`` and the location number."""
+        return f"10{self.gln}"
 
     @property
     def slug(self) -> str:
@@ -93,12 +104,30 @@ def pilot_region() -> tuple[Org, ...]:
     n = 100
     for code, name in MUNICIPALITIES:
         # PPR Aalborg's caseworkers work their letters in the TUI (the demo's caseworker)
-        orgs.append(Org(_gln(n), f"PPR {name}", OrgKind.PPR, code, code == PEOPLE_TAKE_LETTERS))
+        orgs.append(
+            Org(
+                _gln(n),
+                f"PPR {name}",
+                OrgKind.PPR,
+                code,
+                letters_by_people=code == PEOPLE_TAKE_LETTERS,
+            )
+        )
         orgs.append(Org(_gln(n + 1), f"Børne- og familieafdelingen {name}", OrgKind.FAMILY, code))
         n += 10
-    orgs.append(Org(_gln(200), "Børne- og Ungdomspsykiatrien Aalborg", OrgKind.PSYCHIATRY))
+    orgs.append(
+        Org(
+            _gln(200),
+            "Børne- og Ungdomspsykiatrien Aalborg",
+            OrgKind.PSYCHIATRY,
+            None,
+            speaks_fhir=True,
+        )
+    )
     for i, clinic in enumerate(CLINICS):
-        orgs.append(Org(_gln(300 + i), clinic, OrgKind.GP, MUNICIPALITIES[i % 5][0]))
+        orgs.append(
+            Org(_gln(300 + i), clinic, OrgKind.GP, MUNICIPALITIES[i % 5][0], speaks_fhir=i == 0)
+        )
     return tuple(orgs)
 
 

@@ -77,6 +77,8 @@ from adapters.simulation.systems import (
     PartnerEventReader,
 )
 from messages.errors import Hl7Error, MessageError
+from messages.fhir.build import build_fhir
+from messages.fhir.convert.letter import SorEntry, care_communication_from_oioxml
 from messages.hl7.build import build_appointment, build_episode_event, build_referral
 from messages.hl7.model import (
     COPENHAGEN,
@@ -803,7 +805,13 @@ class _Pathway:
                 text=text,
                 ask_for_receipt=True,
             )  # fmt: skip
-            await asyncio.to_thread(self.r.mail[org.gln].post, build_message(letter), "status")
+            mail = self.r.mail[org.gln]
+            if org.speaks_fhir:  # its EHR writes MedCom FHIR: a CareCommunication
+                directory = {o.gln: SorEntry(sor=o.sor, name=o.name) for o in (org, self.gp)}
+                message = care_communication_from_oioxml(letter, directory=directory)
+                await asyncio.to_thread(mail.post, build_fhir(message), "status", suffix=".json")
+            else:
+                await asyncio.to_thread(mail.post, build_message(letter), "status")
         else:
             self.r.events[org.gln].write(
                 {

@@ -4,7 +4,8 @@ system do on their side of the adapters — in their own formats only.
 * :class:`MllpClient` — a clinic's or EHR's HL7 sender: one MLLP connection, one message at a
   time, waits for the ACK, sends again after an ``AR`` or a dropped connection;
 * :class:`Mailroom` — a system's MedCom folders: reads letters and receipts the adapter wrote
-  to ``inbox/`` (and files them in ``inbox/read/``), writes letters to ``outbox/``;
+  to ``inbox/`` (and files them in ``inbox/read/``), writes letters to ``outbox/`` — OIOXML,
+  or for a system that speaks MedCom FHIR, CareCommunications and Acknowledgements (JSON);
 * :class:`EventWriter` — a municipal case system's JSON-lines events;
 * :class:`PartnerEventReader` — the same case system taking in the partner events its
   adapter hands over (JSON-lines files), each event once by its id.
@@ -26,6 +27,8 @@ from typing import Any
 
 from adapters.filedrop import write_atomically
 from messages.errors import Hl7Error, MessageError
+from messages.fhir.model import Acknowledgement, CareCommunication
+from messages.fhir.read import read_fhir
 from messages.hl7.mapping import encode, parse_message
 from messages.hl7.mllp import MllpDecoder, read_frame, write_frame
 from messages.medcom.documents import parse_message as parse_medcom
@@ -34,7 +37,10 @@ from messages.medcom.registry import SchemaRegistry
 from wire.client import HubClient
 from wire.errors import HubError
 
-__all__ = ["EventWriter", "Mailroom", "MllpClient", "PartnerEventReader"]
+__all__ = ["EventWriter", "Letter", "Mailroom", "MllpClient", "PartnerEventReader"]
+
+Letter = Correspondence | CareCommunication
+"""A letter as the system reads it: OIOXML, or FHIR for a system that speaks it."""
 
 
 class MllpClient:
@@ -123,24 +129,26 @@ class Mailroom:
         self.read = root / "inbox" / "read"
         self.registry = registry
         self.stats = MailStats()
-        self._waiting: dict[str, asyncio.Future[Correspondence | None]] = {}
-        self._arrived: dict[str, Correspondence | None] = {}
+        self._waiting: dict[str, asyncio.Future[Letter | None]] = {}
+        self._arrived: dict[str, Letter | None] = {}
         self._names = itertools.count(1)
-        self.on_letter: Callable[[Correspondence], None] | None = None
+        self.on_letter: Callable[[Letter], None] | None = None
 
-    def expect(self, subject: str) -> asyncio.Future[Correspondence | None]:
-        """A future for the letter with this subject (already arrived, or to come): the
-        letter, or None for one its people have waiting in the hub (:class:`Desk`)."""
-        future: asyncio.Future[Correspondence | None] = asyncio.get_running_loop().create_future()
+    def expect(self, subject: str) -> asyncio.Future[Letter | None]:
+        """A future for the letter with this subject (already arrived, or to come; a
+        CareCommunication's subject is its topic): the letter, or None for one its people
+        have waiting in the hub (:class:`Desk`)."""
+        future: asyncio.Future[Letter | None] = asyncio.get_running_loop().create_future()
         if subject in self._arrived:
             future.set_result(self._arrived.pop(subject))
         else:
             self._waiting[subject] = future
         return future
 
-    def post(self, data: bytes, stem: str) -> None:
-        """Write a letter or receipt for the adapter to send (``outbox/``)."""
-        write_atomically(self.outbox, f"{stem}-{next(self._names)}.xml", data)
+    def post(self, data: bytes, stem: str, *, suffix: str = ".xml") -> None:
+        """Write a letter or receipt for the adapter to send (``outbox/``; ``.json`` for a
+        FHIR bundle)."""
+        write_atomically(self.outbox, f"{stem}-{next(self._names)}{suffix}", data)
         self.stats.sent += 1
 
     async def watch(self, interval: float = 0.1) -> None:
@@ -153,7 +161,9 @@ class Mailroom:
     def _new_files(self) -> list[Path]:
         try:
             return sorted(
-                p for p in self.inbox.iterdir() if p.suffix == ".xml" and not p.name.startswith(".")
+                p
+                for p in self.inbox.iterdir()
+                if p.suffix in (".xml", ".json") and not p.name.startswith(".")
             )
         except FileNotFoundError:
             return []
@@ -161,24 +171,29 @@ class Mailroom:
     async def _read_one(self, path: Path) -> None:
         try:
             data = await asyncio.to_thread(path.read_bytes)
-            message = parse_medcom(data, registry=self.registry)
+            message: Any = (
+                read_fhir(data)
+                if path.suffix == ".json"
+                else parse_medcom(data, registry=self.registry)
+            )
         except (OSError, MessageError):
             return
         await asyncio.to_thread(os.replace, path, self.read / path.name)
-        if isinstance(message, Receipt):
+        if isinstance(message, Receipt | Acknowledgement):
             if message.positive:
                 self.stats.receipts += 1
             else:
                 self.stats.negative += 1
             return
-        if not isinstance(message, Correspondence):
+        if not isinstance(message, Correspondence | CareCommunication):
             return
         self.stats.letters += 1
-        self.arrived(message.subject or "", message)
+        subject = (message.subject if isinstance(message, Correspondence) else message.topic) or ""
+        self.arrived(subject, message)
         if self.on_letter is not None:
             self.on_letter(message)
 
-    def arrived(self, subject: str, message: Correspondence | None) -> None:
+    def arrived(self, subject: str, message: Letter | None) -> None:
         """A letter with ``subject`` arrived: in the case system (``message``), or in the
         hub's inbox for the organisation's people (None)."""
         waiting = self._waiting.pop(subject, None)

@@ -7,6 +7,8 @@
   after ``Settings.receipt_deadline`` (120 minutes) is flagged ``overdue``; the flag goes
   when the receipt comes, or when the letter expires (the sender has its XCTL01 then, and
   no receipt will come for a letter nobody can fetch any more).
+* An XBIN01 held for a FHIR receiver (:mod:`coordinator.mailbox.submission`) whose XDIS91
+  has not come within 60 minutes goes into the receiver's inbox as it is.
 
 The deadlines are judged by the clock the sweep is given (the hub's ``CLOCK``: now, UTC).
 
@@ -29,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from coordinator.database.committer import Batch, Committer
 from coordinator.errors import CoordinatorError
+from coordinator.mailbox.conversion import release_unclaimed
 from coordinator.mailbox.status import MessageStatus, sources_of, transition
 from coordinator.settings import Settings
 from coordinator.tables import MESSAGE, new_message_row
@@ -215,6 +218,9 @@ async def sweep_once(
     overdue = await committer.call(
         flag_overdue(deadline=settings.receipt_deadline, now=clock() if clock else None)
     )
+    released = await committer.call(release_unclaimed(clock() if clock else None))
+    if released:
+        log.info("%d attachments (XBIN01) whose letter never came went on as they are", released)
     return expired, overdue
 
 

@@ -36,8 +36,9 @@ from sqlalchemy.engine import Connection
 from coordinator.database.committer import Batch
 from coordinator.database.statements import InsertIgnore, Lookup, Write
 from coordinator.errors import AlreadyReceipted, Conflict, ResendLimit
+from coordinator.mailbox.conversion import gather_receipt, keep_records
 from coordinator.mailbox.status import MessageStatus, sources_of
-from coordinator.tables import MESSAGE, REMOVED_MESSAGE, new_message_row
+from coordinator.tables import MESSAGE, REMOVED_MESSAGE, MessageFormat, new_message_row
 from messages.medcom.model import MessageType
 from messages.medcom.routing import NO_LETTER_FACTS, LetterFacts, Routing
 
@@ -50,6 +51,24 @@ c = MESSAGE.c
 
 
 @dataclass(frozen=True, slots=True)
+class Form:
+    """How a message travels between formats (:mod:`coordinator.mailbox.submission`): what
+    its sender sent, what ``body`` is, and what the hub does with it."""
+
+    sent_as: MessageFormat = MessageFormat.OIOXML
+    body_type: str = "application/xml"  # the media type of the body the receiver fetches
+    original: bytes | None = None  # the sender's bytes, when the hub converted them
+    fhir_bundle_id: str | None = None
+    fhir_message_id: str | None = None
+    held: bool = False  # not for the receiver's inbox (folded into another, or converted)
+    conversion: dict[str, Any] | None = None  # a conversion record to keep with it
+    gather: tuple[uuid.UUID, str] | None = None  # an XCTL for a record: its id and slot
+
+
+OIOXML_FORM = Form()
+
+
+@dataclass(frozen=True, slots=True)
 class Incoming:
     """A validated message on its way into the store."""
 
@@ -57,6 +76,8 @@ class Incoming:
     body: bytes
     received_at: datetime
     letter: LetterFacts = NO_LETTER_FACTS  # an XDIS91's child, subject and the letter it answers
+    form: Form = OIOXML_FORM
+    companion: Incoming | None = None  # stored with it: the XBIN01 of a converted letter
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +107,12 @@ def _row(incoming: Incoming, message_id: uuid.UUID, resend_of: uuid.UUID | None)
         patient_cpr=incoming.letter.patient_cpr,
         subject=incoming.letter.subject,
         in_reply_to=incoming.letter.in_reply_to,
+        sent_as=incoming.form.sent_as.value,
+        body_type=incoming.form.body_type,
+        original=incoming.form.original,
+        fhir_bundle_id=incoming.form.fhir_bundle_id,
+        fhir_message_id=incoming.form.fhir_message_id,
+        in_inbox=not incoming.form.held,
     )
 
 
@@ -121,8 +148,16 @@ _WINNER = select(c.id, c.status).where(
 
 def accept_many(conn: Connection, batch: Batch, items: list[Any]) -> list[Any]:
     """Store the group's new messages; per item an :class:`Accepted` or a
-    :class:`ResendLimit` (the committer raises it for that request alone), in order."""
-    incoming: list[Incoming] = items
+    :class:`ResendLimit` (the committer raises it for that request alone), in order. An
+    item's companion (the XBIN01 a FHIR letter became beside its XDIS91) is stored with it
+    in this transaction; the item's answer is its own."""
+    given: list[Incoming] = items
+    incoming: list[Incoming] = [*given]
+    incoming.extend(i.companion for i in given if i.companion is not None)
+    return _accept(conn, batch, incoming)[: len(given)]
+
+
+def _accept(conn: Connection, batch: Batch, incoming: list[Incoming]) -> list[Any]:
     letters = {(i.routing.sender_gln, i.routing.letter_identifier) for i in incoming}
     # the stored messages first, then the removed ones: the retention moves a message from
     # one to the other in one transaction, so a row it moves meanwhile is seen in one of them
@@ -178,6 +213,8 @@ def accept_many(conn: Connection, batch: Batch, items: list[Any]) -> list[Any]:
         # where no message has their sender, envelope and letter
         inserted = _INSERT.inserted(conn, rows)
         receipts: list[tuple[uuid.UUID, Routing]] = []
+        records: list[dict[str, Any]] = []
+        gathered: list[tuple[tuple[uuid.UUID, str], bytes, uuid.UUID]] = []
         for new in rows:
             if new["id"] not in inserted:  # another hub process stored the same message first
                 winner = conn.execute(
@@ -199,13 +236,25 @@ def accept_many(conn: Connection, batch: Batch, items: list[Any]) -> list[Any]:
             )
             batch.event(new["id"], MessageStatus.ACCEPTED, new["received_at"])
             batch.wake.add(new["receiver_gln"])
-            routing = incoming[fresh[new["id"]]].routing
+            item = incoming[fresh[new["id"]]]
+            routing = item.routing
             if routing.type.is_receipt:
                 receipts.append((new["id"], routing))
+            if item.form.conversion is not None:
+                records.append(
+                    {"id": uuid.uuid4(), "created_at": batch.now, **item.form.conversion}
+                )
+            if item.form.gather is not None:
+                gathered.append((item.form.gather, item.body, new["id"]))
+        keep_records(conn, records)
         if receipts:
             refused = _refuse_second_receipts(conn, batch, link_receipts(conn, batch, receipts))
             for receipt_id, refusal in refused.items():
                 results[fresh[receipt_id]] = refusal
+        # the XCTL for a FHIR sender's converted letter, once it is stored and linked
+        for (conversion_id, slot), body, receipt_id in gathered:
+            if receipt_id not in refused:
+                gather_receipt(conn, batch, conversion_id, slot, body, receipt_id)
     # an item that repeated an earlier item of this group got that item's (final) answer
     final: list[Any] = []
     for position, item in enumerate(incoming):

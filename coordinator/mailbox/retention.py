@@ -11,6 +11,10 @@ sender's), so the hub keeps it only as long as its parties may still follow it. 
 * an **expired letter**: after its sender acknowledged the XCTL01 that told it the letter was
   not delivered (:mod:`coordinator.mailbox.expiry`); until then an operator may re-deliver it.
 
+A conversion record (:mod:`coordinator.mailbox.conversion`: which FHIR message became or
+came from which OIOXML letters) is removed three months after the conversion; a receipt
+that comes later passes unconverted.
+
 A letter still waiting in an inbox (accepted, downloaded) is never removed here: it expires
 first. An expired letter whose XCTL01 was never acknowledged stays until it is.
 
@@ -50,6 +54,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from coordinator.database.committer import Batch, Committer, Op
 from coordinator.database.statements import ForEngine
 from coordinator.errors import CoordinatorError
+from coordinator.mailbox.conversion import remove_old_records
 from coordinator.mailbox.status import MessageStatus
 from coordinator.settings import Settings
 from coordinator.state import CLOCK, COMMITTER, SETTINGS
@@ -129,6 +134,7 @@ class Removed:
     letters: int = 0  # delivered letters (XDIS91, XBIN01)
     expired: int = 0  # expired letters, after their XCTL01
     receipts: int = 0  # receipts (XCTL01, XCTL02, XCTL03)
+    conversions: int = 0  # conversion records past three months (coordinator.mailbox.conversion)
 
     def add(self, other: Removed) -> None:
         for f in fields(self):
@@ -207,12 +213,18 @@ async def run_letter_retention(
             totals.add(done)
         if not more:
             break
+    old = Removed(conversions=await committer.call(remove_old_records(clock() if clock else None)))
+    total.add(old)
+    if totals is not None:
+        totals.add(old)
     if total.total:
         log.info(
-            "letter retention removed %d delivered letters, %d expired letters and %d receipts",
+            "letter retention removed %d delivered letters, %d expired letters, %d receipts "
+            "and %d conversion records",
             total.letters,
             total.expired,
             total.receipts,
+            total.conversions,
         )
     return total
 

@@ -18,13 +18,12 @@ from coordinator.errors import (
     Expired,
     Forbidden,
     InvalidSearch,
-    NetworkReceiptRefused,
     NotFound,
-    UnknownReceiver,
     UnsupportedMediaType,
 )
 from coordinator.mailbox.archive import Search, letters, parse_cursor
-from coordinator.mailbox.intake import Incoming, accept_many
+from coordinator.mailbox.conversion import FHIR_JSON
+from coordinator.mailbox.intake import accept_many
 from coordinator.mailbox.status import MessageStatus
 from coordinator.mailbox.store import (
     acknowledge,
@@ -38,27 +37,24 @@ from coordinator.mailbox.store import (
     touch_poll,
 )
 from coordinator.mailbox.store import lease as store_lease
+from coordinator.mailbox.submission import FHIR_TYPES, FHIR_XML, submitted
 from coordinator.params import seconds, whole_number
 from coordinator.responses import json_response
 from coordinator.security.auth import Principal, principal_of
 from coordinator.sqltypes import utcnow
 from coordinator.state import (
-    CLOCK,
     COMMITTER,
-    DIRECTORY,
     ENGINE,
     LAST_POLL,
     NOTIFIER,
     READER,
-    REGISTRY,
     SETTINGS,
     STOPPING,
 )
 from coordinator.tables import LettersConsumedBy, Role
 from messages.errors import IdentifierError
 from messages.identifiers import parse_cpr, parse_gln
-from messages.medcom.model import MessageType
-from messages.medcom.routing import read_letter
+from wire.directory import MessageFormat
 from wire.entries import entry_problems
 from wire.mailbox import (
     Accepted,
@@ -103,30 +99,15 @@ def _message_id(request: web.Request) -> uuid.UUID:
 async def submit(request: web.Request) -> web.Response:
     principal = _mailbox_user(request)
     app = request.app
-    if request.content_type not in XML_TYPES:
-        raise UnsupportedMediaType("send the Emessage as Content-Type: application/xml")
+    content_type = request.content_type
+    if content_type not in XML_TYPES and content_type not in FHIR_TYPES:
+        raise UnsupportedMediaType(
+            "send the Emessage as Content-Type: application/xml, or a MedCom FHIR bundle as "
+            "application/fhir+json or application/fhir+xml"
+        )
     body = await request.read()
-    registry = app[REGISTRY]
-    limit = app[SETTINGS].max_body_bytes
-    if len(body) > OFF_LOOP_BYTES:
-        routing, letter = await asyncio.to_thread(
-            read_letter, body, registry=registry, max_bytes=limit
-        )
-    else:
-        routing, letter = read_letter(body, registry=registry, max_bytes=limit)
-    if routing.type is MessageType.XCTL01:
-        raise NetworkReceiptRefused("XCTL01 network receipts are made by the hub, not sent to it")
-    if routing.sender_gln != principal.org_gln:
-        raise Forbidden(
-            f"the letter's sender {routing.sender_gln} is not your organisation "
-            f"{principal.org_gln}",
-            code="sender-mismatch",
-        )
-    if not await app[DIRECTORY].known(routing.receiver_gln):
-        raise UnknownReceiver(f"the receiver {routing.receiver_gln} is not registered at the hub")
-    for warning in routing.warnings:
-        log.warning("message from %s: %s", routing.sender_gln, warning)
-    accepted = await app[COMMITTER].bulk(accept_many, Incoming(routing, body, app[CLOCK](), letter))
+    incoming = await submitted(request, body, content_type, principal.org_gln)
+    accepted = await app[COMMITTER].bulk(accept_many, incoming)
     headers = {"Location": f"/v1/messages/{accepted.id}"}
     answer = Accepted(
         id=accepted.id,
@@ -136,6 +117,16 @@ async def submit(request: web.Request) -> web.Response:
     )
     status = 200 if accepted.duplicate else 202
     return json_response(answer, status=status, headers=headers, exclude_defaults=True)
+
+
+def _format_of(body_type: str) -> MessageFormat:
+    return MessageFormat.FHIR if body_type in FHIR_TYPES else MessageFormat.OIOXML
+
+
+def _sent_type(sent_as: str, body: bytes) -> str:
+    if sent_as != MessageFormat.FHIR.value:
+        return "application/xml"
+    return FHIR_JSON if body.lstrip()[:1] == b"{" else FHIR_XML
 
 
 def _entry(row: Any) -> dict[str, Any]:
@@ -152,6 +143,7 @@ def _entry(row: Any) -> dict[str, Any]:
         "episode_id": row.episode_id,
         "subject": row.subject,
         "in_reply_to": row.in_reply_to,
+        "format": _format_of(row.body_type).value,
         "suggested_case": bool(row.suggested_case),
     }
 
@@ -238,9 +230,13 @@ async def fetch(request: web.Request) -> web.Response:
     first = MessageStatus(row.status).can_become(MessageStatus.DOWNLOADED)
     if receiver and first and owner is party:
         await app[COMMITTER].bulk(mark_downloaded, message_id)
+    body, media_type = bytes(row.body), row.body_type
+    if row.sender_gln == principal.org_gln and row.original is not None:
+        body = bytes(row.original)  # the sender sees what it sent
+        media_type = _sent_type(row.sent_as, body)
     return web.Response(
-        body=bytes(row.body),
-        content_type="application/xml",
+        body=body,
+        content_type=media_type,
         headers={"X-Samspil-Message-Type": row.type},
     )
 
@@ -270,6 +266,11 @@ async def status(request: web.Request) -> web.Response:
             receipt_id=row.receipt_id,
             resend=row.is_resend,
             overdue=row.overdue,
+            letter_id=row.letter_id,
+            fhir_bundle_id=row.fhir_bundle_id,
+            fhir_message_id=row.fhir_message_id,
+            sent_as=row.sent_as,
+            delivered_as=_format_of(row.body_type),
         )
     )
 

@@ -134,6 +134,7 @@ _INBOX_COLUMNS = (
     M.episode_id,
     M.subject,
     M.in_reply_to,
+    M.body_type,
     _SUGGESTED_CASE,
 )
 _INBOX = Query(
@@ -153,6 +154,11 @@ _MESSAGE_COLUMNS = (
     M.overdue,
     M.is_resend,
     M.received_at,
+    M.letter_id,
+    M.sent_as,
+    M.body_type,
+    M.fhir_bundle_id,
+    M.fhir_message_id,
 )
 _MESSAGE = Query(select(*_MESSAGE_COLUMNS).where(M.id == bindparam("id")))
 _CONSUMED_BY = (
@@ -175,7 +181,7 @@ _REMOVED = Query(
 """What stays of a message the letter retention removed: read only when no message has the
 id, so a stored message costs no second lookup."""
 _MESSAGE_BODY = Query(
-    select(*_MESSAGE_COLUMNS, _CONSUMED_BY, M.body).where(M.id == bindparam("id"))
+    select(*_MESSAGE_COLUMNS, _CONSUMED_BY, M.body, M.original).where(M.id == bindparam("id"))
 )
 _EVENTS = Query(
     select(MESSAGE_EVENT.c.status, MESSAGE_EVENT.c.at)

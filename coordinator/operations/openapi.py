@@ -10,6 +10,8 @@ from wire.directory import Directory, WhoAmI
 from wire.operator import (
     Audit,
     CertificateRevocationIn,
+    FormatIn,
+    FormatState,
     Health,
     LettersConsumer,
     LettersConsumerIn,
@@ -166,6 +168,23 @@ PATHS: dict[str, Any] = {
     "/v1/operator/organisations/{gln}/enable": _action(
         "operatorEnableToken", "Enable an organisation's system token (audited).", "TokenState", 200
     ),
+    "/v1/operator/organisations/{gln}/format": {
+        "put": {
+            "operationId": "operatorSetFormat",
+            "summary": "Set the letter format an organisation receives, oioxml or fhir "
+            "(audited): the next letters and receipts for it are converted to it; those "
+            "already in its inbox keep theirs.",
+            "parameters": [_GLN],
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": _ref("FormatIn")}},
+            },
+            "responses": {
+                "200": _json("FormatState", "Set and audited."),
+                **_errors(400, 401, 403, 404, 413, 415, 503),
+            },
+        },
+    },
     "/v1/operator/organisations/{gln}/letters-consumed-by": {
         "post": {
             "operationId": "operatorSetLettersConsumedBy",
@@ -238,6 +257,8 @@ MODELS: list[type[Any]] = [
     Redelivered,
     Reported,
     TokenState,
+    FormatIn,
+    FormatState,
     LettersConsumerIn,
     LettersConsumer,
     CertificateRevocationIn,

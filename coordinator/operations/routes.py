@@ -50,17 +50,18 @@ from coordinator.security.certificates import (
     revocation_reason,
     revoked_certificates,
 )
-from coordinator.security.credentials import consumer_switch, token_switch
+from coordinator.security.credentials import consumer_switch, format_switch, token_switch
 from coordinator.sqltypes import utcnow
-from coordinator.state import COMMITTER, ENGINE, SETTINGS
+from coordinator.state import COMMITTER, DIRECTORY, ENGINE, SETTINGS
 from coordinator.tables import Role
 from messages.errors import IdentifierError
 from messages.identifiers import parse_gln
-from wire.directory import LettersConsumedBy, Sector
+from wire.directory import LettersConsumedBy, MessageFormat, Sector
 from wire.operator import (
     Audit,
     AuditEntry,
     DatabaseHealth,
+    FormatState,
     Health,
     LettersConsumer,
     LettersConsumerIn,
@@ -280,6 +281,32 @@ async def post_disable(request: web.Request) -> web.Response:
 @routes.post("/v1/operator/organisations/{gln}/enable")
 async def post_enable(request: web.Request) -> web.Response:
     return await _token(request, disabled=False)
+
+
+@routes.put("/v1/operator/organisations/{gln}/format")
+async def put_format(request: web.Request) -> web.Response:
+    """The letter format an organisation receives (:class:`wire.operator.FormatIn`),
+    audited."""
+    actor = _actor(_operator(request))
+    gln = _gln(request)
+    if request.content_type != "application/json":
+        raise UnsupportedMediaType("send the format as Content-Type: application/json")
+    try:
+        data = json.loads(await request.read())
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise BadRequest("the body is not JSON", code="invalid-json") from None
+    if not isinstance(data, dict) or set(data) != {"format"}:
+        raise BadRequest('the body is {"format": "oioxml" | "fhir"}', code="invalid-format")
+    try:
+        fmt = MessageFormat(str(data["format"]))
+    except ValueError:
+        raise BadRequest(
+            f"format must be one of {', '.join(f.value for f in MessageFormat)}",
+            code="invalid-format",
+        ) from None
+    changed = await request.app[COMMITTER].call(format_switch(gln, fmt, actor=actor))
+    request.app[DIRECTORY].forget(gln)
+    return json_response(FormatState(organisation=gln, format=fmt, changed=changed))
 
 
 @routes.post("/v1/operator/organisations/{gln}/letters-consumed-by")

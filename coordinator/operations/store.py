@@ -381,6 +381,11 @@ async def _copy(
         patient_cpr=row.patient_cpr,
         subject=row.subject,
         in_reply_to=row.in_reply_to,
+        sent_as=row.sent_as,
+        body_type=row.body_type,
+        original=row.original,
+        fhir_bundle_id=row.fhir_bundle_id,
+        fhir_message_id=row.fhir_message_id,
     )
     await conn.execute(insert(MESSAGE).values(**values))
     batch.event(new_id, MessageStatus.ACCEPTED)

@@ -34,6 +34,7 @@ from coordinator.tables import (
     CREDENTIAL,
     ORGANISATION,
     LettersConsumedBy,
+    MessageFormat,
     OrganisationCreate,
     OrganisationPublic,
     Role,
@@ -121,7 +122,7 @@ async def _add_organisation(
         action=AuditAction.ADD_ORGANISATION,
         target=gln,
         result=f"system credential {credential_id}{_expiry(expires_at)}, letters consumed by "
-        f"{organisation.letters_consumed_by.value}",
+        f"{organisation.letters_consumed_by.value}, format {organisation.format.value}",
     )
     return OrganisationPublic(id=org_id, created_at=now, **organisation.model_dump()), token
 
@@ -376,5 +377,34 @@ def consumer_switch(gln: str, owner: LettersConsumedBy, actor: Actor) -> Op[bool
 
     async def op(conn: AsyncConnection, batch: Batch) -> bool:
         return await _switch_consumer(conn, gln=gln, owner=owner, actor=actor, at=batch.now)
+
+    return op
+
+
+# --- the letter format an organisation receives -------------------------------------------
+
+
+def format_switch(gln: str, fmt: MessageFormat, *, actor: Actor) -> Op[bool]:
+    """An operator's change of the letter format ``gln`` receives, as a committer op
+    (audited); whether it changed. Letters already in its inbox keep the format they were
+    converted to; the next ones come in the new one."""
+
+    async def op(conn: AsyncConnection, batch: Batch) -> bool:
+        o = ORGANISATION.c
+        old = await conn.scalar(select(o.format).where(o.gln == gln))
+        if old is None:
+            raise NotFound(f"no organisation with GLN {gln} is registered")
+        changed = bool(old != fmt.value)
+        if changed:
+            await conn.execute(update(ORGANISATION).where(o.gln == gln).values(format=fmt.value))
+        await write_audit(
+            conn,
+            at=batch.now,
+            actor=actor,
+            action=AuditAction.SET_FORMAT,
+            target=gln,
+            result=f"format {old} -> {fmt.value}" if changed else f"format {old} unchanged",
+        )
+        return changed
 
     return op

@@ -28,7 +28,7 @@ from coordinator.responses import json_response
 from coordinator.security.auth import principal_of
 from coordinator.security.credentials import NAME_MAX, registration
 from coordinator.state import COMMITTER
-from coordinator.tables import LettersConsumedBy, OrganisationCreate, Role, Sector
+from coordinator.tables import LettersConsumedBy, MessageFormat, OrganisationCreate, Role, Sector
 from messages.errors import IdentifierError
 from messages.identifiers import parse_gln, parse_sor
 from wire.admin import OrganisationRegistered, RegisteredOrganisation
@@ -36,7 +36,7 @@ from wire.admin import OrganisationRegistered, RegisteredOrganisation
 routes = web.RouteTableDef()
 
 _MUNICIPALITY = re.compile(r"^[0-9]{3}$")
-_FIELDS = {"gln", "name", "sector", "sor", "municipality", "letters_consumed_by"}
+_FIELDS = {"gln", "name", "sector", "sor", "municipality", "format", "letters_consumed_by"}
 
 
 def _organisation(data: Any) -> OrganisationCreate:
@@ -76,6 +76,13 @@ def _organisation(data: Any) -> OrganisationCreate:
             "a municipality code is three digits", code="invalid-municipality"
         )
     try:
+        fmt = MessageFormat(str(data.get("format", MessageFormat.OIOXML.value)))
+    except ValueError:
+        raise InvalidOrganisation(
+            f"format must be one of {', '.join(f.value for f in MessageFormat)}",
+            code="invalid-format",
+        ) from None
+    try:
         consumer = LettersConsumedBy(str(data.get("letters_consumed_by", "system")))
     except ValueError:
         raise InvalidOrganisation(
@@ -88,6 +95,7 @@ def _organisation(data: Any) -> OrganisationCreate:
         sector=sector,
         sor=sor,
         municipality=municipality,
+        format=fmt,
         letters_consumed_by=consumer,
     )
 

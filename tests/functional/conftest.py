@@ -30,7 +30,7 @@ from coordinator.security.credentials import add_user, local_actor, register_org
 from coordinator.settings import Settings
 from coordinator.sqltypes import utcnow
 from coordinator.state import CLOCK, ENGINE, Clock
-from coordinator.tables import OrganisationCreate, Role, Sector
+from coordinator.tables import MessageFormat, OrganisationCreate, Role, Sector
 from messages.identifiers import gln_check_digit
 
 
@@ -143,11 +143,19 @@ class Hub:
         self.base = base
         self.session = session
 
-    async def org(self, gln: str, sector: Sector = Sector.PPR, name: str = "Org") -> Client:
+    async def org(
+        self,
+        gln: str,
+        sector: Sector = Sector.PPR,
+        name: str = "Org",
+        *,
+        fmt: MessageFormat = MessageFormat.OIOXML,
+        sor: str | None = None,
+    ) -> Client:
         _, token = await register_organisation(
             actor=local_actor(),
             engine=self.app[ENGINE],
-            organisation=OrganisationCreate(gln=gln, name=name, sector=sector),
+            organisation=OrganisationCreate(gln=gln, name=name, sector=sector, format=fmt, sor=sor),
         )
         return Client(self.session, self.base, token, gln)
 

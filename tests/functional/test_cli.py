@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -52,24 +53,30 @@ def test_org_and_user_commands(cli_env: dict[str, str]) -> None:
     assert added.stdout == token + "\n"  # only the token on stdout
     assert token.startswith("smp_")
     assert len(token) > 40
-    samspil("org", "add", "--gln", GP_GLN, "--name", "Lægehuset", "--sector", "gp", env=cli_env)
+    samspil(
+        "org", "add", "--gln", GP_GLN, "--name", "Lægehuset", "--sector", "gp",
+        "--format", "fhir", env=cli_env,
+    )  # fmt: skip
     samspil(
         "org", "add", "--gln", FAMILY_GLN, "--name", "Familieafdelingen", "--sector", "family",
         "--letters-consumed-by", "people", env=cli_env,
     )  # fmt: skip
     listing = samspil("org", "list", env=cli_env).stdout
+    assert re.search(rf"^{GP_GLN}  gp +fhir ", listing, re.M), listing
+    assert re.search(rf"^{PPR_GLN}  ppr +oioxml ", listing, re.M), listing
+    assert re.search(rf"^{FAMILY_GLN}  family +oioxml ", listing, re.M), listing
     assert PPR_GLN in listing
     assert "PPR Brønderslev" in listing
     assert GP_GLN in listing
     assert token not in listing
-    owners = {line.split()[0]: line.split()[4] for line in listing.splitlines()}
+    owners = {line.split()[0]: line.split()[5] for line in listing.splitlines()}
     assert owners == {PPR_GLN: "system", GP_GLN: "system", FAMILY_GLN: "people"}
     switched = samspil("org", "letters", "--gln", PPR_GLN, "--consumed-by", "people", env=cli_env)
     assert f"{PPR_GLN}: letters consumed by people" in switched.stderr
     again_same = samspil("org", "letters", "--gln", PPR_GLN, "--consumed-by", "people", env=cli_env)
     assert "(unchanged)" in again_same.stderr
     listing = samspil("org", "list", env=cli_env).stdout
-    assert {line.split()[0]: line.split()[4] for line in listing.splitlines()}[PPR_GLN] == "people"
+    assert {line.split()[0]: line.split()[5] for line in listing.splitlines()}[PPR_GLN] == "people"
     user = samspil(
         "user", "add", "--org", PPR_GLN, "--name", "Sara", "--role", "caseworker", env=cli_env
     )

@@ -120,7 +120,7 @@ async def test_a_delivered_letter_and_its_receipt_go_after_the_period_and_not_be
 
     clock.ahead = KEEP + timedelta(minutes=1)
     removed = await _retain(hub, clock)
-    assert removed.as_dict() == {"letters": 1, "expired": 0, "receipts": 1}
+    assert removed.as_dict() == {"letters": 1, "expired": 0, "receipts": 1, "conversions": 0}
     assert (await _retain(hub, clock)).total == 0  # once
 
     # the CPR, the body and the history are gone from the database; the tombstone is small
@@ -231,7 +231,7 @@ async def test_an_expired_letter_goes_after_its_sender_acknowledged_the_xctl01(
     assert (await _retain(hub, clock)).total == 0
     clock.ahead = KEEP + timedelta(minutes=1)
     removed = await _retain(hub, clock)
-    assert removed.as_dict() == {"letters": 0, "expired": 1, "receipts": 1}
+    assert removed.as_dict() == {"letters": 0, "expired": 1, "receipts": 1, "conversions": 0}
     assert await _messages_about(hub, child) == 0
     problem = await _gone(gp, f"/v1/messages/{sent['id']}/status")
     assert "expired" in problem["detail"]

@@ -38,6 +38,11 @@ from tests.functional.index_samples import (
     verified,
 )
 
+# commits interleave only where several writers do: PostgreSQL (SQLite has one writer)
+POSTGRES_ONLY = pytest.mark.parametrize(
+    "hub_db", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+
 
 async def _events(
     client: Client, since: str = "0", *, limit: int = 100, person: str | None = None
@@ -220,13 +225,12 @@ async def test_who_may_ask_and_bad_cursors(hub: Hub) -> None:
     assert at(0)  # the samples' clock is in use
 
 
+@POSTGRES_ONLY
 async def test_two_hub_processes_writing_at_once_lose_no_event_behind_the_cursor(
-    make_hub: MakeHub, hub_db: str
+    make_hub: MakeHub,
 ) -> None:
     """On PostgreSQL two hub processes commit changes at once: a reader following the cursor
     while they write sees every event exactly once (numbers become visible in commit order)."""
-    if not hub_db.startswith("postgresql"):
-        pytest.skip("one writer on SQLite: commits cannot interleave")
     first, second = await make_hub(), await make_hub()
     ppr, bup, _, _ = await _region(first)
     bup_there = Client(bup.session, second.base, bup.token, bup.gln)
@@ -269,11 +273,10 @@ async def test_two_hub_processes_writing_at_once_lose_no_event_behind_the_cursor
     assert len(seen) == len(set(seen)) == writes
 
 
-async def test_a_change_committed_late_is_not_passed_by_the_cursor(hub: Hub, hub_db: str) -> None:
+@POSTGRES_ONLY
+async def test_a_change_committed_late_is_not_passed_by_the_cursor(hub: Hub) -> None:
     """Two transactions numbering changes at once (PostgreSQL): the later one waits for the
     earlier one's commit, so no reader's cursor can move past a number still to come."""
-    if not hub_db.startswith("postgresql"):
-        pytest.skip("one writer on SQLite: commits cannot interleave")
     ppr, bup, _, _ = await _region(hub)
     child = cpr_aged(10)
     await ok(ppr, "PUT", "/v1/cases/P-1", case(child))

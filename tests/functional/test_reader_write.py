@@ -21,7 +21,17 @@ from coordinator.tables import ORGANISATION
 from tests.functional.conftest import Hub
 
 G = ORGANISATION.c
-COLUMNS = ["id", "gln", "name", "sector", "sor", "municipality", "created_at", "last_poll_at"]
+COLUMNS = [
+    "id",
+    "gln",
+    "name",
+    "sector",
+    "sor",
+    "municipality",
+    "letters_consumed_by",
+    "created_at",
+    "last_poll_at",
+]
 _INSERT = Write(insert(ORGANISATION), COLUMNS)
 _POLLED = Write(
     update(ORGANISATION)
@@ -39,6 +49,7 @@ def _org(n: int, at: datetime) -> dict[str, Any]:
         "sector": "ppr",
         "sor": None if n % 2 else f"SOR{n}",
         "municipality": "101",
+        "letters_consumed_by": "system",
         "created_at": at,
         "last_poll_at": None,
     }

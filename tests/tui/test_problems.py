@@ -119,7 +119,12 @@ ROOT = Path(__file__).resolve().parents[2]
 ANSWERING = ("coordinator", "messages")
 """The packages whose errors the hub answers with (a message's own errors reach a client as a
 problem too, when a letter is refused)."""
-NOT_ANSWERING = ("coordinator/cli.py", "coordinator/database/backup.py", "messages/cli.py")
+NOT_ANSWERING = (
+    "coordinator/cli.py",
+    "coordinator/database/backup.py",
+    "messages/cli.py",
+    "messages/fhir/answer.py",  # a FHIR Acknowledgement's response codes: no problem codes
+)
 NOT_ANSWERED = {
     "config": "a setting refused at start-up: the hub does not run",
     "backup-failed": "samspil backup's, on the command line",

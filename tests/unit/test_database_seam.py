@@ -28,6 +28,7 @@ def _organisation(gln: str, name: str = "Almen praksis") -> dict[str, object]:
         "sor": None,
         "municipality": None,
         "letters_consumed_by": "system",
+        "format": "oioxml",
         "created_at": NOW,
         "last_poll_at": None,
     }

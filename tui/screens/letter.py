@@ -1,13 +1,20 @@
-"""One letter: its header, its formatted text, its thread; reply, receipt, archive.
+"""One letter: its header, its formatted text, its attachments, its thread; reply, receipt,
+archive, save the attachments.
 
 The XML is fetched (the hub marks a received letter ``downloaded``) and parsed by the message
-layer off the event loop. Sent letters show their journey with every status event's time.
+layer off the event loop. Sent letters show their journey with every status event's time. A
+letter's attachments (``Reference/BIN``) travel in an XBIN01 of their own; ``b`` finds it
+among the inbox's entries from the same sender and saves each attachment as a file (in
+``attachments_dir``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 from functools import partial
+from pathlib import Path
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -20,7 +27,7 @@ from textual.widgets import Static
 from messages.errors import MessageError
 from messages.medcom.correspondence import replied_to
 from messages.medcom.documents import build_message, parse_message
-from messages.medcom.model import Correspondence, Receipt
+from messages.medcom.model import BinaryLetter, BinaryReference, Correspondence, Receipt
 from messages.medcom.receipts import receipt_for
 from messages.medcom.text import to_plain
 from tui import problems
@@ -45,6 +52,7 @@ class LetterScreen(Screen[None], CaseworkerRoom):
         Binding("f", "forward", show=False),
         Binding("k", "receipt", show=False),
         Binding("a", "archive", show=False),
+        Binding("v", "save_attachments", show=False),
         Binding("escape", "app.pop_screen", show=False),
         Binding("question_mark", "app.help", show=False),
         Binding("q", "app.quit", show=False),
@@ -57,10 +65,13 @@ class LetterScreen(Screen[None], CaseworkerRoom):
         incoming: bool,
         thread: list[dict[str, Any]] | None = None,
         suggested_case: bool = False,
+        attachments_dir: Path | None = None,
     ) -> None:
         """``thread``: the other inbox entries of its thread; ``suggested_case``: the hub says
-        this organisation has no active case for the letter's child."""
+        this organisation has no active case for the letter's child; ``attachments_dir``:
+        where ``b`` saves the attachments (``Samspil-bilag`` in the home folder)."""
         super().__init__()
+        self.attachments_dir = attachments_dir or Path.home() / "Samspil-bilag"
         self.message_id = message_id
         self.incoming = incoming
         self.thread = thread or []
@@ -83,7 +94,8 @@ class LetterScreen(Screen[None], CaseworkerRoom):
     def show_keys(self) -> None:
         """The keys that work on what is shown: reply, receipt and forward only on a letter
         (not on a receipt), the first two only on one received; archive on what was received;
-        receipt and archive only where the organisation's people take its letters in."""
+        receipt and archive only where the organisation's people take its letters in; saving
+        attachments only on a letter that has some."""
         t = self.caseworker.texts
         letter = isinstance(self.letter, Correspondence)
         ours = self.incoming and not self.caseworker.system_takes_letters  # else the system's
@@ -92,8 +104,12 @@ class LetterScreen(Screen[None], CaseworkerRoom):
             *([("k", t("key.receipt"))] if letter and ours else []),
             *([("a", t("key.ack"))] if ours and self.letter is not None else []),
             *([("f", t("key.forward"))] if letter else []),
+            *([("v", t("key.attachments"))] if self.incoming and self._has_attachments() else []),
         ]
         self.query_one(KeyBar).show([*keys, ("esc", t("key.back")), ("q", t("key.quit"))])
+
+    def _has_attachments(self) -> bool:
+        return isinstance(self.letter, Correspondence) and bool(_attachments(self.letter))
 
     def reload(self) -> None:
         self.start("letter", self._load)
@@ -174,6 +190,12 @@ class LetterScreen(Screen[None], CaseworkerRoom):
         out.append("\n\n")
         for block in letter.clinical_information:
             out.append(to_plain(block) + "\n")
+        attachments = _attachments(letter)
+        if attachments:
+            out.append("\n" + t("letter.attachments", n=len(attachments)) + "\n", style="bold")
+            for n, ref in enumerate(attachments, 1):
+                size = f"{ref.original_size / 1024:.0f} kB" if ref.original_size else "?"
+                out.append(f"  {n}. {ref.object_code} ({ref.extension_code}, {size})\n")
         # the thread: the other inbox entries with it, and letters read before in its episode
         listed = {str(e.get("letter_id")) for e in self.thread}
         lines = [
@@ -255,6 +277,65 @@ class LetterScreen(Screen[None], CaseworkerRoom):
         done = await self.hub(lambda: app.client.ack(self.message_id))
         if done is not None:
             self.query_one(Notice).tell(app.texts("letter.acked"))
+
+    def action_save_attachments(self) -> None:
+        if isinstance(self.letter, Correspondence) and _attachments(self.letter):
+            in_worker(self, partial(self._save_attachments, self.letter), "letter-action")
+
+    async def _save_attachments(self, letter: Correspondence) -> None:
+        app = self.caseworker
+        notice = self.query_one(Notice)
+        wanted = {_key(r.object_identifier): r for r in _attachments(letter)}
+        entries = await self.hub(lambda: app.client.inbox(limit=1000))
+        if entries is None:
+            return
+        registry = await app.registry()
+        for entry in entries:
+            if entry["type"] != "XBIN01" or entry["sender"] != letter.sender.ean:
+                continue
+            data = await self.hub(partial(app.client.fetch, str(entry["id"])))
+            if data is None:
+                return
+            try:
+                binary = await asyncio.to_thread(parse_message, data, registry=registry)
+            except MessageError:
+                continue
+            if not isinstance(binary, BinaryLetter):
+                continue
+            found = [o for o in binary.objects if _key(o.object_identifier) in wanted]
+            if not found:
+                continue
+            try:
+                paths = await asyncio.to_thread(
+                    _write_attachments, self.attachments_dir, letter, found
+                )
+            except (OSError, binascii.Error, ValueError) as exc:
+                notice.tell(app.texts("error", detail=str(exc)), error=True)
+                return
+            notice.tell(app.texts("letter.attachment_saved", paths=", ".join(paths)))
+            return
+        notice.tell(app.texts("letter.attachment_missing"), error=True)
+
+
+def _attachments(letter: Correspondence) -> list[BinaryReference]:
+    return [r.binary for r in letter.references if r.binary is not None]
+
+
+def _key(identifier: str) -> str:
+    return identifier.replace("-", "").lower()
+
+
+def _write_attachments(folder: Path, letter: Correspondence, objects: list[Any]) -> list[str]:
+    """Each object as ``<letter id>-<n>.<extension>`` in ``folder``; the paths."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for n, obj in enumerate(objects, 1):
+        name = "".join(c for c in f"{letter.letter_identifier}-{n}" if c.isalnum() or c == "-")
+        extension = "".join(c for c in obj.extension_code if c.isalnum())[:8] or "bin"
+        path = folder / f"{name}.{extension}"
+        path.write_bytes(base64.b64decode(obj.base64, validate=False))
+        paths.append(str(path))
+    return paths
 
 
 def _first_letter(receipt: Receipt) -> str:

@@ -1,0 +1,315 @@
+"""Letters and receipts between an OIOXML and a FHIR organisation: the conversion records.
+
+A letter the hub converts (XDIS91 + XBIN01 ⇄ CareCommunication) leaves a record in
+``message_conversion`` (MedCom's rule C11): its FHIR MessageHeader.id, the OIOXML letters'
+identifiers, and the parties the receipts need (no CPR, no text). The record is kept
+:data:`KEPT` (three months: :func:`remove_old_records`, run by the letter retention); a
+receipt that comes later passes unconverted.
+
+* A FHIR organisation's Acknowledgement finds its record by the MessageHeader.id it answers
+  (:func:`record_for_message`) and becomes one XCTL per OIOXML letter.
+* An OIOXML organisation's XCTL for a FHIR sender's letter finds its record by the letter
+  it answers (:func:`record_for_receipt`); the receipts are gathered on the record
+  (:func:`gather_receipt`, in the intake's transaction, the record's row locked) and, once
+  one has come for each OIOXML letter, become one Acknowledgement for the FHIR sender.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from coordinator.database.committer import Batch, Op
+from coordinator.database.reader import Reader
+from coordinator.mailbox.status import MessageStatus
+from coordinator.tables import (
+    MESSAGE,
+    MESSAGE_CONVERSION,
+    ORGANISATION,
+    MessageFormat,
+    new_message_row,
+)
+from messages.errors import MessageError
+from messages.fhir.build import build_fhir
+from messages.fhir.convert.receipts import acknowledgement_from_receipts
+from messages.fhir.convert.record import record_from_facts
+from messages.identifiers import derived_message_id
+from messages.medcom.model import MessageType
+from messages.medcom.receipts import read_receipt
+from messages.xmlsafe import parse_xml
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "FHIR_JSON",
+    "KEPT",
+    "Partner",
+    "awaiting_binary",
+    "gather_receipt",
+    "held_binaries",
+    "keep_records",
+    "partners",
+    "record_for_message",
+    "record_for_receipt",
+    "release_unclaimed",
+    "remove_old_records",
+]
+
+KEPT = timedelta(days=92)
+"""How long a conversion record is kept (C11: three months); later receipts pass
+unconverted."""
+FHIR_JSON = "application/fhir+json"
+HELD_BINARIES = 20
+"""How many held XBIN01 (for a FHIR receiver, waiting for their XDIS91) one XDIS91 looks at."""
+
+C = MESSAGE_CONVERSION.c
+M = MESSAGE.c
+ORG = ORGANISATION.c
+
+
+@dataclass(frozen=True, slots=True)
+class Partner:
+    """What the hub's conversion needs of a registered organisation."""
+
+    gln: str
+    format: MessageFormat
+    sor: str | None
+    name: str
+
+
+def _partners(conn: Connection, glns: list[str]) -> dict[str, Partner]:
+    rows = conn.execute(
+        select(ORG.gln, ORG.format, ORG.sor, ORG.name).where(ORG.gln.in_(glns))
+    ).all()
+    return {r.gln: Partner(r.gln, MessageFormat(r.format), r.sor, r.name) for r in rows}
+
+
+async def partners(*, reader: Reader, glns: list[str]) -> dict[str, Partner]:
+    """The registered organisations among ``glns``."""
+    return await reader(_partners, sorted(set(glns)))
+
+
+def _held(conn: Connection, sender: str, receiver: str) -> list[Any]:
+    return list(
+        conn.execute(
+            select(M.id, M.body)
+            .where(
+                M.sender_gln == sender,
+                M.receiver_gln == receiver,
+                M.type == MessageType.XBIN01.value,
+                M.in_inbox.is_(False),
+                M.status == MessageStatus.ACCEPTED.value,
+            )
+            .order_by(M.received_at.desc())
+            .limit(HELD_BINARIES)
+        ).all()
+    )
+
+
+async def held_binaries(*, reader: Reader, sender: str, receiver: str) -> list[Any]:
+    """The XBIN01 ``sender`` sent to the FHIR organisation ``receiver`` that wait for their
+    XDIS91 (newest first; ``id`` and ``body``)."""
+    return await reader(_held, sender, receiver)
+
+
+def _by_message(conn: Connection, fhir_gln: str, message_id: str, since: datetime) -> Any:
+    return conn.execute(
+        select(C.id, C.facts).where(
+            C.fhir_gln == fhir_gln, C.fhir_message_id == message_id, C.created_at >= since
+        )
+    ).first()
+
+
+async def record_for_message(
+    *, reader: Reader, fhir_gln: str, message_id: str, now: datetime
+) -> Any:
+    """The record (``id``, ``facts``) of the FHIR message ``message_id`` that the hub made
+    for ``fhir_gln`` within :data:`KEPT`, else None."""
+    return await reader(_by_message, fhir_gln, message_id, now - KEPT)
+
+
+def _by_letter(
+    conn: Connection, fhir_gln: str, oioxml_gln: str, letters: tuple[str, ...], since: datetime
+) -> Any:
+    return conn.execute(
+        select(C.id, C.letter_id, C.binary_letter_id).where(
+            C.fhir_gln == fhir_gln,
+            C.oioxml_gln == oioxml_gln,
+            or_(C.letter_id.in_(letters), C.binary_letter_id.in_(letters)),
+            C.created_at >= since,
+        )
+    ).first()
+
+
+async def record_for_receipt(
+    *,
+    reader: Reader,
+    fhir_gln: str,
+    oioxml_gln: str,
+    letters: tuple[str, ...],
+    now: datetime,
+) -> tuple[uuid.UUID, str] | None:
+    """The record of the FHIR sender ``fhir_gln``'s letter that an XCTL from ``oioxml_gln``
+    answers (its letter identifiers ``letters``), and which of its letters the receipt
+    answers (``letter`` or ``binary``); None past :data:`KEPT` or for no converted letter."""
+    row = await reader(_by_letter, fhir_gln, oioxml_gln, letters, now - KEPT)
+    if row is None:
+        return None
+    return row.id, ("letter" if row.letter_id in letters else "binary")
+
+
+def _awaiting(conn: Connection, fhir_gln: str, oioxml_gln: str, since: datetime) -> list[Any]:
+    return list(
+        conn.execute(
+            select(C.facts)
+            .where(
+                C.fhir_gln == fhir_gln,
+                C.oioxml_gln == oioxml_gln,
+                C.binary_letter_id.is_(None),
+                C.created_at >= since,
+            )
+            .order_by(C.created_at.desc())
+            .limit(HELD_BINARIES)
+        ).all()
+    )
+
+
+async def awaiting_binary(
+    *, reader: Reader, fhir_gln: str, oioxml_gln: str, objects: set[str], now: datetime
+) -> bool:
+    """Whether a letter from ``oioxml_gln`` was converted for ``fhir_gln`` without the
+    attachments ``objects`` (object identifiers without hyphens, lower case): their XBIN01
+    comes late."""
+    for row in await reader(_awaiting, fhir_gln, oioxml_gln, now - KEPT):
+        try:
+            awaiting = set(json.loads(row.facts).get("awaiting") or ())
+        except (ValueError, AttributeError):
+            continue
+        if awaiting & objects:
+            return True
+    return False
+
+
+def keep_records(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Insert conversion records (in the intake's transaction)."""
+    if rows:
+        conn.execute(MESSAGE_CONVERSION.insert(), rows)
+
+
+def gather_receipt(
+    conn: Connection,
+    batch: Batch,
+    conversion_id: uuid.UUID,
+    slot: str,
+    receipt: bytes,
+    receipt_id: uuid.UUID,
+) -> uuid.UUID | None:
+    """Keep an XCTL on its record; once each OIOXML letter has one, put the Acknowledgement
+    for them in the FHIR sender's inbox (once per record). The XCTL itself is not delivered:
+    the hub took it for its receiver (``acknowledged``), so the letter retention removes it
+    in time. The new message's id, or None."""
+    conn.execute(
+        update(MESSAGE)
+        .where(M.id == receipt_id, M.status == MessageStatus.ACCEPTED.value)
+        .values(status=MessageStatus.ACKNOWLEDGED.value, in_inbox=False, updated_at=batch.now)
+    )
+    batch.event(receipt_id, MessageStatus.ACKNOWLEDGED, batch.now)
+    row = conn.execute(
+        select(MESSAGE_CONVERSION).where(C.id == conversion_id).with_for_update()
+    ).first()
+    if row is None or row.answered:
+        return None
+    letter = receipt if slot == "letter" else row.letter_receipt
+    binary = receipt if slot == "binary" else row.binary_receipt
+    values: dict[str, Any] = {f"{slot}_receipt": receipt}
+    try:
+        record = record_from_facts(json.loads(row.facts))
+        receipts = [read_receipt(parse_xml(b)) for b in (letter, binary) if b is not None]
+        ack = acknowledgement_from_receipts(receipts, record, now=batch.now)
+    except (MessageError, ValueError) as exc:
+        log.warning("receipts for conversion %s not converted: %s", conversion_id, exc.__class__)
+        ack = None
+    if ack is not None:
+        values["answered"] = True
+    conn.execute(update(MESSAGE_CONVERSION).where(C.id == conversion_id).values(**values))
+    if ack is None:
+        return None
+    body = build_fhir(ack)
+    message_id = uuid.uuid4()
+    conn.execute(
+        MESSAGE.insert(),
+        new_message_row(
+            id=message_id,
+            type=(MessageType.XCTL03 if ack.positive else MessageType.XCTL02).value,
+            sender_gln=row.oioxml_gln,
+            receiver_gln=row.fhir_gln,
+            envelope_id=derived_message_id(ack.bundle_id, "envelope"),
+            letter_id=derived_message_id(ack.header_id, "letter"),
+            body=body,
+            received_at=batch.now,
+            body_type=FHIR_JSON,
+            fhir_bundle_id=ack.bundle_id,
+            fhir_message_id=ack.header_id,
+        ),
+    )
+    batch.event(message_id, MessageStatus.ACCEPTED, batch.now)
+    batch.wake.add(row.fhir_gln)
+    return message_id
+
+
+BINARY_WAIT = timedelta(minutes=60)
+"""How long a held XBIN01 waits for its XDIS91 before it goes to its FHIR receiver as it is
+(MedCom's 60 minutes, C10, seen from the other side)."""
+
+
+def release_unclaimed(now: datetime | None = None) -> Op[int]:
+    """A committer op (run by the expiry sweep): the held XBIN01 that no converted letter
+    took within :data:`BINARY_WAIT` go into their receiver's inbox as they are; how many."""
+
+    async def op(conn: AsyncConnection, batch: Batch) -> int:
+        claimed = (
+            select(C.id)
+            .where(
+                C.fhir_gln == M.receiver_gln,
+                C.oioxml_gln == M.sender_gln,
+                C.binary_letter_id == M.letter_id,
+            )
+            .exists()
+        )
+        result = await conn.execute(
+            update(MESSAGE)
+            .where(
+                M.type == MessageType.XBIN01.value,
+                M.in_inbox.is_(False),
+                M.status == MessageStatus.ACCEPTED.value,
+                M.received_at < (now or batch.now) - BINARY_WAIT,
+                ~claimed,
+            )
+            .values(in_inbox=True, updated_at=batch.now)
+            .returning(M.receiver_gln)
+        )
+        receivers = [row.receiver_gln for row in result.all()]
+        batch.wake.update(receivers)
+        return len(receivers)
+
+    return op
+
+
+def remove_old_records(now: datetime | None = None) -> Op[int]:
+    """A committer op: delete the conversion records older than :data:`KEPT` at ``now``
+    (default: the commit's time); how many. Run by the letter retention."""
+
+    async def op(conn: AsyncConnection, batch: Batch) -> int:
+        cutoff = (now or batch.now) - KEPT
+        result = await conn.execute(delete(MESSAGE_CONVERSION).where(C.created_at < cutoff))
+        return int(result.rowcount or 0)
+
+    return op

@@ -1,0 +1,57 @@
+"""A FHIR receiver's answer: the Acknowledgement of a CareCommunication it received."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+
+from messages.fhir.model import (
+    SOR_ENDPOINT,
+    AckCode,
+    Acknowledgement,
+    CareCommunication,
+    Organization,
+    Provenance,
+)
+
+__all__ = ["acknowledgement_for"]
+
+
+def acknowledgement_for(
+    message: CareCommunication,
+    *,
+    now: datetime,
+    code: AckCode = AckCode.OK,
+    details: str | None = None,
+    new_id: Callable[[], uuid.UUID] = uuid.uuid4,
+) -> Acknowledgement:
+    """The Acknowledgement the receiver of ``message`` sends back (``details``: the reason
+    of a negative one)."""
+    header_id = str(new_id())
+    sender = Organization(id=str(new_id()), sor=message.receiver.sor, gln=message.receiver.gln)
+    receiver = Organization(id=str(new_id()), sor=message.sender.sor, gln=message.sender.gln)
+    original = f"MessageHeader/{message.header_id}"
+    return Acknowledgement(
+        bundle_id=str(new_id()),
+        timestamp=now,
+        header_id=header_id,
+        response_identifier=message.header_id,
+        code=code.value,
+        sender=sender,
+        receiver=receiver,
+        source_endpoint=SOR_ENDPOINT + (sender.sor or ""),
+        destination_endpoint=SOR_ENDPOINT + (receiver.sor or ""),
+        details=details if code is not AckCode.OK else None,
+        provenances=(
+            Provenance(
+                id=str(new_id()),
+                target=f"MessageHeader/{header_id}",
+                activity="acknowledgement",
+                occurred=now,
+                recorded=now,
+                agent=f"Organization/{sender.id}",
+                entity_references=(original,),
+            ),
+        ),
+    )
