@@ -29,13 +29,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import sqlite3
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from adapters.errors import OutboxError
 
@@ -151,9 +150,8 @@ class LocalDb:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="adapter-db")
         self._conn: sqlite3.Connection | None = None
         self._held: dict[str, asyncio.Event] = {}  # control ids in flight (hold_control_id)
-        # control id look-ups waiting for the database thread (control_id_digest)
-        self._lookups: list[tuple[tuple[str, str], asyncio.Future[KnownControlId | None]]] = []
-        self._looking = asyncio.Lock()
+        self._queue: list[tuple[Callable[[sqlite3.Connection], Any], asyncio.Future[Any]]] = []
+        self._busy = False  # a group of work is on the thread (run)
 
     async def open(self) -> LocalDb:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -182,9 +180,47 @@ class LocalDb:
 
     async def run(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``work(connection)`` on the database thread; sqlite3 errors become
-        :class:`OutboxError`."""
+        :class:`OutboxError`.
+
+        Work asked for while other work is on the thread goes there next as one group, in
+        the order asked, each its own call with its own result: one hop to the thread and
+        one back for the group (a message's control id look-up, the outbox's group commit,
+        the settles of what was sent), not one each."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._call, work)
+        future: asyncio.Future[T] = loop.create_future()
+        self._queue.append((work, future))
+        if not self._busy:
+            self._next_group(loop)
+        return await future
+
+    def _next_group(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Hand everything queued (and not cancelled meanwhile) to the thread, as one group."""
+        group = [(work, future) for work, future in self._queue if not future.done()]
+        self._queue = []
+        self._busy = bool(group)
+        if not group:
+            return
+
+        def settle(results: list[tuple[bool, Any]]) -> None:
+            for (_, future), (ok, value) in zip(group, results, strict=True):
+                if future.done():  # its caller was cancelled
+                    continue
+                if ok:
+                    future.set_result(value)
+                else:
+                    future.set_exception(value)
+            self._next_group(loop)
+
+        def in_thread() -> None:
+            results: list[tuple[bool, Any]] = []
+            for work, _ in group:
+                try:
+                    results.append((True, self._call(work)))
+                except BaseException as exc:  # handed to its caller on the loop
+                    results.append((False, exc))
+            loop.call_soon_threadsafe(settle, results)
+
+        self._executor.submit(in_thread)
 
     def _call(self, work: Callable[[sqlite3.Connection], T]) -> T:
         if self._conn is None:
@@ -254,40 +290,17 @@ class LocalDb:
         (the message's first), or None when it was never claimed. Read only: the claim is
         written, and decided again, in the transaction that stores the message's items
         (:meth:`adapters.outbox.Outbox.put_many`). Hold the key (:meth:`hold_control_id`)
-        from this look-up until that transaction is over.
+        from this look-up until that transaction is over."""
 
-        Look-ups made while another group of them is on the database thread go there
-        together, in one call: one hop to the thread for many messages, not one each."""
-        future: asyncio.Future[KnownControlId | None] = asyncio.get_running_loop().create_future()
-        self._lookups.append(((key, item_key), future))
-        try:
-            while not future.done():
-                async with self._looking:
-                    if not future.done():
-                        await self._look_up()
-        except asyncio.CancelledError:
-            future.cancel()  # a group that still holds it skips it
-            raise
-        return future.result()
+        def get(conn: sqlite3.Connection) -> KnownControlId | None:
+            row = conn.execute(
+                "SELECT digest, (SELECT id FROM outbox WHERE key = ?) "
+                "FROM hl7_control_ids WHERE key = ?",
+                (item_key, key),
+            ).fetchone()
+            return None if row is None else KnownControlId(str(row[0]), row[1])
 
-    async def _look_up(self) -> None:
-        """Answer every waiting look-up in one call on the database thread."""
-        group, self._lookups = [g for g in self._lookups if not g[1].done()], []
-        try:
-            found = await self.run(
-                functools.partial(_known_control_ids, queries=[q for q, _ in group])
-            )
-        except asyncio.CancelledError:  # whoever runs the next group answers the others
-            self._lookups[:0] = [g for g in group if not g[1].done()]
-            raise
-        except OutboxError as exc:
-            for _, future in group:
-                if not future.done():
-                    future.set_exception(exc)
-            return
-        for (_, future), known in zip(group, found, strict=True):
-            if not future.done():
-                future.set_result(known)
+        return await self.run(get)
 
     @contextlib.asynccontextmanager
     async def hold_control_id(self, key: str) -> AsyncIterator[None]:
@@ -314,21 +327,6 @@ class KnownControlId:
 
     digest: str
     item_id: int | None
-
-
-def _known_control_ids(
-    conn: sqlite3.Connection, queries: list[tuple[str, str]]
-) -> list[KnownControlId | None]:
-    """Per (control id key, first item key): the claim's digest and the item's id, or None."""
-    known: list[KnownControlId | None] = []
-    for key, item_key in queries:
-        row = conn.execute(
-            "SELECT digest, (SELECT id FROM outbox WHERE key = ?) "
-            "FROM hl7_control_ids WHERE key = ?",
-            (item_key, key),
-        ).fetchone()
-        known.append(None if row is None else KnownControlId(str(row[0]), row[1]))
-    return known
 
 
 def _upgrade(conn: sqlite3.Connection) -> None:
