@@ -213,7 +213,10 @@ class LocalDb:
 
         def in_thread() -> None:
             results: list[tuple[bool, Any]] = []
-            for work, _ in group:
+            for work, future in group:
+                if future.cancelled():  # as an executor skips what was cancelled before it ran
+                    results.append((False, asyncio.CancelledError()))
+                    continue
                 try:
                     results.append((True, self._call(work)))
                 except BaseException as exc:  # handed to its caller on the loop
