@@ -35,7 +35,7 @@ from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from adapters.errors import OutboxError
 
@@ -151,6 +151,8 @@ class LocalDb:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="adapter-db")
         self._conn: sqlite3.Connection | None = None
         self._held: dict[str, asyncio.Event] = {}  # control ids in flight (hold_control_id)
+        self._queue: list[tuple[Callable[[sqlite3.Connection], Any], asyncio.Future[Any]]] = []
+        self._busy = False  # a group of work is on the thread (run)
 
     async def open(self) -> LocalDb:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -179,9 +181,50 @@ class LocalDb:
 
     async def run(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``work(connection)`` on the database thread; sqlite3 errors become
-        :class:`OutboxError`."""
+        :class:`OutboxError`.
+
+        Work asked for while other work is on the thread goes there next as one group, in
+        the order asked, each its own call with its own result: one hop to the thread and
+        one back for the group (a message's control id look-up, the outbox's group commit,
+        the settles of what was sent), not one each."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._call, work)
+        future: asyncio.Future[T] = loop.create_future()
+        self._queue.append((work, future))
+        if not self._busy:
+            self._next_group(loop)
+        return await future
+
+    def _next_group(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Hand everything queued (and not cancelled meanwhile) to the thread, as one group."""
+        group = [(work, future) for work, future in self._queue if not future.done()]
+        self._queue = []
+        self._busy = bool(group)
+        if not group:
+            return
+
+        def settle(results: list[tuple[bool, Any]]) -> None:
+            for (_, future), (ok, value) in zip(group, results, strict=True):
+                if future.done():  # its caller was cancelled
+                    continue
+                if ok:
+                    future.set_result(value)
+                else:
+                    future.set_exception(value)
+            self._next_group(loop)
+
+        def in_thread() -> None:
+            results: list[tuple[bool, Any]] = []
+            for work, future in group:
+                if future.cancelled():  # as an executor skips what was cancelled before it ran
+                    results.append((False, asyncio.CancelledError()))
+                    continue
+                try:
+                    results.append((True, self._call(work)))
+                except BaseException as exc:  # handed to its caller on the loop
+                    results.append((False, exc))
+            loop.call_soon_threadsafe(settle, results)
+
+        self._executor.submit(in_thread)
 
     def _call(self, work: Callable[[sqlite3.Connection], T]) -> T:
         if self._conn is None:

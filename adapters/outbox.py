@@ -884,14 +884,16 @@ def _claim(conn: sqlite3.Connection, claim: ControlIdClaim, *, now: float) -> bo
     """Record ``claim`` in the open transaction: True when its key is new (recorded) or was
     claimed for the same content (a resend), False when for other content (nothing
     written)."""
-    row = conn.execute("SELECT digest FROM hl7_control_ids WHERE key = ?", (claim.key,)).fetchone()
-    if row is None:
-        conn.execute(
-            "INSERT INTO hl7_control_ids (key, digest, at) VALUES (?, ?, ?)",
-            (claim.key, claim.digest, now),
-        )
+    # a new key (the usual case) costs one statement: each one is a trip to SQLite and back
+    # for the database thread, and a wait for the interpreter lock the event loop holds
+    inserted = conn.execute(
+        "INSERT OR IGNORE INTO hl7_control_ids (key, digest, at) VALUES (?, ?, ?)",
+        (claim.key, claim.digest, now),
+    ).rowcount
+    if inserted == 1:
         return True
-    return bool(row[0] == claim.digest)
+    row = conn.execute("SELECT digest FROM hl7_control_ids WHERE key = ?", (claim.key,)).fetchone()
+    return row is not None and bool(row[0] == claim.digest)
 
 
 def _write(
