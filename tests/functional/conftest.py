@@ -5,7 +5,10 @@ PostgreSQL database per test, created on the server of ``postgres_url`` and drop
 ``make_hub(**settings)`` starts the app factory's application on ``127.0.0.1:0``;
 ``make_hub(clock=TurnedClock())`` gives the expiry sweep and the letter retention a clock a
 test can turn;
-``hub.org(...)`` registers an organisation and returns a client holding its token. Every
+``hub.org(...)`` registers an organisation and returns a client holding its token;
+``hub.gp_and_ppr()`` a GP and a PPR, ``hub.partners()`` the four organisations around a
+child in Aalborg; ``client.take(id)`` fetches and acknowledges a letter,
+``client.send_receipt(...)`` answers one. Every
 response a test sees is checked against ``/v1/openapi.json`` when the test ends.
 """
 
@@ -15,7 +18,7 @@ import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import aiohttp
 import asyncpg
@@ -27,11 +30,14 @@ from coordinator.app import create_app
 from coordinator.openapi import DOCUMENT
 from coordinator.protocol import HubRunner
 from coordinator.security.credentials import add_user, local_actor, register_organisation
+from coordinator.security.tls import server_context
 from coordinator.settings import Settings
 from coordinator.sqltypes import utcnow
 from coordinator.state import CLOCK, ENGINE, Clock
 from coordinator.tables import MessageFormat, OrganisationCreate, Role, Sector
 from messages.identifiers import gln_check_digit
+from tests.functional.pki import Pki, make_pki
+from tests.functional.samples import receipt
 
 
 def gln(n: int) -> str:
@@ -41,6 +47,12 @@ def gln(n: int) -> str:
 
 
 GP_GLN, PPR_GLN, FAMILY_GLN, BUP_GLN = gln(1001), gln(2001), gln(3001), gln(4001)
+PARTNER_NAMES = {
+    PPR_GLN: "PPR Aalborg",
+    FAMILY_GLN: "Familieafdelingen Aalborg",
+    BUP_GLN: "BUP Aalborg",
+    GP_GLN: "Lægehuset Vestbyen",
+}
 
 
 class TurnedClock:
@@ -57,6 +69,34 @@ class TurnedClock:
         self.ahead += by
 
 
+#: Only on PostgreSQL (for a test, or a module's ``pytestmark``): where several writers or
+#: several hub processes share one database (SQLite has one writer).
+POSTGRES_ONLY = pytest.mark.parametrize(
+    "hub_db", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+
+
+async def create_database(server: str, prefix: str = "samspil_test") -> str:
+    """A new, empty database on the PostgreSQL ``server``: its URL (drop it with
+    :func:`drop_database`)."""
+    name = f"{prefix}_{secrets.token_hex(6)}"
+    await _admin(server, f'CREATE DATABASE "{name}"')
+    return make_url(server).set(database=name).render_as_string(hide_password=False)
+
+
+async def drop_database(server: str, url: str) -> None:
+    """Drop the database :func:`create_database` made on ``server``, connections and all."""
+    await _admin(server, f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
+
+
+async def _admin(server: str, statement: str) -> None:
+    admin = await asyncpg.connect(server)
+    try:
+        await admin.execute(statement)
+    finally:
+        await admin.close()
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 async def hub_db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
     """A database URL for one test: a SQLite file, or a fresh PostgreSQL database."""
@@ -64,20 +104,22 @@ async def hub_db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
         yield f"sqlite+aiosqlite:///{tmp_path / 'hub.sqlite'}"
         return
     server = request.getfixturevalue("postgres_url")
-    name = f"samspil_test_{secrets.token_hex(6)}"
-    admin = await asyncpg.connect(server)
+    url = await create_database(server)
     try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
+        yield url
     finally:
-        await admin.close()
-    try:
-        yield make_url(server).set(database=name).render_as_string(hide_password=False)
-    finally:
-        admin = await asyncpg.connect(server)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
+        await drop_database(server, url)
+
+
+async def register(
+    app: web.Application, organisation: OrganisationCreate, expires_at: datetime | None = None
+) -> str:
+    """Register ``organisation`` with ``app``'s hub: its system's token (which expires at
+    ``expires_at``, if given)."""
+    _, token = await register_organisation(
+        actor=local_actor(), engine=app[ENGINE], organisation=organisation, expires_at=expires_at
+    )
+    return token
 
 
 class Client:
@@ -130,11 +172,41 @@ class Client:
         result: dict[str, Any] = parsed
         return result
 
+    async def take(self, message_id: str) -> bytes:
+        """Fetch a letter and acknowledge it, as an organisation's system takes it in."""
+        body = await self.fetch(message_id)
+        await self.ack(message_id)
+        return body
+
+    async def send_receipt(
+        self, to: str, envelope_id: str, letter_id: str, *, refuse_code: str | None = None
+    ) -> tuple[int, Any]:
+        """Send ``to`` this organisation's receipt for the letter it sent (``envelope_id``,
+        ``letter_id``): XCTL03, or XCTL02 with ``refuse_code``."""
+        return await self.send(
+            receipt(
+                sender=self.gln,
+                receiver=to,
+                original_envelope_id=envelope_id,
+                original_letter_id=letter_id,
+                refuse_code=refuse_code,
+            )
+        )
+
     async def status(self, message_id: str) -> dict[str, Any]:
         status, parsed, _ = await self.request("GET", f"/v1/messages/{message_id}/status")
         assert status == 200, parsed
         result: dict[str, Any] = parsed
         return result
+
+
+class Partners(NamedTuple):
+    """The four organisations around a child in Aalborg (:data:`PARTNER_NAMES`)."""
+
+    ppr: Client
+    family: Client
+    bup: Client
+    gp: Client
 
 
 class Hub:
@@ -152,16 +224,33 @@ class Hub:
         fmt: MessageFormat = MessageFormat.OIOXML,
         sor: str | None = None,
     ) -> Client:
-        _, token = await register_organisation(
+        organisation = OrganisationCreate(gln=gln, name=name, sector=sector, format=fmt, sor=sor)
+        return Client(self.session, self.base, await register(self.app, organisation), gln)
+
+    async def gp_and_ppr(self) -> tuple[Client, Client]:
+        """A GP and a PPR, the two ends of most exchanges."""
+        return await self.org(GP_GLN, Sector.GP), await self.org(PPR_GLN, Sector.PPR)
+
+    async def partners(self, sors: dict[str, str] | None = None) -> Partners:
+        """PPR, the family department, child psychiatry and a GP, registered in that order
+        under :data:`PARTNER_NAMES`; ``sors``: the SOR code of some of them, by GLN."""
+        sectors = (Sector.PPR, Sector.FAMILY, Sector.PSYCHIATRY, Sector.GP)
+        clients = [
+            await self.org(number, sector, PARTNER_NAMES[number], sor=(sors or {}).get(number))
+            for number, sector in zip(PARTNER_NAMES, sectors, strict=True)
+        ]
+        return Partners(*clients)
+
+    async def user(
+        self, gln: str, role: Role, name: str = "Test", *, expires_at: datetime | None = None
+    ) -> Client:
+        token = await add_user(
             actor=local_actor(),
             engine=self.app[ENGINE],
-            organisation=OrganisationCreate(gln=gln, name=name, sector=sector, format=fmt, sor=sor),
-        )
-        return Client(self.session, self.base, token, gln)
-
-    async def user(self, gln: str, role: Role) -> Client:
-        token = await add_user(
-            actor=local_actor(), engine=self.app[ENGINE], org_gln=gln, name="Test", role=role
+            org_gln=gln,
+            name=name,
+            role=role,
+            expires_at=expires_at,
         )
         return Client(self.session, self.base, token, gln)
 
@@ -195,39 +284,64 @@ def check_against_openapi(seen: Seen) -> None:
         )
 
 
+@pytest.fixture
+def pki(tmp_path: Path) -> Pki:
+    """A throw-away CA with the hub's and the organisations' certificates (for TLS hubs)."""
+    return make_pki(tmp_path)
+
+
+class Servers:
+    """The hub applications a fixture serves, each on ``127.0.0.1`` (a free port; with TLS
+    where the settings name a certificate); what they answer is checked against
+    ``/v1/openapi.json`` once :meth:`stop` has stopped them all."""
+
+    def __init__(self, runner: type[web.AppRunner] = web.AppRunner) -> None:
+        self.runner = runner
+        self.runners: list[web.AppRunner] = []
+        self.seen: Seen = []
+
+    async def start(
+        self, settings: Settings, clock: Clock | None = None
+    ) -> tuple[web.Application, int]:
+        """The app the factory makes of ``settings`` (with ``clock``), served: it and its port."""
+        app = create_app(settings)
+        if clock is not None:
+            app[CLOCK] = clock
+        app.middlewares.insert(0, _recorder(self.seen))
+        runner = self.runner(app, shutdown_timeout=5)
+        await runner.setup()
+        self.runners.append(runner)
+        await web.TCPSite(runner, "127.0.0.1", 0, ssl_context=server_context(settings)).start()
+        port: int = runner.addresses[0][1]
+        return app, port
+
+    async def stop(self) -> None:
+        for runner in reversed(self.runners):
+            await runner.cleanup()
+        check_against_openapi(self.seen)
+
+
 MakeHub = Callable[..., Awaitable[Hub]]
 
 
 @pytest.fixture
 async def make_hub(hub_db: str, tmp_path: Path) -> AsyncIterator[MakeHub]:
-    runners: list[web.AppRunner] = []
+    servers = Servers(HubRunner)  # as `samspil serve` runs it
     sessions: list[aiohttp.ClientSession] = []
-    seen: Seen = []
 
     async def make(*, clock: Clock | None = None, **overrides: Any) -> Hub:
         settings = Settings(
             environment="test", data_dir=tmp_path, database_url=hub_db, **overrides
         ).check()
-        app = create_app(settings)
-        if clock is not None:
-            app[CLOCK] = clock
-        app.middlewares.insert(0, _recorder(seen))
-        runner = HubRunner(app, shutdown_timeout=5)  # as `samspil serve` runs it
-        await runner.setup()
-        runners.append(runner)
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        host, port = runner.addresses[0][:2]
+        app, port = await servers.start(settings, clock)
         session = aiohttp.ClientSession()
         sessions.append(session)
-        return Hub(app, f"http://{host}:{port}", session)
+        return Hub(app, f"http://127.0.0.1:{port}", session)
 
     yield make
     for session in sessions:
         await session.close()
-    for runner in reversed(runners):
-        await runner.cleanup()
-    check_against_openapi(seen)
+    await servers.stop()
 
 
 @pytest.fixture

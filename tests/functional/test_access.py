@@ -10,8 +10,7 @@ from tests.functional.samples import xdis91
 
 
 async def test_cross_organisation_access_is_denied(hub: Hub) -> None:
-    gp = await hub.org(GP_GLN, Sector.GP)
-    ppr = await hub.org(PPR_GLN, Sector.PPR)
+    gp, ppr = await hub.gp_and_ppr()
     family = await hub.org(FAMILY_GLN, Sector.FAMILY)
     _, sent = await gp.send(xdis91(sender=GP_GLN, receiver=PPR_GLN))
     message_id = sent["id"]
@@ -46,8 +45,7 @@ async def test_cross_organisation_access_is_denied(hub: Hub) -> None:
 
 
 async def test_ack_is_idempotent(hub: Hub) -> None:
-    gp = await hub.org(GP_GLN, Sector.GP)
-    ppr = await hub.org(PPR_GLN, Sector.PPR)
+    gp, ppr = await hub.gp_and_ppr()
     _, sent = await gp.send(xdis91(sender=GP_GLN, receiver=PPR_GLN))
     assert (await ppr.ack(sent["id"]))["status"] == "acknowledged"
     assert (await ppr.ack(sent["id"]))["status"] == "acknowledged"

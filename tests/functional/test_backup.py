@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import secrets
 import shutil
 import sqlite3
 import stat
@@ -19,7 +18,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import aiohttp
-import asyncpg
 import pytest
 from aiohttp import web
 from sqlalchemy.engine import make_url
@@ -27,8 +25,14 @@ from sqlalchemy.engine import make_url
 from coordinator.app import create_app
 from coordinator.database.backup import BackupError, backup, integrity_check
 from coordinator.settings import Settings
-from coordinator.tables import Sector
-from tests.functional.conftest import GP_GLN, PPR_GLN, Client, MakeHub
+from tests.functional.conftest import (
+    GP_GLN,
+    PPR_GLN,
+    Client,
+    MakeHub,
+    create_database,
+    drop_database,
+)
 from tests.functional.samples import xdis91
 
 BEFORE_BACKUP = 25  # letters acknowledged before the backup begins
@@ -81,8 +85,7 @@ async def backup_under_load(
 ) -> tuple[dict[str, bytes], Writer, str]:
     """Start a hub, write letters, back up while writing; what was acknowledged before."""
     hub = await make_hub()
-    gp = await hub.org(GP_GLN, Sector.GP)
-    ppr = await hub.org(PPR_GLN, Sector.PPR)
+    gp, ppr = await hub.gp_and_ppr()
     writer = Writer(gp)
     task = asyncio.create_task(writer.run())
     try:
@@ -191,12 +194,8 @@ async def postgres_drill(
     before, writer, ppr_token = await backup_under_load(make_hub, hub_db, file)
     assert stat.S_IMODE(file.stat().st_mode) == 0o600
 
-    scratch = f"samspil_restore_{secrets.token_hex(6)}"
-    server = make_url(hub_db).set(drivername="postgresql")
-    admin = await asyncpg.connect(server.render_as_string(hide_password=False))
-    await admin.execute(f'CREATE DATABASE "{scratch}"')
-    await admin.close()
-    scratch_url = server.set(database=scratch).render_as_string(hide_password=False)
+    server = make_url(hub_db).set(drivername="postgresql").render_as_string(hide_password=False)
+    scratch_url = await create_database(server, prefix="samspil_restore")
     try:
         restore = await asyncio.create_subprocess_exec(
             pg_restore,
@@ -211,11 +210,7 @@ async def postgres_drill(
         base, session = await fresh_hub(scratch_url, tmp_path)
         check_restored(await served(base, session, ppr_token), before, writer)
     finally:
-        admin = await asyncpg.connect(server.render_as_string(hide_password=False))
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')
-        finally:
-            await admin.close()
+        await drop_database(server, scratch_url)
 
 
 def test_a_backup_that_cannot_be_made_is_a_clear_error(tmp_path: Path) -> None:

@@ -23,35 +23,27 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from coordinator.app import create_app
-from coordinator.security.credentials import add_user, local_actor, register_organisation
+from coordinator.security.credentials import add_user, local_actor
 from coordinator.security.tls import (
     InvalidSerial,
     parse_serial,
     serial_from_peercert,
-    server_context,
 )
 from coordinator.settings import Settings
 from coordinator.sqltypes import utcnow
-from coordinator.state import CLOCK, ENGINE, Clock
+from coordinator.state import ENGINE, Clock
 from coordinator.tables import OrganisationCreate, Role, Sector
 from samspil.cli import main
 from tests.functional.conftest import (
     GP_GLN,
     PPR_GLN,
-    Seen,
+    Servers,
     TurnedClock,
-    _recorder,
-    check_against_openapi,
     gln,
+    register,
 )
-from tests.functional.pki import Pki, make_pki, serial_of
+from tests.functional.pki import Pki, serial_of
 from tests.functional.test_cli import samspil
-
-
-@pytest.fixture
-def pki(tmp_path: Path) -> Pki:
-    return make_pki(tmp_path)
 
 
 @dataclass
@@ -61,13 +53,8 @@ class TlsHub:
     pki: Pki
 
     async def org(self, gln: str, sector: Sector, expires_at: datetime | None = None) -> str:
-        _, token = await register_organisation(
-            actor=local_actor(),
-            engine=self.app[ENGINE],
-            organisation=OrganisationCreate(gln=gln, name=f"Org {gln}", sector=sector),
-            expires_at=expires_at,
-        )
-        return token
+        organisation = OrganisationCreate(gln=gln, name=f"Org {gln}", sector=sector)
+        return await register(self.app, organisation, expires_at=expires_at)
 
     async def operator(self, gln: str) -> dict[str, str]:
         token = await add_user(
@@ -109,8 +96,7 @@ MakeTlsHub = Callable[..., Awaitable[TlsHub]]
 async def make_tls_hub(hub_db: str, pki: Pki, tmp_path: Path) -> AsyncIterator[MakeTlsHub]:
     """Hubs with mutual TLS on ``hub_db`` (each call: another hub process's app on the same
     database), caching verified credentials for a minute: a revocation must not wait for it."""
-    runners: list[web.AppRunner] = []
-    seen: Seen = []
+    servers = Servers()
 
     async def make(clock: Clock | None = None) -> TlsHub:
         settings = Settings(
@@ -122,21 +108,11 @@ async def make_tls_hub(hub_db: str, pki: Pki, tmp_path: Path) -> AsyncIterator[M
             tls_client_ca=pki.ca_file,
             token_cache_seconds=60,
         ).check()
-        app = create_app(settings)
-        if clock is not None:
-            app[CLOCK] = clock
-        app.middlewares.insert(0, _recorder(seen))
-        runner = web.AppRunner(app, shutdown_timeout=5)
-        await runner.setup()
-        runners.append(runner)
-        site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=server_context(settings))
-        await site.start()
-        return TlsHub(app, f"https://127.0.0.1:{runner.addresses[0][1]}", pki)
+        app, port = await servers.start(settings, clock)
+        return TlsHub(app, f"https://127.0.0.1:{port}", pki)
 
     yield make
-    for runner in reversed(runners):
-        await runner.cleanup()
-    check_against_openapi(seen)
+    await servers.stop()
 
 
 async def refused(hub: TlsHub, cert: Path, hub_db: str) -> tuple[int, str | None]:

@@ -24,6 +24,7 @@ from tests.functional.conftest import (
     Client,
     Hub,
     MakeHub,
+    Partners,
     gln,
 )
 from tests.functional.index_samples import (
@@ -50,18 +51,17 @@ KINDS = {
 N = NOTIFICATION.c
 
 
-async def _partners(hub: Hub) -> dict[str, Client]:
-    return {
-        "ppr": await hub.org(PPR_GLN, Sector.PPR, "PPR Aalborg"),
-        "family": await hub.org(FAMILY_GLN, Sector.FAMILY, "Familieafdelingen Aalborg"),
-        "bup": await hub.org(BUP_GLN, Sector.PSYCHIATRY, "BUP Aalborg"),
-        "gp": await hub.org(GP_GLN, Sector.GP, "Lægehuset Vestbyen"),
-    }
-
-
 async def _involve(cpr: str, client: Client, sector: Sector) -> None:
     await ok(client, "PUT", f"/v1/cases/C-{cpr[-4:]}", case(cpr, kind=KINDS[sector]))
     await ok(client, "PUT", f"/v1/appointments/A-{cpr[-4:]}", appointment(cpr, hours=100))
+
+
+async def _owners(hub: Hub, child: str) -> Partners:
+    """The partners, of whom PPR, psychiatry and the GP each have a case for ``child``."""
+    p = await hub.partners()
+    for client, sector in ((p.ppr, Sector.PPR), (p.bup, Sector.PSYCHIATRY), (p.gp, Sector.GP)):
+        await _involve(child, client, sector)
+    return p
 
 
 async def _three_calls(rogue: Client, cpr: str) -> tuple[str, dict[str, Any]]:
@@ -105,10 +105,8 @@ async def _dispute(client: Client, cpr: str, consent_id: str, reason: str) -> tu
 
 
 async def test_three_calls_open_no_health_data_under_the_default_policy(hub: Hub) -> None:
-    p = await _partners(hub)
     child = cpr_aged(10)
-    for name, sector in (("ppr", Sector.PPR), ("bup", Sector.PSYCHIATRY), ("gp", Sector.GP)):
-        await _involve(child, p[name], sector)
+    p = await _owners(hub, child)
     rogue = await hub.org(ROGUE_GLN, Sector.PPR, "PPR Rebild")
 
     consent_id, seen = await _three_calls(rogue, child)
@@ -128,7 +126,7 @@ async def test_three_calls_open_no_health_data_under_the_default_policy(hub: Hub
     await overview(rogue, child)
     assert await _notices(hub, child) == told
     # psychiatry and the GP saw no view of their data either
-    for owner in (p["bup"], p["gp"]):
+    for owner in (p.bup, p.gp):
         notes = (await ok(owner, "GET", "/v1/access-notifications"))["notifications"]
         assert [n for n in notes if n["kind"] == "overview"] == []
 
@@ -137,10 +135,8 @@ async def test_a_policy_that_trusts_attested_consents_for_health_tells_and_heeds
     make_hub: MakeHub,
 ) -> None:
     hub = await make_hub(attested_consent_opens=tuple(EVERY_SECTOR))
-    p = await _partners(hub)
     child = cpr_aged(9)
-    for name, sector in (("ppr", Sector.PPR), ("bup", Sector.PSYCHIATRY), ("gp", Sector.GP)):
-        await _involve(child, p[name], sector)
+    p = await _owners(hub, child)
     rogue = await hub.org(ROGUE_GLN, Sector.PPR, "PPR Rebild")
 
     consent_id, seen = await _three_calls(rogue, child)
@@ -154,9 +150,9 @@ async def test_a_policy_that_trusts_attested_consents_for_health_tells_and_heeds
 
     # psychiatry disputes: once, a repeat finds the first
     reason = "No parent of this child has given consent to share with PPR Rebild."
-    status, first = await _dispute(p["bup"], child, consent_id, reason)
+    status, first = await _dispute(p.bup, child, consent_id, reason)
     assert (status, first["created"], first["consent_id"]) == (201, True, consent_id)
-    status, again = await _dispute(p["bup"], child, consent_id, "twice")
+    status, again = await _dispute(p.bup, child, consent_id, "twice")
     assert (status, again["created"]) == (200, False)
     assert again["disputed_at"] == first["disputed_at"]
 
@@ -165,8 +161,8 @@ async def test_a_policy_that_trusts_attested_consents_for_health_tells_and_heeds
     assert orgs_in(after) == {PPR_GLN, GP_GLN}
     assert after["disclosed"] == sorted([PPR_GLN, GP_GLN])
     assert after["consent"]["sectors"]["psychiatry"] == "shared"  # says nothing of BUP
-    assert orgs_in(await overview(p["gp"], child)) == {PPR_GLN, ROGUE_GLN}
-    assert orgs_in(await overview(p["bup"], child)) == {PPR_GLN, ROGUE_GLN, GP_GLN}
+    assert orgs_in(await overview(p.gp, child)) == {PPR_GLN, ROGUE_GLN}
+    assert orgs_in(await overview(p.bup, child)) == {PPR_GLN, ROGUE_GLN, GP_GLN}
 
     # the recorder is told, with the disputer and the reason
     disputed = (ROGUE_GLN, "consent-disputed", BUP_GLN, consent_id, reason)
@@ -174,16 +170,16 @@ async def test_a_policy_that_trusts_attested_consents_for_health_tells_and_heeds
 
     # the consent list shows the dispute to the recorder and the disputer; not to the GP, to
     # whom psychiatry's data is closed (the dispute would tell that psychiatry is involved)
-    for client in (rogue, p["bup"]):
+    for client in (rogue, p.bup):
         [listed] = (await ok(client, "GET", f"/v1/children/{child}/consents"))["consents"]
         assert [(d["organisation"], d["person"], d["reason"]) for d in listed["disputes"]] == [
             (BUP_GLN, "Dorte Hansen", reason)
         ]
         assert listed["disputes"][0]["at"] == first["disputed_at"]
-    [listed] = (await ok(p["gp"], "GET", f"/v1/children/{child}/consents"))["consents"]
+    [listed] = (await ok(p.gp, "GET", f"/v1/children/{child}/consents"))["consents"]
     assert listed["disputes"] == []
     # the recorder's read of the list showed psychiatry's dispute: logged, and BUP is told
-    notes = (await ok(p["bup"], "GET", "/v1/access-notifications"))["notifications"]
+    notes = (await ok(p.bup, "GET", "/v1/access-notifications"))["notifications"]
     views = [(n["kind"], n["viewer"]["organisation"]) for n in notes if "viewer" in n]
     assert ("consents", ROGUE_GLN) in views
 
@@ -191,23 +187,23 @@ async def test_a_policy_that_trusts_attested_consents_for_health_tells_and_heeds
 async def test_a_consent_naming_an_organisation_covers_it_and_not_its_neighbours(
     hub: Hub,
 ) -> None:
-    p = await _partners(hub)
+    p = await hub.partners()
     thisted = await hub.org(THISTED_FAMILY_GLN, Sector.FAMILY, "Familieafdelingen Thisted")
     child = cpr_aged(8)
-    await _involve(child, p["ppr"], Sector.PPR)
-    await _involve(child, p["family"], Sector.FAMILY)
+    await _involve(child, p.ppr, Sector.PPR)
+    await _involve(child, p.family, Sector.FAMILY)
     await _involve(child, thisted, Sector.FAMILY)
     body = consent(["ppr"], organisations=[FAMILY_GLN])  # Aalborg's family department only
-    recorded = await ok(p["ppr"], "POST", f"/v1/children/{child}/consents", body)
+    recorded = await ok(p.ppr, "POST", f"/v1/children/{child}/consents", body)
 
-    seen = await overview(p["ppr"], child)
+    seen = await overview(p.ppr, child)
     assert orgs_in(seen) == {FAMILY_GLN}
     # the sector map speaks of a family department no consent names: it tells nobody that
     # Thisted is involved, nor that Aalborg is
     assert seen["consent"]["sectors"]["family"] == "no-consent"
-    assert orgs_in(await overview(p["family"], child)) == {PPR_GLN}
+    assert orgs_in(await overview(p.family, child)) == {PPR_GLN}
     assert orgs_in(await overview(thisted, child)) == set()
-    [listed] = (await ok(p["ppr"], "GET", f"/v1/children/{child}/consents"))["consents"]
+    [listed] = (await ok(p.ppr, "GET", f"/v1/children/{child}/consents"))["consents"]
     assert (listed["id"], listed["sectors"], listed["organisations"]) == (
         recorded["id"],
         ["ppr"],
@@ -219,8 +215,8 @@ async def test_a_consent_naming_an_organisation_covers_it_and_not_its_neighbours
 
     # named organisations only, or nothing named at all
     both = consent([], organisations=[FAMILY_GLN, PPR_GLN, FAMILY_GLN])
-    await ok(p["ppr"], "POST", f"/v1/children/{child}/consents", both)
-    listed = (await ok(p["ppr"], "GET", f"/v1/children/{child}/consents"))["consents"]
+    await ok(p.ppr, "POST", f"/v1/children/{child}/consents", both)
+    listed = (await ok(p.ppr, "GET", f"/v1/children/{child}/consents"))["consents"]
     assert listed[0]["sectors"] == []
     assert listed[0]["organisations"] == sorted([FAMILY_GLN, PPR_GLN])
     for bad, code in (
@@ -228,28 +224,26 @@ async def test_a_consent_naming_an_organisation_covers_it_and_not_its_neighbours
         (consent(["ppr"], organisations=[gln(9999)]), "unknown-organisation"),
         (consent(["ppr"], organisations=["57900000"]), "invalid-entry"),
     ):
-        status, problem = await call(p["ppr"], "POST", f"/v1/children/{child}/consents", bad)
+        status, problem = await call(p.ppr, "POST", f"/v1/children/{child}/consents", bad)
         assert (status, problem["code"]) == (422, code)
-    assert gln(9999) in (await call(p["ppr"], "POST", f"/v1/children/{child}/consents", consent(
+    assert gln(9999) in (await call(p.ppr, "POST", f"/v1/children/{child}/consents", consent(
         [], organisations=[gln(9999)]
     )))[1]["detail"]  # fmt: skip
 
 
 async def test_an_attested_consent_recorded_by_psychiatry_opens_psychiatry_data(hub: Hub) -> None:
-    p = await _partners(hub)
     child = cpr_aged(12)
-    for name, sector in (("ppr", Sector.PPR), ("bup", Sector.PSYCHIATRY), ("gp", Sector.GP)):
-        await _involve(child, p[name], sector)
+    p = await _owners(hub, child)
     recorded = await ok(
-        p["bup"], "POST", f"/v1/children/{child}/consents", consent(EVERY_SECTOR, form="written")
+        p.bup, "POST", f"/v1/children/{child}/consents", consent(EVERY_SECTOR, form="written")
     )
 
-    seen = await overview(p["ppr"], child)
+    seen = await overview(p.ppr, child)
     assert orgs_in(seen) == {BUP_GLN}  # its own sector's word opens psychiatry's data
     assert seen["consent"]["sectors"]["psychiatry"] == "shared"
     assert seen["consent"]["sectors"]["gp"] == "verified-consent-needed"  # not the GP's
-    assert orgs_in(await overview(p["bup"], child)) == {PPR_GLN}
-    assert orgs_in(await overview(p["gp"], child)) == {PPR_GLN, BUP_GLN}
+    assert orgs_in(await overview(p.bup, child)) == {PPR_GLN}
+    assert orgs_in(await overview(p.gp, child)) == {PPR_GLN, BUP_GLN}
     # PPR is told its data was opened; psychiatry, which recorded the consent, is not
     assert await _notices(hub, child) == [
         (PPR_GLN, "consent-opened", BUP_GLN, recorded["id"], None)
@@ -257,32 +251,31 @@ async def test_an_attested_consent_recorded_by_psychiatry_opens_psychiatry_data(
 
 
 async def test_what_cannot_be_disputed(hub: Hub) -> None:
-    p = await _partners(hub)
+    p = await hub.partners()
     child, stranger = cpr_aged(11), cpr_aged(11)
-    for name, sector in (("ppr", Sector.PPR), ("bup", Sector.PSYCHIATRY)):
-        await _involve(child, p[name], sector)
-    await _involve(stranger, p["ppr"], Sector.PPR)
-    attested = (
-        await ok(p["ppr"], "POST", f"/v1/children/{child}/consents", consent(EVERY_SECTOR))
-    )["id"]
-    signed = await verified(hub, p["ppr"], child, consent(EVERY_SECTOR))
+    for client, sector in ((p.ppr, Sector.PPR), (p.bup, Sector.PSYCHIATRY)):
+        await _involve(child, client, sector)
+    await _involve(stranger, p.ppr, Sector.PPR)
+    recorded = await ok(p.ppr, "POST", f"/v1/children/{child}/consents", consent(EVERY_SECTOR))
+    attested = recorded["id"]
+    signed = await verified(hub, p.ppr, child, consent(EVERY_SECTOR))
 
     refusals = [
-        (p["bup"], child, signed, "x", (409, "consent-verified")),
-        (p["ppr"], child, attested, "x", (409, "consent-recorded-by-you")),
-        (p["family"], child, attested, "x", (403, "no-active-case")),
-        (p["ppr"], stranger, attested, "x", (404, "not-found")),
-        (p["bup"], child, "not-a-uuid", "x", (404, "not-found")),
-        (p["bup"], child, attested, "   ", (422, "invalid-entry")),
-        (p["bup"], child, attested, "x" * 1001, (422, "invalid-entry")),
+        (p.bup, child, signed, "x", (409, "consent-verified")),
+        (p.ppr, child, attested, "x", (409, "consent-recorded-by-you")),
+        (p.family, child, attested, "x", (403, "no-active-case")),
+        (p.ppr, stranger, attested, "x", (404, "not-found")),
+        (p.bup, child, "not-a-uuid", "x", (404, "not-found")),
+        (p.bup, child, attested, "   ", (422, "invalid-entry")),
+        (p.bup, child, attested, "x" * 1001, (422, "invalid-entry")),
     ]
     for client, cpr, consent_id, reason, expected in refusals:
         status, problem = await _dispute(client, cpr, consent_id, reason)
         assert (status, problem["code"]) == expected, (consent_id, reason)
         assert cpr not in problem["detail"]
     path = f"/v1/children/{child}/consents/{attested}/dispute"
-    status, problem = await call(p["bup"], "POST", path, {"reason": "x"}, person=None)
+    status, problem = await call(p.bup, "POST", path, {"reason": "x"}, person=None)
     assert (status, problem["code"]) == (400, "on-behalf-of-missing")
-    status, problem = await call(p["bup"], "POST", path, {"reason": "x", "extra": 1})
+    status, problem = await call(p.bup, "POST", path, {"reason": "x", "extra": 1})
     assert (status, problem["code"]) == (422, "invalid-entry")
     assert await _notices(hub, child) == []  # nothing recorded, nobody told

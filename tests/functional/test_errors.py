@@ -46,8 +46,7 @@ async def test_unknown_receiver_is_422_ukendt_lokationsnummer(hub: Hub) -> None:
 
 
 async def test_malformed_xml_is_400_syntaksfejl_with_line(hub: Hub) -> None:
-    gp = await hub.org(GP_GLN, Sector.GP)
-    await hub.org(PPR_GLN, Sector.PPR)
+    gp, _ = await hub.gp_and_ppr()
     broken = xdis91(sender=GP_GLN, receiver=PPR_GLN).replace(b"</Subject>", b"</Subjekt>")
     status, body = await gp.send(broken)
     _assert_problem(status, body, 400, "syntaksfejl")
@@ -56,8 +55,7 @@ async def test_malformed_xml_is_400_syntaksfejl_with_line(hub: Hub) -> None:
 
 
 async def test_schema_invalid_is_422_syntaksfejl_with_line(hub: Hub) -> None:
-    gp = await hub.org(GP_GLN, Sector.GP)
-    await hub.org(PPR_GLN, Sector.PPR)
+    gp, _ = await hub.gp_and_ppr()
     invalid = xdis91(sender=GP_GLN, receiver=PPR_GLN).replace(b">nytbrev<", b">gammelbrev<")
     status, body = await gp.send(invalid)
     _assert_problem(status, body, 422, "syntaksfejl")
@@ -72,8 +70,7 @@ async def test_schema_invalid_is_422_syntaksfejl_with_line(hub: Hub) -> None:
     ],
 )
 async def test_unsupported_version_is_problem_med_version(hub: Hub, old: bytes, new: bytes) -> None:
-    gp = await hub.org(GP_GLN, Sector.GP)
-    await hub.org(PPR_GLN, Sector.PPR)
+    gp, _ = await hub.gp_and_ppr()
     status, body = await gp.send(xdis91(sender=GP_GLN, receiver=PPR_GLN).replace(old, new))
     _assert_problem(status, body, 422, "problem_med_version")
 
@@ -99,8 +96,7 @@ async def test_wrong_content_type_is_415(hub: Hub) -> None:
 
 async def test_body_over_the_limit_is_413(make_hub: Any) -> None:
     hub = await make_hub(max_body_bytes=4096)
-    gp = await hub.org(GP_GLN, Sector.GP)
-    await hub.org(PPR_GLN, Sector.PPR)
+    gp, _ = await hub.gp_and_ppr()
     status, body = await gp.send(xdis91(sender=GP_GLN, receiver=PPR_GLN, padding=8000))
     _assert_problem(status, body, 413, "payload-too-large")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from coordinator.tables import Sector
 from tests.functional.conftest import GP_GLN, PPR_GLN, Hub
-from tests.functional.samples import new_id, receipt, xdis91
+from tests.functional.samples import new_id, xdis91
 
 
 async def test_correspondence_and_positive_receipt(hub: Hub) -> None:
@@ -28,20 +28,12 @@ async def test_correspondence_and_positive_receipt(hub: Hub) -> None:
     assert (await ppr.ack(message_id))["status"] == "acknowledged"
     assert await ppr.inbox() == []
 
-    status, sent = await ppr.send(
-        receipt(
-            sender=PPR_GLN,
-            receiver=GP_GLN,
-            original_envelope_id=envelope,
-            original_letter_id=letter,
-        )
-    )
+    status, sent = await ppr.send_receipt(GP_GLN, envelope, letter)
     assert status == 202
     [receipt_entry] = await gp.inbox()
     assert receipt_entry["type"] == "XCTL03"
     assert receipt_entry["id"] == sent["id"]
-    await gp.fetch(sent["id"])
-    await gp.ack(sent["id"])
+    await gp.take(sent["id"])
 
     final = await gp.status(message_id)
     assert final["status"] == "receipted"
@@ -56,21 +48,14 @@ async def test_correspondence_and_positive_receipt(hub: Hub) -> None:
 
 
 async def test_negative_receipt_rejects_the_letter(hub: Hub) -> None:
-    gp = await hub.org(GP_GLN, Sector.GP)
-    ppr = await hub.org(PPR_GLN, Sector.PPR)
+    gp, ppr = await hub.gp_and_ppr()
     envelope, letter = new_id("K"), new_id("B")
     _, accepted = await gp.send(
         xdis91(sender=GP_GLN, receiver=PPR_GLN, envelope_id=envelope, letter_id=letter)
     )
     await ppr.fetch(accepted["id"])
-    status, _ = await ppr.send(
-        receipt(
-            sender=PPR_GLN,
-            receiver=GP_GLN,
-            original_envelope_id=envelope,
-            original_letter_id=letter,
-            refuse_code="problem_med_modtagerID",
-        )
+    status, _ = await ppr.send_receipt(
+        GP_GLN, envelope, letter, refuse_code="problem_med_modtagerID"
     )
     assert status == 202
     assert (await gp.status(accepted["id"]))["status"] == "rejected"
@@ -80,8 +65,7 @@ async def test_negative_receipt_rejects_the_letter(hub: Hub) -> None:
 
 
 async def test_reply_thread(hub: Hub) -> None:
-    gp = await hub.org(GP_GLN, Sector.GP)
-    ppr = await hub.org(PPR_GLN, Sector.PPR)
+    gp, ppr = await hub.gp_and_ppr()
     episode = "a1b2c3d4e5f60718293a4b5c6d7e8f90"
     _, first = await gp.send(xdis91(sender=GP_GLN, receiver=PPR_GLN, episode=episode))
     await ppr.ack(first["id"])
@@ -99,8 +83,7 @@ async def test_reply_thread(hub: Hub) -> None:
 
 
 async def test_duplicate_is_answered_with_the_same_id_and_delivered_once(hub: Hub) -> None:
-    gp = await hub.org(GP_GLN, Sector.GP)
-    ppr = await hub.org(PPR_GLN, Sector.PPR)
+    gp, ppr = await hub.gp_and_ppr()
     body = xdis91(sender=GP_GLN, receiver=PPR_GLN)
     status, first = await gp.send(body)
     assert status == 202
@@ -116,8 +99,7 @@ async def test_duplicate_is_answered_with_the_same_id_and_delivered_once(hub: Hu
 
 
 async def test_resend_with_new_envelope_is_accepted_and_flagged(hub: Hub) -> None:
-    gp = await hub.org(GP_GLN, Sector.GP)
-    ppr = await hub.org(PPR_GLN, Sector.PPR)
+    gp, ppr = await hub.gp_and_ppr()
     letter = new_id("B")
     _, first = await gp.send(xdis91(sender=GP_GLN, receiver=PPR_GLN, letter_id=letter))
     status, resent = await gp.send(xdis91(sender=GP_GLN, receiver=PPR_GLN, letter_id=letter))
@@ -129,8 +111,7 @@ async def test_resend_with_new_envelope_is_accepted_and_flagged(hub: Hub) -> Non
 
 
 async def test_a_letter_is_resent_at_most_three_times(hub: Hub) -> None:
-    gp = await hub.org(GP_GLN, Sector.GP)
-    ppr = await hub.org(PPR_GLN, Sector.PPR)
+    gp, ppr = await hub.gp_and_ppr()
     letter = new_id("B")
     sent = []
     for _ in range(4):  # the letter and MedCom's three resends
@@ -152,8 +133,7 @@ async def test_a_letter_is_resent_at_most_three_times(hub: Hub) -> None:
 async def test_concurrent_identical_submissions_make_one_message(hub: Hub) -> None:
     import asyncio
 
-    gp = await hub.org(GP_GLN, Sector.GP)
-    ppr = await hub.org(PPR_GLN, Sector.PPR)
+    gp, ppr = await hub.gp_and_ppr()
     body = xdis91(sender=GP_GLN, receiver=PPR_GLN)
     answers = await asyncio.gather(*(gp.send(body) for _ in range(20)))
     ids = {answer["id"] for _, answer in answers}

@@ -18,10 +18,9 @@ from fhir.resources.R4B.operationoutcome import OperationOutcome
 from sqlalchemy import select
 
 from coordinator.index.tables import ACCESS_LOG, DISCLOSURE
-from coordinator.security.credentials import local_actor, register_organisation
 from coordinator.state import ENGINE
-from coordinator.tables import OrganisationCreate, Role, Sector
-from tests.functional.conftest import BUP_GLN, FAMILY_GLN, GP_GLN, PPR_GLN, Client, Hub
+from coordinator.tables import Role
+from tests.functional.conftest import BUP_GLN, FAMILY_GLN, PPR_GLN, Client, Hub, Partners
 from tests.functional.index_samples import (
     PERSON,
     appointment,
@@ -44,44 +43,26 @@ FHIR_JSON = "application/fhir+json"
 SEARCHES = ("EpisodeOfCare", "Appointment", "CareTeam", "Consent")
 
 
-async def _org(hub: Hub, gln: str, sector: Sector, name: str) -> Client:
-    _, token = await register_organisation(
-        actor=local_actor(),
-        engine=hub.app[ENGINE],
-        organisation=OrganisationCreate(gln=gln, name=name, sector=sector, sor=SORS.get(gln)),
-    )
-    return Client(hub.session, hub.base, token, gln)
-
-
-async def _partners(hub: Hub) -> dict[str, Client]:
-    return {
-        "ppr": await _org(hub, PPR_GLN, Sector.PPR, "PPR Aalborg"),
-        "family": await _org(hub, FAMILY_GLN, Sector.FAMILY, "Familieafdelingen Aalborg"),
-        "bup": await _org(hub, BUP_GLN, Sector.PSYCHIATRY, "BUP Aalborg"),
-        "gp": await _org(hub, GP_GLN, Sector.GP, "Lægehuset Vestbyen"),
-    }
-
-
 async def _involve(client: Client, cpr: str, kind: str, hours: float) -> None:
     await ok(client, "PUT", f"/v1/cases/C-{cpr[-4:]}", case(cpr, kind=kind))
     await ok(client, "PUT", f"/v1/appointments/A-{cpr[-4:]}", appointment(cpr, hours=hours))
 
 
-async def _child(p: dict[str, Client]) -> str:
+async def _child(p: Partners) -> str:
     """A child PPR, the family department and psychiatry work with; PPR recorded a parent's
     (attested) consent for every sector, which opens the family department's entries to PPR
     under the default policy, not psychiatry's; the family department coordinates."""
     child = cpr_aged(9)
-    await _involve(p["ppr"], child, "ppr-assessment", 24)
-    await _involve(p["family"], child, "family-support", 30)
-    await _involve(p["bup"], child, "psychiatric-assessment", 50)
+    await _involve(p.ppr, child, "ppr-assessment", 24)
+    await _involve(p.family, child, "family-support", 30)
+    await _involve(p.bup, child, "psychiatric-assessment", 50)
     await ok(
-        p["ppr"],
+        p.ppr,
         "POST",
         f"/v1/children/{child}/consents",
         consent(["ppr", "family", "psychiatry", "gp"]),
     )
-    await ok(p["family"], "PUT", f"/v1/children/{child}/coordinator", {
+    await ok(p.family, "PUT", f"/v1/children/{child}/coordinator", {
         "organisation": FAMILY_GLN,
         "contact": {"name": "Lene Holm", "role": "tovholder", "phone": "+45 99 31 00 00"},
     })  # fmt: skip
@@ -199,10 +180,10 @@ async def test_metadata_is_a_public_capability_statement(hub: Hub) -> None:
 
 
 async def test_the_overview_bundle_is_the_json_overview_as_fhir(hub: Hub) -> None:
-    p = await _partners(hub)
+    p = await hub.partners(SORS)
     child = await _child(p)
 
-    status, body, _ = await fhir(p["ppr"], overview_path(child))
+    status, body, _ = await fhir(p.ppr, overview_path(child))
     assert status == 200
     resources = parsed_bundle(body)
     by_type: dict[str, list[dict[str, Any]]] = {}
@@ -213,7 +194,7 @@ async def test_the_overview_bundle_is_the_json_overview_as_fhir(hub: Hub) -> Non
     assert body["total"] == sum(len(by_type[k]) for k in SEARCHES)
 
     # what the JSON overview shows, the same look (it logs a second entry, as it should)
-    seen = await overview(p["ppr"], child)
+    seen = await overview(p.ppr, child)
     json_cases = {c["organisation"] for c in [*seen["own"]["cases"], *seen["others"]["cases"]]}
     fhir_cases = {
         r["managingOrganization"]["reference"].split("/")[1] for r in by_type["EpisodeOfCare"]
@@ -266,7 +247,7 @@ async def test_the_overview_bundle_is_the_json_overview_as_fhir(hub: Hub) -> Non
 
 
 async def test_each_search_shows_one_type_and_logs_only_the_owners_it_shows(hub: Hub) -> None:
-    p = await _partners(hub)
+    p = await hub.partners(SORS)
     child = await _child(p)
     expected = {
         "EpisodeOfCare": [FAMILY_GLN],
@@ -276,7 +257,7 @@ async def test_each_search_shows_one_type_and_logs_only_the_owners_it_shows(hub:
     }
     logged = []
     for kind in SEARCHES:
-        status, body, _ = await fhir(p["ppr"], search_path(kind, child))
+        status, body, _ = await fhir(p.ppr, search_path(kind, child))
         assert status == 200
         resources = parsed_bundle(body)
         assert {r["resourceType"] for r in resources} == {kind}
@@ -285,8 +266,8 @@ async def test_each_search_shows_one_type_and_logs_only_the_owners_it_shows(hub:
             logged.append((PPR_GLN, PERSON, True, "overview", expected[kind]))
         assert await views(hub, child) == logged, kind
     # ids are stable from one call to the next
-    first = parsed_bundle((await fhir(p["ppr"], search_path("Consent", child)))[1])
-    again = parsed_bundle((await fhir(p["ppr"], search_path("Consent", child)))[1])
+    first = parsed_bundle((await fhir(p.ppr, search_path("Consent", child)))[1])
+    again = parsed_bundle((await fhir(p.ppr, search_path("Consent", child)))[1])
     assert [r["id"] for r in first] == [r["id"] for r in again]
     assert len(set(r["id"] for r in first)) == len(first) == 4
 
@@ -297,17 +278,17 @@ GUIDE_URL = re.compile(r'"https://hub\.example(/fhir/r4/Patient/\\\$overview\?[^
 
 async def test_the_guides_example_call_is_answered_as_it_shows(hub: Hub) -> None:
     [url] = GUIDE_URL.findall(GUIDE.read_text(encoding="utf-8"))
-    p = await _partners(hub)
+    p = await hub.partners(SORS)
     child = await _child(p)
     path = url.replace("\\$", "$").replace("0101174123", child)
-    status, body, _ = await fhir(p["ppr"], path)
+    status, body, _ = await fhir(p.ppr, path)
     assert status == 200
     resources = parsed_bundle(body)
     assert {"EpisodeOfCare", "Organization"} <= {r["resourceType"] for r in resources}
 
 
 async def test_a_caseworkers_look_is_logged_with_their_name(hub: Hub) -> None:
-    p = await _partners(hub)
+    p = await hub.partners(SORS)
     child = await _child(p)
     caseworker = await hub.user(PPR_GLN, Role.CASEWORKER)
     status, body, _ = await fhir(caseworker, overview_path(child), person="Someone Else")
@@ -320,26 +301,26 @@ async def test_a_caseworkers_look_is_logged_with_their_name(hub: Hub) -> None:
 
 
 async def test_no_own_case_is_the_unknown_childs_answer(hub: Hub) -> None:
-    p = await _partners(hub)
+    p = await hub.partners(SORS)
     child = await _child(p)
     unknown = cpr_aged(7)
     for path in (overview_path, lambda c: search_path("EpisodeOfCare", c)):
-        status, known_body, _ = await fhir(p["gp"], path(child))  # the GP has no case
-        status_unknown, unknown_body, _ = await fhir(p["gp"], path(unknown))
+        status, known_body, _ = await fhir(p.gp, path(child))  # the GP has no case
+        status_unknown, unknown_body, _ = await fhir(p.gp, path(unknown))
         assert status == status_unknown == 403
         assert outcome_code(known_body) == ("forbidden", "no-active-case")
         assert known_body == unknown_body
-    json_status, problem = await call(p["gp"], "GET", f"/v1/children/{child}/overview")
+    json_status, problem = await call(p.gp, "GET", f"/v1/children/{child}/overview")
     assert (json_status, problem["code"]) == (403, "no-active-case")
     assert await views(hub, child) == []
 
 
 async def test_no_consent_shows_nothing_of_the_other_organisation(hub: Hub) -> None:
-    p = await _partners(hub)
+    p = await hub.partners(SORS)
     child = cpr_aged(11)
-    await _involve(p["ppr"], child, "ppr-assessment", 24)
-    await _involve(p["family"], child, "family-support", 30)
-    status, body, _ = await fhir(p["ppr"], overview_path(child))
+    await _involve(p.ppr, child, "ppr-assessment", 24)
+    await _involve(p.family, child, "family-support", 30)
+    status, body, _ = await fhir(p.ppr, overview_path(child))
     assert status == 200
     resources = parsed_bundle(body)
     assert owners(resources) == {PPR_GLN}
@@ -351,38 +332,34 @@ async def test_no_consent_shows_nothing_of_the_other_organisation(hub: Hub) -> N
 
 
 async def test_a_revoked_consent_shows_nothing_from_the_next_call(hub: Hub) -> None:
-    p = await _partners(hub)
+    p = await hub.partners(SORS)
     child = cpr_aged(12)
-    await _involve(p["ppr"], child, "ppr-assessment", 24)
-    await _involve(p["family"], child, "family-support", 30)
-    recorded = await ok(
-        p["ppr"], "POST", f"/v1/children/{child}/consents", consent(["ppr", "family"])
-    )
-    before = parsed_bundle((await fhir(p["ppr"], overview_path(child)))[1])
+    await _involve(p.ppr, child, "ppr-assessment", 24)
+    await _involve(p.family, child, "family-support", 30)
+    recorded = await ok(p.ppr, "POST", f"/v1/children/{child}/consents", consent(["ppr", "family"]))
+    before = parsed_bundle((await fhir(p.ppr, overview_path(child)))[1])
     assert owners(before) == {PPR_GLN, FAMILY_GLN}
-    await ok(p["ppr"], "DELETE", f"/v1/children/{child}/consents/{recorded['id']}")
+    await ok(p.ppr, "DELETE", f"/v1/children/{child}/consents/{recorded['id']}")
     for path in (overview_path(child), search_path("EpisodeOfCare", child)):
-        after = parsed_bundle((await fhir(p["ppr"], path))[1])
+        after = parsed_bundle((await fhir(p.ppr, path))[1])
         assert owners(after) == {PPR_GLN}
     assert await views(hub, child) == [(PPR_GLN, PERSON, True, "overview", [FAMILY_GLN])]
 
 
 async def test_errors_are_operation_outcomes_with_the_json_apis_codes(hub: Hub) -> None:
-    p = await _partners(hub)
+    p = await hub.partners(SORS)
     child = await _child(p)
     bad = "3102154321"  # 31 February
 
     status, body, headers = await fhir(hub.anonymous(), overview_path(child), person=None)
     assert (status, outcome_code(body)[0]) == (401, "login")
     assert headers["WWW-Authenticate"].startswith("Bearer")
-    status, body, _ = await fhir(p["ppr"], overview_path(bad))
+    status, body, _ = await fhir(p.ppr, overview_path(bad))
     assert (status, outcome_code(body)) == (400, ("value", "invalid-cpr"))
-    assert (await call(p["ppr"], "GET", f"/v1/children/{bad}/overview"))[1]["code"] == "invalid-cpr"
-    status, body, _ = await fhir(p["ppr"], overview_path(child), person=None)
+    assert (await call(p.ppr, "GET", f"/v1/children/{bad}/overview"))[1]["code"] == "invalid-cpr"
+    status, body, _ = await fhir(p.ppr, overview_path(child), person=None)
     assert (status, outcome_code(body)) == (400, ("required", "on-behalf-of-missing"))
-    json_status, problem = await call(
-        p["ppr"], "GET", f"/v1/children/{child}/overview", person=None
-    )
+    json_status, problem = await call(p.ppr, "GET", f"/v1/children/{child}/overview", person=None)
     assert (json_status, problem["code"]) == (400, "on-behalf-of-missing")
     for path in (
         "/fhir/r4/EpisodeOfCare",  # no child
@@ -392,12 +369,12 @@ async def test_errors_are_operation_outcomes_with_the_json_apis_codes(hub: Hub) 
         search_path("EpisodeOfCare", child) + "&_count=5",
         search_path("EpisodeOfCare", child) + "&_format=xml",
     ):
-        status, body, _ = await fhir(p["ppr"], path)
+        status, body, _ = await fhir(p.ppr, path)
         assert (status, outcome_code(body)) == (400, ("invalid", "invalid-search")), path
         assert child not in body["issue"][0]["details"]["text"]
-    status, body, _ = await fhir(p["ppr"], "/fhir/r4/Patient/" + child)
+    status, body, _ = await fhir(p.ppr, "/fhir/r4/Patient/" + child)
     assert (status, outcome_code(body)) == (404, ("not-found", "not-found"))
-    async with hub.session.post(hub.base + "/fhir/r4/Consent", headers=p["ppr"].headers) as r:
+    async with hub.session.post(hub.base + "/fhir/r4/Consent", headers=p.ppr.headers) as r:
         assert (r.status, r.content_type) == (405, FHIR_JSON)
         assert "GET" in r.headers["Allow"]
         assert outcome_code(await r.json(content_type=None)) == (
@@ -409,17 +386,17 @@ async def test_errors_are_operation_outcomes_with_the_json_apis_codes(hub: Hub) 
 
 async def test_a_fhir_searchs_cpr_is_in_no_log_record(logged_hub: tuple[Hub, Capture]) -> None:
     hub, capture = logged_hub
-    p = await _partners(hub)
+    p = await hub.partners(SORS)
     child = await _child(p)
     bad = "3102154321"
     logging.getLogger("samspil.test").info("FHIR searches start")
     for kind in SEARCHES:
-        assert (await fhir(p["ppr"], search_path(kind, child)))[0] == 200
-    assert (await fhir(p["ppr"], overview_path(child)))[0] == 200
-    assert (await fhir(p["gp"], overview_path(child)))[0] == 403
-    assert (await fhir(p["ppr"], overview_path(child), person=None))[0] == 400
-    assert (await fhir(p["ppr"], overview_path(bad)))[0] == 400
-    assert (await fhir(p["ppr"], f"/fhir/r4/Patient/{child}"))[0] == 404
+        assert (await fhir(p.ppr, search_path(kind, child)))[0] == 200
+    assert (await fhir(p.ppr, overview_path(child)))[0] == 200
+    assert (await fhir(p.gp, overview_path(child)))[0] == 403
+    assert (await fhir(p.ppr, overview_path(child), person=None))[0] == 400
+    assert (await fhir(p.ppr, overview_path(bad)))[0] == 400
+    assert (await fhir(p.ppr, f"/fhir/r4/Patient/{child}"))[0] == 404
     assert (await fhir(hub.anonymous("smp_not-a-real-token-at-all"), overview_path(child)))[
         0
     ] == 401

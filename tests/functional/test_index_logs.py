@@ -31,7 +31,7 @@ from tests.functional.index_samples import (
     ok,
     overview,
 )
-from tests.functional.samples import new_id, receipt, xdis91
+from tests.functional.samples import new_id, xdis91
 
 LETTER_TEXT = "Fortroligt: Nancy har svært ved at sove og er bange for at gå i skole."
 
@@ -143,15 +143,8 @@ async def test_no_cpr_token_or_body_in_any_log_line(logged_hub: tuple[Hub, Captu
     assert status == 202
     await gp.send(letter)  # a duplicate
     [entry] = await ppr.inbox()
-    await ppr.fetch(entry["id"])
-    await ppr.ack(entry["id"])
-    answer = receipt(
-        sender=PPR_GLN,
-        receiver=GP_GLN,
-        original_envelope_id=envelope_id,
-        original_letter_id=letter_id,
-    )
-    assert (await ppr.send(answer))[0] == 202
+    await ppr.take(entry["id"])
+    assert (await ppr.send_receipt(GP_GLN, envelope_id, letter_id))[0] == 202
     assert (await gp.status(sent["id"]))["status"] == "receipted"
     await gp.send(xdis91(sender=GP_GLN, receiver="5790000000999", text=LETTER_TEXT))
     await gp.send(letter.replace(b"</Emessage>", b"<Broken>"))

@@ -10,7 +10,6 @@ from typing import Any
 
 from coordinator.index.notifications import Notice, tell
 from coordinator.state import COMMITTER
-from coordinator.tables import Sector
 from tests.functional.conftest import (
     BUP_GLN,
     FAMILY_GLN,
@@ -28,15 +27,6 @@ BUP = {"organisation": BUP_GLN, "name": "BUP Aalborg", "sector": "psychiatry"}
 GP = {"organisation": GP_GLN, "name": "Lægehuset Vestbyen", "sector": "gp"}
 
 
-async def _partners(hub: Hub) -> tuple[Client, Client, Client, Client]:
-    return (
-        await hub.org(PPR_GLN, Sector.PPR, "PPR Aalborg"),
-        await hub.org(BUP_GLN, Sector.PSYCHIATRY, "BUP Aalborg"),
-        await hub.org(FAMILY_GLN, Sector.FAMILY, "Familieafdelingen Aalborg"),
-        await hub.org(GP_GLN, Sector.GP, "Lægehuset Vestbyen"),
-    )
-
-
 async def _told(client: Client, **query: Any) -> list[dict[str, Any]]:
     """The client's notifications (not the views of its entries), newest first."""
     path = "/v1/access-notifications"
@@ -52,7 +42,7 @@ def _gp_case(child: str, **extra: Any) -> dict[str, Any]:
 
 
 async def test_the_owners_are_told_of_a_newcomer_and_the_newcomer_of_them(hub: Hub) -> None:
-    ppr, bup, family, gp = await _partners(hub)
+    ppr, family, bup, gp = await hub.partners()
     child = cpr_aged(10)
     first = await ok(ppr, "PUT", "/v1/cases/P-1", case(child))
     assert first["told"] == []  # nobody else involved yet
@@ -89,7 +79,7 @@ async def test_the_owners_are_told_of_a_newcomer_and_the_newcomer_of_them(hub: H
 
 
 async def test_a_second_case_an_update_or_a_reopened_case_tells_no_one_again(hub: Hub) -> None:
-    ppr, bup, family, gp = await _partners(hub)
+    ppr, family, bup, gp = await hub.partners()
     child = cpr_aged(8)
     await ok(ppr, "PUT", "/v1/cases/P-1", case(child))
     assert (await ok(gp, "PUT", "/v1/cases/G-1", _gp_case(child)))["told"] == [PPR]
@@ -115,7 +105,7 @@ async def test_a_second_case_an_update_or_a_reopened_case_tells_no_one_again(hub
 
 
 async def test_an_owner_lists_what_it_was_told_beside_the_views_newest_first(hub: Hub) -> None:
-    ppr, bup, _family, gp = await _partners(hub)
+    ppr, _family, bup, gp = await hub.partners()
     child, other = cpr_aged(11), cpr_aged(6)
     await ok(ppr, "PUT", "/v1/cases/P-1", case(child))
     await ok(bup, "PUT", "/v1/cases/B-1", case(child, kind="psychiatric-assessment"))

@@ -9,27 +9,22 @@ locked by the write that joins it."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any
-
-import pytest
 
 from coordinator.tables import Sector
-from tests.functional.conftest import BUP_GLN, FAMILY_GLN, PPR_GLN, Client, MakeHub
+from tests.functional.conftest import (
+    BUP_GLN,
+    FAMILY_GLN,
+    POSTGRES_ONLY,
+    PPR_GLN,
+    Client,
+    MakeHub,
+)
 from tests.functional.index_samples import case, cpr_aged, ok
 
 CHILDREN = 30
 
 
-@pytest.fixture(params=[pytest.param("postgres", marks=pytest.mark.postgres)])
-async def hub_db(request: pytest.FixtureRequest, tmp_path: Any) -> Any:
-    """PostgreSQL only: several hub processes share a PostgreSQL database (SQLite has one)."""
-    from tests.functional import conftest
-
-    gen = conftest.hub_db.__wrapped__(request, tmp_path)  # type: ignore[attr-defined]
-    url = await gen.__anext__()
-    yield url
-    with pytest.raises(StopAsyncIteration):
-        await gen.__anext__()
+pytestmark = POSTGRES_ONLY  # several hub processes share a PostgreSQL database
 
 
 async def test_two_organisations_joining_at_once_through_two_processes_match(

@@ -20,6 +20,7 @@ from coordinator.index.tables import ACCESS_LOG, CONSENT
 from coordinator.state import ENGINE
 from coordinator.tables import Role, Sector
 from tests.functional.conftest import BUP_GLN, FAMILY_GLN, GP_GLN, PPR_GLN, Client, Hub, gln
+from tests.functional.conftest import PARTNER_NAMES as NAMES
 from tests.functional.index_samples import (
     PERSON,
     appointment,
@@ -33,21 +34,12 @@ from tests.functional.index_samples import (
 )
 
 OPERATOR_GLN = gln(9001)
-NAMES = {
-    PPR_GLN: "PPR Aalborg",
-    FAMILY_GLN: "Familieafdelingen Aalborg",
-    BUP_GLN: "BUP Aalborg",
-    GP_GLN: "Lægehuset Vestbyen",
-}
 REQUEST = "Aktindsigt 2026-0113 (forælder)"  # a family's request, as an operator states it
 
 
 async def _region(hub: Hub) -> tuple[Client, Client, Client, Client, Client]:
     """PPR, the family department, child psychiatry, a GP, and an operator of the hub."""
-    ppr = await hub.org(PPR_GLN, Sector.PPR, NAMES[PPR_GLN])
-    family = await hub.org(FAMILY_GLN, Sector.FAMILY, NAMES[FAMILY_GLN])
-    bup = await hub.org(BUP_GLN, Sector.PSYCHIATRY, NAMES[BUP_GLN])
-    gp = await hub.org(GP_GLN, Sector.GP, NAMES[GP_GLN])
+    ppr, family, bup, gp = await hub.partners()
     await hub.org(OPERATOR_GLN, Sector.PPR, "Samspil drift")
     operator = await hub.user(OPERATOR_GLN, Role.OPERATOR)  # named "Test"
     return ppr, family, bup, gp, operator

@@ -3,7 +3,7 @@ nothing from others without consent, the age rule, revocation, the coordinator, 
 
 from __future__ import annotations
 
-from coordinator.tables import Role, Sector
+from coordinator.tables import Role
 from tests.functional.conftest import BUP_GLN, FAMILY_GLN, GP_GLN, PPR_GLN, Client, Hub
 from tests.functional.index_samples import (
     appointment,
@@ -16,15 +16,6 @@ from tests.functional.index_samples import (
     overview,
     verified,
 )
-
-
-async def _partners(hub: Hub) -> tuple[Client, Client, Client, Client]:
-    return (
-        await hub.org(PPR_GLN, Sector.PPR, "PPR Aalborg"),
-        await hub.org(FAMILY_GLN, Sector.FAMILY, "Familieafdelingen Aalborg"),
-        await hub.org(BUP_GLN, Sector.PSYCHIATRY, "BUP Aalborg"),
-        await hub.org(GP_GLN, Sector.GP, "Lægehuset Vestbyen"),
-    )
 
 
 async def _involve(cpr: str, *clients: Client) -> None:
@@ -41,7 +32,7 @@ async def _involve(cpr: str, *clients: Client) -> None:
 
 
 async def test_no_overview_without_an_own_active_case(hub: Hub) -> None:
-    ppr, family, bup, _ = await _partners(hub)
+    ppr, family, bup, _ = await hub.partners()
     child, stranger = cpr_aged(10), cpr_aged(11)
     await _involve(child, ppr, bup)
     await ok(family, "PUT", "/v1/cases/F-1", case(child, kind="family-support", status="closed"))
@@ -66,7 +57,7 @@ async def test_no_overview_without_an_own_active_case(hub: Hub) -> None:
 
 
 async def test_nothing_from_others_without_consent(hub: Hub) -> None:
-    ppr, family, bup, gp = await _partners(hub)
+    ppr, family, bup, gp = await hub.partners()
     child = cpr_aged(9)
     await _involve(child, ppr, family, bup, gp)
     await ok(ppr, "PUT", f"/v1/children/{child}/coordinator", {
@@ -92,7 +83,7 @@ async def test_nothing_from_others_without_consent(hub: Hub) -> None:
 
 
 async def test_under_15_a_custodial_parent_consents(hub: Hub) -> None:
-    ppr, family, bup, gp = await _partners(hub)
+    ppr, family, bup, gp = await hub.partners()
     child = cpr_aged(12)
     await _involve(child, ppr, family, bup, gp)
     status, body = await call(
@@ -120,7 +111,7 @@ async def test_under_15_a_custodial_parent_consents(hub: Hub) -> None:
 
 
 async def test_from_15_health_data_needs_the_young_persons_own_consent(hub: Hub) -> None:
-    ppr, family, bup, gp = await _partners(hub)
+    ppr, family, bup, gp = await hub.partners()
     child = cpr_aged(16)
     await _involve(child, ppr, family, bup, gp)
     everyone = ["ppr", "family", "psychiatry", "gp"]
@@ -148,7 +139,7 @@ async def test_from_15_health_data_needs_the_young_persons_own_consent(hub: Hub)
 
 
 async def test_revocation_takes_effect_on_the_next_call(hub: Hub) -> None:
-    ppr, family, _, _ = await _partners(hub)
+    ppr, family, _, _ = await hub.partners()
     child = cpr_aged(7)
     await _involve(child, ppr, family)
     recorded = await ok(
@@ -186,7 +177,7 @@ async def test_revocation_takes_effect_on_the_next_call(hub: Hub) -> None:
 
 
 async def test_disclosures_are_logged_with_the_person_and_owners_are_told(hub: Hub) -> None:
-    ppr, family, bup, gp = await _partners(hub)
+    ppr, family, bup, gp = await hub.partners()
     child = cpr_aged(13)
     await _involve(child, ppr, family, bup, gp)
     await verified(hub, gp, child, consent(["ppr", "gp", "psychiatry"]))
@@ -231,7 +222,7 @@ async def test_disclosures_are_logged_with_the_person_and_owners_are_told(hub: H
 
 
 async def test_appointment_overlap_hints(hub: Hub) -> None:
-    ppr, family, bup, gp = await _partners(hub)
+    ppr, family, bup, gp = await hub.partners()
     child = cpr_aged(11)
     for client, kind in ((ppr, "ppr-assessment"), (family, "family-support")):
         await ok(client, "PUT", "/v1/cases/K1", case(child, kind=kind))
@@ -254,7 +245,7 @@ async def test_appointment_overlap_hints(hub: Hub) -> None:
 
 
 async def test_the_coordinator_is_shown_under_consent(hub: Hub) -> None:
-    ppr, family, bup, _ = await _partners(hub)
+    ppr, family, bup, _ = await hub.partners()
     child = cpr_aged(6)
     await _involve(child, ppr, family, bup)
     named = {"organisation": FAMILY_GLN, "contact": {"name": "Lis Berg", "role": "rådgiver"}}

@@ -38,7 +38,7 @@ from tests.functional.conftest import (
     TurnedClock,
 )
 from tests.functional.index_samples import cpr_aged
-from tests.functional.samples import new_id, receipt, xdis91
+from tests.functional.samples import new_id, xdis91
 
 KEEP = timedelta(days=3)  # the hub's letter_retention in these tests
 TTL = timedelta(hours=5)
@@ -83,33 +83,21 @@ async def _gone(client: Client, path: str, method: str = "GET") -> dict[str, Any
     return result
 
 
-async def _deliver(client: Client, message_id: str) -> None:
-    await client.fetch(message_id)
-    await client.ack(message_id)
-
-
 async def test_a_delivered_letter_and_its_receipt_go_after_the_period_and_not_before(
     make_hub: MakeHub,
 ) -> None:
     clock = TurnedClock()
     hub = await _hub(make_hub, clock)
-    gp = await hub.org(GP_GLN, Sector.GP)
-    ppr = await hub.org(PPR_GLN, Sector.PPR)
+    gp, ppr = await hub.gp_and_ppr()
     family = await hub.org(FAMILY_GLN, Sector.FAMILY)
     child = cpr_aged(9)
     envelope_id, letter_id = new_id("K"), new_id("B")
     clock.ahead = -timedelta(days=10)  # the letter arrived ten days ago ...
     _, sent = await gp.send(letter_about(child, envelope_id=envelope_id, letter_id=letter_id))
     clock.ahead = timedelta(0)
-    await _deliver(ppr, sent["id"])  # ... and is acknowledged and receipted now
-    answer = receipt(
-        sender=PPR_GLN,
-        receiver=GP_GLN,
-        original_envelope_id=envelope_id,
-        original_letter_id=letter_id,
-    )
-    _, receipted = await ppr.send(answer)
-    await _deliver(gp, receipted["id"])
+    await ppr.take(sent["id"])  # ... and is acknowledged and receipted now
+    _, receipted = await ppr.send_receipt(GP_GLN, envelope_id, letter_id)
+    await gp.take(receipted["id"])
     assert (await gp.status(sent["id"]))["status"] == "receipted"
     assert await _messages_about(hub, child) == 1
 
@@ -157,12 +145,11 @@ async def test_a_letter_sent_again_after_it_was_removed_is_not_delivered_again(
 ) -> None:
     clock = TurnedClock()
     hub = await _hub(make_hub, clock)
-    gp = await hub.org(GP_GLN, Sector.GP)
-    ppr = await hub.org(PPR_GLN, Sector.PPR)
+    gp, ppr = await hub.gp_and_ppr()
     envelope_id, letter_id = new_id("K"), new_id("B")
     letter = xdis91(sender=GP_GLN, receiver=PPR_GLN, envelope_id=envelope_id, letter_id=letter_id)
     _, first = await gp.send(letter)
-    await _deliver(ppr, first["id"])
+    await ppr.take(first["id"])
     clock.ahead = KEEP + timedelta(minutes=1)
     assert (await _retain(hub, clock)).letters == 1
 
@@ -191,8 +178,7 @@ async def test_a_letter_sent_again_after_it_was_removed_is_not_delivered_again(
 async def test_a_letter_not_yet_acknowledged_is_kept(make_hub: MakeHub) -> None:
     clock = TurnedClock()
     hub = await _hub(make_hub, clock)
-    gp = await hub.org(GP_GLN, Sector.GP)
-    ppr = await hub.org(PPR_GLN, Sector.PPR)
+    gp, ppr = await hub.gp_and_ppr()
     child = cpr_aged(11)
     clock.ahead = -timedelta(days=10)
     _, waiting = await gp.send(letter_about(child))
@@ -212,8 +198,7 @@ async def test_an_expired_letter_goes_after_its_sender_acknowledged_the_xctl01(
 ) -> None:
     clock = TurnedClock()
     hub = await _hub(make_hub, clock, message_ttl=TTL, expiry_interval=0.05)
-    gp = await hub.org(GP_GLN, Sector.GP)
-    await hub.org(PPR_GLN, Sector.PPR)
+    gp, _ = await hub.gp_and_ppr()
     child = cpr_aged(7)
     clock.ahead = -timedelta(days=10)
     _, sent = await gp.send(letter_about(child))
@@ -226,7 +211,7 @@ async def test_an_expired_letter_goes_after_its_sender_acknowledged_the_xctl01(
     assert (await gp.status(sent["id"]))["status"] == "expired"
     assert await _messages_about(hub, child) == 1
 
-    await _deliver(gp, report["id"])  # acknowledged now: the period counts from here
+    await gp.take(report["id"])  # acknowledged now: the period counts from here
     clock.ahead = KEEP - timedelta(minutes=1)
     assert (await _retain(hub, clock)).total == 0
     clock.ahead = KEEP + timedelta(minutes=1)
@@ -249,13 +234,12 @@ async def test_a_backlog_goes_in_steps_and_two_hubs_remove_each_letter_once(
     clock = TurnedClock()
     hub = await _hub(make_hub, clock)
     other = await _hub(make_hub, clock)  # a second hub process on the same database
-    gp = await hub.org(GP_GLN, Sector.GP)
-    ppr = await hub.org(PPR_GLN, Sector.PPR)
+    gp, ppr = await hub.gp_and_ppr()
     sent = [
         (await gp.send(xdis91(sender=GP_GLN, receiver=PPR_GLN, ack=False)))[1] for _ in range(23)
     ]
     for letter in sent:
-        await _deliver(ppr, letter["id"])
+        await ppr.take(letter["id"])
     clock.ahead = KEEP + timedelta(minutes=1)
 
     both = await asyncio.gather(_retain(hub, clock, step=4), _retain(other, clock, step=4))
@@ -269,10 +253,9 @@ async def test_a_backlog_goes_in_steps_and_two_hubs_remove_each_letter_once(
 async def test_the_retention_job_runs_on_its_own(make_hub: MakeHub) -> None:
     clock = TurnedClock()
     hub = await _hub(make_hub, clock, retention_interval=0.05)
-    gp = await hub.org(GP_GLN, Sector.GP)
-    ppr = await hub.org(PPR_GLN, Sector.PPR)
+    gp, ppr = await hub.gp_and_ppr()
     _, sent = await gp.send(xdis91(sender=GP_GLN, receiver=PPR_GLN, ack=False))
-    await _deliver(ppr, sent["id"])
+    await ppr.take(sent["id"])
     clock.ahead = KEEP + timedelta(minutes=1)
     for _ in range(200):  # the job runs every 0.05 s; this bounds a job that never runs
         status, _, _ = await gp.request("GET", f"/v1/messages/{sent['id']}/status")

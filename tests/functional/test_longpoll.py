@@ -11,8 +11,7 @@ from tests.functional.samples import xdis91
 
 
 async def test_long_poll_wakes_on_commit(hub: Hub) -> None:
-    gp = await hub.org(GP_GLN, Sector.GP)
-    ppr = await hub.org(PPR_GLN, Sector.PPR)
+    gp, ppr = await hub.gp_and_ppr()
     started = time.monotonic()
     poll = asyncio.create_task(ppr.inbox(wait=20))
     await asyncio.sleep(0.3)
@@ -33,8 +32,7 @@ async def test_long_poll_times_out_empty(hub: Hub) -> None:
 
 
 async def test_long_poll_is_not_woken_by_others_mail(hub: Hub) -> None:
-    gp = await hub.org(GP_GLN, Sector.GP)
-    ppr = await hub.org(PPR_GLN, Sector.PPR)
+    gp, ppr = await hub.gp_and_ppr()
     poll = asyncio.create_task(gp.inbox(wait=1))
     await asyncio.sleep(0.1)
     await gp.send(xdis91(sender=GP_GLN, receiver=PPR_GLN))

@@ -26,7 +26,7 @@ from tests.functional.conftest import (
     gln,
 )
 from tests.functional.index_samples import cpr_aged
-from tests.functional.samples import new_id, receipt, xdis91
+from tests.functional.samples import new_id, xdis91
 
 SAMPLE_CPR = b"2512489996"  # the CPR samples.xdis91 writes
 SAMPLE_SUBJECT = b"Henvisning til PPR"
@@ -72,8 +72,7 @@ async def _set_owner(operator: Client, org: str, owner: str) -> dict[str, Any]:
 async def test_where_the_system_takes_letters_in_people_read_them_but_cannot_take_them(
     hub: Hub,
 ) -> None:
-    gp = await hub.org(GP_GLN, Sector.GP)
-    ppr = await hub.org(PPR_GLN, Sector.PPR)
+    gp, ppr = await hub.gp_and_ppr()
     person = await hub.user(PPR_GLN, Role.CASEWORKER)
     _, who, _ = await person.request("GET", "/v1/whoami")
     assert who["organisation"]["letters_consumed_by"] == "system"  # the default
@@ -96,8 +95,7 @@ async def test_where_the_system_takes_letters_in_people_read_them_but_cannot_tak
 async def test_where_people_take_letters_in_the_system_is_refused_and_the_change_audited(
     hub: Hub,
 ) -> None:
-    gp = await hub.org(GP_GLN, Sector.GP)
-    ppr = await hub.org(PPR_GLN, Sector.PPR)
+    gp, ppr = await hub.gp_and_ppr()
     person = await hub.user(PPR_GLN, Role.CASEWORKER)
     await hub.org(FAMILY_GLN, Sector.FAMILY)
     operator = await hub.user(FAMILY_GLN, Role.OPERATOR)
@@ -206,8 +204,7 @@ async def test_the_archive_lists_the_organisations_letters_by_child_sender_and_s
     hub = await make_hub(
         clock=clock, letter_retention=timedelta(days=3), message_ttl=timedelta(days=30)
     )
-    gp = await hub.org(GP_GLN, Sector.GP)
-    ppr = await hub.org(PPR_GLN, Sector.PPR)
+    gp, ppr = await hub.gp_and_ppr()
     family = await hub.org(FAMILY_GLN, Sector.FAMILY)
     person = await hub.user(PPR_GLN, Role.CASEWORKER)
     anna, bo = cpr_aged(8), cpr_aged(11)
@@ -233,16 +230,8 @@ async def test_the_archive_lists_the_organisations_letters_by_child_sender_and_s
     _, other = await gp.send(letter(GP_GLN, FAMILY_GLN, child=anna, subject="Ikke PPR's"))
     clock.ahead = timedelta(0)
     # receipts are not listed: the letter's status says what they did
-    await ppr.fetch(old["id"])
-    await ppr.ack(old["id"])
-    status, _ = await ppr.send(
-        receipt(
-            sender=PPR_GLN,
-            receiver=GP_GLN,
-            original_envelope_id=envelope_id,
-            original_letter_id=letter_id,
-        )
-    )
+    await ppr.take(old["id"])
+    status, _ = await ppr.send_receipt(GP_GLN, envelope_id, letter_id)
     assert status == 202
 
     everything = await _search(person)

@@ -7,7 +7,7 @@ from typing import Any
 
 from coordinator.tables import Role, Sector
 from tests.functional.conftest import GP_GLN, PPR_GLN
-from tests.functional.samples import new_id, receipt, xdis91
+from tests.functional.samples import new_id, xdis91
 
 FIXTURE_ACTIONS = {"add-organisation", "add-user"}
 """The audited registrations the hub fixture makes before a test acts."""
@@ -67,8 +67,7 @@ async def test_operator_routes_are_for_operators_only(hub: Any) -> None:
 
 async def test_redeliver_an_expired_letter_and_send_the_status_report(make_hub: Any) -> None:
     hub = await make_hub(message_ttl=timedelta(seconds=0.3), expiry_interval=0.1)
-    gp = await hub.org(GP_GLN, Sector.GP)
-    ppr = await hub.org(PPR_GLN, Sector.PPR)
+    gp, ppr = await hub.gp_and_ppr()
     operator = await hub.user(PPR_GLN, Role.OPERATOR)
     envelope_id, letter_id = new_id("K"), new_id("B")
     letter = xdis91(
@@ -103,14 +102,7 @@ async def test_redeliver_an_expired_letter_and_send_the_status_report(make_hub: 
     [waiting] = await ppr.inbox()
     assert waiting["id"] == redelivered["id"]
     assert await ppr.fetch(waiting["id"]) == letter  # the sender's bytes, unchanged
-    await ppr.send(
-        receipt(
-            sender=PPR_GLN,
-            receiver=GP_GLN,
-            original_envelope_id=envelope_id,
-            original_letter_id=letter_id,
-        )
-    )
+    await ppr.send_receipt(GP_GLN, envelope_id, letter_id)
     assert (await gp.status(redelivered["id"]))["status"] == "receipted"
     code, trail, _ = await operator.request("GET", f"/v1/operator/messages/{redelivered['id']}")
     assert trail["resend"] is True

@@ -24,8 +24,7 @@ async def test_health_and_readiness(hub: Hub) -> None:
 
 
 async def test_metrics(hub: Hub) -> None:
-    gp = await hub.org(GP_GLN, Sector.GP)
-    await hub.org(PPR_GLN, Sector.PPR)
+    gp, _ = await hub.gp_and_ppr()
     await gp.send(xdis91(sender=GP_GLN, receiver=PPR_GLN))
     status, _, raw = await hub.anonymous().request("GET", "/metrics")
     text = raw.decode()
@@ -36,8 +35,7 @@ async def test_metrics(hub: Hub) -> None:
 
 
 async def test_operator_summary(hub: Hub) -> None:
-    gp = await hub.org(GP_GLN, Sector.GP)
-    ppr = await hub.org(PPR_GLN, Sector.PPR)
+    gp, ppr = await hub.gp_and_ppr()
     await gp.send(xdis91(sender=GP_GLN, receiver=PPR_GLN))
     await ppr.inbox()
     await gp.send(b"<broken")

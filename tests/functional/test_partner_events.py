@@ -10,7 +10,6 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
 from sqlalchemy import select, text
 
 from coordinator.index.changes import appointment_change, write_changes_async
@@ -21,6 +20,7 @@ from tests.functional.conftest import (
     BUP_GLN,
     FAMILY_GLN,
     GP_GLN,
+    POSTGRES_ONLY,
     PPR_GLN,
     Client,
     Hub,
@@ -36,11 +36,6 @@ from tests.functional.index_samples import (
     ok,
     overview,
     verified,
-)
-
-# commits interleave only where several writers do: PostgreSQL (SQLite has one writer)
-POSTGRES_ONLY = pytest.mark.parametrize(
-    "hub_db", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
 )
 
 

@@ -12,11 +12,10 @@ from typing import Any
 import aiohttp
 
 from tests.commands import free_port, samspil
-from tests.functional.conftest import PPR_GLN
+from tests.functional.conftest import POSTGRES_ONLY, PPR_GLN
 from tests.functional.test_crash import _env, _register, _start
-from tests.functional.test_scale_out import hub_db
 
-__all__ = ["hub_db"]  # PostgreSQL only: the fixture of test_scale_out.py
+pytestmark = POSTGRES_ONLY
 
 
 def _operator(db: str) -> str:

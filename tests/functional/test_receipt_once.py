@@ -7,7 +7,7 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
-from coordinator.tables import Role, Sector
+from coordinator.tables import Role
 from tests.functional.conftest import GP_GLN, PPR_GLN, Client, Hub, TurnedClock
 from tests.functional.samples import new_id, receipt, xdis91
 
@@ -17,8 +17,7 @@ async def _delivered_letter(gp: Client, ppr: Client) -> tuple[str, str, str]:
     _, sent = await gp.send(
         xdis91(sender=GP_GLN, receiver=PPR_GLN, envelope_id=envelope, letter_id=letter, ack=True)
     )
-    await ppr.fetch(sent["id"])
-    await ppr.ack(sent["id"])
+    await ppr.take(sent["id"])
     return sent["id"], envelope, letter
 
 
@@ -29,8 +28,7 @@ def _xctl03(envelope: str, letter: str) -> bytes:
 
 
 async def test_a_second_positive_receipt_is_refused_and_the_first_stays(hub: Hub) -> None:
-    gp = await hub.org(GP_GLN, Sector.GP)
-    ppr = await hub.org(PPR_GLN, Sector.PPR)
+    gp, ppr = await hub.gp_and_ppr()
     letter_id, envelope, letter = await _delivered_letter(gp, ppr)
     first_receipt = _xctl03(envelope, letter)
     status, first = await ppr.send(first_receipt)
@@ -55,8 +53,7 @@ async def test_a_second_positive_receipt_is_refused_and_the_first_stays(hub: Hub
 
 
 async def test_two_positive_receipts_at_once_one_is_taken(hub: Hub) -> None:
-    gp = await hub.org(GP_GLN, Sector.GP)
-    ppr = await hub.org(PPR_GLN, Sector.PPR)
+    gp, ppr = await hub.gp_and_ppr()
     letter_id, envelope, letter = await _delivered_letter(gp, ppr)
     answers = await asyncio.gather(
         ppr.send(_xctl03(envelope, letter)), ppr.send(_xctl03(envelope, letter))
@@ -70,19 +67,12 @@ async def test_two_positive_receipts_at_once_one_is_taken(hub: Hub) -> None:
 
 
 async def test_a_negative_receipt_after_a_positive_one_is_not_refused(hub: Hub) -> None:
-    gp = await hub.org(GP_GLN, Sector.GP)
-    ppr = await hub.org(PPR_GLN, Sector.PPR)
+    gp, ppr = await hub.gp_and_ppr()
     letter_id, envelope, letter = await _delivered_letter(gp, ppr)
     status, _ = await ppr.send(_xctl03(envelope, letter))
     assert status == 202
-    status, _ = await ppr.send(
-        receipt(
-            sender=PPR_GLN,
-            receiver=GP_GLN,
-            original_envelope_id=envelope,
-            original_letter_id=letter,
-            refuse_code="problem_med_modtagerID",
-        )
+    status, _ = await ppr.send_receipt(
+        GP_GLN, envelope, letter, refuse_code="problem_med_modtagerID"
     )
     assert status == 202  # only a second positive receipt is refused
     assert (await gp.status(letter_id))["status"] == "receipted"
@@ -91,8 +81,7 @@ async def test_a_negative_receipt_after_a_positive_one_is_not_refused(hub: Hub) 
 async def test_a_redelivered_letter_is_receipted_once(make_hub: Any) -> None:
     clock = TurnedClock()
     hub = await make_hub(clock=clock, message_ttl=timedelta(hours=5), expiry_interval=0.05)
-    gp = await hub.org(GP_GLN, Sector.GP)
-    ppr = await hub.org(PPR_GLN, Sector.PPR)
+    gp, ppr = await hub.gp_and_ppr()
     operator = await hub.user(PPR_GLN, Role.OPERATOR)
     envelope, letter = new_id("K"), new_id("B")
     _, sent = await gp.send(

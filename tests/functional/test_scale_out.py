@@ -13,27 +13,17 @@ import signal
 import subprocess
 import time
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 
 from tests.commands import free_port
-from tests.functional.conftest import GP_GLN, PPR_GLN
+from tests.functional.conftest import GP_GLN, POSTGRES_ONLY, PPR_GLN
 from tests.functional.samples import xdis91
 from tests.functional.test_crash import _register, _start
 
-
-@pytest.fixture(params=[pytest.param("postgres", marks=pytest.mark.postgres)])
-async def hub_db(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
-    from tests.functional import conftest
-
-    gen = conftest.hub_db.__wrapped__(request, tmp_path)  # type: ignore[attr-defined]
-    url = await gen.__anext__()
-    yield url
-    with pytest.raises(StopAsyncIteration):
-        await gen.__anext__()
+pytestmark = POSTGRES_ONLY
 
 
 class Peer:

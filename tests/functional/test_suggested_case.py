@@ -17,7 +17,7 @@ from typing import Any
 from coordinator.tables import Role, Sector
 from tests.functional.conftest import BUP_GLN, FAMILY_GLN, GP_GLN, PPR_GLN, Client, Hub, gln
 from tests.functional.index_samples import case, consent, cpr_aged, ok, overview, verified
-from tests.functional.samples import new_id, receipt, xdis91
+from tests.functional.samples import new_id, xdis91
 
 SAMPLE_CPR = b"2512489996"  # the CPR samples.xdis91 writes
 OPERATOR_GLN = gln(9001)
@@ -70,13 +70,7 @@ async def test_a_letter_about_a_child_without_a_case_suggests_one(hub: Hub) -> N
     assert await suggested(ppr, sent["id"]) is False
 
     # the receipt back to the GP offers nothing and has no subject or episode
-    answer = receipt(
-        sender=PPR_GLN,
-        receiver=GP_GLN,
-        original_envelope_id=envelope_id,
-        original_letter_id=letter_id,
-    )
-    assert (await ppr.send(answer))[0] == 202
+    assert (await ppr.send_receipt(GP_GLN, envelope_id, letter_id))[0] == 202
     [back], raw = await inbox_raw(gp)
     assert back["type"] == "XCTL03"
     assert (back["suggested_case"], back["subject"], back["episode_id"]) == (False, None, None)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from coordinator.tables import Sector
 from messages.medcom.correspondence import new_correspondence, reply_reference
 from messages.medcom.documents import build_message
 from messages.medcom.model import Party, Patient, Reference
@@ -31,14 +30,12 @@ def letter(sender: str, receiver: str, *references: Reference) -> tuple[str, byt
 
 
 async def test_a_replys_inbox_entry_names_the_letter_it_answers(hub: Any) -> None:
-    gp = await hub.org(GP_GLN, Sector.GP)
-    ppr = await hub.org(PPR_GLN, Sector.PPR)
+    gp, ppr = await hub.gp_and_ppr()
     first_id, first = letter(GP_GLN, PPR_GLN)
     assert (await gp.send(first))[0] == 202
     [entry] = await ppr.inbox()
     assert (entry["letter_id"], entry["in_reply_to"]) == (first_id, None)
-    await ppr.fetch(entry["id"])
-    await ppr.ack(entry["id"])
+    await ppr.take(entry["id"])
 
     other = Reference(description="Vejledning", url="https://example.org/vejledning")
     reply_id, reply = letter(PPR_GLN, GP_GLN, other, reply_reference(first_id))
@@ -49,8 +46,7 @@ async def test_a_replys_inbox_entry_names_the_letter_it_answers(hub: Any) -> Non
 
 
 async def test_a_reference_that_is_no_letter_identifier_is_not_a_reply(hub: Any) -> None:
-    gp = await hub.org(GP_GLN, Sector.GP)
-    ppr = await hub.org(PPR_GLN, Sector.PPR)
+    gp, ppr = await hub.gp_and_ppr()
     too_long = Reference(description="Svar", url="urn:samspil:letter:" + "9" * 15)
     elsewhere = Reference(description="Svar", url="https://example.org/urn:samspil:letter:B1")
     for refs in ((too_long,), (elsewhere,), (Reference(description="Bilag", sup=True),)):

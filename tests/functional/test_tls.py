@@ -23,9 +23,8 @@ import pytest
 import trustme
 from aiohttp import web
 
-from coordinator.app import create_app
-from coordinator.security.credentials import add_user, local_actor, register_organisation
-from coordinator.security.tls import gln_from_peercert, server_context
+from coordinator.security.credentials import add_user, local_actor
+from coordinator.security.tls import gln_from_peercert
 from coordinator.settings import Settings
 from coordinator.state import ENGINE
 from coordinator.tables import OrganisationCreate, Role, Sector
@@ -33,21 +32,15 @@ from tests.commands import free_port
 from tests.functional.conftest import (
     GP_GLN,
     PPR_GLN,
-    Seen,
-    _recorder,
-    check_against_openapi,
+    Servers,
     gln,
+    register,
 )
-from tests.functional.pki import Pki, make_pki
+from tests.functional.pki import Pki
 from tests.functional.samples import xdis91
 from wire.client import HubClient
 
 UNKNOWN_GLN = gln(9999)
-
-
-@pytest.fixture
-def pki(tmp_path: Path) -> Pki:
-    return make_pki(tmp_path)
 
 
 @dataclass
@@ -57,12 +50,8 @@ class TlsHub:
     port: int
 
     async def org(self, gln: str, sector: Sector = Sector.PPR) -> str:
-        _, token = await register_organisation(
-            actor=local_actor(),
-            engine=self.app[ENGINE],
-            organisation=OrganisationCreate(gln=gln, name=f"Org {gln}", sector=sector),
-        )
-        return token
+        organisation = OrganisationCreate(gln=gln, name=f"Org {gln}", sector=sector)
+        return await register(self.app, organisation)
 
 
 MakeTlsHub = Callable[..., Awaitable[TlsHub]]
@@ -70,8 +59,7 @@ MakeTlsHub = Callable[..., Awaitable[TlsHub]]
 
 @pytest.fixture
 async def make_tls_hub(pki: Pki, tmp_path: Path) -> AsyncIterator[MakeTlsHub]:
-    runners: list[web.AppRunner] = []
-    seen: Seen = []
+    servers = Servers()
 
     async def make(mutual: bool = True) -> TlsHub:
         settings = Settings(
@@ -82,20 +70,11 @@ async def make_tls_hub(pki: Pki, tmp_path: Path) -> AsyncIterator[MakeTlsHub]:
             tls_key=pki.server_key,
             tls_client_ca=pki.ca_file if mutual else None,
         ).check()
-        app = create_app(settings)
-        app.middlewares.insert(0, _recorder(seen))
-        runner = web.AppRunner(app, shutdown_timeout=5)
-        await runner.setup()
-        runners.append(runner)
-        site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=server_context(settings))
-        await site.start()
-        port = runner.addresses[0][1]
+        app, port = await servers.start(settings)
         return TlsHub(app, f"https://127.0.0.1:{port}", port)
 
     yield make
-    for runner in reversed(runners):
-        await runner.cleanup()
-    check_against_openapi(seen)
+    await servers.stop()
 
 
 async def _get(

@@ -137,24 +137,9 @@ async def test_a_person_disabled_in_another_process_is_refused_at_once(
 async def test_expired_token_is_refused(make_hub: MakeHub) -> None:
     hub = await make_hub()
     await hub.org(PPR_GLN)
-    engine = hub.app[ENGINE]
-    soon = await add_user(
-        engine=engine,
-        org_gln=PPR_GLN,
-        name="Vikar",
-        role=Role.CASEWORKER,
-        actor=local_actor(),
-        expires_at=utcnow() + timedelta(hours=1),
-    )
-    later = await add_user(
-        engine=engine,
-        org_gln=PPR_GLN,
-        name="Fast",
-        role=Role.CASEWORKER,
-        actor=local_actor(),
-        expires_at=utcnow() + timedelta(days=1),
-    )
-    temp, staff = hub.anonymous(soon), hub.anonymous(later)
+    in_an_hour, tomorrow = utcnow() + timedelta(hours=1), utcnow() + timedelta(days=1)
+    temp = await hub.user(PPR_GLN, Role.CASEWORKER, "Vikar", expires_at=in_an_hour)
+    staff = await hub.user(PPR_GLN, Role.CASEWORKER, "Fast", expires_at=tomorrow)
     assert (await temp.request("GET", "/v1/whoami"))[0] == 200
     verifier = hub.app[VERIFIER]
     verifier.now = lambda: utcnow() + timedelta(hours=1, seconds=1)  # an hour on
