@@ -2,8 +2,9 @@
 
 * ``tui_hub``: the app factory's hub on ``127.0.0.1:0`` with a GP, a PPR and a child
   psychiatry organisation, a caseworker at PPR and an operator; ``tui_hub.client(token)``
-  makes the UI's own :class:`~wire.client.HubClient`. SQLite only: the hub's behaviour on
-  PostgreSQL is the functional tests' business, the UI's is the same over HTTP.
+  makes the UI's own :class:`~wire.client.HubClient`; ``tui_hub.consent(...)`` records a
+  parent's consent. SQLite only: the hub's behaviour on PostgreSQL is the functional tests'
+  business, the UI's is the same over HTTP.
 * ``fixed_hub``: a :class:`HubClient` whose transport answers from a table
   (:class:`FixedAnswers`) — for the SVG snapshots, which must not depend on live data, the
   clock or generated ids.
@@ -68,6 +69,26 @@ class TuiHub:
             if response.content_type == "application/json":
                 return await response.json()
             return await response.read()
+
+    async def consent(
+        self,
+        who: str,
+        given_by: str,
+        form: str,
+        *,
+        sectors: tuple[str, ...] = ("ppr", "psychiatry"),
+        cpr: str = CHILD,
+        **kwargs: Any,
+    ) -> Any:
+        """``who`` records a custodial parent's consent for ``cpr``: the hub's answer."""
+        body = {"given_by_name": given_by, "relation": "custodial-parent", "form": form}
+        return await self.call(
+            who,
+            "POST",
+            f"/v1/children/{cpr}/consents",
+            json={**body, "sectors": list(sectors)},
+            **kwargs,
+        )
 
 
 async def start_hub(

@@ -10,10 +10,15 @@ from textual.widgets import DataTable, Input
 from coordinator.security.credentials import add_user, local_actor
 from coordinator.state import ENGINE
 from coordinator.tables import Role
-from messages.medcom.correspondence import new_correspondence
-from messages.medcom.model import Party, Patient
+from messages.medcom.model import Party
 from tests.tui.conftest import BUP, CHILD, OTHER_CHILD, TuiHub, screen_text, until
-from tests.tui.test_caseworker import GP_PARTY, app_for, gp_posts, gp_sends, open_inbox
+from tests.tui.test_caseworker import (
+    app_for,
+    gp_posts,
+    gp_sends,
+    letter_from_gp,
+    open_inbox,
+)
 from tui.screens.archive import ArchiveScreen, search_of
 from tui.screens.compose import ComposeScreen
 from tui.screens.letter import LetterScreen
@@ -84,13 +89,8 @@ async def test_where_the_system_takes_letters_in_the_app_reads_and_answers_only(
         name="Bo Overlæge",
         role=Role.CASEWORKER,
     )
-    letter = new_correspondence(
-        sender=GP_PARTY,
-        receiver=BUP_PARTY,
-        patient=Patient(cpr=CHILD, surname="Jensen", given_name="Mads"),
-        subject="Henvisning til BUP",
-        text="Kære BUP\nSe venligst vedlagte.",
-        ask_for_receipt=True,
+    letter = letter_from_gp(
+        "Henvisning til BUP", "Kære BUP\nSe venligst vedlagte.", to=BUP_PARTY, ask_for_receipt=True
     )
     sent = await gp_posts(tui_hub, letter)
     app = app_for(tui_hub, "bo")

@@ -7,22 +7,15 @@ import base64
 from dataclasses import replace
 from pathlib import Path
 
-from messages.medcom.documents import build_message
 from messages.medcom.model import BinaryLetter, Correspondence
 from tests.fhir_samples import PDF, sample_binary, sample_letter
 from tests.tui.conftest import MakeTuiHub, TuiHub, screen_text, until
-from tests.tui.test_caseworker import GP_PARTY, PPR_PARTY, app_for
+from tests.tui.test_caseworker import GP_PARTY, PPR_PARTY, app_for, gp_posts
 from tui.screens.letter import LetterScreen
 
 
 async def _send(hub: TuiHub, letter: Correspondence | BinaryLetter) -> str:
-    sent = await hub.call(
-        "gp",
-        "POST",
-        "/v1/messages",
-        data=build_message(letter),
-        headers={"Content-Type": "application/xml"},
-    )
+    sent = await gp_posts(hub, letter)
     return str(sent["id"])
 
 

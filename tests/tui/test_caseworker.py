@@ -12,6 +12,7 @@ from textual import events
 from textual.widgets import DataTable, Input, Select, TextArea
 
 from messages.medcom.correspondence import new_correspondence, reply_reference
+from messages.medcom.documents import MedcomMessage
 from messages.medcom.model import Correspondence, Party, Patient
 from messages.medcom.text import to_plain
 from tests.tui.conftest import (
@@ -44,27 +45,38 @@ GP_PARTY = Party(GP, GP, "lokationsnummer", organisation_name="Lægehuset Vestby
 PPR_PARTY = Party(PPR, PPR, "lokationsnummer", organisation_name="PPR Aalborg")
 
 
-def _letter_to_ppr() -> Correspondence:
+def letter_from_gp(
+    subject: str, text: str, *, to: Party = PPR_PARTY, cpr: str = CHILD, **extra: Any
+) -> Correspondence:
+    """A letter from the GP about Mads Jensen (``cpr``); ``extra``: the letter's options."""
     return new_correspondence(
         sender=GP_PARTY,
-        receiver=PPR_PARTY,
-        patient=Patient(cpr=CHILD, surname="Jensen", given_name="Mads"),
-        subject="Henvisning: Mads J.",
-        text="Kære PPR\nMads har i en periode haft det svært i skolen.",
+        receiver=to,
+        patient=Patient(cpr=cpr, surname="Jensen", given_name="Mads"),
+        subject=subject,
+        text=text,
+        **extra,
+    )
+
+
+def _letter_to_ppr() -> Correspondence:
+    return letter_from_gp(
+        "Henvisning: Mads J.",
+        "Kære PPR\nMads har i en periode haft det svært i skolen.",
         ask_for_receipt=True,
         episode_of_care_identifier="3f2b8c4e9d0a4b1c8e7f6a5b4c3d2e1f",
     )
 
 
-async def gp_posts(hub: TuiHub, letter: Correspondence) -> Any:
-    """The GP posts ``letter`` to the hub: the hub's answer."""
+async def gp_posts(hub: TuiHub, message: MedcomMessage) -> Any:
+    """The GP's system posts ``message`` (a letter, a receipt) to the hub: the hub's answer."""
     from messages.medcom.documents import build_message
 
     return await hub.call(
         "gp",
         "POST",
         "/v1/messages",
-        data=build_message(letter),
+        data=build_message(message),
         headers={"Content-Type": "application/xml"},
     )
 
@@ -109,6 +121,14 @@ async def look_up(pilot: Any, app: CaseworkerApp, cpr: str) -> None:
     cpr_input.value = ""
     cpr_input.focus()
     await pilot.press(*cpr, "enter")
+
+
+async def open_consents(pilot: Any, app: CaseworkerApp, cpr: str) -> None:
+    """Look the child up and, once its overview is drawn, open its consents (s)."""
+    await look_up(pilot, app, cpr)
+    await until(pilot, lambda: "Forløb" in screen_text(app))
+    await pilot.press("s")
+    await until(pilot, lambda: isinstance(app.screen, ConsentsScreen))
 
 
 async def test_child_overview_with_and_without_consent(make_tui_hub: MakeTuiHub) -> None:
@@ -193,7 +213,7 @@ async def test_a_key_pressed_as_the_app_opens_is_a_key_not_a_digit_in_the_cpr_fi
 
 
 async def test_read_a_letter_reply_and_watch_it_get_receipted(tui_hub: TuiHub) -> None:
-    from messages.medcom.documents import build_message, parse_message
+    from messages.medcom.documents import parse_message
     from messages.medcom.receipts import receipt_for
     from messages.medcom.registry import SchemaRegistry
 
@@ -236,13 +256,7 @@ async def test_read_a_letter_reply_and_watch_it_get_receipted(tui_hub: TuiHub) -
         assert answer.subject == "Sv: Henvisning: Mads J."  # type: ignore[union-attr]
         assert answer.episode_of_care_identifier == letter.episode_of_care_identifier  # type: ignore[union-attr]
         await tui_hub.call("gp", "POST", f"/v1/messages/{reply['id']}/ack")
-        await tui_hub.call(
-            "gp",
-            "POST",
-            "/v1/messages",
-            data=build_message(receipt_for(answer)),
-            headers={"Content-Type": "application/xml"},
-        )
+        await gp_posts(tui_hub, receipt_for(answer))
         await until(pilot, lambda: "✔ kvitteret" in screen_text(app))
 
 
@@ -444,17 +458,7 @@ async def test_a_letter_read_is_kept_by_the_app_with_the_letter_it_answers(
 
 
 async def test_access_log_shows_who_looked_at_the_child(tui_hub: TuiHub) -> None:
-    await tui_hub.call(
-        "pia",
-        "POST",
-        f"/v1/children/{CHILD}/consents",
-        json={
-            "given_by_name": "Mette Jensen",
-            "relation": "custodial-parent",
-            "sectors": ["ppr", "psychiatry"],
-            "form": "written",
-        },
-    )
+    await tui_hub.consent("pia", "Mette Jensen", "written")
     await tui_hub.call(  # the child psychiatry's system looks, on Bo Overlæge's behalf
         "bup",
         "GET",
@@ -485,24 +489,11 @@ async def test_a_consent_another_recorded_shows_no_name_once_it_is_not_in_force(
     tui_hub: TuiHub,
 ) -> None:
     path = f"/v1/children/{CHILD}/consents"
-    recorded = await tui_hub.call(
-        "bup",
-        "POST",
-        path,
-        json={
-            "given_by_name": "Henrik Tidligere",
-            "relation": "custodial-parent",
-            "sectors": ["ppr", "psychiatry"],
-            "form": "oral",
-        },
-    )
+    recorded = await tui_hub.consent("bup", "Henrik Tidligere", "oral")
     await tui_hub.call("bup", "DELETE", f"{path}/{recorded['id']}")
     app = app_for(tui_hub)
     async with app.run_test(size=(100, 30)) as pilot:
-        await look_up(pilot, app, CHILD)
-        await until(pilot, lambda: "Forløb" in screen_text(app))
-        await pilot.press("s")
-        await until(pilot, lambda: isinstance(app.screen, ConsentsScreen))
+        await open_consents(pilot, app, CHILD)
         await until(pilot, lambda: "(vises ikke)" in screen_text(app))
         text = screen_text(app)
         assert "tilbagekaldt" in text

@@ -19,7 +19,7 @@ from coordinator.index.tables import ACCESS_LOG
 from coordinator.state import ENGINE
 from tests.functional.index_samples import cpr_aged
 from tests.tui.conftest import BUP, CHILD, GP, PPR, MakeTuiHub, TuiHub, screen_text, until
-from tests.tui.test_caseworker import app_for, look_up
+from tests.tui.test_caseworker import app_for, look_up, open_consents
 from tui.caseworker_app import CaseworkerApp
 from tui.clock import parse_time
 from tui.i18n import Texts
@@ -71,10 +71,7 @@ async def involve(hub: TuiHub, cpr: str) -> None:
 
 
 async def open_form(pilot: Any, app: CaseworkerApp, cpr: str) -> ConsentForm:
-    await look_up(pilot, app, cpr)
-    await until(pilot, lambda: "Forløb" in screen_text(app))
-    await pilot.press("s")
-    await until(pilot, lambda: isinstance(app.screen, ConsentsScreen))
+    await open_consents(pilot, app, cpr)
     await pilot.press("n")
     await until(pilot, lambda: isinstance(app.screen, ConsentForm))
     form = app.screen
@@ -123,17 +120,7 @@ async def test_recording_a_consent_shows_who_recorded_it_and_refreshes_the_overv
 
 async def test_revoking_closes_the_overview_at_once(open_hub: TuiHub) -> None:
     tui_hub = open_hub
-    await tui_hub.call(
-        "pia",
-        "POST",
-        f"/v1/children/{CHILD}/consents",
-        json={
-            "given_by_name": "Mette Jensen",
-            "relation": "custodial-parent",
-            "sectors": ["ppr", "psychiatry"],
-            "form": "oral",
-        },
-    )
+    await tui_hub.consent("pia", "Mette Jensen", "oral")
     app = app_for(tui_hub)
     async with app.run_test(size=(100, 30)) as pilot:
         await look_up(pilot, app, CHILD)
@@ -202,17 +189,7 @@ async def test_a_parents_consent_for_a_17_year_old_does_not_open_health_data(
 
 async def test_one_look_at_the_overview_is_one_logged_read(open_hub: TuiHub) -> None:
     tui_hub = open_hub
-    await tui_hub.call(
-        "pia",
-        "POST",
-        f"/v1/children/{CHILD}/consents",
-        json={
-            "given_by_name": "Mette Jensen",
-            "relation": "custodial-parent",
-            "sectors": ["ppr", "psychiatry"],
-            "form": "written",
-        },
-    )
+    await tui_hub.consent("pia", "Mette Jensen", "written")
     await tui_hub.call(  # the child psychiatry looks: PPR is told, unlogged, who saw its data
         "bup", "GET", f"/v1/children/{CHILD}/overview", headers={"X-On-Behalf-Of": "Bo Overlæge"}
     )
@@ -289,17 +266,7 @@ async def test_a_disputed_consent_is_marked_with_who_disputed_it_and_why(
     tui_hub: TuiHub,
 ) -> None:
     path = f"/v1/children/{CHILD}/consents"
-    recorded = await tui_hub.call(
-        "pia",
-        "POST",
-        path,
-        json={
-            "given_by_name": "Mette Jensen",
-            "relation": "custodial-parent",
-            "sectors": ["ppr", "psychiatry"],
-            "form": "oral",
-        },
-    )
+    recorded = await tui_hub.consent("pia", "Mette Jensen", "oral")
     disputed = await tui_hub.call(
         "bup",
         "POST",
@@ -309,9 +276,7 @@ async def test_a_disputed_consent_is_marked_with_who_disputed_it_and_why(
     )
     app = app_for(tui_hub)
     async with app.run_test(size=(100, 30)) as pilot:
-        await look_up(pilot, app, CHILD)
-        await until(pilot, lambda: "Forløb" in screen_text(app))
-        await pilot.press("s")
+        await open_consents(pilot, app, CHILD)
         await until(pilot, lambda: "Mette Jensen" in screen_text(app))
         assert (
             "⚑ Bestridt af Børne- og Ungdomspsyk. (Bo Overlæge) "
@@ -321,34 +286,14 @@ async def test_a_disputed_consent_is_marked_with_who_disputed_it_and_why(
 
 async def test_dispute_a_consent_another_organisation_attested(tui_hub: TuiHub) -> None:
     path = f"/v1/children/{CHILD}/consents"
-    theirs = await tui_hub.call(
-        "bup",
-        "POST",
-        path,
-        json={
-            "given_by_name": "Mette Jensen",
-            "relation": "custodial-parent",
-            "sectors": ["ppr", "psychiatry"],
-            "form": "oral",
-        },
-        headers={"X-On-Behalf-Of": "Bo Overlæge"},
+    theirs = await tui_hub.consent(
+        "bup", "Mette Jensen", "oral", headers={"X-On-Behalf-Of": "Bo Overlæge"}
     )
-    await tui_hub.call(  # ours: revoked if wrong, never disputed
-        "pia",
-        "POST",
-        path,
-        json={
-            "given_by_name": "Karl Jensen",
-            "relation": "custodial-parent",
-            "sectors": ["ppr"],
-            "form": "written",
-        },
-    )
+    # ours: revoked if wrong, never disputed
+    await tui_hub.consent("pia", "Karl Jensen", "written", sectors=("ppr",))
     app = app_for(tui_hub)
     async with app.run_test(size=(100, 30)) as pilot:
-        await look_up(pilot, app, CHILD)
-        await until(pilot, lambda: "Forløb" in screen_text(app))
-        await pilot.press("s")
+        await open_consents(pilot, app, CHILD)
         await until(pilot, lambda: "Mette Jensen" in screen_text(app))
         screen = app.screen
         assert isinstance(screen, ConsentsScreen)

@@ -4,35 +4,20 @@ expired or letter-removed; the body is not shown)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from coordinator.mailbox.retention import run_letter_retention
-from coordinator.sqltypes import utcnow
 from coordinator.state import COMMITTER, SETTINGS
-from messages.medcom.documents import build_message
+from tests.functional.conftest import TurnedClock
 from tests.tui.conftest import MakeTuiHub, screen_text, until
-from tests.tui.test_caseworker import _letter_to_ppr, app_for
+from tests.tui.test_caseworker import _letter_to_ppr, app_for, gp_posts
 from tui.screens.letter import LetterScreen
-
-
-class TurnedClock:
-    def __init__(self) -> None:
-        self.ahead = timedelta(0)
-
-    def __call__(self) -> datetime:
-        return utcnow() + self.ahead
 
 
 async def test_an_expired_letter_says_so_and_shows_nothing(make_tui_hub: MakeTuiHub) -> None:
     clock = TurnedClock()
     hub = await make_tui_hub(clock=clock, message_ttl=timedelta(days=5), expiry_interval=0.05)
-    sent = await hub.call(
-        "gp",
-        "POST",
-        "/v1/messages",
-        data=build_message(_letter_to_ppr()),
-        headers={"Content-Type": "application/xml"},
-    )
+    sent = await gp_posts(hub, _letter_to_ppr())
     clock.ahead = timedelta(days=6)
     waiting = await hub.call("gp", "GET", "/v1/inbox?wait=10")  # the sweep's XCTL01
     assert [m["type"] for m in waiting["messages"]] == ["XCTL01"]
@@ -51,13 +36,7 @@ async def test_an_expired_letter_says_so_and_shows_nothing(make_tui_hub: MakeTui
 async def test_a_removed_letter_says_so_and_shows_nothing(make_tui_hub: MakeTuiHub) -> None:
     clock = TurnedClock()
     hub = await make_tui_hub(clock=clock, letter_retention=timedelta(days=7))
-    sent = await hub.call(
-        "gp",
-        "POST",
-        "/v1/messages",
-        data=build_message(_letter_to_ppr()),
-        headers={"Content-Type": "application/xml"},
-    )
+    sent = await gp_posts(hub, _letter_to_ppr())
     await hub.call("pia", "GET", f"/v1/messages/{sent['id']}")  # PPR's people take it in
     await hub.call("pia", "POST", f"/v1/messages/{sent['id']}/ack")
     clock.ahead = timedelta(days=8)

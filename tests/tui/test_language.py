@@ -12,7 +12,7 @@ import pytest
 from textual.content import Content
 from textual.widgets import DataTable, Input, Static, TextArea
 
-from messages.medcom.documents import build_message, parse_message
+from messages.medcom.documents import parse_message
 from messages.medcom.model import Correspondence
 from messages.medcom.receipts import receipt_for
 from tests.tui.conftest import (
@@ -204,13 +204,7 @@ async def test_a_letter_its_reply_its_receipt_and_the_sent_list(tui_hub: TuiHub)
         answer = parse_message(body, registry=await app.registry())
         assert isinstance(answer, Correspondence)
         assert answer.patient.given_name == "Mads"
-        await tui_hub.call(
-            "gp",
-            "POST",
-            "/v1/messages",
-            data=build_message(receipt_for(answer)),
-            headers={"Content-Type": "application/xml"},
-        )
+        await gp_posts(tui_hub, receipt_for(answer))
         await until(pilot, lambda: "✔ positiv kvittering" in screen_text(app))
         inbox = app.screen.query_one("#inbox", DataTable)
         inbox.focus()

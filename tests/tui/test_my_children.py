@@ -12,10 +12,8 @@ from typing import Any
 import pytest
 from textual.widgets import DataTable
 
-from messages.medcom.correspondence import new_correspondence
-from messages.medcom.model import Patient
 from tests.tui.conftest import CHILD, OTHER_CHILD, TuiHub, screen_text, until
-from tests.tui.test_caseworker import GP_PARTY, PPR_PARTY, app_for, gp_posts, look_up
+from tests.tui.test_caseworker import app_for, gp_posts, letter_from_gp, look_up
 from tui.caseworker_app import CaseworkerApp
 from tui.screens.child import ChildScreen
 from tui.screens.formatting import show_cpr
@@ -42,13 +40,7 @@ async def ppr_case(hub: TuiHub, cpr: str, ref: str = "ppr-2") -> None:
 
 
 async def letter_about(hub: TuiHub, cpr: str) -> None:
-    letter = new_correspondence(
-        sender=GP_PARTY,
-        receiver=PPR_PARTY,
-        patient=Patient(cpr=cpr, surname="Jensen", given_name="Mads"),
-        subject="Henvisning: Mads J.",
-        text="Kære PPR\nMads sover dårligt.",
-    )
+    letter = letter_from_gp("Henvisning: Mads J.", "Kære PPR\nMads sover dårligt.", cpr=cpr)
     await gp_posts(hub, letter)
 
 
