@@ -16,6 +16,7 @@ import contextlib
 import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,8 @@ from coordinator.settings import Settings
 from coordinator.state import ENGINE
 from coordinator.tables import OrganisationCreate, Role, Sector
 from messages.errors import IdentifierError
-from messages.hl7.samples import GP_GLN, PPR_GLN
+from messages.hl7.model import COPENHAGEN
+from messages.hl7.samples import CHILD_CPR, GP_GLN, PPR_GLN
 from messages.identifiers import gln_check_digit, parse_cpr
 from tests.commands import free_port
 
@@ -104,6 +106,40 @@ class RestartableHub:
 
 
 _TEN_DIGITS = re.compile(r"(?<![\d-])\d{6}-?\d{4}(?![\d-])")
+
+
+def case_event(event_id: str, ref: str = "PPR-W1", status: str = "active") -> dict[str, Any]:
+    """A municipality's event: PPR's assessment ``ref`` of the sample child, opened today
+    (and, if ``status`` is ``closed``, closed today)."""
+    today = datetime.now(COPENHAGEN).date().isoformat()
+    event = {
+        "id": event_id,
+        "type": "case",
+        "ref": ref,
+        "child_cpr": CHILD_CPR,
+        "kind": "ppr-assessment",
+        "status": status,
+        "opened_on": today,
+    }
+    if status == "closed":
+        event["closed_on"] = today
+    return event
+
+
+def mothers_consent(event_id: str) -> dict[str, Any]:
+    """A municipality's event: the mother's written consent for PPR and psychiatry to share
+    the sample child's data, in force from a minute ago (ref ``SAMTYKKE-1``)."""
+    return {
+        "id": event_id,
+        "type": "consent",
+        "ref": "SAMTYKKE-1",
+        "child_cpr": CHILD_CPR,
+        "given_by_name": "Mor Sørensen",
+        "relation": "custodial-parent",
+        "form": "written",
+        "sectors": ["ppr", "psychiatry"],
+        "valid_from": (datetime.now(COPENHAGEN) - timedelta(minutes=1)).isoformat(),
+    }
 
 
 def assert_clean_logs(records: list[logging.LogRecord], secrets: list[str]) -> None:

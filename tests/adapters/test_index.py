@@ -23,7 +23,15 @@ from messages.hl7.samples import (
     make_episode_event,
     make_routing,
 )
-from tests.adapters.conftest import BUP_GLN, MakeAdapter, RestartableHub, eventually, mllp_send
+from tests.adapters.conftest import (
+    BUP_GLN,
+    MakeAdapter,
+    RestartableHub,
+    case_event,
+    eventually,
+    mllp_send,
+    mothers_consent,
+)
 from wire.errors import HubRefused
 
 CASEWORKER = "Hanne Østergaard"
@@ -52,19 +60,10 @@ async def test_psychiatry_appointments_reach_ppr_with_consent_only_and_an_event_
     bup = await make_adapter("psychiatry", BUP_GLN)
     ppr = await make_adapter("municipality", PPR_GLN)
     events = ppr.config.events.folder
-    today = datetime.now(COPENHAGEN).date().isoformat()
     write_events(
         events,
         "001.jsonl",
-        {
-            "id": "e1",
-            "type": "case",
-            "ref": "PPR-1",
-            "child_cpr": CHILD_CPR,
-            "kind": "ppr-assessment",
-            "status": "active",
-            "opened_on": today,
-        },
+        case_event("e1", "PPR-1"),
     )
     routing = make_routing(sending_application="EPJ", sending_facility=BUP_GLN)
     soon = datetime.now(COPENHAGEN).replace(microsecond=0, second=0) + timedelta(days=2)
@@ -90,17 +89,7 @@ async def test_psychiatry_appointments_reach_ppr_with_consent_only_and_an_event_
     write_events(
         events,
         "002.jsonl",
-        {
-            "id": "e2",
-            "type": "consent",
-            "ref": "SAMTYKKE-1",
-            "child_cpr": CHILD_CPR,
-            "given_by_name": "Mor Sørensen",
-            "relation": "custodial-parent",
-            "form": "written",
-            "sectors": ["ppr", "psychiatry"],
-            "valid_from": (datetime.now(COPENHAGEN) - timedelta(minutes=1)).isoformat(),
-        },
+        mothers_consent("e2"),
     )
     await processed_all(ppr, "002.jsonl")
     # the municipality's word alone does not open psychiatry's data (the default policy) ...
@@ -127,16 +116,7 @@ async def test_psychiatry_appointments_reach_ppr_with_consent_only_and_an_event_
     write_events(
         events,
         "004.jsonl",
-        {
-            "id": "e4",
-            "type": "case",
-            "ref": "PPR-1",
-            "child_cpr": CHILD_CPR,
-            "kind": "ppr-assessment",
-            "status": "closed",
-            "opened_on": today,
-            "closed_on": today,
-        },
+        case_event("e4", "PPR-1", "closed"),
     )
     await processed_all(ppr, "004.jsonl")
     with pytest.raises(HubRefused) as refused:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import sqlite3
 import time
 from dataclasses import replace
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,9 +26,17 @@ from adapters.municipality import MunicipalityAdapter
 from adapters.outbox import Item, ItemKind, ItemState, Outbox, Request
 from messages.hl7.build import build_referral
 from messages.hl7.mapping import receive
-from messages.hl7.model import COPENHAGEN, Organisation, Referral
+from messages.hl7.model import Organisation, Referral
 from messages.hl7.samples import CHILD_CPR, GP_GLN, PPR_GLN, make_referral, make_routing
-from tests.adapters.conftest import SECTORS, MakeAdapter, RestartableHub, eventually, gln
+from tests.adapters.conftest import (
+    SECTORS,
+    MakeAdapter,
+    RestartableHub,
+    case_event,
+    eventually,
+    gln,
+    mothers_consent,
+)
 from wire.client import HubClient
 
 VERSION_0_SCHEMA = """
@@ -160,28 +167,9 @@ async def test_pending_consent_events_from_a_version_0_file_are_delivered_in_ord
 ) -> None:
     ppr = await make_adapter("municipality", PPR_GLN, start=False)
     assert isinstance(ppr, MunicipalityAdapter)
-    today = datetime.now(COPENHAGEN).date().isoformat()
     events: list[dict[str, Any]] = [
-        {
-            "id": "e1",
-            "type": "case",
-            "ref": "PPR-1",
-            "child_cpr": CHILD_CPR,
-            "kind": "ppr-assessment",
-            "status": "active",
-            "opened_on": today,
-        },
-        {
-            "id": "e2",
-            "type": "consent",
-            "ref": "SAMTYKKE-1",
-            "child_cpr": CHILD_CPR,
-            "given_by_name": "Mor Sørensen",
-            "relation": "custodial-parent",
-            "form": "written",
-            "sectors": ["ppr", "psychiatry"],
-            "valid_from": (datetime.now(COPENHAGEN) - timedelta(minutes=1)).isoformat(),
-        },
+        case_event("e1", "PPR-1"),
+        mothers_consent("e2"),
         {"id": "e3", "type": "consent-revoked", "ref": "SAMTYKKE-1", "child_cpr": CHILD_CPR},
     ]
     requests = [

@@ -26,7 +26,7 @@ from adapters.outbox import ItemState, OutboxSettings
 from coordinator.tables import Sector
 from messages.hl7.model import COPENHAGEN
 from messages.hl7.samples import CHILD_CPR, PPR_GLN
-from tests.adapters.conftest import MakeAdapter, RestartableHub, eventually
+from tests.adapters.conftest import MakeAdapter, RestartableHub, case_event, eventually
 from tests.adapters.processes import start_adapter, stop_adapter, write_config
 from tests.commands import free_port
 
@@ -70,22 +70,6 @@ def lines(*events: dict[str, Any] | str | bytes) -> bytes:
         else:
             out.append(event.encode() if isinstance(event, str) else event)
     return b"\n".join(out) + b"\n"
-
-
-def case_event(event_id: str, ref: str = "PPR-W1", status: str = "active") -> dict[str, Any]:
-    today = datetime.now(COPENHAGEN).date().isoformat()
-    event = {
-        "id": event_id,
-        "type": "case",
-        "ref": ref,
-        "child_cpr": CHILD_CPR,
-        "kind": "ppr-assessment",
-        "status": status,
-        "opened_on": today,
-    }
-    if status == "closed":
-        event["closed_on"] = today
-    return event
 
 
 def appointment_event(event_id: str, ref: str = "PPR-W1-A1") -> dict[str, Any]:
