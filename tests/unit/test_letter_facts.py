@@ -8,9 +8,8 @@ import dataclasses
 import pytest
 
 from messages.errors import SchemaError
-from messages.medcom.correspondence import new_correspondence
 from messages.medcom.documents import build_message
-from messages.medcom.model import MessageType, Party, Patient, Priority
+from messages.medcom.model import MessageType, Patient, Priority
 from messages.medcom.receipts import receipt_for
 from messages.medcom.registry import SchemaRegistry
 from messages.medcom.routing import (
@@ -21,17 +20,11 @@ from messages.medcom.routing import (
     read_routing,
 )
 from messages.xmlsafe import parse_xml
+from tests.letters import gp_letter
 
 REGISTRY = SchemaRegistry()
 CPR = "1203164321"
-LETTER = new_correspondence(
-    sender=Party("5790000120314", "5790000120314", "lokationsnummer", "Lægehuset Vestbyen"),
-    receiver=Party("5790000121441", "5790000121441", "lokationsnummer", "PPR Aalborg"),
-    patient=Patient(cpr=CPR, surname="Jensen"),
-    subject="Henvisning: Mads J.",
-    text="Tekst",
-    ask_for_receipt=True,
-)
+LETTER = gp_letter("Henvisning: Mads J.", cpr=CPR, ask_for_receipt=True)
 
 
 def test_a_letter_gives_its_childs_cpr_and_subject() -> None:

@@ -7,20 +7,15 @@ import dataclasses
 
 import pytest
 
-from messages.medcom.correspondence import new_correspondence, replied_to, reply_reference
+from messages.medcom.correspondence import replied_to, reply_reference
 from messages.medcom.documents import build_message
-from messages.medcom.model import Party, Patient, Reference
+from messages.medcom.model import Reference
 from messages.medcom.registry import SchemaRegistry
 from messages.medcom.routing import read_letter
+from tests.letters import gp_letter
 
 REGISTRY = SchemaRegistry()
-LETTER = new_correspondence(
-    sender=Party("5790000120314", "5790000120314", "lokationsnummer", "Lægehuset Vestbyen"),
-    receiver=Party("5790000121441", "5790000121441", "lokationsnummer", "PPR Aalborg"),
-    patient=Patient(cpr="1203164321", surname="Jensen"),
-    subject="Svar",
-    text="Tekst",
-)
+LETTER = gp_letter("Svar")
 GUIDE = Reference(description="Vejledning", url="https://example.org/vejledning")
 ATTACHED = Reference(description="Bilag", sup=True)
 

@@ -19,22 +19,19 @@ from messages.hl7.build import build_appointment, build_referral
 from messages.hl7.mapping import receive
 from messages.hl7.parse import parse_er7
 from messages.hl7.samples import make_appointment, make_referral, make_routing
-from messages.medcom.correspondence import new_correspondence
 from messages.medcom.documents import build_message, parse_message
-from messages.medcom.model import Party, Patient
 from messages.medcom.receipts import receipt_for
 from messages.medcom.registry import SchemaRegistry
 from messages.medcom.routing import read_routing
+from tests.letters import gp_letter
 
 REGISTRY = SchemaRegistry()
 T = TypeVar("T")
 
-_LETTER = new_correspondence(
-    sender=Party("5790000120314", "5790000120314", "lokationsnummer", "Lægehuset Vestbyen"),
-    receiver=Party("5790000121441", "5790000121441", "lokationsnummer", "PPR Aalborg"),
-    patient=Patient(cpr="1203164321", surname="Jensen", given_name="Mads"),
-    subject="Henvisning: Mads J.",
-    text="Kære PPR\nMads har brug for en vurdering. Æblegrød og ørredsø.",
+_LETTER = gp_letter(
+    "Henvisning: Mads J.",
+    "Kære PPR\nMads har brug for en vurdering. Æblegrød og ørredsø.",
+    given_name="Mads",
     ask_for_receipt=True,
 )
 XML_SEEDS = [build_message(_LETTER), build_message(receipt_for(_LETTER))]

@@ -5,21 +5,17 @@ from __future__ import annotations
 import pytest
 
 from messages.errors import SchemaError
-from messages.medcom.correspondence import new_correspondence
 from messages.medcom.documents import build_message
-from messages.medcom.model import MessageType, Party, Patient
+from messages.medcom.model import MessageType
 from messages.medcom.receipts import receipt_for
 from messages.medcom.registry import SchemaRegistry
 from messages.medcom.routing import read_routing, routing_of
 from messages.xmlsafe import parse_xml
+from tests.letters import gp_letter
 
 REGISTRY = SchemaRegistry()
-LETTER = new_correspondence(
-    sender=Party("5790000120314", "5790000120314", "lokationsnummer", "Lægehuset Vestbyen"),
-    receiver=Party("5790000121441", "5790000121441", "lokationsnummer", "PPR Aalborg"),
-    patient=Patient(cpr="1203164321", surname="Jensen"),
-    subject="Henvisning",
-    text="Tekst",
+LETTER = gp_letter(
+    "Henvisning",
     ask_for_receipt=True,
     episode_of_care_identifier="3f2b8c4e0a1b4c5d8e9f00112233aabb",
 )
