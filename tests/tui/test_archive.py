@@ -18,10 +18,10 @@ from tests.tui.test_caseworker import (
     gp_sends,
     letter_from_gp,
     open_inbox,
+    open_letter,
 )
 from tui.screens.archive import ArchiveScreen, search_of
 from tui.screens.compose import ComposeScreen
-from tui.screens.letter import LetterScreen
 
 BUP_PARTY = Party(BUP, BUP, "lokationsnummer", organisation_name="Børne- og Ungdomspsyk.")
 
@@ -63,9 +63,7 @@ async def test_the_archive_finds_letters_by_child_sender_and_subject(tui_hub: Tu
 
         await search("Henvisning")
         screen.query_one("#archive", DataTable).focus()
-        await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, LetterScreen))
-        await until(pilot, lambda: "Henvisning: Mads J." in screen_text(app), within=20)
+        await open_letter(pilot, app, "Henvisning: Mads J.")
         assert "a arkivér" in screen_text(app)
 
 
@@ -97,9 +95,7 @@ async def test_where_the_system_takes_letters_in_the_app_reads_and_answers_only(
     async with app.run_test(size=(100, 30)) as pilot:
         await open_inbox(pilot, app, 1)
         await until(pilot, lambda: "Jeres fagsystem tager brevene ind" in screen_text(app))
-        await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, LetterScreen))
-        await until(pilot, lambda: "Henvisning til BUP" in screen_text(app), within=20)
+        await open_letter(pilot, app, "Henvisning til BUP")
         keys = screen_text(app)
         assert "arkivér" not in keys
         assert "send kvittering" not in keys

@@ -123,6 +123,13 @@ async def look_up(pilot: Any, app: CaseworkerApp, cpr: str) -> None:
     await pilot.press(*cpr, "enter")
 
 
+async def open_letter(pilot: Any, app: CaseworkerApp, shows: str) -> None:
+    """Open the highlighted letter (enter) and wait until it shows ``shows``."""
+    await pilot.press("enter")
+    await until(pilot, lambda: isinstance(app.screen, LetterScreen))
+    await until(pilot, lambda: shows in screen_text(app), within=20)
+
+
 async def open_consents(pilot: Any, app: CaseworkerApp, cpr: str) -> None:
     """Look the child up and, once its overview is drawn, open its consents (s)."""
     await look_up(pilot, app, cpr)
@@ -226,9 +233,7 @@ async def test_read_a_letter_reply_and_watch_it_get_receipted(tui_hub: TuiHub) -
         await until(pilot, lambda: isinstance(app.screen, InboxScreen))
         await until(pilot, lambda: "Lægehuset Vestbyen" in screen_text(app))
         assert "1 ulæste" in screen_text(app)
-        await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, LetterScreen))
-        await until(pilot, lambda: "Henvisning: Mads J." in screen_text(app), within=20)
+        await open_letter(pilot, app, "Henvisning: Mads J.")
         text = screen_text(app)
         assert "Mads har i en periode haft det svært i skolen." in text
         assert "kvittering ønsket" in text
@@ -327,9 +332,7 @@ async def test_forward_a_letter_to_a_receiver_from_the_directory(tui_hub: TuiHub
         await until(pilot, lambda: bool(app.org_name) and bool(app.directory))
         await pilot.press("i")
         await until(pilot, lambda: "Lægehuset Vestbyen" in screen_text(app))
-        await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, LetterScreen))
-        await until(pilot, lambda: "Henvisning: Mads J." in screen_text(app), within=20)
+        await open_letter(pilot, app, "Henvisning: Mads J.")
         await pilot.press("f")
         await until(pilot, lambda: isinstance(app.screen, ComposeScreen))
         screen = app.screen
@@ -391,9 +394,7 @@ async def test_inbox_threads_by_episode_and_marks_letters_without_a_case_here(
         await until(
             pilot, lambda: "Ingen sag her for dette barn — registrér en?" in screen_text(app)
         )
-        await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, LetterScreen))
-        await until(pilot, lambda: "Henvisning: Sofie J." in screen_text(app), within=20)
+        await open_letter(pilot, app, "Henvisning: Sofie J.")
         assert "✚ Ingen sag her for dette barn" in screen_text(app)
         await pilot.press("escape")
         await until(pilot, lambda: isinstance(app.screen, InboxScreen))

@@ -13,13 +13,12 @@ import pytest
 from textual.widgets import DataTable
 
 from tests.tui.conftest import CHILD, OTHER_CHILD, TuiHub, screen_text, until
-from tests.tui.test_caseworker import app_for, gp_posts, letter_from_gp, look_up
+from tests.tui.test_caseworker import app_for, gp_posts, letter_from_gp, look_up, open_letter
 from tui.caseworker_app import CaseworkerApp
 from tui.screens.child import ChildScreen
 from tui.screens.formatting import show_cpr
 from tui.screens.help import HelpScreen
 from tui.screens.inbox import InboxScreen
-from tui.screens.letter import LetterScreen
 from tui.screens.lookups import RecentLookups
 from tui.screens.my_children import MyChildrenScreen
 
@@ -107,9 +106,7 @@ async def test_a_name_once_a_letter_named_the_child(tui_hub: TuiHub) -> None:
         await pilot.press("escape", "i")
         await until(pilot, lambda: isinstance(app.screen, InboxScreen))
         await until(pilot, lambda: "Henvisning: Mads J." in screen_text(app))
-        await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, LetterScreen))
-        await until(pilot, lambda: "Mads sover dårligt." in screen_text(app), within=20)
+        await open_letter(pilot, app, "Mads sover dårligt.")
         await pilot.press("m")
         await until(pilot, lambda: isinstance(app.screen, MyChildrenScreen))
         mine = app.screen
