@@ -13,14 +13,26 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
+from aiohttp import web
+from sqlalchemy import func, select, update
 
-from coordinator.index.tables import CONSENT, ConsentVerification
+from coordinator.index.tables import ACCESS_LOG, CONSENT, ConsentVerification
 from coordinator.state import ENGINE
 from tests.functional.conftest import Client, Hub
 
 _serial = itertools.count(100)
 PERSON = "Dorte Hansen"
+
+
+async def logged_views(app: web.Application, viewer: str, cpr: str) -> int:
+    """How many of organisation ``viewer``'s reads of the child ``cpr`` the access log holds."""
+    async with app[ENGINE].connect() as conn:
+        count = await conn.scalar(
+            select(func.count())
+            .select_from(ACCESS_LOG)
+            .where(ACCESS_LOG.c.viewer_org == viewer, ACCESS_LOG.c.cpr == cpr)
+        )
+    return int(count or 0)
 
 
 def cpr_born(born: date) -> str:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from coordinator.index.tables import ACCESS_LOG, CONSENT
 from coordinator.state import ENGINE
@@ -28,6 +28,7 @@ from tests.functional.index_samples import (
     case,
     consent,
     cpr_aged,
+    logged_views,
     ok,
     overview,
     verified,
@@ -88,16 +89,6 @@ def _log(entries: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
     ]
 
 
-async def _views_by(hub: Hub, viewer_gln: str, child: str) -> int:
-    async with hub.app[ENGINE].connect() as conn:
-        count = await conn.scalar(
-            select(func.count())
-            .select_from(ACCESS_LOG)
-            .where(ACCESS_LOG.c.viewer_org == viewer_gln, ACCESS_LOG.c.cpr == child)
-        )
-    return int(count or 0)
-
-
 async def test_without_consent_the_access_log_and_consent_list_reveal_no_one_else(
     hub: Hub,
 ) -> None:
@@ -125,7 +116,7 @@ async def test_without_consent_the_access_log_and_consent_list_reveal_no_one_els
             raw, [PPR_GLN, BUP_GLN, GP_GLN], "Mette Nielsen", "Birgit Holm", "Aktindsigt"
         )
     # reads that showed it nobody else disclosed nothing, so nothing was logged
-    assert await _views_by(hub, FAMILY_GLN, child) == 0
+    assert await logged_views(hub.app, FAMILY_GLN, child) == 0
     for owner in (ppr, bup, gp):
         notes = (await ok(owner, "GET", "/v1/access-notifications"))["notifications"]
         views = [n for n in notes if "viewer" in n]  # besides: the partners that joined
@@ -146,7 +137,8 @@ async def test_after_a_revocation_the_log_names_no_one_the_consent_opened(hub: H
     log, raw = await _raw(family, f"/v1/children/{child}/access-log")
     assert _log(log["entries"]) == [("overview", False, FAMILY_GLN, [], None)]
     _assert_names_none_of(raw, [PPR_GLN, BUP_GLN])
-    assert await _views_by(hub, FAMILY_GLN, child) == 1  # the overview; the log read showed no one
+    # the overview; the log read showed no one
+    assert await logged_views(hub.app, FAMILY_GLN, child) == 1
     # its own record stays its own, in full
     [own] = (await ok(family, "GET", f"/v1/children/{child}/consents"))["consents"]
     assert (own["id"], own["given_by_name"], own["recorded_by_you"], own["active"]) == (
@@ -303,7 +295,7 @@ async def test_the_overview_says_nothing_about_whether_others_exist(hub: Hub) ->
         assert seen.replace(b'"P-0"', b'"P"').replace(b'"PA-0"', b'"PA"') == alone.replace(
             b'"P-1"', b'"P"'
         ).replace(b'"PA-1"', b'"PA"'), part
-    assert await _views_by(hub, PPR_GLN, involved) == 0
+    assert await logged_views(hub.app, PPR_GLN, involved) == 0
 
 
 async def test_an_operator_reads_a_childs_access_log_only_with_a_stated_reason(
@@ -323,7 +315,7 @@ async def test_an_operator_reads_a_childs_access_log_only_with_a_stated_reason(
     for bad in ("   ", "x" * 501, "Aktindsigt\u202e2026"):
         status, problem = await call(operator, "GET", log, reason=bad)
         assert (status, problem["code"]) == (400, "invalid-access-reason"), bad
-    assert await _views_by(hub, OPERATOR_GLN, child) == 0
+    assert await logged_views(hub.app, OPERATOR_GLN, child) == 0
 
     # with a reason: the read is logged with it, shown in the full log, and audited
     first = (await ok(operator, "GET", log, reason=REQUEST))["entries"]

@@ -12,12 +12,9 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
 from textual.widgets import Input, OptionList, Select, SelectionList
 
-from coordinator.index.tables import ACCESS_LOG
-from coordinator.state import ENGINE
-from tests.functional.index_samples import cpr_aged
+from tests.functional.index_samples import cpr_aged, logged_views
 from tests.tui.conftest import BUP, CHILD, GP, PPR, MakeTuiHub, TuiHub, screen_text, until
 from tests.tui.test_caseworker import app_for, look_up, open_consents
 from tui.caseworker_app import CaseworkerApp
@@ -37,17 +34,6 @@ async def open_hub(make_tui_hub: MakeTuiHub) -> TuiHub:
     """A seeded hub whose policy lets an attested consent open every sector's data."""
     hub: TuiHub = await make_tui_hub(attested_consent_opens=("ppr", "family", "psychiatry", "gp"))
     return hub
-
-
-async def logged_looks(hub: TuiHub, org: str, cpr: str) -> int:
-    """How many of ``org``'s reads of the child are in the access log."""
-    async with hub.app[ENGINE].connect() as conn:
-        count = await conn.scalar(
-            select(func.count())
-            .select_from(ACCESS_LOG)
-            .where(ACCESS_LOG.c.viewer_org == org, ACCESS_LOG.c.cpr == cpr)
-        )
-    return int(count or 0)
 
 
 async def involve(hub: TuiHub, cpr: str) -> None:
@@ -86,7 +72,7 @@ async def test_recording_a_consent_shows_who_recorded_it_and_refreshes_the_overv
     app = app_for(tui_hub)
     async with app.run_test(size=(100, 30)) as pilot:
         form = await open_form(pilot, app, CHILD)
-        looks = await logged_looks(tui_hub, PPR, CHILD)
+        looks = await logged_views(tui_hub.app, PPR, CHILD)
         assert form.query_one("#relation", Select).value is Select.NULL
         assert "Vælg relation for at se, hvad samtykket åbner" in screen_text(app)
         await pilot.press(*"Mette Jensen", "ctrl+s")  # no relation chosen: not saved
@@ -115,7 +101,7 @@ async def test_recording_a_consent_shows_who_recorded_it_and_refreshes_the_overv
         text = screen_text(app)
         assert PSYCHIATRY_CASE in text
         assert "Samtykke: forælder · ✎ attesteret af jer · ingen slutdato · åbner familie" in text
-        assert await logged_looks(tui_hub, PPR, CHILD) == looks + 1
+        assert await logged_views(tui_hub.app, PPR, CHILD) == looks + 1
 
 
 async def test_revoking_closes_the_overview_at_once(open_hub: TuiHub) -> None:
@@ -127,7 +113,7 @@ async def test_revoking_closes_the_overview_at_once(open_hub: TuiHub) -> None:
         await until(pilot, lambda: PSYCHIATRY_CASE in screen_text(app))
         await pilot.press("s")
         await until(pilot, lambda: "Mette Jensen" in screen_text(app))
-        looks = await logged_looks(tui_hub, PPR, CHILD)
+        looks = await logged_views(tui_hub.app, PPR, CHILD)
         await pilot.press("r")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.press("j")
@@ -138,7 +124,7 @@ async def test_revoking_closes_the_overview_at_once(open_hub: TuiHub) -> None:
         text = screen_text(app)
         assert PSYCHIATRY_CASE not in text
         assert "Samtykke mangler for deling mellem PPR og familie, psykiatri" in text
-        assert await logged_looks(tui_hub, PPR, CHILD) == looks  # nothing of others shown
+        assert await logged_views(tui_hub.app, PPR, CHILD) == looks  # nothing of others shown
 
 
 async def test_a_parents_consent_for_a_17_year_old_does_not_open_health_data(
@@ -198,7 +184,7 @@ async def test_one_look_at_the_overview_is_one_logged_read(open_hub: TuiHub) -> 
         await look_up(pilot, app, CHILD)
         await until(pilot, lambda: "Set af andre: 1 gang" in screen_text(app))
         assert PSYCHIATRY_CASE in screen_text(app)
-        assert await logged_looks(tui_hub, PPR, CHILD) == 1  # the overview, nothing beside it
+        assert await logged_views(tui_hub.app, PPR, CHILD) == 1  # the overview, nothing beside it
 
 
 async def test_the_overview_names_a_partner_that_newly_joined_the_childs_case(
