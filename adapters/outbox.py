@@ -158,7 +158,8 @@ class ControlIdClaim:
     ``key`` is what the control id is unique within (the sending facility and ``MSH-10``),
     ``digest`` the message's content (:func:`messages.hl7.parse.content_digest`). In the
     transaction that stores the items: no claim under ``key`` yet — recorded (new); the same
-    digest — a resend, whose items are stored once (``INSERT OR IGNORE`` by key); another
+    digest — a resend, whose items are stored once (``INSERT OR IGNORE`` by key) and whose
+    notes are not written again (its first item was there already: ``(id, False)``); another
     digest — :class:`~adapters.errors.ControlIdReused`, and nothing of the put is written.
     """
 
@@ -546,7 +547,8 @@ class Outbox:
                     if new:
                         self._remember(request, item_id)
                 fresh += sum(1 for _, new in result if new)
-                self.stats.duplicates += sum(1 for _, new in result if not new)
+                # one hand-over already stored (a resend): its first item was there
+                self.stats.duplicates += 1 if result and not result[0][1] else 0
                 if not put.done.done():
                     put.done.set_result(result)
             self._pending += fresh
@@ -930,13 +932,6 @@ def _write(
                     )
                 )
                 continue
-            for name, value in (put.notes or {}).items():
-                if value is None:
-                    conn.execute("DELETE FROM memo WHERE name = ?", (name,))
-                else:
-                    conn.execute(
-                        "INSERT OR REPLACE INTO memo (name, value) VALUES (?, ?)", (name, value)
-                    )
             stored: list[tuple[int, bool]] = []
             for r in put.requests:
                 cursor = conn.execute(
@@ -962,6 +957,15 @@ def _write(
                 else:
                     row = conn.execute("SELECT id FROM outbox WHERE key = ?", (r.key,)).fetchone()
                     stored.append((int(row[0]), False))
+            if not stored or stored[0][1]:  # a resend's notes were written the first time
+                for name, value in (put.notes or {}).items():
+                    if value is None:
+                        conn.execute("DELETE FROM memo WHERE name = ?", (name,))
+                    else:
+                        conn.execute(
+                            "INSERT OR REPLACE INTO memo (name, value) VALUES (?, ?)",
+                            (name, value),
+                        )
             results.append(stored)
         conn.execute("COMMIT")
     except BaseException:
