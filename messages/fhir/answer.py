@@ -15,7 +15,7 @@ from messages.fhir.model import (
     Provenance,
 )
 
-__all__ = ["acknowledgement_for"]
+__all__ = ["acknowledgement_answering", "acknowledgement_for"]
 
 
 def acknowledgement_for(
@@ -28,15 +28,39 @@ def acknowledgement_for(
 ) -> Acknowledgement:
     """The Acknowledgement the receiver of ``message`` sends back (``details``: the reason
     of a negative one)."""
-    header_id = str(new_id())
-    sender = Organization(id=str(new_id()), sor=message.receiver.sor, gln=message.receiver.gln)
-    receiver = Organization(id=str(new_id()), sor=message.sender.sor, gln=message.sender.gln)
-    original = f"MessageHeader/{message.header_id}"
+    return acknowledgement_answering(
+        message.header_id,
+        sender=message.receiver,
+        receiver=message.sender,
+        now=now,
+        code=code,
+        details=details,
+        new_id=new_id,
+    )
+
+
+def acknowledgement_answering(
+    header_id: str,
+    *,
+    sender: Organization,
+    receiver: Organization,
+    now: datetime,
+    code: AckCode = AckCode.OK,
+    details: str | None = None,
+    new_id: Callable[[], uuid.UUID] = uuid.uuid4,
+) -> Acknowledgement:
+    """The Acknowledgement ``sender`` (the organisation a message was for) sends
+    ``receiver`` (the message's sender) for the message whose MessageHeader.id is
+    ``header_id`` (``details``: the reason of a negative one)."""
+    own_id = str(new_id())
+    sender = Organization(id=str(new_id()), sor=sender.sor, gln=sender.gln)
+    receiver = Organization(id=str(new_id()), sor=receiver.sor, gln=receiver.gln)
+    original = f"MessageHeader/{header_id}"
     return Acknowledgement(
         bundle_id=str(new_id()),
         timestamp=now,
-        header_id=header_id,
-        response_identifier=message.header_id,
+        header_id=own_id,
+        response_identifier=header_id,
         code=code.value,
         sender=sender,
         receiver=receiver,
@@ -46,7 +70,7 @@ def acknowledgement_for(
         provenances=(
             Provenance(
                 id=str(new_id()),
-                target=f"MessageHeader/{header_id}",
+                target=f"MessageHeader/{own_id}",
                 activity="acknowledgement",
                 occurred=now,
                 recorded=now,

@@ -188,17 +188,70 @@ async def test_an_attachment_sent_before_its_letter_travels_inside_it(hub: Hub) 
     assert (await ppr.status(bin_sent["id"]))["status"] == "receipted"
 
 
-async def test_an_attachment_after_its_letter_passes_as_it_is(hub: Hub) -> None:
+async def test_a_letter_waits_for_its_attachment_and_travels_with_it(make_hub: MakeHub) -> None:
+    clock = TurnedClock()
+    hub = await make_hub(clock=clock)
     gp, ppr = await partners(hub)
     letter, binary = _from_ppr()
-    status, _ = await ppr.send(letter)  # converted at once, the attachment without data
+    status, sent = await ppr.send(letter)  # held for its XBIN01 (C10): accepted, not delivered
     assert status == 202
-    [entry] = await gp.inbox()
+    assert await gp.inbox() == []
+    status, _, _ = await gp.request("GET", f"/v1/messages/{sent['id']}")
+    assert status == 404  # not fetchable while it waits
+    assert (await ppr.status(sent["id"]))["status"] == "accepted"
+    status, again = await ppr.send(letter)  # the same letter again: still a duplicate
+    assert (status, again["id"], again["duplicate"]) == (200, sent["id"], True)
+
+    clock.ahead = timedelta(minutes=59)
+    await sweep_once(hub.app[COMMITTER], hub.app[SETTINGS], clock)
+    assert await gp.inbox() == []  # still waiting
+    status, bin_sent = await ppr.send(binary)  # within the hour: the letter goes, whole
+    assert status == 202
+
+    [entry] = await gp.inbox()  # one CareCommunication with the data; no XBIN01 beside it
+    assert (entry["id"], entry["type"], entry["format"]) == (sent["id"], "XDIS91", "fhir")
     _, _, raw = await gp.request("GET", f"/v1/messages/{entry['id']}")
     message = read_fhir(raw)
     assert isinstance(message, CareCommunication)
-    assert [(a.data, a.title) for a in message.attachments] == [(None, None)]  # C10
+    assert [a.data for a in message.attachments] == [PDF]
+    assert all(a.title for a in message.attachments)
+    tracking = await ppr.status(sent["id"])
+    assert tracking["fhir_message_id"] == message.header_id
     await gp.ack(entry["id"])
+    clock.ahead = timedelta(minutes=121)
+    await sweep_once(hub.app[COMMITTER], hub.app[SETTINGS], clock)
+    assert await gp.inbox() == []  # the XBIN01 is inside the letter: never released apart
+
+    ack = acknowledgement_for(message, now=datetime.now(UTC))
+    status, _ = await send_fhir(gp, build_fhir(ack))
+    assert status == 202
+    receipts = await ppr.inbox()  # two XCTL03: one per OIOXML letter (C11)
+    assert sorted(r["type"] for r in receipts) == ["XCTL03", "XCTL03"]
+    assert (await ppr.status(sent["id"]))["status"] == "receipted"
+    assert (await ppr.status(bin_sent["id"]))["status"] == "receipted"
+
+
+async def test_a_letter_whose_attachment_does_not_come_goes_without_it(
+    make_hub: MakeHub,
+) -> None:
+    clock = TurnedClock()
+    hub = await make_hub(clock=clock)
+    gp, ppr = await partners(hub)
+    letter, binary = _from_ppr()
+    status, sent = await ppr.send(letter)
+    assert status == 202
+    assert await gp.inbox() == []
+
+    clock.ahead = timedelta(minutes=61)
+    await sweep_once(hub.app[COMMITTER], hub.app[SETTINGS], clock)
+    [entry] = await gp.inbox()  # released as converted: the attachment without data (C10)
+    assert (entry["id"], entry["format"]) == (sent["id"], "fhir")
+    _, _, raw = await gp.request("GET", f"/v1/messages/{entry['id']}")
+    message = read_fhir(raw)
+    assert isinstance(message, CareCommunication)
+    assert [(a.data, a.title) for a in message.attachments] == [(None, None)]
+    await gp.ack(entry["id"])
+
     status, _ = await ppr.send(binary)  # late: forwarded unconverted (C10)
     assert status == 202
     [late] = await gp.inbox()
