@@ -8,6 +8,10 @@ receipt that comes later passes unconverted.
 
 * A FHIR organisation's Acknowledgement finds its record by the MessageHeader.id it answers
   (:func:`record_for_message`) and becomes one XCTL per OIOXML letter.
+* An XDIS91 for a FHIR organisation whose XBIN01 has not come is kept held with its record
+  (the objects it awaits): its XBIN01 finds it (:func:`letter_awaiting`) and completes it
+  in its own intake transaction (:func:`claim_letter`); after :data:`BINARY_WAIT` the
+  sweep releases it without the data (:func:`release_unclaimed`) and a later XBIN01 passes.
 * An OIOXML organisation's XCTL for a FHIR sender's letter finds its record by the letter
   it answers (:func:`record_for_receipt`); the receipts are gathered on the record
   (:func:`gather_receipt`, in the intake's transaction, the record's row locked) and, once
@@ -254,22 +258,31 @@ class Claim:
     record: dict[str, Any]
 
 
-def claim_letter(conn: Connection, batch: Batch, claim: Claim, binary_id: uuid.UUID) -> bool:
+def claim_letter(
+    conn: Connection, batch: Batch, claim: Claim, binary_id: uuid.UUID, at: datetime
+) -> bool:
     """In the XBIN01's intake transaction: its held XDIS91 takes the converted body and goes
     into the FHIR receiver's inbox, the record knows both letters, and the XBIN01 (stored
     held) stays out of the inbox. Whether the letter was still held; if the sweep released it
-    meanwhile (without the data), the XBIN01 goes into the inbox as it is (C10: late)."""
+    meanwhile (without the data), the XBIN01 goes into the inbox as it is (C10: late). Either
+    is released ``at`` the XBIN01's arrival."""
     taken = conn.execute(
         update(MESSAGE)
         .where(M.id == claim.letter, M.in_inbox.is_(False), M.status == ACCEPTED)
-        .values(body=claim.body, size=len(claim.body), in_inbox=True, updated_at=batch.now)
+        .values(
+            body=claim.body,
+            size=len(claim.body),
+            in_inbox=True,
+            released_at=at,
+            updated_at=batch.now,
+        )
         .returning(M.receiver_gln)
     ).first()
     if taken is None:
         released = conn.execute(
             update(MESSAGE)
             .where(M.id == binary_id, M.in_inbox.is_(False), M.status == ACCEPTED)
-            .values(in_inbox=True, updated_at=batch.now)
+            .values(in_inbox=True, released_at=at, updated_at=batch.now)
             .returning(M.receiver_gln)
         ).first()
         if released is not None:
@@ -384,7 +397,7 @@ def release_unclaimed(now: datetime | None = None) -> Op[int]:
                 M.status == ACCEPTED,
                 M.received_at < (now or batch.now) - BINARY_WAIT,
             )
-            .values(in_inbox=True, updated_at=batch.now)
+            .values(in_inbox=True, released_at=now or batch.now, updated_at=batch.now)
             .returning(M.receiver_gln)
         )
         receivers = [row.receiver_gln for row in result.all()]

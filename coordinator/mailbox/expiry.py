@@ -2,13 +2,23 @@
 
 * A letter (XDIS91/XBIN01) not acknowledged within ``Settings.message_ttl`` becomes
   ``expired``, leaves the receiver's inbox, and the sender gets an XCTL01 negative network
-  receipt from the hub (``Settings.network_gln``) in its own inbox.
+  receipt from the hub (``Settings.network_gln``) in its own inbox. MedCom maps no XCTL01
+  to FHIR (C11): a FHIR organisation's letter sent as FHIR is answered instead with one
+  MedCom Acknowledgement of its MessageHeader (``fatal-error``, an OperationOutcome saying
+  the letter was not delivered), built as every Acknowledgement is
+  (:func:`messages.fhir.answer.acknowledgement_answering`), from the letter's receiver to
+  its sender; one for the message, though its XDIS91 and XBIN01 both expire. It is stored as
+  the XCTL01 (type ``XCTL01``, from the network, its body FHIR), so the letter retention
+  and the letter's ``receipt_id`` treat it alike.
 * A letter whose sender asked for a positive receipt (``pluspositivkvitt``) and has none
   after ``Settings.receipt_deadline`` (120 minutes) is flagged ``overdue``; the flag goes
   when the receipt comes, or when the letter expires (the sender has its XCTL01 then, and
   no receipt will come for a letter nobody can fetch any more).
-* An XBIN01 held for a FHIR receiver (:mod:`coordinator.mailbox.submission`) whose XDIS91
-  has not come within 60 minutes goes into the receiver's inbox as it is.
+* A letter held for a FHIR receiver (:mod:`coordinator.mailbox.submission`) whose other
+  half has not come within 60 minutes goes into the receiver's inbox: an XDIS91 converted
+  without its attachments' data, an XBIN01 as it is. A held letter is in no inbox, so it
+  cannot expire while it waits; its ``message_ttl`` counts from its release
+  (``released_at``), so the hour it waited is not taken from its receiver.
 
 The deadlines are judged by the clock the sweep is given (the hub's ``CLOCK``: now, UTC).
 
@@ -25,7 +35,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -93,6 +103,7 @@ def expire_due(
                 .where(
                     M.in_inbox.is_(True),
                     M.received_at < cutoff,
+                    or_(M.released_at.is_(None), M.released_at < cutoff),  # held first
                     M.type.in_(MessageType.codes(receipts=False)),
                     M.status.in_(EXPIRABLE),
                 )

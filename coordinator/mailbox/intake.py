@@ -216,7 +216,7 @@ def _accept(conn: Connection, batch: Batch, incoming: list[Incoming]) -> list[An
         receipts: list[tuple[uuid.UUID, Routing]] = []
         records: list[dict[str, Any]] = []
         gathered: list[tuple[tuple[uuid.UUID, str], bytes, uuid.UUID]] = []
-        claims: list[tuple[Claim, uuid.UUID]] = []
+        claims: list[tuple[Claim, uuid.UUID, datetime]] = []
         for new in rows:
             if new["id"] not in inserted:  # another hub process stored the same message first
                 winner = conn.execute(
@@ -249,10 +249,10 @@ def _accept(conn: Connection, batch: Batch, incoming: list[Incoming]) -> list[An
             if item.form.gather is not None:
                 gathered.append((item.form.gather, item.body, new["id"]))
             if item.form.claim is not None:
-                claims.append((item.form.claim, new["id"]))
+                claims.append((item.form.claim, new["id"], new["received_at"]))
         keep_records(conn, records)
-        for claim, binary_id in claims:  # a held XDIS91 made whole by its XBIN01
-            claim_letter(conn, batch, claim, binary_id)
+        for claim, binary_id, at in claims:  # a held XDIS91 made whole by its XBIN01
+            claim_letter(conn, batch, claim, binary_id, at)
         if receipts:
             refused = _refuse_second_receipts(conn, batch, link_receipts(conn, batch, receipts))
             for receipt_id, refusal in refused.items():

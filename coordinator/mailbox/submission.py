@@ -14,9 +14,17 @@ again is a duplicate as the same XDIS91 is.
 =============  ==============  ===============================================================
 sent           received as     what the hub does
 =============  ==============  ===============================================================
-XDIS91         FHIR            a CareCommunication, with the data of a held XBIN01 (sent
-                               before it) or without (C10); a conversion record
-XBIN01         FHIR            held for its XDIS91
+XDIS91         FHIR            a CareCommunication and a conversion record: with the data of
+                               a held XBIN01 (sent before it); else, when it refers to
+                               attachments, converted without their data and held (accepted,
+                               not in the inbox, not fetchable) until its XBIN01 comes or
+                               60 minutes pass (then released without the data by the
+                               sweep, C10)
+XBIN01         FHIR            its held XDIS91 converted again with the data and released in
+                               this intake's transaction, the record told of the XBIN01, the
+                               XBIN01 itself held (inside the letter); no XDIS91 yet: held
+                               for it up to 60 minutes, then as is; its XDIS91 released
+                               without it already: as is (late, C10)
 XCTL02/03      FHIR            gathered on the conversion record; once each OIOXML letter has
                                one, an Acknowledgement (C11); none within three months: as is
 CareComm.      OIOXML          an XDIS91 and, with attachments, one XBIN01 (C9), stored

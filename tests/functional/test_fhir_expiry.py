@@ -23,6 +23,7 @@ from tests.functional.test_fhir_exchange import (
     FHIR_JSON,
     GP_SOR,
     PPR_SOR,
+    _from_ppr,
     care_communication,
 )
 from tests.functional.samples import new_id, xdis91
@@ -101,3 +102,31 @@ async def test_an_oioxml_sender_still_gets_its_xctl01(
     assert (await ppr.status(sent["id"]))["status"] == "expired"
     [entry] = await ppr.inbox()
     assert (entry["type"], entry["format"]) == ("XCTL01", "oioxml")
+
+
+async def test_a_held_letter_has_its_whole_time_after_its_release(make_hub: MakeHub) -> None:
+    """A letter held for its attachment cannot expire while it waits, and the hour it
+    waited is not taken from its receiver: its time counts from its release."""
+    ttl = timedelta(minutes=90)
+    clock = TurnedClock()
+    hub = await make_hub(clock=clock, message_ttl=ttl)
+    gp = await hub.org(GP_GLN, Sector.GP, "Lægehuset", fmt=MessageFormat.FHIR, sor=GP_SOR)
+    ppr = await hub.org(PPR_GLN, Sector.PPR, "PPR", sor=PPR_SOR)
+    letter, _ = _from_ppr()
+    status, sent = await ppr.send(letter)
+    assert status == 202
+
+    async def sweep_at(minutes: int) -> None:
+        clock.ahead = timedelta(minutes=minutes)
+        await sweep_once(hub.app[COMMITTER], hub.app[SETTINGS], clock)
+
+    await sweep_at(61)  # released without the attachment's data
+    assert [e["id"] for e in await gp.inbox()] == [sent["id"]]
+    await sweep_at(61 + 89)  # 150 minutes after it came, 89 after its release
+    assert (await ppr.status(sent["id"]))["status"] == "accepted"
+    assert [e["id"] for e in await gp.inbox()] == [sent["id"]]
+    await sweep_at(61 + 91)
+    assert (await ppr.status(sent["id"]))["status"] == "expired"
+    assert await gp.inbox() == []
+    [notice] = await ppr.inbox()
+    assert (notice["type"], notice["format"]) == ("XCTL01", "oioxml")
