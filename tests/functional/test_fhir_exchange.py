@@ -155,7 +155,7 @@ async def test_oioxml_letter_to_a_fhir_partner_and_its_acknowledgement_back(hub:
     assert (tracking["sent_as"], tracking["delivered_as"]) == ("oioxml", "fhir")
 
 
-def _from_ppr(*, with_binary: bool = True) -> tuple[bytes, bytes]:
+def from_ppr(*, with_binary: bool = True) -> tuple[bytes, bytes]:
     """An XDIS91 with one attachment from PPR (OIOXML) to the GP (FHIR), and its XBIN01."""
     letter = replace(sample_letter(), sender=_party(PPR_GLN, "PPR"), receiver=_party(GP_GLN, "GP"))
     binary = replace(sample_binary(letter), sender=letter.sender, receiver=letter.receiver)
@@ -164,7 +164,7 @@ def _from_ppr(*, with_binary: bool = True) -> tuple[bytes, bytes]:
 
 async def test_an_attachment_sent_before_its_letter_travels_inside_it(hub: Hub) -> None:
     gp, ppr = await partners(hub)
-    letter, binary = _from_ppr()
+    letter, binary = from_ppr()
     status, bin_sent = await ppr.send(binary)  # the XBIN01 first: held for its XDIS91
     assert status == 202
     assert await gp.inbox() == []
@@ -192,7 +192,7 @@ async def test_a_letter_waits_for_its_attachment_and_travels_with_it(make_hub: M
     clock = TurnedClock()
     hub = await make_hub(clock=clock)
     gp, ppr = await partners(hub)
-    letter, binary = _from_ppr()
+    letter, binary = from_ppr()
     status, sent = await ppr.send(letter)  # held for its XBIN01 (C10): accepted, not delivered
     assert status == 202
     assert await gp.inbox() == []
@@ -237,7 +237,7 @@ async def test_a_letter_whose_attachment_does_not_come_goes_without_it(
     clock = TurnedClock()
     hub = await make_hub(clock=clock)
     gp, ppr = await partners(hub)
-    letter, binary = _from_ppr()
+    letter, binary = from_ppr()
     status, sent = await ppr.send(letter)
     assert status == 202
     assert await gp.inbox() == []
@@ -265,7 +265,7 @@ async def test_an_attachment_whose_letter_never_comes_goes_on_after_an_hour(
     clock = TurnedClock()
     hub = await make_hub(clock=clock)
     gp, ppr = await partners(hub)
-    _, binary = _from_ppr()
+    _, binary = from_ppr()
     status, _ = await ppr.send(binary)
     assert status == 202
     clock.ahead = timedelta(minutes=59)

@@ -19,14 +19,14 @@ from messages.fhir.build import build_fhir
 from messages.fhir.model import Acknowledgement
 from messages.fhir.read import read_fhir
 from tests.functional.conftest import GP_GLN, PPR_GLN, Client, Hub, MakeHub, TurnedClock
+from tests.functional.samples import new_id, xdis91
 from tests.functional.test_fhir_exchange import (
     FHIR_JSON,
     GP_SOR,
     PPR_SOR,
-    _from_ppr,
     care_communication,
+    from_ppr,
 )
-from tests.functional.samples import new_id, xdis91
 
 TTL = timedelta(days=5)
 
@@ -51,7 +51,8 @@ async def _expired_in_fhir(hub: Hub, clock: TurnedClock, gp: Client, receiver: C
     ack = read_fhir(raw)
     assert isinstance(ack, Acknowledgement)
     assert (ack.response_identifier, ack.code) == (message.header_id, "fatal-error")
-    assert ack.details is not None and "ikke leveret" in ack.details
+    assert ack.details is not None
+    assert "ikke leveret" in ack.details
     assert "ikke hentet af modtageren" in ack.details
     assert (ack.receiver.gln, ack.receiver.sor) == (GP_GLN, GP_SOR)
 
@@ -92,7 +93,7 @@ async def test_an_oioxml_sender_still_gets_its_xctl01(
     """To an OIOXML or a FHIR receiver (its letter converted), the XCTL01 as before."""
     clock = TurnedClock()
     hub = await make_hub(clock=clock, message_ttl=TTL)
-    gp = await hub.org(GP_GLN, Sector.GP, "Lægehuset", fmt=fmt, sor=GP_SOR)
+    await hub.org(GP_GLN, Sector.GP, "Lægehuset", fmt=fmt, sor=GP_SOR)
     ppr = await hub.org(PPR_GLN, Sector.PPR, "PPR", sor=PPR_SOR)
     body = xdis91(sender=PPR_GLN, receiver=GP_GLN, envelope_id=new_id("K"), letter_id=new_id("B"))
     status, sent = await ppr.send(body)
@@ -112,7 +113,7 @@ async def test_a_held_letter_has_its_whole_time_after_its_release(make_hub: Make
     hub = await make_hub(clock=clock, message_ttl=ttl)
     gp = await hub.org(GP_GLN, Sector.GP, "Lægehuset", fmt=MessageFormat.FHIR, sor=GP_SOR)
     ppr = await hub.org(PPR_GLN, Sector.PPR, "PPR", sor=PPR_SOR)
-    letter, _ = _from_ppr()
+    letter, _ = from_ppr()
     status, sent = await ppr.send(letter)
     assert status == 202
 
