@@ -6,7 +6,7 @@
   to FHIR (C11): a FHIR organisation's letter sent as FHIR is answered instead with one
   MedCom Acknowledgement of its MessageHeader (``fatal-error``, an OperationOutcome saying
   the letter was not delivered), built as every Acknowledgement is
-  (:func:`messages.fhir.answer.acknowledgement_answering`), from the letter's receiver to
+  (:func:`messages.fhir.answer.acknowledgement_for`), from the letter's receiver to
   its sender; one for the message, though its XDIS91 and XBIN01 both expire. It is stored as
   the XCTL01 (type ``XCTL01``, from the network, its body FHIR), so the letter retention
   and the letter's ``receipt_id`` treat it alike.
@@ -46,7 +46,7 @@ from coordinator.mailbox.status import MessageStatus, sources_of, transition
 from coordinator.settings import Settings
 from coordinator.tables import MESSAGE, ORGANISATION, MessageFormat, new_message_row
 from messages.errors import MessageError, RefuseCode
-from messages.fhir.answer import acknowledgement_answering
+from messages.fhir.answer import MessageRef, acknowledgement_for
 from messages.fhir.build import build_fhir
 from messages.fhir.model import AckCode, Organization
 from messages.identifiers import derived_message_id
@@ -193,10 +193,13 @@ async def _tell_sender(
         ).first()
         if told is not None:
             return uuid.UUID(str(told.receipt_id))
-        ack = acknowledgement_answering(
-            row.fhir_message_id,
-            sender=Organization(id="", sor=row.receiver_sor, gln=row.receiver_gln),
-            receiver=Organization(id="", sor=row.sender_sor, gln=row.sender_gln),
+        letter = MessageRef(
+            header_id=row.fhir_message_id,
+            sender=Organization(id="", sor=row.sender_sor, gln=row.sender_gln),
+            receiver=Organization(id="", sor=row.receiver_sor, gln=row.receiver_gln),
+        )
+        ack = acknowledgement_for(  # from the letter's receiver, to its sender
+            letter,
             now=batch.now,
             code=AckCode.FATAL_ERROR,
             details=f"Brevet er ikke leveret. {text}",

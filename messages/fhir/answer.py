@@ -1,9 +1,11 @@
-"""A FHIR receiver's answer: the Acknowledgement of a CareCommunication it received."""
+"""A FHIR receiver's answer: the Acknowledgement of a CareCommunication it received (or
+of a message known by its MessageHeader.id and parties: :class:`MessageRef`)."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 from messages.fhir.model import (
@@ -15,11 +17,11 @@ from messages.fhir.model import (
     Provenance,
 )
 
-__all__ = ["acknowledgement_answering", "acknowledgement_for"]
+__all__ = ["MessageRef", "acknowledgement_for"]
 
 
 def acknowledgement_for(
-    message: CareCommunication,
+    message: CareCommunication | MessageRef,
     *,
     now: datetime,
     code: AckCode = AckCode.OK,
@@ -28,39 +30,15 @@ def acknowledgement_for(
 ) -> Acknowledgement:
     """The Acknowledgement the receiver of ``message`` sends back (``details``: the reason
     of a negative one)."""
-    return acknowledgement_answering(
-        message.header_id,
-        sender=message.receiver,
-        receiver=message.sender,
-        now=now,
-        code=code,
-        details=details,
-        new_id=new_id,
-    )
-
-
-def acknowledgement_answering(
-    header_id: str,
-    *,
-    sender: Organization,
-    receiver: Organization,
-    now: datetime,
-    code: AckCode = AckCode.OK,
-    details: str | None = None,
-    new_id: Callable[[], uuid.UUID] = uuid.uuid4,
-) -> Acknowledgement:
-    """The Acknowledgement ``sender`` (the organisation a message was for) sends
-    ``receiver`` (the message's sender) for the message whose MessageHeader.id is
-    ``header_id`` (``details``: the reason of a negative one)."""
-    own_id = str(new_id())
-    sender = Organization(id=str(new_id()), sor=sender.sor, gln=sender.gln)
-    receiver = Organization(id=str(new_id()), sor=receiver.sor, gln=receiver.gln)
-    original = f"MessageHeader/{header_id}"
+    header_id = str(new_id())
+    sender = Organization(id=str(new_id()), sor=message.receiver.sor, gln=message.receiver.gln)
+    receiver = Organization(id=str(new_id()), sor=message.sender.sor, gln=message.sender.gln)
+    original = f"MessageHeader/{message.header_id}"
     return Acknowledgement(
         bundle_id=str(new_id()),
         timestamp=now,
-        header_id=own_id,
-        response_identifier=header_id,
+        header_id=header_id,
+        response_identifier=message.header_id,
         code=code.value,
         sender=sender,
         receiver=receiver,
@@ -70,7 +48,7 @@ def acknowledgement_answering(
         provenances=(
             Provenance(
                 id=str(new_id()),
-                target=f"MessageHeader/{own_id}",
+                target=f"MessageHeader/{header_id}",
                 activity="acknowledgement",
                 occurred=now,
                 recorded=now,
@@ -79,3 +57,12 @@ def acknowledgement_answering(
             ),
         ),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRef:
+    """A message known by its MessageHeader.id and parties only (no bundle at hand)."""
+
+    header_id: str
+    sender: Organization
+    receiver: Organization

@@ -25,7 +25,7 @@ from tests.functional.test_fhir_exchange import (
     GP_SOR,
     PPR_SOR,
     care_communication,
-    from_ppr,
+    held_letter,
 )
 
 TTL = timedelta(days=5)
@@ -65,24 +65,16 @@ async def _expired_in_fhir(hub: Hub, clock: TurnedClock, gp: Client, receiver: C
     assert "OperationOutcome" in kinds
 
 
-async def test_a_fhir_letter_to_an_oioxml_partner_expires_into_an_acknowledgement(
-    make_hub: MakeHub,
+@pytest.mark.parametrize("fmt", [MessageFormat.OIOXML, MessageFormat.FHIR])
+async def test_a_fhir_letter_that_expires_is_answered_with_an_acknowledgement(
+    make_hub: MakeHub, fmt: MessageFormat
 ) -> None:
+    """To an OIOXML receiver (its XDIS91 and XBIN01 expire together: one Acknowledgement for
+    the one message) or a FHIR one."""
     clock = TurnedClock()
     hub = await make_hub(clock=clock, message_ttl=TTL)
     gp = await hub.org(GP_GLN, Sector.GP, "Lægehuset", fmt=MessageFormat.FHIR, sor=GP_SOR)
-    ppr = await hub.org(PPR_GLN, Sector.PPR, "PPR", sor=PPR_SOR)
-    # its XDIS91 and XBIN01 expire together: one Acknowledgement for the one message
-    await _expired_in_fhir(hub, clock, gp, ppr)
-
-
-async def test_a_fhir_letter_to_a_fhir_partner_expires_into_an_acknowledgement(
-    make_hub: MakeHub,
-) -> None:
-    clock = TurnedClock()
-    hub = await make_hub(clock=clock, message_ttl=TTL)
-    gp = await hub.org(GP_GLN, Sector.GP, "Lægehuset", fmt=MessageFormat.FHIR, sor=GP_SOR)
-    ppr = await hub.org(PPR_GLN, Sector.PPR, "PPR", fmt=MessageFormat.FHIR, sor=PPR_SOR)
+    ppr = await hub.org(PPR_GLN, Sector.PPR, "PPR", fmt=fmt, sor=PPR_SOR)
     await _expired_in_fhir(hub, clock, gp, ppr)
 
 
@@ -108,26 +100,19 @@ async def test_an_oioxml_sender_still_gets_its_xctl01(
 async def test_a_held_letter_has_its_whole_time_after_its_release(make_hub: MakeHub) -> None:
     """A letter held for its attachment cannot expire while it waits, and the hour it
     waited is not taken from its receiver: its time counts from its release."""
-    ttl = timedelta(minutes=90)
-    clock = TurnedClock()
-    hub = await make_hub(clock=clock, message_ttl=ttl)
-    gp = await hub.org(GP_GLN, Sector.GP, "Lægehuset", fmt=MessageFormat.FHIR, sor=GP_SOR)
-    ppr = await hub.org(PPR_GLN, Sector.PPR, "PPR", sor=PPR_SOR)
-    letter, _ = from_ppr()
-    status, sent = await ppr.send(letter)
-    assert status == 202
+    held = await held_letter(make_hub, message_ttl=timedelta(minutes=90))
 
     async def sweep_at(minutes: int) -> None:
-        clock.ahead = timedelta(minutes=minutes)
-        await sweep_once(hub.app[COMMITTER], hub.app[SETTINGS], clock)
+        held.clock.ahead = timedelta(minutes=minutes)
+        await sweep_once(held.hub.app[COMMITTER], held.hub.app[SETTINGS], held.clock)
 
     await sweep_at(61)  # released without the attachment's data
-    assert [e["id"] for e in await gp.inbox()] == [sent["id"]]
+    assert [e["id"] for e in await held.gp.inbox()] == [held.id]
     await sweep_at(61 + 89)  # 150 minutes after it came, 89 after its release
-    assert (await ppr.status(sent["id"]))["status"] == "accepted"
-    assert [e["id"] for e in await gp.inbox()] == [sent["id"]]
+    assert (await held.ppr.status(held.id))["status"] == "accepted"
+    assert [e["id"] for e in await held.gp.inbox()] == [held.id]
     await sweep_at(61 + 91)
-    assert (await ppr.status(sent["id"]))["status"] == "expired"
-    assert await gp.inbox() == []
-    [notice] = await ppr.inbox()
+    assert (await held.ppr.status(held.id))["status"] == "expired"
+    assert await held.gp.inbox() == []
+    [notice] = await held.ppr.inbox()
     assert (notice["type"], notice["format"]) == ("XCTL01", "oioxml")
