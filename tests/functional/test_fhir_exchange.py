@@ -199,6 +199,18 @@ async def test_an_attachment_sent_before_its_letter_travels_inside_it(hub: Hub) 
     assert (await ppr.status(bin_sent["id"]))["status"] == "receipted"
 
 
+async def archive(client: Client) -> list[str]:
+    """The ids the organisation's archive lists."""
+    status, page, _ = await client.request(
+        "POST",
+        "/v1/letters/search",
+        body=b"{}",
+        headers={"Content-Type": "application/json"},
+    )
+    assert status == 200, page
+    return [e["id"] for e in page["letters"]]
+
+
 async def held_letter(make_hub: MakeHub, **settings: Any) -> HeldLetter:
     """A hub on a turned clock, and PPR's XDIS91 with one attachment sent to the GP (FHIR)
     without its XBIN01: held for it (C10), accepted and not in the GP's inbox."""
@@ -216,7 +228,9 @@ async def test_a_letter_waits_for_its_attachment_and_travels_with_it(make_hub: M
     held = await held_letter(make_hub)
     clock, hub, gp, ppr = held.clock, held.hub, held.gp, held.ppr
     status, _, _ = await gp.request("GET", f"/v1/messages/{held.id}")
-    assert status == 404  # not fetchable while it waits
+    assert status == 404  # not fetchable while it waits, nor listed in the receiver's archive
+    assert await archive(gp) == []
+    assert await archive(ppr) == [held.id]  # its sender's
     assert (await ppr.status(held.id))["status"] == "accepted"
     status, again = await ppr.send(held.letter)  # the same letter again: still a duplicate
     assert (status, again["id"], again["duplicate"]) == (200, held.id, True)
@@ -229,6 +243,7 @@ async def test_a_letter_waits_for_its_attachment_and_travels_with_it(make_hub: M
 
     [entry] = await gp.inbox()  # one CareCommunication with the data; no XBIN01 beside it
     assert (entry["id"], entry["type"], entry["format"]) == (held.id, "XDIS91", "fhir")
+    assert await archive(gp) == [held.id]
     _, _, raw = await gp.request("GET", f"/v1/messages/{entry['id']}")
     message = read_fhir(raw)
     assert isinstance(message, CareCommunication)
