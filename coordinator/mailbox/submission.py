@@ -172,7 +172,7 @@ async def _letter_to_fhir(
     letter = await _maybe_off_loop(len(body), lambda: read_correspondence(parse_xml(body)))
     binary = await _held_binary(app, letter)
     message, data, record = await _converted(letter, binary, sender, receiver, len(body))
-    waits = binary is None and any(r.binary for r in letter.references)
+    waits = binary is None and bool(_wanted(letter))
     return dataclasses.replace(
         incoming,
         body=data,
