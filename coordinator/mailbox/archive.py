@@ -26,11 +26,15 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from coordinator.errors import BadRequest, store_error
+from coordinator.mailbox.status import MessageStatus
 from coordinator.tables import MESSAGE, REMOVED_MESSAGE
 from messages.medcom.model import MessageType
 
 M, R = MESSAGE.c, REMOVED_MESSAGE.c
 LETTER_TYPES = MessageType.codes(receipts=False)
+DELIVERED = or_(M.in_inbox.is_(True), M.status != MessageStatus.ACCEPTED.value)
+"""Not held for its other half (:mod:`coordinator.mailbox.submission`): its receiver lists
+it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +154,7 @@ async def letters(*, engine: AsyncEngine, search: Search) -> Page:
     """A page of ``search.gln``'s letters, newest first (see the module docstring)."""
     statements = []
     if search.incoming:
-        statements.append(_kept(search, M.receiver_gln == search.gln))
+        statements.append(_kept(search, and_(M.receiver_gln == search.gln, DELIVERED)))
     if search.sent:
         statements.append(_kept(search, M.sender_gln == search.gln))
     if search.child is None and search.subject is None:  # a tombstone has neither

@@ -216,6 +216,9 @@ async def fetch(request: web.Request) -> web.Response:
         reader=app[READER], message_id=message_id, gln=principal.org_gln, with_body=True
     )
     receiver = row.receiver_gln == principal.org_gln
+    if receiver and row.status == MessageStatus.ACCEPTED.value and not row.in_inbox:
+        # held for its other half (a converted letter and its attachment): not delivered yet
+        raise NotFound("no such message for your organisation")
     if receiver and row.status == MessageStatus.EXPIRED.value:
         raise Expired(
             "this letter expired before your system acknowledged it and its sender was told "

@@ -14,9 +14,17 @@ again is a duplicate as the same XDIS91 is.
 =============  ==============  ===============================================================
 sent           received as     what the hub does
 =============  ==============  ===============================================================
-XDIS91         FHIR            a CareCommunication, with the data of a held XBIN01 (sent
-                               before it) or without (C10); a conversion record
-XBIN01         FHIR            held for its XDIS91
+XDIS91         FHIR            a CareCommunication and a conversion record: with the data of
+                               a held XBIN01 (sent before it); else, when it refers to
+                               attachments, converted without their data and held (accepted,
+                               not in the inbox, not fetchable) until its XBIN01 comes or
+                               60 minutes pass (then released without the data by the
+                               sweep, C10)
+XBIN01         FHIR            its held XDIS91 converted again with the data and released in
+                               this intake's transaction, the record told of the XBIN01, the
+                               XBIN01 itself held (inside the letter); no XDIS91 yet: held
+                               for it up to 60 minutes, then as is; its XDIS91 released
+                               without it already: as is (late, C10)
 XCTL02/03      FHIR            gathered on the conversion record; once each OIOXML letter has
                                one, an Acknowledgement (C11); none within three months: as is
 CareComm.      OIOXML          an XDIS91 and, with attachments, one XBIN01 (C9), stored
@@ -41,9 +49,11 @@ from aiohttp import web
 from coordinator.errors import Forbidden, NetworkReceiptRefused, UnknownReceiver
 from coordinator.mailbox.conversion import (
     FHIR_JSON,
+    Awaiting,
+    Claim,
     Partner,
-    awaiting_binary,
     held_binaries,
+    letter_awaiting,
     record_for_message,
     record_for_receipt,
 )
@@ -147,21 +157,22 @@ async def _from_oioxml(app: web.Application, body: bytes, caller: str) -> Incomi
     if routing.type is MessageType.XDIS91:
         return await _letter_to_fhir(app, incoming, sender, receiver)
     if routing.type is MessageType.XBIN01:
-        return await _binary_to_fhir(app, incoming)
+        return await _binary_to_fhir(app, incoming, sender, receiver)
     return await _receipt_to_fhir(app, incoming)
 
 
 async def _letter_to_fhir(
     app: web.Application, incoming: Incoming, sender: Partner, receiver: Partner
 ) -> Incoming:
+    """An XDIS91 for a FHIR organisation becomes a CareCommunication: with the data of its
+    held XBIN01 (sent before it), or, when its XBIN01 has not come, held (accepted, not in
+    the receiver's inbox) converted without the data until the XBIN01 comes or
+    :data:`BINARY_WAIT` passes (C10)."""
     body = incoming.body
     letter = await _maybe_off_loop(len(body), lambda: read_correspondence(parse_xml(body)))
     binary = await _held_binary(app, letter)
-    message = care_communication_from_oioxml(
-        letter, binary, directory=_sor_directory(sender, receiver)
-    )
-    data = await _maybe_off_loop(len(body), build_fhir, message)
-    record = ConversionRecord(message=message, letter=letter, binary=binary)
+    message, data, record = await _converted(letter, binary, sender, receiver, len(body))
+    waits = binary is None and bool(_wanted(letter))
     return dataclasses.replace(
         incoming,
         body=data,
@@ -171,14 +182,35 @@ async def _letter_to_fhir(
             original=body,
             fhir_bundle_id=message.bundle_id,
             fhir_message_id=message.header_id,
-            conversion=_record_row(record, fhir_gln=receiver.gln, oioxml_gln=sender.gln),
+            held=waits,
+            conversion=record,
         ),
     )
 
 
+async def _converted(
+    letter: Correspondence,
+    binary: BinaryLetter | None,
+    sender: Partner,
+    receiver: Partner,
+    size: int,
+    ids: tuple[str, str] | None = None,
+) -> tuple[CareCommunication, bytes, dict[str, Any]]:
+    """The CareCommunication for ``letter`` (and ``binary``), its bytes and its conversion
+    record's row; ``ids``: the Bundle.id and MessageHeader.id it was given before."""
+    message = care_communication_from_oioxml(
+        letter, binary, directory=_sor_directory(sender, receiver)
+    )
+    if ids is not None:
+        message = dataclasses.replace(message, bundle_id=ids[0], header_id=ids[1])
+    data = await _maybe_off_loop(size, build_fhir, message)
+    record = ConversionRecord(message=message, letter=letter, binary=binary)
+    return message, data, _record_row(record, fhir_gln=receiver.gln, oioxml_gln=sender.gln)
+
+
 async def _held_binary(app: web.Application, letter: Correspondence) -> BinaryLetter | None:
     """The held XBIN01 that carries the objects ``letter`` refers to, if it came first."""
-    wanted = {_object_key(r.binary.object_identifier) for r in letter.references if r.binary}
+    wanted = _wanted(letter)
     if not wanted:
         return None
     rows = await held_binaries(
@@ -189,26 +221,63 @@ async def _held_binary(app: web.Application, letter: Correspondence) -> BinaryLe
             binary = read_binary_letter(parse_xml(bytes(row.body)))
         except MessageError:
             continue
-        have = {_object_key(o.object_identifier) for o in binary.objects}
-        if wanted <= have:
+        if wanted <= _objects(binary):
             return binary
-    return None  # C10: the attachment goes without its data
+    return None  # the letter waits for it (C10)
 
 
-async def _binary_to_fhir(app: web.Application, incoming: Incoming) -> Incoming:
-    """An XBIN01 for a FHIR organisation waits (held) for its XDIS91; one whose XDIS91 was
-    converted without it already is late and passes as it is (C10)."""
+def _wanted(letter: Correspondence) -> set[str]:
+    return {_object_key(r.binary.object_identifier) for r in letter.references if r.binary}
+
+
+def _objects(binary: BinaryLetter) -> set[str]:
+    return {_object_key(o.object_identifier) for o in binary.objects}
+
+
+async def _binary_to_fhir(
+    app: web.Application, incoming: Incoming, sender: Partner, receiver: Partner
+) -> Incoming:
+    """An XBIN01 for a FHIR organisation: one whose XDIS91 is held for it completes that
+    letter (converted again, with the data; the XBIN01 itself is stored held, in the
+    letter's CareCommunication); one whose XDIS91 was released without it is late and
+    passes as it is; one that came first waits (held) for its XDIS91 (C10)."""
     body = incoming.body
     binary = await _maybe_off_loop(len(body), lambda: read_binary_letter(parse_xml(body)))
-    objects = {_object_key(o.object_identifier) for o in binary.objects}
-    late = await awaiting_binary(
+    found = await letter_awaiting(
         reader=app[READER],
-        fhir_gln=incoming.routing.receiver_gln,
-        oioxml_gln=incoming.routing.sender_gln,
-        objects=objects,
+        fhir_gln=receiver.gln,
+        oioxml_gln=sender.gln,
+        objects=_objects(binary),
         now=incoming.received_at,
     )
-    return incoming if late else dataclasses.replace(incoming, form=Form(held=True))
+    if found is None:
+        return dataclasses.replace(incoming, form=Form(held=True))
+    size = len(body)
+    claim = await _claim(found, binary, sender, receiver, size) if found.held else None
+    if claim is None:  # late (C10)
+        return incoming
+    return dataclasses.replace(incoming, form=Form(held=True, claim=claim))
+
+
+async def _claim(
+    found: Awaiting, binary: BinaryLetter, sender: Partner, receiver: Partner, size: int
+) -> Claim | None:
+    """The held letter ``found`` converted again with ``binary``'s data, under the ids its
+    receiver will see; None if it cannot be (it then goes without the data: C10)."""
+    original = found.original
+    if original is None or found.message_id is None or found.fhir_message_id is None:
+        return None
+    try:
+        letter = await _maybe_off_loop(
+            len(original), lambda: read_correspondence(parse_xml(original))
+        )
+    except MessageError:
+        return None
+    if not _wanted(letter) <= _objects(binary):
+        return None
+    ids = (found.fhir_bundle_id or "", found.fhir_message_id)
+    _, data, record = await _converted(letter, binary, sender, receiver, size, ids)
+    return Claim(letter=found.message_id, record_id=found.record_id, body=data, record=record)
 
 
 def _object_key(identifier: str) -> str:

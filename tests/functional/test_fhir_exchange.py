@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -155,7 +155,18 @@ async def test_oioxml_letter_to_a_fhir_partner_and_its_acknowledgement_back(hub:
     assert (tracking["sent_as"], tracking["delivered_as"]) == ("oioxml", "fhir")
 
 
-def _from_ppr(*, with_binary: bool = True) -> tuple[bytes, bytes]:
+@dataclass(frozen=True)
+class HeldLetter:
+    clock: TurnedClock
+    hub: Hub
+    gp: Client
+    ppr: Client
+    letter: bytes
+    binary: bytes
+    id: str  # the held XDIS91's
+
+
+def from_ppr(*, with_binary: bool = True) -> tuple[bytes, bytes]:
     """An XDIS91 with one attachment from PPR (OIOXML) to the GP (FHIR), and its XBIN01."""
     letter = replace(sample_letter(), sender=_party(PPR_GLN, "PPR"), receiver=_party(GP_GLN, "GP"))
     binary = replace(sample_binary(letter), sender=letter.sender, receiver=letter.receiver)
@@ -164,7 +175,7 @@ def _from_ppr(*, with_binary: bool = True) -> tuple[bytes, bytes]:
 
 async def test_an_attachment_sent_before_its_letter_travels_inside_it(hub: Hub) -> None:
     gp, ppr = await partners(hub)
-    letter, binary = _from_ppr()
+    letter, binary = from_ppr()
     status, bin_sent = await ppr.send(binary)  # the XBIN01 first: held for its XDIS91
     assert status == 202
     assert await gp.inbox() == []
@@ -188,22 +199,91 @@ async def test_an_attachment_sent_before_its_letter_travels_inside_it(hub: Hub) 
     assert (await ppr.status(bin_sent["id"]))["status"] == "receipted"
 
 
-async def test_an_attachment_after_its_letter_passes_as_it_is(hub: Hub) -> None:
+async def archive(client: Client) -> list[str]:
+    """The ids the organisation's archive lists."""
+    status, page, _ = await client.request(
+        "POST",
+        "/v1/letters/search",
+        body=b"{}",
+        headers={"Content-Type": "application/json"},
+    )
+    assert status == 200, page
+    return [e["id"] for e in page["letters"]]
+
+
+async def held_letter(make_hub: MakeHub, **settings: Any) -> HeldLetter:
+    """A hub on a turned clock, and PPR's XDIS91 with one attachment sent to the GP (FHIR)
+    without its XBIN01: held for it (C10), accepted and not in the GP's inbox."""
+    clock = TurnedClock()
+    hub = await make_hub(clock=clock, **settings)
     gp, ppr = await partners(hub)
-    letter, binary = _from_ppr()
-    status, _ = await ppr.send(letter)  # converted at once, the attachment without data
+    letter, binary = from_ppr()
+    status, sent = await ppr.send(letter)
     assert status == 202
-    [entry] = await gp.inbox()
+    assert await gp.inbox() == []
+    return HeldLetter(clock, hub, gp, ppr, letter, binary, sent["id"])
+
+
+async def test_a_letter_waits_for_its_attachment_and_travels_with_it(make_hub: MakeHub) -> None:
+    held = await held_letter(make_hub)
+    clock, hub, gp, ppr = held.clock, held.hub, held.gp, held.ppr
+    status, _, _ = await gp.request("GET", f"/v1/messages/{held.id}")
+    assert status == 404  # not fetchable while it waits, nor listed in the receiver's archive
+    assert await archive(gp) == []
+    assert await archive(ppr) == [held.id]  # its sender's
+    assert (await ppr.status(held.id))["status"] == "accepted"
+    status, again = await ppr.send(held.letter)  # the same letter again: still a duplicate
+    assert (status, again["id"], again["duplicate"]) == (200, held.id, True)
+
+    clock.ahead = timedelta(minutes=59)
+    await sweep_once(hub.app[COMMITTER], hub.app[SETTINGS], clock)
+    assert await gp.inbox() == []  # still waiting
+    status, bin_sent = await ppr.send(held.binary)  # within the hour: the letter goes, whole
+    assert status == 202
+
+    [entry] = await gp.inbox()  # one CareCommunication with the data; no XBIN01 beside it
+    assert (entry["id"], entry["type"], entry["format"]) == (held.id, "XDIS91", "fhir")
+    assert await archive(gp) == [held.id]
     _, _, raw = await gp.request("GET", f"/v1/messages/{entry['id']}")
     message = read_fhir(raw)
     assert isinstance(message, CareCommunication)
-    assert [(a.data, a.title) for a in message.attachments] == [(None, None)]  # C10
+    assert [a.data for a in message.attachments] == [PDF]
+    assert all(a.title for a in message.attachments)
+    assert (await ppr.status(held.id))["fhir_message_id"] == message.header_id
     await gp.ack(entry["id"])
-    status, _ = await ppr.send(binary)  # late: forwarded unconverted (C10)
+    clock.ahead = timedelta(minutes=121)
+    await sweep_once(hub.app[COMMITTER], hub.app[SETTINGS], clock)
+    assert await gp.inbox() == []  # the XBIN01 is inside the letter: never released apart
+
+    ack = acknowledgement_for(message, now=datetime.now(UTC))
+    status, _ = await send_fhir(gp, build_fhir(ack))
+    assert status == 202
+    receipts = await ppr.inbox()  # two XCTL03: one per OIOXML letter (C11)
+    assert sorted(r["type"] for r in receipts) == ["XCTL03", "XCTL03"]
+    assert (await ppr.status(held.id))["status"] == "receipted"
+    assert (await ppr.status(bin_sent["id"]))["status"] == "receipted"
+
+
+async def test_a_letter_whose_attachment_does_not_come_goes_without_it(
+    make_hub: MakeHub,
+) -> None:
+    held = await held_letter(make_hub)
+    gp = held.gp
+    held.clock.ahead = timedelta(minutes=61)
+    await sweep_once(held.hub.app[COMMITTER], held.hub.app[SETTINGS], held.clock)
+    [entry] = await gp.inbox()  # released as converted: the attachment without data (C10)
+    assert (entry["id"], entry["format"]) == (held.id, "fhir")
+    _, _, raw = await gp.request("GET", f"/v1/messages/{entry['id']}")
+    message = read_fhir(raw)
+    assert isinstance(message, CareCommunication)
+    assert [(a.data, a.title) for a in message.attachments] == [(None, None)]
+    await gp.ack(entry["id"])
+
+    status, _ = await held.ppr.send(held.binary)  # late: forwarded unconverted (C10)
     assert status == 202
     [late] = await gp.inbox()
     assert (late["type"], late["format"]) == ("XBIN01", "oioxml")
-    assert await gp.fetch(late["id"]) == binary
+    assert await gp.fetch(late["id"]) == held.binary
 
 
 async def test_an_attachment_whose_letter_never_comes_goes_on_after_an_hour(
@@ -212,7 +292,7 @@ async def test_an_attachment_whose_letter_never_comes_goes_on_after_an_hour(
     clock = TurnedClock()
     hub = await make_hub(clock=clock)
     gp, ppr = await partners(hub)
-    _, binary = _from_ppr()
+    _, binary = from_ppr()
     status, _ = await ppr.send(binary)
     assert status == 202
     clock.ahead = timedelta(minutes=59)
