@@ -106,7 +106,7 @@ async def test_partners_silent_longer_than_the_threshold_are_highlighted(
     )
 
     def last_poll(gln: str) -> str:
-        return str(app.screen.query_one("#orgs", DataTable).get_row(gln)[4])
+        return str(app.screen.query_one("#orgs", DataTable).get_cell(gln, "poll"))
 
     async with app.run_test(size=(80, 24)) as pilot:
         await until(pilot, lambda: "Lægehuset Vestbyen" in screen_text(app))
@@ -127,7 +127,7 @@ async def test_an_organisation_whose_people_take_its_letters_in_is_shown_so(
     )
 
     def last_poll(gln: str) -> str:
-        return str(app.screen.query_one("#orgs", DataTable).get_row(gln)[4])
+        return str(app.screen.query_one("#orgs", DataTable).get_cell(gln, "poll"))
 
     async with app.run_test(size=(80, 24)) as pilot:
         await until(pilot, lambda: "Lægehuset Vestbyen" in screen_text(app))  # the table
@@ -264,3 +264,38 @@ def test_the_flag_says_what_is_far_above_the_usual_day() -> None:
         "⚑ PPR Aalborg: 12 attested consents today (usually 0.5) — d disables its token"
     )
     assert alerts_text(Texts("en"), {"by_status": {}}).plain == ""  # a hub without rates
+
+
+async def test_each_organisations_letter_format_is_shown_and_f_switches_it(
+    tui_hub: TuiHub,
+) -> None:
+    """The format column says XML (OIOXML) or FHIR; f switches the selected organisation's
+    format after a confirmation (no: nothing changes), and the hub audits it."""
+    app = MonitorApp(tui_hub.client("operator"), texts=Texts("da"), refresh_seconds=0.3)
+
+    def fmt(gln: str) -> str:
+        return str(app.screen.query_one("#orgs", DataTable).get_cell(gln, "format"))
+
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: "Lægehuset Vestbyen" in screen_text(app))
+        assert "Fmt" in screen_text(app)
+        assert [fmt(gln) for gln in (GP, PPR, BUP)] == ["XML", "XML", "XML"]
+        screen = app.screen
+        assert isinstance(screen, MonitorScreen)
+        screen.selected = GP
+        await pilot.press("f")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert "Skift Lægehuset Vestbyens brevformat fra OIOXML til FHIR?" in screen_text(app)
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, MonitorScreen))
+        await pilot.press("f")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("j")
+        await until(pilot, lambda: "Brevformatet er nu FHIR." in screen_text(app))
+        await until(pilot, lambda: fmt(GP) == "FHIR")
+        assert [fmt(gln) for gln in (PPR, BUP)] == ["XML", "XML"]
+    listing = await tui_hub.call("operator", "GET", "/v1/operator/organisations")
+    formats = {o["gln"]: o["format"] for o in listing["organisations"]}
+    assert formats == {GP: "fhir", PPR: "oioxml", BUP: "oioxml"}
+    audit = (await tui_hub.call("operator", "GET", "/v1/operator/audit"))["entries"]
+    assert [e["target"] for e in audit if e["action"] == "set-format"] == [GP]  # once: "no"
