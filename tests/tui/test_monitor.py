@@ -109,7 +109,7 @@ async def test_partners_silent_longer_than_the_threshold_are_highlighted(
         return str(app.screen.query_one("#orgs", DataTable).get_cell(gln, "poll"))
 
     async with app.run_test(size=(80, 24)) as pilot:
-        await until(pilot, lambda: "Lægehuset Vestbyen" in screen_text(app))
+        await until(pilot, lambda: "Lægehu… Vestbyen" in screen_text(app))
         assert "⚠ = systemet har ikke hentet i over 4 s" in screen_text(app)
         assert last_poll(BUP) == "aldrig"
         assert "⚠" not in last_poll(GP)
@@ -130,7 +130,7 @@ async def test_an_organisation_whose_people_take_its_letters_in_is_shown_so(
         return str(app.screen.query_one("#orgs", DataTable).get_cell(gln, "poll"))
 
     async with app.run_test(size=(80, 24)) as pilot:
-        await until(pilot, lambda: "Lægehuset Vestbyen" in screen_text(app))  # the table
+        await until(pilot, lambda: "Lægehu… Vestbyen" in screen_text(app))  # the table
         assert last_poll(PPR) == "i appen"
         assert last_poll(BUP) == "aldrig"  # its system takes its letters in and never polled
         screen = app.screen
@@ -277,8 +277,9 @@ async def test_each_organisations_letter_format_is_shown_and_f_switches_it(
         return str(app.screen.query_one("#orgs", DataTable).get_cell(gln, "format"))
 
     async with app.run_test(size=(80, 24)) as pilot:
-        await until(pilot, lambda: "Lægehuset Vestbyen" in screen_text(app))
-        assert "Fmt" in screen_text(app)
+        await until(pilot, lambda: "Lægehu… Vestbyen" in screen_text(app))
+        orgs = app.screen.query_one("#orgs", DataTable)
+        assert [str(c.label) for c in orgs.ordered_columns][2:5] == ["Sektor", "Fmt", "Indbakke"]
         assert [fmt(gln) for gln in (GP, PPR, BUP)] == ["XML", "XML", "XML"]
         screen = app.screen
         assert isinstance(screen, MonitorScreen)
