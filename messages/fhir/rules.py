@@ -200,31 +200,28 @@ def _belongs_to(parties: tuple[Participant, ...], org: Organization) -> bool:
     return (org,) in (managing, own)
 
 
+def _party_issues(
+    parties: tuple[Participant, ...], org: Organization, code: str, party: str, where: str
+) -> Iterator[FhirIssue]:
+    if parties and not _belongs_to(parties, org):
+        side = "sending" if party == "sender" else "receiving"
+        message = f"the specific {party} does not belong to the {side} organisation"
+        yield _issue(code, message, where, f"{CC} {code}")
+
+
 def rule_cc11_specific_sender(m: CareCommunication) -> Iterator[FhirIssue]:
     """MedComCareCommunicationMessage cc-11: a specific sender (the Communication's
     ``medcom-core-sender-extension``) belongs to ``MessageHeader.sender``: its
     ``CareTeam.managingOrganization`` or ``PractitionerRole.organization`` is that
     Organization. No specific sender: not evaluated."""
-    if m.specific_senders and not _belongs_to(m.specific_senders, m.sender):
-        yield _issue(
-            "cc-11",
-            "the specific sender does not belong to the sending organisation",
-            "Communication.extension",
-            f"{CC} cc-11",
-        )
+    return _party_issues(m.specific_senders, m.sender, "cc-11", "sender", "Communication.extension")
 
 
 def rule_cc12_specific_recipient(m: CareCommunication) -> Iterator[FhirIssue]:
     """MedComCareCommunicationMessage cc-12: a specific recipient (``Communication.recipient``)
     belongs to ``MessageHeader.destination.receiver``: its ``CareTeam.managingOrganization``
     or ``PractitionerRole.organization`` is that Organization. No recipient: not evaluated."""
-    if m.recipients and not _belongs_to(m.recipients, m.receiver):
-        yield _issue(
-            "cc-12",
-            "the specific recipient does not belong to the receiving organisation",
-            "Communication.recipient",
-            f"{CC} cc-12",
-        )
+    return _party_issues(m.recipients, m.receiver, "cc-12", "recipient", "Communication.recipient")
 
 
 def rule_cc14_previous_message_named(m: CareCommunication) -> Iterator[FhirIssue]:

@@ -10,6 +10,7 @@ import os
 import socket
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from textual.widgets import DataTable, Input, Static
@@ -191,15 +192,20 @@ def test_a_process_that_stopped_heartbeating_is_warned_of_before_the_list() -> N
     assert processes_line(Texts("en"), {"by_status": {}}).plain == ""  # a hub without them
 
 
+async def press_on(app: MonitorApp, pilot: Any, gln: str, key: str, opens: type) -> None:
+    """Select organisation ``gln`` and press ``key``, until the screen it opens is shown."""
+    screen = app.screen
+    assert isinstance(screen, MonitorScreen)
+    screen.selected = gln
+    await pilot.press(key)
+    await until(pilot, lambda: isinstance(app.screen, opens))
+
+
 async def test_an_operator_revokes_a_lost_certificate_of_an_organisation(tui_hub: TuiHub) -> None:
     app = MonitorApp(tui_hub.client("operator"), texts=Texts("da"), refresh_seconds=0.3)
     async with app.run_test(size=(100, 30)) as pilot:
         await until(pilot, lambda: "Lægehuset Vestbyen" in screen_text(app))
-        screen = app.screen
-        assert isinstance(screen, MonitorScreen)
-        screen.selected = GP
-        await pilot.press("c")
-        await until(pilot, lambda: isinstance(app.screen, RevokeCertificateForm))
+        await press_on(app, pilot, GP, "c", RevokeCertificateForm)
         assert "Spær et klientcertifikat fra Lægehuset Vestbyen" in screen_text(app)
         await pilot.press(*"0xZZ", "enter", "enter")  # not hexadecimal: said in Danish
         await until(pilot, lambda: "✖ Serienummeret er ugyldigt." in screen_text(app))
@@ -281,16 +287,11 @@ async def test_each_organisations_letter_format_is_shown_and_f_switches_it(
         orgs = app.screen.query_one("#orgs", DataTable)
         assert [str(c.label) for c in orgs.ordered_columns][2:5] == ["Sektor", "Fmt", "Indbakke"]
         assert [fmt(gln) for gln in (GP, PPR, BUP)] == ["XML", "XML", "XML"]
-        screen = app.screen
-        assert isinstance(screen, MonitorScreen)
-        screen.selected = GP
-        await pilot.press("f")
-        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await press_on(app, pilot, GP, "f", ConfirmScreen)
         assert "Skift Lægehuset Vestbyens brevformat fra OIOXML til FHIR?" in screen_text(app)
-        await pilot.press("n")
+        await pilot.press("n")  # no: nothing changes
         await until(pilot, lambda: isinstance(app.screen, MonitorScreen))
-        await pilot.press("f")
-        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await press_on(app, pilot, GP, "f", ConfirmScreen)
         await pilot.press("j")
         await until(pilot, lambda: "Brevformatet er nu FHIR." in screen_text(app))
         await until(pilot, lambda: fmt(GP) == "FHIR")
