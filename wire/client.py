@@ -382,6 +382,12 @@ class HubClient:
         path = f"/v1/operator/organisations/{_seg(gln)}/letters-consumed-by"
         return _decode_object(await self._send("POST", path, {"letters_consumed_by": owner}))
 
+    async def set_format(self, gln: str, fmt: str) -> Json:
+        """``PUT /v1/operator/organisations/{gln}/format``: the letter format the
+        organisation receives (``oioxml`` or ``fhir``), audited."""
+        path = f"/v1/operator/organisations/{_seg(gln)}/format"
+        return _decode_object(await self._send("PUT", path, {"format": fmt}))
+
     async def revoke_certificate(self, gln: str, serial: str, reason: str | None = None) -> Json:
         """``POST /v1/operator/organisations/{gln}/revoked-certificates``: one client
         certificate of ``gln`` refused from now on (``serial`` in hexadecimal)."""

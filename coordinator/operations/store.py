@@ -160,19 +160,20 @@ class OrganisationState:
     last_poll: datetime | None
     token_disabled: bool
     letters_consumed_by: str
+    format: str
 
 
 async def organisations(*, engine: AsyncEngine) -> list[OrganisationState]:
     """Every organisation with its inbox depth, oldest waiting message, last poll and whether
-    its system token is disabled, and who takes its letters in."""
+    its system token is disabled, who takes its letters in, and its letter format."""
     o, c = ORGANISATION.c, CREDENTIAL.c
     try:
         async with engine.connect() as conn:
             orgs = (
                 await conn.execute(
-                    select(o.gln, o.name, o.sector, o.last_poll_at, o.letters_consumed_by).order_by(
-                        o.gln
-                    )
+                    select(
+                        o.gln, o.name, o.sector, o.last_poll_at, o.letters_consumed_by, o.format
+                    ).order_by(o.gln)
                 )
             ).all()
             depth = {
@@ -193,13 +194,13 @@ async def organisations(*, engine: AsyncEngine) -> list[OrganisationState]:
     except SQLAlchemyError as exc:
         raise store_error(exc) from exc
     states = []
-    for gln, name, sector, last_poll, consumed_by in orgs:
+    for gln, name, sector, last_poll, consumed_by, fmt in orgs:
         n, oldest = depth.get(gln, (0, None))
         if isinstance(oldest, str):  # SQLite's MIN() bypasses the column type
             oldest = datetime.fromisoformat(oldest + "+00:00")
         states.append(
             OrganisationState(
-                gln, name, sector, n, oldest, last_poll, gln not in active, consumed_by
+                gln, name, sector, n, oldest, last_poll, gln not in active, consumed_by, fmt
             )
         )
     return states

@@ -27,7 +27,7 @@ from messages.medcom.documents import build_message
 from messages.medcom.model import MessageType, Party
 from messages.medcom.receipts import read_receipt
 from messages.xmlsafe import parse_xml
-from tests.fhir_samples import PDF, sample_binary, sample_letter
+from tests.fhir_samples import PDF, sample_binary, sample_letter, with_specific_parties
 from tests.functional.conftest import GP_GLN, PPR_GLN, Client, Hub, MakeHub, TurnedClock
 from tests.functional.samples import new_id, receipt, xdis91
 
@@ -357,6 +357,9 @@ EXPECTED = {
     "fhir-reference-to-nowhere": (422, "fhir-unresolved-reference"),
     "fhir-wrong-resource-type": (422, "fhir-wrong-resource-type"),
     "fhir-profile": (422, "medcom-status"),
+    "fhir-author-role-twice": (422, "cc-7"),
+    "fhir-sender-of-another": (422, "cc-11"),
+    "fhir-recipient-of-another": (422, "cc-12"),
 }
 
 
@@ -396,7 +399,8 @@ def _tree(message: CareCommunication) -> dict[str, Any]:
 
 async def test_hostile_fhir_is_refused_with_its_code(hub: Hub) -> None:
     gp, _ = await partners(hub)
-    good = _tree(care_communication(attachment=False))
+    plain = care_communication(attachment=False)
+    good = _tree(plain)
 
     deep: Any = {}
     for _ in range(200):
@@ -408,6 +412,14 @@ async def test_hostile_fhir_is_refused_with_its_code(hub: Hub) -> None:
     wrong = json.loads(json.dumps(good))
     wrong["entry"][0]["resource"]["focus"] = [{"reference": wrong["entry"][1]["fullUrl"]}]
     broken = replace(care_communication(attachment=False), status="final")
+    role_twice = json.loads(json.dumps(good))
+    role = next(
+        e["resource"]
+        for e in role_twice["entry"]
+        if e["resource"]["resourceType"] == "PractitionerRole"
+    )
+    role["code"][0]["text"] = "Overlæge"  # a code and a text: cc-7 wants one of them
+    ids = {"sender": plain.sender.id, "receiver": plain.receiver.id}
     cases = {
         "fhir-syntax": b"{not json",
         "fhir-too-deep": json.dumps({"resourceType": "Bundle", **deep}).encode(),
@@ -415,6 +427,13 @@ async def test_hostile_fhir_is_refused_with_its_code(hub: Hub) -> None:
         "fhir-reference-to-nowhere": dump_json(nowhere),
         "fhir-profile": build_fhir(broken),
         "fhir-wrong-resource-type": dump_json(wrong),
+        "fhir-author-role-twice": dump_json(role_twice),
+        "fhir-sender-of-another": dump_json(
+            with_specific_parties(good, sender_org=ids["receiver"], recipient_org=ids["receiver"])
+        ),
+        "fhir-recipient-of-another": dump_json(
+            with_specific_parties(good, sender_org=ids["sender"], recipient_org=ids["sender"])
+        ),
     }
     codes = {}
     for name, body in cases.items():
@@ -423,6 +442,9 @@ async def test_hostile_fhir_is_refused_with_its_code(hub: Hub) -> None:
         codes[name] = (status, problem["code"])
     assert codes == EXPECTED
     assert await gp.inbox() == []
+    fitting = with_specific_parties(good, sender_org=ids["sender"], recipient_org=ids["receiver"])
+    status, accepted = await send_fhir(gp, dump_json(fitting))  # the parties' own organisations
+    assert status == 202, accepted
 
 
 async def test_an_oversized_bundle_is_refused_before_it_is_read(make_hub: MakeHub) -> None:
