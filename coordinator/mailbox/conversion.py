@@ -10,8 +10,11 @@ receipt that comes later passes unconverted.
   (:func:`record_for_message`) and becomes one XCTL per OIOXML letter.
 * An XDIS91 for a FHIR organisation whose XBIN01 has not come is kept held with its record
   (the objects it awaits): its XBIN01 finds it (:func:`letter_awaiting`) and completes it
-  in its own intake transaction (:func:`claim_letter`); after :data:`BINARY_WAIT` the
-  sweep releases it without the data (:func:`release_unclaimed`) and a later XBIN01 passes.
+  in its own intake transaction (:func:`claim_letter`), or, when the two were committed at
+  once, in the pairing after their commits
+  (:func:`~coordinator.mailbox.submission.pair_held`); after :data:`BINARY_WAIT` the
+  sweep releases it without the data (:func:`release_unclaimed`) and a later XBIN01 passes
+  (:func:`release_binary`).
 * An OIOXML organisation's XCTL for a FHIR sender's letter finds its record by the letter
   it answers (:func:`record_for_receipt`); the receipts are gathered on the record
   (:func:`gather_receipt`, in the intake's transaction, the record's row locked) and, once

@@ -19,12 +19,15 @@ XDIS91         FHIR            a CareCommunication and a conversion record: with
                                attachments, converted without their data and held (accepted,
                                not in the inbox, not fetchable) until its XBIN01 comes or
                                60 minutes pass (then released without the data by the
-                               sweep, C10)
+                               sweep, C10); looked for again after its commit
+                               (:func:`pair_held`: sent at once with it)
 XBIN01         FHIR            its held XDIS91 converted again with the data and released in
                                this intake's transaction, the record told of the XBIN01, the
                                XBIN01 itself held (inside the letter); no XDIS91 yet: held
-                               for it up to 60 minutes, then as is; its XDIS91 released
-                               without it already: as is (late, C10)
+                               for it up to 60 minutes (looked for again after its commit),
+                               then as is; its XDIS91 released without it already, or not
+                               all the XDIS91's attachments in it: as is (late or invalid:
+                               C10 judges the XBIN01 as one message)
 XCTL02/03      FHIR            gathered on the conversion record; once each OIOXML letter has
                                one, an Acknowledgement (C11); none within three months: as is
 CareComm.      OIOXML          an XDIS91 and, with attachments, one XBIN01 (C9), stored
@@ -254,8 +257,10 @@ async def _binary_to_fhir(
 ) -> Incoming:
     """An XBIN01 for a FHIR organisation: one whose XDIS91 is held for it completes that
     letter (converted again, with the data; the XBIN01 itself is stored held, in the
-    letter's CareCommunication); one whose XDIS91 was released without it is late and
-    passes as it is; one that came first waits (held) for its XDIS91 (C10)."""
+    letter's CareCommunication); one whose XDIS91 was released without it is late, and one
+    that does not carry all its XDIS91's attachments invalid: each passes as it is (C10
+    speaks of the XBIN01 as one message, so a part of the data is not sent in the letter);
+    one that came first waits (held) for its XDIS91 (C10)."""
     body = incoming.body
     binary = await _maybe_off_loop(len(body), _read_binary, body)
     found = await letter_awaiting(
@@ -278,7 +283,8 @@ async def _claim(
     found: Awaiting, binary: BinaryLetter, sender: Partner, receiver: Partner, size: int
 ) -> Claim | None:
     """The held letter ``found`` converted again with ``binary``'s data, under the ids its
-    receiver will see; None if it cannot be (it then goes without the data: C10)."""
+    receiver will see; None if it cannot be, or ``binary`` lacks some of its attachments
+    (it then goes without the data after the hour: C10)."""
     original = found.original
     if original is None or found.message_id is None or found.fhir_message_id is None:
         return None
