@@ -268,8 +268,10 @@ _RECORD_LOCKED = ForEngine(
         select(C.binary_envelope_id, C.binary_letter_id).where(C.id == bindparam("record"))
     )
 )
-_HELD_BINARY = select(M.id).where(
-    M.id == bindparam("binary"), M.in_inbox.is_(False), M.status == ACCEPTED
+_HELD_BINARY = ForEngine(
+    lambda kind: kind.lock(
+        select(M.id).where(M.id == bindparam("binary"), M.in_inbox.is_(False), M.status == ACCEPTED)
+    )
 )
 
 
@@ -297,7 +299,7 @@ def claim_letter(
     mine = (claim.record["binary_envelope_id"], claim.record["binary_letter_id"])
     if record is not None and (record.binary_envelope_id, record.binary_letter_id) == mine:
         return False
-    if conn.execute(_HELD_BINARY, {"binary": binary_id}).first() is None:
+    if conn.execute(_HELD_BINARY.of(conn), {"binary": binary_id}).first() is None:
         return False
     taken = None
     if record is not None and record.binary_letter_id is None:
