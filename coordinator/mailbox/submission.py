@@ -352,10 +352,10 @@ async def pair_held(app: web.Application, incoming: Incoming, accepted: Accepted
             return  # its XDIS91 has not come: it waits (C10)
         claim = await _claim(found, binary, sender, receiver, size) if found.held else None
         committer = app[COMMITTER]
-        if claim is None:  # late, or not the letter's XBIN01: as it is (C10)
-            await committer.write(partial(release_binary, binary_id=binary_id, at=now))
-        else:
+        if claim is not None:
             await committer.write(partial(claim_letter, claim=claim, binary_id=binary_id, at=now))
+        elif kind is MessageType.XBIN01:  # late, or not its letter's XBIN01: as is (C10)
+            await committer.write(partial(release_binary, binary_id=binary_id, at=now))
     except (CoordinatorError, MessageError) as exc:  # the sweep lets them go after the hour
         log.warning("held %s %s not paired: %s", kind.value, accepted.id, type(exc).__name__)
 
