@@ -10,8 +10,11 @@ receipt that comes later passes unconverted.
   (:func:`record_for_message`) and becomes one XCTL per OIOXML letter.
 * An XDIS91 for a FHIR organisation whose XBIN01 has not come is kept held with its record
   (the objects it awaits): its XBIN01 finds it (:func:`letter_awaiting`) and completes it
-  in its own intake transaction (:func:`claim_letter`); after :data:`BINARY_WAIT` the
-  sweep releases it without the data (:func:`release_unclaimed`) and a later XBIN01 passes.
+  in its own intake transaction (:func:`claim_letter`), or, when the two were committed at
+  once, in the pairing after their commits
+  (:func:`~coordinator.mailbox.submission.pair_held`); after :data:`BINARY_WAIT` the
+  sweep releases it without the data (:func:`release_unclaimed`) and a later XBIN01 passes
+  (:func:`release_binary`).
 * An OIOXML organisation's XCTL for a FHIR sender's letter finds its record by the letter
   it answers (:func:`record_for_receipt`); the receipts are gathered on the record
   (:func:`gather_receipt`, in the intake's transaction, the record's row locked) and, once
@@ -27,12 +30,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import and_, bindparam, delete, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from coordinator.database.committer import Batch, Op
 from coordinator.database.reader import Reader
+from coordinator.database.statements import ForEngine
 from coordinator.mailbox.status import MessageStatus
 from coordinator.tables import (
     MESSAGE,
@@ -66,6 +70,7 @@ __all__ = [
     "partners",
     "record_for_message",
     "record_for_receipt",
+    "release_binary",
     "release_unclaimed",
     "remove_old_records",
 ]
@@ -258,35 +263,60 @@ class Claim:
     record: dict[str, Any]
 
 
+_RECORD_LOCKED = ForEngine(
+    lambda kind: kind.lock(
+        select(C.binary_envelope_id, C.binary_letter_id).where(C.id == bindparam("record"))
+    )
+)
+_HELD_BINARY = ForEngine(
+    lambda kind: kind.lock(
+        select(M.id).where(M.id == bindparam("binary"), M.in_inbox.is_(False), M.status == ACCEPTED)
+    )
+)
+
+
 def claim_letter(
     conn: Connection, batch: Batch, claim: Claim, binary_id: uuid.UUID, at: datetime
 ) -> bool:
-    """In the XBIN01's intake transaction: its held XDIS91 takes the converted body and goes
-    into the FHIR receiver's inbox, the record knows both letters, and the XBIN01 (stored
-    held) stays out of the inbox. Whether the letter was still held; if the sweep released it
-    meanwhile (without the data), the XBIN01 goes into the inbox as it is (C10: late). Either
-    is released ``at`` the XBIN01's arrival."""
-    taken = conn.execute(
-        update(MESSAGE)
-        .where(M.id == claim.letter, M.in_inbox.is_(False), M.status == ACCEPTED)
-        .values(
-            body=claim.body,
-            size=len(claim.body),
-            in_inbox=True,
-            released_at=at,
-            updated_at=batch.now,
-        )
-        .returning(M.receiver_gln)
-    ).first()
-    if taken is None:
-        released = conn.execute(
+    """Pair a held XDIS91 with its XBIN01 (``binary_id``, stored held), in the transaction
+    that stores the XBIN01 or in a pairing after the commit of either
+    (:func:`~coordinator.mailbox.submission.pair_held`): the letter takes the converted body
+    and goes into the FHIR receiver's inbox, the record knows both letters, and the XBIN01
+    stays out of the inbox (inside the letter). Whether this paired them.
+
+    Serialised per letter: the conversion record's row is locked first (PostgreSQL; on
+    SQLite the committer holds the write lock), so of two transactions that pair the same
+    letter (its XBIN01's intake, and the pairings after an XDIS91 and its XBIN01 committed
+    at once, maybe in two hub processes) the second sees what the first did:
+
+    * the record holds this XBIN01 already: nothing to do (paired by the first);
+    * the XBIN01 is no longer held (the sweep let it go as it is): nothing to do;
+    * the letter is no longer held (the sweep released it without the data), or the record
+      holds another XBIN01: this XBIN01 goes into the inbox as it is (C10: late).
+
+    A release is ``at`` the XBIN01's arrival (the pair's, after the commit)."""
+    record = conn.execute(_RECORD_LOCKED.of(conn), {"record": claim.record_id}).first()
+    mine = (claim.record["binary_envelope_id"], claim.record["binary_letter_id"])
+    if record is not None and (record.binary_envelope_id, record.binary_letter_id) == mine:
+        return False
+    if conn.execute(_HELD_BINARY.of(conn), {"binary": binary_id}).first() is None:
+        return False
+    taken = None
+    if record is not None and record.binary_letter_id is None:
+        taken = conn.execute(
             update(MESSAGE)
-            .where(M.id == binary_id, M.in_inbox.is_(False), M.status == ACCEPTED)
-            .values(in_inbox=True, released_at=at, updated_at=batch.now)
+            .where(M.id == claim.letter, M.in_inbox.is_(False), M.status == ACCEPTED)
+            .values(
+                body=claim.body,
+                size=len(claim.body),
+                in_inbox=True,
+                released_at=at,
+                updated_at=batch.now,
+            )
             .returning(M.receiver_gln)
         ).first()
-        if released is not None:
-            batch.wake.add(released.receiver_gln)
+    if taken is None:
+        release_binary(conn, batch, binary_id, at)
         return False
     columns = ("binary_envelope_id", "binary_letter_id", "facts")
     conn.execute(
@@ -296,6 +326,19 @@ def claim_letter(
     )
     batch.wake.add(taken.receiver_gln)
     return True
+
+
+def release_binary(conn: Connection, batch: Batch, binary_id: uuid.UUID, at: datetime) -> None:
+    """A held XBIN01 no held letter can take (its letter went without it, or it does not
+    carry all the letter's attachments) goes into its receiver's inbox as it is (C10)."""
+    released = conn.execute(
+        update(MESSAGE)
+        .where(M.id == binary_id, M.in_inbox.is_(False), M.status == ACCEPTED)
+        .values(in_inbox=True, released_at=at, updated_at=batch.now)
+        .returning(M.receiver_gln)
+    ).first()
+    if released is not None:
+        batch.wake.add(released.receiver_gln)
 
 
 def keep_records(conn: Connection, rows: list[dict[str, Any]]) -> None:

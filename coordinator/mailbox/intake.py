@@ -251,7 +251,8 @@ def _accept(conn: Connection, batch: Batch, incoming: list[Incoming]) -> list[An
             if item.form.claim is not None:
                 claims.append((item.form.claim, new["id"], new["received_at"]))
         keep_records(conn, records)
-        for claim, binary_id, at in claims:  # a held XDIS91 made whole by its XBIN01
+        # a held XDIS91 made whole by its XBIN01; records locked in one order (no deadlock)
+        for claim, binary_id, at in sorted(claims, key=lambda c: c[0].record_id):
             claim_letter(conn, batch, claim, binary_id, at)
         if receipts:
             refused = _refuse_second_receipts(conn, batch, link_receipts(conn, batch, receipts))

@@ -37,7 +37,7 @@ from coordinator.mailbox.store import (
     touch_poll,
 )
 from coordinator.mailbox.store import lease as store_lease
-from coordinator.mailbox.submission import FHIR_TYPES, FHIR_XML, submitted
+from coordinator.mailbox.submission import FHIR_TYPES, FHIR_XML, pair_held, submitted
 from coordinator.params import seconds, whole_number
 from coordinator.responses import json_response
 from coordinator.security.auth import Principal, principal_of
@@ -108,6 +108,7 @@ async def submit(request: web.Request) -> web.Response:
     body = await request.read()
     incoming = await submitted(request, body, content_type, principal.org_gln)
     accepted = await app[COMMITTER].bulk(accept_many, incoming)
+    await pair_held(app, incoming, accepted)
     headers = {"Location": f"/v1/messages/{accepted.id}"}
     answer = Accepted(
         id=accepted.id,

@@ -4,16 +4,19 @@ across formats, and hostile FHIR is refused with the error's code."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from coordinator.mailbox.conversion import KEPT
 from coordinator.mailbox.expiry import sweep_once
 from coordinator.mailbox.retention import LETTER_RETENTION_TOTALS, run_letter_retention
-from coordinator.state import COMMITTER, SETTINGS
+from coordinator.state import CLOCK, COMMITTER, SETTINGS
 from coordinator.tables import MessageFormat, Sector
 from messages.fhir.answer import acknowledgement_for
 from messages.fhir.build import build_fhir, care_communication_tree
@@ -166,10 +169,25 @@ class HeldLetter:
     id: str  # the held XDIS91's
 
 
-def from_ppr(*, with_binary: bool = True) -> tuple[bytes, bytes]:
-    """An XDIS91 with one attachment from PPR (OIOXML) to the GP (FHIR), and its XBIN01."""
+def from_ppr() -> tuple[bytes, bytes]:
+    """An XDIS91 with one attachment from PPR (OIOXML) to the GP (FHIR), and its XBIN01;
+    each call a new letter, attachment (object identifier) and XBIN01."""
     letter = replace(sample_letter(), sender=_party(PPR_GLN, "PPR"), receiver=_party(GP_GLN, "GP"))
-    binary = replace(sample_binary(letter), sender=letter.sender, receiver=letter.receiver)
+    object_id = uuid.uuid4()
+    [ref] = letter.references
+    assert ref.binary is not None
+    ref = replace(ref, binary=replace(ref.binary, object_identifier=object_id.hex))
+    letter = replace(letter, references=(ref,))
+    binary = sample_binary(letter)
+    [obj] = binary.objects
+    binary = replace(
+        binary,
+        envelope=replace(binary.envelope, identifier=new_id("E")),
+        letter_identifier=new_id("L"),
+        sender=letter.sender,
+        receiver=letter.receiver,
+        objects=(replace(obj, object_identifier=str(object_id)),),
+    )
     return build_message(letter), build_message(binary)
 
 
@@ -197,6 +215,69 @@ async def test_an_attachment_sent_before_its_letter_travels_inside_it(hub: Hub) 
     assert sorted(r["type"] for r in receipts) == ["XCTL03", "XCTL03"]
     assert (await ppr.status(sent["id"]))["status"] == "receipted"
     assert (await ppr.status(bin_sent["id"]))["status"] == "receipted"
+
+
+PAIRS = 20
+
+
+async def _send_at_once(hub: Hub, gp: Client, senders: tuple[Client, Client]) -> None:
+    """PPR sends :data:`PAIRS` letters, each XDIS91 and its XBIN01 at once (two POSTs,
+    ``senders[0]`` the XDIS91's, ``senders[1]`` the XBIN01's; half of them the XBIN01
+    first); each pair ends in one CareCommunication with the data, nothing held apart,
+    and its Acknowledgement becomes two XCTL03 (C10, C11)."""
+    sent: dict[str, str] = {}  # the XDIS91's id -> its XBIN01's
+    for n in range(PAIRS):
+        letter, binary = from_ppr()
+        posts = [senders[0].send(letter), senders[1].send(binary)]
+        if n % 2:
+            posts.reverse()
+        answers = dict(zip(("letter", "binary"), await asyncio.gather(*posts), strict=True))
+        if n % 2:
+            answers = {"letter": answers["binary"], "binary": answers["letter"]}
+        assert [status for status, _ in answers.values()] == [202, 202], answers
+        sent[answers["letter"][1]["id"]] = answers["binary"][1]["id"]
+
+    entries = await gp.inbox()  # one CareCommunication per pair, the data inside
+    assert sorted(e["id"] for e in entries) == sorted(sent)
+    assert {(e["type"], e["format"]) for e in entries} == {("XDIS91", "fhir")}
+    clock = hub.app[CLOCK]
+    assert isinstance(clock, TurnedClock)
+    clock.ahead = timedelta(minutes=61)  # nothing held: the sweep has nothing to let go
+    await sweep_once(hub.app[COMMITTER], hub.app[SETTINGS], clock)
+    assert sorted(e["id"] for e in await gp.inbox()) == sorted(sent)
+
+    ppr = senders[0]
+    for entry in entries:
+        _, _, raw = await gp.request("GET", f"/v1/messages/{entry['id']}")
+        message = read_fhir(raw)
+        assert isinstance(message, CareCommunication)
+        assert [a.data for a in message.attachments] == [PDF]
+        await gp.ack(entry["id"])
+        status, _ = await send_fhir(gp, build_fhir(acknowledgement_for(message, now=clock())))
+        assert status == 202
+    receipts = await ppr.inbox()  # two XCTL03 per pair: one per OIOXML letter (C11)
+    assert [r["type"] for r in receipts] == ["XCTL03"] * 2 * PAIRS
+    for letter_id, binary_id in sent.items():
+        assert (await ppr.status(letter_id))["status"] == "receipted"
+        assert (await ppr.status(binary_id))["status"] == "receipted"
+
+
+async def test_a_letter_and_its_attachment_sent_at_once_travel_as_one(make_hub: MakeHub) -> None:
+    hub = await make_hub(clock=TurnedClock())
+    gp, ppr = await partners(hub)
+    await _send_at_once(hub, gp, (ppr, ppr))
+
+
+async def test_two_hub_processes_pair_a_letter_and_its_attachment_sent_at_once(
+    make_hub: MakeHub, hub_db: str
+) -> None:
+    if not hub_db.startswith("postgresql"):
+        pytest.skip("one hub process per SQLite file")
+    hub = await make_hub(clock=TurnedClock())
+    other = await make_hub(clock=TurnedClock())  # another process on the same database
+    gp, ppr = await partners(hub)
+    ppr_there = Client(other.session, other.base, ppr.token, ppr.gln)
+    await _send_at_once(hub, gp, (ppr, ppr_there))
 
 
 async def archive(client: Client) -> list[str]:
