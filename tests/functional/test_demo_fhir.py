@@ -78,5 +78,24 @@ def test_fhir_and_oioxml_partners_exchange_letters_and_receipts(tmp_path: Path) 
         and message.sender_ean == fhir_gp.gln
     ]
     assert receipts
+
+    # the FHIR clinic's referrals (HL7 from its system) go as CareCommunications: an OIOXML
+    # PPR reads the XDIS91 the hub made of one (C7's Subject "<category>, <topic>"), and
+    # the receipts come back to the clinic as Acknowledgements, never as XCTL03
+    converted = [
+        message
+        for folder in region.glob("ppr-*/medcom/inbox/read")
+        for path in _read(folder, "XDIS91_*.xml")
+        if isinstance(
+            message := parse_message(path.read_bytes(), registry=registry), Correspondence
+        )
+        and message.sender.ean == fhir_gp.gln
+    ]
+    assert converted
+    assert all((m.subject or "").startswith("Andet, Henvisning ") for m in converted)
+    answers = [read_fhir(p.read_bytes()) for p in _read(clinic, "XCTL03_*.json")]
+    assert answers
+    assert all(isinstance(a, Acknowledgement) and a.positive for a in answers)
+    assert not _read(clinic, "XCTL03_*.xml")
     assert not list(region.glob("*/medcom/rejected/*"))  # no letter or bundle refused
     assert "Traceback" not in done.stderr
