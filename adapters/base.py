@@ -37,7 +37,11 @@ Guarantees
   (:class:`~adapters.config.ReceiptsBy`). One receipt per letter: a second one is refused by
   the hub (``already-receipted``), which the adapter takes as final and quietly.
 * **Refusals**: a letter the hub refuses for good (an unknown receiver, say) comes back to
-  the system as an XCTL01 negative network receipt in its inbox, carrying the hub's code.
+  the system as an XCTL01 negative network receipt in its inbox, carrying the hub's code (a
+  CareCommunication as its ``fatal-error`` Acknowledgement).
+* **Format**: a letter the adapter writes itself (:meth:`Adapter.written_letter_request`)
+  goes in the organisation's format at the hub, OIOXML or MedCom FHIR
+  (:mod:`adapters.letterform`); receipts answer each letter in the format it came in.
 * **Logs**: key=value lines without CPR numbers, tokens or letter text.
 * **Health**: with ``[adapter] status_port`` the adapter serves ``GET /healthz`` (200 or 503),
   ``GET /status`` (:meth:`Adapter.health` as JSON: queue depth and counters) and

@@ -8,9 +8,9 @@ Every message and index update goes to the hub in two steps:
    an index update's reference is in its path — so every retry is the same request and the
    hub answers a repeat as a duplicate. (A letter the adapter wrote is sent in its
    organisation's format, which the hub says: :meth:`Outbox.rewrite` stores that form, and
-   its FHIR ids, before its first try — :mod:`adapters.letterform`.) The ``key`` makes the put itself idempotent: a sector
-   system that sends the same thing twice (say, an HL7 resend after a lost ACK) gets the
-   first item back, not a second one.
+   its FHIR ids, before its first try — :mod:`adapters.letterform`.) The ``key`` makes the
+   put itself idempotent: a sector system that sends the same thing twice (say, an HL7
+   resend after a lost ACK) gets the first item back, not a second one.
 2. The sender task (:meth:`Outbox.run`) sends pending items, oldest first; items with the same
    ``order_key`` (one case, one appointment) strictly in order, others concurrently.
 
