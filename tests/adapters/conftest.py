@@ -34,7 +34,7 @@ from coordinator.app import create_app
 from coordinator.security.credentials import add_user, local_actor, register_organisation
 from coordinator.settings import Settings
 from coordinator.state import ENGINE
-from coordinator.tables import OrganisationCreate, Role, Sector
+from coordinator.tables import MessageFormat, OrganisationCreate, Role, Sector
 from messages.errors import IdentifierError
 from messages.hl7.samples import GP_GLN, PPR_GLN
 from messages.identifiers import gln_check_digit, parse_cpr
@@ -86,13 +86,23 @@ class RestartableHub:
             self._runner = None
             self.app = None
 
-    async def org(self, gln: str, sector: Sector, name: str = "Org") -> str:
+    async def org(
+        self,
+        gln: str,
+        sector: Sector,
+        name: str = "Org",
+        *,
+        fmt: MessageFormat = MessageFormat.OIOXML,
+        sor: str | None = None,
+    ) -> str:
         assert self.app is not None
         if gln not in self.tokens:
             _, token = await register_organisation(
                 actor=local_actor(),
                 engine=self.app[ENGINE],
-                organisation=OrganisationCreate(gln=gln, name=name, sector=sector),
+                organisation=OrganisationCreate(
+                    gln=gln, name=name, sector=sector, format=fmt, sor=sor
+                ),
             )
             self.tokens[gln] = token
         return self.tokens[gln]
