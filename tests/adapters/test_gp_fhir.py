@@ -1,18 +1,23 @@
 """A GP clinic that speaks MedCom FHIR at the hub: its system still sends HL7 v2 (``REF^I12``
 over MLLP), and its adapter sends the referral as a CareCommunication — the hub converts it
 to an XDIS91 for an OIOXML receiver and carries it as it is to a FHIR receiver; the receipts
-come back to the clinic as Acknowledgements. A real hub on both engines, a real MLLP client.
+come back to the clinic as Acknowledgements, a refusal as a negative one. A municipal
+department's letter event goes the same way. A real hub on both engines, a real MLLP client.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 
 import pytest
 
 from adapters.base import Adapter
+from adapters.filedrop import write_atomically
 from adapters.letterform import OWN_FORMAT
 from adapters.outbox import Item, ItemKind, ItemState
+from messages.fhir.build import build_fhir
+from messages.fhir.convert.letter import SorEntry, care_communication_from_oioxml
 from messages.fhir.model import Acknowledgement, CareCommunication
 from messages.fhir.read import read_fhir
 from messages.hl7.build import build_referral
@@ -22,6 +27,7 @@ from messages.medcom.documents import parse_message
 from messages.medcom.model import Correspondence
 from tests.adapters.conftest import MakeAdapter, RestartableHub, eventually, gln, mllp_send
 from tests.adapters.test_fhir_partner import REGISTRY, _files, _register, sor
+from tests.adapters.test_filedrop import letter_bytes
 from tests.adapters.test_gp import msa
 from wire.client import FHIR_JSON
 from wire.directory import MessageFormat, Sector
@@ -153,3 +159,58 @@ async def test_a_referral_stored_while_the_hub_is_away_goes_once_in_the_clinics_
     assert status["sent_as"] == "fhir"
     await eventually(_quiet(ppr))
     assert len(list(ppr.filedrop.config.inbox.glob("XDIS91_*"))) == 1
+
+
+async def test_a_care_communication_the_hub_refuses_comes_back_as_a_negative_acknowledgement(
+    hub: RestartableHub, make_adapter: MakeAdapter
+) -> None:
+    await _register(hub, GP_GLN, Sector.GP, MessageFormat.FHIR)
+    gp = await make_adapter("gp", GP_GLN)
+    nobody = gln(9_998)  # a GLN no organisation at the hub has
+    letter = parse_message(letter_bytes(GP_GLN, nobody), registry=REGISTRY)
+    assert isinstance(letter, Correspondence)
+    directory = {n: SorEntry(sor=sor(n)) for n in (GP_GLN, nobody)}
+    message = care_communication_from_oioxml(letter, directory=directory)
+    write_atomically(gp.filedrop.config.outbox, "letter.json", build_fhir(message))
+
+    [refusal] = await _files(gp, "XCTL01_refused_*.json")
+    assert refusal.name == f"XCTL01_refused_{message.bundle_id}.json"
+    answer = read_fhir(refusal.read_bytes())
+    assert isinstance(answer, Acknowledgement)
+    assert not answer.positive
+    assert answer.response_identifier == message.header_id
+    assert "ukendt_lokationsnummer" in (answer.details or "")
+    [item] = await _letters(gp)
+    assert (item.state, item.code) == (ItemState.REFUSED, "ukendt_lokationsnummer")
+
+
+async def test_a_fhir_departments_letter_event_goes_as_a_care_communication(
+    hub: RestartableHub, make_adapter: MakeAdapter
+) -> None:
+    family = gln(3_002)
+    await _register(hub, family, Sector.FAMILY, MessageFormat.FHIR)
+    await _register(hub, GP_GLN, Sector.GP, MessageFormat.OIOXML)
+    department = await make_adapter("municipality", family, sector=Sector.FAMILY)
+    gp = await make_adapter("gp", GP_GLN)
+    event = {
+        "id": "ev-1",
+        "type": "letter",
+        "receiver_gln": GP_GLN,
+        "child_cpr": CHILD_CPR,
+        "child_name": {"family": "Testesen", "given": "Alma"},
+        "subject": "Fælles møde",
+        "text": "Vi foreslår et fælles møde med skolen.",
+    }
+    [result] = await department.take_lines([json.dumps(event)], "events:test")
+    assert result.code is None
+
+    [arrived] = await _files(gp, "XDIS91_*.xml")
+    letter = parse_message(arrived.read_bytes(), registry=REGISTRY)
+    assert isinstance(letter, Correspondence)
+    assert (letter.sender.ean, letter.subject) == (family, "Andet, Fælles møde")
+    [receipt] = await _files(department, "XCTL03_*.json")
+    answer = read_fhir(receipt.read_bytes())
+    assert isinstance(answer, Acknowledgement)
+    assert answer.positive
+    [item] = await _letters(department)
+    assert item.content_type == FHIR_JSON
