@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from messages.errors import MessageError
@@ -55,34 +56,27 @@ DIRECTORY_TTL = 60.0
 again at once)."""
 
 
+@dataclass(slots=True)
 class LetterForms:
-    """The hub's directory as the adapter's letters need it: formats and SOR codes."""
+    """The hub's directory as the adapter's letters need it: formats and SOR codes (the
+    organisation ``gln``'s own, and its receivers')."""
 
-    def __init__(
-        self,
-        hub: HubClient,
-        gln: str,
-        *,
-        registry: SchemaRegistry,
-        ttl: float = DIRECTORY_TTL,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.hub = hub
-        self.gln = gln
-        self.registry = registry
-        self.ttl = ttl
-        self._clock = clock
-        self._entries: dict[str, dict[str, Any]] = {}
-        self._read_at: float | None = None
+    hub: HubClient
+    gln: str
+    registry: SchemaRegistry
+    ttl: float = DIRECTORY_TTL
+    clock: Callable[[], float] = time.monotonic
+    _entries: dict[str, dict[str, Any]] = field(default_factory=dict, init=False)
+    _read_at: float | None = field(default=None, init=False)
 
     async def _directory(self, *needed: str) -> dict[str, dict[str, Any]]:
         """The directory by GLN: asked again when older than ``ttl`` or lacking one of
         ``needed``."""
-        fresh = self._read_at is not None and self._clock() - self._read_at < self.ttl
+        fresh = self._read_at is not None and self.clock() - self._read_at < self.ttl
         if not fresh or any(gln not in self._entries for gln in needed):
             entries = await self.hub.organisations()
             self._entries = {str(e["gln"]): e for e in entries if isinstance(e, dict)}
-            self._read_at = self._clock()
+            self._read_at = self.clock()
         return self._entries
 
     async def form(self, body: bytes) -> tuple[bytes, str]:

@@ -16,15 +16,13 @@
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import asyncpg
 import pytest
-from sqlalchemy.engine import make_url
 
 from tests import logguard
+from tests.databases import drop_database, new_database
 
 POSTGRES_ENV = "SAMSPIL_TEST_POSTGRES_URL"
 _skipped_postgres: list[str] = []
@@ -58,20 +56,11 @@ async def hub_db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
         yield f"sqlite+aiosqlite:///{tmp_path / 'hub.sqlite'}"
         return
     server = request.getfixturevalue("postgres_url")
-    name = f"samspil_test_{secrets.token_hex(6)}"
-    admin = await asyncpg.connect(server)
+    name, url = await new_database(server)
     try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
+        yield url
     finally:
-        await admin.close()
-    try:
-        yield make_url(server).set(database=name).render_as_string(hide_password=False)
-    finally:
-        admin = await asyncpg.connect(server)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
+        await drop_database(server, name)
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:

@@ -45,15 +45,7 @@ async def directory(request: web.Request) -> web.Response:
     return json_response(
         Directory(
             organisations=[
-                DirectoryEntry(
-                    gln=o.gln,
-                    name=o.name,
-                    sector=o.sector,
-                    municipality=o.municipality,
-                    sor=o.sor,
-                    format=o.format,
-                )
-                for o in organisations
+                DirectoryEntry.model_validate(o, from_attributes=True) for o in organisations
             ]
         )
     )

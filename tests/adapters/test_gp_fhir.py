@@ -106,13 +106,19 @@ async def test_a_fhir_clinics_referrals_reach_oioxml_and_fhir_receivers_and_come
     status = await gp.hub.status(second.result["id"])
     assert (status["sent_as"], status["delivered_as"]) == ("fhir", "fhir")
     assert message.bundle_id == status["fhir_bundle_id"]
+
     # child psychiatry's adapter acknowledges it; the Acknowledgement comes as it was sent
-    acks = await _files(gp, "XCTL03_*.json")
-    answers = [read_fhir(p.read_bytes()) for p in acks]
-    assert any(
-        isinstance(a, Acknowledgement) and a.response_identifier == message.header_id
-        for a in answers
-    )
+    async def acknowledged() -> list[object]:
+        answers = [read_fhir(p.read_bytes()) for p in await _files(gp, "XCTL03_*.json")]
+        return [
+            a
+            for a in answers
+            if isinstance(a, Acknowledgement) and a.response_identifier == message.header_id
+        ]
+
+    [bup_answer] = await eventually(acknowledged)
+    assert isinstance(bup_answer, Acknowledgement)
+    assert bup_answer.positive
 
     # each referral is one letter, and its case entry went after it
     async def settled() -> bool:
