@@ -84,6 +84,7 @@ from typing import Any, ClassVar
 from adapters.base import Adapter, path_segment
 from adapters.errors import AdapterError, ControlIdReused, OutboxError
 from adapters.hl7query import OverviewQueries, is_query_frame
+from adapters.letterform import OWN_FORMAT
 from adapters.mllp_listener import MllpListener
 from adapters.outbox import ControlIdClaim, ItemKind, ItemState, Request
 from messages.errors import Hl7Error
@@ -355,11 +356,11 @@ class Hl7Adapter(Adapter):
         """The outbox failed: only a hub that takes everything now saves an AA."""
         for request in requests:
             try:
+                body, content_type = request.body, request.content_type
+                if content_type == OWN_FORMAT and body is not None:
+                    body, content_type = await self.letter_forms.form(body)
                 await self.hub.call(
-                    request.method,
-                    request.path,
-                    body=request.body,
-                    content_type=request.content_type,
+                    request.method, request.path, body=body, content_type=content_type
                 )
             except HubRefused as exc:
                 return AckCode.ERROR, Hl7Error(f"the hub refused it: {exc.code}", code=exc.code)

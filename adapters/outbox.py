@@ -6,9 +6,11 @@ Every message and index update goes to the hub in two steps:
    (concurrent puts share one transaction: one fsync for many). Its **identifiers are fixed
    here, before the first try** — an XDIS91's envelope and letter ids are in the stored body,
    an index update's reference is in its path — so every retry is the same request and the
-   hub answers a repeat as a duplicate. The ``key`` makes the put itself idempotent: a sector
-   system that sends the same thing twice (say, an HL7 resend after a lost ACK) gets the
-   first item back, not a second one.
+   hub answers a repeat as a duplicate. (A letter the adapter wrote is sent in its
+   organisation's format, which the hub says: :meth:`Outbox.rewrite` stores that form, and
+   its FHIR ids, before its first try — :mod:`adapters.letterform`.) The ``key`` makes the
+   put itself idempotent: a sector system that sends the same thing twice (say, an HL7
+   resend after a lost ACK) gets the first item back, not a second one.
 2. The sender task (:meth:`Outbox.run`) sends pending items, oldest first; items with the same
    ``order_key`` (one case, one appointment) strictly in order, others concurrently.
 
@@ -494,6 +496,22 @@ class Outbox:
         done: asyncio.Future[list[tuple[int, bool]]] = asyncio.get_running_loop().create_future()
         await self._puts.put(_Put(requests, done, claim, notes))
         return await done
+
+    async def rewrite(self, item: Item, *, body: bytes, content_type: str) -> Item:
+        """Fix the form a pending item is sent in (a letter in its organisation's format:
+        :mod:`adapters.letterform`), committed before it is sent: every later try, and a
+        resend after a restart, sends these bytes. The item as it now is."""
+
+        def update(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "UPDATE outbox SET body = ?, content_type = ? WHERE id = ? AND state = 'pending'",
+                (body, content_type, item.id),
+            )
+
+        await self.db.run(update)
+        if item.id in self._mem:
+            self._mem[item.id] = replace(self._mem[item.id], body=body, content_type=content_type)
+        return replace(item, body=body, content_type=content_type)
 
     async def _write_forever(self) -> None:
         """Group commit: everything queued is written in one transaction."""

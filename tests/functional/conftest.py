@@ -11,17 +11,14 @@ response a test sees is checked against ``/v1/openapi.json`` when the test ends.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-import asyncpg
 import pytest
 from aiohttp import web
-from sqlalchemy.engine import make_url
 
 from coordinator.app import create_app
 from coordinator.openapi import DOCUMENT
@@ -55,29 +52,6 @@ class TurnedClock:
 
     def turn(self, by: timedelta) -> None:
         self.ahead += by
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def hub_db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    """A database URL for one test: a SQLite file, or a fresh PostgreSQL database."""
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'hub.sqlite'}"
-        return
-    server = request.getfixturevalue("postgres_url")
-    name = f"samspil_test_{secrets.token_hex(6)}"
-    admin = await asyncpg.connect(server)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    try:
-        yield make_url(server).set(database=name).render_as_string(hide_password=False)
-    finally:
-        admin = await asyncpg.connect(server)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
 
 
 class Client:

@@ -6,18 +6,16 @@ leaves some children's cases active, for the caseworker token files it wrote to 
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import pytest
-from sqlalchemy.engine import make_url
 
 from adapters.simulation.region import pilot_region
 from adapters.simulation.run import SimulationSettings, simulate
 from samspil.simulate import embedded_hub, started
+from tests.databases import drop_database, new_database
 from wire.client import HubClient
 
 pytestmark = pytest.mark.timeout(300)
@@ -35,22 +33,13 @@ async def fresh_database(request: pytest.FixtureRequest) -> AsyncIterator[FreshD
     async def fresh() -> dict[str, Any]:
         if not server:
             return {}
-        name = f"samspil_test_{secrets.token_hex(6)}"
-        admin = await asyncpg.connect(server)
-        try:
-            await admin.execute(f'CREATE DATABASE "{name}"')
-        finally:
-            await admin.close()
+        name, url = await new_database(server)
         made.append(name)
-        return {"database_url": make_url(server).set(database=name).render_as_string(False)}
+        return {"database_url": url}
 
     yield fresh
     for name in made:
-        admin = await asyncpg.connect(server)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
+        await drop_database(server, name)
 
 
 async def test_a_second_run_in_the_same_folder_delivers_its_letters_again(
