@@ -84,6 +84,11 @@ class LetterForms:
         :class:`~wire.errors.HubRefused` (the item is refused unsent) for a letter that
         cannot be read or converted, and the hub client's errors when the directory cannot
         be read."""
+        if (
+            _format_of((await self._directory(self.gln)).get(self.gln, {}))
+            is not MessageFormat.FHIR
+        ):
+            return body, XML  # as it is: read only to be converted
         try:
             letter = parse_message(body, registry=self.registry)
         except MessageError as exc:
@@ -94,8 +99,6 @@ class LetterForms:
             return body, XML
         receiver = letter.receiver.ean
         entries = await self._directory(self.gln, receiver)
-        if _format_of(entries.get(self.gln, {})) is not MessageFormat.FHIR:
-            return body, XML
         directory = {
             gln: SorEntry(sor=str(entry["sor"]), name=entry.get("name"))
             for gln in (self.gln, receiver)
