@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import pytest
 
 from messages.errors import ConversionError, RefuseCode
+from messages.fhir.build import care_communication_tree
 from messages.fhir.convert.attachments import (
     attachments_from,
     binary_objects_for,
@@ -64,7 +65,6 @@ from messages.fhir.model import (
     Participant,
     PatientIdentifier,
 )
-from messages.fhir.build import care_communication_tree
 from messages.fhir.read import read_care_communication
 from messages.fhir.rules import check_care_communication
 from messages.medcom.model import BinaryLetter, MessageType, Priority
