@@ -331,22 +331,16 @@ _ROLES = ["sygeplejerske", "overlaege", "laege", "psykolog"]
 def participants(org: Organization) -> st.SearchStrategy[tuple[Participant, ...]]:
     """None or one specific party of ``org`` (cc-11, cc-12): a named or unnamed
     PractitionerRole with or without a role, or a CareTeam."""
-    role = st.builds(
+    kind = st.sampled_from(["PractitionerRole", "CareTeam"])
+    party = st.builds(
         Participant,
-        kind=st.just("PractitionerRole"),
-        id=st.uuids(version=4).map(str),
-        organizations=st.just((org,)),
-        name=st.none() | words(3, 40),
-        role_code=st.none() | st.sampled_from([*_ROLES, "ukendt"]),
-    )
-    team = st.builds(
-        Participant,
-        kind=st.just("CareTeam"),
+        kind=kind,
         id=st.uuids(version=4).map(str),
         organizations=st.just((org,)),
         name=st.none() | words(4, 60),
-    )
-    return st.just(()) | (role | team).map(lambda p: (p,))
+        role_code=st.none() | st.sampled_from([*_ROLES, "ukendt"]),
+    ).map(lambda p: replace(p, role_code=None) if p.kind == "CareTeam" else p)
+    return st.just(()) | party.map(lambda p: (p,))
 
 
 @st.composite
