@@ -118,9 +118,9 @@ def append_history_note(text: str, activity: str | None) -> str:
 
 
 def _party_words(party: Participant) -> str:
-    """ "<name>, <role>" (PractitionerRole) or "<name>, <organisation>" (CareTeam), leaving
-    out what is missing (and the role ``ukendt``, which names nothing); each part on one
-    line."""
+    """The words after the label: "<name>, <role>" (PractitionerRole) or "<name>,
+    <organisation>" (CareTeam), leaving out what is missing (and the role ``ukendt``, which
+    names nothing); a line feed in a name becomes a space, so each party keeps one line."""
     if party.kind == "CareTeam":
         detail = next((o.name for o in party.organizations if o.name), None)
     elif party.role_text:
