@@ -201,11 +201,15 @@ class Participant:
     """A specific sender (Communication's ``medcom-core-sender-extension``) or recipient
     (``Communication.recipient``): a ``PractitionerRole`` or a ``CareTeam``, and the
     organisations it belongs to (``PractitionerRole.organization``,
-    ``CareTeam.managingOrganization``), which cc-11 and cc-12 compare with the message's."""
+    ``CareTeam.managingOrganization``), which cc-11 and cc-12 compare with the message's;
+    its name and role, which C7 writes into an XDIS91's text."""
 
     kind: str  # "PractitionerRole" or "CareTeam"
     id: str
     organizations: tuple[Organization, ...] = ()
+    name: str | None = None  # CareTeam.name, or the PractitionerRole's Practitioner's name
+    role_code: str | None = None  # PractitionerRole.code.coding.code
+    role_text: str | None = None  # PractitionerRole.code.text
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,7 +298,8 @@ class CareCommunication:
     profile: str | None = None
     bundle_type: str | None = None
     #: a more specific sender and recipient than the organisations (cc-11, cc-12). Read for
-    #: the rules; Samspil's own bundles name none, and :mod:`~messages.fhir.build` writes none
+    #: the rules and for C7 (an XDIS91 carries them as text only); Samspil's own bundles
+    #: name none, and :mod:`~messages.fhir.build` writes none
     specific_senders: tuple[Participant, ...] = ()
     recipients: tuple[Participant, ...] = ()
 

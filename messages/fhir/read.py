@@ -136,7 +136,11 @@ def _patient(resource: Tree) -> Patient:
 
 
 def _author(entries: Entries, reference: Any, where: str) -> Practitioner:
-    role = entries.resolve(reference, "PractitionerRole", where)
+    return _practitioner_role(entries, entries.resolve(reference, "PractitionerRole", where))
+
+
+def _practitioner_role(entries: Entries, role: Tree) -> Practitioner:
+    """A PractitionerRole read: its codes, and the name of the Practitioner it refers to."""
     practitioner_ref = first(role, "practitioner")
     person = (
         entries.resolve(practitioner_ref, "Practitioner", "PractitionerRole.practitioner")
@@ -168,13 +172,22 @@ def _participant(entries: Entries, reference: Any, where: str) -> Participant:
     resource = entries.resolve(reference, ("PractitionerRole", "CareTeam"), where)
     kind = resource["resourceType"]
     element = "managingOrganization" if kind == "CareTeam" else "organization"
+    organizations = tuple(
+        _organization(entries.resolve(o, "Organization", f"{kind}.{element}"))
+        for o in every(resource, element)
+    )
+    id_ = _str(resource.get("id")) or ""
+    if kind == "CareTeam":
+        name = _str(first(resource, "name"))
+        return Participant(kind=kind, id=id_, organizations=organizations, name=name)
+    role = _practitioner_role(entries, resource)
     return Participant(
         kind=kind,
-        id=_str(resource.get("id")) or "",
-        organizations=tuple(
-            _organization(entries.resolve(o, "Organization", f"{kind}.{element}"))
-            for o in every(resource, element)
-        ),
+        id=id_,
+        organizations=organizations,
+        name=role.name or None,
+        role_code=role.role_code,
+        role_text=role.role_text,
     )
 
 

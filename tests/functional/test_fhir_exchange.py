@@ -29,6 +29,7 @@ from messages.medcom.correspondence import read_correspondence
 from messages.medcom.documents import build_message
 from messages.medcom.model import MessageType, Party
 from messages.medcom.receipts import read_receipt
+from messages.medcom.text import to_plain
 from messages.xmlsafe import parse_xml
 from tests.fhir_samples import PDF, sample_binary, sample_letter, with_specific_parties
 from tests.functional.conftest import GP_GLN, PPR_GLN, Client, Hub, MakeHub, TurnedClock
@@ -479,7 +480,7 @@ def _tree(message: CareCommunication) -> dict[str, Any]:
 
 
 async def test_hostile_fhir_is_refused_with_its_code(hub: Hub) -> None:
-    gp, _ = await partners(hub)
+    gp, ppr = await partners(hub)
     plain = care_communication(attachment=False)
     good = _tree(plain)
 
@@ -526,6 +527,11 @@ async def test_hostile_fhir_is_refused_with_its_code(hub: Hub) -> None:
     fitting = with_specific_parties(good, sender_org=ids["sender"], recipient_org=ids["receiver"])
     status, accepted = await send_fhir(gp, dump_json(fitting))  # the parties' own organisations
     assert status == 202, accepted
+    [entry] = await ppr.inbox()
+    letter = read_correspondence(parse_xml(await ppr.fetch(entry["id"])))
+    assert to_plain(letter.clinical_information[0]).endswith(  # C7: as text, in XDIS91
+        "\nSpecifik afsender: Lægehuset\nSpecifik modtager: Team 1, PPR\n"
+    )
 
 
 async def test_an_oversized_bundle_is_refused_before_it_is_read(make_hub: MakeHub) -> None:

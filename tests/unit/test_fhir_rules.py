@@ -210,6 +210,11 @@ def test_cc11_cc12_read_from_a_bundle() -> None:
     assert [(p.kind, p.organizations) for p in message.recipients] == [
         ("CareTeam", (VALID.receiver,))
     ]
+    [author] = VALID.authors  # the specific sender's PractitionerRole: name and role read
+    assert [(p.name, p.role_code) for p in message.specific_senders] == [
+        (author.name, author.role_code)
+    ]
+    assert [p.name for p in message.recipients] == ["Team 1"]
     assert check_care_communication(message) == ()
 
     swapped = read_care_communication(_parties_tree(VALID.receiver.id, VALID.sender.id))
