@@ -8,7 +8,7 @@ the ``Sender`` and ``Receiver``."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Protocol, TypedDict
+from typing import TypedDict
 
 from lxml import etree
 
@@ -16,8 +16,10 @@ from messages.medcom.model import (
     VERSION_CODES,
     AckCode,
     Address,
+    BinaryLetter,
     BinaryObject,
     BinaryReference,
+    Correspondence,
     Envelope,
     MessageType,
     Party,
@@ -27,7 +29,6 @@ from messages.medcom.xmlcodec import Builder, Reader
 
 __all__ = [
     "LetterStart",
-    "StartedLetter",
     "read_envelope",
     "read_letter_start",
     "read_party",
@@ -56,26 +57,9 @@ def read_envelope(r: Reader) -> Envelope:
     )
 
 
-class StartedLetter(Protocol):
-    """What a letter (XDIS91, XBIN01) has at its start."""
-
-    @property
-    def envelope(self) -> Envelope: ...
-    @property
-    def letter_identifier(self) -> str: ...
-    @property
-    def statistical_code(self) -> str: ...
-    @property
-    def authorised(self) -> datetime: ...
-    @property
-    def sender(self) -> Party: ...
-    @property
-    def receiver(self) -> Party: ...
-
-
 def write_letter_start(
     b: Builder,
-    letter: StartedLetter,
+    letter: Correspondence | BinaryLetter,
     body_name: str,
     *,
     message_type: MessageType,

@@ -86,15 +86,12 @@ class ArchiveScreen(Screen[None], CaseworkerRoom):
         yield ConnectionBanner()
         yield Static(id="archive-head", classes="heading")
         yield Input(placeholder=t("archive.search"), id="archive-search", max_length=SUBJECT_MAX)
-        yield EntryTable(
-            id="archive",
-            columns=[
-                (t("inbox.time"), "time", 8),
-                (t("archive.party"), "party", 22),
-                (t("archive.subject"), "subject", 24),
-                (t("archive.state"), "state", 16),
-            ],
-        )
+        table = EntryTable(id="archive")
+        table.add_column(t("inbox.time"), key="time", width=8)
+        table.add_column(t("archive.party"), key="party", width=22)
+        table.add_column(t("archive.subject"), key="subject", width=24)
+        table.add_column(t("archive.state"), key="state", width=16)
+        yield table
         yield Notice(id="notice")
         yield KeyBar()
 

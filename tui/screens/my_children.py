@@ -64,27 +64,21 @@ class MyChildrenScreen(Screen[None], CaseworkerRoom):
         yield TopBar()
         yield ConnectionBanner()
         yield Static(id="mine-head", classes="heading")
-        yield EntryTable(
-            id="mine",
-            columns=[
-                (t("mine.child"), "cpr", 11),
-                (t("mine.name"), "name", 16),
-                (t("mine.cases"), "cases", 18),
-                (t("mine.partners"), "partners", 8),
-                (t("mine.letters"), "letters", 6),
-                (t("mine.latest"), "latest", 6),
-            ],
-        )
+        mine = EntryTable(id="mine")
+        mine.add_column(t("mine.child"), key="cpr", width=11)
+        mine.add_column(t("mine.name"), key="name", width=16)
+        mine.add_column(t("mine.cases"), key="cases", width=18)
+        mine.add_column(t("mine.partners"), key="partners", width=8)
+        mine.add_column(t("mine.letters"), key="letters", width=6)
+        mine.add_column(t("mine.latest"), key="latest", width=6)
+        yield mine
         yield Static(t("mine.explain"), id="mine-explain")
         yield Static(t("recent.title"), id="recent-head", classes="heading")
-        yield EntryTable(
-            id="recent",
-            columns=[
-                (t("mine.child"), "cpr", 11),
-                (t("mine.name"), "name", 16),
-                (t("recent.at"), "at", 9),
-            ],
-        )
+        recent = EntryTable(id="recent")
+        recent.add_column(t("mine.child"), key="cpr", width=11)
+        recent.add_column(t("mine.name"), key="name", width=16)
+        recent.add_column(t("recent.at"), key="at", width=9)
+        yield recent
         yield Notice(id="notice")
         yield KeyBar()
 

@@ -1,7 +1,8 @@
 """A list of the hub's entries (letters, children) as a table, one row an entry.
 
 The caseworker's lists (the inbox and the sent letters, the archive, Mine børn and the
-recent lookups) all draw the same way: named columns of fixed widths, every row keyed by its
+recent lookups) all draw the same way: named columns (added by the screen, or given to
+:meth:`~EntryTable.refill` where the screen's width decides them), every row keyed by its
 entry's id, and the whole list drawn again when the hub answers — where the cursor must stay
 put. :class:`EntryTable` holds that: :meth:`~EntryTable.refill` draws the rows (and, when the
 screen's width decides them, the columns) keeping the cursor on the same row number or on
@@ -32,13 +33,8 @@ rows), the same entry (by its key, when it is still listed), or nowhere (the fir
 class EntryTable(DataTable[str | Text]):
     """A row-cursor table of entries keyed by id (see the module docstring)."""
 
-    def __init__(self, *, id: str, columns: Sequence[ColumnSpec] = ()) -> None:
+    def __init__(self, *, id: str) -> None:
         super().__init__(id=id, cursor_type="row")
-        self._add_columns(columns)
-
-    def _add_columns(self, columns: Sequence[ColumnSpec]) -> None:
-        for label, key, width in columns:
-            self.add_column(label, key=key, width=width)
 
     @property
     def cursor_key(self) -> str | None:
@@ -68,7 +64,8 @@ class EntryTable(DataTable[str | Text]):
             self.clear()
         else:
             self.clear(columns=True)
-            self._add_columns(columns)
+            for label, key, width in columns:
+                self.add_column(label, key=key, width=width)
         keys: list[str] = []
         for row_key, cells in rows:
             self.add_row(*cells, key=row_key)
