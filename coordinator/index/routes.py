@@ -46,7 +46,6 @@ from coordinator.errors import (
     BadRequest,
     Forbidden,
     InvalidEntry,
-    NotFound,
     UnsupportedMediaType,
 )
 from coordinator.index.consent import Missing, age_on, age_rule, may_record
@@ -77,7 +76,7 @@ from coordinator.index.tables import (
     ConsentRelation,
     CoordinatorCreate,
 )
-from coordinator.params import header_text, whole_number
+from coordinator.params import header_text, path_id, whole_number
 from coordinator.responses import json_response
 from coordinator.security.auth import principal_of
 from coordinator.state import (
@@ -601,10 +600,7 @@ def _disputes(found: ConsentList, consent_id: uuid.UUID) -> list[ConsentDispute]
 
 
 def _consent_id(request: web.Request) -> uuid.UUID:
-    try:
-        return uuid.UUID(request.match_info["id"])
-    except ValueError:
-        raise NotFound("no such consent for this child") from None
+    return path_id(request, not_found="no such consent for this child")
 
 
 @routes.delete("/v1/children/{cpr}/consents/{id}")
