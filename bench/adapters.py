@@ -31,6 +31,7 @@ import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -208,28 +209,18 @@ async def hub_in_process(
         await runner.cleanup()
 
 
-def gp_adapter(
-    root: Path,
-    hub_url: str,
-    token: str,
-    *,
-    gln: str = GP_GLN,
-    mllp: MllpConfig | None = None,
-    outbox: OutboxSettings | None = None,
-) -> GpAdapter:
-    """The GP adapter of the benchmarks, its files in ``root``, its MLLP port a free one."""
-    return GpAdapter(
-        AdapterConfig(
-            kind="gp",
-            hub_url=hub_url,
-            token=token,
-            gln=gln,
-            name="Lægehuset Bench",
-            data_dir=root / "gp",
-            mllp=mllp or MllpConfig(port=0),
-            filedrop=FileDropConfig(root=root / "gp-medcom"),
-            outbox=outbox or OutboxSettings(),
-        )
+def gp_config(root: Path, hub_url: str, token: str, gln: str = GP_GLN) -> AdapterConfig:
+    """The benchmarks' GP adapter, its files in ``root``, its MLLP port a free one (change
+    a section with :func:`dataclasses.replace`)."""
+    return AdapterConfig(
+        kind="gp",
+        hub_url=hub_url,
+        token=token,
+        gln=gln,
+        name="Lægehuset Bench",
+        data_dir=root / "gp",
+        mllp=MllpConfig(port=0),
+        filedrop=FileDropConfig(root=root / "gp-medcom"),
     )
 
 
@@ -239,13 +230,12 @@ async def bench(count: int, connections: int) -> None:
         root = Path(tmp)
         organisations = ((GP_GLN, Sector.GP), (PPR_GLN, Sector.PPR))
         async with hub_in_process(root, organisations) as (_, url, tokens):
-            adapter = gp_adapter(
-                root,
-                url,
-                tokens[GP_GLN],
+            config = replace(
+                gp_config(root, url, tokens[GP_GLN]),
                 mllp=MllpConfig(port=0, ack_wait=5.0),
                 outbox=OutboxSettings(concurrency=64),
             )
+            adapter = GpAdapter(config)
             echo, echo_port = await echo_server()
             await adapter.start()
             try:

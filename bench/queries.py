@@ -57,7 +57,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 
 from adapters.gp import GpAdapter  # noqa: E402
 from adapters.simulation.region import children  # noqa: E402
-from bench.adapters import echo_server, gp_adapter, hub_in_process  # noqa: E402
+from bench.adapters import echo_server, gp_config, hub_in_process  # noqa: E402
 from bench.index import (  # noqa: E402
     cpu_seconds,
     kept_database,
@@ -291,7 +291,7 @@ async def bench(count: int, kids: int, connections: int) -> None:
             started = time.perf_counter()
             await fill_index(url, tokens[GP_GLN], tokens[BUP_GLN], worker, cprs)
             print(f"index: {len(cprs)} children filled in {time.perf_counter() - started:.1f} s")
-            adapter = gp_adapter(root, url, tokens[GP_GLN])
+            adapter = GpAdapter(gp_config(root, url, tokens[GP_GLN]))
             echo, echo_port = await echo_server()
             await adapter.start()
             try:
@@ -375,7 +375,7 @@ async def national(args: argparse.Namespace, url: str, state: dict[str, Any]) ->
             await wait_ready(session, hub_url)
         with tempfile.TemporaryDirectory(prefix="samspil-bench-") as tmp:
             root = Path(tmp)
-            adapter = gp_adapter(root, hub_url, token, gln=gp_gln)
+            adapter = GpAdapter(gp_config(root, hub_url, token, gp_gln))
             echo, echo_port = await echo_server()
             await adapter.start()
             try:
