@@ -97,16 +97,15 @@ class ArchiveScreen(Screen[None], CaseworkerRoom):
 
     def on_mount(self) -> None:
         t = self.caseworker.texts
-        self.query_one(KeyBar).show(
+        self.opened(
             [
                 ("enter", t("key.open")),
                 ("/", t("key.search")),
                 ("m", t("key.more")),
                 ("esc", t("key.back")),
-            ]
+            ],
+            focus="#archive",
         )
-        self.ready()
-        self.query_one("#archive", EntryTable).focus()
         self.reload()
 
     def reload(self) -> None:

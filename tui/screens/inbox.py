@@ -68,7 +68,10 @@ class InboxScreen(Screen[None], CaseworkerRoom):
 
     def on_mount(self) -> None:
         t = self.caseworker.texts
-        self.query_one(KeyBar).show(
+        inbox_columns, sent_columns = self._columns()
+        self.query_one("#inbox", EntryTable).refill((), keep="none", columns=inbox_columns)
+        self.query_one("#sent", EntryTable).refill((), keep="none", columns=sent_columns)
+        self.opened(
             [
                 ("enter", t("key.open")),
                 ("tab", t("key.next")),
@@ -77,13 +80,9 @@ class InboxScreen(Screen[None], CaseworkerRoom):
                 ("g", t("key.refresh")),
                 ("esc", t("key.back")),
                 ("q", t("key.quit")),
-            ]
+            ],
+            focus="#inbox",
         )
-        inbox_columns, sent_columns = self._columns()
-        self.query_one("#inbox", EntryTable).refill((), keep="none", columns=inbox_columns)
-        self.query_one("#sent", EntryTable).refill((), keep="none", columns=sent_columns)
-        self.ready()
-        self.query_one("#inbox", EntryTable).focus()
         self.reload()
         self.set_interval(self.caseworker.refresh_seconds, self.reload)
 

@@ -84,17 +84,16 @@ class MyChildrenScreen(Screen[None], CaseworkerRoom):
 
     def on_mount(self) -> None:
         t = self.caseworker.texts
-        self.query_one(KeyBar).show(
+        self.opened(
             [
                 ("enter", t("key.open")),
                 ("tab", t("key.next")),
                 ("+/-", t("key.page")),
                 ("g", t("key.refresh")),
                 ("esc", t("key.back")),
-            ]
+            ],
+            focus="#mine",
         )
-        self.ready()
-        self.query_one("#mine", EntryTable).focus()
         self._draw_recent()
         self.reload()
         self.set_interval(self.caseworker.refresh_seconds * REFRESH_TIMES, self.reload)
