@@ -22,10 +22,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, false, literal, null, or_, select
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from coordinator.errors import BadRequest, store_error
+from coordinator.database.engine import guarded
+from coordinator.errors import BadRequest
 from coordinator.mailbox.status import MessageStatus
 from coordinator.tables import MESSAGE, REMOVED_MESSAGE
 from messages.medcom.model import MessageType
@@ -163,13 +163,10 @@ async def letters(*, engine: AsyncEngine, search: Search) -> Page:
         if search.sent:
             statements.append(_gone(search, R.sender_gln == search.gln))
     found: dict[uuid.UUID, Any] = {}
-    try:
-        async with engine.connect() as conn:
-            for statement in statements:
-                for row in (await conn.execute(statement)).all():
-                    found[row.id] = row
-    except SQLAlchemyError as exc:
-        raise store_error(exc, "the letter archive") from exc
+    async with guarded(engine, "the letter archive", write=False) as conn:
+        for statement in statements:
+            for row in (await conn.execute(statement)).all():
+                found[row.id] = row
     ordered = sorted(found.values(), key=lambda r: (r.received_at, r.id), reverse=True)
     page = ordered[: search.limit]
     more = len(ordered) > search.limit

@@ -38,7 +38,7 @@ from coordinator.mailbox.store import (
 )
 from coordinator.mailbox.store import lease as store_lease
 from coordinator.mailbox.submission import FHIR_TYPES, FHIR_XML, pair_held, submitted
-from coordinator.params import seconds, whole_number
+from coordinator.params import path_id, seconds, whole_number
 from coordinator.responses import json_response
 from coordinator.security.auth import Principal, principal_of
 from coordinator.sqltypes import utcnow
@@ -89,10 +89,7 @@ def _mailbox_user(request: web.Request) -> Principal:
 
 
 def _message_id(request: web.Request) -> uuid.UUID:
-    try:
-        return uuid.UUID(request.match_info["id"])
-    except ValueError:
-        raise NotFound("no such message for your organisation") from None
+    return path_id(request, not_found="no such message for your organisation")
 
 
 @routes.post("/v1/messages")
