@@ -269,11 +269,12 @@ async def test_a_letter_and_its_attachment_sent_at_once_travel_as_one(make_hub: 
     await _send_at_once(hub, gp, (ppr, ppr))
 
 
+@pytest.mark.parametrize(  # one hub process per SQLite file: PostgreSQL only
+    "hub_db", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
 async def test_two_hub_processes_pair_a_letter_and_its_attachment_sent_at_once(
-    make_hub: MakeHub, hub_db: str
+    make_hub: MakeHub,
 ) -> None:
-    if not hub_db.startswith("postgresql"):
-        pytest.skip("one hub process per SQLite file")
     hub = await make_hub(clock=TurnedClock())
     other = await make_hub(clock=TurnedClock())  # another process on the same database
     gp, ppr = await partners(hub)
