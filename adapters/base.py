@@ -37,7 +37,11 @@ Guarantees
   (:class:`~adapters.config.ReceiptsBy`). One receipt per letter: a second one is refused by
   the hub (``already-receipted``), which the adapter takes as final and quietly.
 * **Refusals**: a letter the hub refuses for good (an unknown receiver, say) comes back to
-  the system as an XCTL01 negative network receipt in its inbox, carrying the hub's code.
+  the system as an XCTL01 negative network receipt in its inbox, carrying the hub's code (a
+  CareCommunication as its ``fatal-error`` Acknowledgement).
+* **Format**: a letter the adapter writes itself (:meth:`Adapter.written_letter_request`)
+  goes in the organisation's format at the hub, OIOXML or MedCom FHIR
+  (:mod:`adapters.letterform`); receipts answer each letter in the format it came in.
 * **Logs**: key=value lines without CPR numbers, tokens or letter text.
 * **Health**: with ``[adapter] status_port`` the adapter serves ``GET /healthz`` (200 or 503),
   ``GET /status`` (:meth:`Adapter.health` as JSON: queue depth and counters) and
@@ -62,6 +66,7 @@ from aiohttp import web
 from adapters.config import AdapterConfig, ReceiptsBy
 from adapters.errors import AdapterCredentialsRefused, AdapterError
 from adapters.filedrop import FileDrop
+from adapters.letterform import OWN_FORMAT, LetterForms
 from adapters.localdb import LocalDb
 from adapters.logsafe import where
 from adapters.metrics import AdapterCounters, render
@@ -69,7 +74,7 @@ from adapters.outbox import SETTLED, Item, ItemKind, Outbox, Request
 from messages.errors import MessageError, ReceiptRuleError, RefuseCode, SamspilError
 from messages.fhir.answer import acknowledgement_for
 from messages.fhir.build import build_fhir
-from messages.fhir.model import CareCommunication
+from messages.fhir.model import AckCode, CareCommunication
 from messages.fhir.read import FhirMessage, read_fhir
 from messages.medcom.documents import MedcomMessage, build_message, parse_message
 from messages.medcom.model import Correspondence
@@ -119,6 +124,7 @@ class Adapter:
             client_key=config.client_key,
         )
         self.db = LocalDb(config.data_dir / "adapter.sqlite")
+        self.letter_forms = LetterForms(self.hub, config.gln, registry=self.registry)
         self.outbox = Outbox(
             self.db,
             self.hub,
@@ -337,6 +343,12 @@ class Adapter:
             origin=origin,
         )
 
+    @classmethod
+    def written_letter_request(cls, body: bytes, letter: MedcomMessage, origin: str) -> Request:
+        """The outbox request for a letter the adapter wrote (not its system): sent in the
+        organisation's format at the hub, OIOXML or MedCom FHIR (:mod:`adapters.letterform`)."""
+        return replace(cls.letter_request(body, letter, origin), content_type=OWN_FORMAT)
+
     @staticmethod
     def json_request(
         key: str,
@@ -383,8 +395,13 @@ class Adapter:
             await self.outbox.put(self.fhir_request(data, message, origin))
 
     async def _prepare(self, item: Item) -> Item:
-        """Fill in what was not known when the item was stored (subclasses)."""
-        return item
+        """Fill in what was not known when the item was stored: a letter the adapter wrote
+        gets its organisation's format, kept for every later try (:mod:`adapters.letterform`);
+        subclasses add theirs."""
+        if item.content_type != OWN_FORMAT or item.body is None:
+            return item
+        body, content_type = await self.letter_forms.form(item.body)
+        return await self.outbox.rewrite(item, body=body, content_type=content_type)
 
     async def _counted_sending(self, item: Item, result: Any) -> None:
         self.counters.sent[item.kind] += 1
@@ -428,8 +445,12 @@ class Adapter:
         """An item the hub took (subclasses may remember what it answered)."""
 
     async def _refused(self, item: Item, error: HubRefused) -> None:
-        """A letter refused for good goes back to the system as an XCTL01."""
+        """A letter refused for good goes back to the system as an XCTL01 (a FHIR letter as
+        a negative Acknowledgement)."""
         if item.kind is not ItemKind.MESSAGE or item.body is None:
+            return
+        if item.content_type == FHIR_JSON:
+            await self._refused_fhir(item, item.body, error)
             return
         try:
             routing = read_routing(item.body, registry=self.registry)
@@ -452,6 +473,25 @@ class Adapter:
         name = f"XCTL01_refused_{routing.envelope_identifier}.xml"
         await self.filedrop.write_inbox(name, build_message(receipt))
         log.info("refusal returned as XCTL01 item=%d code=%s", item.id, error.code)
+
+    async def _refused_fhir(self, item: Item, body: bytes, error: HubRefused) -> None:
+        """MedCom FHIR has no network receipt: a CareCommunication refused for good comes
+        back as the ``fatal-error`` Acknowledgement of it, carrying the hub's code."""
+        try:
+            message = read_fhir(body)
+        except MessageError:
+            return
+        if not isinstance(message, CareCommunication):
+            return  # an Acknowledgement is never acknowledged
+        ack = acknowledgement_for(
+            message,
+            now=datetime.now(UTC),
+            code=AckCode.FATAL_ERROR,
+            details=f"Samspil kunne ikke aflevere brevet: {error.code}",
+        )
+        name = f"XCTL01_refused_{message.bundle_id}.json"
+        await self.filedrop.write_inbox(name, build_fhir(ack))
+        log.info("refusal returned as an Acknowledgement item=%d code=%s", item.id, error.code)
 
     # --- incoming ---------------------------------------------------------------------------
 

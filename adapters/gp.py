@@ -1,7 +1,9 @@
 """The GP adapter: a clinic system's HL7 v2 feed and MedCom file drop.
 
 * ``REF^I12`` — the referral becomes an XDIS91 letter from the clinic to the receiver named
-  in the referred-to ``PRD`` (PPR or child psychiatry), asking for a positive receipt. When
+  in the referred-to ``PRD`` (PPR or child psychiatry), asking for a positive receipt; a
+  clinic that speaks MedCom FHIR at the hub sends it as a CareCommunication
+  (:mod:`adapters.letterform`). When
   the GP asks the receiver to take the case on (``RF1-4`` = ``AM``), the clinic's own
   ``gp-follow-up`` case for the child is registered in the index under the referral id, so
   the GP is a visible partner — the receiver's case is the receiver's to open (the hub marks
@@ -93,18 +95,9 @@ class GpAdapter(Hl7Adapter):
             body = build_message(letter)  # refuses what XML cannot carry (NUL in RF1-6...)
         except MessageError as exc:
             raise Hl7Error(f"cannot write the letter: {exc.message}", code=exc.code) from None
-        letter_request = self.letter_request(body, letter, f"hl7:{msg.event}")
-        requests = [
-            Request(
-                key=self._key(msg, "letter"),
-                kind=ItemKind.MESSAGE,
-                method="POST",
-                path="/v1/messages",
-                body=body,
-                content_type=letter_request.content_type,
-                origin=letter_request.origin,
-            )
-        ]
+        # in the clinic's format at the hub: an XDIS91, or a CareCommunication made from it
+        letter_request = self.written_letter_request(body, letter, f"hl7:{msg.event}")
+        requests = [replace(letter_request, key=self._key(msg, "letter"))]
         if referral.requests_case:
             # sent after the letter (same order key), and only if the hub took the letter
             requests.append(
@@ -135,4 +128,4 @@ class GpAdapter(Hl7Adapter):
                 "the referral's letter was refused, so no case is registered for it",
                 code="referral-refused",
             )
-        return item
+        return await super()._prepare(item)

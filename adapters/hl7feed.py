@@ -60,10 +60,13 @@ with the outbox's memory of the keys (``keep_sent``).
 
 One message, one commit: the claim is written in the outbox's transaction with the message's
 items (:class:`adapters.outbox.ControlIdClaim`), which decides whether it is new, a resend
-or a reused id; a failed write leaves neither. Before mapping, a read of the claim
-(:meth:`adapters.localdb.LocalDb.control_id_digest`) answers a known resend at once, from
-its stored item, and refuses a reused id before its mapping leaves notes behind; a message
-with the same control id arriving meanwhile on another connection waits for the first
+or a reused id; a failed write leaves neither. A message is mapped first and its claim
+decided in that transaction, so the usual message costs no read before it is stored: a
+resend stores nothing again and writes no notes (its items were there), and is answered
+from its first stored item; a reused id stores nothing. Only a message its mapping refuses
+reads its claim (:meth:`adapters.localdb.LocalDb.control_id_digest`): a resend of one
+stored before is answered as it was, not refused by what changed since. A message with the
+same control id arriving meanwhile on another connection waits for the first
 (:meth:`~adapters.localdb.LocalDb.hold_control_id`). A message answered ``AR``
 ``credential-refused`` stores its claim alone: its resend is recognised and stored then.
 """
@@ -81,6 +84,7 @@ from typing import Any, ClassVar
 from adapters.base import Adapter, path_segment
 from adapters.errors import AdapterError, ControlIdReused, OutboxError
 from adapters.hl7query import OverviewQueries, is_query_frame
+from adapters.letterform import OWN_FORMAT
 from adapters.mllp_listener import MllpListener
 from adapters.outbox import ControlIdClaim, ItemKind, ItemState, Request
 from messages.errors import Hl7Error
@@ -202,31 +206,14 @@ class Hl7Adapter(Adapter):
         self, result: DomainObject, msg: Hl7Message, claim: ControlIdClaim
     ) -> bytes:
         """The ACK for a readable message, its control id held (see the module docstring)."""
-        # the control id first: a resend is answered without mapping it again, and what a
-        # message is mapped to may leave notes behind (a case's opening day, an appointment
-        # waiting for its case), never for a reused one
-        try:
-            known = await self.db.control_id_digest(
-                claim.key, item_key=self._key(msg, self._first_item(result))
-            )
-        except OutboxError as exc:  # the outbox's transaction decides it instead
-            log.error("control id not checked: %s", exc.code)
-            known = None
-        if known is not None and known.digest != claim.digest:
-            return self._reused(msg)
-        if known is not None and known.item_id is not None:
-            self.outbox.stats.duplicates += 1
-            code, reason = (
-                self._credential_refused()
-                if self.outbox.credential_refused
-                else await self._first_answer(known.item_id, self.outbox.hub_reachable)
-            )
-            log.info("hl7 resend event=%s ack=%s", msg.event, code.value)
-            return self._answer(ack_for(msg, code, reason), code)
         notes: dict[str, str | None] = {}
         try:
             requests = await self.requests_for(result, msg, notes=notes)
         except Hl7Error as exc:  # nothing claimed: it may come back corrected under its id
+            # ... unless it is a resend of one stored before, whose answer stands
+            known = await self._known(result, msg, claim)
+            if known is not None:
+                return known
             log.warning("hl7 refused event=%s ack=AE code=%s", msg.event, exc.code)
             return self._answer(ack_for(msg, AckCode.ERROR, exc), AckCode.ERROR)
         except OutboxError as exc:  # the adapter's database: temporary, send it again
@@ -234,16 +221,51 @@ class Hl7Adapter(Adapter):
             busy = "temporarily unable to store the message; send it again later"
             return self._answer(ack_for(msg, AckCode.REJECT, busy), AckCode.REJECT)
         except Exception as exc:  # a bug must not leave the sender without an answer
-            log.error("hl7 mapping failed event=%s ack=AE error=%s", msg.event, type(exc).__name__)
+            log.error("hl7 mapping failed event=%s error=%s", msg.event, type(exc).__name__)
+            known = await self._known(result, msg, claim)
+            if known is not None:
+                return known
             internal = Hl7Error("the message could not be processed here", code="internal")
             return self._answer(ack_for(msg, AckCode.ERROR, internal), AckCode.ERROR)
         try:
-            code, reason = await self._store(requests, claim, notes)
+            code, reason, resend = await self._store(requests, claim, notes)
         except ControlIdReused:
             return self._reused(msg)
-        if code is AckCode.ACCEPT:
+        if resend:  # counted by the outbox as a duplicate
+            log.info("hl7 resend event=%s ack=%s", msg.event, code.value)
+        elif code is AckCode.ACCEPT:
             await self._linked(requests)
-        log.info("hl7 event=%s ack=%s", msg.event, code.value)
+            log.info("hl7 event=%s ack=%s", msg.event, code.value)
+        else:
+            log.info("hl7 event=%s ack=%s", msg.event, code.value)
+        return self._answer(ack_for(msg, code, reason), code)
+
+    async def _known(
+        self, result: DomainObject, msg: Hl7Message, claim: ControlIdClaim
+    ) -> bytes | None:
+        """The answer to a message its mapping refuses when its control id was claimed
+        before: a resend of a stored message is answered from its stored item, a reused id
+        ``AE`` ``control-id-reused``; None when the id is new (or cannot be read now)."""
+        try:
+            known = await self.db.control_id_digest(
+                claim.key, item_key=self._key(msg, self._first_item(result))
+            )
+        except OutboxError as exc:
+            log.error("control id not checked: %s", exc.code)
+            return None
+        if known is None:
+            return None
+        if known.digest != claim.digest:
+            return self._reused(msg)
+        if known.item_id is None:  # claimed alone (answered AR before): nothing stands
+            return None
+        self.outbox.stats.duplicates += 1
+        code, reason = (
+            self._credential_refused()
+            if self.outbox.credential_refused
+            else await self._first_answer(known.item_id, self.outbox.hub_reachable)
+        )
+        log.info("hl7 resend event=%s ack=%s", msg.event, code.value)
         return self._answer(ack_for(msg, code, reason), code)
 
     def _first_item(self, result: DomainObject) -> str:
@@ -284,25 +306,27 @@ class Hl7Adapter(Adapter):
 
     async def _store(
         self, requests: list[Request], claim: ControlIdClaim, notes: dict[str, str | None]
-    ) -> tuple[AckCode, str | Hl7Error | None]:
+    ) -> tuple[AckCode, str | Hl7Error | None, bool]:
         """Store the message's requests with its control id claim and its notes, in one
-        transaction, and say what the ACK is. Raises :class:`ControlIdReused` (nothing
-        stored)."""
+        transaction, and say what the ACK is, and whether the message was a resend (its
+        items were stored before: answered from them). Raises :class:`ControlIdReused`
+        (nothing stored)."""
         if self.outbox.credential_refused:  # nothing stored: the sender keeps it and resends
             try:  # the claim is kept, so the resend is recognised as one
                 await self.outbox.put_many([], claim=claim)
             except OutboxError as exc:
                 log.error("control id not claimed: %s", exc.code)
-            return self._credential_refused()
+            return (*self._credential_refused(), False)
         hub_up = self.outbox.hub_reachable
         try:
             stored = await self.outbox.put_many(requests, claim=claim, notes=notes)
         except OutboxError as exc:
             log.error("outbox cannot store: %s; trying the hub directly", exc.code)
-            return await self._direct(requests)
+            return (*await self._direct(requests), False)
         # the message's primary request (the letter of a referral, the one update of any
         # other message) decides; what follows it (a referral's case entry) goes on its own
-        return await self._first_answer(stored[0][0], hub_up)
+        first_id, first_stored_now = stored[0]
+        return (*await self._first_answer(first_id, hub_up), not first_stored_now)
 
     async def _first_answer(
         self, item_id: int, hub_up: bool
@@ -332,11 +356,11 @@ class Hl7Adapter(Adapter):
         """The outbox failed: only a hub that takes everything now saves an AA."""
         for request in requests:
             try:
+                body, content_type = request.body, request.content_type
+                if content_type == OWN_FORMAT and body is not None:
+                    body, content_type = await self.letter_forms.form(body)
                 await self.hub.call(
-                    request.method,
-                    request.path,
-                    body=request.body,
-                    content_type=request.content_type,
+                    request.method, request.path, body=body, content_type=content_type
                 )
             except HubRefused as exc:
                 return AckCode.ERROR, Hl7Error(f"the hub refused it: {exc.code}", code=exc.code)

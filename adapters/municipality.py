@@ -440,7 +440,7 @@ class MunicipalityAdapter(Adapter):
             )
         except MessageError as exc:
             raise EventError(exc.message, code=exc.code) from None
-        request = self.letter_request(build_message(letter), letter, origin)
+        request = self.written_letter_request(build_message(letter), letter, origin)
         return replace(request, key=key)
 
     # --- what the hub refused -----------------------------------------------------------------
@@ -470,7 +470,7 @@ class MunicipalityAdapter(Adapter):
 
     async def _prepare(self, item: Item) -> Item:
         if item.kind is not ItemKind.CONSENT_REVOKE or item.ref is None:
-            return item
+            return await super()._prepare(item)
         hub_id = await self.db.recall(f"consent:{item.ref}")
         if hub_id is None and ":" in item.ref:
             # a consent sent before the ref had a column was remembered under the part of

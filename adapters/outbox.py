@@ -6,9 +6,11 @@ Every message and index update goes to the hub in two steps:
    (concurrent puts share one transaction: one fsync for many). Its **identifiers are fixed
    here, before the first try** — an XDIS91's envelope and letter ids are in the stored body,
    an index update's reference is in its path — so every retry is the same request and the
-   hub answers a repeat as a duplicate. The ``key`` makes the put itself idempotent: a sector
-   system that sends the same thing twice (say, an HL7 resend after a lost ACK) gets the
-   first item back, not a second one.
+   hub answers a repeat as a duplicate. (A letter the adapter wrote is sent in its
+   organisation's format, which the hub says: :meth:`Outbox.rewrite` stores that form, and
+   its FHIR ids, before its first try — :mod:`adapters.letterform`.) The ``key`` makes the
+   put itself idempotent: a sector system that sends the same thing twice (say, an HL7
+   resend after a lost ACK) gets the first item back, not a second one.
 2. The sender task (:meth:`Outbox.run`) sends pending items, oldest first; items with the same
    ``order_key`` (one case, one appointment) strictly in order, others concurrently.
 
@@ -158,7 +160,8 @@ class ControlIdClaim:
     ``key`` is what the control id is unique within (the sending facility and ``MSH-10``),
     ``digest`` the message's content (:func:`messages.hl7.parse.content_digest`). In the
     transaction that stores the items: no claim under ``key`` yet — recorded (new); the same
-    digest — a resend, whose items are stored once (``INSERT OR IGNORE`` by key); another
+    digest — a resend, whose items are stored once (``INSERT OR IGNORE`` by key) and whose
+    notes are not written again (its first item was there already: ``(id, False)``); another
     digest — :class:`~adapters.errors.ControlIdReused`, and nothing of the put is written.
     """
 
@@ -494,6 +497,22 @@ class Outbox:
         await self._puts.put(_Put(requests, done, claim, notes))
         return await done
 
+    async def rewrite(self, item: Item, *, body: bytes, content_type: str) -> Item:
+        """Fix the form a pending item is sent in (a letter in its organisation's format:
+        :mod:`adapters.letterform`), committed before it is sent: every later try, and a
+        resend after a restart, sends these bytes. The item as it now is."""
+
+        def update(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "UPDATE outbox SET body = ?, content_type = ? WHERE id = ? AND state = 'pending'",
+                (body, content_type, item.id),
+            )
+
+        await self.db.run(update)
+        if item.id in self._mem:
+            self._mem[item.id] = replace(self._mem[item.id], body=body, content_type=content_type)
+        return replace(item, body=body, content_type=content_type)
+
     async def _write_forever(self) -> None:
         """Group commit: everything queued is written in one transaction."""
         while True:
@@ -546,7 +565,8 @@ class Outbox:
                     if new:
                         self._remember(request, item_id)
                 fresh += sum(1 for _, new in result if new)
-                self.stats.duplicates += sum(1 for _, new in result if not new)
+                # one hand-over already stored (a resend): its first item was there
+                self.stats.duplicates += 1 if result and not result[0][1] else 0
                 if not put.done.done():
                     put.done.set_result(result)
             self._pending += fresh
@@ -930,13 +950,6 @@ def _write(
                     )
                 )
                 continue
-            for name, value in (put.notes or {}).items():
-                if value is None:
-                    conn.execute("DELETE FROM memo WHERE name = ?", (name,))
-                else:
-                    conn.execute(
-                        "INSERT OR REPLACE INTO memo (name, value) VALUES (?, ?)", (name, value)
-                    )
             stored: list[tuple[int, bool]] = []
             for r in put.requests:
                 cursor = conn.execute(
@@ -962,6 +975,15 @@ def _write(
                 else:
                     row = conn.execute("SELECT id FROM outbox WHERE key = ?", (r.key,)).fetchone()
                     stored.append((int(row[0]), False))
+            if not stored or stored[0][1]:  # a resend's notes were written the first time
+                for name, value in (put.notes or {}).items():
+                    if value is None:
+                        conn.execute("DELETE FROM memo WHERE name = ?", (name,))
+                    else:
+                        conn.execute(
+                            "INSERT OR REPLACE INTO memo (name, value) VALUES (?, ?)",
+                            (name, value),
+                        )
             results.append(stored)
         conn.execute("COMMIT")
     except BaseException:

@@ -24,12 +24,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -178,77 +180,98 @@ async def measure(
     return rate
 
 
-async def bench(count: int, connections: int) -> None:
-    logging.basicConfig(level=logging.ERROR)
-    with tempfile.TemporaryDirectory(prefix="samspil-bench-") as tmp:
-        root = Path(tmp)
-        settings = Settings(  # a benchmark: no per-credential rate limit
-            environment="test", data_dir=root / "hub", rate_limit_per_second=0
-        ).check()
-        (root / "hub").mkdir()
-        app = create_app(settings)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
+@contextlib.asynccontextmanager
+async def hub_in_process(
+    root: Path, organisations: Iterable[tuple[str, Sector]]
+) -> AsyncIterator[tuple[web.Application, str, dict[str, str]]]:
+    """A hub on SQLite in ``root / "hub"``, served in this process on a free port, with
+    ``organisations`` (GLN, sector) registered: the app, its URL and each one's token."""
+    settings = Settings(  # a benchmark: no per-credential rate limit
+        environment="test", data_dir=root / "hub", rate_limit_per_second=0
+    ).check()
+    (root / "hub").mkdir()
+    app = create_app(settings)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    try:
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
         host, port = runner.addresses[0][:2]
         tokens = {}
-        for gln, sector in ((GP_GLN, Sector.GP), (PPR_GLN, Sector.PPR)):
+        for gln, sector in organisations:
             _, tokens[gln] = await register_organisation(
                 actor=local_actor(),
                 engine=app[ENGINE],
                 organisation=OrganisationCreate(gln=gln, name="Bench", sector=sector),
             )
-        adapter = GpAdapter(
-            AdapterConfig(
-                kind="gp",
-                hub_url=f"http://{host}:{port}",
-                token=tokens[GP_GLN],
-                gln=GP_GLN,
-                name="Lægehuset Bench",
-                data_dir=root / "gp",
+        yield app, f"http://{host}:{port}", tokens
+    finally:
+        await runner.cleanup()
+
+
+def gp_config(root: Path, hub_url: str, token: str, gln: str = GP_GLN) -> AdapterConfig:
+    """The benchmarks' GP adapter, its files in ``root``, its MLLP port a free one (change
+    a section with :func:`dataclasses.replace`)."""
+    return AdapterConfig(
+        kind="gp",
+        hub_url=hub_url,
+        token=token,
+        gln=gln,
+        name="Lægehuset Bench",
+        data_dir=root / "gp",
+        mllp=MllpConfig(port=0),
+        filedrop=FileDropConfig(root=root / "gp-medcom"),
+    )
+
+
+async def bench(count: int, connections: int) -> None:
+    logging.basicConfig(level=logging.ERROR)
+    with tempfile.TemporaryDirectory(prefix="samspil-bench-") as tmp:
+        root = Path(tmp)
+        organisations = ((GP_GLN, Sector.GP), (PPR_GLN, Sector.PPR))
+        async with hub_in_process(root, organisations) as (_, url, tokens):
+            config = replace(
+                gp_config(root, url, tokens[GP_GLN]),
                 mllp=MllpConfig(port=0, ack_wait=5.0),
-                filedrop=FileDropConfig(root=root / "gp-medcom"),
                 outbox=OutboxSettings(concurrency=64),
             )
-        )
-        echo, echo_port = await echo_server()
-        await adapter.start()
-        try:
-            siu = appointments(count)
-            ref = referrals(count // 2)
-            print(f"GP adapter, {connections} MLLP connections, hub on SQLite on this machine")
-            base = await measure(
-                "bare MLLP echo (baseline)", lambda: drive(echo_port, siu, connections), count
-            )
-            await drive(adapter.mllp_port, appointments(50, prefix="W"), 4)  # warm up
-            ours = await measure(
-                "SIU^S12 → outbox → hub PUT → ACK",
-                lambda: drive(adapter.mllp_port, siu, connections),
-                count,
-            )
-            letters = await measure(
-                "REF^I12 → XDIS91 + case → hub → ACK",
-                lambda: drive(adapter.mllp_port, ref, connections),
-                len(ref),
-            )
-            await adapter.outbox.drain(30)
-            async with HubClient(f"http://{host}:{port}", tokens[GP_GLN]) as direct:
-                ceiling = await measure(
-                    "hub PUT /v1/appointments directly (ceiling)",
-                    lambda: hub_direct(direct, count, connections),
+            adapter = GpAdapter(config)
+            echo, echo_port = await echo_server()
+            await adapter.start()
+            try:
+                siu = appointments(count)
+                ref = referrals(count // 2)
+                print(f"GP adapter, {connections} MLLP connections, hub on SQLite on this machine")
+                base = await measure(
+                    "bare MLLP echo (baseline)", lambda: drive(echo_port, siu, connections), count
+                )
+                await drive(adapter.mllp_port, appointments(50, prefix="W"), 4)  # warm up
+                ours = await measure(
+                    "SIU^S12 → outbox → hub PUT → ACK",
+                    lambda: drive(adapter.mllp_port, siu, connections),
                     count,
                 )
-            print(f"  ratio SIU to the bare MLLP echo {ours / base:21.3f}")
-            print(f"  ratio SIU to the hub's own ceiling {ours / ceiling:18.2f}")
-            print(f"  target >= 500 msgs/s: SIU {'met' if ours >= 500 else 'NOT met'}, "
-                  f"REF {'met' if letters >= 500 else 'NOT met'}")  # fmt: skip
-            print(f"  outbox after the run: {adapter.outbox.depth} pending, "
-                  f"{adapter.outbox.stats.refused} refused")  # fmt: skip
-        finally:
-            await adapter.stop()
-            echo.close()
-            await runner.cleanup()
+                letters = await measure(
+                    "REF^I12 → XDIS91 + case → hub → ACK",
+                    lambda: drive(adapter.mllp_port, ref, connections),
+                    len(ref),
+                )
+                await adapter.outbox.drain(30)
+                async with HubClient(url, tokens[GP_GLN]) as direct:
+                    ceiling = await measure(
+                        "hub PUT /v1/appointments directly (ceiling)",
+                        lambda: hub_direct(direct, count, connections),
+                        count,
+                    )
+                print(f"  ratio SIU to the bare MLLP echo {ours / base:21.3f}")
+                print(f"  ratio SIU to the hub's own ceiling {ours / ceiling:18.2f}")
+                print(f"  target >= 500 msgs/s: SIU {'met' if ours >= 500 else 'NOT met'}, "
+                      f"REF {'met' if letters >= 500 else 'NOT met'}")  # fmt: skip
+                print(f"  outbox after the run: {adapter.outbox.depth} pending, "
+                      f"{adapter.outbox.stats.refused} refused")  # fmt: skip
+            finally:
+                await adapter.stop()
+                echo.close()
 
 
 def main() -> None:

@@ -237,6 +237,20 @@ async def load_result(process: Any, conn: Any) -> float:
 # --- (c) one cycle ----------------------------------------------------------------------------
 
 
+async def received(conn: Connection, receiver: dict[str, str], message_id: str) -> bytes:
+    """The receiver's side of a cycle: long-poll its inbox until ``message_id`` is there,
+    fetch it and acknowledge it; what it fetched."""
+    while True:
+        _, inbox = await conn.json("GET", "/v1/inbox?wait=5", headers=receiver)
+        if any(m["id"] == message_id for m in inbox["messages"]):
+            break
+    status, fetched = await conn.request("GET", f"/v1/messages/{message_id}", headers=receiver)
+    assert status == 200
+    status, _ = await conn.request("POST", f"/v1/messages/{message_id}/ack", headers=receiver)
+    assert status == 200
+    return fetched
+
+
 async def cycle(conn: Connection, tokens: dict[str, str], ids: Ids, i: int) -> None:
     gp, ppr = pair(i)
     gp_h, ppr_h = headers(tokens[gp]), headers(tokens[ppr])
@@ -246,15 +260,7 @@ async def cycle(conn: Connection, tokens: dict[str, str], ids: Ids, i: int) -> N
         "POST", "/v1/messages", headers=headers(tokens[gp], xml=True), body=data
     )
     message_id = sent["id"]
-    while True:  # the receiver's long-poll
-        _, inbox = await conn.json("GET", "/v1/inbox?wait=5", headers=ppr_h)
-        if any(m["id"] == message_id for m in inbox["messages"]):
-            break
-    status, fetched = await conn.request("GET", f"/v1/messages/{message_id}", headers=ppr_h)
-    assert status == 200
-    assert fetched == data
-    status, _ = await conn.request("POST", f"/v1/messages/{message_id}/ack", headers=ppr_h)
-    assert status == 200
+    assert await received(conn, ppr_h, message_id) == data
     answer = receipt(
         sender=ppr,
         receiver=gp,
@@ -310,15 +316,7 @@ async def fhir_cycle(conn: Connection, tokens: dict[str, str], ids: Ids, fl: Fhi
         body=data,
     )
     message_id = sent["id"]
-    while True:  # the receiver's long-poll
-        _, inbox = await conn.json("GET", "/v1/inbox?wait=5", headers=ppr_h)
-        if any(m["id"] == message_id for m in inbox["messages"]):
-            break
-    status, fetched = await conn.request("GET", f"/v1/messages/{message_id}", headers=ppr_h)
-    assert status == 200
-    assert fetched.startswith(b"<?xml")
-    status, _ = await conn.request("POST", f"/v1/messages/{message_id}/ack", headers=ppr_h)
-    assert status == 200
+    assert (await received(conn, ppr_h, message_id)).startswith(b"<?xml")
     answer = receipt(  # the XDIS91's identifiers: the hub derives them from the header's
         sender=fl.ppr,
         receiver=fl.clinic,

@@ -53,13 +53,11 @@ sys.path.insert(0, str(ROOT))
 
 import aiohttp  # noqa: E402
 import asyncpg  # noqa: E402
-from aiohttp import web  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from adapters.config import AdapterConfig, FileDropConfig, MllpConfig  # noqa: E402
 from adapters.gp import GpAdapter  # noqa: E402
 from adapters.simulation.region import children  # noqa: E402
-from bench.adapters import echo_server  # noqa: E402
+from bench.adapters import echo_server, gp_config, hub_in_process  # noqa: E402
 from bench.index import (  # noqa: E402
     cpu_seconds,
     kept_database,
@@ -72,12 +70,10 @@ from bench.index import (  # noqa: E402
     wait_ready,
     warm,
 )
-from coordinator.app import create_app  # noqa: E402
 from coordinator.database.engine import plain_postgres_dsn  # noqa: E402
-from coordinator.security.credentials import add_user, local_actor, register_organisation  # noqa: E402
-from coordinator.settings import Settings  # noqa: E402
+from coordinator.security.credentials import add_user, local_actor  # noqa: E402
 from coordinator.state import ENGINE  # noqa: E402
-from coordinator.tables import OrganisationCreate, Role, Sector  # noqa: E402
+from coordinator.tables import Role, Sector  # noqa: E402
 from messages.hl7.mapping import encode  # noqa: E402
 from messages.hl7.mllp import MllpDecoder, read_frame, write_frame  # noqa: E402
 from messages.hl7.model import COPENHAGEN, PersonName  # noqa: E402
@@ -280,76 +276,48 @@ async def bench(count: int, kids: int, connections: int) -> None:
     logging.basicConfig(level=logging.ERROR)
     with tempfile.TemporaryDirectory(prefix="samspil-bench-") as tmp:
         root = Path(tmp)
-        settings = Settings(  # a benchmark: no per-credential rate limit
-            environment="test", data_dir=root / "hub", rate_limit_per_second=0
-        ).check()
-        (root / "hub").mkdir()
-        app = create_app(settings)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        host, port = runner.addresses[0][:2]
-        url = f"http://{host}:{port}"
-        tokens = {}
-        for gln, sector in ((GP_GLN, Sector.GP), (BUP_GLN, Sector.PSYCHIATRY)):
-            _, tokens[gln] = await register_organisation(
+        organisations = ((GP_GLN, Sector.GP), (BUP_GLN, Sector.PSYCHIATRY))
+        async with hub_in_process(root, organisations) as (app, url, tokens):
+            worker = await add_user(
                 actor=local_actor(),
                 engine=app[ENGINE],
-                organisation=OrganisationCreate(gln=gln, name="Bench", sector=sector),
+                org_gln=BUP_GLN,
+                name="Bench",
+                role=Role.CASEWORKER,
             )
-        worker = await add_user(
-            actor=local_actor(),
-            engine=app[ENGINE],
-            org_gln=BUP_GLN,
-            name="Bench",
-            role=Role.CASEWORKER,
-        )
-        # under 15: a parent's consent opens their data (older, their own is needed too)
-        born = [kid.cpr for kid in children(kids * 3, 97, today=date.today())]
-        cprs = [cpr for cpr in born if parse_cpr(cpr).age_on(date.today()) < 15][:kids]
-        started = time.perf_counter()
-        await fill_index(url, tokens[GP_GLN], tokens[BUP_GLN], worker, cprs)
-        print(f"index: {len(cprs)} children filled in {time.perf_counter() - started:.1f} s")
-        adapter = GpAdapter(
-            AdapterConfig(
-                kind="gp",
-                hub_url=url,
-                token=tokens[GP_GLN],
-                gln=GP_GLN,
-                name="Lægehuset Bench",
-                data_dir=root / "gp",
-                mllp=MllpConfig(port=0),
-                filedrop=FileDropConfig(root=root / "gp-medcom"),
-            )
-        )
-        echo, echo_port = await echo_server()
-        await adapter.start()
-        try:
-            qbp = queries(cprs, count)
-            print(f"GP adapter, {connections} MLLP connections, hub on SQLite on this machine")
-            base = await measure(
-                "bare MLLP echo, ACK only (baseline)",
-                lambda took: drive(echo_port, qbp, connections, took),
-                count,
-            )
-            await drive(adapter.mllp_port, queries(cprs, 50, prefix="W"), 4)  # warm up
-            ours = await measure(
-                "QBP^Q11 → hub overview → RSP^K11",
-                lambda took: drive(adapter.mllp_port, qbp, connections, took),
-                count,
-            )
-            async with HubClient(url, tokens[GP_GLN]) as direct:
-                ceiling = await measure(
-                    "hub GET overview directly (ceiling)",
-                    lambda took: hub_direct(direct, cprs, count, connections, took),
+            # under 15: a parent's consent opens their data (older, their own is needed too)
+            born = [kid.cpr for kid in children(kids * 3, 97, today=date.today())]
+            cprs = [cpr for cpr in born if parse_cpr(cpr).age_on(date.today()) < 15][:kids]
+            started = time.perf_counter()
+            await fill_index(url, tokens[GP_GLN], tokens[BUP_GLN], worker, cprs)
+            print(f"index: {len(cprs)} children filled in {time.perf_counter() - started:.1f} s")
+            adapter = GpAdapter(gp_config(root, url, tokens[GP_GLN]))
+            echo, echo_port = await echo_server()
+            await adapter.start()
+            try:
+                qbp = queries(cprs, count)
+                print(f"GP adapter, {connections} MLLP connections, hub on SQLite on this machine")
+                base = await measure(
+                    "bare MLLP echo, ACK only (baseline)",
+                    lambda took: drive(echo_port, qbp, connections, took),
                     count,
                 )
-            verdict(ours, base, ceiling, adapter)
-        finally:
-            await adapter.stop()
-            echo.close()
-            await runner.cleanup()
+                await drive(adapter.mllp_port, queries(cprs, 50, prefix="W"), 4)  # warm up
+                ours = await measure(
+                    "QBP^Q11 → hub overview → RSP^K11",
+                    lambda took: drive(adapter.mllp_port, qbp, connections, took),
+                    count,
+                )
+                async with HubClient(url, tokens[GP_GLN]) as direct:
+                    ceiling = await measure(
+                        "hub GET overview directly (ceiling)",
+                        lambda took: hub_direct(direct, cprs, count, connections, took),
+                        count,
+                    )
+                verdict(ours, base, ceiling, adapter)
+            finally:
+                await adapter.stop()
+                echo.close()
 
 
 def verdict(ours: float, base: float, ceiling: float, adapter: GpAdapter) -> None:
@@ -407,18 +375,7 @@ async def national(args: argparse.Namespace, url: str, state: dict[str, Any]) ->
             await wait_ready(session, hub_url)
         with tempfile.TemporaryDirectory(prefix="samspil-bench-") as tmp:
             root = Path(tmp)
-            adapter = GpAdapter(
-                AdapterConfig(
-                    kind="gp",
-                    hub_url=hub_url,
-                    token=token,
-                    gln=gp_gln,
-                    name="Lægehuset Bench",
-                    data_dir=root / "gp",
-                    mllp=MllpConfig(port=0),
-                    filedrop=FileDropConfig(root=root / "gp-medcom"),
-                )
-            )
+            adapter = GpAdapter(gp_config(root, hub_url, token, gp_gln))
             echo, echo_port = await echo_server()
             await adapter.start()
             try:

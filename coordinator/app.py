@@ -13,7 +13,6 @@ request, and torn down in reverse order after in-flight requests have finished.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 
@@ -69,6 +68,7 @@ from coordinator.state import (
     STOPPING,
     Directory,
 )
+from coordinator.tasks import owned
 from messages.medcom.registry import SchemaRegistry
 
 log = logging.getLogger(__name__)
@@ -129,13 +129,9 @@ async def _consent_keys(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _expiry(app: web.Application) -> AsyncIterator[None]:
-    task = asyncio.create_task(
-        sweep_forever(app[COMMITTER], app[SETTINGS], app[CLOCK]), name="samspil-expiry"
-    )
-    yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    job = sweep_forever(app[COMMITTER], app[SETTINGS], app[CLOCK])
+    async with owned(job, name="samspil-expiry"):
+        yield
 
 
 def create_app(settings: Settings) -> web.Application:

@@ -8,6 +8,8 @@ One parser each, so that every route refuses the same things with the same answe
 * :func:`seconds` — ``?wait=``, ``?lease=``: an ASCII decimal number (``0.5``, ``1e-3``),
   finite, within its range. ``nan``, ``inf``, ``１`` and ``1_0`` are refused
   (:func:`decimal` is also how :mod:`coordinator.security.limits` tells a long-poll).
+* :func:`path_id` — ``/v1/messages/{id}``, ``/v1/children/{cpr}/consents/{id}``: a UUID,
+  else a 404 in the route's own words (an id that cannot exist is one that does not).
 * :func:`header_text` — a header that holds a person's name (``X-On-Behalf-Of``). HTTP
   headers are bytes; aiohttp hands them over decoded as UTF-8 with the bytes UTF-8 refuses
   kept as lone surrogates, which no database stores. Many clients (Python's urllib, Java's
@@ -15,9 +17,9 @@ One parser each, so that every route refuses the same things with the same answe
   bytes are recovered and read as UTF-8, else as ISO-8859-1; control characters, bidi
   overrides, line separators and over-long values are a 400, so a name never causes a 5xx.
 
-Every refusal is :class:`~coordinator.errors.BadRequest` (``bad-request`` unless a route names
-its own code) with a sentence naming the parameter or header; the value itself is never
-echoed (it may hold a CPR number).
+Every refusal but :func:`path_id`'s is :class:`~coordinator.errors.BadRequest`
+(``bad-request`` unless a route names its own code) with a sentence naming the parameter or
+header; the value itself is never echoed (it may hold a CPR number).
 """
 
 from __future__ import annotations
@@ -25,10 +27,11 @@ from __future__ import annotations
 import contextlib
 import math
 import unicodedata
+import uuid
 
 from aiohttp import web
 
-from coordinator.errors import BadRequest
+from coordinator.errors import BadRequest, NotFound
 
 _DIGITS = frozenset("0123456789")
 _DECIMAL = frozenset("0123456789.eE+-")
@@ -75,6 +78,15 @@ def seconds(request: web.Request, name: str, *, default: float, low: float, high
     if not low <= value <= high:
         raise BadRequest(f"{name} must be between {low:g} and {high:g}")
     return value
+
+
+def path_id(request: web.Request, *, not_found: str, name: str = "id") -> uuid.UUID:
+    """The path's ``{name}`` as a UUID; anything else is :class:`NotFound` saying
+    ``not_found``."""
+    try:
+        return uuid.UUID(request.match_info[name])
+    except ValueError:
+        raise NotFound(not_found) from None
 
 
 def decode_header(value: str) -> str:

@@ -158,6 +158,9 @@ class Message(MessageBase, table=True):
     original: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
     fhir_bundle_id: str | None = Field(default=None, max_length=64)  # Bundle.id
     fhir_message_id: str | None = Field(default=None, max_length=64)  # MessageHeader.id
+    # a letter held for its other half (C10's 60 minutes): when it went into the inbox; its
+    # time to be fetched (``message_ttl``) counts from then
+    released_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
 
 
 class RemovedMessage(SQLModel, table=True):
@@ -308,4 +311,5 @@ def new_message_row(
         "original": original,
         "fhir_bundle_id": fhir_bundle_id,
         "fhir_message_id": fhir_message_id,
+        "released_at": None,
     }

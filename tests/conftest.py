@@ -2,7 +2,9 @@
 
 * Environment isolation: every ``SAMSPIL_*`` variable except the PostgreSQL test URL is
   removed for each test, so a developer's shell cannot change what a test sees.
-* PostgreSQL: tests marked ``postgres`` use the server named by ``SAMSPIL_TEST_POSTGRES_URL``.
+* PostgreSQL: tests marked ``postgres`` use the server named by ``SAMSPIL_TEST_POSTGRES_URL``;
+  ``hub_db`` gives a test the hub's database on both engines (a SQLite file, and a fresh
+  PostgreSQL database created on that server and dropped after).
   Without it they are skipped; **with it, a skipped PostgreSQL test fails the run** (CI sets it,
   so the PostgreSQL half of the suite can never silently stop running).
 * Skips are summed up once at the end, by reason: how many need PostgreSQL, how many need
@@ -14,10 +16,13 @@
 from __future__ import annotations
 
 import os
+from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
 from tests import logguard
+from tests.databases import drop_database, new_database
 
 POSTGRES_ENV = "SAMSPIL_TEST_POSTGRES_URL"
 _skipped_postgres: list[str] = []
@@ -42,6 +47,20 @@ def postgres_url() -> str:
     if not url:
         pytest.skip(f"{POSTGRES_ENV} is not set: no PostgreSQL server to test against")
     return url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def hub_db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """A database URL for one test: a SQLite file, or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'hub.sqlite'}"
+        return
+    server = request.getfixturevalue("postgres_url")
+    name, url = await new_database(server)
+    try:
+        yield url
+    finally:
+        await drop_database(server, name)
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:

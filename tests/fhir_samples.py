@@ -7,14 +7,16 @@ codes are invented (15-16 digits, as SOR's).
 from __future__ import annotations
 
 import base64
+import copy
 import itertools
 import uuid
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any
 
 from messages.fhir.convert.letter import SorEntry, care_communication_from_oioxml
-from messages.fhir.model import CareCommunication
+from messages.fhir.model import FULL_URL_BASE, IG, SENDER_EXT, CareCommunication
 from messages.medcom.correspondence import new_correspondence
 from messages.medcom.model import (
     AckCode,
@@ -40,6 +42,7 @@ DIRECTORY = {
 NOW = datetime(2026, 11, 28, 14, 5, tzinfo=UTC)
 PDF = base64.b64encode(b"%PDF-1.3\n" + bytes(range(256)) * 4).decode("ascii")
 OBJECT_ID = "c39ea6b2-6052-45e4-a207-415e0205ab6f"
+CARE_TEAM_PROFILE = f"{IG}/core/StructureDefinition/medcom-core-careteam"
 
 
 def counting_ids() -> Callable[[], uuid.UUID]:
@@ -114,3 +117,35 @@ def sample_care_communication() -> CareCommunication:
     return care_communication_from_oioxml(
         letter, sample_binary(letter), directory=DIRECTORY, new_id=counting_ids()
     )
+
+
+def with_specific_parties(
+    tree: dict[str, Any], *, sender_org: str, recipient_org: str
+) -> dict[str, Any]:
+    """A copy of a CareCommunication bundle with a specific sender and recipient, as in
+    MedCom's example ``8-AllContent``: the author's PractitionerRole is the specific sender
+    (its ``organization`` is Organization ``sender_org``), and a CareTeam managed by
+    Organization ``recipient_org`` the recipient."""
+    bundle: dict[str, Any] = copy.deepcopy(tree)
+    resources = [e["resource"] for e in bundle["entry"]]
+    communication = next(r for r in resources if r["resourceType"] == "Communication")
+    role = next(r for r in resources if r["resourceType"] == "PractitionerRole")
+    role["organization"] = {"reference": f"Organization/{sender_org}"}
+    team_id = "fb1d34fe-6672-41ed-9022-0242ac120002"
+    bundle["entry"].append(
+        {
+            "fullUrl": f"{FULL_URL_BASE}CareTeam/{team_id}",
+            "resource": {
+                "resourceType": "CareTeam",
+                "id": team_id,
+                "meta": {"profile": [CARE_TEAM_PROFILE]},
+                "name": "Team 1",
+                "managingOrganization": [{"reference": f"Organization/{recipient_org}"}],
+            },
+        }
+    )
+    communication["extension"] = [
+        {"url": SENDER_EXT, "valueReference": {"reference": f"PractitionerRole/{role['id']}"}}
+    ]
+    communication["recipient"] = [{"reference": f"CareTeam/{team_id}"}]
+    return bundle

@@ -289,7 +289,7 @@ DA: dict[str, str] = {
     "mon.rate.attested-consents": "attesterede samtykker",
     "mon.orgs": "Organisationer",
     "mon.stale": "⚠ = systemet har ikke hentet i over {age}",
-    "mon.filter": "Filter (navn, GLN eller sektor) — Esc rydder",
+    "mon.filter": "Filter (navn, GLN, sektor eller format) — Esc rydder",
     "mon.shown": "{shown} af {total}",
     "mon.up": "oppe {age}",
     "mon.gln": "GLN",
@@ -316,6 +316,13 @@ DA: dict[str, str] = {
     "mon.reported": "Status er sendt til afsenderen ({id}).",
     "mon.disabled": "Nøglen er spærret.",
     "mon.enabled": "Nøglen er åbnet.",
+    "mon.format": "Fmt",
+    "mon.format_q": (
+        "Skift {whose} brevformat fra {old} til {new}? Hubben konverterer fra nu af "
+        "organisationens breve og kvitteringer til {new}."
+    ),
+    "mon.format_set": "Brevformatet er nu {format}.",
+    "key.format": "format",
     "key.trail": "spor",
     "key.redeliver": "gensend",
     "key.report": "send status",
@@ -618,7 +625,7 @@ EN: dict[str, str] = {
     ),
     "mon.orgs": "Organisations",
     "mon.stale": "⚠ = its system has not polled for over {age}",
-    "mon.filter": "Filter (name, GLN or sector) — Esc clears",
+    "mon.filter": "Filter (name, GLN, sector or format) — Esc clears",
     "mon.shown": "{shown} of {total}",
     "mon.up": "up {age}",
     "mon.procs": "Hub processes: {n}",
@@ -648,6 +655,13 @@ EN: dict[str, str] = {
     "mon.reported": "The status is sent to the sender ({id}).",
     "mon.disabled": "The token is disabled.",
     "mon.enabled": "The token is enabled.",
+    "mon.format": "Fmt",
+    "mon.format_q": (
+        "Switch {whose} letter format from {old} to {new}? From now on the hub converts the "
+        "organisation's letters and receipts to {new}."
+    ),
+    "mon.format_set": "The letter format is now {format}.",
+    "key.format": "format",
     "key.trail": "trail",
     "key.redeliver": "re-deliver",
     "key.report": "send status",

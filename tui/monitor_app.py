@@ -26,6 +26,7 @@ class MonitorApp(HubApp):
         ("r", "key.redeliver"),
         ("s", "key.report"),
         ("d", "key.token"),
+        ("f", "key.format"),
         ("c", "key.certificate"),
         ("x", "key.expired"),
         ("/", "key.filter"),

@@ -30,13 +30,20 @@ from __future__ import annotations
 
 import json as jsonlib
 from pathlib import Path
-from types import TracebackType
 from typing import Any, NamedTuple
 from urllib.parse import quote
 
 from wire.errors import CredentialRefused, HubAnswerUnreadable, HubRefused, HubUnavailable
 from wire.tls import tls_context
-from wire.transport import AiohttpTransport, NoAnswer, Request, Response, Transport, safe_path
+from wire.transport import (
+    AiohttpTransport,
+    NoAnswer,
+    Request,
+    Response,
+    Transport,
+    TransportClient,
+    safe_path,
+)
 
 __all__ = ["JSON", "PROBLEM_JSON", "XML", "HubClient", "Json", "usable_token"]
 
@@ -55,7 +62,7 @@ def usable_token(token: str) -> bool:
     return bool(token) and token.isascii() and token.isprintable() and " " not in token
 
 
-class HubClient:
+class HubClient(TransportClient):
     """The hub's ``/v1`` API for one credential."""
 
     def __init__(
@@ -86,9 +93,6 @@ class HubClient:
             timeout=timeout,
         )
 
-    def __repr__(self) -> str:  # never the token
-        return f"HubClient({self.base_url!r})"
-
     def use_token(self, token: str) -> None:
         """Send ``token`` from the next request on (empty: none, a client certificate alone).
 
@@ -101,20 +105,6 @@ class HubClient:
         if not usable_token(token):
             raise ValueError("a token is printable ASCII without spaces")
         self._headers["Authorization"] = f"Bearer {token}"
-
-    async def close(self) -> None:
-        await self._transport.close()
-
-    async def __aenter__(self) -> HubClient:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     # --- the one place that talks HTTP -----------------------------------------------------
 
@@ -381,6 +371,12 @@ class HubClient:
         organisation's letters in (``system`` or ``people``), audited."""
         path = f"/v1/operator/organisations/{_seg(gln)}/letters-consumed-by"
         return _decode_object(await self._send("POST", path, {"letters_consumed_by": owner}))
+
+    async def set_format(self, gln: str, fmt: str) -> Json:
+        """``PUT /v1/operator/organisations/{gln}/format``: the letter format the
+        organisation receives (``oioxml`` or ``fhir``), audited."""
+        path = f"/v1/operator/organisations/{_seg(gln)}/format"
+        return _decode_object(await self._send("PUT", path, {"format": fmt}))
 
     async def revoke_certificate(self, gln: str, serial: str, reason: str | None = None) -> Json:
         """``POST /v1/operator/organisations/{gln}/revoked-certificates``: one client

@@ -20,20 +20,19 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from wire.consent_document import ConsentRequest, SignedConsent
 from wire.errors import ConsentServiceRefused, ConsentServiceUnavailable
 from wire.tls import tls_context
-from wire.transport import AiohttpTransport, Request, Response, Transport
+from wire.transport import AiohttpTransport, Request, Response, Transport, TransportClient
 
 __all__ = ["JWKS_PATH", "ConsentServiceClient", "sign_consent"]
 
 JWKS_PATH = "/.well-known/jwks.json"
 
 
-class ConsentServiceClient:
+class ConsentServiceClient(TransportClient):
     """The consent service at ``base_url``; ``token``: its bearer token, when it needs one."""
 
     def __init__(
@@ -50,23 +49,6 @@ class ConsentServiceClient:
         self._transport: Transport = transport or AiohttpTransport(
             self.base_url, ssl_context=tls_context(ca_file, None, None), timeout=timeout
         )
-
-    def __repr__(self) -> str:  # never the token
-        return f"ConsentServiceClient({self.base_url!r})"
-
-    async def close(self) -> None:
-        await self._transport.close()
-
-    async def __aenter__(self) -> ConsentServiceClient:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     async def sign(self, consent: ConsentRequest) -> SignedConsent:
         """``POST /v1/consents``: the consent, signed."""

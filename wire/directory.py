@@ -1,5 +1,6 @@
 """Who is who: ``GET /v1/whoami`` and the directory ``GET /v1/organisations`` (GLN, name,
-sector: nothing about an organisation's mail)."""
+sector, SOR code and letter format: what a letter's sender needs to address it, nothing
+about an organisation's mail)."""
 
 from __future__ import annotations
 
@@ -66,6 +67,16 @@ class DirectoryEntry(BaseModel):
     name: str
     sector: Sector
     municipality: str | None
+    sor: str | None = Field(
+        default=None,
+        description="The organisation's SOR code (15-16 digits), which a MedCom FHIR "
+        "message names it by; null when the hub has none.",
+    )
+    format: MessageFormat = Field(
+        default=MessageFormat.OIOXML,
+        description="The letter format the organisation's system speaks: the hub delivers "
+        "its letters and receipts in it, and its adapter sends the letters it writes in it.",
+    )
 
 
 class Directory(BaseModel):

@@ -149,6 +149,11 @@ class OrganisationState(BaseModel):
         description="Who takes the organisation's letters out of its inbox: its system "
         "(adapter) or its people (the caseworker app)."
     )
+    format: MessageFormat = Field(
+        description="The letter format the organisation receives (the hub converts every "
+        "letter and receipt to it): oioxml or fhir. An operator changes it with "
+        "PUT /v1/operator/organisations/{gln}/format."
+    )
 
 
 class LettersConsumerIn(BaseModel):

@@ -14,6 +14,8 @@ and is raised outside the ``except`` block, so the original is not even its cont
 
 * :class:`AiohttpTransport` is the real one: one ``aiohttp.ClientSession`` (made on first
   use, inside the running loop), TLS as :func:`wire.tls.tls_context` makes it.
+* :class:`TransportClient` is what a client over a transport shares: ``close()``, ``async
+  with``, and a ``repr`` of its URL alone (never its token).
 * :class:`MockTransport` answers from a function, for tests (like httpx's ``MockTransport``):
   ``HubClient(url, token, transport=MockTransport(answer))``.
 """
@@ -24,7 +26,8 @@ import inspect
 import ssl
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from types import TracebackType
+from typing import Protocol, Self
 
 import aiohttp
 
@@ -94,6 +97,31 @@ class Transport(Protocol):
     async def __call__(self, request: Request) -> Response: ...
 
     async def close(self) -> None: ...
+
+
+class TransportClient:
+    """A client sending its requests through one :class:`Transport` (``_transport``) to
+    ``base_url``; closing the client closes the transport."""
+
+    base_url: str
+    _transport: Transport
+
+    def __repr__(self) -> str:  # never the token
+        return f"{type(self).__name__}({self.base_url!r})"
+
+    async def close(self) -> None:
+        await self._transport.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
 
 
 class AiohttpTransport:

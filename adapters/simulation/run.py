@@ -652,7 +652,9 @@ class _Pathway:
         }
 
     def _age(self) -> int:
-        return self.cpr.age_on(self.r.clock.now().date())
+        """The child's age as the hub judges a consent: on the real date, not the simulated
+        one (which runs ahead), so a child near 15 is not told apart differently by the two."""
+        return self.cpr.age_on(datetime.now(COPENHAGEN).date())
 
     async def _consent(self, org: Org, ref: str, *, signed: bool) -> None:
         """The family consents: at the consent service, whose signed document the case

@@ -27,6 +27,7 @@ from typing import Any
 
 from adapters.filedrop import write_atomically
 from messages.errors import Hl7Error, MessageError
+from messages.fhir.convert.subject import category_and_topic
 from messages.fhir.model import Acknowledgement, CareCommunication
 from messages.fhir.read import read_fhir
 from messages.hl7.mapping import encode, parse_message
@@ -188,14 +189,17 @@ class Mailroom:
         if not isinstance(message, Correspondence | CareCommunication):
             return
         self.stats.letters += 1
-        subject = (message.subject if isinstance(message, Correspondence) else message.topic) or ""
-        self.arrived(subject, message)
+        subject = message.subject if isinstance(message, Correspondence) else message.topic
+        self.arrived(subject or "", message)
         if self.on_letter is not None:
             self.on_letter(message)
 
     def arrived(self, subject: str, message: Letter | None) -> None:
         """A letter with ``subject`` arrived: in the case system (``message``), or in the
-        hub's inbox for the organisation's people (None)."""
+        hub's inbox for the organisation's people (None). A CareCommunication converted to
+        an XDIS91 has "<category>, <topic>" for its Subject (MedCom's C7): it is known by
+        its topic, as it is in FHIR."""
+        subject = category_and_topic(subject)[1] if subject else subject
         waiting = self._waiting.pop(subject, None)
         if waiting is not None and not waiting.done():
             waiting.set_result(message)

@@ -36,6 +36,7 @@ from coordinator.mailbox.notifier import CHANNEL, Notifier, notify_payloads
 from coordinator.mailbox.status import MessageStatus
 from coordinator.sqltypes import utcnow
 from coordinator.tables import MESSAGE_EVENT
+from coordinator.tasks import owned
 
 log = logging.getLogger(__name__)
 
@@ -271,11 +272,8 @@ def _translate(exc: Exception) -> Exception:
 @contextlib.asynccontextmanager
 async def running(committer: Committer) -> Any:
     """Run ``committer`` as a task owned by the caller's context; close it after."""
-    task = asyncio.create_task(committer.run(), name="samspil-committer")
     try:
-        yield committer
+        async with owned(committer.run(), name="samspil-committer"):
+            yield committer
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
         committer.close()

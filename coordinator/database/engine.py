@@ -12,7 +12,9 @@ at once.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +26,9 @@ from sqlalchemy import event, text
 from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_dbapi
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from coordinator.errors import ConfigError, StoreError
+from coordinator.errors import ConfigError, StoreError, store_error
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +110,20 @@ async def _connect_postgres(*args: Any, **kwargs: Any) -> Any:
         raise AsyncAdapt_asyncpg_dbapi.OperationalError(  # type: ignore[no-untyped-call]
             f"cannot connect to PostgreSQL: {type(exc).__name__}"
         ) from exc
+
+
+@contextlib.asynccontextmanager
+async def guarded(
+    engine: AsyncEngine, what: str = "the message store", *, write: bool = True
+) -> AsyncIterator[AsyncConnection]:
+    """A connection to ``engine`` for the ``async with`` block, in a transaction committed at
+    its end when ``write`` (else without one); a SQLAlchemy error in the block is raised as
+    the :class:`StoreError` naming ``what`` (:func:`~coordinator.errors.store_error`)."""
+    try:
+        async with engine.begin() if write else engine.connect() as conn:
+            yield conn
+    except SQLAlchemyError as exc:
+        raise store_error(exc, what) from exc
 
 
 def sqlite_file(url: str | URL) -> Path | None:

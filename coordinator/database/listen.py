@@ -17,6 +17,8 @@ from typing import Any
 
 import asyncpg
 
+from coordinator.tasks import owned
+
 log = logging.getLogger(__name__)
 
 RETRY_SECONDS = 1.0
@@ -65,12 +67,7 @@ async def listen_channel(
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(conn.close(), timeout=2.0)
 
-    task = asyncio.create_task(supervise(), name=f"samspil-listen-{channel}")
-    try:
+    async with owned(supervise(), name=f"samspil-listen-{channel}"):
         if wait_until_listening:
             await asyncio.wait_for(ready.wait(), timeout=READY_SECONDS)
         yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task

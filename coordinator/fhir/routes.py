@@ -30,10 +30,9 @@ from coordinator.errors import BadRequest
 from coordinator.fhir.capability import CAPABILITY_STATEMENT, PATIENT_IDENTIFIER
 from coordinator.fhir.mapping import CPR_SYSTEM, Kind, overview_bundle, search
 from coordinator.fhir.outcome import fhir_response
-from coordinator.index.disclosure import EVERYTHING, Shown, disclose_overview
-from coordinator.index.routes import _index_user, _person_required
+from coordinator.index.disclosure import EVERYTHING, Shown
+from coordinator.index.routes import _index_user, overview_for
 from coordinator.index.store import Overview, Viewer
-from coordinator.state import COMMITTER, CONSENT_POLICY, READER, SETTINGS
 from messages.errors import IdentifierError
 from messages.identifiers import Cpr, parse_cpr
 
@@ -89,18 +88,7 @@ async def _look(
     """One look at the child: the overview (only ``shows`` of others), disclosed and logged."""
     viewer = _index_user(request)
     cpr = _child(request, name)
-    _person_required(viewer, request)
-    app = request.app
-    result = await disclose_overview(
-        reader=app[READER],
-        committer=app[COMMITTER],
-        viewer=viewer,
-        cpr=cpr,
-        recent=app[SETTINGS].index_recent,
-        policy=app[CONSENT_POLICY],
-        shows=shows,
-    )
-    return result, cpr, viewer
+    return await overview_for(request, viewer, cpr, shows), cpr, viewer
 
 
 def _base(request: web.Request) -> str:

@@ -52,11 +52,10 @@ from typing import Any
 
 from sqlalchemy import insert, or_, select
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from coordinator.database.committer import Batch
-from coordinator.errors import store_error
+from coordinator.database.engine import guarded
 from coordinator.index.consent import ConsentPolicy
 from coordinator.index.notifications import NOTIFY_ONCE, Notice, row_of
 from coordinator.index.store import (
@@ -265,32 +264,29 @@ async def _access_log(
     """
     now = utcnow()
     named: frozenset[str] = frozenset()  # the organisations an organisation's log may name
-    try:
-        async with engine.connect() as conn:
-            query = _VIEWS.where(L.cpr == cpr.digits)
-            if org_gln is not None:
-                await _require_active_case(conn, org_gln, cpr.digits)
-                query = query.where(_shown_to(org_gln, cpr.digits))
-            views = (await conn.execute(query.limit(limit))).all()
-            owners: dict[uuid.UUID, list[str]] = {}
-            if views:
-                for row in await conn.execute(
-                    select(D.access_id, D.owner_org)
-                    .where(D.access_id.in_([v.id for v in views]))
-                    .order_by(D.owner_org)
-                ):
-                    owners.setdefault(row.access_id, []).append(row.owner_org)
-            glns = {v.viewer_org for v in views} | {o for os in owners.values() for o in os}
-            names = {
-                row.gln: row.name
-                for row in await conn.execute(select(G.gln, G.name).where(G.gln.in_(sorted(glns))))
-            }
-            if org_gln is not None:
-                named = await organisations_open(
-                    conn, caller_gln=org_gln, cpr=cpr, glns=glns, now=now, policy=policy
-                )
-    except SQLAlchemyError as exc:
-        raise store_error(exc, "the index") from exc
+    async with guarded(engine, "the index", write=False) as conn:
+        query = _VIEWS.where(L.cpr == cpr.digits)
+        if org_gln is not None:
+            await _require_active_case(conn, org_gln, cpr.digits)
+            query = query.where(_shown_to(org_gln, cpr.digits))
+        views = (await conn.execute(query.limit(limit))).all()
+        owners: dict[uuid.UUID, list[str]] = {}
+        if views:
+            for row in await conn.execute(
+                select(D.access_id, D.owner_org)
+                .where(D.access_id.in_([v.id for v in views]))
+                .order_by(D.owner_org)
+            ):
+                owners.setdefault(row.access_id, []).append(row.owner_org)
+        glns = {v.viewer_org for v in views} | {o for os in owners.values() for o in os}
+        names = {
+            row.gln: row.name
+            for row in await conn.execute(select(G.gln, G.name).where(G.gln.in_(sorted(glns))))
+        }
+        if org_gln is not None:
+            named = await organisations_open(
+                conn, caller_gln=org_gln, cpr=cpr, glns=glns, now=now, policy=policy
+            )
 
     def shown(gln: str) -> bool:
         return org_gln is None or gln in named
@@ -337,8 +333,5 @@ async def _access_notifications(
     )
     if since is not None:
         query = query.where(D.at > since)
-    try:
-        async with engine.connect() as conn:
-            return list((await conn.execute(query)).all())
-    except SQLAlchemyError as exc:
-        raise store_error(exc, "the index") from exc
+    async with guarded(engine, "the index", write=False) as conn:
+        return list((await conn.execute(query)).all())

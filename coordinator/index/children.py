@@ -51,10 +51,9 @@ from sqlalchemy import (
     select,
     type_coerce,
 )
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from coordinator.errors import store_error
+from coordinator.database.engine import guarded
 from coordinator.index.tables import CASE, NOTIFICATION
 from coordinator.mailbox.status import MessageStatus
 from coordinator.sqltypes import UtcDateTime
@@ -147,24 +146,19 @@ async def _my_children(
 ) -> MyChildrenPage:
     """A page of ``org_gln``'s children (see the module docstring). Private: read through
     :func:`coordinator.index.disclosure.disclose_my_children`."""
-    try:
-        async with engine.connect() as conn:
-            page = (
-                await conn.execute(_PAGE, {"org": org_gln, "limit": limit, "offset": offset})
-            ).all()
-            total = int(await conn.scalar(_TOTAL, {"org": org_gln}) or 0)
-            cprs = [row.cpr for row in page]
-            cases: dict[str, list[Any]] = {cpr: [] for cpr in cprs}
-            partners: dict[str, set[str]] = {cpr: set() for cpr in cprs}
-            if cprs:
-                params = {"org": org_gln, "cprs": cprs}
-                for own in await conn.execute(_CASES, params):
-                    cases[own.cpr].append(own)
-                for told in await conn.execute(_TOLD, params):
-                    other = told.about_org if told.owner_org == org_gln else told.owner_org
-                    partners[told.cpr].add(other)
-    except SQLAlchemyError as exc:
-        raise store_error(exc, "the index") from exc
+    async with guarded(engine, "the index", write=False) as conn:
+        page = (await conn.execute(_PAGE, {"org": org_gln, "limit": limit, "offset": offset})).all()
+        total = int(await conn.scalar(_TOTAL, {"org": org_gln}) or 0)
+        cprs = [row.cpr for row in page]
+        cases: dict[str, list[Any]] = {cpr: [] for cpr in cprs}
+        partners: dict[str, set[str]] = {cpr: set() for cpr in cprs}
+        if cprs:
+            params = {"org": org_gln, "cprs": cprs}
+            for own in await conn.execute(_CASES, params):
+                cases[own.cpr].append(own)
+            for told in await conn.execute(_TOLD, params):
+                other = told.about_org if told.owner_org == org_gln else told.owner_org
+                partners[told.cpr].add(other)
     return MyChildrenPage(
         children=[
             MyChildRow(

@@ -30,10 +30,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import BindParameter, bindparam, func, select
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from coordinator.errors import store_error
+from coordinator.database.engine import guarded
 from coordinator.index.consent import ConsentFacts, ConsentPolicy, Missing, Party, age_on, judge
 from coordinator.index.consent_rows import consent_facts
 from coordinator.index.store import Opening, _first_openings
@@ -141,30 +140,27 @@ async def _partner_events(
     most ``limit`` looked at, oldest first, and what the page shows of each child. Private:
     read through :func:`coordinator.index.disclosure.disclose_partner_events`."""
     now = utcnow()
-    try:
-        async with engine.connect() as conn:
-            # the head first: every change numbered up to it has committed (commit order)
-            head = int(await conn.scalar(_HEAD) or 0)
-            if since >= head:
-                return EventsPage(cursor=since)
-            params = {"org": org_gln, "since": since, "head": head, "limit": limit + 1}
-            rows = (await conn.execute(_PAGE, params)).all()
-            more = len(rows) > limit
-            rows = rows[:limit]
-            page = EventsPage(cursor=rows[-1].seq if more else head, more=more)
-            if not rows:
-                return page
-            cprs = sorted({row.cpr for row in rows})
-            caller_sector = await conn.scalar(_SECTOR, {"org": org_gln})
-            joined = {
-                r.cpr: r.since for r in await conn.execute(_JOINED, {"org": org_gln, "cprs": cprs})
-            }
-            notified: dict[str, list[Any]] = {}
-            for r in await conn.execute(_NOTIFIED, {"cprs": cprs}):
-                notified.setdefault(r.cpr, []).append(r)
-            facts = {cpr: await consent_facts(conn, cpr) for cpr in cprs if cpr in joined}
-    except SQLAlchemyError as exc:
-        raise store_error(exc, "the index") from exc
+    async with guarded(engine, "the index", write=False) as conn:
+        # the head first: every change numbered up to it has committed (commit order)
+        head = int(await conn.scalar(_HEAD) or 0)
+        if since >= head:
+            return EventsPage(cursor=since)
+        params = {"org": org_gln, "since": since, "head": head, "limit": limit + 1}
+        rows = (await conn.execute(_PAGE, params)).all()
+        more = len(rows) > limit
+        rows = rows[:limit]
+        page = EventsPage(cursor=rows[-1].seq if more else head, more=more)
+        if not rows:
+            return page
+        cprs = sorted({row.cpr for row in rows})
+        caller_sector = await conn.scalar(_SECTOR, {"org": org_gln})
+        joined = {
+            r.cpr: r.since for r in await conn.execute(_JOINED, {"org": org_gln, "cprs": cprs})
+        }
+        notified: dict[str, list[Any]] = {}
+        for r in await conn.execute(_NOTIFIED, {"cprs": cprs}):
+            notified.setdefault(r.cpr, []).append(r)
+        facts = {cpr: await consent_facts(conn, cpr) for cpr in cprs if cpr in joined}
     if caller_sector is None:
         return page
     caller = Party(Sector(caller_sector), org_gln)

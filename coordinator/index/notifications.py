@@ -32,12 +32,11 @@ from typing import Any
 
 from sqlalchemy import BindParameter, bindparam, insert, select
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from coordinator.database.committer import Batch
+from coordinator.database.engine import guarded
 from coordinator.database.statements import ForEngine
-from coordinator.errors import store_error
 from coordinator.index.tables import CASE, CHILD, NOTIFICATION
 from coordinator.tables import ORGANISATION, Sector
 from wire.entries import CaseStatus, Contact
@@ -258,8 +257,5 @@ async def _owner_notifications(
     query = _OWN.limit(limit)
     if since is not None:
         query = query.where(N.at > since)
-    try:
-        async with engine.connect() as conn:
-            return list((await conn.execute(query, {"owner": owner})).all())
-    except SQLAlchemyError as exc:
-        raise store_error(exc, "the index") from exc
+    async with guarded(engine, "the index", write=False) as conn:
+        return list((await conn.execute(query, {"owner": owner})).all())

@@ -14,11 +14,9 @@ Deletions are counted for ``/metrics`` and logged as counts: never a CPR number.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -27,7 +25,6 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from coordinator.database.committer import Batch, Committer
-from coordinator.errors import CoordinatorError
 from coordinator.index.tables import (
     ACCESS_LOG,
     APPOINTMENT,
@@ -42,6 +39,7 @@ from coordinator.index.tables import (
 )
 from coordinator.settings import Settings
 from coordinator.state import COMMITTER, SETTINGS
+from coordinator.tasks import Counts, every, owned
 from wire.entries import CaseStatus
 
 log = logging.getLogger(__name__)
@@ -50,7 +48,7 @@ STEP = 2000  # most rows of one kind, or children, deleted in one transaction
 
 
 @dataclass(slots=True)
-class Deleted:
+class Deleted(Counts):
     """What was deleted (counts only)."""
 
     children: int = 0
@@ -61,17 +59,6 @@ class Deleted:
     access_log: int = 0
     notifications: int = 0
     changes: int = 0
-
-    def add(self, other: Deleted) -> None:
-        for f in fields(self):
-            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
-
-    @property
-    def total(self) -> int:
-        return sum(getattr(self, f.name) for f in fields(self))
-
-    def as_dict(self) -> dict[str, int]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 RETENTION_TOTALS = web.AppKey("retention_totals", Deleted)
@@ -178,25 +165,21 @@ async def run_retention(
 
 async def retain_forever(committer: Committer, settings: Settings, totals: Deleted) -> None:
     """The scheduled job: run retention now and every ``Settings.retention_interval``."""
-    while True:
-        try:
-            await run_retention(committer, settings, totals)
-        except CoordinatorError as exc:
-            log.warning("index retention failed (%s); trying again later", exc.code)
-        await asyncio.sleep(settings.retention_interval)
+    await every(
+        settings.retention_interval,
+        lambda: run_retention(committer, settings, totals),
+        what="index retention",
+        log=log,
+    )
 
 
 async def retention_ctx(app: web.Application) -> AsyncIterator[None]:
     """The retention job's owner (a ``cleanup_ctx``): started with the hub, cancelled with it."""
     totals = Deleted()
     app[RETENTION_TOTALS] = totals
-    task = asyncio.create_task(
-        retain_forever(app[COMMITTER], app[SETTINGS], totals), name="samspil-retention"
-    )
-    yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    job = retain_forever(app[COMMITTER], app[SETTINGS], totals)
+    async with owned(job, name="samspil-retention"):
+        yield
 
 
 def retention_metrics(app: web.Application) -> dict[str, float]:
@@ -204,7 +187,4 @@ def retention_metrics(app: web.Application) -> dict[str, float]:
     totals = app.get(RETENTION_TOTALS)
     if totals is None:
         return {}
-    return {
-        f"samspil_index_retention_deleted_{name}_total": float(n)
-        for name, n in totals.as_dict().items()
-    }
+    return totals.metrics("samspil_index_retention_deleted")

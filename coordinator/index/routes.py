@@ -46,12 +46,13 @@ from coordinator.errors import (
     BadRequest,
     Forbidden,
     InvalidEntry,
-    NotFound,
     UnsupportedMediaType,
 )
 from coordinator.index.consent import Missing, age_on, age_rule, may_record
 from coordinator.index.disclosure import (
+    EVERYTHING,
     REASON_LENGTH,
+    Shown,
     disclose_access_log,
     disclose_access_notifications,
     disclose_consents,
@@ -77,7 +78,7 @@ from coordinator.index.tables import (
     ConsentRelation,
     CoordinatorCreate,
 )
-from coordinator.params import header_text, whole_number
+from coordinator.params import header_text, path_id, whole_number
 from coordinator.responses import json_response
 from coordinator.security.auth import principal_of
 from coordinator.state import (
@@ -163,6 +164,25 @@ def _person_required(viewer: Viewer, request: web.Request) -> None:
             "every disclosure is logged with who looked",
             code="on-behalf-of-missing",
         )
+
+
+async def overview_for(
+    request: web.Request, viewer: Viewer, cpr: Cpr, shows: frozenset[Shown] = EVERYTHING
+) -> Overview:
+    """The overview of ``cpr`` that ``viewer`` asks for in ``request`` (only ``shows`` of
+    the other organisations' entries), disclosed and logged under the hub's settings and
+    consent policy; a system token must name its person first."""
+    _person_required(viewer, request)
+    app = request.app
+    return await disclose_overview(
+        reader=app[READER],
+        committer=app[COMMITTER],
+        viewer=viewer,
+        cpr=cpr,
+        recent=app[SETTINGS].index_recent,
+        policy=app[CONSENT_POLICY],
+        shows=shows,
+    )
 
 
 def _path_cpr(request: web.Request) -> Cpr:
@@ -407,17 +427,7 @@ def _consent_json(result: Overview) -> dict[str, Any]:
 @routes.get("/v1/children/{cpr}/overview")
 async def child_overview(request: web.Request) -> web.Response:
     viewer = _index_user(request)
-    cpr = _path_cpr(request)
-    _person_required(viewer, request)
-    app = request.app
-    result = await disclose_overview(
-        reader=app[READER],
-        committer=app[COMMITTER],
-        viewer=viewer,
-        cpr=cpr,
-        recent=app[SETTINGS].index_recent,
-        policy=app[CONSENT_POLICY],
-    )
+    result = await overview_for(request, viewer, _path_cpr(request))
     coordinator = result.coordinator
     # validated in one call of pydantic's core (faster than building the models one by one);
     # exclude_unset: ref, title and case_ref only on the caller's own entries, detail only when
@@ -601,10 +611,7 @@ def _disputes(found: ConsentList, consent_id: uuid.UUID) -> list[ConsentDispute]
 
 
 def _consent_id(request: web.Request) -> uuid.UUID:
-    try:
-        return uuid.UUID(request.match_info["id"])
-    except ValueError:
-        raise NotFound("no such consent for this child") from None
+    return path_id(request, not_found="no such consent for this child")
 
 
 @routes.delete("/v1/children/{cpr}/consents/{id}")

@@ -43,11 +43,11 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from coordinator.database.backend import kind_of
 from coordinator.database.committer import Batch
+from coordinator.database.engine import guarded
 from coordinator.database.reader import Reader
 from coordinator.database.statements import InsertIgnore, Query
 from coordinator.errors import (
@@ -55,7 +55,6 @@ from coordinator.errors import (
     InvalidEntry,
     NoActiveCase,
     NotFound,
-    store_error,
 )
 from coordinator.index.changes import (
     appointment_change,
@@ -1057,23 +1056,18 @@ async def _consents_of(
     shows the caller (a dispute tells that its author is involved with the child). Private:
     read through :func:`coordinator.index.disclosure.disclose_consents`."""
     now = utcnow()
-    try:
-        async with engine.connect() as conn:
-            await _require_active_case(conn, org_gln, cpr.digits)
-            caller = Party(await _sector_of(conn, org_gln), org_gln)
-            rows = (
-                await conn.execute(
-                    select(CONSENT).where(K.cpr == cpr.digits).order_by(K.recorded_at.desc(), K.id)
-                )
-            ).all()
-            facts = await consent_facts(conn, cpr.digits)
-            disputes = (
-                (await conn.execute(_DISPUTES_SHOWN.where(KD.cpr == cpr.digits))).all()
-                if rows
-                else []
+    async with guarded(engine, "the index", write=False) as conn:
+        await _require_active_case(conn, org_gln, cpr.digits)
+        caller = Party(await _sector_of(conn, org_gln), org_gln)
+        rows = (
+            await conn.execute(
+                select(CONSENT).where(K.cpr == cpr.digits).order_by(K.recorded_at.desc(), K.id)
             )
-    except SQLAlchemyError as exc:
-        raise store_error(exc, "the index") from exc
+        ).all()
+        facts = await consent_facts(conn, cpr.digits)
+        disputes = (
+            (await conn.execute(_DISPUTES_SHOWN.where(KD.cpr == cpr.digits))).all() if rows else []
+        )
     facts_by_id = {f.id: f for f in facts}
     age = age_on(cpr.birth_date, now.date())
     found = ConsentList([])

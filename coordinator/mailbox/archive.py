@@ -22,15 +22,19 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, false, literal, null, or_, select
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from coordinator.errors import BadRequest, store_error
+from coordinator.database.engine import guarded
+from coordinator.errors import BadRequest
+from coordinator.mailbox.status import MessageStatus
 from coordinator.tables import MESSAGE, REMOVED_MESSAGE
 from messages.medcom.model import MessageType
 
 M, R = MESSAGE.c, REMOVED_MESSAGE.c
 LETTER_TYPES = MessageType.codes(receipts=False)
+DELIVERED = or_(M.in_inbox.is_(True), M.status != MessageStatus.ACCEPTED.value)
+"""Not held for its other half (:mod:`coordinator.mailbox.submission`): its receiver lists
+it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +154,7 @@ async def letters(*, engine: AsyncEngine, search: Search) -> Page:
     """A page of ``search.gln``'s letters, newest first (see the module docstring)."""
     statements = []
     if search.incoming:
-        statements.append(_kept(search, M.receiver_gln == search.gln))
+        statements.append(_kept(search, and_(M.receiver_gln == search.gln, DELIVERED)))
     if search.sent:
         statements.append(_kept(search, M.sender_gln == search.gln))
     if search.child is None and search.subject is None:  # a tombstone has neither
@@ -159,13 +163,10 @@ async def letters(*, engine: AsyncEngine, search: Search) -> Page:
         if search.sent:
             statements.append(_gone(search, R.sender_gln == search.gln))
     found: dict[uuid.UUID, Any] = {}
-    try:
-        async with engine.connect() as conn:
-            for statement in statements:
-                for row in (await conn.execute(statement)).all():
-                    found[row.id] = row
-    except SQLAlchemyError as exc:
-        raise store_error(exc, "the letter archive") from exc
+    async with guarded(engine, "the letter archive", write=False) as conn:
+        for statement in statements:
+            for row in (await conn.execute(statement)).all():
+                found[row.id] = row
     ordered = sorted(found.values(), key=lambda r: (r.received_at, r.id), reverse=True)
     page = ordered[: search.limit]
     more = len(ordered) > search.limit

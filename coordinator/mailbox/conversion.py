@@ -8,6 +8,13 @@ receipt that comes later passes unconverted.
 
 * A FHIR organisation's Acknowledgement finds its record by the MessageHeader.id it answers
   (:func:`record_for_message`) and becomes one XCTL per OIOXML letter.
+* An XDIS91 for a FHIR organisation whose XBIN01 has not come is kept held with its record
+  (the objects it awaits): its XBIN01 finds it (:func:`letter_awaiting`) and completes it
+  in its own intake transaction (:func:`claim_letter`), or, when the two were committed at
+  once, in the pairing after their commits
+  (:func:`~coordinator.mailbox.submission.pair_held`); after :data:`BINARY_WAIT` the
+  sweep releases it without the data (:func:`release_unclaimed`) and a later XBIN01 passes
+  (:func:`release_binary`).
 * An OIOXML organisation's XCTL for a FHIR sender's letter finds its record by the letter
   it answers (:func:`record_for_receipt`); the receipts are gathered on the record
   (:func:`gather_receipt`, in the intake's transaction, the record's row locked) and, once
@@ -23,12 +30,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import and_, bindparam, delete, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from coordinator.database.committer import Batch, Op
 from coordinator.database.reader import Reader
+from coordinator.database.statements import ForEngine
 from coordinator.mailbox.status import MessageStatus
 from coordinator.tables import (
     MESSAGE,
@@ -51,14 +59,18 @@ log = logging.getLogger(__name__)
 __all__ = [
     "FHIR_JSON",
     "KEPT",
+    "Awaiting",
+    "Claim",
     "Partner",
-    "awaiting_binary",
+    "claim_letter",
     "gather_receipt",
     "held_binaries",
     "keep_records",
+    "letter_awaiting",
     "partners",
     "record_for_message",
     "record_for_receipt",
+    "release_binary",
     "release_unclaimed",
     "remove_old_records",
 ]
@@ -70,6 +82,7 @@ FHIR_JSON = "application/fhir+json"
 HELD_BINARIES = 20
 """How many held XBIN01 (for a FHIR receiver, waiting for their XDIS91) one XDIS91 looks at."""
 
+ACCEPTED = MessageStatus.ACCEPTED.value
 C = MESSAGE_CONVERSION.c
 M = MESSAGE.c
 ORG = ORGANISATION.c
@@ -106,7 +119,7 @@ def _held(conn: Connection, sender: str, receiver: str) -> list[Any]:
                 M.receiver_gln == receiver,
                 M.type == MessageType.XBIN01.value,
                 M.in_inbox.is_(False),
-                M.status == MessageStatus.ACCEPTED.value,
+                M.status == ACCEPTED,
             )
             .order_by(M.received_at.desc())
             .limit(HELD_BINARIES)
@@ -166,10 +179,39 @@ async def record_for_receipt(
     return row.id, ("letter" if row.letter_id in letters else "binary")
 
 
+@dataclass(frozen=True, slots=True)
+class Awaiting:
+    """A letter from an OIOXML organisation converted for a FHIR one without the data of
+    attachments whose XBIN01 had not come: its conversion record and its XDIS91's row."""
+
+    record_id: uuid.UUID
+    message_id: uuid.UUID | None  # None: the XDIS91 is gone (the retention removed it)
+    held: bool  # the XDIS91 waits for its XBIN01 (not in the receiver's inbox yet)
+    original: bytes | None  # the XDIS91 as its sender sent it
+    fhir_bundle_id: str | None
+    fhir_message_id: str | None
+
+
 def _awaiting(conn: Connection, fhir_gln: str, oioxml_gln: str, since: datetime) -> list[Any]:
+    letter = (
+        (M.sender_gln == C.oioxml_gln)
+        & (M.receiver_gln == C.fhir_gln)
+        & (M.envelope_id == C.letter_envelope_id)
+        & (M.letter_id == C.letter_id)
+    )
     return list(
         conn.execute(
-            select(C.facts)
+            select(
+                C.id,
+                C.facts,
+                M.id.label("message_id"),
+                M.status,
+                M.in_inbox,
+                M.original,
+                M.fhir_bundle_id,
+                M.fhir_message_id,
+            )
+            .select_from(MESSAGE_CONVERSION.outerjoin(MESSAGE, letter))
             .where(
                 C.fhir_gln == fhir_gln,
                 C.oioxml_gln == oioxml_gln,
@@ -182,20 +224,121 @@ def _awaiting(conn: Connection, fhir_gln: str, oioxml_gln: str, since: datetime)
     )
 
 
-async def awaiting_binary(
+def _held_letter(row: Any) -> bool:
+    return row.message_id is not None and not row.in_inbox and row.status == ACCEPTED
+
+
+async def letter_awaiting(
     *, reader: Reader, fhir_gln: str, oioxml_gln: str, objects: set[str], now: datetime
-) -> bool:
-    """Whether a letter from ``oioxml_gln`` was converted for ``fhir_gln`` without the
-    attachments ``objects`` (object identifiers without hyphens, lower case): their XBIN01
-    comes late."""
+) -> Awaiting | None:
+    """The letter from ``oioxml_gln`` converted for ``fhir_gln`` without the attachments
+    ``objects`` (object identifiers without hyphens, lower case), newest first: held, their
+    XBIN01 comes in time; released, it comes late. None: no letter waits for them."""
     for row in await reader(_awaiting, fhir_gln, oioxml_gln, now - KEPT):
         try:
             awaiting = set(json.loads(row.facts).get("awaiting") or ())
         except (ValueError, AttributeError):
             continue
         if awaiting & objects:
-            return True
-    return False
+            return Awaiting(
+                record_id=row.id,
+                message_id=row.message_id,
+                held=_held_letter(row),
+                original=bytes(row.original) if row.original is not None else None,
+                fhir_bundle_id=row.fhir_bundle_id,
+                fhir_message_id=row.fhir_message_id,
+            )
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """A held XDIS91 (``letter``) made whole by the XBIN01 that came for it: its new body
+    (the CareCommunication with the attachment's data) and its conversion record's new
+    columns."""
+
+    letter: uuid.UUID
+    record_id: uuid.UUID
+    body: bytes
+    record: dict[str, Any]
+
+
+_RECORD_LOCKED = ForEngine(
+    lambda kind: kind.lock(
+        select(C.binary_envelope_id, C.binary_letter_id).where(C.id == bindparam("record"))
+    )
+)
+_HELD_BINARY = ForEngine(
+    lambda kind: kind.lock(
+        select(M.id).where(M.id == bindparam("binary"), M.in_inbox.is_(False), M.status == ACCEPTED)
+    )
+)
+
+
+def claim_letter(
+    conn: Connection, batch: Batch, claim: Claim, binary_id: uuid.UUID, at: datetime
+) -> bool:
+    """Pair a held XDIS91 with its XBIN01 (``binary_id``, stored held), in the transaction
+    that stores the XBIN01 or in a pairing after the commit of either
+    (:func:`~coordinator.mailbox.submission.pair_held`): the letter takes the converted body
+    and goes into the FHIR receiver's inbox, the record knows both letters, and the XBIN01
+    stays out of the inbox (inside the letter). Whether this paired them.
+
+    Serialised per letter: the conversion record's row is locked first (PostgreSQL; on
+    SQLite the committer holds the write lock), so of two transactions that pair the same
+    letter (its XBIN01's intake, and the pairings after an XDIS91 and its XBIN01 committed
+    at once, maybe in two hub processes) the second sees what the first did:
+
+    * the record holds this XBIN01 already: nothing to do (paired by the first);
+    * the XBIN01 is no longer held (the sweep let it go as it is): nothing to do;
+    * the letter is no longer held (the sweep released it without the data), or the record
+      holds another XBIN01: this XBIN01 goes into the inbox as it is (C10: late).
+
+    A release is ``at`` the XBIN01's arrival (the pair's, after the commit)."""
+    record = conn.execute(_RECORD_LOCKED.of(conn), {"record": claim.record_id}).first()
+    mine = (claim.record["binary_envelope_id"], claim.record["binary_letter_id"])
+    if record is not None and (record.binary_envelope_id, record.binary_letter_id) == mine:
+        return False
+    if conn.execute(_HELD_BINARY.of(conn), {"binary": binary_id}).first() is None:
+        return False
+    taken = None
+    if record is not None and record.binary_letter_id is None:
+        taken = conn.execute(
+            update(MESSAGE)
+            .where(M.id == claim.letter, M.in_inbox.is_(False), M.status == ACCEPTED)
+            .values(
+                body=claim.body,
+                size=len(claim.body),
+                in_inbox=True,
+                released_at=at,
+                updated_at=batch.now,
+            )
+            .returning(M.receiver_gln)
+        ).first()
+    if taken is None:
+        release_binary(conn, batch, binary_id, at)
+        return False
+    columns = ("binary_envelope_id", "binary_letter_id", "facts")
+    conn.execute(
+        update(MESSAGE_CONVERSION)
+        .where(C.id == claim.record_id)
+        .values(**{k: claim.record[k] for k in columns})
+    )
+    batch.wake.add(taken.receiver_gln)
+    return True
+
+
+def release_binary(conn: Connection, batch: Batch, binary_id: uuid.UUID, at: datetime) -> None:
+    """A held XBIN01 no held letter can take (its letter went without it, or it does not
+    carry all the letter's attachments) goes into its receiver's inbox as it is (C10)."""
+    released = conn.execute(
+        update(MESSAGE)
+        .where(M.id == binary_id, M.in_inbox.is_(False), M.status == ACCEPTED)
+        .values(in_inbox=True, released_at=at, updated_at=batch.now)
+        .returning(M.receiver_gln)
+    ).first()
+    if released is not None:
+        batch.wake.add(released.receiver_gln)
 
 
 def keep_records(conn: Connection, rows: list[dict[str, Any]]) -> None:
@@ -266,13 +409,15 @@ def gather_receipt(
 
 
 BINARY_WAIT = timedelta(minutes=60)
-"""How long a held XBIN01 waits for its XDIS91 before it goes to its FHIR receiver as it is
-(MedCom's 60 minutes, C10, seen from the other side)."""
+"""How long a held letter waits for its other half (MedCom's 60 minutes, C10): an XDIS91
+for its XBIN01, an XBIN01 for its XDIS91."""
 
 
 def release_unclaimed(now: datetime | None = None) -> Op[int]:
-    """A committer op (run by the expiry sweep): the held XBIN01 that no converted letter
-    took within :data:`BINARY_WAIT` go into their receiver's inbox as they are; how many."""
+    """A committer op (run by the expiry sweep): the letters held for a FHIR receiver whose
+    other half did not come within :data:`BINARY_WAIT` go into their receiver's inbox: an
+    XDIS91 as it was converted, without the attachments' data (its late XBIN01 will pass as
+    it is), an XBIN01 that no converted letter took as it is; how many."""
 
     async def op(conn: AsyncConnection, batch: Batch) -> int:
         claimed = (
@@ -287,13 +432,15 @@ def release_unclaimed(now: datetime | None = None) -> Op[int]:
         result = await conn.execute(
             update(MESSAGE)
             .where(
-                M.type == MessageType.XBIN01.value,
+                or_(
+                    M.type == MessageType.XDIS91.value,
+                    and_(M.type == MessageType.XBIN01.value, ~claimed),
+                ),
                 M.in_inbox.is_(False),
-                M.status == MessageStatus.ACCEPTED.value,
+                M.status == ACCEPTED,
                 M.received_at < (now or batch.now) - BINARY_WAIT,
-                ~claimed,
             )
-            .values(in_inbox=True, updated_at=batch.now)
+            .values(in_inbox=True, released_at=now or batch.now, updated_at=batch.now)
             .returning(M.receiver_gln)
         )
         receivers = [row.receiver_gln for row in result.all()]

@@ -2,13 +2,23 @@
 
 * A letter (XDIS91/XBIN01) not acknowledged within ``Settings.message_ttl`` becomes
   ``expired``, leaves the receiver's inbox, and the sender gets an XCTL01 negative network
-  receipt from the hub (``Settings.network_gln``) in its own inbox.
+  receipt from the hub (``Settings.network_gln``) in its own inbox. MedCom maps no XCTL01
+  to FHIR (C11): a FHIR organisation's letter sent as FHIR is answered instead with one
+  MedCom Acknowledgement of its MessageHeader (``fatal-error``, an OperationOutcome saying
+  the letter was not delivered), built as every Acknowledgement is
+  (:func:`messages.fhir.answer.acknowledgement_for`), from the letter's receiver to
+  its sender; one for the message, though its XDIS91 and XBIN01 both expire. It is stored as
+  the XCTL01 (type ``XCTL01``, from the network, its body FHIR), so the letter retention
+  and the letter's ``receipt_id`` treat it alike.
 * A letter whose sender asked for a positive receipt (``pluspositivkvitt``) and has none
   after ``Settings.receipt_deadline`` (120 minutes) is flagged ``overdue``; the flag goes
   when the receipt comes, or when the letter expires (the sender has its XCTL01 then, and
   no receipt will come for a letter nobody can fetch any more).
-* An XBIN01 held for a FHIR receiver (:mod:`coordinator.mailbox.submission`) whose XDIS91
-  has not come within 60 minutes goes into the receiver's inbox as it is.
+* A letter held for a FHIR receiver (:mod:`coordinator.mailbox.submission`) whose other
+  half has not come within 60 minutes goes into the receiver's inbox: an XDIS91 converted
+  without its attachments' data, an XBIN01 as it is. A held letter is in no inbox, so it
+  cannot expire while it waits; its ``message_ttl`` counts from its release
+  (``released_at``), so the hour it waited is not taken from its receiver.
 
 The deadlines are judged by the clock the sweep is given (the hub's ``CLOCK``: now, UTC).
 
@@ -25,17 +35,21 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from coordinator.database.committer import Batch, Committer
 from coordinator.errors import CoordinatorError
-from coordinator.mailbox.conversion import release_unclaimed
+from coordinator.mailbox.conversion import FHIR_JSON, release_unclaimed
 from coordinator.mailbox.status import MessageStatus, sources_of, transition
 from coordinator.settings import Settings
-from coordinator.tables import MESSAGE, new_message_row
+from coordinator.tables import MESSAGE, ORGANISATION, MessageFormat, new_message_row
 from messages.errors import MessageError, RefuseCode
+from messages.fhir.answer import MessageRef, acknowledgement_for
+from messages.fhir.build import build_fhir
+from messages.fhir.model import AckCode, Organization
+from messages.identifiers import derived_message_id
 from messages.medcom.documents import build_message
 from messages.medcom.model import MessageType
 from messages.medcom.receipts import negative_network_receipt
@@ -48,6 +62,10 @@ EXPIRABLE = sorted(s.value for s in sources_of(MessageStatus.EXPIRED))
 """The statuses a letter expires from (the state machine's word, for the query)."""
 AWAITING_RECEIPT = sorted(s.value for s in sources_of(MessageStatus.RECEIPTED))
 """The statuses of a letter a receipt may still answer."""
+
+
+SENDER = ORGANISATION.alias("sender")
+RECEIVER = ORGANISATION.alias("receiver")
 
 
 def expire_due(
@@ -70,11 +88,22 @@ def expire_due(
                     M.letter_id,
                     M.ack_requested,
                     M.episode_id,
-                    M.status,
+                    M.received_at,
+                    M.sent_as,
+                    M.fhir_message_id,
+                    SENDER.c.format.label("sender_format"),
+                    SENDER.c.sor.label("sender_sor"),
+                    RECEIVER.c.sor.label("receiver_sor"),
+                )
+                .select_from(
+                    MESSAGE.outerjoin(SENDER, SENDER.c.gln == M.sender_gln).outerjoin(
+                        RECEIVER, RECEIVER.c.gln == M.receiver_gln
+                    )
                 )
                 .where(
                     M.in_inbox.is_(True),
                     M.received_at < cutoff,
+                    or_(M.released_at.is_(None), M.released_at < cutoff),  # held first
                     M.type.in_(MessageType.codes(receipts=False)),
                     M.status.in_(EXPIRABLE),
                 )
@@ -99,40 +128,103 @@ def expire_due(
             )
             if changed.rowcount != 1:
                 continue  # acknowledged or expired by another process meanwhile
-            receipt_id = uuid.uuid4()
-            body, envelope_id, letter_id = _network_receipt(
-                row, network_gln=network_gln, batch=batch, ttl=ttl
-            )
-            await conn.execute(
-                insert(MESSAGE).values(
-                    new_message_row(
-                        id=receipt_id,
-                        type=MessageType.XCTL01.value,
-                        sender_gln=network_gln,
-                        receiver_gln=row.sender_gln,
-                        envelope_id=envelope_id,
-                        letter_id=letter_id,
-                        body=body,
-                        received_at=batch.now,
-                        original_id=row.id,
-                    )
-                )
+            receipt_id = await _tell_sender(
+                conn, row, network_gln=network_gln, batch=batch, ttl=ttl
             )
             await conn.execute(update(MESSAGE).where(M.id == row.id).values(receipt_id=receipt_id))
             batch.event(row.id, new)
-            batch.event(receipt_id, MessageStatus.ACCEPTED)
             batch.wake.add(row.sender_gln)
             expired += 1
-            log.info("message %s expired; XCTL01 %s sent to %s", row.id, receipt_id, row.sender_gln)
+            log.info(
+                "message %s expired; receipt %s sent to %s", row.id, receipt_id, row.sender_gln
+            )
         return expired
 
     return op
 
 
-def _network_receipt(
-    row: Any, *, network_gln: str, batch: Batch, ttl: timedelta
-) -> tuple[bytes, str, str]:
-    routing = Routing(
+def _answers_fhir(row: Any) -> bool:
+    """Whether the expired letter's sender reads FHIR and sent it as a FHIR message: it is
+    answered with an Acknowledgement of that message (an XCTL01 it could not read)."""
+    return (
+        row.sender_format == MessageFormat.FHIR.value
+        and row.sent_as == MessageFormat.FHIR.value
+        and row.fhir_message_id is not None
+    )
+
+
+async def _tell_sender(
+    conn: AsyncConnection, row: Any, *, network_gln: str, batch: Batch, ttl: timedelta
+) -> uuid.UUID:
+    """Put the expired letter's receipt in its sender's inbox (an XCTL01 or, for a FHIR
+    sender's message, one Acknowledgement for the message's letters); its id."""
+    text = _expiry_text(row, ttl)
+    if not _answers_fhir(row):
+        receipt = negative_network_receipt(
+            _routing(row),
+            network_id=network_gln,
+            refuse_code=RefuseCode.NOT_SPECIFIED,
+            text=text,
+            now=batch.now,
+        )
+        made = new_message_row(
+            id=uuid.uuid4(),
+            type=MessageType.XCTL01.value,
+            sender_gln=network_gln,
+            receiver_gln=row.sender_gln,
+            envelope_id=receipt.envelope.identifier,
+            letter_id=receipt.letter_identifier,
+            body=build_message(receipt),
+            received_at=batch.now,
+            original_id=row.id,
+        )
+    else:
+        told = (
+            await conn.execute(  # the message's other letter (a FHIR letter's XBIN01) expired
+                select(M.receipt_id).where(
+                    M.sender_gln == row.sender_gln,
+                    M.received_at == row.received_at,
+                    M.fhir_message_id == row.fhir_message_id,
+                    M.id != row.id,
+                    M.status == MessageStatus.EXPIRED.value,
+                    M.receipt_id.is_not(None),
+                )
+            )
+        ).first()
+        if told is not None:
+            return uuid.UUID(str(told.receipt_id))
+        letter = MessageRef(
+            header_id=row.fhir_message_id,
+            sender=Organization(id="", sor=row.sender_sor, gln=row.sender_gln),
+            receiver=Organization(id="", sor=row.receiver_sor, gln=row.receiver_gln),
+        )
+        ack = acknowledgement_for(  # from the letter's receiver, to its sender
+            letter,
+            now=batch.now,
+            code=AckCode.FATAL_ERROR,
+            details=f"Brevet er ikke leveret. {text}",
+        )
+        made = new_message_row(
+            id=uuid.uuid4(),
+            type=MessageType.XCTL01.value,
+            sender_gln=network_gln,
+            receiver_gln=row.sender_gln,
+            envelope_id=derived_message_id(ack.bundle_id, "envelope"),
+            letter_id=derived_message_id(ack.header_id, "letter"),
+            body=build_fhir(ack),
+            received_at=batch.now,
+            original_id=row.id,
+            body_type=FHIR_JSON,
+            fhir_bundle_id=ack.bundle_id,
+            fhir_message_id=ack.header_id,
+        )
+    await conn.execute(insert(MESSAGE).values(made))
+    batch.event(made["id"], MessageStatus.ACCEPTED)
+    return uuid.UUID(str(made["id"]))
+
+
+def _routing(row: Any) -> Routing:
+    return Routing(
         type=MessageType(row.type),
         envelope_identifier=row.envelope_id,
         letter_identifier=row.letter_id,
@@ -143,22 +235,16 @@ def _network_receipt(
         original=None,
         warnings=(),
     )
+
+
+def _expiry_text(row: Any, ttl: timedelta) -> str:
     within = danish_duration(ttl)
     if row.status == MessageStatus.DOWNLOADED.value:
-        text = (
+        return (
             f"Brevet er hentet af modtageren, men modtagelsen er ikke bekræftet inden for "
             f"{within}; brevet er udløbet."
         )
-    else:
-        text = f"Brevet er ikke hentet af modtageren inden for {within} og er udløbet."
-    receipt = negative_network_receipt(
-        routing,
-        network_id=network_gln,
-        refuse_code=RefuseCode.NOT_SPECIFIED,
-        text=text,
-        now=batch.now,
-    )
-    return build_message(receipt), receipt.envelope.identifier, receipt.letter_identifier
+    return f"Brevet er ikke hentet af modtageren inden for {within} og er udløbet."
 
 
 _UNITS = (

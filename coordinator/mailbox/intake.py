@@ -36,7 +36,7 @@ from sqlalchemy.engine import Connection
 from coordinator.database.committer import Batch
 from coordinator.database.statements import InsertIgnore, Lookup, Write
 from coordinator.errors import AlreadyReceipted, Conflict, ResendLimit
-from coordinator.mailbox.conversion import gather_receipt, keep_records
+from coordinator.mailbox.conversion import Claim, claim_letter, gather_receipt, keep_records
 from coordinator.mailbox.status import MessageStatus, sources_of
 from coordinator.tables import MESSAGE, REMOVED_MESSAGE, MessageFormat, new_message_row
 from messages.medcom.model import MessageType
@@ -63,6 +63,7 @@ class Form:
     held: bool = False  # not for the receiver's inbox (folded into another, or converted)
     conversion: dict[str, Any] | None = None  # a conversion record to keep with it
     gather: tuple[uuid.UUID, str] | None = None  # an XCTL for a record: its id and slot
+    claim: Claim | None = None  # an XBIN01 that completes a held XDIS91 (stored held)
 
 
 OIOXML_FORM = Form()
@@ -215,6 +216,7 @@ def _accept(conn: Connection, batch: Batch, incoming: list[Incoming]) -> list[An
         receipts: list[tuple[uuid.UUID, Routing]] = []
         records: list[dict[str, Any]] = []
         gathered: list[tuple[tuple[uuid.UUID, str], bytes, uuid.UUID]] = []
+        claims: list[tuple[Claim, uuid.UUID, datetime]] = []
         for new in rows:
             if new["id"] not in inserted:  # another hub process stored the same message first
                 winner = conn.execute(
@@ -246,7 +248,12 @@ def _accept(conn: Connection, batch: Batch, incoming: list[Incoming]) -> list[An
                 )
             if item.form.gather is not None:
                 gathered.append((item.form.gather, item.body, new["id"]))
+            if item.form.claim is not None:
+                claims.append((item.form.claim, new["id"], new["received_at"]))
         keep_records(conn, records)
+        # a held XDIS91 made whole by its XBIN01; records locked in one order (no deadlock)
+        for claim, binary_id, at in sorted(claims, key=lambda c: c[0].record_id):
+            claim_letter(conn, batch, claim, binary_id, at)
         if receipts:
             refused = _refuse_second_receipts(conn, batch, link_receipts(conn, batch, receipts))
             for receipt_id, refusal in refused.items():

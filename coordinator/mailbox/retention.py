@@ -40,11 +40,9 @@ hub's ``CLOCK``: now, UTC). Removals are counted for ``/metrics`` and logged as 
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from aiohttp import web
@@ -53,12 +51,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from coordinator.database.committer import Batch, Committer, Op
 from coordinator.database.statements import ForEngine
-from coordinator.errors import CoordinatorError
 from coordinator.mailbox.conversion import remove_old_records
 from coordinator.mailbox.status import MessageStatus
 from coordinator.settings import Settings
 from coordinator.state import CLOCK, COMMITTER, SETTINGS
 from coordinator.tables import MESSAGE, MESSAGE_EVENT, REMOVED_MESSAGE
+from coordinator.tasks import Counts, every, owned
 from messages.medcom.model import MessageType
 
 log = logging.getLogger(__name__)
@@ -128,24 +126,13 @@ _LETTERS = frozenset(MessageType.codes(receipts=False))
 
 
 @dataclass(slots=True)
-class Removed:
+class Removed(Counts):
     """What the letter retention removed (counts only)."""
 
     letters: int = 0  # delivered letters (XDIS91, XBIN01)
     expired: int = 0  # expired letters, after their XCTL01
     receipts: int = 0  # receipts (XCTL01, XCTL02, XCTL03)
     conversions: int = 0  # conversion records past three months (coordinator.mailbox.conversion)
-
-    def add(self, other: Removed) -> None:
-        for f in fields(self):
-            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
-
-    @property
-    def total(self) -> int:
-        return sum(getattr(self, f.name) for f in fields(self))
-
-    def as_dict(self) -> dict[str, int]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 LETTER_RETENTION_TOTALS = web.AppKey("letter_retention_totals", Removed)
@@ -236,12 +223,12 @@ async def retain_letters_forever(
     totals: Removed,
 ) -> None:
     """The scheduled job: run letter retention now and every ``Settings.retention_interval``."""
-    while True:
-        try:
-            await run_letter_retention(committer, settings, clock, totals)
-        except CoordinatorError as exc:
-            log.warning("letter retention failed (%s); trying again later", exc.code)
-        await asyncio.sleep(settings.retention_interval)
+    await every(
+        settings.retention_interval,
+        lambda: run_letter_retention(committer, settings, clock, totals),
+        what="letter retention",
+        log=log,
+    )
 
 
 async def letter_retention_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -249,14 +236,9 @@ async def letter_retention_ctx(app: web.Application) -> AsyncIterator[None]:
     hub's clock, and cancelled with it."""
     totals = Removed()
     app[LETTER_RETENTION_TOTALS] = totals
-    task = asyncio.create_task(
-        retain_letters_forever(app[COMMITTER], app[SETTINGS], app[CLOCK], totals),
-        name="samspil-letter-retention",
-    )
-    yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    job = retain_letters_forever(app[COMMITTER], app[SETTINGS], app[CLOCK], totals)
+    async with owned(job, name="samspil-letter-retention"):
+        yield
 
 
 def letter_retention_metrics(app: web.Application) -> dict[str, float]:
@@ -264,7 +246,4 @@ def letter_retention_metrics(app: web.Application) -> dict[str, float]:
     totals = app.get(LETTER_RETENTION_TOTALS)
     if totals is None:
         return {}
-    return {
-        f"samspil_letter_retention_removed_{name}_total": float(n)
-        for name, n in totals.as_dict().items()
-    }
+    return totals.metrics("samspil_letter_retention_removed")

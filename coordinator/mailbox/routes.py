@@ -37,8 +37,8 @@ from coordinator.mailbox.store import (
     touch_poll,
 )
 from coordinator.mailbox.store import lease as store_lease
-from coordinator.mailbox.submission import FHIR_TYPES, FHIR_XML, submitted
-from coordinator.params import seconds, whole_number
+from coordinator.mailbox.submission import FHIR_TYPES, FHIR_XML, pair_held, submitted
+from coordinator.params import path_id, seconds, whole_number
 from coordinator.responses import json_response
 from coordinator.security.auth import Principal, principal_of
 from coordinator.sqltypes import utcnow
@@ -89,10 +89,7 @@ def _mailbox_user(request: web.Request) -> Principal:
 
 
 def _message_id(request: web.Request) -> uuid.UUID:
-    try:
-        return uuid.UUID(request.match_info["id"])
-    except ValueError:
-        raise NotFound("no such message for your organisation") from None
+    return path_id(request, not_found="no such message for your organisation")
 
 
 @routes.post("/v1/messages")
@@ -108,6 +105,7 @@ async def submit(request: web.Request) -> web.Response:
     body = await request.read()
     incoming = await submitted(request, body, content_type, principal.org_gln)
     accepted = await app[COMMITTER].bulk(accept_many, incoming)
+    await pair_held(app, incoming, accepted)
     headers = {"Location": f"/v1/messages/{accepted.id}"}
     answer = Accepted(
         id=accepted.id,
@@ -216,6 +214,9 @@ async def fetch(request: web.Request) -> web.Response:
         reader=app[READER], message_id=message_id, gln=principal.org_gln, with_body=True
     )
     receiver = row.receiver_gln == principal.org_gln
+    if receiver and row.status == MessageStatus.ACCEPTED.value and not row.in_inbox:
+        # held for its other half (a converted letter and its attachment): not delivered yet
+        raise NotFound("no such message for your organisation")
     if receiver and row.status == MessageStatus.EXPIRED.value:
         raise Expired(
             "this letter expired before your system acknowledged it and its sender was told "

@@ -21,13 +21,13 @@ from typing import Any
 
 from sqlalchemy import and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from coordinator.database.committer import Batch, SyncOp
+from coordinator.database.engine import guarded
 from coordinator.database.reader import Reader
 from coordinator.database.statements import ForEngine, Lookup, Query, UpdateEach
-from coordinator.errors import Conflict, ConsumedElsewhere, LetterRemoved, NotFound, store_error
+from coordinator.errors import Conflict, ConsumedElsewhere, LetterRemoved, NotFound
 from coordinator.index.tables import CASE
 from coordinator.mailbox.status import MessageStatus, transition
 from coordinator.tables import (
@@ -70,40 +70,29 @@ class CredentialRow:
 
 async def list_organisations(*, engine: AsyncEngine) -> list[OrganisationPublic]:
     o = ORGANISATION.c
-    try:
-        async with engine.connect() as conn:
-            rows = (await conn.execute(select(ORGANISATION).order_by(o.gln))).all()
-    except SQLAlchemyError as exc:
-        raise store_error(exc) from exc
+    async with guarded(engine, write=False) as conn:
+        rows = (await conn.execute(select(ORGANISATION).order_by(o.gln))).all()
     return [OrganisationPublic.model_validate(dict(row._mapping)) for row in rows]
 
 
 async def registered_glns(*, engine: AsyncEngine, glns: Sequence[str]) -> set[str]:
     """Which of ``glns`` are registered organisations."""
-    try:
-        async with engine.connect() as conn:
-            found = await conn.scalars(
-                select(ORGANISATION.c.gln).where(ORGANISATION.c.gln.in_(list(glns)))
-            )
-            return set(found)
-    except SQLAlchemyError as exc:
-        raise store_error(exc) from exc
+    async with guarded(engine, write=False) as conn:
+        found = await conn.scalars(
+            select(ORGANISATION.c.gln).where(ORGANISATION.c.gln.in_(list(glns)))
+        )
+        return set(found)
 
 
 async def find_credential(*, engine: AsyncEngine, hashed: str) -> CredentialRow | None:
     """The credential whose token hashes to ``hashed`` (lookup by hash: no timing oracle)."""
     c = CREDENTIAL.c
-    try:
-        async with engine.connect() as conn:
-            row = (
-                await conn.execute(
-                    select(c.id, c.org_gln, c.name, c.role, c.disabled).where(
-                        c.token_hash == hashed
-                    )
-                )
-            ).first()
-    except SQLAlchemyError as exc:
-        raise store_error(exc) from exc
+    async with guarded(engine, write=False) as conn:
+        row = (
+            await conn.execute(
+                select(c.id, c.org_gln, c.name, c.role, c.disabled).where(c.token_hash == hashed)
+            )
+        ).first()
     if row is None:
         return None
     return CredentialRow(row.id, row.org_gln, row.name, Role(row.role), row.disabled)
@@ -480,28 +469,21 @@ class Summary:
 
 
 async def summary(*, engine: AsyncEngine) -> Summary:
-    try:
-        async with engine.connect() as conn:
-            by = (
-                await conn.execute(
-                    select(M.status, M.type, func.count()).group_by(M.status, M.type)
-                )
-            ).all()
-            depth = (
-                await conn.execute(
-                    select(M.receiver_gln, func.count())
-                    .where(M.in_inbox.is_(True))
-                    .group_by(M.receiver_gln)
-                )
-            ).all()
-            polls = (
-                await conn.execute(select(ORGANISATION.c.gln, ORGANISATION.c.last_poll_at))
-            ).all()
-            overdue = await conn.scalar(
-                select(func.count()).select_from(MESSAGE).where(M.overdue.is_(True))
+    async with guarded(engine, write=False) as conn:
+        by = (
+            await conn.execute(select(M.status, M.type, func.count()).group_by(M.status, M.type))
+        ).all()
+        depth = (
+            await conn.execute(
+                select(M.receiver_gln, func.count())
+                .where(M.in_inbox.is_(True))
+                .group_by(M.receiver_gln)
             )
-    except SQLAlchemyError as exc:
-        raise store_error(exc) from exc
+        ).all()
+        polls = (await conn.execute(select(ORGANISATION.c.gln, ORGANISATION.c.last_poll_at))).all()
+        overdue = await conn.scalar(
+            select(func.count()).select_from(MESSAGE).where(M.overdue.is_(True))
+        )
     counts = [(str(s), str(t), int(n)) for s, t, n in by]
     return Summary(
         by_status_type=counts,
@@ -513,8 +495,5 @@ async def summary(*, engine: AsyncEngine) -> Summary:
 
 
 async def ping(*, engine: AsyncEngine) -> None:
-    try:
-        async with engine.connect() as conn:
-            await conn.scalar(select(1))
-    except SQLAlchemyError as exc:
-        raise store_error(exc) from exc
+    async with guarded(engine, write=False) as conn:
+        await conn.scalar(select(1))

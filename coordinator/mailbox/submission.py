@@ -14,9 +14,20 @@ again is a duplicate as the same XDIS91 is.
 =============  ==============  ===============================================================
 sent           received as     what the hub does
 =============  ==============  ===============================================================
-XDIS91         FHIR            a CareCommunication, with the data of a held XBIN01 (sent
-                               before it) or without (C10); a conversion record
-XBIN01         FHIR            held for its XDIS91
+XDIS91         FHIR            a CareCommunication and a conversion record: with the data of
+                               a held XBIN01 (sent before it); else, when it refers to
+                               attachments, converted without their data and held (accepted,
+                               not in the inbox, not fetchable) until its XBIN01 comes or
+                               60 minutes pass (then released without the data by the
+                               sweep, C10); looked for again after its commit
+                               (:func:`pair_held`: sent at once with it)
+XBIN01         FHIR            its held XDIS91 converted again with the data and released in
+                               this intake's transaction, the record told of the XBIN01, the
+                               XBIN01 itself held (inside the letter); no XDIS91 yet: held
+                               for it up to 60 minutes (looked for again after its commit),
+                               then as is; its XDIS91 released without it already, or not
+                               all the XDIS91's attachments in it: as is (late or invalid:
+                               C10 judges the XBIN01 as one message)
 XCTL02/03      FHIR            gathered on the conversion record; once each OIOXML letter has
                                one, an Acknowledgement (C11); none within three months: as is
 CareComm.      OIOXML          an XDIS91 and, with attachments, one XBIN01 (C9), stored
@@ -32,23 +43,29 @@ import asyncio
 import dataclasses
 import json
 import logging
+import uuid
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from typing import Any, TypeVar
 
 from aiohttp import web
 
-from coordinator.errors import Forbidden, NetworkReceiptRefused, UnknownReceiver
+from coordinator.errors import CoordinatorError, Forbidden, NetworkReceiptRefused, UnknownReceiver
 from coordinator.mailbox.conversion import (
     FHIR_JSON,
+    Awaiting,
+    Claim,
     Partner,
-    awaiting_binary,
+    claim_letter,
     held_binaries,
+    letter_awaiting,
     record_for_message,
     record_for_receipt,
+    release_binary,
 )
-from coordinator.mailbox.intake import Form, Incoming
-from coordinator.state import CLOCK, DIRECTORY, READER, REGISTRY, SETTINGS
+from coordinator.mailbox.intake import Accepted, Form, Incoming
+from coordinator.state import CLOCK, COMMITTER, DIRECTORY, READER, REGISTRY, SETTINGS
 from coordinator.tables import MessageFormat
 from messages.errors import MessageError
 from messages.fhir.build import build_fhir
@@ -80,7 +97,7 @@ from messages.xmlsafe import parse_xml
 
 log = logging.getLogger(__name__)
 
-__all__ = ["FHIR_TYPES", "FHIR_XML", "OIOXML_TYPES", "submitted"]
+__all__ = ["FHIR_TYPES", "FHIR_XML", "OIOXML_TYPES", "pair_held", "submitted"]
 
 OIOXML_TYPES = frozenset({"application/xml", "text/xml"})
 FHIR_XML = "application/fhir+xml"
@@ -147,21 +164,23 @@ async def _from_oioxml(app: web.Application, body: bytes, caller: str) -> Incomi
     if routing.type is MessageType.XDIS91:
         return await _letter_to_fhir(app, incoming, sender, receiver)
     if routing.type is MessageType.XBIN01:
-        return await _binary_to_fhir(app, incoming)
+        return await _binary_to_fhir(app, incoming, sender, receiver)
     return await _receipt_to_fhir(app, incoming)
 
 
 async def _letter_to_fhir(
     app: web.Application, incoming: Incoming, sender: Partner, receiver: Partner
 ) -> Incoming:
+    """An XDIS91 for a FHIR organisation becomes a CareCommunication: with the data of its
+    held XBIN01 (sent before it), or, when its XBIN01 has not come, held (accepted, not in
+    the receiver's inbox) converted without the data until the XBIN01 comes or
+    :data:`BINARY_WAIT` passes (C10)."""
     body = incoming.body
     letter = await _maybe_off_loop(len(body), lambda: read_correspondence(parse_xml(body)))
-    binary = await _held_binary(app, letter)
-    message = care_communication_from_oioxml(
-        letter, binary, directory=_sor_directory(sender, receiver)
-    )
-    data = await _maybe_off_loop(len(body), build_fhir, message)
-    record = ConversionRecord(message=message, letter=letter, binary=binary)
+    held = await _held_binary(app, letter)
+    binary = held[1] if held is not None else None
+    message, data, record = await _converted(letter, binary, sender, receiver, len(body))
+    waits = binary is None and bool(_wanted(letter))
     return dataclasses.replace(
         incoming,
         body=data,
@@ -171,44 +190,174 @@ async def _letter_to_fhir(
             original=body,
             fhir_bundle_id=message.bundle_id,
             fhir_message_id=message.header_id,
-            conversion=_record_row(record, fhir_gln=receiver.gln, oioxml_gln=sender.gln),
+            held=waits,
+            conversion=record,
         ),
     )
 
 
-async def _held_binary(app: web.Application, letter: Correspondence) -> BinaryLetter | None:
-    """The held XBIN01 that carries the objects ``letter`` refers to, if it came first."""
-    wanted = {_object_key(r.binary.object_identifier) for r in letter.references if r.binary}
+async def _converted(
+    letter: Correspondence,
+    binary: BinaryLetter | None,
+    sender: Partner,
+    receiver: Partner,
+    size: int,
+    ids: tuple[str, str] | None = None,
+) -> tuple[CareCommunication, bytes, dict[str, Any]]:
+    """The CareCommunication for ``letter`` (and ``binary``), its bytes and its conversion
+    record's row; ``ids``: the Bundle.id and MessageHeader.id it was given before."""
+    message = care_communication_from_oioxml(
+        letter, binary, directory=_sor_directory(sender, receiver)
+    )
+    if ids is not None:
+        message = dataclasses.replace(message, bundle_id=ids[0], header_id=ids[1])
+    data = await _maybe_off_loop(size, build_fhir, message)
+    record = ConversionRecord(message=message, letter=letter, binary=binary)
+    return message, data, _record_row(record, fhir_gln=receiver.gln, oioxml_gln=sender.gln)
+
+
+async def _held_binary(
+    app: web.Application, letter: Correspondence
+) -> tuple[uuid.UUID, BinaryLetter, int] | None:
+    """The held XBIN01 (its id, read, its size) that carries all the objects ``letter``
+    refers to, if it came first. One that carries only some of them is not its XBIN01: C10
+    judges the XBIN01 as one message (arrived in time and valid, or not), so the letter goes
+    without the data after the hour and that XBIN01 as it is."""
+    wanted = _wanted(letter)
     if not wanted:
         return None
     rows = await held_binaries(
         reader=app[READER], sender=letter.sender.ean, receiver=letter.receiver.ean
     )
     for row in rows:
+        body = bytes(row.body)
         try:
-            binary = read_binary_letter(parse_xml(bytes(row.body)))
+            binary = await _maybe_off_loop(len(body), _read_binary, body)
         except MessageError:
             continue
-        have = {_object_key(o.object_identifier) for o in binary.objects}
-        if wanted <= have:
-            return binary
-    return None  # C10: the attachment goes without its data
+        if wanted <= _objects(binary):
+            return row.id, binary, len(body)
+    return None  # the letter waits for it (C10)
 
 
-async def _binary_to_fhir(app: web.Application, incoming: Incoming) -> Incoming:
-    """An XBIN01 for a FHIR organisation waits (held) for its XDIS91; one whose XDIS91 was
-    converted without it already is late and passes as it is (C10)."""
+def _read_binary(body: bytes) -> BinaryLetter:
+    return read_binary_letter(parse_xml(body))
+
+
+def _wanted(letter: Correspondence) -> set[str]:
+    return {_object_key(r.binary.object_identifier) for r in letter.references if r.binary}
+
+
+def _objects(binary: BinaryLetter) -> set[str]:
+    return {_object_key(o.object_identifier) for o in binary.objects}
+
+
+async def _binary_to_fhir(
+    app: web.Application, incoming: Incoming, sender: Partner, receiver: Partner
+) -> Incoming:
+    """An XBIN01 for a FHIR organisation: one whose XDIS91 is held for it completes that
+    letter (converted again, with the data; the XBIN01 itself is stored held, in the
+    letter's CareCommunication); one whose XDIS91 was released without it is late, and one
+    that does not carry all its XDIS91's attachments invalid: each passes as it is (C10
+    speaks of the XBIN01 as one message, so a part of the data is not sent in the letter);
+    one that came first waits (held) for its XDIS91 (C10)."""
     body = incoming.body
-    binary = await _maybe_off_loop(len(body), lambda: read_binary_letter(parse_xml(body)))
-    objects = {_object_key(o.object_identifier) for o in binary.objects}
-    late = await awaiting_binary(
+    binary = await _maybe_off_loop(len(body), _read_binary, body)
+    found = await letter_awaiting(
         reader=app[READER],
-        fhir_gln=incoming.routing.receiver_gln,
-        oioxml_gln=incoming.routing.sender_gln,
-        objects=objects,
+        fhir_gln=receiver.gln,
+        oioxml_gln=sender.gln,
+        objects=_objects(binary),
         now=incoming.received_at,
     )
-    return incoming if late else dataclasses.replace(incoming, form=Form(held=True))
+    if found is None:
+        return dataclasses.replace(incoming, form=Form(held=True))
+    size = len(body)
+    claim = await _claim(found, binary, sender, receiver, size) if found.held else None
+    if claim is None:  # late (C10)
+        return incoming
+    return dataclasses.replace(incoming, form=Form(held=True, claim=claim))
+
+
+async def _claim(
+    found: Awaiting, binary: BinaryLetter, sender: Partner, receiver: Partner, size: int
+) -> Claim | None:
+    """The held letter ``found`` converted again with ``binary``'s data, under the ids its
+    receiver will see; None if it cannot be, or ``binary`` lacks some of its attachments
+    (it then goes without the data after the hour: C10)."""
+    original = found.original
+    if original is None or found.message_id is None or found.fhir_message_id is None:
+        return None
+    try:
+        letter = await _maybe_off_loop(
+            len(original), lambda: read_correspondence(parse_xml(original))
+        )
+    except MessageError:
+        return None
+    if not _wanted(letter) <= _objects(binary):
+        return None
+    ids = (found.fhir_bundle_id or "", found.fhir_message_id)
+    _, data, record = await _converted(letter, binary, sender, receiver, size, ids)
+    return Claim(letter=found.message_id, record_id=found.record_id, body=data, record=record)
+
+
+async def pair_held(app: web.Application, incoming: Incoming, accepted: Accepted) -> None:
+    """After the commit of an XDIS91 or an XBIN01 stored held for a FHIR receiver: pair it
+    with its other half if that was committed meanwhile (C10).
+
+    Each intake looks for the other half before its commit; an XDIS91 and its XBIN01 sent
+    at once (an outbox sends with concurrency; the committer groups them in one
+    transaction, or hub processes commit them side by side) do not see each other there,
+    and both would be held. Looked for again after its own commit, at least one of the two
+    sees the other: the later look comes after both commits. Both may: the pairing
+    (:func:`~coordinator.mailbox.conversion.claim_letter`) locks the conversion record's row
+    and does nothing for a pair already made, so it is done once.
+
+    Why not in the committing transaction: the pairing converts the letter again with the
+    attachment's data (XML read, FHIR built, sized by the attachment), and the committer's
+    transactions are the hub's one writer (on SQLite run on the event loop, holding the
+    write lock): they hold statements, not conversions. So the conversion is done here,
+    between two transactions, and only the pairing is written in one. Nothing is lost if
+    this process stops in between: the sweep lets both go after the hour, as C10 says."""
+    form, kind = incoming.form, incoming.routing.type
+    if accepted.duplicate or not form.held or form.claim is not None:
+        return
+    if kind not in (MessageType.XDIS91, MessageType.XBIN01):
+        return
+    r = incoming.routing
+    try:
+        sender, receiver = await _partners(app, r.sender_gln, r.receiver_gln)
+        if kind is MessageType.XDIS91:
+            original = form.original or b""
+            letter = await _maybe_off_loop(
+                len(original), lambda: read_correspondence(parse_xml(original))
+            )
+            held = await _held_binary(app, letter)
+            if held is None:
+                return  # its XBIN01 has not come: it waits (C10)
+            binary_id, binary, size = held
+        else:
+            binary_id, size = accepted.id, len(incoming.body)
+            body = incoming.body
+            binary = await _maybe_off_loop(size, _read_binary, body)
+        now = app[CLOCK]()
+        found = await letter_awaiting(
+            reader=app[READER],
+            fhir_gln=receiver.gln,
+            oioxml_gln=sender.gln,
+            objects=_objects(binary),
+            now=now,
+        )
+        if found is None:
+            return  # its XDIS91 has not come: it waits (C10)
+        claim = await _claim(found, binary, sender, receiver, size) if found.held else None
+        committer = app[COMMITTER]
+        if claim is not None:
+            await committer.write(partial(claim_letter, claim=claim, binary_id=binary_id, at=now))
+        elif kind is MessageType.XBIN01:  # late, or not its letter's XBIN01: as is (C10)
+            await committer.write(partial(release_binary, binary_id=binary_id, at=now))
+    except (CoordinatorError, MessageError) as exc:  # the sweep lets them go after the hour
+        log.warning("held %s %s not paired: %s", kind.value, accepted.id, type(exc).__name__)
 
 
 def _object_key(identifier: str) -> str:

@@ -15,7 +15,6 @@ one small write to a commit group every ten seconds.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import socket
@@ -35,6 +34,7 @@ from coordinator.database.committer import Batch, Committer
 from coordinator.errors import CoordinatorError
 from coordinator.state import COMMITTER
 from coordinator.tables import HUB_PROCESS
+from coordinator.tasks import owned
 
 log = logging.getLogger(__name__)
 
@@ -129,11 +129,8 @@ async def heartbeat_ctx(app: web.Application) -> AsyncIterator[None]:
     committer = app[COMMITTER]
     process = ThisProcess()
     await committer.write(arrive(process))
-    task = asyncio.create_task(beat_forever(committer, process), name="samspil-heartbeat")
-    yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    async with owned(beat_forever(committer, process), name="samspil-heartbeat"):
+        yield
     try:
         await committer.write(leave(process))
     except (CoordinatorError, SQLAlchemyError) as exc:  # the row ages out instead

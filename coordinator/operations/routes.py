@@ -204,6 +204,7 @@ async def get_organisations(request: web.Request) -> web.Response:
                     last_poll=s.last_poll,
                     token_disabled=s.token_disabled,
                     letters_consumed_by=LettersConsumedBy(s.letters_consumed_by),
+                    format=MessageFormat(s.format),
                 )
                 for s in states
             ]

@@ -17,11 +17,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, bindparam, case, func, insert, select
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from coordinator.database.committer import Batch
-from coordinator.errors import Conflict, LetterRemoved, NotFound, store_error
+from coordinator.database.engine import guarded
+from coordinator.errors import Conflict, LetterRemoved, NotFound
 from coordinator.index.tables import CASE, CONSENT
 from coordinator.mailbox.status import MessageStatus
 from coordinator.operations.audit_tables import OPERATOR_AUDIT, Actor, AuditAction, write_audit
@@ -70,13 +70,10 @@ META_COLUMNS = (
 async def throughput(*, engine: AsyncEngine, now: datetime, minutes: int) -> dict[str, list[int]]:
     """Messages accepted per minute by type over the last ``minutes`` minutes, oldest first."""
     start = now.replace(second=0, microsecond=0) - timedelta(minutes=minutes - 1)
-    try:
-        async with engine.connect() as conn:
-            rows = (
-                await conn.execute(select(M.type, M.received_at).where(M.received_at >= start))
-            ).all()
-    except SQLAlchemyError as exc:
-        raise store_error(exc) from exc
+    async with guarded(engine, write=False) as conn:
+        rows = (
+            await conn.execute(select(M.type, M.received_at).where(M.received_at >= start))
+        ).all()
     series: dict[str, list[int]] = {}
     for kind, at in rows:
         slot = int((at - start).total_seconds() // 60)
@@ -107,26 +104,20 @@ async def _gone(conn: AsyncConnection, message_id: uuid.UUID) -> NotFound | Lett
 async def message_meta(*, engine: AsyncEngine, message_id: uuid.UUID) -> Any:
     """A message's metadata (never its body); :class:`LetterRemoved` if the letter
     retention removed it, NotFound if there is none."""
-    try:
-        async with engine.connect() as conn:
-            row = (await conn.execute(select(*META_COLUMNS).where(M.id == message_id))).first()
-            if row is None:
-                raise await _gone(conn, message_id)
-    except SQLAlchemyError as exc:
-        raise store_error(exc) from exc
+    async with guarded(engine, write=False) as conn:
+        row = (await conn.execute(select(*META_COLUMNS).where(M.id == message_id))).first()
+        if row is None:
+            raise await _gone(conn, message_id)
     return row
 
 
 async def trail(*, engine: AsyncEngine, message_id: uuid.UUID) -> list[Any]:
     e = MESSAGE_EVENT.c
-    try:
-        async with engine.connect() as conn:
-            result = await conn.execute(
-                select(e.status, e.at).where(e.message_id == message_id).order_by(e.at, e.id)
-            )
-            return list(result.all())
-    except SQLAlchemyError as exc:
-        raise store_error(exc) from exc
+    async with guarded(engine, write=False) as conn:
+        result = await conn.execute(
+            select(e.status, e.at).where(e.message_id == message_id).order_by(e.at, e.id)
+        )
+        return list(result.all())
 
 
 async def queue(
@@ -134,20 +125,17 @@ async def queue(
 ) -> list[Any]:
     """What waits in ``gln``'s inbox, oldest first (metadata only); with ``status``, the
     messages to ``gln`` in that status instead, newest first (e.g. expired, to re-deliver)."""
-    try:
-        async with engine.connect() as conn:
-            known = await conn.scalar(select(ORGANISATION.c.gln).where(ORGANISATION.c.gln == gln))
-            if known is None:
-                raise NotFound(f"no organisation with GLN {gln} is registered")
-            query = select(*META_COLUMNS).where(M.receiver_gln == gln).limit(limit)
-            if status is None:
-                query = query.where(M.in_inbox.is_(True)).order_by(M.received_at, M.id)
-            else:
-                query = query.where(M.status == status.value).order_by(M.received_at.desc(), M.id)
-            result = await conn.execute(query)
-            return list(result.all())
-    except SQLAlchemyError as exc:
-        raise store_error(exc) from exc
+    async with guarded(engine, write=False) as conn:
+        known = await conn.scalar(select(ORGANISATION.c.gln).where(ORGANISATION.c.gln == gln))
+        if known is None:
+            raise NotFound(f"no organisation with GLN {gln} is registered")
+        query = select(*META_COLUMNS).where(M.receiver_gln == gln).limit(limit)
+        if status is None:
+            query = query.where(M.in_inbox.is_(True)).order_by(M.received_at, M.id)
+        else:
+            query = query.where(M.status == status.value).order_by(M.received_at.desc(), M.id)
+        result = await conn.execute(query)
+        return list(result.all())
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,46 +148,44 @@ class OrganisationState:
     last_poll: datetime | None
     token_disabled: bool
     letters_consumed_by: str
+    format: str
 
 
 async def organisations(*, engine: AsyncEngine) -> list[OrganisationState]:
     """Every organisation with its inbox depth, oldest waiting message, last poll and whether
-    its system token is disabled, and who takes its letters in."""
+    its system token is disabled, who takes its letters in, and its letter format."""
     o, c = ORGANISATION.c, CREDENTIAL.c
-    try:
-        async with engine.connect() as conn:
-            orgs = (
+    async with guarded(engine, write=False) as conn:
+        orgs = (
+            await conn.execute(
+                select(
+                    o.gln, o.name, o.sector, o.last_poll_at, o.letters_consumed_by, o.format
+                ).order_by(o.gln)
+            )
+        ).all()
+        depth = {
+            str(g): (int(n), oldest)
+            for g, n, oldest in (
                 await conn.execute(
-                    select(o.gln, o.name, o.sector, o.last_poll_at, o.letters_consumed_by).order_by(
-                        o.gln
-                    )
+                    select(M.receiver_gln, func.count(), func.min(M.received_at))
+                    .where(M.in_inbox.is_(True))
+                    .group_by(M.receiver_gln)
                 )
             ).all()
-            depth = {
-                str(g): (int(n), oldest)
-                for g, n, oldest in (
-                    await conn.execute(
-                        select(M.receiver_gln, func.count(), func.min(M.received_at))
-                        .where(M.in_inbox.is_(True))
-                        .group_by(M.receiver_gln)
-                    )
-                ).all()
-            }
-            active = set(  # a rotation leaves old tokens disabled: "disabled" is none active
-                await conn.scalars(
-                    select(c.org_gln).where(c.role == Role.SYSTEM.value, c.disabled.is_(False))
-                )
+        }
+        active = set(  # a rotation leaves old tokens disabled: "disabled" is none active
+            await conn.scalars(
+                select(c.org_gln).where(c.role == Role.SYSTEM.value, c.disabled.is_(False))
             )
-    except SQLAlchemyError as exc:
-        raise store_error(exc) from exc
+        )
     states = []
-    for gln, name, sector, last_poll, consumed_by in orgs:
+    for gln, name, sector, last_poll, consumed_by, fmt in orgs:
         n, oldest = depth.get(gln, (0, None))
         if isinstance(oldest, str):  # SQLite's MIN() bypasses the column type
             oldest = datetime.fromisoformat(oldest + "+00:00")
         states.append(
             OrganisationState(
-                gln, name, sector, n, oldest, last_poll, gln not in active, consumed_by
+                gln, name, sector, n, oldest, last_poll, gln not in active, consumed_by, fmt
             )
         )
     return states
@@ -282,24 +268,19 @@ async def daily_index_counts(*, engine: AsyncEngine, today: date) -> list[DailyC
     params: dict[str, Any] = {f"day{n}": first + timedelta(days=n) for n in range(COUNTED_DAYS)}
     params["end"] = first + timedelta(days=COUNTED_DAYS)
     counts: dict[tuple[str, RateKind], list[int]] = {}
-    try:
-        async with engine.connect() as conn:
-            for kind, statement in (
-                (RateKind.NEW_CHILDREN, _NEW_CHILDREN),
-                (RateKind.ATTESTED_CONSENTS, _ATTESTED_CONSENTS),
-            ):
-                for org, day, n in (await conn.execute(statement, params)).all():
-                    if 0 <= day < COUNTED_DAYS:
-                        counts.setdefault((org, kind), [0] * COUNTED_DAYS)[day] = int(n)
-            names: dict[str, str] = {}
-            if counts:
-                o = ORGANISATION.c
-                glns = sorted({org for org, _ in counts})
-                names = dict(
-                    (await conn.execute(select(o.gln, o.name).where(o.gln.in_(glns)))).all()
-                )
-    except SQLAlchemyError as exc:
-        raise store_error(exc) from exc
+    async with guarded(engine, write=False) as conn:
+        for kind, statement in (
+            (RateKind.NEW_CHILDREN, _NEW_CHILDREN),
+            (RateKind.ATTESTED_CONSENTS, _ATTESTED_CONSENTS),
+        ):
+            for org, day, n in (await conn.execute(statement, params)).all():
+                if 0 <= day < COUNTED_DAYS:
+                    counts.setdefault((org, kind), [0] * COUNTED_DAYS)[day] = int(n)
+        names: dict[str, str] = {}
+        if counts:
+            o = ORGANISATION.c
+            glns = sorted({org for org, _ in counts})
+            names = dict((await conn.execute(select(o.gln, o.name).where(o.gln.in_(glns)))).all())
     return [
         DailyCounts(org, names.get(org, org), kind, tuple(days))
         for (org, kind), days in sorted(counts.items())
@@ -318,17 +299,14 @@ class Processes:
 
 async def processes(*, engine: AsyncEngine, now: datetime) -> Processes:
     p = HUB_PROCESS.c
-    try:
-        async with engine.connect() as conn:
-            rows = (
-                await conn.execute(
-                    select(p.id, p.host, p.pid, p.version, p.started_at, p.seen_at).order_by(
-                        p.started_at, p.id
-                    )
+    async with guarded(engine, write=False) as conn:
+        rows = (
+            await conn.execute(
+                select(p.id, p.host, p.pid, p.version, p.started_at, p.seen_at).order_by(
+                    p.started_at, p.id
                 )
-            ).all()
-    except SQLAlchemyError as exc:
-        raise store_error(exc) from exc
+            )
+        ).all()
     since = now - ALIVE_WITHIN
     alive = [row for row in rows if row.seen_at >= since]
     return Processes(alive=alive, stale=len(rows) - len(alive))
@@ -336,16 +314,13 @@ async def processes(*, engine: AsyncEngine, now: datetime) -> Processes:
 
 async def audit_entries(*, engine: AsyncEngine, limit: int) -> list[Any]:
     a = OPERATOR_AUDIT.c
-    try:
-        async with engine.connect() as conn:
-            result = await conn.execute(
-                select(a.id, a.at, a.action, a.target, a.result, a.actor_name, a.actor_org)
-                .order_by(a.at.desc(), a.id)
-                .limit(limit)
-            )
-            return list(result.all())
-    except SQLAlchemyError as exc:
-        raise store_error(exc) from exc
+    async with guarded(engine, write=False) as conn:
+        result = await conn.execute(
+            select(a.id, a.at, a.action, a.target, a.result, a.actor_name, a.actor_org)
+            .order_by(a.at.desc(), a.id)
+            .limit(limit)
+        )
+        return list(result.all())
 
 
 # --- actions (committer ops, each audited in its own transaction) ---------------------------

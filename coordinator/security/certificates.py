@@ -23,12 +23,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from coordinator.database.backend import kind_of
 from coordinator.database.committer import Batch, Op
-from coordinator.errors import CertificateAlreadyRevoked, InvalidRevocation, store_error
+from coordinator.database.engine import guarded
+from coordinator.errors import CertificateAlreadyRevoked, InvalidRevocation
 from coordinator.operations.audit_tables import Actor, AuditAction, write_audit
 from coordinator.security import revocation
 from coordinator.security.credentials import require_organisation
@@ -136,13 +136,10 @@ async def revoke_certificate(
 ) -> Revocation:
     """Revoke the certificate ``serial`` of ``gln`` (audited): ``samspil org cert revoke``.
     Running hubs on this database refuse it from their next request."""
-    try:
-        async with engine.begin() as conn:
-            revoked = await _revoke(
-                conn, gln=gln, serial=serial, reason=reason, actor=actor, at=utcnow()
-            )
-    except SQLAlchemyError as exc:
-        raise store_error(exc, "the hub's database") from exc
+    async with guarded(engine, "the hub's database") as conn:
+        revoked = await _revoke(
+            conn, gln=gln, serial=serial, reason=reason, actor=actor, at=utcnow()
+        )
     revocation.mark(engine)  # committed: running hubs on this SQLite file look again
     return revoked
 
@@ -161,14 +158,11 @@ def certificate_revocation(
 
 async def revoked_certificates(*, engine: AsyncEngine, gln: str) -> list[Revocation]:
     """The revoked certificates of ``gln``, newest first (404 for an unknown GLN)."""
-    try:
-        async with engine.connect() as conn:
-            await require_organisation(conn, gln)
-            rows = await conn.execute(
-                select(REVOKED_CERTIFICATE)
-                .where(_R.org_gln == gln)
-                .order_by(_R.revoked_at.desc(), _R.serial)
-            )
-            return [_revocation(row) for row in rows]
-    except SQLAlchemyError as exc:
-        raise store_error(exc, "the hub's database") from exc
+    async with guarded(engine, "the hub's database", write=False) as conn:
+        await require_organisation(conn, gln)
+        rows = await conn.execute(
+            select(REVOKED_CERTIFICATE)
+            .where(_R.org_gln == gln)
+            .order_by(_R.revoked_at.desc(), _R.serial)
+        )
+        return [_revocation(row) for row in rows]

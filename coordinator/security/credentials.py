@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from coordinator.database.committer import Batch, Op
+from coordinator.database.engine import guarded
 from coordinator.errors import NotFound, OrganisationExists, store_error
 from coordinator.mailbox.store import new_token, token_hash
 from coordinator.operations.audit_tables import Actor, AuditAction, write_audit
@@ -180,22 +181,19 @@ async def add_user(
     expires_at: datetime | None = None,
 ) -> str:
     """A credential for a person of an organisation (audited); its token."""
-    try:
-        async with engine.begin() as conn:
-            await require_organisation(conn, org_gln)
-            credential_id, token = await _credential(
-                conn, gln=org_gln, name=name, role=role, expires_at=expires_at
-            )
-            await write_audit(
-                conn,
-                at=utcnow(),
-                actor=actor,
-                action=AuditAction.ADD_USER,
-                target=org_gln,
-                result=f"{role.value} credential {credential_id}{_expiry(expires_at)}",
-            )
-    except SQLAlchemyError as exc:
-        raise store_error(exc, "the hub's database") from exc
+    async with guarded(engine, "the hub's database") as conn:
+        await require_organisation(conn, org_gln)
+        credential_id, token = await _credential(
+            conn, gln=org_gln, name=name, role=role, expires_at=expires_at
+        )
+        await write_audit(
+            conn,
+            at=utcnow(),
+            actor=actor,
+            action=AuditAction.ADD_USER,
+            target=org_gln,
+            result=f"{role.value} credential {credential_id}{_expiry(expires_at)}",
+        )
     return token
 
 
@@ -205,30 +203,27 @@ async def disable_user(*, engine: AsyncEngine, org_gln: str, name: str, actor: A
     were disabled. Every hub process refuses them from their next request; ``samspil user
     add`` gives the person a new one."""
     c = CREDENTIAL.c
-    try:
-        async with engine.begin() as conn:
-            await require_organisation(conn, org_gln)
-            person = (
-                c.org_gln == org_gln,
-                c.name == name,
-                c.role != Role.SYSTEM.value,
-                c.disabled.is_(False),
-            )
-            ids = list(await conn.scalars(select(c.id).where(*person)))
-            if ids:
-                await conn.execute(update(CREDENTIAL).where(c.id.in_(ids)).values(disabled=True))
-                await revocation.announce(conn)
-            await write_audit(
-                conn,
-                at=utcnow(),
-                actor=actor,
-                action=AuditAction.DISABLE_TOKEN,
-                target=org_gln,
-                result=f"{len(ids)} user token(s) disabled"
-                + (f": credential {', '.join(str(i) for i in ids)}" if ids else ""),
-            )
-    except SQLAlchemyError as exc:
-        raise store_error(exc, "the hub's database") from exc
+    async with guarded(engine, "the hub's database") as conn:
+        await require_organisation(conn, org_gln)
+        person = (
+            c.org_gln == org_gln,
+            c.name == name,
+            c.role != Role.SYSTEM.value,
+            c.disabled.is_(False),
+        )
+        ids = list(await conn.scalars(select(c.id).where(*person)))
+        if ids:
+            await conn.execute(update(CREDENTIAL).where(c.id.in_(ids)).values(disabled=True))
+            await revocation.announce(conn)
+        await write_audit(
+            conn,
+            at=utcnow(),
+            actor=actor,
+            action=AuditAction.DISABLE_TOKEN,
+            target=org_gln,
+            result=f"{len(ids)} user token(s) disabled"
+            + (f": credential {', '.join(str(i) for i in ids)}" if ids else ""),
+        )
     if ids:
         revocation.mark(engine)  # committed: running hubs on this SQLite file forget them
     return len(ids)
@@ -239,30 +234,27 @@ async def rotate_system_token(
 ) -> str:
     """A new system token for ``gln``; every earlier one is disabled at once (audited)."""
     c = CREDENTIAL.c
-    try:
-        async with engine.begin() as conn:
-            await require_organisation(conn, gln)
-            name = await conn.scalar(select(ORGANISATION.c.name).where(ORGANISATION.c.gln == gln))
-            revoked = await conn.execute(
-                update(CREDENTIAL)
-                .where(c.org_gln == gln, c.role == Role.SYSTEM.value, c.disabled.is_(False))
-                .values(disabled=True)
-            )
-            credential_id, token = await _credential(
-                conn, gln=gln, name=f"{name} system", role=Role.SYSTEM, expires_at=expires_at
-            )
-            await revocation.announce(conn)
-            await write_audit(
-                conn,
-                at=utcnow(),
-                actor=actor,
-                action=AuditAction.ROTATE_TOKEN,
-                target=gln,
-                result=f"new credential {credential_id}, {int(revoked.rowcount)} revoked"
-                f"{_expiry(expires_at)}",
-            )
-    except SQLAlchemyError as exc:
-        raise store_error(exc, "the hub's database") from exc
+    async with guarded(engine, "the hub's database") as conn:
+        await require_organisation(conn, gln)
+        name = await conn.scalar(select(ORGANISATION.c.name).where(ORGANISATION.c.gln == gln))
+        revoked = await conn.execute(
+            update(CREDENTIAL)
+            .where(c.org_gln == gln, c.role == Role.SYSTEM.value, c.disabled.is_(False))
+            .values(disabled=True)
+        )
+        credential_id, token = await _credential(
+            conn, gln=gln, name=f"{name} system", role=Role.SYSTEM, expires_at=expires_at
+        )
+        await revocation.announce(conn)
+        await write_audit(
+            conn,
+            at=utcnow(),
+            actor=actor,
+            action=AuditAction.ROTATE_TOKEN,
+            target=gln,
+            result=f"new credential {credential_id}, {int(revoked.rowcount)} revoked"
+            f"{_expiry(expires_at)}",
+        )
     revocation.mark(engine)  # committed: running hubs on this SQLite file forget the old one
     return token
 
@@ -307,13 +299,10 @@ async def set_system_token(*, engine: AsyncEngine, gln: str, disabled: bool, act
     ``samspil org disable|enable`` calls this; an operator's route runs the same change
     through the committer (:func:`token_switch`).
     """
-    try:
-        async with engine.begin() as conn:
-            changed = await _switch_system_token(
-                conn, gln=gln, disabled=disabled, actor=actor, at=utcnow()
-            )
-    except SQLAlchemyError as exc:
-        raise store_error(exc, "the hub's database") from exc
+    async with guarded(engine, "the hub's database") as conn:
+        changed = await _switch_system_token(
+            conn, gln=gln, disabled=disabled, actor=actor, at=utcnow()
+        )
     if disabled:
         revocation.mark(engine)
     return changed
@@ -365,11 +354,8 @@ async def set_letters_consumer(
     """``samspil org letters GLN system|people``: who takes the organisation's letters in
     (audited); whether it changed. An operator's route runs the same change through the
     committer (:func:`consumer_switch`)."""
-    try:
-        async with engine.begin() as conn:
-            return await _switch_consumer(conn, gln=gln, owner=owner, actor=actor, at=utcnow())
-    except SQLAlchemyError as exc:
-        raise store_error(exc, "the hub's database") from exc
+    async with guarded(engine, "the hub's database") as conn:
+        return await _switch_consumer(conn, gln=gln, owner=owner, actor=actor, at=utcnow())
 
 
 def consumer_switch(gln: str, owner: LettersConsumedBy, actor: Actor) -> Op[bool]:

@@ -1,5 +1,6 @@
 """``/v1/whoami`` and ``/v1/organisations``: who the caller is, and the directory of
-organisations a letter can be addressed to (GLN, name, sector — nothing about their mail).
+organisations a letter can be addressed to (GLN, name, sector, SOR code and letter format —
+nothing about their mail).
 
 Any valid token may read both: the terminal UIs show the caller's organisation and person,
 and a caseworker picks a letter's receiver from the directory.
@@ -44,8 +45,7 @@ async def directory(request: web.Request) -> web.Response:
     return json_response(
         Directory(
             organisations=[
-                DirectoryEntry(gln=o.gln, name=o.name, sector=o.sector, municipality=o.municipality)
-                for o in organisations
+                DirectoryEntry.model_validate(o, from_attributes=True) for o in organisations
             ]
         )
     )

@@ -1,9 +1,11 @@
-"""A FHIR receiver's answer: the Acknowledgement of a CareCommunication it received."""
+"""A FHIR receiver's answer: the Acknowledgement of a CareCommunication it received (or
+of a message known by its MessageHeader.id and parties: :class:`MessageRef`)."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 from messages.fhir.model import (
@@ -15,11 +17,11 @@ from messages.fhir.model import (
     Provenance,
 )
 
-__all__ = ["acknowledgement_for"]
+__all__ = ["MessageRef", "acknowledgement_for"]
 
 
 def acknowledgement_for(
-    message: CareCommunication,
+    message: CareCommunication | MessageRef,
     *,
     now: datetime,
     code: AckCode = AckCode.OK,
@@ -55,3 +57,12 @@ def acknowledgement_for(
             ),
         ),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRef:
+    """A message known by its MessageHeader.id and parties only (no bundle at hand)."""
+
+    header_id: str
+    sender: Organization
+    receiver: Organization

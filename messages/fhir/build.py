@@ -132,8 +132,13 @@ def _author_resources(author: Practitioner) -> list[Tree]:
         if name:
             person["name"] = [name]
         resources.append(person)
+    code: Tree = {}
     if author.role_code is not None:
-        role["code"] = [{"coding": [{"system": ROLE_SYSTEM, "code": author.role_code}]}]
+        code["coding"] = [{"system": ROLE_SYSTEM, "code": author.role_code}]
+    if author.role_text is not None:
+        code["text"] = author.role_text
+    if code:
+        role["code"] = [code]
     return resources
 
 
@@ -156,7 +161,9 @@ def _encounter(encounter: Encounter, patient_id: str) -> Tree:
     return tree
 
 
-def _payload_head(moment: datetime | None, identifier: str, sender_id: str) -> list[Tree]:
+def _payload_head(
+    moment: datetime | None, identifier: str, sender_id: str, author_role_id: str | None
+) -> list[Tree]:
     extensions: list[Tree] = []
     if moment is not None:
         extensions.append({"url": DATETIME_EXT, "valueDateTime": _when(moment)})
@@ -166,18 +173,17 @@ def _payload_head(moment: datetime | None, identifier: str, sender_id: str) -> l
             "valueIdentifier": {"value": identifier, "assigner": _ref("Organization", sender_id)},
         }
     )
+    if author_role_id is not None:
+        extensions.append(
+            {"url": PRACTITIONER_EXT, "valueReference": _ref("PractitionerRole", author_role_id)}
+        )
     return extensions
 
 
 def _text_payload(payload: TextPayload, sender_id: str) -> Tree:
-    extensions = _payload_head(payload.moment, payload.identifier, sender_id)
-    if payload.author_role_id is not None:
-        extensions.append(
-            {
-                "url": PRACTITIONER_EXT,
-                "valueReference": _ref("PractitionerRole", payload.author_role_id),
-            }
-        )
+    extensions = _payload_head(
+        payload.moment, payload.identifier, sender_id, payload.author_role_id
+    )
     if payload.contact_phone is not None:
         extensions.append(
             {
@@ -199,7 +205,9 @@ def _attachment_payload(payload: AttachmentPayload, sender_id: str) -> Tree:
     if payload.title is not None:
         attachment["title"] = payload.title
     return {
-        "extension": _payload_head(payload.moment, payload.identifier, sender_id),
+        "extension": _payload_head(
+            payload.moment, payload.identifier, sender_id, payload.author_role_id
+        ),
         "contentAttachment": attachment,
     }
 

@@ -76,13 +76,15 @@ class Entries:
     def of_type(self, kind: str) -> list[Tree]:
         return [r for r, t in zip(self.resources, self.types, strict=True) if t == kind]
 
-    def resolve(self, reference: Any, expected: str, where: str) -> Tree:
+    def resolve(self, reference: Any, expected: str | tuple[str, ...], where: str) -> Tree:
         """The resource ``reference`` (a Reference element or its string) names, which must
-        be a ``expected``; FhirStructureError otherwise."""
+        be a ``expected`` (or one of them); FhirStructureError otherwise."""
+        kinds = (expected,) if isinstance(expected, str) else expected
+        wanted = " or ".join(kinds)
         ref = first(reference, "reference") if isinstance(reference, dict) else reference
         if not isinstance(ref, str) or not ref:
             raise FhirStructureError(
-                f"a reference to a {expected} is missing",
+                f"a reference to a {wanted} is missing",
                 code="fhir-missing-element",
                 expression=where,
             )
@@ -91,9 +93,9 @@ class Entries:
             match = _RELATIVE.search(ref)
             if match is not None:
                 found = self.by_key.get((match.group(1), match.group(2)))
-                if found is None and match.group(1) != expected:
+                if found is None and match.group(1) not in kinds:
                     raise FhirStructureError(
-                        f"{where} must refer to a {expected}, not a {match.group(1)}",
+                        f"{where} must refer to a {wanted}, not a {match.group(1)}",
                         code="fhir-wrong-resource-type",
                         expression=where,
                     )
@@ -105,9 +107,9 @@ class Entries:
                 expression=where,
             )
         kind = found.get("resourceType")
-        if kind != expected:
+        if kind not in kinds:
             raise FhirStructureError(
-                f"{where} must refer to a {expected}, not a {kind}",
+                f"{where} must refer to a {wanted}, not a {kind}",
                 code="fhir-wrong-resource-type",
                 expression=where,
             )

@@ -26,6 +26,7 @@ __all__ = [
     "Encounter",
     "EpisodeIdentifier",
     "Organization",
+    "Participant",
     "Patient",
     "PatientIdentifier",
     "Practitioner",
@@ -65,6 +66,8 @@ DATETIME_EXT = f"{IG}/core/StructureDefinition/medcom-core-datetime-extension"
 IDENTIFIER_EXT = f"{IG}/core/StructureDefinition/medcom-core-identifier-extension"
 PRACTITIONER_EXT = f"{IG}/core/StructureDefinition/medcom-core-practitioner-extension"
 CONTACT_EXT = f"{IG}/core/StructureDefinition/medcom-core-contact-extension"
+#: Communication's specific sender (a PractitionerRole or CareTeam)
+SENDER_EXT = f"{IG}/core/StructureDefinition/medcom-core-sender-extension"
 CC_DEFINITION_PREFIX = (
     f"{IG}/messagedefinitions/MessageDefinition/MedComCareCommunicationMessageDefinition|"
 )
@@ -186,10 +189,27 @@ class Practitioner:
     role_code: str | None = None  # code.coding.code (medcom-core-PractitionerRolesSKSadministrativ)
     family: str | None = None
     given: tuple[str, ...] = ()
+    role_text: str | None = None  # code.text: the role in words, instead of a code (cc-7)
 
     @property
     def name(self) -> str:
         return " ".join([*self.given, *([self.family] if self.family else [])])
+
+
+@dataclass(frozen=True, slots=True)
+class Participant:
+    """A specific sender (Communication's ``medcom-core-sender-extension``) or recipient
+    (``Communication.recipient``): a ``PractitionerRole`` or a ``CareTeam``, and the
+    organisations it belongs to (``PractitionerRole.organization``,
+    ``CareTeam.managingOrganization``), which cc-11 and cc-12 compare with the message's;
+    its name and role, which C7 writes into an XDIS91's text."""
+
+    kind: str  # "PractitionerRole" or "CareTeam"
+    id: str
+    organizations: tuple[Organization, ...] = ()
+    name: str | None = None  # CareTeam.name, or the PractitionerRole's Practitioner's name
+    role_code: str | None = None  # PractitionerRole.code.coding.code
+    role_text: str | None = None  # PractitionerRole.code.text
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,6 +251,7 @@ class AttachmentPayload:
     data: str | None = field(default=None, repr=False)  # base64, as carried
     title: str | None = None
     url: str | None = None
+    author_role_id: str | None = None  # the PractitionerRole's id (optional on an attachment)
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,6 +297,11 @@ class CareCommunication:
     entry_types: tuple[str, ...] = ()
     profile: str | None = None
     bundle_type: str | None = None
+    #: a more specific sender and recipient than the organisations (cc-11, cc-12). Read for
+    #: the rules and for C7 (an XDIS91 carries them as text only); Samspil's own bundles
+    #: name none, and :mod:`~messages.fhir.build` writes none
+    specific_senders: tuple[Participant, ...] = ()
+    recipients: tuple[Participant, ...] = ()
 
     @property
     def text(self) -> str:

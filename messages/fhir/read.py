@@ -23,6 +23,7 @@ from messages.fhir.model import (
     GLN_SYSTEM,
     IDENTIFIER_EXT,
     PRACTITIONER_EXT,
+    SENDER_EXT,
     SOR_SYSTEM,
     Acknowledgement,
     AttachmentPayload,
@@ -30,6 +31,7 @@ from messages.fhir.model import (
     Encounter,
     EpisodeIdentifier,
     Organization,
+    Participant,
     Patient,
     PatientIdentifier,
     Practitioner,
@@ -74,11 +76,13 @@ def _profile(resource: Tree) -> str | None:
     return _str(first(first(resource, "meta"), "profile"))
 
 
+def _extensions(node: Any, url: str) -> list[Tree]:
+    return [e for e in every(node, "extension") if isinstance(e, dict) and e.get("url") == url]
+
+
 def _extension(node: Any, url: str) -> Any:
-    for ext in every(node, "extension"):
-        if isinstance(ext, dict) and ext.get("url") == url:
-            return ext
-    return None
+    found = _extensions(node, url)
+    return found[0] if found else None
 
 
 def _organization(resource: Tree) -> Organization:
@@ -132,7 +136,11 @@ def _patient(resource: Tree) -> Patient:
 
 
 def _author(entries: Entries, reference: Any, where: str) -> Practitioner:
-    role = entries.resolve(reference, "PractitionerRole", where)
+    return _practitioner_role(entries, entries.resolve(reference, "PractitionerRole", where))
+
+
+def _practitioner_role(entries: Entries, role: Tree) -> Practitioner:
+    """A PractitionerRole read: its codes, and the name of the Practitioner it refers to."""
     practitioner_ref = first(role, "practitioner")
     person = (
         entries.resolve(practitioner_ref, "Practitioner", "PractitionerRole.practitioner")
@@ -140,12 +148,46 @@ def _author(entries: Entries, reference: Any, where: str) -> Practitioner:
         else None
     )
     name = _official_name(person) if person is not None else None
+    codes = every(role, "code")
     return Practitioner(
         role_id=_str(role.get("id")) or "",
         practitioner_id=_str(person.get("id")) if person is not None else None,
-        role_code=_str(first(first(first(role, "code"), "coding"), "code")),
+        role_code=next(
+            (
+                v
+                for c in codes
+                for coding in every(c, "coding")
+                if (v := _str(first(coding, "code")))
+            ),
+            None,
+        ),
+        role_text=next((v for c in codes if (v := _str(first(c, "text")))), None),
         family=_str(first(name, "family")),
         given=tuple(g for g in every(name, "given") if isinstance(g, str)),
+    )
+
+
+def _participant(entries: Entries, reference: Any, where: str) -> Participant:
+    """A specific sender or recipient and the organisations it belongs to."""
+    resource = entries.resolve(reference, ("PractitionerRole", "CareTeam"), where)
+    kind = resource["resourceType"]
+    element = "managingOrganization" if kind == "CareTeam" else "organization"
+    organizations = tuple(
+        _organization(entries.resolve(o, "Organization", f"{kind}.{element}"))
+        for o in every(resource, element)
+    )
+    id_ = _str(resource.get("id")) or ""
+    if kind == "CareTeam":
+        name = _str(first(resource, "name"))
+        return Participant(kind=kind, id=id_, organizations=organizations, name=name)
+    role = _practitioner_role(entries, resource)
+    return Participant(
+        kind=kind,
+        id=id_,
+        organizations=organizations,
+        name=role.name or None,
+        role_code=role.role_code,
+        role_text=role.role_text,
     )
 
 
@@ -213,6 +255,12 @@ def _payloads(
         identifier = _str(
             first(first(_extension(payload, IDENTIFIER_EXT), "valueIdentifier"), "value")
         )
+        role_ref = first(_extension(payload, PRACTITIONER_EXT), "valueReference")
+        role_id = None
+        if role_ref is not None:
+            author = _author(entries, role_ref, f"{where}.extension")
+            authors.setdefault(author.role_id, author)
+            role_id = author.role_id
         attachment = first(payload, "contentAttachment")
         if isinstance(attachment, dict):
             attachments.append(
@@ -223,6 +271,7 @@ def _payloads(
                     data=_str(first(attachment, "data")),
                     title=_str(first(attachment, "title")),
                     url=_str(first(attachment, "url")),
+                    author_role_id=role_id,
                 )
             )
             continue
@@ -233,12 +282,6 @@ def _payloads(
                 code="fhir-missing-element",
                 expression=where,
             )
-        role_ref = first(_extension(payload, PRACTITIONER_EXT), "valueReference")
-        role_id = None
-        if role_ref is not None:
-            author = _author(entries, role_ref, f"{where}.extension")
-            authors.setdefault(author.role_id, author)
-            role_id = author.role_id
         contact = first(_extension(payload, CONTACT_EXT), "valueContactPoint")
         texts.append(
             TextPayload(
@@ -306,6 +349,14 @@ def read_care_communication(bundle: Tree, entries: Entries | None = None) -> Car
         encounter=encounter,
         provenances=tuple(_provenance(p) for p in entries.of_type("Provenance")),
         entry_types=tuple(entries.types),
+        specific_senders=tuple(
+            _participant(entries, first(e, "valueReference"), "Communication.extension")
+            for e in _extensions(communication, SENDER_EXT)
+        ),
+        recipients=tuple(
+            _participant(entries, r, "Communication.recipient")
+            for r in every(communication, "recipient")
+        ),
     )
 
 

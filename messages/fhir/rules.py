@@ -1,15 +1,16 @@
 """MedCom's profile rules for CareCommunication and Acknowledgement, one function each.
 
 Every rule yields :class:`~messages.errors.FhirIssue` s with its own ``code``; its docstring
-names the profile and invariant it states (``cc-n`` are the MedComCareCommunication FSH
-invariants, as summarised in MedCom's conversion notes). :func:`check_care_communication`
-and :func:`check_acknowledgement` run them all; :func:`require_valid` raises
-:class:`~messages.errors.FhirProfileError` with every issue; :func:`operation_outcome`
-answers the issues as a FHIR ``OperationOutcome``.
+names the profile and invariant it states (``cc-n`` are the invariants
+``medcom-careCommunication-n`` of MedCom's CareCommunication FSH profiles,
+``medcomdk/dk-medcom-carecommunication``, ``input/fsh/``: cc-1 … cc-9, cc-11 … cc-15).
+:func:`check_care_communication` and :func:`check_acknowledgement` run them all;
+:func:`require_valid` raises :class:`~messages.errors.FhirProfileError` with every issue;
+:func:`operation_outcome` answers the issues as a FHIR ``OperationOutcome``.
 
-Not stated here: cc-7 and cc-10 (the summary gives no wording for them), and cc-11/12 (a
-specific sender or recipient belongs to the sender/receiver organisation: Samspil neither
-reads nor writes a specific sender or recipient yet).
+There is no cc-10: MedCom retired it (its ``status = 'unknown' or 'entered-in-error'`` is
+commented out in the FSH since April 2024, when the profile fixed ``status``);
+:func:`rule_status` states the status.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from messages.fhir.model import (
     Acknowledgement,
     CareCommunication,
     Organization,
+    Participant,
 )
 
 __all__ = [
@@ -160,6 +162,24 @@ def rule_cc6_topic_with_other(m: CareCommunication) -> Iterator[FhirIssue]:
         yield _issue("cc-6", "category other needs a topic", "Communication.topic", f"{COMM} cc-6")
 
 
+def rule_cc7_author_role(m: CareCommunication) -> Iterator[FhirIssue]:
+    """MedComCareCommunication cc-7: a payload author's PractitionerRole names its role by
+    a code or by a text, not both (``payload.extension(medcom-core-practitioner-extension)
+    .value.resolve().all(code.coding.code.exists() xor code.text.exists())``)."""
+    for author in m.authors:
+        coded, worded = author.role_code is not None, author.role_text is not None
+        if coded != worded:
+            continue
+        yield _issue(
+            "cc-7",
+            "the author's PractitionerRole names its role both by a code and by a text"
+            if coded
+            else "the author's PractitionerRole names no role (code.coding.code or code.text)",
+            f"PractitionerRole/{author.role_id}.code",
+            f"{COMM} cc-7",
+        )
+
+
 def rule_cc9_episode_identifier(m: CareCommunication) -> Iterator[FhirIssue]:
     """MedComCareCommunicationMessage cc-9: an Encounter has ``episodeOfCare.identifier``."""
     if m.encounter is not None and not m.encounter.episode_identifiers:
@@ -169,6 +189,39 @@ def rule_cc9_episode_identifier(m: CareCommunication) -> Iterator[FhirIssue]:
             "Encounter.episodeOfCare",
             f"{CC} cc-9",
         )
+
+
+def _belongs_to(parties: tuple[Participant, ...], org: Organization) -> bool:
+    """FHIRPath's ``parties.managingOrganization.reference.resolve() = org or
+    parties.organization.reference.resolve() = org``: ``=`` compares collections, so the
+    organisations the CareTeams (or the PractitionerRoles) name must be ``org`` alone."""
+    managing = tuple(o for p in parties if p.kind == "CareTeam" for o in p.organizations)
+    own = tuple(o for p in parties if p.kind == "PractitionerRole" for o in p.organizations)
+    return (org,) in (managing, own)
+
+
+def _party_issues(
+    parties: tuple[Participant, ...], org: Organization, code: str, party: str, where: str
+) -> Iterator[FhirIssue]:
+    if parties and not _belongs_to(parties, org):
+        side = "sending" if party == "sender" else "receiving"
+        message = f"the specific {party} does not belong to the {side} organisation"
+        yield _issue(code, message, where, f"{CC} {code}")
+
+
+def rule_cc11_specific_sender(m: CareCommunication) -> Iterator[FhirIssue]:
+    """MedComCareCommunicationMessage cc-11: a specific sender (the Communication's
+    ``medcom-core-sender-extension``) belongs to ``MessageHeader.sender``: its
+    ``CareTeam.managingOrganization`` or ``PractitionerRole.organization`` is that
+    Organization. No specific sender: not evaluated."""
+    return _party_issues(m.specific_senders, m.sender, "cc-11", "sender", "Communication.extension")
+
+
+def rule_cc12_specific_recipient(m: CareCommunication) -> Iterator[FhirIssue]:
+    """MedComCareCommunicationMessage cc-12: a specific recipient (``Communication.recipient``)
+    belongs to ``MessageHeader.destination.receiver``: its ``CareTeam.managingOrganization``
+    or ``PractitionerRole.organization`` is that Organization. No recipient: not evaluated."""
+    return _party_issues(m.recipients, m.receiver, "cc-12", "recipient", "Communication.recipient")
 
 
 def rule_cc14_previous_message_named(m: CareCommunication) -> Iterator[FhirIssue]:
@@ -230,7 +283,8 @@ def rule_definition(m: CareCommunication) -> Iterator[FhirIssue]:
 
 
 def rule_status(m: CareCommunication) -> Iterator[FhirIssue]:
-    """MedComCareCommunication: ``status`` is ``unknown`` (``entered-in-error`` on retraction)."""
+    """MedComCareCommunication: ``status`` is ``unknown`` (``entered-in-error`` on retraction;
+    the retired cc-10 allowed both)."""
     retracting = any(p.activity == "retract-message" for p in m.provenances)
     allowed = {"unknown", "entered-in-error"} if retracting else {"unknown"}
     if m.status not in allowed:
@@ -338,7 +392,10 @@ CC_RULES: tuple[Rule, ...] = (
     rule_cc4_practitioner_names,
     rule_cc5_priority_only_referral,
     rule_cc6_topic_with_other,
+    rule_cc7_author_role,
     rule_cc9_episode_identifier,
+    rule_cc11_specific_sender,
+    rule_cc12_specific_recipient,
     rule_cc14_previous_message_named,
     rule_cc15_encounter_referenced,
     rule_identifiers_uuid4,

@@ -29,6 +29,8 @@ __all__ = [
     "ack_unreadable",
     "err_segment",
     "hl7_error_code",
+    "reply_head",
+    "reply_msh",
 ]
 
 ACK_VERSION = "2.5"
@@ -155,11 +157,40 @@ def ack_for(
     current time.
     Reasons must never carry a CPR number: Hl7Error messages from this package do not.
     """
+    text = reason.message if isinstance(reason, Hl7Error) else (reason or "")
+    segments = reply_head(
+        msg,
+        ("ACK", msg.trigger, "ACK"),
+        code,
+        reason,
+        text,
+        control_id=control_id,
+        now=now,
+        charset=charset,
+    )
+    return "\r".join(segments)
+
+
+def reply_msh(
+    msg: Hl7Message,
+    message_type: tuple[str, str, str],
+    *,
+    control_id: str | None = None,
+    now: datetime | None = None,
+    charset: str | None = None,
+) -> str:
+    """The ``MSH`` of a reply to ``msg`` (an ``ACK``, an ``RSP``), ``message_type`` its
+    ``MSH-9`` components.
+
+    The reply is addressed back to the sender (``MSH-3``..``MSH-6`` swapped, copied as they
+    came) and uses the message's own delimiters, processing id, version and ``MSH-18``
+    character set; ``charset`` replaces the ``MSH-18`` written (for a message whose bytes
+    did not match its own). ``control_id`` and ``now`` are for tests; by default a fresh id
+    and the current time.
+    """
     sep = msg.separators
     esc = sep.escape_text
-    fs, cs = sep.field, sep.component
     msh = msg.msh
-    text = reason.message if isinstance(reason, Hl7Error) else (reason or "")
     header = [
         "MSH",
         sep.encoding_characters,
@@ -169,7 +200,7 @@ def ack_for(
         msh.raw(4),
         format_ts(now or datetime.now(COPENHAGEN)),
         "",
-        f"ACK{cs}{esc(msg.trigger)}{cs}ACK",
+        sep.component.join(esc(part) for part in message_type),
         esc(control_id or new_message_id()),
         esc(msg.processing_id or "P"),
         esc(msg.version),
@@ -178,17 +209,32 @@ def ack_for(
         header.extend(("", "", "", "", "", esc(charset)))
     elif msg.charset:
         header.extend(("", "", "", "", "", msh.raw(18)))
+    return sep.field.join(header)
+
+
+def reply_head(
+    msg: Hl7Message,
+    message_type: tuple[str, str, str],
+    code: AckCode,
+    reason: str | Hl7Error | None,
+    text: str,
+    *,
+    control_id: str | None = None,
+    now: datetime | None = None,
+    charset: str | None = None,
+) -> list[str]:
+    """The segments opening a reply to ``msg``: :func:`reply_msh`, the ``MSA`` repeating
+    its control id with ``text`` in ``MSA-3``, and for ``AE``/``AR`` the ``ERR`` for
+    ``reason`` (:func:`err_segment`)."""
+    sep = msg.separators
+    esc, fs = sep.escape_text, sep.field
     segments = [
-        fs.join(header),
+        reply_msh(msg, message_type, control_id=control_id, now=now, charset=charset),
         fs.join(("MSA", code.value, esc(msg.control_id), esc(text[:MSA3_MAX]))).rstrip(fs),
     ]
     if code is not AckCode.ACCEPT:
-        segments.append(_err_segment(msg, reason, text))
-    return "\r".join(segments)
-
-
-def _err_segment(msg: Hl7Message, reason: str | Hl7Error | None, text: str) -> str:
-    return err_segment(msg.separators, reason, text)
+        segments.append(err_segment(sep, reason, text))
+    return segments
 
 
 def err_segment(

@@ -59,7 +59,7 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from messages.errors import Hl7Error
-from messages.hl7.ack import MSA3_MAX, err_segment
+from messages.hl7.ack import err_segment, reply_head
 from messages.hl7.er7 import DEFAULT_SEPARATORS, Separators, format_ts, parse_ts
 from messages.hl7.mapping import read_cpr
 from messages.hl7.model import COPENHAGEN, AckCode, PersonName, Routing
@@ -326,27 +326,7 @@ def build_response(
     rest could not be read: the ``QPD`` echoed is then the query name alone.
     """
     sep = query.separators
-    esc = sep.escape_text
     fs, cs = sep.field, sep.component
-    msh = query.msh
-    header = [
-        "MSH",
-        sep.encoding_characters,
-        msh.raw(5),
-        msh.raw(6),
-        msh.raw(3),
-        msh.raw(4),
-        format_ts(now or datetime.now(COPENHAGEN)),
-        "",
-        f"RSP{cs}K11{cs}RSP_K11",
-        esc(control_id or new_message_id()),
-        esc(query.processing_id or "P"),
-        esc(query.version),
-    ]
-    if charset is not None:
-        header.extend(("", "", "", "", "", esc(charset)))
-    elif query.charset:
-        header.extend(("", "", "", "", "", msh.raw(18)))
     if code is AckCode.ACCEPT:
         shown = result or OverviewResult()
         status = QueryStatus.OK if shown.hits else QueryStatus.NF
@@ -355,13 +335,17 @@ def build_response(
         shown = OverviewResult()
         status = QueryStatus.AE if code is AckCode.ERROR else QueryStatus.AR
         text = error.message if error else "the query could not be answered"
-    segments = [
-        fs.join(header),
-        fs.join(("MSA", code.value, esc(query.control_id), esc(text[:MSA3_MAX]))).rstrip(fs),
-    ]
-    if code is not AckCode.ACCEPT:
-        segments.append(err_segment(sep, error, text))
-    elif shown.withheld:
+    segments = reply_head(
+        query,
+        ("RSP", "K11", "RSP_K11"),
+        code,
+        error,
+        text,
+        control_id=control_id,
+        now=now,
+        charset=charset,
+    )
+    if code is AckCode.ACCEPT and shown.withheld:
         warning = Hl7Error(shown.withheld, code="consent-missing", segment=None)
         segments.append(err_segment(sep, warning, shown.withheld, severity="W"))
     qpd = query.segment("QPD")

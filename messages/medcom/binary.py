@@ -6,13 +6,10 @@ from lxml import etree
 
 from messages.medcom.model import BinaryLetter, BinaryObject, MessageType
 from messages.medcom.parts import (
-    read_envelope,
-    read_party,
+    read_letter_start,
     read_patient,
     write_binary_description,
-    write_envelope,
-    write_letter_head,
-    write_party,
+    write_letter_start,
     write_patient,
 )
 from messages.medcom.xmlcodec import NS_XBIN01, Builder, Reader, serialize
@@ -23,20 +20,9 @@ _B = Builder(NS_XBIN01)
 
 
 def binary_letter_to_element(letter: BinaryLetter) -> etree._Element:
-    root = _B.root("Emessage")
-    write_envelope(_B, root, letter.envelope)
-    body = _B.el(root, "BinaryLetter")
-    write_letter_head(
-        _B,
-        body,
-        message_type=MessageType.XBIN01,
-        identifier=letter.letter_identifier,
-        statistical_code=letter.statistical_code,
-        authorised=letter.authorised,
-        status="nytbrev",
+    root, body, _ = write_letter_start(
+        _B, letter, "BinaryLetter", message_type=MessageType.XBIN01, status="nytbrev"
     )
-    write_party(_B, body, "Sender", letter.sender)
-    write_party(_B, body, "Receiver", letter.receiver)
     if letter.patient is not None:
         write_patient(_B, body, letter.patient, full=False)
     else:
@@ -57,15 +43,9 @@ def read_binary_letter(root: etree._Element) -> BinaryLetter:
     """Read a schema-valid XBIN01 ``Emessage`` element."""
     r = Reader(root, NS_XBIN01)
     body = r.child("BinaryLetter")
-    head = body.child("Letter")
     patient = body.maybe("Patient")
     return BinaryLetter(
-        envelope=read_envelope(r),
-        letter_identifier=head.text("Identifier"),
-        authorised=head.moment("Authorisation"),
-        statistical_code=head.text("StatisticalCode"),
-        sender=read_party(body.child("Sender")),
-        receiver=read_party(body.child("Receiver")),
+        **read_letter_start(r, body),
         patient=read_patient(patient) if patient is not None else None,
         system_information=body.maybe("SystemInformation") is not None,
         contents=body.opt("Contents"),

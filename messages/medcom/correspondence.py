@@ -26,13 +26,10 @@ from messages.medcom.model import (
     Reference,
 )
 from messages.medcom.parts import (
-    read_envelope,
-    read_party,
+    read_letter_start,
     read_patient,
     write_binary_description,
-    write_envelope,
-    write_letter_head,
-    write_party,
+    write_letter_start,
     write_patient,
 )
 from messages.medcom.text import FormattedText, from_plain, read_text, to_plain, write_text
@@ -54,21 +51,10 @@ _B = Builder(NS_XDIS91)
 
 
 def correspondence_to_element(letter: Correspondence) -> etree._Element:
-    root = _B.root("Emessage")
-    write_envelope(_B, root, letter.envelope)
-    mail = _B.el(root, "ClinicalEmail")
-    head = write_letter_head(
-        _B,
-        mail,
-        message_type=MessageType.XDIS91,
-        identifier=letter.letter_identifier,
-        statistical_code=letter.statistical_code,
-        authorised=letter.authorised,
-        status=letter.status.value,
+    root, mail, head = write_letter_start(
+        _B, letter, "ClinicalEmail", message_type=MessageType.XDIS91, status=letter.status.value
     )
     _B.opt(head, "EpisodeOfCareIdentifier", letter.episode_of_care_identifier)
-    write_party(_B, mail, "Sender", letter.sender)
-    write_party(_B, mail, "Receiver", letter.receiver)
     write_patient(_B, mail, letter.patient, full=True)
     if letter.priority is not None or letter.subject is not None or letter.additional_information:
         info = _B.el(mail, "AdditionalInformation")
@@ -107,14 +93,9 @@ def read_correspondence(root: etree._Element) -> Correspondence:
     priority = info.opt("Priority") if info else None
     subject = info.opt("Subject") if info else None
     return Correspondence(
-        envelope=read_envelope(r),
-        letter_identifier=head.text("Identifier"),
-        authorised=head.moment("Authorisation"),
+        **read_letter_start(r, mail),
         status=LetterStatus(head.text("StatusCode")),
         episode_of_care_identifier=head.opt("EpisodeOfCareIdentifier"),
-        statistical_code=head.text("StatisticalCode"),
-        sender=read_party(mail.child("Sender")),
-        receiver=read_party(mail.child("Receiver")),
         patient=read_patient(mail.child("Patient")),
         priority=Priority(priority) if priority else None,
         subject=subject,

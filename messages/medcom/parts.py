@@ -1,9 +1,14 @@
 """Building and reading the parts letters share: envelope, letter head, sender/receiver,
-patient, attachment description."""
+patient, attachment description.
+
+:func:`write_letter_start` and :func:`read_letter_start` write and read how an XDIS91 and an
+XBIN01 both begin: the envelope, then in the letter's body element the ``Letter`` head and
+the ``Sender`` and ``Receiver``."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TypedDict
 
 from lxml import etree
 
@@ -11,8 +16,10 @@ from messages.medcom.model import (
     VERSION_CODES,
     AckCode,
     Address,
+    BinaryLetter,
     BinaryObject,
     BinaryReference,
+    Correspondence,
     Envelope,
     MessageType,
     Party,
@@ -21,12 +28,14 @@ from messages.medcom.model import (
 from messages.medcom.xmlcodec import Builder, Reader
 
 __all__ = [
+    "LetterStart",
     "read_envelope",
+    "read_letter_start",
     "read_party",
     "read_patient",
     "write_binary_description",
     "write_envelope",
-    "write_letter_head",
+    "write_letter_start",
     "write_party",
     "write_patient",
 ]
@@ -48,26 +57,54 @@ def read_envelope(r: Reader) -> Envelope:
     )
 
 
-def write_letter_head(
+def write_letter_start(
     b: Builder,
-    body: etree._Element,
+    letter: Correspondence | BinaryLetter,
+    body_name: str,
     *,
     message_type: MessageType,
-    identifier: str,
-    statistical_code: str,
-    authorised: datetime,
     status: str,
-) -> etree._Element:
-    """A letter's ``Letter`` head (identifier, version, type, status), returned so that the
-    caller can add what its type has beyond these."""
+) -> tuple[etree._Element, etree._Element, etree._Element]:
+    """An ``Emessage`` with ``letter``'s envelope and its body element ``body_name`` holding
+    the ``Letter`` head (identifier, version, type, status), ``Sender`` and ``Receiver``:
+    the root, the body and the head, for the caller to add what its type has beyond these."""
+    root = b.root("Emessage")
+    write_envelope(b, root, letter.envelope)
+    body = b.el(root, body_name)
     head = b.el(body, "Letter")
-    b.el(head, "Identifier", identifier)
+    b.el(head, "Identifier", letter.letter_identifier)
     b.el(head, "VersionCode", VERSION_CODES[message_type])
-    b.el(head, "StatisticalCode", statistical_code)
-    b.moment(head, "Authorisation", authorised)
+    b.el(head, "StatisticalCode", letter.statistical_code)
+    b.moment(head, "Authorisation", letter.authorised)
     b.el(head, "TypeCode", message_type.value)
     b.el(head, "StatusCode", status)
-    return head
+    write_party(b, body, "Sender", letter.sender)
+    write_party(b, body, "Receiver", letter.receiver)
+    return root, body, head
+
+
+class LetterStart(TypedDict):
+    """A letter's start as :func:`read_letter_start` reads it (its model's fields)."""
+
+    envelope: Envelope
+    letter_identifier: str
+    authorised: datetime
+    statistical_code: str
+    sender: Party
+    receiver: Party
+
+
+def read_letter_start(r: Reader, body: Reader) -> LetterStart:
+    """The start :func:`write_letter_start` writes, from the ``Emessage`` and its body."""
+    head = body.child("Letter")
+    return LetterStart(
+        envelope=read_envelope(r),
+        letter_identifier=head.text("Identifier"),
+        authorised=head.moment("Authorisation"),
+        statistical_code=head.text("StatisticalCode"),
+        sender=read_party(body.child("Sender")),
+        receiver=read_party(body.child("Receiver")),
+    )
 
 
 def write_binary_description(

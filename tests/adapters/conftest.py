@@ -35,7 +35,7 @@ from coordinator.app import create_app
 from coordinator.security.credentials import add_user, local_actor, register_organisation
 from coordinator.settings import Settings
 from coordinator.state import ENGINE
-from coordinator.tables import OrganisationCreate, Role, Sector
+from coordinator.tables import MessageFormat, OrganisationCreate, Role, Sector
 from messages.errors import IdentifierError
 from messages.hl7.model import COPENHAGEN
 from messages.hl7.samples import CHILD_CPR, GP_GLN, PPR_GLN
@@ -61,15 +61,16 @@ SECTORS = {"gp": Sector.GP, "psychiatry": Sector.PSYCHIATRY, "municipality": Sec
 
 
 class RestartableHub:
-    """The real hub on a fixed port; stop and start it again on the same database."""
+    """The real hub on a fixed port; stop and start it again on the same database (a SQLite
+    file in ``data_dir`` unless ``database_url`` names another)."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, database_url: str | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.settings = Settings(
             environment="test",
             data_dir=data_dir,
-            database_url=f"sqlite+aiosqlite:///{data_dir / 'hub.sqlite'}",
+            database_url=database_url or f"sqlite+aiosqlite:///{data_dir / 'hub.sqlite'}",
         ).check()
         self.app: web.Application | None = None
         self._runner: web.AppRunner | None = None
@@ -87,13 +88,23 @@ class RestartableHub:
             self._runner = None
             self.app = None
 
-    async def org(self, gln: str, sector: Sector, name: str = "Org") -> str:
+    async def org(
+        self,
+        gln: str,
+        sector: Sector,
+        name: str = "Org",
+        *,
+        fmt: MessageFormat = MessageFormat.OIOXML,
+        sor: str | None = None,
+    ) -> str:
         assert self.app is not None
         if gln not in self.tokens:
             _, token = await register_organisation(
                 actor=local_actor(),
                 engine=self.app[ENGINE],
-                organisation=OrganisationCreate(gln=gln, name=name, sector=sector),
+                organisation=OrganisationCreate(
+                    gln=gln, name=name, sector=sector, format=fmt, sor=sor
+                ),
             )
             self.tokens[gln] = token
         return self.tokens[gln]
@@ -155,10 +166,19 @@ def assert_clean_logs(records: list[logging.LogRecord], secrets: list[str]) -> N
 
 
 @pytest.fixture
-async def hub(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> AsyncIterator[RestartableHub]:
+def hub_database_url() -> str | None:
+    """The hub's database: its SQLite file. A module that runs on both engines overrides it
+    with ``hub_db`` (tests/conftest.py)."""
+    return None
+
+
+@pytest.fixture
+async def hub(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, hub_database_url: str | None
+) -> AsyncIterator[RestartableHub]:
     caplog.set_level(logging.INFO)
     (tmp_path / "hub").mkdir()
-    running = RestartableHub(tmp_path / "hub")
+    running = RestartableHub(tmp_path / "hub", hub_database_url)
     await running.start()
     yield running
     await running.stop()

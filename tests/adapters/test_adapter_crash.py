@@ -1,5 +1,9 @@
 """Crash test for an adapter: ``kill -9`` the GP adapter mid-batch; restart; repeat.
 
+The clinic speaks OIOXML at the hub, or MedCom FHIR: then its adapter sends each referral
+as a CareCommunication, whose form (and FHIR ids) it fixes before the first try — a resend
+after a kill repeats them, and the hub converts it into an XDIS91 for PPR once.
+
 The adapter runs as its own process (``samspil adapter gp --config FILE``) against a real
 hub. While it runs, four clinic senders (python-hl7's MLLP client) stream ``REF^I12``
 referrals, one at a time each, and the clinic writes letters into its MedCom ``outbox/``.
@@ -21,10 +25,12 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import pytest
 from hl7.mllp import open_hl7_connection
 
 from adapters.filedrop import write_atomically
-from coordinator.tables import Sector
+from coordinator.tables import MessageFormat, Sector
+from messages.fhir.convert.subject import category_and_topic
 from messages.hl7.build import build_referral
 from messages.hl7.samples import GP_GLN, PPR_GLN, make_referral, make_routing
 from messages.medcom.documents import parse_message
@@ -141,11 +147,14 @@ class Clinic:
             connection[1].close()
 
 
+@pytest.mark.parametrize("clinic_format", [MessageFormat.OIOXML, MessageFormat.FHIR])
 async def test_kill_9_the_gp_adapter_mid_batch_loses_and_doubles_nothing(
-    hub: RestartableHub, tmp_path: Path
+    hub: RestartableHub, tmp_path: Path, clinic_format: MessageFormat
 ) -> None:
-    gp_token = await hub.org(GP_GLN, Sector.GP, name="Lægehuset Vestbyen")
-    ppr_token = await hub.org(PPR_GLN, Sector.PPR, name="PPR Aalborg")
+    gp_token = await hub.org(
+        GP_GLN, Sector.GP, name="Lægehuset Vestbyen", fmt=clinic_format, sor=f"10{GP_GLN}"
+    )
+    ppr_token = await hub.org(PPR_GLN, Sector.PPR, name="PPR Aalborg", sor=f"10{PPR_GLN}")
     port = free_port()
     config = _config(tmp_path, hub, gp_token, port)
     outbox, sent = tmp_path / "medcom" / "outbox", tmp_path / "medcom" / "sent"
@@ -194,6 +203,7 @@ async def test_kill_9_the_gp_adapter_mid_batch_loses_and_doubles_nothing(
         receiver = HubClient(hub.url, ppr_token)
         try:
             letters: Counter[str] = Counter()
+            converted = 0  # letters the clinic's adapter sent as CareCommunications
             expected = len(clinic.acked) + len(files)
             deadline = time.monotonic() + 60
             while True:  # the receiver drains its inbox: fetch, read, acknowledge
@@ -201,7 +211,9 @@ async def test_kill_9_the_gp_adapter_mid_batch_loses_and_doubles_nothing(
                 for entry in entries:
                     letter = parse_message(await receiver.fetch(entry["id"]), registry=REGISTRY)
                     assert isinstance(letter, Correspondence)
-                    subject = letter.subject or ""
+                    # a CareCommunication's XDIS91 Subject is "Andet, <topic>" (C7)
+                    subject = category_and_topic(letter.subject)[1]
+                    converted += subject != letter.subject
                     if subject.startswith("Henvisning "):
                         letters[subject.removeprefix("Henvisning ")] += 1
                     else:
@@ -218,6 +230,8 @@ async def test_kill_9_the_gp_adapter_mid_batch_loses_and_doubles_nothing(
             await receiver.close()
         doubled = {key: n for key, n in letters.items() if n > 1}
         assert not doubled, doubled
+        fhir = clinic_format is MessageFormat.FHIR
+        assert converted == (len(clinic.acked) if fhir else 0)  # the referrals, not the files
         assert set(letters) == set(clinic.acked) | set(files.values())
     finally:
         process.send_signal(signal.SIGTERM)

@@ -1,30 +1,27 @@
 """The real hub over real HTTP on a real port, on SQLite and on PostgreSQL.
 
-``hub_db`` is parametrised: a SQLite file in ``tmp_path``, and (marked ``postgres``) a fresh
-PostgreSQL database per test, created on the server of ``postgres_url`` and dropped after.
+``hub_db`` (tests/conftest.py) gives each test a SQLite file and, marked ``postgres``, a fresh
+PostgreSQL database; ``POSTGRES_ONLY`` keeps a test (or a module) to PostgreSQL.
 ``make_hub(**settings)`` starts the app factory's application on ``127.0.0.1:0``;
 ``make_hub(clock=TurnedClock())`` gives the expiry sweep and the letter retention a clock a
-test can turn;
+test can turn; ``Servers`` starts and stops the apps (TLS ones too).
 ``hub.org(...)`` registers an organisation and returns a client holding its token;
 ``hub.gp_and_ppr()`` a GP and a PPR, ``hub.partners()`` the four organisations around a
 child in Aalborg; ``client.take(id)`` fetches and acknowledges a letter,
-``client.send_receipt(...)`` answers one. Every
-response a test sees is checked against ``/v1/openapi.json`` when the test ends.
+``client.send_receipt(...)`` answers one. Every response a test sees is checked against
+``/v1/openapi.json`` when the test ends.
 """
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import aiohttp
-import asyncpg
 import pytest
 from aiohttp import web
-from sqlalchemy.engine import make_url
 
 from coordinator.app import create_app
 from coordinator.openapi import DOCUMENT
@@ -74,41 +71,6 @@ class TurnedClock:
 POSTGRES_ONLY = pytest.mark.parametrize(
     "hub_db", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
 )
-
-
-async def create_database(server: str, prefix: str = "samspil_test") -> str:
-    """A new, empty database on the PostgreSQL ``server``: its URL (drop it with
-    :func:`drop_database`)."""
-    name = f"{prefix}_{secrets.token_hex(6)}"
-    await _admin(server, f'CREATE DATABASE "{name}"')
-    return make_url(server).set(database=name).render_as_string(hide_password=False)
-
-
-async def drop_database(server: str, url: str) -> None:
-    """Drop the database :func:`create_database` made on ``server``, connections and all."""
-    await _admin(server, f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
-
-
-async def _admin(server: str, statement: str) -> None:
-    admin = await asyncpg.connect(server)
-    try:
-        await admin.execute(statement)
-    finally:
-        await admin.close()
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def hub_db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    """A database URL for one test: a SQLite file, or a fresh PostgreSQL database."""
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'hub.sqlite'}"
-        return
-    server = request.getfixturevalue("postgres_url")
-    url = await create_database(server)
-    try:
-        yield url
-    finally:
-        await drop_database(server, url)
 
 
 async def register(

@@ -25,14 +25,8 @@ from sqlalchemy.engine import make_url
 from coordinator.app import create_app
 from coordinator.database.backup import BackupError, backup, integrity_check
 from coordinator.settings import Settings
-from tests.functional.conftest import (
-    GP_GLN,
-    PPR_GLN,
-    Client,
-    MakeHub,
-    create_database,
-    drop_database,
-)
+from tests.databases import drop_database, new_database
+from tests.functional.conftest import GP_GLN, PPR_GLN, Client, MakeHub
 from tests.functional.samples import xdis91
 
 BEFORE_BACKUP = 25  # letters acknowledged before the backup begins
@@ -195,7 +189,7 @@ async def postgres_drill(
     assert stat.S_IMODE(file.stat().st_mode) == 0o600
 
     server = make_url(hub_db).set(drivername="postgresql").render_as_string(hide_password=False)
-    scratch_url = await create_database(server, prefix="samspil_restore")
+    scratch, scratch_url = await new_database(server)
     try:
         restore = await asyncio.create_subprocess_exec(
             pg_restore,
@@ -210,7 +204,7 @@ async def postgres_drill(
         base, session = await fresh_hub(scratch_url, tmp_path)
         check_restored(await served(base, session, ppr_token), before, writer)
     finally:
-        await drop_database(server, scratch_url)
+        await drop_database(server, scratch)
 
 
 def test_a_backup_that_cannot_be_made_is_a_clear_error(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ import pytest
 from adapters.simulation.region import pilot_region
 from adapters.simulation.run import SimulationSettings, simulate
 from samspil.simulate import embedded_hub, started
-from tests.functional.conftest import create_database, drop_database
+from tests.databases import drop_database, new_database
 from wire.client import HubClient
 
 pytestmark = pytest.mark.timeout(300)
@@ -33,12 +33,13 @@ async def fresh_database(request: pytest.FixtureRequest) -> AsyncIterator[FreshD
     async def fresh() -> dict[str, Any]:
         if not server:
             return {}
-        made.append(await create_database(server))
-        return {"database_url": made[-1]}
+        name, url = await new_database(server)
+        made.append(name)
+        return {"database_url": url}
 
     yield fresh
-    for url in made:
-        await drop_database(server, url)
+    for name in made:
+        await drop_database(server, name)
 
 
 async def test_a_second_run_in_the_same_folder_delivers_its_letters_again(

@@ -4,16 +4,19 @@ across formats, and hostile FHIR is refused with the error's code."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+import pytest
 
 from coordinator.mailbox.conversion import KEPT
 from coordinator.mailbox.expiry import sweep_once
 from coordinator.mailbox.retention import LETTER_RETENTION_TOTALS, run_letter_retention
-from coordinator.state import COMMITTER, SETTINGS
+from coordinator.state import CLOCK, COMMITTER, SETTINGS
 from coordinator.tables import MessageFormat, Sector
 from messages.fhir.answer import acknowledgement_for
 from messages.fhir.build import build_fhir, care_communication_tree
@@ -26,8 +29,9 @@ from messages.medcom.correspondence import read_correspondence
 from messages.medcom.documents import build_message
 from messages.medcom.model import MessageType, Party
 from messages.medcom.receipts import read_receipt
+from messages.medcom.text import to_plain
 from messages.xmlsafe import parse_xml
-from tests.fhir_samples import PDF, sample_binary, sample_letter
+from tests.fhir_samples import PDF, sample_binary, sample_letter, with_specific_parties
 from tests.functional.conftest import GP_GLN, PPR_GLN, Client, Hub, MakeHub, TurnedClock
 from tests.functional.samples import new_id, receipt, xdis91
 
@@ -155,16 +159,42 @@ async def test_oioxml_letter_to_a_fhir_partner_and_its_acknowledgement_back(hub:
     assert (tracking["sent_as"], tracking["delivered_as"]) == ("oioxml", "fhir")
 
 
-def _from_ppr(*, with_binary: bool = True) -> tuple[bytes, bytes]:
-    """An XDIS91 with one attachment from PPR (OIOXML) to the GP (FHIR), and its XBIN01."""
+@dataclass(frozen=True)
+class HeldLetter:
+    clock: TurnedClock
+    hub: Hub
+    gp: Client
+    ppr: Client
+    letter: bytes
+    binary: bytes
+    id: str  # the held XDIS91's
+
+
+def from_ppr() -> tuple[bytes, bytes]:
+    """An XDIS91 with one attachment from PPR (OIOXML) to the GP (FHIR), and its XBIN01;
+    each call a new letter, attachment (object identifier) and XBIN01."""
     letter = replace(sample_letter(), sender=_party(PPR_GLN, "PPR"), receiver=_party(GP_GLN, "GP"))
-    binary = replace(sample_binary(letter), sender=letter.sender, receiver=letter.receiver)
+    object_id = uuid.uuid4()
+    [ref] = letter.references
+    assert ref.binary is not None
+    ref = replace(ref, binary=replace(ref.binary, object_identifier=object_id.hex))
+    letter = replace(letter, references=(ref,))
+    binary = sample_binary(letter)
+    [obj] = binary.objects
+    binary = replace(
+        binary,
+        envelope=replace(binary.envelope, identifier=new_id("E")),
+        letter_identifier=new_id("L"),
+        sender=letter.sender,
+        receiver=letter.receiver,
+        objects=(replace(obj, object_identifier=str(object_id)),),
+    )
     return build_message(letter), build_message(binary)
 
 
 async def test_an_attachment_sent_before_its_letter_travels_inside_it(hub: Hub) -> None:
     gp, ppr = await partners(hub)
-    letter, binary = _from_ppr()
+    letter, binary = from_ppr()
     status, bin_sent = await ppr.send(binary)  # the XBIN01 first: held for its XDIS91
     assert status == 202
     assert await gp.inbox() == []
@@ -188,22 +218,155 @@ async def test_an_attachment_sent_before_its_letter_travels_inside_it(hub: Hub) 
     assert (await ppr.status(bin_sent["id"]))["status"] == "receipted"
 
 
-async def test_an_attachment_after_its_letter_passes_as_it_is(hub: Hub) -> None:
+PAIRS = 20
+
+
+async def _send_at_once(hub: Hub, gp: Client, senders: tuple[Client, Client]) -> None:
+    """PPR sends :data:`PAIRS` letters, each XDIS91 and its XBIN01 at once (two POSTs,
+    ``senders[0]`` the XDIS91's, ``senders[1]`` the XBIN01's; half of them the XBIN01
+    first); each pair ends in one CareCommunication with the data, nothing held apart,
+    and its Acknowledgement becomes two XCTL03 (C10, C11)."""
+    sent: dict[str, str] = {}  # the XDIS91's id -> its XBIN01's
+    for n in range(PAIRS):
+        letter, binary = from_ppr()
+        posts = [senders[0].send(letter), senders[1].send(binary)]
+        if n % 2:
+            posts.reverse()
+        answers = dict(zip(("letter", "binary"), await asyncio.gather(*posts), strict=True))
+        if n % 2:
+            answers = {"letter": answers["binary"], "binary": answers["letter"]}
+        assert [status for status, _ in answers.values()] == [202, 202], answers
+        sent[answers["letter"][1]["id"]] = answers["binary"][1]["id"]
+
+    entries = await gp.inbox()  # one CareCommunication per pair, the data inside
+    assert sorted(e["id"] for e in entries) == sorted(sent)
+    assert {(e["type"], e["format"]) for e in entries} == {("XDIS91", "fhir")}
+    clock = hub.app[CLOCK]
+    assert isinstance(clock, TurnedClock)
+    clock.ahead = timedelta(minutes=61)  # nothing held: the sweep has nothing to let go
+    await sweep_once(hub.app[COMMITTER], hub.app[SETTINGS], clock)
+    assert sorted(e["id"] for e in await gp.inbox()) == sorted(sent)
+
+    ppr = senders[0]
+    for entry in entries:
+        _, _, raw = await gp.request("GET", f"/v1/messages/{entry['id']}")
+        message = read_fhir(raw)
+        assert isinstance(message, CareCommunication)
+        assert [a.data for a in message.attachments] == [PDF]
+        await gp.ack(entry["id"])
+        status, _ = await send_fhir(gp, build_fhir(acknowledgement_for(message, now=clock())))
+        assert status == 202
+    receipts = await ppr.inbox()  # two XCTL03 per pair: one per OIOXML letter (C11)
+    assert [r["type"] for r in receipts] == ["XCTL03"] * 2 * PAIRS
+    for letter_id, binary_id in sent.items():
+        assert (await ppr.status(letter_id))["status"] == "receipted"
+        assert (await ppr.status(binary_id))["status"] == "receipted"
+
+
+async def test_a_letter_and_its_attachment_sent_at_once_travel_as_one(make_hub: MakeHub) -> None:
+    hub = await make_hub(clock=TurnedClock())
     gp, ppr = await partners(hub)
-    letter, binary = _from_ppr()
-    status, _ = await ppr.send(letter)  # converted at once, the attachment without data
+    await _send_at_once(hub, gp, (ppr, ppr))
+
+
+@pytest.mark.parametrize(  # one hub process per SQLite file: PostgreSQL only
+    "hub_db", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+async def test_two_hub_processes_pair_a_letter_and_its_attachment_sent_at_once(
+    make_hub: MakeHub,
+) -> None:
+    hub = await make_hub(clock=TurnedClock())
+    other = await make_hub(clock=TurnedClock())  # another process on the same database
+    gp, ppr = await partners(hub)
+    ppr_there = Client(other.session, other.base, ppr.token, ppr.gln)
+    await _send_at_once(hub, gp, (ppr, ppr_there))
+
+
+async def archive(client: Client) -> list[str]:
+    """The ids the organisation's archive lists."""
+    status, page, _ = await client.request(
+        "POST",
+        "/v1/letters/search",
+        body=b"{}",
+        headers={"Content-Type": "application/json"},
+    )
+    assert status == 200, page
+    return [e["id"] for e in page["letters"]]
+
+
+async def held_letter(make_hub: MakeHub, **settings: Any) -> HeldLetter:
+    """A hub on a turned clock, and PPR's XDIS91 with one attachment sent to the GP (FHIR)
+    without its XBIN01: held for it (C10), accepted and not in the GP's inbox."""
+    clock = TurnedClock()
+    hub = await make_hub(clock=clock, **settings)
+    gp, ppr = await partners(hub)
+    letter, binary = from_ppr()
+    status, sent = await ppr.send(letter)
     assert status == 202
-    [entry] = await gp.inbox()
+    assert await gp.inbox() == []
+    return HeldLetter(clock, hub, gp, ppr, letter, binary, sent["id"])
+
+
+async def test_a_letter_waits_for_its_attachment_and_travels_with_it(make_hub: MakeHub) -> None:
+    held = await held_letter(make_hub)
+    clock, hub, gp, ppr = held.clock, held.hub, held.gp, held.ppr
+    status, _, _ = await gp.request("GET", f"/v1/messages/{held.id}")
+    assert status == 404  # not fetchable while it waits, nor listed in the receiver's archive
+    assert await archive(gp) == []
+    assert await archive(ppr) == [held.id]  # its sender's
+    assert (await ppr.status(held.id))["status"] == "accepted"
+    status, again = await ppr.send(held.letter)  # the same letter again: still a duplicate
+    assert (status, again["id"], again["duplicate"]) == (200, held.id, True)
+
+    clock.ahead = timedelta(minutes=59)
+    await sweep_once(hub.app[COMMITTER], hub.app[SETTINGS], clock)
+    assert await gp.inbox() == []  # still waiting
+    status, bin_sent = await ppr.send(held.binary)  # within the hour: the letter goes, whole
+    assert status == 202
+
+    [entry] = await gp.inbox()  # one CareCommunication with the data; no XBIN01 beside it
+    assert (entry["id"], entry["type"], entry["format"]) == (held.id, "XDIS91", "fhir")
+    assert await archive(gp) == [held.id]
     _, _, raw = await gp.request("GET", f"/v1/messages/{entry['id']}")
     message = read_fhir(raw)
     assert isinstance(message, CareCommunication)
-    assert [(a.data, a.title) for a in message.attachments] == [(None, None)]  # C10
+    assert [a.data for a in message.attachments] == [PDF]
+    assert all(a.title for a in message.attachments)
+    assert (await ppr.status(held.id))["fhir_message_id"] == message.header_id
     await gp.ack(entry["id"])
-    status, _ = await ppr.send(binary)  # late: forwarded unconverted (C10)
+    clock.ahead = timedelta(minutes=121)
+    await sweep_once(hub.app[COMMITTER], hub.app[SETTINGS], clock)
+    assert await gp.inbox() == []  # the XBIN01 is inside the letter: never released apart
+
+    ack = acknowledgement_for(message, now=datetime.now(UTC))
+    status, _ = await send_fhir(gp, build_fhir(ack))
+    assert status == 202
+    receipts = await ppr.inbox()  # two XCTL03: one per OIOXML letter (C11)
+    assert sorted(r["type"] for r in receipts) == ["XCTL03", "XCTL03"]
+    assert (await ppr.status(held.id))["status"] == "receipted"
+    assert (await ppr.status(bin_sent["id"]))["status"] == "receipted"
+
+
+async def test_a_letter_whose_attachment_does_not_come_goes_without_it(
+    make_hub: MakeHub,
+) -> None:
+    held = await held_letter(make_hub)
+    gp = held.gp
+    held.clock.ahead = timedelta(minutes=61)
+    await sweep_once(held.hub.app[COMMITTER], held.hub.app[SETTINGS], held.clock)
+    [entry] = await gp.inbox()  # released as converted: the attachment without data (C10)
+    assert (entry["id"], entry["format"]) == (held.id, "fhir")
+    _, _, raw = await gp.request("GET", f"/v1/messages/{entry['id']}")
+    message = read_fhir(raw)
+    assert isinstance(message, CareCommunication)
+    assert [(a.data, a.title) for a in message.attachments] == [(None, None)]
+    await gp.ack(entry["id"])
+
+    status, _ = await held.ppr.send(held.binary)  # late: forwarded unconverted (C10)
     assert status == 202
     [late] = await gp.inbox()
     assert (late["type"], late["format"]) == ("XBIN01", "oioxml")
-    assert await gp.fetch(late["id"]) == binary
+    assert await gp.fetch(late["id"]) == held.binary
 
 
 async def test_an_attachment_whose_letter_never_comes_goes_on_after_an_hour(
@@ -212,7 +375,7 @@ async def test_an_attachment_whose_letter_never_comes_goes_on_after_an_hour(
     clock = TurnedClock()
     hub = await make_hub(clock=clock)
     gp, ppr = await partners(hub)
-    _, binary = _from_ppr()
+    _, binary = from_ppr()
     status, _ = await ppr.send(binary)
     assert status == 202
     clock.ahead = timedelta(minutes=59)
@@ -277,6 +440,9 @@ EXPECTED = {
     "fhir-reference-to-nowhere": (422, "fhir-unresolved-reference"),
     "fhir-wrong-resource-type": (422, "fhir-wrong-resource-type"),
     "fhir-profile": (422, "medcom-status"),
+    "fhir-author-role-twice": (422, "cc-7"),
+    "fhir-sender-of-another": (422, "cc-11"),
+    "fhir-recipient-of-another": (422, "cc-12"),
 }
 
 
@@ -315,8 +481,9 @@ def _tree(message: CareCommunication) -> dict[str, Any]:
 
 
 async def test_hostile_fhir_is_refused_with_its_code(hub: Hub) -> None:
-    gp, _ = await partners(hub)
-    good = _tree(care_communication(attachment=False))
+    gp, ppr = await partners(hub)
+    plain = care_communication(attachment=False)
+    good = _tree(plain)
 
     deep: Any = {}
     for _ in range(200):
@@ -328,6 +495,14 @@ async def test_hostile_fhir_is_refused_with_its_code(hub: Hub) -> None:
     wrong = json.loads(json.dumps(good))
     wrong["entry"][0]["resource"]["focus"] = [{"reference": wrong["entry"][1]["fullUrl"]}]
     broken = replace(care_communication(attachment=False), status="final")
+    role_twice = json.loads(json.dumps(good))
+    role = next(
+        e["resource"]
+        for e in role_twice["entry"]
+        if e["resource"]["resourceType"] == "PractitionerRole"
+    )
+    role["code"][0]["text"] = "Overlæge"  # a code and a text: cc-7 wants one of them
+    ids = {"sender": plain.sender.id, "receiver": plain.receiver.id}
     cases = {
         "fhir-syntax": b"{not json",
         "fhir-too-deep": json.dumps({"resourceType": "Bundle", **deep}).encode(),
@@ -335,6 +510,13 @@ async def test_hostile_fhir_is_refused_with_its_code(hub: Hub) -> None:
         "fhir-reference-to-nowhere": dump_json(nowhere),
         "fhir-profile": build_fhir(broken),
         "fhir-wrong-resource-type": dump_json(wrong),
+        "fhir-author-role-twice": dump_json(role_twice),
+        "fhir-sender-of-another": dump_json(
+            with_specific_parties(good, sender_org=ids["receiver"], recipient_org=ids["receiver"])
+        ),
+        "fhir-recipient-of-another": dump_json(
+            with_specific_parties(good, sender_org=ids["sender"], recipient_org=ids["sender"])
+        ),
     }
     codes = {}
     for name, body in cases.items():
@@ -343,6 +525,14 @@ async def test_hostile_fhir_is_refused_with_its_code(hub: Hub) -> None:
         codes[name] = (status, problem["code"])
     assert codes == EXPECTED
     assert await gp.inbox() == []
+    fitting = with_specific_parties(good, sender_org=ids["sender"], recipient_org=ids["receiver"])
+    status, accepted = await send_fhir(gp, dump_json(fitting))  # the parties' own organisations
+    assert status == 202, accepted
+    [entry] = await ppr.inbox()
+    letter = read_correspondence(parse_xml(await ppr.fetch(entry["id"])))
+    assert to_plain(letter.clinical_information[0]).endswith(  # C7: as text, in XDIS91
+        "\nSpecifik afsender: Lægehuset\nSpecifik modtager: Team 1, PPR\n"
+    )
 
 
 async def test_an_oversized_bundle_is_refused_before_it_is_read(make_hub: MakeHub) -> None:

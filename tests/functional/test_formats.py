@@ -24,6 +24,13 @@ async def _put_format(client: Client, target: str, body: Any) -> tuple[int, Any]
     return status, parsed
 
 
+async def _formats(operator: Client) -> dict[str, str]:
+    """Each organisation's format as the operator monitor reads it."""
+    status, listing, _ = await operator.request("GET", "/v1/operator/organisations")
+    assert status == 200, listing
+    return {o["gln"]: o["format"] for o in listing["organisations"]}
+
+
 async def test_registered_with_a_format_and_changed_by_an_operator(hub: Hub) -> None:
     await hub.org(GP_GLN, Sector.GP, sor="1017421000016003")
     ppr = await hub.org(PPR_GLN, Sector.PPR, sor="1385391000016002")
@@ -42,6 +49,7 @@ async def test_registered_with_a_format_and_changed_by_an_operator(hub: Hub) -> 
 
     operator = await hub.user(PPR_GLN, Role.OPERATOR)
     caseworker = await hub.user(PPR_GLN, Role.CASEWORKER)
+    assert await _formats(operator) == {GP_GLN: "oioxml", PPR_GLN: "oioxml", NEW_GLN: "fhir"}
     status, _ = await _put_format(caseworker, GP_GLN, {"format": "fhir"})
     assert status == 403
     status, bad = await _put_format(operator, GP_GLN, {"format": "hl7"})
@@ -50,6 +58,7 @@ async def test_registered_with_a_format_and_changed_by_an_operator(hub: Hub) -> 
     assert (status, changed) == (200, {"organisation": GP_GLN, "format": "fhir", "changed": True})
     status, again = await _put_format(operator, GP_GLN, {"format": "fhir"})
     assert (status, again["changed"]) == (200, False)
+    assert await _formats(operator) == {GP_GLN: "fhir", PPR_GLN: "oioxml", NEW_GLN: "fhir"}
     status, _ = await _put_format(operator, gln(5999), {"format": "fhir"})
     assert status == 404
 

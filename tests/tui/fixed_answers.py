@@ -594,6 +594,7 @@ def monitor_routes(*, stolen_token: bool = False) -> dict[tuple[str, str], Any]:
                     "oldest_waiting": "2026-12-02T13:20:00Z",
                     "last_poll": "2026-12-02T13:31:56Z",
                     "token_disabled": False,
+                    "format": "oioxml",
                 },
                 {
                     "gln": BUP,
@@ -603,6 +604,7 @@ def monitor_routes(*, stolen_token: bool = False) -> dict[tuple[str, str], Any]:
                     "oldest_waiting": None,
                     "last_poll": "2026-12-02T13:31:58Z",
                     "token_disabled": False,
+                    "format": "fhir",
                 },
                 {
                     "gln": GP,
@@ -612,6 +614,7 @@ def monitor_routes(*, stolen_token: bool = False) -> dict[tuple[str, str], Any]:
                     "oldest_waiting": "2026-12-02T10:20:00Z",
                     "last_poll": "2026-12-02T10:20:00Z",
                     "token_disabled": False,
+                    "format": "oioxml",
                 },
             ]
         },
@@ -643,6 +646,7 @@ def region_organisations() -> list[dict[str, Any]]:
                 "oldest_waiting": None,
                 "last_poll": poll,
                 "token_disabled": False,
+                "format": "fhir" if n % 4 == 1 else "oioxml",  # the region is moving to FHIR
             }
         )
     return states

@@ -80,7 +80,12 @@ async def test_the_monitors_keys_all_fit_at_80_by_24(lang: str) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         bar = " ".join(shown_keys(app))
-        for key, what in (("q", "key.quit"), ("?", "key.help"), ("c", "key.certificate")):
+        for key, what in (
+            ("q", "key.quit"),
+            ("?", "key.help"),
+            ("c", "key.certificate"),
+            ("f", "key.format"),
+        ):
             assert f" {key} {t(what)} " in f"{bar} ", bar
         assert len(shown_keys(app)) <= 2
 

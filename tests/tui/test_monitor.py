@@ -10,6 +10,7 @@ import os
 import socket
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from textual.widgets import DataTable, Input, Static
@@ -106,10 +107,10 @@ async def test_partners_silent_longer_than_the_threshold_are_highlighted(
     )
 
     def last_poll(gln: str) -> str:
-        return str(app.screen.query_one("#orgs", DataTable).get_row(gln)[4])
+        return str(app.screen.query_one("#orgs", DataTable).get_cell(gln, "poll"))
 
     async with app.run_test(size=(80, 24)) as pilot:
-        await until(pilot, lambda: "Lægehuset Vestbyen" in screen_text(app))
+        await until(pilot, lambda: "Lægehu… Vestbyen" in screen_text(app))
         assert "⚠ = systemet har ikke hentet i over 4 s" in screen_text(app)
         assert last_poll(BUP) == "aldrig"
         assert "⚠" not in last_poll(GP)
@@ -127,10 +128,10 @@ async def test_an_organisation_whose_people_take_its_letters_in_is_shown_so(
     )
 
     def last_poll(gln: str) -> str:
-        return str(app.screen.query_one("#orgs", DataTable).get_row(gln)[4])
+        return str(app.screen.query_one("#orgs", DataTable).get_cell(gln, "poll"))
 
     async with app.run_test(size=(80, 24)) as pilot:
-        await until(pilot, lambda: "Lægehuset Vestbyen" in screen_text(app))  # the table
+        await until(pilot, lambda: "Lægehu… Vestbyen" in screen_text(app))  # the table
         assert last_poll(PPR) == "i appen"
         assert last_poll(BUP) == "aldrig"  # its system takes its letters in and never polled
         screen = app.screen
@@ -191,15 +192,20 @@ def test_a_process_that_stopped_heartbeating_is_warned_of_before_the_list() -> N
     assert processes_line(Texts("en"), {"by_status": {}}).plain == ""  # a hub without them
 
 
+async def press_on(app: MonitorApp, pilot: Any, gln: str, key: str, opens: type) -> None:
+    """Select organisation ``gln`` and press ``key``, until the screen it opens is shown."""
+    screen = app.screen
+    assert isinstance(screen, MonitorScreen)
+    screen.selected = gln
+    await pilot.press(key)
+    await until(pilot, lambda: isinstance(app.screen, opens))
+
+
 async def test_an_operator_revokes_a_lost_certificate_of_an_organisation(tui_hub: TuiHub) -> None:
     app = MonitorApp(tui_hub.client("operator"), texts=Texts("da"), refresh_seconds=0.3)
     async with app.run_test(size=(100, 30)) as pilot:
         await until(pilot, lambda: "Lægehuset Vestbyen" in screen_text(app))
-        screen = app.screen
-        assert isinstance(screen, MonitorScreen)
-        screen.selected = GP
-        await pilot.press("c")
-        await until(pilot, lambda: isinstance(app.screen, RevokeCertificateForm))
+        await press_on(app, pilot, GP, "c", RevokeCertificateForm)
         assert "Spær et klientcertifikat fra Lægehuset Vestbyen" in screen_text(app)
         await pilot.press(*"0xZZ", "enter", "enter")  # not hexadecimal: said in Danish
         await until(pilot, lambda: "✖ Serienummeret er ugyldigt." in screen_text(app))
@@ -264,3 +270,34 @@ def test_the_flag_says_what_is_far_above_the_usual_day() -> None:
         "⚑ PPR Aalborg: 12 attested consents today (usually 0.5) — d disables its token"
     )
     assert alerts_text(Texts("en"), {"by_status": {}}).plain == ""  # a hub without rates
+
+
+async def test_each_organisations_letter_format_is_shown_and_f_switches_it(
+    tui_hub: TuiHub,
+) -> None:
+    """The format column says XML (OIOXML) or FHIR; f switches the selected organisation's
+    format after a confirmation (no: nothing changes), and the hub audits it."""
+    app = MonitorApp(tui_hub.client("operator"), texts=Texts("da"), refresh_seconds=0.3)
+
+    def fmt(gln: str) -> str:
+        return str(app.screen.query_one("#orgs", DataTable).get_cell(gln, "format"))
+
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: "Lægehu… Vestbyen" in screen_text(app))
+        orgs = app.screen.query_one("#orgs", DataTable)
+        assert [str(c.label) for c in orgs.ordered_columns][2:5] == ["Sektor", "Fmt", "Indbakke"]
+        assert [fmt(gln) for gln in (GP, PPR, BUP)] == ["XML", "XML", "XML"]
+        await press_on(app, pilot, GP, "f", ConfirmScreen)
+        assert "Skift Lægehuset Vestbyens brevformat fra OIOXML til FHIR?" in screen_text(app)
+        await pilot.press("n")  # no: nothing changes
+        await until(pilot, lambda: isinstance(app.screen, MonitorScreen))
+        await press_on(app, pilot, GP, "f", ConfirmScreen)
+        await pilot.press("j")
+        await until(pilot, lambda: "Brevformatet er nu FHIR." in screen_text(app))
+        await until(pilot, lambda: fmt(GP) == "FHIR")
+        assert [fmt(gln) for gln in (PPR, BUP)] == ["XML", "XML"]
+    listing = await tui_hub.call("operator", "GET", "/v1/operator/organisations")
+    formats = {o["gln"]: o["format"] for o in listing["organisations"]}
+    assert formats == {GP: "fhir", PPR: "oioxml", BUP: "oioxml"}
+    audit = (await tui_hub.call("operator", "GET", "/v1/operator/audit"))["entries"]
+    assert [e["target"] for e in audit if e["action"] == "set-format"] == [GP]  # once: "no"

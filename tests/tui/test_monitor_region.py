@@ -85,7 +85,7 @@ async def test_all_26_organisations_scroll_and_the_cursor_stays_on_its_organisat
         await refresh(pilot)
         assert cursor_gln(app) == last.gln
         assert organisations_table(app).scroll_y == scrolled
-        assert str(organisations_table(app).get_row(last.gln)[3]) == "99"
+        assert str(organisations_table(app).get_cell(last.gln, "depth")) == "99"
 
         # a new organisation registered before it: the cursor follows the GLN, not the row
         new = dict(listed[0], gln="5790000000005", name="PPR Hjørring", inbox_depth=0)
@@ -158,16 +158,16 @@ async def test_names_keep_their_municipality_at_80_columns() -> None:
         table = organisations_table(app)
         family = [o for o in REGION if o.kind.value == "family"]
         shown = [str(table.get_row(o.gln)[1]) for o in family]
-        assert shown == [
-            "Børne- og… Brønderslev",
-            "Børne- og fam… Thisted",
-            "Børne- og… Jammerbugt",
-            "Børne- og fam… Aalborg",
-            "Børne- og fami… Rebild",
+        assert shown == [  # 16 wide, beside the format column
+            "Bør… Brønderslev",
+            "Børne… Thisted",
+            "Børn… Jammerbugt",
+            "Børne… Aalborg",
+            "Børne- o… Rebild",
         ]
         assert len(set(shown)) == 5
         assert on_screen(app, 9)  # Rebild's, just above the busiest organisation
-        assert "Børne- og fami… Rebild" in app.export_screenshot().replace("&#160;", " ")
+        assert "Børne- o… Rebild" in app.export_screenshot().replace("&#160;", " ")
     wide = region_monitor(region_routes())
     async with wide.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
@@ -186,8 +186,10 @@ def test_a_short_name_keeps_the_last_word() -> None:
         assert len(short_name("Børne- og familieafdelingen Jammerbugt", n + 4)) <= n + 4
 
 
-def test_the_filter_matches_name_gln_or_sector_ignoring_case() -> None:
-    org = {"gln": "5790009001008", "name": "PPR Brønderslev", "sector": "ppr"}
+def test_the_filter_matches_name_gln_sector_or_format_ignoring_case() -> None:
+    org = {"gln": "5790009001008", "name": "PPR Brønderslev", "sector": "ppr", "format": "fhir"}
+    assert matches("FHIR", org, "PPR")
+    assert not matches("oioxml", org, "PPR")
     assert matches("", org, "PPR")
     assert matches("brønder", org, "PPR")
     assert matches("9001", org, "PPR")
@@ -217,7 +219,7 @@ async def test_a_caseworker_reading_the_inbox_does_not_count_as_a_poll(tui_hub: 
     app = MonitorApp(tui_hub.client("operator"), texts=Texts("da"), refresh_seconds=SLOW)
 
     def last_poll(gln: str) -> str:
-        return str(organisations_table(app).get_row(gln)[4])
+        return str(organisations_table(app).get_cell(gln, "poll"))
 
     async with app.run_test(size=(80, 24)) as pilot:
         await until(pilot, lambda: organisations_table(app).row_count == 3)

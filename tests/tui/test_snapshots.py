@@ -8,9 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from textual.widgets import Input
+from textual.widgets import DataTable, Input
 
-from tests.tui.conftest import CHILD, fixed_clock, fixed_hub, problem_answer
+from tests.tui.conftest import BUP, CHILD, GP, PPR, fixed_clock, fixed_hub, problem_answer
 from tests.tui.fixed_answers import caseworker_routes, monitor_routes, region_routes
 from tests.tui.fixed_children import my_children_routes
 from tui.caseworker_app import CaseworkerApp
@@ -177,6 +177,9 @@ def test_monitor(snap_compare: Any, size: tuple[int, int]) -> None:
         await settle(pilot)
         await pilot.press("down", "down")  # the GP clinic, with its queue
         await settle(pilot)
+        orgs = pilot.app.screen.query_one("#orgs", DataTable)
+        shown = [str(orgs.get_cell(gln, "format")) for gln in (PPR, BUP, GP)]
+        assert shown == ["XML", "FHIR", "XML"]  # each organisation's letter format
 
     assert snap_compare(app, terminal_size=size, run_before=wait)
 

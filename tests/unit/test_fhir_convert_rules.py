@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import pytest
 
 from messages.errors import ConversionError, RefuseCode
+from messages.fhir.build import care_communication_tree
 from messages.fhir.convert.attachments import (
     attachments_from,
     binary_objects_for,
@@ -47,6 +48,7 @@ from messages.fhir.convert.text import (
     append_author,
     append_extra_cprs,
     append_history_note,
+    append_specific_parties,
     breaks_to_newlines,
     newlines_to_breaks,
     prefix_high_priority,
@@ -59,8 +61,11 @@ from messages.fhir.model import (
     Acknowledgement,
     AttachmentPayload,
     EpisodeIdentifier,
+    Organization,
+    Participant,
     PatientIdentifier,
 )
+from messages.fhir.read import read_care_communication
 from messages.fhir.rules import check_care_communication
 from messages.medcom.model import BinaryLetter, MessageType, Priority
 from messages.medcom.receipts import receipt_for
@@ -71,7 +76,9 @@ from tests.fhir_samples import (
     PDF,
     counting_ids,
     sample_binary,
+    sample_care_communication,
     sample_letter,
+    with_specific_parties,
 )
 from tests.unit.test_fhir_read_build import ACK
 
@@ -241,6 +248,66 @@ def test_c7_a_reply_or_forward_is_noted() -> None:
     )
     text = to_plain(oioxml_from_care_communication(reply)[0].clinical_information[0])
     assert text.endswith("Denne meddelelse er et svar på en tidligere meddelelse.\n")
+
+
+def test_c7_a_specific_sender_and_recipient_are_appended() -> None:
+    team = Organization("t", name="Plejecenter Herlev")
+    nurse = Participant("PractitionerRole", "r", name="Michael Burns", role_code="sygeplejerske")
+    carers = Participant("CareTeam", "c", (team,), name="Team 1")
+    assert append_specific_parties("Tekst", (nurse,), (carers,)) == (
+        "Tekst\nSpecifik afsender: Michael Burns, Sygeplejerske\n"
+        "Specifik modtager: Team 1, Plejecenter Herlev\n"
+    )
+    worded = Participant("PractitionerRole", "r", name="Anna\nHolm", role_text="Sundhedsplejerske")
+    unnamed = Participant("CareTeam", "c", (team,))
+    assert append_specific_parties("Tekst\n", (worded,), (unnamed,)) == (
+        "Tekst\nSpecifik afsender: Anna Holm, Sundhedsplejerske\n"
+        "Specifik modtager: Plejecenter Herlev\n"
+    )
+    unknown_role = Participant("PractitionerRole", "r", name="K. Petersen", role_code="ukendt")
+    nameless = Participant("PractitionerRole", "r", role_code="ukendt")  # nothing to write
+    assert append_specific_parties("Tekst", (unknown_role,), (nameless,)) == (
+        "Tekst\nSpecifik afsender: K. Petersen\n"
+    )
+    assert append_specific_parties("Tekst", (), ()) == "Tekst"
+
+
+def _bundle_with_a_named_author() -> dict[str, object]:
+    """The sample bundle whose author is a named nurse (not C4's fallback)."""
+    tree = care_communication_tree(sample_care_communication())
+    for entry in tree["entry"]:
+        resource = entry["resource"]
+        if resource["resourceType"] == "PractitionerRole":
+            resource["code"][0]["coding"][0]["code"] = "sygeplejerske"
+        if resource["resourceType"] == "Practitioner":
+            resource["name"] = [{"family": "Burns", "given": ["Michael"]}]
+    return tree
+
+
+def test_c7_a_specific_sender_and_recipient_in_a_converted_letter() -> None:
+    plain = read_care_communication(_bundle_with_a_named_author())
+    parties = read_care_communication(
+        with_specific_parties(
+            _bundle_with_a_named_author(),
+            sender_org=plain.sender.id,
+            recipient_org=plain.receiver.id,
+        )
+    )
+    assert check_care_communication(parties) == ()
+    text = to_plain(oioxml_from_care_communication(parties)[0].clinical_information[0])
+    assert text == plain.text + (
+        "\nForfatter: Michael Burns\nStilling: Sygeplejerske\n"
+        "Specifik afsender: Michael Burns, Sygeplejerske\n"
+        "Specifik modtager: Team 1, PPR Aalborg\n"
+    )
+    unchanged = to_plain(oioxml_from_care_communication(plain)[0].clinical_information[0])
+    assert unchanged == plain.text + "\nForfatter: Michael Burns\nStilling: Sygeplejerske\n"
+    reply = dataclasses.replace(
+        parties,
+        provenances=(dataclasses.replace(parties.provenances[0], activity="reply-message"),),
+    )
+    replied = to_plain(oioxml_from_care_communication(reply)[0].clinical_information[0])
+    assert replied == text + "Denne meddelelse er et svar på en tidligere meddelelse.\n"
 
 
 # C8 several CPRs

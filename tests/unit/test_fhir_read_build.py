@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,6 +26,12 @@ from messages.fhir.rules import check_care_communication
 from tests.fhir_samples import GP_GLN, GP_SOR, PPR_GLN, PPR_SOR, sample_care_communication
 
 MESSAGE = sample_care_communication()
+#: the author's role in words (code.text), and the author named on the attachment too
+WORDED = replace(
+    MESSAGE,
+    authors=(replace(MESSAGE.authors[0], role_code=None, role_text="Sundhedsplejerske"),),
+    attachments=(replace(MESSAGE.attachments[0], author_role_id=MESSAGE.authors[0].role_id),),
+)
 ACK = Acknowledgement(
     bundle_id="b1c9f3a4-8d2e-4f7a-9c1b-2e3d4f5a6b7c",
     timestamp=datetime(2026, 11, 28, 14, 6, tzinfo=UTC),
@@ -40,7 +47,9 @@ ACK = Acknowledgement(
 
 
 @pytest.mark.parametrize("fmt", ["json", "xml"])
-@pytest.mark.parametrize("message", [MESSAGE, ACK], ids=["care-communication", "ack"])
+@pytest.mark.parametrize(
+    "message", [MESSAGE, WORDED, ACK], ids=["care-communication", "worded-role", "ack"]
+)
 def test_built_bundle_reads_back_equal(
     message: CareCommunication | Acknowledgement, fmt: Any
 ) -> None:
@@ -48,7 +57,9 @@ def test_built_bundle_reads_back_equal(
     assert read_fhir(data) == message
 
 
-@pytest.mark.parametrize("message", [MESSAGE, ACK], ids=["care-communication", "ack"])
+@pytest.mark.parametrize(
+    "message", [MESSAGE, WORDED, ACK], ids=["care-communication", "worded-role", "ack"]
+)
 def test_fhir_resources_parses_what_samspil_emits(
     message: CareCommunication | Acknowledgement,
 ) -> None:

@@ -6,18 +6,21 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 
-from messages.errors import FhirProfileError
+from messages.errors import FhirProfileError, FhirStructureError
 from messages.fhir.build import care_communication_tree
 from messages.fhir.model import (
+    PRACTITIONER_EXT,
     REPLACEMENT_CPR_REGION_SYSTEM,
     AttachmentPayload,
     CareCommunication,
     Encounter,
     Organization,
+    Participant,
     PatientIdentifier,
 )
 from messages.fhir.read import read_care_communication
@@ -29,7 +32,7 @@ from messages.fhir.rules import (
     operation_outcome,
     require_valid,
 )
-from tests.fhir_samples import sample_care_communication
+from tests.fhir_samples import sample_care_communication, with_specific_parties
 from tests.unit.test_fhir_read_build import ACK
 
 VALID = sample_care_communication()
@@ -41,7 +44,7 @@ def _drop_author(m: CareCommunication) -> CareCommunication:
 
 
 BROKEN: list[tuple[str, Callable[[CareCommunication], CareCommunication]]] = [
-    ("cc-1", lambda m: R(m, entry_types=("Patient", *m.entry_types[1:]))),
+    ("cc-1", lambda m: R(m, entry_types=(*m.entry_types[1:], m.entry_types[0]))),
     ("cc-2", lambda m: R(m, entry_types=(*m.entry_types, "Patient"))),
     ("cc-3", lambda m: R(m, provenances=())),
     ("medcom-activity", lambda m: R(m, provenances=(R(m.provenances[0], activity="x"),))),
@@ -50,6 +53,18 @@ BROKEN: list[tuple[str, Callable[[CareCommunication], CareCommunication]]] = [
     ("cc-8", lambda m: R(m, texts=(R(m.texts[0], author_role_id=None),))),
     ("cc-5", lambda m: R(m, priority="asap")),
     ("cc-6", lambda m: R(m, topic=None)),
+    ("cc-7", lambda m: R(m, authors=(R(m.authors[0], role_code=None),))),  # no role
+    ("cc-7", lambda m: R(m, authors=(R(m.authors[0], role_text="Sygeplejerske"),))),  # both
+    (
+        "cc-11",  # the specific sender is the receiver's
+        lambda m: R(m, specific_senders=(Participant("PractitionerRole", "r", (m.receiver,)),)),
+    ),
+    ("cc-11", lambda m: R(m, specific_senders=(Participant("PractitionerRole", "r"),))),
+    ("cc-12", lambda m: R(m, recipients=(Participant("CareTeam", "t", (m.sender,)),))),
+    (
+        "cc-12",  # FHIRPath's = compares collections: the receiver and another is not it
+        lambda m: R(m, recipients=(Participant("CareTeam", "t", (m.receiver, m.sender)),)),
+    ),
     ("cc-9", lambda m: R(m, encounter=R(m.encounter or Encounter(id="e"), episode_identifiers=()))),
     ("cc-14", lambda m: R(m, provenances=(R(m.provenances[0], unnamed_entities=1),))),
     ("cc-15", lambda m: R(m, entry_types=tuple(t for t in m.entry_types if t != "Encounter"))),
@@ -91,10 +106,11 @@ def test_each_broken_rule_has_its_code(
     code: str, damage: Callable[[CareCommunication], CareCommunication]
 ) -> None:
     codes = [issue.code for issue in check_care_communication(damage(VALID))]
-    assert code in codes
+    assert codes == [code]
     with pytest.raises(FhirProfileError) as caught:
         require_valid(damage(VALID))
-    assert code in [issue.code for issue in caught.value.issues]
+    assert [issue.code for issue in caught.value.issues] == [code]
+    assert caught.value.code == code
 
 
 def test_every_rule_cites_its_profile() -> None:
@@ -142,6 +158,13 @@ def test_issues_become_an_operation_outcome() -> None:
     assert codes == [i.code for i in issues]
     assert {"cc-6", "medcom-payload-identifier", "medcom-mime-type"} <= set(codes)
     assert all(i.severity == "error" for i in parsed.issue)
+    stray = R(VALID, recipients=(Participant("CareTeam", "t"),))  # a team of no organisation
+    outcome = operation_outcome(check_care_communication(stray))
+    assert [
+        (i.code, i.details.coding[0].code)
+        for i in OperationOutcome.model_validate(outcome).issue
+        if i.details and i.details.coding
+    ] == [("invariant", "cc-12")]
 
 
 def test_cc14_read_from_a_bundle() -> None:
@@ -152,3 +175,95 @@ def test_cc14_read_from_a_bundle() -> None:
     provenance["entity"].append({"role": "source", "what": {"display": "the letter before"}})
     codes = [i.code for i in check_care_communication(read_care_communication(tree))]
     assert codes == ["cc-14"]
+
+
+def test_a_specific_sender_and_recipient_of_their_organisations_pass() -> None:
+    role = Participant("PractitionerRole", "r", (VALID.sender,))
+    team = Participant("CareTeam", "t", (VALID.receiver,))
+    assert check_care_communication(R(VALID, specific_senders=(role,), recipients=(team,))) == ()
+    team_as_sender = Participant("CareTeam", "t", (VALID.sender,))
+    gp = Participant("PractitionerRole", "g", (VALID.receiver,))  # a named GP
+    passing = R(VALID, specific_senders=(team_as_sender,), recipients=(gp,))
+    assert check_care_communication(passing) == ()
+
+
+def test_a_role_in_words_alone_passes_cc7() -> None:
+    worded = R(VALID, authors=(R(VALID.authors[0], role_code=None, role_text="Sundhedsplejerske"),))
+    assert check_care_communication(worded) == ()
+
+
+def _resources(tree: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    return [e["resource"] for e in tree["entry"] if e["resource"]["resourceType"] == kind]
+
+
+def _parties_tree(sender_org: str, recipient_org: str) -> dict[str, Any]:
+    return with_specific_parties(
+        care_communication_tree(VALID), sender_org=sender_org, recipient_org=recipient_org
+    )
+
+
+def test_cc11_cc12_read_from_a_bundle() -> None:
+    message = read_care_communication(_parties_tree(VALID.sender.id, VALID.receiver.id))
+    assert [(p.kind, p.organizations) for p in message.specific_senders] == [
+        ("PractitionerRole", (VALID.sender,))
+    ]
+    assert [(p.kind, p.organizations) for p in message.recipients] == [
+        ("CareTeam", (VALID.receiver,))
+    ]
+    [author] = VALID.authors  # the specific sender's PractitionerRole: name and role read
+    assert [(p.name, p.role_code) for p in message.specific_senders] == [
+        (author.name, author.role_code)
+    ]
+    assert [p.name for p in message.recipients] == ["Team 1"]
+    assert check_care_communication(message) == ()
+
+    swapped = read_care_communication(_parties_tree(VALID.receiver.id, VALID.sender.id))
+    assert [i.code for i in check_care_communication(swapped)] == ["cc-11", "cc-12"]
+
+
+def test_cc12_a_care_team_of_a_third_organisation() -> None:
+    tree = _parties_tree(VALID.sender.id, "33153a8a-97c8-4f55-b7ad-bbedee8bd0e1")
+    third = {"resourceType": "Organization", "id": "33153a8a-97c8-4f55-b7ad-bbedee8bd0e1"}
+    tree["entry"].append(
+        {"fullUrl": "urn:uuid:33153a8a-97c8-4f55-b7ad-bbedee8bd0e1", "resource": third}
+    )
+    codes = [i.code for i in check_care_communication(read_care_communication(tree))]
+    assert codes == ["cc-12"]
+
+
+def test_a_recipient_must_be_a_practitioner_role_or_care_team() -> None:
+    tree = _parties_tree(VALID.sender.id, VALID.receiver.id)
+    [communication] = _resources(tree, "Communication")
+    communication["recipient"] = [communication["subject"]]  # the Patient
+    with pytest.raises(FhirStructureError) as caught:
+        read_care_communication(tree)
+    assert caught.value.code == "fhir-wrong-resource-type"
+
+
+def test_cc7_read_from_a_bundle() -> None:
+    tree = care_communication_tree(VALID)
+    [role] = _resources(tree, "PractitionerRole")
+    role["code"][0]["text"] = "Overlæge"
+    codes = [i.code for i in check_care_communication(read_care_communication(tree))]
+    assert codes == ["cc-7"]
+    role["code"] = [{"text": "Overlæge"}]
+    assert check_care_communication(read_care_communication(tree)) == ()
+
+
+def test_cc7_holds_for_an_attachments_author_too() -> None:
+    tree = care_communication_tree(VALID)
+    [role] = _resources(tree, "PractitionerRole")
+    uncoded = {**role, "id": "5d2a0f63-2f52-4a1c-9d0e-6c1f3b7e8a90"}
+    del uncoded["code"]
+    tree["entry"].append({"fullUrl": f"urn:uuid:{uncoded['id']}", "resource": uncoded})
+    [communication] = _resources(tree, "Communication")
+    attachment = next(p for p in communication["payload"] if "contentAttachment" in p)
+    attachment["extension"].append(
+        {
+            "url": PRACTITIONER_EXT,
+            "valueReference": {"reference": f"PractitionerRole/{uncoded['id']}"},
+        }
+    )
+    message = read_care_communication(tree)
+    assert message.attachments[0].author_role_id == uncoded["id"]
+    assert [i.code for i in check_care_communication(message)] == ["cc-7"]

@@ -35,8 +35,7 @@ class AccessLogScreen(Screen[None], CaseworkerRoom):
         yield KeyBar()
 
     def on_mount(self) -> None:
-        self.query_one(KeyBar).show([("esc", self.caseworker.texts("key.back"))])
-        self.ready()
+        self.opened([("esc", self.caseworker.texts("key.back"))])
         self.reload()
 
     def reload(self) -> None:

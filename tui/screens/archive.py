@@ -24,6 +24,7 @@ from tui.screens.formatting import cpr_problem, fit, show_cpr
 from tui.screens.inbox import status_label
 from tui.screens.letter import LetterScreen
 from tui.widgets.connection_banner import ConnectionBanner
+from tui.widgets.entry_table import EntryTable
 from tui.widgets.key_bar import KeyBar
 from tui.widgets.notice import Notice
 from tui.widgets.top_bar import TopBar
@@ -85,7 +86,7 @@ class ArchiveScreen(Screen[None], CaseworkerRoom):
         yield ConnectionBanner()
         yield Static(id="archive-head", classes="heading")
         yield Input(placeholder=t("archive.search"), id="archive-search", max_length=SUBJECT_MAX)
-        table: DataTable[str] = DataTable(id="archive", cursor_type="row")
+        table = EntryTable(id="archive")
         table.add_column(t("inbox.time"), key="time", width=8)
         table.add_column(t("archive.party"), key="party", width=22)
         table.add_column(t("archive.subject"), key="subject", width=24)
@@ -96,16 +97,15 @@ class ArchiveScreen(Screen[None], CaseworkerRoom):
 
     def on_mount(self) -> None:
         t = self.caseworker.texts
-        self.query_one(KeyBar).show(
+        self.opened(
             [
                 ("enter", t("key.open")),
                 ("/", t("key.search")),
                 ("m", t("key.more")),
                 ("esc", t("key.back")),
-            ]
+            ],
+            focus="#archive",
         )
-        self.ready()
-        self.query_one("#archive", DataTable).focus()
         self.reload()
 
     def reload(self) -> None:
@@ -116,7 +116,7 @@ class ArchiveScreen(Screen[None], CaseworkerRoom):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self.asked, self.said = search_of(event.value, self.caseworker.directory)
-        self.query_one("#archive", DataTable).focus()
+        self.query_one("#archive", EntryTable).focus()
         self.reload()
 
     def action_more(self) -> None:
@@ -151,25 +151,11 @@ class ArchiveScreen(Screen[None], CaseworkerRoom):
         if key:
             head.append("   " + t(key, **values), style="italic")
         self.query_one("#archive-head", Static).update(head)
-        table = self.query_one("#archive", DataTable)
-        row = table.cursor_row if keep_row else 0
-        table.clear()
-        for entry in self.letters:
-            incoming = entry.get("direction") == "incoming"
-            party = (
-                app.org_label(str(entry["sender"]))
-                if incoming
-                else t("archive.to", name=app.org_label(str(entry["receiver"])))
-            )
-            table.add_row(
-                app.local(entry["received_at"], "%d.%m.%y"),
-                fit(party, 22).rstrip(),
-                fit(str(entry.get("subject") or "—"), 24).rstrip(),
-                fit(state_label(app, entry), 16).rstrip(),
-                key=str(entry["id"]),
-            )
-        if self.letters:
-            table.move_cursor(row=min(max(row, 0), len(self.letters) - 1))
+        table = self.query_one("#archive", EntryTable)
+        table.refill(
+            ((str(entry["id"]), self._cells(entry)) for entry in self.letters),
+            keep="row" if keep_row else "none",
+        )
         notice = self.query_one(Notice)
         if not self.letters:
             notice.tell(t("archive.none"))
@@ -178,11 +164,26 @@ class ArchiveScreen(Screen[None], CaseworkerRoom):
         else:
             notice.tell(t("archive.people_take"))
 
+    def _cells(self, entry: dict[str, Any]) -> tuple[str, ...]:
+        app = self.caseworker
+        incoming = entry.get("direction") == "incoming"
+        party = (
+            app.org_label(str(entry["sender"]))
+            if incoming
+            else app.texts("archive.to", name=app.org_label(str(entry["receiver"])))
+        )
+        return (
+            app.local(entry["received_at"], "%d.%m.%y"),
+            fit(party, 22).rstrip(),
+            fit(str(entry.get("subject") or "—"), 24).rstrip(),
+            fit(state_label(app, entry), 16).rstrip(),
+        )
+
     def action_open(self) -> None:
-        table = self.query_one("#archive", DataTable)
-        if not table.has_focus or not self.letters or table.cursor_row < 0:
+        table = self.query_one("#archive", EntryTable)
+        entry = table.under_cursor(self.letters) if table.has_focus else None
+        if entry is None:
             return
-        entry = self.letters[min(table.cursor_row, len(self.letters) - 1)]
         incoming = entry.get("direction") == "incoming"
         self.app.push_screen(LetterScreen(str(entry["id"]), incoming=incoming))
 

@@ -36,6 +36,7 @@ from textual.screen import Screen
 from messages.medcom.model import Correspondence
 from messages.medcom.registry import SchemaRegistry
 from tui.i18n import Texts
+from tui.widgets.key_bar import KeyBar
 from tui.workers import HubAnswered, HubHost, HubLost, in_worker, through_hub
 from wire.client import HubClient
 
@@ -210,6 +211,14 @@ class HubRoom(DOMNode):
     def ready(self) -> None:
         """Ask the app to draw this screen's top line and banner."""
         self.app.post_message(ScreenReady())
+
+    def opened(self, keys: list[tuple[str, str]], *, focus: str | None = None) -> None:
+        """The screen is up: its ``keys`` shown in its :class:`KeyBar`, its top line and
+        banner asked for (:meth:`ready`), and the focus on the widget ``focus`` selects."""
+        self.query_one(KeyBar).show(keys)
+        self.ready()
+        if focus is not None:
+            self.query_one(focus).focus()
 
     @on(events.ScreenResume)
     def _chrome_again(self) -> None:

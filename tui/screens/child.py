@@ -83,7 +83,7 @@ class ChildScreen(Screen[None], CaseworkerRoom):
 
     def on_mount(self) -> None:
         t = self.caseworker.texts
-        self.query_one(KeyBar).show(
+        self.opened(
             [
                 ("/", t("key.child")),
                 ("i", t("key.inbox")),
@@ -92,10 +92,9 @@ class ChildScreen(Screen[None], CaseworkerRoom):
                 ("t", t("key.coordinator")),
                 ("l", t("key.log")),
                 ("?", t("key.help")),
-            ]
+            ],
+            focus="#body",  # letters are keys here; "/" goes to the CPR field
         )
-        self.ready()
-        self.query_one("#body").focus()  # letters are keys here; "/" goes to the CPR field
 
     # --- input -----------------------------------------------------------------------------
 

@@ -150,15 +150,14 @@ class ComposeScreen(Screen[None], CaseworkerRoom):
 
     def on_mount(self) -> None:
         t = self.caseworker.texts
-        self.query_one(KeyBar).show(
-            [("ctrl+s", t("key.send")), ("esc", t("key.back")), ("ctrl+q", t("key.quit"))]
-        )
         for field, label in _LABELS.items():  # a label stays when the field is filled in
             widget = self.query_one(f"#{field}")
             framed = widget.query_one("SelectCurrent") if isinstance(widget, Select) else widget
             framed.border_title = t(label)
-        self.ready()
-        self.query_one("#text" if self.reply_to else "#receiver").focus()
+        self.opened(
+            [("ctrl+s", t("key.send")), ("esc", t("key.back")), ("ctrl+q", t("key.quit"))],
+            focus="#text" if self.reply_to else "#receiver",
+        )
         if self.forward_of:
             self.query_one("#text", TextArea).move_cursor((0, 0))  # write above the quote
         self.started = self.draft()

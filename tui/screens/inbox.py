@@ -24,6 +24,7 @@ from tui.screens.formatting import fit, fit_words, share
 from tui.screens.letter import LetterScreen
 from tui.threads import threads
 from tui.widgets.connection_banner import ConnectionBanner
+from tui.widgets.entry_table import ColumnSpec, EntryTable
 from tui.widgets.key_bar import KeyBar
 from tui.widgets.notice import Notice
 from tui.widgets.top_bar import TopBar
@@ -59,16 +60,18 @@ class InboxScreen(Screen[None], CaseworkerRoom):
         yield TopBar()
         yield ConnectionBanner()
         yield Static(id="inbox-head", classes="heading")
-        yield DataTable(id="inbox", cursor_type="row")
+        yield EntryTable(id="inbox")
         yield Static(t("inbox.sent"), classes="heading")
-        sent: DataTable[str] = DataTable(id="sent", cursor_type="row")
-        yield sent
+        yield EntryTable(id="sent")
         yield Notice(id="notice")
         yield KeyBar()
 
     def on_mount(self) -> None:
         t = self.caseworker.texts
-        self.query_one(KeyBar).show(
+        inbox_columns, sent_columns = self._columns()
+        self.query_one("#inbox", EntryTable).refill((), keep="none", columns=inbox_columns)
+        self.query_one("#sent", EntryTable).refill((), keep="none", columns=sent_columns)
+        self.opened(
             [
                 ("enter", t("key.open")),
                 ("tab", t("key.next")),
@@ -77,11 +80,9 @@ class InboxScreen(Screen[None], CaseworkerRoom):
                 ("g", t("key.refresh")),
                 ("esc", t("key.back")),
                 ("q", t("key.quit")),
-            ]
+            ],
+            focus="#inbox",
         )
-        self._columns()
-        self.ready()
-        self.query_one("#inbox", DataTable).focus()
         self.reload()
         self.set_interval(self.caseworker.refresh_seconds, self.reload)
 
@@ -112,24 +113,23 @@ class InboxScreen(Screen[None], CaseworkerRoom):
         if self.loaded:  # drawn again: the columns take the room there is
             self.call_after_refresh(self._draw)
 
-    def _columns(self) -> tuple[int, int, int, int]:
-        """Both tables' columns, as wide as the screen lets the names and subjects be: the
-        widths of the inbox's sender and subject, and of the sent list's receiver and
-        subject."""
+    def _columns(self) -> tuple[list[ColumnSpec], list[ColumnSpec]]:
+        """Both tables' columns (the inbox's, the sent list's), as wide as the screen lets
+        the names and subjects be."""
         app = self.caseworker
         t = app.texts
         subject = t("compose.subject").split(" (")[0]
-        inbox, sent = self.query_one("#inbox", DataTable), self.query_one("#sent", DataTable)
         room = (self.size.width or 80) - 2  # a scrollbar
         froms = [cell_len(app.org_label(m["sender"])) for m in self.inbox]
         # mark 2, time 11, type 6, and each column's padding of 2
         from_w, about_w = share(room - 19 - 10, [(20, max(froms, default=0)), (27, 70)])
-        inbox.clear(columns=True)
-        inbox.add_column(" ", key="mark", width=2)
-        inbox.add_column(t("inbox.time"), key="time", width=11)
-        inbox.add_column(t("inbox.from"), key="from", width=from_w)
-        inbox.add_column(subject, key="subject", width=about_w)
-        inbox.add_column(t("inbox.type"), key="type", width=6)
+        inbox = [
+            (" ", "mark", 2),
+            (t("inbox.time"), "time", 11),
+            (t("inbox.from"), "from", from_w),
+            (subject, "subject", about_w),
+            (t("inbox.type"), "type", 6),
+        ]
         states = [cell_len(status_label(t, m)) for m in self.sent]
         tos = [cell_len(app.org_label(m["receiver"])) for m in self.sent]
         # time 11, type 6, and each column's padding of 2
@@ -137,13 +137,14 @@ class InboxScreen(Screen[None], CaseworkerRoom):
             room - 17 - 10,
             [(10, max(states, default=0)), (14, max(tos, default=0)), (12, 70)],
         )
-        sent.clear(columns=True)
-        sent.add_column(t("inbox.time"), key="time", width=11)
-        sent.add_column(t("inbox.to"), key="to", width=to_w)
-        sent.add_column(subject, key="subject", width=subject_w)
-        sent.add_column(t("inbox.type"), key="type", width=6)
-        sent.add_column(t("inbox.status"), key="status", width=state_w)
-        return from_w, about_w, to_w, subject_w
+        sent = [
+            (t("inbox.time"), "time", 11),
+            (t("inbox.to"), "to", to_w),
+            (subject, "subject", subject_w),
+            (t("inbox.type"), "type", 6),
+            (t("inbox.status"), "status", state_w),
+        ]
+        return inbox, sent
 
     def _draw(self) -> None:
         app = self.caseworker
@@ -157,42 +158,45 @@ class InboxScreen(Screen[None], CaseworkerRoom):
         if app.system_takes_letters:
             head.append("   " + t("inbox.system_takes"), style="italic")
         self.query_one("#inbox-head", Static).update(head)
-        inbox = self.query_one("#inbox", DataTable)
-        sent = self.query_one("#sent", DataTable)
-        row, sent_row = inbox.cursor_row, sent.cursor_row
-        from_w, about_w, to_w, subject_w = self._columns()
+        inbox_columns, sent_columns = self._columns()
+        inbox_w = {key: width for _, key, width in inbox_columns}
+        sent_w = {key: width for _, key, width in sent_columns}
+        inbox_rows = []
         for m in self.inbox:
             first = self.thread_of[str(m["id"])][0] is m
             subject = _subject_of(app, m)
-            inbox.add_row(
-                ("●" if m.get("status") == "accepted" else " ")
-                + ("✚" if m.get("suggested_case") else " "),
-                app.local(m["received_at"], "%d.%m %H:%M"),
-                fit_words(app.org_label(m["sender"]), from_w).rstrip(),
-                fit(subject if first else "↳ " + subject, about_w).rstrip(),
-                m["type"],
-                key=m["id"],
+            inbox_rows.append(
+                (
+                    m["id"],
+                    (
+                        ("●" if m.get("status") == "accepted" else " ")
+                        + ("✚" if m.get("suggested_case") else " "),
+                        app.local(m["received_at"], "%d.%m %H:%M"),
+                        fit_words(app.org_label(m["sender"]), inbox_w["from"]).rstrip(),
+                        fit(subject if first else "↳ " + subject, inbox_w["subject"]).rstrip(),
+                        m["type"],
+                    ),
+                )
             )
-        if self.inbox:
-            inbox.move_cursor(row=min(max(row, 0), len(self.inbox) - 1))
-        for m in self.sent:
-            sent.add_row(
-                app.local(m["received_at"], "%d.%m %H:%M"),
-                fit_words(app.org_label(m["receiver"]), to_w).rstrip(),
-                fit(m.get("subject") or _what(t, m), subject_w).rstrip(),
-                m["type"],
-                status_label(t, m),
-                key=m["id"],
+        sent_rows = [
+            (
+                m["id"],
+                (
+                    app.local(m["received_at"], "%d.%m %H:%M"),
+                    fit_words(app.org_label(m["receiver"]), sent_w["to"]).rstrip(),
+                    fit(m.get("subject") or _what(t, m), sent_w["subject"]).rstrip(),
+                    m["type"],
+                    status_label(t, m),
+                ),
             )
-        if self.sent:
-            sent.move_cursor(row=min(max(sent_row, 0), len(self.sent) - 1))
+            for m in self.sent
+        ]
+        self.query_one("#inbox", EntryTable).refill(inbox_rows, keep="row", columns=inbox_columns)
+        self.query_one("#sent", EntryTable).refill(sent_rows, keep="row", columns=sent_columns)
         self._hint()
 
     def _highlighted(self) -> dict[str, Any] | None:
-        inbox = self.query_one("#inbox", DataTable)
-        if not self.inbox or inbox.cursor_row < 0:
-            return None
-        return self.inbox[min(inbox.cursor_row, len(self.inbox) - 1)]
+        return self.query_one("#inbox", EntryTable).under_cursor(self.inbox)
 
     def _hint(self) -> None:
         """Under the lists: the inbox is empty, or the highlighted letter's child has no case
@@ -211,13 +215,13 @@ class InboxScreen(Screen[None], CaseworkerRoom):
             self._hint()
 
     def action_switch(self) -> None:
-        inbox, sent = self.query_one("#inbox", DataTable), self.query_one("#sent", DataTable)
+        inbox, sent = self.query_one("#inbox", EntryTable), self.query_one("#sent", EntryTable)
         (sent if inbox.has_focus else inbox).focus()
 
     def action_open(self) -> None:
-        inbox = self.query_one("#inbox", DataTable)
-        if inbox.has_focus and self.inbox and inbox.cursor_row >= 0:
-            entry = self.inbox[inbox.cursor_row]
+        inbox = self.query_one("#inbox", EntryTable)
+        entry = inbox.under_cursor(self.inbox) if inbox.has_focus else None
+        if entry is not None:
             thread = [e for e in self.thread_of.get(str(entry["id"]), []) if e is not entry]
             self.app.push_screen(
                 LetterScreen(
@@ -228,9 +232,10 @@ class InboxScreen(Screen[None], CaseworkerRoom):
                 )
             )
             return
-        sent = self.query_one("#sent", DataTable)
-        if sent.has_focus and self.sent and sent.cursor_row >= 0:
-            self.app.push_screen(LetterScreen(self.sent[sent.cursor_row]["id"], incoming=False))
+        sent = self.query_one("#sent", EntryTable)
+        letter = sent.under_cursor(self.sent) if sent.has_focus else None
+        if letter is not None:
+            self.app.push_screen(LetterScreen(letter["id"], incoming=False))
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         self.action_open()

@@ -2,10 +2,11 @@
 one queue.
 
 Refreshes every few seconds in a worker (input never waits for it). Operators see metadata
-only. The organisations' table scrolls and keeps its cursor on the same organisation (by GLN)
+only, and each organisation's letter format (XML for OIOXML, or FHIR; ``f`` switches it).
+The organisations' table scrolls and keeps its cursor on the same organisation (by GLN)
 across refreshes: a refresh updates its cells in place, and rebuilds it only when the rows
-shown change. ``/`` narrows it by name, GLN or sector as you type; Esc clears the filter. A
-long name is shortened keeping its last word (the municipality,
+shown change. ``/`` narrows it by name, GLN, sector or format as you type; Esc clears the
+filter. A long name is shortened keeping its last word (the municipality,
 :func:`~tui.screens.formatting.short_name`). Enter on a queued message opens its trail;
 actions are confirmed (revoking a client certificate: by typing its serial number) and
 audited by the hub.
@@ -37,9 +38,13 @@ from tui.widgets.top_bar import TopBar
 from tui.workers import in_worker
 
 STALE_POLL_SECONDS = 15 * 60.0  # default: a partner silent this long is highlighted
-NAME_WIDTH = 22  # the organisations' name column at 80 columns; wider on a wider screen
+NAME_WIDTH = 16  # the organisations' name column at 80 columns; wider on a wider screen
 NAME_WIDTH_MAX = 40
-OTHER_COLUMNS = 13 + 13 + 8 + 12 + 5 * 2 + 2  # the other columns, cell padding, scrollbar
+OTHER_COLUMNS = 13 + 13 + 4 + 8 + 12 + 6 * 2 + 2  # the other columns, cell padding, scrollbar
+#: an organisation's letter format (``format``) in words, and in its column (four wide, so
+#: that at 80 columns a name keeps its last word: "XML" as MedCom says for OIOXML and EDIFACT)
+FORMAT_NAME = {"oioxml": "OIOXML", "fhir": "FHIR"}
+FORMAT_CELL = {"oioxml": "XML", "fhir": "FHIR"}
 
 
 def age(seconds: float) -> str:
@@ -77,10 +82,16 @@ def decimal(texts: Any, value: float) -> str:
 
 
 def matches(needle: str, organisation: dict[str, Any], sector_label: str) -> bool:
-    """Whether the filter ``needle`` is in the organisation's name, GLN or sector (its key or
-    as the screen names it), ignoring case."""
+    """Whether the filter ``needle`` is in the organisation's name, GLN, sector (its key or
+    as the screen names it) or letter format, ignoring case."""
     needle = needle.strip().casefold()
-    haystack = (organisation["name"], organisation["gln"], organisation["sector"], sector_label)
+    haystack = (
+        organisation["name"],
+        organisation["gln"],
+        organisation["sector"],
+        sector_label,
+        organisation.get("format", ""),
+    )
     return not needle or any(needle in str(part).casefold() for part in haystack)
 
 
@@ -110,6 +121,7 @@ class MonitorScreen(Screen[None], MonitorRoom):
         Binding("r", "redeliver", show=False),
         Binding("s", "report", show=False),
         Binding("d", "token", show=False),
+        Binding("f", "format", show=False),
         Binding("c", "certificate", show=False),
         Binding("x", "expired", show=False),
         Binding("tab", "switch", show=False),
@@ -147,6 +159,7 @@ class MonitorScreen(Screen[None], MonitorRoom):
         orgs.add_column(t("mon.gln"), key="gln", width=13)
         orgs.add_column(t("mon.name"), key="name", width=NAME_WIDTH)
         orgs.add_column(t("mon.sector"), key="sector", width=13)
+        orgs.add_column(t("mon.format"), key="format", width=4)
         orgs.add_column(t("mon.depth"), key="depth", width=8)
         orgs.add_column(t("mon.last_poll"), key="poll", width=12)
         yield orgs
@@ -170,6 +183,7 @@ class MonitorScreen(Screen[None], MonitorRoom):
                 ("r", t("key.redeliver")),
                 ("s", t("key.report")),
                 ("d", t("key.token")),
+                ("f", t("key.format")),
                 ("c", t("key.certificate")),
                 ("x", t("key.expired")),
                 ("/", t("key.filter")),
@@ -312,6 +326,7 @@ class MonitorScreen(Screen[None], MonitorRoom):
             "gln": o["gln"],
             "name": name,
             "sector": t(f"sector.{o['sector']}"),
+            "format": FORMAT_CELL.get(o.get("format", ""), "–"),  # "–": a hub before formats
             "depth": Text(str(o["inbox_depth"]), justify="right"),
             "poll": since,
         }
@@ -473,6 +488,30 @@ class MonitorScreen(Screen[None], MonitorRoom):
             ),
         )
 
+    def action_format(self) -> None:
+        """Switch the selected organisation's letter format (OIOXML ⇄ FHIR), confirmed."""
+        selected = next((o for o in self.organisations if o["gln"] == self.selected), None)
+        if selected is None or selected.get("format") not in FORMAT_NAME:
+            return
+        app = self.monitor
+        wanted = "fhir" if selected["format"] == "oioxml" else "oioxml"
+        question = app.texts(
+            "mon.format_q",
+            whose=app.texts.genitive(selected["name"]),
+            old=FORMAT_NAME[selected["format"]],
+            new=FORMAT_NAME[wanted],
+        )
+
+        async def change(gln: str) -> dict[str, Any]:
+            return await app.client.set_format(gln, wanted)
+
+        self._confirm(
+            question,
+            lambda: self._act(
+                change, selected["gln"], "mon.format_set", format=FORMAT_NAME[wanted]
+            ),
+        )
+
     def action_certificate(self) -> None:
         """Revoke one client certificate of the selected organisation (a form: its serial)."""
         selected = next((o for o in self.organisations if o["gln"] == self.selected), None)
@@ -488,11 +527,11 @@ class MonitorScreen(Screen[None], MonitorRoom):
 
         self.app.push_screen(RevokeCertificateForm(selected["gln"], selected["name"]), revoked)
 
-    async def _act(self, call: Any, target: str, done_key: str) -> None:
+    async def _act(self, call: Any, target: str, done_key: str, **words: str) -> None:
         app = self.monitor
         notice = self.query_one(Notice)
         result = await self.hub(lambda: call(target))  # a refusal is said by the app
         if result is not None:
             new_id = str(result.get("id", ""))[:8]
-            notice.tell(app.texts(done_key, id=new_id))
+            notice.tell(app.texts(done_key, id=new_id, **words))
             await self._load()

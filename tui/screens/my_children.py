@@ -28,6 +28,7 @@ from tui.screens.base import CaseworkerRoom
 from tui.screens.formatting import fit, show_cpr
 from tui.screens.lookups import OpenChild, RecentLookups
 from tui.widgets.connection_banner import ConnectionBanner
+from tui.widgets.entry_table import EntryTable
 from tui.widgets.key_bar import KeyBar
 from tui.widgets.notice import Notice
 from tui.widgets.top_bar import TopBar
@@ -63,7 +64,7 @@ class MyChildrenScreen(Screen[None], CaseworkerRoom):
         yield TopBar()
         yield ConnectionBanner()
         yield Static(id="mine-head", classes="heading")
-        mine: DataTable[str | Text] = DataTable(id="mine", cursor_type="row")
+        mine = EntryTable(id="mine")
         mine.add_column(t("mine.child"), key="cpr", width=11)
         mine.add_column(t("mine.name"), key="name", width=16)
         mine.add_column(t("mine.cases"), key="cases", width=18)
@@ -73,7 +74,7 @@ class MyChildrenScreen(Screen[None], CaseworkerRoom):
         yield mine
         yield Static(t("mine.explain"), id="mine-explain")
         yield Static(t("recent.title"), id="recent-head", classes="heading")
-        recent: DataTable[str] = DataTable(id="recent", cursor_type="row")
+        recent = EntryTable(id="recent")
         recent.add_column(t("mine.child"), key="cpr", width=11)
         recent.add_column(t("mine.name"), key="name", width=16)
         recent.add_column(t("recent.at"), key="at", width=9)
@@ -83,17 +84,16 @@ class MyChildrenScreen(Screen[None], CaseworkerRoom):
 
     def on_mount(self) -> None:
         t = self.caseworker.texts
-        self.query_one(KeyBar).show(
+        self.opened(
             [
                 ("enter", t("key.open")),
                 ("tab", t("key.next")),
                 ("+/-", t("key.page")),
                 ("g", t("key.refresh")),
                 ("esc", t("key.back")),
-            ]
+            ],
+            focus="#mine",
         )
-        self.ready()
-        self.query_one("#mine", DataTable).focus()
         self._draw_recent()
         self.reload()
         self.set_interval(self.caseworker.refresh_seconds * REFRESH_TIMES, self.reload)
@@ -146,25 +146,10 @@ class MyChildrenScreen(Screen[None], CaseworkerRoom):
         app = self.caseworker
         t = app.texts
         names = self.names()
-        table = self.query_one("#mine", DataTable)
-        keep = _cursor_key(table)
-        table.clear()
-        for child in self.rows:
-            cpr = str(child["child_cpr"])
-            kinds = ", ".join(t("kind." + c["kind"]) for c in child.get("cases", []))
-            partners = int(child.get("partners_told", 0))
-            unread = int(child.get("unread_letters", 0))
-            table.add_row(
-                show_cpr(cpr),
-                fit(names.get(cpr, ""), 16).rstrip(),
-                fit(kinds, 18).rstrip(),
-                Text(f"✚ {partners}", style="bold cyan") if partners else "",
-                Text(f"✉ {unread}", style="bold") if unread else "",
-                app.local(child["activity_at"], "%d.%m"),
-                key=cpr,
-            )
-        if keep is not None and keep in {str(c["child_cpr"]) for c in self.rows}:
-            table.move_cursor(row=table.get_row_index(keep))
+        self.query_one("#mine", EntryTable).refill(
+            ((str(child["child_cpr"]), self._child_cells(child, names)) for child in self.rows),
+            keep="key",
+        )
         head = Text(t("mine.title", org=app.org_name), style="bold")
         if self.total:
             pages = (self.total + PAGE - 1) // PAGE
@@ -176,27 +161,47 @@ class MyChildrenScreen(Screen[None], CaseworkerRoom):
             head.append("   " + t("mine.none", org=app.org_name), style="not bold")
         self.query_one("#mine-head", Static).update(head)
 
+    def _child_cells(self, child: dict[str, Any], names: dict[str, str]) -> tuple[str | Text, ...]:
+        app = self.caseworker
+        cpr = str(child["child_cpr"])
+        kinds = ", ".join(app.texts("kind." + c["kind"]) for c in child.get("cases", []))
+        partners = int(child.get("partners_told", 0))
+        unread = int(child.get("unread_letters", 0))
+        return (
+            show_cpr(cpr),
+            fit(names.get(cpr, ""), 16).rstrip(),
+            fit(kinds, 18).rstrip(),
+            Text(f"✚ {partners}", style="bold cyan") if partners else "",
+            Text(f"✉ {unread}", style="bold") if unread else "",
+            app.local(child["activity_at"], "%d.%m"),
+        )
+
     def _draw_recent(self) -> None:
         app = self.caseworker
         t = app.texts
         names = self.names()
-        table = self.query_one("#recent", DataTable)
-        table.clear()
-        for lookup in self.recent.newest_first():
-            table.add_row(
-                show_cpr(lookup.cpr),
-                fit(names.get(lookup.cpr, ""), 16).rstrip(),
-                app.local(lookup.at, "%H:%M"),
-                key=lookup.cpr,
-            )
+        self.query_one("#recent", EntryTable).refill(
+            (
+                (
+                    lookup.cpr,
+                    (
+                        show_cpr(lookup.cpr),
+                        fit(names.get(lookup.cpr, ""), 16).rstrip(),
+                        app.local(lookup.at, "%H:%M"),
+                    ),
+                )
+                for lookup in self.recent.newest_first()
+            ),
+            keep="none",
+        )
         head = t("recent.title") + ("" if len(self.recent) else "\n" + t("recent.none"))
         self.query_one("#recent-head", Static).update(head)
 
     # --- keys ------------------------------------------------------------------------------
 
     def action_switch(self) -> None:
-        mine = self.query_one("#mine", DataTable)
-        recent = self.query_one("#recent", DataTable)
+        mine = self.query_one("#mine", EntryTable)
+        recent = self.query_one("#recent", EntryTable)
         (recent if mine.has_focus else mine).focus()
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
@@ -204,11 +209,3 @@ class MyChildrenScreen(Screen[None], CaseworkerRoom):
         event.stop()
         if event.row_key.value is not None:
             self.app.post_message(OpenChild(event.row_key.value))
-
-
-def _cursor_key(table: DataTable[Any]) -> str | None:
-    """The key (a CPR number) of the row under the table's cursor, if any."""
-    if table.row_count == 0:
-        return None
-    row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
-    return row_key.value

@@ -4,9 +4,8 @@ One small, named function per published conversion rule (MedCom's mapping XDIS91
 CareCommunication v5.0 and XCTL ⇄ Acknowledgement; the rule numbers C1–C11 are those of
 the summary beside MedCom's reference files):
 
-* ``text``: C1 line breaks, C3 the high-priority sentence, C7 the author and a reply or
-  forward note appended, C8 the
-  further CPR numbers;
+* ``text``: C1 line breaks, C3 the high-priority sentence, C7 the author, a specific
+  sender and recipient and a reply or forward note appended, C8 the further CPR numbers;
 * ``subject``: C2 a missing subject, C7 the subject from category and topic;
 * ``people``: C4 author and contact fallbacks, C5 replacement CPR, C8 which CPR leads;
 * ``episode``: C6 episode-of-care status and identifier;

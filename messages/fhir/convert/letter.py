@@ -41,6 +41,7 @@ from messages.fhir.convert.text import (
     append_author,
     append_extra_cprs,
     append_history_note,
+    append_specific_parties,
     breaks_to_newlines,
     newlines_to_breaks,
     prefix_high_priority,
@@ -274,7 +275,8 @@ def _letter_text(message: CareCommunication, extra_cprs: tuple[str, ...]) -> str
         parts.append(text)
     own = f"MessageHeader/{message.header_id}"
     activity = next((p.activity for p in message.provenances if p.target.endswith(own)), None)
-    return append_extra_cprs(append_history_note("\n".join(parts), activity), extra_cprs)
+    text = append_specific_parties("\n".join(parts), message.specific_senders, message.recipients)
+    return append_extra_cprs(append_history_note(text, activity), extra_cprs)
 
 
 def oioxml_from_care_communication(

@@ -1,8 +1,10 @@
-"""Text rules: line breaks (C1), the high-priority sentence (C3), the author appended
-(C7) and further CPR numbers (C8)."""
+"""Text rules: line breaks (C1), the high-priority sentence (C3), the author, a specific
+sender and recipient and a reply/forward note appended (C7) and further CPR numbers (C8)."""
 
 from __future__ import annotations
 
+from messages.fhir.convert.people import UNKNOWN_ROLE
+from messages.fhir.model import Participant
 from messages.medcom.text import FormattedText, from_plain, to_plain
 
 __all__ = [
@@ -10,9 +12,12 @@ __all__ = [
     "EXTRA_CPR_SENTENCE",
     "HIGH_PRIORITY_SENTENCE",
     "ROLE_DISPLAY",
+    "SPECIFIC_RECIPIENT",
+    "SPECIFIC_SENDER",
     "append_author",
     "append_extra_cprs",
     "append_history_note",
+    "append_specific_parties",
     "breaks_to_newlines",
     "newlines_to_breaks",
     "prefix_high_priority",
@@ -30,6 +35,11 @@ HISTORY_NOTES: dict[str, str] = {
     "reply-message": "Denne meddelelse er et svar på en tidligere meddelelse.",
     "forward-message": "Denne meddelelse er videresendt.",
 }
+#: Samspil's labels for C7's specific sender and recipient (MedCom publishes no wording): a
+#: line each, "Specifik afsender: <name>, <role>" for a PractitionerRole (the Practitioner's
+#: name, the role in Danish), "Specifik modtager: <name>, <organisation>" for a CareTeam
+SPECIFIC_SENDER = "Specifik afsender"
+SPECIFIC_RECIPIENT = "Specifik modtager"
 #: Samspil's sentence for an XDIS91 without text (MedCom publishes none): a FHIR string is
 #: never empty, and a CareCommunication always has a text
 EMPTY_TEXT = "Meddelelsen har ingen tekst."
@@ -105,3 +115,39 @@ def append_history_note(text: str, activity: str | None) -> str:
         return text
     lead = text if not text or text.endswith("\n") else text + "\n"
     return f"{lead}{note}\n"
+
+
+def _party_words(party: Participant) -> str:
+    """The words after the label: "<name>, <role>" (PractitionerRole) or "<name>,
+    <organisation>" (CareTeam), leaving out what is missing (and the role ``ukendt``, which
+    names nothing); a line feed in a name becomes a space, so each party keeps one line."""
+    if party.kind == "CareTeam":
+        detail = next((o.name for o in party.organizations if o.name), None)
+    elif party.role_text:
+        detail = party.role_text
+    elif party.role_code and party.role_code != UNKNOWN_ROLE:
+        detail = role_display(party.role_code)
+    else:
+        detail = None
+    parts = (" ".join(p.split()) for p in (party.name, detail) if p)
+    return ", ".join(p for p in parts if p)
+
+
+def append_specific_parties(
+    text: str, senders: tuple[Participant, ...], recipients: tuple[Participant, ...]
+) -> str:
+    """C7, FHIR→OIOXML: a specific sender (``medcom-core-sender-extension``) and a specific
+    recipient (``Communication.recipient``) are appended to the text, a line each, in
+    Samspil's wording (:data:`SPECIFIC_SENDER`, :data:`SPECIFIC_RECIPIENT`; MedCom's is
+    unpublished). XDIS91 has no place for them, so they cross only as text; a party with
+    neither a name nor a role or organisation gets no line."""
+    lines = [
+        f"{label}: {words}"
+        for label, parties in ((SPECIFIC_SENDER, senders), (SPECIFIC_RECIPIENT, recipients))
+        for party in parties
+        if (words := _party_words(party))
+    ]
+    if not lines:
+        return text
+    lead = text if not text or text.endswith("\n") else text + "\n"
+    return lead + "\n".join(lines) + "\n"
