@@ -122,6 +122,7 @@ class Message(MessageBase, table=True):
         Index("ix_message_outbox", "sender_gln", "received_at"),
         Index("ix_message_letter", "sender_gln", "letter_id"),
         Index("ix_message_sweep", "in_inbox", "received_at"),
+        Index("ix_message_paired", "paired_with"),
     )
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     is_resend: bool = False
@@ -161,6 +162,9 @@ class Message(MessageBase, table=True):
     # a letter held for its other half (C10's 60 minutes): when it went into the inbox; its
     # time to be fetched (``message_ttl``) counts from then
     released_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    # an XBIN01 a FHIR receiver's letter carries (its data inside the CareCommunication):
+    # that XDIS91's id. It is never released on its own, and its status follows the letter's
+    paired_with: uuid.UUID | None = None
 
 
 class RemovedMessage(SQLModel, table=True):
@@ -312,4 +316,5 @@ def new_message_row(
         "fhir_bundle_id": fhir_bundle_id,
         "fhir_message_id": fhir_message_id,
         "released_at": None,
+        "paired_with": None,
     }

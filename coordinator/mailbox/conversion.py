@@ -37,7 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from coordinator.database.committer import Batch, Op
 from coordinator.database.reader import Reader
 from coordinator.database.statements import ForEngine
-from coordinator.mailbox.status import MessageStatus
+from coordinator.mailbox.status import MessageStatus, sources_of
 from coordinator.tables import (
     MESSAGE,
     MESSAGE_CONVERSION,
@@ -63,10 +63,12 @@ __all__ = [
     "Claim",
     "Partner",
     "claim_letter",
+    "follow_letters",
     "gather_receipt",
     "held_binaries",
     "keep_records",
     "letter_awaiting",
+    "pair_binary",
     "partners",
     "record_for_message",
     "record_for_receipt",
@@ -79,8 +81,6 @@ KEPT = timedelta(days=92)
 """How long a conversion record is kept (C11: three months); later receipts pass
 unconverted."""
 FHIR_JSON = "application/fhir+json"
-HELD_BINARIES = 20
-"""How many held XBIN01 (for a FHIR receiver, waiting for their XDIS91) one XDIS91 looks at."""
 
 ACCEPTED = MessageStatus.ACCEPTED.value
 C = MESSAGE_CONVERSION.c
@@ -120,16 +120,17 @@ def _held(conn: Connection, sender: str, receiver: str) -> list[Any]:
                 M.type == MessageType.XBIN01.value,
                 M.in_inbox.is_(False),
                 M.status == ACCEPTED,
+                M.paired_with.is_(None),
             )
-            .order_by(M.received_at.desc())
-            .limit(HELD_BINARIES)
+            .order_by(M.received_at.desc(), M.id)
         ).all()
     )
 
 
 async def held_binaries(*, reader: Reader, sender: str, receiver: str) -> list[Any]:
     """The XBIN01 ``sender`` sent to the FHIR organisation ``receiver`` that wait for their
-    XDIS91 (newest first; ``id`` and ``body``)."""
+    XDIS91 (held, no letter carries them; newest first; ``id`` and ``body``): all of them,
+    at most an hour's (the sweep releases them then), so no other letter hides one."""
     return await reader(_held, sender, receiver)
 
 
@@ -192,7 +193,9 @@ class Awaiting:
     fhir_message_id: str | None
 
 
-def _awaiting(conn: Connection, fhir_gln: str, oioxml_gln: str, since: datetime) -> list[Any]:
+def _awaiting(
+    conn: Connection, fhir_gln: str, oioxml_gln: str, objects: list[str], since: datetime
+) -> list[Any]:
     letter = (
         (M.sender_gln == C.oioxml_gln)
         & (M.receiver_gln == C.fhir_gln)
@@ -217,9 +220,11 @@ def _awaiting(conn: Connection, fhir_gln: str, oioxml_gln: str, since: datetime)
                 C.oioxml_gln == oioxml_gln,
                 C.binary_letter_id.is_(None),
                 C.created_at >= since,
+                # the records that name one of the objects (read exactly below): no other
+                # letter between the two halves hides the one that awaits them
+                or_(*(C.facts.contains(json.dumps(key), autoescape=True) for key in objects)),
             )
-            .order_by(C.created_at.desc())
-            .limit(HELD_BINARIES)
+            .order_by(C.created_at.desc(), C.id)
         ).all()
     )
 
@@ -234,7 +239,9 @@ async def letter_awaiting(
     """The letter from ``oioxml_gln`` converted for ``fhir_gln`` without the attachments
     ``objects`` (object identifiers without hyphens, lower case), newest first: held, their
     XBIN01 comes in time; released, it comes late. None: no letter waits for them."""
-    for row in await reader(_awaiting, fhir_gln, oioxml_gln, now - KEPT):
+    if not objects:
+        return None
+    for row in await reader(_awaiting, fhir_gln, oioxml_gln, sorted(objects), now - KEPT):
         try:
             awaiting = set(json.loads(row.facts).get("awaiting") or ())
         except (ValueError, AttributeError):
@@ -270,7 +277,12 @@ _RECORD_LOCKED = ForEngine(
 )
 _HELD_BINARY = ForEngine(
     lambda kind: kind.lock(
-        select(M.id).where(M.id == bindparam("binary"), M.in_inbox.is_(False), M.status == ACCEPTED)
+        select(M.id).where(
+            M.id == bindparam("binary"),
+            M.in_inbox.is_(False),
+            M.status == ACCEPTED,
+            M.paired_with.is_(None),
+        )
     )
 )
 
@@ -324,8 +336,51 @@ def claim_letter(
         .where(C.id == claim.record_id)
         .values(**{k: claim.record[k] for k in columns})
     )
+    pair_binary(conn, batch, binary_id, claim.letter)
     batch.wake.add(taken.receiver_gln)
     return True
+
+
+def pair_binary(conn: Connection, batch: Batch, binary_id: uuid.UUID, letter: uuid.UUID) -> bool:
+    """Mark the held XBIN01 ``binary_id`` as carried by the letter ``letter`` (its data in
+    the CareCommunication), in the transaction that stores or completes the letter: from
+    then on it is never released on its own (:func:`release_unclaimed`) and its status
+    follows the letter's (:func:`follow_letters`). Whether it was still held and unpaired:
+    the UPDATE locks its row, so of this and the sweep's release exactly one happens."""
+    paired = conn.execute(
+        update(MESSAGE)
+        .where(
+            M.id == binary_id,
+            M.in_inbox.is_(False),
+            M.status == ACCEPTED,
+            M.paired_with.is_(None),
+        )
+        .values(paired_with=letter, updated_at=batch.now)
+    )
+    return paired.rowcount == 1
+
+
+def follow_letters(
+    conn: Connection, batch: Batch, letters: list[uuid.UUID], new: MessageStatus
+) -> list[uuid.UUID]:
+    """The XBIN01 that ``letters`` carry take the letters' new status (fetched,
+    acknowledged), where the state machine allows it, in the transaction that changes the
+    letters: they leave the hub with their letter (the letter retention). The XBIN01 whose
+    status changed."""
+    if not letters:
+        return []
+    changed = conn.execute(
+        update(MESSAGE)
+        .where(
+            M.paired_with.in_(letters),
+            M.status.in_(sorted(s.value for s in sources_of(new))),
+        )
+        .values(status=new.value, in_inbox=False, leased_until=None, updated_at=batch.now)
+        .returning(M.id)
+    ).all()
+    for row in changed:
+        batch.event(row.id, new)
+    return [row.id for row in changed]
 
 
 def release_binary(conn: Connection, batch: Batch, binary_id: uuid.UUID, at: datetime) -> None:
@@ -420,21 +475,12 @@ def release_unclaimed(now: datetime | None = None) -> Op[int]:
     it is), an XBIN01 that no converted letter took as it is; how many."""
 
     async def op(conn: AsyncConnection, batch: Batch) -> int:
-        claimed = (
-            select(C.id)
-            .where(
-                C.fhir_gln == M.receiver_gln,
-                C.oioxml_gln == M.sender_gln,
-                C.binary_letter_id == M.letter_id,
-            )
-            .exists()
-        )
         result = await conn.execute(
             update(MESSAGE)
             .where(
                 or_(
                     M.type == MessageType.XDIS91.value,
-                    and_(M.type == MessageType.XBIN01.value, ~claimed),
+                    and_(M.type == MessageType.XBIN01.value, M.paired_with.is_(None)),
                 ),
                 M.in_inbox.is_(False),
                 M.status == ACCEPTED,

@@ -35,11 +35,12 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import bindparam, insert, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from coordinator.database.committer import Batch, Committer
+from coordinator.database.statements import ForEngine
 from coordinator.errors import CoordinatorError
 from coordinator.mailbox.conversion import FHIR_JSON, release_unclaimed
 from coordinator.mailbox.status import MessageStatus, sources_of, transition
@@ -68,38 +69,43 @@ SENDER = ORGANISATION.alias("sender")
 RECEIVER = ORGANISATION.alias("receiver")
 
 
+_DUE_COLUMNS = (
+    M.id,
+    M.status,
+    M.type,
+    M.sender_gln,
+    M.receiver_gln,
+    M.envelope_id,
+    M.letter_id,
+    M.ack_requested,
+    M.episode_id,
+    M.received_at,
+    M.sent_as,
+    M.fhir_message_id,
+    SENDER.c.format.label("sender_format"),
+    SENDER.c.sor.label("sender_sor"),
+    RECEIVER.c.sor.label("receiver_sor"),
+)
+_DUE_FROM = MESSAGE.outerjoin(SENDER, SENDER.c.gln == M.sender_gln).outerjoin(
+    RECEIVER, RECEIVER.c.gln == M.receiver_gln
+)
+
+
 def expire_due(
     *, ttl: timedelta, network_gln: str, now: datetime | None = None, limit: int = 200
 ) -> Any:
     """Op: expire up to ``limit`` letters older than ``ttl`` at ``now`` (default: the
-    commit's time); how many expired."""
+    commit's time), each with the XBIN01 it carries (:func:`~coordinator.mailbox.conversion.
+    pair_binary`: its data inside a FHIR receiver's letter), which expires with it and is
+    told to its sender as the letter is; how many letters expired. In ``(received_at, id)``
+    order, so hub processes sweeping at once change rows in one order."""
 
     async def op(conn: AsyncConnection, batch: Batch) -> int:
         cutoff = (now or batch.now) - ttl
         due = (
             await conn.execute(
-                select(
-                    M.id,
-                    M.status,
-                    M.type,
-                    M.sender_gln,
-                    M.receiver_gln,
-                    M.envelope_id,
-                    M.letter_id,
-                    M.ack_requested,
-                    M.episode_id,
-                    M.received_at,
-                    M.sent_as,
-                    M.fhir_message_id,
-                    SENDER.c.format.label("sender_format"),
-                    SENDER.c.sor.label("sender_sor"),
-                    RECEIVER.c.sor.label("receiver_sor"),
-                )
-                .select_from(
-                    MESSAGE.outerjoin(SENDER, SENDER.c.gln == M.sender_gln).outerjoin(
-                        RECEIVER, RECEIVER.c.gln == M.receiver_gln
-                    )
-                )
+                select(*_DUE_COLUMNS)
+                .select_from(_DUE_FROM)
                 .where(
                     M.in_inbox.is_(True),
                     M.received_at < cutoff,
@@ -107,40 +113,58 @@ def expire_due(
                     M.type.in_(MessageType.codes(receipts=False)),
                     M.status.in_(EXPIRABLE),
                 )
-                .order_by(M.received_at)
+                .order_by(M.received_at, M.id)
                 .limit(limit)
             )
         ).all()
         expired = 0
         for row in due:
-            new = transition(
-                MessageStatus(row.status), MessageStatus.EXPIRED
-            )  # the state machine's word
-            changed = await conn.execute(
-                update(MESSAGE)
-                .where(M.id == row.id, M.status.in_(EXPIRABLE), M.in_inbox.is_(True))
-                .values(
-                    status=new.value,
-                    in_inbox=False,
-                    overdue=False,  # no receipt will come: the sender has the XCTL01
-                    updated_at=batch.now,
-                )
-            )
-            if changed.rowcount != 1:
+            if not await _expire(conn, batch, row, network_gln=network_gln, ttl=ttl):
                 continue  # acknowledged or expired by another process meanwhile
-            receipt_id = await _tell_sender(
-                conn, row, network_gln=network_gln, batch=batch, ttl=ttl
-            )
-            await conn.execute(update(MESSAGE).where(M.id == row.id).values(receipt_id=receipt_id))
-            batch.event(row.id, new)
-            batch.wake.add(row.sender_gln)
             expired += 1
-            log.info(
-                "message %s expired; receipt %s sent to %s", row.id, receipt_id, row.sender_gln
+            carried = await conn.execute(
+                select(*_DUE_COLUMNS)
+                .select_from(_DUE_FROM)
+                .where(M.paired_with == row.id, M.status.in_(EXPIRABLE))
+                .order_by(M.id)
             )
+            for binary in carried.all():
+                await _expire(conn, batch, binary, network_gln=network_gln, ttl=ttl, inbox=False)
         return expired
 
     return op
+
+
+async def _expire(
+    conn: AsyncConnection,
+    batch: Batch,
+    row: Any,
+    *,
+    network_gln: str,
+    ttl: timedelta,
+    inbox: bool = True,
+) -> bool:
+    """Expire the letter ``row`` (in its receiver's inbox, or out of it: an XBIN01 its
+    letter carries) and tell its sender; whether it changed."""
+    new = transition(MessageStatus(row.status), MessageStatus.EXPIRED)  # the state machine's
+    changed = await conn.execute(
+        update(MESSAGE)
+        .where(M.id == row.id, M.status.in_(EXPIRABLE), M.in_inbox.is_(inbox))
+        .values(
+            status=new.value,
+            in_inbox=False,
+            overdue=False,  # no receipt will come: the sender has the XCTL01
+            updated_at=batch.now,
+        )
+    )
+    if changed.rowcount != 1:
+        return False
+    receipt_id = await _tell_sender(conn, row, network_gln=network_gln, batch=batch, ttl=ttl)
+    await conn.execute(update(MESSAGE).where(M.id == row.id).values(receipt_id=receipt_id))
+    batch.event(row.id, new)
+    batch.wake.add(row.sender_gln)
+    log.info("message %s expired; receipt %s sent to %s", row.id, receipt_id, row.sender_gln)
+    return True
 
 
 def _answers_fhir(row: Any) -> bool:
@@ -151,6 +175,23 @@ def _answers_fhir(row: Any) -> bool:
         and row.sent_as == MessageFormat.FHIR.value
         and row.fhir_message_id is not None
     )
+
+
+_SIBLINGS = ForEngine(
+    lambda kind: kind.lock(
+        select(M.id, M.status, M.receipt_id)
+        .where(
+            M.sender_gln == bindparam("sender"),
+            M.received_at == bindparam("received"),
+            M.fhir_message_id == bindparam("message"),
+            M.id != bindparam("id"),
+        )
+        .order_by(M.id)
+    )
+)
+"""A FHIR message's other letter, locked (PostgreSQL; on SQLite the committer holds the
+write lock): a process that expires one of them waits for another that expired the other
+to commit, and then answers with that one's Acknowledgement, so the message has one."""
 
 
 async def _tell_sender(
@@ -179,20 +220,25 @@ async def _tell_sender(
             original_id=row.id,
         )
     else:
-        told = (
-            await conn.execute(  # the message's other letter (a FHIR letter's XBIN01) expired
-                select(M.receipt_id).where(
-                    M.sender_gln == row.sender_gln,
-                    M.received_at == row.received_at,
-                    M.fhir_message_id == row.fhir_message_id,
-                    M.id != row.id,
-                    M.status == MessageStatus.EXPIRED.value,
-                    M.receipt_id.is_not(None),
-                )
-            )
-        ).first()
-        if told is not None:
-            return uuid.UUID(str(told.receipt_id))
+        siblings = await conn.execute(  # the message's other letter (a FHIR letter's XBIN01)
+            _SIBLINGS.of(conn),
+            {
+                "sender": row.sender_gln,
+                "received": row.received_at,
+                "message": row.fhir_message_id,
+                "id": row.id,
+            },
+        )
+        told = next(
+            (
+                s.receipt_id
+                for s in siblings.all()
+                if s.status == MessageStatus.EXPIRED.value and s.receipt_id is not None
+            ),
+            None,
+        )
+        if told is not None:  # expired already, by this sweep or another process's
+            return uuid.UUID(str(told))
         letter = MessageRef(
             header_id=row.fhir_message_id,
             sender=Organization(id="", sor=row.sender_sor, gln=row.sender_gln),

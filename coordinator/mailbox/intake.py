@@ -36,7 +36,13 @@ from sqlalchemy.engine import Connection
 from coordinator.database.committer import Batch
 from coordinator.database.statements import InsertIgnore, Lookup, Write
 from coordinator.errors import AlreadyReceipted, Conflict, ResendLimit
-from coordinator.mailbox.conversion import Claim, claim_letter, gather_receipt, keep_records
+from coordinator.mailbox.conversion import (
+    Claim,
+    claim_letter,
+    gather_receipt,
+    keep_records,
+    pair_binary,
+)
 from coordinator.mailbox.status import MessageStatus, sources_of
 from coordinator.tables import MESSAGE, REMOVED_MESSAGE, MessageFormat, new_message_row
 from messages.medcom.model import MessageType
@@ -64,6 +70,7 @@ class Form:
     conversion: dict[str, Any] | None = None  # a conversion record to keep with it
     gather: tuple[uuid.UUID, str] | None = None  # an XCTL for a record: its id and slot
     claim: Claim | None = None  # an XBIN01 that completes a held XDIS91 (stored held)
+    carries: uuid.UUID | None = None  # an XDIS91 with the data of this held XBIN01
 
 
 OIOXML_FORM = Form()
@@ -250,6 +257,10 @@ def _accept(conn: Connection, batch: Batch, incoming: list[Incoming]) -> list[An
                 gathered.append((item.form.gather, item.body, new["id"]))
             if item.form.claim is not None:
                 claims.append((item.form.claim, new["id"], new["received_at"]))
+            if item.form.carries is not None and not pair_binary(
+                conn, batch, item.form.carries, new["id"]
+            ):
+                log.warning("held XBIN01 %s was released before its letter", item.form.carries)
         keep_records(conn, records)
         # a held XDIS91 made whole by its XBIN01; records locked in one order (no deadlock)
         for claim, binary_id, at in sorted(claims, key=lambda c: c[0].record_id):

@@ -29,6 +29,7 @@ from coordinator.database.reader import Reader
 from coordinator.database.statements import ForEngine, Lookup, Query, UpdateEach
 from coordinator.errors import Conflict, ConsumedElsewhere, LetterRemoved, NotFound
 from coordinator.index.tables import CASE
+from coordinator.mailbox.conversion import follow_letters
 from coordinator.mailbox.status import MessageStatus, transition
 from coordinator.tables import (
     CREDENTIAL,
@@ -335,6 +336,7 @@ def mark_downloaded(conn: Connection, batch: Batch, items: list[Any]) -> list[An
     }
     if changing:
         _DOWNLOADED.run(conn, [(sorted(changing), {"now": batch.now})])
+        follow_letters(conn, batch, sorted(changing), MessageStatus.DOWNLOADED)
     results: list[Any] = []
     for message_id in ids:
         first = message_id in changing
@@ -392,6 +394,10 @@ def acknowledge(conn: Connection, batch: Batch, items: list[Any]) -> list[Any]:
             for (old, new), ids in changes.items()
         ],
     )
+    taken = [
+        i for (_, new), ids in changes.items() if new is MessageStatus.ACKNOWLEDGED for i in ids
+    ]
+    follow_letters(conn, batch, sorted(taken), MessageStatus.ACKNOWLEDGED)
     return results
 
 

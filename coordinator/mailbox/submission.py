@@ -192,6 +192,7 @@ async def _letter_to_fhir(
             fhir_message_id=message.header_id,
             held=waits,
             conversion=record,
+            carries=held[0] if held is not None else None,
         ),
     )
 
@@ -318,12 +319,15 @@ async def pair_held(app: web.Application, incoming: Incoming, accepted: Accepted
     transactions are the hub's one writer (on SQLite run on the event loop, holding the
     write lock): they hold statements, not conversions. So the conversion is done here,
     between two transactions, and only the pairing is written in one. Nothing is lost if
-    this process stops in between: the sweep lets both go after the hour, as C10 says."""
+    this process stops in between: the sweep lets both go after the hour, as C10 says, or
+    the sender's retry (a duplicate: its row is not written again) pairs them here, as the
+    pairing is conditional on both halves' rows and done once."""
     form, kind = incoming.form, incoming.routing.type
-    if accepted.duplicate or not form.held or form.claim is not None:
-        return
     if kind not in (MessageType.XDIS91, MessageType.XBIN01):
         return
+    converted = form.held or form.claim is not None or form.carries is not None
+    if not converted or (not accepted.duplicate and (not form.held or form.claim is not None)):
+        return  # not for a FHIR receiver's pairing, or paired in its own transaction
     r = incoming.routing
     try:
         sender, receiver = await _partners(app, r.sender_gln, r.receiver_gln)
