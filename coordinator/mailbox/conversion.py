@@ -60,8 +60,10 @@ __all__ = [
     "FHIR_JSON",
     "KEPT",
     "Awaiting",
+    "Carried",
     "Claim",
     "Partner",
+    "carry_binary",
     "claim_letter",
     "follow_letters",
     "gather_receipt",
@@ -339,6 +341,34 @@ def claim_letter(
     pair_binary(conn, batch, binary_id, claim.letter)
     batch.wake.add(taken.receiver_gln)
     return True
+
+
+@dataclass(frozen=True, slots=True)
+class Carried:
+    """The held XBIN01 (``binary``) whose data an XDIS91 carries (its XBIN01 came first),
+    and what that XDIS91 is if the sweep released the XBIN01 before the XDIS91's commit:
+    its CareCommunication without the data (``bare``, the same ids) and its conversion
+    record's row for that (``record``: awaiting the attachments, as a letter released
+    without them)."""
+
+    binary: uuid.UUID
+    bare: bytes
+    record: dict[str, Any]
+
+
+def carry_binary(
+    conn: Connection, batch: Batch, carried: Carried, letter: uuid.UUID, record: dict[str, Any]
+) -> dict[str, Any]:
+    """In the transaction that stores the XDIS91 ``letter`` (its conversion record's row
+    ``record``): pair the held XBIN01 it carries (:func:`pair_binary`), or, if the sweep
+    released that XBIN01 meanwhile, store the letter without its data, so the data is
+    delivered once. The conversion record's row to keep."""
+    if pair_binary(conn, batch, carried.binary, letter):
+        return record
+    conn.execute(
+        update(MESSAGE).where(M.id == letter).values(body=carried.bare, size=len(carried.bare))
+    )
+    return carried.record
 
 
 def pair_binary(conn: Connection, batch: Batch, binary_id: uuid.UUID, letter: uuid.UUID) -> bool:

@@ -37,11 +37,12 @@ from coordinator.database.committer import Batch
 from coordinator.database.statements import InsertIgnore, Lookup, Write
 from coordinator.errors import AlreadyReceipted, Conflict, ResendLimit
 from coordinator.mailbox.conversion import (
+    Carried,
     Claim,
+    carry_binary,
     claim_letter,
     gather_receipt,
     keep_records,
-    pair_binary,
 )
 from coordinator.mailbox.status import MessageStatus, sources_of
 from coordinator.tables import MESSAGE, REMOVED_MESSAGE, MessageFormat, new_message_row
@@ -70,7 +71,7 @@ class Form:
     conversion: dict[str, Any] | None = None  # a conversion record to keep with it
     gather: tuple[uuid.UUID, str] | None = None  # an XCTL for a record: its id and slot
     claim: Claim | None = None  # an XBIN01 that completes a held XDIS91 (stored held)
-    carries: uuid.UUID | None = None  # an XDIS91 with the data of this held XBIN01
+    carries: Carried | None = None  # an XDIS91 with the data of a held XBIN01 (sent first)
 
 
 OIOXML_FORM = Form()
@@ -249,18 +250,15 @@ def _accept(conn: Connection, batch: Batch, incoming: list[Incoming]) -> list[An
             routing = item.routing
             if routing.type.is_receipt:
                 receipts.append((new["id"], routing))
-            if item.form.conversion is not None:
-                records.append(
-                    {"id": uuid.uuid4(), "created_at": batch.now, **item.form.conversion}
-                )
+            conversion = item.form.conversion
+            if item.form.carries is not None and conversion is not None:
+                conversion = carry_binary(conn, batch, item.form.carries, new["id"], conversion)
+            if conversion is not None:
+                records.append({"id": uuid.uuid4(), "created_at": batch.now, **conversion})
             if item.form.gather is not None:
                 gathered.append((item.form.gather, item.body, new["id"]))
             if item.form.claim is not None:
                 claims.append((item.form.claim, new["id"], new["received_at"]))
-            if item.form.carries is not None and not pair_binary(
-                conn, batch, item.form.carries, new["id"]
-            ):
-                log.warning("held XBIN01 %s was released before its letter", item.form.carries)
         keep_records(conn, records)
         # a held XDIS91 made whole by its XBIN01; records locked in one order (no deadlock)
         for claim, binary_id, at in sorted(claims, key=lambda c: c[0].record_id):

@@ -55,6 +55,7 @@ from coordinator.errors import CoordinatorError, Forbidden, NetworkReceiptRefuse
 from coordinator.mailbox.conversion import (
     FHIR_JSON,
     Awaiting,
+    Carried,
     Claim,
     Partner,
     claim_letter,
@@ -181,6 +182,11 @@ async def _letter_to_fhir(
     binary = held[1] if held is not None else None
     message, data, record = await _converted(letter, binary, sender, receiver, len(body))
     waits = binary is None and bool(_wanted(letter))
+    carries = None
+    if held is not None:  # and if the sweep releases that XBIN01 before this commit:
+        ids = (message.bundle_id, message.header_id)
+        _, bare, alone = await _converted(letter, None, sender, receiver, len(body), ids)
+        carries = Carried(binary=held[0], bare=bare, record=alone)
     return dataclasses.replace(
         incoming,
         body=data,
@@ -192,7 +198,7 @@ async def _letter_to_fhir(
             fhir_message_id=message.header_id,
             held=waits,
             conversion=record,
-            carries=held[0] if held is not None else None,
+            carries=carries,
         ),
     )
 

@@ -13,6 +13,7 @@ from coordinator.mailbox.conversion import KEPT
 from coordinator.mailbox.expiry import sweep_once
 from coordinator.mailbox.intake import Form, Incoming, accept_many
 from coordinator.mailbox.retention import run_letter_retention
+from coordinator.mailbox.submission import _from_oioxml
 from coordinator.state import CLOCK, COMMITTER, REGISTRY, SETTINGS
 from messages.fhir.model import CareCommunication
 from messages.fhir.read import read_fhir
@@ -153,3 +154,29 @@ async def test_a_retry_after_a_stop_before_the_pairing_pairs_them(make_hub: Make
     assert (status, again["id"], again["duplicate"]) == (200, str(first.id), True)
     assert [e["id"] for e in await held.gp.inbox()] == [held.id]
     await _with_data(held.gp, held.id)
+
+
+async def test_an_attachment_released_while_its_letter_is_read_is_delivered_once(
+    make_hub: MakeHub,
+) -> None:
+    """The XBIN01 came first; its XDIS91's intake read it (to carry its data), and the sweep
+    released it at the hour before that intake's commit: the letter goes without the data,
+    so the attachment is delivered once, as it is."""
+    clock = TurnedClock()
+    hub = await make_hub(clock=clock)
+    gp, ppr = await partners(hub)
+    letter, binary = from_ppr()
+    status, bin_sent = await ppr.send(binary)
+    assert status == 202
+    clock.ahead = timedelta(minutes=59)
+    incoming = await _from_oioxml(hub.app, letter, ppr.gln)  # the route's intake, up to commit
+    clock.ahead = timedelta(minutes=61)
+    await sweep_once(hub.app[COMMITTER], hub.app[SETTINGS], clock)  # the XBIN01 goes as is
+    accepted = await hub.app[COMMITTER].bulk(accept_many, incoming)
+
+    entries = {e["id"]: e for e in await gp.inbox()}
+    assert set(entries) == {bin_sent["id"], str(accepted.id)}
+    assert entries[bin_sent["id"]]["format"] == "oioxml"
+    message = read_fhir(await gp.fetch(str(accepted.id)))
+    assert isinstance(message, CareCommunication)
+    assert [a.data for a in message.attachments] == [None]  # the data came once: loose
