@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -83,6 +83,7 @@ KEPT = timedelta(days=92)
 """How long a conversion record is kept (C11: three months); later receipts pass
 unconverted."""
 FHIR_JSON = "application/fhir+json"
+OIOXML = "application/xml"
 
 ACCEPTED = MessageStatus.ACCEPTED.value
 C = MESSAGE_CONVERSION.c
@@ -502,9 +503,34 @@ def release_unclaimed(now: datetime | None = None) -> Op[int]:
     """A committer op (run by the expiry sweep): the letters held for a FHIR receiver whose
     other half did not come within :data:`BINARY_WAIT` go into their receiver's inbox: an
     XDIS91 as it was converted, without the attachments' data (its late XBIN01 will pass as
-    it is), an XBIN01 that no converted letter took as it is; how many."""
+    it is), an XBIN01 that no converted letter took as it is (never one a letter carries:
+    ``paired_with``); how many. An XDIS91 whose receiver an operator switched to OIOXML
+    while it waited goes as its sender sent it (``original``): in the receiver's format now.
+    """
 
     async def op(conn: AsyncConnection, batch: Batch) -> int:
+        due = (
+            M.in_inbox.is_(False),
+            M.status == ACCEPTED,
+            M.received_at < (now or batch.now) - BINARY_WAIT,
+        )
+        reads_oioxml = (
+            select(ORG.gln)
+            .where(ORG.gln == M.receiver_gln, ORG.format == MessageFormat.OIOXML.value)
+            .exists()
+        )
+        await conn.execute(
+            update(MESSAGE)
+            .where(M.type == MessageType.XDIS91.value, M.original.is_not(None), reads_oioxml, *due)
+            .values(
+                body=M.original,
+                size=func.length(M.original),
+                body_type=OIOXML,
+                original=None,
+                fhir_bundle_id=None,
+                fhir_message_id=None,
+            )
+        )
         result = await conn.execute(
             update(MESSAGE)
             .where(
@@ -512,9 +538,7 @@ def release_unclaimed(now: datetime | None = None) -> Op[int]:
                     M.type == MessageType.XDIS91.value,
                     and_(M.type == MessageType.XBIN01.value, M.paired_with.is_(None)),
                 ),
-                M.in_inbox.is_(False),
-                M.status == ACCEPTED,
-                M.received_at < (now or batch.now) - BINARY_WAIT,
+                *due,
             )
             .values(in_inbox=True, released_at=now or batch.now, updated_at=batch.now)
             .returning(M.receiver_gln)

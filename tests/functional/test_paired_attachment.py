@@ -15,6 +15,7 @@ from coordinator.mailbox.intake import Form, Incoming, accept_many
 from coordinator.mailbox.retention import run_letter_retention
 from coordinator.mailbox.submission import _from_oioxml
 from coordinator.state import CLOCK, COMMITTER, REGISTRY, SETTINGS
+from coordinator.tables import Role
 from messages.fhir.model import CareCommunication
 from messages.fhir.read import read_fhir
 from messages.medcom.binary import read_binary_letter
@@ -180,3 +181,23 @@ async def test_an_attachment_released_while_its_letter_is_read_is_delivered_once
     message = read_fhir(await gp.fetch(str(accepted.id)))
     assert isinstance(message, CareCommunication)
     assert [a.data for a in message.attachments] == [None]  # the data came once: loose
+
+
+async def test_a_held_letter_goes_in_the_format_its_receiver_reads_when_released(
+    make_hub: MakeHub,
+) -> None:
+    """An operator switched the receiver to OIOXML while its letter waited for its XBIN01:
+    the letter goes as its sender sent it, not as a CareCommunication."""
+    held = await held_letter(make_hub)
+    operator = await held.hub.user(held.ppr.gln, Role.OPERATOR)
+    status, _, _ = await operator.request(
+        "PUT",
+        f"/v1/operator/organisations/{held.gp.gln}/format",
+        body=b'{"format": "oioxml"}',
+        headers={"Content-Type": "application/json"},
+    )
+    assert status == 200
+    await _sweep(held.hub, held.clock, timedelta(minutes=61))
+    [entry] = await held.gp.inbox()
+    assert (entry["id"], entry["type"], entry["format"]) == (held.id, "XDIS91", "oioxml")
+    assert await held.gp.fetch(held.id) == held.letter
