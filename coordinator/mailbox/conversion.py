@@ -14,7 +14,9 @@ receipt that comes later passes unconverted.
   once, in the pairing after their commits
   (:func:`~coordinator.mailbox.submission.pair_held`); after :data:`BINARY_WAIT` the
   sweep releases it without the data (:func:`release_unclaimed`) and a later XBIN01 passes
-  (:func:`release_binary`).
+  (:func:`release_binary`). The XBIN01 a letter carries is marked so on its row
+  (``paired_with``: :func:`pair_binary`, :func:`carry_binary`), is never released on its
+  own, and takes its letter's status (:func:`follow_letters`), so it leaves the hub with it.
 * An OIOXML organisation's XCTL for a FHIR sender's letter finds its record by the letter
   it answers (:func:`record_for_receipt`); the receipts are gathered on the record
   (:func:`gather_receipt`, in the intake's transaction, the record's row locked) and, once

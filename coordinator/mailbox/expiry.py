@@ -7,7 +7,9 @@
   MedCom Acknowledgement of its MessageHeader (``fatal-error``, an OperationOutcome saying
   the letter was not delivered), built as every Acknowledgement is
   (:func:`messages.fhir.answer.acknowledgement_for`), from the letter's receiver to
-  its sender; one for the message, though its XDIS91 and XBIN01 both expire. It is stored as
+  its sender; one for the message, though its XDIS91 and XBIN01 both expire (the other
+  letter's row is locked before it is looked at, and the sweep goes in ``(received_at,
+  id)`` order, so two hub processes make one). It is stored as
   the XCTL01 (type ``XCTL01``, from the network, its body FHIR), so the letter retention
   and the letter's ``receipt_id`` treat it alike.
 * A letter whose sender asked for a positive receipt (``pluspositivkvitt``) and has none
@@ -18,7 +20,8 @@
   half has not come within 60 minutes goes into the receiver's inbox: an XDIS91 converted
   without its attachments' data, an XBIN01 as it is. A held letter is in no inbox, so it
   cannot expire while it waits; its ``message_ttl`` counts from its release
-  (``released_at``), so the hour it waited is not taken from its receiver.
+  (``released_at``), so the hour it waited is not taken from its receiver. An XBIN01 whose
+  data its letter carries expires with that letter (its sender gets its XCTL01 too).
 
 The deadlines are judged by the clock the sweep is given (the hub's ``CLOCK``: now, UTC).
 

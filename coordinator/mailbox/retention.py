@@ -15,6 +15,10 @@ A conversion record (:mod:`coordinator.mailbox.conversion`: which FHIR message b
 came from which OIOXML letters) is removed three months after the conversion; a receipt
 that comes later passes unconverted.
 
+An XBIN01 whose data went inside its letter's CareCommunication (a FHIR receiver) takes
+its letter's status (:func:`~coordinator.mailbox.conversion.follow_letters`), so it is
+removed with it.
+
 A letter still waiting in an inbox (accepted, downloaded) is never removed here: it expires
 first. An expired letter whose XCTL01 was never acknowledged stays until it is.
 

@@ -23,7 +23,8 @@ XDIS91         FHIR            a CareCommunication and a conversion record: with
                                (:func:`pair_held`: sent at once with it)
 XBIN01         FHIR            its held XDIS91 converted again with the data and released in
                                this intake's transaction, the record told of the XBIN01, the
-                               XBIN01 itself held (inside the letter); no XDIS91 yet: held
+                               XBIN01 itself held (inside the letter: ``paired_with``, its
+                               status follows the letter's); no XDIS91 yet: held
                                for it up to 60 minutes (looked for again after its commit),
                                then as is; its XDIS91 released without it already, or not
                                all the XDIS91's attachments in it: as is (late or invalid:
@@ -173,8 +174,10 @@ async def _letter_to_fhir(
     app: web.Application, incoming: Incoming, sender: Partner, receiver: Partner
 ) -> Incoming:
     """An XDIS91 for a FHIR organisation becomes a CareCommunication: with the data of its
-    held XBIN01 (sent before it), or, when its XBIN01 has not come, held (accepted, not in
-    the receiver's inbox) converted without the data until the XBIN01 comes or
+    held XBIN01 (sent before it; paired in the commit, and converted without the data too
+    in case the sweep releases that XBIN01 before it: :func:`~coordinator.mailbox.
+    conversion.carry_binary`), or, when its XBIN01 has not come, held (accepted, not in the
+    receiver's inbox) converted without the data until the XBIN01 comes or
     :data:`BINARY_WAIT` passes (C10)."""
     body = incoming.body
     letter = await _maybe_off_loop(len(body), lambda: read_correspondence(parse_xml(body)))
