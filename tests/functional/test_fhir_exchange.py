@@ -294,14 +294,17 @@ async def archive(client: Client) -> list[str]:
     return [e["id"] for e in page["letters"]]
 
 
-async def held_letter(make_hub: MakeHub, **settings: Any) -> HeldLetter:
+async def held_letter(
+    make_hub: MakeHub, *, binary_first: bool = False, **settings: Any
+) -> HeldLetter:
     """A hub on a turned clock, and PPR's XDIS91 with one attachment sent to the GP (FHIR)
-    without its XBIN01: held for it (C10), accepted and not in the GP's inbox."""
+    without its XBIN01: held for it (C10), accepted and not in the GP's inbox;
+    ``binary_first``: the XBIN01 sent without its XDIS91 instead (``id`` the XBIN01's)."""
     clock = TurnedClock()
     hub = await make_hub(clock=clock, **settings)
     gp, ppr = await partners(hub)
     letter, binary = from_ppr()
-    status, sent = await ppr.send(letter)
+    status, sent = await ppr.send(binary if binary_first else letter)
     assert status == 202
     assert await gp.inbox() == []
     return HeldLetter(clock, hub, gp, ppr, letter, binary, sent["id"])

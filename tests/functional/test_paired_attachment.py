@@ -75,13 +75,10 @@ async def test_an_attachment_inside_its_letter_is_fetched_taken_in_and_removed_w
 async def test_an_attachment_sent_first_expires_with_its_letter_and_never_goes_alone(
     make_hub: MakeHub,
 ) -> None:
-    clock = TurnedClock()
-    hub = await make_hub(clock=clock, message_ttl=TTL)
-    gp, ppr = await partners(hub)
-    letter, binary = from_ppr()
-    status, bin_sent = await ppr.send(binary)  # the XBIN01 first: held, then carried
-    assert status == 202
-    status, sent = await ppr.send(letter)
+    first = await held_letter(make_hub, binary_first=True, message_ttl=TTL)  # held, then carried
+    hub, clock, gp, ppr = first.hub, first.clock, first.gp, first.ppr
+    bin_sent = {"id": first.id}
+    status, sent = await ppr.send(first.letter)
     assert status == 202
     assert [e["id"] for e in await gp.inbox()] == [sent["id"]]
 
@@ -163,14 +160,13 @@ async def test_an_attachment_released_while_its_letter_is_read_is_delivered_once
     """The XBIN01 came first; its XDIS91's intake read it (to carry its data), and the sweep
     released it at the hour before that intake's commit: the letter goes without the data,
     so the attachment is delivered once, as it is."""
-    clock = TurnedClock()
-    hub = await make_hub(clock=clock)
-    gp, ppr = await partners(hub)
-    letter, binary = from_ppr()
-    status, bin_sent = await ppr.send(binary)
-    assert status == 202
+    first = await held_letter(make_hub, binary_first=True)
+    hub, clock, gp, ppr = first.hub, first.clock, first.gp, first.ppr
+    bin_sent = {"id": first.id}
     clock.ahead = timedelta(minutes=59)
-    incoming = await _from_oioxml(hub.app, letter, ppr.gln)  # the route's intake, up to commit
+    incoming = await _from_oioxml(
+        hub.app, first.letter, ppr.gln
+    )  # the route's intake, up to commit
     clock.ahead = timedelta(minutes=61)
     await sweep_once(hub.app[COMMITTER], hub.app[SETTINGS], clock)  # the XBIN01 goes as is
     accepted = await hub.app[COMMITTER].bulk(accept_many, incoming)
