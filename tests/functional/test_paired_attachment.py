@@ -60,14 +60,23 @@ async def test_an_attachment_inside_its_letter_is_fetched_taken_in_and_removed_w
     binary = bin_sent["id"]
     assert await _status(ppr, binary) == "accepted"
 
-    await _with_data(gp, held.id)  # the letter fetched: its attachment with it
+    operator = await hub.user(ppr.gln, Role.OPERATOR)  # the GP's people take letters in
+    status, _, _ = await operator.request(
+        "POST",
+        f"/v1/operator/organisations/{gp.gln}/letters-consumed-by",
+        body=b'{"letters_consumed_by": "people"}',
+        headers={"Content-Type": "application/json"},
+    )
+    assert status == 200
+    person = await hub.user(gp.gln, Role.CASEWORKER)
+    await _with_data(person, held.id)  # the letter fetched: its attachment with it
     assert await _status(ppr, held.id) == "downloaded"
     assert await _status(ppr, binary) == "downloaded"
-    await gp.ack(held.id)  # taken in, no Acknowledgement sent: so is its attachment
+    await person.ack(held.id)  # taken in, no Acknowledgement will come: so is its attachment
     assert await _status(ppr, binary) == "acknowledged"
 
     await _sweep(hub, clock, KEPT + timedelta(days=1))  # its conversion record gone too
-    assert await gp.inbox() == []  # never on its own
+    assert await person.inbox() == []  # never on its own
     assert await _status(ppr, held.id) == 410  # left the hub together
     assert await _status(ppr, binary) == 410
 
