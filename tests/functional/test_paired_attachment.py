@@ -25,7 +25,7 @@ from messages.xmlsafe import parse_xml
 from tests.fhir_samples import PDF
 from tests.functional.conftest import Client, Hub, MakeHub, TurnedClock
 from tests.functional.samples import new_id
-from tests.functional.test_fhir_exchange import from_ppr, held_letter, partners
+from tests.functional.test_fhir_exchange import HeldLetter, from_ppr, held_letter, partners
 
 TTL = timedelta(days=5)
 OTHERS = 21  # more letters between the two halves than the pairing once looked at
@@ -37,6 +37,18 @@ async def _sweep(hub: Hub, clock: TurnedClock, ahead: timedelta) -> None:
     await sweep_once(hub.app[COMMITTER], hub.app[SETTINGS], clock)
     await run_letter_retention(hub.app[COMMITTER], hub.app[SETTINGS], clock)
     await sweep_once(hub.app[COMMITTER], hub.app[SETTINGS], clock)
+
+
+async def _operator_sets(held: HeldLetter, method: str, setting: str, body: bytes) -> None:
+    """An operator changes a setting of the letter's receiver (the GP)."""
+    operator = await held.hub.user(held.ppr.gln, Role.OPERATOR)
+    status, answer, _ = await operator.request(
+        method,
+        f"/v1/operator/organisations/{held.gp.gln}/{setting}",
+        body=body,
+        headers={"Content-Type": "application/json"},
+    )
+    assert status == 200, answer
 
 
 async def _status(client: Client, message_id: str) -> Any:
@@ -60,14 +72,7 @@ async def test_an_attachment_inside_its_letter_is_fetched_taken_in_and_removed_w
     binary = bin_sent["id"]
     assert await _status(ppr, binary) == "accepted"
 
-    operator = await hub.user(ppr.gln, Role.OPERATOR)  # the GP's people take letters in
-    status, _, _ = await operator.request(
-        "POST",
-        f"/v1/operator/organisations/{gp.gln}/letters-consumed-by",
-        body=b'{"letters_consumed_by": "people"}',
-        headers={"Content-Type": "application/json"},
-    )
-    assert status == 200
+    await _operator_sets(held, "POST", "letters-consumed-by", b'{"letters_consumed_by": "people"}')
     person = await hub.user(gp.gln, Role.CASEWORKER)
     await _with_data(person, held.id)  # the letter fetched: its attachment with it
     assert await _status(ppr, held.id) == "downloaded"
@@ -194,14 +199,7 @@ async def test_a_held_letter_goes_in_the_format_its_receiver_reads_when_released
     """An operator switched the receiver to OIOXML while its letter waited for its XBIN01:
     the letter goes as its sender sent it, not as a CareCommunication."""
     held = await held_letter(make_hub)
-    operator = await held.hub.user(held.ppr.gln, Role.OPERATOR)
-    status, _, _ = await operator.request(
-        "PUT",
-        f"/v1/operator/organisations/{held.gp.gln}/format",
-        body=b'{"format": "oioxml"}',
-        headers={"Content-Type": "application/json"},
-    )
-    assert status == 200
+    await _operator_sets(held, "PUT", "format", b'{"format": "oioxml"}')
     await _sweep(held.hub, held.clock, timedelta(minutes=61))
     [entry] = await held.gp.inbox()
     assert (entry["id"], entry["type"], entry["format"]) == (held.id, "XDIS91", "oioxml")
