@@ -156,7 +156,10 @@ PASSED_ON = {
     "first.code if first else None",  # a broken profile rule's code (found where it is made)
 }
 """Expressions that hand on a code made elsewhere (found there)."""
-NOT_PROBLEMS = {"AckCode.FATAL_ERROR.value if negative else AckCode.OK.value"}
+NOT_PROBLEMS = {
+    "AckCode.FATAL_ERROR.value if negative else AckCode.OK.value",
+    "AckCode.FATAL_ERROR",  # an expired letter's Acknowledgement to its FHIR sender
+}
 """Expressions named ``code`` that make no problem code (a FHIR Acknowledgement's response
 code)."""
 ENUMS: dict[str, type[StrEnum]] = {
