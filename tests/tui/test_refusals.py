@@ -130,7 +130,8 @@ async def test_the_monitor_asks_too_and_takes_no_token_of_another_person(
         assert isinstance(monitor, MonitorScreen)
         hours_pass(hub, 13)
         await until(pilot, lambda: isinstance(app.screen, SessionScreen))
-        assert "Dit token er udløbet." in screen_text(app)
+        # the screen is pushed before its text is drawn: wait for the text, not the push
+        await until(pilot, lambda: "Dit token er udløbet." in screen_text(app))
 
         await type_token(pilot, app, hub.tokens["pia"])  # a caseworker's: someone else
         await until(pilot, lambda: "Tokenet er Pia Psykologs hos PPR Aalborg" in screen_text(app))
