@@ -206,6 +206,7 @@ class MessageConversion(SQLModel, table=True):
     __table_args__ = (
         Index("ix_message_conversion_fhir", "fhir_gln", "fhir_message_id"),
         Index("ix_message_conversion_letter", "fhir_gln", "letter_id"),
+        Index("ix_message_conversion_binary", "fhir_gln", "binary_letter_id"),
         Index("ix_message_conversion_created", "created_at"),
     )
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)

@@ -30,6 +30,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from coordinator.database.backend import Backend
+from coordinator.database.keys import new_key
 from coordinator.database.statements import Write
 from coordinator.errors import CoordinatorError, StoreError
 from coordinator.mailbox.notifier import CHANNEL, Notifier, notify_payloads
@@ -58,7 +59,7 @@ class Batch:
     ) -> None:
         self.events.append(
             {
-                "id": uuid.uuid4(),
+                "id": new_key(),
                 "message_id": message_id,
                 "status": status.value,
                 "at": at or self.now,

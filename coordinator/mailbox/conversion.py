@@ -32,13 +32,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, func, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from coordinator.database.committer import Batch, Op
+from coordinator.database.keys import new_key
 from coordinator.database.reader import Reader
-from coordinator.database.statements import ForEngine
+from coordinator.database.statements import ForEngine, Query, Write
 from coordinator.mailbox.status import MessageStatus, sources_of
 from coordinator.tables import (
     MESSAGE,
@@ -155,17 +156,35 @@ async def record_for_message(
     return await reader(_by_message, fhir_gln, message_id, now - KEPT)
 
 
+def _record_by(column: Any) -> Query:
+    return Query(
+        select(C.id).where(
+            C.fhir_gln == bindparam("fhir"),
+            C.oioxml_gln == bindparam("oioxml"),
+            column == bindparam("letter"),
+            C.created_at >= bindparam("since"),
+        )
+    )
+
+
+# by the XDIS91's or the XBIN01's letter identifier: two index probes (an OR of the two
+# would read every record of the FHIR organisation's three months)
+_RECORD_BY_LETTER = (
+    (_record_by(C.letter_id), "letter"),
+    (_record_by(C.binary_letter_id), "binary"),
+)
+
+
 def _by_letter(
     conn: Connection, fhir_gln: str, oioxml_gln: str, letters: tuple[str, ...], since: datetime
-) -> Any:
-    return conn.execute(
-        select(C.id, C.letter_id, C.binary_letter_id).where(
-            C.fhir_gln == fhir_gln,
-            C.oioxml_gln == oioxml_gln,
-            or_(C.letter_id.in_(letters), C.binary_letter_id.in_(letters)),
-            C.created_at >= since,
-        )
-    ).first()
+) -> tuple[uuid.UUID, str] | None:
+    for letter in letters:
+        for query, slot in _RECORD_BY_LETTER:
+            params = {"fhir": fhir_gln, "oioxml": oioxml_gln, "letter": letter, "since": since}
+            row = query.first(conn, params)
+            if row is not None:
+                return row.id, slot
+    return None
 
 
 async def record_for_receipt(
@@ -179,10 +198,10 @@ async def record_for_receipt(
     """The record of the FHIR sender ``fhir_gln``'s letter that an XCTL from ``oioxml_gln``
     answers (its letter identifiers ``letters``), and which of its letters the receipt
     answers (``letter`` or ``binary``); None past :data:`KEPT` or for no converted letter."""
-    row = await reader(_by_letter, fhir_gln, oioxml_gln, letters, now - KEPT)
-    if row is None:
-        return None
-    return row.id, ("letter" if row.letter_id in letters else "binary")
+    found: tuple[uuid.UUID, str] | None = await reader(
+        _by_letter, fhir_gln, oioxml_gln, letters, now - KEPT
+    )
+    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -435,6 +454,27 @@ def keep_records(conn: Connection, rows: list[dict[str, Any]]) -> None:
         conn.execute(MESSAGE_CONVERSION.insert(), rows)
 
 
+_RECORD_FOR_RECEIPT = ForEngine(
+    lambda kind: Query(
+        kind.lock(
+            select(
+                C.oioxml_gln, C.fhir_gln, C.facts, C.letter_receipt, C.binary_receipt, C.answered
+            ).where(C.id == bindparam("record"))
+        )
+    )
+)
+_GATHERED = Write(
+    update(MESSAGE_CONVERSION)
+    .where(C.id == bindparam("b_record"))
+    .values(
+        letter_receipt=bindparam("b_letter"),
+        binary_receipt=bindparam("b_binary"),
+        answered=bindparam("b_answered"),
+    )
+)
+_NEW_MESSAGE = Write(insert(MESSAGE), list(MESSAGE.c.keys()))
+
+
 def gather_receipt(
     conn: Connection,
     batch: Batch,
@@ -443,24 +483,17 @@ def gather_receipt(
     receipt: bytes,
     receipt_id: uuid.UUID,
 ) -> uuid.UUID | None:
-    """Keep an XCTL on its record; once each OIOXML letter has one, put the Acknowledgement
-    for them in the FHIR sender's inbox (once per record). The XCTL itself is not delivered:
-    the hub took it for its receiver (``acknowledged``), so the letter retention removes it
-    in time. The new message's id, or None."""
-    conn.execute(
-        update(MESSAGE)
-        .where(M.id == receipt_id, M.status == MessageStatus.ACCEPTED.value)
-        .values(status=MessageStatus.ACKNOWLEDGED.value, in_inbox=False, updated_at=batch.now)
-    )
-    batch.event(receipt_id, MessageStatus.ACKNOWLEDGED, batch.now)
-    row = conn.execute(
-        select(MESSAGE_CONVERSION).where(C.id == conversion_id).with_for_update()
-    ).first()
+    """Gather an XCTL on its record (in the intake's transaction, the record's row locked);
+    once each OIOXML letter has one, put the Acknowledgement for them in the FHIR sender's
+    inbox (once per record). The XCTL itself is not delivered: the intake stores it as taken
+    by the hub for its receiver (``acknowledged``), so the letter retention removes it in
+    time. A receipt is kept on the record only while the other one is awaited. The new
+    message's id, or None."""
+    row = _RECORD_FOR_RECEIPT.of(conn).first(conn, {"record": conversion_id})
     if row is None or row.answered:
         return None
     letter = receipt if slot == "letter" else row.letter_receipt
     binary = receipt if slot == "binary" else row.binary_receipt
-    values: dict[str, Any] = {f"{slot}_receipt": receipt}
     try:
         record = record_from_facts(json.loads(row.facts))
         receipts = [read_receipt(parse_xml(b)) for b in (letter, binary) if b is not None]
@@ -468,28 +501,38 @@ def gather_receipt(
     except (MessageError, ValueError) as exc:
         log.warning("receipts for conversion %s not converted: %s", conversion_id, exc.__class__)
         ack = None
-    if ack is not None:
-        values["answered"] = True
-    conn.execute(update(MESSAGE_CONVERSION).where(C.id == conversion_id).values(**values))
+    answered = ack is not None
+    _GATHERED.many(
+        conn,
+        [
+            {
+                "b_record": conversion_id,
+                "b_letter": None if answered else letter,
+                "b_binary": None if answered else binary,
+                "b_answered": answered,
+            }
+        ],
+    )
     if ack is None:
         return None
-    body = build_fhir(ack)
-    message_id = uuid.uuid4()
-    conn.execute(
-        MESSAGE.insert(),
-        new_message_row(
-            id=message_id,
-            type=(MessageType.XCTL03 if ack.positive else MessageType.XCTL02).value,
-            sender_gln=row.oioxml_gln,
-            receiver_gln=row.fhir_gln,
-            envelope_id=derived_message_id(ack.bundle_id, "envelope"),
-            letter_id=derived_message_id(ack.header_id, "letter"),
-            body=body,
-            received_at=batch.now,
-            body_type=FHIR_JSON,
-            fhir_bundle_id=ack.bundle_id,
-            fhir_message_id=ack.header_id,
-        ),
+    message_id = new_key()
+    _NEW_MESSAGE.many(
+        conn,
+        [
+            new_message_row(
+                id=message_id,
+                type=(MessageType.XCTL03 if ack.positive else MessageType.XCTL02).value,
+                sender_gln=row.oioxml_gln,
+                receiver_gln=row.fhir_gln,
+                envelope_id=derived_message_id(ack.bundle_id, "envelope"),
+                letter_id=derived_message_id(ack.header_id, "letter"),
+                body=build_fhir(ack),
+                received_at=batch.now,
+                body_type=FHIR_JSON,
+                fhir_bundle_id=ack.bundle_id,
+                fhir_message_id=ack.header_id,
+            )
+        ],
     )
     batch.event(message_id, MessageStatus.ACCEPTED, batch.now)
     batch.wake.add(row.fhir_gln)

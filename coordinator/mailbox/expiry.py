@@ -43,6 +43,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from coordinator.database.committer import Batch, Committer
+from coordinator.database.keys import new_key
 from coordinator.database.statements import ForEngine
 from coordinator.errors import CoordinatorError
 from coordinator.mailbox.conversion import FHIR_JSON, release_unclaimed
@@ -212,7 +213,7 @@ async def _tell_sender(
             now=batch.now,
         )
         made = new_message_row(
-            id=uuid.uuid4(),
+            id=new_key(),
             type=MessageType.XCTL01.value,
             sender_gln=network_gln,
             receiver_gln=row.sender_gln,
@@ -254,7 +255,7 @@ async def _tell_sender(
             details=f"Brevet er ikke leveret. {text}",
         )
         made = new_message_row(
-            id=uuid.uuid4(),
+            id=new_key(),
             type=MessageType.XCTL01.value,
             sender_gln=network_gln,
             receiver_gln=row.sender_gln,

@@ -34,6 +34,7 @@ from sqlalchemy import and_, bindparam, delete, select, update
 from sqlalchemy.engine import Connection
 
 from coordinator.database.committer import Batch
+from coordinator.database.keys import new_key
 from coordinator.database.statements import InsertIgnore, Lookup, Write
 from coordinator.errors import AlreadyReceipted, Conflict, ResendLimit
 from coordinator.mailbox.conversion import (
@@ -101,7 +102,7 @@ class Accepted:
 
 def _row(incoming: Incoming, message_id: uuid.UUID, resend_of: uuid.UUID | None) -> dict[str, Any]:
     r = incoming.routing
-    return new_message_row(
+    row = new_message_row(
         id=message_id,
         type=r.type.value,
         sender_gln=r.sender_gln,
@@ -123,6 +124,9 @@ def _row(incoming: Incoming, message_id: uuid.UUID, resend_of: uuid.UUID | None)
         fhir_message_id=incoming.form.fhir_message_id,
         in_inbox=not incoming.form.held,
     )
+    if incoming.form.gather is not None:  # an XCTL the hub takes for a FHIR receiver
+        row["status"] = MessageStatus.ACKNOWLEDGED.value
+    return row
 
 
 _KNOWN = Lookup(
@@ -208,7 +212,7 @@ def _accept(conn: Connection, batch: Batch, incoming: list[Incoming]) -> list[An
                 )
             )
             continue
-        message_id = uuid.uuid4()
+        message_id = new_key()
         resend_of = first_of_letter.get(letter)
         rows.append(_row(item, message_id, resend_of))
         exact[key] = (message_id, MessageStatus.ACCEPTED)
@@ -254,8 +258,9 @@ def _accept(conn: Connection, batch: Batch, incoming: list[Incoming]) -> list[An
             if item.form.carries is not None and conversion is not None:
                 conversion = carry_binary(conn, batch, item.form.carries, new["id"], conversion)
             if conversion is not None:
-                records.append({"id": uuid.uuid4(), "created_at": batch.now, **conversion})
+                records.append({"id": new_key(), "created_at": batch.now, **conversion})
             if item.form.gather is not None:
+                batch.event(new["id"], MessageStatus.ACKNOWLEDGED, batch.now)
                 gathered.append((item.form.gather, item.body, new["id"]))
             if item.form.claim is not None:
                 claims.append((item.form.claim, new["id"], new["received_at"]))

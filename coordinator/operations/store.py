@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from coordinator.database.committer import Batch
 from coordinator.database.engine import guarded
+from coordinator.database.keys import new_key
 from coordinator.errors import Conflict, LetterRemoved, NotFound
 from coordinator.index.tables import CASE, CONSENT
 from coordinator.mailbox.status import MessageStatus
@@ -339,7 +340,7 @@ async def _copy(
     row = (await conn.execute(select(MESSAGE).where(M.id == source))).first()
     if row is None:
         raise await _gone(conn, source)
-    new_id = uuid.uuid4()
+    new_id = new_key()
     values = new_message_row(
         id=new_id,
         type=row.type,

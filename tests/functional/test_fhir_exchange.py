@@ -12,12 +12,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from coordinator.mailbox.conversion import KEPT
 from coordinator.mailbox.expiry import sweep_once
 from coordinator.mailbox.retention import LETTER_RETENTION_TOTALS, run_letter_retention
-from coordinator.state import CLOCK, COMMITTER, SETTINGS
-from coordinator.tables import MessageFormat, Sector
+from coordinator.state import CLOCK, COMMITTER, ENGINE, SETTINGS
+from coordinator.tables import MESSAGE_CONVERSION, MessageFormat, Sector
 from messages.fhir.answer import acknowledgement_for
 from messages.fhir.build import build_fhir, care_communication_tree
 from messages.fhir.codec import dump_json
@@ -64,6 +65,13 @@ async def send_fhir(client: Client, body: bytes) -> tuple[int, Any]:
     return status, parsed
 
 
+async def _record_receipts(hub: Hub) -> tuple[bool, bool, bool]:
+    """The one conversion record's (letter receipt kept, binary receipt kept, answered)."""
+    async with hub.app[ENGINE].connect() as conn:
+        [row] = (await conn.execute(select(MESSAGE_CONVERSION))).all()
+    return row.letter_receipt is not None, row.binary_receipt is not None, row.answered
+
+
 async def test_fhir_letter_to_an_oioxml_partner_and_its_receipts_back(hub: Hub) -> None:
     gp, ppr = await partners(hub)
     message = care_communication()
@@ -85,9 +93,10 @@ async def test_fhir_letter_to_an_oioxml_partner_and_its_receipts_back(hub: Hub) 
     status, again = await send_fhir(gp, body)
     assert (status, again["id"], again["duplicate"]) == (200, accepted["id"], True)
 
+    kept_on_record: list[tuple[bool, bool, bool]] = []
     for kept in (letter, binary):
         await ppr.ack(entries[kept.type.value]["id"])
-        status, _ = await ppr.send(
+        status, sent = await ppr.send(
             receipt(
                 sender=PPR_GLN,
                 receiver=GP_GLN,
@@ -96,6 +105,14 @@ async def test_fhir_letter_to_an_oioxml_partner_and_its_receipts_back(hub: Hub) 
             )
         )
         assert status == 202
+        # the hub takes the XCTL for the FHIR clinic: acknowledged, not in anyone's inbox
+        seen = await ppr.status(sent["id"])
+        assert seen["status"] == "acknowledged"
+        assert [e["status"] for e in seen["events"]] == ["accepted", "acknowledged"]
+        kept_on_record.append(await _record_receipts(hub))
+    # the letter's receipt waits on the record for the attachment's; with both, the
+    # Acknowledgement is made and no receipt is kept
+    assert kept_on_record == [(True, False, False), (False, False, True)]
     [answer] = await gp.inbox()  # one Acknowledgement for the two XCTL03 (C11)
     assert (answer["type"], answer["format"]) == ("XCTL03", "fhir")
     status, again = await ppr.send(  # a second positive receipt: refused, no second answer
