@@ -27,15 +27,42 @@ def acknowledgement_for(
     code: AckCode = AckCode.OK,
     details: str | None = None,
     new_id: Callable[[], uuid.UUID] = uuid.uuid4,
+    sent_at: datetime | None = None,
 ) -> Acknowledgement:
     """The Acknowledgement the receiver of ``message`` sends back (``details``: the reason
-    of a negative one)."""
+    of a negative one). ``sent_at``: when ``message`` was sent; given, the Acknowledgement
+    also carries the ``new-message`` Provenance of ``message``, as one made by MedCom's
+    conversion does (Flow4)."""
     header_id = str(new_id())
     sender = Organization(id=str(new_id()), sor=message.receiver.sor, gln=message.receiver.gln)
     receiver = Organization(id=str(new_id()), sor=message.sender.sor, gln=message.sender.gln)
     original = f"MessageHeader/{message.header_id}"
+    bundle_id = str(new_id())
+    provenances: list[Provenance] = []
+    if sent_at is not None:
+        provenances.append(
+            Provenance(
+                id=str(new_id()),
+                target=original,
+                activity="new-message",
+                occurred=sent_at,
+                recorded=sent_at,
+                agent=f"Organization/{receiver.id}",
+            )
+        )
+    provenances.append(
+        Provenance(
+            id=str(new_id()),
+            target=f"MessageHeader/{header_id}",
+            activity="acknowledgement",
+            occurred=now,
+            recorded=now,
+            agent=f"Organization/{sender.id}",
+            entity_references=(original,),
+        )
+    )
     return Acknowledgement(
-        bundle_id=str(new_id()),
+        bundle_id=bundle_id,
         timestamp=now,
         header_id=header_id,
         response_identifier=message.header_id,
@@ -45,17 +72,7 @@ def acknowledgement_for(
         source_endpoint=SOR_ENDPOINT + (sender.sor or ""),
         destination_endpoint=SOR_ENDPOINT + (receiver.sor or ""),
         details=details if code is not AckCode.OK else None,
-        provenances=(
-            Provenance(
-                id=str(new_id()),
-                target=f"MessageHeader/{header_id}",
-                activity="acknowledgement",
-                occurred=now,
-                recorded=now,
-                agent=f"Organization/{sender.id}",
-                entity_references=(original,),
-            ),
-        ),
+        provenances=tuple(provenances),
     )
 
 

@@ -17,13 +17,11 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from messages.errors import ConversionError, RefuseCode
+from messages.fhir.answer import acknowledgement_for
 from messages.fhir.convert.record import ConversionRecord
 from messages.fhir.model import (
-    SOR_ENDPOINT,
     AckCode,
     Acknowledgement,
-    Organization,
-    Provenance,
 )
 from messages.identifiers import new_message_id
 from messages.medcom.model import (
@@ -131,39 +129,11 @@ def acknowledgement_from_receipts(
         if receipt.type is MessageType.XCTL02 and (text := _refusal_text(receipt, letter))
     ]
     negative = any(r.type is MessageType.XCTL02 for r, _ in found.values())
-    message = record.message
-    header_id = str(new_id())
-    sender = Organization(id=str(new_id()), sor=message.receiver.sor, gln=message.receiver.gln)
-    receiver = Organization(id=str(new_id()), sor=message.sender.sor, gln=message.sender.gln)
-    original = f"MessageHeader/{message.header_id}"
-    return Acknowledgement(
-        bundle_id=str(new_id()),
-        timestamp=now,
-        header_id=header_id,
-        response_identifier=message.header_id,
-        code=AckCode.FATAL_ERROR.value if negative else AckCode.OK.value,
-        sender=sender,
-        receiver=receiver,
-        source_endpoint=SOR_ENDPOINT + (sender.sor or ""),
-        destination_endpoint=SOR_ENDPOINT + (receiver.sor or ""),
-        details="\n".join(dict.fromkeys(refusals)) or None if negative else None,
-        provenances=(
-            Provenance(
-                id=str(new_id()),
-                target=original,
-                activity="new-message",
-                occurred=message.timestamp,
-                recorded=message.timestamp,
-                agent=f"Organization/{receiver.id}",
-            ),
-            Provenance(
-                id=str(new_id()),
-                target=f"MessageHeader/{header_id}",
-                activity="acknowledgement",
-                occurred=now,
-                recorded=now,
-                agent=f"Organization/{sender.id}",
-                entity_references=(original,),
-            ),
-        ),
+    return acknowledgement_for(
+        record.message,
+        now=now,
+        code=AckCode.FATAL_ERROR if negative else AckCode.OK,
+        details="\n".join(dict.fromkeys(refusals)) or None,
+        new_id=new_id,
+        sent_at=record.message.timestamp,
     )
