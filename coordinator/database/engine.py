@@ -71,6 +71,13 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     ):
         cursor.execute(pragma)
     cursor.close()
+    # SQLite's own lower() folds A-Z only: a search for "SKOLEVÆGRING" would miss
+    # "Skolevægring". Python's folds every letter, as PostgreSQL's does.
+    dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
+
+
+def _lower(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
 
 
 def create_engine(url: str) -> AsyncEngine:

@@ -254,10 +254,9 @@ async def test_the_archive_lists_the_organisations_letters_by_child_sender_and_s
         a1["id"],
     ]
     assert _ids(await _search(person, senders=[FAMILY_GLN])) == [a2["id"]]
-    assert _ids(await _search(person, subject="SKOLEVÆGRING")) in (
-        [out["id"], a1["id"]],  # PostgreSQL lowers æ too
-        [],  # SQLite's lower() is ASCII only: "SKOLEVÆGRING" is not "skolevægring"
-    )
+    # æ, ø and å are folded as A-Z are, on both engines
+    assert _ids(await _search(person, subject="SKOLEVÆGRING")) == [out["id"], a1["id"]]
+    assert _ids(await _search(person, subject="MØDE OM")) == [a2["id"]]
     assert _ids(await _search(person, subject="skolev")) == [out["id"], a1["id"]]
     assert _ids(await _search(person, subject="100%")) == []  # LIKE's wildcards are text
 
