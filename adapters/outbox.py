@@ -292,6 +292,7 @@ class _Put:
     done: asyncio.Future[list[tuple[int, bool]]]
     claim: ControlIdClaim | None = None
     notes: Mapping[str, str | None] | None = None
+    rewrite: tuple[int, bytes, str] | None = None  # a pending item's new (id, body, type)
 
 
 _Stored = list[tuple[int, bool]] | ControlIdReused
@@ -502,13 +503,12 @@ class Outbox:
         :mod:`adapters.letterform`), committed before it is sent: every later try, and a
         resend after a restart, sends these bytes. The item as it now is."""
 
-        def update(conn: sqlite3.Connection) -> None:
-            conn.execute(
-                "UPDATE outbox SET body = ?, content_type = ? WHERE id = ? AND state = 'pending'",
-                (body, content_type, item.id),
-            )
-
-        await self.db.run(update)
+        if self._writer is None:
+            raise OutboxError("the outbox is not open")
+        done: asyncio.Future[list[tuple[int, bool]]] = asyncio.get_running_loop().create_future()
+        # in the next group's transaction, beside the puts and settles of the moment
+        await self._puts.put(_Put([], done, rewrite=(item.id, body, content_type)))
+        await done
         if item.id in self._mem:
             self._mem[item.id] = replace(self._mem[item.id], body=body, content_type=content_type)
         return replace(item, body=body, content_type=content_type)
@@ -532,7 +532,7 @@ class Outbox:
                 for put in batch:
                     if put.done.done():
                         continue
-                    if put.requests or put.claim is not None:
+                    if put.requests or put.claim is not None or put.rewrite is not None:
                         put.done.set_exception(exc)
                     else:
                         put.done.set_result([])
@@ -941,6 +941,15 @@ def _write(
                 ),
             )
         for put in batch:
+            if put.rewrite is not None:
+                item_id, body, content_type = put.rewrite
+                conn.execute(
+                    "UPDATE outbox SET body = ?, content_type = ? "
+                    "WHERE id = ? AND state = 'pending'",
+                    (body, content_type, item_id),
+                )
+                results.append([])
+                continue
             if put.claim is not None and not _claim(conn, put.claim, now=now):
                 results.append(
                     ControlIdReused(
