@@ -527,17 +527,8 @@ class Outbox:
                     functools.partial(_write, batch=batch, settles=settles, now=now)
                 )
             except OutboxError as exc:
-                self.stats.last_error = exc.message
                 log.error("outbox: cannot write to %s: %s", self.db.path.name, exc.message)
-                for put in batch:
-                    if put.done.done():
-                        continue
-                    if put.requests or put.claim is not None or put.rewrite is not None:
-                        put.done.set_exception(exc)
-                    else:
-                        put.done.set_result([])
-                self._settles = settles + self._settles
-                await asyncio.sleep(0.1)
+                await self._unwritten(batch, settles, exc)
                 continue
             except Exception as exc:  # one request the database cannot take
                 log.error(
@@ -546,9 +537,7 @@ class Outbox:
                 try:
                     results = await self._write_apart(batch, settles, now)
                 except OutboxError as failure:
-                    self.stats.last_error = failure.message
-                    self._settles = settles + self._settles
-                    await asyncio.sleep(0.1)
+                    await self._unwritten(batch, settles, failure)
                     continue
             self._unsynced.difference_update(s.item_id for s in settles)
             if settles:
@@ -573,6 +562,20 @@ class Outbox:
             self.stats.stored += fresh
             if fresh:
                 self._wake.set()
+
+    async def _unwritten(self, batch: list[_Put], settles: list[_Settle], exc: OutboxError) -> None:
+        """A group the database did not take: each put that stores something fails with
+        ``exc`` (its caller keeps the request); the settles wait for the next group."""
+        self.stats.last_error = exc.message
+        for put in batch:
+            if put.done.done():
+                continue
+            if put.requests or put.claim is not None or put.rewrite is not None:
+                put.done.set_exception(exc)
+            else:
+                put.done.set_result([])
+        self._settles = settles + self._settles
+        await asyncio.sleep(0.1)
 
     async def _write_apart(
         self, batch: list[_Put], settles: list[_Settle], now: float

@@ -272,8 +272,9 @@ def _accept(conn: Connection, batch: Batch, incoming: list[Incoming]) -> list[An
             refused = _refuse_second_receipts(conn, batch, link_receipts(conn, batch, receipts))
             for receipt_id, refusal in refused.items():
                 results[fresh[receipt_id]] = refusal
-        # the XCTL for a FHIR sender's converted letter, once it is stored and linked
-        for (conversion_id, slot), body, receipt_id in gathered:
+        # the XCTL for a FHIR sender's converted letter, once it is stored and linked; the
+        # records locked in one order, as above
+        for (conversion_id, slot), body, receipt_id in sorted(gathered, key=lambda g: g[0][0]):
             if receipt_id not in refused:
                 gather_receipt(conn, batch, conversion_id, slot, body, receipt_id)
     # an item that repeated an earlier item of this group got that item's (final) answer

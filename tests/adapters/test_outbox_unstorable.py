@@ -79,3 +79,45 @@ async def test_a_lone_unstorable_request_is_refused_with_a_code(tmp_path: Path, 
         await outbox.close()
         await hub.close()
         await db.close()
+
+
+async def test_a_group_the_database_then_refuses_fails_its_puts_and_rewrites(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A group that fails, and whose settles then cannot be written either (the disk gave
+    out between the two): every put and rewrite of it fails with the outbox's error, none
+    waits for ever, and the writer takes the next group."""
+    db = await LocalDb(tmp_path / "outbox.sqlite").open()
+    hub = HubClient("http://127.0.0.1:9", "unused")
+    outbox = await Outbox(db, hub).open()
+    try:
+        stored = await asyncio.wait_for(outbox.put(_request("stored")), timeout=10)
+        item = await outbox.item(stored[0])
+        assert item is not None
+        real_run = db.run
+        calls = 0
+
+        async def run(work):  # type: ignore[no-untyped-def]
+            nonlocal calls
+            calls += 1
+            if calls == 2:  # the group failed (the bad request); now the disk is gone
+                raise OutboxError("disk I/O error")
+            return await real_run(work)
+
+        monkeypatch.setattr(db, "run", run)
+        results = await asyncio.wait_for(
+            asyncio.gather(
+                outbox.put(_request("bad-\ud800")),
+                outbox.rewrite(item, body=b'{"a": 1}', content_type="application/json"),
+                return_exceptions=True,
+            ),
+            timeout=10,
+        )
+        assert [type(r) for r in results] == [OutboxError, OutboxError]
+        monkeypatch.setattr(db, "run", real_run)
+        later = await asyncio.wait_for(outbox.put(_request("later")), timeout=10)
+        assert later[1] is True
+    finally:
+        await outbox.close()
+        await hub.close()
+        await db.close()

@@ -17,7 +17,7 @@ from tests.tui.test_snapshots import SLOW, settle
 from tui.i18n import Texts
 from tui.monitor_app import MonitorApp
 from tui.screens.confirm import ConfirmScreen
-from tui.screens.formatting import short_name
+from tui.screens.formatting import short_id, short_name
 from tui.screens.monitor import MonitorScreen, matches
 
 REGION = pilot_region()
@@ -173,6 +173,14 @@ async def test_names_keep_their_municipality_at_80_columns() -> None:
         await settle(pilot)
         shown = [str(organisations_table(wide).get_row(o.gln)[1]) for o in family]
         assert shown == [o.name for o in family]  # room enough: whole names
+
+
+def test_a_short_id_is_the_random_end_of_a_time_ordered_id() -> None:
+    # two letters of the same millisecond share their first 13 characters, not their last
+    first = "01a24c09-a441-7ac4-b0fd-bb5f5e0ac4a5"
+    second = "01a24c09-a441-7d18-b3b7-44c06bbbba0d"
+    assert (short_id(first), short_id(second)) == ("5e0ac4a5", "6bbbba0d")
+    assert short_id(first, 4) == "c4a5"
 
 
 def test_a_short_name_keeps_the_last_word() -> None:

@@ -27,7 +27,7 @@ from messages.medcom.text import to_plain
 from tui import problems
 from tui.screens.base import CaseworkerRoom
 from tui.screens.confirm import ConfirmScreen
-from tui.screens.formatting import cpr_problem
+from tui.screens.formatting import cpr_problem, short_id
 from tui.widgets.connection_banner import ConnectionBanner
 from tui.widgets.key_bar import KeyBar
 from tui.widgets.notice import Notice
@@ -233,5 +233,5 @@ class ComposeScreen(Screen[None], CaseworkerRoom):
         app = self.caseworker
         done = await self.hub(lambda: app.client.submit(document))  # refused: the app says so
         if done is not None:
-            self.app.notify(app.texts("compose.sent", id=str(done["id"])[:8]))
+            self.app.notify(app.texts("compose.sent", id=short_id(done["id"])))
             self.app.pop_screen()

@@ -1,5 +1,6 @@
 """How the screens write things down: a CPR number, a column's width, an organisation's name
-in a narrow column, the consent age rule, and what is wrong with a CPR number being typed.
+in a narrow column, a message's id in a few characters, the consent age rule, and what is
+wrong with a CPR number being typed.
 Pure functions: no Textual, no network."""
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ __all__ = [
     "fit",
     "fit_words",
     "share",
+    "short_id",
     "short_name",
     "show_cpr",
 ]
@@ -85,6 +87,13 @@ def short_name(name: str, width: int) -> str:
     if not start or room < 4:
         return name[: width - 1] + "…"
     return start[: room - 1].rstrip(" -") + "… " + last
+
+
+def short_id(value: object, width: int = 8) -> str:
+    """A message's id in ``width`` characters: its last ones. The hub's ids begin with the
+    time they were made (UUID version 7), so the first characters are the same for every
+    letter of the same minute or month; the last are random."""
+    return str(value).replace("-", "")[-width:]
 
 
 def age_rule_key(age: int) -> str:

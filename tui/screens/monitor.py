@@ -28,7 +28,7 @@ from textual.widgets.data_table import ColumnKey
 from tui.clock import parse_time
 from tui.screens.base import HubUptime, MonitorRoom
 from tui.screens.confirm import ConfirmScreen
-from tui.screens.formatting import short_name
+from tui.screens.formatting import short_id, short_name
 from tui.screens.revoke_certificate import RevokeCertificateForm
 from tui.screens.trail import TrailScreen
 from tui.widgets.connection_banner import ConnectionBanner
@@ -285,7 +285,7 @@ class MonitorScreen(Screen[None], MonitorRoom):
                 if m.get("overdue") or waited > 120 * 60:
                     note = t("mon.no_receipt", age=age(waited))
             queue.add_row(
-                m["id"][:4] + "…",
+                "…" + short_id(m["id"], 4),
                 m["type"],
                 self.monitor.org_label(m["sender"]),
                 app.local(m["received_at"]),
@@ -451,7 +451,7 @@ class MonitorScreen(Screen[None], MonitorRoom):
             return
         app = self.monitor
         question = app.texts(
-            "mon.redeliver_q", id=message["id"][:8], org=app.org_label(message["receiver"])
+            "mon.redeliver_q", id=short_id(message["id"]), org=app.org_label(message["receiver"])
         )
         self._confirm(
             question, lambda: self._act(app.client.redeliver, message["id"], "mon.redelivered")
@@ -462,7 +462,7 @@ class MonitorScreen(Screen[None], MonitorRoom):
         if message is None:
             return
         app = self.monitor
-        question = app.texts("mon.report_q", id=message["id"][:8])
+        question = app.texts("mon.report_q", id=short_id(message["id"]))
         self._confirm(
             question, lambda: self._act(app.client.status_report, message["id"], "mon.reported")
         )
@@ -532,6 +532,6 @@ class MonitorScreen(Screen[None], MonitorRoom):
         notice = self.query_one(Notice)
         result = await self.hub(lambda: call(target))  # a refusal is said by the app
         if result is not None:
-            new_id = str(result.get("id", ""))[:8]
+            new_id = short_id(result.get("id", ""))
             notice.tell(app.texts(done_key, id=new_id, **words))
             await self._load()
