@@ -472,13 +472,14 @@ async def cycles(
     pid: int, port: int, tokens: dict[str, str], seconds: float, concurrency: int, across: bool
 ) -> tuple[float, float, str, str]:
     """(c), and (e) when ``across``, in :data:`ROUNDS` alternating rounds of ``seconds``
-    each on the same hub: the two see the same machine and the same growing database, so
-    their ratio is not one window's load against another's. The median rate of each, and
-    each's rates and CPU time per cycle, round by round."""
+    each on the same hub (c, e / e, c / c, e): the two see the same machine and the same
+    growing database, so their ratio is not one window's load against another's. The
+    median rate of each, and each's rates and CPU time per cycle, round by round."""
     rates: dict[str, list[float]] = {"c": [], "e": []}
     cpu: dict[str, list[float]] = {"c": [], "e": []}
     for n in range(ROUNDS if across else 1):
-        for part in ("c", "e") if across else ("c",):
+        order = ("c", "e") if n % 2 == 0 else ("e", "c")  # neither always on the larger db
+        for part in order if across else ("c",):
             started = cpu_seconds(pid)
             rate = await load_result(
                 *run_load(part, port, tokens, seconds=seconds, concurrency=concurrency, round=n)
