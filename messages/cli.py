@@ -1,4 +1,5 @@
-"""``samspil messages ...``: validate MedCom files, write a letter, write a receipt."""
+"""``samspil messages ...``: validate MedCom files (OIOXML, FHIR, EDIFACT), write a letter,
+write a receipt."""
 
 from __future__ import annotations
 
@@ -7,10 +8,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from messages.errors import MessageError, RefuseCode
+from messages.errors import FhirProfileError, MessageError, RefuseCode
+from messages.fhir.read import read_fhir
+from messages.fhir.rules import require_valid
 from messages.identifiers import parse_gln
 from messages.medcom.correspondence import new_correspondence, reply_reference
 from messages.medcom.documents import build_message, parse_message
+from messages.medcom.edifact import looks_like_edifact, read_edifact
 from messages.medcom.model import Party, Patient, Priority, Receipt
 from messages.medcom.receipts import receipt_for
 from messages.medcom.registry import SchemaRegistry
@@ -28,7 +32,9 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
     sub = group.add_subparsers(dest="messages_command", metavar="ACTION", required=True)
 
     validate = sub.add_parser(
-        "validate", help="validate MedCom OIOXML files; a line per problem, exit 1 if any"
+        "validate",
+        help="validate MedCom files (OIOXML; FHIR JSON or XML against MedCom's profile rules; "
+        "EDIFACT); a line per problem, exit 1 if any",
     )
     validate.add_argument("files", nargs="+", type=Path, metavar="FILE")
     validate.set_defaults(handler=_validate)
@@ -70,6 +76,9 @@ def _fail(text: str) -> int:
     return 1
 
 
+_FHIR_NAMESPACE = b"http://hl7.org/fhir"
+
+
 def _validate(args: argparse.Namespace) -> int:
     registry = SchemaRegistry()
     problems = 0
@@ -80,16 +89,35 @@ def _validate(args: argparse.Namespace) -> int:
             print(f"{path}: cannot be read: {exc.strerror}")
             problems += 1
             continue
-        try:
+        found = _problems(data, registry, path)
+        for line in found:
+            print(line)
+        problems += len(found)
+    return 1 if problems else 0
+
+
+def _problems(data: bytes, registry: SchemaRegistry, path: Path) -> list[str]:
+    """A line per problem of one file, read in the format it is in."""
+    head = data.lstrip(b"\xef\xbb\xbf \t\r\n")
+    try:
+        if looks_like_edifact(head):
+            read_edifact(data)
+        elif head.startswith(b"{") or _FHIR_NAMESPACE in head[:1024]:
+            require_valid(read_fhir(data))
+        else:
             root = parse_xml(data)
             kind = registry.validate(root)
-        except MessageError as exc:
-            print(f"{path}:{exc.line or 0}: {exc.code}: {exc.message}")
-            problems += 1
-            continue
-        for warning in routing_of(root, kind).warnings:
-            print(f"{path}: warning: {warning}", file=sys.stderr)
-    return 1 if problems else 0
+            for warning in routing_of(root, kind).warnings:
+                print(f"{path}: warning: {warning}", file=sys.stderr)
+    except FhirProfileError as exc:  # every rule the bundle breaks, with where
+        return [
+            f"{path}:0: {issue.code}: {issue.message}"
+            + (f" ({issue.expression})" if issue.expression else "")
+            for issue in exc.issues
+        ]
+    except MessageError as exc:
+        return [f"{path}:{exc.line or 0}: {exc.code}: {exc.message}"]
+    return []
 
 
 def _correspondence(args: argparse.Namespace) -> int:

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from messages.fhir.build import build_fhir
 from messages.medcom.documents import parse_message
+from messages.medcom.edifact import build_edifact
 from messages.medcom.model import Correspondence, MessageType, Receipt
 from messages.medcom.registry import SchemaRegistry
+from tests.fhir_samples import sample_care_communication
 from tests.medcom_paths import official_schema, requires_official
 
 REGISTRY = SchemaRegistry()
@@ -150,4 +154,45 @@ def test_validate_reports_each_problem_with_file_line_and_code(tmp_path: Path) -
     assert ": syntaksfejl: " in lines[3]
     assert int(lines[3].split(":")[1]) >= 1  # the line the schema complained about
     assert lines[4].startswith(f"{missing}: cannot be read")
+    assert b"Traceback" not in done.stderr
+
+
+def test_validate_reads_fhir_and_edifact_too_with_a_line_per_broken_rule(tmp_path: Path) -> None:
+    message = sample_care_communication()
+    good_json = tmp_path / "letter.json"
+    good_json.write_bytes(build_fhir(message))
+    good_xml = tmp_path / "letter-fhir.xml"
+    good_xml.write_bytes(build_fhir(message, fmt="xml"))
+    tree = json.loads(good_json.read_bytes())
+    for entry in tree["entry"]:
+        resource = entry["resource"]
+        if resource["resourceType"] == "Communication":
+            resource["status"] = "completed"
+        if resource["resourceType"] == "Patient":
+            resource.pop("identifier", None)
+    rules = tmp_path / "rules.json"
+    rules.write_bytes(json.dumps(tree).encode())
+    unreadable = tmp_path / "unreadable.json"
+    unreadable.write_bytes(b'{"resourceType": "Bundle", "entry": [')
+    letter = parse_message(samspil(*letter_args()).stdout, registry=REGISTRY)
+    assert isinstance(letter, Correspondence)
+    edifact = tmp_path / "letter.edi"
+    edifact.write_bytes(build_edifact(letter))
+    cut = tmp_path / "cut.edi"
+    cut.write_bytes(edifact.read_bytes()[: len(edifact.read_bytes()) // 2])
+
+    good = samspil("messages", "validate", str(good_json), str(good_xml), str(edifact))
+    assert (good.returncode, good.stdout) == (0, b"")
+    done = samspil("messages", "validate", str(rules), str(unreadable), str(cut))
+    assert done.returncode == 1
+    lines = done.stdout.decode().splitlines()
+    broken = [line for line in lines if line.startswith(f"{rules}:0: ")]
+    status = "medcom-status: Communication.status must be unknown (Communication.status)"
+    assert f"{rules}:0: {status}" in broken  # path:line: code: as for OIOXML
+    assert len(broken) >= 2, lines  # each rule the bundle breaks, not only the first
+    assert [line.split(": ")[1] for line in lines if line.startswith(f"{unreadable}:")] == [
+        "fhir-syntax"
+    ]
+    assert len([line for line in lines if line.startswith(f"{cut}:")]) == 1
+    assert len(lines) == len(broken) + 2
     assert b"Traceback" not in done.stderr
