@@ -14,25 +14,19 @@ import asyncio
 import getpass
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
-import aiohttp
 import pytest
-from aiohttp import web
 
-from coordinator.security.credentials import add_user, local_actor
 from coordinator.security.tls import (
     InvalidSerial,
     parse_serial,
     serial_from_peercert,
 )
-from coordinator.settings import Settings
 from coordinator.sqltypes import utcnow
-from coordinator.state import ENGINE, Clock
-from coordinator.tables import OrganisationCreate, Role, Sector
+from coordinator.state import Clock
+from coordinator.tables import Sector
 from samspil.cli import main
 from tests.functional.conftest import (
     GP_GLN,
@@ -40,54 +34,10 @@ from tests.functional.conftest import (
     Servers,
     TurnedClock,
     gln,
-    register,
 )
 from tests.functional.pki import Pki, serial_of
 from tests.functional.test_cli import samspil
-
-
-@dataclass
-class TlsHub:
-    app: web.Application
-    base: str
-    pki: Pki
-
-    async def org(self, gln: str, sector: Sector, expires_at: datetime | None = None) -> str:
-        organisation = OrganisationCreate(gln=gln, name=f"Org {gln}", sector=sector)
-        return await register(self.app, organisation, expires_at=expires_at)
-
-    async def operator(self, gln: str) -> dict[str, str]:
-        token = await add_user(
-            actor=local_actor(),
-            engine=self.app[ENGINE],
-            org_gln=gln,
-            name="Ole Operatør",
-            role=Role.OPERATOR,
-        )
-        return {"Authorization": f"Bearer {token}"}
-
-    async def call(
-        self,
-        method: str,
-        path: str,
-        *,
-        cert: Path | None = None,
-        headers: dict[str, str] | None = None,
-        json: Any = None,
-    ) -> tuple[int, Any]:
-        """One request on its own TLS connection, with the client certificate ``cert``."""
-        connector = aiohttp.TCPConnector(ssl=self.pki.context(cert))
-        async with (
-            aiohttp.ClientSession(connector=connector) as session,
-            session.request(method, self.base + path, headers=headers, json=json) as response,
-        ):
-            return response.status, await response.json(content_type=None)
-
-    async def whoami(self, cert: Path) -> tuple[int, str | None]:
-        """The status of ``GET /v1/whoami`` with ``cert``, and the problem's code if refused."""
-        status, body = await self.call("GET", "/v1/whoami", cert=cert)
-        return status, body.get("code") if status != 200 else None
-
+from tests.functional.tls_hub import TlsHub, tls_settings
 
 MakeTlsHub = Callable[..., Awaitable[TlsHub]]
 
@@ -99,17 +49,9 @@ async def make_tls_hub(hub_db: str, pki: Pki, tmp_path: Path) -> AsyncIterator[M
     servers = Servers()
 
     async def make(clock: Clock | None = None) -> TlsHub:
-        settings = Settings(
-            environment="test",
-            data_dir=tmp_path,
-            database_url=hub_db,
-            tls_cert=pki.server_cert,
-            tls_key=pki.server_key,
-            tls_client_ca=pki.ca_file,
-            token_cache_seconds=60,
-        ).check()
+        settings = tls_settings(pki, tmp_path, hub_db, token_cache_seconds=60)
         app, port = await servers.start(settings, clock)
-        return TlsHub(app, f"https://127.0.0.1:{port}", pki)
+        return TlsHub(app, f"https://127.0.0.1:{port}", port, pki)
 
     yield make
     await servers.stop()

@@ -10,48 +10,30 @@ from __future__ import annotations
 
 import asyncio
 import os
-import ssl
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import pytest
 import trustme
-from aiohttp import web
 
-from coordinator.security.credentials import add_user, local_actor
 from coordinator.security.tls import gln_from_peercert
-from coordinator.settings import Settings
-from coordinator.state import ENGINE
-from coordinator.tables import OrganisationCreate, Role, Sector
+from coordinator.tables import Role, Sector
 from tests.commands import free_port
 from tests.functional.conftest import (
     GP_GLN,
     PPR_GLN,
     Servers,
     gln,
-    register,
 )
 from tests.functional.pki import Pki
 from tests.functional.samples import xdis91
+from tests.functional.tls_hub import TlsHub, over_tls, tls_settings
 from wire.client import HubClient
 
 UNKNOWN_GLN = gln(9999)
-
-
-@dataclass
-class TlsHub:
-    app: web.Application
-    base: str
-    port: int
-
-    async def org(self, gln: str, sector: Sector = Sector.PPR) -> str:
-        organisation = OrganisationCreate(gln=gln, name=f"Org {gln}", sector=sector)
-        return await register(self.app, organisation)
 
 
 MakeTlsHub = Callable[..., Awaitable[TlsHub]]
@@ -62,39 +44,12 @@ async def make_tls_hub(pki: Pki, tmp_path: Path) -> AsyncIterator[MakeTlsHub]:
     servers = Servers()
 
     async def make(mutual: bool = True) -> TlsHub:
-        settings = Settings(
-            environment="test",
-            data_dir=tmp_path,
-            database_url=f"sqlite+aiosqlite:///{tmp_path / 'hub.sqlite'}",
-            tls_cert=pki.server_cert,
-            tls_key=pki.server_key,
-            tls_client_ca=pki.ca_file if mutual else None,
-        ).check()
-        app, port = await servers.start(settings)
-        return TlsHub(app, f"https://127.0.0.1:{port}", port)
+        database = f"sqlite+aiosqlite:///{tmp_path / 'hub.sqlite'}"
+        app, port = await servers.start(tls_settings(pki, tmp_path, database, mutual=mutual))
+        return TlsHub(app, f"https://127.0.0.1:{port}", port, pki)
 
     yield make
     await servers.stop()
-
-
-async def _get(
-    url: str, context: ssl.SSLContext, headers: dict[str, str] | None = None
-) -> tuple[int, Any]:
-    connector = aiohttp.TCPConnector(ssl=context)
-    async with (
-        aiohttp.ClientSession(connector=connector) as session,
-        session.get(url, headers=headers) as response,
-    ):
-        return response.status, await response.json(content_type=None)
-
-
-async def _post(url: str, context: ssl.SSLContext, headers: dict[str, str]) -> tuple[int, Any]:
-    connector = aiohttp.TCPConnector(ssl=context)
-    async with (
-        aiohttp.ClientSession(connector=connector) as session,
-        session.post(url, headers=headers) as response,
-    ):
-        return response.status, await response.json(content_type=None)
 
 
 async def test_https_serves_the_api_and_bearer_tokens_still_work(
@@ -102,12 +57,10 @@ async def test_https_serves_the_api_and_bearer_tokens_still_work(
 ) -> None:
     hub = await make_tls_hub(mutual=False)
     token = await hub.org(PPR_GLN)
-    status, body = await _get(
-        hub.base + "/v1/whoami", pki.context(), {"Authorization": f"Bearer {token}"}
-    )
+    status, body = await hub.call("GET", "/v1/whoami", headers={"Authorization": f"Bearer {token}"})
     assert status == 200, body
     assert body["organisation"]["gln"] == PPR_GLN
-    status, body = await _get(hub.base + "/v1/whoami", pki.context())
+    status, body = await hub.call("GET", "/v1/whoami")
     assert status == 401
     assert body["code"] == "unauthorized"
 
@@ -132,7 +85,7 @@ async def test_client_certificate_authenticates_its_organisation(
     await hub.org(GP_GLN, Sector.GP)
     await hub.org(PPR_GLN)
     gp_pem = pki.client("gp", f"GLN:{GP_GLN}")
-    status, body = await _get(hub.base + "/v1/whoami", pki.context(gp_pem))
+    status, body = await hub.call("GET", "/v1/whoami", cert=gp_pem)
     assert status == 200, body
     assert body["organisation"]["gln"] == GP_GLN
     assert body["role"] == Role.SYSTEM.value
@@ -152,7 +105,7 @@ async def test_certificate_for_an_unknown_gln_is_refused(
     await hub.org(GP_GLN, Sector.GP)
     for common_name in (f"GLN:{UNKNOWN_GLN}", "GLN:5790000000000", "gp.example"):
         pem = pki.client("stranger", common_name)
-        status, body = await _get(hub.base + "/v1/whoami", pki.context(pem))
+        status, body = await hub.call("GET", "/v1/whoami", cert=pem)
         assert status == 401, (common_name, body)
         assert body["code"] == "unknown-certificate"
 
@@ -162,7 +115,7 @@ async def test_certificate_from_another_ca_is_refused(make_tls_hub: MakeTlsHub, 
     await hub.org(GP_GLN, Sector.GP)
     forged = pki.client("forged", f"GLN:{GP_GLN}", ca=trustme.CA())
     with pytest.raises(aiohttp.ClientError):
-        await _get(hub.base + "/v1/whoami", pki.context(forged))
+        await hub.call("GET", "/v1/whoami", cert=forged)
 
 
 async def test_disabled_organisation_certificate_is_refused(
@@ -171,26 +124,17 @@ async def test_disabled_organisation_certificate_is_refused(
     hub = await make_tls_hub()
     await hub.org(GP_GLN, Sector.GP)
     await hub.org(PPR_GLN)
-    operator = {
-        "Authorization": "Bearer "
-        + await add_user(
-            actor=local_actor(),
-            engine=hub.app[ENGINE],
-            org_gln=PPR_GLN,
-            name="Drift",
-            role=Role.OPERATOR,
-        )
-    }
+    operator = await hub.operator(PPR_GLN)
     pem = pki.client("gp", f"GLN:{GP_GLN}")
-    assert (await _get(hub.base + "/v1/whoami", pki.context(pem)))[0] == 200
-    disable = f"{hub.base}/v1/operator/organisations/{GP_GLN}/disable"
-    assert (await _post(disable, pki.context(), operator))[0] == 200
-    status, body = await _get(hub.base + "/v1/whoami", pki.context(pem))
+    assert (await hub.call("GET", "/v1/whoami", cert=pem))[0] == 200
+    disable = f"/v1/operator/organisations/{GP_GLN}/disable"
+    assert (await hub.call("POST", disable, headers=operator))[0] == 200
+    status, body = await hub.call("GET", "/v1/whoami", cert=pem)
     assert status == 401
     assert body["code"] == "unknown-certificate"
-    enable = f"{hub.base}/v1/operator/organisations/{GP_GLN}/enable"
-    assert (await _post(enable, pki.context(), operator))[0] == 200
-    assert (await _get(hub.base + "/v1/whoami", pki.context(pem)))[0] == 200
+    enable = f"/v1/operator/organisations/{GP_GLN}/enable"
+    assert (await hub.call("POST", enable, headers=operator))[0] == 200
+    assert (await hub.call("GET", "/v1/whoami", cert=pem))[0] == 200
 
 
 async def test_tui_client_over_mutual_tls(make_tls_hub: MakeTlsHub, pki: Pki) -> None:
@@ -240,7 +184,7 @@ async def test_samspil_serve_with_tls_flags(pki: Pki, tmp_path: Path) -> None:
     try:
         for _ in range(200):
             try:
-                status, _ = await _get(f"https://127.0.0.1:{port}/readyz", pki.context())
+                status, _ = await over_tls(pki, "GET", f"https://127.0.0.1:{port}/readyz")
                 break
             except aiohttp.ClientError:
                 await asyncio.sleep(0.05)
