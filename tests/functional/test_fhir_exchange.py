@@ -96,13 +96,8 @@ async def test_fhir_letter_to_an_oioxml_partner_and_its_receipts_back(hub: Hub) 
     kept_on_record: list[tuple[bool, bool, bool]] = []
     for kept in (letter, binary):
         await ppr.ack(entries[kept.type.value]["id"])
-        status, sent = await ppr.send(
-            receipt(
-                sender=PPR_GLN,
-                receiver=GP_GLN,
-                original_envelope_id=kept.envelope.identifier,
-                original_letter_id=kept.letter_identifier,
-            )
+        status, sent = await ppr.send_receipt(
+            GP_GLN, kept.envelope.identifier, kept.letter_identifier
         )
         assert status == 202
         # the hub takes the XCTL for the FHIR clinic: acknowledged, not in anyone's inbox
@@ -414,14 +409,11 @@ async def test_a_negative_receipt_becomes_a_negative_acknowledgement(hub: Hub) -
     assert status == 202
     [entry] = await ppr.inbox()
     letter = read_correspondence(parse_xml(await ppr.fetch(entry["id"])))
-    status, _ = await ppr.send(
-        receipt(
-            sender=PPR_GLN,
-            receiver=GP_GLN,
-            original_envelope_id=letter.envelope.identifier,
-            original_letter_id=letter.letter_identifier,
-            refuse_code="ikke_specificeret",
-        )
+    status, _ = await ppr.send_receipt(
+        GP_GLN,
+        letter.envelope.identifier,
+        letter.letter_identifier,
+        refuse_code="ikke_specificeret",
     )
     assert status == 202
     [answer] = await gp.inbox()
@@ -482,14 +474,7 @@ async def test_after_three_months_a_receipt_passes_unconverted(make_hub: MakeHub
         app[COMMITTER], app[SETTINGS], clock, app[LETTER_RETENTION_TOTALS]
     )
     assert removed.conversions == 1
-    status, _ = await ppr.send(
-        receipt(
-            sender=PPR_GLN,
-            receiver=GP_GLN,
-            original_envelope_id=letter.envelope.identifier,
-            original_letter_id=letter.letter_identifier,
-        )
-    )
+    status, _ = await ppr.send_receipt(GP_GLN, letter.envelope.identifier, letter.letter_identifier)
     assert status == 202
     [answer] = await gp.inbox()  # the XCTL03 as it is: no record to convert it by
     assert (answer["type"], answer["format"]) == ("XCTL03", "oioxml")
