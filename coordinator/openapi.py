@@ -15,45 +15,14 @@ from aiohttp import web
 
 from coordinator.fhir import openapi as openapi_fhir
 from coordinator.index import openapi as openapi_index
+from coordinator.mailbox import openapi as openapi_mailbox
+from coordinator.openapi_parts import AUTH_ERRORS, json_answer, problems
 from coordinator.operations import openapi as openapi_operator
 from coordinator.security import openapi_admin, openapi_limits
-from messages.medcom.model import MessageType
-from wire.mailbox import (
-    Accepted,
-    Archive,
-    ArchiveSearch,
-    Inbox,
-    MessageStatus,
-    Outbox,
-    Status,
-    StatusChange,
-)
 from wire.problem import Problem
 from wire.schema import component_schemas
 
 routes = web.RouteTableDef()
-
-_PROBLEM = {"$ref": "#/components/responses/Problem"}
-_ID = {
-    "name": "id",
-    "in": "path",
-    "required": True,
-    "schema": {"type": "string", "format": "uuid"},
-}
-
-
-def _json(schema_ref: str, description: str) -> dict[str, Any]:
-    return {
-        "description": description,
-        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema_ref}"}}},
-    }
-
-
-def _errors(*codes: int) -> dict[str, Any]:
-    return {str(code): _PROBLEM for code in codes}
-
-
-_AUTH_ERRORS = (401, 403)
 
 DOCUMENT: dict[str, Any] = {
     "openapi": "3.1.0",
@@ -69,177 +38,6 @@ DOCUMENT: dict[str, Any] = {
     "servers": [{"url": "/"}],
     "security": [{"bearer": []}],
     "paths": {
-        "/v1/messages": {
-            "post": {
-                "operationId": "submitMessage",
-                "summary": "Submit an OIOXML Emessage (XDIS91, XBIN01, XCTL02, XCTL03) or a "
-                "MedCom FHIR message (CareCommunication, Acknowledgement).",
-                "description": "The receiver gets its own format: the hub converts a letter "
-                "and its receipts between OIOXML and FHIR (MedCom's conversion rules; a "
-                "CareCommunication with attachments becomes an XDIS91 and one XBIN01; two "
-                "XCTL become one Acknowledgement). The same FHIR bundle sent again is a "
-                "duplicate. A FHIR message that breaks MedCom's profile is refused 422 with "
-                "the rule's code; unreadable FHIR 400 (`fhir-syntax`, `fhir-too-deep`); over "
-                "the size limit 413.",
-                "requestBody": {
-                    "required": True,
-                    "content": {
-                        "application/xml": {"schema": {"type": "string"}},
-                        "text/xml": {"schema": {"type": "string"}},
-                        "application/fhir+json": {"schema": {"type": "object"}},
-                        "application/fhir+xml": {"schema": {"type": "string"}},
-                    },
-                },
-                "responses": {
-                    "202": _json("Accepted", "Accepted and durably committed."),
-                    "200": _json(
-                        "Accepted", "A duplicate: the first one's id; not delivered again."
-                    ),
-                    # 409 resend-limit: a letter resent more than MedCom's 3 times;
-                    # 409 already-receipted: a second positive receipt for one letter
-                    **_errors(400, *_AUTH_ERRORS, 409, 413, 415, 422, 503),
-                },
-            }
-        },
-        "/v1/inbox": {
-            "get": {
-                "operationId": "inbox",
-                "summary": "Messages for the caller not yet acknowledged, oldest first; "
-                "long-polls up to `wait` seconds when empty. With `lease`, competing consumers "
-                "of one organisation: only messages no other consumer holds, each hidden from "
-                "the others for `lease` seconds or until acknowledged.",
-                "parameters": [
-                    {
-                        "name": "wait",
-                        "in": "query",
-                        "schema": {"type": "number", "minimum": 0, "maximum": 60},
-                    },
-                    {
-                        "name": "lease",
-                        "in": "query",
-                        "schema": {"type": "number", "minimum": 0, "maximum": 3600},
-                    },
-                    {
-                        "name": "limit",
-                        "in": "query",
-                        "schema": {"type": "integer", "minimum": 1, "maximum": 1000},
-                    },
-                ],
-                "description": "409 `letters-consumed-by-people`: a system's poll where the "
-                "organisation's people take its letters in (the caseworker app); 409 "
-                "`letters-consumed-by-system`: a person's lease where its system does. A "
-                "person's plain listing is always answered (read-only).",
-                "responses": {
-                    "200": _json("Inbox", "The inbox."),
-                    **_errors(400, *_AUTH_ERRORS, 409, 503),
-                },
-            }
-        },
-        "/v1/messages/{id}": {
-            "get": {
-                "operationId": "fetchMessage",
-                "summary": "The message byte for byte (sender or receiver only): the receiver "
-                "gets it in its organisation's format, the sender what it sent.",
-                "description": "A letter that expired before its receiver acknowledged it "
-                "answers the receiver 410 `expired` (its sender got an XCTL01 saying it was "
-                "not delivered); the sender can still read its own letter. A message the "
-                "letter retention removed (delivered, or expired and reported, longer ago "
-                "than the hub keeps letters) answers its sender and receiver 410 "
-                "`letter-removed`. Only the party that takes the receiver's letters in (its "
-                "system or its people: `letters_consumed_by`) marks a letter downloaded by "
-                "fetching it; a person where the system takes them in reads it without "
-                "changing it, and a system where the people do is refused 409 "
-                "`letters-consumed-by-people`.",
-                "parameters": [_ID],
-                "responses": {
-                    "200": {
-                        "description": "The message: as submitted, or as the hub converted "
-                        "it for the receiver (its inbox entry's `format`).",
-                        "content": {
-                            "application/xml": {"schema": {"type": "string"}},
-                            "application/fhir+json": {"schema": {"type": "object"}},
-                            "application/fhir+xml": {"schema": {"type": "string"}},
-                        },
-                    },
-                    # 410 expired: the letter expired before the receiver acknowledged it;
-                    # 410 letter-removed: the letter retention removed it
-                    **_errors(*_AUTH_ERRORS, 404, 409, 410, 503),
-                },
-            }
-        },
-        "/v1/messages/{id}/ack": {
-            "post": {
-                "operationId": "acknowledgeMessage",
-                "summary": "The receiver took the message into its system (idempotent).",
-                "description": "410 `letter-removed`: the letter retention removed the "
-                "message (it was acknowledged long ago). 409 `letters-consumed-by-system` "
-                "or `letters-consumed-by-people`: the caller's organisation has the other "
-                "party take its letters in (`letters_consumed_by`).",
-                "parameters": [_ID],
-                "responses": {
-                    "200": _json("StatusChange", "Acknowledged."),
-                    **_errors(*_AUTH_ERRORS, 404, 409, 410, 503),
-                },
-            }
-        },
-        "/v1/messages/{id}/status": {
-            "get": {
-                "operationId": "messageStatus",
-                "summary": "Status and history of a message (sender or receiver only).",
-                "description": "A message the letter retention removed answers its sender "
-                "and receiver 410 `letter-removed`, saying in words what became of it and "
-                "when; sending it again is still answered as a duplicate.",
-                "parameters": [_ID],
-                "responses": {
-                    "200": _json("Status", "The status."),
-                    **_errors(*_AUTH_ERRORS, 404, 410, 503),
-                },
-            }
-        },
-        "/v1/outbox": {
-            "get": {
-                "operationId": "outbox",
-                "summary": "The caller's sent messages and their status, newest first.",
-                "parameters": [
-                    {
-                        "name": "status",
-                        "in": "query",
-                        "schema": {"$ref": "#/components/schemas/MessageStatus"},
-                    },
-                    {
-                        "name": "limit",
-                        "in": "query",
-                        "schema": {"type": "integer", "minimum": 1, "maximum": 1000},
-                    },
-                ],
-                "responses": {
-                    "200": _json("Outbox", "The outbox."),
-                    **_errors(400, *_AUTH_ERRORS, 503),
-                },
-            }
-        },
-        "/v1/letters/search": {
-            "post": {
-                "operationId": "searchLetters",
-                "summary": "The caller's organisation's letters, incoming and sent (not "
-                "receipts), newest first, in pages: by child (CPR, in the body so never in a "
-                "URL or a log), senders and subject. Read-only, whoever takes the letters in. "
-                "Letters the retention removed are listed by their identifiers "
-                "(`removed_at`), never by child or subject.",
-                "requestBody": {
-                    "required": True,
-                    "content": {
-                        "application/json": {
-                            "schema": {"$ref": "#/components/schemas/ArchiveSearch"}
-                        }
-                    },
-                },
-                "responses": {
-                    "200": _json("Archive", "A page of letters."),
-                    **_errors(400, *_AUTH_ERRORS, 413, 415, 422, 503),
-                },
-            }
-        },
         "/v1/operator/summary": {
             "get": {
                 "operationId": "operatorSummary",
@@ -247,8 +45,8 @@ DOCUMENT: dict[str, Any] = {
                 "organisation, overdue receipts, expired, errors, and the hub processes on "
                 "this database. Never content.",
                 "responses": {
-                    "200": _json("Summary", "The summary."),
-                    **_errors(*_AUTH_ERRORS, 503),
+                    "200": json_answer("Summary", "The summary."),
+                    **problems(*AUTH_ERRORS, 503),
                 },
             }
         },
@@ -267,7 +65,7 @@ DOCUMENT: dict[str, Any] = {
                 "operationId": "healthz",
                 "security": [],
                 "summary": "The process is alive.",
-                "responses": {"200": _json("Probe", "Alive.")},
+                "responses": {"200": json_answer("Probe", "Alive.")},
             }
         },
         "/readyz": {
@@ -276,8 +74,8 @@ DOCUMENT: dict[str, Any] = {
                 "security": [],
                 "summary": "The database can be reached.",
                 "responses": {
-                    "200": _json("Probe", "Ready."),
-                    **_errors(503),
+                    "200": json_answer("Probe", "Ready."),
+                    **problems(503),
                 },
             }
         },
@@ -292,7 +90,7 @@ DOCUMENT: dict[str, Any] = {
                         "description": "Prometheus text format 0.0.4.",
                         "content": {"text/plain": {}},
                     },
-                    **_errors(503),
+                    **problems(503),
                 },
             }
         },
@@ -309,9 +107,8 @@ DOCUMENT: dict[str, Any] = {
         },
         "schemas": component_schemas(
             [
-                *(Problem, Accepted, Inbox, Outbox, StatusChange, Status),
-                *(ArchiveSearch, Archive),
-                *(MessageStatus, MessageType),
+                Problem,
+                *openapi_mailbox.MODELS,
                 *openapi_index.MODELS,
                 *openapi_operator.MODELS,
                 *openapi_admin.MODELS,
@@ -321,6 +118,7 @@ DOCUMENT: dict[str, Any] = {
     },
 }
 
+DOCUMENT["paths"].update(openapi_mailbox.PATHS)
 DOCUMENT["paths"].update(openapi_index.PATHS)
 DOCUMENT["paths"].update(openapi_operator.PATHS)
 DOCUMENT["paths"].update(openapi_admin.PATHS)
@@ -329,5 +127,5 @@ openapi_fhir.apply(DOCUMENT)  # after the limits: its errors are FHIR OperationO
 
 
 @routes.get("/v1/openapi.json")
-async def openapi_json(request: web.Request) -> web.Response:
+async def openapijson_answer(request: web.Request) -> web.Response:
     return web.json_response(DOCUMENT)

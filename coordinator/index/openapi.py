@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from coordinator.openapi_parts import json_answer, json_body, problems, ref
 from wire.children import MyChildren
 from wire.entries import AppointmentEntry, CaseEntry
 from wire.events import PartnerEvents
@@ -23,25 +24,6 @@ from wire.index import (
     Upserted,
     VerifiedConsentIn,
 )
-
-_PROBLEM = {"$ref": "#/components/responses/Problem"}
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _json(name: str, description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": _ref(name)}}}
-
-
-def _errors(*codes: int) -> dict[str, Any]:
-    return {str(code): _PROBLEM for code in codes}
-
-
-def _body(name: str) -> dict[str, Any]:
-    return {"required": True, "content": {"application/json": {"schema": _ref(name)}}}
-
 
 _CPR = {
     "name": "cpr",
@@ -122,8 +104,8 @@ PATHS: dict[str, Any] = {
                 _limit(500),
             ],
             "responses": {
-                "200": _json("PartnerEvents", "A page of events, oldest first."),
-                **_errors(400, 401, 403, 503),
+                "200": json_answer("PartnerEvents", "A page of events, oldest first."),
+                **problems(400, 401, 403, 503),
             },
         }
     },
@@ -151,8 +133,8 @@ PATHS: dict[str, Any] = {
                 },
             ],
             "responses": {
-                "200": _json("MyChildren", "A page of the caller's children."),
-                **_errors(400, 401, 403, 503),
+                "200": json_answer("MyChildren", "A page of the caller's children."),
+                **problems(400, 401, 403, 503),
             },
         }
     },
@@ -167,11 +149,11 @@ PATHS: dict[str, Any] = {
             "reference), and the answer's `told` lists them: both sides learn of each other. "
             "A second case, an update, or a case reopened tells no one again.",
             "parameters": [_REF, _ON_BEHALF_OF],
-            "requestBody": _body("CaseEntry"),
+            "requestBody": json_body("CaseEntry"),
             "responses": {
-                "201": _json("Upserted", "Created."),
-                "200": _json("Upserted", "Updated (or unchanged)."),
-                **_errors(400, 401, 403, 409, 415, 422, 503),
+                "201": json_answer("Upserted", "Created."),
+                "200": json_answer("Upserted", "Updated (or unchanged)."),
+                **problems(400, 401, 403, 409, 415, 422, 503),
             },
         }
     },
@@ -181,11 +163,11 @@ PATHS: dict[str, Any] = {
             "summary": "Create or update one of the caller organisation's own appointments "
             "(idempotent).",
             "parameters": [_REF, _ON_BEHALF_OF],
-            "requestBody": _body("AppointmentEntry"),
+            "requestBody": json_body("AppointmentEntry"),
             "responses": {
-                "201": _json("Upserted", "Created."),
-                "200": _json("Upserted", "Updated (or unchanged)."),
-                **_errors(400, 401, 403, 409, 415, 422, 503),
+                "201": json_answer("Upserted", "Created."),
+                "200": json_answer("Upserted", "Updated (or unchanged)."),
+                **problems(400, 401, 403, 409, 415, 422, 503),
             },
         }
     },
@@ -206,8 +188,8 @@ PATHS: dict[str, Any] = {
             "consent-opened notification).",
             "parameters": [_CPR, _ON_BEHALF_OF],
             "responses": {
-                "200": _json("Overview", "The overview."),
-                **_errors(400, 401, 403, 503),
+                "200": json_answer("Overview", "The overview."),
+                **problems(400, 401, 403, 503),
             },
         }
     },
@@ -242,14 +224,16 @@ PATHS: dict[str, Any] = {
                 "required": True,
                 "content": {
                     "application/json": {
-                        "schema": {"oneOf": [_ref("ConsentIn"), _ref("VerifiedConsentIn")]}
+                        "schema": {"oneOf": [ref("ConsentIn"), ref("VerifiedConsentIn")]}
                     }
                 },
             },
             "responses": {
-                "201": _json("ConsentRecorded", "Recorded."),
-                "200": _json("ConsentRecorded", "Recorded before under this Idempotency-Key."),
-                **_errors(400, 401, 403, 409, 415, 422, 503),
+                "201": json_answer("ConsentRecorded", "Recorded."),
+                "200": json_answer(
+                    "ConsentRecorded", "Recorded before under this Idempotency-Key."
+                ),
+                **problems(400, 401, 403, 409, 415, 422, 503),
             },
         },
         "get": {
@@ -260,8 +244,8 @@ PATHS: dict[str, Any] = {
             "in force.",
             "parameters": [_CPR, _ON_BEHALF_OF],
             "responses": {
-                "200": _json("Consents", "The consents."),
-                **_errors(400, 401, 403, 503),
+                "200": json_answer("Consents", "The consents."),
+                **problems(400, 401, 403, 503),
             },
         },
     },
@@ -275,8 +259,8 @@ PATHS: dict[str, Any] = {
                 _ON_BEHALF_OF,
             ],
             "responses": {
-                "200": _json("ConsentRevoked", "Revoked."),
-                **_errors(400, 401, 403, 404, 503),
+                "200": json_answer("ConsentRevoked", "Revoked."),
+                **problems(400, 401, 403, 404, 503),
             },
         }
     },
@@ -296,11 +280,13 @@ PATHS: dict[str, Any] = {
                 {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}},
                 _ON_BEHALF_OF,
             ],
-            "requestBody": _body("ConsentDisputeIn"),
+            "requestBody": json_body("ConsentDisputeIn"),
             "responses": {
-                "201": _json("ConsentDisputed", "Disputed."),
-                "200": _json("ConsentDisputed", "Disputed before by the caller's organisation."),
-                **_errors(400, 401, 403, 404, 409, 415, 422, 503),
+                "201": json_answer("ConsentDisputed", "Disputed."),
+                "200": json_answer(
+                    "ConsentDisputed", "Disputed before by the caller's organisation."
+                ),
+                **problems(400, 401, 403, 404, 409, 415, 422, 503),
             },
         }
     },
@@ -309,10 +295,10 @@ PATHS: dict[str, Any] = {
             "operationId": "putCoordinator",
             "summary": "Name the child's coordinator (tovholder); needs an own active case.",
             "parameters": [_CPR, _ON_BEHALF_OF],
-            "requestBody": _body("CoordinatorIn"),
+            "requestBody": json_body("CoordinatorIn"),
             "responses": {
-                "200": _json("CoordinatorNamed", "The coordinator now named."),
-                **_errors(400, 401, 403, 415, 422, 503),
+                "200": json_answer("CoordinatorNamed", "The coordinator now named."),
+                **problems(400, 401, 403, 415, 422, 503),
             },
         }
     },
@@ -328,8 +314,8 @@ PATHS: dict[str, Any] = {
             "operators' stated reasons, and must state one (X-Access-Reason).",
             "parameters": [_CPR, _ON_BEHALF_OF, _ACCESS_REASON, _limit(5000)],
             "responses": {
-                "200": _json("AccessLog", "The access log, newest first."),
-                **_errors(400, 401, 403, 503),
+                "200": json_answer("AccessLog", "The access log, newest first."),
+                **problems(400, 401, 403, 503),
             },
         }
     },
@@ -352,8 +338,8 @@ PATHS: dict[str, Any] = {
                 _limit(1000),
             ],
             "responses": {
-                "200": _json("AccessNotifications", "Newest first."),
-                **_errors(400, 401, 403, 503),
+                "200": json_answer("AccessNotifications", "Newest first."),
+                **problems(400, 401, 403, 503),
             },
         }
     },

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from coordinator.openapi_parts import UUID_ID, json_answer, problems, ref
 from wire.directory import Directory, WhoAmI
 from wire.operator import (
     Audit,
@@ -27,8 +28,6 @@ from wire.operator import (
     Trail,
 )
 
-_PROBLEM = {"$ref": "#/components/responses/Problem"}
-_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}
 _GLN = {
     "name": "gln",
     "in": "path",
@@ -42,25 +41,13 @@ _LIMIT = {
 }
 
 
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _json(name: str, description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": _ref(name)}}}
-
-
-def _errors(*codes: int) -> dict[str, Any]:
-    return {str(code): _PROBLEM for code in codes}
-
-
 def _get(operation: str, summary: str, schema: str, *errors: int, **extra: Any) -> dict[str, Any]:
     return {
         "get": {
             "operationId": operation,
             "summary": summary,
             **extra,
-            "responses": {"200": _json(schema, "OK."), **_errors(401, 403, *errors, 503)},
+            "responses": {"200": json_answer(schema, "OK."), **problems(401, 403, *errors, 503)},
         }
     }
 
@@ -71,8 +58,8 @@ def _action(operation: str, summary: str, schema: str, status: int, *errors: int
             "operationId": operation,
             "summary": summary,
             "responses": {
-                str(status): _json(schema, "Done and audited."),
-                **_errors(400, 401, 403, 404, *errors, 503),
+                str(status): json_answer(schema, "Done and audited."),
+                **problems(400, 401, 403, 404, *errors, 503),
             },
         }
     }
@@ -124,7 +111,7 @@ PATHS: dict[str, Any] = {
                 "in": "query",
                 "description": "Instead of the waiting queue: messages to the organisation in "
                 "this status, newest first (e.g. expired, to re-deliver).",
-                "schema": _ref("MessageStatus"),
+                "schema": ref("MessageStatus"),
             },
         ],
     ),
@@ -136,7 +123,7 @@ PATHS: dict[str, Any] = {
         "Trail",
         404,
         410,
-        parameters=[_ID],
+        parameters=[UUID_ID],
     ),
     "/v1/operator/messages/{id}/redeliver": {
         **_action(
@@ -177,11 +164,11 @@ PATHS: dict[str, Any] = {
             "parameters": [_GLN],
             "requestBody": {
                 "required": True,
-                "content": {"application/json": {"schema": _ref("FormatIn")}},
+                "content": {"application/json": {"schema": ref("FormatIn")}},
             },
             "responses": {
-                "200": _json("FormatState", "Set and audited."),
-                **_errors(400, 401, 403, 404, 413, 415, 503),
+                "200": json_answer("FormatState", "Set and audited."),
+                **problems(400, 401, 403, 404, 413, 415, 503),
             },
         },
     },
@@ -195,11 +182,11 @@ PATHS: dict[str, Any] = {
             "parameters": [_GLN],
             "requestBody": {
                 "required": True,
-                "content": {"application/json": {"schema": _ref("LettersConsumerIn")}},
+                "content": {"application/json": {"schema": ref("LettersConsumerIn")}},
             },
             "responses": {
-                "200": _json("LettersConsumer", "Set (and audited)."),
-                **_errors(400, 401, 403, 404, 413, 415, 503),
+                "200": json_answer("LettersConsumer", "Set (and audited)."),
+                **problems(400, 401, 403, 404, 413, 415, 503),
             },
         },
     },
@@ -221,11 +208,11 @@ PATHS: dict[str, Any] = {
             "parameters": [_GLN],
             "requestBody": {
                 "required": True,
-                "content": {"application/json": {"schema": _ref("CertificateRevocationIn")}},
+                "content": {"application/json": {"schema": ref("CertificateRevocationIn")}},
             },
             "responses": {
-                "201": _json("RevokedCertificate", "Revoked and audited."),
-                **_errors(400, 401, 403, 404, 409, 413, 415, 422, 503),
+                "201": json_answer("RevokedCertificate", "Revoked and audited."),
+                **problems(400, 401, 403, 404, 409, 413, 415, 422, 503),
             },
         },
     },
@@ -238,7 +225,7 @@ PATHS: dict[str, Any] = {
     ),
 }
 for _path in ("redeliver", "status-report"):
-    PATHS[f"/v1/operator/messages/{{id}}/{_path}"]["post"]["parameters"] = [_ID]
+    PATHS[f"/v1/operator/messages/{{id}}/{_path}"]["post"]["parameters"] = [UUID_ID]
 for _path in ("disable", "enable"):
     PATHS[f"/v1/operator/organisations/{{gln}}/{_path}"]["post"]["parameters"] = [_GLN]
 

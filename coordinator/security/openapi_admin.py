@@ -6,14 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from coordinator.openapi_parts import PROBLEM, ref
 from wire.admin import OrganisationIn, OrganisationRegistered
-
-_PROBLEM = {"$ref": "#/components/responses/Problem"}
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
 
 PATHS: dict[str, Any] = {
     "/v1/admin/organisations": {
@@ -23,14 +17,14 @@ PATHS: dict[str, Any] = {
             "audited). The token is in this answer only.",
             "requestBody": {
                 "required": True,
-                "content": {"application/json": {"schema": _ref("OrganisationIn")}},
+                "content": {"application/json": {"schema": ref("OrganisationIn")}},
             },
             "responses": {
                 "201": {
                     "description": "Registered; the system token is shown once.",
-                    "content": {"application/json": {"schema": _ref("OrganisationRegistered")}},
+                    "content": {"application/json": {"schema": ref("OrganisationRegistered")}},
                 },
-                **{str(code): _PROBLEM for code in (400, 401, 403, 409, 413, 415, 422, 503)},
+                **{str(code): PROBLEM for code in (400, 401, 403, 409, 413, 415, 422, 503)},
             },
         }
     }
