@@ -28,6 +28,7 @@ import asyncio
 import contextlib
 import logging
 import shlex
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -125,7 +126,7 @@ async def run_demo(args: argparse.Namespace, keep_running: bool) -> int:
                 "letter archive (b). The other organisations' systems take theirs in."
             )
         print(
-            f"Operator monitor: samspil monitor --hub {hub.url} --token-file "
+            f"Operator monitor: {_samspil()} monitor --hub {hub.url} --token-file "
             f"{shlex.quote(str(workdir / 'operator.token'))}\n"
         )
 
@@ -135,9 +136,12 @@ async def run_demo(args: argparse.Namespace, keep_running: bool) -> int:
         else:
             progress, health = await simulate(settings, running, report=_say)
         refused = sum(h["refused"] for h in health)
+        cut = progress.started - progress.completed - progress.errors
         print(
-            f"\nDone: {progress.completed} of {progress.started} pathways ran "
-            f"({len(progress.still_open)} still under way, their cases active); "
+            f"\nDone: {progress.completed} of {progress.started} pathways played out "
+            f"({len(progress.still_open)} of them go on, their cases active"
+            + (f"; {cut} cut off when the run ended" if cut > 0 else "")
+            + "); "
             f"{progress.referrals} referrals, {progress.referrals_arrived} arrived as letters; "
             f"{sum(h['sent'] for h in health)} requests reached the hub, {refused} refused, "
             f"{sum(h['outbox_depth'] for h in health)} still queued."
@@ -161,10 +165,23 @@ async def run_demo(args: argparse.Namespace, keep_running: bool) -> int:
     return 0 if progress.errors == 0 else 1
 
 
+def _samspil() -> str:
+    """The ``samspil`` command as the reader can paste it: bare where it is on ``PATH`` (an
+    activated virtual environment), else the one this demo runs from (``.venv/bin/samspil``
+    after ``make demo``)."""
+    beside = Path(sys.executable).with_name("samspil")
+    if shutil.which("samspil") == str(beside) or not beside.exists():
+        return "samspil"
+    try:
+        return shlex.quote(str(beside.relative_to(Path.cwd())))
+    except ValueError:
+        return shlex.quote(str(beside))
+
+
 def _tui_command(hub: HubAccess, gln: str) -> str:
     """The caseworker TUI for a caseworker of ``gln``: the token read from its file."""
     token_file = shlex.quote(str(hub.caseworker_files[gln]))
-    return f"samspil tui --hub {hub.url} --token-file {token_file}"
+    return f"{_samspil()} tui --hub {hub.url} --token-file {token_file}"
 
 
 def _to_look_up(hub: HubAccess, still_open: list[OpenPathway]) -> None:

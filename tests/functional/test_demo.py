@@ -32,7 +32,7 @@ def test_demo_runs_the_simulated_region(tmp_path: Path) -> None:
     out = done.stdout
     assert "Samspil hub on embedded SQLite at http://127.0.0.1:" in out
     assert "26 organisations" in out
-    assert re.search(r"Done: 4 of 4 pathways ran \(\d still under way, their cases active\); "
+    assert re.search(r"Done: 4 of 4 pathways played out \(\d of them go on, their cases active\); "
                      r"4 referrals, 4 arrived as letters", out)  # fmt: skip
     assert " 0 refused, 0 still queued." in out
     assert "| hub ok" in out
@@ -55,7 +55,8 @@ def test_demo_runs_the_simulated_region(tmp_path: Path) -> None:
     assert clinic == stolen.group(1)
     assert int(children_today) >= 18
     assert int(consents_today) >= 18
-    tui = (r"^Caseworker TUI \(PPR Aalborg\): samspil tui --hub http://127\.0\.0\.1:\d+ "
+    # the command as it can be pasted: .venv/bin/samspil where samspil is not on PATH
+    tui = (r"^Caseworker TUI \(PPR Aalborg\): \S*samspil tui --hub http://127\.0\.0\.1:\d+ "
            r"--token-file \S+/var/demo/caseworkers/ppr-01300\.token$")  # fmt: skip
     assert re.search(tui, out, re.M)
     assert "--token " not in out  # a token on a command line is seen in ps and the history
@@ -125,7 +126,7 @@ def test_a_demo_that_keeps_running_names_children_to_look_up_on_the_next_free_po
                 assert f"The hub keeps running at {url.group(1)}" in out
                 open_now = re.search(r"(\d+) children's cases are still active", out)
                 assert open_now, out
-                named = re.findall(r"^  (\d{10})  (.+):  samspil tui --hub (\S+) --token-file "
+                named = re.findall(r"^  (\d{10})  (.+):  \S*samspil tui --hub (\S+) --token-file "
                                    r"(\S+)$", out, re.M)  # fmt: skip
                 assert 1 <= len(named) <= min(3, int(open_now.group(1)))
                 kids = {c.cpr for c in children(6, 2026, today=date.today())}
@@ -151,3 +152,24 @@ def test_a_demo_that_keeps_running_names_children_to_look_up_on_the_next_free_po
                         demo.stdout.close()
     assert status == 0
     assert "Traceback" not in (tmp_path / "stderr").read_text()
+
+
+def test_the_printed_commands_run_where_samspil_is_not_on_the_path(tmp_path: Path) -> None:
+    """The demo prints the TUI commands with the samspil it runs from when the shell would
+    not find a bare ``samspil`` (``make demo`` does not activate the virtual environment)."""
+    env = {**os.environ, "PATH": "/usr/bin:/bin"}
+    done = subprocess.run(
+        [sys.executable, "-m", "samspil", "demo", "--children", "1", "--speed", "30",
+         "--port", "0", "--exit"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=False,
+        env=env,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    command = re.search(r"^Caseworker TUI \(PPR Aalborg\): (\S+) tui --hub", done.stdout, re.M)
+    assert command, done.stdout
+    assert command.group(1) == str(Path(sys.executable).with_name("samspil"))
+    assert Path(command.group(1)).is_file()

@@ -247,7 +247,7 @@ def demo_hub(folder: Path, *, timeout: float = 240) -> Iterator[Demo]:
         # keep reading what it prints, so it never blocks on a full pipe
         threading.Thread(target=demo.stdout.read, daemon=True).start()
         tui = re.search(
-            r"^Caseworker TUI \((.+)\): samspil tui --hub (\S+) --token-file (\S+)$", out, re.M
+            r"^Caseworker TUI \((.+)\): \S*samspil tui --hub (\S+) --token-file (\S+)$", out, re.M
         )
         if tui is None or "Ctrl-C stops it" not in out:
             raise SessionFailed(
