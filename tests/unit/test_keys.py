@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 import uuid
 
@@ -28,8 +29,15 @@ def test_keys_of_one_millisecond_differ() -> None:
     assert len(keys) == 20_000
 
 
+def test_keys_made_now_increase_strictly_in_the_order_they_were_made() -> None:
+    keys = [new_key() for _ in range(20_000)]  # many in each millisecond
+    assert all(a < b for a, b in itertools.pairwise(keys))
+    assert all(k.version == 7 and k.variant == uuid.RFC_4122 for k in keys)
+
+
 def test_a_key_made_now_carries_the_millisecond_it_was_made_in() -> None:
     before = time.time_ns() // 1_000_000
     key = new_key()
     after = time.time_ns() // 1_000_000
-    assert before <= key.int >> 80 <= after
+    # (at most one millisecond on, should 4,096 keys have been made in one)
+    assert before <= key.int >> 80 <= after + 1
