@@ -157,7 +157,7 @@ PASSED_ON = {
 }
 """Expressions that hand on a code made elsewhere (found there)."""
 NOT_PROBLEMS = {
-    "AckCode.FATAL_ERROR.value if negative else AckCode.OK.value",
+    "AckCode.FATAL_ERROR if negative else AckCode.OK",  # receipts made an Acknowledgement
     "AckCode.FATAL_ERROR",  # an expired letter's Acknowledgement to its FHIR sender
 }
 """Expressions named ``code`` that make no problem code (a FHIR Acknowledgement's response
