@@ -18,17 +18,26 @@ from adapters.simulation.region import children
 from wire.client import HubClient
 
 
-def test_demo_runs_the_simulated_region(tmp_path: Path) -> None:
+def _demo(
+    folder: Path, children: int, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``samspil demo --exit`` run in ``folder``; it must end well."""
     done = subprocess.run(
-        [sys.executable, "-m", "samspil", "demo", "--children", "4", "--speed", "30",
+        [sys.executable, "-m", "samspil", "demo", "--children", str(children), "--speed", "30",
          "--port", "0", "--exit"],
-        cwd=tmp_path,
+        cwd=folder,
         capture_output=True,
         text=True,
         timeout=90,
         check=False,
+        env=env,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
+    return done
+
+
+def test_demo_runs_the_simulated_region(tmp_path: Path) -> None:
+    done = _demo(tmp_path, 4)
     out = done.stdout
     assert "Samspil hub on embedded SQLite at http://127.0.0.1:" in out
     assert "26 organisations" in out
@@ -157,19 +166,8 @@ def test_a_demo_that_keeps_running_names_children_to_look_up_on_the_next_free_po
 def test_the_printed_commands_run_where_samspil_is_not_on_the_path(tmp_path: Path) -> None:
     """The demo prints the TUI commands with the samspil it runs from when the shell would
     not find a bare ``samspil`` (``make demo`` does not activate the virtual environment)."""
-    env = {**os.environ, "PATH": "/usr/bin:/bin"}
-    done = subprocess.run(
-        [sys.executable, "-m", "samspil", "demo", "--children", "1", "--speed", "30",
-         "--port", "0", "--exit"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=90,
-        check=False,
-        env=env,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    command = re.search(r"^Caseworker TUI \(PPR Aalborg\): (\S+) tui --hub", done.stdout, re.M)
-    assert command, done.stdout
+    out = _demo(tmp_path, 1, env={**os.environ, "PATH": "/usr/bin:/bin"}).stdout
+    command = re.search(r"^Caseworker TUI \(PPR Aalborg\): (\S+) tui --hub", out, re.M)
+    assert command, out
     assert command.group(1) == str(Path(sys.executable).with_name("samspil"))
     assert Path(command.group(1)).is_file()
