@@ -284,9 +284,11 @@ def new_message_row(
     fhir_bundle_id: str | None = None,
     fhir_message_id: str | None = None,
     in_inbox: bool = True,
+    status: MessageStatus = MessageStatus.ACCEPTED,
 ) -> dict[str, Any]:
-    """Every column of a message just put in its receiver's inbox (``accepted``): the one
-    place a ``MESSAGE`` row is made, for a sent message, the hub's XCTL01 and a re-delivery."""
+    """Every column of a message just put in its receiver's inbox (``accepted``; an XCTL the
+    hub takes for a FHIR receiver is stored ``acknowledged``): the one place a ``MESSAGE``
+    row is made, for a sent message, the hub's XCTL01 and a re-delivery."""
     return {
         "id": id,
         "type": type,
@@ -299,7 +301,7 @@ def new_message_row(
         "is_resend": resend_of is not None,
         "resend_of": resend_of,
         "original_id": original_id,
-        "status": MessageStatus.ACCEPTED.value,
+        "status": status.value,
         "in_inbox": in_inbox,
         "body": body,
         "size": len(body),

@@ -102,7 +102,7 @@ class Accepted:
 
 def _row(incoming: Incoming, message_id: uuid.UUID, resend_of: uuid.UUID | None) -> dict[str, Any]:
     r = incoming.routing
-    row = new_message_row(
+    return new_message_row(
         id=message_id,
         type=r.type.value,
         sender_gln=r.sender_gln,
@@ -123,10 +123,13 @@ def _row(incoming: Incoming, message_id: uuid.UUID, resend_of: uuid.UUID | None)
         fhir_bundle_id=incoming.form.fhir_bundle_id,
         fhir_message_id=incoming.form.fhir_message_id,
         in_inbox=not incoming.form.held,
+        # an XCTL the hub takes for a FHIR receiver (gathered into an Acknowledgement)
+        status=(
+            MessageStatus.ACKNOWLEDGED
+            if incoming.form.gather is not None
+            else MessageStatus.ACCEPTED
+        ),
     )
-    if incoming.form.gather is not None:  # an XCTL the hub takes for a FHIR receiver
-        row["status"] = MessageStatus.ACKNOWLEDGED.value
-    return row
 
 
 _KNOWN = Lookup(
